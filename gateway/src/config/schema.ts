@@ -1,0 +1,216 @@
+import { z } from 'zod';
+
+/**
+ * The one schema for the whole gateway configuration. Every option has a default where a safe
+ * one exists; docs/configuration.md documents each field (keep the two in step).
+ *
+ * Secret references are strings `env:NAME`, `file:/path` (and, from the cloud kits,
+ * `aws-sm:...`, `gcp-sm:...`, `azure-kv:...`). They are resolved by `secrets/`, never logged.
+ */
+export const secretRef = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*:.+/, 'a secret reference such as "env:NAME" or "file:/path"');
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a lowercase name of letters, digits, "-" and "_"');
+
+export const tlsSchema = z
+  .object({
+    /** PEM certificate chain: a file path or a secret reference. */
+    cert: z.string().min(1),
+    /** PEM private key: a file path or a secret reference. */
+    key: z.string().min(1),
+  })
+  .strict();
+
+export const listenerSchema = z
+  .object({
+    address: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535),
+    tls: tlsSchema.optional(),
+    /** Plain TCP is refused unless this is true (production also requires TLS unless set). */
+    allowPlaintext: z.boolean().default(false),
+  })
+  .strict();
+
+export const subjectRuleSchema = z
+  .object({
+    /** Glob over `sub` (`*` matches any run of characters), e.g. `repo:acme/api:ref:refs/heads/main`. */
+    subject: z.string().min(1),
+    /** Extra claims that must match exactly (e.g. `repository_owner: acme`). */
+    claims: z.record(z.string(), z.string()).default({}),
+    /** Groups granted to tokens matching this rule. */
+    groups: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const jwsAlgorithm = z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+
+export const issuerSchema = z
+  .object({
+    name,
+    /** Exact `iss` value; discovery fetches `${issuer}/.well-known/openid-configuration`. */
+    issuer: z.string().url(),
+    /** Accepted `aud` values; at least one must be present in the token. */
+    audiences: z.array(z.string().min(1)).min(1),
+    /** Explicit allow-list of signature algorithms. HMAC and `none` are never accepted. */
+    algorithms: z.array(jwsAlgorithm).min(1).default(['RS256', 'ES256']),
+    /** Claim holding the caller's groups (array of strings or space-separated string). */
+    groupsClaim: z.string().min(1).default('groups'),
+    /** Claim used for a display name. */
+    nameClaim: z.string().min(1).default('email'),
+    /** Bounded clock skew for exp/nbf/iat checks. */
+    clockSkewSeconds: z.number().int().min(0).max(300).default(60),
+    /** Override discovery and use this JWKS URL. */
+    jwksUri: z.string().url().optional(),
+    /** `human` for people, `workload` for CI jobs and services. */
+    kind: z.enum(['human', 'workload']).default('human'),
+    /** For workload issuers: the token's subject must match one of these rules. */
+    subjectRules: z.array(subjectRuleSchema).optional(),
+    /** JWKS cache lifetime before a background refresh. */
+    jwksCacheSeconds: z.number().int().min(10).max(86400).default(600),
+  })
+  .strict();
+
+export const credentialSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('bearer'), secret: secretRef }).strict(),
+  z.object({ type: z.literal('header'), header: z.string().min(1), secret: secretRef, prefix: z.string().default('') }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string().min(1), secret: secretRef }).strict(),
+  z.object({ type: z.literal('query'), param: z.string().min(1), secret: secretRef }).strict(),
+  z.object({ type: z.literal('none') }).strict(),
+]);
+
+export const httpConnectionSchema = z
+  .object({
+    name,
+    kind: z.literal('http'),
+    /** Upstream base URL; the request path (after the route prefix) is appended to its path. */
+    upstream: z.string().url(),
+    route: z
+      .object({
+        /** Match requests whose path starts with this prefix (e.g. `/anthropic`). */
+        pathPrefix: z.string().startsWith('/').optional(),
+        /** Match requests whose Host header equals this (without port). */
+        host: z.string().min(1).optional(),
+        /** Remove the path prefix before forwarding (default true). */
+        stripPrefix: z.boolean().default(true),
+      })
+      .strict()
+      .refine((r) => r.pathPrefix !== undefined || r.host !== undefined, 'a route needs pathPrefix or host'),
+    credential: credentialSchema.default({ type: 'none' }),
+    /** Structured transcripts for LLM APIs. */
+    llm: z.enum(['anthropic', 'openai', 'none']).default('none'),
+    /** Request/response bodies are recorded up to this many bytes each; beyond it, truncation is marked. */
+    bodyCapBytes: z.number().int().min(0).optional(),
+    /** Upstream request timeout (time to response headers). */
+    timeoutMs: z.number().int().min(100).default(120000),
+    /** Trust a custom CA for the upstream (PEM file or secret reference). */
+    upstreamCa: z.string().optional(),
+  })
+  .strict();
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema]);
+
+export const fsSinkSchema = z.object({ type: z.literal('fs'), path: z.string().min(1) }).strict();
+export const sinkSchema = z.discriminatedUnion('type', [fsSinkSchema]);
+
+export const recordingSchema = z
+  .object({
+    /** `strict`: forward only after the request event is durably stored. `buffered`: batch, bounded. */
+    mode: z.enum(['strict', 'buffered']).default('strict'),
+    sink: sinkSchema.default({ type: 'fs', path: './.gatehouse/log' }),
+    /** Default cap for recorded bodies (per body); connections may override. */
+    bodyCapBytes: z.number().int().min(0).default(65536),
+    /** Buffered mode: how long events may wait before a flush. */
+    flushIntervalMs: z.number().int().min(1).max(60000).default(200),
+    /** Bound on bytes waiting to be stored; beyond it new operations are refused (fail closed). */
+    maxBufferBytes: z.number().int().min(65536).default(64 * 1024 * 1024),
+    /** A segment is sealed after this many bytes or seconds. */
+    segmentMaxBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    segmentMaxAgeSeconds: z.number().int().min(1).default(300),
+    /** Signed digests are written this often (and at shutdown). */
+    digestIntervalSeconds: z.number().int().min(1).default(300),
+    /** Ed25519 private key (PKCS#8 PEM) for digests: a secret reference. Development generates one. */
+    signingKey: secretRef.optional(),
+    /** HTTP sessions close after this long without traffic. */
+    sessionIdleSeconds: z.number().int().min(1).default(300),
+  })
+  .strict();
+
+export const stateSchema = z
+  .object({
+    /** PostgreSQL URL (or a secret reference to one). Omit for the embedded store. */
+    url: z.string().min(1).optional(),
+    /** Directory of the embedded PostgreSQL (PGlite); `memory` keeps it in memory. */
+    embeddedPath: z.string().min(1).default('./.gatehouse/state'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    /** Cedar policy text, inline. */
+    cedar: z.string().optional(),
+    /** Cedar policy files, read at start. */
+    files: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** `production` refuses development shortcuts (dev issuer, generated keys, plaintext). */
+    mode: z.enum(['development', 'production']).default('production'),
+    /** Names this replica in records; defaults to the hostname and process id. */
+    instanceId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+    listeners: z
+      .object({
+        http: listenerSchema.default({ address: '127.0.0.1', port: 8080, allowPlaintext: false }),
+        admin: listenerSchema.default({ address: '127.0.0.1', port: 9090, allowPlaintext: false }),
+      })
+      .strict()
+      .default({
+        http: { address: '127.0.0.1', port: 8080, allowPlaintext: false },
+        admin: { address: '127.0.0.1', port: 9090, allowPlaintext: false },
+      }),
+    identity: z
+      .object({
+        issuers: z.array(issuerSchema).default([]),
+        /** Local development issuer for the quickstart; refused in production mode. */
+        devIssuer: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** Where the dev issuer keeps its key pair. */
+            keyPath: z.string().default('./.gatehouse/dev-issuer.json'),
+            audience: z.string().default('gatehouse'),
+          })
+          .strict()
+          .default({ enabled: false, keyPath: './.gatehouse/dev-issuer.json', audience: 'gatehouse' }),
+      })
+      .strict(),
+    policy: policySchema.default({ files: [] }),
+    connections: z.array(connectionSchema).default([]),
+    recording: recordingSchema.default(recordingSchema.parse({})),
+    state: stateSchema.default({ embeddedPath: './.gatehouse/state' }),
+    admin: z
+      .object({
+        /** Members of these groups may use the admin API. */
+        groups: z.array(z.string().min(1)).min(1).default(['gatehouse-admins']),
+      })
+      .strict()
+      .default({ groups: ['gatehouse-admins'] }),
+    logging: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    /** Graceful shutdown: how long to drain connections on SIGTERM before closing them. */
+    shutdownGraceSeconds: z.number().int().min(0).max(600).default(25),
+  })
+  .strict();
+
+export type GatehouseConfig = z.infer<typeof configSchema>;
+export type IssuerConfig = z.infer<typeof issuerSchema>;
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
+export type CredentialConfig = z.infer<typeof credentialSchema>;
+export type RecordingConfig = z.infer<typeof recordingSchema>;
+export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type StateConfig = z.infer<typeof stateSchema>;
+export type SinkConfig = z.infer<typeof sinkSchema>;

@@ -1,0 +1,78 @@
+/**
+ * One error registry for the whole gateway. Code branches on `code`, never on message text.
+ * Each code maps to the status a protocol should answer with (HTTP status; other protocols map
+ * the same codes to their native errors). Messages must never contain secrets or token contents.
+ */
+export const ERROR_CODES = {
+  // configuration
+  GH_ERR_CONFIG_INVALID: 500,
+  GH_ERR_CONFIG_UNREADABLE: 500,
+  // identity
+  GH_ERR_TOKEN_MISSING: 401,
+  GH_ERR_TOKEN_MALFORMED: 401,
+  GH_ERR_TOKEN_EXPIRED: 401,
+  GH_ERR_TOKEN_NOT_YET_VALID: 401,
+  GH_ERR_TOKEN_ISSUER: 401,
+  GH_ERR_TOKEN_AUDIENCE: 401,
+  GH_ERR_TOKEN_ALGORITHM: 401,
+  GH_ERR_TOKEN_KEY_UNKNOWN: 401,
+  GH_ERR_TOKEN_SIGNATURE: 401,
+  GH_ERR_TOKEN_CLAIMS: 401,
+  GH_ERR_TOKEN_SUBJECT_RULE: 401,
+  GH_ERR_ISSUER_UNAVAILABLE: 503,
+  GH_ERR_DEV_ISSUER_IN_PRODUCTION: 500,
+  // policy
+  GH_ERR_POLICY_DENIED: 403,
+  GH_ERR_POLICY_FAILED: 500,
+  GH_ERR_NO_ROUTE: 404,
+  GH_ERR_APPROVAL_DENIED: 403,
+  GH_ERR_APPROVAL_EXPIRED: 403,
+  GH_ERR_APPROVAL_UNAVAILABLE: 503,
+  // recording
+  GH_ERR_RECORDING_FAILED: 503,
+  GH_ERR_RECORDING_OVERLOADED: 503,
+  GH_ERR_RECORDING_CLOSED: 503,
+  // secrets / upstream
+  GH_ERR_SECRET_UNAVAILABLE: 502,
+  GH_ERR_UPSTREAM_UNAVAILABLE: 502,
+  GH_ERR_UPSTREAM_TIMEOUT: 504,
+  GH_ERR_REQUEST_INVALID: 400,
+  // masking
+  GH_ERR_MASKING_FAILED: 502,
+  // state store / admin
+  GH_ERR_STATE_UNAVAILABLE: 503,
+  GH_ERR_NOT_FOUND: 404,
+  GH_ERR_FORBIDDEN: 403,
+  GH_ERR_SHUTTING_DOWN: 503,
+  // log verification
+  GH_ERR_VERIFY_FAILED: 1,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status (or the closest equivalent) a protocol answers with. */
+  readonly status: number;
+  /** Structured, secret-free details (paths, names, counts); safe to log and record. */
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.status = ERROR_CODES[code];
+    this.details = options.details;
+  }
+}
+
+export function isGatehouseError(e: unknown, code?: ErrorCode): e is GatehouseError {
+  return e instanceof GatehouseError && (code === undefined || e.code === code);
+}
+
+/** Wraps any thrown value into a GatehouseError with the given fallback code. */
+export function toGatehouseError(e: unknown, fallback: ErrorCode, message?: string): GatehouseError {
+  if (e instanceof GatehouseError) return e;
+  const text = message ?? (e instanceof Error ? e.message : String(e));
+  return new GatehouseError(fallback, text, { cause: e });
+}

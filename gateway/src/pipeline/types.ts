@@ -1,0 +1,71 @@
+import type { ConnectionConfig } from '../config/schema';
+import type { Principal } from '../identity/principal';
+import type { Decision, Operation } from '../policy/decision';
+import type { AppendOptions } from '../recording/recorder-types';
+
+/**
+ * The shared pipeline every protocol drives (ARCHITECTURE.md, "The path of one operation").
+ * A protocol decodes its wire format into tokens and operations and answers natively; it never
+ * reaches into identity, policy, recording or state internals.
+ */
+export interface ClientInfo {
+  readonly address: string;
+  readonly port?: number;
+  readonly userAgent?: string;
+  /** A client-declared session id (e.g. Claude Code's `x-claude-code-session-id`). */
+  readonly clientSessionId?: string;
+}
+
+export interface IdentityVerifier {
+  /** Resolves the principal or throws a GatehouseError with a GH_ERR_TOKEN_* code (status 401). */
+  verify(token: string): Promise<Principal>;
+  close?(): void;
+}
+
+export interface PolicyEngine {
+  /** Pure and synchronous once loaded. Never throws for a valid operation; an engine error becomes a deny. */
+  decide(principal: Principal, connection: string, operation: Operation): Decision;
+}
+
+export interface SecretProvider {
+  /** Resolves a secret reference (`env:NAME`, `file:/path`, ...). Throws GH_ERR_SECRET_UNAVAILABLE. */
+  get(ref: string): Promise<string>;
+}
+
+export interface GatewaySession {
+  readonly id: string;
+  readonly principal: Principal;
+  readonly connection: ConnectionConfig;
+  /**
+   * Judges one operation and records the decision. `deny` is returned (not thrown) so the protocol
+   * answers natively; `review` waits for an approval and resolves to its outcome.
+   * Throws only when judging itself failed (then the operation must not go through).
+   */
+  authorize(operation: Operation, requestId: string): Promise<Decision>;
+  /** Appends an event to this session's record; see Recorder for the durability contract. */
+  record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
+  /** A new request id, unique across replicas and time-sortable. */
+  newRequestId(): string;
+  /** Makes a request findable by id in the session index. */
+  noteRequest(requestId: string, clientRequestId?: string): void;
+  /** Counts for the index entry (e.g. `denied`, `masked.email`). */
+  count(counter: string, by?: number): void;
+  close(reason: string): Promise<void>;
+  readonly closed: boolean;
+}
+
+export interface Pipeline {
+  readonly mode: 'development' | 'production';
+  readonly recordingMode: 'strict' | 'buffered';
+  /**
+   * Verifies a bearer token. On failure records an `auth.failure` (as its own short session,
+   * so it can be found) and throws the GatehouseError to answer with.
+   */
+  authenticate(token: string | undefined, client: ClientInfo, protocol: string, connection?: string): Promise<Principal>;
+  openSession(principal: Principal, connection: ConnectionConfig, protocol: string, client: ClientInfo): Promise<GatewaySession>;
+  readonly secrets: SecretProvider;
+  /** Default recorded body cap in bytes. */
+  readonly bodyCapBytes: number;
+  /** False while shutting down or when recording is unhealthy: new operations are refused. */
+  accepting(): boolean;
+}
