@@ -1,0 +1,49 @@
+// Builds the one gateway bundle: dist/gateway.mjs, runnable with plain `node` and no node_modules.
+// WASM assets the bundle loads at run time are copied beside it (dist/).
+import { build } from 'esbuild';
+import { cpSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const started = Date.now();
+await build({
+  entryPoints: [join(root, 'gateway/src/main.ts')],
+  outfile: join(out, 'gateway.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+  define: { GATEHOUSE_VERSION: JSON.stringify(pkg.version) },
+  // CommonJS dependencies inside an ES module bundle still call require() for Node built-ins.
+  banner: {
+    js: [
+      '#!/usr/bin/env node',
+      "import { createRequire as __gatehouseCreateRequire } from 'node:module';",
+      'const require = __gatehouseCreateRequire(import.meta.url);',
+    ].join('\n'),
+  },
+  // Optional native accelerators some dependencies probe for; the pure-JS fallback is used.
+  external: ['pg-native'],
+});
+
+// Run-time assets that esbuild cannot inline (see each module for how it finds them).
+const assets = [
+  // [source in node_modules, name in dist/]
+  ...(await import('./assets.mjs')).assets,
+];
+for (const [from, to] of assets) {
+  const src = join(root, 'node_modules', from);
+  if (!existsSync(src)) throw new Error(`build: asset ${from} not found (is it installed?)`);
+  cpSync(src, join(out, to));
+}
+console.log(`built dist/gateway.mjs in ${Date.now() - started} ms (${assets.length} assets)`);

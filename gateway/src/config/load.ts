@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { GatehouseError } from '../errors';
+import { configSchema, type GatehouseConfig } from './schema';
+
+/** One problem found in a configuration, with its dotted path (e.g. `connections.0.upstream`). */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+  /** 1-based line in the YAML source, when known. */
+  readonly line?: number;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: GatehouseConfig; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+/**
+ * Parses and validates a YAML configuration, collecting every problem at once (YAML syntax,
+ * schema, and cross-field rules) rather than stopping at the first.
+ */
+export function parseConfig(source: string): ConfigResult {
+  const doc = parseDocument(source, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: e.linePos?.[0]?.line })),
+    };
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, problems: [{ path: '', message: 'expected a mapping at the top level' }] };
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((issue) => {
+        const path = issue.path.map(String).join('.');
+        return { path, message: issue.message, line: lineOf(doc, source, issue.path) };
+      }),
+    };
+  }
+  const problems = crossCheck(parsed.data);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: parsed.data, warnings: warningsFor(parsed.data) };
+}
+
+/** Rules that span fields; the schema checks each field alone. */
+function crossCheck(config: GatehouseConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const unique = (items: readonly { name: string }[], base: string) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const first = seen.get(item.name);
+      if (first !== undefined) problems.push({ path: `${base}.${i}.name`, message: `duplicate name "${item.name}" (also at ${base}.${first})` });
+      else seen.set(item.name, i);
+    });
+  };
+  unique(config.connections, 'connections');
+  unique(config.identity.issuers, 'identity.issuers');
+
+  const prefixes = new Map<string, number>();
+  config.connections.forEach((c, i) => {
+    const key = `${c.route.host ?? '*'}|${c.route.pathPrefix ?? '/'}`;
+    const first = prefixes.get(key);
+    if (first !== undefined) problems.push({ path: `connections.${i}.route`, message: `same route as connections.${first}` });
+    else prefixes.set(key, i);
+  });
+
+  if (config.mode === 'production') {
+    if (config.identity.devIssuer.enabled) {
+      problems.push({ path: 'identity.devIssuer.enabled', message: 'the development issuer is refused in production mode (set mode: development for local use)' });
+    }
+    if (!config.recording.signingKey) {
+      problems.push({ path: 'recording.signingKey', message: 'production needs a signing key reference for digests (e.g. "file:/run/secrets/gatehouse-signing-key")' });
+    }
+    for (const [name, listener] of Object.entries(config.listeners)) {
+      if (!listener.tls && !listener.allowPlaintext) {
+        problems.push({ path: `listeners.${name}.tls`, message: 'TLS is required (give tls.cert and tls.key, or set allowPlaintext: true explicitly)' });
+      }
+    }
+  }
+  for (const [name, listener] of Object.entries(config.listeners)) {
+    if (!listener.tls && !listener.allowPlaintext && config.mode === 'development' && !isLoopback(listener.address)) {
+      problems.push({ path: `listeners.${name}.tls`, message: `plaintext on non-loopback address ${listener.address} needs allowPlaintext: true` });
+    }
+  }
+  if (config.identity.issuers.length === 0 && !config.identity.devIssuer.enabled) {
+    problems.push({ path: 'identity.issuers', message: 'at least one trusted issuer is required (or identity.devIssuer.enabled in development mode)' });
+  }
+  return problems;
+}
+
+function warningsFor(config: GatehouseConfig): string[] {
+  const warnings: string[] = [];
+  if (config.mode === 'development') {
+    warnings.push('DEVELOPMENT MODE: development shortcuts are allowed; never run this configuration in production');
+    if (config.identity.devIssuer.enabled) warnings.push('the local development issuer is enabled: anyone who can read its key file can mint tokens');
+    if (!config.recording.signingKey) warnings.push('no recording.signingKey: a development signing key is generated and stored beside the log');
+  }
+  for (const [name, listener] of Object.entries(config.listeners)) {
+    if (!listener.tls) warnings.push(`listener ${name} serves plaintext on ${listener.address}:${listener.port}`);
+  }
+  return warnings;
+}
+
+export function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || address.startsWith('127.');
+}
+
+function lineOf(doc: ReturnType<typeof parseDocument>, source: string, path: readonly PropertyKey[]): number | undefined {
+  // Walk up the path until a node with a source range exists (a missing key has none).
+  for (let n = path.length; n >= 0; n--) {
+    const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as (string | number)[], true)) as { range?: [number, number, number] } | null | undefined;
+    if (node && typeof node === 'object' && node.range) {
+      let line = 1;
+      for (let i = 0; i < node.range[0] && i < source.length; i++) if (source.charCodeAt(i) === 10) line++;
+      return line;
+    }
+  }
+  return undefined;
+}
+
+/** Reads, parses and validates a configuration file; throws GH_ERR_CONFIG_INVALID listing every problem. */
+export function loadConfigFile(path: string): { config: GatehouseConfig; warnings: readonly string[] } {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new GatehouseError('GH_ERR_CONFIG_UNREADABLE', `cannot read configuration ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
+  }
+  return validateOrThrow(source, path);
+}
+
+export function validateOrThrow(source: string, origin: string): { config: GatehouseConfig; warnings: readonly string[] } {
+  const result = parseConfig(source);
+  if (!result.ok) {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', formatProblems(origin, result.problems), { details: { problems: result.problems } });
+  }
+  return { config: result.config, warnings: result.warnings };
+}
+
+export function formatProblems(origin: string, problems: readonly ConfigProblem[]): string {
+  const lines = problems.map((p) => `  - ${p.path || '(top level)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`);
+  return `${origin}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
+}

@@ -1,0 +1,246 @@
+import type { ConnectionConfig } from '../config/schema';
+import { GatehouseError, toGatehouseError } from '../errors';
+import type { Principal } from '../identity/principal';
+import { newId } from '../ids';
+import type { Logger } from '../observability/logger';
+import type { Decision, Operation } from '../policy/decision';
+import { principalRef } from '../recording/events';
+import type { AppendOptions, Recorder, SessionRecorder } from '../recording/recorder-types';
+import type { SessionIndex } from '../state/session-index';
+import type { ClientInfo, GatewaySession, IdentityVerifier, Pipeline, PolicyEngine, SecretProvider } from './types';
+
+/**
+ * Hooks the pipeline calls for metrics; kept as a plain interface so the pipeline does not depend
+ * on a metrics library.
+ */
+export interface PipelineObserver {
+  authFailure(code: string, protocol: string): void;
+  decision(effect: Decision['effect'], connection: string): void;
+  recorded(latencyMs: number, ok: boolean): void;
+  sessionOpened(protocol: string): void;
+  sessionClosed(protocol: string): void;
+}
+
+const noObserver: PipelineObserver = {
+  authFailure() {},
+  decision() {},
+  recorded() {},
+  sessionOpened() {},
+  sessionClosed() {},
+};
+
+/**
+ * Resolves an operation that policy marked `review`. Until approvals are configured the pipeline
+ * fails closed: a review decision becomes a denial.
+ */
+export type ReviewHandler = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision) => Promise<Decision>;
+
+export interface PipelineOptions {
+  readonly mode: 'development' | 'production';
+  readonly verifier: IdentityVerifier;
+  readonly policy: PolicyEngine;
+  readonly recorder: Recorder;
+  readonly index: SessionIndex;
+  readonly secrets: SecretProvider;
+  readonly bodyCapBytes: number;
+  readonly logger: Logger;
+  readonly observer?: PipelineObserver;
+  readonly review?: ReviewHandler;
+}
+
+export class GatewayPipeline implements Pipeline {
+  readonly mode: 'development' | 'production';
+  readonly recordingMode: 'strict' | 'buffered';
+  readonly secrets: SecretProvider;
+  readonly bodyCapBytes: number;
+  private readonly observer: PipelineObserver;
+  private draining = false;
+  private readonly open = new Set<PipelineSession>();
+
+  constructor(private readonly options: PipelineOptions) {
+    this.mode = options.mode;
+    this.recordingMode = options.recorder.mode;
+    this.secrets = options.secrets;
+    this.bodyCapBytes = options.bodyCapBytes;
+    this.observer = options.observer ?? noObserver;
+  }
+
+  accepting(): boolean {
+    return !this.draining && this.options.recorder.stats().healthy;
+  }
+
+  async authenticate(token: string | undefined, client: ClientInfo, protocol: string, connection?: string): Promise<Principal> {
+    try {
+      if (!token) throw new GatehouseError('GH_ERR_TOKEN_MISSING', 'no token presented: send an OIDC token as a Bearer token (or as the API key / password)');
+      return await this.options.verifier.verify(token);
+    } catch (e) {
+      const error = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
+      this.observer.authFailure(error.code, protocol);
+      await this.recordAuthFailure(error, client, protocol, connection);
+      throw error;
+    }
+  }
+
+  /**
+   * An authentication failure is recorded as a short session of its own, so it can be found with
+   * `sessions list --status auth_failed`. Failing to record it does not change the answer (the
+   * request is refused either way) but is logged and counted.
+   */
+  private async recordAuthFailure(error: GatehouseError, client: ClientInfo, protocol: string, connection?: string): Promise<void> {
+    const sessionId = newId('s');
+    const startedAt = new Date();
+    try {
+      const rec = await this.options.recorder.openSession({ sessionId, protocol, connection, client: clientBlock(client) });
+      await rec.append('auth.failure', { code: error.code, message: error.message, connection: connection ?? null });
+      await rec.end({ reason: 'auth_failed' });
+      this.options.index
+        .sessionStarted({ id: sessionId, protocol, connection: connection ?? null, subject: null, userName: null, issuer: null, groups: [], clientAddress: client.address, startedAt, status: 'auth_failed' })
+        .then(() => this.options.index.sessionEnded(sessionId, { endedAt: new Date(), status: 'auth_failed', eventCount: 3, requestCount: 0, deniedCount: 0 }))
+        .catch((err) => this.options.logger.warn({ err: String(err), sessionId }, 'session index update failed'));
+    } catch (err) {
+      this.options.logger.error({ err: String(err), code: error.code }, 'could not record authentication failure');
+    }
+  }
+
+  async openSession(principal: Principal, connection: ConnectionConfig, protocol: string, client: ClientInfo): Promise<GatewaySession> {
+    if (this.draining) throw new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another replica');
+    const sessionId = newId('s');
+    const recorder = await this.options.recorder.openSession({
+      sessionId,
+      protocol,
+      principal: principalRef(principal),
+      connection: connection.name,
+      client: clientBlock(client),
+    });
+    const session = new PipelineSession(sessionId, principal, connection, protocol, recorder, this.options, this.observer, () => this.open.delete(session));
+    this.open.add(session);
+    this.observer.sessionOpened(protocol);
+    this.options.index
+      .sessionStarted({
+        id: sessionId,
+        protocol,
+        connection: connection.name,
+        subject: principal.subject,
+        userName: principal.name,
+        issuer: principal.issuer,
+        groups: principal.groups,
+        clientAddress: client.address,
+        startedAt: new Date(),
+        status: 'open',
+      })
+      .catch((err) => this.options.logger.warn({ err: String(err), sessionId }, 'session index update failed'));
+    return session;
+  }
+
+  /** Stops accepting new sessions; open sessions keep working until closed. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Closes every open session (recording `session.end`), e.g. at the end of a graceful shutdown. */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.allSettled([...this.open].map((s) => s.close(reason)));
+  }
+
+  openSessions(): number {
+    return this.open.size;
+  }
+}
+
+function clientBlock(client: ClientInfo): Record<string, unknown> {
+  const block: Record<string, unknown> = { address: client.address };
+  if (client.port !== undefined) block.port = client.port;
+  if (client.userAgent) block.userAgent = client.userAgent;
+  if (client.clientSessionId) block.clientSessionId = client.clientSessionId;
+  return block;
+}
+
+class PipelineSession implements GatewaySession {
+  closed = false;
+  private eventCount = 1; // session.start
+  private requestCount = 0;
+  private deniedCount = 0;
+  private readonly counters: Record<string, number> = {};
+
+  constructor(
+    readonly id: string,
+    readonly principal: Principal,
+    readonly connection: ConnectionConfig,
+    private readonly protocol: string,
+    private readonly recorder: SessionRecorder,
+    private readonly options: PipelineOptions,
+    private readonly observer: PipelineObserver,
+    private readonly onClose: () => void,
+  ) {}
+
+  async authorize(operation: Operation, requestId: string): Promise<Decision> {
+    let decision: Decision;
+    try {
+      decision = this.options.policy.decide(this.principal, this.connection.name, operation);
+    } catch (e) {
+      // The engine promises not to throw; if it does, the operation does not go through.
+      decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
+    }
+    if (decision.effect === 'review') {
+      decision = await this.review(operation, requestId, decision);
+    }
+    this.observer.decision(decision.effect, this.connection.name);
+    const payload = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action };
+    if (decision.effect === 'deny') {
+      this.deniedCount++;
+      // A denial is answered only once it is recorded durably: the refusal is part of the record.
+      await this.record('policy.denied', { ...payload, message: decision.message }, { requestId, durable: this.options.recorder.mode === 'strict' });
+    } else {
+      await this.record('policy.decision', payload, { requestId });
+    }
+    return decision;
+  }
+
+  private async review(operation: Operation, requestId: string, decision: Decision): Promise<Decision> {
+    if (!this.options.review) {
+      return { effect: 'deny', code: 'approval.unavailable', reasons: decision.reasons, message: `"${operation.summary}" needs approval, but no approvals are configured on this gateway` };
+    }
+    return this.options.review(this, operation, requestId, decision);
+  }
+
+  async record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.recorder.append(type, payload, options);
+      this.eventCount++;
+      this.observer.recorded(performance.now() - started, true);
+    } catch (e) {
+      this.observer.recorded(performance.now() - started, false);
+      throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+    }
+  }
+
+  newRequestId(): string {
+    return newId('r');
+  }
+
+  noteRequest(requestId: string, clientRequestId?: string): void {
+    this.requestCount++;
+    this.options.index.requestSeen(this.id, requestId, clientRequestId, new Date());
+  }
+
+  count(counter: string, by = 1): void {
+    this.counters[counter] = (this.counters[counter] ?? 0) + by;
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    this.observer.sessionClosed(this.protocol);
+    try {
+      await this.recorder.end({ reason, requests: this.requestCount, denied: this.deniedCount, counters: this.counters });
+      this.eventCount++;
+    } catch (e) {
+      this.options.logger.error({ err: String(e), sessionId: this.id }, 'could not record session end');
+    }
+    await this.options.index
+      .sessionEnded(this.id, { endedAt: new Date(), status: 'closed', eventCount: this.eventCount, requestCount: this.requestCount, deniedCount: this.deniedCount, counters: this.counters })
+      .catch((err) => this.options.logger.warn({ err: String(err), sessionId: this.id }, 'session index update failed'));
+  }
+}
