@@ -1,0 +1,310 @@
+import pino from 'pino';
+import type { StateConfig } from '../config/schema';
+import { GatehouseError } from '../errors';
+import { runMigrations } from './migrations';
+import type { SessionFilter, SessionIndex, SessionRow } from './session-index';
+import { SESSION_MIGRATIONS } from './session-schema';
+import { createStateStore, type StateLogger, type StateStore } from './store';
+
+/** The newest-first page size when a filter names none, and the most one call returns. */
+export const DEFAULT_LIST_LIMIT = 100;
+export const MAX_LIST_LIMIT = 1000;
+/** Longer client request ids are not indexed: they are client-chosen and would bloat the index. */
+const MAX_CLIENT_REQUEST_ID = 256;
+
+export interface SessionIndexOptions {
+  readonly logger?: StateLogger;
+  /** Share an open store (e.g. with approvals); the index then leaves closing it to the owner. */
+  readonly store?: StateStore;
+  /** Resolves `state.url` when it is a secret reference. */
+  readonly resolveSecret?: (ref: string) => Promise<string>;
+  /** How long request ids wait before a batch insert. @default 100 */
+  readonly flushIntervalMs?: number;
+  /** Request ids per insert; a full batch is written at once. @default 500 */
+  readonly maxBatch?: number;
+  /** Bound on request ids waiting while the store is unreachable; the oldest are dropped beyond it. @default 50000 */
+  readonly maxPending?: number;
+  /** Delay before retrying a failed background batch. @default 1000 */
+  readonly retryDelayMs?: number;
+}
+
+export interface SessionIndexStats {
+  readonly pendingRequestIds: number;
+  /** Request ids dropped because the store stayed unreachable (the recording still holds them). */
+  readonly droppedRequestIds: number;
+}
+
+/** The session index on the state store; `state.url` selects PostgreSQL, otherwise embedded PGlite. */
+export function createSessionIndex(stateConfig: StateConfig, options: SessionIndexOptions = {}): SqlSessionIndex {
+  return new SqlSessionIndex(stateConfig, options);
+}
+
+interface PendingRequest {
+  readonly sessionId: string;
+  readonly requestId: string;
+  readonly clientRequestId: string | null;
+  readonly time: string;
+}
+
+interface SessionDbRow {
+  id: string;
+  protocol: string;
+  connection: string | null;
+  subject: string | null;
+  user_name: string | null;
+  issuer: string | null;
+  groups: string[] | null;
+  client_address: string | null;
+  started_at: Date | string;
+  ended_at: Date | string | null;
+  status: string;
+  event_count: number | string;
+  request_count: number | string;
+  denied_count: number | string;
+  counters: Record<string, number> | string | null;
+  segments: string[] | null;
+}
+
+const SELECT_SESSIONS = `select s.id, s.protocol, s.connection, s.subject, s.user_name, s.issuer, s.groups,
+  s.client_address, s.started_at, s.ended_at, s.status, s.event_count, s.request_count, s.denied_count, s.counters,
+  coalesce((select array_agg(g.segment_key order by g.segment_key) from gatehouse_session_segments g where g.session_id = s.id), '{}') as segments
+  from gatehouse_sessions s`;
+
+export class SqlSessionIndex implements SessionIndex {
+  /** The store underneath, for features that keep their own tables in the same database. */
+  readonly store: StateStore;
+  private readonly ownsStore: boolean;
+  private readonly logger: StateLogger;
+  private readonly flushIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly maxPending: number;
+  private readonly retryDelayMs: number;
+  private initializing: Promise<void> | undefined;
+  private pending: PendingRequest[] = [];
+  private dropped = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushChain: Promise<void> = Promise.resolve();
+  private failing = false;
+  private closed = false;
+
+  constructor(stateConfig: StateConfig, options: SessionIndexOptions = {}) {
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.ownsStore = options.store === undefined;
+    this.store = options.store ?? createStateStore(stateConfig, { logger: this.logger, resolveSecret: options.resolveSecret });
+    this.flushIntervalMs = options.flushIntervalMs ?? 100;
+    this.maxBatch = options.maxBatch ?? 500;
+    this.maxPending = options.maxPending ?? 50000;
+    this.retryDelayMs = options.retryDelayMs ?? 1000;
+  }
+
+  /** Opens the store and applies pending migrations; safe to call more than once and from many replicas. */
+  init(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.initializing ??= (async () => {
+      const applied = await runMigrations(this.store, 'sessions', SESSION_MIGRATIONS);
+      if (applied.length > 0) this.logger.info({ versions: applied }, 'session index schema migrated');
+    })().catch((e: unknown) => {
+      this.initializing = undefined; // let a later call retry once the store is back
+      throw e;
+    });
+    return this.initializing;
+  }
+
+  async sessionStarted(row: Parameters<SessionIndex['sessionStarted']>[0]): Promise<void> {
+    await this.ready();
+    await this.store.query(
+      `insert into gatehouse_sessions (id, protocol, connection, subject, user_name, issuer, groups, client_address, started_at, status)
+       values ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9::timestamptz, $10)
+       on conflict (id) do nothing`,
+      [row.id, row.protocol, row.connection, row.subject, row.userName, row.issuer, [...row.groups], row.clientAddress, row.startedAt.toISOString(), row.status],
+    );
+  }
+
+  requestSeen(sessionId: string, requestId: string, clientRequestId: string | undefined, time: Date): void {
+    if (this.closed) {
+      this.dropped++;
+      this.logger.warn({ sessionId }, 'request id seen after the session index closed; not indexed');
+      return;
+    }
+    const client = clientRequestId !== undefined && clientRequestId !== '' && clientRequestId.length <= MAX_CLIENT_REQUEST_ID ? clientRequestId : null;
+    this.pending.push({ sessionId, requestId, clientRequestId: client, time: time.toISOString() });
+    this.trimPending();
+    if (this.pending.length >= this.maxBatch && !this.failing) {
+      this.flushInBackground();
+    } else {
+      this.schedule(this.failing ? this.retryDelayMs : this.flushIntervalMs);
+    }
+  }
+
+  async sessionEnded(id: string, update: Parameters<SessionIndex['sessionEnded']>[1]): Promise<void> {
+    await this.ready();
+    await this.store.query(
+      `update gatehouse_sessions set ended_at = $2::timestamptz, status = $3, event_count = $4, request_count = $5, denied_count = $6,
+         counters = coalesce($7::jsonb, counters)
+       where id = $1`,
+      [id, update.endedAt.toISOString(), update.status, update.eventCount, update.requestCount, update.deniedCount, update.counters === undefined ? null : JSON.stringify(update.counters)],
+    );
+  }
+
+  async segmentSealed(key: string, sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    await this.ready();
+    await this.store.query(
+      `insert into gatehouse_session_segments (session_id, segment_key)
+       select distinct u.session_id, $1 from unnest($2::text[]) as u(session_id)
+       on conflict do nothing`,
+      [key, [...sessionIds]],
+    );
+  }
+
+  async list(filter: SessionFilter): Promise<SessionRow[]> {
+    const limit = filter.limit ?? DEFAULT_LIST_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new GatehouseError('GH_ERR_REQUEST_INVALID', `limit must be a positive integer (got ${String(limit)})`, { details: { parameter: 'limit' } });
+    }
+    await this.ready();
+    // Request ids buffered on this replica must be findable by the search that follows them.
+    if (filter.requestId !== undefined && this.pending.length > 0) await this.flush();
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.user !== undefined) {
+      const p = param(filter.user);
+      where.push(`(s.subject = ${p} or s.user_name = ${p})`);
+    }
+    if (filter.connection !== undefined) where.push(`s.connection = ${param(filter.connection)}`);
+    if (filter.status !== undefined) where.push(`s.status = ${param(filter.status)}`);
+    // Active in [from, to]: started by `to` and not ended before `from` (open sessions are still active).
+    if (filter.to !== undefined) where.push(`s.started_at <= ${param(filter.to.toISOString())}::timestamptz`);
+    if (filter.from !== undefined) where.push(`(s.ended_at is null or s.ended_at >= ${param(filter.from.toISOString())}::timestamptz)`);
+    if (filter.requestId !== undefined) {
+      const p = param(filter.requestId);
+      where.push(`exists (select 1 from gatehouse_session_requests r where r.session_id = s.id and (r.request_id = ${p} or r.client_request_id = ${p}))`);
+    }
+    const sql = `${SELECT_SESSIONS}${where.length > 0 ? ` where ${where.join(' and ')}` : ''}
+      order by s.started_at desc, s.id desc limit ${param(Math.min(limit, MAX_LIST_LIMIT))}`;
+    const result = await this.store.query<SessionDbRow>(sql, params);
+    return result.rows.map(toSessionRow);
+  }
+
+  async get(id: string): Promise<SessionRow | undefined> {
+    await this.ready();
+    const result = await this.store.query<SessionDbRow>(`${SELECT_SESSIONS} where s.id = $1`, [id]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : toSessionRow(row);
+  }
+
+  /** Writes every buffered request id; rejects with GH_ERR_STATE_UNAVAILABLE (they stay buffered). */
+  flush(): Promise<void> {
+    this.clearTimer();
+    const run = this.flushChain.then(() => this.writePending());
+    this.flushChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Flushes, then closes the store if this index opened it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.pending.length > 0) await this.flush();
+    } finally {
+      this.closed = true;
+      this.clearTimer();
+      if (this.pending.length > 0) {
+        this.dropped += this.pending.length;
+        this.logger.warn({ count: this.pending.length }, 'session index closed with request ids not indexed');
+        this.pending = [];
+      }
+      if (this.ownsStore) await this.store.close();
+    }
+  }
+
+  stats(): SessionIndexStats {
+    return { pendingRequestIds: this.pending.length, droppedRequestIds: this.dropped };
+  }
+
+  private ready(): Promise<void> {
+    return this.init();
+  }
+
+  private async writePending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      try {
+        await this.ready();
+        // One statement per batch: the arrays expand into rows server-side.
+        await this.store.query(
+          `insert into gatehouse_session_requests (session_id, request_id, client_request_id, seen_at)
+           select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+           on conflict do nothing`,
+          [batch.map((r) => r.sessionId), batch.map((r) => r.requestId), batch.map((r) => r.clientRequestId), batch.map((r) => r.time)],
+        );
+      } catch (e) {
+        this.pending.unshift(...batch);
+        this.trimPending();
+        throw e;
+      }
+    }
+    if (this.failing) this.logger.info('session index reachable again; buffered request ids written');
+    this.failing = false;
+  }
+
+  private flushInBackground(): void {
+    this.flush().catch((e: unknown) => {
+      if (!this.failing) this.logger.warn({ err: (e as Error).message, pending: this.pending.length }, 'session index batch failed; will retry');
+      this.failing = true;
+      if (!this.closed && this.pending.length > 0) this.schedule(this.retryDelayMs);
+    });
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushInBackground();
+    }, delayMs);
+    // A pending batch must not keep the process alive; close() flushes what is left.
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private trimPending(): void {
+    const excess = this.pending.length - this.maxPending;
+    if (excess > 0) {
+      this.pending.splice(0, excess);
+      this.dropped += excess;
+    }
+  }
+}
+
+function closedError(): GatehouseError {
+  return new GatehouseError('GH_ERR_STATE_UNAVAILABLE', 'the session index is closed');
+}
+
+function toSessionRow(r: SessionDbRow): SessionRow {
+  return {
+    id: r.id,
+    protocol: r.protocol,
+    connection: r.connection,
+    subject: r.subject,
+    userName: r.user_name,
+    issuer: r.issuer,
+    groups: r.groups ?? [],
+    clientAddress: r.client_address,
+    startedAt: new Date(r.started_at),
+    endedAt: r.ended_at === null ? null : new Date(r.ended_at),
+    status: r.status,
+    eventCount: Number(r.event_count),
+    requestCount: Number(r.request_count),
+    deniedCount: Number(r.denied_count),
+    counters: typeof r.counters === 'string' ? (JSON.parse(r.counters) as Record<string, number>) : (r.counters ?? {}),
+    segments: r.segments ?? [],
+  };
+}

@@ -1,0 +1,203 @@
+import { mkdir } from 'node:fs/promises';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { StateConfig } from '../config/schema';
+import { GatehouseError, isGatehouseError } from '../errors';
+
+/**
+ * The state store: one SQL dialect (PostgreSQL) over two drivers, the embedded PGlite (default)
+ * and a real PostgreSQL reached by URL (`pg` Pool). Everything above this file (session index,
+ * approvals) writes plain parameterized SQL and never learns which driver runs it.
+ */
+export interface StateQueryResult<R> {
+  readonly rows: R[];
+  /** Rows inserted, updated or deleted (0 for SELECT on some drivers). */
+  readonly rowCount: number;
+}
+
+export interface StateQueryable {
+  /** Parameterized SQL (`$1`, `$2`, ...). Rejects with GH_ERR_STATE_UNAVAILABLE. */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<StateQueryResult<R>>;
+}
+
+export interface StateStore extends StateQueryable {
+  /** `embedded` (PGlite) or `postgres` (URL). */
+  readonly kind: 'embedded' | 'postgres';
+  /** Opens the driver; idempotent. Every query opens it on first use, too. */
+  open(): Promise<void>;
+  /** Runs `fn` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: StateQueryable) => Promise<T>): Promise<T>;
+  /** Closes the driver; later calls reject with GH_ERR_STATE_UNAVAILABLE. */
+  close(): Promise<void>;
+}
+
+export type StateLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface StateStoreOptions {
+  readonly logger?: StateLogger;
+  /**
+   * Resolves `state.url` when it is a secret reference (`env:NAME`, `aws-sm:...`) rather than a
+   * plain `postgres://` URL. Without it, only plain URLs are accepted.
+   */
+  readonly resolveSecret?: (ref: string) => Promise<string>;
+  /** `pg` pool size for the URL driver. @default 10 */
+  readonly poolSize?: number;
+  /** How long to wait for a PostgreSQL connection before failing. @default 5000 */
+  readonly connectTimeoutMs?: number;
+}
+
+interface Driver extends StateQueryable {
+  transaction<T>(fn: (tx: StateQueryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const PLAIN_URL = /^postgres(ql)?:\/\//i;
+
+/** True for `memory`, `memory://` and `memory://name`: PGlite keeps the database in memory. */
+export function isMemoryPath(path: string): boolean {
+  return path === 'memory' || path.startsWith('memory://');
+}
+
+/** Creates a store from the `state` config section; nothing connects until first use or `open()`. */
+export function createStateStore(config: StateConfig, options: StateStoreOptions = {}): StateStore {
+  const kind = config.url === undefined ? 'embedded' : 'postgres';
+  let opening: Promise<Driver> | undefined;
+  let closed = false;
+
+  const driver = (): Promise<Driver> => {
+    if (closed) return Promise.reject(new GatehouseError('GH_ERR_STATE_UNAVAILABLE', 'the state store is closed'));
+    opening ??= (config.url === undefined ? openEmbedded(config.embeddedPath) : openPostgres(config.url, options)).catch((e: unknown) => {
+      opening = undefined; // a later call may retry, e.g. once the database is reachable
+      throw unavailable(e, 'could not open the state store');
+    });
+    return opening;
+  };
+
+  return {
+    kind,
+    async open() {
+      await driver();
+    },
+    async query<R>(sql: string, params: readonly unknown[] = []) {
+      const d = await driver();
+      return d.query<R>(sql, params);
+    },
+    async transaction<T>(fn: (tx: StateQueryable) => Promise<T>) {
+      const d = await driver();
+      return d.transaction(fn);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      const pending = opening;
+      opening = undefined;
+      if (pending === undefined) return;
+      const d = await pending.catch(() => undefined);
+      await d?.close();
+    },
+  };
+}
+
+async function openEmbedded(embeddedPath: string): Promise<Driver> {
+  // Imported lazily: the URL driver never pays for loading the WASM build.
+  const { PGlite } = await import('@electric-sql/pglite');
+  let dataDir: string;
+  if (isMemoryPath(embeddedPath)) {
+    dataDir = 'memory://';
+  } else {
+    await mkdir(embeddedPath, { recursive: true, mode: 0o700 });
+    dataDir = embeddedPath;
+  }
+  const db = await PGlite.create(dataDir);
+  const run = async <R>(q: { query: typeof db.query }, sql: string, params: readonly unknown[]): Promise<StateQueryResult<R>> => {
+    try {
+      const r = await q.query<R>(sql, [...params]);
+      return { rows: r.rows, rowCount: r.affectedRows ?? 0 };
+    } catch (e) {
+      throw unavailable(e, 'state store query failed');
+    }
+  };
+  return {
+    query: (sql, params = []) => run(db, sql, params),
+    async transaction(fn) {
+      try {
+        return await db.transaction((tx) => fn({ query: (sql, params = []) => run(tx, sql, params) }));
+      } catch (e) {
+        throw isGatehouseError(e) ? e : unavailable(e, 'state store transaction failed');
+      }
+    },
+    close: () => db.close(),
+  };
+}
+
+async function openPostgres(url: string, options: StateStoreOptions): Promise<Driver> {
+  let connectionString = url;
+  if (!PLAIN_URL.test(url)) {
+    if (options.resolveSecret === undefined) {
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'state.url must be a postgres:// URL, or a secret reference with a secret provider given');
+    }
+    connectionString = await options.resolveSecret(url);
+    if (!PLAIN_URL.test(connectionString)) {
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the secret named by state.url does not hold a postgres:// URL');
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30000,
+    application_name: 'gatehouse',
+  });
+  // An idle client losing its server emits on the pool; unhandled, it would crash the process.
+  pool.on('error', (e) => options.logger?.warn({ err: redact(e.message) }, 'state store connection lost'));
+  const run = async <R>(q: { query: (text: string, values: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> }, sql: string, params: readonly unknown[]): Promise<StateQueryResult<R>> => {
+    try {
+      const r = await q.query(sql, [...params]);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    } catch (e) {
+      throw unavailable(e, 'state store query failed');
+    }
+  };
+  // Fail at open, not at the first request, when the database cannot be reached.
+  await run(pool, 'select 1', []);
+  return {
+    query: (sql, params = []) => run(pool, sql, params),
+    async transaction(fn) {
+      let client;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        throw unavailable(e, 'could not reach the state store');
+      }
+      let broken = false;
+      try {
+        await run(client, 'begin', []);
+        const result = await fn({ query: (sql, params = []) => run(client, sql, params) });
+        await run(client, 'commit', []);
+        return result;
+      } catch (e) {
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
+        throw isGatehouseError(e) ? e : unavailable(e, 'state store transaction failed');
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Wraps a driver error; the message keeps the driver's reason but never a URL's credentials. */
+export function unavailable(e: unknown, context: string): GatehouseError {
+  if (isGatehouseError(e)) return e;
+  const err = e as { message?: unknown; code?: unknown };
+  const reason = typeof err?.message === 'string' && err.message !== '' ? redact(err.message) : String(e);
+  const details: Record<string, unknown> = {};
+  if (typeof err?.code === 'string') details.driverCode = err.code;
+  return new GatehouseError('GH_ERR_STATE_UNAVAILABLE', `${context}: ${reason}`, { cause: e, details });
+}
+
+function redact(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/)[^@\s/]*@/gi, '$1***@');
+}
