@@ -44,6 +44,9 @@ export const ERROR_CODES = {
   GH_ERR_NOT_FOUND: 404,
   GH_ERR_FORBIDDEN: 403,
   GH_ERR_SHUTTING_DOWN: 503,
+  GH_ERR_METHOD_NOT_ALLOWED: 405,
+  /** An unexpected failure; the message sent to a client says no more than that. */
+  GH_ERR_INTERNAL: 500,
   // log verification
   GH_ERR_VERIFY_FAILED: 1,
 } as const;
