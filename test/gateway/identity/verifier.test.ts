@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPublicKey } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import { issuerSchema } from '../../../gateway/src/config/schema';
 import type { IssuerConfig } from '../../../gateway/src/config/schema';
 import { GatehouseError } from '../../../gateway/src/errors';
@@ -503,11 +504,17 @@ describe('issuer unavailable: fail closed', () => {
   describe('with a misbehaving issuer endpoint', () => {
     let body = '';
     let status = 200;
-    const server = createServer((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(body));
+    // A usable key set at /jwks, so only the discovery document's own fault can cause a refusal.
+    let jwks = '';
+    const server = createServer((req, res) =>
+      res.writeHead(req.url === '/jwks' ? 200 : status, { 'content-type': 'application/json' }).end(req.url === '/jwks' ? jwks : body),
+    );
     let base = '';
     beforeAll(async () => {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { publicKey } = await generateKeyPair('RS256');
+      jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' }] });
     });
     afterAll(async () => {
       server.closeAllConnections();
@@ -535,9 +542,16 @@ describe('issuer unavailable: fail closed', () => {
       await expectRefused(verifierFor({ issuers: [config()] }).verify(token), 'GH_ERR_ISSUER_UNAVAILABLE', token);
     });
 
+    it('verifies against the discovered JWKS when the document is right (control for the cases around it)', async () => {
+      status = 200;
+      body = JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks` });
+      const token = tokenFor(base);
+      await expectRefused(verifierFor({ issuers: [config()] }).verify(token), 'GH_ERR_TOKEN_SIGNATURE', token);
+    });
+
     it('refuses when the JWKS is not a key set', async () => {
       status = 200;
-      body = JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks`, keys: 'nope' });
+      body = JSON.stringify({ issuer: base, jwks_uri: `${base}/not-jwks`, keys: 'nope' });
       const token = tokenFor(base);
       await expectRefused(verifierFor({ issuers: [config()] }).verify(token), 'GH_ERR_ISSUER_UNAVAILABLE', token);
     });
