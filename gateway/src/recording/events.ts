@@ -52,6 +52,8 @@ export const EVENT_CODES = {
   'http.request': 'GH2000I',
   'http.response': 'GH2001I',
   'http.error': 'GH2002E',
+  /** A request body longer than the cap: its total size and SHA-256, after the upload ended. */
+  'http.request.body': 'GH2003I',
   'llm.exchange': 'GH2100I',
   'recording.gap': 'GH9000E',
 } as const;

@@ -1,0 +1,206 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { CredentialConfig } from '../../config/schema';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the proxy-era ones; never forwarded either way. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+/** The caller's credentials: stripped before forwarding, so only the brokered one reaches upstream. */
+const CALLER_CREDENTIALS = new Set(['authorization', 'x-api-key', 'proxy-authorization']);
+
+/** Headers recorded as `[REDACTED]` whatever the connection. */
+export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'x-api-key', 'cookie', 'proxy-authorization', 'set-cookie'];
+
+export const REDACTED = '[REDACTED]';
+
+/** Encodings Node's zlib can decode; the gateway must be able to read what it records. */
+const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity']);
+
+/**
+ * Narrows the client's Accept-Encoding to encodings the gateway can decode for the record. The
+ * client still gets a compressed body if it asked for one of these: only what it did not list or
+ * what we cannot read (zstd, compress) is dropped. Returns 'identity' when nothing is left.
+ */
+export function narrowAcceptEncoding(value: string | undefined): string {
+  if (value === undefined || value === '') return 'identity';
+  const kept: string[] = [];
+  for (const part of value.split(',')) {
+    const token = part.trim();
+    if (token === '') continue;
+    const semi = token.indexOf(';');
+    const coding = (semi === -1 ? token : token.slice(0, semi)).trim().toLowerCase();
+    if (DECODABLE.has(coding)) kept.push(token);
+  }
+  return kept.length === 0 ? 'identity' : kept.join(', ');
+}
+
+/** Names listed in a Connection header are hop-by-hop for this message too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  const set = new Set<string>();
+  for (const t of text.split(',')) {
+    const n = t.trim().toLowerCase();
+    if (n !== '') set.add(n);
+  }
+  return set;
+}
+
+export interface ForwardContext {
+  readonly clientAddress: string;
+  readonly proto: 'http' | 'https';
+  readonly host: string | undefined;
+}
+
+/**
+ * Builds the upstream request headers: the caller's headers minus hop-by-hop ones and the
+ * caller's credentials, with Accept-Encoding narrowed and X-Forwarded-* / Forwarded appended.
+ * The brokered credential is added separately (applyCredential) so this stays secret-free.
+ */
+export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): OutgoingHttpHeaders {
+  const listed = connectionTokens(incoming.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || CALLER_CREDENTIALS.has(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    const value = incoming[name];
+    if (value !== undefined) out[name] = value;
+  }
+  out['accept-encoding'] = narrowAcceptEncoding(incoming['accept-encoding']);
+  const prior = incoming['x-forwarded-for'];
+  out['x-forwarded-for'] = prior === undefined || prior === '' ? ctx.clientAddress : `${String(prior)}, ${ctx.clientAddress}`;
+  out['x-forwarded-proto'] = ctx.proto;
+  if (ctx.host !== undefined) out['x-forwarded-host'] = ctx.host;
+  const forwardedFor = ctx.clientAddress.includes(':') ? `"[${ctx.clientAddress}]"` : ctx.clientAddress;
+  let forwarded = `for=${forwardedFor};proto=${ctx.proto}`;
+  if (ctx.host !== undefined) forwarded += `;host="${ctx.host.replace(/["\\]/g, '')}"`;
+  const priorForwarded = incoming.forwarded;
+  out.forwarded = priorForwarded === undefined || priorForwarded === '' ? forwarded : `${priorForwarded}, ${forwarded}`;
+  return out;
+}
+
+/** Response headers for the client: upstream's minus hop-by-hop ones. */
+export function buildClientResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const listed = connectionTokens(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.has(name)) continue;
+    if (listed !== undefined && listed.has(name)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Puts the brokered credential on the upstream request. Returns the (possibly changed) path, since
+ * a `query` credential goes into the URL. `secret` is the resolved value and must never be logged.
+ */
+export function applyCredential(credential: CredentialConfig, secret: string | undefined, headers: OutgoingHttpHeaders, path: string): string {
+  switch (credential.type) {
+    case 'none':
+      return path;
+    case 'bearer':
+      headers.authorization = `Bearer ${secret ?? ''}`;
+      return path;
+    case 'header':
+      headers[credential.header.toLowerCase()] = `${credential.prefix}${secret ?? ''}`;
+      return path;
+    case 'basic':
+      headers.authorization = `Basic ${Buffer.from(`${credential.username}:${secret ?? ''}`, 'utf8').toString('base64')}`;
+      return path;
+    case 'query': {
+      const sep = path.includes('?') ? '&' : '?';
+      return `${path}${sep}${encodeURIComponent(credential.param)}=${encodeURIComponent(secret ?? '')}`;
+    }
+  }
+}
+
+/** The header that carries the brokered credential, if any (redacted in every record). */
+export function credentialHeaderName(credential: CredentialConfig): string | undefined {
+  switch (credential.type) {
+    case 'bearer':
+    case 'basic':
+      return 'authorization';
+    case 'header':
+      return credential.header.toLowerCase();
+    default:
+      return undefined;
+  }
+}
+
+/** Headers for the record, with every credential-bearing header replaced by `[REDACTED]`. */
+export function redactHeaders(headers: IncomingHttpHeaders | OutgoingHttpHeaders, extra: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    out[name] = extra.has(name) ? REDACTED : value;
+  }
+  return out;
+}
+
+/** Query parameters whose values are recorded as `[REDACTED]`. Matched case-insensitively. */
+const SENSITIVE_QUERY = [
+  'access_token',
+  'api_key',
+  'apikey',
+  'api-key',
+  'auth',
+  'client_secret',
+  'code',
+  'id_token',
+  'key',
+  'password',
+  'refresh_token',
+  'secret',
+  'sig',
+  'signature',
+  'token',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-amz-signature',
+  'x-goog-signature',
+];
+
+/** Builds the set of redacted header names for a connection (the always-redacted ones plus its credential header). */
+export function redactedHeaderSet(credential: CredentialConfig): Set<string> {
+  const set = new Set(ALWAYS_REDACTED_HEADERS);
+  const h = credentialHeaderName(credential);
+  if (h !== undefined) set.add(h);
+  return set;
+}
+
+export function sensitiveQuerySet(credential: CredentialConfig): Set<string> {
+  const set = new Set(SENSITIVE_QUERY);
+  if (credential.type === 'query') set.add(credential.param.toLowerCase());
+  return set;
+}
+
+/** `?a=1&token=x` → `?a=1&token=[REDACTED]`. Returns '' for no query. Keeps order and unknown encodings. */
+export function redactQuery(query: string, sensitive: ReadonlySet<string>): string {
+  if (query === '' || query === '?') return '';
+  const body = query.startsWith('?') ? query.slice(1) : query;
+  const parts = body.split('&');
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    const eq = p.indexOf('=');
+    const rawName = eq === -1 ? p : p.slice(0, eq);
+    let name = rawName;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      // keep the raw name: a malformed escape is recorded as sent
+    }
+    if (sensitive.has(name.toLowerCase())) parts[i] = `${rawName}=${REDACTED}`;
+  }
+  return '?' + parts.join('&');
+}

@@ -1,0 +1,674 @@
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { createHash, type Hash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import type { HttpConnectionConfig } from '../../config/schema';
+import { GatehouseError, toGatehouseError } from '../../errors';
+import type { Operation } from '../../policy/decision';
+import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
+import { BodyCapture, ResponseDecoder } from './capture';
+import {
+  applyCredential,
+  buildClientResponseHeaders,
+  buildUpstreamHeaders,
+  redactHeaders,
+  redactQuery,
+  redactedHeaderSet,
+  sensitiveQuerySet,
+} from './headers';
+import { AnthropicExchange, isAnthropicMessages } from './llm/anthropic';
+import type { LlmExchange } from './llm/exchange';
+import { OpenAiExchange, openAiApiOf } from './llm/openai';
+import { sendError } from './respond';
+import { HttpRouter, type RouteMatch } from './router';
+import { HttpSessions, type SessionLease } from './sessions';
+import type { HttpProxyMetrics, ProxyLogger } from './types';
+
+export interface HttpProxyOptions {
+  readonly pipeline: Pipeline;
+  readonly connections: readonly HttpConnectionConfig[];
+  readonly logger: ProxyLogger;
+  readonly metrics?: HttpProxyMetrics;
+  /** Header-keyed sessions close after this long idle (config `recording.sessionIdleSeconds`). @default 300 */
+  readonly sessionIdleSeconds?: number;
+  /** Bound on what one LLM transcript accumulates (prompt + answer), separate from the body cap. @default 8 MiB */
+  readonly transcriptLimitBytes?: number;
+  /** Keep-alive sockets per upstream. @default 256 */
+  readonly maxSocketsPerUpstream?: number;
+  /** Clock for session idleness (ms). @default Date.now */
+  readonly now?: () => number;
+  /** Runs `closeIdleSessions` on this period; 0 turns the timer off (tests). @default min(idle/2, 30 s) */
+  readonly idleSweepMs?: number;
+}
+
+export interface HttpProxy {
+  /** The request listener: `http.createServer(proxy.handler)` / `https.createServer(opts, proxy.handler)`. */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** Closes header-keyed sessions idle past the limit (also run by an internal, unref'd timer). */
+  closeIdleSessions(): Promise<void>;
+  /** Shutdown: closes every open session (`shutdown`) and the upstream agents. Call after the server drained. */
+  close(): Promise<void>;
+  /** Open sessions (for health and tests). */
+  readonly sessionCount: number;
+}
+
+/** Headers a client may use to declare its session. */
+const SESSION_HEADERS = ['x-gatehouse-session', 'x-claude-code-session-id'] as const;
+
+const DEFAULT_TRANSCRIPT_LIMIT = 8 * 1024 * 1024;
+
+/** What is prepared once per connection, off the hot path. */
+interface Upstream {
+  readonly connection: HttpConnectionConfig;
+  readonly transport: typeof http | typeof https;
+  readonly protocol: 'http:' | 'https:';
+  readonly hostname: string;
+  readonly port: string;
+  readonly origin: string;
+  readonly redactedHeaders: ReadonlySet<string>;
+  readonly sensitiveQuery: ReadonlySet<string>;
+  readonly bodyCap: number;
+  agent: http.Agent | undefined;
+  agentPending: Promise<http.Agent> | undefined;
+}
+
+export function createHttpProxy(options: HttpProxyOptions): HttpProxy {
+  return new HttpProxyImpl(options);
+}
+
+class HttpProxyImpl implements HttpProxy {
+  private readonly router: HttpRouter;
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly sessions: HttpSessions;
+  private readonly sweep: NodeJS.Timeout | undefined;
+  readonly pipeline: Pipeline;
+  readonly logger: ProxyLogger;
+  readonly metrics: HttpProxyMetrics | undefined;
+  readonly transcriptLimit: number;
+  private readonly maxSockets: number;
+
+  constructor(options: HttpProxyOptions) {
+    this.pipeline = options.pipeline;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.transcriptLimit = options.transcriptLimitBytes ?? DEFAULT_TRANSCRIPT_LIMIT;
+    this.maxSockets = options.maxSocketsPerUpstream ?? 256;
+    this.router = new HttpRouter(options.connections);
+    for (const c of options.connections) this.upstreams.set(c.name, this.prepare(c));
+    const idleMs = (options.sessionIdleSeconds ?? 300) * 1000;
+    this.sessions = new HttpSessions({ pipeline: this.pipeline, logger: this.logger, idleMs, now: options.now ?? Date.now });
+    const period = options.idleSweepMs ?? Math.min(idleMs / 2, 30_000);
+    if (period > 0) {
+      this.sweep = setInterval(() => void this.closeIdleSessions(), period);
+      this.sweep.unref();
+    }
+    this.handler = this.handler.bind(this);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  handler(req: IncomingMessage, res: ServerResponse): void {
+    this.handle(req, res).catch((e: unknown) => {
+      const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+      this.logger.error({ code: err.code, err: err.message }, 'HTTP proxy request failed');
+      sendError(res, err);
+    });
+  }
+
+  async closeIdleSessions(): Promise<void> {
+    await this.sessions.closeIdle();
+  }
+
+  async close(): Promise<void> {
+    if (this.sweep !== undefined) clearInterval(this.sweep);
+    await this.sessions.closeAll('shutdown');
+    for (const u of this.upstreams.values()) u.agent?.destroy();
+  }
+
+  private prepare(connection: HttpConnectionConfig): Upstream {
+    const url = new URL(connection.upstream);
+    const secure = url.protocol === 'https:';
+    return {
+      connection,
+      transport: secure ? https : http,
+      protocol: secure ? 'https:' : 'http:',
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port,
+      origin: url.origin,
+      redactedHeaders: redactedHeaderSet(connection.credential),
+      sensitiveQuery: sensitiveQuerySet(connection.credential),
+      bodyCap: connection.bodyCapBytes ?? this.pipeline.bodyCapBytes,
+      agent: undefined,
+      agentPending: undefined,
+    };
+  }
+
+  /** One keep-alive agent per upstream; a custom CA is read once, on first use. */
+  agentFor(u: Upstream): http.Agent | Promise<http.Agent> {
+    if (u.agent !== undefined) return u.agent;
+    const base = { keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: Math.min(this.maxSockets, 64), scheduling: 'lifo' as const };
+    const caRef = u.connection.upstreamCa;
+    if (u.protocol === 'http:' || caRef === undefined) {
+      u.agent = u.protocol === 'https:' ? new https.Agent(base) : new http.Agent(base);
+      return u.agent;
+    }
+    u.agentPending ??= this.readCa(caRef).then(
+      (ca) => (u.agent = new https.Agent({ ...base, ca })),
+      (e: unknown) => {
+        u.agentPending = undefined;
+        throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream CA of connection "${u.connection.name}" could not be read`, { cause: e });
+      },
+    );
+    return u.agentPending;
+  }
+
+  private async readCa(ref: string): Promise<string> {
+    if (/^[a-z][a-z0-9-]*:.+/.test(ref) && !ref.startsWith('/')) return this.pipeline.secrets.get(ref);
+    return readFile(ref, 'utf8');
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const match = this.router.match(url, req.headers.host);
+    if (match === undefined) {
+      const q = url.indexOf('?');
+      sendError(res, new GatehouseError('GH_ERR_NO_ROUTE', `no connection is routed for ${method} ${q === -1 ? url : url.slice(0, q)}`));
+      return;
+    }
+    const connection = match.connection;
+    const upstream = this.upstreams.get(connection.name)!;
+    if (!this.pipeline.accepting()) {
+      this.refuse(res, connection.name, new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is not accepting new requests (shutting down or recording unavailable)'));
+      return;
+    }
+    const client = clientInfo(req);
+    let principal;
+    try {
+      principal = await this.pipeline.authenticate(bearerToken(req), client, 'http', connection.name);
+    } catch (e) {
+      // The pipeline recorded the failure; the upstream is never contacted.
+      this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_ISSUER_UNAVAILABLE'));
+      return;
+    }
+    let lease: SessionLease;
+    try {
+      lease = await this.sessions.acquire(principal, connection, req.socket, client);
+    } catch (e) {
+      this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
+      return;
+    }
+    const exchange = new Exchange(this, upstream, match, lease.session, req, res, method, started);
+    try {
+      await exchange.run();
+    } finally {
+      this.sessions.release(lease);
+    }
+  }
+
+  refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string): void {
+    this.metrics?.observeError?.(connection, err.code);
+    sendError(res, err, { requestId, decision });
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** `Authorization: Bearer <jwt>`, else `x-api-key: <jwt>` (how Anthropic SDKs send an API key). */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth !== undefined && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+    const t = auth.slice(7).trim();
+    if (t !== '') return t;
+  }
+  const key = header(req, 'x-api-key')?.trim();
+  return key === undefined || key === '' ? undefined : key;
+}
+
+function clientInfo(req: IncomingMessage): ClientInfo {
+  let clientSessionId: string | undefined;
+  for (const h of SESSION_HEADERS) {
+    const v = header(req, h);
+    // Bounded and printable: the id is a key and is recorded.
+    if (v !== undefined && v !== '' && v.length <= 200) {
+      clientSessionId = v;
+      break;
+    }
+  }
+  return {
+    address: req.socket.remoteAddress ?? 'unknown',
+    port: req.socket.remotePort,
+    userAgent: header(req, 'user-agent'),
+    clientSessionId,
+  };
+}
+
+interface RequestPrefix {
+  readonly chunks: Buffer[];
+  readonly bytes: number;
+  readonly ended: boolean;
+}
+
+/**
+ * Reads the request body until it ends or `cap` bytes arrived, leaving the stream paused so the
+ * rest can be piped upstream afterwards.
+ */
+function readPrefix(req: IncomingMessage, cap: number): Promise<RequestPrefix> {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (!hasBody || req.readableEnded) return Promise.resolve({ chunks: [], bytes: 0, ended: true });
+  if (cap <= 0) return Promise.resolve({ chunks: [], bytes: 0, ended: false });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const cleanup = (): void => {
+      req.pause();
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= cap) {
+        cleanup();
+        resolve({ chunks, bytes, ended: false });
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ chunks, bytes, ended: true });
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(new GatehouseError('GH_ERR_REQUEST_INVALID', 'the request body could not be read', { cause: e }));
+    };
+    const onClose = (): void => {
+      if (!req.readableEnded) onError(new Error('client closed the request'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/**
+ * One request through the proxy: judge, record, forward with the brokered credential, stream the
+ * response back while capturing and decoding it for the record.
+ *
+ * What "the request event is durable before forwarding" means (strict mode): the gateway reads the
+ * request body until it ends or reaches the connection's body cap, then writes `http.request`
+ * (method, path, redacted query and headers, that body prefix) and waits for the sink's durable
+ * acknowledgement; only then does the first byte go upstream. A body that fits the cap is thus
+ * durable whole before forwarding. A body longer than the cap is streamed on after the durable
+ * prefix (no unbounded buffering of uploads), and its total size and SHA-256 are recorded in a
+ * follow-up `http.request.body` event when the upload ends; the bytes beyond the cap are, as in
+ * every mode, not stored.
+ */
+class Exchange {
+  private readonly requestId: string;
+  private readonly path: string;
+  private readonly query: string;
+  private upstreamReq: ClientRequest | undefined;
+  private upstreamRes: IncomingMessage | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private forwardedAt = 0;
+  private ttfb = 0;
+  private failure: GatehouseError | undefined;
+  private failureReason: string | undefined;
+  private responseCapture: BodyCapture | undefined;
+  private wireBytes = 0;
+  private decoder: ResponseDecoder | undefined;
+  private llm: LlmExchange | undefined;
+  private llmRequest: BodyCapture | undefined;
+  private uploadHash: Hash | undefined;
+  private uploadBytes = 0;
+  private done!: () => void;
+
+  constructor(
+    private readonly proxy: HttpProxyImpl,
+    private readonly upstream: Upstream,
+    private readonly match: RouteMatch,
+    private readonly session: GatewaySession,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly method: string,
+    private readonly started: number,
+  ) {
+    this.requestId = session.newRequestId();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? '' : url.slice(q);
+  }
+
+  private get connection(): HttpConnectionConfig {
+    return this.upstream.connection;
+  }
+
+  async run(): Promise<void> {
+    const { session, req, res, requestId, method } = this;
+    session.noteRequest(requestId, header(req, 'x-request-id'));
+    res.setHeader('x-gatehouse-request-id', requestId);
+    const routed = this.match.routedPath;
+    const host = header(req, 'host') ?? '';
+    const operation: Operation = {
+      protocol: 'http',
+      action: `http:${method}`,
+      attributes: { method, path: routed, host, connection: this.connection.name },
+      summary: `${method} ${routed}`,
+    };
+
+    let decision;
+    try {
+      decision = await session.authorize(operation, requestId);
+    } catch (e) {
+      this.proxy.refuse(res, this.connection.name, toGatehouseError(e, 'GH_ERR_POLICY_FAILED'), requestId);
+      return;
+    }
+    if (decision.effect !== 'allow') {
+      // The pipeline recorded the decision; the upstream is never contacted.
+      this.proxy.refuse(res, this.connection.name, new GatehouseError('GH_ERR_POLICY_DENIED', decision.message), requestId, decision.code);
+      return;
+    }
+
+    const credential = this.connection.credential;
+    let secret: string | undefined;
+    if (credential.type !== 'none') {
+      try {
+        secret = await this.proxy.pipeline.secrets.get(credential.secret);
+      } catch (e) {
+        const err = new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream credential of connection "${this.connection.name}" could not be read`, { cause: e });
+        await this.recordError(err, 'secret_unavailable');
+        this.proxy.refuse(res, this.connection.name, err, requestId);
+        return;
+      }
+    }
+
+    let agent: http.Agent;
+    let prefix: RequestPrefix;
+    try {
+      const a = this.proxy.agentFor(this.upstream);
+      agent = a instanceof Promise ? await a : a;
+      prefix = await readPrefix(req, this.upstream.bodyCap);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+      await this.recordError(err, 'before_forwarding');
+      this.proxy.refuse(res, this.connection.name, err, requestId);
+      return;
+    }
+
+    // LLM awareness: the transcript reads the whole request body (bounded by its own limit).
+    this.llm = this.llmFor(routed);
+    if (this.llm !== undefined) {
+      this.llmRequest = new BodyCapture(this.proxy.transcriptLimit);
+      for (const c of prefix.chunks) this.llmRequest.push(c);
+    }
+
+    const headers = buildUpstreamHeaders(req.headers, {
+      clientAddress: req.socket.remoteAddress ?? 'unknown',
+      proto: (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
+      host: header(req, 'host'),
+    });
+    const upstreamPath = applyCredential(credential, secret, headers, this.match.upstreamPath);
+    secret = undefined;
+
+    const bodyCapture = new BodyCapture(this.upstream.bodyCap);
+    for (const c of prefix.chunks) bodyCapture.push(c);
+    const payload: Record<string, unknown> = {
+      method,
+      path: this.path,
+      query: redactQuery(this.query, this.upstream.sensitiveQuery),
+      upstream: this.upstream.origin + redactPathQuery(upstreamPath, this.upstream.sensitiveQuery),
+      host,
+      httpVersion: req.httpVersion,
+      headers: redactHeaders(req.headers, this.upstream.redactedHeaders),
+      body: bodyCapture.describe(header(req, 'content-type')),
+    };
+    if (!prefix.ended) {
+      // The upload goes on after this event: its size is not known yet (see http.request.body).
+      const b = payload.body as Record<string, unknown>;
+      delete b.size;
+      b.truncated = true;
+      b.complete = false;
+    }
+    try {
+      await session.record('http.request', payload, { requestId, durable: this.proxy.pipeline.recordingMode === 'strict' });
+    } catch (e) {
+      // Fail closed: a request that cannot be recorded is not forwarded.
+      const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+      res.setHeader('connection', 'close');
+      this.proxy.refuse(res, this.connection.name, err, requestId);
+      return;
+    }
+
+    if (res.destroyed) {
+      // The client went away while the request was judged and recorded: nothing to forward.
+      await this.recordError(new GatehouseError('GH_ERR_REQUEST_INVALID', 'the client closed the connection before forwarding'), 'client_aborted');
+      return;
+    }
+    const finished = new Promise<void>((resolve) => (this.done = resolve));
+    this.forward(agent, headers, upstreamPath, prefix);
+    await finished;
+  }
+
+  private llmFor(routedPath: string): LlmExchange | undefined {
+    const kind = this.connection.llm;
+    if (kind === 'anthropic') return isAnthropicMessages(this.method, routedPath) ? new AnthropicExchange(this.proxy.transcriptLimit) : undefined;
+    if (kind === 'openai') {
+      const api = openAiApiOf(this.method, routedPath);
+      return api === undefined ? undefined : new OpenAiExchange(api, this.proxy.transcriptLimit);
+    }
+    return undefined;
+  }
+
+  private forward(agent: http.Agent, headers: OutgoingHttpHeaders, path: string, prefix: RequestPrefix): void {
+    const { req, res } = this;
+    const u = this.upstream;
+    this.forwardedAt = performance.now();
+    const upstreamReq = u.transport.request({
+      protocol: u.protocol,
+      hostname: u.hostname,
+      port: u.port,
+      method: this.method,
+      path,
+      headers,
+      agent,
+    });
+    this.upstreamReq = upstreamReq;
+    upstreamReq.on('response', this.onResponse);
+    upstreamReq.on('error', this.onUpstreamError);
+    res.on('close', this.onClientClose);
+    this.timer = setTimeout(this.onTimeout, this.connection.timeoutMs);
+
+    for (const c of prefix.chunks) upstreamReq.write(c);
+    if (prefix.ended) {
+      upstreamReq.end();
+      this.finishLlmRequest();
+      return;
+    }
+    this.uploadHash = createHash('sha256');
+    for (const c of prefix.chunks) this.uploadHash.update(c);
+    this.uploadBytes = prefix.bytes;
+    req.on('data', this.onUploadData);
+    req.once('end', this.onUploadEnd);
+    req.pipe(upstreamReq);
+  }
+
+  private readonly onUploadData = (chunk: Buffer): void => {
+    this.uploadBytes += chunk.length;
+    this.uploadHash?.update(chunk);
+    this.llmRequest?.push(chunk);
+  };
+
+  private readonly onUploadEnd = (): void => {
+    const hash = this.uploadHash?.digest('hex');
+    this.uploadHash = undefined;
+    this.finishLlmRequest();
+    this.recordQuietly('http.request.body', { size: this.uploadBytes, sha256: hash, capturedInRequest: this.upstream.bodyCap });
+  };
+
+  private finishLlmRequest(): void {
+    const c = this.llmRequest;
+    if (this.llm === undefined || c === undefined) return;
+    this.llm.request(c.bytes(), c.total > c.cap);
+    this.llmRequest = undefined;
+  }
+
+  private readonly onTimeout = (): void => {
+    this.timer = undefined;
+    this.fail(new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `the upstream of connection "${this.connection.name}" did not answer within ${this.connection.timeoutMs} ms`), 'upstream_timeout');
+  };
+
+  private readonly onUpstreamError = (e: Error): void => {
+    if (this.failure !== undefined) return;
+    const err = new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream of connection "${this.connection.name}" failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e });
+    this.fail(err, this.upstreamRes === undefined ? 'upstream_unavailable' : 'upstream_aborted');
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.res.writableFinished) return;
+    if (this.failure === undefined) {
+      this.failureReason = 'client_aborted';
+      this.failure = new GatehouseError('GH_ERR_REQUEST_INVALID', 'the client closed the connection before the response completed');
+      this.upstreamReq?.destroy();
+    }
+    void this.finish();
+  };
+
+  /** Upstream failure: answer natively if nothing was sent yet, otherwise cut the stream. */
+  private fail(err: GatehouseError, reason: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.failureReason = reason;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.upstreamReq?.destroy();
+    this.proxy.refuse(this.res, this.connection.name, err, this.requestId);
+    void this.finish();
+  }
+
+  private readonly onResponse = (up: IncomingMessage): void => {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.failure !== undefined) {
+      up.destroy();
+      return;
+    }
+    this.upstreamRes = up;
+    this.ttfb = performance.now() - this.forwardedAt;
+    const status = up.statusCode ?? 502;
+    const { res } = this;
+    res.writeHead(status, buildClientResponseHeaders(up.headers));
+    // Streams (SSE) must reach the client now, not with the first body chunk.
+    res.flushHeaders();
+    this.responseCapture = new BodyCapture(this.upstream.bodyCap);
+    this.llm?.responseStart(status, up.headers['content-type']);
+    this.decoder = new ResponseDecoder(up.headers['content-encoding'], this.onDecoded);
+    up.on('data', this.onResponseData);
+    up.on('close', this.onUpstreamResponseClose);
+    up.on('error', this.onUpstreamError);
+    up.pipe(res);
+    res.once('finish', this.onClientFinish);
+  };
+
+  private readonly onResponseData = (chunk: Buffer): void => {
+    this.wireBytes += chunk.length;
+    this.decoder!.write(chunk);
+  };
+
+  private readonly onDecoded = (chunk: Buffer): void => {
+    this.responseCapture!.push(chunk);
+    this.llm?.responseData(chunk);
+  };
+
+  private readonly onUpstreamResponseClose = (): void => {
+    if (this.upstreamRes?.complete === false && this.failure === undefined) {
+      this.fail(new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream of connection "${this.connection.name}" closed the response before it completed`), 'upstream_aborted');
+    }
+  };
+
+  private readonly onClientFinish = (): void => {
+    void this.finish();
+  };
+
+  private finishing = false;
+
+  /** Records the outcome once: `http.response` (+ `llm.exchange`) or `http.error`. */
+  private async finish(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.req.off('data', this.onUploadData);
+    const status = this.failure === undefined ? (this.upstreamRes?.statusCode ?? 0) : this.res.headersSent ? this.res.statusCode : 0;
+    const total = performance.now() - this.started;
+    try {
+      if (this.failure !== undefined) {
+        this.decoder?.abort();
+        await this.recordError(this.failure, this.failureReason ?? 'failed', total);
+      } else {
+        await this.decoder?.end();
+        const up = this.upstreamRes!;
+        const body = this.responseCapture!.describe(up.headers['content-type']);
+        if (up.headers['content-encoding'] !== undefined) {
+          body.contentEncoding = up.headers['content-encoding'];
+          body.wireSize = this.wireBytes;
+          if (this.decoder?.unsupported !== undefined) body.decoded = false;
+          if (this.decoder?.decodeError !== undefined) body.decodeError = this.decoder.decodeError;
+        }
+        this.recordQuietly('http.response', {
+          status: up.statusCode,
+          headers: redactHeaders(up.headers, this.upstream.redactedHeaders),
+          body,
+          timings: { ttfbMs: round(this.ttfb), totalMs: round(total), gatewayMs: round(this.forwardedAt - this.started) },
+        });
+        if (this.llm !== undefined) {
+          if (this.llmRequest !== undefined) this.finishLlmRequest();
+          this.llm.responseEnd();
+          this.recordQuietly('llm.exchange', this.llm.result());
+        }
+      }
+    } finally {
+      this.proxy.metrics?.observeRequest(this.connection.name, this.method, status, total / 1000);
+      this.done?.();
+    }
+  }
+
+  private async recordError(err: GatehouseError, reason: string, totalMs?: number): Promise<void> {
+    const payload: Record<string, unknown> = { code: err.code, reason, message: err.message, status: this.res.headersSent ? this.res.statusCode : err.status };
+    if (totalMs !== undefined) payload.timings = { totalMs: round(totalMs) };
+    if (this.upstreamRes !== undefined) payload.responseBytes = this.wireBytes;
+    try {
+      await this.session.record('http.error', payload, { requestId: this.requestId });
+    } catch (e) {
+      this.proxy.logger.error({ requestId: this.requestId, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording an http.error failed');
+    }
+  }
+
+  /** After forwarding, the exchange cannot be refused any more; a failed record is logged and counted by the recorder. */
+  private recordQuietly(type: string, payload: Record<string, unknown>): void {
+    this.session.record(type, payload, { requestId: this.requestId }).catch((e: unknown) => {
+      this.proxy.logger.error({ requestId: this.requestId, type, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording failed after forwarding');
+    });
+  }
+}
+
+function redactPathQuery(pathWithQuery: string, sensitive: ReadonlySet<string>): string {
+  const q = pathWithQuery.indexOf('?');
+  return q === -1 ? pathWithQuery : pathWithQuery.slice(0, q) + redactQuery(pathWithQuery.slice(q), sensitive);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,167 @@
+import type { Socket } from 'node:net';
+import type { HttpConnectionConfig } from '../../config/schema';
+import type { Principal } from '../../identity/principal';
+import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
+import type { ProxyLogger } from './types';
+
+interface Entry {
+  readonly key: string;
+  readonly socketKeyed: boolean;
+  readonly opening: Promise<GatewaySession>;
+  session: GatewaySession | undefined;
+  inflight: number;
+  lastUsed: number;
+  /** Close as soon as the last in-flight request finishes (its socket went away). */
+  closeWhenIdle: boolean;
+  closed: boolean;
+}
+
+/** Held for the duration of one request; give it back with `release`. */
+export interface SessionLease {
+  readonly session: GatewaySession;
+  readonly entry: unknown;
+}
+
+export interface HttpSessionsOptions {
+  readonly pipeline: Pipeline;
+  readonly logger: ProxyLogger;
+  /** Header-keyed sessions close after this long without a request. */
+  readonly idleMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * Groups HTTP requests into recorded sessions. A session belongs to one principal (issuer +
+ * subject, so a refreshed token stays in its session) on one connection, and is keyed by the
+ * client-declared session id when the client sends one (`x-gatehouse-session`, Claude Code's
+ * `x-claude-code-session-id`), otherwise by the TCP connection. Socket-keyed sessions close with
+ * their socket; header-keyed ones after `idleMs` without traffic. A session is never closed while
+ * one of its requests is in flight.
+ */
+export class HttpSessions {
+  private readonly entries = new Map<string, Entry>();
+  private readonly socketIds = new WeakMap<Socket, number>();
+  private readonly socketEntries = new Map<number, Set<Entry>>();
+  private nextSocketId = 1;
+
+  constructor(private readonly options: HttpSessionsOptions) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async acquire(principal: Principal, connection: HttpConnectionConfig, socket: Socket, client: ClientInfo): Promise<SessionLease> {
+    const clientSessionId = client.clientSessionId;
+    const socketId = clientSessionId === undefined ? this.socketId(socket) : 0;
+    const key =
+      `${connection.name}\u0000${principal.issuer}\u0000${principal.subject}\u0000` +
+      (clientSessionId === undefined ? `s:${socketId}` : `h:${clientSessionId}`);
+    let entry = this.entries.get(key);
+    if (entry !== undefined && (entry.closed || entry.session?.closed === true)) {
+      this.forget(entry);
+      entry = undefined;
+    }
+    if (entry === undefined) {
+      const created: Entry = {
+        key,
+        socketKeyed: clientSessionId === undefined,
+        opening: this.options.pipeline.openSession(principal, connection, 'http', client),
+        session: undefined,
+        inflight: 0,
+        lastUsed: this.options.now(),
+        closeWhenIdle: false,
+        closed: false,
+      };
+      entry = created;
+      this.entries.set(key, created);
+      if (created.socketKeyed) {
+        let set = this.socketEntries.get(socketId);
+        if (set === undefined) {
+          set = new Set();
+          this.socketEntries.set(socketId, set);
+        }
+        set.add(created);
+      }
+      created.opening.then(
+        (s) => {
+          created.session = s;
+        },
+        () => this.forget(created),
+      );
+    }
+    entry.inflight++;
+    entry.lastUsed = this.options.now();
+    try {
+      const session = await entry.opening;
+      return { session, entry };
+    } catch (e) {
+      entry.inflight--;
+      throw e;
+    }
+  }
+
+  release(lease: SessionLease): void {
+    const entry = lease.entry as Entry;
+    entry.inflight--;
+    entry.lastUsed = this.options.now();
+    if (entry.inflight === 0 && entry.closeWhenIdle) void this.closeEntry(entry, 'client_disconnected');
+  }
+
+  /** Closes header-keyed sessions idle for longer than the idle limit. */
+  async closeIdle(): Promise<void> {
+    const limit = this.options.now() - this.options.idleMs;
+    const closing: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      if (!entry.socketKeyed && entry.inflight === 0 && entry.lastUsed <= limit) closing.push(this.closeEntry(entry, 'idle'));
+    }
+    await Promise.all(closing);
+  }
+
+  /** Closes every session (shutdown). */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.all([...this.entries.values()].map((e) => this.closeEntry(e, reason)));
+  }
+
+  private socketId(socket: Socket): number {
+    let id = this.socketIds.get(socket);
+    if (id === undefined) {
+      id = this.nextSocketId++;
+      this.socketIds.set(socket, id);
+      const sid = id;
+      socket.once('close', () => this.socketClosed(sid));
+    }
+    return id;
+  }
+
+  private socketClosed(socketId: number): void {
+    const set = this.socketEntries.get(socketId);
+    this.socketEntries.delete(socketId);
+    if (set === undefined) return;
+    for (const entry of set) {
+      if (entry.inflight === 0) void this.closeEntry(entry, 'client_disconnected');
+      else entry.closeWhenIdle = true;
+    }
+  }
+
+  private forget(entry: Entry): void {
+    entry.closed = true;
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+  }
+
+  private async closeEntry(entry: Entry, reason: string): Promise<void> {
+    if (entry.closed) return;
+    this.forget(entry);
+    let session: GatewaySession;
+    try {
+      session = await entry.opening;
+    } catch {
+      return; // never opened: nothing to close
+    }
+    if (session.closed) return;
+    try {
+      await session.close(reason);
+    } catch (e) {
+      this.options.logger.warn({ err: e instanceof Error ? e.message : String(e), session: session.id }, 'closing an HTTP session failed');
+    }
+  }
+}

@@ -1,0 +1,439 @@
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { startEcho, startGatedStreamer, startUpstream, type Upstream } from '../../../support/upstreams';
+import { TestPipeline } from '../../../support/test-pipeline';
+import { connection, json, request, startProxy, type RunningProxy } from './harness';
+
+const TOKEN = 'good-token';
+const OTHER = 'other-token';
+
+function pipelineWith(extra: ConstructorParameters<typeof TestPipeline>[0] = {}): TestPipeline {
+  return new TestPipeline({
+    tokens: { [TOKEN]: { subject: 'alice' }, [OTHER]: { subject: 'bob' } },
+    secrets: { 'env:UPSTREAM_KEY': 'upstream-secret-value-42' },
+    ...extra,
+  });
+}
+
+describe('HTTP proxy', () => {
+  let echo: Upstream;
+  let running: RunningProxy | undefined;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  beforeEach(async () => {
+    echo = await startEcho();
+  });
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    await echo.close();
+  });
+
+  describe('routing', () => {
+    it('routes by longest path prefix, strips the prefix and appends path and query to the upstream base path', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [
+        connection({ name: 'short', upstream: `${echo.url}/short-base`, route: { pathPrefix: '/api' } }),
+        connection({ name: 'long', upstream: `${echo.url}/base/`, route: { pathPrefix: '/api/v2' } }),
+      ]);
+      const r = await request(`${running.url}/api/v2/items/7?x=1&y=2`, { headers: auth });
+      expect(r.status).toBe(200);
+      expect(json(r.body).url).toBe('/base/items/7?x=1&y=2');
+      const s = await request(`${running.url}/api/other`, { headers: auth });
+      expect(json(s.body).url).toBe('/short-base/other');
+      // `/apix` is not under `/api`.
+      const n = await request(`${running.url}/apix`, { headers: auth });
+      expect(n.status).toBe(404);
+    });
+
+    it('keeps the prefix when stripPrefix is false', async () => {
+      running = await startProxy(pipelineWith(), [connection({ name: 'keep', upstream: echo.url, route: { pathPrefix: '/keep', stripPrefix: false } })]);
+      const r = await request(`${running.url}/keep/a`, { headers: auth });
+      expect(json(r.body).url).toBe('/keep/a');
+    });
+
+    it('routes by Host header (port ignored)', async () => {
+      running = await startProxy(pipelineWith(), [
+        connection({ name: 'by-path', upstream: `${echo.url}/p`, route: { pathPrefix: '/' } }),
+        connection({ name: 'by-host', upstream: `${echo.url}/h`, route: { host: 'api.internal.test' } }),
+      ]);
+      const r = await request(`${running.url}/x`, { headers: { ...auth, host: 'api.internal.test:8443' } });
+      expect(json(r.body).url).toBe('/h/x');
+      const p = await request(`${running.url}/x`, { headers: auth });
+      expect(json(p.body).url).toBe('/p/x');
+    });
+
+    it('answers 404 GH_ERR_NO_ROUTE without authenticating or contacting an upstream', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/a' } })]);
+      const r = await request(`${running.url}/nothing/here`, { headers: auth });
+      expect(r.status).toBe(404);
+      const body = json(r.body) as { type: string; error: { type: string; code: string; message: string } };
+      expect(body.type).toBe('error');
+      expect(body.error.code).toBe('GH_ERR_NO_ROUTE');
+      expect(body.error.type).toBe('not_found_error');
+      expect(echo.received).toHaveLength(0);
+    });
+  });
+
+  describe('identity', () => {
+    it('refuses a bad token with 401, an error body SDKs display, www-authenticate, and never contacts the upstream', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/x`, { headers: { authorization: 'Bearer forged.jwt.value' } });
+      expect(r.status).toBe(401);
+      expect(r.headers['www-authenticate']).toMatch(/^Bearer realm="gatehouse", error="invalid_token"/);
+      const body = json(r.body) as { error: { type: string; code: string; message: string } };
+      expect(body.error).toMatchObject({ type: 'authentication_error', code: 'GH_ERR_TOKEN_SIGNATURE' });
+      expect(r.body.toString()).not.toContain('forged.jwt.value');
+      expect(echo.received).toHaveLength(0);
+      expect(pipeline.authFailures).toHaveLength(1);
+    });
+
+    it('refuses a missing token with 401 GH_ERR_TOKEN_MISSING', async () => {
+      running = await startProxy(pipelineWith(), [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/x`);
+      expect(r.status).toBe(401);
+      expect(r.headers['www-authenticate']).toBe('Bearer realm="gatehouse"');
+      expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_TOKEN_MISSING');
+      expect(echo.received).toHaveLength(0);
+    });
+
+    it('accepts the token as x-api-key (how the Anthropic SDK sends an API key)', async () => {
+      running = await startProxy(pipelineWith(), [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/x`, { headers: { 'x-api-key': TOKEN } });
+      expect(r.status).toBe(200);
+    });
+
+    it('refuses while the pipeline is not accepting (shutdown) without contacting the upstream', async () => {
+      const pipeline = pipelineWith();
+      pipeline.acceptingRequests = false;
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/x`, { headers: auth });
+      expect(r.status).toBe(503);
+      expect(echo.received).toHaveLength(0);
+    });
+  });
+
+  describe('credential brokering', () => {
+    const cases: [string, Record<string, unknown>, (h: http.IncomingHttpHeaders, url: string) => void][] = [
+      ['bearer', { type: 'bearer', secret: 'env:UPSTREAM_KEY' }, (h) => expect(h.authorization).toBe('Bearer upstream-secret-value-42')],
+      [
+        'header with prefix',
+        { type: 'header', header: 'X-Upstream-Token', prefix: 'Token ', secret: 'env:UPSTREAM_KEY' },
+        (h) => {
+          expect(h['x-upstream-token']).toBe('Token upstream-secret-value-42');
+          expect(h.authorization).toBeUndefined();
+        },
+      ],
+      ['basic', { type: 'basic', username: 'svc', secret: 'env:UPSTREAM_KEY' }, (h) => expect(h.authorization).toBe(`Basic ${Buffer.from('svc:upstream-secret-value-42').toString('base64')}`)],
+      [
+        'query param',
+        { type: 'query', param: 'api_key', secret: 'env:UPSTREAM_KEY' },
+        (h, url) => {
+          expect(url).toBe('/big/2?keep=1&api_key=upstream-secret-value-42');
+          expect(h.authorization).toBeUndefined();
+        },
+      ],
+    ];
+
+    it.each(cases)('strips the caller credentials and injects a %s credential, never recording it', async (_name, credential, check) => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' }, credential })]);
+      // /big/2 answers without echoing: the secret must not reach the record by the gateway's doing.
+      const r = await request(`${running.url}/big/2?keep=1`, {
+        headers: { ...auth, 'x-api-key': TOKEN, 'proxy-authorization': 'Basic Zm9vOmJhcg==', cookie: 'sid=abc', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'x-keep': 'yes' },
+      });
+      expect(r.status).toBe(200);
+      const got = echo.received[0]!;
+      check(got.headers, got.url);
+      expect(got.headers['x-api-key']).toBeUndefined();
+      expect(got.headers['proxy-authorization']).toBeUndefined();
+      expect(String(got.headers.authorization ?? '')).not.toContain(TOKEN);
+      expect(got.headers['x-drop-me']).toBeUndefined();
+      expect(got.headers['x-keep']).toBe('yes');
+      expect(got.headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(got.headers['x-forwarded-proto']).toBe('http');
+      expect(got.headers.forwarded).toMatch(/^for=127\.0\.0\.1;proto=http;host="127\.0\.0\.1:\d+"$/);
+      await pipeline.waitForEvent('http.response');
+      const everything = JSON.stringify(pipeline.events) + running.logger.lines.join('\n');
+      expect(everything).not.toContain('upstream-secret-value-42');
+      expect(everything).not.toContain(TOKEN);
+      const req = pipeline.eventsOf('http.request')[0]!.payload as { headers: Record<string, unknown> };
+      expect(req.headers.authorization).toBe('[REDACTED]');
+      expect(req.headers['x-api-key']).toBe('[REDACTED]');
+      expect(req.headers.cookie).toBe('[REDACTED]');
+      expect(req.headers['proxy-authorization']).toBe('[REDACTED]');
+    });
+
+    it('answers 502 GH_ERR_SECRET_UNAVAILABLE when the credential cannot be read, and does not forward', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' }, credential: { type: 'bearer', secret: 'env:MISSING' } })]);
+      const r = await request(`${running.url}/x`, { headers: auth });
+      expect(r.status).toBe(502);
+      expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_SECRET_UNAVAILABLE');
+      expect(echo.received).toHaveLength(0);
+      expect(pipeline.eventsOf('http.error')[0]!.payload.code).toBe('GH_ERR_SECRET_UNAVAILABLE');
+    });
+
+    it('redacts sensitive query parameters in the record but forwards them', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      await request(`${running.url}/x?page=2&access_token=abc123&Signature=zzz`, { headers: auth });
+      expect(echo.received[0]!.url).toBe('/x?page=2&access_token=abc123&Signature=zzz');
+      const ev = await pipeline.waitForEvent('http.request');
+      expect(ev.payload.query).toBe('?page=2&access_token=[REDACTED]&Signature=[REDACTED]');
+      expect(JSON.stringify(ev.payload)).not.toContain('abc123');
+    });
+  });
+
+  describe('policy and recording', () => {
+    it('answers 403 with the decision code and message on deny, records it, and never contacts the upstream', async () => {
+      const pipeline = pipelineWith({ decide: (_p, op) => (op.attributes.method === 'DELETE' ? 'deny' : 'allow') });
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/items/1`, { method: 'DELETE', headers: auth });
+      expect(r.status).toBe(403);
+      const body = json(r.body) as { error: { type: string; code: string; decision: string; message: string } };
+      expect(body.error).toEqual({ type: 'permission_error', code: 'GH_ERR_POLICY_DENIED', decision: 'test.deny', message: 'DELETE /items/1 is not allowed by the test policy' });
+      expect(echo.received).toHaveLength(0);
+      const denied = pipeline.eventsOf('policy.denied')[0]!;
+      expect(denied.payload.operation).toEqual({
+        protocol: 'http',
+        action: 'http:DELETE',
+        attributes: { method: 'DELETE', path: '/items/1', host: expect.stringMatching(/^127\.0\.0\.1:/), connection: 'a' },
+        summary: 'DELETE /items/1',
+      });
+      expect(pipeline.eventsOf('http.request')).toHaveLength(0);
+    });
+
+    it('answers 503 with the recorder error code and does not forward when the request cannot be recorded', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      // Sessions open fine; the request record fails.
+      await request(`${running.url}/warm`, { headers: auth });
+      pipeline.failRecording = 'GH_ERR_RECORDING_OVERLOADED';
+      const r = await request(`${running.url}/x`, { method: 'POST', headers: auth, body: '{"a":1}' });
+      expect(r.status).toBe(503);
+      expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_RECORDING_OVERLOADED');
+      expect(echo.received.map((x) => x.url)).toEqual(['/warm']);
+    });
+
+    it('strict mode: the request event (with its body) is durable before the upstream sees the request', async () => {
+      const timeline: string[] = [];
+      const pipeline = pipelineWith({ recordingMode: 'strict', durableDelayMs: 30, timeline });
+      const up = await startEcho({ onRequest: () => timeline.push('upstream:request') });
+      try {
+        running = await startProxy(pipeline, [connection({ name: 'a', upstream: up.url, route: { pathPrefix: '/' } })]);
+        const r = await request(`${running.url}/x`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"prompt":"hi"}' });
+        expect(r.status).toBe(200);
+        expect(timeline.indexOf('record:http.request:durable')).toBeGreaterThanOrEqual(0);
+        expect(timeline.indexOf('record:http.request:durable')).toBeLessThan(timeline.indexOf('upstream:request'));
+        const ev = pipeline.eventsOf('http.request')[0]!;
+        expect(ev.durable).toBe(true);
+        expect(ev.payload.body).toEqual({ size: 15, captured: 15, text: '{"prompt":"hi"}' });
+      } finally {
+        await up.close();
+      }
+    });
+
+    it('buffered mode records the request without waiting for durability', async () => {
+      const pipeline = pipelineWith({ recordingMode: 'buffered' });
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      await request(`${running.url}/x`, { headers: auth });
+      expect((await pipeline.waitForEvent('http.request')).durable).toBe(false);
+    });
+
+    it('a request body longer than the cap: durable prefix first, the rest streamed, size and SHA-256 in a follow-up event', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' }, bodyCapBytes: 10 })]);
+      const body = 'abcdefghij'.repeat(1000);
+      const r = await request(`${running.url}/upload`, { method: 'PUT', headers: { ...auth, 'content-type': 'text/plain' }, body });
+      expect(json(r.body).bodyLength).toBe(10000);
+      const ev = pipeline.eventsOf('http.request')[0]!;
+      expect(ev.payload.body).toEqual({ captured: 10, truncated: true, text: 'abcdefghij', complete: false });
+      const follow = await pipeline.waitForEvent('http.request.body');
+      const { createHash } = await import('node:crypto');
+      expect(follow.payload).toMatchObject({ size: 10000, sha256: createHash('sha256').update(body).digest('hex') });
+    });
+
+    it('records http.response with status, redacted headers, a capped body marked truncated, and timings', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' }, bodyCapBytes: 100 })]);
+      const r = await request(`${running.url}/big/5000`, { headers: auth });
+      expect(r.body.length).toBe(5000);
+      const ev = await pipeline.waitForEvent('http.response');
+      const p = ev.payload as { status: number; body: Record<string, unknown>; timings: Record<string, number>; headers: Record<string, unknown> };
+      expect(p.status).toBe(200);
+      expect(p.body).toEqual({ size: 5000, captured: 100, truncated: true, text: 'x'.repeat(100) });
+      expect(typeof p.timings.ttfbMs).toBe('number');
+      expect(typeof p.timings.totalMs).toBe('number');
+      const small = await request(`${running.url}/echo`, { headers: auth });
+      expect(small.headers['set-cookie']).toEqual(['upstream=1']);
+      const ev2 = await pipeline.waitForEvent('http.response', (e) => e.requestId !== ev.requestId);
+      expect((ev2.payload as { headers: Record<string, unknown> }).headers['set-cookie']).toBe('[REDACTED]');
+      expect(ev.requestId).toMatch(/^r-/);
+      expect(r.headers['x-gatehouse-request-id']).toBe(ev.requestId);
+    });
+
+    it('decodes a gzip response for the record while the client gets the gzip bytes it asked for; zstd is never asked upstream', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/gzip`, { headers: { ...auth, 'accept-encoding': 'gzip, deflate, br, zstd' } });
+      expect(r.headers['content-encoding']).toBe('gzip');
+      const clientJson = JSON.parse(zlib.gunzipSync(r.body).toString('utf8')) as { headers: Record<string, string> };
+      expect(clientJson.headers['accept-encoding']).toBe('gzip, deflate, br');
+      const ev = await pipeline.waitForEvent('http.response');
+      const body = ev.payload.body as { text: string; contentEncoding: string; wireSize: number; size: number };
+      expect(body.contentEncoding).toBe('gzip');
+      expect(body.wireSize).toBe(r.body.length);
+      expect(JSON.parse(body.text)).toEqual(clientJson);
+    });
+
+    it('asks for identity when the client accepts only encodings the gateway cannot read', async () => {
+      running = await startProxy(pipelineWith(), [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      await request(`${running.url}/x`, { headers: { ...auth, 'accept-encoding': 'zstd' } });
+      expect(echo.received[0]!.headers['accept-encoding']).toBe('identity');
+    });
+  });
+
+  describe('streaming', () => {
+    it('passes SSE events through as they arrive: the client reads the first event before the upstream sends the last', async () => {
+      const streamer = await startGatedStreamer(3);
+      const pipeline = pipelineWith();
+      try {
+        running = await startProxy(pipeline, [connection({ name: 's', upstream: streamer.url, route: { pathPrefix: '/' } })]);
+        const received: string[] = [];
+        let firstSeenBeforeLast: boolean | undefined;
+        const done = new Promise<void>((resolve, reject) => {
+          const req = http.request(`${running!.url}/events`, { headers: auth, agent: false }, (res) => {
+            expect(res.headers['content-type']).toBe('text/event-stream');
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              received.push(chunk);
+              if (firstSeenBeforeLast === undefined && received.join('').includes('"n":0')) {
+                firstSeenBeforeLast = !streamer.lastSent;
+                streamer.release();
+              }
+            });
+            res.on('end', () => resolve());
+            res.on('error', reject);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        await done;
+        expect(firstSeenBeforeLast).toBe(true);
+        expect(received.join('')).toContain('"last":true');
+        const ev = await pipeline.waitForEvent('http.response');
+        expect((ev.payload.body as { text: string }).text).toContain('"last":true');
+      } finally {
+        await streamer.close();
+      }
+    });
+
+    it('records http.error when the client aborts mid-stream, and closes the socket session', async () => {
+      const streamer = await startGatedStreamer(3);
+      const pipeline = pipelineWith();
+      try {
+        running = await startProxy(pipeline, [connection({ name: 's', upstream: streamer.url, route: { pathPrefix: '/' } })]);
+        await new Promise<void>((resolve, reject) => {
+          const req = http.request(`${running!.url}/events`, { headers: auth, agent: false }, (res) => {
+            res.once('data', () => {
+              req.destroy();
+              resolve();
+            });
+          });
+          req.on('error', () => {});
+          req.on('error', reject);
+          req.end();
+        });
+        const err = await pipeline.waitForEvent('http.error');
+        expect(err.payload).toMatchObject({ reason: 'client_aborted' });
+        await pipeline.waitForEvent('session.end');
+        expect(pipeline.sessions[0]!.closeReason).toBe('client_disconnected');
+      } finally {
+        streamer.release();
+        await streamer.close();
+      }
+    });
+  });
+
+  describe('upstream failures', () => {
+    it('answers 502 GH_ERR_UPSTREAM_UNAVAILABLE when the upstream refuses connections', async () => {
+      const dead = await startEcho();
+      const deadUrl = dead.url;
+      await dead.close();
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: deadUrl, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/x`, { headers: auth });
+      expect(r.status).toBe(502);
+      expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_UPSTREAM_UNAVAILABLE');
+      expect((await pipeline.waitForEvent('http.error')).payload).toMatchObject({ code: 'GH_ERR_UPSTREAM_UNAVAILABLE', reason: 'upstream_unavailable' });
+    });
+
+    it('answers 504 GH_ERR_UPSTREAM_TIMEOUT when the upstream does not answer in time', async () => {
+      let release: (() => void) | undefined;
+      const slow = await startUpstream((_req, res) => {
+        release = () => res.end('late');
+      });
+      try {
+        const pipeline = pipelineWith();
+        running = await startProxy(pipeline, [connection({ name: 'a', upstream: slow.url, route: { pathPrefix: '/' }, timeoutMs: 100 })]);
+        const r = await request(`${running.url}/x`, { headers: auth });
+        expect(r.status).toBe(504);
+        expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_UPSTREAM_TIMEOUT');
+      } finally {
+        release?.();
+        await slow.close();
+      }
+    });
+  });
+
+  describe('sessions', () => {
+    it('groups requests on one keep-alive socket into one session, and closes it when the socket closes', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      await request(`${running.url}/1`, { headers: auth, agent });
+      await request(`${running.url}/2`, { headers: auth, agent });
+      expect(pipeline.sessions).toHaveLength(1);
+      expect(pipeline.sessions[0]!.notedRequests).toHaveLength(2);
+      agent.destroy();
+      await pipeline.waitForEvent('session.end');
+      expect(pipeline.sessions[0]!.closeReason).toBe('client_disconnected');
+      expect(running.proxy.sessionCount).toBe(0);
+    });
+
+    it('keys sessions by a client-declared session id across sockets, per principal, and closes them when idle', async () => {
+      let now = 1_000_000;
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })], { sessionIdleSeconds: 60, now: () => now });
+      await request(`${running.url}/1`, { headers: { ...auth, 'x-claude-code-session-id': 'cc-1', 'x-request-id': 'client-req-1' } });
+      await request(`${running.url}/2`, { headers: { ...auth, 'x-claude-code-session-id': 'cc-1' } });
+      await request(`${running.url}/3`, { headers: { authorization: `Bearer ${OTHER}`, 'x-claude-code-session-id': 'cc-1' } });
+      await request(`${running.url}/4`, { headers: { ...auth, 'x-gatehouse-session': 'gh-2' } });
+      expect(pipeline.sessions.map((s) => s.principal.subject)).toEqual(['alice', 'bob', 'alice']);
+      expect(pipeline.sessions[0]!.notedRequests).toEqual([
+        { requestId: expect.any(String), clientRequestId: 'client-req-1' },
+        { requestId: expect.any(String), clientRequestId: undefined },
+      ]);
+      expect(pipeline.sessions[0]!.client.clientSessionId).toBe('cc-1');
+      // Sockets closed (agent: false), yet header-keyed sessions stay open until idle.
+      await running.proxy.closeIdleSessions();
+      expect(pipeline.sessions.every((s) => !s.closed)).toBe(true);
+      now += 61_000;
+      await running.proxy.closeIdleSessions();
+      expect(pipeline.sessions.every((s) => s.closed && s.closeReason === 'idle')).toBe(true);
+      await request(`${running.url}/5`, { headers: { ...auth, 'x-claude-code-session-id': 'cc-1' } });
+      expect(pipeline.sessions).toHaveLength(4);
+    });
+
+    it('close() ends every open session with reason shutdown', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      await request(`${running.url}/1`, { headers: { ...auth, 'x-gatehouse-session': 'one' } });
+      await running.proxy.close();
+      expect(pipeline.sessions[0]!.closeReason).toBe('shutdown');
+    });
+  });
+});
