@@ -22,6 +22,8 @@ export interface AppendOptions {
   readonly requestId?: string;
   /** Wait for the sink's durable acknowledgement. */
   readonly durable?: boolean;
+  /** Stable code for a type not listed in EVENT_CODES (listed types always use their own code). */
+  readonly code?: string;
 }
 
 export interface SessionRecorder {

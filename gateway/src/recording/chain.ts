@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { GatehouseError } from '../errors';
+import type { AuditEvent } from './events';
+
+/**
+ * The per-session hash chain.
+ *
+ * Canonical line (what is hashed): one JSON object, no whitespace, with
+ *  - the top-level fields in this fixed order when present:
+ *    seq, type, code, time, session, principal, connection, requestId, payload, prev
+ *    (any other top-level field follows, sorted by key); never `hash`;
+ *  - every nested object's keys sorted by UTF-16 code unit order (`Array.prototype.sort`);
+ *  - values encoded as `JSON.stringify` encodes them; `undefined` members are omitted
+ *    (and become `null` inside arrays), `toJSON` is honoured (Dates become strings).
+ * `hash` = SHA-256 hex of the UTF-8 bytes of the canonical line. The stored NDJSON line is the
+ * canonical line with `,"hash":"<hex>"` inserted before the closing brace, so the stored line
+ * itself is also canonical apart from the trailing hash.
+ * `prev` = the previous event's hash in the same session; for seq 0 it is
+ * SHA-256 hex of `gatehouse:session:<sessionId>` (see `genesisHash`).
+ */
+export const TOP_LEVEL_ORDER = [
+  'seq',
+  'type',
+  'code',
+  'time',
+  'session',
+  'principal',
+  'connection',
+  'requestId',
+  'payload',
+  'prev',
+] as const;
+
+const TOP_LEVEL_SET = new Set<string>([...TOP_LEVEL_ORDER, 'hash']);
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The `prev` of a session's first event. */
+export function genesisHash(sessionId: string): string {
+  return sha256Hex(`gatehouse:session:${sessionId}`);
+}
+
+/** Canonical JSON of any value: sorted object keys at every level, no whitespace. */
+export function canonicalJson(value: unknown): string {
+  const out = encode(value, false);
+  if (out === undefined) throw notSerializable('value is not JSON-serializable');
+  return out;
+}
+
+function encode(value: unknown, inArray: boolean): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return inArray ? 'null' : undefined;
+    case 'bigint':
+      throw notSerializable('bigint values cannot be recorded');
+    default:
+      break;
+  }
+  if (ArrayBuffer.isView(value)) throw notSerializable('binary values must be encoded (e.g. base64) before recording');
+  const obj = value as { toJSON?: () => unknown };
+  if (typeof obj.toJSON === 'function') return encode(obj.toJSON(), inArray);
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) s += ',';
+      s += encode(value[i], true);
+    }
+    return s + ']';
+  }
+  const rec = value as Record<string, unknown>;
+  const keys = Object.keys(rec).sort();
+  let s = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = encode(rec[k], false);
+    if (v === undefined) continue;
+    if (!first) s += ',';
+    first = false;
+    s += JSON.stringify(k) + ':' + v;
+  }
+  return s + '}';
+}
+
+function notSerializable(message: string): GatehouseError {
+  return new GatehouseError('GH_ERR_RECORDING_FAILED', `event not recordable: ${message}`);
+}
+
+/**
+ * Canonical line of an event object (without `hash`). Used by the verifier and by anyone who
+ * recomputes a hash from a parsed event; the recorder builds the same string piecewise.
+ */
+export function canonicalEventLine(event: Readonly<Record<string, unknown>>): string {
+  let s = '{';
+  let first = true;
+  const add = (k: string, v: unknown) => {
+    const enc = encode(v, false);
+    if (enc === undefined) return;
+    if (!first) s += ',';
+    first = false;
+    s += JSON.stringify(k) + ':' + enc;
+  };
+  for (const k of TOP_LEVEL_ORDER) if (k in event) add(k, event[k]);
+  const extra = Object.keys(event)
+    .filter((k) => !TOP_LEVEL_SET.has(k))
+    .sort();
+  for (const k of extra) add(k, event[k]);
+  return s + '}';
+}
+
+/** SHA-256 of an event's canonical line. */
+export function eventHash(event: Readonly<Record<string, unknown>>): string {
+  return sha256Hex(canonicalEventLine(event));
+}
+
+/** The stored NDJSON line (with trailing newline) for a canonical line and its hash. */
+export function storedLine(canonical: string, hash: string): string {
+  return canonical.slice(0, -1) + ',"hash":"' + hash + '"}\n';
+}
+
+/** Builds a complete event from its parts (used by tests and tools; the recorder has a faster path). */
+export function sealEvent(event: Omit<AuditEvent, 'hash'>): AuditEvent {
+  const hash = eventHash(event as unknown as Record<string, unknown>);
+  return { ...event, hash };
+}

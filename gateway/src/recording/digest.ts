@@ -1,0 +1,97 @@
+import { canonicalJson, sha256Hex } from './chain';
+import { verifyEd25519, type DigestSigner } from './signer';
+
+/**
+ * A digest attests, per gateway instance, every segment sealed since the previous digest and
+ * chains to that digest. Stored bytes: canonical JSON (sorted keys) of the signed digest + "\n".
+ * Signature: Ed25519 over `DIGEST_SIGNING_CONTEXT` + canonical JSON of the digest without
+ * `signature`. The next digest's `previous.sha256` is SHA-256 of the stored bytes.
+ */
+export const DIGEST_VERSION = 1;
+export const DIGEST_SIGNING_CONTEXT = 'gatehouse-digest-v1\n';
+
+export interface DigestSessionEntry {
+  readonly session: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly lastHash: string;
+}
+
+export interface DigestSegmentEntry {
+  readonly key: string;
+  /** SHA-256 hex of the segment's stored bytes. */
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly sessions: readonly DigestSessionEntry[];
+  /**
+   * Present and true when this recorder found the segment undigested, left by an earlier run of
+   * the same instance (a crash): it attests the bytes as found at recovery, not as written.
+   */
+  readonly recovered?: boolean;
+}
+
+export interface DigestBody {
+  readonly version: number;
+  readonly instanceId: string;
+  readonly digestSeq: number;
+  /** Identifies the recorder process that wrote it (changes on restart). */
+  readonly runId: string;
+  /** RFC 3339; equals the previous digest's `windowEnd` when there is one. */
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly previous: { readonly key: string; readonly sha256: string } | null;
+  readonly segments: readonly DigestSegmentEntry[];
+  readonly keyId: string;
+  readonly publicKey: string;
+}
+
+export interface SignedDigest extends DigestBody {
+  /** Base64 Ed25519 signature. */
+  readonly signature: string;
+}
+
+export function digestSigningBytes(body: DigestBody): Buffer {
+  const { signature: _omit, ...rest } = body as SignedDigest;
+  return Buffer.from(DIGEST_SIGNING_CONTEXT + canonicalJson(rest), 'utf8');
+}
+
+export async function signDigest(body: Omit<DigestBody, 'keyId' | 'publicKey' | 'version'>, signer: DigestSigner): Promise<{ digest: SignedDigest; bytes: Buffer; sha256: string }> {
+  const full: DigestBody = { version: DIGEST_VERSION, ...body, keyId: signer.keyId, publicKey: signer.publicKeyPem };
+  const signature = (await signer.sign(digestSigningBytes(full))).toString('base64');
+  const digest: SignedDigest = { ...full, signature };
+  const bytes = Buffer.from(canonicalJson(digest) + '\n', 'utf8');
+  return { digest, bytes, sha256: sha256Hex(bytes) };
+}
+
+export function verifyDigestSignature(digest: SignedDigest): boolean {
+  return verifyEd25519(digest.publicKey, digestSigningBytes(digest), Buffer.from(digest.signature, 'base64'));
+}
+
+/** Parses and shape-checks a stored digest; throws an Error saying what is wrong. */
+export function parseDigest(bytes: Buffer): SignedDigest {
+  const d = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  const str = (k: string) => {
+    if (typeof d[k] !== 'string') throw new Error(`digest field ${k} missing or not a string`);
+  };
+  const int = (v: unknown, what: string) => {
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw new Error(`digest field ${what} is not a non-negative integer`);
+  };
+  if (d.version !== DIGEST_VERSION) throw new Error(`unsupported digest version ${String(d.version)}`);
+  for (const k of ['instanceId', 'runId', 'windowStart', 'windowEnd', 'keyId', 'publicKey', 'signature']) str(k);
+  int(d.digestSeq, 'digestSeq');
+  if (d.previous !== null) {
+    const p = d.previous as Record<string, unknown> | undefined;
+    if (typeof p !== 'object' || typeof p?.key !== 'string' || typeof p?.sha256 !== 'string') throw new Error('digest field previous is malformed');
+  }
+  if (!Array.isArray(d.segments)) throw new Error('digest field segments is not an array');
+  for (const s of d.segments as Array<Record<string, unknown>>) {
+    if (typeof s?.key !== 'string' || typeof s.sha256 !== 'string' || !Array.isArray(s.sessions)) throw new Error('digest segment entry is malformed');
+    int(s.bytes, 'segments[].bytes');
+    for (const x of s.sessions as Array<Record<string, unknown>>) {
+      if (typeof x?.session !== 'string' || typeof x.lastHash !== 'string') throw new Error('digest session entry is malformed');
+      int(x.firstSeq, 'sessions[].firstSeq');
+      int(x.lastSeq, 'sessions[].lastSeq');
+    }
+  }
+  return d as unknown as SignedDigest;
+}

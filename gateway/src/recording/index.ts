@@ -1,0 +1,11 @@
+export * from './chain';
+export * from './digest';
+export * from './events';
+export * from './layout';
+export * from './reader';
+export * from './recorder';
+export type * from './recorder-types';
+export * from './signer';
+export * from './verify';
+export * from './sinks/sink';
+export { FsLogSink } from './sinks/fs/fs-sink';

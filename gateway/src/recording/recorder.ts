@@ -1,0 +1,713 @@
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { GatehouseError, toGatehouseError } from '../errors';
+import { canonicalJson, genesisHash, sha256Hex, storedLine } from './chain';
+import { parseDigest, signDigest, type DigestSegmentEntry, type DigestSessionEntry } from './digest';
+import { EVENT_CODES, type PrincipalRef } from './events';
+import { compactTime, DIGEST_PREFIX, digestKey, isValidInstanceId, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, segmentKey } from './layout';
+import type { AppendOptions, Recorder, RecorderStats, SegmentSealed, SessionRecorder, SessionStart } from './recorder-types';
+import { decodeSegment, encodeChunk } from './segment-codec';
+import type { DigestSigner } from './signer';
+import type { LogSink } from './sinks/sink';
+
+/** The subset of pino the recorder uses. */
+export interface RecorderLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RecorderOptions {
+  readonly sink: LogSink;
+  /** `strict`: a flush starts as soon as the previous one ends (group commit). `buffered`: flush every `flushIntervalMs` or past `flushThresholdBytes`. */
+  readonly mode: 'strict' | 'buffered';
+  /** Names this gateway instance in segment and digest keys (`[A-Za-z0-9._-]{1,64}`). */
+  readonly instanceId: string;
+  readonly clock: () => Date;
+  /** Names this recorder run in its digests. @default crypto.randomUUID */
+  readonly idGenerator?: () => string;
+  readonly signer: DigestSigner;
+  readonly flushIntervalMs: number;
+  /** Bytes (uncompressed) that may wait to be stored; beyond it appends reject GH_ERR_RECORDING_OVERLOADED. */
+  readonly maxBufferBytes: number;
+  /** A segment is sealed once its stored size reaches this (appendable sinks). */
+  readonly segmentMaxBytes: number;
+  readonly segmentMaxAgeSeconds: number;
+  readonly digestIntervalSeconds: number;
+  readonly onSegmentSealed?: (s: SegmentSealed) => void | Promise<void>;
+  readonly logger?: RecorderLogger;
+  /** Buffered mode flushes early once this many bytes wait. @default min(1 MiB, maxBufferBytes / 4) */
+  readonly flushThresholdBytes?: number;
+  /** Largest uncompressed batch per sink write. @default 4 MiB */
+  readonly maxBatchBytes?: number;
+  /** Retry backoff after a failed write. @default 50 ms doubling up to 2000 ms */
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+export interface GatehouseRecorderStats extends RecorderStats {
+  readonly pendingEvents: number;
+  /** Successful sink writes of event batches (one per group commit). */
+  readonly writes: number;
+  readonly writeFailures: number;
+  readonly digestsWritten: number;
+  readonly digestFailures: number;
+}
+
+interface Summary {
+  firstSeq: number;
+  lastSeq: number;
+  lastHash: string;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Events waiting for one sink write. Batches are written strictly in order. */
+interface Batch {
+  readonly id: number;
+  lines: string[];
+  bytes: number;
+  events: number;
+  readonly sessions: Map<string, Summary>;
+  /** No more events join once the writer took it. */
+  closed: boolean;
+  /** Compressed once; a retry writes the same bytes (and, for put sinks, the same key). */
+  gz?: Buffer;
+  key?: string;
+  waiter?: Deferred;
+  failedOnce: boolean;
+}
+
+interface OpenSegment {
+  readonly key: string;
+  readonly start: Date;
+  readonly hash: Hash;
+  bytes: number;
+  readonly sessions: Map<string, Summary>;
+}
+
+interface DigestHead {
+  readonly key: string;
+  readonly sha256: string;
+  readonly seq: number;
+  readonly windowEnd: string;
+}
+
+type SealedEntry = DigestSegmentEntry;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const noop = () => undefined;
+
+/**
+ * The recorder: chains and serializes each event synchronously into a bounded pending buffer;
+ * one writer stores pending events with one sink write per batch (group commit), seals segments
+ * and writes signed digests. See recorder-types.ts for the durability contract.
+ */
+export class GatehouseRecorder implements Recorder {
+  readonly mode: 'strict' | 'buffered';
+  readonly instanceId: string;
+  readonly runId: string;
+
+  private readonly sink: LogSink;
+  private readonly clock: () => Date;
+  private readonly signer: DigestSigner;
+  private readonly log?: RecorderLogger;
+  private readonly onSealed?: (s: SegmentSealed) => void | Promise<void>;
+  private readonly flushIntervalMs: number;
+  private readonly maxBufferBytes: number;
+  private readonly flushThresholdBytes: number;
+  private readonly maxBatchBytes: number;
+  private readonly segmentMaxBytes: number;
+  private readonly segmentMaxAgeMs: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private readonly startedAt: Date;
+
+  private readonly sessions = new Map<string, RecorderSession>();
+  private readonly queue: Batch[] = [];
+  private nextBatchId = 0;
+  private writeTarget = -1;
+  private pendingBytes = 0;
+  private pendingEvents = 0;
+
+  private writing = false;
+  private writerScheduled = false;
+  private flushTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private digestTimer?: NodeJS.Timeout;
+  private retryDelay = 0;
+
+  private segment?: OpenSegment;
+  private segmentSeq = 0;
+  private readonly ownKeys = new Set<string>();
+  private sealedSinceDigest: SealedEntry[] = [];
+  private head?: DigestHead | null;
+  private recovery?: Promise<void>;
+  private digestDue = false;
+  private digestFinal = false;
+  private digestWaiters: Deferred[] = [];
+
+  private closing?: Promise<void>;
+  private stopped = false;
+
+  private eventsWritten = 0;
+  private eventsFailed = 0;
+  private segmentsSealed = 0;
+  private writes = 0;
+  private writeFailures = 0;
+  private digestsWritten = 0;
+  private digestFailures = 0;
+  private healthy = true;
+  private lastError?: string;
+
+  constructor(options: RecorderOptions) {
+    if (!isValidInstanceId(options.instanceId)) {
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', `recording instanceId must match [A-Za-z0-9._-]{1,64}, got ${JSON.stringify(options.instanceId)}`);
+    }
+    this.mode = options.mode;
+    this.instanceId = options.instanceId;
+    this.sink = options.sink;
+    this.clock = options.clock;
+    this.signer = options.signer;
+    this.log = options.logger;
+    this.onSealed = options.onSegmentSealed;
+    this.runId = (options.idGenerator ?? randomUUID)();
+    this.flushIntervalMs = options.flushIntervalMs;
+    this.maxBufferBytes = options.maxBufferBytes;
+    this.flushThresholdBytes = options.flushThresholdBytes ?? Math.min(1024 * 1024, Math.floor(options.maxBufferBytes / 4));
+    this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.segmentMaxBytes = options.segmentMaxBytes;
+    this.segmentMaxAgeMs = options.segmentMaxAgeSeconds * 1000;
+    this.retryMinMs = options.retryMinMs ?? 50;
+    this.retryMaxMs = options.retryMaxMs ?? 2000;
+    this.startedAt = this.clock();
+    this.digestTimer = setInterval(() => {
+      this.digestDue = true;
+      this.kick();
+    }, options.digestIntervalSeconds * 1000);
+    this.digestTimer.unref();
+    // Learn the digest chain head (and adopt a crashed predecessor's undigested segments) early.
+    this.recovery = this.recover().catch((e) => {
+      this.recovery = undefined;
+      this.log?.warn({ err: errInfo(e) }, 'recording: could not read the previous digest yet; will retry before the next digest');
+    });
+  }
+
+  async openSession(start: SessionStart): Promise<SessionRecorder> {
+    if (this.closing) throw closedError();
+    if (this.sessions.has(start.sessionId)) {
+      throw new GatehouseError('GH_ERR_RECORDING_FAILED', `recording session ${start.sessionId} is already open`);
+    }
+    const session = new RecorderSession(this, start);
+    this.sessions.set(start.sessionId, session);
+    try {
+      await this.appendEvent(session, 'session.start', { protocol: start.protocol, client: start.client }, { durable: this.mode === 'strict' });
+    } catch (e) {
+      this.sessions.delete(start.sessionId);
+      session.markEnded();
+      throw e;
+    }
+    return session;
+  }
+
+  stats(): GatehouseRecorderStats {
+    return {
+      eventsWritten: this.eventsWritten,
+      eventsFailed: this.eventsFailed,
+      pendingBytes: this.pendingBytes,
+      pendingEvents: this.pendingEvents,
+      segmentsSealed: this.segmentsSealed,
+      lastError: this.lastError,
+      healthy: this.healthy,
+      writes: this.writes,
+      writeFailures: this.writeFailures,
+      digestsWritten: this.digestsWritten,
+      digestFailures: this.digestFailures,
+    };
+  }
+
+  flush(): Promise<void> {
+    const last = this.queue[this.queue.length - 1];
+    if (!last) return RESOLVED;
+    this.writeTarget = last.id;
+    last.waiter ??= deferred();
+    this.kick();
+    return last.waiter.promise;
+  }
+
+  /** Seals the open segment and writes a signed digest now (also runs on a timer and at close). */
+  digestNow(): Promise<void> {
+    return this.requestDigest(false);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  // ---- appending (hot path) ----------------------------------------------------------------
+
+  /** @internal called by RecorderSession */
+  appendEvent(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+    if (this.stopped) return Promise.reject(closedError());
+    if (s.ended) return Promise.reject(new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`));
+    const seq = s.seq;
+    const code = (EVENT_CODES as Record<string, string>)[type] ?? options?.code ?? 'GH0000I';
+    let line: string;
+    let hash: string;
+    try {
+      // Built piecewise in the exact canonical form of chain.ts (fixed top-level order).
+      let c = '{"seq":' + seq + ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(code) + ',"time":"' + this.clock().toISOString() + '","session":' + s.sessionJson;
+      if (s.principalJson !== undefined) c += ',"principal":' + s.principalJson;
+      if (s.connectionJson !== undefined) c += ',"connection":' + s.connectionJson;
+      if (options?.requestId !== undefined) c += ',"requestId":' + JSON.stringify(options.requestId);
+      c += ',"payload":' + canonicalJson(payload) + ',"prev":"' + s.prev + '"}';
+      hash = sha256Hex(c);
+      line = storedLine(c, hash);
+    } catch (e) {
+      return Promise.reject(toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
+    }
+    const size = Buffer.byteLength(line);
+    if (this.pendingBytes + size > this.maxBufferBytes) {
+      // Fail closed without advancing the chain: the event does not exist.
+      return Promise.reject(
+        new GatehouseError('GH_ERR_RECORDING_OVERLOADED', 'recording buffer is full: the log store is not keeping up, operation refused', {
+          details: { pendingBytes: this.pendingBytes, maxBufferBytes: this.maxBufferBytes },
+        }),
+      );
+    }
+    s.seq = seq + 1;
+    s.prev = hash;
+    let batch = this.queue[this.queue.length - 1];
+    if (!batch || batch.closed || (batch.bytes > 0 && batch.bytes + size > this.maxBatchBytes)) {
+      if (batch) batch.closed = true;
+      batch = { id: this.nextBatchId++, lines: [], bytes: 0, events: 0, sessions: new Map(), closed: false, failedOnce: false };
+      this.queue.push(batch);
+    }
+    batch.lines.push(line);
+    batch.bytes += size;
+    batch.events++;
+    const sum = batch.sessions.get(s.id);
+    if (sum) {
+      sum.lastSeq = seq;
+      sum.lastHash = hash;
+    } else batch.sessions.set(s.id, { firstSeq: seq, lastSeq: seq, lastHash: hash });
+    this.pendingBytes += size;
+    this.pendingEvents++;
+
+    if (options?.durable) {
+      batch.waiter ??= deferred();
+      this.kick();
+      return batch.waiter.promise;
+    }
+    if (this.mode === 'strict' || this.pendingBytes >= this.flushThresholdBytes) this.kick();
+    else this.armFlushTimer();
+    return RESOLVED;
+  }
+
+  /** @internal */
+  forgetSession(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  // ---- the writer ----------------------------------------------------------------------------
+
+  private armFlushTimer(): void {
+    if (this.flushTimer || this.stopped) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      const last = this.queue[this.queue.length - 1];
+      if (last) this.writeTarget = last.id;
+      this.kick();
+    }, this.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  private kick(): void {
+    if (this.writing || this.writerScheduled || this.retryTimer || this.stopped) return;
+    this.writerScheduled = true;
+    // setImmediate (not a microtask) lets every request handled in this loop turn join the batch.
+    setImmediate(() => {
+      this.writerScheduled = false;
+      void this.runWriter();
+    });
+  }
+
+  private shouldWrite(head: Batch): boolean {
+    return (
+      this.mode === 'strict' ||
+      head.id <= this.writeTarget ||
+      head.waiter !== undefined ||
+      head.failedOnce ||
+      this.pendingBytes >= this.flushThresholdBytes ||
+      this.closing !== undefined
+    );
+  }
+
+  private async runWriter(): Promise<void> {
+    if (this.writing || this.stopped) return;
+    this.writing = true;
+    try {
+      for (;;) {
+        const first = this.queue[0];
+        if (this.digestDue && !first?.failedOnce) await this.runDigest();
+        const head = this.queue[0];
+        if (!head || !this.shouldWrite(head)) break;
+        head.closed = true;
+        try {
+          await this.writeBatch(head);
+        } catch (e) {
+          this.onWriteFailure(e, head);
+          return;
+        }
+        this.queue.shift();
+        this.pendingBytes -= head.bytes;
+        this.pendingEvents -= head.events;
+        this.eventsWritten += head.events;
+        this.writes++;
+        this.retryDelay = 0;
+        if (!this.healthy) {
+          this.healthy = true;
+          this.log?.info({ instanceId: this.instanceId }, 'recording: log store writes recovered');
+        }
+        head.waiter?.resolve();
+      }
+    } catch (e) {
+      // Only bugs land here; never leave waiters hanging.
+      this.onWriteFailure(e, this.queue[0]);
+      return;
+    } finally {
+      this.writing = false;
+    }
+    if (this.queue.length > 0 && this.mode === 'buffered') this.armFlushTimer();
+  }
+
+  private async writeBatch(batch: Batch): Promise<void> {
+    if (!batch.gz) {
+      const text = batch.lines.join('');
+      batch.lines = [];
+      batch.gz = await encodeChunk(text);
+    }
+    const gz = batch.gz;
+    if (this.sink.append) {
+      const now = this.clock();
+      if (this.segment && now.getTime() - this.segment.start.getTime() >= this.segmentMaxAgeMs) await this.sealSegment();
+      if (!this.segment) this.segment = this.newSegment(now);
+      const seg = this.segment;
+      await this.sink.append(seg.key, gz);
+      seg.hash.update(gz);
+      seg.bytes += gz.length;
+      mergeSummaries(seg.sessions, batch.sessions);
+      if (seg.bytes >= this.segmentMaxBytes) await this.sealSegment();
+    } else {
+      if (!batch.key) {
+        batch.key = segmentKey(this.instanceId, this.clock(), this.segmentSeq++);
+        this.ownKeys.add(batch.key);
+      }
+      await this.putIdempotent(batch.key, gz);
+      this.recordSealed({ key: batch.key, sha256: sha256Hex(gz), bytes: gz.length, sessions: summaryEntries(batch.sessions) });
+    }
+  }
+
+  private onWriteFailure(e: unknown, head: Batch | undefined): void {
+    const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED', 'recording write failed');
+    const failure =
+      err.code === 'GH_ERR_RECORDING_FAILED' ? err : new GatehouseError('GH_ERR_RECORDING_FAILED', `recording write failed: ${err.message}`, { details: err.details, cause: err });
+    this.writeFailures++;
+    this.healthy = false;
+    this.lastError = failure.message;
+    if (head && !head.failedOnce) {
+      head.failedOnce = true;
+      this.eventsFailed += head.events;
+    }
+    if (failure.details?.torn === true && this.segment) {
+      // The sink could not restore the object: stop appending to it. Its stored bytes may now
+      // differ from what the digest lists, and the verifier will say so.
+      this.log?.error({ key: this.segment.key }, 'recording: segment may hold a torn write; sealing it');
+      void this.sealSegment().catch(noop);
+    }
+    // Everyone waiting is behind the failed write: answer them now (fail closed); the events stay
+    // queued and are retried in order.
+    for (const b of this.queue) {
+      if (b.waiter) {
+        const w = b.waiter;
+        b.waiter = undefined;
+        w.reject(failure);
+      }
+    }
+    this.log?.error({ err: errInfo(failure), pendingEvents: this.pendingEvents }, 'recording: log store write failed; events kept for retry');
+    if (this.stopped) return;
+    this.retryDelay = Math.min(this.retryMaxMs, Math.max(this.retryMinMs, this.retryDelay * 2));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, this.retryDelay);
+    this.retryTimer.unref();
+  }
+
+  private async putIdempotent(key: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.sink.put(key, bytes);
+    } catch (e) {
+      // A retry after an ambiguous failure: the earlier attempt may have stored the object.
+      if (e instanceof GatehouseError && e.details?.reason === 'exists') {
+        const existing = await this.sink.get(key);
+        if (existing && existing.equals(bytes)) return;
+      }
+      throw e;
+    }
+  }
+
+  private newSegment(now: Date): OpenSegment {
+    const key = segmentKey(this.instanceId, now, this.segmentSeq++);
+    this.ownKeys.add(key);
+    return { key, start: now, hash: createHash('sha256'), bytes: 0, sessions: new Map() };
+  }
+
+  private async sealSegment(): Promise<void> {
+    const seg = this.segment;
+    if (!seg) return;
+    this.segment = undefined;
+    if (seg.bytes === 0) return;
+    try {
+      await this.sink.sealAppend?.(seg.key);
+    } catch (e) {
+      this.log?.warn({ err: errInfo(e), key: seg.key }, 'recording: could not release a sealed segment');
+    }
+    this.recordSealed({ key: seg.key, sha256: seg.hash.digest('hex'), bytes: seg.bytes, sessions: summaryEntries(seg.sessions) });
+  }
+
+  private recordSealed(entry: SealedEntry): void {
+    this.sealedSinceDigest.push(entry);
+    this.segmentsSealed++;
+    if (!this.onSealed) return;
+    try {
+      const r = this.onSealed({ key: entry.key, sha256: entry.sha256, sessions: entry.sessions.map((s) => s.session) });
+      if (r && typeof (r as Promise<void>).then === 'function') {
+        (r as Promise<void>).catch((e) => this.log?.warn({ err: errInfo(e), key: entry.key }, 'recording: onSegmentSealed failed'));
+      }
+    } catch (e) {
+      this.log?.warn({ err: errInfo(e), key: entry.key }, 'recording: onSegmentSealed failed');
+    }
+  }
+
+  // ---- digests -------------------------------------------------------------------------------
+
+  private requestDigest(final: boolean): Promise<void> {
+    if (this.stopped) return Promise.reject(closedError());
+    const d = deferred();
+    this.digestWaiters.push(d);
+    this.digestDue = true;
+    if (final) this.digestFinal = true;
+    this.kick();
+    return d.promise;
+  }
+
+  private async runDigest(): Promise<void> {
+    const waiters = this.digestWaiters;
+    const final = this.digestFinal;
+    this.digestWaiters = [];
+    this.digestDue = false;
+    this.digestFinal = false;
+    try {
+      await this.writeDigest(final);
+      for (const w of waiters) w.resolve();
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED', 'digest write failed');
+      this.digestFailures++;
+      this.lastError = err.message;
+      this.log?.error({ err: errInfo(err) }, 'recording: digest write failed; its segments go into the next digest');
+      for (const w of waiters) w.reject(err);
+    }
+  }
+
+  private async writeDigest(final: boolean): Promise<void> {
+    await this.sealSegment();
+    if (!this.recovery) this.recovery = this.recover();
+    await this.recovery;
+    if (!final && this.sealedSinceDigest.length === 0) return;
+    const head = this.head ?? null;
+    const now = this.clock();
+    const seq = head ? head.seq + 1 : 0;
+    const entries = this.sealedSinceDigest.slice();
+    const { bytes, sha256 } = await signDigest(
+      {
+        instanceId: this.instanceId,
+        digestSeq: seq,
+        runId: this.runId,
+        windowStart: head?.windowEnd ?? this.startedAt.toISOString(),
+        windowEnd: now.toISOString(),
+        previous: head ? { key: head.key, sha256: head.sha256 } : null,
+        segments: entries,
+      },
+      this.signer,
+    );
+    const key = digestKey(this.instanceId, now, seq);
+    await this.putIdempotent(key, bytes);
+    this.head = { key, sha256, seq, windowEnd: now.toISOString() };
+    this.sealedSinceDigest = this.sealedSinceDigest.slice(entries.length);
+    this.digestsWritten++;
+  }
+
+  /**
+   * Finds this instance's last digest, and adopts segments a crashed predecessor wrote after it
+   * (listed in our next digest with `recovered: true`, so the verifier can say they were
+   * attested late).
+   */
+  private async recover(): Promise<void> {
+    const digestKeys = (await this.sink.list(DIGEST_PREFIX)).filter((k) => parseDigestKey(k)?.instanceId === this.instanceId);
+    let head: DigestHead | null = null;
+    let best = -1;
+    let bestKey: string | undefined;
+    for (const k of digestKeys) {
+      const seq = parseDigestKey(k)!.digestSeq;
+      if (seq > best) {
+        best = seq;
+        bestKey = k;
+      }
+    }
+    if (bestKey) {
+      const bytes = await this.sink.get(bestKey);
+      if (!bytes) throw new Error(`digest ${bestKey} vanished while reading it`);
+      const d = parseDigest(bytes);
+      head = { key: bestKey, sha256: sha256Hex(bytes), seq: d.digestSeq, windowEnd: d.windowEnd };
+    }
+    const listed = new Set<string>();
+    if (head && bestKey) {
+      const d = parseDigest((await this.sink.get(bestKey))!);
+      for (const s of d.segments) listed.add(s.key);
+    }
+    const since = head ? compactTime(new Date(head.windowEnd)) : '';
+    const adopted: SealedEntry[] = [];
+    for (const key of await this.sink.list(SEGMENT_PREFIX)) {
+      const p = parseSegmentKey(key);
+      if (!p || p.instanceId !== this.instanceId || this.ownKeys.has(key) || listed.has(key)) continue;
+      if (p.startCompact < since) continue;
+      const bytes = await this.sink.get(key);
+      if (!bytes) continue;
+      const sessions = new Map<string, Summary>();
+      try {
+        const { lines } = await decodeSegment(bytes, true);
+        for (const line of lines) {
+          const e = JSON.parse(line) as { session: string; seq: number; hash: string };
+          const s = sessions.get(e.session);
+          if (s) {
+            s.lastSeq = e.seq;
+            s.lastHash = e.hash;
+          } else sessions.set(e.session, { firstSeq: e.seq, lastSeq: e.seq, lastHash: e.hash });
+        }
+      } catch (e) {
+        this.log?.warn({ err: errInfo(e), key }, 'recording: an undigested segment from an earlier run is damaged; attesting its bytes as found');
+      }
+      adopted.push({ key, sha256: sha256Hex(bytes), bytes: bytes.length, sessions: summaryEntries(sessions), recovered: true });
+    }
+    this.head = head;
+    if (adopted.length > 0) {
+      this.log?.warn({ segments: adopted.length }, 'recording: adopting undigested segments left by an earlier run (crash?)');
+      this.sealedSinceDigest = [...adopted, ...this.sealedSinceDigest];
+    }
+  }
+
+  // ---- shutdown ------------------------------------------------------------------------------
+
+  private async shutdown(): Promise<void> {
+    for (const s of [...this.sessions.values()]) {
+      s.end({ reason: 'shutdown' }).catch(noop);
+    }
+    let failure: unknown;
+    try {
+      await this.flush();
+      await this.requestDigest(true);
+    } catch (e) {
+      failure = e;
+    }
+    this.stopped = true;
+    for (const t of [this.flushTimer, this.retryTimer]) if (t) clearTimeout(t);
+    if (this.digestTimer) clearInterval(this.digestTimer);
+    this.flushTimer = this.retryTimer = this.digestTimer = undefined;
+    await this.sink.close?.().catch(noop);
+    if (failure !== undefined) {
+      const err = toGatehouseError(failure, 'GH_ERR_RECORDING_FAILED');
+      this.log?.error({ err: errInfo(err), lostEvents: this.pendingEvents }, 'recording: closed with events not stored');
+      throw err;
+    }
+  }
+}
+
+class RecorderSession implements SessionRecorder {
+  readonly id: string;
+  seq = 0;
+  prev: string;
+  readonly sessionJson: string;
+  readonly principalJson?: string;
+  readonly connectionJson?: string;
+  private isEnded = false;
+
+  constructor(
+    private readonly recorder: GatehouseRecorder,
+    start: SessionStart,
+  ) {
+    this.id = start.sessionId;
+    this.prev = genesisHash(start.sessionId);
+    this.sessionJson = JSON.stringify(start.sessionId);
+    // Serialized once per session, not per event.
+    this.principalJson = start.principal === undefined ? undefined : canonicalJson(start.principal satisfies PrincipalRef);
+    this.connectionJson = start.connection === undefined ? undefined : JSON.stringify(start.connection);
+  }
+
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
+  markEnded(): void {
+    this.isEnded = true;
+  }
+
+  append(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+    return this.recorder.appendEvent(this, type, payload, options);
+  }
+
+  end(payload: Record<string, unknown> = {}): Promise<void> {
+    if (this.isEnded) return RESOLVED;
+    const p = this.recorder.appendEvent(this, 'session.end', payload, { durable: this.recorder.mode === 'strict' });
+    this.isEnded = true;
+    this.recorder.forgetSession(this.id);
+    return p;
+  }
+}
+
+function mergeSummaries(into: Map<string, Summary>, from: Map<string, Summary>): void {
+  for (const [id, s] of from) {
+    const cur = into.get(id);
+    if (cur) {
+      cur.lastSeq = s.lastSeq;
+      cur.lastHash = s.lastHash;
+    } else into.set(id, { ...s });
+  }
+}
+
+function summaryEntries(m: Map<string, Summary>): DigestSessionEntry[] {
+  return [...m].map(([session, s]) => ({ session, firstSeq: s.firstSeq, lastSeq: s.lastSeq, lastHash: s.lastHash }));
+}
+
+function closedError(): GatehouseError {
+  return new GatehouseError('GH_ERR_RECORDING_CLOSED', 'recorder is closed');
+}
+
+function errInfo(e: unknown): Record<string, unknown> {
+  if (e instanceof GatehouseError) return { code: e.code, message: e.message, details: e.details };
+  return { message: e instanceof Error ? e.message : String(e) };
+}

@@ -1,0 +1,77 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { GatehouseError } from '../errors';
+
+/**
+ * Signs digests. Implementations: `Ed25519Signer` (a PKCS#8 PEM from the secret store); a KMS
+ * signer can implement the same interface later (it only needs the public key and a sign call).
+ */
+export interface DigestSigner {
+  /** Fingerprint of the public key (`keyIdOf`): lets a verifier match trusted keys. */
+  readonly keyId: string;
+  /** SPKI PEM of the public key; embedded in each digest. */
+  readonly publicKeyPem: string;
+  /** Ed25519 signature of `bytes`. */
+  sign(bytes: Uint8Array): Promise<Buffer>;
+}
+
+/** `ed25519:` + the first 32 hex digits of SHA-256 over the SPKI DER of the public key. */
+export function keyIdOf(publicKey: KeyObject | string): string {
+  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  const der = key.export({ type: 'spki', format: 'der' });
+  return 'ed25519:' + createHash('sha256').update(der).digest('hex').slice(0, 32);
+}
+
+export class Ed25519Signer implements DigestSigner {
+  readonly keyId: string;
+  readonly publicKeyPem: string;
+  private readonly key: KeyObject;
+
+  /** @param privateKeyPem Ed25519 private key, PKCS#8 PEM. */
+  constructor(privateKeyPem: string) {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: privateKeyPem, format: 'pem' });
+    } catch (e) {
+      // Never echo the key material.
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'recording signing key is not a readable PKCS#8 PEM private key', { cause: e });
+    }
+    if (key.asymmetricKeyType !== 'ed25519') {
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', `recording signing key must be Ed25519, got ${key.asymmetricKeyType ?? 'unknown'}`);
+    }
+    this.key = key;
+    const pub = createPublicKey(key);
+    this.publicKeyPem = pub.export({ type: 'spki', format: 'pem' }).toString();
+    this.keyId = keyIdOf(pub);
+  }
+
+  async sign(bytes: Uint8Array): Promise<Buffer> {
+    return cryptoSign(null, bytes, this.key);
+  }
+}
+
+export interface DevSigningKey {
+  readonly privateKeyPem: string;
+  readonly publicKeyPem: string;
+  readonly keyId: string;
+}
+
+/** A fresh Ed25519 key pair for development; production takes the key from the secret store. */
+export function generateDevSigningKey(): DevSigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    keyId: keyIdOf(publicKey),
+  };
+}
+
+/** False for a bad signature and for an unusable key (never throws). */
+export function verifyEd25519(publicKeyPem: string, bytes: Uint8Array, signature: Buffer): boolean {
+  try {
+    const key = createPublicKey(publicKeyPem);
+    if (key.asymmetricKeyType !== 'ed25519') return false;
+    return cryptoVerify(null, bytes, key, signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,1 @@
+export { FsLogSink } from './fs-sink';

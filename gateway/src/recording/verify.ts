@@ -1,0 +1,341 @@
+import { eventHash, genesisHash, sha256Hex } from './chain';
+import { parseDigest, verifyDigestSignature, type DigestSegmentEntry, type SignedDigest } from './digest';
+import { compactTime, compareSegmentKeys, DIGEST_PREFIX, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, type ParsedSegmentKey } from './layout';
+import { decodeSegment } from './segment-codec';
+import { keyIdOf } from './signer';
+import type { LogSink } from './sinks/sink';
+
+/**
+ * Verifies a log store, in this order, stopping at the FIRST broken link:
+ *  1. digests, per instance in `digestSeq` order: parse, key id matches the embedded public key,
+ *     key trusted, Ed25519 signature, seq contiguous from 0, `previous` = key and SHA-256 of the
+ *     stored bytes of the digest before, windows contiguous, no segment listed twice;
+ *  2. segments, per instance in chronological key order: every listed segment present, SHA-256 of
+ *     its bytes as listed, decompresses cleanly, its sessions as the digest says; a segment no
+ *     digest lists is a failure if it started before the last digest's window end;
+ *  3. within each segment, each session's chain: seq contiguous from 0, seq 0 is `session.start`
+ *     with `prev` = SHA-256(`gatehouse:session:<id>`), each `prev` the previous event's `hash`,
+ *     each `hash` recomputed from the canonical line, nothing after `session.end`.
+ *
+ * What a pass means: every digested segment is exactly what was attested, and every session chain
+ * is intact. What it cannot prove (reported as warnings, never as a pass of those parts):
+ *  - `UNDIGESTED_TAIL`: segments written after the last digest (a crash or a live gateway). Their
+ *    chains are checked, but they are unattested: deleting or truncating them is undetectable.
+ *  - `RECOVERED_SEGMENT`: a crash tail attested late by the next run, as found then.
+ *  - `KEYS_NOT_TRUSTED`: no trusted keys given; digests were checked against the keys they carry,
+ *    which proves consistency, not origin (`KEY_CHANGED` flags each key switch).
+ *  Deleting the newest digest(s) is undetectable by design: their segments then show as the tail.
+ */
+export interface VerifyOptions {
+  /** Trusted signing keys: SPKI PEM public keys and/or key ids (`ed25519:…`). Omit only in development. */
+  readonly trustedKeys?: readonly string[];
+}
+
+export type VerifyKind = 'digest' | 'segment' | 'event' | 'session';
+
+export interface VerifyFinding {
+  /** Stable code, e.g. `SEGMENT_HASH_MISMATCH`. */
+  readonly code: string;
+  readonly kind: VerifyKind;
+  readonly key?: string;
+  readonly session?: string;
+  readonly seq?: number;
+  readonly message: string;
+}
+
+export interface VerifyStats {
+  instances: number;
+  digests: number;
+  segments: number;
+  segmentsUndigested: number;
+  sessions: number;
+  /** Sessions whose last event found is not `session.end` (open, or cut by a crash). */
+  sessionsOpen: number;
+  events: number;
+}
+
+export interface VerifyResult {
+  readonly ok: boolean;
+  readonly firstFailure?: VerifyFinding;
+  readonly warnings: VerifyFinding[];
+  readonly stats: VerifyStats;
+}
+
+class Failed extends Error {
+  constructor(readonly finding: VerifyFinding) {
+    super(finding.message);
+  }
+}
+
+function fail(f: VerifyFinding): never {
+  throw new Failed(f);
+}
+
+interface ListedSegment {
+  readonly entry: DigestSegmentEntry;
+  readonly digestKey: string;
+}
+
+interface InstanceDigests {
+  readonly listed: Map<string, ListedSegment>;
+  readonly lastWindowEnd?: string;
+}
+
+export async function verifyLog(sink: LogSink, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const warnings: VerifyFinding[] = [];
+  const stats: VerifyStats = { instances: 0, digests: 0, segments: 0, segmentsUndigested: 0, sessions: 0, sessionsOpen: 0, events: 0 };
+  const trusted = trustedKeyIds(options.trustedKeys, warnings);
+  try {
+    const byInstanceDigests = new Map<string, Array<{ key: string; seq: number }>>();
+    for (const key of await sink.list(DIGEST_PREFIX)) {
+      const p = parseDigestKey(key);
+      if (!p) {
+        warnings.push({ code: 'UNKNOWN_OBJECT', kind: 'digest', key, message: `${key} is not a digest key; ignored` });
+        continue;
+      }
+      pushTo(byInstanceDigests, p.instanceId, { key, seq: p.digestSeq });
+    }
+    const byInstanceSegments = new Map<string, Array<ParsedSegmentKey & { key: string }>>();
+    for (const key of await sink.list(SEGMENT_PREFIX)) {
+      const p = parseSegmentKey(key);
+      if (!p) {
+        warnings.push({ code: 'UNKNOWN_OBJECT', kind: 'segment', key, message: `${key} is not a segment key; ignored` });
+        continue;
+      }
+      pushTo(byInstanceSegments, p.instanceId, { ...p, key });
+    }
+    const instances = [...new Set([...byInstanceDigests.keys(), ...byInstanceSegments.keys()])].sort();
+    stats.instances = instances.length;
+
+    const digestsOf = new Map<string, InstanceDigests>();
+    for (const instance of instances) {
+      digestsOf.set(instance, await verifyDigests(sink, instance, byInstanceDigests.get(instance) ?? [], trusted, warnings, stats));
+    }
+    for (const instance of instances) {
+      await verifySegments(sink, instance, digestsOf.get(instance)!, byInstanceSegments.get(instance) ?? [], warnings, stats);
+    }
+    return { ok: true, warnings, stats };
+  } catch (e) {
+    if (e instanceof Failed) return { ok: false, firstFailure: e.finding, warnings, stats };
+    throw e;
+  }
+}
+
+function trustedKeyIds(keys: readonly string[] | undefined, warnings: VerifyFinding[]): Set<string> | undefined {
+  if (keys === undefined) {
+    warnings.push({
+      code: 'KEYS_NOT_TRUSTED',
+      kind: 'digest',
+      message: 'no trusted keys given: digest signatures were checked against the keys embedded in the log (consistency, not origin); pass trusted keys (--trust-key) to prove origin',
+    });
+    return undefined;
+  }
+  const ids = new Set<string>();
+  for (const k of keys) {
+    if (k.includes('BEGIN PUBLIC KEY')) ids.add(keyIdOf(k));
+    else ids.add(k.trim());
+  }
+  return ids;
+}
+
+async function verifyDigests(
+  sink: LogSink,
+  instance: string,
+  keys: Array<{ key: string; seq: number }>,
+  trusted: Set<string> | undefined,
+  warnings: VerifyFinding[],
+  stats: VerifyStats,
+): Promise<InstanceDigests> {
+  keys.sort((a, b) => a.seq - b.seq);
+  const listed = new Map<string, ListedSegment>();
+  let prev: { key: string; sha256: string; windowEnd: string; keyId: string } | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const { key, seq } = keys[i]!;
+    if (seq !== i) {
+      if (seq < i) fail({ code: 'DIGEST_DUPLICATE', kind: 'digest', key, message: `instance ${instance} has two digests with seq ${seq}` });
+      fail({ code: 'DIGEST_SEQ_GAP', kind: 'digest', key, message: `instance ${instance}: digest seq ${i} is missing (next present: ${seq})` });
+    }
+    const bytes = await sink.get(key);
+    if (!bytes) fail({ code: 'DIGEST_MISSING', kind: 'digest', key, message: `digest ${key} was listed but cannot be read` });
+    let d: SignedDigest;
+    try {
+      d = parseDigest(bytes);
+    } catch (e) {
+      fail({ code: 'DIGEST_MALFORMED', kind: 'digest', key, message: `digest ${key} is malformed: ${(e as Error).message}` });
+    }
+    if (d.instanceId !== instance || d.digestSeq !== seq) {
+      fail({ code: 'DIGEST_MALFORMED', kind: 'digest', key, message: `digest ${key} names instance ${d.instanceId} seq ${d.digestSeq}, not what its key says` });
+    }
+    let embeddedId: string;
+    try {
+      embeddedId = keyIdOf(d.publicKey);
+    } catch {
+      fail({ code: 'DIGEST_MALFORMED', kind: 'digest', key, message: `digest ${key} carries an unreadable public key` });
+    }
+    if (embeddedId !== d.keyId) fail({ code: 'DIGEST_KEY_MISMATCH', kind: 'digest', key, message: `digest ${key}: keyId ${d.keyId} does not match its public key (${embeddedId})` });
+    if (trusted && !trusted.has(d.keyId)) fail({ code: 'DIGEST_KEY_UNTRUSTED', kind: 'digest', key, message: `digest ${key} is signed by key ${d.keyId}, which is not trusted` });
+    if (!verifyDigestSignature(d)) fail({ code: 'DIGEST_SIGNATURE_INVALID', kind: 'digest', key, message: `digest ${key}: signature does not verify with key ${d.keyId}` });
+    if (!trusted && prev && prev.keyId !== d.keyId) {
+      warnings.push({ code: 'KEY_CHANGED', kind: 'digest', key, message: `digest ${key} is signed by ${d.keyId}, the previous one by ${prev.keyId} (untrusted mode)` });
+    }
+    if (prev === undefined) {
+      if (d.previous !== null) fail({ code: 'DIGEST_CHAIN_BROKEN', kind: 'digest', key, message: `digest ${key} is the first of instance ${instance} but points to ${d.previous.key}` });
+    } else if (d.previous === null || d.previous.key !== prev.key || d.previous.sha256 !== prev.sha256) {
+      fail({ code: 'DIGEST_CHAIN_BROKEN', kind: 'digest', key, message: `digest ${key} does not chain to ${prev.key} (the previous digest was altered or replaced)` });
+    } else if (d.windowStart !== prev.windowEnd) {
+      fail({ code: 'DIGEST_CHAIN_BROKEN', kind: 'digest', key, message: `digest ${key} window starts at ${d.windowStart}, the previous ended at ${prev.windowEnd}` });
+    }
+    for (const entry of d.segments) {
+      const p = parseSegmentKey(entry.key);
+      if (!p || p.instanceId !== instance) fail({ code: 'DIGEST_MALFORMED', kind: 'digest', key, message: `digest ${key} lists ${entry.key}, not a segment of instance ${instance}` });
+      const seen = listed.get(entry.key);
+      if (seen) fail({ code: 'SEGMENT_DUPLICATE', kind: 'segment', key: entry.key, message: `segment ${entry.key} is listed by both ${seen.digestKey} and ${key}` });
+      listed.set(entry.key, { entry, digestKey: key });
+    }
+    stats.digests++;
+    prev = { key, sha256: sha256Hex(bytes), windowEnd: d.windowEnd, keyId: d.keyId };
+  }
+  return { listed, lastWindowEnd: prev?.windowEnd };
+}
+
+interface ChainState {
+  seq: number;
+  hash: string;
+  ended: boolean;
+}
+
+async function verifySegments(
+  sink: LogSink,
+  instance: string,
+  digests: InstanceDigests,
+  present: Array<ParsedSegmentKey & { key: string }>,
+  warnings: VerifyFinding[],
+  stats: VerifyStats,
+): Promise<void> {
+  const all = new Map<string, ParsedSegmentKey & { key: string }>();
+  for (const p of present) all.set(p.key, p);
+  for (const key of digests.listed.keys()) if (!all.has(key)) all.set(key, { ...parseSegmentKey(key)!, key });
+  const ordered = [...all.values()].sort(compareSegmentKeys);
+  const presentKeys = new Set(present.map((p) => p.key));
+  const lastEnd = digests.lastWindowEnd === undefined ? undefined : compactTime(new Date(digests.lastWindowEnd));
+  const chains = new Map<string, ChainState>();
+
+  for (const seg of ordered) {
+    const key = seg.key;
+    const listed = digests.listed.get(key);
+    if (listed && !presentKeys.has(key)) fail({ code: 'SEGMENT_MISSING', kind: 'segment', key, message: `segment ${key} (listed by ${listed.digestKey}) is missing` });
+    if (!listed) {
+      if (lastEnd !== undefined && seg.startCompact < lastEnd) {
+        fail({ code: 'SEGMENT_UNDIGESTED', kind: 'segment', key, message: `segment ${key} started before the last digest of instance ${instance} but no digest lists it (inserted?)` });
+      }
+      warnings.push({ code: 'UNDIGESTED_TAIL', kind: 'segment', key, message: `segment ${key} was written after the last digest (crash or live gateway): chains checked, but unattested` });
+      stats.segmentsUndigested++;
+    } else if (listed.entry.recovered) {
+      warnings.push({ code: 'RECOVERED_SEGMENT', kind: 'segment', key, message: `segment ${key} was attested by a later run after a crash, as found then` });
+    }
+    const bytes = await sink.get(key);
+    if (!bytes) fail({ code: 'SEGMENT_MISSING', kind: 'segment', key, message: `segment ${key} is missing` });
+    if (listed) {
+      const sha = sha256Hex(bytes);
+      if (sha !== listed.entry.sha256 || bytes.length !== listed.entry.bytes) {
+        fail({ code: 'SEGMENT_HASH_MISMATCH', kind: 'segment', key, message: `segment ${key}: SHA-256 ${sha} (${bytes.length} bytes) differs from ${listed.entry.sha256} (${listed.entry.bytes} bytes) in ${listed.digestKey}` });
+      }
+    }
+    const tolerant = !listed || listed.entry.recovered === true;
+    let lines: string[];
+    try {
+      const decoded = await decodeSegment(bytes, tolerant);
+      lines = decoded.lines;
+      if (decoded.tornTail) warnings.push({ code: 'TORN_TAIL', kind: 'segment', key, message: `segment ${key} ends in an incomplete write (crash while appending); its complete part was checked` });
+    } catch (e) {
+      fail({ code: 'SEGMENT_CORRUPT', kind: 'segment', key, message: `segment ${key} does not decompress: ${(e as Error).message}` });
+    }
+    stats.segments++;
+    const summaries = new Map<string, { firstSeq: number; lastSeq: number; lastHash: string }>();
+    for (let i = 0; i < lines.length; i++) {
+      const event = parseEvent(lines[i]!, key, i);
+      checkChain(event, key, chains, stats);
+      const s = summaries.get(event.session);
+      if (s) {
+        s.lastSeq = event.seq;
+        s.lastHash = event.hash;
+      } else summaries.set(event.session, { firstSeq: event.seq, lastSeq: event.seq, lastHash: event.hash });
+    }
+    if (listed && !listed.entry.recovered) {
+      const claimed = listed.entry.sessions;
+      const same =
+        claimed.length === summaries.size &&
+        claimed.every((c) => {
+          const s = summaries.get(c.session);
+          return s !== undefined && s.firstSeq === c.firstSeq && s.lastSeq === c.lastSeq && s.lastHash === c.lastHash;
+        });
+      if (!same) fail({ code: 'DIGEST_SESSION_MISMATCH', kind: 'segment', key, message: `segment ${key}: its sessions differ from what ${listed.digestKey} lists` });
+    }
+  }
+  stats.sessions += chains.size;
+  for (const c of chains.values()) if (!c.ended) stats.sessionsOpen++;
+}
+
+interface ParsedEvent {
+  readonly seq: number;
+  readonly session: string;
+  readonly type: string;
+  readonly prev: string;
+  readonly hash: string;
+  readonly raw: Record<string, unknown>;
+}
+
+function parseEvent(line: string, key: string, index: number): ParsedEvent {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    fail({ code: 'EVENT_MALFORMED', kind: 'event', key, message: `segment ${key} line ${index + 1} is not JSON` });
+  }
+  const { seq, session, type, prev, hash } = raw;
+  if (!Number.isSafeInteger(seq) || typeof session !== 'string' || typeof type !== 'string' || typeof prev !== 'string' || typeof hash !== 'string') {
+    fail({ code: 'EVENT_MALFORMED', kind: 'event', key, message: `segment ${key} line ${index + 1} lacks seq, session, type, prev or hash` });
+  }
+  return { seq: seq as number, session, type, prev, hash, raw };
+}
+
+function checkChain(e: ParsedEvent, key: string, chains: Map<string, ChainState>, stats: VerifyStats): void {
+  const where = { key, session: e.session, seq: e.seq };
+  const { hash: _stored, ...rest } = e.raw;
+  const recomputed = eventHash(rest);
+  if (recomputed !== e.hash) fail({ code: 'EVENT_HASH_MISMATCH', kind: 'event', ...where, message: `session ${e.session} seq ${e.seq} in ${key}: content does not match its hash (altered)` });
+  const state = chains.get(e.session);
+  if (!state) {
+    if (e.seq !== 0) fail({ code: 'EVENT_SEQ_GAP', kind: 'session', ...where, message: `session ${e.session}: first event found is seq ${e.seq} in ${key}; earlier events are missing` });
+    if (e.type !== 'session.start') fail({ code: 'SESSION_START_MISSING', kind: 'session', ...where, message: `session ${e.session}: seq 0 is ${e.type}, not session.start` });
+    if (e.prev !== genesisHash(e.session)) fail({ code: 'EVENT_PREV_MISMATCH', kind: 'event', ...where, message: `session ${e.session} seq 0: prev is not the session's genesis hash` });
+    chains.set(e.session, { seq: 0, hash: e.hash, ended: false });
+  } else {
+    if (state.ended) fail({ code: 'EVENT_AFTER_END', kind: 'session', ...where, message: `session ${e.session}: seq ${e.seq} follows session.end` });
+    if (e.seq !== state.seq + 1) {
+      fail({ code: 'EVENT_SEQ_GAP', kind: 'session', ...where, message: `session ${e.session}: seq ${e.seq} in ${key} follows seq ${state.seq} (events removed or reordered)` });
+    }
+    if (e.prev !== state.hash) fail({ code: 'EVENT_PREV_MISMATCH', kind: 'event', ...where, message: `session ${e.session} seq ${e.seq}: prev does not match the hash of seq ${state.seq}` });
+    state.seq = e.seq;
+    state.hash = e.hash;
+  }
+  if (e.type === 'session.end') chains.get(e.session)!.ended = true;
+  stats.events++;
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const a = m.get(k);
+  if (a) a.push(v);
+  else m.set(k, [v]);
+}
+
+/** Human-readable report for `gatehouse verify`. */
+export function formatVerifyResult(r: VerifyResult): string {
+  const lines: string[] = [];
+  const s = r.stats;
+  lines.push(r.ok ? 'OK: log verified' : `FAILED: ${r.firstFailure!.code} (${r.firstFailure!.kind})`);
+  if (r.firstFailure) lines.push(`  ${r.firstFailure.message}`);
+  lines.push(`  instances ${s.instances}, digests ${s.digests}, segments ${s.segments} (${s.segmentsUndigested} undigested), sessions ${s.sessions} (${s.sessionsOpen} without session.end), events ${s.events}`);
+  for (const w of r.warnings) lines.push(`WARNING ${w.code}: ${w.message}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GatehouseError } from '../../gateway/src/errors';
+import { GatehouseRecorder, type RecorderOptions } from '../../gateway/src/recording/recorder';
+import { Ed25519Signer, generateDevSigningKey } from '../../gateway/src/recording/signer';
+import type { LogSink } from '../../gateway/src/recording/sinks/sink';
+import { FsLogSink } from '../../gateway/src/recording/sinks/fs/fs-sink';
+
+export async function makeTempDir(prefix = 'gh-rec-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A clock that advances 1 ms per reading (or jumps on demand), so times are distinct and ordered. */
+export function steppingClock(start = Date.UTC(2026, 0, 15, 10, 0, 0)): { clock: () => Date; advance: (ms: number) => void } {
+  let t = start;
+  return {
+    clock: () => new Date(t++),
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
+}
+
+/** Wraps a sink: counts calls and can be told to fail writes (simulates ENOSPC and friends). */
+export class InstrumentedSink implements LogSink {
+  readonly name: string;
+  puts = 0;
+  appends = 0;
+  failWith?: string;
+  append?: (key: string, bytes: Uint8Array) => Promise<void>;
+  sealAppend?: (key: string) => Promise<void>;
+
+  constructor(
+    readonly inner: LogSink,
+    options: { withoutAppend?: boolean } = {},
+  ) {
+    this.name = `instrumented-${inner.name}`;
+    if (inner.append && !options.withoutAppend) {
+      this.append = async (key, bytes) => {
+        this.appends++;
+        this.maybeFail('append', key);
+        await inner.append!(key, bytes);
+      };
+      this.sealAppend = (key) => inner.sealAppend?.(key) ?? Promise.resolve();
+    }
+  }
+
+  private maybeFail(op: string, key: string): void {
+    if (this.failWith) {
+      throw new GatehouseError('GH_ERR_RECORDING_FAILED', `simulated ${this.failWith} on ${op} ${key}`, {
+        details: { sink: this.name, op, key, reason: 'no-space', errno: this.failWith },
+      });
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    this.puts++;
+    this.maybeFail('put', key);
+    await this.inner.put(key, bytes);
+  }
+
+  get(key: string): Promise<Buffer | undefined> {
+    return this.inner.get(key);
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return this.inner.list(prefix);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}
+
+export const TEST_KEY = generateDevSigningKey();
+
+export function recorderOptions(sink: LogSink, overrides: Partial<RecorderOptions> = {}): RecorderOptions {
+  return {
+    sink,
+    mode: 'strict',
+    instanceId: 'gw-test-1',
+    clock: steppingClock().clock,
+    signer: new Ed25519Signer(TEST_KEY.privateKeyPem),
+    flushIntervalMs: 10,
+    maxBufferBytes: 1024 * 1024,
+    segmentMaxBytes: 1024 * 1024,
+    segmentMaxAgeSeconds: 3600,
+    digestIntervalSeconds: 3600,
+    retryMinMs: 5,
+    retryMaxMs: 20,
+    ...overrides,
+  };
+}
+
+export function newFsRecorder(dir: string, overrides: Partial<RecorderOptions> = {}): { recorder: GatehouseRecorder; sink: FsLogSink } {
+  const sink = new FsLogSink(dir);
+  return { recorder: new GatehouseRecorder(recorderOptions(sink, overrides)), sink };
+}
+
+export const PRINCIPAL = { issuer: 'https://idp.example', subject: 'u-1', name: 'ada@example.com', groups: ['dev'], kind: 'human' as const };
