@@ -1,0 +1,116 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PipelineObserver } from '../pipeline/pipeline';
+import type { Decision } from '../policy/decision';
+
+/**
+ * The gateway's Prometheus metrics, behind typed helpers so callers never spell a metric or label
+ * name. Every label takes values from a bounded set (configured connection names, protocol names,
+ * error codes, HTTP statuses): never a user, token, path or request id.
+ *
+ * It is also the pipeline's observer (`PipelineObserver`), so the integrator passes it as is.
+ */
+export interface GatewayMetrics extends PipelineObserver {
+  readonly registry: Registry;
+  /** One operation answered: `status` is the HTTP status or the protocol's closest equivalent. */
+  requestCompleted(protocol: string, connection: string, status: number | string): void;
+  decision(effect: Decision['effect'], connection: string): void;
+  /** A refused token, by GatehouseError code (`GH_ERR_TOKEN_EXPIRED`) and protocol (`http`, `admin`). */
+  authFailure(code: string, protocol: string): void;
+  /** How long storing one event took, in milliseconds; `ok: false` also counts a failure. */
+  recorded(latencyMs: number, ok: boolean): void;
+  /** An event that could not be stored, by GatehouseError code. */
+  recordingFailure(code: string): void;
+  sessionOpened(protocol: string): void;
+  sessionClosed(protocol: string): void;
+  /** Time from sending upstream to the response headers, in milliseconds. */
+  upstreamLatency(connection: string, latencyMs: number): void;
+}
+
+export interface GatewayMetricsOptions {
+  /** Also export Node process metrics (CPU, memory, event loop lag, GC). @default true */
+  readonly processMetrics?: boolean;
+  /** Labels on every metric, e.g. `{ instance: 'gw-1' }`. */
+  readonly defaultLabels?: Readonly<Record<string, string>>;
+}
+
+const LATENCY_BUCKETS_RECORDING = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const LATENCY_BUCKETS_UPSTREAM = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export function createGatewayMetrics(options: GatewayMetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.defaultLabels !== undefined) registry.setDefaultLabels({ ...options.defaultLabels });
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
+
+  const requests = new Counter({
+    name: 'gatehouse_requests_total',
+    help: 'Operations answered, by protocol, connection and status.',
+    labelNames: ['protocol', 'connection', 'status'] as const,
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'gatehouse_decisions_total',
+    help: 'Policy decisions, by effect and connection.',
+    labelNames: ['effect', 'connection'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'gatehouse_auth_failures_total',
+    help: 'Refused tokens, by error code and protocol.',
+    labelNames: ['code', 'protocol'] as const,
+    registers: [registry],
+  });
+  const recordingLatency = new Histogram({
+    name: 'gatehouse_recording_latency_seconds',
+    help: 'Time to store one recorded event (durable acknowledgement in strict mode).',
+    buckets: LATENCY_BUCKETS_RECORDING,
+    registers: [registry],
+  });
+  const recordingFailures = new Counter({
+    name: 'gatehouse_recording_failures_total',
+    help: 'Events that could not be stored (the operation they describe was refused), by error code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const openSessions = new Gauge({
+    name: 'gatehouse_open_sessions',
+    help: 'Sessions open on this replica, by protocol.',
+    labelNames: ['protocol'] as const,
+    registers: [registry],
+  });
+  const upstreamLatency = new Histogram({
+    name: 'gatehouse_upstream_latency_seconds',
+    help: 'Time from forwarding upstream to the response headers, by connection.',
+    labelNames: ['connection'] as const,
+    buckets: LATENCY_BUCKETS_UPSTREAM,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    requestCompleted(protocol, connection, status) {
+      requests.inc({ protocol, connection, status: String(status) });
+    },
+    decision(effect, connection) {
+      decisions.inc({ effect, connection });
+    },
+    authFailure(code, protocol) {
+      authFailures.inc({ code, protocol });
+    },
+    recorded(latencyMs, ok) {
+      recordingLatency.observe(Math.max(0, latencyMs) / 1000);
+      if (!ok) recordingFailures.inc({ code: 'GH_ERR_RECORDING_FAILED' });
+    },
+    recordingFailure(code) {
+      recordingFailures.inc({ code });
+    },
+    sessionOpened(protocol) {
+      openSessions.inc({ protocol });
+    },
+    sessionClosed(protocol) {
+      openSessions.dec({ protocol });
+    },
+    upstreamLatency(connection, latencyMs) {
+      upstreamLatency.observe({ connection }, Math.max(0, latencyMs) / 1000);
+    },
+  };
+}

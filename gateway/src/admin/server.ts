@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { GatehouseError, isGatehouseError, toGatehouseError } from '../errors';
+import type { Principal } from '../identity/principal';
+import type { Logger } from '../observability/logger';
+import type { IdentityVerifier } from '../pipeline/types';
+import type { SessionIndex, SessionRow } from '../state/session-index';
+import { parseSessionFilter } from './query';
+
+/**
+ * The admin API, as a request handler: the integrator owns the listener (admin port) and its TLS.
+ *
+ *   GET /healthz                     liveness, no auth
+ *   GET /readyz                      readiness (503 when not ready), no auth
+ *   GET /metrics                     Prometheus text, no auth: scrapers cannot present OIDC tokens,
+ *                                    so it is served on the admin listener only, which must not be
+ *                                    exposed beyond the operators' network
+ *   GET /api/sessions?user=&connection=&from=&to=&request_id=&status=&limit=
+ *   GET /api/sessions/:id
+ *   GET /api/sessions/:id/export     the full JSON transcript (download)
+ *
+ * `/api/*` needs `Authorization: Bearer <OIDC token>` whose principal is in one of `adminGroups`:
+ * 401 (with the token error code) without a valid token, 403 when not an admin. Errors are JSON
+ * `{ "error": { "code", "message" } }`.
+ */
+export interface HealthReport {
+  readonly live: boolean;
+  readonly ready: boolean;
+  /** Per-component state (e.g. `{ recording: 'ok', state: 'unreachable' }`); no secrets. */
+  readonly details?: Record<string, unknown>;
+}
+
+export interface AdminServerOptions {
+  readonly index: SessionIndex;
+  readonly verifier: IdentityVerifier;
+  /** Members of any of these groups may use `/api/*`. */
+  readonly adminGroups: readonly string[];
+  /** The session's transcript (events in order) for export; throws GH_ERR_NOT_FOUND when unknown. */
+  readonly readSession: (id: string) => Promise<object>;
+  readonly metrics: Registry;
+  readonly health: () => HealthReport | Promise<HealthReport>;
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** Counts refused admin tokens (e.g. GatewayMetrics.authFailure with protocol `admin`). */
+  readonly onAuthFailure?: (code: string) => void;
+}
+
+export type AdminRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createAdminServer(options: AdminServerOptions): AdminRequestHandler {
+  if (options.adminGroups.length === 0) {
+    // An empty list would make every authenticated caller either an admin or nobody; refuse to guess.
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the admin API needs at least one admin group');
+  }
+  const adminGroups = new Set(options.adminGroups);
+  const { logger } = options;
+
+  const authorize = async (req: IncomingMessage): Promise<Principal> => {
+    const token = bearerToken(req);
+    let principal: Principal;
+    try {
+      principal = await options.verifier.verify(token);
+    } catch (e) {
+      // Anything the verifier did not classify is still a refusal: fail closed.
+      throw isGatehouseError(e) ? e : toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED', 'the token could not be verified');
+    }
+    if (!principal.groups.some((g) => adminGroups.has(g))) {
+      throw new GatehouseError('GH_ERR_FORBIDDEN', 'the caller is not in an admin group', { details: { subject: principal.subject } });
+    }
+    return principal;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed; the admin API is read-only here`);
+    }
+
+    if (path === '/healthz' || path === '/readyz') {
+      let report: HealthReport;
+      try {
+        report = await options.health();
+      } catch (e) {
+        logger.warn({ err: (e as Error)?.message }, 'health check failed');
+        report = { live: false, ready: false, details: { health: 'check failed' } };
+      }
+      const ok = path === '/healthz' ? report.live : report.live && report.ready;
+      sendJson(res, ok ? 200 : 503, path === '/healthz' ? { live: report.live } : { ready: ok, details: report.details ?? {} });
+      return;
+    }
+    if (path === '/metrics') {
+      const text = await options.metrics.metrics();
+      send(res, 200, options.metrics.contentType, text);
+      return;
+    }
+    if (path !== '/api' && !path.startsWith('/api/')) throw notFound(path);
+
+    let principal: Principal;
+    try {
+      principal = await authorize(req);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
+      options.onAuthFailure?.(err.code);
+      logger.warn({ code: err.code, path, address: req.socket.remoteAddress }, 'admin API request refused');
+      if (err.status === 401) res.setHeader('www-authenticate', `Bearer realm="gatehouse-admin", error="invalid_token"`);
+      throw err;
+    }
+
+    if (path === '/api/sessions') {
+      const filter = parseSessionFilter(url.searchParams);
+      const sessions = await options.index.list(filter);
+      sendJson(res, 200, { sessions: sessions.map(sessionJson), limit: filter.limit });
+      return;
+    }
+    const match = /^\/api\/sessions\/([^/]+)(\/export)?$/.exec(path);
+    if (match !== null) {
+      const id = decodeId(match[1]!);
+      if (match[2] === undefined) {
+        const row = await options.index.get(id);
+        if (row === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session with id ${id}`);
+        sendJson(res, 200, { session: sessionJson(row) });
+        return;
+      }
+      // Exports hand out whole transcripts: leave a trail of who took which.
+      logger.info({ sessionId: id, subject: principal.subject, issuer: principal.issuer }, 'session exported through the admin API');
+      const transcript = await options.readSession(id);
+      res.setHeader('content-disposition', `attachment; filename="session-${id}.json"`);
+      sendJson(res, 200, transcript);
+      return;
+    }
+    throw notFound(path);
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      const err = isGatehouseError(e) ? e : new GatehouseError('GH_ERR_INTERNAL', 'internal error', { cause: e });
+      if (err.code === 'GH_ERR_INTERNAL' || err.status >= 500) logger.error({ err: e, code: err.code, path: req.url }, 'admin API request failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const message = err.code === 'GH_ERR_INTERNAL' ? 'internal error' : err.message;
+      const body: { error: { code: string; message: string; parameter?: unknown } } = { error: { code: err.code, message } };
+      if (err.code === 'GH_ERR_REQUEST_INVALID' && err.details?.parameter !== undefined) body.error.parameter = err.details.parameter;
+      sendJson(res, httpStatus(err.status), body);
+    });
+  };
+}
+
+function bearerToken(req: IncomingMessage): string {
+  const header = req.headers.authorization;
+  if (header === undefined || header.trim() === '') throw new GatehouseError('GH_ERR_TOKEN_MISSING', 'an Authorization: Bearer token is required');
+  const match = /^Bearer +([^\s]+)\s*$/i.exec(header);
+  if (match === null) throw new GatehouseError('GH_ERR_TOKEN_MALFORMED', 'the Authorization header must be "Bearer <token>"');
+  return match[1]!;
+}
+
+function decodeId(raw: string): string {
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    id = '';
+  }
+  if (!SESSION_ID.test(id)) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the session id in the path is not a valid session id', { details: { parameter: 'id' } });
+  return id;
+}
+
+function notFound(path: string): GatehouseError {
+  return new GatehouseError('GH_ERR_NOT_FOUND', `no admin route for ${path.length > 100 ? `${path.slice(0, 100)}…` : path}`);
+}
+
+/** Codes outside HTTP's range (e.g. GH_ERR_VERIFY_FAILED's exit status) answer 500. */
+function httpStatus(status: number): number {
+  return status >= 400 && status <= 599 ? status : 500;
+}
+
+/** The wire form of a session row: ISO times, everything else as stored. */
+export function sessionJson(row: SessionRow): Record<string, unknown> {
+  return { ...row, startedAt: row.startedAt.toISOString(), endedAt: row.endedAt === null ? null : row.endedAt.toISOString() };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', contentType);
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
+}
