@@ -76,7 +76,24 @@ const FORBIDDEN_ALGORITHM = /^(none|HS\d+)$/i;
  * Every failure is a GatehouseError with a stable GH_ERR_TOKEN_* code (or
  * GH_ERR_ISSUER_UNAVAILABLE when the issuer's keys cannot be fetched: no keys, no entry).
  */
-export function createIdentityVerifier(options: IdentityVerifierOptions): IdentityVerifier & { close(): void } {
+export interface IssuerWarmUpResult {
+  readonly issuer: string;
+  readonly ok: boolean;
+  /** The GatehouseError code when the issuer's keys could not be fetched. */
+  readonly code?: string;
+}
+
+export interface GatewayIdentityVerifier extends IdentityVerifier {
+  /**
+   * Fetches every issuer's keys now, so a misconfigured or unreachable issuer shows at start
+   * rather than on the first request. Never throws: the result says which issuers failed
+   * (they keep failing closed, and are retried on the next token).
+   */
+  warmUp(): Promise<IssuerWarmUpResult[]>;
+  close(): void;
+}
+
+export function createIdentityVerifier(options: IdentityVerifierOptions): GatewayIdentityVerifier {
   const now = options.now ?? Date.now;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const fetchTimeoutMs = options.fetchTimeoutMs ?? 5000;
@@ -164,8 +181,24 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Identi
     return issuer;
   }
 
+  async function warmUp(): Promise<IssuerWarmUpResult[]> {
+    return Promise.all(
+      [...trusted.values()].map(async (entry): Promise<IssuerWarmUpResult> => {
+        try {
+          await entry.keys.current();
+          return { issuer: entry.name, ok: true };
+        } catch (error) {
+          const code = error instanceof GatehouseError ? error.code : 'GH_ERR_ISSUER_UNAVAILABLE';
+          options.logger?.warn({ issuer: entry.name, code }, 'could not fetch the keys of a trusted issuer; its tokens are refused until it answers');
+          return { issuer: entry.name, ok: false, code };
+        }
+      }),
+    );
+  }
+
   return {
     verify,
+    warmUp,
     close() {
       closed = true;
     },
