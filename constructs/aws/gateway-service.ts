@@ -1,0 +1,355 @@
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { Duration, IgnoreMode, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { renderGatewayConfig, type GatewayConfigDocument } from './gateway-config';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from './gateway-ports';
+
+export interface GatewayServiceProps {
+  /** The network. Tasks and the load balancer go into its private subnets with egress. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * An existing ECS cluster in the same VPC.
+   * @default a new cluster with Container Insights (enhanced)
+   */
+  readonly cluster?: ecs.ICluster;
+  /** The certificate the load balancer presents on the HTTP and admin listeners. */
+  readonly certificate: acm.ICertificate;
+  /**
+   * A prebuilt gateway image. Mutually exclusive with `imageDirectory`.
+   * @default built by `cdk deploy` from `gateway/Dockerfile` under `imageDirectory`
+   */
+  readonly image?: ecs.ContainerImage;
+  /**
+   * Repository root holding `gateway/Dockerfile` and `dist/gateway.mjs`; only those two are staged.
+   * @default the current working directory (where `cdk` runs)
+   */
+  readonly imageDirectory?: string;
+  /**
+   * The gateway configuration without `listeners` (the port plan owns those).
+   * @default {} (the gateway's own defaults)
+   */
+  readonly config?: GatewayConfigDocument;
+  /**
+   * TCP protocols to open beyond HTTP and admin. Enable one only with a gateway version that
+   * serves it.
+   * @default []
+   */
+  readonly tcpProtocols?: readonly GatewayTcpProtocol[];
+  /**
+   * Who may reach the load balancer.
+   * @default the VPC's CIDR block
+   */
+  readonly clientPeers?: readonly ec2.IPeer[];
+  /**
+   * Task count bounds for autoscaling (on CPU). At least two, in different zones.
+   * @default { min: 2, max: 6 }
+   */
+  readonly taskCount?: { readonly min: number; readonly max: number };
+  /**
+   * Task size (Fargate CPU units and MiB).
+   * @default { cpu: 1024, memoryMiB: 2048 }
+   */
+  readonly taskSize?: { readonly cpu: number; readonly memoryMiB: number };
+  /**
+   * CPU architecture of the image.
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+  /**
+   * Container log retention.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Key for the container log group.
+   * @default a new KMS key with rotation, usable by CloudWatch Logs in this region
+   */
+  readonly logEncryptionKey?: kms.IKey;
+  /**
+   * Bucket for the load balancer's access logs (SSE-S3, as Elastic Load Balancing requires for
+   * delivery without extra key policy).
+   * @default a new private, TLS-only bucket
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+}
+
+const CONTAINER_NAME = 'gateway';
+/** distroless `nonroot`. */
+const NONROOT = '65532:65532';
+
+/**
+ * The gateway on ECS Fargate: private subnets in at least two zones, no public IPs, one internal
+ * Network Load Balancer that carries every listener in the port plan (TLS terminated with the
+ * operator's certificate for HTTP and admin; TCP passthrough for protocols that negotiate TLS
+ * themselves), health checks on `/healthz`, CPU autoscaling from two tasks, a deployment circuit
+ * breaker with rollback, a read-only root filesystem, a non-root user, and encrypted logs.
+ *
+ * The configuration travels as an SSM parameter injected into `GATEHOUSE_CONFIG_YAML`; its hash
+ * is a container label, so a configuration change rolls the tasks.
+ */
+export class GatewayService extends Construct implements ec2.IConnectable {
+  public readonly vpc: ec2.IVpc;
+  public readonly cluster: ecs.ICluster;
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  public readonly container: ecs.ContainerDefinition;
+  public readonly service: ecs.FargateService;
+  public readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  public readonly listeners: ReadonlyMap<GatewayListenerName, elbv2.NetworkListener>;
+  public readonly targetGroups: ReadonlyMap<GatewayListenerName, elbv2.NetworkTargetGroup>;
+  public readonly logGroup: logs.LogGroup;
+  public readonly configParameter: ssm.StringParameter;
+  public readonly scaling: ecs.ScalableTaskCount;
+  public readonly connections: ec2.Connections;
+  public readonly taskRole: iam.IRole;
+  public readonly taskCount: { readonly min: number; readonly max: number };
+
+  constructor(scope: Construct, id: string, props: GatewayServiceProps) {
+    super(scope, id);
+    if (props.image && props.imageDirectory) {
+      throw new Error('GatewayService: give either image (prebuilt) or imageDirectory (built by cdk deploy), not both');
+    }
+    if (props.config && 'listeners' in props.config) {
+      throw new Error('GatewayService: config.listeners is set by the port plan; remove it from config');
+    }
+    if (props.cluster && props.cluster.vpc !== props.vpc) {
+      throw new Error('GatewayService: cluster belongs to a different VPC than vpc; give the cluster\'s VPC');
+    }
+    this.taskCount = props.taskCount ?? { min: 2, max: 6 };
+    validateTaskCount(this.taskCount);
+    const size = props.taskSize ?? { cpu: 1024, memoryMiB: 2048 };
+    const tcpProtocols = [...new Set(props.tcpProtocols ?? [])];
+    const listenerNames: GatewayListenerName[] = ['http', 'admin', ...tcpProtocols];
+    this.vpc = props.vpc;
+
+    this.cluster =
+      props.cluster ??
+      new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENHANCED });
+
+    const logKey = props.logEncryptionKey ?? this.createLogKey();
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      encryptionKey: logKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const configText = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames) });
+    this.configParameter = new ssm.StringParameter(this, 'Config', {
+      description: 'Gatehouse gateway configuration (YAML; references to secrets, never their values)',
+      stringValue: configText,
+      tier: ssm.ParameterTier.INTELLIGENT_TIERING,
+    });
+    // Logical identity of the configuration: tokens resolve to references, so a change of any
+    // literal or of which resource is referenced changes the hash, and the task definition.
+    const configHash = createHash('sha256')
+      .update(JSON.stringify(Stack.of(this).resolve(configText)))
+      .digest('hex');
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: size.cpu,
+      memoryLimitMiB: size.memoryMiB,
+      runtimePlatform: {
+        cpuArchitecture: props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+      volumes: [{ name: 'tmp' }],
+    });
+    this.taskRole = this.taskDefinition.taskRole;
+
+    this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
+      image: props.image ?? this.imageFromAsset(props.imageDirectory ?? process.cwd(), props.cpuArchitecture),
+      essential: true,
+      readonlyRootFilesystem: true,
+      user: NONROOT,
+      linuxParameters: new ecs.LinuxParameters(this, 'Linux', { initProcessEnabled: true }),
+      secrets: { GATEHOUSE_CONFIG_YAML: ecs.Secret.fromSsmParameter(this.configParameter) },
+      dockerLabels: { 'dev.gatehouse.config-sha256': configHash },
+      portMappings: listenerNames.map((name) => ({
+        name,
+        containerPort: GATEWAY_PORTS[name].containerPort,
+        protocol: ecs.Protocol.TCP,
+      })),
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'gateway' }),
+      // The gateway drains for shutdownGraceSeconds (default 25 s) after SIGTERM.
+      stopTimeout: Duration.seconds(30),
+    });
+    // The only writable path: a task-scoped ephemeral volume, gone with the task.
+    this.container.addMountPoints({ sourceVolume: 'tmp', containerPath: '/tmp', readOnly: false });
+
+    const serviceSecurityGroup = new ec2.SecurityGroup(this, 'ServiceSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Gatehouse gateway tasks: inbound only from the load balancer',
+      allowAllOutbound: true,
+    });
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: this.taskCount.min,
+      assignPublicIp: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [serviceSecurityGroup],
+      circuitBreaker: { enable: true, rollback: true },
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      platformVersion: ecs.FargatePlatformVersion.LATEST,
+      enableExecuteCommand: false,
+      healthCheckGracePeriod: Duration.seconds(60),
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+    });
+    this.connections = this.service.connections;
+
+    this.scaling = this.service.autoScaleTaskCount({ minCapacity: this.taskCount.min, maxCapacity: this.taskCount.max });
+    this.scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
+
+    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Gatehouse internal load balancer: listeners open to the client peers only',
+      allowAllOutbound: false,
+    });
+    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+      vpc: this.vpc,
+      internetFacing: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      crossZoneEnabled: true,
+      securityGroups: [lbSecurityGroup],
+    });
+    const accessLogs = props.accessLogsBucket ?? this.createAccessLogsBucket();
+    this.loadBalancer.logAccessLogs(accessLogs, 'nlb');
+
+    const peers = props.clientPeers ?? [ec2.Peer.ipv4(this.vpc.vpcCidrBlock)];
+    const listeners = new Map<GatewayListenerName, elbv2.NetworkListener>();
+    const targetGroups = new Map<GatewayListenerName, elbv2.NetworkTargetGroup>();
+    const certificate = elbv2.ListenerCertificate.fromCertificateManager(props.certificate);
+    for (const name of listenerNames) {
+      const port = GATEWAY_PORTS[name];
+      const tls = port.termination === 'tls';
+      const listener = this.loadBalancer.addListener(`Listener-${name}`, {
+        port: port.listenerPort,
+        protocol: tls ? elbv2.Protocol.TLS : elbv2.Protocol.TCP,
+        certificates: tls ? [certificate] : undefined,
+        sslPolicy: tls ? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
+      });
+      const targetGroup = listener.addTargets(`Targets-${name}`, {
+        port: port.containerPort,
+        protocol: elbv2.Protocol.TCP,
+        targets: [this.service.loadBalancerTarget({ containerName: CONTAINER_NAME, containerPort: port.containerPort })],
+        healthCheck: {
+          protocol: elbv2.Protocol.HTTP,
+          port: String(HEALTH_CHECK.port),
+          path: HEALTH_CHECK.path,
+          healthyThresholdCount: 2,
+          unhealthyThresholdCount: 2,
+          interval: Duration.seconds(10),
+        },
+        deregistrationDelay: Duration.seconds(30),
+      });
+      for (const peer of peers) {
+        lbSecurityGroup.addIngressRule(peer, ec2.Port.tcp(port.listenerPort), `Clients to the ${name} listener`);
+      }
+      lbSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(port.containerPort), `To gateway ${name}`);
+      serviceSecurityGroup.addIngressRule(lbSecurityGroup, ec2.Port.tcp(port.containerPort), `Load balancer to ${name}`);
+      listeners.set(name, listener);
+      targetGroups.set(name, targetGroup);
+    }
+    // Health checks reach the admin port even when admin traffic itself is not forwarded there.
+    lbSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(HEALTH_CHECK.port), 'Health checks');
+    serviceSecurityGroup.addIngressRule(lbSecurityGroup, ec2.Port.tcp(HEALTH_CHECK.port), 'Health checks');
+    this.listeners = listeners;
+    this.targetGroups = targetGroups;
+
+    if (props.clientPeers === undefined) {
+      Validations.of(lbSecurityGroup).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason:
+          'Ingress is limited to the client peers (by default the VPC CIDR, a token cdk-nag cannot evaluate); the load balancer is internal and has no route from the internet.',
+      });
+    }
+    const executionRole = this.taskDefinition.obtainExecutionRole();
+    Validations.of(executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken, required to pull the image, does not support resource-level permissions.',
+    });
+  }
+
+  /** The load balancer's DNS name (clients connect here; point a private DNS record at it). */
+  public get dnsName(): string {
+    return this.loadBalancer.loadBalancerDnsName;
+  }
+
+  private imageFromAsset(directory: string, architecture: ecs.CpuArchitecture | undefined): ecs.ContainerImage {
+    const asset = new ecrAssets.DockerImageAsset(this, 'Image', {
+      directory: path.resolve(directory),
+      file: 'gateway/Dockerfile',
+      ignoreMode: IgnoreMode.GLOB,
+      // Stage only the bundle and the Dockerfile: the asset hash then changes only with them.
+      exclude: ['*', '.*', '!dist', '!gateway', 'gateway/*', '!gateway/Dockerfile'],
+      platform: architecture === ecs.CpuArchitecture.ARM64 ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64,
+    });
+    return ecs.ContainerImage.fromDockerImageAsset(asset);
+  }
+
+  private createLogKey(): kms.Key {
+    const key = new kms.Key(this, 'LogKey', {
+      description: 'Gatehouse gateway container logs',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const stack = Stack.of(this);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsInThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
+        },
+      }),
+    );
+    return key;
+  }
+
+  private createAccessLogsBucket(): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is itself the load balancer access-log destination.',
+    });
+    return bucket;
+  }
+}
+
+function listenerConfig(names: readonly GatewayListenerName[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    const port = GATEWAY_PORTS[name];
+    // TLS ends at the load balancer for `tls` listeners; the hop to the task stays inside the
+    // VPC, between two security groups that admit only each other.
+    out[name] = { address: '0.0.0.0', port: port.containerPort, allowPlaintext: port.termination === 'tls' };
+  }
+  return out;
+}
+
+function validateTaskCount(count: { min: number; max: number }): void {
+  if (!Number.isInteger(count.min) || !Number.isInteger(count.max) || count.min < 2 || count.max < count.min) {
+    throw new Error(`GatewayService: taskCount needs integers with 2 <= min <= max (two tasks survive a zone loss), got min ${count.min}, max ${count.max}`);
+  }
+}

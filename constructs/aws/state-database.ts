@@ -1,0 +1,147 @@
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+export interface StateDatabaseProps {
+  /** The network; the cluster goes into its isolated subnets. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets for the cluster.
+   * @default the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Aurora Serverless v2 capacity range in ACUs (0.5 steps; minimum 0 lets the cluster pause).
+   * @default { min: 0.5, max: 4 }
+   */
+  readonly capacity?: { readonly min: number; readonly max: number };
+  /**
+   * Key that encrypts storage, snapshots and the credentials secret.
+   * @default a new KMS key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Automated backup retention.
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+  /**
+   * Rotate the master credentials on this schedule (a Secrets Manager rotation function in the
+   * VPC's private subnets). The gateway re-reads the secret when a connection is refused.
+   * @default Duration.days(30)
+   */
+  readonly rotation?: Duration;
+  /**
+   * Database name.
+   * @default 'gatehouse'
+   */
+  readonly databaseName?: string;
+}
+
+/**
+ * The gateway's state store (session index, approvals): Aurora Serverless v2 PostgreSQL in
+ * isolated subnets, encrypted, credentials in Secrets Manager, and a security group that admits
+ * nothing until `allowFrom` names the gateway.
+ *
+ * To use an existing database, skip this construct and pass the gateway its secret instead.
+ */
+export class StateDatabase extends Construct implements ec2.IConnectable {
+  public readonly cluster: rds.DatabaseCluster;
+  public readonly secret: secretsmanager.ISecret;
+  public readonly encryptionKey: kms.IKey;
+  public readonly connections: ec2.Connections;
+  public readonly databaseName: string;
+
+  constructor(scope: Construct, id: string, props: StateDatabaseProps) {
+    super(scope, id);
+    const capacity = props.capacity ?? { min: 0.5, max: 4 };
+    validateCapacity(capacity);
+    this.databaseName = props.databaseName ?? 'gatehouse';
+    if (!Token.isUnresolved(this.databaseName) && !/^[a-z][a-z0-9_]{0,62}$/.test(this.databaseName)) {
+      throw new Error(`StateDatabase: databaseName must start with a letter and hold lowercase letters, digits and "_", got "${this.databaseName}"`);
+    }
+
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        description: 'Gatehouse state database',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Gatehouse state database: reachable only from the gateway',
+      allowAllOutbound: false,
+    });
+
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [securityGroup],
+      writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
+      readers: [rds.ClusterInstance.serverlessV2('Reader', { scaleWithWriter: true, autoMinorVersionUpgrade: true })],
+      serverlessV2MinCapacity: capacity.min,
+      serverlessV2MaxCapacity: capacity.max,
+      credentials: rds.Credentials.fromGeneratedSecret('gatehouse', { encryptionKey: this.encryptionKey }),
+      defaultDatabaseName: this.databaseName,
+      storageEncrypted: true,
+      storageEncryptionKey: this.encryptionKey,
+      deletionProtection: true,
+      backup: { retention: props.backupRetention ?? Duration.days(7) },
+      cloudwatchLogsExports: ['postgresql'],
+      iamAuthentication: false,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+    });
+    this.secret = this.cluster.secret!;
+    this.connections = this.cluster.connections;
+
+    this.cluster.addRotationSingleUser({
+      automaticallyAfter: props.rotation ?? Duration.days(30),
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-RDS6',
+      reason:
+        'The gateway authenticates with the rotated Secrets Manager credential; IAM database tokens would need a signer in the gateway (not yet built). The database is reachable only from the gateway security group.',
+    });
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-RDS11',
+      reason:
+        'The security group admits only the gateway; a non-default port adds no protection and breaks clients that assume 5432.',
+    });
+  }
+
+  /** Admits `peer` (the gateway service) on the PostgreSQL port, and nothing else. */
+  public allowFrom(peer: ec2.IConnectable): void {
+    this.cluster.connections.allowDefaultPortFrom(peer, 'Gatehouse gateway to its state database');
+  }
+
+  /** Lets `grantee` read the credentials. */
+  public grantConnect(grantee: iam.IGrantable): iam.Grant {
+    return this.secret.grantRead(grantee);
+  }
+
+  /**
+   * The gateway's `state.url` reference: the secret in RDS JSON form, rendered by the
+   * `aws-sm` provider as a `postgresql://` URL (fragment `#postgres-url`).
+   */
+  public get urlReference(): string {
+    return `aws-sm:${this.secret.secretArn}#postgres-url`;
+  }
+}
+
+function validateCapacity(capacity: { min: number; max: number }): void {
+  const { min, max } = capacity;
+  if (Token.isUnresolved(min) || Token.isUnresolved(max)) return;
+  const halfSteps = (n: number) => Number.isInteger(n * 2);
+  if (!halfSteps(min) || !halfSteps(max) || min < 0 || max < 1 || max > 256 || min > max) {
+    throw new Error(`StateDatabase: capacity must be 0 <= min <= max, 1 <= max <= 256, in steps of 0.5 ACU; got min ${min}, max ${max}`);
+  }
+}

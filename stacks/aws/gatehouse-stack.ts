@@ -1,0 +1,65 @@
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { Gatehouse } from '../../constructs/aws';
+import { PLACEHOLDER_CERTIFICATE_ARN, type ReferenceSettings } from './settings';
+
+export interface GatehouseStackProps extends StackProps {
+  readonly settings: ReferenceSettings;
+  /**
+   * Overrides the image (tests pass a fixture directory so the template does not change with
+   * every gateway build).
+   * @default `settings.imageUri` if set, else built from `gateway/Dockerfile` in the working directory
+   */
+  readonly imageDirectory?: string;
+}
+
+/** The reference deployment: one Gatehouse with everything it needs, configured from context. */
+export class GatehouseStack extends Stack {
+  public readonly gatehouse: Gatehouse;
+
+  constructor(scope: Construct, id: string, props: GatehouseStackProps) {
+    super(scope, id, props);
+    const s = props.settings;
+    if (s.certificateArn === PLACEHOLDER_CERTIFICATE_ARN) {
+      Annotations.of(this).addWarningV2(
+        'gatehouse:placeholder-certificate',
+        'gatehouse:certificateArn is the placeholder; set your ACM certificate ARN before `cdk deploy` (see docs/aws.md)',
+      );
+    }
+    this.gatehouse = new Gatehouse(this, 'Gatehouse', {
+      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', s.certificateArn),
+      issuers: s.issuers,
+      connections: s.connections.map((c) => ({
+        name: c.name,
+        spec: c.spec,
+        secret: c.secretArn ? secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${c.name}`, c.secretArn) : undefined,
+      })),
+      recordRetention: Duration.days(s.recordRetentionDays),
+      taskCount: s.taskCount,
+      taskSize: s.taskSize,
+      databaseCapacity: s.databaseCapacity,
+      tcpProtocols: s.tcpProtocols,
+      clientPeers: s.clientCidrs.length > 0 ? s.clientCidrs.map((cidr) => ec2.Peer.ipv4(cidr)) : undefined,
+      alarmEmail: s.alarmEmail,
+      image: s.imageUri ? ecs.ContainerImage.fromRegistry(s.imageUri) : undefined,
+      imageDirectory: s.imageUri ? undefined : props.imageDirectory,
+    });
+
+    new CfnOutput(this, 'GatewayDnsName', {
+      description: 'Internal load balancer: HTTP on 443, admin on 9443 (point a private DNS name at it)',
+      value: this.gatehouse.gateway.dnsName,
+    });
+    new CfnOutput(this, 'RecordBucket', { value: this.gatehouse.logBucket.bucket.bucketName });
+    new CfnOutput(this, 'SigningKeyArn', { value: this.gatehouse.signingKey.key.keyArn });
+    for (const [name, secret] of this.gatehouse.credentials.secrets) {
+      new CfnOutput(this, `CredentialSecret-${name}`, { description: `Put the credential of connection "${name}" here`, value: secret.secretArn });
+    }
+    for (const [name, federation] of this.gatehouse.federationRoles) {
+      new CfnOutput(this, `FederationRole-${name}`, { value: federation.role.roleArn });
+    }
+  }
+}

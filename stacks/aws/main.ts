@@ -1,0 +1,19 @@
+// The CDK app behind `npx cdk synth|deploy` (see cdk.json and docs/aws.md).
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { GatehouseStack } from './gatehouse-stack';
+import { readSettings } from './settings';
+
+const app = new App();
+const settings = readSettings((key) => app.node.tryGetContext(key));
+new GatehouseStack(app, settings.stackName, {
+  settings,
+  env: {
+    account: settings.account ?? process.env.CDK_DEFAULT_ACCOUNT,
+    region: settings.region ?? process.env.CDK_DEFAULT_REGION,
+  },
+  description: 'Gatehouse: Layer-7 gateway for AI coding agents (reference deployment)',
+});
+// Every synth is checked: an unacknowledged AwsSolutions finding stops `cdk synth` and `cdk deploy`.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();
