@@ -264,6 +264,12 @@ describe('identity verifier against a real oidc-provider', () => {
       await expectRefused(verifier.verify(token), 'GH_ERR_TOKEN_ALGORITHM', token);
     });
 
+    it('refuses a token whose header alg differs from the algorithm its key is published for', async () => {
+      const verifier = verifierFor({ issuers: [configFor(idp, { algorithms: ['RS256', 'RS512'] })], unknownKeyRefetchSeconds: 0 });
+      const token = await idp.mintToken({}, { alg: 'RS512' });
+      await expectRefused(verifier.verify(token), 'GH_ERR_TOKEN_KEY_UNKNOWN', token);
+    });
+
     it('refuses a tampered payload that keeps the original signature', async () => {
       const verifier = verifierFor({ issuers: [configFor(idp)] });
       const token = await idp.mintToken({ sub: 'alice', groups: ['dev'] });
