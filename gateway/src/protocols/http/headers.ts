@@ -10,7 +10,10 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
+  // Not hop-by-hop, but the gateway's own business: Host is set from the upstream URL, and
+  // `Expect: 100-continue` was already answered by the gateway's server before the body was read.
   'host',
+  'expect',
 ]);
 
 /** The caller's credentials: stripped before forwarding, so only the brokered one reaches upstream. */

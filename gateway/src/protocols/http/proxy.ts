@@ -571,8 +571,9 @@ class Exchange {
     const status = up.statusCode ?? 502;
     const { res } = this;
     res.writeHead(status, buildClientResponseHeaders(up.headers));
-    // Streams (SSE) must reach the client now, not with the first body chunk.
-    res.flushHeaders();
+    // A body of unknown length may be a stream (SSE) whose headers must reach the client now, not
+    // with the first event; a sized body goes out with its headers in one write.
+    if (up.headers['content-length'] === undefined) res.flushHeaders();
     this.responseCapture = new BodyCapture(this.upstream.bodyCap);
     this.llm?.responseStart(status, up.headers['content-type']);
     this.decoder = new ResponseDecoder(up.headers['content-encoding'], this.onDecoded);

@@ -209,3 +209,60 @@ describe('Anthropic Messages API through the proxy', () => {
     expect(upstream.received).toHaveLength(0);
   });
 });
+
+describe('compressed Anthropic streams', () => {
+  it('decodes a gzip SSE stream incrementally for the transcript while the client receives the gzip bytes unchanged', async () => {
+    const zlib = await import('node:zlib');
+    const { startUpstream } = await import('../../../../support/upstreams');
+    const events = [
+      { type: 'message_start', message: { id: 'msg_gz', model: MODEL, role: 'assistant', content: [], usage: { input_tokens: 3, output_tokens: 1 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'ping' },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'compressed ' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 2 } },
+      { type: 'message_stop' },
+    ];
+    const sent: Buffer[] = [];
+    const up = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      const gz = zlib.createGzip();
+      gz.on('data', (c: Buffer) => {
+        sent.push(c);
+        res.write(c);
+      });
+      for (const e of events) {
+        gz.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        await new Promise<void>((r) => gz.flush(() => r()));
+      }
+      await new Promise<void>((r) => {
+        gz.once('end', () => r());
+        gz.end();
+      });
+      res.end();
+    });
+    const pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'a' } } });
+    const running = await startProxy(pipeline, [connection({ name: 'anthropic', upstream: up.url, route: { pathPrefix: '/' }, llm: 'anthropic' })]);
+    try {
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        const req = http.request(`${running.url}/v1/messages`, { method: 'POST', agent: false, headers: { 'x-api-key': TOKEN, 'accept-encoding': 'gzip, zstd', 'content-type': 'application/json' } }, (res) => {
+          expect(res.headers['content-encoding']).toBe('gzip');
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ model: MODEL, max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }));
+      });
+      expect(got.equals(Buffer.concat(sent))).toBe(true);
+      const t = (await pipeline.waitForEvent('llm.exchange')).payload as unknown as Transcript;
+      expect(t.response.content).toEqual([{ type: 'text', text: 'compressed hello' }]);
+      expect(t.response.usage).toEqual({ input_tokens: 3, output_tokens: 2 });
+      expect(t.pings).toBe(1);
+    } finally {
+      await running.close();
+      await up.close();
+    }
+  });
+});
