@@ -292,7 +292,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       file: 'gateway/Dockerfile',
       ignoreMode: IgnoreMode.GLOB,
       // Stage only the bundle and the Dockerfile: the asset hash then changes only with them.
-      exclude: ['*', '.*', '!dist', '!gateway', 'gateway/*', '!gateway/Dockerfile'],
+      exclude: ['*', '.*', '!dist', '!dist/**', '!gateway', 'gateway/*', '!gateway/Dockerfile'],
       platform: architecture === ecs.CpuArchitecture.ARM64 ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64,
     });
     return ecs.ContainerImage.fromDockerImageAsset(asset);

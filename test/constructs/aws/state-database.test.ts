@@ -1,0 +1,58 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { StateDatabase } from '../../../constructs/aws/state-database';
+import { newStack, testVpc } from './helpers';
+
+function build(props = {}) {
+  const stack = newStack();
+  const vpc = testVpc(stack);
+  const db = new StateDatabase(stack, 'State', { vpc, ...props });
+  const gateway = new ec2.SecurityGroup(stack, 'GatewaySg', { vpc });
+  db.allowFrom(gateway);
+  return { stack, db, template: Template.fromStack(stack) };
+}
+
+describe('StateDatabase', () => {
+  test('Aurora Serverless v2 PostgreSQL, encrypted with a CMK, deletion-protected, in isolated subnets', () => {
+    const { template, stack } = build();
+    template.hasResourceProperties('AWS::RDS::DBCluster', {
+      Engine: 'aurora-postgresql',
+      StorageEncrypted: true,
+      DeletionProtection: true,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StateKey'), 'Arn'] },
+    });
+    const group = Object.values(template.findResources('AWS::RDS::DBSubnetGroup'))[0] as any;
+    for (const s of stack.resolve(group.Properties.SubnetIds)) expect(s.Ref).toMatch(/isolatedSubnet/);
+  });
+
+  test('credentials live in an encrypted, rotated secret', () => {
+    const { template } = build();
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StateKey'), 'Arn'] } });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+  });
+
+  test('reachable only from the security groups it is opened to', () => {
+    const { template } = build();
+    const ingress = (Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[])
+      .filter((r) => JSON.stringify(r.Properties.GroupId).includes('StateSecurityGroup'));
+    const sources = ingress.map((r) => JSON.stringify(r.Properties.SourceSecurityGroupId));
+    expect(sources.some((s) => s.includes('GatewaySg'))).toBe(true);
+    for (const r of ingress) expect(r.Properties.CidrIp).toBeUndefined();
+    for (const g of Object.values(template.findResources('AWS::EC2::SecurityGroup')) as any[]) {
+      for (const rule of g.Properties.SecurityGroupIngress ?? []) expect(rule.CidrIp).toBeUndefined();
+    }
+  });
+
+  test('its URL reference asks the aws-sm provider for a postgres URL', () => {
+    expect(build().db.urlReference).toMatch(/^aws-sm:.+#postgres-url$/);
+  });
+
+  test.each([
+    [{ capacity: { min: 2, max: 1 } }],
+    [{ capacity: { min: 0.3, max: 2 } }],
+    [{ databaseName: 'Bad-Name' }],
+  ])('refuses %j', (props) => {
+    expect(() => build(props)).toThrow(/StateDatabase:/);
+  });
+});
