@@ -100,3 +100,50 @@ export function newFsRecorder(dir: string, overrides: Partial<RecorderOptions> =
 }
 
 export const PRINCIPAL = { issuer: 'https://idp.example', subject: 'u-1', name: 'ada@example.com', groups: ['dev'], kind: 'human' as const };
+
+/** A sink wrapper whose writes wait at a gate the test opens, to observe what happens meanwhile. */
+export class GatedSink extends InstrumentedSink {
+  private gate?: Promise<void>;
+  private openGate?: () => void;
+  /** Writes that reached the gate and wait. */
+  waiting = 0;
+
+  /** Writes from now on wait until `release()`. */
+  hold(): void {
+    this.gate = new Promise((r) => (this.openGate = r));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  constructor(inner: LogSink, options: { withoutAppend?: boolean } = {}) {
+    super(inner, options);
+    const rawAppend = this.append;
+    if (rawAppend) {
+      this.append = async (key, bytes) => {
+        await this.wait();
+        await rawAppend(key, bytes);
+      };
+    }
+  }
+
+  private async wait(): Promise<void> {
+    if (!this.gate) return;
+    this.waiting++;
+    await this.gate;
+    this.waiting--;
+  }
+
+  override async put(key: string, bytes: Uint8Array): Promise<void> {
+    await this.wait();
+    await super.put(key, bytes);
+  }
+}
+
+/** Lets every pending setImmediate / I/O callback run until `cond` holds (no wall-clock timing). */
+export async function until(cond: () => boolean, maxTurns = 10000): Promise<void> {
+  for (let i = 0; i < maxTurns && !cond(); i++) await new Promise((r) => setImmediate(r));
+  if (!cond()) throw new Error('condition not reached');
+}

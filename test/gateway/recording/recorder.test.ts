@@ -1,0 +1,240 @@
+import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { jest } from '@jest/globals';
+import { GatehouseRecorder } from '../../../gateway/src/recording/recorder';
+import type { SegmentSealed } from '../../../gateway/src/recording/recorder-types';
+import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
+import { verifyLog } from '../../../gateway/src/recording/verify';
+import { parseDigest } from '../../../gateway/src/recording/digest';
+import { GatedSink, InstrumentedSink, makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, until } from '../../support/recording-helpers';
+
+async function eventsOnDisk(dir: string, sink: FsLogSink): Promise<Array<Record<string, unknown>>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const key of await sink.list('segments/')) {
+    const text = gunzipSync(await readFile(join(dir, key))).toString();
+    for (const line of text.split('\n')) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  return out;
+}
+
+function start(id: string) {
+  return { sessionId: id, protocol: 'http', principal: PRINCIPAL, connection: 'api', client: { address: '127.0.0.1' } };
+}
+
+describe('GatehouseRecorder', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  const recorders: GatehouseRecorder[] = [];
+  beforeEach(async () => ({ dir, cleanup } = await makeTempDir()));
+  afterEach(async () => {
+    jest.useRealTimers();
+    for (const r of recorders.splice(0)) await r.close().catch(() => undefined);
+    await cleanup();
+  });
+  const track = (r: GatehouseRecorder) => (recorders.push(r), r);
+
+  it('strict: a durable append resolves only after its event is on disk', async () => {
+    const fs = new FsLogSink(dir);
+    const sink = new GatedSink(fs);
+    const rec = track(new GatehouseRecorder(recorderOptions(sink)));
+    const s = await rec.openSession(start('s1'));
+    sink.hold();
+    let done = false;
+    const p = s.append('http.request', { method: 'GET', path: '/x' }, { durable: true, requestId: 'r1' }).then(() => (done = true));
+    await until(() => sink.waiting === 1);
+    expect(done).toBe(false);
+    expect((await eventsOnDisk(dir, fs)).map((e) => e.type)).toEqual(['session.start']);
+    sink.release();
+    await p;
+    const events = await eventsOnDisk(dir, fs);
+    expect(events.map((e) => [e.seq, e.type, e.requestId])).toEqual([
+      [0, 'session.start', undefined],
+      [1, 'http.request', 'r1'],
+    ]);
+    expect(events[1]!.prev).toBe(events[0]!.hash);
+    expect(events[1]!.principal).toEqual(PRINCIPAL);
+  });
+
+  it('strict: concurrent sessions share one write (group commit)', async () => {
+    const sink = new GatedSink(new FsLogSink(dir));
+    const rec = track(new GatehouseRecorder(recorderOptions(sink)));
+    const sessions = await Promise.all(['a', 'b', 'c', 'd'].map((id) => rec.openSession(start(id))));
+    const before = sink.appends;
+    sink.hold();
+    const first = sessions[0]!.append('http.request', { n: 0 }, { durable: true });
+    await until(() => sink.waiting === 1);
+    // While that write is in flight, 20 requests from 4 sessions arrive.
+    const rest = sessions.flatMap((s, i) => Array.from({ length: 5 }, (_, j) => s.append('http.request', { n: i * 5 + j }, { durable: true })));
+    sink.release();
+    await Promise.all([first, ...rest]);
+    expect(sink.appends - before).toBe(2);
+    expect(rec.stats()).toMatchObject({ healthy: true, pendingBytes: 0 });
+  });
+
+  it('buffered: batches events into few writes, flushed by the interval timer', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const sink = new InstrumentedSink(new FsLogSink(dir));
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered', flushIntervalMs: 50 })));
+    const s = await rec.openSession(start('s1'));
+    for (let i = 0; i < 200; i++) await s.append('http.request', { i });
+    // Accepted, nothing written yet: appends did not cost a write each.
+    expect(sink.appends).toBe(0);
+    expect(rec.stats().pendingEvents).toBe(201);
+    jest.advanceTimersByTime(50);
+    await until(() => rec.stats().pendingEvents === 0);
+    expect(sink.appends).toBe(1);
+    expect(rec.stats().eventsWritten).toBe(201);
+  });
+
+  it('buffered: flushes early once pending bytes pass the threshold', async () => {
+    const sink = new InstrumentedSink(new FsLogSink(dir));
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered', flushIntervalMs: 60000, flushThresholdBytes: 4096 })));
+    const s = await rec.openSession(start('s1'));
+    for (let i = 0; i < 100; i++) await s.append('http.request', { i, pad: 'x'.repeat(100) });
+    await until(() => sink.appends > 0);
+    expect(sink.appends).toBeLessThan(20);
+  });
+
+  it('rejects with GH_ERR_RECORDING_OVERLOADED when the bounded buffer is full, without breaking the chain', async () => {
+    const fs = new FsLogSink(dir);
+    const sink = new GatedSink(fs);
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered', maxBufferBytes: 8 * 1024, flushIntervalMs: 60000 })));
+    const s = await rec.openSession(start('s1'));
+    sink.hold();
+    const results: Array<string> = [];
+    for (let i = 0; i < 100; i++) {
+      await s.append('http.request', { i, pad: 'y'.repeat(200) }).then(
+        () => results.push('ok'),
+        (e: { code: string }) => results.push(e.code),
+      );
+    }
+    expect(results).toContain('GH_ERR_RECORDING_OVERLOADED');
+    expect(results.filter((r) => r === 'ok').length).toBeGreaterThan(5);
+    expect(rec.stats().pendingBytes).toBeLessThanOrEqual(8 * 1024);
+    sink.release();
+    await rec.close();
+    const verdict = await verifyLog(fs, { trustedKeys: [TEST_KEY.publicKeyPem] });
+    expect(verdict.firstFailure).toBeUndefined();
+    expect(verdict.ok).toBe(true);
+  });
+
+  it('fails closed when the log directory cannot be written, keeps the events and recovers', async () => {
+    // A regular file where the segments directory should be: every write fails (root bypasses modes).
+    await writeFile(join(dir, 'segments'), 'blocked');
+    const fs = new FsLogSink(dir);
+    const rec = track(new GatehouseRecorder(recorderOptions(fs)));
+    await expect(rec.openSession(start('s1'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED', status: 503 });
+    expect(rec.stats()).toMatchObject({ healthy: false, eventsFailed: 1, pendingEvents: 1 });
+    expect(rec.stats().lastError).toMatch(/not a directory/);
+    const s2 = rec.openSession(start('s2'));
+    await expect(s2).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    // The operator fixes the volume; queued events are written on the next retry.
+    await rm(join(dir, 'segments'));
+    await mkdir(join(dir, 'segments'));
+    const s3 = await rec.openSession(start('s3'));
+    await s3.append('http.request', {}, { durable: true });
+    expect(rec.stats()).toMatchObject({ healthy: true, pendingEvents: 0 });
+    const types = (await eventsOnDisk(dir, fs)).map((e) => `${e.session}:${e.type}`);
+    expect(types).toEqual(['s1:session.start', 's2:session.start', 's3:session.start', 's3:http.request']);
+    await rec.close();
+    expect((await verifyLog(fs)).ok).toBe(true);
+  });
+
+  it('fails closed on a full disk (simulated ENOSPC) in buffered mode: the durable request is refused', async () => {
+    const sink = new InstrumentedSink(new FsLogSink(dir));
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered' })));
+    const s = await rec.openSession(start('s1'));
+    await rec.flush();
+    sink.failWith = 'ENOSPC';
+    await expect(s.append('http.request', { i: 1 }, { durable: true })).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    await expect(rec.flush()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    expect(rec.stats().healthy).toBe(false);
+    expect(rec.stats().writeFailures).toBeGreaterThanOrEqual(1);
+    await expect(rec.close()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    await expect(s.append('http.request', {})).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
+  });
+
+  it('close() ends open sessions, seals the segment and writes a final signed digest', async () => {
+    const sealed: SegmentSealed[] = [];
+    const fs = new FsLogSink(dir);
+    const rec = new GatehouseRecorder(recorderOptions(fs, { mode: 'buffered', onSegmentSealed: (s) => void sealed.push(s) }));
+    const a = await rec.openSession(start('a'));
+    await a.append('http.request', { path: '/' });
+    await rec.openSession(start('b'));
+    await rec.close();
+    await expect(rec.openSession(start('c'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
+    const events = await eventsOnDisk(dir, fs);
+    expect(events.filter((e) => e.type === 'session.end').map((e) => [e.session, (e.payload as { reason: string }).reason])).toEqual([
+      ['a', 'shutdown'],
+      ['b', 'shutdown'],
+    ]);
+    const digests = await fs.list('digests/');
+    expect(digests).toHaveLength(1);
+    const d = parseDigest((await fs.get(digests[0]!))!);
+    expect(d).toMatchObject({ instanceId: 'gw-test-1', digestSeq: 0, previous: null, keyId: TEST_KEY.keyId });
+    expect(d.segments.map((s) => s.key)).toEqual(await fs.list('segments/'));
+    expect(sealed.map((s) => s.key)).toEqual(d.segments.map((s) => s.key));
+    expect(sealed[0]!.sessions).toEqual(['a', 'b']);
+    const verdict = await verifyLog(fs, { trustedKeys: [TEST_KEY.keyId] });
+    expect(verdict).toMatchObject({ ok: true, warnings: [], stats: { digests: 1, segments: 1, sessions: 2, sessionsOpen: 0, events: 5 } });
+  });
+
+  it('seals segments by size and age, and writes one object per flush on sinks without append', async () => {
+    const { clock, advance } = steppingClock();
+    const fs = new FsLogSink(dir);
+    const rec = track(new GatehouseRecorder(recorderOptions(fs, { clock, segmentMaxBytes: 1024, segmentMaxAgeSeconds: 60 })));
+    const s = await rec.openSession(start('s1'));
+    for (let i = 0; i < 10; i++) await s.append('http.request', { i, noise: Math.random().toString(36).repeat(20) }, { durable: true });
+    const bySize = (await fs.list('segments/')).length;
+    expect(bySize).toBeGreaterThan(1);
+    advance(61_000);
+    await s.append('http.request', { late: true }, { durable: true });
+    await s.append('http.request', { late: 2 }, { durable: true });
+    expect((await fs.list('segments/')).length).toBe(bySize + 1);
+    await rec.close();
+    expect((await verifyLog(fs)).ok).toBe(true);
+
+    const dir2 = join(dir, 'put-only');
+    const putOnly = new InstrumentedSink(new FsLogSink(dir2), { withoutAppend: true });
+    const rec2 = track(new GatehouseRecorder(recorderOptions(putOnly, { mode: 'strict' })));
+    const t = await rec2.openSession(start('t'));
+    await t.append('http.request', {}, { durable: true });
+    await t.end();
+    await rec2.close();
+    expect(putOnly.puts).toBe(4); // three event writes + one digest
+    const verdict = await verifyLog(putOnly.inner);
+    expect(verdict).toMatchObject({ ok: true, stats: { segments: 3, events: 3 } });
+  });
+
+  it('continues the digest chain across restarts and adopts a crashed run\'s undigested segments', async () => {
+    const { clock, advance } = steppingClock();
+    const fs1 = new FsLogSink(dir);
+    const rec1 = new GatehouseRecorder(recorderOptions(fs1, { clock }));
+    await (await rec1.openSession(start('s1'))).append('http.request', {}, { durable: true });
+    await rec1.close();
+    advance(1000);
+    // Run 2 crashes after writing (no close, no digest).
+    const fs2 = new FsLogSink(dir);
+    const rec2 = new GatehouseRecorder(recorderOptions(fs2, { clock }));
+    await (await rec2.openSession(start('s2'))).append('http.request', {}, { durable: true });
+    await fs2.close();
+    const crashed = await verifyLog(fs2);
+    expect(crashed.ok).toBe(true);
+    expect(crashed.warnings.map((w) => w.code)).toContain('UNDIGESTED_TAIL');
+    advance(1000);
+    const rec3 = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock })));
+    await (await rec3.openSession(start('s3'))).end();
+    await rec3.close();
+    const digests = await fs1.list('digests/');
+    expect(digests).toHaveLength(2);
+    const d1 = parseDigest((await fs1.get(digests[1]!))!);
+    expect(d1.digestSeq).toBe(1);
+    expect(d1.previous?.key).toBe(digests[0]);
+    expect(d1.segments.filter((s) => s.recovered).length).toBe(1);
+    const verdict = await verifyLog(fs1, { trustedKeys: [TEST_KEY.publicKeyPem] });
+    expect(verdict.ok).toBe(true);
+    expect(verdict.warnings.map((w) => w.code)).toEqual(['RECOVERED_SEGMENT']);
+    expect(verdict.stats).toMatchObject({ sessions: 3, sessionsOpen: 1 });
+  });
+});
