@@ -1,2 +1,10 @@
 // Files the bundle needs beside it at run time: [path under node_modules, file name in dist/].
-export const assets = [];
+// Each is found relative to the bundle's import.meta.url by the module that loads it.
+export const assets = [
+  // Cedar policy engine (gateway/src/policy/cedar-runtime.ts reads it beside the bundle).
+  ['@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm', 'cedar_wasm_bg.wasm'],
+  // Embedded PostgreSQL (PGlite resolves these with new URL('./…', import.meta.url)).
+  ['@electric-sql/pglite/dist/pglite.wasm', 'pglite.wasm'],
+  ['@electric-sql/pglite/dist/pglite.data', 'pglite.data'],
+  ['@electric-sql/pglite/dist/initdb.wasm', 'initdb.wasm'],
+];

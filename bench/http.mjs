@@ -1,0 +1,199 @@
+// HTTP benchmark: direct vs nginx reverse proxy vs Gatehouse (buffered and strict recording),
+// side by side in one run on loopback, for small JSON responses and a streamed SSE response.
+// Each proxy gets one core (taskset -c 1); wrk and the upstreams share the other.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, median, startProcess, waitForPort, which, wrk } from './lib/proc.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function parseArgs(argv) {
+  const opts = { seconds: 5, rounds: 3, connections: 16 };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--seconds') opts.seconds = Number(argv[++i]);
+    else if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
+    else if (argv[i] === '--connections') opts.connections = Number(argv[++i]);
+  }
+  return opts;
+}
+
+const SSE_UPSTREAM = `
+const http = require('node:http');
+const json = JSON.stringify({ id: 'msg_1', type: 'message', content: [{ type: 'text', text: 'hello from upstream' }], usage: { input_tokens: 12, output_tokens: 5 } });
+const events = Array.from({ length: 10 }, (_, i) => 'event: content_block_delta\\ndata: ' + JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'chunk ' + i + ' of a streamed answer ' } }) + '\\n\\n');
+http.createServer((req, res) => {
+  req.resume();
+  if (req.url.startsWith('/sse')) {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    let i = 0;
+    const next = () => { if (i < events.length) { res.write(events[i++]); setImmediate(next); } else res.end(); };
+    next();
+  } else {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+  }
+}).listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
+function nginxConfig(dir, port, upstreamPort) {
+  return `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}`;
+}
+
+function gatehouseConfig(dir, port, adminPort, upstreamPort, mode) {
+  return `
+mode: development
+listeners:
+  http: { address: 127.0.0.1, port: ${port}, allowPlaintext: true }
+  admin: { address: 127.0.0.1, port: ${adminPort}, allowPlaintext: true }
+identity:
+  devIssuer: { enabled: true, keyPath: ${dir}/dev-issuer.json }
+policy:
+  cedar: |
+    permit (principal in Gatehouse::Group::"developers", action, resource);
+connections:
+  - name: bench
+    kind: http
+    upstream: http://127.0.0.1:${upstreamPort}
+    route: { pathPrefix: /, stripPrefix: false }
+    credential: { type: bearer, secret: "env:BENCH_UPSTREAM_TOKEN" }
+recording:
+  mode: ${mode}
+  sink: { type: fs, path: ${dir}/log-${mode} }
+state:
+  embeddedPath: memory
+logging: { level: warn }
+`;
+}
+
+export async function main(argv) {
+  const opts = parseArgs(argv);
+  for (const tool of ['wrk', 'nginx']) {
+    if (!which(tool)) throw new Error(`${tool} is required (apt-get install ${tool === 'nginx' ? 'nginx-light' : tool})`);
+  }
+  const bundle = join(root, 'dist/gateway.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-http-'));
+  mkdirSync(join(dir, 'body'));
+  const stops = [];
+  try {
+    const upstreamPort = await freePort();
+    writeFileSync(join(dir, 'upstream.cjs'), SSE_UPSTREAM);
+    const upstream = startProcess(process.execPath, [join(dir, 'upstream.cjs'), String(upstreamPort)], { cpu: 0 });
+    stops.push(upstream);
+    await waitForPort(upstreamPort);
+
+    const nginxPort = await freePort();
+    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, nginxPort, upstreamPort));
+    const nginx = startProcess(which('nginx'), ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')], { cpu: 1 });
+    stops.push(nginx);
+    await waitForPort(nginxPort);
+
+    const gateways = {};
+    for (const mode of ['buffered', 'strict']) {
+      const port = await freePort();
+      const adminPort = await freePort();
+      const cfg = join(dir, `gatehouse-${mode}.yaml`);
+      writeFileSync(cfg, gatehouseConfig(dir, port, adminPort, upstreamPort, mode));
+      const gw = startProcess(process.execPath, [bundle, 'run', '--config', cfg], { cpu: 1, env: { BENCH_UPSTREAM_TOKEN: 'bench-upstream-secret' } });
+      stops.push(gw);
+      try {
+        await waitForPort(port, 30000);
+      } catch (e) {
+        throw new Error(`gatehouse (${mode}) did not start: ${gw.stderr()}`);
+      }
+      gateways[mode] = { port, cfg };
+    }
+    const token = execFileSync(process.execPath, [bundle, 'token', '--dev', '--sub', 'bench', '--groups', 'developers', '--config', gateways.buffered.cfg], { encoding: 'utf8' }).trim();
+    const auth = { authorization: `Bearer ${token}` };
+
+    const targets = {
+      direct: { port: upstreamPort, headers: {} },
+      nginx: { port: nginxPort, headers: {} },
+      gatehouse_buffered: { port: gateways.buffered.port, headers: auth },
+      gatehouse_strict: { port: gateways.strict.port, headers: auth },
+    };
+    const scenarios = [
+      { name: 'json', path: '/v1/items', connections: opts.connections },
+      { name: 'sse', path: '/sse', connections: opts.connections },
+      { name: 'json_1conn', path: '/v1/items', connections: 1 },
+    ];
+    const samples = {};
+    // Warm up every target (JIT, keep-alive pools) before measuring.
+    for (const [name, t] of Object.entries(targets)) wrk(`http://127.0.0.1:${t.port}/v1/items`, { connections: 4, seconds: 1, cpu: 0, headers: t.headers });
+    // Alternate targets within each round so machine noise spreads evenly.
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const sc of scenarios) {
+        for (const [name, t] of Object.entries(targets)) {
+          const r = wrk(`http://127.0.0.1:${t.port}${sc.path}`, { connections: sc.connections, seconds: opts.seconds, cpu: 0, headers: t.headers });
+          if (r.non2xx > 0) throw new Error(`${name} ${sc.name}: ${r.non2xx} non-2xx responses`);
+          ((samples[sc.name] ??= {})[name] ??= []).push(r);
+          process.stderr.write(`round ${round + 1} ${sc.name.padEnd(10)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms\n`);
+        }
+      }
+    }
+    const runs = {};
+    for (const [sc, byTarget] of Object.entries(samples)) {
+      runs[sc] = {};
+      for (const [name, rs] of Object.entries(byTarget)) {
+        runs[sc][name] = { rps: median(rs.map((r) => r.rps)), p50_ms: median(rs.map((r) => r.p50)), p99_ms: median(rs.map((r) => r.p99)), rounds: rs.length };
+      }
+    }
+    const ratio = (sc, a, b) => Number((runs[sc][a].rps / runs[sc][b].rps).toFixed(3));
+    const ratios = {
+      'gatehouse_buffered/nginx': ratio('json', 'gatehouse_buffered', 'nginx'),
+      'gatehouse_strict/nginx': ratio('json', 'gatehouse_strict', 'nginx'),
+      'gatehouse_buffered/direct': ratio('json', 'gatehouse_buffered', 'direct'),
+      'nginx/direct': ratio('json', 'nginx', 'direct'),
+      'sse:gatehouse_buffered/nginx': ratio('sse', 'gatehouse_buffered', 'nginx'),
+      'sse:gatehouse_strict/nginx': ratio('sse', 'gatehouse_strict', 'nginx'),
+    };
+    const added = {
+      'gatehouse_buffered_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'gatehouse_strict_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_strict.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'nginx_p50_added_ms_1conn': Number((runs.json_1conn.nginx.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+    };
+    const result = {
+      benchmark: 'http',
+      date: new Date().toISOString(),
+      setup: { seconds: opts.seconds, rounds: opts.rounds, connections: opts.connections, cpus: 'proxy on cpu 1; wrk and upstream on cpu 0', node: process.version },
+      runs,
+      ratios,
+      latency: added,
+    };
+    mkdirSync(join(root, 'bench/results'), { recursive: true });
+    writeFileSync(join(root, 'bench/results/http.json'), JSON.stringify(result, null, 2) + '\n');
+    console.log('\nscenario    target                req/s      p50 ms   p99 ms');
+    for (const [sc, byTarget] of Object.entries(runs)) {
+      for (const [name, r] of Object.entries(byTarget)) console.log(`${sc.padEnd(11)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(3).padStart(9)} ${r.p99_ms.toFixed(3).padStart(8)}`);
+    }
+    console.log('\nratios (req/s):');
+    for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(32)} ${v}`);
+    console.log('added p50 latency at one connection (ms):');
+    for (const [k, v] of Object.entries(added)) console.log(`  ${k.padEnd(40)} ${v}`);
+    console.log('\nwrote bench/results/http.json');
+  } finally {
+    for (const s of stops.reverse()) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

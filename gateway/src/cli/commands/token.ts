@@ -1,0 +1,61 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../../config/load';
+import { assertDevIssuerAllowed, mintDevToken } from '../../identity/dev-issuer';
+import { defaultConfigPath } from '../config-path';
+import type { CommandIO } from '../io';
+
+/**
+ * `gatehouse token --dev`: prints a token from the local development issuer. Refused when the
+ * configuration it would serve runs in production mode or has the development issuer disabled.
+ */
+export async function tokenCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      dev: { type: 'boolean', default: false },
+      sub: { type: 'string' },
+      groups: { type: 'string', default: 'developers' },
+      ttl: { type: 'string', default: '3600' },
+      config: { type: 'string' },
+      name: { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+  if (!values.dev) {
+    io.err('gatehouse token only mints development tokens: pass --dev (real tokens come from your OIDC provider)');
+    return 2;
+  }
+  let keyPath = './.gatehouse/dev-issuer.json';
+  let audience = 'gatehouse';
+  const configPath = values.config ?? defaultConfigPath();
+  if (configPath) {
+    const { config } = loadConfigFile(configPath);
+    assertDevIssuerAllowed(config.mode);
+    if (!config.identity.devIssuer.enabled) {
+      io.err(`${configPath}: identity.devIssuer is not enabled, so the gateway would refuse a development token`);
+      return 1;
+    }
+    keyPath = config.identity.devIssuer.keyPath;
+    audience = config.identity.devIssuer.audience;
+  }
+  const ttlSeconds = Number(values.ttl);
+  const token = await mintDevToken({
+    subject: values.sub ?? safeUserName(),
+    name: values.name,
+    groups: values.groups.split(',').map((g) => g.trim()).filter(Boolean),
+    ttlSeconds,
+    audience,
+    keyPath,
+  });
+  io.out(token);
+  return 0;
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username || 'developer';
+  } catch {
+    return 'developer';
+  }
+}

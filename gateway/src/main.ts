@@ -1,0 +1,53 @@
+import { isGatehouseError } from './errors';
+import { processIO, type CommandIO } from './cli/io';
+import { USAGE, VERSION } from './cli/usage';
+
+type Command = (argv: string[], io: CommandIO) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./cli/commands/run')).runCommand,
+  dev: async () => (await import('./cli/commands/dev')).devCommand,
+  'check-config': async () => (await import('./cli/commands/check-config')).checkConfigCommand,
+  token: async () => (await import('./cli/commands/token')).tokenCommand,
+  verify: async () => (await import('./cli/commands/verify')).verifyCommand,
+  sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
+};
+
+/** The `gatehouse` command. Returns the exit code. */
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    io.out(USAGE);
+    return name ? 0 : 2;
+  }
+  if (name === '-v' || name === '--version') {
+    io.out(VERSION);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    io.err(`gatehouse: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest, io);
+  } catch (e) {
+    // Bad input (flags, configuration, files) ends here with its message and code, not a stack.
+    if (isGatehouseError(e)) io.err(`gatehouse ${name}: ${e.message} [${e.code}]`);
+    else if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) io.err(`gatehouse ${name}: ${e.message}\n(see gatehouse --help)`);
+    else io.err(`gatehouse ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+// Run only as the entry point (the bundle, or `node gateway/src/main.ts` via a loader), not when imported by tests.
+const entry = process.argv[1] ?? '';
+if (/gateway\.mjs$|main\.(ts|js|mjs)$/.test(entry) && !process.env.JEST_WORKER_ID) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`gatehouse: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,188 @@
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { createAdminServer } from '../admin/server';
+import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
+import type { GatehouseConfig } from '../config/schema';
+import { GatehouseError } from '../errors';
+import { identityVerifierFromConfig } from '../identity/from-config';
+import type { Logger } from '../observability/logger';
+import { GatewayPipeline } from '../pipeline/pipeline';
+import { createPolicyEngine } from '../policy/engine';
+import type { PolicySource } from '../policy/policy-set';
+import { createHttpProxy, type HttpProxy } from '../protocols/http';
+import { exportSession } from '../recording/reader';
+import { GatehouseRecorder } from '../recording/recorder';
+import { FsLogSink } from '../recording/sinks/fs/fs-sink';
+import type { LogSink } from '../recording/sinks/sink';
+import { createSecretProvider } from '../secrets';
+import { createSessionIndex } from '../state/sql-session-index';
+import { listen, type Listener } from './listener';
+import { loadDigestSigner } from './signing-key';
+
+export interface RunningGateway {
+  readonly http: Listener;
+  readonly admin: Listener;
+  readonly pipeline: GatewayPipeline;
+  readonly recorder: GatehouseRecorder;
+  readonly metrics: GatewayMetrics;
+  readonly sink: LogSink;
+  readonly instanceId: string;
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish (up to the grace period),
+   * close open sessions (`session.end`), flush and seal the record with a final digest.
+   */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger: Logger;
+  /** Overrides `shutdownGraceSeconds` (tests). */
+  readonly graceMs?: number;
+}
+
+/** Builds every module from one validated configuration and starts the listeners. */
+export async function startGateway(config: GatehouseConfig, options: StartOptions): Promise<RunningGateway> {
+  const { logger } = options;
+  const instanceId = config.instanceId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
+  const secrets = createSecretProvider({ mode: config.mode });
+  const metrics = createGatewayMetrics({ defaultLabels: { instance: instanceId } });
+
+  const verifier = await identityVerifierFromConfig(config, { logger });
+  const policy = createPolicyEngine({ policies: await policySources(config), logger });
+
+  const sink = createSink(config);
+  const devKeyPath = join(dirname(resolve(config.recording.sink.path)), 'dev-signing-key.pem');
+  const { signer, generated } = await loadDigestSigner(config, secrets, devKeyPath);
+  if (generated) logger.warn({ path: devKeyPath }, 'generated a development signing key for digests');
+
+  const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref) });
+  await index.init();
+
+  const recorder = new GatehouseRecorder({
+    sink,
+    mode: config.recording.mode,
+    instanceId,
+    clock: () => new Date(),
+    signer,
+    flushIntervalMs: config.recording.flushIntervalMs,
+    maxBufferBytes: config.recording.maxBufferBytes,
+    segmentMaxBytes: config.recording.segmentMaxBytes,
+    segmentMaxAgeSeconds: config.recording.segmentMaxAgeSeconds,
+    digestIntervalSeconds: config.recording.digestIntervalSeconds,
+    onSegmentSealed: (s) => index.segmentSealed(s.key, s.sessions),
+    logger,
+  });
+
+  const pipeline = new GatewayPipeline({
+    mode: config.mode,
+    verifier,
+    policy,
+    recorder,
+    index,
+    secrets,
+    bodyCapBytes: config.recording.bodyCapBytes,
+    logger,
+    observer: metrics,
+  });
+
+  const httpConnections = config.connections.filter((c) => c.kind === 'http');
+  const proxy: HttpProxy = createHttpProxy({
+    pipeline,
+    connections: httpConnections,
+    logger,
+    metrics: {
+      observeRequest: (connection, _method, status, seconds) => {
+        metrics.requestCompleted('http', connection, status);
+        if (status > 0) metrics.upstreamLatency(connection, seconds * 1000);
+      },
+      observeError: (_connection, code) => {
+        if (code.startsWith('GH_ERR_RECORDING')) metrics.recordingFailure(code);
+      },
+    },
+    sessionIdleSeconds: config.recording.sessionIdleSeconds,
+  });
+
+  let shuttingDown = false;
+  const health = () => {
+    const stats = recorder.stats();
+    const ready = !shuttingDown && stats.healthy;
+    return {
+      live: true,
+      ready,
+      details: { recording: stats.healthy ? 'ok' : 'failing', shuttingDown, openSessions: pipeline.openSessions(), pendingBytes: stats.pendingBytes },
+    };
+  };
+  const adminHandler = createAdminServer({
+    index,
+    verifier,
+    adminGroups: config.admin.groups,
+    readSession: async (id) => {
+      const row = await index.get(id);
+      if (!row) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session ${id}`);
+      // Events of a live session may sit in a segment that is not sealed yet, so the index's list
+      // of sealed segments is not enough: read the whole log (bounded by its retention).
+      await recorder.flush();
+      return exportSession(sink, id);
+    },
+    metrics: metrics.registry,
+    health,
+    logger,
+    onAuthFailure: (code) => metrics.authFailure(code, 'admin'),
+  });
+
+  const httpListener = await listen('http', config.listeners.http, proxy.handler, secrets);
+  let adminListener: Listener;
+  try {
+    adminListener = await listen('admin', config.listeners.admin, adminHandler, secrets);
+  } catch (e) {
+    await httpListener.close(0);
+    throw e;
+  }
+  logger.info(
+    { instanceId, http: `${httpListener.tls ? 'https' : 'http'}://${httpListener.address}:${httpListener.port}`, admin: `${adminListener.tls ? 'https' : 'http'}://${adminListener.address}:${adminListener.port}`, recording: config.recording.mode, mode: config.mode },
+    'gatehouse started',
+  );
+
+  const graceMs = options.graceMs ?? config.shutdownGraceSeconds * 1000;
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown') => {
+    shutdownPromise ??= (async () => {
+      shuttingDown = true;
+      pipeline.drain();
+      logger.info({ reason, graceMs }, 'draining');
+      await httpListener.close(graceMs);
+      await proxy.close();
+      await pipeline.closeAll(reason);
+      await recorder.close();
+      await index.close();
+      verifier.close();
+      await adminListener.close(1000);
+      logger.info({ reason }, 'stopped: sessions sealed, final digest written');
+    })();
+    return shutdownPromise;
+  };
+
+  return { http: httpListener, admin: adminListener, pipeline, recorder, metrics, sink, instanceId, shutdown };
+}
+
+function createSink(config: GatehouseConfig): LogSink {
+  const sink = config.recording.sink;
+  switch (sink.type) {
+    case 'fs':
+      return new FsLogSink(sink.path);
+  }
+}
+
+async function policySources(config: GatehouseConfig): Promise<PolicySource[]> {
+  const sources: PolicySource[] = [];
+  if (config.policy.cedar) sources.push({ name: 'config:policy.cedar', text: config.policy.cedar });
+  for (const file of config.policy.files) {
+    try {
+      sources.push({ name: file, text: await readFile(file, 'utf8') });
+    } catch (e) {
+      throw new GatehouseError('GH_ERR_CONFIG_UNREADABLE', `cannot read policy file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return sources;
+}

@@ -1,0 +1,30 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { GatehouseConfig } from '../config/schema';
+import { GatehouseError } from '../errors';
+import type { SecretProvider } from '../pipeline/types';
+import { Ed25519Signer, generateDevSigningKey, type DigestSigner } from '../recording/signer';
+
+/**
+ * The digest signing key: from the secret store when configured (required in production); in
+ * development a key is generated once and kept at `devKeyPath`, outside the log it signs.
+ */
+export async function loadDigestSigner(config: GatehouseConfig, secrets: SecretProvider, devKeyPath: string): Promise<{ signer: DigestSigner; generated: boolean }> {
+  if (config.recording.signingKey) {
+    return { signer: new Ed25519Signer(await secrets.get(config.recording.signingKey)), generated: false };
+  }
+  if (config.mode === 'production') {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'recording.signingKey is required in production mode');
+  }
+  try {
+    return { signer: new Ed25519Signer(await readFile(devKeyPath, 'utf8')), generated: false };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const key = generateDevSigningKey();
+  await mkdir(dirname(devKeyPath), { recursive: true, mode: 0o700 });
+  await writeFile(devKeyPath, key.privateKeyPem, { mode: 0o600, flag: 'wx' });
+  await chmod(devKeyPath, 0o600);
+  await writeFile(`${devKeyPath}.pub`, key.publicKeyPem, { mode: 0o644 });
+  return { signer: new Ed25519Signer(key.privateKeyPem), generated: true };
+}
