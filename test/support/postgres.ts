@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const template = await ensureTemplate(bin, owner);
   const database = options.database ?? 'gatehouse_test';
 
+  await sweepAbandoned();
   const root = await mkdtemp(join(scratchDir(), 'gh-pg-'));
   const dataDir = join(root, 'data');
   const socketDir = join(root, 'sock');
@@ -53,6 +54,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     // `cp -a` keeps the template's owner and modes (the server refuses a group/world-readable data dir)
     // and is far faster than fs.cp on thousands of small files.
     run('cp', ['-a', template, dataDir]);
+    await writeFile(join(root, 'owner.pid'), String(process.pid));
     await mkdir(socketDir);
     if (owner !== undefined) await Promise.all([chown(root, owner.uid, owner.gid), chown(socketDir, owner.uid, owner.gid)]);
 
@@ -113,6 +115,55 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   } catch (e) {
     await rm(root, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * A test process killed outright (a jest worker past its timeout) cannot stop its server. The next
+ * start finds such clusters by their owner's pid, stops their postmaster and removes them, so
+ * nothing piles up in /dev/shm.
+ */
+async function sweepAbandoned(): Promise<void> {
+  const base = scratchDir();
+  let entries: string[];
+  try {
+    entries = await readdir(base);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    if (!/^gh-pg-[A-Za-z0-9]{6}$/.test(name)) continue;
+    const root = join(base, name);
+    const owner = Number(await readFile(join(root, 'owner.pid'), 'utf8').catch(() => 'NaN'));
+    if (!Number.isInteger(owner) || alive(owner)) continue;
+    const postmaster = Number((await readFile(join(root, 'data', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+    if (Number.isInteger(postmaster) && postmaster > 0 && alive(postmaster) && isPostgresFor(postmaster, root)) {
+      try {
+        process.kill(postmaster, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Guards against a recycled pid: only a postgres serving this very directory is stopped. */
+function isPostgresFor(pid: number, root: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('postgres') && cmdline.includes(root);
+  } catch {
+    return false;
   }
 }
 
