@@ -16,6 +16,7 @@ export interface AuditEvent {
   /** RFC 3339 time with milliseconds. */
   readonly time: string;
   readonly session: string;
+  /** Written in `session.start` only (the chain binds every later event to it); read it from there. */
   readonly principal?: PrincipalRef;
   readonly connection?: string;
   /** Request id for events that belong to one request/operation within the session. */

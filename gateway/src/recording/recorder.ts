@@ -1,6 +1,6 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { GatehouseError, toGatehouseError } from '../errors';
-import { canonicalJson, genesisHash, sha256Hex, storedLine } from './chain';
+import { genesisHash, plainJson, sha256Hex, storedLine } from './chain';
 import { parseDigest, signDigest, type DigestSegmentEntry, type DigestSessionEntry } from './digest';
 import { EVENT_CODES, type PrincipalRef } from './events';
 import { compactTime, DIGEST_PREFIX, digestKey, isValidInstanceId, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, segmentKey } from './layout';
@@ -265,16 +265,16 @@ export class GatehouseRecorder implements Recorder {
     if (this.stopped) return Promise.reject(closedError());
     if (s.ended) return Promise.reject(new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`));
     const seq = s.seq;
-    const code = (EVENT_CODES as Record<string, string>)[type] ?? options?.code ?? 'GH0000I';
     let line: string;
     let hash: string;
     try {
       // Built piecewise in the exact canonical form of chain.ts (fixed top-level order).
-      let c = '{"seq":' + seq + ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(code) + ',"time":"' + this.clock().toISOString() + '","session":' + s.sessionJson;
-      if (s.principalJson !== undefined) c += ',"principal":' + s.principalJson;
+      let c = '{"seq":' + seq + this.typeAndCode(type, options?.code) + ',"time":"' + this.clock().toISOString() + '","session":' + s.sessionJson;
+      // The principal is recorded once, in session.start: the chain binds every later event to it.
+      if (s.principalJson !== undefined && seq === 0) c += ',"principal":' + s.principalJson;
       if (s.connectionJson !== undefined) c += ',"connection":' + s.connectionJson;
       if (options?.requestId !== undefined) c += ',"requestId":' + JSON.stringify(options.requestId);
-      c += ',"payload":' + canonicalJson(payload) + ',"prev":"' + s.prev + '"}';
+      c += ',"payload":' + (plainJson(payload) ?? '{}') + ',"prev":"' + s.prev + '"}';
       hash = sha256Hex(c);
       line = storedLine(c, hash);
     } catch (e) {
@@ -316,6 +316,20 @@ export class GatehouseRecorder implements Recorder {
     if (this.mode === 'strict' || this.pendingBytes >= this.flushThresholdBytes) this.kick();
     else this.armFlushTimer();
     return RESOLVED;
+  }
+
+  private readonly typePrefixes = new Map<string, string>();
+
+  /** `,"type":…,"code":…` for a type, cached for registered types (the common case). */
+  private typeAndCode(type: string, explicitCode: string | undefined): string {
+    const registered = (EVENT_CODES as Record<string, string>)[type];
+    if (registered === undefined) return ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(explicitCode ?? 'GH0000I');
+    let prefix = this.typePrefixes.get(type);
+    if (prefix === undefined) {
+      prefix = ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(registered);
+      this.typePrefixes.set(type, prefix);
+    }
+    return prefix;
   }
 
   /** @internal */
@@ -664,7 +678,7 @@ class RecorderSession implements SessionRecorder {
     this.prev = genesisHash(start.sessionId);
     this.sessionJson = JSON.stringify(start.sessionId);
     // Serialized once per session, not per event.
-    this.principalJson = start.principal === undefined ? undefined : canonicalJson(start.principal satisfies PrincipalRef);
+    this.principalJson = start.principal === undefined ? undefined : plainJson(start.principal satisfies PrincipalRef);
     this.connectionJson = start.connection === undefined ? undefined : JSON.stringify(start.connection);
   }
 

@@ -1,4 +1,4 @@
-import { eventHash, genesisHash, sha256Hex } from './chain';
+import { genesisHash, lineWithoutHash, sha256Hex } from './chain';
 import { parseDigest, verifyDigestSignature, type DigestSegmentEntry, type SignedDigest } from './digest';
 import { compactTime, compareSegmentKeys, DIGEST_PREFIX, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, type ParsedSegmentKey } from './layout';
 import { decodeSegment } from './segment-codec';
@@ -15,7 +15,8 @@ import type { LogSink } from './sinks/sink';
  *     digest lists is a failure if it started before the last digest's window end;
  *  3. within each segment, each session's chain: seq contiguous from 0, seq 0 is `session.start`
  *     with `prev` = SHA-256(`gatehouse:session:<id>`), each `prev` the previous event's `hash`,
- *     each `hash` recomputed from the canonical line, nothing after `session.end`.
+ *     each `hash` recomputed over the stored line without its hash member (chain.ts), nothing
+ *     after `session.end`.
  *
  * What a pass means: every digested segment is exactly what was attested, and every session chain
  * is intact. What it cannot prove (reported as warnings, never as a pass of those parts):
@@ -282,7 +283,8 @@ interface ParsedEvent {
   readonly type: string;
   readonly prev: string;
   readonly hash: string;
-  readonly raw: Record<string, unknown>;
+  /** SHA-256 of the stored line without its hash member. */
+  readonly computed: string;
 }
 
 function parseEvent(line: string, key: string, index: number): ParsedEvent {
@@ -296,14 +298,14 @@ function parseEvent(line: string, key: string, index: number): ParsedEvent {
   if (!Number.isSafeInteger(seq) || typeof session !== 'string' || typeof type !== 'string' || typeof prev !== 'string' || typeof hash !== 'string') {
     fail({ code: 'EVENT_MALFORMED', kind: 'event', key, message: `segment ${key} line ${index + 1} lacks seq, session, type, prev or hash` });
   }
-  return { seq: seq as number, session, type, prev, hash, raw };
+  const split = lineWithoutHash(line);
+  if (!split || split.hash !== hash) fail({ code: 'EVENT_MALFORMED', kind: 'event', key, message: `segment ${key} line ${index + 1} does not end with its hash member` });
+  return { seq: seq as number, session, type, prev, hash, computed: sha256Hex(split.canonical) };
 }
 
 function checkChain(e: ParsedEvent, key: string, chains: Map<string, ChainState>, stats: VerifyStats): void {
   const where = { key, session: e.session, seq: e.seq };
-  const { hash: _stored, ...rest } = e.raw;
-  const recomputed = eventHash(rest);
-  if (recomputed !== e.hash) fail({ code: 'EVENT_HASH_MISMATCH', kind: 'event', ...where, message: `session ${e.session} seq ${e.seq} in ${key}: content does not match its hash (altered)` });
+  if (e.computed !== e.hash) fail({ code: 'EVENT_HASH_MISMATCH', kind: 'event', ...where, message: `session ${e.session} seq ${e.seq} in ${key}: content does not match its hash (altered)` });
   const state = chains.get(e.session);
   if (!state) {
     if (e.seq !== 0) fail({ code: 'EVENT_SEQ_GAP', kind: 'session', ...where, message: `session ${e.session}: first event found is seq ${e.seq} in ${key}; earlier events are missing` });

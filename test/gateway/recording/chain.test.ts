@@ -1,11 +1,21 @@
 import { createHash } from 'node:crypto';
-import { canonicalEventLine, canonicalJson, eventHash, genesisHash, sealEvent, storedLine } from '../../../gateway/src/recording/chain';
+import { canonicalEventLine, canonicalJson, eventHash, genesisHash, lineWithoutHash, sealEvent, storedLine } from '../../../gateway/src/recording/chain';
 
 describe('canonical form and hash chain', () => {
-  it('sorts nested keys, fixes top-level order and omits undefined', () => {
+  it('digest form: sorts keys at every level and omits undefined', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, undefined, 'x'], c: null }, u: undefined })).toBe('{"a":{"c":null,"d":[1,null,"x"]},"b":1}');
-    const line = canonicalEventLine({ payload: { z: 1, a: 2 }, prev: 'p', seq: 3, type: 't', code: 'GH1I', time: 'T', session: 's', hash: 'ignored' });
-    expect(line).toBe('{"seq":3,"type":"t","code":"GH1I","time":"T","session":"s","payload":{"a":2,"z":1},"prev":"p"}');
+  });
+
+  it('event form: fixes the top-level order, keeps the producer\'s nested order, never includes hash', () => {
+    const line = canonicalEventLine({ payload: { z: 1, a: 2 }, extra: true, prev: 'p', seq: 3, type: 't', code: 'GH1I', time: 'T', session: 's', hash: 'ignored', requestId: undefined });
+    expect(line).toBe('{"seq":3,"type":"t","code":"GH1I","time":"T","session":"s","payload":{"z":1,"a":2},"prev":"p","extra":true}');
+  });
+
+  it('splits a stored line into its canonical part and hash', () => {
+    const stored = storedLine('{"seq":0}', 'a'.repeat(64)).trimEnd();
+    expect(stored).toBe(`{"seq":0,"hash":"${'a'.repeat(64)}"}`);
+    expect(lineWithoutHash(stored)).toEqual({ canonical: '{"seq":0}', hash: 'a'.repeat(64) });
+    expect(lineWithoutHash('{"seq":0}')).toBeUndefined();
   });
 
   it('hashes the canonical line without hash and survives a JSON round trip', () => {
@@ -23,5 +33,6 @@ describe('canonical form and hash chain', () => {
   it('refuses values it cannot represent faithfully', () => {
     expect(() => canonicalJson({ n: 1n })).toThrow(/bigint/);
     expect(() => canonicalJson({ b: Buffer.from('x') })).toThrow(/binary/);
+    expect(() => canonicalEventLine({ seq: 0, payload: { n: 1n } })).toThrow(/not recordable/);
   });
 });

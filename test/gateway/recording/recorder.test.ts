@@ -53,7 +53,8 @@ describe('GatehouseRecorder', () => {
       [1, 'http.request', 'r1'],
     ]);
     expect(events[1]!.prev).toBe(events[0]!.hash);
-    expect(events[1]!.principal).toEqual(PRINCIPAL);
+    expect(events[0]!.principal).toEqual(PRINCIPAL);
+    expect(events[1]!.principal).toBeUndefined();
   });
 
   it('strict: concurrent sessions share one write (group commit)', async () => {
