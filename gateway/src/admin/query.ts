@@ -11,7 +11,7 @@ const TEXT_PARAMS = { user: 'user', connection: 'connection', request_id: 'reque
 const KNOWN = new Set([...Object.keys(TEXT_PARAMS), 'from', 'to', 'limit']);
 const MAX_TEXT = 256;
 /** ISO 8601 date or date-time, with an optional zone (UTC when omitted). */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 export function parseSessionFilter(params: URLSearchParams): SessionFilter {
   const filter: { -readonly [K in keyof SessionFilter]: SessionFilter[K] } = {};
@@ -46,10 +46,17 @@ export function parseSessionFilter(params: URLSearchParams): SessionFilter {
 function parseTime(params: URLSearchParams, name: 'from' | 'to'): Date | undefined {
   const value = params.get(name);
   if (value === null) return undefined;
-  const text = ISO_TIME.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.includes('T') ? `${value}Z` : value;
-  const time = ISO_TIME.test(value) ? Date.parse(text) : NaN;
+  const text = ISO_TIME.test(value) && !/(Z|[+-]\d{2}:\d{2})$/.test(value) && value.includes('T') ? `${value}Z` : value;
+  const time = ISO_TIME.test(value) && isCalendarDate(value) ? Date.parse(text) : NaN;
   if (Number.isNaN(time)) throw invalid(name, `query parameter "${name}" must be an ISO 8601 time such as 2026-01-31T12:00:00Z`);
   return new Date(time);
+}
+
+/** Date.parse rolls 2026-02-30 over into March; a search for it is a mistake, not March 2. */
+function isCalendarDate(value: string): boolean {
+  const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }
 
 function invalid(parameter: string, message: string): GatehouseError {

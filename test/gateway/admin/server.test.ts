@@ -217,6 +217,10 @@ describe('admin API over loopback HTTP', () => {
       expect(await ids('?from=2026-03-01T09:10:00Z&to=2026-03-01T09:20:00Z')).toEqual(['sess-a']);
       expect(await ids('?from=2026-03-01T09:45:00Z')).toEqual(['sess-c', 'sess-b']);
       expect(await ids('?limit=1')).toEqual(['sess-c']);
+      // A date alone is midnight UTC; a local time without a zone is read as UTC; offsets are honoured.
+      expect(await ids('?to=2026-03-01')).toEqual([]);
+      expect(await ids('?from=2026-03-01T10:30&to=2026-03-01T10:45')).toEqual(['sess-b']);
+      expect(await ids('?from=2026-03-01T11:10:00%2B02:00&to=2026-03-01T11:20:00%2B02:00')).toEqual(['sess-a']);
     });
 
     it('combines filters', async () => {
@@ -258,6 +262,8 @@ describe('admin API over loopback HTTP', () => {
       await bad('?from=yesterday', 'from');
       await bad('?to=2026-13-45T00:00:00Z', 'to');
       await bad('?from=1700000000', 'from');
+      await bad('?from=2026-02-30T00:00:00Z', 'from');
+      await bad('?to=2026-03-01T10:00:00%2B0200', 'to');
       await bad('?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'from');
     });
 
