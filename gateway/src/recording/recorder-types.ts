@@ -10,6 +10,7 @@ import type { PrincipalRef } from './events';
  * cannot be stored, and the caller must then refuse the operation it describes (fail closed).
  */
 export interface SessionStart {
+  /** Unique forever (each id starts its own chain at seq 0): use a random, time-sortable id. */
   readonly sessionId: string;
   readonly protocol: string;
   readonly principal?: PrincipalRef;

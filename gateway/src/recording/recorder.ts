@@ -606,7 +606,7 @@ export class GatehouseRecorder implements Recorder {
     }
     const since = head ? compactTime(new Date(head.windowEnd)) : '';
     const adopted: SealedEntry[] = [];
-    for (const key of await this.sink.list(SEGMENT_PREFIX)) {
+    for (const key of await this.listRecentSegments(head ? new Date(head.windowEnd) : undefined)) {
       const p = parseSegmentKey(key);
       if (!p || p.instanceId !== this.instanceId || this.ownKeys.has(key) || listed.has(key)) continue;
       if (p.startCompact < since) continue;
@@ -633,6 +633,25 @@ export class GatehouseRecorder implements Recorder {
       this.log?.warn({ segments: adopted.length }, 'recording: adopting undigested segments left by an earlier run (crash?)');
       this.sealedSinceDigest = [...adopted, ...this.sealedSinceDigest];
     }
+  }
+
+  /**
+   * Segment keys from the day of `since` (or the last two days when there is no digest yet) to
+   * today, so a restart does not walk the whole store. Older crash tails stay undigested and the
+   * verifier reports them as such.
+   */
+  private async listRecentSegments(since: Date | undefined): Promise<string[]> {
+    const now = this.clock();
+    const dayMs = 86_400_000;
+    let from = since ? since.getTime() : now.getTime() - 2 * dayMs;
+    if (now.getTime() - from > 31 * dayMs) from = now.getTime() - 31 * dayMs;
+    const keys: string[] = [];
+    const lastDay = Math.floor(now.getTime() / dayMs);
+    for (let day = Math.floor(from / dayMs); day <= lastDay; day++) {
+      const iso = new Date(day * dayMs).toISOString();
+      keys.push(...(await this.sink.list(`${SEGMENT_PREFIX}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/`)));
+    }
+    return keys;
   }
 
   // ---- shutdown ------------------------------------------------------------------------------

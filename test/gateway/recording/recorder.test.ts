@@ -238,4 +238,38 @@ describe('GatehouseRecorder', () => {
     expect(verdict.warnings.map((w) => w.code)).toEqual(['RECOVERED_SEGMENT']);
     expect(verdict.stats).toMatchObject({ sessions: 3, sessionsOpen: 1 });
   });
+
+  it('writes a signed digest every digestIntervalSeconds, sealing the open segment', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const fs = new FsLogSink(dir);
+    const rec = track(new GatehouseRecorder(recorderOptions(fs, { digestIntervalSeconds: 60 })));
+    const s = await rec.openSession(start('s1'));
+    await s.append('http.request', {}, { durable: true });
+    expect(await fs.list('digests/')).toEqual([]);
+    jest.advanceTimersByTime(60_000);
+    await until(() => rec.stats().digestsWritten === 1);
+    const [key] = await fs.list('digests/');
+    expect(parseDigest((await fs.get(key!))!).segments.map((x) => x.key)).toEqual(await fs.list('segments/'));
+    // Nothing new sealed: no empty digest on the next tick.
+    jest.advanceTimersByTime(60_000);
+    await new Promise((r) => setImmediate(r));
+    await rec.flush();
+    expect(rec.stats().digestsWritten).toBe(1);
+  });
+
+  it('refuses appends after a session ended, and unknown types need their own code', async () => {
+    const fs = new FsLogSink(dir);
+    const rec = track(new GatehouseRecorder(recorderOptions(fs)));
+    const s = await rec.openSession(start('s1'));
+    await s.append('pg.query', { sql: 'select 1' }, { durable: true, code: 'GH2200I' });
+    await s.end({ reason: 'client' });
+    expect(s.ended).toBe(true);
+    await expect(s.append('http.request', {})).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
+    const events = await eventsOnDisk(dir, fs);
+    expect(events.map((e) => [e.session, e.seq, e.type, e.code])).toEqual([
+      ['s1', 0, 'session.start', 'GH1000I'],
+      ['s1', 1, 'pg.query', 'GH2200I'],
+      ['s1', 2, 'session.end', 'GH1001I'],
+    ]);
+  });
 });
