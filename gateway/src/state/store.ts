@@ -120,10 +120,20 @@ async function openEmbedded(embeddedPath: string): Promise<Driver> {
   return {
     query: (sql, params = []) => run(db, sql, params),
     async transaction(fn) {
+      // The caller's own errors pass through untouched; only the driver's become STATE_UNAVAILABLE.
+      let callerError: { error: unknown } | undefined;
       try {
-        return await db.transaction((tx) => fn({ query: (sql, params = []) => run(tx, sql, params) }));
+        return await db.transaction(async (tx) => {
+          try {
+            return await fn({ query: (sql, params = []) => run(tx, sql, params) });
+          } catch (e) {
+            callerError = { error: e };
+            throw e;
+          }
+        });
       } catch (e) {
-        throw isGatehouseError(e) ? e : unavailable(e, 'state store transaction failed');
+        if (callerError !== undefined && callerError.error === e) throw e;
+        throw unavailable(e, 'state store transaction failed');
       }
     },
     close: () => db.close(),
@@ -179,7 +189,7 @@ async function openPostgres(url: string, options: StateStoreOptions): Promise<Dr
         await client.query('rollback').catch(() => {
           broken = true;
         });
-        throw isGatehouseError(e) ? e : unavailable(e, 'state store transaction failed');
+        throw e; // driver errors are already GH_ERR_STATE_UNAVAILABLE (run() wraps them); the caller's pass through
       } finally {
         client.release(broken);
       }

@@ -66,7 +66,7 @@ describe('schema migrations (embedded store)', () => {
         await tx.query('insert into ledger values ($1)', [2]);
         throw new Error('changed my mind');
       }),
-    ).rejects.toThrow('changed my mind');
+    ).rejects.toEqual(new Error('changed my mind'));
     expect((await store.query<{ n: number }>('select n from ledger')).rows).toEqual([{ n: 1 }]);
   });
 

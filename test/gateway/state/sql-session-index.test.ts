@@ -284,6 +284,22 @@ describe.each(backends)('session index on %s', (_name, makeBackend) => {
     });
   });
 
+  it('gives the store one transaction that commits or rolls back, passing the caller\'s error through', async () => {
+    await index.store.query('create table if not exists tx_probe (n int)');
+    await index.store.query('delete from tx_probe');
+    await index.store.transaction(async (tx) => {
+      await tx.query('insert into tx_probe values ($1)', [1]);
+    });
+    await expect(
+      index.store.transaction(async (tx) => {
+        await tx.query('insert into tx_probe values ($1)', [2]);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toEqual(new Error('changed my mind'));
+    await expect(index.store.transaction((tx) => tx.query('select * from no_such_table'))).rejects.toMatchObject({ code: 'GH_ERR_STATE_UNAVAILABLE' });
+    expect((await index.store.query<{ n: number }>('select n from tx_probe')).rows).toEqual([{ n: 1 }]);
+  });
+
   it('applies the schema once however often init runs', async () => {
     const again = createSessionIndex(backend.config, { store: index.store });
     await again.init();
