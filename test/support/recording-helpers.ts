@@ -142,8 +142,14 @@ export class GatedSink extends InstrumentedSink {
   }
 }
 
-/** Lets every pending setImmediate / I/O callback run until `cond` holds (no wall-clock timing). */
-export async function until(cond: () => boolean, maxTurns = 10000): Promise<void> {
-  for (let i = 0; i < maxTurns && !cond(); i++) await new Promise((r) => setImmediate(r));
-  if (!cond()) throw new Error('condition not reached');
+/**
+ * Yields to the event loop (I/O callbacks included) until `cond` holds. A generous real-time cap
+ * (process.hrtime, which fake timers leave alone) only turns a hang into a clear failure.
+ */
+export async function until(cond: () => boolean, capSeconds = 20): Promise<void> {
+  const deadline = process.hrtime.bigint() + BigInt(capSeconds) * 1_000_000_000n;
+  while (!cond()) {
+    if (process.hrtime.bigint() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setImmediate(r));
+  }
 }
