@@ -45,6 +45,8 @@ export interface RecorderOptions {
 }
 
 export interface GatehouseRecorderStats extends RecorderStats {
+  /** Appends refused before entering the buffer (buffer full, or store failing). `eventsFailed` counts events whose write failed (each once). */
+  readonly eventsRefused: number;
   readonly pendingEvents: number;
   /** Successful sink writes of event batches (one per group commit). */
   readonly writes: number;
@@ -165,6 +167,7 @@ export class GatehouseRecorder implements Recorder {
 
   private eventsWritten = 0;
   private eventsFailed = 0;
+  private eventsRefused = 0;
   private segmentsSealed = 0;
   private writes = 0;
   private writeFailures = 0;
@@ -227,6 +230,7 @@ export class GatehouseRecorder implements Recorder {
     return {
       eventsWritten: this.eventsWritten,
       eventsFailed: this.eventsFailed,
+      eventsRefused: this.eventsRefused,
       pendingBytes: this.pendingBytes,
       pendingEvents: this.pendingEvents,
       segmentsSealed: this.segmentsSealed,
@@ -280,8 +284,17 @@ export class GatehouseRecorder implements Recorder {
     } catch (e) {
       return Promise.reject(toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
     }
+    if (!this.healthy && !options?.durable) {
+      // Fail closed: while the store is failing nothing vouches that this event will be stored.
+      // Durable appends instead wait for the next retry, which answers them either way.
+      this.eventsRefused++;
+      return Promise.reject(
+        new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`),
+      );
+    }
     const size = Buffer.byteLength(line);
     if (this.pendingBytes + size > this.maxBufferBytes) {
+      this.eventsRefused++;
       // Fail closed without advancing the chain: the event does not exist.
       return Promise.reject(
         new GatehouseError('GH_ERR_RECORDING_OVERLOADED', 'recording buffer is full: the log store is not keeping up, operation refused', {

@@ -272,4 +272,27 @@ describe('GatehouseRecorder', () => {
       ['s1', 2, 'session.end', 'GH1001I'],
     ]);
   });
+
+  it('buffered: while the store is failing, new events are refused; after recovery nothing was lost', async () => {
+    const sink = new InstrumentedSink(new FsLogSink(dir));
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered' })));
+    const s = await rec.openSession(start('s1'));
+    await s.append('http.request', { n: 1 });
+    sink.failWith = 'EIO';
+    await expect(rec.flush()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    await expect(s.append('http.response', { n: 1 })).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    expect(rec.stats()).toMatchObject({ healthy: false, eventsFailed: 2, eventsRefused: 1, pendingEvents: 2 });
+    sink.failWith = undefined;
+    await until(() => rec.stats().healthy);
+    await s.append('http.response', { n: 2 });
+    await rec.close();
+    const events = await eventsOnDisk(dir, sink.inner as FsLogSink);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [0, 'session.start'],
+      [1, 'http.request'],
+      [2, 'http.response'],
+      [3, 'session.end'],
+    ]);
+    expect((await verifyLog(sink.inner)).ok).toBe(true);
+  });
 });
