@@ -121,10 +121,34 @@ export function applyCredential(credential: CredentialConfig, secret: string | u
       headers.authorization = `Basic ${Buffer.from(`${credential.username}:${secret ?? ''}`, 'utf8').toString('base64')}`;
       return path;
     case 'query': {
-      const sep = path.includes('?') ? '&' : '?';
-      return `${path}${sep}${encodeURIComponent(credential.param)}=${encodeURIComponent(secret ?? '')}`;
+      // A caller-supplied parameter of the same name is removed: many servers read the first
+      // occurrence, which would let the caller choose the credential.
+      const base = withoutQueryParam(path, credential.param);
+      const sep = base.includes('?') ? '&' : '?';
+      return `${base}${sep}${encodeURIComponent(credential.param)}=${encodeURIComponent(secret ?? '')}`;
     }
   }
+}
+
+function withoutQueryParam(path: string, param: string): string {
+  const q = path.indexOf('?');
+  if (q === -1) return path;
+  const wanted = param.toLowerCase();
+  const kept = path
+    .slice(q + 1)
+    .split('&')
+    .filter((part) => {
+      const eq = part.indexOf('=');
+      const raw = eq === -1 ? part : part.slice(0, eq);
+      let name = raw;
+      try {
+        name = decodeURIComponent(raw.replace(/\+/g, ' '));
+      } catch {
+        // a malformed escape cannot equal the parameter name
+      }
+      return name.toLowerCase() !== wanted;
+    });
+  return kept.length === 0 ? path.slice(0, q) : `${path.slice(0, q)}?${kept.join('&')}`;
 }
 
 /** The header that carries the brokered credential, if any (redacted in every record). */

@@ -46,6 +46,10 @@ describe('applyCredential', () => {
     expect(applyCredential({ type: 'query', param: 'key', secret: 'env:X' }, 'a&b=c', {}, '/p?x=1')).toBe('/p?x=1&key=a%26b%3Dc');
     expect(applyCredential({ type: 'query', param: 'key', secret: 'env:X' }, 's', {}, '/p')).toBe('/p?key=s');
   });
+  it('removes a caller-supplied parameter of the credential name, so the caller cannot choose the credential', () => {
+    expect(applyCredential({ type: 'query', param: 'key', secret: 'env:X' }, 's', {}, '/p?key=mine&x=1&KEY=again')).toBe('/p?x=1&key=s');
+    expect(applyCredential({ type: 'query', param: 'key', secret: 'env:X' }, 's', {}, '/p?key=mine')).toBe('/p?key=s');
+  });
   it('leaves everything alone for type none', () => {
     const h = {};
     expect(applyCredential({ type: 'none' }, undefined, h, '/p')).toBe('/p');
