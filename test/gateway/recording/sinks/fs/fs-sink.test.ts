@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isGatehouseError } from '../../../../../gateway/src/errors';
 import { FsLogSink } from '../../../../../gateway/src/recording/sinks/fs/fs-sink';
 import { makeTempDir } from '../../../../support/recording-helpers';
+import { describeLogSinkConformance } from '../../../../support/recording-sink-conformance';
 
 function tryRun(cmd: string, args: string[]): boolean {
   try {
@@ -108,4 +109,9 @@ describe('FsLogSink', () => {
       tryRun('umount', [mnt]);
     }
   });
+});
+
+describeLogSinkConformance('fs', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  return { sink: new FsLogSink(dir), cleanup };
 });
