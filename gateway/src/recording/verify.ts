@@ -23,6 +23,8 @@ import type { LogSink } from './sinks/sink';
  *  - `UNDIGESTED_TAIL`: segments written after the last digest (a crash or a live gateway). Their
  *    chains are checked, but they are unattested: deleting or truncating them is undetectable.
  *  - `RECOVERED_SEGMENT`: a crash tail attested late by the next run, as found then.
+ *  - `TORN_TAIL`: an undigested segment ends in an incomplete write; its complete part is checked.
+ *  - `EMPTY_LOG`: nothing found to verify.
  *  - `KEYS_NOT_TRUSTED`: no trusted keys given; digests were checked against the keys they carry,
  *    which proves consistency, not origin (`KEY_CHANGED` flags each key switch).
  *  Deleting the newest digest(s) is undetectable by design: their segments then show as the tail.
@@ -107,6 +109,7 @@ export async function verifyLog(sink: LogSink, options: VerifyOptions = {}): Pro
     }
     const instances = [...new Set([...byInstanceDigests.keys(), ...byInstanceSegments.keys()])].sort();
     stats.instances = instances.length;
+    if (instances.length === 0) warnings.push({ code: 'EMPTY_LOG', kind: 'segment', message: 'no digests and no segments found: nothing was verified (wrong path?)' });
 
     const digestsOf = new Map<string, InstanceDigests>();
     for (const instance of instances) {

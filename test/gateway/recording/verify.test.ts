@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -216,5 +217,59 @@ describe('verifyLog on digests signed by the trusted key', () => {
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe('verifyLog edge cases', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await makeTempDir()));
+  afterEach(async () => cleanup());
+
+  it('warns that an empty store verified nothing', async () => {
+    const r = await verifyLog(new FsLogSink(dir), TRUST);
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => w.code)).toEqual(['EMPTY_LOG']);
+  });
+
+  it('tolerates a torn final write in the undigested tail, with a warning', async () => {
+    const log = await buildLog(dir);
+    const file = join(dir, log.tail[0]!);
+    // A crash in the middle of the last append: its gzip member is cut short.
+    const bytes = await readFile(file);
+    await chmod(file, 0o644);
+    await writeFile(file, bytes.subarray(0, bytes.length - 20));
+    const r = await verifyLog(log.sink, TRUST);
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => w.code)).toEqual(['UNDIGESTED_TAIL', 'TORN_TAIL']);
+    // 18 events were written; the cut one is not counted.
+    expect(r.stats.events).toBe(17);
+  });
+
+  it('names a digested segment that does not decompress even though its hash matches', async () => {
+    const sink = new FsLogSink(dir);
+    const key = 'segments/2026/01/15/gw-x/20260115T100000000Z-000000.ndjson.gz';
+    const garbage = Buffer.from('not gzip at all');
+    await sink.put(key, garbage);
+    const { bytes } = await signDigest(
+      {
+        instanceId: 'gw-x',
+        digestSeq: 0,
+        runId: 'r',
+        windowStart: '2026-01-15T10:00:00.000Z',
+        windowEnd: '2026-01-15T10:05:00.000Z',
+        previous: null,
+        segments: [{ key, sha256: createHash('sha256').update(garbage).digest('hex'), bytes: garbage.length, sessions: [] }],
+      },
+      new Ed25519Signer(TEST_KEY.privateKeyPem),
+    );
+    await sink.put('digests/2026/01/15/gw-x/0000000000.json', bytes);
+    expect((await verifyLog(sink, TRUST)).firstFailure).toMatchObject({ code: 'SEGMENT_CORRUPT', key });
+  });
+
+  it('names a missing first digest', async () => {
+    const log = await buildLog(dir);
+    await rm(join(dir, log.digests[0]!));
+    expect((await verifyLog(log.sink, TRUST)).firstFailure).toMatchObject({ code: 'DIGEST_SEQ_GAP', key: log.digests[1] });
   });
 });
