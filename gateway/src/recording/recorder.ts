@@ -520,6 +520,10 @@ export class GatehouseRecorder implements Recorder {
   private recordSealed(entry: SealedEntry): void {
     this.sealedSinceDigest.push(entry);
     this.segmentsSealed++;
+    this.notifySealed(entry);
+  }
+
+  private notifySealed(entry: SealedEntry): void {
     if (!this.onSealed) return;
     try {
       const r = this.onSealed({ key: entry.key, sha256: entry.sha256, sessions: entry.sessions.map((s) => s.session) });
@@ -645,6 +649,8 @@ export class GatehouseRecorder implements Recorder {
     if (adopted.length > 0) {
       this.log?.warn({ segments: adopted.length }, 'recording: adopting undigested segments left by an earlier run (crash?)');
       this.sealedSinceDigest = [...adopted, ...this.sealedSinceDigest];
+      // The session index learns where the crashed run's sessions ended up.
+      for (const entry of adopted) this.notifySealed(entry);
     }
   }
 

@@ -295,4 +295,20 @@ describe('GatehouseRecorder', () => {
     ]);
     expect((await verifyLog(sink.inner)).ok).toBe(true);
   });
+
+  it('keeps replicas apart: each instance has its own segments and digest chain in one store', async () => {
+    const { clock } = steppingClock();
+    const a = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock, instanceId: 'replica-a' })));
+    const b = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock, instanceId: 'replica-b' })));
+    const sa = await a.openSession(start('sa'));
+    const sb = await b.openSession(start('sb'));
+    await Promise.all([sa.append('http.request', {}, { durable: true }), sb.append('http.request', {}, { durable: true })]);
+    await a.close();
+    // b restarts later and must not adopt a's segments.
+    await b.close();
+    const fs = new FsLogSink(dir);
+    expect((await fs.list('digests/')).map((k) => k.split('/')[4])).toEqual(['replica-a', 'replica-b']);
+    const verdict = await verifyLog(fs, { trustedKeys: [TEST_KEY.keyId] });
+    expect(verdict).toMatchObject({ ok: true, warnings: [], stats: { instances: 2, digests: 2, sessions: 2, events: 6 } });
+  });
 });
