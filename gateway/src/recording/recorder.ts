@@ -273,7 +273,7 @@ export class GatehouseRecorder implements Recorder {
     let hash: string;
     try {
       // Built piecewise in the exact canonical form of chain.ts (fixed top-level order).
-      let c = '{"seq":' + seq + this.typeAndCode(type, options?.code) + ',"time":"' + this.clock().toISOString() + '","session":' + s.sessionJson;
+      let c = '{"seq":' + seq + this.typeAndCode(type, options?.code) + ',"time":"' + this.isoNow() + '","session":' + s.sessionJson;
       // The principal is recorded once, in session.start: the chain binds every later event to it.
       if (s.principalJson !== undefined && seq === 0) c += ',"principal":' + s.principalJson;
       if (s.connectionJson !== undefined) c += ',"connection":' + s.connectionJson;
@@ -292,7 +292,8 @@ export class GatehouseRecorder implements Recorder {
         new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`),
       );
     }
-    const size = Buffer.byteLength(line);
+    // String length, not UTF-8 bytes: cheaper, and closer to what the pending string occupies in memory.
+    const size = line.length;
     if (this.pendingBytes + size > this.maxBufferBytes) {
       this.eventsRefused++;
       // Fail closed without advancing the chain: the event does not exist.
@@ -329,6 +330,20 @@ export class GatehouseRecorder implements Recorder {
     if (this.mode === 'strict' || this.pendingBytes >= this.flushThresholdBytes) this.kick();
     else this.armFlushTimer();
     return RESOLVED;
+  }
+
+  private lastMs = NaN;
+  private lastIso = '';
+
+  /** RFC 3339 time of the injected clock; formatting is cached per millisecond (hot path). */
+  private isoNow(): string {
+    const d = this.clock();
+    const ms = d.getTime();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastIso = d.toISOString();
+    }
+    return this.lastIso;
   }
 
   private readonly typePrefixes = new Map<string, string>();

@@ -9,8 +9,9 @@ const gunzipAsync = promisify(gunzip);
  * gzip stream. Compression runs on the libuv thread pool (async zlib), never on the event loop.
  */
 export function encodeChunk(lines: string): Promise<Buffer> {
-  // Level 6 is zlib's default; a batch is compressed once, off the event loop.
-  return gzipAsync(Buffer.from(lines, 'utf8'));
+  // Level 1: about three times less CPU than zlib's default 6 for ~20-30 % larger segments. The
+  // thread pool shares the proxy's cores, and storage is cheaper than request latency.
+  return gzipAsync(Buffer.from(lines, 'utf8'), { level: zc.Z_BEST_SPEED });
 }
 
 export interface DecodedSegment {
