@@ -27,7 +27,7 @@ export interface RecorderOptions {
   readonly idGenerator?: () => string;
   readonly signer: DigestSigner;
   readonly flushIntervalMs: number;
-  /** Bytes (uncompressed) that may wait to be stored; beyond it appends reject GH_ERR_RECORDING_OVERLOADED. */
+  /** Bound on pending (uncompressed) event text, counted in string length; beyond it appends reject GH_ERR_RECORDING_OVERLOADED. */
   readonly maxBufferBytes: number;
   /** A segment is sealed once its stored size reaches this (appendable sinks). */
   readonly segmentMaxBytes: number;
@@ -444,24 +444,50 @@ export class GatehouseRecorder implements Recorder {
       batch.gz = await encodeChunk(text);
     }
     const gz = batch.gz;
-    if (this.sink.append) {
-      const now = this.clock();
-      if (this.segment && now.getTime() - this.segment.start.getTime() >= this.segmentMaxAgeMs) await this.sealSegment();
-      if (!this.segment) this.segment = this.newSegment(now);
-      const seg = this.segment;
-      await this.sink.append(seg.key, gz);
-      seg.hash.update(gz);
-      seg.bytes += gz.length;
-      mergeSummaries(seg.sessions, batch.sessions);
-      if (seg.bytes >= this.segmentMaxBytes) await this.sealSegment();
-    } else {
-      if (!batch.key) {
-        batch.key = segmentKey(this.instanceId, this.clock(), this.segmentSeq++);
-        this.ownKeys.add(batch.key);
+    // A fresh key can collide with an object that already exists (clock stepped back across a
+    // restart): never write into it, take the next key instead.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (this.sink.append) await this.appendToSegment(batch, gz);
+        else await this.putSegment(batch, gz);
+        return;
+      } catch (e) {
+        if (attempt >= 3 || !isExists(e)) throw e;
+        this.log?.warn({ err: errInfo(e) }, 'recording: segment key already taken; using the next one');
       }
-      await this.putIdempotent(batch.key, gz);
-      this.recordSealed({ key: batch.key, sha256: sha256Hex(gz), bytes: gz.length, sessions: summaryEntries(batch.sessions) });
     }
+  }
+
+  private async appendToSegment(batch: Batch, gz: Buffer): Promise<void> {
+    const now = this.clock();
+    if (this.segment && now.getTime() - this.segment.start.getTime() >= this.segmentMaxAgeMs) await this.sealSegment();
+    if (!this.segment) this.segment = this.newSegment(now);
+    const seg = this.segment;
+    try {
+      await this.sink.append!(seg.key, gz);
+    } catch (e) {
+      if (isExists(e) && seg.bytes === 0) this.segment = undefined;
+      throw e;
+    }
+    seg.hash.update(gz);
+    seg.bytes += gz.length;
+    mergeSummaries(seg.sessions, batch.sessions);
+    if (seg.bytes >= this.segmentMaxBytes) await this.sealSegment();
+  }
+
+  private async putSegment(batch: Batch, gz: Buffer): Promise<void> {
+    if (!batch.key) {
+      batch.key = segmentKey(this.instanceId, this.clock(), this.segmentSeq++);
+      this.ownKeys.add(batch.key);
+    }
+    try {
+      await this.putIdempotent(batch.key, gz);
+    } catch (e) {
+      // Someone else's object (not an earlier attempt of ours, which putIdempotent accepts).
+      if (isExists(e)) batch.key = undefined;
+      throw e;
+    }
+    this.recordSealed({ key: batch.key, sha256: sha256Hex(gz), bytes: gz.length, sessions: summaryEntries(batch.sessions) });
   }
 
   private onWriteFailure(e: unknown, head: Batch | undefined): void {
@@ -505,7 +531,7 @@ export class GatehouseRecorder implements Recorder {
       await this.sink.put(key, bytes);
     } catch (e) {
       // A retry after an ambiguous failure: the earlier attempt may have stored the object.
-      if (e instanceof GatehouseError && e.details?.reason === 'exists') {
+      if (isExists(e)) {
         const existing = await this.sink.get(key);
         if (existing && existing.equals(bytes)) return;
       }
@@ -768,6 +794,10 @@ function mergeSummaries(into: Map<string, Summary>, from: Map<string, Summary>):
 
 function summaryEntries(m: Map<string, Summary>): DigestSessionEntry[] {
   return [...m].map(([session, s]) => ({ session, firstSeq: s.firstSeq, lastSeq: s.lastSeq, lastHash: s.lastHash }));
+}
+
+function isExists(e: unknown): boolean {
+  return e instanceof GatehouseError && e.details?.reason === 'exists';
 }
 
 function closedError(): GatehouseError {

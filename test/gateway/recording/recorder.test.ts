@@ -7,6 +7,7 @@ import type { SegmentSealed } from '../../../gateway/src/recording/recorder-type
 import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
 import { verifyLog } from '../../../gateway/src/recording/verify';
 import { parseDigest } from '../../../gateway/src/recording/digest';
+import { segmentKey } from '../../../gateway/src/recording/layout';
 import { GatedSink, InstrumentedSink, makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, until } from '../../support/recording-helpers';
 
 async function eventsOnDisk(dir: string, sink: FsLogSink): Promise<Array<Record<string, unknown>>> {
@@ -310,5 +311,18 @@ describe('GatehouseRecorder', () => {
     expect((await fs.list('digests/')).map((k) => k.split('/')[4])).toEqual(['replica-a', 'replica-b']);
     const verdict = await verifyLog(fs, { trustedKeys: [TEST_KEY.keyId] });
     expect(verdict).toMatchObject({ ok: true, warnings: [], stats: { instances: 2, digests: 2, sessions: 2, events: 6 } });
+  });
+
+  it.each([['append', false], ['put-only', true]] as const)('never writes into an existing object when a segment key collides (%s sink)', async (_name, withoutAppend) => {
+    const fixed = new Date(Date.UTC(2026, 0, 15, 10, 0, 0));
+    const fs = new FsLogSink(dir);
+    const taken = segmentKey('gw-test-1', fixed, 0);
+    await fs.put(taken, Buffer.from('someone else'));
+    const sink = new InstrumentedSink(fs, { withoutAppend });
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { clock: () => fixed })));
+    await (await rec.openSession(start('s1'))).append('http.request', {}, { durable: true });
+    expect((await fs.get(taken))?.toString()).toBe('someone else');
+    expect(await fs.list('segments/')).toContain(segmentKey('gw-test-1', fixed, 1));
+    expect(rec.stats()).toMatchObject({ healthy: true, writeFailures: 0 });
   });
 });
