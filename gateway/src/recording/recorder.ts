@@ -246,6 +246,7 @@ export class GatehouseRecorder implements Recorder {
   flush(): Promise<void> {
     const last = this.queue[this.queue.length - 1];
     if (!last) return RESOLVED;
+    if (this.stopped) return Promise.reject(closedError());
     this.writeTarget = last.id;
     last.waiter ??= deferred();
     this.kick();
@@ -268,6 +269,14 @@ export class GatehouseRecorder implements Recorder {
   appendEvent(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
     if (this.stopped) return Promise.reject(closedError());
     if (s.ended) return Promise.reject(new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`));
+    if (!this.healthy && !options?.durable) {
+      // Fail closed: while the store is failing nothing vouches that this event will be stored.
+      // Durable appends instead wait for the next retry, which answers them either way.
+      this.eventsRefused++;
+      return Promise.reject(
+        new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`),
+      );
+    }
     const seq = s.seq;
     let line: string;
     let hash: string;
@@ -283,14 +292,6 @@ export class GatehouseRecorder implements Recorder {
       line = storedLine(c, hash);
     } catch (e) {
       return Promise.reject(toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
-    }
-    if (!this.healthy && !options?.durable) {
-      // Fail closed: while the store is failing nothing vouches that this event will be stored.
-      // Durable appends instead wait for the next retry, which answers them either way.
-      this.eventsRefused++;
-      return Promise.reject(
-        new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`),
-      );
     }
     // String length, not UTF-8 bytes: cheaper, and closer to what the pending string occupies in memory.
     const size = line.length;
@@ -324,6 +325,7 @@ export class GatehouseRecorder implements Recorder {
 
     if (options?.durable) {
       batch.waiter ??= deferred();
+      if (batch.id > this.writeTarget) this.writeTarget = batch.id;
       this.kick();
       return batch.waiter.promise;
     }
