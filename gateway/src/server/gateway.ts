@@ -96,9 +96,6 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
         metrics.requestCompleted('http', connection, status);
         if (status > 0) metrics.upstreamLatency(connection, seconds * 1000);
       },
-      observeError: (_connection, code) => {
-        if (code.startsWith('GH_ERR_RECORDING')) metrics.recordingFailure(code);
-      },
     },
     sessionIdleSeconds: config.recording.sessionIdleSeconds,
   });
