@@ -89,6 +89,11 @@ export class ResponseDecoder {
     else this.inflater.write(chunk);
   }
 
+  /** True when `end()` has decoded output still to wait for (identity bodies never do). */
+  get pending(): boolean {
+    return this.inflater !== undefined && this.decodeError === undefined;
+  }
+
   /** Resolves once every decoded byte has reached the sink. */
   end(): Promise<void> {
     if (this.ended !== undefined) return this.ended;

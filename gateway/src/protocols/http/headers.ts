@@ -47,7 +47,8 @@ export function narrowAcceptEncoding(value: string | undefined): string {
 
 /** Names listed in a Connection header are hop-by-hop for this message too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // Hot path: almost every message says just `keep-alive` or `close`, which name no other header.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   const text = Array.isArray(value) ? value.join(',') : value;
   const set = new Set<string>();
   for (const t of text.split(',')) {

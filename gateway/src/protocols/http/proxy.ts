@@ -359,7 +359,6 @@ class Exchange {
   async run(): Promise<void> {
     const { session, req, res, requestId, method } = this;
     session.noteRequest(requestId, header(req, 'x-request-id'));
-    res.setHeader('x-gatehouse-request-id', requestId);
     const routed = this.match.routedPath;
     const host = header(req, 'host') ?? '';
     const operation: Operation = {
@@ -570,7 +569,9 @@ class Exchange {
     this.ttfb = performance.now() - this.forwardedAt;
     const status = up.statusCode ?? 502;
     const { res } = this;
-    res.writeHead(status, buildClientResponseHeaders(up.headers));
+    const headers = buildClientResponseHeaders(up.headers);
+    headers['x-gatehouse-request-id'] = this.requestId;
+    res.writeHead(status, headers);
     // A body of unknown length may be a stream (SSE) whose headers must reach the client now, not
     // with the first event; a sized body goes out with its headers in one write.
     if (up.headers['content-length'] === undefined) res.flushHeaders();
@@ -619,7 +620,7 @@ class Exchange {
         this.decoder?.abort();
         await this.recordError(this.failure, this.failureReason ?? 'failed', total);
       } else {
-        await this.decoder?.end();
+        if (this.decoder?.pending === true) await this.decoder.end();
         const up = this.upstreamRes!;
         const body = this.responseCapture!.describe(up.headers['content-type']);
         if (up.headers['content-encoding'] !== undefined) {

@@ -6,6 +6,9 @@ import type { ProxyLogger } from './types';
 
 interface Entry {
   readonly key: string;
+  readonly connectionName: string;
+  readonly issuer: string;
+  readonly subject: string;
   readonly socketKeyed: boolean;
   readonly opening: Promise<GatewaySession>;
   session: GatewaySession | undefined;
@@ -41,6 +44,8 @@ export interface HttpSessionsOptions {
 export class HttpSessions {
   private readonly entries = new Map<string, Entry>();
   private readonly socketIds = new WeakMap<Socket, number>();
+  /** The socket's last socket-keyed entry: the keep-alive hot path skips building the key. */
+  private readonly socketLast = new WeakMap<Socket, Entry>();
   private readonly socketEntries = new Map<number, Set<Entry>>();
   private nextSocketId = 1;
 
@@ -52,6 +57,22 @@ export class HttpSessions {
 
   async acquire(principal: Principal, connection: HttpConnectionConfig, socket: Socket, client: ClientInfo): Promise<SessionLease> {
     const clientSessionId = client.clientSessionId;
+    if (clientSessionId === undefined) {
+      const last = this.socketLast.get(socket);
+      if (
+        last !== undefined &&
+        last.session !== undefined &&
+        !last.closed &&
+        !last.session.closed &&
+        last.connectionName === connection.name &&
+        last.subject === principal.subject &&
+        last.issuer === principal.issuer
+      ) {
+        last.inflight++;
+        last.lastUsed = this.options.now();
+        return { session: last.session, entry: last };
+      }
+    }
     const socketId = clientSessionId === undefined ? this.socketId(socket) : 0;
     const key =
       `${connection.name}\u0000${principal.issuer}\u0000${principal.subject}\u0000` +
@@ -64,6 +85,9 @@ export class HttpSessions {
     if (entry === undefined) {
       const created: Entry = {
         key,
+        connectionName: connection.name,
+        issuer: principal.issuer,
+        subject: principal.subject,
         socketKeyed: clientSessionId === undefined,
         opening: this.options.pipeline.openSession(principal, connection, 'http', client),
         session: undefined,
@@ -81,6 +105,7 @@ export class HttpSessions {
           this.socketEntries.set(socketId, set);
         }
         set.add(created);
+        this.socketLast.set(socket, created);
       }
       created.opening.then(
         (s) => {
@@ -91,6 +116,7 @@ export class HttpSessions {
     }
     entry.inflight++;
     entry.lastUsed = this.options.now();
+    if (entry.session !== undefined) return { session: entry.session, entry };
     try {
       const session = await entry.opening;
       return { session, entry };
