@@ -1,0 +1,130 @@
+import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
+import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
+import { SubnetNetworkSecurityGroupAssociation } from '@cdktf/provider-azurerm/lib/subnet-network-security-group-association';
+import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import type { ResourceGroupRef } from './resource-group-ref';
+
+export interface GatewayNetworkProps {
+  readonly resourceGroup: ResourceGroupRef;
+  /**
+   * Address space of the VNet.
+   * @default '10.40.0.0/16'
+   */
+  readonly addressSpace?: string;
+  /**
+   * Subnet for the Container Apps environment (delegated to `Microsoft.App/environments`;
+   * a workload-profiles environment needs at least a /27).
+   * @default '10.40.0.0/23'
+   */
+  readonly appsPrefix?: string;
+  /**
+   * Subnet for private endpoints (Key Vault, Storage).
+   * @default '10.40.2.0/24'
+   */
+  readonly endpointsPrefix?: string;
+  /**
+   * Subnet for PostgreSQL Flexible Server (delegated to `Microsoft.DBforPostgreSQL/flexibleServers`).
+   * @default '10.40.3.0/24'
+   */
+  readonly databasePrefix?: string;
+}
+
+/**
+ * The gateway's VNet: one subnet each for the Container Apps environment, private endpoints and
+ * the database. No subnet has default outbound access; the database subnet's security group
+ * admits PostgreSQL only from the apps subnet.
+ */
+export class GatewayNetwork extends Construct {
+  public readonly virtualNetwork: VirtualNetwork;
+  public readonly appsSubnet: Subnet;
+  public readonly endpointsSubnet: Subnet;
+  public readonly databaseSubnet: Subnet;
+  public readonly databaseSecurityGroup: NetworkSecurityGroup;
+  /** The VNet's address space (the default client range). */
+  public readonly addressSpace: string;
+
+  constructor(scope: Construct, id: string, props: GatewayNetworkProps) {
+    super(scope, id);
+    const rg = props.resourceGroup;
+    const space = props.addressSpace ?? '10.40.0.0/16';
+    this.addressSpace = space;
+    const apps = props.appsPrefix ?? '10.40.0.0/23';
+    const endpoints = props.endpointsPrefix ?? '10.40.2.0/24';
+    const database = props.databasePrefix ?? '10.40.3.0/24';
+    for (const [what, cidr, maxBits] of [['addressSpace', space, 24], ['appsPrefix', apps, 27], ['endpointsPrefix', endpoints, 28], ['databasePrefix', database, 28]] as const) {
+      validateCidr(what, cidr, maxBits);
+    }
+
+    this.virtualNetwork = new VirtualNetwork(this, 'Vnet', {
+      name: 'gatehouse-vnet',
+      resourceGroupName: rg.name,
+      location: rg.location,
+      addressSpace: [space],
+    });
+    const subnet = (sid: string, name: string, prefix: string, delegation?: { name: string; actions: string[] }) =>
+      new Subnet(this, sid, {
+        name,
+        resourceGroupName: rg.name,
+        virtualNetworkName: this.virtualNetwork.name,
+        addressPrefixes: [prefix],
+        defaultOutboundAccessEnabled: false,
+        privateEndpointNetworkPolicies: 'Enabled',
+        delegation: delegation
+          ? [{ name: delegation.name, serviceDelegation: { name: delegation.name, actions: delegation.actions } }]
+          : undefined,
+      });
+    this.appsSubnet = subnet('AppsSubnet', 'gatehouse-apps', apps, {
+      name: 'Microsoft.App/environments',
+      actions: ['Microsoft.Network/virtualNetworks/subnets/join/action'],
+    });
+    this.endpointsSubnet = subnet('EndpointsSubnet', 'gatehouse-endpoints', endpoints);
+    this.databaseSubnet = subnet('DatabaseSubnet', 'gatehouse-database', database, {
+      name: 'Microsoft.DBforPostgreSQL/flexibleServers',
+      actions: ['Microsoft.Network/virtualNetworks/subnets/join/action'],
+    });
+
+    this.databaseSecurityGroup = new NetworkSecurityGroup(this, 'DatabaseNsg', {
+      name: 'gatehouse-database-nsg',
+      resourceGroupName: rg.name,
+      location: rg.location,
+      securityRule: [
+        {
+          name: 'gateway-to-postgres',
+          priority: 100,
+          direction: 'Inbound',
+          access: 'Allow',
+          protocol: 'Tcp',
+          sourceAddressPrefix: apps,
+          sourcePortRange: '*',
+          destinationAddressPrefix: database,
+          destinationPortRange: '5432',
+        },
+        {
+          name: 'deny-other-vnet-inbound',
+          priority: 4000,
+          direction: 'Inbound',
+          access: 'Deny',
+          protocol: '*',
+          sourceAddressPrefix: 'VirtualNetwork',
+          sourcePortRange: '*',
+          destinationAddressPrefix: '*',
+          destinationPortRange: '*',
+        },
+      ],
+    });
+    new SubnetNetworkSecurityGroupAssociation(this, 'DatabaseNsgAssociation', {
+      subnetId: this.databaseSubnet.id,
+      networkSecurityGroupId: this.databaseSecurityGroup.id,
+    });
+  }
+}
+
+function validateCidr(what: string, cidr: string, maxBits: number): void {
+  if (Token.isUnresolved(cidr)) return;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > maxBits) {
+    throw new Error(`GatewayNetwork: ${what} must be an IPv4 CIDR of /${maxBits} or larger, got "${cidr}"`);
+  }
+}

@@ -1,0 +1,216 @@
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import type { GatewayConfigDocument } from '../aws/gateway-config';
+import { GatewayCloudRun } from './gateway-cloud-run';
+import { GatewayNetwork } from './gateway-network';
+import { RecordBucket } from './record-bucket';
+import { StateDatabase } from './state-database';
+import { UpstreamCredentials } from './upstream-credentials';
+import { WorkloadIdentityFederation } from './workload-identity-federation';
+
+/** A trusted caller issuer, as in the gateway's `identity.issuers` (plus `gcpFederation`). */
+export interface GatehouseIssuer {
+  readonly name: string;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  /** Any other field of the gateway's issuer configuration (`kind`, `subjectRules`, ...). */
+  readonly options?: GatewayConfigDocument;
+  /**
+   * Also create a Workload Identity Pool and OIDC provider for this issuer, whose principals may
+   * read the record (e.g. to run `gatehouse verify`).
+   * @default no federation
+   */
+  readonly gcpFederation?: { readonly attributeCondition: string; readonly audiences?: readonly string[] };
+}
+
+/** An upstream connection; its credential lives in Secret Manager. */
+export interface GatehouseConnection {
+  readonly name: string;
+  /** The connection without `name` and without `credential.secret`. */
+  readonly spec: GatewayConfigDocument;
+  /**
+   * An existing secret (`projects/<p>/secrets/<id>`).
+   * @default a new secret `gatehouse-<name>`
+   */
+  readonly secretId?: string;
+}
+
+/** An existing VPC with private services access and a subnet in the region. */
+export interface ExistingGatewayNetwork {
+  readonly networkId: string;
+  readonly subnetworkId: string;
+}
+
+export interface GatehouseProps {
+  readonly region: string;
+  /** The gateway image in Artifact Registry (the same image as on AWS and Azure). */
+  readonly image: string;
+  /** Record bucket name (globally unique). */
+  readonly recordBucketName: string;
+  /**
+   * Record bucket location.
+   * @default `region`
+   */
+  readonly recordLocation?: string;
+  /** @default a new GatewayNetwork */
+  readonly network?: ExistingGatewayNetwork;
+  /** @default [] */
+  readonly issuers?: readonly GatehouseIssuer[];
+  /** @default [] */
+  readonly connections?: readonly GatehouseConnection[];
+  /** @default 365 */
+  readonly recordRetentionDays?: number;
+  /**
+   * Use an existing PostgreSQL database; its URL is in this Secret Manager secret
+   * (`projects/<p>/secrets/<id>`).
+   * @default a new StateDatabase and a secret `gatehouse-state-url` for its URL
+   */
+  readonly existingDatabaseUrlSecret?: string;
+  /** @default StateDatabase defaults */
+  readonly databaseTier?: string;
+  /** @default { min: 1, max: 10 } */
+  readonly instances?: { readonly min: number; readonly max: number };
+  /** @default { cpu: '1', memory: '2Gi' } */
+  readonly size?: { readonly cpu: string; readonly memory: string };
+  /**
+   * Not served on Cloud Run (see GatewayCloudRun); any entry throws.
+   * @default []
+   */
+  readonly tcpProtocols?: readonly string[];
+  /** @default 'strict' */
+  readonly recordingMode?: 'strict' | 'buffered';
+  /** @default the gateway's default (`gatehouse-admins`) */
+  readonly adminGroups?: readonly string[];
+}
+
+/** Secret Manager secret ids the kit creates and the operator fills after the first deploy. */
+export const GCP_SECRET_IDS = { signingKey: 'gatehouse-signing-key', stateUrl: 'gatehouse-state-url' } as const;
+
+/**
+ * Everything a production Gatehouse needs in one Google Cloud project, wired with least privilege:
+ * the gateway's service account may create and read record objects and read its secrets, and
+ * nothing else.
+ */
+export class Gatehouse extends Construct {
+  public readonly network?: GatewayNetwork;
+  public readonly records: RecordBucket;
+  public readonly credentials: UpstreamCredentials;
+  public readonly database?: StateDatabase;
+  public readonly gateway: GatewayCloudRun;
+  public readonly federations: ReadonlyMap<string, WorkloadIdentityFederation>;
+
+  constructor(scope: Construct, id: string, props: GatehouseProps) {
+    super(scope, id);
+    if (props.existingDatabaseUrlSecret && props.databaseTier) {
+      throw new Error('Gatehouse: databaseTier applies to a created database; it conflicts with existingDatabaseUrlSecret');
+    }
+    validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
+    validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
+
+    let net: ExistingGatewayNetwork;
+    if (props.network) {
+      net = props.network;
+    } else {
+      this.network = new GatewayNetwork(this, 'Network', { region: props.region });
+      net = { networkId: this.network.network.id, subnetworkId: this.network.subnet.id };
+    }
+
+    this.records = new RecordBucket(this, 'Records', {
+      location: props.recordLocation ?? props.region,
+      bucketName: props.recordBucketName,
+      retentionDays: props.recordRetentionDays,
+    });
+
+    const connections = props.connections ?? [];
+    this.credentials = new UpstreamCredentials(this, 'Credentials', {
+      connections: connections.filter((c) => !c.secretId && needsSecret(c)).map((c) => c.name),
+      existing: {
+        ...Object.fromEntries(connections.filter((c) => c.secretId).map((c) => [c.name, c.secretId!])),
+        ...(props.existingDatabaseUrlSecret ? { [GCP_SECRET_IDS.stateUrl]: props.existingDatabaseUrlSecret } : {}),
+      },
+      extraSecrets: props.existingDatabaseUrlSecret ? [GCP_SECRET_IDS.signingKey] : [GCP_SECRET_IDS.signingKey, GCP_SECRET_IDS.stateUrl],
+    });
+
+    if (!props.existingDatabaseUrlSecret) {
+      this.database = new StateDatabase(this, 'State', {
+        region: props.region,
+        networkId: net.networkId,
+        privateServicesConnection: this.network?.privateServicesConnection,
+        tier: props.databaseTier,
+      });
+    }
+
+    const config: GatewayConfigDocument = {
+      mode: 'production',
+      identity: { issuers: (props.issuers ?? []).map(issuerConfig) },
+      connections: connections.map((c) => this.connectionConfig(c)),
+      recording: {
+        mode: props.recordingMode ?? 'strict',
+        sink: { type: 'gcs', bucket: this.records.bucket.name, prefix: this.records.prefix },
+        signingKey: this.credentials.referenceFor(GCP_SECRET_IDS.signingKey),
+      },
+      state: { url: this.credentials.referenceFor(GCP_SECRET_IDS.stateUrl) },
+      ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
+    };
+
+    this.gateway = new GatewayCloudRun(this, 'Gateway', {
+      region: props.region,
+      image: props.image,
+      network: net.networkId,
+      subnetwork: net.subnetworkId,
+      config,
+      instances: props.instances,
+      size: props.size,
+      tcpProtocols: props.tcpProtocols,
+    });
+    this.records.addAccess(this.gateway.member, 'append');
+    this.credentials.addAccess(this.gateway.member);
+
+    const federations = new Map<string, WorkloadIdentityFederation>();
+    for (const issuer of props.issuers ?? []) {
+      if (!issuer.gcpFederation) continue;
+      const federation = new WorkloadIdentityFederation(this, `Federation-${issuer.name}`, {
+        poolId: `gatehouse-${issuer.name}`.slice(0, 32),
+        providerId: `${issuer.name}-oidc`.slice(0, 32).padEnd(4, '0'),
+        issuerUrl: issuer.issuer,
+        attributeCondition: issuer.gcpFederation.attributeCondition,
+        audiences: issuer.gcpFederation.audiences,
+      });
+      this.records.addAccess(federation.principalSet, 'read');
+      federations.set(issuer.name, federation);
+    }
+    this.federations = federations;
+  }
+
+  private connectionConfig(connection: GatehouseConnection): GatewayConfigDocument {
+    const spec = connection.spec as { credential?: Record<string, unknown> };
+    if ('name' in connection.spec) throw new Error(`Gatehouse: connection "${connection.name}" repeats its name inside spec; give it once`);
+    if (spec.credential && 'secret' in spec.credential) {
+      throw new Error(`Gatehouse: connection "${connection.name}" sets credential.secret; the kit manages it (give an existing secret as \`secretId\`)`);
+    }
+    const credential = spec.credential && spec.credential.type !== 'none'
+      ? { ...spec.credential, secret: this.credentials.referenceFor(connection.name) }
+      : spec.credential;
+    return { name: connection.name, ...connection.spec, ...(credential ? { credential } : {}) };
+  }
+}
+
+function needsSecret(connection: GatehouseConnection): boolean {
+  const credential = (connection.spec as { credential?: { type?: unknown } }).credential;
+  return credential !== undefined && credential.type !== 'none';
+}
+
+function issuerConfig(issuer: GatehouseIssuer): GatewayConfigDocument {
+  if (!Token.isUnresolved(issuer.issuer) && !/^https:\/\//.test(issuer.issuer)) {
+    throw new Error(`Gatehouse: issuer "${issuer.name}" must be an https URL, got "${issuer.issuer}"`);
+  }
+  return { ...(issuer.options ?? {}), name: issuer.name, issuer: issuer.issuer, audiences: [...issuer.audiences] };
+}
+
+function validateUniqueNames(what: string, names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new Error(`Gatehouse: ${what} "${name}" is given more than once`);
+    seen.add(name);
+  }
+}

@@ -1,0 +1,150 @@
+import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { Construct } from 'constructs';
+import { renderGatewayConfig, type GatewayConfigDocument } from '../aws/gateway-config';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName } from '../aws/gateway-ports';
+
+export interface GatewayCloudRunProps {
+  /** Cloud Run region. */
+  readonly region: string;
+  /** The gateway image in Artifact Registry, e.g. `europe-docker.pkg.dev/p/gatehouse/gateway:0.1.0`. */
+  readonly image: string;
+  /** VPC (`projects/<p>/global/networks/<n>`) for Direct VPC egress. */
+  readonly network: string;
+  /** Subnet in `region` whose addresses the instances take. */
+  readonly subnetwork: string;
+  /**
+   * Email of an existing service account for the gateway.
+   * @default a new dedicated service account with no roles (grants come from `addAccess` calls)
+   */
+  readonly serviceAccountEmail?: string;
+  /**
+   * The gateway configuration without `listeners` (the port plan owns those).
+   * @default {}
+   */
+  readonly config?: GatewayConfigDocument;
+  /**
+   * Instance bounds. At least one warm instance, so a request never waits for a cold start.
+   * @default { min: 1, max: 10 }
+   */
+  readonly instances?: { readonly min: number; readonly max: number };
+  /** @default { cpu: '1', memory: '2Gi' } */
+  readonly size?: { readonly cpu: string; readonly memory: string };
+  /**
+   * Not served on Cloud Run, which accepts one HTTP port per service: setting any TCP protocol
+   * throws, pointing at the documented alternative (docs/gcp.md).
+   * @default []
+   */
+  readonly tcpProtocols?: readonly string[];
+}
+
+/**
+ * The gateway on Cloud Run (v2): internal ingress only (reachable from the VPC and Private Google
+ * Access, never from the internet), Direct VPC egress for all traffic, at least one warm instance,
+ * a dedicated service account as its only identity, CPU always allocated (the recorder flushes in
+ * the background), startup and liveness probes on `/healthz` (admin port), and its configuration
+ * in `GATEHOUSE_CONFIG_YAML` (references to secrets, never their values).
+ *
+ * Cloud Run's own IAM check on invocation is off: callers present their OIDC tokens to the
+ * gateway, which verifies them itself; ingress keeps the service off the internet.
+ */
+export class GatewayCloudRun extends Construct {
+  public readonly service: CloudRunV2Service;
+  public readonly serviceAccount?: ServiceAccount;
+  public readonly serviceAccountEmail: string;
+  public readonly instances: { readonly min: number; readonly max: number };
+  public readonly configYaml: string;
+
+  constructor(scope: Construct, id: string, props: GatewayCloudRunProps) {
+    super(scope, id);
+    if (props.tcpProtocols && props.tcpProtocols.length > 0) {
+      throw new Error(
+        `GatewayCloudRun: Cloud Run serves one HTTP port per service, so ${props.tcpProtocols.join(', ')} cannot be served here; ` +
+          'run the same image on GKE or Compute Engine behind an internal passthrough load balancer (docs/gcp.md, "TCP protocols")',
+      );
+    }
+    if (props.config && 'listeners' in props.config) {
+      throw new Error('GatewayCloudRun: config.listeners is set by the port plan; remove it from config');
+    }
+    this.instances = props.instances ?? { min: 1, max: 10 };
+    const { min, max } = this.instances;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
+      throw new Error(`GatewayCloudRun: instances needs integers with 1 <= min <= max (one instance stays warm), got min ${min}, max ${max}`);
+    }
+    const size = props.size ?? { cpu: '1', memory: '2Gi' };
+
+    if (props.serviceAccountEmail) {
+      this.serviceAccountEmail = props.serviceAccountEmail;
+    } else {
+      this.serviceAccount = new ServiceAccount(this, 'ServiceAccount', {
+        accountId: 'gatehouse-gateway',
+        displayName: 'Gatehouse gateway',
+        description: 'The Gatehouse gateway runs as this account and nothing else does',
+      });
+      this.serviceAccountEmail = this.serviceAccount.email;
+    }
+
+    // Cloud Run exposes one port: HTTP. The admin listener stays inside the instance (probes).
+    const listenerNames: GatewayListenerName[] = ['http', 'admin'];
+    this.configYaml = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames) });
+
+    this.service = new CloudRunV2Service(this, 'Service', {
+      name: 'gatehouse',
+      location: props.region,
+      ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+      invokerIamDisabled: true,
+      deletionProtection: true,
+      launchStage: 'GA',
+      scaling: { minInstanceCount: min },
+      template: {
+        serviceAccount: this.serviceAccountEmail,
+        executionEnvironment: 'EXECUTION_ENVIRONMENT_GEN2',
+        scaling: { minInstanceCount: min, maxInstanceCount: max },
+        vpcAccess: {
+          egress: 'ALL_TRAFFIC',
+          networkInterfaces: [{ network: props.network, subnetwork: props.subnetwork }],
+        },
+        // The gateway drains for shutdownGraceSeconds (default 25 s); Cloud Run allows 10 s after SIGTERM.
+        timeout: '3600s',
+        containers: [{
+          name: 'gateway',
+          image: props.image,
+          ports: { name: 'http1', containerPort: GATEWAY_PORTS.http.containerPort },
+          resources: { limits: { cpu: size.cpu, memory: size.memory }, cpuIdle: false, startupCpuBoost: true },
+          env: [{ name: 'GATEHOUSE_CONFIG_YAML', value: this.configYaml }],
+          startupProbe: {
+            httpGet: { path: HEALTH_CHECK.path, port: HEALTH_CHECK.port },
+            periodSeconds: 2,
+            failureThreshold: 30,
+            timeoutSeconds: 1,
+          },
+          livenessProbe: {
+            httpGet: { path: HEALTH_CHECK.path, port: HEALTH_CHECK.port },
+            periodSeconds: 10,
+            failureThreshold: 3,
+            timeoutSeconds: 5,
+          },
+        }],
+      },
+    });
+  }
+
+  /** IAM member of the gateway's service account. */
+  public get member(): string {
+    return `serviceAccount:${this.serviceAccountEmail}`;
+  }
+
+  /** The service's URL (resolves to internal ingress from the VPC). */
+  public get uri(): string {
+    return this.service.uri;
+  }
+}
+
+function listenerConfig(names: readonly GatewayListenerName[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    // TLS ends at Google's front end; the hop into the instance is Google's encrypted transport.
+    out[name] = { address: '0.0.0.0', port: GATEWAY_PORTS[name].containerPort, allowPlaintext: true };
+  }
+  return out;
+}

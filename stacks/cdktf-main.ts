@@ -1,0 +1,17 @@
+// The CDKTF app behind `npx cdktf-cli@0.21.0 synth|deploy` (see cdktf.json, docs/azure.md, docs/gcp.md).
+// Runs without the CLI too (`node` on the esbuild output): settings come from cdktf.json's context,
+// which the CLI's CDKTF_CONTEXT_JSON overrides.
+import { readFileSync } from 'node:fs';
+import { App } from 'cdktf';
+import { GatehouseAzureStack } from './azure/gatehouse-azure-stack';
+import { readAzureSettings } from './azure/settings';
+import { GatehouseGcpStack } from './gcp/gatehouse-gcp-stack';
+import { readGcpSettings } from './gcp/settings';
+
+const fileContext = (JSON.parse(readFileSync('cdktf.json', 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+const app = new App({ context: fileContext });
+const azure = readAzureSettings(app.node.tryGetContext('gatehouse:azure'));
+const gcp = readGcpSettings(app.node.tryGetContext('gatehouse:gcp'));
+new GatehouseAzureStack(app, azure.stackName, azure);
+new GatehouseGcpStack(app, gcp.stackName, gcp);
+app.synth();
