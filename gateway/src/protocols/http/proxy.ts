@@ -113,7 +113,8 @@ class HttpProxyImpl implements HttpProxy {
 
   handler(req: IncomingMessage, res: ServerResponse): void {
     this.handle(req, res).catch((e: unknown) => {
-      const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+      // A bug here must still answer (and not forward): fail closed with a 500.
+      const err = toGatehouseError(e, 'GH_ERR_INTERNAL', 'the gateway failed to handle the request');
       this.logger.error({ code: err.code, err: err.message }, 'HTTP proxy request failed');
       sendError(res, err);
     });
@@ -237,7 +238,7 @@ function clientInfo(req: IncomingMessage): ClientInfo {
   let clientSessionId: string | undefined;
   for (const h of SESSION_HEADERS) {
     const v = header(req, h);
-    // Bounded and printable: the id is a key and is recorded.
+    // Bounded: the id becomes part of a map key and is recorded (Node's parser already refused control characters).
     if (v !== undefined && v !== '' && v.length <= 200) {
       clientSessionId = v;
       break;
@@ -401,7 +402,8 @@ class Exchange {
       agent = a instanceof Promise ? await a : a;
       prefix = await readPrefix(req, this.upstream.bodyCap);
     } catch (e) {
-      const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+      // The CA could not be read or the client's body could not be: nothing is forwarded.
+      const err = toGatehouseError(e, 'GH_ERR_INTERNAL', 'the gateway failed to prepare the upstream request');
       await this.recordError(err, 'before_forwarding');
       this.proxy.refuse(res, this.connection.name, err, requestId);
       return;

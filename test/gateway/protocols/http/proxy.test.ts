@@ -358,6 +358,23 @@ describe('HTTP proxy', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('observes each finished exchange with its status, and refusals by code', async () => {
+      const observed: [string, string, number][] = [];
+      const errors: string[] = [];
+      const pipeline = pipelineWith({ decide: (_p, op) => (op.attributes.method === 'DELETE' ? 'deny' : 'allow') });
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })], {
+        metrics: { observeRequest: (c, m, s) => observed.push([c, m, s]), observeError: (_c, code) => errors.push(code) },
+      });
+      await request(`${running.url}/x`, { headers: auth });
+      await request(`${running.url}/x`, { method: 'DELETE', headers: auth });
+      await request(`${running.url}/x`);
+      await pipeline.waitForEvent('http.response');
+      expect(observed).toEqual([['a', 'GET', 200]]);
+      expect(errors).toEqual(['GH_ERR_POLICY_DENIED', 'GH_ERR_TOKEN_MISSING']);
+    });
+  });
+
   describe('upstream failures', () => {
     it('answers 502 GH_ERR_UPSTREAM_UNAVAILABLE when the upstream refuses connections', async () => {
       const dead = await startEcho();
