@@ -1,0 +1,86 @@
+import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
+import { GatewayContainerApps, type GatewayContainerAppsProps } from '../../../constructs/azure/gateway-container-apps';
+import { onlyResource, resources, synth } from '../../support/cdktf';
+import { IMAGE, RG, SUBNET_ID, VNET_ID } from './helpers';
+
+const base: GatewayContainerAppsProps = {
+  resourceGroup: RG,
+  image: IMAGE,
+  identity: { id: '/identities/gw', clientId: 'client-gw' },
+  infrastructureSubnetId: SUBNET_ID,
+  logAnalyticsWorkspaceId: '/workspaces/logs',
+  virtualNetworkId: VNET_ID,
+  clientCidrs: ['10.40.0.0/16'],
+};
+const apps = (json: string) => Object.values(resources(json, 'azurerm_container_app')) as any[];
+
+describe('GatewayContainerApps', () => {
+  test('the environment sits in the VNet behind an internal load balancer, with no public network access', () => {
+    const json = synth((s) => new GatewayContainerApps(s, 'G', base));
+    expect(json).toHaveResourceWithProperties(ContainerAppEnvironment, {
+      internal_load_balancer_enabled: true,
+      public_network_access: 'Disabled',
+      infrastructure_subnet_id: SUBNET_ID,
+      log_analytics_workspace_id: '/workspaces/logs',
+    });
+  });
+
+  test('every listener of the port plan is reachable: one app each, on its port', () => {
+    const json = synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['postgres', 'ssh'] }));
+    const ingress = Object.fromEntries(apps(json).map((a) => [a.name, [a.ingress.transport, a.ingress.target_port, a.ingress.exposed_port]]));
+    expect(ingress).toEqual({
+      'gatehouse-http': ['auto', 8443, undefined],
+      'gatehouse-admin': ['auto', 9090, undefined],
+      'gatehouse-postgres': ['tcp', 5432, 5432],
+      'gatehouse-ssh': ['tcp', 2222, 22],
+    });
+  });
+
+  test('ingress refuses plain HTTP and admits only the client ranges', () => {
+    for (const app of apps(synth((s) => new GatewayContainerApps(s, 'G', base)))) {
+      expect(app.ingress.allow_insecure_connections).toBe(false);
+      expect(app.ingress.ip_security_restriction).toEqual([expect.objectContaining({ action: 'Allow', ip_address_range: '10.40.0.0/16' })]);
+    }
+  });
+
+  test('at least two replicas, with startup, readiness and liveness probes on /healthz at the admin port', () => {
+    for (const app of apps(synth((s) => new GatewayContainerApps(s, 'G', base)))) {
+      expect(app.template.min_replicas).toBeGreaterThanOrEqual(2);
+      const container = app.template.container[0];
+      for (const probe of ['startup_probe', 'readiness_probe', 'liveness_probe']) {
+        expect(container[probe]).toEqual([expect.objectContaining({ transport: 'HTTP', port: 9090, path: '/healthz' })]);
+      }
+    }
+  });
+
+  test('the user-assigned identity is the app identity and nothing else (no system identity, no registry password)', () => {
+    const json = synth((s) => new GatewayContainerApps(s, 'G', { ...base, registryServer: 'example.azurecr.io' }));
+    for (const app of apps(json)) {
+      expect(app.identity).toEqual({ type: 'UserAssigned', identity_ids: ['/identities/gw'] });
+      expect(app.registry).toEqual([{ server: 'example.azurecr.io', identity: '/identities/gw' }]);
+      expect(app.secret).toBeUndefined();
+      expect(app.template.container[0].env).toContainEqual({ name: 'AZURE_CLIENT_ID', value: 'client-gw' });
+    }
+  });
+
+  test('the configuration travels in GATEHOUSE_CONFIG_YAML with the listeners of the port plan', () => {
+    const app = apps(synth((s) => new GatewayContainerApps(s, 'G', { ...base, config: { mode: 'production' } })))[0];
+    const yaml = app.template.container[0].env.find((e: any) => e.name === 'GATEHOUSE_CONFIG_YAML').value;
+    expect(yaml).toContain('mode: production');
+    expect(yaml).toMatch(/http:\n\s+address: 0\.0\.0\.0\n\s+port: 8443/);
+  });
+
+  test('the default domain resolves privately to the internal load balancer', () => {
+    const json = synth((s) => new GatewayContainerApps(s, 'G', base));
+    expect(onlyResource(json, 'azurerm_private_dns_a_record')).toMatchObject({ name: '*', records: [expect.stringMatching(/static_ip_address/)] });
+  });
+
+  test.each([
+    [{ replicas: { min: 1, max: 3 } }, /2 <= min <= max/],
+    [{ config: { listeners: {} } }, /config.listeners is set by the port plan/],
+    [{ environmentId: '/env' }, /either environmentId .* or infrastructureSubnetId/],
+    [{ clientCidrs: ['everyone'] }, /IPv4 CIDRs/],
+  ])('refuses %j', (props, message) => {
+    expect(() => synth((s) => new GatewayContainerApps(s, 'G', { ...base, ...props } as GatewayContainerAppsProps))).toThrow(message);
+  });
+});
