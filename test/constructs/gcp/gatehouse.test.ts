@@ -1,0 +1,59 @@
+import { Gatehouse, type GatehouseProps } from '../../../constructs/gcp/gatehouse';
+import { onlyResource, resources, synth } from '../../support/cdktf';
+
+function build(props: Partial<GatehouseProps> = {}): string {
+  return synth((s) => new Gatehouse(s, 'G', {
+    region: 'europe-west1',
+    image: 'europe-docker.pkg.dev/p/r/gw:1',
+    recordBucketName: 'p-records',
+    issuers: [{ name: 'github', issuer: 'https://token.actions.githubusercontent.com', audiences: ['gatehouse'], gcpFederation: { attributeCondition: "assertion.repository_owner == 'acme'" } }],
+    connections: [{ name: 'anthropic', spec: { kind: 'http', upstream: 'https://api.anthropic.com', route: { pathPrefix: '/anthropic' }, credential: { type: 'bearer' } } }],
+    ...props,
+  }));
+}
+
+describe('Gatehouse (Google Cloud)', () => {
+  test('the gateway service account gets exactly: create+read record objects and read its secrets', () => {
+    const json = build();
+    const gw = /serviceAccount:\$\{google_service_account\./;
+    const bucketRoles = (Object.values(resources(json, 'google_storage_bucket_iam_member')) as any[]).filter((m) => gw.test(m.member)).map((m) => m.role).sort();
+    expect(bucketRoles).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
+    const bindings = Object.values(resources(json, 'google_secret_manager_secret_iam_binding')) as any[];
+    expect(bindings).toHaveLength(3);
+    for (const b of bindings) expect(b.members).toEqual([expect.stringMatching(gw)]);
+    expect(Object.keys(resources(json, 'google_project_iam_member'))).toHaveLength(0);
+  });
+
+  test('the federation pool may only read the record', () => {
+    const json = build();
+    const pool = (Object.values(resources(json, 'google_storage_bucket_iam_member')) as any[]).filter((m) => m.member.startsWith('principalSet://'));
+    expect(pool.map((m) => m.role)).toEqual(['roles/storage.objectViewer']);
+  });
+
+  test('the configuration points at the bucket, secrets and database by reference', () => {
+    const yaml: string = onlyResource(build(), 'google_cloud_run_v2_service').template.containers[0].env[0].value;
+    expect(yaml).toMatch(/sink:\n\s+type: gcs\n\s+bucket: \$\{google_storage_bucket\.[^}]+\.name\}\n\s+prefix: gatehouse\//);
+    expect(yaml).toMatch(/secret: gcp-sm:\$\{google_secret_manager_secret\.[^}]+\.id\}\/versions\/latest/);
+    expect(yaml).toMatch(/signingKey: gcp-sm:\$\{google_secret_manager_secret\.[^}]+signing-key[^}]+\.id\}\/versions\/latest/);
+    expect(yaml).toMatch(/url: gcp-sm:\$\{google_secret_manager_secret\.[^}]+state-url[^}]+\.id\}\/versions\/latest/);
+  });
+
+  test('Cloud SQL is created after private services access', () => {
+    const instance = onlyResource(build(), 'google_sql_database_instance');
+    expect(instance.depends_on).toEqual([expect.stringMatching(/^google_service_networking_connection\./)]);
+  });
+
+  test('an existing database URL secret replaces the created instance', () => {
+    const json = build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' });
+    expect(Object.keys(resources(json, 'google_sql_database_instance'))).toHaveLength(0);
+    expect(json).toContain('gcp-sm:projects/p/secrets/pg/versions/latest');
+  });
+
+  test.each([
+    ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
+    ['a TCP protocol', { tcpProtocols: ['ssh'] }, /cannot be served here/],
+    ['a database tier with an existing database', { existingDatabaseUrlSecret: 'projects/p/secrets/pg', databaseTier: 'x' }, /conflicts/],
+  ])('refuses %s', (_n, props, message) => {
+    expect(() => build(props as Partial<GatehouseProps>)).toThrow(message);
+  });
+});
