@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'cdktf';
+import { GatehouseAzureStack } from '../../../stacks/azure/gatehouse-azure-stack';
+import { readAzureSettings } from '../../../stacks/azure/settings';
+import { Testing } from '../../support/cdktf';
+
+const context = () => JSON.parse(readFileSync('cdktf.json', 'utf8')).context;
+
+describe('reference stack (stacks/azure)', () => {
+  test('synthesizes from cdktf.json with no credentials and no terraform, and passes construct validation', () => {
+    const app = Testing.app();
+    const stack = new GatehouseAzureStack(app, 'gatehouse-azure', readAzureSettings(context()['gatehouse:azure']));
+    expect(Testing.synth(stack, true)).toBeTruthy();
+  });
+
+  test('configures the provider for Entra ID storage access and takes the database password as a sensitive variable', () => {
+    const json = JSON.parse(Testing.synth(new GatehouseAzureStack(Testing.app(), 's', readAzureSettings(context()['gatehouse:azure']))));
+    expect(json.provider.azurerm[0].storage_use_azuread).toBe(true);
+    expect(json.variable.database_admin_password).toMatchObject({ sensitive: true, nullable: false });
+    expect(JSON.stringify(json)).not.toMatch(/"administrator_password":\s*"[^$]/);
+  });
+
+  test('template snapshot', () => {
+    const stack = new GatehouseAzureStack(Testing.app(), 'gatehouse-azure', readAzureSettings(context()['gatehouse:azure']));
+    expect(JSON.parse(Testing.synth(stack))).toMatchSnapshot();
+  });
+
+  test('bad settings are reported together', () => {
+    expect(() => readAzureSettings({ issuers: [{}], tcpProtocols: ['telnet'], replicas: { min: 'x' } })).toThrow(
+      /issuers\[0\]: needs name[\s\S]*unknown protocol "telnet"[\s\S]*replicas: expected/,
+    );
+  });
+
+  test('the app entry point reads cdktf.json context (the CLI context overrides it)', () => {
+    const app = new App({ context: context(), outdir: Testing.app().outdir });
+    expect(readAzureSettings(app.node.tryGetContext('gatehouse:azure')).stackName).toBe('gatehouse-azure');
+  });
+});

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { GatehouseGcpStack } from '../../../stacks/gcp/gatehouse-gcp-stack';
+import { readGcpSettings } from '../../../stacks/gcp/settings';
+import { Testing } from '../../support/cdktf';
+
+const settings = () => readGcpSettings(JSON.parse(readFileSync('cdktf.json', 'utf8')).context['gatehouse:gcp']);
+
+describe('reference stack (stacks/gcp)', () => {
+  test('synthesizes from cdktf.json with no credentials and no terraform, and passes construct validation', () => {
+    expect(Testing.synth(new GatehouseGcpStack(Testing.app(), 'gatehouse-gcp', settings()), true)).toBeTruthy();
+  });
+
+  test('the provider is pinned to the configured project and region', () => {
+    const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', settings())));
+    expect(json.provider.google[0]).toMatchObject({ project: 'my-gatehouse-project', region: 'europe-west1' });
+  });
+
+  test('template snapshot', () => {
+    expect(JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 'gatehouse-gcp', settings())))).toMatchSnapshot();
+  });
+
+  test('bad settings are reported together', () => {
+    expect(() => readGcpSettings({ connections: [{ name: 1 }], recordRetentionDays: 'x', instances: {} })).toThrow(
+      /connections\[0\]: needs name and spec[\s\S]*recordRetentionDays: expected a number[\s\S]*instances: expected/,
+    );
+  });
+});
