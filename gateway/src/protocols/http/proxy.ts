@@ -322,7 +322,6 @@ class Exchange {
   private readonly query: string;
   private upstreamReq: ClientRequest | undefined;
   private upstreamRes: IncomingMessage | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private forwardedAt = 0;
   private ttfb = 0;
   private failure: GatehouseError | undefined;
@@ -490,7 +489,10 @@ class Exchange {
     upstreamReq.on('response', this.onResponse);
     upstreamReq.on('error', this.onUpstreamError);
     res.on('close', this.onClientClose);
-    this.timer = setTimeout(this.onTimeout, this.connection.timeoutMs);
+    // An idle timeout on the upstream socket: it bounds the wait for response headers and, once
+    // the response streams, a stall between chunks (LLM streams send pings well within it).
+    // Node clears it when the socket goes back to the keep-alive pool.
+    upstreamReq.setTimeout(this.connection.timeoutMs, this.onTimeout);
 
     for (const c of prefix.chunks) upstreamReq.write(c);
     if (prefix.ended) {
@@ -527,8 +529,7 @@ class Exchange {
   }
 
   private readonly onTimeout = (): void => {
-    this.timer = undefined;
-    this.fail(new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `the upstream of connection "${this.connection.name}" did not answer within ${this.connection.timeoutMs} ms`), 'upstream_timeout');
+    this.fail(new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `the upstream of connection "${this.connection.name}" sent nothing for ${this.connection.timeoutMs} ms`), 'upstream_timeout');
   };
 
   private readonly onUpstreamError = (e: Error): void => {
@@ -552,17 +553,12 @@ class Exchange {
     if (this.failure !== undefined) return;
     this.failure = err;
     this.failureReason = reason;
-    if (this.timer !== undefined) clearTimeout(this.timer);
     this.upstreamReq?.destroy();
     this.proxy.refuse(this.res, this.connection.name, err, this.requestId);
     void this.finish();
   }
 
   private readonly onResponse = (up: IncomingMessage): void => {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
     if (this.failure !== undefined) {
       up.destroy();
       return;
@@ -613,7 +609,6 @@ class Exchange {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
     this.req.off('data', this.onUploadData);
     const status = this.failure === undefined ? (this.upstreamRes?.statusCode ?? 0) : this.res.headersSent ? this.res.statusCode : 0;
     const total = performance.now() - this.started;

@@ -406,6 +406,32 @@ describe('HTTP proxy', () => {
     });
   });
 
+  it('cuts a response whose upstream stalls mid-stream and records http.error upstream_timeout', async () => {
+    const streamer = await startGatedStreamer(2);
+    const pipeline = pipelineWith();
+    try {
+      running = await startProxy(pipeline, [connection({ name: 's', upstream: streamer.url, route: { pathPrefix: '/' }, timeoutMs: 150 })]);
+      const outcome = await new Promise<string>((resolve) => {
+        const req = http.request(`${running!.url}/events`, { headers: auth, agent: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(`ended:${text}`));
+          res.on('error', () => resolve(`cut:${text}`));
+          res.on('aborted', () => resolve(`cut:${text}`));
+        });
+        req.on('error', () => resolve('cut'));
+        req.end();
+      });
+      expect(outcome.startsWith('cut')).toBe(true);
+      expect(streamer.lastSent).toBe(false);
+      expect((await pipeline.waitForEvent('http.error')).payload).toMatchObject({ code: 'GH_ERR_UPSTREAM_TIMEOUT', reason: 'upstream_timeout', status: 200 });
+    } finally {
+      streamer.release();
+      await streamer.close();
+    }
+  });
+
   describe('sessions', () => {
     it('groups requests on one keep-alive socket into one session, and closes it when the socket closes', async () => {
       const pipeline = pipelineWith();
