@@ -1,0 +1,1 @@
+export { S3LogSink, type S3LogSinkOptions } from './s3-sink';
