@@ -218,6 +218,18 @@ describe('HTTP proxy', () => {
       expect(echo.received.map((x) => x.url)).toEqual(['/warm']);
     });
 
+    it('answers 503 and does not forward when the session cannot be opened, and retries opening on the next request', async () => {
+      const pipeline = pipelineWith();
+      pipeline.failOpenSession = 'GH_ERR_RECORDING_CLOSED';
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const r = await request(`${running.url}/x`, { headers: auth });
+      expect(r.status).toBe(503);
+      expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_RECORDING_CLOSED');
+      expect(echo.received).toHaveLength(0);
+      pipeline.failOpenSession = undefined;
+      expect((await request(`${running.url}/x`, { headers: auth })).status).toBe(200);
+    });
+
     it('strict mode: the request event (with its body) is durable before the upstream sees the request', async () => {
       const timeline: string[] = [];
       const pipeline = pipelineWith({ recordingMode: 'strict', durableDelayMs: 30, timeline });
