@@ -483,6 +483,15 @@ describe('HTTP proxy', () => {
       expect(pipeline.sessions).toHaveLength(4);
     });
 
+    it('opens one session for concurrent first requests of the same client session', async () => {
+      const pipeline = pipelineWith();
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
+      const rs = await Promise.all([1, 2, 3, 4, 5].map((i) => request(`${running!.url}/${i}`, { headers: { ...auth, 'x-claude-code-session-id': 'parallel' } })));
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(pipeline.sessions).toHaveLength(1);
+      expect(pipeline.sessions[0]!.notedRequests).toHaveLength(5);
+    });
+
     it('close() ends every open session with reason shutdown', async () => {
       const pipeline = pipelineWith();
       running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
