@@ -1,11 +1,12 @@
 import { canonicalJson, sha256Hex } from './chain';
-import { verifyEd25519, type DigestSigner } from './signer';
+import { verifySignature, type DigestSigner } from './signer';
 
 /**
  * A digest attests, per gateway instance, every segment sealed since the previous digest and
  * chains to that digest. Stored bytes: canonical JSON (sorted keys) of the signed digest + "\n".
- * Signature: Ed25519 over `DIGEST_SIGNING_CONTEXT` + canonical JSON of the digest without
- * `signature`. The next digest's `previous.sha256` is SHA-256 of the stored bytes.
+ * Signature: Ed25519 (or ECDSA P-256/SHA-256, DER, for a KMS key; the embedded public key says
+ * which) over `DIGEST_SIGNING_CONTEXT` + canonical JSON of the digest without `signature`.
+ * The next digest's `previous.sha256` is SHA-256 of the stored bytes.
  */
 export const DIGEST_VERSION = 1;
 export const DIGEST_SIGNING_CONTEXT = 'gatehouse-digest-v1\n';
@@ -46,7 +47,7 @@ export interface DigestBody {
 }
 
 export interface SignedDigest extends DigestBody {
-  /** Base64 Ed25519 signature. */
+  /** Base64 signature: Ed25519, or DER ECDSA P-256/SHA-256 (see `verifySignature`). */
   readonly signature: string;
 }
 
@@ -64,7 +65,7 @@ export async function signDigest(body: Omit<DigestBody, 'keyId' | 'publicKey' | 
 }
 
 export function verifyDigestSignature(digest: SignedDigest): boolean {
-  return verifyEd25519(digest.publicKey, digestSigningBytes(digest), Buffer.from(digest.signature, 'base64'));
+  return verifySignature(digest.publicKey, digestSigningBytes(digest), Buffer.from(digest.signature, 'base64'));
 }
 
 /** Parses and shape-checks a stored digest; throws an Error saying what is wrong. */

@@ -2,23 +2,36 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { GatehouseError } from '../errors';
 
 /**
- * Signs digests. Implementations: `Ed25519Signer` (a PKCS#8 PEM from the secret store); a KMS
- * signer can implement the same interface later (it only needs the public key and a sign call).
+ * Signs digests. Implementations: `Ed25519Signer` (a PKCS#8 PEM from the secret store) and
+ * `KmsEcdsaSigner` (signers/kms-ecdsa-signer.ts: an ECC_NIST_P256 key that never leaves AWS KMS).
+ * The verifier tells the algorithm from the embedded public key (`verifySignature`).
  */
 export interface DigestSigner {
   /** Fingerprint of the public key (`keyIdOf`): lets a verifier match trusted keys. */
   readonly keyId: string;
   /** SPKI PEM of the public key; embedded in each digest. */
   readonly publicKeyPem: string;
-  /** Ed25519 signature of `bytes`. */
+  /** Signature of `bytes`: Ed25519 (64 bytes), or ECDSA P-256 over SHA-256(bytes), DER-encoded. */
   sign(bytes: Uint8Array): Promise<Buffer>;
 }
 
-/** `ed25519:` + the first 32 hex digits of SHA-256 over the SPKI DER of the public key. */
+/** The digest signature algorithm a public key implies, or undefined for keys digests never use. */
+export function signatureAlgorithmOf(key: KeyObject): 'ed25519' | 'ecdsa-p256' | undefined {
+  if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ecdsa-p256';
+  return undefined;
+}
+
+/**
+ * `<algorithm>:` + the first 32 hex digits of SHA-256 over the SPKI DER of the public key:
+ * `ed25519:…` or `ecdsa-p256:…`. Throws for any other kind of key.
+ */
 export function keyIdOf(publicKey: KeyObject | string): string {
   const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  const algorithm = signatureAlgorithmOf(key);
+  if (algorithm === undefined) throw new Error(`unsupported digest signing key type ${key.asymmetricKeyType ?? 'unknown'}`);
   const der = key.export({ type: 'spki', format: 'der' });
-  return 'ed25519:' + createHash('sha256').update(der).digest('hex').slice(0, 32);
+  return `${algorithm}:` + createHash('sha256').update(der).digest('hex').slice(0, 32);
 }
 
 export class Ed25519Signer implements DigestSigner {
@@ -71,6 +84,27 @@ export function verifyEd25519(publicKeyPem: string, bytes: Uint8Array, signature
     const key = createPublicKey(publicKeyPem);
     if (key.asymmetricKeyType !== 'ed25519') return false;
     return cryptoVerify(null, bytes, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies a digest signature with the algorithm the public key implies: Ed25519, or ECDSA P-256
+ * with SHA-256 and a DER signature (what AWS KMS `ECDSA_SHA_256` returns). False for a bad
+ * signature and for an unusable or unsupported key (never throws).
+ */
+export function verifySignature(publicKeyPem: string, bytes: Uint8Array, signature: Buffer): boolean {
+  try {
+    const key = createPublicKey(publicKeyPem);
+    switch (signatureAlgorithmOf(key)) {
+      case 'ed25519':
+        return cryptoVerify(null, bytes, key, signature);
+      case 'ecdsa-p256':
+        return cryptoVerify('sha256', bytes, { key, dsaEncoding: 'der' }, signature);
+      default:
+        return false;
+    }
   } catch {
     return false;
   }

@@ -8,8 +8,8 @@ import type { LogSink } from './sinks/sink';
 /**
  * Verifies a log store, in this order, stopping at the FIRST broken link:
  *  1. digests, per instance in `digestSeq` order: parse, key id matches the embedded public key,
- *     key trusted, Ed25519 signature, seq contiguous from 0, `previous` = key and SHA-256 of the
- *     stored bytes of the digest before, windows contiguous, no segment listed twice;
+ *     key trusted, signature (Ed25519 or ECDSA P-256), seq contiguous from 0, `previous` = key
+ *     and SHA-256 of the stored bytes of the digest before, windows contiguous, no segment listed twice;
  *  2. segments, per instance in chronological key order: every listed segment present, SHA-256 of
  *     its bytes as listed, decompresses cleanly, its sessions as the digest says; a segment no
  *     digest lists is a failure if it started before the last digest's window end;
@@ -30,7 +30,7 @@ import type { LogSink } from './sinks/sink';
  *  Deleting the newest digest(s) is undetectable by design: their segments then show as the tail.
  */
 export interface VerifyOptions {
-  /** Trusted signing keys: SPKI PEM public keys and/or key ids (`ed25519:…`). Omit only in development. */
+  /** Trusted signing keys: SPKI PEM public keys and/or key ids (`ed25519:…`, `ecdsa-p256:…`). Omit only in development. */
   readonly trustedKeys?: readonly string[];
 }
 
