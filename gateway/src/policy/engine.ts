@@ -15,6 +15,7 @@ import {
   userEntity,
 } from './entities';
 import { formatPolicyProblems, parsePolicies, type LoadedPolicy, type PolicyProblem, type PolicySource } from './policy-set';
+import { readsResourceAttributes, scopeTest, type RequestScope, type ScopeTest } from './scope-index';
 
 /** Stable decision codes (Decision.code). */
 export const DECISION_CODES = {
@@ -41,6 +42,11 @@ export interface PolicyEngineOptions {
   readonly logger?: PolicyLogger;
   /** How many distinct requests' decisions to remember (0 disables the cache). @default 4096 */
   readonly decisionCacheSize?: number;
+  /**
+   * How many policy subsets (the policies whose scope fits a request) stay prepared in Cedar at
+   * once; a request whose subset is not prepared prepares it, evicting the oldest. @default 64
+   */
+  readonly preparedSubsets?: number;
 }
 
 export interface CedarPolicyEngine extends PolicyEngine {
@@ -76,21 +82,33 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
   const { policies, cedarPolicies } = parsed.set;
   const cedar = loadCedar();
 
-  // Cedar keeps preparsed sets by id for the life of the process; naming them by content means a
-  // reload of the same text reuses the slot instead of growing the table.
-  const policySetId = `gatehouse-${createHash('sha256').update(JSON.stringify(cedarPolicies)).digest('hex').slice(0, 32)}`;
-  const prepared = cedar.preparsePolicySet(policySetId, { staticPolicies: cedarPolicies });
-  if (prepared.type === 'failure') {
-    throw new GatehouseError('GH_ERR_CONFIG_INVALID', `policies do not load: ${prepared.errors.map((e) => e.message).join('; ')}`);
+  // Validate the whole set once in Cedar's own terms; evaluation then uses per-request subsets.
+  const whole = cedar.checkParsePolicySet({ staticPolicies: cedarPolicies });
+  if (whole.type === 'failure') {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', `policies do not load: ${whole.errors.map((e) => e.message).join('; ')}`);
   }
+  const scoped: { id: string; test: ScopeTest }[] = [];
+  for (const p of policies.values()) scoped.push({ id: p.id, test: scopeTest(p.json) });
+  // Skip the connection entity (one less entity for Cedar to parse) unless a policy reads it.
+  const needsConnection = [...policies.values()].some((p) => readsResourceAttributes(p.json));
+  const subsets = preparedSubsets(
+    cedar,
+    cedarPolicies,
+    createHash('sha256').update(JSON.stringify(cedarPolicies)).digest('hex').slice(0, 24),
+    options.preparedSubsets ?? 64,
+  );
 
   const actionEntity = boundedCache(actionEntityFactory(mergeGroups(DEFAULT_ACTION_GROUPS, options.actionGroups ?? {})));
   const connectionEntities = boundedCache((key: string) => {
     const [protocol, name] = splitOnce(key);
     return connectionEntity(name, protocol);
   });
-  // Per principal object: its entity and a key that identifies its policy-relevant data.
-  const principals = new WeakMap<Principal, { entity: EntityJson; key: string }>();
+  // Per principal object: its entity, its groups, and a key that identifies its policy-relevant data.
+  const principals = new WeakMap<Principal, KnownPrincipal>();
+  const actionScopes = boundedCache((action: string) => {
+    const entity = actionEntity(action);
+    return new Set([action, ...entity.parents.map((p) => (p as { id: string }).id)]);
+  });
   // A decision depends only on the (immutable) policies and the request, so identical requests
   // (an agent's repeated `POST /v1/messages`) skip the wasm call, which costs tens of µs.
   const decisions = new LruCache<Decision>(options.decisionCacheSize ?? 4096);
@@ -109,7 +127,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
       let known = principals.get(principal);
       if (known === undefined) {
         const entity = userEntity(principal);
-        known = { entity, key: JSON.stringify(entity) };
+        known = { entity, key: JSON.stringify(entity), groups: new Set(principal.groups) };
         principals.set(principal, known);
       }
       const context = toCedarContext(operation.attributes);
@@ -117,7 +135,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
       const cached = decisions.get(cacheKey);
       if (cached !== undefined) return cached;
       // Frozen: cached decisions are shared between callers.
-      const decision = Object.freeze(evaluate(known.entity, connection, operation, context));
+      const decision = Object.freeze(evaluate(known, connection, operation, context));
       Object.freeze(decision.reasons);
       decisions.set(cacheKey, decision);
       return decision;
@@ -127,14 +145,27 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     }
   }
 
-  function evaluate(user: EntityJson, connection: string, operation: Operation, context: Record<string, unknown>): Decision {
+  function evaluate(user: KnownPrincipal, connection: string, operation: Operation, context: Record<string, unknown>): Decision {
+    const request: RequestScope = {
+      userId: (user.entity.uid as { id: string }).id,
+      groups: user.groups,
+      action: operation.action,
+      actions: actionScopes(operation.action),
+      connection,
+    };
+    const applicable: string[] = [];
+    for (const p of scoped) if (p.test(request)) applicable.push(p.id);
+    if (applicable.length === 0) return noPermit(operation, connection);
+
+    const entities = [user.entity, actionEntity(operation.action)];
+    if (needsConnection) entities.push(connectionEntities(`${operation.protocol}\u0000${connection}`));
     const answer: AuthorizationAnswer = cedar.statefulIsAuthorized({
-      principal: user.uid,
+      principal: user.entity.uid,
       action: { type: ACTION, id: operation.action },
       resource: { type: CONNECTION, id: connection },
       context: context as Record<string, never>,
-      preparsedPolicySetId: policySetId,
-      entities: [user, actionEntity(operation.action), connectionEntities(`${operation.protocol}\u0000${connection}`)],
+      preparsedPolicySetId: subsets.idFor(applicable),
+      entities,
     });
     if (answer.type === 'failure') {
       logger?.warn({ errors: answer.errors.map((e) => e.message) }, 'policy request rejected by Cedar; denying');
@@ -162,12 +193,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
         };
       }
       if (errored.length > 0) return errorDecision(errored);
-      return {
-        effect: 'deny',
-        code: DECISION_CODES.noPermit,
-        reasons: [],
-        message: `no policy permits ${operation.action} on connection "${connection}"`,
-      };
+      return noPermit(operation, connection);
     }
 
     const review: string[] = [];
@@ -194,6 +220,61 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     decide,
     policyIds: [...policies.keys()],
     policy: (id) => policies.get(id),
+  };
+}
+
+interface KnownPrincipal {
+  readonly entity: EntityJson;
+  readonly key: string;
+  readonly groups: ReadonlySet<string>;
+}
+
+function noPermit(operation: Operation, connection: string): Decision {
+  return {
+    effect: 'deny',
+    code: DECISION_CODES.noPermit,
+    reasons: [],
+    message: `no policy permits ${operation.action} on connection "${connection}"`,
+  };
+}
+
+/**
+ * Cedar keeps preparsed policy sets by id for the life of the process and offers no way to drop
+ * one, so subsets live in a fixed number of slots: a new subset overwrites the least recently used
+ * slot. Decisions are synchronous, so a slot never changes under a running evaluation.
+ */
+function preparedSubsets(
+  cedar: ReturnType<typeof loadCedar>,
+  texts: Readonly<Record<string, string>>,
+  setHash: string,
+  maxSlots: number,
+): { idFor(ids: readonly string[]): string } {
+  const slotsByKey = new Map<string, string>();
+  let nextSlot = 0;
+  return {
+    idFor(ids) {
+      const key = ids.join('\u0001');
+      const found = slotsByKey.get(key);
+      if (found !== undefined) {
+        slotsByKey.delete(key);
+        slotsByKey.set(key, found);
+        return found;
+      }
+      let slot: string;
+      if (slotsByKey.size < Math.max(1, maxSlots)) {
+        slot = `gatehouse-${setHash}-${nextSlot++}`;
+      } else {
+        const [oldestKey, oldestSlot] = slotsByKey.entries().next().value as [string, string];
+        slotsByKey.delete(oldestKey);
+        slot = oldestSlot;
+      }
+      const subset: Record<string, string> = {};
+      for (const id of ids) subset[id] = texts[id]!;
+      const prepared = cedar.preparsePolicySet(slot, { staticPolicies: subset });
+      if (prepared.type === 'failure') throw new Error(`preparing policies failed: ${prepared.errors.map((e) => e.message).join('; ')}`);
+      slotsByKey.set(key, slot);
+      return slot;
+    },
   };
 }
 

@@ -37,6 +37,8 @@ export interface LoadedPolicy {
   readonly line: number;
   /** The policy's own Cedar text. */
   readonly text: string;
+  /** Cedar's JSON form of the policy (scope, conditions, annotations). */
+  readonly json: PolicyJson;
 }
 
 export interface ParsedPolicySet {
@@ -160,6 +162,7 @@ function readPolicy(
     source: where.source,
     line: where.line ?? 1,
     text,
+    json,
   };
 }
 

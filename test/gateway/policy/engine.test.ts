@@ -230,7 +230,7 @@ describe('createPolicyEngine', () => {
       decisionCacheSize: 0,
     });
     const base = principal(['g']);
-    const shapes: Principal[] = [base, { ...base, expiresAt: 1 }, { name: 'n', ...base, tokenId: 'x' }, { ...base, extra: 1 } as Principal];
+    const shapes: Principal[] = [base, { ...base, expiresAt: 1 }, { ...base, tokenId: 'x', name: 'n' }, { ...base, extra: 1 } as Principal];
     for (let i = 0; i < 1000; i++) engine.decide(base, 'c', http('GET', `/${i}`));
     for (let i = 0; i < 1000; i++) engine.decide({ ...shapes[i % shapes.length]! }, 'c', http('GET', `/${i}`));
     expect(engine.decide(base, 'c', http('GET')).effect).toBe('allow');
