@@ -5,3 +5,4 @@ export type { LoadedPolicy, PolicyProblem, PolicySource } from './policy-set';
 export { DEFAULT_ACTION_GROUPS, ENTITY_TYPES } from './entities';
 export { DEFAULT_POLICIES } from './default-policies';
 export type { Decision, Effect, Operation } from './decision';
+export { readPolicySources } from './sources';
