@@ -15,7 +15,7 @@ import {
   userEntity,
 } from './entities';
 import { formatPolicyProblems, parsePolicies, type LoadedPolicy, type PolicyProblem, type PolicySource } from './policy-set';
-import { readsResourceAttributes, scopeTest, type RequestScope, type ScopeTest } from './scope-index';
+import { addEntityNeeds, entityNeeds, noEntityNeeds, scopeTest, type EntityNeeds, type RequestScope, type ScopeTest } from './scope-index';
 
 /** Stable decision codes (Decision.code). */
 export const DECISION_CODES = {
@@ -88,12 +88,15 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     throw new GatehouseError('GH_ERR_CONFIG_INVALID', `policies do not load: ${whole.errors.map((e) => e.message).join('; ')}`);
   }
   const scoped: { id: string; test: ScopeTest }[] = [];
-  for (const p of policies.values()) scoped.push({ id: p.id, test: scopeTest(p.json) });
-  // Skip the connection entity (one less entity for Cedar to parse) unless a policy reads it.
-  const needsConnection = [...policies.values()].some((p) => readsResourceAttributes(p.json));
+  const needsById = new Map<string, EntityNeeds>();
+  for (const p of policies.values()) {
+    scoped.push({ id: p.id, test: scopeTest(p.json) });
+    needsById.set(p.id, entityNeeds(p.json));
+  }
   const subsets = preparedSubsets(
     cedar,
     cedarPolicies,
+    needsById,
     createHash('sha256').update(JSON.stringify(cedarPolicies)).digest('hex').slice(0, 24),
     options.preparedSubsets ?? 64,
   );
@@ -127,7 +130,13 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
       let known = principals.get(principal);
       if (known === undefined) {
         const entity = userEntity(principal);
-        known = { entity, key: JSON.stringify(entity), groups: new Set(principal.groups) };
+        known = {
+          entity,
+          withoutParents: { ...entity, parents: [] },
+          withoutAttrs: { ...entity, attrs: {} },
+          key: JSON.stringify(entity),
+          groups: new Set(principal.groups),
+        };
         principals.set(principal, known);
       }
       const context = toCedarContext(operation.attributes);
@@ -157,14 +166,20 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     for (const p of scoped) if (p.test(request)) applicable.push(p.id);
     if (applicable.length === 0) return noPermit(operation, connection);
 
-    const entities = [user.entity, actionEntity(operation.action)];
-    if (needsConnection) entities.push(connectionEntities(`${operation.protocol}\u0000${connection}`));
+    // Each entity costs Cedar measurable time to parse: pass only what these policies can observe.
+    const subset = subsets.get(applicable);
+    const entities: EntityJson[] = [];
+    if (subset.needs.userAttrs && subset.needs.userParents) entities.push(user.entity);
+    else if (subset.needs.userAttrs) entities.push(user.withoutParents);
+    else if (subset.needs.userParents) entities.push(user.withoutAttrs);
+    if (subset.needs.action) entities.push(actionEntity(operation.action));
+    if (subset.needs.resourceAttrs) entities.push(connectionEntities(`${operation.protocol}\u0000${connection}`));
     const answer: AuthorizationAnswer = cedar.statefulIsAuthorized({
       principal: user.entity.uid,
       action: { type: ACTION, id: operation.action },
       resource: { type: CONNECTION, id: connection },
       context: context as Record<string, never>,
-      preparsedPolicySetId: subsets.idFor(applicable),
+      preparsedPolicySetId: subset.id,
       entities,
     });
     if (answer.type === 'failure') {
@@ -225,6 +240,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
 
 interface KnownPrincipal {
   readonly entity: EntityJson;
+  readonly withoutParents: EntityJson;
+  readonly withoutAttrs: EntityJson;
   readonly key: string;
   readonly groups: ReadonlySet<string>;
 }
@@ -238,6 +255,11 @@ function noPermit(operation: Operation, connection: string): Decision {
   };
 }
 
+interface PreparedSubset {
+  readonly id: string;
+  readonly needs: EntityNeeds;
+}
+
 /**
  * Cedar keeps preparsed policy sets by id for the life of the process and offers no way to drop
  * one, so subsets live in a fixed number of slots: a new subset overwrites the least recently used
@@ -246,13 +268,14 @@ function noPermit(operation: Operation, connection: string): Decision {
 function preparedSubsets(
   cedar: ReturnType<typeof loadCedar>,
   texts: Readonly<Record<string, string>>,
+  needsById: ReadonlyMap<string, EntityNeeds>,
   setHash: string,
   maxSlots: number,
-): { idFor(ids: readonly string[]): string } {
-  const slotsByKey = new Map<string, string>();
+): { get(ids: readonly string[]): PreparedSubset } {
+  const slotsByKey = new Map<string, PreparedSubset>();
   let nextSlot = 0;
   return {
-    idFor(ids) {
+    get(ids) {
       const key = ids.join('\u0001');
       const found = slotsByKey.get(key);
       if (found !== undefined) {
@@ -264,16 +287,21 @@ function preparedSubsets(
       if (slotsByKey.size < Math.max(1, maxSlots)) {
         slot = `gatehouse-${setHash}-${nextSlot++}`;
       } else {
-        const [oldestKey, oldestSlot] = slotsByKey.entries().next().value as [string, string];
+        const [oldestKey, oldest] = slotsByKey.entries().next().value as [string, PreparedSubset];
         slotsByKey.delete(oldestKey);
-        slot = oldestSlot;
+        slot = oldest.id;
       }
       const subset: Record<string, string> = {};
-      for (const id of ids) subset[id] = texts[id]!;
+      const needs = noEntityNeeds();
+      for (const id of ids) {
+        subset[id] = texts[id]!;
+        addEntityNeeds(needs, needsById.get(id)!);
+      }
       const prepared = cedar.preparsePolicySet(slot, { staticPolicies: subset });
       if (prepared.type === 'failure') throw new Error(`preparing policies failed: ${prepared.errors.map((e) => e.message).join('; ')}`);
-      slotsByKey.set(key, slot);
-      return slot;
+      const entry = { id: slot, needs };
+      slotsByKey.set(key, entry);
+      return entry;
     },
   };
 }

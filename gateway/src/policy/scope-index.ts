@@ -93,21 +93,65 @@ function resourceTest(constraint: PolicyJson['resource']): ScopeTest {
   return always;
 }
 
-/** True when a policy reads attributes of `resource` (then the connection entity must be passed). */
-export function readsResourceAttributes(json: PolicyJson): boolean {
-  let found = false;
-  const isResource = (e: unknown): boolean =>
-    e !== null && typeof e === 'object' && (e as Record<string, unknown>).Var === 'resource';
+/** What of the request's entities a policy can observe; entities it cannot observe need not be passed. */
+export interface EntityNeeds {
+  /** The principal's attributes. */
+  userAttrs: boolean;
+  /** The principal's groups (an `in` on the principal). */
+  userParents: boolean;
+  /** The action entity and its groups (an `in` on the action). */
+  action: boolean;
+  /** The connection's attributes. */
+  resourceAttrs: boolean;
+}
+
+export function noEntityNeeds(): EntityNeeds {
+  return { userAttrs: false, userParents: false, action: false, resourceAttrs: false };
+}
+
+export function addEntityNeeds(into: EntityNeeds, from: EntityNeeds): void {
+  into.userAttrs ||= from.userAttrs;
+  into.userParents ||= from.userParents;
+  into.action ||= from.action;
+  into.resourceAttrs ||= from.resourceAttrs;
+}
+
+/**
+ * Conservative: an attribute read on anything but a plain variable, or any `in` in a condition,
+ * counts as needing everything it could touch.
+ */
+export function entityNeeds(json: PolicyJson): EntityNeeds {
+  const needs = noEntityNeeds();
+  const principal = json.principal as { op: string; in?: unknown };
+  if (principal.op === 'in' || (principal.op === 'is' && principal.in !== undefined)) needs.userParents = true;
+  if ((json.action as { op: string }).op === 'in') needs.action = true;
+  const variable = (e: unknown): string | undefined => {
+    if (e === null || typeof e !== 'object') return undefined;
+    const v = (e as Record<string, unknown>).Var;
+    return typeof v === 'string' ? v : undefined;
+  };
   const walk = (node: unknown): void => {
-    if (found || node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      node.forEach(walk);
+      return;
+    }
     for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-      if ((key === '.' || key === 'has' || key === 'hasTag' || key === 'getTag') && value !== null && typeof value === 'object') {
-        if (isResource((value as Record<string, unknown>).left)) found = true;
+      if (key === '.' || key === 'has' || key === 'hasTag' || key === 'getTag') {
+        const target = variable((value as Record<string, unknown> | null)?.left);
+        if (target === 'principal') needs.userAttrs = true;
+        else if (target === 'resource') needs.resourceAttrs = true;
+        else if (target !== 'context' && target !== 'action') {
+          needs.userAttrs = true;
+          needs.resourceAttrs = true;
+        }
+      } else if (key === 'in' || key === 'is') {
+        needs.userParents = true;
+        needs.action = true;
       }
       walk(value);
     }
   };
   walk(json.conditions);
-  return found;
+  return needs;
 }
