@@ -112,7 +112,8 @@ type CedarContextValue = string | number | boolean | string[];
  * are passed as strings so a policy can still compare them, rather than failing the request.
  */
 export function toCedarContext(attributes: Operation['attributes']): Record<string, CedarContextValue> {
-  const context: Record<string, CedarContextValue> = {};
+  // No prototype: an attribute named `__proto__` stays an ordinary key.
+  const context: Record<string, CedarContextValue> = Object.create(null) as Record<string, CedarContextValue>;
   for (const key in attributes) {
     if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
     const value = attributes[key];

@@ -288,3 +288,12 @@ describe('policy loading', () => {
     expect(engine.policy('policy11')?.line).toBe(12);
   });
 });
+
+describe('context attributes', () => {
+  it('keeps an attribute named __proto__ as an ordinary key', () => {
+    const engine = createPolicyEngine({ policies: 'permit(principal, action, resource) when { context.path == "/x" };' });
+    const attributes = JSON.parse('{"__proto__": "polluted", "path": "/x"}') as Operation['attributes'];
+    const decision = engine.decide(principal([]), 'c', { protocol: 'http', action: 'http:GET', attributes, summary: '' });
+    expect(decision.effect).toBe('allow');
+  });
+});
