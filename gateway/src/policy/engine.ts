@@ -53,7 +53,14 @@ export interface CedarPolicyEngine extends PolicyEngine {
   /** Policy ids in source order. */
   readonly policyIds: readonly string[];
   policy(id: string): LoadedPolicy | undefined;
+  /**
+   * Frees the policy subsets this engine prepared in Cedar (call it when a reload replaces the
+   * engine). Cedar cannot forget an id, so each slot is emptied rather than removed.
+   */
+  close(): void;
 }
+
+let engineCount = 0;
 
 /** Parses and checks policies without building an engine: for config validation, which reports every problem at once. */
 export function checkPolicies(policies: string | readonly PolicySource[]): PolicyProblem[] {
@@ -97,7 +104,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     cedar,
     cedarPolicies,
     needsById,
-    createHash('sha256').update(JSON.stringify(cedarPolicies)).digest('hex').slice(0, 24),
+    // Unique per engine: two engines (a reload, tests) must never overwrite each other's slots.
+    `${++engineCount}-${createHash('sha256').update(JSON.stringify(cedarPolicies)).digest('hex').slice(0, 12)}`,
     options.preparedSubsets ?? 64,
   );
 
@@ -235,6 +243,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     decide,
     policyIds: [...policies.keys()],
     policy: (id) => policies.get(id),
+    close: () => subsets.release(),
   };
 }
 
@@ -271,11 +280,19 @@ function preparedSubsets(
   needsById: ReadonlyMap<string, EntityNeeds>,
   setHash: string,
   maxSlots: number,
-): { get(ids: readonly string[]): PreparedSubset } {
+): { get(ids: readonly string[]): PreparedSubset; release(): void } {
   const slotsByKey = new Map<string, PreparedSubset>();
   let nextSlot = 0;
+  let released = false;
   return {
+    release() {
+      released = true;
+      for (let i = 0; i < nextSlot; i++) cedar.preparsePolicySet(`gatehouse-${setHash}-${i}`, { staticPolicies: {} });
+      slotsByKey.clear();
+    },
     get(ids) {
+      // A closed engine fails closed: decide() turns this into a policy.error denial.
+      if (released) throw new Error('the policy engine was closed');
       const key = ids.join('\u0001');
       const found = slotsByKey.get(key);
       if (found !== undefined) {

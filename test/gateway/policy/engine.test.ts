@@ -297,3 +297,24 @@ describe('context attributes', () => {
     expect(decision.effect).toBe('allow');
   });
 });
+
+describe('several engines', () => {
+  it('keep their prepared policy subsets apart, and a closed engine denies', () => {
+    const text = `
+      @id("g1") permit(principal in Gatehouse::Group::"g1", action, resource);
+      @id("g2-forbid") forbid(principal in Gatehouse::Group::"g2", action, resource);
+      @id("all-get") permit(principal, action == Gatehouse::Action::"http:GET", resource);
+    `;
+    const a = createPolicyEngine({ policies: text, decisionCacheSize: 0, preparedSubsets: 2 });
+    const b = createPolicyEngine({ policies: text, decisionCacheSize: 0, preparedSubsets: 2 });
+    for (let i = 0; i < 3; i++) {
+      expect(a.decide(principal(['g1']), 'c', http('POST')).effect).toBe('allow');
+      expect(b.decide(principal(['g2']), 'c', http('GET')).code).toBe('policy.forbid');
+      expect(a.decide(principal(['g2']), 'c', http('GET')).code).toBe('policy.forbid');
+      expect(b.decide(principal(['g1']), 'c', http('POST')).effect).toBe('allow');
+    }
+    a.close();
+    expect(a.decide(principal(['g1']), 'c', http('POST'))).toMatchObject({ effect: 'deny', code: 'policy.error' });
+    expect(b.decide(principal(['g1']), 'c', http('POST')).effect).toBe('allow');
+  });
+});
