@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GatehouseGcpStack } from '../../../stacks/gcp/gatehouse-gcp-stack';
 import { readGcpSettings } from '../../../stacks/gcp/settings';
 import { Testing } from '../../support/cdktf';
+import { checkEmittedConfig } from '../../support/gateway-config';
 
 const settings = () => readGcpSettings(JSON.parse(readFileSync('cdktf.json', 'utf8')).context['gatehouse:gcp']);
 
@@ -13,6 +14,14 @@ describe('reference stack (stacks/gcp)', () => {
   test('the provider is pinned to the configured project and region', () => {
     const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', settings())));
     expect(json.provider.google[0]).toMatchObject({ project: 'my-gatehouse-project', region: 'europe-west1' });
+  });
+
+  test('the service gets a configuration the gateway schema accepts (all but the gcs sink, which it does not know yet)', () => {
+    const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', settings())));
+    const service = Object.values(json.resource.google_cloud_run_v2_service)[0] as any;
+    const { problems, sink } = checkEmittedConfig(service.template.containers[0].env[0].value);
+    expect(problems).toEqual([]);
+    expect(sink).toEqual({ type: 'gcs', bucket: 'tfvalue', prefix: 'gatehouse/' });
   });
 
   test('template snapshot', () => {
