@@ -1,5 +1,9 @@
+import { NatGateway } from '@cdktf/provider-azurerm/lib/nat-gateway';
+import { NatGatewayPublicIpAssociation } from '@cdktf/provider-azurerm/lib/nat-gateway-public-ip-association';
 import { NetworkSecurityGroup } from '@cdktf/provider-azurerm/lib/network-security-group';
+import { PublicIp } from '@cdktf/provider-azurerm/lib/public-ip';
 import { Subnet } from '@cdktf/provider-azurerm/lib/subnet';
+import { SubnetNatGatewayAssociation } from '@cdktf/provider-azurerm/lib/subnet-nat-gateway-association';
 import { SubnetNetworkSecurityGroupAssociation } from '@cdktf/provider-azurerm/lib/subnet-network-security-group-association';
 import { VirtualNetwork } from '@cdktf/provider-azurerm/lib/virtual-network';
 import { Token } from 'cdktf';
@@ -29,6 +33,13 @@ export interface GatewayNetworkProps {
    * @default '10.40.3.0/24'
    */
   readonly databasePrefix?: string;
+  /**
+   * Outbound internet for the gateway (LLM APIs and other upstreams) through a NAT gateway with one
+   * static public IP, which upstreams can allow-list. The subnets have no default outbound access,
+   * so without it the gateway reaches only the VNet and what is peered or routed to it.
+   * @default true
+   */
+  readonly natGateway?: boolean;
 }
 
 /**
@@ -42,6 +53,8 @@ export class GatewayNetwork extends Construct {
   public readonly endpointsSubnet: Subnet;
   public readonly databaseSubnet: Subnet;
   public readonly databaseSecurityGroup: NetworkSecurityGroup;
+  public readonly natGateway?: NatGateway;
+  public readonly egressIp?: PublicIp;
   /** The VNet's address space (the default client range). */
   public readonly addressSpace: string;
 
@@ -118,6 +131,25 @@ export class GatewayNetwork extends Construct {
       subnetId: this.databaseSubnet.id,
       networkSecurityGroupId: this.databaseSecurityGroup.id,
     });
+
+    if (props.natGateway !== false) {
+      this.egressIp = new PublicIp(this, 'EgressIp', {
+        name: 'gatehouse-egress',
+        resourceGroupName: rg.name,
+        location: rg.location,
+        allocationMethod: 'Static',
+        sku: 'Standard',
+      });
+      this.natGateway = new NatGateway(this, 'Nat', {
+        name: 'gatehouse-nat',
+        resourceGroupName: rg.name,
+        location: rg.location,
+        skuName: 'Standard',
+        idleTimeoutInMinutes: 10,
+      });
+      new NatGatewayPublicIpAssociation(this, 'NatIp', { natGatewayId: this.natGateway.id, publicIpAddressId: this.egressIp.id });
+      new SubnetNatGatewayAssociation(this, 'AppsNat', { subnetId: this.appsSubnet.id, natGatewayId: this.natGateway.id });
+    }
   }
 }
 

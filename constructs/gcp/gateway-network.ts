@@ -1,5 +1,7 @@
 import { ComputeGlobalAddress } from '@cdktf/provider-google/lib/compute-global-address';
 import { ComputeNetwork } from '@cdktf/provider-google/lib/compute-network';
+import { ComputeRouter } from '@cdktf/provider-google/lib/compute-router';
+import { ComputeRouterNat } from '@cdktf/provider-google/lib/compute-router-nat';
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
 import { ServiceNetworkingConnection } from '@cdktf/provider-google/lib/service-networking-connection';
 import { Token } from 'cdktf';
@@ -18,6 +20,13 @@ export interface GatewayNetworkProps {
    * @default 20
    */
   readonly privateServicesPrefixLength?: number;
+  /**
+   * Outbound internet for the gateway subnet through Cloud NAT (Cloud Run's Direct VPC egress
+   * sends all traffic into the VPC, so without NAT the gateway cannot reach LLM APIs or other
+   * upstreams outside it). NAT errors are logged.
+   * @default true
+   */
+  readonly cloudNat?: boolean;
 }
 
 /**
@@ -30,6 +39,8 @@ export class GatewayNetwork extends Construct {
   public readonly privateServicesRange: ComputeGlobalAddress;
   public readonly privateServicesConnection: ServiceNetworkingConnection;
   public readonly subnetCidr: string;
+  public readonly router?: ComputeRouter;
+  public readonly nat?: ComputeRouterNat;
 
   constructor(scope: Construct, id: string, props: GatewayNetworkProps) {
     super(scope, id);
@@ -54,6 +65,18 @@ export class GatewayNetwork extends Construct {
       privateIpGoogleAccess: true,
       logConfig: { aggregationInterval: 'INTERVAL_5_SEC', flowSampling: 0.5, metadata: 'INCLUDE_ALL_METADATA' },
     });
+    if (props.cloudNat !== false) {
+      this.router = new ComputeRouter(this, 'Router', { name: 'gatehouse-router', network: this.network.id, region: props.region });
+      this.nat = new ComputeRouterNat(this, 'Nat', {
+        name: 'gatehouse-nat',
+        router: this.router.name,
+        region: props.region,
+        natIpAllocateOption: 'AUTO_ONLY',
+        sourceSubnetworkIpRangesToNat: 'LIST_OF_SUBNETWORKS',
+        subnetwork: [{ name: this.subnet.id, sourceIpRangesToNat: ['ALL_IP_RANGES'] }],
+        logConfig: { enable: true, filter: 'ERRORS_ONLY' },
+      });
+    }
     this.privateServicesRange = new ComputeGlobalAddress(this, 'PrivateServicesRange', {
       name: 'gatehouse-private-services',
       network: this.network.id,

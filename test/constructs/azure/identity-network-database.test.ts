@@ -48,6 +48,13 @@ describe('GatewayNetwork', () => {
     for (const s of subnets) expect(s.default_outbound_access_enabled).toBe(false);
   });
 
+  test('the apps subnet reaches the internet only through the NAT gateway (a static egress IP); natGateway: false drops it', () => {
+    const json = synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG }));
+    expect(onlyResource(json, 'azurerm_subnet_nat_gateway_association').subnet_id).toMatch(/azurerm_subnet\.N_AppsSubnet/);
+    expect(onlyResource(json, 'azurerm_public_ip')).toMatchObject({ allocation_method: 'Static', sku: 'Standard' });
+    expect(Object.keys(resources(synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG, natGateway: false })), 'azurerm_nat_gateway'))).toHaveLength(0);
+  });
+
   test('refuses an apps subnet smaller than /27', () => {
     expect(() => synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG, appsPrefix: '10.40.0.0/28' }))).toThrow(/appsPrefix must be an IPv4 CIDR of \/27/);
   });

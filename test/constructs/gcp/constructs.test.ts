@@ -137,6 +137,13 @@ describe('GatewayNetwork (VPC)', () => {
     expect(onlyResource(json, 'google_compute_subnetwork')).toMatchObject({ private_ip_google_access: true, log_config: expect.any(Object) });
     expect(onlyResource(json, 'google_service_networking_connection').service).toBe('servicenetworking.googleapis.com');
   });
+
+  test('Cloud NAT gives the subnet (and so Direct VPC egress) a way out; cloudNat: false drops it', () => {
+    const nat = onlyResource(synth((s) => new GatewayNetwork(s, 'N', { region: 'europe-west1' })), 'google_compute_router_nat');
+    expect(nat).toMatchObject({ source_subnetwork_ip_ranges_to_nat: 'LIST_OF_SUBNETWORKS', log_config: { enable: true } });
+    expect(nat.subnetwork[0].name).toMatch(/google_compute_subnetwork\./);
+    expect(Object.keys(resources(synth((s) => new GatewayNetwork(s, 'N', { region: 'europe-west1', cloudNat: false })), 'google_compute_router_nat'))).toHaveLength(0);
+  });
 });
 
 describe('WorkloadIdentityFederation', () => {
