@@ -2,7 +2,9 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GatewayConfigDocument } from '../aws/gateway-config';
 import { GatewayCloudRun } from './gateway-cloud-run';
+import type { GatewayTcpProtocol } from '../aws/gateway-ports';
 import { GatewayNetwork } from './gateway-network';
+import { GatewayTcpInstances } from './gateway-tcp-instances';
 import { RecordBucket } from './record-bucket';
 import { StateDatabase } from './state-database';
 import { UpstreamCredentials } from './upstream-credentials';
@@ -73,10 +75,18 @@ export interface GatehouseProps {
   /** @default { cpu: '1', memory: '2Gi' } */
   readonly size?: { readonly cpu: string; readonly memory: string };
   /**
-   * Not served on Cloud Run (see GatewayCloudRun); any entry throws.
-   * @default []
+   * TCP protocols (which Cloud Run cannot serve) to open on a GatewayTcpInstances group behind an
+   * internal passthrough load balancer.
+   * @default [] (no instance group)
    */
-  readonly tcpProtocols?: readonly string[];
+  readonly tcpProtocols?: readonly GatewayTcpProtocol[];
+  /**
+   * Who may reach the TCP load balancer.
+   * @default the created subnet's range (required with an existing network)
+   */
+  readonly clientCidrs?: readonly string[];
+  /** @default GatewayTcpInstances defaults */
+  readonly tcpInstances?: { readonly min: number; readonly max: number };
   /** @default 'strict' */
   readonly recordingMode?: 'strict' | 'buffered';
   /** @default the gateway's default (`gatehouse-admins`) */
@@ -97,6 +107,7 @@ export class Gatehouse extends Construct {
   public readonly credentials: UpstreamCredentials;
   public readonly database?: StateDatabase;
   public readonly gateway: GatewayCloudRun;
+  public readonly tcp?: GatewayTcpInstances;
   public readonly federations: ReadonlyMap<string, WorkloadIdentityFederation>;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
@@ -161,8 +172,23 @@ export class Gatehouse extends Construct {
       config,
       instances: props.instances,
       size: props.size,
-      tcpProtocols: props.tcpProtocols,
     });
+    const tcpProtocols = props.tcpProtocols ?? [];
+    if (tcpProtocols.length > 0) {
+      const clientCidrs = props.clientCidrs ?? (this.network ? [this.network.subnetCidr] : undefined);
+      if (!clientCidrs) throw new Error('Gatehouse: tcpProtocols with an existing network need clientCidrs (who may connect)');
+      this.tcp = new GatewayTcpInstances(this, 'Tcp', {
+        region: props.region,
+        image: props.image,
+        network: net.networkId,
+        subnetwork: net.subnetworkId,
+        serviceAccountEmail: this.gateway.serviceAccountEmail,
+        tcpProtocols,
+        clientCidrs,
+        config,
+        instances: props.tcpInstances,
+      });
+    }
     this.records.addAccess(this.gateway.member, 'append');
     this.credentials.addAccess(this.gateway.member);
 

@@ -23,6 +23,8 @@ export class GatehouseGcpStack extends TerraformStack {
       connections: settings.connections,
       recordRetentionDays: settings.recordRetentionDays,
       instances: settings.instances,
+      tcpProtocols: settings.tcpProtocols,
+      clientCidrs: settings.clientCidrs,
     });
 
     const g = this.gatehouse;
@@ -33,6 +35,7 @@ export class GatehouseGcpStack extends TerraformStack {
       description: 'Add a version to each (gcloud secrets versions add)',
       value: [...g.credentials.secrets.values()].map((s) => s.secretId),
     });
+    if (g.tcp) new TerraformOutput(this, 'tcp_address', { description: `TCP protocols on ports ${g.tcp.ports.join(', ')}`, value: g.tcp.address });
     if (g.database) new TerraformOutput(this, 'database_private_ip', { value: g.database.privateIp });
     for (const [name, federation] of g.federations) {
       new TerraformOutput(this, `federation_provider_${name.replace(/-/g, '_')}`, { value: federation.provider.name });

@@ -18,6 +18,8 @@ export interface GcpSettings {
   readonly connections: readonly { readonly name: string; readonly spec: Record<string, unknown>; readonly secretId?: string }[];
   readonly recordRetentionDays: number;
   readonly instances: { readonly min: number; readonly max: number };
+  readonly tcpProtocols: readonly ('postgres' | 'mysql' | 'ssh')[];
+  readonly clientCidrs?: readonly string[];
 }
 
 /** Shown in cdktf.json until the operator sets real values. */
@@ -52,6 +54,11 @@ export function readGcpSettings(raw: unknown): GcpSettings {
   const instances = (o.instances ?? { min: 1, max: 10 }) as { min?: unknown; max?: unknown };
   if (typeof instances.min !== 'number' || typeof instances.max !== 'number') problems.push('gatehouse:gcp.instances: expected {"min": number, "max": number}');
   const project = str('project', PLACEHOLDER_PROJECT)!;
+  const tcpProtocols = arr<'postgres' | 'mysql' | 'ssh'>('tcpProtocols');
+  tcpProtocols.forEach((p) => {
+    if (!['postgres', 'mysql', 'ssh'].includes(p)) problems.push(`gatehouse:gcp.tcpProtocols: unknown protocol "${String(p)}"`);
+  });
+  const clientCidrs = o.clientCidrs === undefined ? undefined : arr<string>('clientCidrs');
 
   const settings: GcpSettings = {
     stackName: str('stackName', 'gatehouse-gcp')!,
@@ -63,6 +70,8 @@ export function readGcpSettings(raw: unknown): GcpSettings {
     connections,
     recordRetentionDays: typeof retention === 'number' ? retention : 365,
     instances: { min: Number(instances.min), max: Number(instances.max) },
+    tcpProtocols,
+    clientCidrs,
   };
   if (problems.length > 0) throw new Error(`Invalid Gatehouse Google Cloud settings:\n  ${problems.join('\n  ')}`);
   return settings;

@@ -43,6 +43,15 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(instance.depends_on).toEqual([expect.stringMatching(/^google_service_networking_connection\./)]);
   });
 
+  test('TCP protocols go to an instance group behind an internal load balancer, running as the same service account with the same configuration', () => {
+    const json = build({ tcpProtocols: ['postgres', 'ssh'] });
+    expect(onlyResource(json, 'google_compute_forwarding_rule').ports).toEqual(['5432', '2222']);
+    const template = onlyResource(json, 'google_compute_region_instance_template');
+    expect(template.service_account.email).toMatch(/google_service_account\./);
+    expect(template.metadata['user-data']).toMatch(/base64encode/);
+    expect(onlyResource(json, 'google_cloud_run_v2_service').template.containers[0].ports.container_port).toBe(8443);
+  });
+
   test('an existing database URL secret replaces the created instance', () => {
     const json = build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' });
     expect(Object.keys(resources(json, 'google_sql_database_instance'))).toHaveLength(0);
@@ -51,7 +60,7 @@ describe('Gatehouse (Google Cloud)', () => {
 
   test.each([
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
-    ['a TCP protocol', { tcpProtocols: ['ssh'] }, /cannot be served here/],
+    ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], network: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
     ['a database tier with an existing database', { existingDatabaseUrlSecret: 'projects/p/secrets/pg', databaseTier: 'x' }, /conflicts/],
   ])('refuses %s', (_n, props, message) => {
     expect(() => build(props as Partial<GatehouseProps>)).toThrow(message);
