@@ -33,6 +33,8 @@ describe('S3LogSink', () => {
     expect(path).toBe(`/${BUCKET}/org/gatehouse/${KEY}`);
     expect(headers['if-none-match']).toBe('*');
     expect(headers['x-amz-checksum-sha256']).toBe(createHash('sha256').update(bytes).digest('base64'));
+    // What S3 looks for on writes to an Object Lock bucket (besides Content-MD5).
+    expect(headers['x-amz-sdk-checksum-algorithm']).toBe('SHA256');
     expect((await rawObject(peer, `org/gatehouse/${KEY}`))?.equals(bytes)).toBe(true);
     expect(await sink.list('segments/')).toEqual([KEY]);
   });
