@@ -14,8 +14,13 @@ mkdirSync(out, { recursive: true });
 
 const started = Date.now();
 await build({
-  entryPoints: [join(root, 'gateway/src/main.ts')],
-  outfile: join(out, 'gateway.mjs'),
+  entryPoints: { gateway: join(root, 'gateway/src/main.ts') },
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  // Cloud SDKs and protocol modules are imported on demand: splitting keeps them out of the
+  // start-up path (cold start grows with the code evaluated, not with the files on disk).
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -19,6 +19,7 @@ Commands:
         --config FILE         the configuration whose dev issuer to use
   verify PATH                 Verify a whole log (digests, segments, per-event hash chains) and
                               name the first broken link. Exit 0 when intact, 1 when not.
+        --config FILE         verify the configured log store instead (S3, Azure Blob, GCS)
         --trust-key FILE      trusted digest public key (PEM); repeatable
   sessions list [filters]     List recorded sessions, newest first.
         --user U --connection C --from TIME --to TIME --request-id ID --status S --limit N --json

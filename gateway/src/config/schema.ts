@@ -110,8 +110,43 @@ export const httpConnectionSchema = z
 
 export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema]);
 
+/** A key prefix inside a bucket/container: empty, or segments ending in "/" (e.g. `gatehouse/`). */
+const objectPrefix = z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix such as "gatehouse/" (segments of letters, digits, ".", "_", "-", each ending in "/")').default('');
+
 export const fsSinkSchema = z.object({ type: z.literal('fs'), path: z.string().min(1) }).strict();
-export const sinkSchema = z.discriminatedUnion('type', [fsSinkSchema]);
+/** S3 (Object Lock bucket from the AWS kit); credentials come from the platform identity. */
+export const s3SinkSchema = z
+  .object({
+    type: z.literal('s3'),
+    bucket: z.string().min(3),
+    prefix: objectPrefix,
+    region: z.string().min(1),
+    /** S3-compatible endpoint (tests, other clouds); default: AWS. */
+    endpoint: z.string().url().optional(),
+    forcePathStyle: z.boolean().default(false),
+  })
+  .strict();
+/** Azure Blob (immutable container from the Azure kit); the managed identity authenticates. */
+export const azureBlobSinkSchema = z
+  .object({
+    type: z.literal('azure-blob'),
+    /** Account blob endpoint, e.g. `https://acct.blob.core.windows.net/`. */
+    endpoint: z.string().url(),
+    container: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/, 'an Azure container name'),
+    prefix: objectPrefix,
+  })
+  .strict();
+/** Google Cloud Storage (locked-retention bucket from the GCP kit); the service account authenticates. */
+export const gcsSinkSchema = z
+  .object({
+    type: z.literal('gcs'),
+    bucket: z.string().min(3),
+    prefix: objectPrefix,
+    /** Custom API endpoint (tests); default: Google. */
+    apiEndpoint: z.string().url().optional(),
+  })
+  .strict();
+export const sinkSchema = z.discriminatedUnion('type', [fsSinkSchema, s3SinkSchema, azureBlobSinkSchema, gcsSinkSchema]);
 
 export const recordingSchema = z
   .object({
@@ -129,7 +164,11 @@ export const recordingSchema = z
     segmentMaxAgeSeconds: z.number().int().min(1).default(300),
     /** Signed digests are written this often (and at shutdown). */
     digestIntervalSeconds: z.number().int().min(1).default(300),
-    /** Ed25519 private key (PKCS#8 PEM) for digests: a secret reference. Development generates one. */
+    /**
+     * Digest signing key: a secret reference to an Ed25519 private key (PKCS#8 PEM), or
+     * `aws-kms:<key arn|alias>` for an ECC_NIST_P256 KMS key that never leaves KMS.
+     * Development generates an Ed25519 key when omitted.
+     */
     signingKey: secretRef.optional(),
     /** HTTP sessions close after this long without traffic. */
     sessionIdleSeconds: z.number().int().min(1).default(300),
@@ -184,7 +223,9 @@ export const configSchema = z
           .strict()
           .default({ enabled: false, keyPath: './.gatehouse/dev-issuer.json', audience: 'gatehouse' }),
       })
-      .strict(),
+      .strict()
+      // Missing entirely is reported by the cross-field check ("at least one trusted issuer").
+      .default({ issuers: [], devIssuer: { enabled: false, keyPath: './.gatehouse/dev-issuer.json', audience: 'gatehouse' } }),
     policy: policySchema.default({ files: [] }),
     connections: z.array(connectionSchema).default([]),
     recording: recordingSchema.default(recordingSchema.parse({})),

@@ -13,9 +13,9 @@ import type { PolicySource } from '../policy/policy-set';
 import { createHttpProxy, type HttpProxy } from '../protocols/http';
 import { exportSession } from '../recording/reader';
 import { GatehouseRecorder } from '../recording/recorder';
-import { FsLogSink } from '../recording/sinks/fs/fs-sink';
 import type { LogSink } from '../recording/sinks/sink';
-import { createSecretProvider } from '../secrets';
+import { createConfiguredSecrets } from './secret-providers';
+import { createSink, localLogRoot } from './sinks';
 import { createSessionIndex } from '../state/sql-session-index';
 import { listen, type Listener } from './listener';
 import { loadDigestSigner } from './signing-key';
@@ -45,14 +45,16 @@ export interface StartOptions {
 export async function startGateway(config: GatehouseConfig, options: StartOptions): Promise<RunningGateway> {
   const { logger } = options;
   const instanceId = config.instanceId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
-  const secrets = createSecretProvider({ mode: config.mode });
+  const { secrets, close: closeSecrets } = await createConfiguredSecrets(config, logger);
   const metrics = createGatewayMetrics({ defaultLabels: { instance: instanceId } });
 
   const verifier = await identityVerifierFromConfig(config, { logger });
   const policy = createPolicyEngine({ policies: await policySources(config), logger });
 
-  const sink = createSink(config);
-  const devKeyPath = join(dirname(resolve(config.recording.sink.path)), 'dev-signing-key.pem');
+  const sink = await createSink(config.recording.sink);
+  // A generated development key is kept beside a filesystem log (never inside it).
+  const logRoot = localLogRoot(config.recording.sink) ?? './.gatehouse/log';
+  const devKeyPath = join(dirname(resolve(logRoot)), 'dev-signing-key.pem');
   const { signer, generated } = await loadDigestSigner(config, secrets, devKeyPath);
   if (generated) logger.warn({ path: devKeyPath }, 'generated a development signing key for digests');
 
@@ -154,6 +156,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await recorder.close();
       await index.close();
       verifier.close();
+      await sink.close?.();
+      await closeSecrets();
       await adminListener.close(1000);
       logger.info({ reason }, 'stopped: sessions sealed, final digest written');
     })();
@@ -161,14 +165,6 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   };
 
   return { http: httpListener, admin: adminListener, pipeline, recorder, metrics, sink, instanceId, shutdown };
-}
-
-function createSink(config: GatehouseConfig): LogSink {
-  const sink = config.recording.sink;
-  switch (sink.type) {
-    case 'fs':
-      return new FsLogSink(sink.path);
-  }
 }
 
 async function policySources(config: GatehouseConfig): Promise<PolicySource[]> {

@@ -10,6 +10,12 @@ import { Ed25519Signer, generateDevSigningKey, type DigestSigner } from '../reco
  * development a key is generated once and kept at `devKeyPath`, outside the log it signs.
  */
 export async function loadDigestSigner(config: GatehouseConfig, secrets: SecretProvider, devKeyPath: string): Promise<{ signer: DigestSigner; generated: boolean }> {
+  const ref = config.recording.signingKey;
+  if (ref?.startsWith('aws-kms:')) {
+    const { KmsEcdsaSigner, parseKmsKeyReference } = await import('../recording/signers/kms-ecdsa-signer');
+    const { keyId, region } = parseKmsKeyReference(ref);
+    return { signer: await KmsEcdsaSigner.create({ keyId, region }), generated: false };
+  }
   if (config.recording.signingKey) {
     return { signer: new Ed25519Signer(await secrets.get(config.recording.signingKey)), generated: false };
   }

