@@ -14,7 +14,7 @@ import {
 } from './claims';
 import { algorithmForJwk, DEV_ISSUER_NAME } from './dev-issuer';
 import { RemoteKeySource, staticKeySource } from './key-source';
-import type { KeyResolver, KeySource } from './key-source';
+import type { KeyResolver, KeySetSnapshot, KeySource } from './key-source';
 import type { IdentityLogger } from './logger';
 import type { Principal } from './principal';
 import { compileSubjectRule, groupsFromSubjectRules } from './subject-rules';
@@ -47,6 +47,11 @@ export interface IdentityVerifierOptions {
    * seconds, so a client spraying random key ids cannot make us hammer the issuer. @default 30
    */
   readonly unknownKeyRefetchSeconds?: number;
+  /**
+   * How many verified token signatures to remember (per key set; claims are re-checked on every
+   * use). 0 turns the cache off. @default 4096
+   */
+  readonly verifiedTokenCacheSize?: number;
   /** Timeout for one discovery or JWKS request. @default 5000 */
   readonly fetchTimeoutMs?: number;
 }
@@ -163,13 +168,23 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Gatewa
 
   let closed = false;
 
+  const signatures = new VerifiedSignatureCache(options.verifiedTokenCacheSize ?? 4096);
+
   async function verify(token: string): Promise<Principal> {
     if (closed) throw new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the identity verifier is closed');
+    // Agents send the same token on every request: its signature is checked once per key set.
+    // Every claim (exp, nbf, audience, subject rules) is still checked on every request below.
+    const hit = signatures.get(token);
+    if (hit !== undefined && hit.keys === (await hit.issuer.keys.current())) {
+      return toPrincipal(hit.claims, token, hit.issuer, Math.floor(now() / 1000));
+    }
     const unverified = readUnverifiedToken(token);
     const issuer = routeToIssuer(unverified.payload);
     checkAlgorithm(unverified.header, issuer);
-    const claims = await verifySignature(token, issuer);
-    return toPrincipal(claims, token, issuer, Math.floor(now() / 1000));
+    const { claims, keys } = await verifySignature(token, issuer);
+    const principal = toPrincipal(claims, token, issuer, Math.floor(now() / 1000));
+    signatures.set(token, { issuer, keys, claims });
+    return principal;
   }
 
   function routeToIssuer(payload: JWTPayload): TrustedIssuer {
@@ -251,7 +266,7 @@ function toTokenError(error: unknown, issuer: TrustedIssuer): GatehouseError {
  * Verifies the signature with the issuer's current keys; on an unknown `kid` refetches the
  * keys once (subject to the rate limit) and tries again. Returns the verified claims.
  */
-async function verifySignature(token: string, issuer: TrustedIssuer): Promise<JWTPayload> {
+async function verifySignature(token: string, issuer: TrustedIssuer): Promise<{ claims: JWTPayload; keys: KeySetSnapshot }> {
   let keys = await issuer.keys.current();
   let payload: Uint8Array;
   try {
@@ -276,7 +291,27 @@ async function verifySignature(token: string, issuer: TrustedIssuer): Promise<JW
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
     throw new GatehouseError('GH_ERR_TOKEN_MALFORMED', 'token payload is not a JSON object');
   }
-  return claims as JWTPayload;
+  return { claims: claims as JWTPayload, keys };
+}
+
+/**
+ * Tokens whose signature verified, bound to the exact key-set snapshot that verified them: when
+ * the issuer's keys are refreshed (rotation, a removed key), the snapshot changes and the token is
+ * verified again. Bounded (oldest evicted first); large tokens are not kept.
+ */
+class VerifiedSignatureCache {
+  private readonly entries = new Map<string, { issuer: TrustedIssuer; keys: KeySetSnapshot; claims: JWTPayload }>();
+  constructor(private readonly max: number) {}
+
+  get(token: string): { issuer: TrustedIssuer; keys: KeySetSnapshot; claims: JWTPayload } | undefined {
+    return this.entries.get(token);
+  }
+
+  set(token: string, entry: { issuer: TrustedIssuer; keys: KeySetSnapshot; claims: JWTPayload }): void {
+    if (this.max <= 0 || token.length > 8192) return;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, entry);
+  }
 }
 
 /**

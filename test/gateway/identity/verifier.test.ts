@@ -442,6 +442,17 @@ describe('JWKS cache, rotation and rate limiting', () => {
     expect(observed.jwksFetches()).toBe(2);
   });
 
+  it('trusts a remembered signature only while the key set that verified it is current', async () => {
+    const clock = manualClock();
+    const verifier = verifierFor({ issuers: [configFor(idp, { jwksCacheSeconds: 60 })], now: clock.now });
+    const token = await idp.mintToken({ sub: 'cached' }, { ttlSeconds: 3600 });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ subject: 'cached' });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ subject: 'cached' }); // remembered
+    await idp.rotateKeys(); // the key that signed it is withdrawn
+    clock.advanceSeconds(61);
+    await expectRefused(verifier.verify(token), 'GH_ERR_TOKEN_KEY_UNKNOWN', token);
+  });
+
   it('tries each candidate key when a token names no kid and the JWKS holds several', async () => {
     const clock = manualClock();
     const verifier = verifierFor({ issuers: [configFor(idp, { jwksCacheSeconds: 60 })], now: clock.now });
