@@ -25,3 +25,20 @@ export function newId(prefix: string, now: number = Date.now()): string {
   }
   return `${prefix}_${time}${rand}`;
 }
+
+/**
+ * Request ids carry their session: `r_<session ulid>.<n>`. Finding the session of a Gatehouse
+ * request id then needs no index row per request (the hot path writes none); only
+ * client-supplied ids (`x-request-id`) are indexed.
+ */
+export function requestIdFor(sessionId: string, n: number): string {
+  return `r_${sessionId.slice(sessionId.indexOf('_') + 1)}.${n}`;
+}
+
+const REQUEST_ID = /^r_([0-9A-HJKMNP-TV-Z]{26})\.\d{1,12}$/;
+
+/** The session id a Gatehouse request id belongs to, or undefined for any other string. */
+export function sessionIdOfRequest(requestId: string): string | undefined {
+  const m = REQUEST_ID.exec(requestId);
+  return m ? `s_${m[1]}` : undefined;
+}

@@ -1,7 +1,7 @@
 import type { ConnectionConfig } from '../config/schema';
 import { GatehouseError, toGatehouseError } from '../errors';
 import type { Principal } from '../identity/principal';
-import { newId } from '../ids';
+import { newId, requestIdFor } from '../ids';
 import type { Logger } from '../observability/logger';
 import type { Decision, Operation } from '../policy/decision';
 import { principalRef } from '../recording/events';
@@ -160,6 +160,7 @@ class PipelineSession implements GatewaySession {
   private eventCount = 1; // session.start
   private requestCount = 0;
   private deniedCount = 0;
+  private requestSeq = 0;
   private readonly counters: Record<string, number> = {};
 
   constructor(
@@ -216,12 +217,13 @@ class PipelineSession implements GatewaySession {
   }
 
   newRequestId(): string {
-    return newId('r');
+    return requestIdFor(this.id, ++this.requestSeq);
   }
 
   noteRequest(requestId: string, clientRequestId?: string): void {
     this.requestCount++;
-    this.options.index.requestSeen(this.id, requestId, clientRequestId, new Date());
+    // Gatehouse request ids name their session (ids.ts); only a client's own id needs a row.
+    if (clientRequestId) this.options.index.requestSeen(this.id, requestId, clientRequestId, new Date());
   }
 
   count(counter: string, by = 1): void {

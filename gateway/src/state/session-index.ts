@@ -41,7 +41,10 @@ export interface SessionFilter {
 export interface SessionIndex {
   init(): Promise<void>;
   sessionStarted(row: Pick<SessionRow, 'id' | 'protocol' | 'connection' | 'subject' | 'userName' | 'issuer' | 'groups' | 'clientAddress' | 'startedAt' | 'status'>): Promise<void>;
-  /** Buffered: request ids are written in batches, not one round trip per request. */
+  /**
+   * Indexes a client-supplied request id (Gatehouse's own request ids name their session and are
+   * found without a row). Buffered: written in batches, not one round trip per request.
+   */
   requestSeen(sessionId: string, requestId: string, clientRequestId: string | undefined, time: Date): void;
   sessionEnded(id: string, update: { endedAt: Date; status: string; eventCount: number; requestCount: number; deniedCount: number; counters?: Record<string, number> }): Promise<void>;
   segmentSealed(key: string, sessionIds: readonly string[]): Promise<void>;

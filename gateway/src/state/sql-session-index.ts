@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { StateConfig } from '../config/schema';
+import { sessionIdOfRequest } from '../ids';
 import { GatehouseError } from '../errors';
 import { runMigrations } from './migrations';
 import type { SessionFilter, SessionIndex, SessionRow } from './session-index';
@@ -180,7 +181,12 @@ export class SqlSessionIndex implements SessionIndex {
     // Active in [from, to]: started by `to` and not ended before `from` (open sessions are still active).
     if (filter.to !== undefined) where.push(`s.started_at <= ${param(filter.to.toISOString())}::timestamptz`);
     if (filter.from !== undefined) where.push(`(s.ended_at is null or s.ended_at >= ${param(filter.from.toISOString())}::timestamptz)`);
-    if (filter.requestId !== undefined) {
+    const ownSession = filter.requestId === undefined ? undefined : sessionIdOfRequest(filter.requestId);
+    if (ownSession !== undefined) {
+      // A Gatehouse request id names its session; it may also have been indexed explicitly.
+      const p = param(filter.requestId!);
+      where.push(`(s.id = ${param(ownSession)} or exists (select 1 from gatehouse_session_requests r where r.session_id = s.id and r.request_id = ${p}))`);
+    } else if (filter.requestId !== undefined) {
       const p = param(filter.requestId);
       where.push(`exists (select 1 from gatehouse_session_requests r where r.session_id = s.id and (r.request_id = ${p} or r.client_request_id = ${p}))`);
     }
