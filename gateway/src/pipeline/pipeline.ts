@@ -161,6 +161,8 @@ class PipelineSession implements GatewaySession {
   private requestCount = 0;
   private deniedCount = 0;
   private requestSeq = 0;
+  /** Allow decisions waiting for the operation's first event (see authorize). */
+  private readonly pendingDecisions = new Map<string, { effect: string; code: string; reasons: readonly string[] }>();
   private readonly counters: Record<string, number> = {};
 
   constructor(
@@ -192,7 +194,9 @@ class PipelineSession implements GatewaySession {
       // A denial is answered only once it is recorded durably: the refusal is part of the record.
       await this.record('policy.denied', { ...payload, message: decision.message }, { requestId, durable: this.options.recorder.mode === 'strict' });
     } else {
-      await this.record('policy.decision', payload, { requestId });
+      // An allowed operation's decision travels in the first event the protocol records for it
+      // (its request event): one event fewer per operation on the hot path, same information.
+      this.pendingDecisions.set(requestId, { effect: decision.effect, code: decision.code, reasons: decision.reasons });
     }
     return decision;
   }
@@ -205,13 +209,22 @@ class PipelineSession implements GatewaySession {
   }
 
   async record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
-    const started = performance.now();
+    const requestId = options?.requestId;
+    if (requestId !== undefined && this.pendingDecisions.size > 0) {
+      const decision = this.pendingDecisions.get(requestId);
+      if (decision !== undefined) {
+        this.pendingDecisions.delete(requestId);
+        payload.decision = decision;
+      }
+    }
+    // Only a durable append has a latency worth measuring; a buffered one returns at once.
+    const started = options?.durable ? performance.now() : 0;
     try {
       await this.recorder.append(type, payload, options);
       this.eventCount++;
-      this.observer.recorded(performance.now() - started, true);
+      if (options?.durable) this.observer.recorded(performance.now() - started, true);
     } catch (e) {
-      this.observer.recorded(performance.now() - started, false);
+      this.observer.recorded(options?.durable ? performance.now() - started : 0, false);
       throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
     }
   }

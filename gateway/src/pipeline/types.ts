@@ -37,8 +37,10 @@ export interface GatewaySession {
   readonly principal: Principal;
   readonly connection: ConnectionConfig;
   /**
-   * Judges one operation and records the decision. `deny` is returned (not thrown) so the protocol
-   * answers natively; `review` waits for an approval and resolves to its outcome.
+   * Judges one operation and records the decision: a denial as its own `policy.denied` event
+   * (durable in strict mode), an allow as a `decision` member added to the first event the
+   * protocol then records with the same request id. `deny` is returned (not thrown) so the
+   * protocol answers natively; `review` waits for an approval and resolves to its outcome.
    * Throws only when judging itself failed (then the operation must not go through).
    */
   authorize(operation: Operation, requestId: string): Promise<Decision>;
