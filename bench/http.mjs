@@ -38,6 +38,20 @@ http.createServer((req, res) => {
 }).listen(Number(process.argv[2]), '127.0.0.1');
 `;
 
+// The floor for any Node proxy: node:http with a keep-alive agent, no identity, policy or record.
+const BARE_NODE_PROXY = `
+const http = require('node:http');
+const [port, upstreamPort] = process.argv.slice(2).map(Number);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+http.createServer((req, res) => {
+  const up = http.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: req.headers, agent }, (ur) => {
+    res.writeHead(ur.statusCode, ur.headers);
+    ur.pipe(res);
+  });
+  req.pipe(up);
+}).listen(port, '127.0.0.1');
+`;
+
 function nginxConfig(dir, port, upstreamPort) {
   return `
 worker_processes 1;
@@ -109,6 +123,12 @@ export async function main(argv) {
     stops.push(nginx);
     await waitForPort(nginxPort);
 
+    const barePort = await freePort();
+    writeFileSync(join(dir, 'bare-proxy.cjs'), BARE_NODE_PROXY);
+    const bare = startProcess(process.execPath, [join(dir, 'bare-proxy.cjs'), String(barePort), String(upstreamPort)], { cpu: 1 });
+    stops.push(bare);
+    await waitForPort(barePort);
+
     const gateways = {};
     for (const mode of ['buffered', 'strict']) {
       const port = await freePort();
@@ -130,6 +150,7 @@ export async function main(argv) {
     const targets = {
       direct: { port: upstreamPort, headers: {} },
       nginx: { port: nginxPort, headers: {} },
+      node_bare_proxy: { port: barePort, headers: {} },
       gatehouse_buffered: { port: gateways.buffered.port, headers: auth },
       gatehouse_strict: { port: gateways.strict.port, headers: auth },
     };
@@ -165,6 +186,8 @@ export async function main(argv) {
       'gatehouse_strict/nginx': ratio('json', 'gatehouse_strict', 'nginx'),
       'gatehouse_buffered/direct': ratio('json', 'gatehouse_buffered', 'direct'),
       'nginx/direct': ratio('json', 'nginx', 'direct'),
+      'node_bare_proxy/nginx': ratio('json', 'node_bare_proxy', 'nginx'),
+      'gatehouse_buffered/node_bare_proxy': ratio('json', 'gatehouse_buffered', 'node_bare_proxy'),
       'sse:gatehouse_buffered/nginx': ratio('sse', 'gatehouse_buffered', 'nginx'),
       'sse:gatehouse_strict/nginx': ratio('sse', 'gatehouse_strict', 'nginx'),
     };
@@ -172,6 +195,7 @@ export async function main(argv) {
       'gatehouse_buffered_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'gatehouse_strict_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_strict.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'nginx_p50_added_ms_1conn': Number((runs.json_1conn.nginx.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'node_bare_proxy_p50_added_ms_1conn': Number((runs.json_1conn.node_bare_proxy.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
     };
     const result = {
       benchmark: 'http',
