@@ -8,6 +8,7 @@ import type { IConstruct } from 'constructs';
 import { GatehouseStack } from '../../../stacks/aws/gatehouse-stack';
 import { readSettings } from '../../../stacks/aws/settings';
 import { IMAGE_FIXTURE, cdkJsonContext } from '../../constructs/aws/helpers';
+import { checkEmittedConfig, renderCfnValue } from '../../support/gateway-config';
 
 const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 
@@ -76,6 +77,19 @@ describe('reference stack (stacks/aws)', () => {
     }
     // The list itself is reviewed: a new acknowledgement must show up in this snapshot.
     expect(acks.map((a) => `${a.id} @ ${a.path}`).sort()).toMatchSnapshot();
+  });
+
+  test('the service gets a configuration the gateway accepts, with the S3 sink, KMS signing key and state secret', () => {
+    const { stack } = referenceApp(false);
+    const params = Template.fromStack(stack).findResources('AWS::SSM::Parameter');
+    const config = Object.values(params).find((p: any) => renderCfnValue(p.Properties.Value).includes('recording:')) as any;
+    expect(config).toBeDefined();
+    const { problems, sink } = checkEmittedConfig(renderCfnValue(config.Properties.Value));
+    expect(problems).toEqual([]);
+    expect(sink).toMatchObject({ type: 's3', region: 'eu-west-1' });
+    const yamlText = renderCfnValue(config.Properties.Value);
+    expect(yamlText).toMatch(/signingKey: "?aws-kms:/);
+    expect(yamlText).toMatch(/mode: production/);
   });
 
   test('template snapshot', () => {

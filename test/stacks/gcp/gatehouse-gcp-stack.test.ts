@@ -16,7 +16,7 @@ describe('reference stack (stacks/gcp)', () => {
     expect(json.provider.google[0]).toMatchObject({ project: 'my-gatehouse-project', region: 'europe-west1' });
   });
 
-  test('the service gets a configuration the gateway schema accepts (all but the gcs sink, which it does not know yet)', () => {
+  test('the service gets a configuration the gateway schema accepts (its cloud sink included)', () => {
     const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', settings())));
     const service = Object.values(json.resource.google_cloud_run_v2_service)[0] as any;
     const { problems, sink } = checkEmittedConfig(service.template.containers[0].env[0].value);
