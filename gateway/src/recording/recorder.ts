@@ -518,7 +518,7 @@ export class GatehouseRecorder implements Recorder {
         w.reject(failure);
       }
     }
-    this.log?.error({ err: errInfo(failure), pendingEvents: this.pendingEvents }, 'recording: log store write failed; events kept for retry');
+    this.log?.error({ code: failure.code, err: errInfo(failure), pendingEvents: this.pendingEvents }, 'recording: log store write failed; events kept for retry');
     if (this.stopped) return;
     this.retryDelay = Math.min(this.retryMaxMs, Math.max(this.retryMinMs, this.retryDelay * 2));
     this.retryTimer = setTimeout(() => {

@@ -214,6 +214,9 @@ class HttpProxyImpl implements HttpProxy {
 
   refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string): void {
     this.metrics?.observeError?.(connection, err.code);
+    // One line per refusal with a top-level status and code: operators alarm on these (the AWS
+    // kit's 5xx-rate and recording-failure metric filters read exactly these fields).
+    this.logger.warn({ connection, status: err.status, code: err.code, requestId }, 'http request refused');
     sendError(res, err, { requestId, decision });
   }
 }
@@ -640,6 +643,10 @@ class Exchange {
       }
     } finally {
       this.proxy.metrics?.observeRequest(this.connection.name, this.method, status, total / 1000);
+      // The access log line (a refusal after forwarding was logged by refuse()).
+      if (this.failure === undefined) {
+        this.proxy.logger.info({ connection: this.connection.name, requestId: this.requestId, method: this.method, status, ms: round(total) }, 'http exchange');
+      }
       this.done?.();
     }
   }

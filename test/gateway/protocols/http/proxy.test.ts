@@ -216,6 +216,11 @@ describe('HTTP proxy', () => {
       expect(r.status).toBe(503);
       expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_RECORDING_OVERLOADED');
       expect(echo.received.map((x) => x.url)).toEqual(['/warm']);
+      // Operators alarm on top-level `status` and `code` in the JSON log (the AWS kit's metric
+      // filters `{ $.status >= 500 }` and `{ $.code = "GH_ERR_RECORDING_*" }`).
+      const lines = running.logger.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toContainEqual(expect.objectContaining({ msg: 'http exchange', status: 200, connection: 'a' }));
+      expect(lines).toContainEqual(expect.objectContaining({ msg: 'http request refused', status: 503, code: 'GH_ERR_RECORDING_OVERLOADED' }));
     });
 
     it('answers 503 and does not forward when the session cannot be opened, and retries opening on the next request', async () => {
