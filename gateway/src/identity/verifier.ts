@@ -176,14 +176,17 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Gatewa
     // Every claim (exp, nbf, audience, subject rules) is still checked on every request below.
     const hit = signatures.get(token);
     if (hit !== undefined && hit.keys === (await hit.issuer.keys.current())) {
-      return toPrincipal(hit.claims, token, hit.issuer, Math.floor(now() / 1000));
+      // Everything but time is a pure function of the (immutable) claims: only time is re-checked,
+      // and the same frozen principal is returned, so per-principal caches downstream keep hitting.
+      checkTokenTimes(hit.claims, Math.floor(now() / 1000), hit.issuer.clockSkewSeconds);
+      return hit.principal;
     }
     const unverified = readUnverifiedToken(token);
     const issuer = routeToIssuer(unverified.payload);
     checkAlgorithm(unverified.header, issuer);
     const { claims, keys } = await verifySignature(token, issuer);
     const principal = toPrincipal(claims, token, issuer, Math.floor(now() / 1000));
-    signatures.set(token, { issuer, keys, claims });
+    signatures.set(token, { issuer, keys, claims, principal });
     return principal;
   }
 
@@ -299,15 +302,22 @@ async function verifySignature(token: string, issuer: TrustedIssuer): Promise<{ 
  * the issuer's keys are refreshed (rotation, a removed key), the snapshot changes and the token is
  * verified again. Bounded (oldest evicted first); large tokens are not kept.
  */
+interface VerifiedToken {
+  readonly issuer: TrustedIssuer;
+  readonly keys: KeySetSnapshot;
+  readonly claims: JWTPayload;
+  readonly principal: Principal;
+}
+
 class VerifiedSignatureCache {
-  private readonly entries = new Map<string, { issuer: TrustedIssuer; keys: KeySetSnapshot; claims: JWTPayload }>();
+  private readonly entries = new Map<string, VerifiedToken>();
   constructor(private readonly max: number) {}
 
-  get(token: string): { issuer: TrustedIssuer; keys: KeySetSnapshot; claims: JWTPayload } | undefined {
+  get(token: string): VerifiedToken | undefined {
     return this.entries.get(token);
   }
 
-  set(token: string, entry: { issuer: TrustedIssuer; keys: KeySetSnapshot; claims: JWTPayload }): void {
+  set(token: string, entry: VerifiedToken): void {
     if (this.max <= 0 || token.length > 8192) return;
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(token, entry);
@@ -354,14 +364,15 @@ function toPrincipal(claims: JWTPayload, token: string, issuer: TrustedIssuer, n
     }
     groups.push(...granted);
   }
-  return {
+  // Frozen: one principal object may serve every request made with the same token.
+  return Object.freeze({
     issuer: issuer.issuer,
     issuerName: issuer.name,
     subject,
     name: readDisplayName(claims, issuer.nameClaim, subject),
-    groups: uniqueInOrder(groups),
+    groups: Object.freeze(uniqueInOrder(groups)),
     kind: issuer.kind,
     expiresAt: claims.exp,
     tokenId: tokenIdOf(claims, token),
-  };
+  });
 }
