@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,11 @@ describe('gateway end to end', () => {
     ['expired', async () => issuer.mintToken({ sub: 'ada', groups: ['developers'], exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 }), 'GH_ERR_TOKEN_EXPIRED'],
     ['wrong audience', async () => issuer.mintToken({ sub: 'ada', groups: ['developers'], aud: 'someone-else' }), 'GH_ERR_TOKEN_AUDIENCE'],
     ['missing', async () => undefined, 'GH_ERR_TOKEN_MISSING'],
+    ['wrong issuer', async () => issuer.mintToken({ sub: 'ada', groups: ['developers'], iss: 'https://idp.elsewhere.example' }), 'GH_ERR_TOKEN_ISSUER'],
+    ['unknown key', async () => issuer.mintToken({ sub: 'ada', groups: ['developers'] }, { kid: 'not-a-published-key' }), 'GH_ERR_TOKEN_KEY_UNKNOWN'],
+    ['alg none', async () => unsigned({ alg: 'none', typ: 'JWT' }, { iss: issuer.issuer, sub: 'ada', aud: 'gatehouse', groups: ['developers'] }), 'GH_ERR_TOKEN_ALGORITHM'],
+    ['HMAC signed with the public key', async () => hmacWithPublicKey(issuer), 'GH_ERR_TOKEN_ALGORITHM'],
+    ['tampered payload', async () => tampered(await issuer.mintToken({ sub: 'ada', groups: ['readers'] })), 'GH_ERR_TOKEN_SIGNATURE'],
   ];
   test.each(badTokens)('a %s token gets 401 with its reason code, never reaches the upstream, and is recorded as an authentication failure', async (_name, make, code) => {
     const t = await make();
@@ -249,6 +254,31 @@ describe('gateway end to end', () => {
     }
   });
 });
+
+function b64(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function unsigned(header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  const now = Math.floor(Date.now() / 1000);
+  return `${b64(header)}.${b64({ iat: now, exp: now + 300, ...claims })}.`;
+}
+
+/** Algorithm confusion: HS256 keyed with the issuer's published public key. */
+function hmacWithPublicKey(idp: TestIssuer): string {
+  const jwk = idp.publicJwks().keys[0]!;
+  const pem = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+  const now = Math.floor(Date.now() / 1000);
+  const signingInput = `${b64({ alg: 'HS256', typ: 'JWT', kid: jwk.kid })}.${b64({ iss: idp.issuer, sub: 'mallory', aud: 'gatehouse', iat: now, exp: now + 300, groups: ['developers'] })}`;
+  return `${signingInput}.${createHmac('sha256', pem).update(signingInput).digest('base64url')}`;
+}
+
+/** A validly signed token whose payload was edited afterwards (groups escalated). */
+function tampered(token: string): string {
+  const [header, payload, signature] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  return `${header}.${b64({ ...claims, groups: ['developers', 'admins'] })}.${signature}`;
+}
 
 async function adminGet(gw: TestGateway, path: string, token: string) {
   const res = await fetch(`${gw.adminUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
