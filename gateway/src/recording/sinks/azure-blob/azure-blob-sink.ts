@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import { BlobServiceClient, type ContainerClient, type StorageSharedKeyCredential } from '@azure/storage-blob';
 import { GatehouseError } from '../../../errors';
+import { Retry, type RetryOptions } from '../retry';
 import { assertValidKey, type LogSink } from '../sink';
 import { classifyAzureError, REASON_TEXT, type AzureFailure } from './azure-errors';
 
-export interface AzureBlobLogSinkOptions {
+export interface AzureBlobLogSinkOptions extends RetryOptions {
   /** The account's blob endpoint, e.g. `https://acct.blob.core.windows.net/` (Azurite: `http://127.0.0.1:10000/devstoreaccount1`). */
   readonly endpoint: string;
   readonly container: string;
@@ -16,18 +17,10 @@ export interface AzureBlobLogSinkOptions {
    * in production; a shared key only against an emulator (the kit disables shared keys).
    */
   readonly credential: TokenCredential | StorageSharedKeyCredential;
-  /** Attempts per operation, the first included, before failing closed. @default 4 */
-  readonly maxAttempts?: number;
-  /** @default 100 */
-  readonly retryBaseMs?: number;
-  /** @default 2000 */
-  readonly retryMaxMs?: number;
   /** Per attempt: time without a response. @default 15000 */
   readonly requestTimeoutMs?: number;
   /** @default 5000 */
   readonly listPageSize?: number;
-  /** Waits between attempts; tests inject one to skip real waiting. @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const PREFIX = /^([A-Za-z0-9._-]+\/)*$/;
@@ -49,12 +42,9 @@ export class AzureBlobLogSink implements LogSink {
   readonly container: string;
   readonly prefix: string;
   private readonly client: ContainerClient;
-  private readonly maxAttempts: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
+  private readonly retry: Retry;
   private readonly listPageSize: number;
   private readonly requestTimeoutMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: AzureBlobLogSinkOptions) {
     const prefix = options.prefix ?? '';
@@ -75,12 +65,9 @@ export class AzureBlobLogSink implements LogSink {
     }
     this.container = options.container;
     this.prefix = prefix;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-    this.retryBaseMs = options.retryBaseMs ?? 100;
-    this.retryMaxMs = options.retryMaxMs ?? 2000;
+    this.retry = new Retry(options);
     this.listPageSize = Math.min(5000, Math.max(1, options.listPageSize ?? 5000));
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const service = new BlobServiceClient(options.endpoint.replace(/\/$/, ''), options.credential, {
       retryOptions: { maxTries: 1, tryTimeoutInMs: this.requestTimeoutMs },
       userAgentOptions: { userAgentPrefix: 'gatehouse' },
@@ -109,9 +96,9 @@ export class AzureBlobLogSink implements LogSink {
           // An earlier attempt of this very put was stored but its answer was lost.
           return;
         }
-        if (!f.transient || attempt >= this.maxAttempts) throw this.failure(e, f, 'put', key, attempt);
+        if (!f.transient || attempt >= this.retry.maxAttempts) throw this.failure(e, f, 'put', key, attempt);
         if (f.reason === 'unreachable' || f.reason === 'timeout' || f.reason === 'server') mayHaveLanded = true;
-        await this.sleep(this.backoff(attempt));
+        await this.retry.pause(attempt);
       }
     }
   }
@@ -161,25 +148,11 @@ export class AzureBlobLogSink implements LogSink {
     }
   }
 
-  private async withRetries<T>(op: string, key: string, call: () => Promise<T>): Promise<T> {
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        return await call();
-      } catch (e) {
-        const f = classifyAzureError(e);
-        if (!f.transient || attempt >= this.maxAttempts) throw this.failure(e, f, op, key, attempt);
-        await this.sleep(this.backoff(attempt));
-      }
-    }
+  private withRetries<T>(op: string, key: string, call: () => Promise<T>): Promise<T> {
+    return this.retry.run(call, classifyAzureError, (e, f, attempts) => this.failure(e, f, op, key, attempts));
   }
 
   /** Full jitter: spreads the replicas' retries. */
-  private backoff(attempt: number): number {
-    return Math.floor(Math.random() * Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1)));
-  }
-
   private check(key: string, op: string): void {
     try {
       assertValidKey(key);

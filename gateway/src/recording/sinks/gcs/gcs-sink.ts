@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
 import { GatehouseError } from '../../../errors';
+import { Retry, type RetryOptions } from '../retry';
 import { assertValidKey, type LogSink } from '../sink';
 import { classifyGcsError, REASON_TEXT, type GcsFailure } from './gcs-errors';
 
-export interface GcsLogSinkOptions {
+export interface GcsLogSinkOptions extends RetryOptions {
   readonly bucket: string;
   /** Object name prefix: `''` or `a/b/` (ends with `/`). @default '' */
   readonly prefix?: string;
@@ -18,18 +19,10 @@ export interface GcsLogSinkOptions {
   readonly authenticateCustomEndpoint?: boolean;
   /** Project id, when ADC cannot tell it. @default from ADC */
   readonly projectId?: string;
-  /** Attempts per operation, the first included, before failing closed. @default 4 */
-  readonly maxAttempts?: number;
-  /** @default 100 */
-  readonly retryBaseMs?: number;
-  /** @default 2000 */
-  readonly retryMaxMs?: number;
   /** Per attempt: time without a response. @default 15000 */
   readonly requestTimeoutMs?: number;
   /** @default 1000 */
   readonly listPageSize?: number;
-  /** Waits between attempts; tests inject one to skip real waiting. @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const PREFIX = /^([A-Za-z0-9._-]+\/)*$/;
@@ -50,12 +43,9 @@ export class GcsLogSink implements LogSink {
   readonly bucketName: string;
   readonly prefix: string;
   private readonly bucket: Bucket;
-  private readonly maxAttempts: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
+  private readonly retry: Retry;
   private readonly listPageSize: number;
   private readonly requestTimeoutMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: GcsLogSinkOptions) {
     const prefix = options.prefix ?? '';
@@ -73,12 +63,9 @@ export class GcsLogSink implements LogSink {
     }
     this.bucketName = options.bucket;
     this.prefix = prefix;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-    this.retryBaseMs = options.retryBaseMs ?? 100;
-    this.retryMaxMs = options.retryMaxMs ?? 2000;
+    this.retry = new Retry(options);
     this.listPageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const storageOptions: StorageOptions = {
       retryOptions: { autoRetry: false, maxRetries: 0 },
       ...(options.projectId !== undefined ? { projectId: options.projectId } : {}),
@@ -110,9 +97,9 @@ export class GcsLogSink implements LogSink {
       } catch (e) {
         const f = classifyGcsError(e);
         if (f.reason === 'exists' && mayHaveLanded && (await this.holds(key, body))) return;
-        if (!f.transient || attempt >= this.maxAttempts) throw this.failure(e, f, 'put', key, attempt);
+        if (!f.transient || attempt >= this.retry.maxAttempts) throw this.failure(e, f, 'put', key, attempt);
         if (f.reason === 'unreachable' || f.reason === 'timeout' || f.reason === 'server') mayHaveLanded = true;
-        await this.sleep(this.backoff(attempt));
+        await this.retry.pause(attempt);
       }
     }
   }
@@ -157,22 +144,8 @@ export class GcsLogSink implements LogSink {
     }
   }
 
-  private async withRetries<T>(op: string, key: string, call: () => Promise<T>): Promise<T> {
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        return await call();
-      } catch (e) {
-        const f = classifyGcsError(e);
-        if (!f.transient || attempt >= this.maxAttempts) throw this.failure(e, f, op, key, attempt);
-        await this.sleep(this.backoff(attempt));
-      }
-    }
-  }
-
-  private backoff(attempt: number): number {
-    return Math.floor(Math.random() * Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1)));
+  private withRetries<T>(op: string, key: string, call: () => Promise<T>): Promise<T> {
+    return this.retry.run(call, classifyGcsError, (e, f, attempts) => this.failure(e, f, op, key, attempts));
   }
 
   private check(key: string, op: string): void {

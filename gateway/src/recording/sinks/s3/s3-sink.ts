@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { GatehouseError } from '../../../errors';
+import { Retry, type RetryOptions } from '../retry';
 import { assertValidKey, type LogSink } from '../sink';
 import { classifyS3Error, REASON_TEXT, type S3Failure } from './s3-errors';
 
-export interface S3LogSinkOptions {
+export interface S3LogSinkOptions extends RetryOptions {
   readonly bucket: string;
   /** Key prefix every object is written under: `''` or `a/b/` (ends with `/`). @default '' */
   readonly prefix?: string;
@@ -15,20 +16,12 @@ export interface S3LogSinkOptions {
   readonly forcePathStyle?: boolean;
   /** Static credentials, for tests only. @default the SDK's chain (ECS task role, environment, ...) */
   readonly credentials?: S3ClientConfig['credentials'];
-  /** Attempts per operation, the first included, before failing closed. @default 4 */
-  readonly maxAttempts?: number;
-  /** Backoff before the second attempt; doubles with full jitter up to `retryMaxMs`. @default 100 */
-  readonly retryBaseMs?: number;
-  /** @default 2000 */
-  readonly retryMaxMs?: number;
   /** Per attempt: time to connect. @default 3000 */
   readonly connectionTimeoutMs?: number;
   /** Per attempt: time without a response. @default 15000 */
   readonly requestTimeoutMs?: number;
   /** Keys per ListObjectsV2 page (S3 caps it at 1000). @default 1000 */
   readonly listPageSize?: number;
-  /** Waits between attempts; tests inject one to skip real waiting. @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 const PREFIX = /^([A-Za-z0-9._-]+\/)*$/;
@@ -49,11 +42,8 @@ export class S3LogSink implements LogSink {
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;
-  private readonly maxAttempts: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
+  private readonly retry: Retry;
   private readonly listPageSize: number;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: S3LogSinkOptions) {
     const prefix = options.prefix ?? '';
@@ -63,11 +53,8 @@ export class S3LogSink implements LogSink {
     if (options.bucket.length === 0) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'S3 log sink bucket must not be empty');
     this.bucket = options.bucket;
     this.prefix = prefix;
-    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-    this.retryBaseMs = options.retryBaseMs ?? 100;
-    this.retryMaxMs = options.retryMaxMs ?? 2000;
+    this.retry = new Retry(options);
     this.listPageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
@@ -109,10 +96,10 @@ export class S3LogSink implements LogSink {
           // An earlier attempt of this very put was stored but its answer was lost.
           return;
         }
-        if (!f.transient || attempt >= this.maxAttempts) throw this.failure(e, f, 'put', key, attempt);
+        if (!f.transient || attempt >= this.retry.maxAttempts) throw this.failure(e, f, 'put', key, attempt);
         // A request that timed out or lost its connection may still have been stored.
         if (f.reason === 'unreachable' || f.reason === 'timeout' || f.reason === 'server') mayHaveLanded = true;
-        await this.sleep(this.backoff(attempt));
+        await this.retry.pause(attempt);
       }
     }
   }
@@ -176,24 +163,8 @@ export class S3LogSink implements LogSink {
     }
   }
 
-  private async withRetries<T>(op: string, key: string, call: () => Promise<T>): Promise<T> {
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      try {
-        return await call();
-      } catch (e) {
-        const f = classifyS3Error(e);
-        if (!f.transient || attempt >= this.maxAttempts) throw this.failure(e, f, op, key, attempt);
-        await this.sleep(this.backoff(attempt));
-      }
-    }
-  }
-
-  /** Full jitter (AWS architecture blog "Exponential Backoff and Jitter"): spreads replicas' retries. */
-  private backoff(attempt: number): number {
-    const cap = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
-    return Math.floor(Math.random() * cap);
+  private withRetries<T>(op: string, key: string, call: () => Promise<T>): Promise<T> {
+    return this.retry.run(call, classifyS3Error, (e, f, attempts) => this.failure(e, f, op, key, attempts));
   }
 
   private check(key: string, op: string): void {
