@@ -15,7 +15,7 @@ export const genericAssignment: Detector = patternDetector({
   family: 'secret',
   maxLength: 320,
   pattern:
-    /(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,30}[_.-])?(?:password|passwd|pwd|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|passphrase)["']?\s{0,3}(?::|=|=>|:=)\s{0,3}(?:"([^"\r\n]{1,256})"|'([^'\r\n]{1,256})'|([^\s"',;&}\]]{1,256}))/gi,
+    /(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|passphrase)["']?\s{0,3}(?::|=|=>|:=)\s{0,3}(?:"([^"\r\n]{1,256})"|'([^'\r\n]{1,256})'|([^\s"',;&}\]]{1,256}))/gi,
   // The value sits in one of three groups: double-quoted, single-quoted or bare.
   group: [1, 2, 3],
   accept: (value) => !PLACEHOLDER.test(value.trim()) && value.trim().length >= 3,

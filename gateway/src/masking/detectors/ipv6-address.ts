@@ -1,17 +1,53 @@
 import { isIPv6 } from 'node:net';
-import type { Detector } from '../detector';
-import { patternDetector } from './pattern';
+import type { Detection, Detector } from '../detector';
+
+/** Hex digit, `:` or `.`: the characters an IPv6 address (with an IPv4 tail) is made of. */
+function isRunChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46;
+}
+/** `\w` without the regex: letters, digits, underscore. */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+const MAX = 45;
 
 /**
- * IPv6 addresses, full or `::`-compressed (with an optional embedded IPv4 tail). The regex finds
- * colon-separated hex candidates; node's parser decides, which rejects times and MAC addresses.
+ * IPv6 addresses, full or `::`-compressed (with an optional embedded IPv4 tail). Every address
+ * holds a `:`, so the scan starts at colons, takes the whole surrounding run of hex digits,
+ * colons and dots, and lets node's parser decide: that rejects times (10:30:45) and MAC
+ * addresses. Runs are skipped whole, so the scan stays linear.
  */
-export const ipv6Address: Detector = patternDetector({
+export const ipv6Address: Detector = {
   id: 'ipv6-address',
   type: 'ip_address',
   family: 'pii',
-  maxLength: 45,
-  pattern:
-    /(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?<=[0-9A-Fa-f]|::)(?:\.\d{1,3}){0,3}(?![\w:])/g,
-  accept: (v) => v.length >= 3 && /[0-9A-Fa-f]/.test(v) && isIPv6(v),
-});
+  maxLength: MAX,
+  find(text: string): Detection[] {
+    const out: Detection[] = [];
+    let colon = text.indexOf(':');
+    while (colon >= 0) {
+      let start = colon;
+      while (start > 0 && isRunChar(text.charCodeAt(start - 1))) start--;
+      let end = colon + 1;
+      while (end < text.length && isRunChar(text.charCodeAt(end))) end++;
+      // Trailing punctuation (`addr.` ending a sentence, `addr:` before a port) is not part of it.
+      let stop = end;
+      while (stop - start > 2 && (text[stop - 1] === '.' || (text[stop - 1] === ':' && text[stop - 2] !== ':'))) stop--;
+      while (start < stop && text[start] === '.') start++;
+      const length = stop - start;
+      if (
+        length >= 3 &&
+        length <= MAX &&
+        (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
+        (stop >= text.length || !isWordChar(text.charCodeAt(stop)))
+      ) {
+        const candidate = text.slice(start, stop);
+        if (/[0-9A-Fa-f]/.test(candidate) && isIPv6(candidate)) {
+          out.push({ start, end: stop, type: 'ip_address', rule: 'ipv6-address' });
+        }
+      }
+      colon = text.indexOf(':', end);
+    }
+    return out;
+  },
+};

@@ -1,12 +1,16 @@
 import type { Detector } from '../detector';
 import { patternDetector } from './pattern';
 
-/** PEM private keys of any algorithm (RSA, EC, OPENSSH, ENCRYPTED, PKCS#8), armour included. */
+/**
+ * PEM private keys of any algorithm (RSA, EC, OPENSSH, ENCRYPTED, PKCS#8), armour included. The
+ * body may not contain `-----`, so an unterminated BEGIN stops at the next armour line instead of
+ * scanning 16 000 characters ahead (which made repeated BEGINs quadratic).
+ */
 export const pemPrivateKey: Detector = patternDetector({
   id: 'pem-private-key',
   type: 'private_key',
   family: 'secret',
   maxLength: 16_200,
   pattern:
-    /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----[\s\S]{1,16000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----/g,
+    /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s:,.\\]|-(?!----)){1,16000}?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----/g,
 });

@@ -21,3 +21,10 @@ describe('email', () => {
     expect(d.end - d.start).toBeLessThanOrEqual(email.maxLength);
   });
 });
+
+describe('email boundaries', () => {
+  it('does not take part of an over-long local part, and finds several addresses', () => {
+    expect(found(`${'a'.repeat(80)}@example.com`)).toEqual([]);
+    expect(found('to: a@example.com, b.c@example.org')).toEqual(['a@example.com', 'b.c@example.org']);
+  });
+});

@@ -28,3 +28,11 @@ describe('ipv6-address', () => {
     expect(d.end - d.start).toBeLessThanOrEqual(ipv6Address.maxLength);
   });
 });
+
+describe('ipv6-address boundaries', () => {
+  it('stops before a trailing colon or full stop and skips over-long runs', () => {
+    expect(found('error from 2001:db8::1: refused')).toEqual(['2001:db8::1']);
+    expect(found('peer was fe80::1.')).toEqual(['fe80::1']);
+    expect(found('a:'.repeat(10_000))).toEqual([]);
+  });
+});
