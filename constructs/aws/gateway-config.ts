@@ -14,3 +14,57 @@ export type GatewayConfigDocument = { readonly [key: string]: unknown };
 export function renderGatewayConfig(doc: GatewayConfigDocument): string {
   return stringify(doc, { lineWidth: 0, minContentWidth: 0 });
 }
+
+/**
+ * Helpers every cloud's composite construct uses to build the document (cloud-neutral: the
+ * Azure and GCP kits import them too). Issuers and connections are typed structurally so each kit
+ * keeps its own props with cloud-specific extras.
+ */
+export interface IssuerEntry {
+  readonly name: string;
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly options?: GatewayConfigDocument;
+}
+
+export interface ConnectionEntry {
+  readonly name: string;
+  readonly spec: GatewayConfigDocument;
+}
+
+/** True when the connection injects a credential, so the kit must hold a secret for it. */
+export function needsSecret(connection: ConnectionEntry): boolean {
+  const credential = (connection.spec as { credential?: { type?: unknown } }).credential;
+  return credential !== undefined && credential.type !== 'none';
+}
+
+/**
+ * The connection's gateway config, its credential pointing at the secret the kit manages.
+ * @param secretReference the secret reference the gateway resolves (e.g. `aws-sm:<arn>`)
+ * @param existingSecretHint how the user gives an existing secret instead (for the error message)
+ */
+export function connectionConfig(connection: ConnectionEntry, secretReference: () => string, existingSecretHint: string): GatewayConfigDocument {
+  const spec = connection.spec as { credential?: Record<string, unknown> };
+  if ('name' in connection.spec) throw new Error(`Gatehouse: connection "${connection.name}" repeats its name inside spec; give it once`);
+  if (spec.credential && 'secret' in spec.credential) {
+    throw new Error(`Gatehouse: connection "${connection.name}" sets credential.secret; the kit manages it (${existingSecretHint})`);
+  }
+  const credential = spec.credential && spec.credential.type !== 'none' ? { ...spec.credential, secret: secretReference() } : spec.credential;
+  return { name: connection.name, ...connection.spec, ...(credential ? { credential } : {}) };
+}
+
+/** The issuer's gateway config; a resolved issuer must be an https URL. */
+export function issuerConfig(issuer: IssuerEntry, isUnresolved: (value: unknown) => boolean): GatewayConfigDocument {
+  if (!isUnresolved(issuer.issuer) && !/^https:\/\//.test(issuer.issuer)) {
+    throw new Error(`Gatehouse: issuer "${issuer.name}" must be an https URL, got "${issuer.issuer}"`);
+  }
+  return { ...(issuer.options ?? {}), name: issuer.name, issuer: issuer.issuer, audiences: [...issuer.audiences] };
+}
+
+export function validateUniqueNames(what: string, names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new Error(`Gatehouse: ${what} "${name}" is given more than once`);
+    seen.add(name);
+  }
+}

@@ -2,7 +2,7 @@ import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import type { GatewayConfigDocument } from '../aws/gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument } from '../aws/gateway-config';
 import type { GatewayTcpProtocol } from '../aws/gateway-ports';
 import { GatewayContainerApps } from './gateway-container-apps';
 import { GatewayNetwork } from './gateway-network';
@@ -189,8 +189,8 @@ export class Gatehouse extends Construct {
 
     const config: GatewayConfigDocument = {
       mode: 'production',
-      identity: { issuers: (props.issuers ?? []).map(issuerConfig) },
-      connections: connections.map((c) => this.connectionConfig(c)),
+      identity: { issuers: (props.issuers ?? []).map((i) => issuerConfig(i, Token.isUnresolved)) },
+      connections: connections.map((c) => connectionConfig(c, () => this.credentials.referenceFor(c.name), `Key Vault secret gatehouse-${c.name}`)),
       recording: {
         mode: props.recordingMode ?? 'strict',
         sink: {
@@ -247,35 +247,4 @@ export class Gatehouse extends Construct {
     this.federatedIdentities = federated;
   }
 
-  private connectionConfig(connection: GatehouseConnection): GatewayConfigDocument {
-    const spec = connection.spec as { credential?: Record<string, unknown> };
-    if ('name' in connection.spec) throw new Error(`Gatehouse: connection "${connection.name}" repeats its name inside spec; give it once`);
-    if (spec.credential && 'secret' in spec.credential) {
-      throw new Error(`Gatehouse: connection "${connection.name}" sets credential.secret; the kit manages it (Key Vault secret gatehouse-${connection.name})`);
-    }
-    const credential = spec.credential && spec.credential.type !== 'none'
-      ? { ...spec.credential, secret: this.credentials.referenceFor(connection.name) }
-      : spec.credential;
-    return { name: connection.name, ...connection.spec, ...(credential ? { credential } : {}) };
-  }
-}
-
-function needsSecret(connection: GatehouseConnection): boolean {
-  const credential = (connection.spec as { credential?: { type?: unknown } }).credential;
-  return credential !== undefined && credential.type !== 'none';
-}
-
-function issuerConfig(issuer: GatehouseIssuer): GatewayConfigDocument {
-  if (!Token.isUnresolved(issuer.issuer) && !/^https:\/\//.test(issuer.issuer)) {
-    throw new Error(`Gatehouse: issuer "${issuer.name}" must be an https URL, got "${issuer.issuer}"`);
-  }
-  return { ...(issuer.options ?? {}), name: issuer.name, issuer: issuer.issuer, audiences: [...issuer.audiences] };
-}
-
-function validateUniqueNames(what: string, names: readonly string[]): void {
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (seen.has(name)) throw new Error(`Gatehouse: ${what} "${name}" is given more than once`);
-    seen.add(name);
-  }
 }
