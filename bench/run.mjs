@@ -2,6 +2,8 @@
 // `npm run bench -- <name>`: runs one benchmark (or all) and writes bench/results/<name>.json.
 const benches = {
   http: () => import('./http.mjs'),
+  masking: () => import('./masking.mjs'),
+  postgres: () => import('./postgres.mjs'),
 };
 const which = process.argv[2];
 if (!which || !(which in benches) && which !== 'all') {
