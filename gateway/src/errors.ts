@@ -28,6 +28,14 @@ export const ERROR_CODES = {
   GH_ERR_APPROVAL_DENIED: 403,
   GH_ERR_APPROVAL_EXPIRED: 403,
   GH_ERR_APPROVAL_UNAVAILABLE: 503,
+  /** The approval is no longer pending (decided, expired or cancelled): a later decision is refused. */
+  GH_ERR_APPROVAL_CLOSED: 409,
+  /** Nobody approves or denies their own request. */
+  GH_ERR_APPROVAL_SELF: 403,
+  /** The caller is not in an approver group. */
+  GH_ERR_APPROVAL_NOT_APPROVER: 403,
+  /** This approver already voted on the approval (minimum counts count distinct approvers). */
+  GH_ERR_APPROVAL_VOTED: 409,
   // recording
   GH_ERR_RECORDING_FAILED: 503,
   GH_ERR_RECORDING_OVERLOADED: 503,

@@ -184,6 +184,44 @@ export const stateSchema = z
   })
   .strict();
 
+/** Posts each approval request to a webhook: generic JSON, or Slack's incoming-webhook format. */
+export const webhookNotifierSchema = z
+  .object({
+    kind: z.literal('webhook'),
+    /** Names the notifier in logs (never the URL). */
+    name: z.string().min(1).max(64).optional(),
+    /** An http(s) URL, or a secret reference to one (Slack webhook URLs are secrets). */
+    url: z.union([z.string().regex(/^https?:\/\//i, 'an http(s) URL'), secretRef]),
+    format: z.enum(['json', 'slack']).default('json'),
+    /** Extra headers with plain values. */
+    headers: z.record(z.string().min(1), z.string()).default({}),
+    /** Extra headers whose values are secret references (e.g. `Authorization: env:HOOK_TOKEN`). */
+    secretHeaders: z.record(z.string().min(1), secretRef).default({}),
+    /** Signs each post: `x-gatehouse-signature: v1=<hex HMAC-SHA256 of "<x-gatehouse-timestamp>.<body>">`. */
+    signingSecret: secretRef.optional(),
+    /** Per attempt. */
+    timeoutMs: z.number().int().min(100).max(60000).default(5000),
+    /** Attempts after the first failure (with backoff); a notifier never blocks or decides. */
+    retries: z.number().int().min(0).max(5).default(2),
+  })
+  .strict();
+
+export const approvalsSchema = z
+  .object({
+    /** Members of these groups may approve or deny. Empty: approvals are off and `review` decisions are denied. */
+    approverGroups: z.array(z.string().min(1)).default([]),
+    /** A pending operation is denied (expired) after this long. */
+    timeoutSeconds: z.number().int().min(5).max(86400).default(300),
+    /** Distinct approvers needed to grant (one denial always decides). */
+    minApprovals: z.number().int().min(1).max(10).default(1),
+    /** Safety poll of a waiting operation (LISTEN/NOTIFY wakes it at once on PostgreSQL). */
+    pollIntervalMs: z.number().int().min(50).max(60000).default(2000),
+    /** Base URL of the web console; notifications link to `${consoleUrl}/approvals/<id>`. */
+    consoleUrl: z.string().url().optional(),
+    notifiers: z.array(webhookNotifierSchema).default([]),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     /** Cedar policy text, inline. */
@@ -230,6 +268,7 @@ export const configSchema = z
     connections: z.array(connectionSchema).default([]),
     recording: recordingSchema.default(recordingSchema.parse({})),
     state: stateSchema.default({ embeddedPath: './.gatehouse/state' }),
+    approvals: approvalsSchema.default(approvalsSchema.parse({})),
     admin: z
       .object({
         /** Members of these groups may use the admin API. */
@@ -255,3 +294,5 @@ export type RecordingConfig = z.infer<typeof recordingSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 export type StateConfig = z.infer<typeof stateSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;
+export type ApprovalsConfig = z.infer<typeof approvalsSchema>;
+export type WebhookNotifierConfig = z.infer<typeof webhookNotifierSchema>;

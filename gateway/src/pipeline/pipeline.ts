@@ -7,7 +7,7 @@ import type { Decision, Operation } from '../policy/decision';
 import { principalRef } from '../recording/events';
 import type { AppendOptions, Recorder, SessionRecorder } from '../recording/recorder-types';
 import type { SessionIndex } from '../state/session-index';
-import type { ClientInfo, GatewaySession, IdentityVerifier, Pipeline, PolicyEngine, SecretProvider } from './types';
+import type { AuthorizeOptions, ClientInfo, GatewaySession, IdentityVerifier, Pipeline, PolicyEngine, SecretProvider } from './types';
 
 /**
  * Hooks the pipeline calls for metrics; kept as a plain interface so the pipeline does not depend
@@ -31,9 +31,10 @@ const noObserver: PipelineObserver = {
 
 /**
  * Resolves an operation that policy marked `review`. Until approvals are configured the pipeline
- * fails closed: a review decision becomes a denial.
+ * fails closed: a review decision becomes a denial. `signal` aborts when the protocol's client
+ * went away while the operation waited (the approval is then cancelled).
  */
-export type ReviewHandler = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision) => Promise<Decision>;
+export type ReviewHandler = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal) => Promise<Decision>;
 
 export interface PipelineOptions {
   readonly mode: 'development' | 'production';
@@ -176,7 +177,7 @@ class PipelineSession implements GatewaySession {
     private readonly onClose: () => void,
   ) {}
 
-  async authorize(operation: Operation, requestId: string): Promise<Decision> {
+  async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
     let decision: Decision;
     try {
       decision = this.options.policy.decide(this.principal, this.connection.name, operation);
@@ -185,7 +186,7 @@ class PipelineSession implements GatewaySession {
       decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
     }
     if (decision.effect === 'review') {
-      decision = await this.review(operation, requestId, decision);
+      decision = await this.review(operation, requestId, decision, options?.signal);
     }
     this.observer.decision(decision.effect, this.connection.name);
     const payload = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action };
@@ -201,11 +202,11 @@ class PipelineSession implements GatewaySession {
     return decision;
   }
 
-  private async review(operation: Operation, requestId: string, decision: Decision): Promise<Decision> {
+  private async review(operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> {
     if (!this.options.review) {
       return { effect: 'deny', code: 'approval.unavailable', reasons: decision.reasons, message: `"${operation.summary}" needs approval, but no approvals are configured on this gateway` };
     }
-    return this.options.review(this, operation, requestId, decision);
+    return this.options.review(this, operation, requestId, decision, signal);
   }
 
   async record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {

@@ -32,6 +32,14 @@ export interface SecretProvider {
   get(ref: string): Promise<string>;
 }
 
+export interface AuthorizeOptions {
+  /**
+   * Aborts when the client goes away (HTTP client disconnects, database client closes) while
+   * the operation waits for approval: the approval is cancelled and recorded as such.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface GatewaySession {
   readonly id: string;
   readonly principal: Principal;
@@ -43,7 +51,7 @@ export interface GatewaySession {
    * protocol answers natively; `review` waits for an approval and resolves to its outcome.
    * Throws only when judging itself failed (then the operation must not go through).
    */
-  authorize(operation: Operation, requestId: string): Promise<Decision>;
+  authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision>;
   /** Appends an event to this session's record; see Recorder for the durability contract. */
   record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
   /** A new request id, unique across replicas and time-sortable. */

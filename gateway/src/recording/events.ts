@@ -50,6 +50,8 @@ export const EVENT_CODES = {
   'approval.granted': 'GH1301I',
   'approval.denied': 'GH1302W',
   'approval.expired': 'GH1303W',
+  /** The operation's client went away (or the gateway shut down) while it waited. */
+  'approval.cancelled': 'GH1304W',
   'http.request': 'GH2000I',
   'http.response': 'GH2001I',
   'http.error': 'GH2002E',

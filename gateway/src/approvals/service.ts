@@ -1,0 +1,298 @@
+import { GatehouseError, isGatehouseError } from '../errors';
+import type { Principal } from '../identity/principal';
+import { newId } from '../ids';
+import type { GatewaySession } from '../pipeline/types';
+import type { Decision, Operation } from '../policy/decision';
+import type { StateLogger } from '../state/store';
+import type { ApprovalListener } from './listener';
+import { approvalLink } from './notifiers/messages';
+import type { ApprovalNotifier } from './notifiers/webhook';
+import type { ApprovalStore, ListApprovalsFilter } from './store';
+import { type Approval, type ApprovalStatus, type Verdict } from './types';
+
+/**
+ * Just-in-time approval of operations policy marked `review`: creates the request, records
+ * `approval.requested`, notifies, waits until an approver decides or it expires, records the
+ * outcome with who/why/when, and returns an allow or deny decision.
+ *
+ * Waiting is cheap: a waiter sleeps until it is woken (a decision made through this replica, or
+ * a NOTIFY from another one through the listener), its expiry timer fires, or the slow safety
+ * poll comes round (which also covers PGlite and notifications missed during a reconnect).
+ * Everything fails closed: an unreachable store, a recording failure or a client that went away
+ * never turns into an allow.
+ */
+export interface ApprovalServiceOptions {
+  readonly store: ApprovalStore;
+  readonly approverGroups: readonly string[];
+  readonly timeoutSeconds: number;
+  readonly minApprovals: number;
+  /** Safety poll while waiting. @default 2000 */
+  readonly pollIntervalMs?: number;
+  readonly consoleUrl?: string;
+  readonly notifiers?: readonly ApprovalNotifier[];
+  readonly logger: StateLogger;
+  /** Names the replica holding an operation. */
+  readonly instanceId?: string;
+  /** Recording mode: approval events are durable in strict mode. @default 'strict' */
+  readonly recordingMode?: 'strict' | 'buffered';
+  /** Injected for tests (expiry without sleeping). @default () => new Date() */
+  readonly clock?: () => Date;
+  /** Starts the cross-replica listener; it calls `changed(id)` / `resync()` on this service. */
+  readonly listen?: (handlers: { changed(id: string): void; resync(): void }) => ApprovalListener;
+}
+
+export type ApprovalOutcome = 'granted' | 'denied' | 'expired' | 'cancelled' | 'unavailable';
+
+interface Waiter {
+  wake(): void;
+}
+
+export class ApprovalService {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly approverGroups: ReadonlySet<string>;
+  private readonly clock: () => Date;
+  private readonly pollMs: number;
+  private listener: ApprovalListener | undefined;
+  private readonly shutdown = new AbortController();
+  private closed = false;
+
+  constructor(private readonly options: ApprovalServiceOptions) {
+    if (options.approverGroups.length === 0) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'approvals need at least one approver group');
+    this.approverGroups = new Set(options.approverGroups);
+    this.clock = options.clock ?? (() => new Date());
+    this.pollMs = options.pollIntervalMs ?? 2000;
+  }
+
+  /** Applies the schema and starts listening for decisions made on other replicas. */
+  async init(): Promise<void> {
+    await this.options.store.init();
+    this.listener ??= this.options.listen?.({ changed: (id) => this.wake(id), resync: () => this.wakeAll() });
+  }
+
+  /** Stops waiting: every operation still waiting here is cancelled (and recorded), then the listener closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.shutdown.abort();
+    this.wakeAll();
+    await this.listener?.close();
+  }
+
+  /** The pipeline's ReviewHandler. */
+  readonly review = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> =>
+    this.request(session, operation, requestId, decision, signal);
+
+  /** True when the principal may decide (is in an approver group). */
+  isApprover(principal: Pick<Principal, 'groups'>): boolean {
+    return principal.groups.some((g) => this.approverGroups.has(g));
+  }
+
+  async list(filter: ListApprovalsFilter = {}): Promise<Approval[]> {
+    // Expiry holds even when no replica waits: overdue requests read as expired.
+    await this.options.store.expireOverdue(this.clock());
+    return this.options.store.list(filter);
+  }
+
+  async get(id: string): Promise<Approval> {
+    let a = await this.options.store.get(id);
+    if (a !== undefined && a.status === 'pending' && this.clock().getTime() >= a.expiresAt.getTime()) {
+      a = await this.options.store.finish(id, 'expired', this.clock(), 'no decision before the approval expired');
+    }
+    if (a === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `no approval with id ${id}`);
+    return a;
+  }
+
+  /**
+   * An approver's verdict. The decider is a verified principal; it must be in an approver group
+   * and must not be the requester. Throws GH_ERR_APPROVAL_NOT_APPROVER, GH_ERR_APPROVAL_SELF,
+   * GH_ERR_APPROVAL_VOTED, GH_ERR_APPROVAL_CLOSED or GH_ERR_NOT_FOUND.
+   */
+  async decide(id: string, decider: Principal, verdict: Verdict, reason: string | null): Promise<Approval> {
+    if (!this.isApprover(decider)) {
+      throw new GatehouseError('GH_ERR_APPROVAL_NOT_APPROVER', 'only members of an approver group may approve or deny', { details: { subject: decider.subject } });
+    }
+    const result = await this.options.store.decide({ id, decider: { subject: decider.subject, issuer: decider.issuer, name: decider.name }, verdict, reason, now: this.clock() });
+    this.options.logger.info({ approvalId: id, verdict, status: result.status, subject: decider.subject }, 'approval vote');
+    this.wake(id); // a waiter on this replica needs no round trip through NOTIFY
+    return result;
+  }
+
+  /** Wakes the waiters of one approval (a NOTIFY arrived, or a decision was made here). */
+  wake(id: string): void {
+    for (const w of this.waiters.get(id) ?? []) w.wake();
+  }
+
+  wakeAll(): void {
+    for (const set of this.waiters.values()) for (const w of set) w.wake();
+  }
+
+  /** Operations waiting on this replica. */
+  waiting(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
+  }
+
+  private async request(session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> {
+    const durable = (this.options.recordingMode ?? 'strict') === 'strict';
+    const record = (type: string, payload: Record<string, unknown>) => session.record(type, payload, { requestId, durable });
+    const p = session.principal;
+    const now = this.clock();
+    const id = newId('ap', now.getTime());
+    const summary = operation.summary.length > 500 ? `${operation.summary.slice(0, 500)}…` : operation.summary;
+
+    if (this.closed) return this.refuse(record, operation, decision, null, 'unavailable', 'the gateway is shutting down');
+    let approval: Approval;
+    try {
+      approval = await this.options.store.create({
+        id,
+        sessionId: session.id,
+        requestId,
+        connection: session.connection.name,
+        protocol: operation.protocol,
+        action: operation.action,
+        summary,
+        attributes: operation.attributes,
+        requester: { subject: p.subject, issuer: p.issuer, name: p.name, groups: p.groups },
+        reasons: decision.reasons,
+        minApprovals: this.options.minApprovals,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + this.options.timeoutSeconds * 1000),
+        instanceId: this.options.instanceId ?? null,
+      });
+    } catch (e) {
+      // Fail closed: no approval can be asked for, so the operation does not go through.
+      this.options.logger.error({ code: isGatehouseError(e) ? e.code : 'error', sessionId: session.id, requestId }, 'could not create an approval request');
+      return this.refuse(record, operation, decision, null, 'unavailable', 'the approvals store is unreachable');
+    }
+
+    const link = approvalLink(this.options.consoleUrl, id);
+    try {
+      await record('approval.requested', {
+        approvalId: id,
+        operation: summary,
+        action: operation.action,
+        reasons: decision.reasons,
+        minApprovals: approval.minApprovals,
+        approverGroups: [...this.approverGroups],
+        expiresAt: approval.expiresAt.toISOString(),
+        link,
+      });
+    } catch (e) {
+      // An approval nobody can find in the record must not be granted: withdraw it, then fail.
+      await this.options.store.finish(id, 'cancelled', this.clock(), 'the request could not be recorded').catch(() => undefined);
+      throw e;
+    }
+    for (const n of this.options.notifiers ?? []) {
+      // Never awaited: a slow or broken notifier must not hold the operation or the decision.
+      n.notify(approval).catch(() => undefined);
+    }
+
+    const final = await this.wait(approval, session, signal);
+    return this.conclude(record, operation, decision, final);
+  }
+
+  /** Waits until the approval leaves `pending`; returns it, or the reason it could not be read. */
+  private async wait(approval: Approval, session: GatewaySession, signal?: AbortSignal): Promise<Approval | { unavailable: true; expired: boolean }> {
+    const { id } = approval;
+    let wake!: () => void;
+    let woken = false;
+    const waiter: Waiter = {
+      wake: () => {
+        woken = true;
+        wake?.();
+      },
+    };
+    let set = this.waiters.get(id);
+    if (set === undefined) this.waiters.set(id, (set = new Set()));
+    set.add(waiter);
+    const onAbort = () => waiter.wake();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      let failures = 0;
+      for (;;) {
+        if (signal?.aborted || session.closed || this.shutdown.signal.aborted) {
+          const why = this.shutdown.signal.aborted ? 'the gateway shut down while the operation waited' : 'the client went away while the operation waited';
+          const r = await this.options.store.finish(id, 'cancelled', this.clock(), why).catch(() => undefined);
+          // A decision that committed first still stands in the record; the operation is not run either way.
+          return r ?? { ...approval, status: 'cancelled', reason: why, decidedAt: this.clock() };
+        }
+        woken = false;
+        const now = this.clock();
+        try {
+          let current = await this.options.store.get(id);
+          if (current === undefined) throw new GatehouseError('GH_ERR_STATE_UNAVAILABLE', `approval ${id} vanished from the state store`);
+          if (current.status === 'pending' && now.getTime() >= current.expiresAt.getTime()) {
+            current = (await this.options.store.finish(id, 'expired', now, 'no decision before the approval expired')) ?? current;
+          }
+          if (current.status !== 'pending') return current;
+          failures = 0;
+        } catch (e) {
+          failures++;
+          this.options.logger.warn({ approvalId: id, code: isGatehouseError(e) ? e.code : 'error', failures }, 'approval state could not be read; retrying');
+          // Fail closed: past its expiry an approval we cannot read is not granted.
+          if (now.getTime() >= approval.expiresAt.getTime()) return { unavailable: true, expired: true };
+        }
+        if (woken) continue;
+        const untilExpiry = approval.expiresAt.getTime() - this.clock().getTime();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.max(0, Math.min(this.pollMs, untilExpiry + 5)));
+          function done() {
+            clearTimeout(timer);
+            wake = () => undefined;
+            resolve();
+          }
+          wake = done;
+          if (woken) done();
+        });
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      set.delete(waiter);
+      if (set.size === 0) this.waiters.delete(id);
+    }
+  }
+
+  private async conclude(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, final: Approval | { unavailable: true; expired: boolean }): Promise<Decision> {
+    if ('unavailable' in final) {
+      return this.refuse(record, operation, decision, null, 'unavailable', 'the approvals store became unreachable while the operation waited');
+    }
+    const votes = final.votes.map((v) => ({ subject: v.subject, name: v.name, issuer: v.issuer, verdict: v.verdict, reason: v.reason, at: v.at.toISOString() }));
+    const base = { approvalId: final.id, decidedAt: final.decidedAt?.toISOString() ?? this.clock().toISOString(), reason: final.reason };
+    switch (final.status) {
+      case 'granted': {
+        const approvers = votes.filter((v) => v.verdict === 'approve');
+        await record('approval.granted', { ...base, by: approvers.map((v) => v.subject), approvers });
+        const names = approvers.map((v) => v.name).join(', ');
+        return { effect: 'allow', code: 'approval.granted', reasons: [...decision.reasons, `approval:${final.id}`], message: `"${operation.summary}" was approved by ${names} (approval ${final.id})` };
+      }
+      case 'denied': {
+        const denier = votes.find((v) => v.verdict === 'deny');
+        await record('approval.denied', { ...base, by: denier?.subject ?? null, name: denier?.name ?? null, votes });
+        const why = final.reason ? `: ${final.reason}` : '';
+        return this.denial(operation, decision, final.id, 'approval.denied', `"${operation.summary}" was denied by ${denier?.name ?? 'an approver'}${why} (approval ${final.id})`);
+      }
+      case 'expired':
+        await record('approval.expired', { ...base, expiresAt: final.expiresAt.toISOString(), votes });
+        return this.denial(operation, decision, final.id, 'approval.expired', `no approver decided on "${operation.summary}" in time (approval ${final.id} expired at ${final.expiresAt.toISOString()})`);
+      case 'cancelled':
+      default:
+        await record('approval.cancelled', { ...base, votes });
+        return this.denial(operation, decision, final.id, 'approval.cancelled', `the approval of "${operation.summary}" was cancelled: ${final.reason ?? 'no reason given'} (approval ${final.id})`);
+    }
+  }
+
+  private async refuse(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, id: string | null, _kind: 'unavailable', why: string): Promise<Decision> {
+    // Recorded as a denial by the gateway itself (no approver): the operation needed approval and could not get it.
+    await record('approval.denied', { approvalId: id, by: null, code: 'approval.unavailable', reason: why, decidedAt: this.clock().toISOString() });
+    return this.denial(operation, decision, id, 'approval.unavailable', `"${operation.summary}" needs approval, but ${why}`);
+  }
+
+  private denial(_operation: Operation, decision: Decision, id: string | null, code: string, message: string): Decision {
+    return { effect: 'deny', code, reasons: id === null ? decision.reasons : [...decision.reasons, `approval:${id}`], message };
+  }
+}
+
+export function isFinal(status: ApprovalStatus): boolean {
+  return status !== 'pending';
+}

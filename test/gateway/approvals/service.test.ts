@@ -1,0 +1,311 @@
+import type { ConnectionConfig } from '../../../gateway/src/config/schema';
+import { isGatehouseError } from '../../../gateway/src/errors';
+import type { Principal } from '../../../gateway/src/identity/principal';
+import { ApprovalService } from '../../../gateway/src/approvals/service';
+import { ApprovalStore } from '../../../gateway/src/approvals/store';
+import { startPgApprovalListener } from '../../../gateway/src/approvals/listener';
+import type { Decision, Operation } from '../../../gateway/src/policy/decision';
+import { createStateStore, type StateStore } from '../../../gateway/src/state/store';
+import { silentLogger } from '../../../gateway/src/observability/logger';
+import { startPostgres, type TestPostgres } from '../../support/postgres';
+import { principalFor, TestPipeline, type TestSession } from '../../support/test-pipeline';
+
+/**
+ * The approval store and service on both drivers: the embedded PGlite and a real PostgreSQL 15.
+ * Expiry uses an injected clock, never a sleep of the timeout.
+ */
+const connection = { name: 'api', kind: 'http', upstream: 'http://127.0.0.1:1', route: { pathPrefix: '/api', stripPrefix: true } } as unknown as ConnectionConfig;
+const operation: Operation = { protocol: 'http', action: 'http:DELETE', attributes: { method: 'DELETE', path: '/users/7' }, summary: 'DELETE /users/7' };
+const review: Decision = { effect: 'review', code: 'policy.review', reasons: ['policy0'], message: 'needs review' };
+
+const ada = principalFor('ada', { groups: ['developers'] });
+const grace = principalFor('grace', { groups: ['approvers'], name: 'Grace Hopper' });
+const linus = principalFor('linus', { groups: ['approvers'] });
+const mallory = principalFor('mallory', { groups: ['developers'] });
+const adaApprover = principalFor('ada', { groups: ['developers', 'approvers'] });
+
+class Clock {
+  t = new Date('2026-03-01T12:00:00Z').getTime();
+  now = () => new Date(this.t);
+  advance(seconds: number) {
+    this.t += seconds * 1000;
+  }
+}
+
+const backends: Array<[string, () => Promise<{ fresh: (name: string) => Promise<StateStore>; stop(): Promise<void> }>]> = [
+  ['embedded PGlite', async () => ({ fresh: async () => createStateStore({ embeddedPath: 'memory://' }), stop: async () => undefined })],
+  [
+    'PostgreSQL 15',
+    async () => {
+      const server: TestPostgres = await startPostgres();
+      return { fresh: async (name) => createStateStore({ url: await server.createDatabase(name), embeddedPath: 'unused' }), stop: () => server.stop() };
+    },
+  ],
+];
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (!isGatehouseError(e)) throw e;
+    expect(e.code).toBe(code);
+    return e.details;
+  }
+  throw new Error(`expected ${code}, but it resolved`);
+}
+
+describe.each(backends)('approvals on %s', (_name, makeBackend) => {
+  let backend: Awaited<ReturnType<typeof makeBackend>>;
+  let state: StateStore;
+  let store: ApprovalStore;
+  let clock: Clock;
+  let dbCounter = 0;
+  const services: ApprovalService[] = [];
+
+  beforeAll(async () => {
+    backend = await makeBackend();
+  }, 60_000);
+  afterAll(async () => backend.stop());
+  beforeEach(async () => {
+    state = await backend.fresh(`approvals_${++dbCounter}`);
+    store = new ApprovalStore(state);
+    await store.init();
+    clock = new Clock();
+  });
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.close()));
+    await state.close();
+  });
+
+  const service = (over: Partial<ConstructorParameters<typeof ApprovalService>[0]> = {}) => {
+    const s = new ApprovalService({ store, approverGroups: ['approvers'], timeoutSeconds: 300, minApprovals: 1, pollIntervalMs: 20, logger: silentLogger(), clock: clock.now, instanceId: 'replica-a', ...over });
+    services.push(s);
+    return s;
+  };
+
+  const openSession = async (principal: Principal = ada) => {
+    const pipeline = new TestPipeline();
+    const session = (await pipeline.openSession(principal, connection, 'http', { address: '127.0.0.1' })) as TestSession;
+    return { pipeline, session };
+  };
+
+  /** Starts a review and resolves the approval id once `approval.requested` is recorded. */
+  const startReview = async (svc: ApprovalService, principal: Principal = ada, signal?: AbortSignal) => {
+    const { pipeline, session } = await openSession(principal);
+    const decision = svc.review(session, operation, 'r-1', review, signal);
+    const requested = await pipeline.waitForEvent('approval.requested');
+    return { pipeline, session, decision, id: requested.payload.approvalId as string };
+  };
+
+  test('a review waits until an approver grants it; the record holds who, why and when', async () => {
+    const svc = service();
+    await svc.init();
+    const { pipeline, decision, id } = await startReview(svc);
+    expect(svc.waiting()).toBe(1);
+    expect((await svc.get(id)).status).toBe('pending');
+
+    const granted = await svc.decide(id, grace, 'approve', 'checked the ticket');
+    expect(granted.status).toBe('granted');
+    const d = await decision;
+    expect(d).toMatchObject({ effect: 'allow', code: 'approval.granted' });
+    expect(d.reasons).toEqual(['policy0', `approval:${id}`]);
+
+    const requested = pipeline.eventsOf('approval.requested')[0]!;
+    expect(requested).toMatchObject({ requestId: 'r-1', durable: true, payload: { approvalId: id, operation: 'DELETE /users/7', action: 'http:DELETE', approverGroups: ['approvers'], minApprovals: 1 } });
+    expect(requested.payload.expiresAt).toBe(new Date(clock.t + 300_000).toISOString());
+    const event = pipeline.eventsOf('approval.granted')[0]!;
+    expect(event.payload).toMatchObject({ approvalId: id, by: ['grace'], reason: 'checked the ticket', decidedAt: clock.now().toISOString() });
+    expect(event.payload.approvers).toEqual([expect.objectContaining({ subject: 'grace', name: 'Grace Hopper', verdict: 'approve', reason: 'checked the ticket' })]);
+    expect(svc.waiting()).toBe(0);
+  });
+
+  test('a denial decides at once and answers with the denier and reason', async () => {
+    const svc = service({ minApprovals: 2 });
+    await svc.init();
+    const { pipeline, decision, id } = await startReview(svc);
+    await svc.decide(id, linus, 'deny', 'not during the freeze');
+    const d = await decision;
+    expect(d).toMatchObject({ effect: 'deny', code: 'approval.denied' });
+    expect(d.message).toContain('not during the freeze');
+    expect(pipeline.eventsOf('approval.denied')[0]!.payload).toMatchObject({ approvalId: id, by: 'linus', reason: 'not during the freeze' });
+  });
+
+  test('nobody approves their own request, even as an approver', async () => {
+    const svc = service();
+    await svc.init();
+    const { decision, id } = await startReview(svc, adaApprover);
+    await expectCode(svc.decide(id, adaApprover, 'approve', 'me'), 'GH_ERR_APPROVAL_SELF');
+    // A requester with another issuer but the same subject is still refused (fail closed).
+    await expectCode(svc.decide(id, { ...adaApprover, issuer: 'https://other.test' }, 'approve', null), 'GH_ERR_APPROVAL_SELF');
+    expect((await svc.get(id)).status).toBe('pending');
+    await svc.decide(id, grace, 'approve', null);
+    expect((await decision).effect).toBe('allow');
+  });
+
+  test('only members of an approver group may decide', async () => {
+    const svc = service();
+    await svc.init();
+    const { decision, id } = await startReview(svc);
+    await expectCode(svc.decide(id, mallory, 'approve', 'lgtm'), 'GH_ERR_APPROVAL_NOT_APPROVER');
+    expect((await svc.get(id)).votes).toEqual([]);
+    await svc.decide(id, grace, 'deny', null);
+    expect((await decision).effect).toBe('deny');
+  });
+
+  test('minApprovals counts distinct approvers; a second vote by the same one is refused', async () => {
+    const svc = service({ minApprovals: 2 });
+    await svc.init();
+    const { pipeline, decision, id } = await startReview(svc);
+    const first = await svc.decide(id, grace, 'approve', 'one');
+    expect(first.status).toBe('pending');
+    expect(first.votes).toHaveLength(1);
+    await expectCode(svc.decide(id, grace, 'approve', 'again'), 'GH_ERR_APPROVAL_VOTED');
+    expect((await svc.get(id)).status).toBe('pending');
+    const second = await svc.decide(id, linus, 'approve', 'two');
+    expect(second.status).toBe('granted');
+    expect((await decision).effect).toBe('allow');
+    expect(pipeline.eventsOf('approval.granted')[0]!.payload.by).toEqual(['grace', 'linus']);
+  });
+
+  test('two approvers racing: exactly one decision wins, the other gets GH_ERR_APPROVAL_CLOSED', async () => {
+    const svc = service();
+    await svc.init();
+    const { decision, id } = await startReview(svc);
+    const results = await Promise.allSettled([svc.decide(id, grace, 'approve', 'a'), svc.decide(id, linus, 'deny', 'b')]);
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toMatchObject({ code: 'GH_ERR_APPROVAL_CLOSED', status: 409 });
+    const winner = (ok[0] as PromiseFulfilledResult<{ status: string }>).value.status;
+    expect((await decision).effect).toBe(winner === 'granted' ? 'allow' : 'deny');
+    expect((await svc.get(id)).votes).toHaveLength(1);
+  });
+
+  test('expiry (injected clock) denies the waiting operation and a later decision is refused', async () => {
+    const svc = service({ timeoutSeconds: 60 });
+    await svc.init();
+    const { pipeline, decision, id } = await startReview(svc);
+    clock.advance(61);
+    const d = await decision;
+    expect(d).toMatchObject({ effect: 'deny', code: 'approval.expired' });
+    expect(pipeline.eventsOf('approval.expired')[0]!.payload).toMatchObject({ approvalId: id });
+    const details = await expectCode(svc.decide(id, grace, 'approve', 'too late'), 'GH_ERR_APPROVAL_CLOSED');
+    expect(details).toMatchObject({ status: 'expired' });
+  });
+
+  test('expiry holds with nobody watching: a late decision marks it expired and is refused', async () => {
+    const svc = service({ timeoutSeconds: 60 });
+    const { session } = await openSession();
+    await store.create({
+      id: 'ap_orphan',
+      sessionId: session.id,
+      requestId: 'r-9',
+      connection: 'api',
+      protocol: 'http',
+      action: 'http:DELETE',
+      summary: 'DELETE /x',
+      attributes: {},
+      requester: { subject: 'ada', issuer: ada.issuer, name: ada.name, groups: ada.groups },
+      reasons: [],
+      minApprovals: 1,
+      createdAt: clock.now(),
+      expiresAt: new Date(clock.t + 60_000),
+      instanceId: 'gone',
+    });
+    await store.create({ ...(await store.get('ap_orphan'))!, id: 'ap_orphan2' });
+    clock.advance(120);
+    await expectCode(svc.decide('ap_orphan', grace, 'approve', null), 'GH_ERR_APPROVAL_CLOSED');
+    expect((await store.get('ap_orphan'))!.status).toBe('expired');
+    // Listing marks the rest overdue too.
+    const listed = await svc.list({ status: 'pending' });
+    expect(listed).toEqual([]);
+    expect((await store.get('ap_orphan2'))!.status).toBe('expired');
+  });
+
+  test('a client that goes away cancels the pending approval, recorded', async () => {
+    const svc = service();
+    await svc.init();
+    const abort = new AbortController();
+    const { pipeline, decision, id } = await startReview(svc, ada, abort.signal);
+    abort.abort();
+    const d = await decision;
+    expect(d).toMatchObject({ effect: 'deny', code: 'approval.cancelled' });
+    expect((await svc.get(id)).status).toBe('cancelled');
+    expect(pipeline.eventsOf('approval.cancelled')[0]!.payload).toMatchObject({ approvalId: id, reason: expect.stringContaining('client went away') });
+    await expectCode(svc.decide(id, grace, 'approve', null), 'GH_ERR_APPROVAL_CLOSED');
+  });
+
+  test('an unreachable store fails closed: denied and recorded', async () => {
+    const svc = service();
+    await svc.init();
+    await state.close();
+    const { pipeline, session } = await openSession();
+    const d = await svc.review(session, operation, 'r-1', review);
+    expect(d).toMatchObject({ effect: 'deny', code: 'approval.unavailable' });
+    expect(pipeline.eventsOf('approval.denied')[0]!.payload).toMatchObject({ approvalId: null, code: 'approval.unavailable', by: null });
+  });
+
+  test('a request that cannot be recorded is withdrawn and the review throws', async () => {
+    const svc = service();
+    await svc.init();
+    const { pipeline, session } = await openSession();
+    pipeline.failRecording = 'GH_ERR_RECORDING_FAILED';
+    await expect(svc.review(session, operation, 'r-1', review)).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    const [a] = await store.list();
+    expect(a!.status).toBe('cancelled');
+  });
+
+  test('shutting down cancels operations still waiting', async () => {
+    const svc = service();
+    await svc.init();
+    const { decision, id } = await startReview(svc);
+    await svc.close();
+    expect(await decision).toMatchObject({ effect: 'deny', code: 'approval.cancelled' });
+    expect((await store.get(id))!.reason).toContain('shut down');
+  });
+});
+
+describe('across replicas on PostgreSQL 15', () => {
+  let server: TestPostgres;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => server.stop());
+
+  test('a decision through replica B wakes the waiter on replica A through LISTEN/NOTIFY, not the poll', async () => {
+    const url = await server.createDatabase('approvals_xr');
+    const stateA = createStateStore({ url, embeddedPath: 'unused' });
+    const stateB = createStateStore({ url, embeddedPath: 'unused' });
+    const logger = silentLogger();
+    // A poll of 10 minutes: only a notification can release the operation within the test.
+    const make = (s: StateStore, instanceId: string) =>
+      new ApprovalService({
+        store: new ApprovalStore(s),
+        approverGroups: ['approvers'],
+        timeoutSeconds: 900,
+        minApprovals: 1,
+        pollIntervalMs: 600_000,
+        logger,
+        instanceId,
+        listen: (handlers) => startPgApprovalListener({ url, logger, handlers }),
+      });
+    const a = make(stateA, 'a');
+    const b = make(stateB, 'b');
+    try {
+      await Promise.all([a.init(), b.init()]);
+      const pipeline = new TestPipeline();
+      const session = await pipeline.openSession(ada, connection, 'http', { address: '127.0.0.1' });
+      const decision = a.review(session, operation, 'r-1', review);
+      const id = (await pipeline.waitForEvent('approval.requested')).payload.approvalId as string;
+      // Give A's listener its connection (it LISTENs asynchronously after init).
+      await new Promise((r) => setTimeout(r, 300));
+      await b.decide(id, grace, 'approve', 'from the other replica');
+      await expect(decision).resolves.toMatchObject({ effect: 'allow', code: 'approval.granted' });
+      expect(pipeline.eventsOf('approval.granted')[0]!.payload).toMatchObject({ by: ['grace'], reason: 'from the other replica' });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await Promise.all([stateA.close(), stateB.close()]);
+    }
+  }, 30_000);
+});
