@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   GH_ERR_REQUEST_INVALID: 400,
   // masking
   GH_ERR_MASKING_FAILED: 502,
+  // SQL classification (protocols/postgres/sql)
+  GH_ERR_SQL_PARSER_NOT_LOADED: 500,
+  GH_ERR_SQL_PARSER_UNAVAILABLE: 500,
   // state store / admin
   GH_ERR_STATE_UNAVAILABLE: 503,
   GH_ERR_NOT_FOUND: 404,
