@@ -35,6 +35,7 @@ export function parseArgs(argv, env = process.env) {
     tls: false,
     write: true,
     build: false,
+    pin: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -48,6 +49,7 @@ export function parseArgs(argv, env = process.env) {
     else if (a === '--tls') opts.tls = true;
     else if (a === '--no-write') opts.write = false;
     else if (a === '--build') opts.build = true;
+    else if (a === '--no-pin') opts.pin = false;
     else throw new Error(`unknown option ${a} (see bench/README.md)`);
   }
   for (const k of ['seconds', 'rounds', 'clients', 'threads', 'scale']) {
@@ -130,13 +132,13 @@ function selfSignedCert(dir) {
  * Starts one Gatehouse with the postgres listener, or returns `{ unavailable: reason }` when this
  * build has no PostgreSQL proxy (config refused, or the listener never opens).
  */
-async function startGatehouse({ bundle, dir, pgPort, mode, tls, password, registry }) {
+async function startGatehouse({ bundle, dir, pgPort, mode, tls, password, registry, cpu }) {
   const ports = { http: await freePort(), admin: await freePort(), postgres: await freePort() };
   const cfg = join(dir, `gatehouse-${mode}${tls ? '-tls' : ''}.yaml`);
   writeFileSync(cfg, gatehouseConfig({ dir, ports, pgPort, mode, tls }));
   const check = await runCommand(process.execPath, [bundle, 'check-config', cfg]);
   if (check.code !== 0) return { unavailable: `this build refuses a postgres listener/connection: ${firstLines(check.stderr || check.stdout)}` };
-  const gw = registry.addProcess(startServer(process.execPath, [bundle, 'run', '--config', cfg], { cpu: 1, env: { BENCH_PG_PASSWORD: password } }));
+  const gw = registry.addProcess(startServer(process.execPath, [bundle, 'run', '--config', cfg], { cpu, env: { BENCH_PG_PASSWORD: password } }));
   try {
     await waitForPort(ports.postgres, 30000);
   } catch {
@@ -211,6 +213,9 @@ export async function main(argv) {
 }
 
 async function run(opts, registry) {
+  // Servers and the client on one CPU set, the proxy under test alone on the other.
+  const CPU_DB = opts.pin ? 0 : undefined;
+  const CPU_PROXY = opts.pin ? 1 : undefined;
   const owner = serverOwner();
   const scratch = (() => { try { accessSync('/dev/shm', constants.W_OK); return '/dev/shm'; } catch { return tmpdir(); } })();
   const dir = registry.addDir(mkdtempSync(join(scratch, 'gh-bench-pg-')));
@@ -219,23 +224,23 @@ async function run(opts, registry) {
 
   process.stderr.write(`cluster: initdb + start in ${dir}\n`);
   const pgPort = await freePort();
-  const cluster = await startCluster({ dir, port: pgPort, cpu: 0, owner, user: USER, password, database: DATABASE });
+  const cluster = await startCluster({ dir, port: pgPort, cpu: CPU_DB, owner, user: USER, password, database: DATABASE });
   registry.addProcess(cluster.server);
   process.stderr.write(`pgbench -i -s ${opts.scale}\n`);
-  const init = await runCommand(join(cluster.bin, 'pgbench'), ['-i', '-q', '-s', String(opts.scale), DATABASE], { env: cluster.env, cpu: 0 });
+  const init = await runCommand(join(cluster.bin, 'pgbench'), ['-i', '-q', '-s', String(opts.scale), DATABASE], { env: cluster.env, cpu: CPU_DB });
   if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
 
   const bouncerDir = join(dir, 'pgbouncer');
   mkdirSync(bouncerDir);
   chownTo(bouncerDir, owner);
   const bouncerPort = await freePort();
-  const bouncer = await startPgbouncer({ dir: bouncerDir, port: bouncerPort, upstreamPort: pgPort, database: DATABASE, user: USER, secret: await scramSecret(cluster, USER), poolSize: Math.max(8, opts.clients * 2), cpu: 1, owner });
+  const bouncer = await startPgbouncer({ dir: bouncerDir, port: bouncerPort, upstreamPort: pgPort, database: DATABASE, user: USER, secret: await scramSecret(cluster, USER), poolSize: Math.max(8, opts.clients * 2), cpu: CPU_PROXY, owner });
   registry.addProcess(bouncer.server);
   await waitForPort(bouncerPort).catch(() => { throw new Error(`pgbouncer did not start: ${bouncer.server.stderr()}`); });
 
   const pipePort = await freePort();
   writeFileSync(join(dir, 'node-pipe.cjs'), NODE_PIPE);
-  registry.addProcess(startServer(process.execPath, [join(dir, 'node-pipe.cjs'), String(pipePort), String(pgPort)], { cpu: 1 }));
+  registry.addProcess(startServer(process.execPath, [join(dir, 'node-pipe.cjs'), String(pipePort), String(pgPort)], { cpu: CPU_PROXY }));
   await waitForPort(pipePort);
 
   const bundle = await ensureBundle(opts.build);
@@ -253,7 +258,7 @@ async function run(opts, registry) {
   if (opts.tls) selfSignedCert(dir);
   let token = null;
   for (const row of gatehouseRows) {
-    const gw = await startGatehouse({ bundle, dir, pgPort, mode: row.mode, tls: row.tls, password, registry });
+    const gw = await startGatehouse({ bundle, dir, pgPort, mode: row.mode, tls: row.tls, password, registry, cpu: CPU_PROXY });
     if (gw.unavailable) { unavailable[row.name] = gw.unavailable; continue; }
     token ??= (await runCommand(process.execPath, [bundle, 'token', '--dev', '--sub', 'bench', '--groups', 'developers', '--ttl', '86400', '--config', gw.cfg])).stdout.trim();
     if (!token) throw new Error('could not mint a development token with the bundle');
@@ -271,7 +276,7 @@ async function run(opts, registry) {
   for (const name of names) {
     for (const script of ['select', 'tpcb']) {
       try {
-        await pgbench(cluster.bin, { ...common, port: targets[name].port, script, protocol: 'simple', seconds: opts.warmup }, { cpu: 0, env: targets[name].env });
+        await pgbench(cluster.bin, { ...common, port: targets[name].port, script, protocol: 'simple', seconds: opts.warmup }, { cpu: CPU_DB, env: targets[name].env });
       } catch (e) {
         if (!name.startsWith('gatehouse')) throw e;
         unavailable[name] = `warm-up failed: ${firstLines(e.message)}`;
@@ -287,7 +292,7 @@ async function run(opts, registry) {
     for (const sc of scenarios) {
       for (const name of orderFor(r + SCENARIOS.indexOf(sc), measured)) {
         if (sc.script === 'tpcb') await resetTpcb();
-        const res = await pgbench(cluster.bin, { ...common, port: targets[name].port, script: sc.script, protocol: sc.protocol, seconds: opts.seconds }, { cpu: 0, env: targets[name].env });
+        const res = await pgbench(cluster.bin, { ...common, port: targets[name].port, script: sc.script, protocol: sc.protocol, seconds: opts.seconds }, { cpu: CPU_DB, env: targets[name].env });
         ((samples[sc.name] ??= {})[name] ??= []).push(res);
         process.stderr.write(`round ${r + 1} ${sc.name.padEnd(16)} ${name.padEnd(24)} ${res.tps.toFixed(0).padStart(7)} tps  latency ${res.latency_ms.toFixed(3)} ms\n`);
       }
@@ -308,7 +313,7 @@ async function run(opts, registry) {
       clients: opts.clients,
       threads: opts.threads,
       scale: opts.scale,
-      cpus: 'postgres and pgbench on cpu 0; each proxy on cpu 1',
+      cpus: opts.pin ? 'postgres and pgbench on cpu 0; each proxy on cpu 1' : 'not pinned (--no-pin)',
       server: 'PostgreSQL on 127.0.0.1, scram-sha-256, fsync/synchronous_commit/full_page_writes off (the same server behind every target)',
       pgbouncer: `session mode, pool size ${Math.max(8, opts.clients * 2)}, SCRAM passthrough from a userlist`,
       gatehouse: 'dev issuer token as the password, one Cedar permit policy, brokered SCRAM credential upstream, fs log, embedded state in memory; plaintext listener on loopback unless the row says _tls',
