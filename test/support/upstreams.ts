@@ -137,6 +137,13 @@ function scriptAnswer(req: Record<string, unknown>): { blocks: FakeBlock[]; stop
     blocks.push({ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tools[0]!.name, input: { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
     return { blocks, stopReason: 'tool_use' };
   }
+  // `Repeat: <text>` as the last user message makes the model answer exactly <text> (masking tests).
+  const messages = Array.isArray(req.messages) ? (req.messages as { content?: unknown }[]) : [];
+  const last = messages[messages.length - 1]?.content;
+  if (typeof last === 'string' && last.startsWith('Repeat: ')) {
+    blocks.push({ type: 'text', text: last.slice('Repeat: '.length) });
+    return { blocks, stopReason: 'end_turn' };
+  }
   blocks.push({ type: 'text', text: 'Hello from the fake Claude! Ünïcödé ✓ and more text so deltas split.' });
   return { blocks, stopReason: 'end_turn' };
 }

@@ -79,6 +79,83 @@ export const credentialSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
 ]);
 
+/** A rule id or type name in masking configuration. */
+const maskingId = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, '1-64 letters, digits, "_", "." or "-"');
+
+export const maskingCustomRuleSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('regex'),
+      id: maskingId,
+      /** Type used in type tags and counters (`employee_id`). */
+      type: maskingId,
+      /** JavaScript regular expression source. */
+      pattern: z.string().min(1),
+      /** Extra flags among i, m, s, u. */
+      flags: z.string().regex(/^[imsu]*$/).optional(),
+      /** Longest text a match can span (the stream hold-back). */
+      maxLength: z.number().int().min(1).max(65536),
+      /** Capture group to mask instead of the whole match. */
+      group: z.number().int().min(0).optional(),
+      family: z.enum(['secret', 'pii']).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('dictionary'),
+      id: maskingId,
+      type: maskingId,
+      words: z.array(z.string().min(1)).min(1),
+      caseSensitive: z.boolean().optional(),
+      wholeWord: z.boolean().optional(),
+      family: z.enum(['secret', 'pii']).optional(),
+    })
+    .strict(),
+]);
+
+export const maskingReplacementSchema = z.discriminatedUnion('kind', [
+  /** Every value becomes the same text. */
+  z.object({ kind: z.literal('mask'), text: z.string().min(1).max(64).optional() }).strict(),
+  /** Every value becomes its type: `[EMAIL]`. */
+  z.object({ kind: z.literal('type_tag') }).strict(),
+  /** `[EMAIL:3f2a9c1d]`: HMAC-SHA-256 under a secret key, so equal values stay equal. */
+  z.object({ kind: z.literal('keyed_hash'), key: secretRef, hexChars: z.number().int().min(8).max(64).optional() }).strict(),
+]);
+
+/**
+ * Masking of secrets and personal data for one connection (docs/masking.md). Declared once at
+ * start-up; applies to what the client receives and to what is recorded.
+ */
+export const maskingSchema = z
+  .object({
+    /** @default true when the block is present */
+    enabled: z.boolean().default(true),
+    /** Built-in rule families. */
+    families: z.array(z.enum(['secret', 'pii'])).min(1).default(['secret', 'pii']),
+    /** Only these built-in rule ids (after `families`). */
+    include: z.array(z.string().min(1)).optional(),
+    /** Built-in rule ids to leave out. */
+    exclude: z.array(z.string().min(1)).default([]),
+    /** Custom regular-expression and dictionary rules. */
+    custom: z.array(maskingCustomRuleSchema).default([]),
+    replacement: maskingReplacementSchema.default({ kind: 'type_tag' }),
+    /** JSON paths whose values are masked whole (`$.user.email`, `$..password`). */
+    jsonPaths: z.array(z.union([z.string().min(1), z.object({ path: z.string().min(1), type: maskingId.optional() }).strict()])).default([]),
+    /** Result columns masked whole by database protocols (case-insensitive names). */
+    columns: z.array(z.union([z.string().min(1), z.object({ name: z.string().min(1), type: maskingId.optional() }).strict()])).default([]),
+    /** JSON responses up to this size are masked whole (paths + values); larger ones as a text stream. */
+    jsonBufferBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Bodies of binary content types: `pass` unmasked, or `refuse` (502 GH_ERR_MASKING_FAILED). */
+    binary: z.enum(['pass', 'refuse']).default('pass'),
+    /** Also store the unmasked originals, encrypted with `originalsKey` (AES-256-GCM). */
+    storeOriginals: z.boolean().default(false),
+    /** Secret reference to a 32-byte key (base64 or hex). Required with storeOriginals. */
+    originalsKey: secretRef.optional(),
+    /** Recorded beside each encrypted original; @default derived from the key (a fingerprint, not the key). */
+    originalsKeyId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).optional(),
+  })
+  .strict();
+
 export const httpConnectionSchema = z
   .object({
     name,
@@ -105,6 +182,8 @@ export const httpConnectionSchema = z
     timeoutMs: z.number().int().min(100).default(120000),
     /** Trust a custom CA for the upstream (PEM file or secret reference). */
     upstreamCa: z.string().optional(),
+    /** Masking of responses and of the record; @default the top-level `masking` block, else off. */
+    masking: maskingSchema.optional(),
   })
   .strict();
 
@@ -265,6 +344,8 @@ export const configSchema = z
       // Missing entirely is reported by the cross-field check ("at least one trusted issuer").
       .default({ issuers: [], devIssuer: { enabled: false, keyPath: './.gatehouse/dev-issuer.json', audience: 'gatehouse' } }),
     policy: policySchema.default({ files: [] }),
+    /** Default masking for connections without their own `masking` block (docs/masking.md). */
+    masking: maskingSchema.optional(),
     connections: z.array(connectionSchema).default([]),
     recording: recordingSchema.default(recordingSchema.parse({})),
     state: stateSchema.default({ embeddedPath: './.gatehouse/state' }),
@@ -289,6 +370,7 @@ export type GatehouseConfig = z.infer<typeof configSchema>;
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
+export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
