@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { GatehouseError } from '../errors';
-import { configSchema, type GatehouseConfig } from './schema';
+import { prepareMasking } from '../masking/masking-policy';
+import { configSchema, type GatehouseConfig, type MaskingConfig } from './schema';
 
 /** One problem found in a configuration, with its dotted path (e.g. `connections.0.upstream`). */
 export interface ConfigProblem {
@@ -60,6 +61,13 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   unique(config.connections, 'connections');
   unique(config.identity.issuers, 'identity.issuers');
 
+  // Masking rules compile here too, so a bad pattern or path is reported with the others.
+  if (config.masking !== undefined) problems.push(...maskingProblems(config.masking, 'masking', 'default'));
+  config.connections.forEach((c, i) => {
+    const m = (c as { masking?: MaskingConfig }).masking;
+    if (m !== undefined) problems.push(...maskingProblems(m, `connections.${i}.masking`, c.name));
+  });
+
   const prefixes = new Map<string, number>();
   config.connections.forEach((c, i) => {
     const key = `${c.route.host ?? '*'}|${c.route.pathPrefix ?? '/'}`;
@@ -88,6 +96,19 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   }
   if (config.identity.issuers.length === 0 && !config.identity.devIssuer.enabled) {
     problems.push({ path: 'identity.issuers', message: 'at least one trusted issuer is required (or identity.devIssuer.enabled in development mode)' });
+  }
+  return problems;
+}
+
+function maskingProblems(masking: MaskingConfig, path: string, connection: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (masking.storeOriginals && masking.originalsKey === undefined) {
+    problems.push({ path: `${path}.originalsKey`, message: 'storeOriginals: true needs originalsKey (a secret reference to a 32-byte key)' });
+  }
+  try {
+    prepareMasking({ ...masking, storeOriginals: false }, { connection });
+  } catch (e) {
+    problems.push({ path, message: e instanceof Error ? e.message : String(e) });
   }
   return problems;
 }

@@ -100,6 +100,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       },
     },
     sessionIdleSeconds: config.recording.sessionIdleSeconds,
+    // Connections without their own masking block take the top-level one (docs/masking.md).
+    defaultMasking: config.masking,
   });
 
   let shuttingDown = false;
