@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors';
-import type { Detector } from './detector';
-import { addCounts, redactText, type MaskCounts } from './redact';
+import type { Detection, Detector } from './detector';
+import { addCounts, applySpans, findDetections, redactText, resolveOverlaps, type MaskCounts } from './redact';
 import type { Replacement } from './replacement';
 
 /**
@@ -109,6 +109,9 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  * Masks JSON by path and by value. Paths are compiled here, once; the returned function is
  * called per body. Keys are scanned too (an email can be a key). Non-JSON falls back to text
  * redaction. Throws GH_ERR_MASKING_FAILED if masking cannot be done.
+ *
+ * Without paths the body's layout is kept (only masked values change); with paths the result is
+ * re-serialized compactly.
  */
 export function createJsonMasker(options: JsonMaskerOptions): (body: string) => JsonMaskResult {
   const { detectors, replacement } = options;
@@ -168,6 +171,9 @@ export function createJsonMasker(options: JsonMaskerOptions): (body: string) => 
   }
 
   return (body: string): JsonMaskResult => {
+    // By value only: one detection pass over the raw text, then string-by-string fix-ups. Paths
+    // need the parsed tree, so they take the slower parse-and-walk route below.
+    if (paths.length === 0) return maskJsonText(body, detectors, replacement);
     let parsed: Json;
     try {
       parsed = JSON.parse(body) as Json;
@@ -190,4 +196,161 @@ export function createJsonMasker(options: JsonMaskerOptions): (body: string) => 
 /** One-off convenience; prefer createJsonMasker so paths are compiled once. */
 export function maskJson(body: string, options: JsonMaskerOptions): JsonMaskResult {
   return createJsonMasker(options)(body);
+}
+
+// ---- by value, on the raw text ----------------------------------------------------------------
+
+/** Characters of JSON numbers. */
+const NUMBER = new Uint8Array(128);
+for (const c of '0123456789+-.eE') NUMBER[c.charCodeAt(0)] = 1;
+const NUMBER_CHAR = /[0-9eE+.-]/;
+
+class NotJson extends Error {}
+
+/** Escapes a replacement for the inside of a JSON string (a custom mask text may hold `"` or `\`). */
+function inString(text: string): string {
+  const quoted = JSON.stringify(text);
+  return quoted.slice(1, quoted.length - 1);
+}
+
+/** Offset in the decoded string of raw offset `at` inside the string content starting at `from`. */
+function decodedOffset(body: string, from: number, at: number, roundUp: boolean): number {
+  let raw = from;
+  let decoded = 0;
+  while (raw < at) {
+    if (body.charCodeAt(raw) !== 92) {
+      raw++;
+      decoded++;
+      continue;
+    }
+    const width = body[raw + 1] === 'u' ? 6 : 2;
+    // A raw offset inside an escape belongs to the character it encodes.
+    if (raw + width > at) return roundUp ? decoded + 1 : decoded;
+    raw += width;
+    decoded++;
+  }
+  return decoded;
+}
+
+/**
+ * Masks a JSON body without parsing it into objects: detectors run once over the whole raw text
+ * (so context such as `"password": "…"` counts), then each string is patched in place. A string
+ * with escapes is decoded and scanned again, so `\u0040` or `\n` cannot hide a value. A detection
+ * in a number replaces the number with a string. Anything that is not plain JSON structure falls
+ * back to text redaction of the whole body.
+ */
+function maskJsonText(body: string, detectors: readonly Detector[], replacement: Replacement): JsonMaskResult {
+  const spans = resolveOverlaps(findDetections(body, detectors));
+  try {
+    return { ...patchJson(body, spans, detectors, replacement), json: true };
+  } catch (e) {
+    if (!(e instanceof NotJson)) throw e;
+    const counts: MaskCounts = {};
+    const text = spans.length === 0 ? body : applySpans(body, 0, body.length, spans, replacement, counts);
+    return { text, counts, json: false };
+  }
+}
+
+function patchJson(
+  body: string,
+  spans: readonly Detection[],
+  detectors: readonly Detector[],
+  replacement: Replacement,
+): { text: string; counts: MaskCounts } {
+  const counts: MaskCounts = {};
+  const parts: string[] = [];
+  let out = 0; // body[0, out) is already in parts
+  let si = 0; // next raw span
+  let depth = 0;
+  let values = 0;
+  let nextEscape = body.indexOf('\\');
+  let i = 0;
+  const replace = (value: string, type: string): string => {
+    try {
+      return replacement(value, type);
+    } catch {
+      throw new GatehouseError('GH_ERR_MASKING_FAILED', 'masking replacement failed', { details: { type } });
+    }
+  };
+
+  /** Checks the structure between strings and masks numbers that detections fall in. */
+  function gap(from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      const c = body.charCodeAt(k);
+      if (c === 32 || c === 10 || c === 13 || c === 9 || c === 44 || c === 58) continue;
+      values++;
+      if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) {
+        if (--depth < 0) throw new NotJson();
+      } else if (c === 116 || c === 102 || c === 110) {
+        const word = c === 116 ? 'true' : c === 102 ? 'false' : 'null';
+        if (!body.startsWith(word, k)) throw new NotJson();
+        k += word.length - 1;
+      } else if (c >= 128 || NUMBER[c] === 0) throw new NotJson();
+    }
+    while (si < spans.length && spans[si]!.start < to) {
+      const s = spans[si++]!;
+      if (s.end > to) throw new NotJson();
+      let a = s.start;
+      let b = s.end;
+      while (a > from && NUMBER_CHAR.test(body[a - 1]!)) a--;
+      while (b < to && NUMBER_CHAR.test(body[b]!)) b++;
+      for (let k = a; k < b; k++) if (!NUMBER_CHAR.test(body[k]!)) throw new NotJson();
+      parts.push(body.slice(out, a), JSON.stringify(replace(body.slice(a, b), s.type)));
+      counts[s.type] = (counts[s.type] ?? 0) + 1;
+      out = b;
+    }
+  }
+
+  for (;;) {
+    const q = body.indexOf('"', i);
+    if (q < 0) {
+      gap(i, body.length);
+      break;
+    }
+    gap(i, q);
+    let j = body.indexOf('"', q + 1);
+    for (;;) {
+      if (j < 0) throw new NotJson();
+      let k = j - 1;
+      while (body.charCodeAt(k) === 92) k--;
+      if ((j - 1 - k) % 2 === 0) break; // an even run of backslashes: the quote is not escaped
+      j = body.indexOf('"', j + 1);
+    }
+    values++;
+    if (nextEscape >= 0 && nextEscape < q) nextEscape = body.indexOf('\\', q);
+    if (nextEscape < 0 || nextEscape > j) {
+      // No escapes: the raw text is the value, and the raw detections apply as they are.
+      while (si < spans.length && spans[si]!.start < j) {
+        const s = spans[si++]!;
+        if (s.start <= q || s.end > j) throw new NotJson();
+        parts.push(body.slice(out, s.start), inString(replace(body.slice(s.start, s.end), s.type)));
+        counts[s.type] = (counts[s.type] ?? 0) + 1;
+        out = s.end;
+      }
+    } else {
+      let decoded: string;
+      try {
+        decoded = JSON.parse(body.slice(q, j + 1)) as string;
+      } catch {
+        throw new NotJson();
+      }
+      const found = findDetections(decoded, detectors);
+      while (si < spans.length && spans[si]!.start < j) {
+        const s = spans[si++]!;
+        if (s.start <= q || s.end > j) throw new NotJson();
+        found.push({ ...s, start: decodedOffset(body, q + 1, s.start, false), end: decodedOffset(body, q + 1, s.end, true) });
+      }
+      if (found.length > 0) {
+        const masked = applySpans(decoded, 0, decoded.length, resolveOverlaps(found), replacement, counts);
+        parts.push(body.slice(out, q), JSON.stringify(masked));
+        out = j + 1;
+      }
+    }
+    i = j + 1;
+  }
+  if (depth !== 0 || values === 0) throw new NotJson();
+  if (out === 0) return { text: body, counts };
+  parts.push(body.slice(out));
+  return { text: parts.join(''), counts };
 }

@@ -2,6 +2,7 @@ import type { Detector } from '../../../gateway/src/masking/detector';
 import { compileJsonPath, createJsonMasker, maskJson } from '../../../gateway/src/masking/json-masker';
 import { createReplacement } from '../../../gateway/src/masking/replacement';
 import { isGatehouseError } from '../../../gateway/src/errors';
+import { builtInDetectors } from '../../../gateway/src/masking/detectors/index';
 import { secretDetector, testDetectors } from './redact.helpers';
 
 const tag = createReplacement({ kind: 'type_tag' });
@@ -44,6 +45,48 @@ describe('maskJson by value', () => {
     expect(() => maskJson('{"a":"b"}', { detectors: [broken], replacement: tag })).toThrow(
       expect.objectContaining({ code: 'GH_ERR_MASKING_FAILED' }),
     );
+  });
+});
+
+describe('maskJson by value on the raw text', () => {
+  it('keeps the layout of the body and changes only masked values', () => {
+    const body = '{\n  "a": "SECRET-12345678",\n  "b": [1, 2.5e3, true, null]\n}';
+    const r = maskJson(body, base);
+    expect(r.text).toBe('{\n  "a": "[SECRET_TOKEN]",\n  "b": [1, 2.5e3, true, null]\n}');
+    expect(r.json).toBe(true);
+  });
+
+  it('sees the key as context: "password": "..." is masked by the built-in assignment rule', () => {
+    const r = maskJson('{"user":"x","password":"hunter2-Xyz"}', { detectors: builtInDetectors(), replacement: tag });
+    expect(JSON.parse(r.text)).toEqual({ user: 'x', password: '[GENERIC_SECRET]' });
+  });
+
+  it('masks a detection inside a number by replacing the number with a string', () => {
+    const r = maskJson('{"card":4111111111111111,"n":12}', { detectors: builtInDetectors(), replacement: tag });
+    expect(JSON.parse(r.text)).toEqual({ card: '[PAYMENT_CARD]', n: 12 });
+    expect(r.counts).toEqual({ payment_card: 1 });
+  });
+
+  it('in a string with escapes, masks both what the decoded value shows and what the raw text shows', () => {
+    const body = '{"t":"line\\nSECRET-\\u00312345678 and SECRET-87654321 \\"q\\" carol@example.org"}';
+    const r = maskJson(body, base);
+    expect(JSON.parse(r.text)).toEqual({ t: 'line\n[SECRET_TOKEN] and [SECRET_TOKEN] "q" [EMAIL]' });
+    expect(r.counts).toEqual({ secret_token: 2, email: 1 });
+  });
+
+  it('keeps the JSON valid when the replacement text holds quotes or backslashes', () => {
+    const r = maskJson('["SECRET-12345678"]', { detectors: testDetectors, replacement: createReplacement({ kind: 'mask', text: 'a"b\\c' }) });
+    expect(JSON.parse(r.text)).toEqual(['a"b\\c']);
+  });
+
+  it('treats plain text, empty bodies and unbalanced brackets as text', () => {
+    for (const body of ['true fans are real SECRET-12345678', '', '   ', '[1, 2', '{"a": 1}}', 'null nope']) {
+      expect({ body, json: maskJson(body, base).json }).toEqual({ body, json: false });
+    }
+    for (const body of ['{}', '[]', '"SECRET-12345678"', 'null', ' 42 ']) {
+      expect({ body, json: maskJson(body, base).json }).toEqual({ body, json: true });
+    }
+    expect(maskJson('"SECRET-12345678"', base).text).toBe('"[SECRET_TOKEN]"');
   });
 });
 

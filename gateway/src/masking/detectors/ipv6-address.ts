@@ -5,6 +5,7 @@ import type { Detection, Detector } from '../detector';
 function isRunChar(c: number): boolean {
   return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46;
 }
+const PAIR = /:[0-9A-Fa-f]{0,4}:/g;
 /** `\w` without the regex: letters, digits, underscore. */
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
@@ -24,8 +25,15 @@ export const ipv6Address: Detector = {
   maxLength: MAX,
   find(text: string): Detection[] {
     const out: Detection[] = [];
-    let colon = text.indexOf(':');
-    while (colon >= 0) {
+    // Every address has two colons with at most four hex digits between them (`::`, `db8:1:`);
+    // the regex engine finds those fast, while most colons (`"key":`, `a: b`) fail at once.
+    // Module-level and reset here: find() never runs nested, and a new RegExp per call would
+    // cost more than scanning a short JSON string.
+    const pair = PAIR;
+    pair.lastIndex = 0;
+    let found = pair.exec(text);
+    while (found !== null) {
+      const colon = found.index;
       let start = colon;
       while (start > 0 && isRunChar(text.charCodeAt(start - 1))) start--;
       let end = colon + 1;
@@ -46,7 +54,8 @@ export const ipv6Address: Detector = {
           out.push({ start, end: stop, type: 'ip_address', rule: 'ipv6-address' });
         }
       }
-      colon = text.indexOf(':', end);
+      pair.lastIndex = Math.max(end, colon + 1);
+      found = pair.exec(text);
     }
     return out;
   },
