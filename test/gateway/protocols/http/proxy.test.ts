@@ -423,6 +423,74 @@ describe('HTTP proxy', () => {
     });
   });
 
+  it('cuts the client response when the upstream dies mid-body and records http.error upstream_aborted', async () => {
+    const dying = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
+      res.write('x'.repeat(1000), () => res.socket?.destroy());
+    });
+    const pipeline = pipelineWith();
+    try {
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: dying.url, route: { pathPrefix: '/' } })]);
+      const outcome = await new Promise<string>((resolve) => {
+        const req = http.request(`${running!.url}/x`, { headers: auth, agent: false }, (res) => {
+          let n = 0;
+          res.on('data', (c: Buffer) => (n += c.length));
+          res.on('end', () => resolve(`ended:${n}`));
+          res.on('error', () => resolve(`cut:${n}`));
+          res.on('aborted', () => resolve(`cut:${n}`));
+        });
+        req.on('error', () => resolve('cut'));
+        req.end();
+      });
+      // Never a truncated success: the client sees the stream cut, not an end.
+      expect(outcome.startsWith('cut')).toBe(true);
+      expect((await pipeline.waitForEvent('http.error')).payload).toMatchObject({ code: 'GH_ERR_UPSTREAM_UNAVAILABLE', reason: 'upstream_aborted', status: 200 });
+    } finally {
+      await dying.close();
+    }
+  });
+
+  it('applies backpressure: while a client reads nothing, the upstream is paused (not drained into memory)', async () => {
+    const size = 64 * 1024 * 1024;
+    let sent = 0;
+    const big = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      const pump = (): void => {
+        while (sent < size) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    const pipeline = pipelineWith();
+    try {
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: big.url, route: { pathPrefix: '/' }, timeoutMs: 10_000 })]);
+      const received = await new Promise<{ n: number; sentWhilePaused: number }>((resolve, reject) => {
+        const req = http.request(`${running!.url}/big`, { headers: auth, agent: false }, (res) => {
+          let n = 0;
+          res.pause();
+          setTimeout(() => {
+            const sentWhilePaused = sent;
+            res.on('data', (c: Buffer) => (n += c.length));
+            res.on('end', () => resolve({ n, sentWhilePaused }));
+            res.resume();
+          }, 1000);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      // Only socket buffers' worth left the upstream while the client read nothing.
+      expect(received.sentWhilePaused).toBeLessThan(size / 4);
+      expect(received.n).toBe(size);
+      expect((await pipeline.waitForEvent('http.response')).payload).toMatchObject({ status: 200, body: { size, truncated: true } });
+    } finally {
+      await big.close();
+    }
+  });
+
   it('cuts a response whose upstream stalls mid-stream and records http.error upstream_timeout', async () => {
     const streamer = await startGatedStreamer(2);
     const pipeline = pipelineWith();
