@@ -6,6 +6,8 @@ import type { Logger } from '../observability/logger';
 import type { IdentityVerifier } from '../pipeline/types';
 import type { SessionIndex, SessionRow } from '../state/session-index';
 import { parseSessionFilter } from './query';
+import type { ApprovalService } from '../approvals/service';
+import { APPROVAL_STATUSES, approvalJson, type ApprovalStatus } from '../approvals/types';
 
 /**
  * The admin API, as a request handler: the integrator owns the listener (admin port) and its TLS.
@@ -18,6 +20,10 @@ import { parseSessionFilter } from './query';
  *   GET /api/sessions?user=&connection=&from=&to=&request_id=&status=&limit=
  *   GET /api/sessions/:id
  *   GET /api/sessions/:id/export     the full JSON transcript (download)
+ *   GET /api/approvals?status=&limit=  approval requests, newest first (admins and approvers)
+ *   GET /api/approvals/:id
+ *   POST /api/approvals/:id/approve  JSON `{ "reason": "..." }` (optional); the decider is the
+ *   POST /api/approvals/:id/deny     caller's verified principal, who must be in an approver group
  *
  * `/api/*` needs `Authorization: Bearer <OIDC token>` whose principal is in one of `adminGroups`:
  * 401 (with the token error code) without a valid token, 403 when not an admin. Errors are JSON
@@ -42,6 +48,8 @@ export interface AdminServerOptions {
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** Counts refused admin tokens (e.g. GatewayMetrics.authFailure with protocol `admin`). */
   readonly onAuthFailure?: (code: string) => void;
+  /** Serves `/api/approvals*` when approvals are configured; approvers need not be admins. */
+  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
 }
 
 export type AdminRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -56,7 +64,7 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
   const adminGroups = new Set(options.adminGroups);
   const { logger } = options;
 
-  const authorize = async (req: IncomingMessage): Promise<Principal> => {
+  const authorize = async (req: IncomingMessage, approvalsRoute = false): Promise<Principal> => {
     const token = bearerToken(req);
     let principal: Principal;
     try {
@@ -65,7 +73,8 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       // Anything the verifier did not classify is still a refusal: fail closed.
       throw isGatehouseError(e) ? e : toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED', 'the token could not be verified');
     }
-    if (!principal.groups.some((g) => adminGroups.has(g))) {
+    const approver = approvalsRoute && options.approvals?.isApprover(principal) === true;
+    if (!approver && !principal.groups.some((g) => adminGroups.has(g))) {
       throw new GatehouseError('GH_ERR_FORBIDDEN', 'the caller is not in an admin group', { details: { subject: principal.subject } });
     }
     return principal;
@@ -75,8 +84,9 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    if (method !== 'GET' && method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
+    const decisionRoute = method === 'POST' && APPROVAL_DECISION.test(path);
+    if (method !== 'GET' && method !== 'HEAD' && !decisionRoute) {
+      res.setHeader('allow', APPROVAL_DECISION.test(path) ? 'POST' : 'GET, HEAD');
       throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed; the admin API is read-only here`);
     }
 
@@ -101,7 +111,7 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
 
     let principal: Principal;
     try {
-      principal = await authorize(req);
+      principal = await authorize(req, path === '/api/approvals' || path.startsWith('/api/approvals/'));
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
       options.onAuthFailure?.(err.code);
@@ -110,6 +120,10 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       throw err;
     }
 
+    if (path === '/api/approvals' || path.startsWith('/api/approvals/')) {
+      await handleApprovals(req, res, url, principal, decisionRoute);
+      return;
+    }
     if (path === '/api/sessions') {
       const filter = parseSessionFilter(url.searchParams);
       const sessions = await options.index.list(filter);
@@ -135,6 +149,39 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
     throw notFound(path);
   };
 
+  const handleApprovals = async (req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal, decisionRoute: boolean): Promise<void> => {
+    const approvals = options.approvals;
+    if (approvals === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', 'approvals are not configured on this gateway (approvals.approverGroups is empty)');
+    const path = url.pathname;
+    if (path === '/api/approvals') {
+      const status = url.searchParams.get('status') ?? undefined;
+      if (status !== undefined && status !== 'all' && !APPROVAL_STATUSES.includes(status as ApprovalStatus)) {
+        throw new GatehouseError('GH_ERR_REQUEST_INVALID', `status must be one of ${APPROVAL_STATUSES.join(', ')} or all`, { details: { parameter: 'status' } });
+      }
+      const rawLimit = url.searchParams.get('limit');
+      const limit = rawLimit === null ? 100 : Number(rawLimit);
+      if (!Number.isInteger(limit) || limit < 1) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'limit must be a positive integer', { details: { parameter: 'limit' } });
+      const list = await approvals.list({ status: status === undefined || status === 'all' ? undefined : (status as ApprovalStatus), limit });
+      sendJson(res, 200, { approvals: list.map(approvalJson) });
+      return;
+    }
+    const match = /^\/api\/approvals\/([^/]+)(?:\/(approve|deny))?$/.exec(path);
+    if (match === null) throw notFound(path);
+    const id = decodeId(match[1]!);
+    if (match[2] === undefined) {
+      sendJson(res, 200, { approval: approvalJson(await approvals.get(id)) });
+      return;
+    }
+    if (!decisionRoute) {
+      res.setHeader('allow', 'POST');
+      throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `use POST to ${match[2]} an approval`);
+    }
+    const reason = await readReason(req);
+    const approval = await approvals.decide(id, principal, match[2] === 'approve' ? 'approve' : 'deny', reason);
+    logger.info({ approvalId: id, verdict: match[2], status: approval.status, subject: principal.subject, issuer: principal.issuer }, 'approval decided through the admin API');
+    sendJson(res, 200, { approval: approvalJson(approval) });
+  };
+
   return (req, res) => {
     handle(req, res).catch((e: unknown) => {
       const err = isGatehouseError(e) ? e : new GatehouseError('GH_ERR_INTERNAL', 'internal error', { cause: e });
@@ -149,6 +196,33 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       sendJson(res, httpStatus(err.status), body);
     });
   };
+}
+
+const APPROVAL_DECISION = /^\/api\/approvals\/[^/]+\/(approve|deny)$/;
+const MAX_DECISION_BODY = 8192;
+const MAX_REASON = 2000;
+
+/** The optional `{ "reason": "..." }` of a decision; an empty body means no reason. */
+async function readReason(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_DECISION_BODY) throw new GatehouseError('GH_ERR_REQUEST_INVALID', `the decision body is larger than ${MAX_DECISION_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return null;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the decision body must be JSON such as {"reason": "..."}');
+  }
+  const reason = (body as { reason?: unknown } | null)?.reason;
+  if (reason === undefined || reason === null) return null;
+  if (typeof reason !== 'string') throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'reason must be a string', { details: { parameter: 'reason' } });
+  return reason.length > MAX_REASON ? reason.slice(0, MAX_REASON) : reason;
 }
 
 function bearerToken(req: IncomingMessage): string {

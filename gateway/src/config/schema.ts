@@ -290,7 +290,7 @@ export const approvalsSchema = z
     /** Members of these groups may approve or deny. Empty: approvals are off and `review` decisions are denied. */
     approverGroups: z.array(z.string().min(1)).default([]),
     /** A pending operation is denied (expired) after this long. */
-    timeoutSeconds: z.number().int().min(5).max(86400).default(300),
+    timeoutSeconds: z.number().int().min(1).max(86400).default(300),
     /** Distinct approvers needed to grant (one denial always decides). */
     minApprovals: z.number().int().min(1).max(10).default(1),
     /** Safety poll of a waiting operation (LISTEN/NOTIFY wakes it at once on PostgreSQL). */

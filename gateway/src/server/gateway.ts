@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { createAdminServer } from '../admin/server';
+import { approvalsFromConfig, type ApprovalService } from '../approvals';
 import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
 import type { GatehouseConfig } from '../config/schema';
 import { GatehouseError } from '../errors';
@@ -28,6 +29,8 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   readonly sink: LogSink;
   readonly instanceId: string;
+  /** Present when `approvals.approverGroups` is set. */
+  readonly approvals?: ApprovalService;
   /**
    * Graceful shutdown: stop accepting, let in-flight requests finish (up to the grace period),
    * close open sessions (`session.end`), flush and seal the record with a final digest.
@@ -61,6 +64,17 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref) });
   await index.init();
 
+  // Approvals share the index's store (one database, one pool); none without approver groups.
+  const approvals = approvalsFromConfig(config.approvals, {
+    store: index.store,
+    state: config.state,
+    resolveSecret: (ref) => secrets.get(ref),
+    logger,
+    instanceId,
+    recordingMode: config.recording.mode,
+  });
+  await approvals?.init();
+
   const recorder = new GatehouseRecorder({
     sink,
     mode: config.recording.mode,
@@ -86,6 +100,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     bodyCapBytes: config.recording.bodyCapBytes,
     logger,
     observer: metrics,
+    review: approvals?.review,
   });
 
   const httpConnections = config.connections.filter((c) => c.kind === 'http');
@@ -130,6 +145,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     health,
     logger,
     onAuthFailure: (code) => metrics.authFailure(code, 'admin'),
+    approvals,
   });
 
   const httpListener = await listen('http', config.listeners.http, proxy.handler, secrets);
@@ -151,6 +167,9 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     shutdownPromise ??= (async () => {
       shuttingDown = true;
       pipeline.drain();
+      // Operations waiting for approval on this replica are cancelled (recorded) and answered now,
+      // instead of holding the drain until the grace period ends.
+      await approvals?.close();
       logger.info({ reason, graceMs }, 'draining');
       await httpListener.close(graceMs);
       await proxy.close();
@@ -166,7 +185,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     return shutdownPromise;
   };
 
-  return { http: httpListener, admin: adminListener, pipeline, recorder, metrics, sink, instanceId, shutdown };
+  return { http: httpListener, admin: adminListener, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
 }
 
 async function policySources(config: GatehouseConfig): Promise<PolicySource[]> {

@@ -32,13 +32,14 @@ class Clock {
   }
 }
 
-const backends: Array<[string, () => Promise<{ fresh: (name: string) => Promise<StateStore>; stop(): Promise<void> }>]> = [
-  ['embedded PGlite', async () => ({ fresh: async () => createStateStore({ embeddedPath: 'memory://' }), stop: async () => undefined })],
+// One database per backend (PGlite takes seconds to start); each test starts from empty tables.
+const backends: Array<[string, () => Promise<{ state: StateStore; stop(): Promise<void> }>]> = [
+  ['embedded PGlite', async () => ({ state: createStateStore({ embeddedPath: 'memory://' }), stop: async () => undefined })],
   [
     'PostgreSQL 15',
     async () => {
       const server: TestPostgres = await startPostgres();
-      return { fresh: async (name) => createStateStore({ url: await server.createDatabase(name), embeddedPath: 'unused' }), stop: () => server.stop() };
+      return { state: createStateStore({ url: server.url, embeddedPath: 'unused' }), stop: () => server.stop() };
     },
   ],
 ];
@@ -59,22 +60,25 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
   let state: StateStore;
   let store: ApprovalStore;
   let clock: Clock;
-  let dbCounter = 0;
   const services: ApprovalService[] = [];
 
   beforeAll(async () => {
     backend = await makeBackend();
+    state = backend.state;
   }, 60_000);
-  afterAll(async () => backend.stop());
+  afterAll(async () => {
+    await state.close();
+    await backend.stop();
+  });
   beforeEach(async () => {
-    state = await backend.fresh(`approvals_${++dbCounter}`);
     store = new ApprovalStore(state);
     await store.init();
+    await state.query('delete from gatehouse_approval_votes');
+    await state.query('delete from gatehouse_approvals');
     clock = new Clock();
   });
   afterEach(async () => {
     await Promise.all(services.splice(0).map((s) => s.close()));
-    await state.close();
   });
 
   const service = (over: Partial<ConstructorParameters<typeof ApprovalService>[0]> = {}) => {
@@ -237,9 +241,9 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
   });
 
   test('an unreachable store fails closed: denied and recorded', async () => {
-    const svc = service();
-    await svc.init();
-    await state.close();
+    const closed = createStateStore({ url: 'postgres://127.0.0.1:1/none', embeddedPath: 'unused' });
+    await closed.close();
+    const svc = service({ store: new ApprovalStore(closed) });
     const { pipeline, session } = await openSession();
     const d = await svc.review(session, operation, 'r-1', review);
     expect(d).toMatchObject({ effect: 'deny', code: 'approval.unavailable' });
