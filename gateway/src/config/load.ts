@@ -70,11 +70,27 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
 
   const prefixes = new Map<string, number>();
   config.connections.forEach((c, i) => {
+    if (c.kind !== 'http') return;
     const key = `${c.route.host ?? '*'}|${c.route.pathPrefix ?? '/'}`;
     const first = prefixes.get(key);
     if (first !== undefined) problems.push({ path: `connections.${i}.route`, message: `same route as connections.${first}` });
     else prefixes.set(key, i);
   });
+
+  // PostgreSQL clients choose a connection by database name: each name selects one connection.
+  const databases = new Map<string, number>();
+  config.connections.forEach((c, i) => {
+    if (c.kind !== 'postgres') return;
+    for (const db of c.databases ?? [c.name]) {
+      const first = databases.get(db);
+      if (first !== undefined) problems.push({ path: `connections.${i}.databases`, message: `database name "${db}" also selects connections.${first}` });
+      else databases.set(db, i);
+    }
+  });
+  const pgListener = config.listeners.postgres;
+  if (pgListener && !pgListener.tls && !pgListener.allowPlaintext) {
+    problems.push({ path: 'listeners.postgres.tls', message: 'the PostgreSQL listener needs tls (cert and key), or allowPlaintext: true for loopback development' });
+  }
 
   if (config.mode === 'production') {
     if (config.identity.devIssuer.enabled) {
@@ -84,13 +100,13 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
       problems.push({ path: 'recording.signingKey', message: 'production needs a signing key reference for digests (e.g. "file:/run/secrets/gatehouse-signing-key")' });
     }
     for (const [name, listener] of Object.entries(config.listeners)) {
-      if (!listener.tls && !listener.allowPlaintext) {
+      if (listener && !listener.tls && !listener.allowPlaintext) {
         problems.push({ path: `listeners.${name}.tls`, message: 'TLS is required (give tls.cert and tls.key, or set allowPlaintext: true explicitly)' });
       }
     }
   }
   for (const [name, listener] of Object.entries(config.listeners)) {
-    if (!listener.tls && !listener.allowPlaintext && config.mode === 'development' && !isLoopback(listener.address)) {
+    if (listener && !listener.tls && !listener.allowPlaintext && config.mode === 'development' && !isLoopback(listener.address)) {
       problems.push({ path: `listeners.${name}.tls`, message: `plaintext on non-loopback address ${listener.address} needs allowPlaintext: true` });
     }
   }
@@ -121,7 +137,7 @@ function warningsFor(config: GatehouseConfig): string[] {
     if (!config.recording.signingKey) warnings.push('no recording.signingKey: a development signing key is generated and stored beside the log');
   }
   for (const [name, listener] of Object.entries(config.listeners)) {
-    if (!listener.tls) warnings.push(`listener ${name} serves plaintext on ${listener.address}:${listener.port}`);
+    if (listener && !listener.tls) warnings.push(`listener ${name} serves plaintext on ${listener.address}:${listener.port}`);
   }
   return warnings;
 }

@@ -187,7 +187,57 @@ export const httpConnectionSchema = z
   })
   .strict();
 
-export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema]);
+/**
+ * A PostgreSQL database behind the gateway's PostgreSQL listener (docs/postgres.md). Clients pick
+ * it by the database name they connect to (`databases`, default the connection's name); the
+ * gateway logs in upstream with the brokered credential.
+ */
+export const postgresConnectionSchema = z
+  .object({
+    name,
+    kind: z.literal('postgres'),
+    /** Database names clients connect to that select this connection. @default [name] */
+    databases: z.array(z.string().min(1).max(63)).min(1).optional(),
+    upstream: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(5432),
+        /** Database opened upstream. */
+        database: z.string().min(1),
+        /** Role the gateway logs in as upstream. */
+        user: z.string().min(1),
+        /** Secret reference to that role's password (SCRAM-SHA-256, md5 or cleartext, as the server asks). */
+        password: secretRef.optional(),
+        tls: z
+          .object({
+            /** `disable`, `require` (encrypted, unverified) or `verify-full` (CA and host name checked). */
+            mode: z.enum(['disable', 'require', 'verify-full']).default('verify-full'),
+            /** CA bundle for verify-full (PEM file or secret reference); @default the system CAs. */
+            ca: z.string().min(1).optional(),
+            /** Name checked against the certificate; @default host. */
+            serverName: z.string().min(1).optional(),
+          })
+          .strict()
+          .default({ mode: 'verify-full' }),
+        /** Connecting and logging in upstream must finish within this. */
+        connectTimeoutMs: z.number().int().min(100).max(120000).default(10000),
+      })
+      .strict(),
+    /** Statements the SQL parser cannot read: refused, judged by policy as `sql:unparsed` with an approval, or judged as `sql:unparsed`. */
+    unparsedStatements: z.enum(['deny', 'review', 'allow']).default('deny'),
+    record: z
+      .object({
+        /** Result rows recorded per statement (row description plus values); beyond it truncation is marked. */
+        rows: z.number().int().min(0).max(100000).default(100),
+        /** Bytes recorded per value (result cells and Bind parameters). */
+        valueBytes: z.number().int().min(0).max(1048576).default(1024),
+      })
+      .strict()
+      .default({ rows: 100, valueBytes: 1024 }),
+  })
+  .strict();
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema]);
 
 /** A key prefix inside a bucket/container: empty, or segments ending in "/" (e.g. `gatehouse/`). */
 const objectPrefix = z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix such as "gatehouse/" (segments of letters, digits, ".", "_", "-", each ending in "/")').default('');
@@ -320,6 +370,8 @@ export const configSchema = z
       .object({
         http: listenerSchema.default({ address: '127.0.0.1', port: 8080, allowPlaintext: false }),
         admin: listenerSchema.default({ address: '127.0.0.1', port: 9090, allowPlaintext: false }),
+        /** PostgreSQL protocol listener; off unless configured. Without TLS it needs allowPlaintext: true. */
+        postgres: listenerSchema.optional(),
       })
       .strict()
       .default({
@@ -370,6 +422,7 @@ export type GatehouseConfig = z.infer<typeof configSchema>;
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
+export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

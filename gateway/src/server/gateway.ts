@@ -12,18 +12,21 @@ import { GatewayPipeline } from '../pipeline/pipeline';
 import { createPolicyEngine } from '../policy/engine';
 import type { PolicySource } from '../policy/policy-set';
 import { createHttpProxy, type HttpProxy } from '../protocols/http';
+import { startPostgresProxy, type PostgresProxy } from '../protocols/postgres';
 import { exportSession } from '../recording/reader';
 import { GatehouseRecorder } from '../recording/recorder';
 import type { LogSink } from '../recording/sinks/sink';
 import { createConfiguredSecrets } from './secret-providers';
 import { createSink, localLogRoot } from './sinks';
 import { createSessionIndex } from '../state/sql-session-index';
-import { listen, type Listener } from './listener';
+import { listen, readPem, type Listener } from './listener';
 import { loadDigestSigner } from './signing-key';
 
 export interface RunningGateway {
   readonly http: Listener;
   readonly admin: Listener;
+  /** The PostgreSQL listener, when `listeners.postgres` is configured. */
+  readonly postgres?: PostgresProxy;
   readonly pipeline: GatewayPipeline;
   readonly recorder: GatehouseRecorder;
   readonly metrics: GatewayMetrics;
@@ -156,6 +159,26 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     await httpListener.close(0);
     throw e;
   }
+  let postgresListener: PostgresProxy | undefined;
+  const pgListenerConfig = config.listeners.postgres;
+  if (pgListenerConfig) {
+    try {
+      const pgTls = pgListenerConfig.tls
+        ? { cert: await readPem(pgListenerConfig.tls.cert, secrets), key: await readPem(pgListenerConfig.tls.key, secrets) }
+        : undefined;
+      postgresListener = await startPostgresProxy({
+        pipeline,
+        connections: config.connections.filter((c) => c.kind === 'postgres'),
+        listener: pgListenerConfig,
+        tls: pgTls,
+        logger,
+      });
+    } catch (e) {
+      await httpListener.close(0);
+      await adminListener.close(0);
+      throw e;
+    }
+  }
   logger.info(
     { instanceId, http: `${httpListener.tls ? 'https' : 'http'}://${httpListener.address}:${httpListener.port}`, admin: `${adminListener.tls ? 'https' : 'http'}://${adminListener.address}:${adminListener.port}`, recording: config.recording.mode, mode: config.mode },
     'gatehouse started',
@@ -171,7 +194,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       // instead of holding the drain until the grace period ends.
       await approvals?.close();
       logger.info({ reason, graceMs }, 'draining');
-      await httpListener.close(graceMs);
+      await Promise.all([httpListener.close(graceMs), postgresListener?.close(graceMs)]);
       await proxy.close();
       await pipeline.closeAll(reason);
       await recorder.close();
@@ -185,7 +208,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     return shutdownPromise;
   };
 
-  return { http: httpListener, admin: adminListener, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
+  return { http: httpListener, admin: adminListener, postgres: postgresListener, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
 }
 
 async function policySources(config: GatehouseConfig): Promise<PolicySource[]> {

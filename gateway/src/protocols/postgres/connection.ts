@@ -1,0 +1,706 @@
+import type net from 'node:net';
+import { toGatehouseError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { GatewaySession } from '../../pipeline/types';
+import { judgeSql, type JudgedStatement, type UnparsedMode } from './judge';
+import {
+  errorResponse,
+  parseBind,
+  parseDataRow,
+  parseErrorFields,
+  parseExecute,
+  parseParse,
+  parseQuery,
+  parseRowDescription,
+  parseTarget,
+  readyForQuery,
+  rowsFromTag,
+  T,
+  type Column,
+  type ErrorFields,
+} from './messages';
+
+/**
+ * One client connection after login: forwards frames both ways as they are, judges each Query and
+ * Parse before it goes upstream, and records statements and their results.
+ *
+ * Hot path: only frame headers are parsed, and only the bodies of Query/Parse/Bind/Describe/
+ * Execute/Close (client) and RowDescription/DataRow (up to the row cap)/CommandComplete/
+ * ErrorResponse/ReadyForQuery (server) are decoded. Client bytes between two judgments go upstream
+ * in one write. A judgment holds every later client byte until it is decided, in order.
+ *
+ * Every client message that the server answers gets an entry in a FIFO, so the gateway knows
+ * which statement a server message belongs to, and where its own answers (refusals) go in the
+ * server's stream without reordering anything.
+ */
+export interface ProxySettings {
+  readonly unparsed: UnparsedMode;
+  readonly rowCap: number;
+  readonly valueCap: number;
+  readonly strict: boolean;
+  /** Largest decoded client message (Query, Parse, Bind, ...): beyond it the connection is refused. */
+  readonly maxMessageBytes: number;
+  readonly logger: Logger;
+}
+
+const enum Kind {
+  Parse,
+  Bind,
+  Close,
+  Describe,
+  Exec,
+  Sync,
+  Inject,
+}
+
+interface Entry {
+  kind: Kind;
+  requestId?: string;
+  started: number;
+  /** Exec: the portal's statement name; Describe: the target name. */
+  name?: string;
+  portal?: string;
+  describeStatement?: boolean;
+  resultFormats?: readonly number[];
+  columns?: Column[];
+  rows?: (string | null)[][];
+  rowCount: number;
+  truncated: boolean;
+  inject?: Buffer;
+  /** Inject: follow with ReadyForQuery carrying the status at the time it is sent. */
+  ready?: boolean;
+}
+
+interface PreparedStatement {
+  readonly text: string;
+  /** Request id of the judgment whose decision the first execution's pg.query carries. */
+  requestId?: string;
+  columns?: Column[];
+}
+
+interface Portal {
+  readonly requestId: string;
+  readonly statement: string;
+  readonly resultFormats: readonly number[];
+}
+
+const PASSTHROUGH = new Uint8Array(256);
+for (const t of [T.CopyData, T.CopyDone, T.CopyFail, T.Flush]) PASSTHROUGH[t] = 1;
+
+const EMPTY = Buffer.alloc(0);
+const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
+const COLLECT_MAX = 1 << 20;
+const HOLD_MAX = 1 << 20;
+
+export class ProxyConnection {
+  private inbuf: Buffer | null = null;
+  private passRemaining = 0;
+  private discarding = false;
+  private busy = false;
+  private closed = false;
+  private clientPaused = false;
+  private upstreamPaused = false;
+  private txStatus: number;
+
+  private readonly fifo: Entry[] = [];
+  private readonly statements = new Map<string, PreparedStatement>();
+  private readonly portals = new Map<string, Portal>();
+  private lastPortal: string | undefined;
+  private lastPortalColumns: Column[] | undefined;
+
+  // server-side framer state
+  private sHdr = Buffer.alloc(5);
+  private sHdrFill = 0;
+  private sType = 0;
+  private sRemaining = 0;
+  private sCollect = false;
+  private sParts: Buffer[] = [];
+  private sChunk: Buffer = EMPTY;
+  private sWritten = 0;
+
+  /** Called once when both sides are closed and the session is being sealed. */
+  onClosed: ((reason: string) => void) | undefined;
+  private terminateWhenIdle = false;
+
+  constructor(
+    private readonly client: net.Socket,
+    private readonly upstream: net.Socket,
+    private readonly session: GatewaySession,
+    private readonly settings: ProxySettings,
+    initialStatus: number,
+  ) {
+    this.txStatus = initialStatus;
+  }
+
+  /** Starts forwarding; `clientRest`/`upstreamRest` are bytes already read during start-up. */
+  start(clientRest: Buffer, upstreamRest: Buffer): void {
+    const { client, upstream } = this;
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    client.on('drain', () => this.resumeUpstream());
+    upstream.on('drain', () => this.resumeClient());
+    client.on('error', () => this.shutdown('client_error'));
+    upstream.on('error', () => this.upstreamGone());
+    client.on('close', () => this.shutdown('client_closed'));
+    upstream.on('close', () => this.upstreamGone());
+    if (upstreamRest.length > 0) this.onUpstreamData(upstreamRest);
+    if (clientRest.length > 0) this.onClientData(clientRest);
+    client.resume();
+    upstream.resume();
+  }
+
+  get idle(): boolean {
+    return !this.busy && this.fifo.length === 0 && this.txStatus === 0x49 /* I */;
+  }
+
+  /** Graceful shutdown: terminate now if idle, else as soon as the connection is idle. */
+  terminateGracefully(): void {
+    if (this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+    else this.terminateWhenIdle = true;
+  }
+
+  // ---------------------------------------------------------------- client → server
+
+  private onClientData(chunk: Buffer): void {
+    this.inbuf = this.inbuf === null || this.inbuf.length === 0 ? chunk : Buffer.concat([this.inbuf, chunk]);
+    if (this.busy) {
+      if (this.inbuf.length > HOLD_MAX && !this.clientPaused) {
+        this.clientPaused = true;
+        this.client.pause();
+      }
+      return;
+    }
+    this.pump().catch((e: unknown) => this.fail(e));
+  }
+
+  private writeUpstream(bytes: Buffer): void {
+    if (bytes.length === 0 || this.closed) return;
+    if (!this.upstream.write(bytes) && !this.clientPaused) {
+      this.clientPaused = true;
+      this.client.pause();
+    }
+  }
+
+  private resumeClient(): void {
+    if (this.clientPaused && !this.busy) {
+      this.clientPaused = false;
+      this.client.resume();
+    }
+  }
+
+  /** Processes buffered client bytes in order; awaits only where a judgment or a record is needed. */
+  private async pump(): Promise<void> {
+    this.busy = true;
+    try {
+      for (;;) {
+        const buf = this.inbuf;
+        if (buf === null || this.closed) return;
+        let pos = 0;
+        let batch = 0;
+        let suspended = false;
+        while (pos < buf.length) {
+          if (this.passRemaining > 0) {
+            const take = Math.min(this.passRemaining, buf.length - pos);
+            if (this.discarding) {
+              this.writeUpstream(buf.subarray(batch, pos));
+              batch = pos + take;
+            }
+            pos += take;
+            this.passRemaining -= take;
+            continue;
+          }
+          if (buf.length - pos < 5) break;
+          const type = buf[pos]!;
+          const len = buf.readInt32BE(pos + 1);
+          if (len < 4) return this.protocolError(`invalid message length ${len}`);
+          if (PASSTHROUGH[type] === 1) {
+            this.passRemaining = len + 1;
+            continue;
+          }
+          if (len + 1 > this.settings.maxMessageBytes) return this.protocolError(`message of ${len} bytes exceeds the gateway's limit of ${this.settings.maxMessageBytes}`);
+          if (buf.length - pos < len + 1) break;
+          const end = pos + len + 1;
+          const body = buf.subarray(pos + 5, end);
+          if (this.discarding) {
+            // After a refusal in the extended protocol, everything up to Sync is skipped (as the server does after an error).
+            this.writeUpstream(buf.subarray(batch, pos));
+            batch = end;
+            if (type === T.Sync) {
+              this.discarding = false;
+              batch = pos;
+              this.push(Kind.Sync);
+            }
+            pos = end;
+            continue;
+          }
+          switch (type) {
+            case T.Query:
+            case T.Parse:
+            case T.Bind:
+            case T.FunctionCall: {
+              this.writeUpstream(buf.subarray(batch, pos));
+              this.inbuf = end < buf.length ? buf.subarray(end) : null;
+              const forward = await this.handleDecoded(type, body);
+              if (forward) this.writeUpstream(buf.subarray(pos, end));
+              suspended = true;
+              break;
+            }
+            case T.Describe: {
+              const t = parseTarget(body);
+              this.push(Kind.Describe).name = t.name;
+              this.fifo[this.fifo.length - 1]!.describeStatement = t.kind === 0x53;
+              break;
+            }
+            case T.Execute: {
+              const e = parseExecute(body);
+              const portal = this.portals.get(e.portal);
+              const entry = this.push(Kind.Exec);
+              entry.portal = e.portal;
+              if (portal !== undefined) {
+                entry.requestId = portal.requestId;
+                entry.name = portal.statement;
+                entry.resultFormats = portal.resultFormats;
+              }
+              break;
+            }
+            case T.Close: {
+              const t = parseTarget(body);
+              if (t.kind === 0x53) this.statements.delete(t.name);
+              else this.portals.delete(t.name);
+              this.push(Kind.Close);
+              break;
+            }
+            case T.Sync:
+              this.push(Kind.Sync);
+              break;
+            case T.Terminate:
+              this.writeUpstream(buf.subarray(batch, end));
+              this.inbuf = null;
+              this.upstream.end();
+              this.shutdown('client_terminated');
+              return;
+            default:
+              // Other messages are answered (or rejected) by the server itself; they execute no SQL.
+              break;
+          }
+          if (suspended) break;
+          pos = end;
+        }
+        if (suspended) {
+          if (this.closed) return;
+          continue; // inbuf was advanced past the decoded message; more may have arrived meanwhile
+        }
+        this.writeUpstream(buf.subarray(batch, pos));
+        this.inbuf = pos < buf.length ? buf.subarray(pos) : null;
+        return;
+      }
+    } finally {
+      this.busy = false;
+      if (this.clientPaused && !this.upstream.writableNeedDrain) {
+        this.clientPaused = false;
+        this.client.resume();
+      }
+      if (this.terminateWhenIdle && this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+    }
+  }
+
+  /** Query, Parse, Bind, FunctionCall: judged and/or recorded before they are forwarded. Returns whether to forward. */
+  private async handleDecoded(type: number, body: Buffer): Promise<boolean> {
+    if (type === T.Query) {
+      const text = parseQuery(body);
+      const judgment = await judgeSql(this.session, text, this.settings.unparsed);
+      if (!judgment.allowed) {
+        await this.recordUnrun(judgment.statements, 'simple');
+        this.refuse(judgment.refusal ?? 'gatehouse: denied', true);
+        return false;
+      }
+      await this.recordQueries(judgment.statements, 'simple');
+      for (const s of judgment.statements) {
+        const e = this.push(Kind.Exec);
+        e.requestId = s.requestId;
+      }
+      this.push(Kind.Sync);
+      return true;
+    }
+    if (type === T.Parse) {
+      const { name, text } = parseParse(body);
+      const judgment = await judgeSql(this.session, text, this.settings.unparsed);
+      if (!judgment.allowed) {
+        await this.recordUnrun(judgment.statements, 'extended');
+        this.refuse(judgment.refusal ?? 'gatehouse: denied', false);
+        this.discarding = true;
+        return false;
+      }
+      this.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
+      this.push(Kind.Parse);
+      return true;
+    }
+    if (type === T.Bind) {
+      const bind = parseBind(body);
+      const stmt = this.statements.get(bind.statement);
+      let requestId = stmt?.requestId;
+      if (stmt !== undefined) stmt.requestId = undefined;
+      if (requestId === undefined) {
+        requestId = this.session.newRequestId();
+        this.session.noteRequest(requestId);
+      }
+      const cap = this.settings.valueCap;
+      const parameters = bind.params.map((p, i) => {
+        if (p === null) return null;
+        const binary = bind.paramFormats[i] === 1;
+        const v: Record<string, unknown> = binary ? { format: 'binary', base64: p.toString('base64', 0, Math.min(p.length, cap)) } : { format: 'text', value: p.toString('utf8', 0, Math.min(p.length, cap)) };
+        if (p.length > cap) {
+          v.truncated = true;
+          v.bytes = p.length;
+        }
+        return v;
+      });
+      await this.session.record(
+        'pg.query',
+        { protocol: 'extended', text: stmt?.text ?? null, statement: bind.statement || null, portal: bind.portal || null, parameters },
+        { requestId, durable: this.settings.strict },
+      );
+      this.portals.set(bind.portal, { requestId, statement: bind.statement, resultFormats: bind.resultFormats });
+      this.push(Kind.Bind);
+      return true;
+    }
+    // FunctionCall runs a function by oid outside SQL, where no statement can be judged: refused.
+    const requestId = this.session.newRequestId();
+    await this.session.record('policy.denied', { effect: 'deny', code: 'postgres.function_call', reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, { requestId, durable: this.settings.strict });
+    this.refuse('gatehouse: the fast-path function call protocol is not supported through the gateway', true);
+    return false;
+  }
+
+  private async recordQueries(statements: readonly JudgedStatement[], protocol: string): Promise<void> {
+    if (statements.length === 1) {
+      const s = statements[0]!;
+      await this.session.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, { requestId: s.requestId, durable: this.settings.strict });
+      return;
+    }
+    await Promise.all(
+      statements.map((s) => this.session.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, { requestId: s.requestId, durable: this.settings.strict })),
+    );
+  }
+
+  /** Allowed statements of a refused text never run; their pg.query says so (and carries their decision). */
+  private async recordUnrun(statements: readonly JudgedStatement[], protocol: string): Promise<void> {
+    for (const s of statements) {
+      await this.session.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables, executed: false, reason: 'another statement of the same message was refused' }, { requestId: s.requestId });
+    }
+  }
+
+  /** Queues a refusal (ErrorResponse 42501) behind every answer the server still owes. */
+  private refuse(text: string, ready: boolean): void {
+    const e = this.push(Kind.Inject);
+    e.inject = errorResponse('ERROR', '42501', text);
+    e.ready = ready;
+    this.flushInjects();
+  }
+
+  private push(kind: Kind): Entry {
+    const e: Entry = { kind, started: kind === Kind.Exec ? performance.now() : 0, rowCount: 0, truncated: false };
+    this.fifo.push(e);
+    return e;
+  }
+
+  // ---------------------------------------------------------------- server → client
+
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.sChunk = chunk;
+    this.sWritten = 0;
+    const n = chunk.length;
+    let pos = 0;
+    try {
+      while (pos < n) {
+        if (this.sHdrFill < 5) {
+          let type: number;
+          let len: number;
+          if (this.sHdrFill === 0 && n - pos >= 5) {
+            type = chunk[pos]!;
+            len = chunk.readInt32BE(pos + 1);
+            pos += 5;
+          } else {
+            const take = Math.min(5 - this.sHdrFill, n - pos);
+            chunk.copy(this.sHdr, this.sHdrFill, pos, pos + take);
+            this.sHdrFill += take;
+            pos += take;
+            if (this.sHdrFill < 5) break;
+            type = this.sHdr[0]!;
+            len = this.sHdr.readInt32BE(1);
+          }
+          if (len < 4) {
+            this.upstreamProtocolError();
+            return;
+          }
+          this.sType = type;
+          this.sRemaining = len - 4;
+          this.sCollect = this.wantsBody(type, len - 4);
+          this.sHdrFill = 5;
+          if (this.sRemaining === 0) {
+            this.sHdrFill = 0;
+            this.serverFrame(type, EMPTY, pos);
+            if (this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Inject) this.injectAt(pos);
+            if (this.closed) return;
+            continue;
+          }
+        }
+        const take = Math.min(this.sRemaining, n - pos);
+        let body: Buffer | undefined;
+        if (this.sCollect) {
+          if (take === this.sRemaining && this.sParts.length === 0) body = chunk.subarray(pos, pos + take);
+          else this.sParts.push(Buffer.from(chunk.subarray(pos, pos + take)));
+        }
+        pos += take;
+        this.sRemaining -= take;
+        if (this.sRemaining === 0) {
+          this.sHdrFill = 0;
+          if (this.sCollect && body === undefined) {
+            body = Buffer.concat(this.sParts);
+            this.sParts = [];
+          }
+          this.serverFrame(this.sType, body ?? EMPTY, pos);
+          if (this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Inject) this.injectAt(pos);
+          if (this.closed) return;
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (this.sWritten < n) this.writeClient(chunk.subarray(this.sWritten));
+    this.sChunk = EMPTY;
+  }
+
+  private writeClient(bytes: Buffer): void {
+    if (this.closed) return;
+    if (!this.client.write(bytes) && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upstream.pause();
+    }
+  }
+
+  private resumeUpstream(): void {
+    if (this.upstreamPaused) {
+      this.upstreamPaused = false;
+      this.upstream.resume();
+    }
+  }
+
+  private wantsBody(type: number, length: number): boolean {
+    switch (type) {
+      case T.DataRow: {
+        const head = this.fifo[0];
+        return head !== undefined && head.kind === Kind.Exec && head.requestId !== undefined && head.rowCount < this.settings.rowCap && length <= COLLECT_MAX;
+      }
+      case T.RowDescription:
+      case T.CommandComplete:
+      case T.ErrorResponse:
+      case T.ReadyForQuery:
+        return length <= COLLECT_MAX;
+      default:
+        return false;
+    }
+  }
+
+  /** One complete server message; `end` is its end offset in the current chunk. */
+  private serverFrame(type: number, body: Buffer, end: number): void {
+    const fifo = this.fifo;
+    const head = fifo[0];
+    switch (type) {
+      case T.DataRow:
+        if (head !== undefined && head.kind === Kind.Exec) {
+          if (head.rowCount < this.settings.rowCap && head.requestId !== undefined && body.length > 0) {
+            if (head.columns === undefined) head.columns = this.columnsFor(head);
+            const formats = head.resultFormats;
+            const row = parseDataRow(body, this.settings.valueCap, (i) => formats !== undefined && formats.length > 0 && (formats.length === 1 ? formats[0] : formats[i]) === 1);
+            (head.rows ??= []).push(row.values);
+            if (row.truncated) head.truncated = true;
+          } else if (head.rowCount >= this.settings.rowCap) head.truncated = true;
+          head.rowCount++;
+        }
+        return;
+      case T.RowDescription:
+        if (head === undefined) return;
+        if (head.kind === Kind.Exec) {
+          if (body.length > 0) head.columns = parseRowDescription(body);
+        } else if (head.kind === Kind.Describe) {
+          fifo.shift();
+          const cols = body.length > 0 ? parseRowDescription(body) : undefined;
+          if (head.describeStatement) {
+            const s = this.statements.get(head.name ?? '');
+            if (s !== undefined) s.columns = cols;
+          } else {
+            this.lastPortal = head.name;
+            this.lastPortalColumns = cols;
+          }
+          this.afterPop(end);
+        }
+        return;
+      case T.NoData:
+        if (head !== undefined && head.kind === Kind.Describe) {
+          fifo.shift();
+          if (!head.describeStatement) {
+            this.lastPortal = head.name;
+            this.lastPortalColumns = undefined;
+          }
+          this.afterPop(end);
+        }
+        return;
+      case T.ParseComplete:
+        return this.popIf(Kind.Parse, end);
+      case T.BindComplete:
+        return this.popIf(Kind.Bind, end);
+      case T.CloseComplete:
+        return this.popIf(Kind.Close, end);
+      case T.CommandComplete:
+      case T.EmptyQueryResponse:
+      case T.PortalSuspended:
+        if (head !== undefined && head.kind === Kind.Exec) {
+          fifo.shift();
+          const tag = type === T.CommandComplete && body.length > 0 ? body.toString('utf8', 0, body.length - 1) : type === T.EmptyQueryResponse ? '' : null;
+          this.result(head, tag, type === T.PortalSuspended, undefined);
+          this.afterPop(end);
+        }
+        return;
+      case T.ErrorResponse: {
+        if (head === undefined || head.kind === Kind.Sync) return;
+        // The server skips everything up to the next Sync (or ends the Query): so do its entries.
+        const error = body.length > 0 ? parseErrorFields(body) : { severity: 'ERROR', sqlstate: '', message: '' };
+        fifo.shift();
+        if (head.kind === Kind.Exec) this.result(head, null, false, error);
+        else if (head.kind === Kind.Parse || head.kind === Kind.Bind) this.session.record('pg.error', { sqlstate: error.sqlstate, message: error.message, severity: error.severity, phase: head.kind === Kind.Parse ? 'parse' : 'bind' }).catch(() => undefined);
+        while (fifo.length > 0 && fifo[0]!.kind !== Kind.Sync) {
+          const skipped = fifo.shift()!;
+          if (skipped.kind === Kind.Exec && skipped.requestId !== undefined) this.result(skipped, null, false, undefined, true);
+        }
+        return;
+      }
+      case T.ReadyForQuery: {
+        if (body.length > 0) this.txStatus = body[0]!;
+        while (fifo.length > 0) {
+          const e = fifo.shift()!;
+          if (e.kind === Kind.Sync) break;
+          if (e.kind === Kind.Exec && e.requestId !== undefined) this.result(e, null, false, undefined, true);
+        }
+        this.afterPop(end);
+        if (this.terminateWhenIdle && this.idle) {
+          this.flushServerUpTo(end);
+          this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private columnsFor(entry: Entry): Column[] | undefined {
+    if (entry.portal !== undefined && entry.portal === this.lastPortal && this.lastPortalColumns !== undefined) return this.lastPortalColumns;
+    return entry.name !== undefined ? this.statements.get(entry.name)?.columns : undefined;
+  }
+
+  private popIf(kind: Kind, end: number): void {
+    if (this.fifo[0]?.kind === kind) {
+      this.fifo.shift();
+      this.afterPop(end);
+    }
+  }
+
+  /** Kept as the one place a pop could hook into; gateway answers are placed by injectAt. */
+  private afterPop(_end: number): void {}
+
+  private injectAt(end: number): void {
+    this.flushServerUpTo(end);
+    this.flushInjects();
+  }
+
+  /** Writes the current server chunk up to `end`, so a gateway answer can follow at exactly this point. */
+  private flushServerUpTo(end: number): void {
+    if (end > this.sWritten) {
+      this.writeClient(this.sChunk.subarray(this.sWritten, end));
+      this.sWritten = end;
+    }
+  }
+
+  /** Sends queued gateway answers that are due (nothing of the server's is owed before them). */
+  private flushInjects(): void {
+    // Never inside a server message that is only partly forwarded.
+    if (this.sHdrFill !== 0 && this.sChunk === EMPTY) return;
+    while (this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Inject) {
+      const e = this.fifo.shift()!;
+      this.writeClient(e.inject!);
+      if (e.ready) this.writeClient(readyForQuery(this.txStatus));
+    }
+  }
+
+  private result(entry: Entry, tag: string | null, suspended: boolean, error: ErrorFields | undefined, skipped = false): void {
+    if (entry.requestId === undefined) return;
+    const payload: Record<string, unknown> = { ms: Math.round((performance.now() - entry.started) * 100) / 100 };
+    if (skipped) payload.skipped = true;
+    if (tag !== null) {
+      payload.tag = tag;
+      payload.rowsAffected = rowsFromTag(tag);
+    }
+    if (suspended) payload.suspended = true;
+    if (error !== undefined) payload.error = { sqlstate: error.sqlstate, message: error.message, severity: error.severity };
+    if (entry.columns !== undefined || entry.rows !== undefined) {
+      payload.columns = entry.columns?.map((c) => ({ name: c.name, typeOid: c.typeOid })) ?? null;
+      payload.rows = entry.rows ?? [];
+      payload.rowCount = entry.rowCount;
+      payload.truncated = entry.truncated;
+    }
+    this.session.record('pg.result', payload, { requestId: entry.requestId }).catch((e: unknown) => {
+      // Results are already on their way; a record that cannot be stored stops the connection.
+      this.settings.logger.error({ code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code, sessionId: this.session.id }, 'recording a pg.result failed');
+      this.terminate('57P01', 'terminating connection: the gateway could not record the session');
+    });
+  }
+
+  // ---------------------------------------------------------------- endings
+
+  private protocolError(detail: string): void {
+    this.session.record('pg.error', { sqlstate: '08P01', message: detail, phase: 'protocol' }).catch(() => undefined);
+    this.terminate('08P01', `gatehouse: protocol violation: ${detail}`);
+  }
+
+  private upstreamProtocolError(): void {
+    this.terminate('08P01', 'gatehouse: the upstream sent a malformed message');
+  }
+
+  /** Sends a FATAL ErrorResponse (when the client's stream is at a message boundary) and closes both sides. */
+  terminate(sqlstate: string, text: string): void {
+    if (this.closed) return;
+    if (!(this.sHdrFill !== 0 && this.sChunk === EMPTY)) this.client.write(errorResponse('FATAL', sqlstate, text));
+    this.client.end();
+    this.upstream.destroy();
+    this.shutdown(sqlstate === '57P01' ? 'terminated' : 'protocol_error');
+  }
+
+  private upstreamGone(): void {
+    if (this.closed) return;
+    this.terminate('08006', 'gatehouse: the upstream database closed the connection');
+  }
+
+  private fail(e: unknown): void {
+    const err = toGatehouseError(e, 'GH_ERR_INTERNAL');
+    if (this.closed) return;
+    if (err.code === 'GH_ERR_INTERNAL' && e instanceof RangeError) {
+      this.protocolError(`malformed message: ${e.message}`);
+      return;
+    }
+    this.settings.logger.warn({ code: err.code, sessionId: this.session.id }, 'postgres connection stopped');
+    const sqlstate = err.code.startsWith('GH_ERR_RECORDING') || err.code === 'GH_ERR_SHUTTING_DOWN' ? '57P01' : err.code === 'GH_ERR_POLICY_FAILED' ? '42501' : 'XX000';
+    this.terminate(sqlstate, `gatehouse: ${err.code === 'GH_ERR_INTERNAL' ? 'internal error' : err.message} (${err.code})`);
+  }
+
+  private shutdown(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.destroySoon();
+    // A polite Terminate lets the server end the backend without logging an unexpected EOF.
+    if (!this.upstream.destroyed && this.upstream.writable) this.upstream.end(TERMINATE);
+    else this.upstream.destroy();
+    this.onClosed?.(reason);
+  }
+}

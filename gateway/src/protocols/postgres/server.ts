@@ -1,0 +1,419 @@
+import { randomInt } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { ListenerConfig, PostgresConnectionConfig } from '../../config/schema';
+import { GatehouseError, toGatehouseError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
+import { ProxyConnection } from './connection';
+import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
+import { loginUpstream, sendCancel, type UpstreamTarget } from './upstream';
+import { loadSqlParser } from './sql/classify';
+
+export interface PostgresProxyOptions {
+  readonly pipeline: Pipeline;
+  readonly connections: readonly PostgresConnectionConfig[];
+  readonly listener: ListenerConfig;
+  /** PEM certificate chain and key for the listener (already read); without them no TLS is offered. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly logger: Logger;
+  /** Start-up (TLS, startup message, password) must finish within this. @default 30000 */
+  readonly startupTimeoutMs?: number;
+  /** Largest decoded client message. @default 64 MiB */
+  readonly maxMessageBytes?: number;
+}
+
+export interface PostgresProxy {
+  readonly server: net.Server;
+  readonly address: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** Open client connections (proxying). */
+  connections(): number;
+  /**
+   * Stops accepting; idle connections end at once (FATAL 57P01), busy ones when they become idle,
+   * and whatever is left after `graceMs` is cut. Every session is sealed (`session.end`).
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+const MAX_STARTUP = 10000;
+const MAX_PASSWORD = 65536;
+/** Startup parameters passed on upstream; the rest (`options`, `replication`, ...) could change what the gateway judges. */
+const FORWARDED_PARAMS = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits'];
+
+interface CancelTarget {
+  readonly secret: number;
+  readonly target: UpstreamTarget;
+  readonly pid: number;
+  readonly upstreamSecret: number;
+}
+
+/** Starts the PostgreSQL listener. Loads the SQL parser first: without it nothing could be judged. */
+export async function startPostgresProxy(options: PostgresProxyOptions): Promise<PostgresProxy> {
+  await loadSqlParser();
+  const proxy = new PostgresProxyImpl(options);
+  await proxy.listen();
+  return proxy;
+}
+
+class PostgresProxyImpl implements PostgresProxy {
+  readonly server: net.Server;
+  address = '';
+  port = 0;
+  readonly tls: boolean;
+  private readonly secureContext: tls.SecureContext | undefined;
+  private readonly byDatabase = new Map<string, PostgresConnectionConfig>();
+  private readonly cas = new Map<string, Promise<string | undefined>>();
+  private readonly cancelKeys = new Map<number, CancelTarget>();
+  private readonly live = new Set<ProxyConnection>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<GatewaySession>();
+  private closing = false;
+
+  constructor(private readonly options: PostgresProxyOptions) {
+    this.tls = options.tls !== undefined;
+    this.secureContext = options.tls ? tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
+    for (const c of options.connections) for (const db of c.databases ?? [c.name]) this.byDatabase.set(db, c);
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<void> {
+    const { address, port } = this.options.listener;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, address, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.server.address() as net.AddressInfo;
+    this.address = bound.address;
+    this.port = bound.port;
+  }
+
+  connections(): number {
+    return this.live.size;
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    this.startup(socket).catch((e: unknown) => {
+      this.options.logger.warn({ code: toGatehouseError(e, 'GH_ERR_INTERNAL').code }, 'postgres start-up failed');
+      socket.destroy();
+    });
+  }
+
+  private async startup(raw: net.Socket): Promise<void> {
+    let client: ClientInfo = { address: raw.remoteAddress ?? 'unknown', port: raw.remotePort };
+    const deadline = Date.now() + (this.options.startupTimeoutMs ?? 30000);
+    let socket: net.Socket = raw;
+    let reader = new StartupReader(raw, deadline);
+    let encrypted = false;
+    try {
+      const first = await reader.peekByte();
+      if (first === 0x16) {
+        // Direct TLS (PostgreSQL 17 `sslnegotiation=direct`): a TLS ClientHello instead of SSLRequest.
+        if (!this.secureContext) return this.fatal(raw, '08P01', 'gatehouse: this listener has no TLS certificate; direct TLS is not available');
+        socket = await this.upgrade(raw, reader.detach(), true);
+        reader = new StartupReader(socket, deadline);
+        encrypted = true;
+      }
+      let params: Record<string, string> | undefined;
+      while (params === undefined) {
+        const packet = await reader.startupPacket();
+        if (packet.code === SSL_REQUEST || packet.code === GSSENC_REQUEST) {
+          if (encrypted || packet.body.length > 0) return this.fatal(socket, '08P01', 'gatehouse: unexpected encryption request');
+          const rest = reader.detach();
+          // Bytes sent after SSLRequest before the handshake would be read as if encrypted (CVE-2021-23214).
+          if (rest.length > 0) return this.fatal(socket, '08P01', 'gatehouse: data received after the encryption request');
+          if (packet.code === SSL_REQUEST && this.secureContext) {
+            socket.write('S');
+            socket = await this.upgrade(raw, Buffer.alloc(0), false);
+            encrypted = true;
+          } else socket.write('N');
+          reader = new StartupReader(socket, deadline);
+        } else if (packet.code === CANCEL_REQUEST) {
+          reader.detach();
+          await this.cancel(packet.body);
+          socket.destroy();
+          return;
+        } else if (packet.code === PROTOCOL_3_0) {
+          params = parseStartupParams(packet.body);
+        } else {
+          return this.fatal(socket, '0A000', `gatehouse: unsupported frontend protocol ${packet.code >>> 16}.${packet.code & 0xffff}: the gateway speaks 3.0`);
+        }
+      }
+      if (params.application_name) client = { ...client, userAgent: params.application_name.slice(0, 200) };
+      if (!encrypted && !this.options.listener.allowPlaintext) {
+        return this.fatal(socket, '28000', 'gatehouse: TLS is required: connect with sslmode=require (the password is an OIDC token)');
+      }
+      const database = params.database ?? params.user ?? '';
+      const connection = this.byDatabase.get(database);
+      if (connection === undefined) return this.fatal(socket, '3D000', `gatehouse: database "${database}" is not served by this gateway`);
+      if (!this.options.pipeline.accepting() || this.closing) return this.fatal(socket, '57P03', 'gatehouse: the gateway is not accepting new connections (shutting down or recording unavailable)');
+
+      socket.write(authRequest(3));
+      const password = await reader.typedMessage(T.Password, MAX_PASSWORD);
+      const nul = password.indexOf(0);
+      const token = password.toString('utf8', 0, nul < 0 ? password.length : nul).trim();
+      let principal;
+      try {
+        principal = await this.options.pipeline.authenticate(token === '' ? undefined : token, client, 'postgres', connection.name);
+      } catch (e) {
+        const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
+        const sqlstate = err.status === 401 ? '28P01' : '08006';
+        return this.fatal(socket, sqlstate, `gatehouse: password authentication failed for user "${params.user ?? ''}": the password must be a valid OIDC token (${err.code}: ${err.message})`);
+      }
+      await this.openProxied(socket, reader.detach(), connection, principal, client, params, encrypted);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+      if (!socket.destroyed) this.fatal(socket, err.code === 'GH_ERR_UPSTREAM_TIMEOUT' ? '08006' : '08P01', `gatehouse: ${err.message}`);
+    }
+  }
+
+  private async openProxied(
+    socket: net.Socket,
+    clientRest: Buffer,
+    connection: PostgresConnectionConfig,
+    principal: Awaited<ReturnType<Pipeline['authenticate']>>,
+    client: ClientInfo,
+    params: Record<string, string>,
+    encrypted: boolean,
+  ): Promise<void> {
+    const pipeline = this.options.pipeline;
+    let session: GatewaySession;
+    try {
+      session = await pipeline.openSession(principal, connection, 'postgres', client);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+      return this.fatal(socket, '57P03', `gatehouse: the session could not be opened (${err.code})`);
+    }
+    this.sessions.add(session);
+    const up = connection.upstream;
+    const upstreamName = `${up.host}:${up.port}/${up.database}`;
+    let target: UpstreamTarget;
+    let login;
+    try {
+      target = { connection, ca: await this.caFor(connection) };
+      const password = up.password === undefined ? undefined : await pipeline.secrets.get(up.password).catch((e: unknown) => {
+        throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream credential of connection "${connection.name}" could not be read`, { cause: e });
+      });
+      const forwarded: Record<string, string> = {};
+      for (const k of FORWARDED_PARAMS) if (params[k] !== undefined) forwarded[k] = params[k]!;
+      login = await loginUpstream(target, password, forwarded);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE');
+      await session.record('pg.upstream_error', { upstream: upstreamName, code: err.code, message: err.message }).catch(() => undefined);
+      await this.closeSession(session, 'upstream_unavailable');
+      return this.fatal(socket, '08006', `gatehouse: could not open connection "${connection.name}" upstream (${err.code}): ${err.message}`);
+    }
+    if (socket.destroyed) {
+      login.socket.destroy();
+      await this.closeSession(session, 'client_closed');
+      return;
+    }
+    try {
+      await session.record('pg.session', {
+        upstream: upstreamName,
+        upstreamUser: up.user,
+        upstreamTls: login.tls,
+        clientTls: encrypted,
+        requested: { user: params.user ?? null, database: params.database ?? null, application_name: params.application_name ?? null },
+        backendPid: login.backendPid,
+      }, { durable: pipeline.recordingMode === 'strict' });
+    } catch (e) {
+      login.socket.destroy();
+      await this.closeSession(session, 'recording_failed');
+      return this.fatal(socket, '57P03', `gatehouse: the session could not be recorded (${toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code})`);
+    }
+
+    const key = this.newCancelKey({ target, pid: login.backendPid, upstreamSecret: login.backendSecret });
+    socket.write(Buffer.concat([authRequest(0), login.parameterStatus, backendKeyData(key.pid, key.secret), readyForQuery(login.status)]));
+    const proxied = new ProxyConnection(socket, login.socket, session, {
+      unparsed: connection.unparsedStatements,
+      rowCap: connection.record.rows,
+      valueCap: connection.record.valueBytes,
+      strict: pipeline.recordingMode === 'strict',
+      maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
+      logger: this.options.logger,
+    }, login.status);
+    this.live.add(proxied);
+    proxied.onClosed = (reason) => {
+      this.live.delete(proxied);
+      this.cancelKeys.delete(key.pid);
+      void this.closeSession(session, reason);
+    };
+    proxied.start(clientRest, login.rest);
+  }
+
+  private async closeSession(session: GatewaySession, reason: string): Promise<void> {
+    this.sessions.delete(session);
+    await session.close(reason).catch(() => undefined);
+  }
+
+  private newCancelKey(t: Omit<CancelTarget, 'secret'>): { pid: number; secret: number } {
+    let pid: number;
+    do pid = randomInt(1, 0x7fffffff);
+    while (this.cancelKeys.has(pid));
+    const secret = randomInt(-0x80000000, 0x7fffffff);
+    this.cancelKeys.set(pid, { ...t, secret });
+    return { pid, secret };
+  }
+
+  /** A CancelRequest names the gateway's key; the upstream gets its own backend's key on a fresh connection. */
+  private async cancel(body: Buffer): Promise<void> {
+    if (body.length !== 8) return;
+    const found = this.cancelKeys.get(body.readInt32BE(0));
+    if (found === undefined || found.secret !== body.readInt32BE(4)) {
+      this.options.logger.info({}, 'postgres cancel request with an unknown key ignored');
+      return;
+    }
+    await sendCancel(found.target, found.pid, found.upstreamSecret).catch((e: unknown) => {
+      this.options.logger.warn({ code: toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE').code }, 'forwarding a postgres cancel request failed');
+    });
+  }
+
+  private caFor(connection: PostgresConnectionConfig): Promise<string | undefined> {
+    const ref = connection.upstream.tls.ca;
+    if (ref === undefined) return Promise.resolve(undefined);
+    let p = this.cas.get(ref);
+    if (p === undefined) {
+      p = /^[a-z][a-z0-9-]*:.+/.test(ref) ? this.options.pipeline.secrets.get(ref) : readFile(ref, 'utf8');
+      this.cas.set(ref, p);
+      p.catch(() => this.cas.delete(ref));
+    }
+    return p;
+  }
+
+  private upgrade(raw: net.Socket, prefix: Buffer, direct: boolean): Promise<tls.TLSSocket> {
+    if (prefix.length > 0) raw.unshift(prefix);
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext, ALPNProtocols: ['postgresql'] });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new GatehouseError('GH_ERR_REQUEST_INVALID', 'TLS handshake timed out'));
+      }, 10000);
+      secure.once('secure', () => {
+        clearTimeout(timer);
+        secure.off('error', onError);
+        secure.on('error', () => undefined);
+        // Direct TLS must negotiate ALPN "postgresql" (as PostgreSQL 17 requires), so no other protocol is confused for it.
+        if (direct && secure.alpnProtocol !== 'postgresql') {
+          secure.destroy();
+          reject(new GatehouseError('GH_ERR_REQUEST_INVALID', 'direct TLS without ALPN "postgresql"'));
+          return;
+        }
+        secure.setNoDelay(true);
+        resolve(secure);
+      });
+      const onError = (e: Error): void => {
+        clearTimeout(timer);
+        raw.destroy();
+        reject(new GatehouseError('GH_ERR_REQUEST_INVALID', `TLS handshake failed: ${e.message}`));
+      };
+      secure.once('error', onError);
+    });
+  }
+
+  private fatal(socket: net.Socket, sqlstate: string, text: string): void {
+    if (socket.destroyed) return;
+    socket.end(errorResponse('FATAL', sqlstate, text));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.live) c.terminateGracefully();
+    const deadline = Date.now() + graceMs;
+    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (const c of this.live) c.terminate('57P01', 'terminating connection: the gateway is shutting down');
+    for (const s of this.sockets) s.destroy();
+    await Promise.all([...this.sessions].map((s) => this.closeSession(s, 'shutdown')));
+    await closed;
+  }
+}
+
+/** Reads the start-up phase from a socket: untyped packets, then the typed password message. */
+class StartupReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: (() => void) | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly deadline: number,
+  ) {
+    socket.on('data', this.onData);
+    socket.once('end', this.onEnd);
+    socket.once('close', this.onEnd);
+    socket.resume();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length > MAX_STARTUP + MAX_PASSWORD) this.socket.pause();
+    this.waiting?.();
+  };
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.waiting?.();
+  };
+
+  private async need(n: number): Promise<void> {
+    while (this.buf.length < n) {
+      if (this.ended) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the client closed the connection during start-up');
+      const left = this.deadline - Date.now();
+      if (left <= 0) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'start-up timed out');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiting = () => {
+          clearTimeout(timer);
+          this.waiting = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  async peekByte(): Promise<number> {
+    await this.need(1);
+    return this.buf[0]!;
+  }
+
+  async startupPacket(): Promise<{ code: number; body: Buffer }> {
+    await this.need(8);
+    const len = this.buf.readInt32BE(0);
+    if (len < 8 || len > MAX_STARTUP) throw new GatehouseError('GH_ERR_REQUEST_INVALID', `invalid start-up packet length ${len}`);
+    await this.need(len);
+    const code = this.buf.readInt32BE(4);
+    const body = this.buf.subarray(8, len);
+    this.buf = this.buf.subarray(len);
+    return { code, body };
+  }
+
+  async typedMessage(type: number, max: number): Promise<Buffer> {
+    await this.need(5);
+    if (this.buf[0] !== type) throw new GatehouseError('GH_ERR_REQUEST_INVALID', `expected a password message, got message type ${this.buf[0]}`);
+    const len = this.buf.readInt32BE(1);
+    if (len < 4 || len > max) throw new GatehouseError('GH_ERR_REQUEST_INVALID', `invalid password message length ${len}`);
+    await this.need(len + 1);
+    const body = this.buf.subarray(5, len + 1);
+    this.buf = this.buf.subarray(len + 1);
+    return body;
+  }
+
+  /** Stops reading and returns the unread bytes. */
+  detach(): Buffer {
+    this.socket.pause();
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onEnd);
+    return this.buf;
+  }
+}
