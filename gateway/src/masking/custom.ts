@@ -18,8 +18,9 @@ export interface CustomRegexRule {
   /** Extra flags among `i`, `m`, `s`, `u`. @default none */
   readonly flags?: string;
   /**
-   * Longest text a match can span. Streaming redactors hold back this many characters between
-   * chunks; a longer match is still masked when it arrives whole, but may be missed across chunks.
+   * Longest text a match can span, at most 65536. Streaming redactors size their window from it.
+   * Every repetition in the pattern must be bounded (`\\w{1,64}`, not `\\w+`): a match longer
+   * than maxLength would fail the masking of the response it is in.
    */
   readonly maxLength: number;
   /** Capture group to mask instead of the whole match. @default 0 */
@@ -70,6 +71,13 @@ export function customRegexDetector(rule: CustomRegexRule): Detector {
   } catch {
     throw invalid(rule, 'pattern is not a valid regular expression');
   }
+  const unbounded = unboundedRepetition(rule.pattern);
+  if (unbounded !== undefined) {
+    throw invalid(
+      rule,
+      `pattern has an unbounded repetition (${unbounded}): a match could exceed maxLength ${rule.maxLength}; bound it, e.g. \\w{1,64}`,
+    );
+  }
   // A pattern that matches the empty string would mask nothing and hide a configuration mistake.
   if (new RegExp(`^(?:${rule.pattern})$`, flags).test('')) throw invalid(rule, 'pattern matches the empty string');
   const groups = new RegExp(`${rule.pattern}|`, flags).exec('')?.length ?? 1;
@@ -83,6 +91,32 @@ export function customRegexDetector(rule: CustomRegexRule): Detector {
     pattern: re,
     group,
   });
+}
+
+/**
+ * The first unbounded repetition (`*`, `+`, `{n,}`) in a pattern source, if any. Escapes and
+ * character classes are skipped; `?` after a quantifier (lazy) is not a repetition.
+ */
+export function unboundedRepetition(source: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '*' || c === '+') return c;
+    else if (c === '{') {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(i));
+      if (m && m[2] !== undefined && m[3] === '') return m[0];
+    }
+  }
+  return undefined;
 }
 
 function escapeRegExp(s: string): string {

@@ -25,4 +25,12 @@ export interface Detector {
    */
   readonly maxLength: number;
   find(text: string): Detection[];
+  /**
+   * Optional, for detectors whose long matches always begin with a marker (`-----BEGIN`, `eyJ`):
+   * the earliest offset in `text` at which a match could begin that more text might still
+   * complete or change. A streaming redactor then holds back from there instead of
+   * `maxLength - 1` characters, which keeps a 16 000-character PEM rule from delaying (and
+   * rescanning) every chunk. Must be conservative; without it, `maxLength - 1` is held back.
+   */
+  pendingFrom?(text: string): number;
 }

@@ -23,34 +23,95 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-/** The longest match any detector can produce; the hold-back is derived from it. */
+/**
+ * The longest text the streaming window may have to hold for one match. Larger declared lengths
+ * are refused at start-up: holding more would let one rule stall a stream and grow its memory.
+ */
+export const MAX_CARRY = 65_536;
+
+/** Left context kept for marker-anchored detectors: what precedes their match (a JSON key, a boundary). */
+const ANCHORED_CONTEXT = 256;
+/** Room for look-behinds before the earliest match start a window may have to see again. */
+const LOOKBEHIND_SLACK = 64;
+
+function checkedMaxLength(d: Detector): number {
+  if (!Number.isInteger(d.maxLength) || d.maxLength < 1) {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', `masking detector ${d.id} has no finite positive maxLength`, {
+      details: { detector: d.id },
+    });
+  }
+  if (d.maxLength > MAX_CARRY) {
+    throw new GatehouseError(
+      'GH_ERR_CONFIG_INVALID',
+      `masking detector ${d.id} declares maxLength ${d.maxLength}, above the ${MAX_CARRY}-character streaming window`,
+      { details: { detector: d.id, maxLength: d.maxLength } },
+    );
+  }
+  return d.maxLength;
+}
+
+/** The longest match any detector can produce (validated: finite, positive, at most MAX_CARRY). */
 export function longestMatch(detectors: readonly Detector[]): number {
   let max = 1;
-  for (const d of detectors) {
-    if (!Number.isInteger(d.maxLength) || d.maxLength < 1) {
-      throw new GatehouseError('GH_ERR_CONFIG_INVALID', `masking detector ${d.id} has no finite positive maxLength`, {
-        details: { detector: d.id },
-      });
-    }
-    max = Math.max(max, d.maxLength);
-  }
+  for (const d of detectors) max = Math.max(max, checkedMaxLength(d));
   return max;
+}
+
+/** Released text kept as left context: enough for every match that may start before the release point. */
+function contextLength(detectors: readonly Detector[]): number {
+  let n = 1;
+  for (const d of detectors) {
+    const own = typeof d.pendingFrom === 'function' ? Math.min(d.maxLength, ANCHORED_CONTEXT) : d.maxLength;
+    n = Math.max(n, own + LOOKBEHIND_SLACK);
+  }
+  return n;
+}
+
+/** Where the text that must stay held begins: the earliest start of a match more text could change. */
+function holdFrom(scan: string, detectors: readonly Detector[]): number {
+  let from = scan.length;
+  for (const d of detectors) {
+    const plain = scan.length - (d.maxLength - 1);
+    let at = plain;
+    if (typeof d.pendingFrom === 'function') {
+      let p: number;
+      try {
+        p = d.pendingFrom(scan);
+      } catch {
+        throw new GatehouseError('GH_ERR_MASKING_FAILED', `masking detector ${d.id} failed`, { details: { detector: d.id } });
+      }
+      if (!Number.isInteger(p) || p < 0 || p > scan.length) {
+        throw new GatehouseError('GH_ERR_MASKING_FAILED', `masking detector ${d.id} returned an invalid hold-back`, {
+          details: { detector: d.id },
+        });
+      }
+      // A match is never longer than maxLength, so nothing before `plain` can still be pending.
+      at = Math.max(p, plain);
+    }
+    from = Math.min(from, at);
+  }
+  return from;
 }
 
 /**
  * Redacts text that arrives in pieces, with the same output as `redactText` on the whole text.
  *
- * Why that holds: a match is at most `max` characters long, so any match that still needs text
- * we have not seen starts within the last `max - 1` characters; those are held back and scanned
- * again with the next chunk. A match found across the release point is held back whole. The
- * last `max` released characters are kept (unmasked, never emitted again) as left context so
- * rules that look at what precedes a match see the same text as in the whole string.
+ * Why that holds: a match is at most `maxLength` characters long, so any match of a detector
+ * that still needs text we have not seen starts within its last `maxLength - 1` characters (or,
+ * for a marker-anchored detector, at the place its `pendingFrom` names); the text from the
+ * earliest such place is held back and scanned again with the next chunk. A match found across
+ * the release point is held back whole. Released characters are kept (unmasked, never emitted
+ * again) as left context, as many as the longest match that may begin before the release point
+ * plus room for look-behinds, so rules see what precedes a match as in the whole string. The
+ * window therefore follows the selected detectors: short rules give a short window, and a
+ * 16 000-character PEM rule costs a long one only while a key may be arriving.
  *
  * Fails closed: after any error every later call throws, so no unredacted text is released.
  */
 export function createStreamRedactor(options: StreamRedactorOptions): StreamRedactor {
   const { detectors, replacement } = options;
-  const max = longestMatch(detectors);
+  longestMatch(detectors);
+  const keep = contextLength(detectors);
   const counts: MaskCounts = {};
   let context = '';
   let held = '';
@@ -71,7 +132,7 @@ export function createStreamRedactor(options: StreamRedactorOptions): StreamReda
       // mask the part we still hold rather than let it through.
       spans.push(s.start < ctx ? { ...s, start: ctx } : s);
     }
-    let cut = final ? scan.length : Math.max(ctx, scan.length - (max - 1));
+    let cut = final ? scan.length : Math.max(ctx, holdFrom(scan, detectors));
     if (!final) {
       for (let changed = true; changed; ) {
         changed = false;
@@ -92,7 +153,7 @@ export function createStreamRedactor(options: StreamRedactorOptions): StreamReda
     const local: MaskCounts = {};
     const out = applySpans(scan, ctx, cut, releasable, replacement, local);
     addCounts(counts, local);
-    context = scan.slice(Math.max(0, cut - max), cut);
+    context = scan.slice(Math.max(0, cut - keep), cut);
     held = scan.slice(cut);
     return out;
   }

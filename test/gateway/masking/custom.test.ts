@@ -1,5 +1,5 @@
 import { isGatehouseError } from '../../../gateway/src/errors';
-import { customDetectors, customDictionaryDetector, customRegexDetector } from '../../../gateway/src/masking/custom';
+import { customDetectors, customDictionaryDetector, customRegexDetector, unboundedRepetition } from '../../../gateway/src/masking/custom';
 
 const values = (d: { find(t: string): { start: number; end: number }[] }, text: string): string[] =>
   d.find(text).map((x) => text.slice(x.start, x.end));
@@ -23,7 +23,7 @@ describe('custom regex rules', () => {
   });
 
   it('can mask one capture group and honour flags', () => {
-    const d = customRegexDetector({ kind: 'regex', id: 'ticket', type: 'ticket', pattern: 'ticket:\\s*(\\w+)', flags: 'i', group: 1, maxLength: 40 });
+    const d = customRegexDetector({ kind: 'regex', id: 'ticket', type: 'ticket', pattern: 'ticket:\\s{0,4}(\\w{1,32})', flags: 'i', group: 1, maxLength: 40 });
     expect(values(d, 'TICKET: abc123')).toEqual(['abc123']);
     expect(values(d, 'no tickets here')).toEqual([]);
   });
@@ -36,8 +36,21 @@ describe('custom regex rules', () => {
     ['zero maxLength', { maxLength: 0 }],
     ['global flag', { flags: 'g' }],
     ['bad id', { id: 'has space' }],
+    ['unbounded +', { pattern: 'EMP-\\d+' }],
+    ['unbounded *', { pattern: 'a(b*)c' }],
+    ['unbounded {n,}', { pattern: 'x{2,}' }],
+    ['maxLength above the streaming window', { maxLength: 65_537 }],
   ])('refuses a rule with %s', (_why, override) => {
     expect(configError(() => customRegexDetector({ kind: 'regex', id: 'r', type: 't', pattern: 'x', maxLength: 5, ...override }))).toBe(true);
+  });
+});
+
+describe('unboundedRepetition', () => {
+  it('finds *, + and {n,} outside escapes and classes, and nothing in bounded patterns', () => {
+    expect(unboundedRepetition('a\\d+')).toBe('+');
+    expect(unboundedRepetition('(?:ab)*')).toBe('*');
+    expect(unboundedRepetition('x{3,}')).toBe('{3,}');
+    expect(unboundedRepetition('[+*]\\+\\*x{1,5}y{2}z??')).toBeUndefined();
   });
 });
 

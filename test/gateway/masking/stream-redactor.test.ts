@@ -5,7 +5,10 @@ import { redactText } from '../../../gateway/src/masking/redact';
 import { createReplacement } from '../../../gateway/src/masking/replacement';
 import { createRedactingTransform, createStreamRedactor } from '../../../gateway/src/masking/stream-redactor';
 import { isGatehouseError } from '../../../gateway/src/errors';
-import { emailDetector, prng, secretDetector, testDetectors } from './redact.helpers';
+import { builtInDetectors } from '../../../gateway/src/masking/detectors/index';
+import { customRegexDetector } from '../../../gateway/src/masking/custom';
+import { MAX_CARRY } from '../../../gateway/src/masking/stream-redactor';
+import { emailDetector, prng, regexDetector, secretDetector, testDetectors } from './redact.helpers';
 
 const tag = createReplacement({ kind: 'type_tag' });
 const options = { detectors: testDetectors, replacement: tag };
@@ -181,5 +184,82 @@ describe('RedactingTransform', () => {
     await expect(run).rejects.toMatchObject({ code: 'GH_ERR_MASKING_FAILED' });
     expect(Buffer.concat(out).toString()).not.toContain('SECRET-12345678');
     expect(out.length).toBe(0);
+  });
+});
+
+describe('stream window derived from the selected detectors', () => {
+  const b64 = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj';
+  const pem = `-----BEGIN RSA PRIVATE KEY-----\n${Array.from({ length: 30 }, () => b64).join('\n')}\n-----END RSA PRIVATE KEY-----`;
+  const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+  const token = `${header}.${Buffer.from(JSON.stringify({ sub: 'x'.repeat(300) })).toString('base64url')}.${'s'.repeat(43)}`;
+  const gcp = `{"type":"service_account","private_key":"${pem.replace(/\n/g, '\\n')}\\n","client_email":"svc@demo.iam.gserviceaccount.com"}`;
+  const doc = [
+    'x'.repeat(3000),
+    `key:\n${pem}\n`,
+    `Authorization: Bearer ${token} and mail alice@example.com`,
+    'y'.repeat(2000),
+    gcp,
+    ` password=Sup3rS3cret! ghp_${'A'.repeat(36)} card 4111 1111 1111 1111 ip 10.1.2.3 `,
+    '-----BEGIN PRIVATE KEY----- never ends '.repeat(3),
+    'z'.repeat(500),
+  ].join('\n');
+
+  it('with the built-in detectors, equals redactText(whole) for random chunkings of a mixed document', () => {
+    const detectors = builtInDetectors();
+    const expected = redactText(doc, detectors, tag);
+    expect(expected.counts.private_key).toBe(1);
+    expect(expected.counts.jwt).toBe(1);
+    expect(expected.counts.gcp_service_account_key).toBe(1);
+    const rand = prng(7);
+    for (let trial = 0; trial < 40; trial++) {
+      const r = createStreamRedactor({ detectors, replacement: tag });
+      let out = '';
+      for (let pos = 0; pos < doc.length; ) {
+        const n = 1 + Math.floor(rand() * (trial % 2 === 0 ? 40 : 3000));
+        out += r.push(doc.slice(pos, pos + n));
+        pos += n;
+      }
+      out += r.end();
+      expect({ trial, same: out === expected.text }).toEqual({ trial, same: true });
+      expect(r.counts).toEqual(expected.counts);
+    }
+  });
+
+  it('holds back little when no long match can be arriving (a PEM rule does not delay every chunk)', () => {
+    const r = createStreamRedactor({ detectors: builtInDetectors(), replacement: tag });
+    const released = r.push('plain words '.repeat(1000));
+    // The longest short rule (database URLs, 560) bounds the hold-back, not the PEM rule's 16 200.
+    expect(12_000 - released.length).toBeLessThan(600);
+  });
+
+  it('holds a PEM key that is still arriving, then masks it whole', () => {
+    const r = createStreamRedactor({ detectors: builtInDetectors(), replacement: tag });
+    const half = Math.floor(pem.length / 2);
+    const first = r.push(`before ${pem.slice(0, half)}`);
+    expect(first).toBe('before ');
+    expect(first + r.push(pem.slice(half)) + r.push(' after') + r.end()).toBe('before [PRIVATE_KEY] after');
+  });
+
+  it('a custom rule longer than every built-in widens the window instead of failing', () => {
+    const long = customRegexDetector({ kind: 'regex', id: 'blob', type: 'blob', pattern: 'BLOB\\[[a-z]{1,20000}\\]', maxLength: 20_006 });
+    expect(long.maxLength).toBe(20_006);
+    const detectors = [...builtInDetectors(), long];
+    const text = `a BLOB[${'q'.repeat(19_000)}] b alice@example.com`;
+    const expected = redactText(text, detectors, tag);
+    expect(expected.text).toBe('a [BLOB] b [EMAIL]');
+    const r = createStreamRedactor({ detectors, replacement: tag });
+    let out = '';
+    for (let i = 0; i < text.length; i += 1024) out += r.push(text.slice(i, i + 1024));
+    expect(out + r.end()).toBe(expected.text);
+  });
+
+  it('refuses a detector whose maxLength exceeds the streaming window limit', () => {
+    let error: unknown;
+    try {
+      createStreamRedactor({ detectors: [regexDetector('huge', 'x', 'x', MAX_CARRY + 1)], replacement: tag });
+    } catch (e) {
+      error = e;
+    }
+    expect(isGatehouseError(error, 'GH_ERR_CONFIG_INVALID')).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import type { Detector } from '../detector';
 import { patternDetector } from './pattern';
+import { pendingFromTrailingRun } from './pending';
 
 /** A JWT's header is base64url JSON with an `alg`; checking that rules out look-alike dotted strings. */
 function headerHasAlg(token: string): boolean {
@@ -13,7 +14,7 @@ function headerHasAlg(token: string): boolean {
 }
 
 /** JSON Web Tokens (JWS compact form; an empty signature, as with `alg: none`, still counts). */
-export const jwt: Detector = patternDetector({
+const rule = patternDetector({
   id: 'jwt',
   type: 'jwt',
   family: 'secret',
@@ -21,3 +22,11 @@ export const jwt: Detector = patternDetector({
   pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,2000}\.[A-Za-z0-9_-]{2,8000}\.[A-Za-z0-9_-]{0,1500}(?![A-Za-z0-9_-])/g,
   accept: headerHasAlg,
 });
+
+/** Base64url letters, digits, `-`, `_` and the dots between the three parts. */
+function isTokenChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95 || c === 46;
+}
+
+/** A token still arriving is inside the run of token characters at the end of the text. */
+export const jwt: Detector = { ...rule, find: rule.find, pendingFrom: pendingFromTrailingRun(isTokenChar, rule.maxLength) };
