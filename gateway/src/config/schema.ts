@@ -357,6 +357,19 @@ export const policySchema = z
     cedar: z.string().optional(),
     /** Cedar policy files, read at start. */
     files: z.array(z.string().min(1)).default([]),
+    /**
+     * Built-in rule packs (docs/policy.md): `sql-guardrails`, `http-guardrails`. Each entry is a pack
+     * name, or `{ name, disable: [rule ids] }` to leave rules out. Packs classify (review, deny) and
+     * never grant. @default none
+     */
+    packs: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.object({ name: z.string().min(1), disable: z.array(z.string().min(1)).default([]) }).strict(),
+        ]),
+      )
+      .default([]),
   })
   .strict();
 
@@ -395,7 +408,7 @@ export const configSchema = z
       .strict()
       // Missing entirely is reported by the cross-field check ("at least one trusted issuer").
       .default({ issuers: [], devIssuer: { enabled: false, keyPath: './.gatehouse/dev-issuer.json', audience: 'gatehouse' } }),
-    policy: policySchema.default({ files: [] }),
+    policy: policySchema.default({ files: [], packs: [] }),
     /** Default masking for connections without their own `masking` block (docs/masking.md). */
     masking: maskingSchema.optional(),
     connections: z.array(connectionSchema).default([]),

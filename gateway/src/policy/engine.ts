@@ -11,6 +11,7 @@ import {
   DEFAULT_ACTION_GROUPS,
   actionEntityFactory,
   connectionEntity,
+  kindGroupOf,
   toCedarContext,
   userEntity,
 } from './entities';
@@ -78,6 +79,9 @@ export function checkPolicies(policies: string | readonly PolicySource[]): Polic
  * `policy.no_permit` when nothing permitted). Precedence is forbid > review > allow. An evaluation
  * error in a forbid or review policy denies (`policy.error`): skipping such a policy could only
  * loosen the decision. An erroring plain permit simply does not permit, as in Cedar.
+ *
+ * Policies from a rule pack (sources with `pack` set, see packs/) only classify: they can forbid or
+ * ask for review, but an operation that no policy outside the packs permits is denied.
  */
 export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEngine {
   const parsed = parsePolicies(options.policies);
@@ -109,16 +113,21 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     options.preparedSubsets ?? 64,
   );
 
-  const actionEntity = boundedCache(actionEntityFactory(mergeGroups(DEFAULT_ACTION_GROUPS, options.actionGroups ?? {})));
+  const buildActionEntity = actionEntityFactory(mergeGroups(DEFAULT_ACTION_GROUPS, options.actionGroups ?? {}));
+  // Keyed by action and kind group (`sql:select\u0000sql:write`): a statement's kind decides a parent.
+  const actionEntity = boundedCache((key: string) => {
+    const [action, kindGroup] = splitOnce(key);
+    return buildActionEntity(action, kindGroup === '' ? [] : [kindGroup]);
+  });
   const connectionEntities = boundedCache((key: string) => {
     const [protocol, name] = splitOnce(key);
     return connectionEntity(name, protocol);
   });
   // Per principal object: its entity, its groups, and a key that identifies its policy-relevant data.
   const principals = new WeakMap<Principal, KnownPrincipal>();
-  const actionScopes = boundedCache((action: string) => {
-    const entity = actionEntity(action);
-    return new Set([action, ...entity.parents.map((p) => (p as { id: string }).id)]);
+  const actionScopes = boundedCache((key: string) => {
+    const entity = actionEntity(key);
+    return new Set([(entity.uid as { id: string }).id, ...entity.parents.map((p) => (p as { id: string }).id)]);
   });
   // A decision depends only on the (immutable) policies and the request, so identical requests
   // (an agent's repeated `POST /v1/messages`) skip the wasm call, which costs tens of µs.
@@ -163,11 +172,12 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
   }
 
   function evaluate(user: KnownPrincipal, connection: string, operation: Operation, context: Record<string, unknown>): Decision {
+    const actionKey = `${operation.action}\u0000${kindGroupOf(operation) ?? ''}`;
     const request: RequestScope = {
       userId: (user.entity.uid as { id: string }).id,
       groups: user.groups,
       action: operation.action,
-      actions: actionScopes(operation.action),
+      actions: actionScopes(actionKey),
       connection,
     };
     const applicable: string[] = [];
@@ -180,7 +190,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
     if (subset.needs.userAttrs && subset.needs.userParents) entities.push(user.entity);
     else if (subset.needs.userAttrs) entities.push(user.withoutParents);
     else if (subset.needs.userParents) entities.push(user.withoutAttrs);
-    if (subset.needs.action) entities.push(actionEntity(operation.action));
+    if (subset.needs.action) entities.push(actionEntity(actionKey));
     if (subset.needs.resourceAttrs) entities.push(connectionEntities(`${operation.protocol}\u0000${connection}`));
     const answer: AuthorizationAnswer = cedar.statefulIsAuthorized({
       principal: user.entity.uid,
@@ -218,6 +228,11 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
       if (errored.length > 0) return errorDecision(errored);
       return noPermit(operation, connection);
     }
+
+    // Rule packs classify, they never grant: an allow that only pack policies support is no allow.
+    let granted = false;
+    for (const id of determining) if (policies.get(id)?.pack === undefined) granted = true;
+    if (!granted) return noPermit(operation, connection);
 
     const review: string[] = [];
     for (const id of determining) if (policies.get(id)?.outcome === 'review') review.push(id);

@@ -7,8 +7,9 @@ import type { Operation } from './decision';
  *
  *   principal  Gatehouse::User::"<issuerName>|<subject>"   attrs subject, issuer, issuerName, kind, name
  *                 in Gatehouse::Group::"<group>" for each of the principal's groups
- *   action     Gatehouse::Action::"<operation.action>"     e.g. "http:GET"
- *                 in its action groups (e.g. "http:read") and in "<protocol>:any"
+ *   action     Gatehouse::Action::"<operation.action>"     e.g. "http:GET", "sql:select"
+ *                 in its action groups (e.g. "http:read"), in "<prefix>:<kind>" when the operation
+ *                 has a `kind` attribute (e.g. "sql:write"), and in "<prefix>:any"
  *   resource   Gatehouse::Connection::"<connection name>"  attrs name, protocol
  *   context    the operation's attributes (method, path, host, ...)
  */
@@ -27,6 +28,25 @@ export const DEFAULT_ACTION_GROUPS: Readonly<Record<string, readonly string[]>> 
   'http:read': ['http:GET', 'http:HEAD', 'http:OPTIONS'],
   'http:write': ['http:POST', 'http:PUT', 'http:PATCH', 'http:DELETE'],
 };
+
+/**
+ * Kind groups: an operation whose attributes carry a `kind` (SQL statements: read, write, ddl, admin,
+ * transaction, other) is also a member of `<prefix>:<kind>`, where `<prefix>` is its action's prefix
+ * (`sql:select` with kind `write` is in `sql:write`). Membership follows what this statement does,
+ * not its command: `SELECT ... FOR UPDATE` is in `sql:write`, `SELECT pg_read_file(...)` in
+ * `sql:admin`, and neither is in `sql:read`. Every statement is in exactly one kind group.
+ */
+export const SQL_KIND_GROUPS: readonly string[] = ['sql:read', 'sql:write', 'sql:ddl', 'sql:admin', 'sql:transaction', 'sql:other'];
+
+const KIND = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** The kind group of an operation (`sql:write`), or undefined when it has no usable `kind`. */
+export function kindGroupOf(operation: Operation): string | undefined {
+  const kind = operation.attributes.kind;
+  if (typeof kind !== 'string' || !KIND.test(kind)) return undefined;
+  const colon = operation.action.indexOf(':');
+  return colon > 0 ? `${operation.action.slice(0, colon)}:${kind}` : undefined;
+}
 
 export function userUid(principal: Principal): EntityUidJson {
   return { type: USER, id: `${principal.issuerName}|${principal.subject}` };
@@ -72,7 +92,9 @@ export function connectionEntity(connection: string, protocol: string): EntityJs
  * groups of groups, and `<protocol>:any`), flattened: Cedar then needs no group entities, and each
  * extra entity costs measurable time per decision in the wasm build.
  */
-export function actionEntityFactory(groups: Readonly<Record<string, readonly string[]>>): (action: string) => EntityJson {
+export function actionEntityFactory(
+  groups: Readonly<Record<string, readonly string[]>>,
+): (action: string, extraGroups?: readonly string[]) => EntityJson {
   const parentsOf = new Map<string, Set<string>>();
   for (const [group, members] of Object.entries(groups)) {
     for (const member of members) {
@@ -81,10 +103,12 @@ export function actionEntityFactory(groups: Readonly<Record<string, readonly str
       parentsOf.set(member, set);
     }
   }
-  return (action) => {
+  return (action, extraGroups = []) => {
     const ancestors = new Set<string>();
     const visit = (id: string): void => {
       const direct = new Set(parentsOf.get(id) ?? []);
+      // Operation-dependent groups (the kind group) are direct parents of the action itself.
+      if (id === action) for (const g of extraGroups) direct.add(g);
       const protocolAny = anyGroupOf(id);
       if (protocolAny !== undefined && protocolAny !== id) direct.add(protocolAny);
       for (const parent of direct) {

@@ -12,6 +12,8 @@ import { ENTITY_TYPES } from './entities';
 export interface PolicySource {
   readonly name: string;
   readonly text: string;
+  /** Set for a built-in rule pack (packs/): its policies classify but never grant on their own. */
+  readonly pack?: string;
 }
 
 export interface PolicyProblem {
@@ -34,6 +36,8 @@ export interface LoadedPolicy {
   /** `@message("...")`: an explanation safe to show the caller when this policy decides. */
   readonly message?: string;
   readonly source: string;
+  /** The rule pack the policy comes from; undefined for the user's own policies. */
+  readonly pack?: string;
   readonly line: number;
   /** The policy's own Cedar text. */
   readonly text: string;
@@ -86,7 +90,7 @@ export function parsePolicies(input: string | readonly PolicySource[]): ParseRes
       }
       // Position-based, like Cedar's own ids: giving one policy an @id does not renumber the others.
       const fallbackId = `policy${fallbackCounter++}`;
-      const policy = readPolicy(json.json, text, fallbackId, where, problems);
+      const policy = readPolicy(json.json, text, fallbackId, where, problems, source.pack);
       if (policy === undefined) continue;
       if (policies.has(policy.id)) {
         const first = policies.get(policy.id)!;
@@ -130,6 +134,7 @@ function readPolicy(
   fallbackId: string,
   where: { source: string; line?: number; column?: number },
   problems: PolicyProblem[],
+  pack: string | undefined,
 ): LoadedPolicy | undefined {
   const annotations = json.annotations ?? {};
   const before = problems.length;
@@ -160,6 +165,7 @@ function readPolicy(
     outcome: json.effect === 'forbid' ? 'deny' : decision === 'review' ? 'review' : 'allow',
     message: annotations[MESSAGE_ANNOTATION],
     source: where.source,
+    ...(pack === undefined ? {} : { pack }),
     line: where.line ?? 1,
     text,
     json,

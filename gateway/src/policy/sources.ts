@@ -1,14 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { GatehouseError } from '../errors';
+import { packSources, type PackSelection } from './packs';
 import type { PolicySource } from './policy-set';
 
 /**
  * Collects the config's `policy` section into named sources for createPolicyEngine / checkPolicies:
  * the inline text first (named `inline`), then each file in order (named by its path as written,
- * so problems point where the user looks). Relative paths resolve against `baseDir`.
+ * so problems point where the user looks), then the selected rule packs (named `pack:<name>`).
+ * Relative paths resolve against `baseDir`.
  */
-export function readPolicySources(policy: { cedar?: string; files?: readonly string[] }, baseDir = process.cwd()): PolicySource[] {
+export function readPolicySources(
+  policy: { cedar?: string; files?: readonly string[]; packs?: readonly PackSelection[] },
+  baseDir = process.cwd(),
+): PolicySource[] {
   const sources: PolicySource[] = [];
   if (policy.cedar !== undefined) sources.push({ name: 'inline', text: policy.cedar });
   const unreadable: string[] = [];
@@ -25,5 +30,6 @@ export function readPolicySources(policy: { cedar?: string; files?: readonly str
       details: { files: unreadable },
     });
   }
+  sources.push(...packSources(policy.packs ?? []));
   return sources;
 }
