@@ -1,11 +1,13 @@
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
-import type { HttpConnectionConfig } from '../../config/schema';
+import type { HttpConnectionConfig, MaskingConfig } from '../../config/schema';
 import { GatehouseError, toGatehouseError } from '../../errors';
+import type { Detector } from '../../masking/detector';
+import { countMasked, prepareMasking, type MaskingPolicy, type PreparedMasking } from '../../masking/masking-policy';
 import type { Operation } from '../../policy/decision';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
 import { BodyCapture, ResponseDecoder } from './capture';
@@ -23,8 +25,11 @@ import type { LlmExchange } from './llm/exchange';
 import { OpenAiExchange, openAiApiOf } from './llm/openai';
 import { sendError } from './respond';
 import { HttpRouter, type RouteMatch } from './router';
+import { maskRequestBody, maskTranscriptRequest, recordMaskingFailure, startMaskedResponse, type MaskedResponse } from './masked-exchange';
 import { HttpSessions, type SessionLease } from './sessions';
 import type { HttpProxyMetrics, ProxyLogger } from './types';
+import { createUpstreamPool, headersFromRaw, upstreamFailureOf } from './upstream-pool';
+import type { Dispatcher, Pool } from 'undici';
 
 export interface HttpProxyOptions {
   readonly pipeline: Pipeline;
@@ -35,12 +40,19 @@ export interface HttpProxyOptions {
   readonly sessionIdleSeconds?: number;
   /** Bound on what one LLM transcript accumulates (prompt + answer), separate from the body cap. @default 8 MiB */
   readonly transcriptLimitBytes?: number;
-  /** Keep-alive sockets per upstream. @default 256 */
+  /** Keep-alive connections per upstream. @default 256 */
   readonly maxSocketsPerUpstream?: number;
   /** Clock for session idleness (ms). @default Date.now */
   readonly now?: () => number;
   /** Runs `closeIdleSessions` on this period; 0 turns the timer off (tests). @default min(idle/2, 30 s) */
   readonly idleSweepMs?: number;
+  /** Masking for connections without their own `masking` block (config top-level `masking`). @default none */
+  readonly defaultMasking?: MaskingConfig;
+  /**
+   * Extra detectors per connection name, added to its configured masking (embedding and tests:
+   * e.g. a detector that throws, to prove fail-closed behaviour). Not reachable from configuration.
+   */
+  readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
 }
 
 export interface HttpProxy {
@@ -62,16 +74,15 @@ const DEFAULT_TRANSCRIPT_LIMIT = 8 * 1024 * 1024;
 /** What is prepared once per connection, off the hot path. */
 interface Upstream {
   readonly connection: HttpConnectionConfig;
-  readonly transport: typeof http | typeof https;
   readonly protocol: 'http:' | 'https:';
-  readonly hostname: string;
-  readonly port: string;
   readonly origin: string;
   readonly redactedHeaders: ReadonlySet<string>;
   readonly sensitiveQuery: ReadonlySet<string>;
   readonly bodyCap: number;
-  agent: http.Agent | undefined;
-  agentPending: Promise<http.Agent> | undefined;
+  /** Undefined when the connection does not mask: the hot path never looks further. */
+  readonly masking: PreparedMasking | undefined;
+  pool: Pool | undefined;
+  poolPending: Promise<Pool> | undefined;
 }
 
 export function createHttpProxy(options: HttpProxyOptions): HttpProxy {
@@ -96,7 +107,7 @@ class HttpProxyImpl implements HttpProxy {
     this.transcriptLimit = options.transcriptLimitBytes ?? DEFAULT_TRANSCRIPT_LIMIT;
     this.maxSockets = options.maxSocketsPerUpstream ?? 256;
     this.router = new HttpRouter(options.connections);
-    for (const c of options.connections) this.upstreams.set(c.name, this.prepare(c));
+    for (const c of options.connections) this.upstreams.set(c.name, this.prepare(c, options));
     const idleMs = (options.sessionIdleSeconds ?? 300) * 1000;
     this.sessions = new HttpSessions({ pipeline: this.pipeline, logger: this.logger, idleMs, now: options.now ?? Date.now });
     const period = options.idleSweepMs ?? Math.min(idleMs / 2, 30_000);
@@ -127,44 +138,42 @@ class HttpProxyImpl implements HttpProxy {
   async close(): Promise<void> {
     if (this.sweep !== undefined) clearInterval(this.sweep);
     await this.sessions.closeAll('shutdown');
-    for (const u of this.upstreams.values()) u.agent?.destroy();
+    await Promise.all([...this.upstreams.values()].map((u) => u.pool?.destroy()));
   }
 
-  private prepare(connection: HttpConnectionConfig): Upstream {
+  private prepare(connection: HttpConnectionConfig, options: HttpProxyOptions): Upstream {
     const url = new URL(connection.upstream);
-    const secure = url.protocol === 'https:';
     return {
       connection,
-      transport: secure ? https : http,
-      protocol: secure ? 'https:' : 'http:',
-      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-      port: url.port,
+      protocol: url.protocol === 'https:' ? 'https:' : 'http:',
       origin: url.origin,
       redactedHeaders: redactedHeaderSet(connection.credential),
       sensitiveQuery: sensitiveQuerySet(connection.credential),
       bodyCap: connection.bodyCapBytes ?? this.pipeline.bodyCapBytes,
-      agent: undefined,
-      agentPending: undefined,
+      // Compiled now so a bad rule stops start-up (GH_ERR_CONFIG_INVALID); its secrets are read on first use.
+      masking: prepareMasking(connection.masking ?? options.defaultMasking, { connection: connection.name, extraDetectors: options.extraMaskingDetectors?.[connection.name] }),
+      pool: undefined,
+      poolPending: undefined,
     };
   }
 
-  /** One keep-alive agent per upstream; a custom CA is read once, on first use. */
-  agentFor(u: Upstream): http.Agent | Promise<http.Agent> {
-    if (u.agent !== undefined) return u.agent;
-    const base = { keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: Math.min(this.maxSockets, 64), scheduling: 'lifo' as const };
+  /** One keep-alive pool per upstream; a custom CA is read once, on first use. */
+  poolFor(u: Upstream): Pool | Promise<Pool> {
+    if (u.pool !== undefined) return u.pool;
+    const base = { connections: this.maxSockets, timeoutMs: u.connection.timeoutMs };
     const caRef = u.connection.upstreamCa;
     if (u.protocol === 'http:' || caRef === undefined) {
-      u.agent = u.protocol === 'https:' ? new https.Agent(base) : new http.Agent(base);
-      return u.agent;
+      u.pool = createUpstreamPool(u.origin, base);
+      return u.pool;
     }
-    u.agentPending ??= this.readCa(caRef).then(
-      (ca) => (u.agent = new https.Agent({ ...base, ca })),
+    u.poolPending ??= this.readCa(caRef).then(
+      (ca) => (u.pool = createUpstreamPool(u.origin, { ...base, ca })),
       (e: unknown) => {
-        u.agentPending = undefined;
+        u.poolPending = undefined;
         throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream CA of connection "${u.connection.name}" could not be read`, { cause: e });
       },
     );
-    return u.agentPending;
+    return u.poolPending;
   }
 
   private async readCa(ref: string): Promise<string> {
@@ -323,8 +332,12 @@ class Exchange {
   private readonly requestId: string;
   private readonly path: string;
   private readonly query: string;
-  private upstreamReq: ClientRequest | undefined;
-  private upstreamRes: IncomingMessage | undefined;
+  /** Cancels the upstream request (undici's abort, given once the request is dispatched). */
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  /** Set once the upstream's final response headers arrived. */
+  private upstreamStatus: number | undefined;
+  private upstreamHeaders: IncomingHttpHeaders | undefined;
+  private resumeUpstream: (() => void) | undefined;
   private forwardedAt = 0;
   private ttfb = 0;
   private failure: GatehouseError | undefined;
@@ -336,6 +349,9 @@ class Exchange {
   private llmRequest: BodyCapture | undefined;
   private uploadHash: Hash | undefined;
   private uploadBytes = 0;
+  /** The connection's masking policy (undefined: masking off, nothing below is touched). */
+  private masking: MaskingPolicy | undefined;
+  private masked: MaskedResponse | undefined;
   private done!: () => void;
 
   constructor(
@@ -397,11 +413,11 @@ class Exchange {
       }
     }
 
-    let agent: http.Agent;
+    let pool: Pool;
     let prefix: RequestPrefix;
     try {
-      const a = this.proxy.agentFor(this.upstream);
-      agent = a instanceof Promise ? await a : a;
+      const p = this.proxy.poolFor(this.upstream);
+      pool = p instanceof Promise ? await p : p;
       prefix = await readPrefix(req, this.upstream.bodyCap);
     } catch (e) {
       // The CA could not be read or the client's body could not be: nothing is forwarded.
@@ -409,6 +425,18 @@ class Exchange {
       await this.recordError(err, 'before_forwarding');
       this.proxy.refuse(res, this.connection.name, err, requestId);
       return;
+    }
+
+    if (this.upstream.masking !== undefined) {
+      try {
+        this.masking = this.upstream.masking.resolved ?? (await this.upstream.masking.resolve(this.proxy.pipeline.secrets));
+      } catch (e) {
+        // Without its keys the connection cannot mask: nothing is forwarded.
+        const err = toGatehouseError(e, 'GH_ERR_SECRET_UNAVAILABLE');
+        await this.recordError(err, 'masking_unavailable');
+        this.proxy.refuse(res, this.connection.name, err, requestId);
+        return;
+      }
     }
 
     // LLM awareness: the transcript reads the whole request body (bounded by its own limit).
@@ -428,6 +456,21 @@ class Exchange {
 
     const bodyCapture = new BodyCapture(this.upstream.bodyCap);
     for (const c of prefix.chunks) bodyCapture.push(c);
+    let maskedBody: Record<string, unknown> | undefined;
+    if (this.masking !== undefined) {
+      try {
+        const m = maskRequestBody(this.masking, bodyCapture, header(req, 'content-type'), prefix.ended, `${session.id}/${requestId}/request.body`);
+        maskedBody = m.block;
+        countMasked(session, m.counts);
+      } catch (e) {
+        // The record must not hold what could not be masked: nothing is recorded or forwarded.
+        const err = maskingFailure(e);
+        await recordMaskingFailure(session, requestId, err, 'request', false, this.proxy.logger);
+        await this.recordError(err, 'masking_failed');
+        this.proxy.refuse(res, this.connection.name, err, requestId);
+        return;
+      }
+    }
     const payload: Record<string, unknown> = {
       method,
       path: this.path,
@@ -436,7 +479,7 @@ class Exchange {
       host,
       httpVersion: req.httpVersion,
       headers: redactHeaders(req.headers, this.upstream.redactedHeaders),
-      body: bodyCapture.describe(header(req, 'content-type')),
+      body: maskedBody ?? bodyCapture.describe(header(req, 'content-type')),
     };
     if (!prefix.ended) {
       // The upload goes on after this event: its size is not known yet (see http.request.body).
@@ -461,7 +504,7 @@ class Exchange {
       return;
     }
     const finished = new Promise<void>((resolve) => (this.done = resolve));
-    this.forward(agent, headers, upstreamPath, prefix);
+    this.forward(pool, headers, upstreamPath, prefix);
     await finished;
   }
 
@@ -475,70 +518,181 @@ class Exchange {
     return undefined;
   }
 
-  private forward(agent: http.Agent, headers: OutgoingHttpHeaders, path: string, prefix: RequestPrefix): void {
-    const { req, res } = this;
-    const u = this.upstream;
+  private forward(pool: Pool, headers: OutgoingHttpHeaders, path: string, prefix: RequestPrefix): void {
     this.forwardedAt = performance.now();
-    const upstreamReq = u.transport.request({
-      protocol: u.protocol,
-      hostname: u.hostname,
-      port: u.port,
-      method: this.method,
-      path,
-      headers,
-      agent,
-    });
-    this.upstreamReq = upstreamReq;
-    upstreamReq.on('response', this.onResponse);
-    upstreamReq.on('error', this.onUpstreamError);
-    res.on('close', this.onClientClose);
-    // An idle timeout on the upstream socket: it bounds the wait for response headers and, once
-    // the response streams, a stall between chunks (LLM streams send pings well within it).
-    // Node clears it when the socket goes back to the keep-alive pool.
-    upstreamReq.setTimeout(this.connection.timeoutMs, this.onTimeout);
-
-    for (const c of prefix.chunks) upstreamReq.write(c);
+    this.res.on('close', this.onClientClose);
+    let body: Dispatcher.DispatchOptions['body'] = null;
     if (prefix.ended) {
-      upstreamReq.end();
+      if (prefix.chunks.length > 0) body = prefix.chunks.length === 1 ? prefix.chunks[0]! : Buffer.concat(prefix.chunks, prefix.bytes);
       this.finishLlmRequest();
-      return;
+    } else {
+      this.uploadHash = createHash('sha256');
+      for (const c of prefix.chunks) this.uploadHash.update(c);
+      this.uploadBytes = prefix.bytes;
+      // Only uploads longer than the body cap take this path.
+      body = Readable.from(this.upload(prefix.chunks), { objectMode: false });
     }
-    this.uploadHash = createHash('sha256');
-    for (const c of prefix.chunks) this.uploadHash.update(c);
-    this.uploadBytes = prefix.bytes;
-    req.on('data', this.onUploadData);
-    req.once('end', this.onUploadEnd);
-    req.pipe(upstreamReq);
+    // undici's timeouts (the pool's headersTimeout and bodyTimeout, both the connection's
+    // `timeoutMs`) bound the wait for response headers and a stall between chunks; LLM streams
+    // send pings well within it.
+    pool.dispatch({ path, method: this.method as Dispatcher.HttpMethod, headers: headers as Record<string, string | string[]>, body }, this);
   }
 
-  private readonly onUploadData = (chunk: Buffer): void => {
+  /** The upload after the recorded prefix, streamed as the client sends it, hashed on the way. */
+  private async *upload(prefix: readonly Buffer[]): AsyncGenerator<Buffer> {
+    for (const c of prefix) yield c;
+    for await (const chunk of this.req as AsyncIterable<Buffer>) {
+      this.onUploadData(chunk);
+      yield chunk;
+    }
+    this.onUploadEnd();
+  }
+
+  private onUploadData(chunk: Buffer): void {
     this.uploadBytes += chunk.length;
     this.uploadHash?.update(chunk);
     this.llmRequest?.push(chunk);
-  };
+  }
 
-  private readonly onUploadEnd = (): void => {
+  private onUploadEnd(): void {
     const hash = this.uploadHash?.digest('hex');
     this.uploadHash = undefined;
     this.finishLlmRequest();
     this.recordQuietly('http.request.body', { size: this.uploadBytes, sha256: hash, capturedInRequest: this.upstream.bodyCap });
-  };
+  }
 
   private finishLlmRequest(): void {
     const c = this.llmRequest;
     if (this.llm === undefined || c === undefined) return;
-    this.llm.request(c.bytes(), c.total > c.cap);
     this.llmRequest = undefined;
+    let body = c.bytes();
+    if (this.masking !== undefined) {
+      try {
+        body = maskTranscriptRequest(this.masking, body).body;
+      } catch (e) {
+        this.failMasking(e, 'transcript');
+        return;
+      }
+    }
+    this.llm.request(body, c.total > c.cap);
   }
 
-  private readonly onTimeout = (): void => {
-    this.fail(new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `the upstream of connection "${this.connection.name}" sent nothing for ${this.connection.timeoutMs} ms`), 'upstream_timeout');
+  // undici dispatch handler: the Exchange is its own handler, so no closure is allocated per request.
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.failure !== undefined) {
+      abort();
+      return;
+    }
+    this.abortUpstream = abort;
+  }
+
+  onError(e: Error): void {
+    if (this.failure !== undefined) return;
+    const { kind, detail } = upstreamFailureOf(e);
+    const name = this.connection.name;
+    if (kind === 'timeout') {
+      this.fail(new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', `the upstream of connection "${name}" sent nothing for ${this.connection.timeoutMs} ms`), 'upstream_timeout');
+      return;
+    }
+    const started = this.upstreamStatus !== undefined;
+    const err = new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', started ? `the upstream of connection "${name}" closed the response before it completed (${detail})` : `the upstream of connection "${name}" failed: ${detail}`, { cause: e });
+    this.fail(err, started ? 'upstream_aborted' : kind === 'invalid_request' ? 'request_invalid' : 'upstream_unavailable');
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    // 1xx interim responses (other than an upgrade, which is never requested) are not forwarded.
+    if (status < 200) return true;
+    if (this.failure !== undefined) return false;
+    this.resumeUpstream = resume;
+    this.upstreamStatus = status;
+    const upHeaders = headersFromRaw(raw);
+    this.upstreamHeaders = upHeaders;
+    this.ttfb = performance.now() - this.forwardedAt;
+    const { res } = this;
+    const headers = buildClientResponseHeaders(upHeaders);
+    headers['x-gatehouse-request-id'] = this.requestId;
+    if (this.masking !== undefined && this.startMasking(status, upHeaders, headers)) return this.failure === undefined;
+    res.writeHead(status, headers);
+    // A body of unknown length may be a stream (SSE) whose headers must reach the client now, not
+    // with the first event; a sized body goes out with its headers in one write.
+    if (upHeaders['content-length'] === undefined) res.flushHeaders();
+    this.responseCapture = new BodyCapture(this.upstream.bodyCap);
+    this.llm?.responseStart(status, upHeaders['content-type']);
+    this.decoder = new ResponseDecoder(upHeaders['content-encoding'], this.onDecoded);
+    res.once('finish', this.onClientFinish);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.failure !== undefined) return false;
+    if (this.masked !== undefined) return this.masked.data(chunk);
+    this.wireBytes += chunk.length;
+    this.decoder!.write(chunk);
+    if (this.res.write(chunk)) return true;
+    // Backpressure: undici pauses reading the upstream until the client drains.
+    this.res.once('drain', this.onClientDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.failure !== undefined) return;
+    if (this.masked !== undefined) {
+      this.masked.complete();
+      return;
+    }
+    this.res.end();
+  }
+
+  /**
+   * The masked response path (masked-exchange.ts). True when it took the response: masked, or
+   * refused because it cannot be masked. False when masking does not apply (HEAD, no body,
+   * binary passed by configuration) and the unmasked path goes on.
+   */
+  private startMasking(status: number, upHeaders: IncomingHttpHeaders, headers: OutgoingHttpHeaders): boolean {
+    const contentType = upHeaders['content-type'];
+    try {
+      this.masked = startMaskedResponse({
+        policy: this.masking!,
+        res: this.res,
+        method: this.method,
+        status,
+        headers,
+        contentType,
+        contentEncoding: upHeaders['content-encoding'],
+        llmKind: this.connection.llm,
+        llm: this.llm,
+        bodyCap: this.upstream.bodyCap,
+        originalsContext: `${this.session.id}/${this.requestId}/response.body`,
+        onFailure: (err) => this.failMasking(err, 'response'),
+        onResume: this.onClientDrain,
+      });
+    } catch (e) {
+      this.failMasking(e, 'response');
+      return true;
+    }
+    if (this.masked === undefined) return false;
+    this.llm?.responseStart(status, contentType);
+    this.res.once('finish', this.onClientFinish);
+    return true;
+  }
+
+  /** Fail closed: no further byte reaches the client (502 before headers, a cut connection after). */
+  private failMasking(e: unknown, phase: 'request' | 'response' | 'transcript'): void {
+    if (this.failure !== undefined) return;
+    const err = maskingFailure(e);
+    this.masked?.abort();
+    void recordMaskingFailure(this.session, this.requestId, err, phase, this.res.headersSent, this.proxy.logger);
+    this.fail(err, 'masking_failed');
+  }
+
+  private readonly onClientDrain = (): void => {
+    this.resumeUpstream?.();
   };
 
-  private readonly onUpstreamError = (e: Error): void => {
-    if (this.failure !== undefined) return;
-    const err = new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream of connection "${this.connection.name}" failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e });
-    this.fail(err, this.upstreamRes === undefined ? 'upstream_unavailable' : 'upstream_aborted');
+  private readonly onDecoded = (chunk: Buffer): void => {
+    this.responseCapture!.push(chunk);
+    this.llm?.responseData(chunk);
   };
 
   private readonly onClientClose = (): void => {
@@ -546,7 +700,7 @@ class Exchange {
     if (this.failure === undefined) {
       this.failureReason = 'client_aborted';
       this.failure = new GatehouseError('GH_ERR_REQUEST_INVALID', 'the client closed the connection before the response completed');
-      this.upstreamReq?.destroy();
+      this.abortUpstream?.();
     }
     void this.finish();
   };
@@ -556,51 +710,10 @@ class Exchange {
     if (this.failure !== undefined) return;
     this.failure = err;
     this.failureReason = reason;
-    this.upstreamReq?.destroy();
+    this.abortUpstream?.();
     this.proxy.refuse(this.res, this.connection.name, err, this.requestId);
     void this.finish();
   }
-
-  private readonly onResponse = (up: IncomingMessage): void => {
-    if (this.failure !== undefined) {
-      up.destroy();
-      return;
-    }
-    this.upstreamRes = up;
-    this.ttfb = performance.now() - this.forwardedAt;
-    const status = up.statusCode ?? 502;
-    const { res } = this;
-    const headers = buildClientResponseHeaders(up.headers);
-    headers['x-gatehouse-request-id'] = this.requestId;
-    res.writeHead(status, headers);
-    // A body of unknown length may be a stream (SSE) whose headers must reach the client now, not
-    // with the first event; a sized body goes out with its headers in one write.
-    if (up.headers['content-length'] === undefined) res.flushHeaders();
-    this.responseCapture = new BodyCapture(this.upstream.bodyCap);
-    this.llm?.responseStart(status, up.headers['content-type']);
-    this.decoder = new ResponseDecoder(up.headers['content-encoding'], this.onDecoded);
-    up.on('data', this.onResponseData);
-    up.on('close', this.onUpstreamResponseClose);
-    up.on('error', this.onUpstreamError);
-    up.pipe(res);
-    res.once('finish', this.onClientFinish);
-  };
-
-  private readonly onResponseData = (chunk: Buffer): void => {
-    this.wireBytes += chunk.length;
-    this.decoder!.write(chunk);
-  };
-
-  private readonly onDecoded = (chunk: Buffer): void => {
-    this.responseCapture!.push(chunk);
-    this.llm?.responseData(chunk);
-  };
-
-  private readonly onUpstreamResponseClose = (): void => {
-    if (this.upstreamRes?.complete === false && this.failure === undefined) {
-      this.fail(new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream of connection "${this.connection.name}" closed the response before it completed`), 'upstream_aborted');
-    }
-  };
 
   private readonly onClientFinish = (): void => {
     void this.finish();
@@ -612,33 +725,36 @@ class Exchange {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
-    this.req.off('data', this.onUploadData);
-    const status = this.failure === undefined ? (this.upstreamRes?.statusCode ?? 0) : this.res.headersSent ? this.res.statusCode : 0;
+    const status = this.failure === undefined ? (this.upstreamStatus ?? 0) : this.res.headersSent ? this.res.statusCode : 0;
     const total = performance.now() - this.started;
     try {
+      if (this.masked !== undefined) countMasked(this.session, this.masked.counts);
       if (this.failure !== undefined) {
         this.decoder?.abort();
+        this.masked?.abort();
         await this.recordError(this.failure, this.failureReason ?? 'failed', total);
       } else {
         if (this.decoder?.pending === true) await this.decoder.end();
-        const up = this.upstreamRes!;
-        const body = this.responseCapture!.describe(up.headers['content-type']);
-        if (up.headers['content-encoding'] !== undefined) {
-          body.contentEncoding = up.headers['content-encoding'];
+        const upHeaders = this.upstreamHeaders!;
+        const body = this.masked !== undefined ? this.masked.describeBody() : this.responseCapture!.describe(upHeaders['content-type']);
+        if (this.masked === undefined && upHeaders['content-encoding'] !== undefined) {
+          body.contentEncoding = upHeaders['content-encoding'];
           body.wireSize = this.wireBytes;
           if (this.decoder?.unsupported !== undefined) body.decoded = false;
           if (this.decoder?.decodeError !== undefined) body.decodeError = this.decoder.decodeError;
         }
         this.recordQuietly('http.response', {
-          status: up.statusCode,
-          headers: redactHeaders(up.headers, this.upstream.redactedHeaders),
+          status: this.upstreamStatus,
+          headers: redactHeaders(upHeaders, this.upstream.redactedHeaders),
           body,
           timings: { ttfbMs: round(this.ttfb), totalMs: round(total), gatewayMs: round(this.forwardedAt - this.started) },
         });
         if (this.llm !== undefined) {
           if (this.llmRequest !== undefined) this.finishLlmRequest();
           this.llm.responseEnd();
-          this.recordQuietly('llm.exchange', this.llm.result());
+          const transcript = this.llm.result();
+          if (this.masking !== undefined) transcript.masked = true;
+          this.recordQuietly('llm.exchange', transcript);
         }
       }
     } finally {
@@ -654,7 +770,7 @@ class Exchange {
   private async recordError(err: GatehouseError, reason: string, totalMs?: number): Promise<void> {
     const payload: Record<string, unknown> = { code: err.code, reason, message: err.message, status: this.res.headersSent ? this.res.statusCode : err.status };
     if (totalMs !== undefined) payload.timings = { totalMs: round(totalMs) };
-    if (this.upstreamRes !== undefined) payload.responseBytes = this.wireBytes;
+    if (this.upstreamStatus !== undefined) payload.responseBytes = this.wireBytes;
     try {
       await this.session.record('http.error', payload, { requestId: this.requestId });
     } catch (e) {
@@ -673,6 +789,11 @@ class Exchange {
 function redactPathQuery(pathWithQuery: string, sensitive: ReadonlySet<string>): string {
   const q = pathWithQuery.indexOf('?');
   return q === -1 ? pathWithQuery : pathWithQuery.slice(0, q) + redactQuery(pathWithQuery.slice(q), sensitive);
+}
+
+function maskingFailure(e: unknown): GatehouseError {
+  const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED', 'masking failed');
+  return err.code === 'GH_ERR_MASKING_FAILED' ? err : new GatehouseError('GH_ERR_MASKING_FAILED', 'masking failed', { details: { cause: err.code } });
 }
 
 function round(ms: number): number {

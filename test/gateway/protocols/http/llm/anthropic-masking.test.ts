@@ -1,0 +1,90 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type Upstream } from '../../../../support/upstreams';
+import { TestPipeline } from '../../../../support/test-pipeline';
+import { connection, startProxy, type RunningProxy } from '../harness';
+
+const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.gatehouse-token.sig';
+const MODEL = 'claude-sonnet-5-5';
+const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
+const EMAIL = 'grace.hopper@example.com';
+// The fake streams text in 7-character deltas: both values are split across two or more deltas.
+const ANSWER = `Your key is ${AWS_KEY} and the owner is ${EMAIL}, done.`;
+const MASKED = 'Your key is [AWS_ACCESS_KEY_ID] and the owner is [EMAIL], done.';
+
+describe('Anthropic Messages API through a masking connection (official SDK)', () => {
+  let upstream: Upstream;
+  let pipeline: TestPipeline;
+  let running: RunningProxy;
+  let client: Anthropic;
+
+  beforeEach(async () => {
+    upstream = await startFakeAnthropic();
+    pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'dev@example.test' } }, secrets: { 'env:ANTHROPIC_API_KEY': FAKE_ANTHROPIC_KEY } });
+    running = await startProxy(pipeline, [
+      connection({
+        name: 'anthropic',
+        upstream: upstream.url,
+        route: { pathPrefix: '/anthropic' },
+        credential: { type: 'header', header: 'x-api-key', secret: 'env:ANTHROPIC_API_KEY' },
+        llm: 'anthropic',
+        masking: {},
+      }),
+    ]);
+    client = new Anthropic({ baseURL: `${running.url}/anthropic`, apiKey: TOKEN, maxRetries: 0 });
+  });
+  afterEach(async () => {
+    await running.close();
+    await upstream.close();
+  });
+
+  function recordedText(): string {
+    return JSON.stringify(pipeline.events);
+  }
+
+  it('streams: secrets split across text deltas are masked, the SDK parses the stream, the transcript and raw exchange are masked', async () => {
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 256, messages: [{ role: 'user', content: `Repeat: ${ANSWER}` }] });
+    const texts: string[] = [];
+    stream.on('text', (t) => texts.push(t));
+    const final = await stream.finalMessage();
+    expect(texts.join('')).toBe(MASKED);
+    expect(final.content[0]).toMatchObject({ type: 'text', text: MASKED });
+    expect(final.stop_reason).toBe('end_turn');
+    expect(final.usage.output_tokens).toBe(89);
+    // The upstream got the prompt as sent (masking is for what the agent receives and what is recorded).
+    expect(upstream.received[0]!.body.toString()).toContain(AWS_KEY);
+
+    const ex = await pipeline.waitForEvent('llm.exchange');
+    const t = ex.payload as { masked: boolean; response: { content: { text: string }[] }; request: { messages: { content: string }[] } };
+    expect(t.masked).toBe(true);
+    expect(t.response.content[0]!.text).toBe(MASKED);
+    expect(t.request.messages[0]!.content).toBe(`Repeat: ${MASKED}`);
+    const res = await pipeline.waitForEvent('http.response');
+    const raw = (res.payload.body as { text: string }).text;
+    expect(raw).toContain('event: content_block_delta');
+    expect(raw).toContain('event: message_stop');
+    expect(recordedText()).not.toContain(AWS_KEY);
+    expect(recordedText()).not.toContain(EMAIL);
+    expect(Object.fromEntries(pipeline.sessions[0]!.counters)).toMatchObject({ 'masked.aws_access_key_id': 2, 'masked.email': 2 });
+  });
+
+  it('does not stream: the JSON answer and its transcript are masked', async () => {
+    const message = await client.messages.create({ model: MODEL, max_tokens: 256, messages: [{ role: 'user', content: `Repeat: ${ANSWER}` }] });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: MASKED });
+    const ex = await pipeline.waitForEvent('llm.exchange');
+    expect((ex.payload as { response: { content: { text: string }[] } }).response.content[0]!.text).toBe(MASKED);
+    expect(recordedText()).not.toContain(AWS_KEY);
+    expect(recordedText()).not.toContain(EMAIL);
+  });
+
+  it('masks a tool call input streamed as JSON pieces', async () => {
+    const stream = client.messages.stream({
+      model: MODEL,
+      max_tokens: 256,
+      tools: [{ name: 'get_weather', description: 'weather', input_schema: { type: 'object' as const, properties: {} } }],
+      messages: [{ role: 'user', content: 'weather?' }],
+    });
+    const final = await stream.finalMessage();
+    const tool = final.content.find((b) => b.type === 'tool_use');
+    expect(tool).toMatchObject({ name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
+  });
+});
