@@ -7,4 +7,6 @@ export const assets = [
   ['@electric-sql/pglite/dist/pglite.wasm', 'pglite.wasm'],
   ['@electric-sql/pglite/dist/pglite.data', 'pglite.data'],
   ['@electric-sql/pglite/dist/initdb.wasm', 'initdb.wasm'],
+  // PostgreSQL's parser for SQL classification (gateway/src/protocols/postgres/sql/parser.ts reads it beside the bundle).
+  ['libpg-query/wasm/libpg-query.wasm', 'libpg-query.wasm'],
 ];
