@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./cli/commands/token')).tokenCommand,
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
+  approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,
 };
 
 /** The `gatehouse` command. Returns the exit code. */

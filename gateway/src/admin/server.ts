@@ -75,7 +75,7 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
     }
     const approver = approvalsRoute && options.approvals?.isApprover(principal) === true;
     if (!approver && !principal.groups.some((g) => adminGroups.has(g))) {
-      throw new GatehouseError('GH_ERR_FORBIDDEN', 'the caller is not in an admin group', { details: { subject: principal.subject } });
+      throw new GatehouseError('GH_ERR_FORBIDDEN', approvalsRoute && options.approvals !== undefined ? 'the caller is in neither an admin nor an approver group' : 'the caller is not in an admin group', { details: { subject: principal.subject } });
     }
     return principal;
   };

@@ -27,6 +27,14 @@ Commands:
   sessions export ID          Print the full JSON transcript of a session.
         (sessions commands take --config FILE; with a running gateway they use its admin API:
          --admin-url URL, --token TOKEN or GATEHOUSE_TOKEN)
+  approvals list               List approval requests (default: pending), newest first.
+        --status pending|granted|denied|expired|cancelled|all --limit N --json
+  approvals show ID            Show one approval request and its votes.
+  approvals approve ID         Approve (you must be in an approver group, not the requester).
+  approvals deny ID            Deny; the operation is refused at once.
+        --reason TEXT         why (recorded in the session)
+        (approvals commands use a running gateway's admin API: --admin-url URL or --config FILE,
+         --token TOKEN or GATEHOUSE_TOKEN; in development --as NAME mints a dev token)
 
 Options:
   -h, --help                  Show this help.
