@@ -1,6 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
+import { silentLogger } from '../../../../gateway/src/observability/logger';
+import { startPostgresProxy } from '../../../../gateway/src/protocols/postgres';
 import { DEFAULT_POLICY, errorFields, RawPgClient, startPgTestEnv, startupBytes, typed, type PgTestEnv } from '../../../support/pg-gateway';
 
 /**
@@ -151,6 +153,22 @@ describe('postgres listener', () => {
     await ok.end();
   });
 
+  test('plaintext is accepted when a listener explicitly allows it, and SSLRequest is then answered N', async () => {
+    const { pipeline } = env.gw.gateway;
+    const connections = env.gw.config.connections.filter((c) => c.kind === 'postgres');
+    const plain = await startPostgresProxy({ pipeline, connections, listener: { address: '127.0.0.1', port: 0, allowPlaintext: true }, logger: silentLogger() });
+    try {
+      const client = new pg.Client(env.clientConfig(await env.token(), { port: plain.port, ssl: false }));
+      await client.connect();
+      expect((await client.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
+      await client.end();
+      const tlsClient = new pg.Client(env.clientConfig(await env.token(), { port: plain.port }));
+      await expect(tlsClient.connect()).rejects.toThrow(/SSL/i);
+    } finally {
+      await plain.close(1000);
+    }
+  });
+
   async function loggedIn(): Promise<RawPgClient> {
     const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
     await new Promise<void>((resolve, reject) => {
@@ -165,23 +183,4 @@ describe('postgres listener', () => {
     expect(ready.at(-1)?.type).toBe('Z');
     return c;
   }
-});
-
-describe('postgres listener with allowPlaintext', () => {
-  let env: PgTestEnv;
-  beforeAll(async () => {
-    env = await startPgTestEnv({ policy: DEFAULT_POLICY, listener: { tls: undefined, allowPlaintext: true } });
-  }, 60000);
-  afterAll(async () => {
-    await env?.stop();
-  });
-
-  test('plaintext is accepted when explicitly allowed, and SSLRequest is answered N', async () => {
-    const client = new pg.Client(env.clientConfig(await env.token(), { ssl: false }));
-    await client.connect();
-    expect((await client.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
-    await client.end();
-    const tlsClient = new pg.Client(env.clientConfig(await env.token()));
-    await expect(tlsClient.connect()).rejects.toThrow(/SSL/i);
-  });
 });
