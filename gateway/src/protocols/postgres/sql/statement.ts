@@ -42,35 +42,42 @@ function isNode(value: unknown): value is Node {
 
 /** Everything of interest anywhere in a statement's tree, collected in one pass. */
 class TreeFacts {
-  readonly tables: string[] = [];
+  /** Relation names with where they occur in the text, to list them in reading order. */
+  readonly tables: { name: string; at: number }[] = [];
   readonly ctes = new Set<string>();
   readonly functions: string[] = [];
   writes = false;
   unbounded = false;
   locking = false;
 
-  visit(value: unknown, key: string, depth: number): void {
+  /**
+   * `defining` is true below a definition that stores statements without running them (the
+   * `BEGIN ATOMIC` body of CREATE FUNCTION, the actions of CREATE RULE): their tables and functions
+   * count, their writes and missing WHERE clauses do not happen now.
+   */
+  visit(value: unknown, key: string, depth: number, defining = false): void {
     if (Array.isArray(value)) {
-      for (const item of value) this.visit(item, key, depth);
+      for (const item of value) this.visit(item, key, depth, defining);
       return;
     }
     if (!isNode(value)) return;
     if (typeof value.relname === 'string') this.addTable(value);
     if (key === 'FuncCall' || key === 'funccall') this.addFunction(value.funcname);
     if (key === 'CommonTableExpr' && typeof value.ctename === 'string') this.ctes.add(value.ctename);
-    if (DML.has(key)) {
+    if (DML.has(key) && !defining) {
       if (depth > 0) this.writes = true;
       if ((key === 'UpdateStmt' || key === 'DeleteStmt') && !bounded(value.whereClause)) this.unbounded = true;
     }
+    const definition = defining || key === 'CreateFunctionStmt' || key === 'RuleStmt';
     for (const [k, v] of Object.entries(value)) {
-      if (k === 'lockingClause' && Array.isArray(v) && v.length > 0) this.locking = true;
-      if (typeof v === 'object' && v !== null) this.visit(v, k, depth + 1);
+      if (k === 'lockingClause' && Array.isArray(v) && v.length > 0 && !definition) this.locking = true;
+      if (typeof v === 'object' && v !== null) this.visit(v, k, depth + 1, definition);
     }
   }
 
   private addTable(rangeVar: Node): void {
     const parts = [rangeVar.catalogname, rangeVar.schemaname, rangeVar.relname].filter((p): p is string => typeof p === 'string' && p !== '');
-    this.tables.push(parts.join('.'));
+    this.tables.push({ name: parts.join('.'), at: typeof rangeVar.location === 'number' ? rangeVar.location : Number.MAX_SAFE_INTEGER });
   }
 
   private addFunction(funcname: unknown): void {
@@ -81,7 +88,8 @@ class TreeFacts {
 
   /** Tables in order of first mention, without the names of the statement's own CTEs. */
   tableList(): string[] {
-    return unique(this.tables.filter((t) => !this.ctes.has(t)));
+    const mentioned = this.tables.filter((t) => !this.ctes.has(t.name)).sort((a, b) => a.at - b.at);
+    return unique(mentioned.map((t) => t.name));
   }
 }
 
