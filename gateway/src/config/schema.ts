@@ -344,7 +344,7 @@ export const approvalsSchema = z
     /** Distinct approvers needed to grant (one denial always decides). */
     minApprovals: z.number().int().min(1).max(10).default(1),
     /** Safety poll of a waiting operation (LISTEN/NOTIFY wakes it at once on PostgreSQL). */
-    pollIntervalMs: z.number().int().min(50).max(60000).default(2000),
+    pollIntervalMs: z.number().int().min(50).max(600000).default(2000),
     /** Base URL of the web console; notifications link to `${consoleUrl}/approvals/<id>`. */
     consoleUrl: z.string().url().optional(),
     notifiers: z.array(webhookNotifierSchema).default([]),
