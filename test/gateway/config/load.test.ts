@@ -17,7 +17,9 @@ describe('config loading', () => {
   test('the documented example configuration is valid', () => {
     const result = parseConfig(readFileSync(new URL('../../../examples/gatehouse.yaml', import.meta.url), 'utf8'));
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
-    expect(result.config.connections.map((c) => c.name)).toEqual(['anthropic', 'billing-api']);
+    expect(result.config.connections.map((c) => c.name)).toEqual(['anthropic', 'billing-api', 'orders']);
+    expect(result.config.listeners.postgres?.port).toBe(5432);
+    expect(result.config.connections.find((c) => c.name === 'orders')).toMatchObject({ kind: 'postgres', unparsedStatements: 'deny', upstream: { tls: { mode: 'verify-full' } } });
     expect(result.config.identity.issuers[1].subjectRules?.[0].groups).toEqual(['ci-deploy']);
   });
 
