@@ -207,6 +207,9 @@ const NUMBER_CHAR = /[0-9eE+.-]/;
 
 class NotJson extends Error {}
 
+/** Joins decoded strings for one scan: quotes and line breaks end every built-in rule's match. */
+const SEPARATOR = '\n"\u0000"\n';
+
 /** Escapes a replacement for the inside of a JSON string (a custom mask text may hold `"` or `\`). */
 function inString(text: string): string {
   const quoted = JSON.stringify(text);
@@ -264,6 +267,7 @@ function patchJson(
   let depth = 0;
   let values = 0;
   let nextEscape = body.indexOf('\\');
+  const escaped: { q: number; j: number; decoded: string; found: Detection[]; at: number }[] = [];
   let i = 0;
   const replace = (value: string, type: string): string => {
     try {
@@ -335,21 +339,48 @@ function patchJson(
       } catch {
         throw new NotJson();
       }
-      const found = findDetections(decoded, detectors);
+      const found: Detection[] = [];
       while (si < spans.length && spans[si]!.start < j) {
         const s = spans[si++]!;
         if (s.start <= q || s.end > j) throw new NotJson();
         found.push({ ...s, start: decodedOffset(body, q + 1, s.start, false), end: decodedOffset(body, q + 1, s.end, true) });
       }
-      if (found.length > 0) {
-        const masked = applySpans(decoded, 0, decoded.length, resolveOverlaps(found), replacement, counts);
-        parts.push(body.slice(out, q), JSON.stringify(masked));
-        out = j + 1;
-      }
+      escaped.push({ q, j, decoded, found, at: parts.length });
+      // Placeholder, filled once the decoded strings have been scanned together.
+      parts.push(body.slice(out, q), '');
+      out = j + 1;
     }
     i = j + 1;
   }
   if (depth !== 0 || values === 0) throw new NotJson();
+  if (escaped.length > 0) {
+    // Decoded strings are scanned in one pass (one call per detector, not one per string),
+    // joined by a separator no rule's match can cross; a match that did is cut at the join.
+    const joined: string[] = [];
+    const starts: number[] = [];
+    let at = 0;
+    for (const e of escaped) {
+      starts.push(at);
+      joined.push(e.decoded);
+      at += e.decoded.length + SEPARATOR.length;
+    }
+    const all = findDetections(joined.join(SEPARATOR), detectors);
+    all.sort((a, b) => a.start - b.start);
+    let k = 0;
+    for (let n = 0; n < escaped.length; n++) {
+      const e = escaped[n]!;
+      const from = starts[n]!;
+      const to = from + e.decoded.length;
+      while (k < all.length && all[k]!.end <= from) k++;
+      for (let m = k; m < all.length && all[m]!.start < to; m++) {
+        const d = all[m]!;
+        e.found.push({ ...d, start: Math.max(d.start, from) - from, end: Math.min(d.end, to) - from });
+      }
+      parts[e.at + 1] = e.found.length === 0
+        ? body.slice(e.q, e.j + 1)
+        : JSON.stringify(applySpans(e.decoded, 0, e.decoded.length, resolveOverlaps(e.found), replacement, counts));
+    }
+  }
   if (out === 0) return { text: body, counts };
   parts.push(body.slice(out));
   return { text: parts.join(''), counts };
