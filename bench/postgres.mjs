@@ -36,6 +36,7 @@ export function parseArgs(argv, env = process.env) {
     write: true,
     build: false,
     pin: true,
+    bundle: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -50,6 +51,7 @@ export function parseArgs(argv, env = process.env) {
     else if (a === '--no-write') opts.write = false;
     else if (a === '--build') opts.build = true;
     else if (a === '--no-pin') opts.pin = false;
+    else if (a === '--bundle') opts.bundle = argv[++i];
     else throw new Error(`unknown option ${a} (see bench/README.md)`);
   }
   for (const k of ['seconds', 'rounds', 'clients', 'threads', 'scale']) {
@@ -87,8 +89,7 @@ policy:
 connections:
   - name: ${DATABASE}
     kind: postgres
-    upstream: { host: 127.0.0.1, port: ${pgPort}, database: ${DATABASE} }
-    credential: { username: ${USER}, password: "env:BENCH_PG_PASSWORD" }
+    upstream: { host: 127.0.0.1, port: ${pgPort}, database: ${DATABASE}, user: ${USER}, password: "env:BENCH_PG_PASSWORD", tls: { mode: disable } }
 recording:
   mode: ${mode}
   sink: { type: fs, path: ${dir}/log-${mode}${tls ? '-tls' : ''} }
@@ -143,9 +144,15 @@ async function startGatehouse({ bundle, dir, pgPort, mode, tls, password, regist
     await waitForPort(ports.postgres, 30000);
   } catch {
     await gw.stop();
-    return { unavailable: `the postgres listener did not open: ${firstLines(gw.stderr())}` };
+    return { unavailable: `the postgres listener did not open: ${failureLines(gw.stderr())}` };
   }
   return { port: ports.postgres, cfg, process: gw };
+}
+
+/** The gateway's own failure lines (errors, the CLI's last word), not its start-up warnings. */
+function failureLines(stderr) {
+  const lines = stderr.trim().split('\n').filter((l) => !/^\{"level":"(warn|info|debug)"/.test(l));
+  return (lines.length ? lines.slice(-3).join(' | ') : 'no error output (timed out)').slice(0, 800);
 }
 
 function firstLines(s, n = 6) {
@@ -243,7 +250,7 @@ async function run(opts, registry) {
   registry.addProcess(startServer(process.execPath, [join(dir, 'node-pipe.cjs'), String(pipePort), String(pgPort)], { cpu: CPU_PROXY }));
   await waitForPort(pipePort);
 
-  const bundle = await ensureBundle(opts.build);
+  const bundle = opts.bundle ?? await ensureBundle(opts.build);
   const targets = {
     direct: { port: pgPort, env: { PGPASSWORD: password } },
     pgbouncer: { port: bouncerPort, env: { PGPASSWORD: password } },
