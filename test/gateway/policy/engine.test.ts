@@ -318,3 +318,22 @@ describe('several engines', () => {
     expect(b.decide(principal(['g1']), 'c', http('POST')).effect).toBe('allow');
   });
 });
+
+describe('the decision cache', () => {
+  it('returns the cached decision for a repeated request, across cache generations, and stays right', () => {
+    const engine = createPolicyEngine({
+      policies: '@id("get") permit(principal, action == Gatehouse::Action::"http:GET", resource);',
+      decisionCacheSize: 4,
+    });
+    const ada = principal(['g']);
+    const first = engine.decide(ada, 'c', http('GET', '/a'));
+    expect(engine.decide(ada, 'c', http('GET', '/a'))).toBe(first); // a hit is the same frozen object
+    engine.decide(ada, 'c', http('GET', '/b')); // fills the young generation: /a moves to the old one
+    expect(engine.decide(ada, 'c', http('GET', '/a'))).toBe(first);
+    for (const path of ['/c', '/d', '/e', '/f', '/g']) engine.decide(ada, 'c', http('POST', path));
+    const again = engine.decide(ada, 'c', http('GET', '/a')); // evicted: evaluated afresh, same answer
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+    expect(engine.decide(ada, 'c', http('POST', '/c')).effect).toBe('deny');
+  });
+});
