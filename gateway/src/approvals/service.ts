@@ -8,7 +8,7 @@ import type { ApprovalListener } from './listener';
 import { approvalLink } from './notifiers/messages';
 import type { ApprovalNotifier } from './notifiers/webhook';
 import type { ApprovalStore, ListApprovalsFilter } from './store';
-import { type Approval, type ApprovalStatus, type Verdict } from './types';
+import type { Approval, Verdict } from './types';
 
 /**
  * Just-in-time approval of operations policy marked `review`: creates the request, records
@@ -141,7 +141,7 @@ export class ApprovalService {
     const id = newId('ap', now.getTime());
     const summary = operation.summary.length > 500 ? `${operation.summary.slice(0, 500)}…` : operation.summary;
 
-    if (this.closed) return this.refuse(record, operation, decision, null, 'unavailable', 'the gateway is shutting down');
+    if (this.closed) return this.refuse(record, operation, decision, null, 'the gateway is shutting down');
     let approval: Approval;
     try {
       approval = await this.options.store.create({
@@ -163,7 +163,7 @@ export class ApprovalService {
     } catch (e) {
       // Fail closed: no approval can be asked for, so the operation does not go through.
       this.options.logger.error({ code: isGatehouseError(e) ? e.code : 'error', sessionId: session.id, requestId }, 'could not create an approval request');
-      return this.refuse(record, operation, decision, null, 'unavailable', 'the approvals store is unreachable');
+      return this.refuse(record, operation, decision, null, 'the approvals store is unreachable');
     }
 
     const link = approvalLink(this.options.consoleUrl, id);
@@ -214,7 +214,8 @@ export class ApprovalService {
         if (signal?.aborted || session.closed || this.shutdown.signal.aborted) {
           const why = this.shutdown.signal.aborted ? 'the gateway shut down while the operation waited' : 'the client went away while the operation waited';
           const r = await this.options.store.finish(id, 'cancelled', this.clock(), why).catch(() => undefined);
-          // A decision that committed first still stands in the record; the operation is not run either way.
+          // A decision that committed first stands (and is what gets recorded); the protocol still
+          // checks its client before running a granted operation.
           return r ?? { ...approval, status: 'cancelled', reason: why, decidedAt: this.clock() };
         }
         woken = false;
@@ -255,7 +256,7 @@ export class ApprovalService {
 
   private async conclude(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, final: Approval | { unavailable: true; expired: boolean }): Promise<Decision> {
     if ('unavailable' in final) {
-      return this.refuse(record, operation, decision, null, 'unavailable', 'the approvals store became unreachable while the operation waited');
+      return this.refuse(record, operation, decision, null, 'the approvals store became unreachable while the operation waited');
     }
     const votes = final.votes.map((v) => ({ subject: v.subject, name: v.name, issuer: v.issuer, verdict: v.verdict, reason: v.reason, at: v.at.toISOString() }));
     const base = { approvalId: final.id, decidedAt: final.decidedAt?.toISOString() ?? this.clock().toISOString(), reason: final.reason };
@@ -270,29 +271,25 @@ export class ApprovalService {
         const denier = votes.find((v) => v.verdict === 'deny');
         await record('approval.denied', { ...base, by: denier?.subject ?? null, name: denier?.name ?? null, votes });
         const why = final.reason ? `: ${final.reason}` : '';
-        return this.denial(operation, decision, final.id, 'approval.denied', `"${operation.summary}" was denied by ${denier?.name ?? 'an approver'}${why} (approval ${final.id})`);
+        return this.denial(decision, final.id, 'approval.denied', `"${operation.summary}" was denied by ${denier?.name ?? 'an approver'}${why} (approval ${final.id})`);
       }
       case 'expired':
         await record('approval.expired', { ...base, expiresAt: final.expiresAt.toISOString(), votes });
-        return this.denial(operation, decision, final.id, 'approval.expired', `no approver decided on "${operation.summary}" in time (approval ${final.id} expired at ${final.expiresAt.toISOString()})`);
+        return this.denial(decision, final.id, 'approval.expired', `no approver decided on "${operation.summary}" in time (approval ${final.id} expired at ${final.expiresAt.toISOString()})`);
       case 'cancelled':
       default:
         await record('approval.cancelled', { ...base, votes });
-        return this.denial(operation, decision, final.id, 'approval.cancelled', `the approval of "${operation.summary}" was cancelled: ${final.reason ?? 'no reason given'} (approval ${final.id})`);
+        return this.denial(decision, final.id, 'approval.cancelled', `the approval of "${operation.summary}" was cancelled: ${final.reason ?? 'no reason given'} (approval ${final.id})`);
     }
   }
 
-  private async refuse(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, id: string | null, _kind: 'unavailable', why: string): Promise<Decision> {
+  private async refuse(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, id: string | null, why: string): Promise<Decision> {
     // Recorded as a denial by the gateway itself (no approver): the operation needed approval and could not get it.
     await record('approval.denied', { approvalId: id, by: null, code: 'approval.unavailable', reason: why, decidedAt: this.clock().toISOString() });
-    return this.denial(operation, decision, id, 'approval.unavailable', `"${operation.summary}" needs approval, but ${why}`);
+    return this.denial(decision, id, 'approval.unavailable', `"${operation.summary}" needs approval, but ${why}`);
   }
 
-  private denial(_operation: Operation, decision: Decision, id: string | null, code: string, message: string): Decision {
+  private denial(decision: Decision, id: string | null, code: string, message: string): Decision {
     return { effect: 'deny', code, reasons: id === null ? decision.reasons : [...decision.reasons, `approval:${id}`], message };
   }
-}
-
-export function isFinal(status: ApprovalStatus): boolean {
-  return status !== 'pending';
 }
