@@ -125,6 +125,17 @@ describe('overriding a pack rule', () => {
     expect(engine.decide(dba, 'db', sql('DELETE FROM t'))).toMatchObject({ effect: 'allow' });
   });
 
+  test('the docs example: TRUNCATE only of scratch tables once pack.sql.truncate is off', () => {
+    const own = `${PERMIT_DEVELOPERS}
+      @id("truncate-scratch-only")
+      forbid (principal, action == Gatehouse::Action::"sql:truncate", resource)
+      unless { ["scratch.events", "scratch.runs"].containsAll(context.tables) };`;
+    const engine = engineWith([{ name: 'sql-guardrails', disable: ['pack.sql.unbounded-write', 'pack.sql.truncate'] }], own);
+    expect(engine.decide(dev, 'db', sql('TRUNCATE scratch.events, scratch.runs'))).toMatchObject({ effect: 'allow' });
+    expect(engine.decide(dev, 'db', sql('TRUNCATE scratch.events, public.users'))).toMatchObject({ effect: 'deny', reasons: ['truncate-scratch-only'] });
+    expect(engine.decide(dev, 'db', sql('DELETE FROM t'))).toMatchObject({ effect: 'allow' });
+  });
+
   test('turn a pack deny into a review by restating it as a review permit', () => {
     const own = `
       @id("developers-but-privileges") permit (principal in Gatehouse::Group::"developers", action, resource)
