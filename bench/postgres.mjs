@@ -8,7 +8,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, median, waitForPort, which } from './lib/proc.mjs';
-import { chownTo, cleanupRegistry, pgbench, runCommand, scramSecret, serverOwner, startCluster, startPgbouncer, startServer } from './lib/postgres.mjs';
+import { chownTo, cleanupRegistry, freePorts, pgbench, runCommand, scramSecret, serverOwner, startCluster, startPgbouncer, startServer } from './lib/postgres.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -133,15 +133,29 @@ function selfSignedCert(dir) {
  * Starts one Gatehouse with the postgres listener, or returns `{ unavailable: reason }` when this
  * build has no PostgreSQL proxy (config refused, or the listener never opens).
  */
-async function startGatehouse({ bundle, dir, pgPort, mode, tls, password, registry, cpu }) {
-  const ports = { http: await freePort(), admin: await freePort(), postgres: await freePort() };
+async function startGatehouse(args) {
+  // A probed port can be taken before the gateway binds it (other processes share the machine): retry.
+  let last;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    last = await startGatehouseOnce(args);
+    if (!last.unavailable || !/EADDRINUSE/.test(last.unavailable)) return last;
+  }
+  return last;
+}
+
+async function startGatehouseOnce({ bundle, dir, pgPort, mode, tls, password, registry, cpu }) {
+  const [http, admin, postgres] = await freePorts(3);
+  const ports = { http, admin, postgres };
   const cfg = join(dir, `gatehouse-${mode}${tls ? '-tls' : ''}.yaml`);
   writeFileSync(cfg, gatehouseConfig({ dir, ports, pgPort, mode, tls }));
   const check = await runCommand(process.execPath, [bundle, 'check-config', cfg]);
   if (check.code !== 0) return { unavailable: `this build refuses a postgres listener/connection: ${firstLines(check.stderr || check.stdout)}` };
   const gw = registry.addProcess(startServer(process.execPath, [bundle, 'run', '--config', cfg], { cpu, env: { BENCH_PG_PASSWORD: password } }));
+  // The gateway may exit early (port taken, bad config): stop waiting then, not at the timeout.
+  const exited = new Promise((_, reject) => gw.child.once('exit', () => reject(new Error('exited'))));
+  exited.catch(() => undefined);
   try {
-    await waitForPort(ports.postgres, 30000);
+    await Promise.race([waitForPort(ports.postgres, 60000), exited]);
   } catch {
     await gw.stop();
     return { unavailable: `the postgres listener did not open: ${failureLines(gw.stderr())}` };
@@ -157,6 +171,11 @@ function failureLines(stderr) {
 
 function firstLines(s, n = 6) {
   return s.trim().split('\n').slice(0, n).join(' | ').slice(0, 600);
+}
+
+function gitHead() {
+  const r = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
 }
 
 function machineInfo(versions) {
@@ -325,6 +344,7 @@ async function run(opts, registry) {
       pgbouncer: `session mode, pool size ${Math.max(8, opts.clients * 2)}, SCRAM passthrough from a userlist`,
       gatehouse: 'dev issuer token as the password, one Cedar permit policy, brokered SCRAM credential upstream, fs log, embedded state in memory; plaintext listener on loopback unless the row says _tls',
       headline: `${HEADLINE} TPS / pgbouncer TPS`,
+      gatehouse_commit: gitHead(),
     },
     runs,
     ratios,

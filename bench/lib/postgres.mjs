@@ -2,8 +2,27 @@
 // and a cleanup registry that stops everything on exit and on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { which } from './proc.mjs';
+
+/**
+ * `n` distinct free loopback ports. Each probe stays bound until all are picked, so the same port
+ * is never handed out twice (freePort() alone may return a port it just released).
+ */
+export async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      await new Promise((resolve, reject) => { s.once('error', reject); s.listen(0, '127.0.0.1', resolve); });
+      servers.push(s);
+    }
+    return servers.map((s) => s.address().port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
 
 /** Newest /usr/lib/postgresql/<v>/bin (or $GATEHOUSE_PG_BIN). */
 export function pgBinDir() {
