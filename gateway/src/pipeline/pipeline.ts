@@ -186,7 +186,8 @@ class PipelineSession implements GatewaySession {
       decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
     }
     if (decision.effect === 'review') {
-      decision = await this.review(operation, requestId, decision, options?.signal);
+      const signal = options?.signal;
+      decision = await this.review(operation, requestId, decision, typeof signal === 'function' ? signal() : signal);
     }
     this.observer.decision(decision.effect, this.connection.name);
     const payload = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action };

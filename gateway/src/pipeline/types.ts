@@ -35,9 +35,10 @@ export interface SecretProvider {
 export interface AuthorizeOptions {
   /**
    * Aborts when the client goes away (HTTP client disconnects, database client closes) while
-   * the operation waits for approval: the approval is cancelled and recorded as such.
+   * the operation waits for approval: the approval is cancelled and recorded as such. A function
+   * is called only when the operation really waits, so the hot (allow) path allocates nothing.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | (() => AbortSignal);
 }
 
 export interface GatewaySession {

@@ -140,7 +140,7 @@ describe('approvals end to end (one approver needed)', () => {
     const res = await response;
     expect(res.status).toBe(403);
     const body = (await res.json()) as Json;
-    expect(body.error).toMatchObject({ decision: 'approval.denied' });
+    expect(body.error).toMatchObject({ code: 'GH_ERR_APPROVAL_DENIED', decision: 'approval.denied' });
     expect(body.error.message).toContain('not on a Friday');
     expect(h.echo.received).toHaveLength(0);
   });
@@ -149,10 +149,34 @@ describe('approvals end to end (one approver needed)', () => {
     const { response, approval } = await heldDelete('/users/3');
     const res = await response;
     expect(res.status).toBe(403);
-    expect(((await res.json()) as Json).error).toMatchObject({ decision: 'approval.expired' });
+    expect(((await res.json()) as Json).error).toMatchObject({ code: 'GH_ERR_APPROVAL_EXPIRED', decision: 'approval.expired' });
     const late = await decide(approval.id, 'approve', grace, 'sorry, late');
     expect(late.status).toBe(409);
     expect(late.body.error).toMatchObject({ code: 'GH_ERR_APPROVAL_CLOSED' });
+    expect(h.echo.received).toHaveLength(0);
+  });
+
+  test('a client that disconnects while held cancels its approval (recorded); a later approval is refused and nothing is forwarded', async () => {
+    const aborter = new AbortController();
+    const path = '/users/6';
+    const response = fetch(`${h.gw.url}/api${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${ada}` }, signal: aborter.signal }).catch((e: Error) => e);
+    let approval: Json | undefined;
+    for (let i = 0; i < 200 && approval === undefined; i++) {
+      approval = ((await admin('/api/approvals?status=pending', grace)).body.approvals as Json[]).find((a) => a.summary === `DELETE ${path}`);
+      if (approval === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(approval).toBeDefined();
+    aborter.abort();
+    expect(String(await response)).toMatch(/abort/i);
+    let status = 'pending';
+    for (let i = 0; i < 200 && status === 'pending'; i++) {
+      status = ((await admin(`/api/approvals/${approval!.id}`, grace)).body.approval as Json).status;
+      if (status === 'pending') await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(status).toBe('cancelled');
+    expect((await decide(approval!.id, 'approve', grace, 'too late')).status).toBe(409);
+    const events = (await admin(`/api/sessions/${approval!.sessionId}/export`, auditor)).body.events as Json[];
+    expect(events.map((e) => e.type)).toContain('approval.cancelled');
     expect(h.echo.received).toHaveLength(0);
   });
 

@@ -371,6 +371,17 @@ class Exchange {
     this.query = q === -1 ? '' : url.slice(q);
   }
 
+  /**
+   * An abort signal for an operation held for approval: fires when the client disconnects, so the
+   * pending approval is cancelled (and recorded) instead of waiting for a decision nobody needs.
+   */
+  private readonly clientGone = (): AbortSignal => {
+    const controller = new AbortController();
+    if (this.res.destroyed || this.req.socket.destroyed) controller.abort();
+    else this.res.once('close', () => controller.abort());
+    return controller.signal;
+  };
+
   private get connection(): HttpConnectionConfig {
     return this.upstream.connection;
   }
@@ -389,14 +400,14 @@ class Exchange {
 
     let decision;
     try {
-      decision = await session.authorize(operation, requestId);
+      decision = await session.authorize(operation, requestId, { signal: this.clientGone });
     } catch (e) {
       this.proxy.refuse(res, this.connection.name, toGatehouseError(e, 'GH_ERR_POLICY_FAILED'), requestId);
       return;
     }
     if (decision.effect !== 'allow') {
       // The pipeline recorded the decision; the upstream is never contacted.
-      this.proxy.refuse(res, this.connection.name, new GatehouseError('GH_ERR_POLICY_DENIED', decision.message), requestId, decision.code);
+      this.proxy.refuse(res, this.connection.name, new GatehouseError(refusalCode(decision.code), decision.message), requestId, decision.code);
       return;
     }
 
@@ -784,6 +795,13 @@ class Exchange {
       this.proxy.logger.error({ requestId: this.requestId, type, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording failed after forwarding');
     });
   }
+}
+
+/** The error code a refused operation is answered with: approvals' outcomes keep their own. */
+function refusalCode(decisionCode: string): 'GH_ERR_POLICY_DENIED' | 'GH_ERR_APPROVAL_DENIED' | 'GH_ERR_APPROVAL_EXPIRED' {
+  if (decisionCode === 'approval.denied' || decisionCode === 'approval.cancelled') return 'GH_ERR_APPROVAL_DENIED';
+  if (decisionCode === 'approval.expired') return 'GH_ERR_APPROVAL_EXPIRED';
+  return 'GH_ERR_POLICY_DENIED';
 }
 
 function redactPathQuery(pathWithQuery: string, sensitive: ReadonlySet<string>): string {
