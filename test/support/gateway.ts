@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema, type GatehouseConfig } from '../../gateway/src/config/schema';
 import { silentLogger } from '../../gateway/src/observability/logger';
-import { startGateway, type RunningGateway } from '../../gateway/src/server/gateway';
+import { startGateway, type RunningGateway, type StartOptions } from '../../gateway/src/server/gateway';
 
 /**
  * A whole gateway in-process (real identity, policy, recorder, fs sink, state store, HTTP proxy,
@@ -22,7 +22,7 @@ export interface TestGateway {
 
 export type ConfigOverrides = (dir: string) => Record<string, unknown>;
 
-export async function startTestGateway(overrides: ConfigOverrides): Promise<TestGateway> {
+export async function startTestGateway(overrides: ConfigOverrides, startOptions: Partial<StartOptions> = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'gh-gw-'));
   const logDir = join(dir, 'log');
   const base: Record<string, unknown> = {
@@ -38,7 +38,7 @@ export async function startTestGateway(overrides: ConfigOverrides): Promise<Test
   };
   const merged = deepMerge(base, overrides(dir));
   const config = configSchema.parse(merged);
-  const gateway = await startGateway(config, { logger: silentLogger(), graceMs: 2000 });
+  const gateway = await startGateway(config, { logger: silentLogger(), graceMs: 2000, ...startOptions });
   let stopped = false;
   return {
     gateway,

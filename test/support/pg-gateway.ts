@@ -10,6 +10,7 @@ import { decodeSegment } from '../../gateway/src/recording/segment-codec';
 import type { LogSink } from '../../gateway/src/recording/sinks/sink';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer';
 import { startPostgres, type TestPostgres } from './postgres';
+import type { StartOptions } from '../../gateway/src/server/gateway';
 import { startTestGateway, type TestGateway } from './gateway';
 
 /**
@@ -45,6 +46,10 @@ export interface PgTestEnvOptions {
   readonly connection?: Record<string, unknown>;
   readonly listener?: Record<string, unknown>;
   readonly extraConnections?: Record<string, unknown>[];
+  /** Further top-level configuration (e.g. `masking`, `approvals`), merged over the defaults. */
+  readonly config?: Record<string, unknown>;
+  /** Gateway start options (e.g. `extraMaskingDetectors`). */
+  readonly start?: Partial<StartOptions>;
 }
 
 export const DEFAULT_POLICY = `
@@ -90,7 +95,8 @@ export async function startPgTestEnv(options: PgTestEnvOptions): Promise<PgTestE
       },
       ...(options.extraConnections ?? []),
     ],
-  }));
+    ...(options.config ?? {}),
+  }), options.start);
   const port = gw.gateway.postgres!.port;
   const certPem = readFileSync(certPath, 'utf8');
   return {

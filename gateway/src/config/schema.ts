@@ -234,6 +234,8 @@ export const postgresConnectionSchema = z
       })
       .strict()
       .default({ rows: 100, valueBytes: 1024 }),
+    /** Masking of result rows (and COPY TO STDOUT data) for the client and the record; @default the top-level `masking` block, else off. */
+    masking: maskingSchema.optional(),
   })
   .strict();
 

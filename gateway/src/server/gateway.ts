@@ -6,6 +6,7 @@ import { approvalsFromConfig, type ApprovalService } from '../approvals';
 import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
 import type { GatehouseConfig } from '../config/schema';
 import { GatehouseError } from '../errors';
+import type { Detector } from '../masking/detector';
 import { identityVerifierFromConfig } from '../identity/from-config';
 import type { Logger } from '../observability/logger';
 import { GatewayPipeline } from '../pipeline/pipeline';
@@ -45,6 +46,8 @@ export interface StartOptions {
   readonly logger: Logger;
   /** Overrides `shutdownGraceSeconds` (tests). */
   readonly graceMs?: number;
+  /** Extra masking detectors per connection name (embedding and tests; configuration cannot reach this). */
+  readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
 }
 
 /** Builds every module from one validated configuration and starts the listeners. */
@@ -120,6 +123,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     sessionIdleSeconds: config.recording.sessionIdleSeconds,
     // Connections without their own masking block take the top-level one (docs/masking.md).
     defaultMasking: config.masking,
+    extraMaskingDetectors: options.extraMaskingDetectors,
   });
 
   let shuttingDown = false;
@@ -172,6 +176,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
         listener: pgListenerConfig,
         tls: pgTls,
         logger,
+        defaultMasking: config.masking,
+        extraMaskingDetectors: options.extraMaskingDetectors,
       });
     } catch (e) {
       await httpListener.close(0);

@@ -2,7 +2,10 @@ import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { ListenerConfig, PostgresConnectionConfig } from '../../config/schema';
+import type { ListenerConfig, MaskingConfig, PostgresConnectionConfig } from '../../config/schema';
+import type { Detector } from '../../masking/detector';
+import { prepareMasking, type PreparedMasking } from '../../masking/masking-policy';
+import { createRowMasker, type RowMasker } from './row-masking';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
@@ -20,8 +23,12 @@ export interface PostgresProxyOptions {
   readonly logger: Logger;
   /** Start-up (TLS, startup message, password) must finish within this. @default 30000 */
   readonly startupTimeoutMs?: number;
-  /** Largest decoded client message. @default 64 MiB */
+  /** Largest decoded client message (and, on masked connections, server message). @default 64 MiB */
   readonly maxMessageBytes?: number;
+  /** Masking for connections without their own `masking` block (config top-level `masking`). @default none */
+  readonly defaultMasking?: MaskingConfig;
+  /** Extra detectors per connection name, added to its masking (embedding and tests: e.g. one that throws). */
+  readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
 }
 
 export interface PostgresProxy {
@@ -70,12 +77,18 @@ class PostgresProxyImpl implements PostgresProxy {
   private readonly live = new Set<ProxyConnection>();
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<GatewaySession>();
+  /** Per connection name; compiled at start so a bad rule stops start-up. Absent: no masking. */
+  private readonly masking = new Map<string, PreparedMasking>();
   private closing = false;
 
   constructor(private readonly options: PostgresProxyOptions) {
     this.tls = options.tls !== undefined;
     this.secureContext = options.tls ? tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
     for (const c of options.connections) for (const db of c.databases ?? [c.name]) this.byDatabase.set(db, c);
+    for (const c of options.connections) {
+      const prepared = prepareMasking(c.masking ?? options.defaultMasking, { connection: c.name, extraDetectors: options.extraMaskingDetectors?.[c.name] });
+      if (prepared !== undefined) this.masking.set(c.name, prepared);
+    }
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -232,6 +245,20 @@ class PostgresProxyImpl implements PostgresProxy {
       return this.fatal(socket, '57P03', `gatehouse: the session could not be recorded (${toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code})`);
     }
 
+    let rowMasker: RowMasker | undefined;
+    const prepared = this.masking.get(connection.name);
+    if (prepared !== undefined) {
+      try {
+        rowMasker = createRowMasker(prepared.resolved ?? (await prepared.resolve(pipeline.secrets)), prepared.config);
+      } catch (e) {
+        // Without its masking (e.g. the hash key cannot be read) the connection must not open.
+        const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED');
+        login.socket.destroy();
+        await session.record('masking.failed', { code: err.code, phase: 'setup', message: err.message }).catch(() => undefined);
+        await this.closeSession(session, 'masking_unavailable');
+        return this.fatal(socket, '58000', `gatehouse: masking for connection "${connection.name}" is unavailable (${err.code}); the connection is refused`);
+      }
+    }
     const key = this.newCancelKey({ target, pid: login.backendPid, upstreamSecret: login.backendSecret });
     socket.write(Buffer.concat([authRequest(0), login.parameterStatus, backendKeyData(key.pid, key.secret), readyForQuery(login.status)]));
     const proxied = new ProxyConnection(socket, login.socket, session, {
@@ -241,6 +268,7 @@ class PostgresProxyImpl implements PostgresProxy {
       strict: pipeline.recordingMode === 'strict',
       maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
       logger: this.options.logger,
+      masking: rowMasker,
     }, login.status);
     this.live.add(proxied);
     proxied.onClosed = (reason) => {
