@@ -4,7 +4,7 @@
 // PostgreSQL and pgbench share CPU 0; every proxy runs alone on CPU 1.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, median, waitForPort, which } from './lib/proc.mjs';
@@ -247,6 +247,7 @@ async function run(opts, registry) {
   const dir = registry.addDir(mkdtempSync(join(scratch, 'gh-bench-pg-')));
   chownTo(dir, owner);
   const password = `bench-${Math.random().toString(36).slice(2)}`;
+  const loadAtStart = loadavg()[0];
 
   process.stderr.write(`cluster: initdb + start in ${dir}\n`);
   const pgPort = await freePort();
@@ -358,7 +359,7 @@ async function run(opts, registry) {
       ...Object.fromEntries(gatehouseRows.map((g) => [g.name, ratiosOf(runs, g.name, 'pgbouncer')])),
     },
     target: { ratio_vs_pgbouncer: 0.6, met: Object.values(ratios).every((v) => v !== null && v >= 0.6) },
-    machine: machineInfo({ postgres: cluster.version, pgbouncer: bouncer.version, pgbench: spawnSync(join(cluster.bin, 'pgbench'), ['--version'], { encoding: 'utf8' }).stdout.trim() }),
+    machine: machineInfo({ load_average_1m: { start: round2(loadAtStart), end: round2(loadavg()[0]) }, postgres: cluster.version, pgbouncer: bouncer.version, pgbench: spawnSync(join(cluster.bin, 'pgbench'), ['--version'], { encoding: 'utf8' }).stdout.trim() }),
   };
   if (Object.keys(unavailable).length) result.unavailable = unavailable;
 
