@@ -45,7 +45,8 @@ export interface PgTestEnvOptions {
   readonly recordingMode?: 'strict' | 'buffered';
   readonly connection?: Record<string, unknown>;
   readonly listener?: Record<string, unknown>;
-  readonly extraConnections?: Record<string, unknown>[];
+  /** More connections; as a function it receives the test PostgreSQL's port (for connections to the same server). */
+  readonly extraConnections?: Record<string, unknown>[] | ((pgPort: number) => Record<string, unknown>[]);
   /** Further top-level configuration (e.g. `masking`, `approvals`), merged over the defaults. */
   readonly config?: Record<string, unknown>;
   /** Gateway start options (e.g. `extraMaskingDetectors`). */
@@ -93,7 +94,7 @@ export async function startPgTestEnv(options: PgTestEnvOptions): Promise<PgTestE
         upstream: { host: '127.0.0.1', port: db.port, database: 'appdb', user: UPSTREAM_USER, password: 'env:GH_PG_TEST_PASSWORD', tls: { mode: 'disable' } },
         ...(options.connection ?? {}),
       },
-      ...(options.extraConnections ?? []),
+      ...(typeof options.extraConnections === 'function' ? options.extraConnections(db.port) : (options.extraConnections ?? [])),
     ],
     ...(options.config ?? {}),
   }), options.start);
