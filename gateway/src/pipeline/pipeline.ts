@@ -185,6 +185,8 @@ class PipelineSession implements GatewaySession {
       // The engine promises not to throw; if it does, the operation does not go through.
       decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
     }
+    // A protocol setting can demand an approval where policy allows; it never overrides a denial.
+    if (decision.effect === 'allow' && options?.review === true) decision = { ...decision, effect: 'review' };
     if (decision.effect === 'review') {
       const signal = options?.signal;
       decision = await this.review(operation, requestId, decision, typeof signal === 'function' ? signal() : signal);
@@ -201,6 +203,47 @@ class PipelineSession implements GatewaySession {
       this.pendingDecisions.set(requestId, { effect: decision.effect, code: decision.code, reasons: decision.reasons });
     }
     return decision;
+  }
+
+  tryAuthorizeSync(operation: Operation, requestId: string): Decision | undefined {
+    let decision: Decision;
+    try {
+      decision = this.options.policy.decide(this.principal, this.connection.name, operation);
+    } catch (e) {
+      decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
+    }
+    if (decision.effect === 'review') return undefined;
+    if (decision.effect === 'deny') {
+      // The same policy.denied as authorize; only where it needs no durable wait.
+      if (this.options.recorder.mode === 'strict' || this.recorder.appendNow === undefined) return undefined;
+      this.observer.decision(decision.effect, this.connection.name);
+      this.deniedCount++;
+      this.recordNow('policy.denied', { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action, message: decision.message }, { requestId });
+      return decision;
+    }
+    this.observer.decision(decision.effect, this.connection.name);
+    this.pendingDecisions.set(requestId, { effect: decision.effect, code: decision.code, reasons: decision.reasons });
+    return decision;
+  }
+
+  recordNow(type: string, payload: Record<string, unknown>, options?: AppendOptions): boolean {
+    if (options?.durable || this.recorder.appendNow === undefined) return false;
+    const requestId = options?.requestId;
+    if (requestId !== undefined && this.pendingDecisions.size > 0) {
+      const decision = this.pendingDecisions.get(requestId);
+      if (decision !== undefined) {
+        this.pendingDecisions.delete(requestId);
+        payload.decision = decision;
+      }
+    }
+    try {
+      this.recorder.appendNow(type, payload, options);
+    } catch (e) {
+      this.observer.recorded(0, false);
+      throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+    }
+    this.eventCount++;
+    return true;
   }
 
   private async review(operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> {

@@ -39,6 +39,11 @@ export interface AuthorizeOptions {
    * is called only when the operation really waits, so the hot (allow) path allocates nothing.
    */
   readonly signal?: AbortSignal | (() => AbortSignal);
+  /**
+   * Asks for an approval even where policy allows (a protocol setting such as PostgreSQL's
+   * `unparsedStatements: review`); a denial still denies. The approval names policy's reasons.
+   */
+  readonly review?: boolean;
 }
 
 export interface GatewaySession {
@@ -53,8 +58,21 @@ export interface GatewaySession {
    * Throws only when judging itself failed (then the operation must not go through).
    */
   authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision>;
+  /**
+   * The hot path's authorize: when the decision needs no wait (no review, and a denial need not be
+   * durable first, i.e. buffered recording) it is made, recorded exactly as `authorize` records it,
+   * and returned; otherwise nothing happens and it returns undefined (call `authorize`). Throws
+   * when recording the denial failed. Optional: protocols fall back to `authorize`.
+   */
+  tryAuthorizeSync?(operation: Operation, requestId: string): Decision | undefined;
   /** Appends an event to this session's record; see Recorder for the durability contract. */
   record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
+  /**
+   * Appends a non-durable event in this turn: true once it is in the recorder's buffer, false when
+   * it cannot be done synchronously (durable requested, or no synchronous recorder; use `record`).
+   * Throws the GatehouseError when the event cannot be stored. Optional.
+   */
+  recordNow?(type: string, payload: Record<string, unknown>, options?: AppendOptions): boolean;
   /** A new request id, unique across replicas and time-sortable. */
   newRequestId(): string;
   /** Makes a request findable by id in the session index. */

@@ -30,6 +30,11 @@ export interface AppendOptions {
 export interface SessionRecorder {
   readonly id: string;
   append(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
+  /**
+   * A non-durable append that throws the GatehouseError instead of rejecting, so a hot path can
+   * forward in the same turn once it returns. Optional: callers fall back to `append`.
+   */
+  appendNow?(type: string, payload: Record<string, unknown>, options?: AppendOptions): void;
   /** Writes `session.end` and closes the chain; further appends reject. */
   end(payload?: Record<string, unknown>): Promise<void>;
   readonly ended: boolean;

@@ -267,15 +267,43 @@ export class GatehouseRecorder implements Recorder {
 
   /** @internal called by RecorderSession */
   appendEvent(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
-    if (this.stopped) return Promise.reject(closedError());
-    if (s.ended) return Promise.reject(new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`));
+    let batch: Batch;
+    try {
+      batch = this.enqueue(s, type, payload, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (options?.durable) {
+      batch.waiter ??= deferred();
+      if (batch.id > this.writeTarget) this.writeTarget = batch.id;
+      this.kick();
+      return batch.waiter.promise;
+    }
+    if (this.mode === 'strict' || this.pendingBytes >= this.flushThresholdBytes) this.kick();
+    else this.armFlushTimer();
+    return RESOLVED;
+  }
+
+  /**
+   * @internal called by RecorderSession: a non-durable append that throws (instead of returning a
+   * rejected promise), so a hot path knows synchronously that the event is in the buffer.
+   */
+  appendEventNow(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): void {
+    if (options?.durable) throw new GatehouseError('GH_ERR_INTERNAL', 'a durable append must wait for its acknowledgement');
+    this.enqueue(s, type, payload, options);
+    if (this.mode === 'strict' || this.pendingBytes >= this.flushThresholdBytes) this.kick();
+    else this.armFlushTimer();
+  }
+
+  /** Chains, serializes and buffers one event; throws a GatehouseError when it cannot be stored. */
+  private enqueue(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): Batch {
+    if (this.stopped) throw closedError();
+    if (s.ended) throw new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`);
     if (!this.healthy && !options?.durable) {
       // Fail closed: while the store is failing nothing vouches that this event will be stored.
       // Durable appends instead wait for the next retry, which answers them either way.
       this.eventsRefused++;
-      return Promise.reject(
-        new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`),
-      );
+      throw new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`);
     }
     const seq = s.seq;
     let line: string;
@@ -291,18 +319,16 @@ export class GatehouseRecorder implements Recorder {
       hash = sha256Hex(c);
       line = storedLine(c, hash);
     } catch (e) {
-      return Promise.reject(toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
+      throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
     }
     // String length, not UTF-8 bytes: cheaper, and closer to what the pending string occupies in memory.
     const size = line.length;
     if (this.pendingBytes + size > this.maxBufferBytes) {
       this.eventsRefused++;
       // Fail closed without advancing the chain: the event does not exist.
-      return Promise.reject(
-        new GatehouseError('GH_ERR_RECORDING_OVERLOADED', 'recording buffer is full: the log store is not keeping up, operation refused', {
-          details: { pendingBytes: this.pendingBytes, maxBufferBytes: this.maxBufferBytes },
-        }),
-      );
+      throw new GatehouseError('GH_ERR_RECORDING_OVERLOADED', 'recording buffer is full: the log store is not keeping up, operation refused', {
+        details: { pendingBytes: this.pendingBytes, maxBufferBytes: this.maxBufferBytes },
+      });
     }
     s.seq = seq + 1;
     s.prev = hash;
@@ -322,16 +348,7 @@ export class GatehouseRecorder implements Recorder {
     } else batch.sessions.set(s.id, { firstSeq: seq, lastSeq: seq, lastHash: hash });
     this.pendingBytes += size;
     this.pendingEvents++;
-
-    if (options?.durable) {
-      batch.waiter ??= deferred();
-      if (batch.id > this.writeTarget) this.writeTarget = batch.id;
-      this.kick();
-      return batch.waiter.promise;
-    }
-    if (this.mode === 'strict' || this.pendingBytes >= this.flushThresholdBytes) this.kick();
-    else this.armFlushTimer();
-    return RESOLVED;
+    return batch;
   }
 
   private lastMs = NaN;
@@ -773,6 +790,10 @@ class RecorderSession implements SessionRecorder {
 
   append(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
     return this.recorder.appendEvent(this, type, payload, options);
+  }
+
+  appendNow(type: string, payload: Record<string, unknown>, options?: AppendOptions): void {
+    this.recorder.appendEventNow(this, type, payload, options);
   }
 
   end(payload: Record<string, unknown> = {}): Promise<void> {

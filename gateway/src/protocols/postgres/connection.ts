@@ -1,12 +1,13 @@
 import type net from 'node:net';
-import { toGatehouseError } from '../../errors';
+import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { GatewaySession } from '../../pipeline/types';
-import { judgeSql, type JudgedStatement, type UnparsedMode } from './judge';
-import { countMasked } from '../../masking/masking-policy';
-import { MaskedServerStream, type RowMasker } from './row-masking';
+import { judgeSql, type JudgedStatement, type Judgment, type UnparsedMode } from './judge';
 import {
+  doRaise,
   errorResponse,
+  failingParse,
+  message,
   parseBind,
   parseDataRow,
   parseErrorFields,
@@ -15,7 +16,6 @@ import {
   parseQuery,
   parseRowDescription,
   parseTarget,
-  readyForQuery,
   rowsFromTag,
   T,
   type Column,
@@ -28,8 +28,17 @@ import {
  *
  * Hot path: only frame headers are parsed, and only the bodies of Query/Parse/Bind/Describe/
  * Execute/Close (client) and RowDescription/DataRow (up to the row cap)/CommandComplete/
- * ErrorResponse/ReadyForQuery (server) are decoded. Client bytes between two judgments go upstream
- * in one write. A judgment holds every later client byte until it is decided, in order.
+ * ErrorResponse/ReadyForQuery (server) are decoded. Judgment and recording are synchronous when
+ * nothing has to wait (a cached allow, buffered recording), so one 'data' chunk becomes one write
+ * upstream and one server chunk one write to the client; only an approval or a durable record
+ * suspends the client stream (every later client byte is held, in order).
+ *
+ * Refusals keep the server's transaction state what PostgreSQL's own error would make it: a refused
+ * simple Query is forwarded as its allowed statements followed by a DO block that raises 42501 at
+ * the refused statement's place (the server aborts the transaction block or implicit transaction
+ * itself and answers with its own ErrorResponse); a refused Parse is replaced upstream by a Parse
+ * that fails, so the server skips to Sync and rolls back as it would, and the server's error for it
+ * is replaced by the gateway's 42501 naming the rule.
  *
  * Every client message that the server answers gets an entry in a FIFO, so the gateway knows
  * which statement a server message belongs to, and where its own answers (refusals) go in the
@@ -43,8 +52,6 @@ export interface ProxySettings {
   /** Largest decoded client message (Query, Parse, Bind, ...): beyond it the connection is refused. */
   readonly maxMessageBytes: number;
   readonly logger: Logger;
-  /** Result masking (row-masking.ts); undefined when the connection does not mask: the server path is then untouched. */
-  readonly masking?: RowMasker;
 }
 
 const enum Kind {
@@ -54,7 +61,8 @@ const enum Kind {
   Describe,
   Exec,
   Sync,
-  Inject,
+  /** A refused Parse: the server's ErrorResponse for the failing Parse sent in its place is replaced by `refusal`. */
+  Refused,
 }
 
 interface Entry {
@@ -70,9 +78,7 @@ interface Entry {
   rows?: (string | null)[][];
   rowCount: number;
   truncated: boolean;
-  inject?: Buffer;
-  /** Inject: follow with ReadyForQuery carrying the status at the time it is sent. */
-  ready?: boolean;
+  refusal?: Buffer;
 }
 
 interface PreparedStatement {
@@ -86,6 +92,13 @@ interface Portal {
   readonly requestId: string;
   readonly statement: string;
   readonly resultFormats: readonly number[];
+}
+
+/** What goes upstream for a judged message: itself (true), nothing (false), or these bytes instead. */
+type Action = boolean | Buffer;
+
+function queryMessage(text: string): Buffer {
+  return message(T.Query, Buffer.from(`${text}\0`, 'utf8'));
 }
 
 const PASSTHROUGH = new Uint8Array(256);
@@ -140,18 +153,14 @@ export class ProxyConnection {
   start(clientRest: Buffer, upstreamRest: Buffer): void {
     const { client, upstream } = this;
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    const masked = this.settings.masking === undefined ? undefined : this.maskedServerStream(this.settings.masking);
-    upstream.on('data', masked === undefined ? (chunk: Buffer) => this.onUpstreamData(chunk) : (chunk: Buffer) => masked.push(chunk));
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     client.on('drain', () => this.resumeUpstream());
     upstream.on('drain', () => this.resumeClient());
     client.on('error', () => this.shutdown('client_error'));
     upstream.on('error', () => this.upstreamGone());
     client.on('close', () => this.shutdown('client_closed'));
     upstream.on('close', () => this.upstreamGone());
-    if (upstreamRest.length > 0) {
-      if (masked === undefined) this.onUpstreamData(upstreamRest);
-      else masked.push(upstreamRest);
-    }
+    if (upstreamRest.length > 0) this.onUpstreamData(upstreamRest);
     if (clientRest.length > 0) this.onClientData(clientRest);
     client.resume();
     upstream.resume();
@@ -178,7 +187,7 @@ export class ProxyConnection {
       }
       return;
     }
-    this.pump().catch((e: unknown) => this.fail(e));
+    this.processClient();
   }
 
   private writeUpstream(bytes: Buffer): void {
@@ -189,6 +198,13 @@ export class ProxyConnection {
     }
   }
 
+  /** Writes what processClient collected: one write, whatever the number of pieces. */
+  private flushUpstream(parts: Buffer[]): void {
+    if (parts.length === 1) this.writeUpstream(parts[0]!);
+    else if (parts.length > 1) this.writeUpstream(Buffer.concat(parts));
+    parts.length = 0;
+  }
+
   private resumeClient(): void {
     if (this.clientPaused && !this.busy) {
       this.clientPaused = false;
@@ -196,213 +212,291 @@ export class ProxyConnection {
     }
   }
 
-  /** Processes buffered client bytes in order; awaits only where a judgment or a record is needed. */
-  private async pump(): Promise<void> {
-    this.busy = true;
+  /**
+   * Processes buffered client bytes in order, synchronously; forwarded bytes are collected and
+   * written once at the end. A message whose judgment or record must wait suspends processing
+   * (busy) until it is done; processing then resumes with whatever arrived meanwhile.
+   */
+  private processClient(): void {
+    const out = this.outParts;
+    const buf = this.inbuf;
+    if (buf === null || this.closed) return;
+    let pos = 0;
+    let batch = 0;
     try {
-      for (;;) {
-        const buf = this.inbuf;
-        if (buf === null || this.closed) return;
-        let pos = 0;
-        let batch = 0;
-        let suspended = false;
-        while (pos < buf.length) {
-          if (this.passRemaining > 0) {
-            const take = Math.min(this.passRemaining, buf.length - pos);
-            if (this.discarding) {
-              this.writeUpstream(buf.subarray(batch, pos));
-              batch = pos + take;
-            }
-            pos += take;
-            this.passRemaining -= take;
-            continue;
-          }
-          if (buf.length - pos < 5) break;
-          const type = buf[pos]!;
-          const len = buf.readInt32BE(pos + 1);
-          if (len < 4) return this.protocolError(`invalid message length ${len}`);
-          if (PASSTHROUGH[type] === 1) {
-            this.passRemaining = len + 1;
-            continue;
-          }
-          if (len + 1 > this.settings.maxMessageBytes) return this.protocolError(`message of ${len} bytes exceeds the gateway's limit of ${this.settings.maxMessageBytes}`);
-          if (buf.length - pos < len + 1) break;
-          const end = pos + len + 1;
-          const body = buf.subarray(pos + 5, end);
+      while (pos < buf.length) {
+        if (this.passRemaining > 0) {
+          const take = Math.min(this.passRemaining, buf.length - pos);
           if (this.discarding) {
-            // After a refusal in the extended protocol, everything up to Sync is skipped (as the server does after an error).
-            this.writeUpstream(buf.subarray(batch, pos));
-            batch = end;
-            if (type === T.Sync) {
-              this.discarding = false;
-              batch = pos;
-              this.push(Kind.Sync);
-            }
-            pos = end;
-            continue;
+            if (pos > batch) out.push(buf.subarray(batch, pos));
+            batch = pos + take;
           }
-          switch (type) {
-            case T.Query:
-            case T.Parse:
-            case T.Bind:
-            case T.FunctionCall: {
-              this.writeUpstream(buf.subarray(batch, pos));
-              this.inbuf = end < buf.length ? buf.subarray(end) : null;
-              const forward = await this.handleDecoded(type, body);
-              if (forward) this.writeUpstream(buf.subarray(pos, end));
-              suspended = true;
-              break;
-            }
-            case T.Describe: {
-              const t = parseTarget(body);
-              this.push(Kind.Describe).name = t.name;
-              this.fifo[this.fifo.length - 1]!.describeStatement = t.kind === 0x53;
-              break;
-            }
-            case T.Execute: {
-              const e = parseExecute(body);
-              const portal = this.portals.get(e.portal);
-              const entry = this.push(Kind.Exec);
-              entry.portal = e.portal;
-              if (portal !== undefined) {
-                entry.requestId = portal.requestId;
-                entry.name = portal.statement;
-                entry.resultFormats = portal.resultFormats;
-              }
-              break;
-            }
-            case T.Close: {
-              const t = parseTarget(body);
-              if (t.kind === 0x53) this.statements.delete(t.name);
-              else this.portals.delete(t.name);
-              this.push(Kind.Close);
-              break;
-            }
-            case T.Sync:
-              this.push(Kind.Sync);
-              break;
-            case T.Terminate:
-              this.writeUpstream(buf.subarray(batch, end));
-              this.inbuf = null;
-              this.upstream.end();
-              this.shutdown('client_terminated');
-              return;
-            default:
-              // Other messages are answered (or rejected) by the server itself; they execute no SQL.
-              break;
+          pos += take;
+          this.passRemaining -= take;
+          continue;
+        }
+        if (buf.length - pos < 5) break;
+        const type = buf[pos]!;
+        const len = buf.readInt32BE(pos + 1);
+        if (len < 4) return this.protocolError(`invalid message length ${len}`);
+        if (PASSTHROUGH[type] === 1) {
+          this.passRemaining = len + 1;
+          continue;
+        }
+        if (len + 1 > this.settings.maxMessageBytes) return this.protocolError(`message of ${len} bytes exceeds the gateway's limit of ${this.settings.maxMessageBytes}`);
+        if (buf.length - pos < len + 1) break;
+        const end = pos + len + 1;
+        const body = buf.subarray(pos + 5, end);
+        if (this.discarding) {
+          // After a refusal in the extended protocol, everything up to Sync is skipped (as the server does after an error).
+          if (pos > batch) out.push(buf.subarray(batch, pos));
+          batch = end;
+          if (type === T.Sync) {
+            this.discarding = false;
+            batch = pos;
+            this.push(Kind.Sync);
           }
-          if (suspended) break;
           pos = end;
+          continue;
         }
-        if (suspended) {
-          if (this.closed) return;
-          continue; // inbuf was advanced past the decoded message; more may have arrived meanwhile
+        switch (type) {
+          case T.Query:
+          case T.Parse:
+          case T.Bind:
+          case T.FunctionCall: {
+            const action = this.handleDecoded(type, body);
+            if (action instanceof Promise) {
+              // Something must wait: send what is decided, hold the rest until this message is.
+              if (pos > batch) out.push(buf.subarray(batch, pos));
+              this.flushUpstream(out);
+              this.inbuf = end < buf.length ? buf.subarray(end) : null;
+              this.busy = true;
+              const original = buf.subarray(pos, end);
+              action.then(
+                (a) => {
+                  this.busy = false;
+                  if (this.closed) return;
+                  this.flushUpstream(this.apply(a, original, out));
+                  this.afterBusy();
+                  this.processClient();
+                },
+                (e: unknown) => {
+                  this.busy = false;
+                  this.fail(e);
+                },
+              );
+              return;
+            }
+            if (action !== true) {
+              if (pos > batch) out.push(buf.subarray(batch, pos));
+              if (action !== false) out.push(action);
+              batch = end;
+            }
+            break;
+          }
+          case T.Describe: {
+            const t = parseTarget(body);
+            const e = this.push(Kind.Describe);
+            e.name = t.name;
+            e.describeStatement = t.kind === 0x53;
+            break;
+          }
+          case T.Execute: {
+            const e = parseExecute(body);
+            const portal = this.portals.get(e.portal);
+            const entry = this.push(Kind.Exec);
+            entry.portal = e.portal;
+            if (portal !== undefined) {
+              entry.requestId = portal.requestId;
+              entry.name = portal.statement;
+              entry.resultFormats = portal.resultFormats;
+            }
+            break;
+          }
+          case T.Close: {
+            const t = parseTarget(body);
+            if (t.kind === 0x53) this.statements.delete(t.name);
+            else this.portals.delete(t.name);
+            this.push(Kind.Close);
+            break;
+          }
+          case T.Sync:
+            this.push(Kind.Sync);
+            break;
+          case T.Terminate:
+            out.push(buf.subarray(batch, end));
+            this.flushUpstream(out);
+            this.inbuf = null;
+            this.upstream.end();
+            this.shutdown('client_terminated');
+            return;
+          default:
+            // Other messages are answered (or rejected) by the server itself; they execute no SQL.
+            break;
         }
-        this.writeUpstream(buf.subarray(batch, pos));
-        this.inbuf = pos < buf.length ? buf.subarray(pos) : null;
-        return;
+        pos = end;
       }
-    } finally {
-      this.busy = false;
-      if (this.clientPaused && !this.upstream.writableNeedDrain) {
-        this.clientPaused = false;
-        this.client.resume();
-      }
-      if (this.terminateWhenIdle && this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+    } catch (e) {
+      out.length = 0;
+      this.fail(e);
+      return;
+    }
+    if (pos > batch) out.push(buf.subarray(batch, pos));
+    this.flushUpstream(out);
+    this.inbuf = pos < buf.length ? buf.subarray(pos) : null;
+    if (this.terminateWhenIdle && this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+  }
+
+  private readonly outParts: Buffer[] = [];
+
+  /** What to send upstream for a decided message: `true` itself, `false` nothing, or these bytes instead. */
+  private apply(action: Action, original: Buffer, out: Buffer[]): Buffer[] {
+    if (action === true) out.push(original);
+    else if (action !== false) out.push(action);
+    return out;
+  }
+
+  private afterBusy(): void {
+    if (this.clientPaused && !this.upstream.writableNeedDrain) {
+      this.clientPaused = false;
+      this.client.resume();
     }
   }
 
-  /** Query, Parse, Bind, FunctionCall: judged and/or recorded before they are forwarded. Returns whether to forward. */
-  private async handleDecoded(type: number, body: Buffer): Promise<boolean> {
+  /** Query, Parse, Bind, FunctionCall: judged and/or recorded before they are forwarded. */
+  private handleDecoded(type: number, body: Buffer): Action | Promise<Action> {
     if (type === T.Query) {
       const text = parseQuery(body);
-      const judgment = await judgeSql(this.session, text, this.settings.unparsed);
-      if (!judgment.allowed) {
-        await this.recordUnrun(judgment.statements, 'simple');
-        this.refuse(judgment.refusal ?? 'gatehouse: denied', true);
-        return false;
-      }
-      await this.recordQueries(judgment.statements, 'simple');
-      for (const s of judgment.statements) {
-        const e = this.push(Kind.Exec);
-        e.requestId = s.requestId;
-      }
-      this.push(Kind.Sync);
-      return true;
+      const judgment = judgeSql(this.session, text, this.settings.unparsed);
+      return judgment instanceof Promise ? judgment.then((j) => this.afterQuery(j)) : this.afterQuery(judgment);
     }
     if (type === T.Parse) {
       const { name, text } = parseParse(body);
-      const judgment = await judgeSql(this.session, text, this.settings.unparsed);
-      if (!judgment.allowed) {
-        await this.recordUnrun(judgment.statements, 'extended');
-        this.refuse(judgment.refusal ?? 'gatehouse: denied', false);
-        this.discarding = true;
-        return false;
-      }
-      this.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
-      this.push(Kind.Parse);
-      return true;
+      const judgment = judgeSql(this.session, text, this.settings.unparsed);
+      return judgment instanceof Promise ? judgment.then((j) => this.afterParse(j, name, text)) : this.afterParse(judgment, name, text);
     }
-    if (type === T.Bind) {
-      const bind = parseBind(body);
-      const stmt = this.statements.get(bind.statement);
-      let requestId = stmt?.requestId;
-      if (stmt !== undefined) stmt.requestId = undefined;
-      if (requestId === undefined) {
-        requestId = this.session.newRequestId();
-        this.session.noteRequest(requestId);
+    if (type === T.Bind) return this.onBind(body);
+    // FunctionCall runs a function by oid outside SQL, where no statement can be judged: refused,
+    // by the server itself at this place (so a transaction block is aborted as by any error).
+    const requestId = this.session.newRequestId();
+    const message = 'gatehouse: the fast-path function call protocol is not supported through the gateway';
+    const recorded = this.record('policy.denied', { effect: 'deny', code: 'postgres.function_call', reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, requestId);
+    const forward = (): Action => {
+      this.push(Kind.Exec);
+      this.push(Kind.Sync);
+      return queryMessage(doRaise(message));
+    };
+    return recorded === undefined ? forward() : recorded.then(forward);
+  }
+
+  /**
+   * A simple Query: allowed, it goes as it is. Refused, the server gets its allowed statements
+   * followed by a DO block that raises 42501 where the refused statement was: PostgreSQL then does
+   * exactly what it does when that statement fails (runs and keeps, or rolls back, what came before
+   * as its transaction rules say) and answers the client itself.
+   */
+  private afterQuery(judgment: Judgment): Action | Promise<Action> {
+    const statements = judgment.statements;
+    const recorded = this.recordQueries(statements, 'simple');
+    const forward = (): Action => {
+      for (const s of statements) this.push(Kind.Exec).requestId = s.requestId;
+      if (judgment.allowed) {
+        this.push(Kind.Sync);
+        return true;
       }
-      const cap = this.settings.valueCap;
-      const parameters = bind.params.map((p, i) => {
-        if (p === null) return null;
-        const binary = bind.paramFormats[i] === 1;
-        const v: Record<string, unknown> = binary ? { format: 'binary', base64: p.toString('base64', 0, Math.min(p.length, cap)) } : { format: 'text', value: p.toString('utf8', 0, Math.min(p.length, cap)) };
-        if (p.length > cap) {
-          v.truncated = true;
-          v.bytes = p.length;
-        }
-        return v;
-      });
-      await this.session.record(
-        'pg.query',
-        { protocol: 'extended', text: stmt?.text ?? null, statement: bind.statement || null, portal: bind.portal || null, parameters },
-        { requestId, durable: this.settings.strict },
-      );
-      this.portals.set(bind.portal, { requestId, statement: bind.statement, resultFormats: bind.resultFormats });
+      this.push(Kind.Exec);
+      this.push(Kind.Sync);
+      let text = '';
+      for (const s of statements) text += `${s.text}\n;\n`;
+      return queryMessage(text + doRaise(judgment.refusal ?? 'gatehouse: denied'));
+    };
+    return recorded === undefined ? forward() : recorded.then(forward);
+  }
+
+  /**
+   * A Parse. Refused, the server gets a Parse of the same name that fails, so it skips to Sync and
+   * ends the implicit transaction (or marks the block failed) as after any error; the client's
+   * messages up to Sync are dropped, and the server's error is replaced by the gateway's.
+   */
+  private afterParse(judgment: Judgment, name: string, text: string): Action | Promise<Action> {
+    if (!judgment.allowed) {
+      const unrun = this.recordUnrun(judgment.statements, 'extended');
+      const refuse = (): Action => {
+        this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', judgment.refusal ?? 'gatehouse: denied');
+        this.discarding = true;
+        return failingParse(name);
+      };
+      return unrun === undefined ? refuse() : unrun.then(refuse);
+    }
+    this.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
+    this.push(Kind.Parse);
+    return true;
+  }
+
+  private onBind(body: Buffer): Action | Promise<Action> {
+    const bind = parseBind(body);
+    const stmt = this.statements.get(bind.statement);
+    let requestId = stmt?.requestId;
+    if (stmt !== undefined) stmt.requestId = undefined;
+    if (requestId === undefined) {
+      requestId = this.session.newRequestId();
+      this.session.noteRequest(requestId);
+    }
+    const cap = this.settings.valueCap;
+    const parameters: unknown[] = new Array(bind.params.length);
+    for (let i = 0; i < bind.params.length; i++) {
+      const p = bind.params[i]!;
+      if (p === null) {
+        parameters[i] = null;
+        continue;
+      }
+      const binary = bind.paramFormats[i] === 1;
+      const v: Record<string, unknown> = binary ? { format: 'binary', base64: p.toString('base64', 0, Math.min(p.length, cap)) } : { format: 'text', value: p.toString('utf8', 0, Math.min(p.length, cap)) };
+      if (p.length > cap) {
+        v.truncated = true;
+        v.bytes = p.length;
+      }
+      parameters[i] = v;
+    }
+    const recorded = this.record('pg.query', { protocol: 'extended', text: stmt?.text ?? null, statement: bind.statement || null, portal: bind.portal || null, parameters }, requestId);
+    const id = requestId;
+    const forward = (): Action => {
+      this.portals.set(bind.portal, { requestId: id, statement: bind.statement, resultFormats: bind.resultFormats });
       this.push(Kind.Bind);
       return true;
-    }
-    // FunctionCall runs a function by oid outside SQL, where no statement can be judged: refused.
-    const requestId = this.session.newRequestId();
-    await this.session.record('policy.denied', { effect: 'deny', code: 'postgres.function_call', reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, { requestId, durable: this.settings.strict });
-    this.refuse('gatehouse: the fast-path function call protocol is not supported through the gateway', true);
-    return false;
+    };
+    return recorded === undefined ? forward() : recorded.then(forward);
   }
 
-  private async recordQueries(statements: readonly JudgedStatement[], protocol: string): Promise<void> {
-    if (statements.length === 1) {
-      const s = statements[0]!;
-      await this.session.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, { requestId: s.requestId, durable: this.settings.strict });
-      return;
-    }
-    await Promise.all(
-      statements.map((s) => this.session.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, { requestId: s.requestId, durable: this.settings.strict })),
-    );
+  /**
+   * Records a request event before its operation is forwarded: in this turn when recording is
+   * buffered (undefined = done), else a promise for the durable acknowledgement (strict mode).
+   * Throws (buffered) or rejects (strict) when the event cannot be stored: the operation must not go.
+   */
+  private record(type: string, payload: Record<string, unknown>, requestId: string): Promise<void> | undefined {
+    const strict = this.settings.strict;
+    if (!strict && this.session.recordNow?.(type, payload, { requestId }) === true) return undefined;
+    return this.session.record(type, payload, { requestId, durable: strict });
   }
 
-  /** Allowed statements of a refused text never run; their pg.query says so (and carries their decision). */
-  private async recordUnrun(statements: readonly JudgedStatement[], protocol: string): Promise<void> {
+  private recordQueries(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {
+    let pending: Promise<void>[] | undefined;
     for (const s of statements) {
-      await this.session.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables, executed: false, reason: 'another statement of the same message was refused' }, { requestId: s.requestId });
+      const p = this.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, s.requestId);
+      if (p !== undefined) (pending ??= []).push(p);
     }
+    if (pending === undefined) return undefined;
+    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
   }
 
-  /** Queues a refusal (ErrorResponse 42501) behind every answer the server still owes. */
-  private refuse(text: string, ready: boolean): void {
-    const e = this.push(Kind.Inject);
-    e.inject = errorResponse('ERROR', '42501', text);
-    e.ready = ready;
-    this.flushInjects();
+  /** Allowed statements of a refused Parse never run (a Parse holds one statement for the server); their pg.query says so. */
+  private recordUnrun(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {
+    let pending: Promise<void>[] | undefined;
+    for (const s of statements) {
+      const p = this.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables, executed: false, reason: 'another statement of the same message was refused' }, s.requestId);
+      if (p !== undefined) (pending ??= []).push(p);
+    }
+    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
   }
 
   private push(kind: Kind): Entry {
@@ -424,11 +518,13 @@ export class ProxyConnection {
         if (this.sHdrFill < 5) {
           let type: number;
           let len: number;
+          let held = 0;
           if (this.sHdrFill === 0 && n - pos >= 5) {
             type = chunk[pos]!;
             len = chunk.readInt32BE(pos + 1);
             pos += 5;
           } else {
+            held = pos === 0 ? this.sHdrFill : 0;
             const take = Math.min(5 - this.sHdrFill, n - pos);
             chunk.copy(this.sHdr, this.sHdrFill, pos, pos + take);
             this.sHdrFill += take;
@@ -445,10 +541,19 @@ export class ProxyConnection {
           this.sRemaining = len - 4;
           this.sCollect = this.wantsBody(type, len - 4);
           this.sHdrFill = 5;
+          // The server's error for a refused Parse's stand-in is replaced by the gateway's refusal.
+          this.sDropping = type === T.ErrorResponse && this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Refused;
+          if (this.sDropping) {
+            const startInChunk = pos - (5 - held);
+            this.flushServerUpTo(Math.max(0, startInChunk));
+            this.sWritten = pos;
+          } else if (held > 0) {
+            // Header bytes held back from the previous chunk go first.
+            this.cout.push(Buffer.from(this.sHdr.subarray(0, held)));
+          }
           if (this.sRemaining === 0) {
             this.sHdrFill = 0;
             this.serverFrame(type, EMPTY, pos);
-            if (this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Inject) this.injectAt(pos);
             if (this.closed) return;
             continue;
           }
@@ -461,6 +566,7 @@ export class ProxyConnection {
         }
         pos += take;
         this.sRemaining -= take;
+        if (this.sDropping) this.sWritten = pos;
         if (this.sRemaining === 0) {
           this.sHdrFill = 0;
           if (this.sCollect && body === undefined) {
@@ -468,17 +574,27 @@ export class ProxyConnection {
             this.sParts = [];
           }
           this.serverFrame(this.sType, body ?? EMPTY, pos);
-          if (this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Inject) this.injectAt(pos);
           if (this.closed) return;
         }
       }
     } catch (e) {
+      this.cout.length = 0;
       this.fail(e);
       return;
     }
-    if (this.sWritten < n) this.writeClient(chunk.subarray(this.sWritten));
+    // A header split across chunks is held back until it is complete (it may start a message to drop).
+    const tail = this.sHdrFill > 0 && this.sHdrFill < 5 ? Math.min(this.sHdrFill, n) : 0;
+    this.flushServerUpTo(n - tail);
     this.sChunk = EMPTY;
+    const out = this.cout;
+    if (out.length === 1) this.writeClient(out[0]!);
+    else if (out.length > 1) this.writeClient(Buffer.concat(out));
+    out.length = 0;
   }
+
+  /** Client-bound pieces of the current server chunk: written once at its end. */
+  private readonly cout: Buffer[] = [];
+  private sDropping = false;
 
   private writeClient(bytes: Buffer): void {
     if (this.closed) return;
@@ -556,6 +672,7 @@ export class ProxyConnection {
         }
         return;
       case T.ParseComplete:
+        if (head !== undefined && head.kind === Kind.Refused) throw new GatehouseError('GH_ERR_INTERNAL', 'the server accepted the failing Parse sent for a refused statement');
         return this.popIf(Kind.Parse, end);
       case T.BindComplete:
         return this.popIf(Kind.Bind, end);
@@ -573,6 +690,11 @@ export class ProxyConnection {
         return;
       case T.ErrorResponse: {
         if (head === undefined || head.kind === Kind.Sync) return;
+        if (head.kind === Kind.Refused) {
+          // In place of the server's error (dropped by the framer): the gateway's refusal.
+          this.sDropping = false;
+          this.cout.push(head.refusal!);
+        }
         // The server skips everything up to the next Sync (or ends the Query): so do its entries.
         const error = body.length > 0 ? parseErrorFields(body) : { severity: 'ERROR', sqlstate: '', message: '' };
         fifo.shift();
@@ -615,30 +737,14 @@ export class ProxyConnection {
     }
   }
 
-  /** Kept as the one place a pop could hook into; gateway answers are placed by injectAt. */
+  /** Kept as the one place a pop could hook into. */
   private afterPop(_end: number): void {}
 
-  private injectAt(end: number): void {
-    this.flushServerUpTo(end);
-    this.flushInjects();
-  }
-
-  /** Writes the current server chunk up to `end`, so a gateway answer can follow at exactly this point. */
+  /** Queues the current server chunk up to `end` for the client, so a gateway answer can follow at exactly this point. */
   private flushServerUpTo(end: number): void {
     if (end > this.sWritten) {
-      this.writeClient(this.sChunk.subarray(this.sWritten, end));
+      this.cout.push(this.sChunk.subarray(this.sWritten, end));
       this.sWritten = end;
-    }
-  }
-
-  /** Sends queued gateway answers that are due (nothing of the server's is owed before them). */
-  private flushInjects(): void {
-    // Never inside a server message that is only partly forwarded.
-    if (this.sHdrFill !== 0 && this.sChunk === EMPTY) return;
-    while (this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Inject) {
-      const e = this.fifo.shift()!;
-      this.writeClient(e.inject!);
-      if (e.ready) this.writeClient(readyForQuery(this.txStatus));
     }
   }
 
@@ -665,41 +771,6 @@ export class ProxyConnection {
     });
   }
 
-  // ---------------------------------------------------------------- result masking (row-masking.ts)
-
-  /**
-   * Server bytes go through the masker first; it hands whole messages to onUpstreamData (so the
-   * record holds masked rows) and reads each row with the head statement's description. A masking
-   * failure ends the connection with FATAL XX000 in place of the row: nothing after it is sent.
-   */
-  private maskedServerStream(masker: RowMasker): MaskedServerStream {
-    return new MaskedServerStream(masker, {
-      forward: (bytes) => this.onUpstreamData(bytes),
-      shape: () => {
-        const head = this.fifo[0];
-        if (head === undefined || head.kind !== Kind.Exec) return undefined;
-        return { columns: head.columns ?? this.columnsFor(head), formats: head.resultFormats };
-      },
-      counted: (counts) => countMasked(this.session, counts),
-      failed: (err) => {
-        const head = this.fifo[0];
-        const requestId = head !== undefined && head.kind === Kind.Exec ? head.requestId : undefined;
-        this.session.count('masking.failed');
-        this.session
-          .record('masking.failed', { code: err.code, phase: 'result', message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) }, { requestId })
-          .catch(() => this.settings.logger.error({ code: err.code, sessionId: this.session.id }, 'recording masking.failed failed'));
-        this.settings.logger.warn({ code: err.code, sessionId: this.session.id }, 'postgres result masking failed; connection closed');
-        if (this.closed) return;
-        // Whole messages only reach the client in this mode, so the error lands on a message boundary.
-        this.client.write(errorResponse('FATAL', 'XX000', `gatehouse: masking the result failed, so it was not delivered and the connection is closed (${err.code}): ${err.message}`));
-        this.client.end();
-        this.upstream.destroy();
-        this.shutdown('masking_failed');
-      },
-      closed: () => this.closed,
-    }, this.settings.maxMessageBytes);
-  }
-
   // ---------------------------------------------------------------- endings
 
   private protocolError(detail: string): void {
@@ -714,6 +785,11 @@ export class ProxyConnection {
   /** Sends a FATAL ErrorResponse (when the client's stream is at a message boundary) and closes both sides. */
   terminate(sqlstate: string, text: string): void {
     if (this.closed) return;
+    if (this.cout.length > 0) {
+      // Server messages already due go first: the FATAL follows them at a message boundary.
+      this.client.write(this.cout.length === 1 ? this.cout[0]! : Buffer.concat(this.cout));
+      this.cout.length = 0;
+    }
     if (!(this.sHdrFill !== 0 && this.sChunk === EMPTY)) this.client.write(errorResponse('FATAL', sqlstate, text));
     this.client.end();
     this.upstream.destroy();

@@ -1,11 +1,12 @@
 import type { GatewaySession } from '../../pipeline/types';
 import type { Decision, Operation } from '../../policy/decision';
 import { classifySql, sqlOperation, type SqlStatement } from './sql/classify';
+import { normalizeSql } from './sql/normalize';
 
 /** What judging one SQL text (a Query, or a Parse) decided. */
 export interface Judgment {
   readonly allowed: boolean;
-  /** One request id per statement, in order; the first allowed ones carry their decision to pg.query. */
+  /** The allowed statements, in order (all of them when allowed; those before the refused one otherwise), each with its request id. */
   readonly statements: readonly JudgedStatement[];
   /** The refusal, when not allowed: message for the client's ErrorResponse. */
   readonly refusal?: string;
@@ -23,16 +24,115 @@ export interface JudgedStatement {
 
 export type UnparsedMode = 'deny' | 'review' | 'allow';
 
-const operations = new WeakMap<SqlStatement, Operation>();
+/** One statement ready for judgment: what is recorded about it, and the operation policy judges. */
+interface Classified {
+  readonly text: string;
+  readonly command: string;
+  readonly kind: string;
+  readonly tables: readonly string[];
+  readonly operation: Operation;
+}
 
-/** The classifier caches statements by text, so their operations can be cached per statement object. */
-function operationOf(statement: SqlStatement): Operation {
-  let op = operations.get(statement);
-  if (op === undefined) {
-    op = sqlOperation(statement);
-    operations.set(statement, op);
+type Classification = { readonly ok: true; readonly statements: readonly Classified[] } | { readonly ok: false; readonly error: string };
+
+const byStatement = new WeakMap<SqlStatement, Classified>();
+
+/** The classifier caches statements by text, so their judgment shape can be cached per statement object. */
+function classifiedOf(statement: SqlStatement): Classified {
+  let c = byStatement.get(statement);
+  if (c === undefined) {
+    c = { text: statement.text, command: statement.command, kind: statement.kind, tables: statement.tables, operation: sqlOperation(statement) };
+    byStatement.set(statement, c);
   }
-  return op;
+  return c;
+}
+
+/** What every text with one normalized key shares: everything but the text (sql/normalize.ts says why that is sound). */
+interface Shape {
+  readonly command: string;
+  readonly kind: string;
+  readonly tables: readonly string[];
+  readonly action: string;
+  readonly attributes: Operation['attributes'];
+}
+
+export const SHAPE_CACHE_ENTRIES = 2000;
+// Two generations, as the classifier's own cache (a hit is one Map get).
+let youngShapes = new Map<string, Shape>();
+let oldShapes = new Map<string, Shape>();
+
+function rememberShape(key: string, shape: Shape): void {
+  youngShapes.set(key, shape);
+  if (youngShapes.size >= SHAPE_CACHE_ENTRIES / 2) {
+    oldShapes = youngShapes;
+    youngShapes = new Map();
+  }
+}
+
+/** Empties the literal-insensitive cache (tests). */
+export function clearShapeCache(): void {
+  youngShapes = new Map();
+  oldShapes = new Map();
+}
+
+/** An operation whose summary (only read for denials and approvals) is computed when asked for. */
+class StatementOperation implements Operation {
+  readonly protocol = 'postgres';
+  private summaryText: string | undefined;
+  constructor(
+    readonly action: string,
+    readonly attributes: Operation['attributes'],
+    private readonly text: string,
+  ) {}
+  get summary(): string {
+    return (this.summaryText ??= summarize(this.text));
+  }
+}
+
+const MAX_SUMMARY = 200;
+/** The same summary as sqlOperation's. */
+function summarize(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= MAX_SUMMARY ? flat : `${flat.slice(0, MAX_SUMMARY - 1)}…`;
+}
+
+/**
+ * Classifies one SQL text for judgment. A one-statement text whose literals can be abstracted
+ * (sql/normalize.ts) is looked up by its literal-insensitive key first: `... WHERE aid = 123` and
+ * `... = 456` are parsed once. Everything else goes to the classifier (which caches exact texts).
+ */
+export function classifyForJudgment(text: string): Classification {
+  const norm = normalizeSql(text);
+  if (norm === undefined || norm.singleEnd === undefined) return exact(text);
+  let shape = youngShapes.get(norm.key);
+  if (shape === undefined) {
+    shape = oldShapes.get(norm.key);
+    if (shape !== undefined) rememberShape(norm.key, shape);
+  }
+  const own = text.slice(0, norm.singleEnd).trim();
+  if (shape !== undefined) {
+    return { ok: true, statements: [{ text: own, command: shape.command, kind: shape.kind, tables: shape.tables, operation: new StatementOperation(shape.action, shape.attributes, own) }] };
+  }
+  const result = exact(text);
+  // Learn the shape only when the classifier agrees this is one statement with exactly this text.
+  if (result.ok && result.statements.length === 1 && result.statements[0]!.text === own) {
+    const c = result.statements[0]!;
+    rememberShape(norm.key, { command: c.command, kind: c.kind, tables: c.tables, action: c.operation.action, attributes: c.operation.attributes });
+  }
+  return result;
+}
+
+const byClassification = new WeakMap<object, Classification>();
+
+function exact(text: string): Classification {
+  const c = classifySql(text);
+  if (!c.ok) return c;
+  let out = byClassification.get(c);
+  if (out === undefined) {
+    out = { ok: true, statements: c.statements.map(classifiedOf) };
+    byClassification.set(c, out);
+  }
+  return out;
 }
 
 function refusalMessage(decision: Decision): string {
@@ -42,22 +142,42 @@ function refusalMessage(decision: Decision): string {
 
 /**
  * Judges every statement of one SQL text in order, through the session (which records denials and
- * waits for approvals). The first denial refuses the whole text: a multi-statement Query is one
- * unit for PostgreSQL too (it runs in one implicit transaction).
+ * waits for approvals). The first denial refuses the text from that statement on: the statements
+ * before it (`statements` of the judgment) are allowed, the denied one and the rest are not.
+ *
+ * Synchronous (returns the Judgment itself) when every decision is a plain allow or a denial that
+ * needs no durable wait; a Promise only when something must wait (approval, strict denial,
+ * unparsed text). Callers check `instanceof Promise`.
  */
-export async function judgeSql(session: GatewaySession, text: string, unparsed: UnparsedMode): Promise<Judgment> {
-  const classification = classifySql(text);
+export function judgeSql(session: GatewaySession, text: string, unparsed: UnparsedMode): Judgment | Promise<Judgment> {
+  const classification = classifyForJudgment(text);
   if (!classification.ok) return judgeUnparsed(session, text, classification.error, unparsed);
-  const judged: JudgedStatement[] = [];
   const statements = classification.statements;
+  const judged: JudgedStatement[] = [];
   for (let i = 0; i < statements.length; i++) {
     const stmt = statements[i]!;
     const requestId = session.newRequestId();
     session.noteRequest(requestId);
-    const decision = await session.authorize(operationOf(stmt), requestId);
-    const entry = { requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables };
+    const decision = session.tryAuthorizeSync?.(stmt.operation, requestId);
+    if (decision === undefined) return judgeRest(session, statements, i, requestId, judged);
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
-    judged.push(entry);
+    judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
+  }
+  return { allowed: true, statements: judged };
+}
+
+/** The asynchronous rest of judgeSql from statement `from` (whose request id is already taken). */
+async function judgeRest(session: GatewaySession, statements: readonly Classified[], from: number, firstRequestId: string, judged: JudgedStatement[]): Promise<Judgment> {
+  for (let i = from; i < statements.length; i++) {
+    const stmt = statements[i]!;
+    let requestId = firstRequestId;
+    if (i > from) {
+      requestId = session.newRequestId();
+      session.noteRequest(requestId);
+    }
+    const decision = await session.authorize(stmt.operation, requestId);
+    if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
+    judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
   return { allowed: true, statements: judged };
 }
@@ -65,8 +185,11 @@ export async function judgeSql(session: GatewaySession, text: string, unparsed: 
 /**
  * A statement PostgreSQL's parser cannot read: `deny` refuses it without asking policy (recorded
  * as a denial); `allow` and `review` ask policy about the action `sql:unparsed` (attribute
- * `unparsed: true`); with `review` only an approval lets it through, never a plain allow.
+ * `unparsed: true`); with `review` only an approval lets it through, never a plain allow: where
+ * policy allows, the session is asked for an approval anyway (a policy denial still refuses).
  */
+const FORCE_REVIEW = { review: true } as const;
+
 async function judgeUnparsed(session: GatewaySession, text: string, error: string, mode: UnparsedMode): Promise<Judgment> {
   const requestId = session.newRequestId();
   session.noteRequest(requestId);
@@ -83,7 +206,7 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
     session.count('denied.unparsed');
     return { allowed: false, statements: [], refusal: message, unparsed: true };
   }
-  const decision = await session.authorize(operation, requestId);
+  const decision = await session.authorize(operation, requestId, mode === 'review' ? FORCE_REVIEW : undefined);
   if (decision.effect !== 'allow') return { allowed: false, statements: [], refusal: refusalMessage(decision), unparsed: true };
   if (mode === 'review' && !decision.code.startsWith('approval')) {
     const message = 'gatehouse: the statement could not be parsed and needs an approval, but policy did not ask for one (add a review rule for action "sql:unparsed")';

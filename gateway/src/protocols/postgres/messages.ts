@@ -271,3 +271,22 @@ export function rowsFromTag(tag: string): number | null {
   const n = Number(tag.slice(space + 1));
   return Number.isInteger(n) ? n : null;
 }
+
+/**
+ * A statement that makes the server itself raise `text` as SQLSTATE 42501 where it runs:
+ * `DO $gh$BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = E'…'; END$gh$`. The message is
+ * an escape string (backslash and quote escaped), and the dollar-quote tag is chosen so that it
+ * first occurs where the body ends: no message text can end the quoting early.
+ */
+export function doRaise(text: string): string {
+  const literal = `E'${text.replace(/\0/g, '').replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  const body = `BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = ${literal}; END`;
+  let tag = '$gh$';
+  for (let n = 1; (body + tag).indexOf(tag) !== body.length; n++) tag = `$gh${n}$`;
+  return `DO ${tag}${body}${tag}`;
+}
+
+/** A Parse of `name` whose text fails in the server's parser, so the server errors at this place. */
+export function failingParse(name: string): Buffer {
+  return message(T.Parse, Buffer.concat([cstr(name), cstr('gatehouse refused this statement'), Buffer.from([0, 0])]));
+}
