@@ -1,5 +1,6 @@
 import { GatehouseError } from '../errors';
 import type { Detection, Detector } from './detector';
+import { SINGLE_PASS_SLOTS, singlePass, singlePassPlan, singlePassSlot, type SinglePassPlan } from './detectors/single-pass';
 import type { Replacement } from './replacement';
 
 /** Masked items by detection type, e.g. `{ email: 2, aws_access_key: 1 }`. */
@@ -15,39 +16,85 @@ function maskingFailed(message: string, detector: Detector): GatehouseError {
   return new GatehouseError('GH_ERR_MASKING_FAILED', message, { details: { detector: detector.id } });
 }
 
+/** How one detector list is scanned: built-ins in the single pass, the rest by their own `find`. */
+interface ScanPlan {
+  readonly detectors: readonly Detector[];
+  /** Per detector: its single-pass slot, or -1 to call its `find`. */
+  readonly slots: readonly number[];
+  readonly pass: SinglePassPlan | undefined;
+}
+
+// A connection's detector list is built once at start-up and reused for every body and chunk.
+const plans = new WeakMap<readonly Detector[], ScanPlan>();
+
+function planFor(detectors: readonly Detector[]): ScanPlan {
+  const cached = plans.get(detectors);
+  // Checked against the list itself, in case a caller changed it after a first use.
+  if (cached !== undefined && cached.detectors.length === detectors.length && cached.detectors.every((d, i) => d === detectors[i])) {
+    return cached;
+  }
+  const slots = detectors.map(singlePassSlot);
+  const used = slots.filter((s) => s >= 0);
+  const plan: ScanPlan = { detectors: [...detectors], slots, pass: used.length > 0 ? singlePassPlan(used) : undefined };
+  plans.set(detectors, plan);
+  return plan;
+}
+
+function check(text: string, detector: Detector, found: unknown, all: Detection[]): void {
+  if (!Array.isArray(found)) throw maskingFailed(`masking detector ${detector.id} returned no list`, detector);
+  for (const d of found as Detection[]) {
+    const valid =
+      d !== null &&
+      typeof d === 'object' &&
+      Number.isInteger(d.start) &&
+      Number.isInteger(d.end) &&
+      d.start >= 0 &&
+      d.start < d.end &&
+      d.end <= text.length &&
+      typeof d.type === 'string' &&
+      d.type.length > 0;
+    if (!valid) throw maskingFailed(`masking detector ${detector.id} returned an invalid detection`, detector);
+    // The streaming redactor's hold-back is computed from maxLength; a longer match could leak.
+    if (d.end - d.start > detector.maxLength) {
+      throw maskingFailed(`masking detector ${detector.id} returned a match longer than its maxLength`, detector);
+    }
+    all.push(d);
+  }
+}
+
 /**
  * Runs every detector and checks what it returns. A detector that throws or returns nonsense
  * (offsets out of range, a match longer than its declared maxLength) fails the whole operation:
- * guessing around it could let a secret through.
+ * guessing around it could let a secret through. Built-in detectors run together in one pass
+ * over the text (detectors/single-pass.ts), which finds exactly what their own `find` would;
+ * custom rules run their own scan. Detections come back grouped by detector, in list order.
  */
 export function findDetections(text: string, detectors: readonly Detector[]): Detection[] {
+  const plan = planFor(detectors);
+  let outs: Detection[][] | undefined;
+  if (plan.pass !== undefined) {
+    outs = Array.from({ length: SINGLE_PASS_SLOTS }, () => []);
+    try {
+      singlePass(text, plan.pass, outs);
+    } catch {
+      throw new GatehouseError('GH_ERR_MASKING_FAILED', 'masking built-in detectors failed');
+    }
+  }
   const all: Detection[] = [];
-  for (const detector of detectors) {
+  for (let i = 0; i < detectors.length; i++) {
+    const detector = detectors[i]!;
+    const slot = plan.slots[i]!;
+    if (slot >= 0) {
+      check(text, detector, outs![slot], all);
+      continue;
+    }
     let found: Detection[];
     try {
       found = detector.find(text);
     } catch {
       throw maskingFailed(`masking detector ${detector.id} failed`, detector);
     }
-    if (!Array.isArray(found)) throw maskingFailed(`masking detector ${detector.id} returned no list`, detector);
-    for (const d of found) {
-      const valid =
-        d !== null &&
-        typeof d === 'object' &&
-        Number.isInteger(d.start) &&
-        Number.isInteger(d.end) &&
-        d.start >= 0 &&
-        d.start < d.end &&
-        d.end <= text.length &&
-        typeof d.type === 'string' &&
-        d.type.length > 0;
-      if (!valid) throw maskingFailed(`masking detector ${detector.id} returned an invalid detection`, detector);
-      // The streaming redactor's hold-back is computed from maxLength; a longer match could leak.
-      if (d.end - d.start > detector.maxLength) {
-        throw maskingFailed(`masking detector ${detector.id} returned a match longer than its maxLength`, detector);
-      }
-      all.push(d);
-    }
+    check(text, detector, found, all);
   }
   return all;
 }

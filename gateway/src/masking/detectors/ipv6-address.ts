@@ -33,30 +33,55 @@ export const ipv6Address: Detector = {
     pair.lastIndex = 0;
     let found = pair.exec(text);
     while (found !== null) {
-      const colon = found.index;
-      let start = colon;
-      while (start > 0 && isRunChar(text.charCodeAt(start - 1))) start--;
-      let end = colon + 1;
-      while (end < text.length && isRunChar(text.charCodeAt(end))) end++;
-      // Trailing punctuation (`addr.` ending a sentence, `addr:` before a port) is not part of it.
-      let stop = end;
-      while (stop - start > 2 && (text[stop - 1] === '.' || (text[stop - 1] === ':' && text[stop - 2] !== ':'))) stop--;
-      while (start < stop && text[start] === '.') start++;
-      const length = stop - start;
-      if (
-        length >= 3 &&
-        length <= MAX &&
-        (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
-        (stop >= text.length || !isWordChar(text.charCodeAt(stop)))
-      ) {
-        const candidate = text.slice(start, stop);
-        if (/[0-9A-Fa-f]/.test(candidate) && isIPv6(candidate)) {
-          out.push({ start, end: stop, type: 'ip_address', rule: 'ipv6-address' });
-        }
-      }
-      pair.lastIndex = Math.max(end, colon + 1);
+      pair.lastIndex = ipv6At(text, found.index, out);
       found = pair.exec(text);
     }
     return out;
   },
 };
+
+/**
+ * The address around the colon at `colon` (which starts a `:hhhh:` pair), if any, appended to
+ * `out`; returns where the search for the next pair resumes. Shared by `find` and the
+ * single-pass scanner.
+ */
+export function ipv6At(text: string, colon: number, out: Detection[]): number {
+  let start = colon;
+  let colons = 1;
+  let double = false;
+  while (start > 0 && isRunChar(text.charCodeAt(start - 1))) {
+    start--;
+    if (text.charCodeAt(start) === 58) {
+      colons++;
+      if (text.charCodeAt(start + 1) === 58) double = true;
+    }
+  }
+  let end = colon + 1;
+  while (end < text.length && isRunChar(text.charCodeAt(end))) {
+    if (text.charCodeAt(end) === 58) {
+      colons++;
+      if (text.charCodeAt(end - 1) === 58) double = true;
+    }
+    end++;
+  }
+  // Every IPv6 address has `::` or at least six colons (eight groups, or six and an IPv4 tail):
+  // times (12:30:45) and most other colon runs are dismissed without the parser.
+  if (!double && colons < 6) return Math.max(end, colon + 1);
+  // Trailing punctuation (`addr.` ending a sentence, `addr:` before a port) is not part of it.
+  let stop = end;
+  while (stop - start > 2 && (text[stop - 1] === '.' || (text[stop - 1] === ':' && text[stop - 2] !== ':'))) stop--;
+  while (start < stop && text[start] === '.') start++;
+  const length = stop - start;
+  if (
+    length >= 3 &&
+    length <= MAX &&
+    (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
+    (stop >= text.length || !isWordChar(text.charCodeAt(stop)))
+  ) {
+    const candidate = text.slice(start, stop);
+    if (/[0-9A-Fa-f]/.test(candidate) && isIPv6(candidate)) {
+      out.push({ start, end: stop, type: 'ip_address', rule: 'ipv6-address' });
+    }
+  }
+  return Math.max(end, colon + 1);
+}

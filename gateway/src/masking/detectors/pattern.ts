@@ -17,6 +17,21 @@ export interface PatternRule {
   readonly accept?: (value: string, match: RegExpExecArray) => boolean;
 }
 
+/**
+ * Tries a pattern detector's rule at exactly one offset (a sticky copy of its regex), appending
+ * an accepted detection to `out`. Returns the end of the rule's whole match (accepted or not),
+ * which is where the rule's own scan would resume, or -1 when nothing matches there.
+ */
+export type MatchAt = (text: string, at: number, out: Detection[]) => number;
+
+/** Keyed by `find`, which survives `{ ...rule, find: rule.find, pendingFrom }` wrappers. */
+const matchers = new WeakMap<object, MatchAt>();
+
+/** The one-offset matcher of a detector built by patternDetector, if it is one. */
+export function matchAtOf(detector: Detector): MatchAt | undefined {
+  return matchers.get(detector.find);
+}
+
 export function patternDetector(rule: PatternRule): Detector {
   if (!Number.isFinite(rule.maxLength) || rule.maxLength <= 0) {
     throw new Error(`detector ${rule.id}: maxLength must be a positive finite number`);
@@ -30,8 +45,9 @@ export function patternDetector(rule: PatternRule): Detector {
   const source = rule.pattern.source;
   const flagString = [...flags].join('');
   const shared = new RegExp(source, flagString);
+  const sticky = new RegExp(source, flagString.replace('g', '') + 'y');
   let busy = false;
-  return {
+  const detector: Detector = {
     id: rule.id,
     type: rule.type,
     family: rule.family,
@@ -51,6 +67,34 @@ export function patternDetector(rule: PatternRule): Detector {
       }
     },
   };
+  matchers.set(detector.find, (text: string, at: number, out: Detection[]): number => {
+    sticky.lastIndex = at;
+    const m = sticky.exec(text);
+    if (m === null) return -1;
+    if (m[0].length === 0) return -1;
+    take(m, out);
+    return at + m[0].length;
+  });
+  return detector;
+
+  function take(m: RegExpExecArray, out: Detection[]): void {
+    let start: number;
+    let value: string | undefined;
+    if (wholeMatch) {
+      start = m.index;
+      value = m[0];
+    } else {
+      const group = groups.find((g) => m[g] !== undefined) ?? 0;
+      const span = m.indices?.[group];
+      value = m[group];
+      if (span === undefined) return;
+      start = span[0];
+    }
+    if (value === undefined || value.length === 0) return;
+    if (rule.accept && !rule.accept(value, m)) return;
+    out.push({ start, end: start + value.length, type: rule.type, rule: rule.id });
+  }
+
   function scan(re: RegExp, text: string): Detection[] {
     const out: Detection[] = [];
     let m: RegExpExecArray | null;
@@ -59,21 +103,7 @@ export function patternDetector(rule: PatternRule): Detector {
         re.lastIndex++;
         continue;
       }
-      let start: number;
-      let value: string | undefined;
-      if (wholeMatch) {
-        start = m.index;
-        value = m[0];
-      } else {
-        const group = groups.find((g) => m![g] !== undefined) ?? 0;
-        const span = m.indices?.[group];
-        value = m[group];
-        if (span === undefined) continue;
-        start = span[0];
-      }
-      if (value === undefined || value.length === 0) continue;
-      if (rule.accept && !rule.accept(value, m)) continue;
-      out.push({ start, end: start + value.length, type: rule.type, rule: rule.id });
+      take(m, out);
     }
     return out;
   }

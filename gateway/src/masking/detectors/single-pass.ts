@@ -1,0 +1,368 @@
+/**
+ * The built-in detectors in one pass over the text (issue 5: the engine must reach 100 MB/s).
+ *
+ * Running each detector's regular expression over a large body costs one full scan per rule,
+ * and most rules begin with characters that are common in real traffic (digits, `:`, `=`,
+ * letters), so the regex engine's own literal search does not help. Here one loop reads each
+ * character once; a 128-entry table says which characters can start (or sit at a fixed place
+ * in) a match of some selected rule: digit runs for cards, phones, IBANs, SSNs and IPv4; `@` for
+ * emails; `:` for IPv6, database URLs and assignments; `=` for assignments and Azure keys; `_`,
+ * `-`, `K`/`S`, `J`, `+` and `(` for the literal-prefixed tokens and phone layouts. A cheap
+ * inline check on the neighbouring characters discards almost every trigger; the survivors run
+ * the rule's own regular expression, sticky, at the one offset where its match would begin
+ * (no substring is allocated).
+ *
+ * Why it finds exactly what each rule's own `find` finds: every offset at which a rule's regex
+ * can match is offered to it (the checks below are necessary conditions taken from the pattern,
+ * never stricter), offsets reach each rule in increasing order, and an offset inside the previous
+ * match of that rule (accepted or rejected) is skipped, as a global regex resumes at the end of
+ * its last match. test/gateway/masking/single-pass.test.ts checks this against `find` on the
+ * corpus and on generated documents.
+ */
+import type { Detection, Detector } from '../detector';
+import { awsAccessKeyId } from './aws-access-key-id';
+import { awsSecretAccessKey } from './aws-secret-access-key';
+import { azureStorageConnectionString } from './azure-storage-connection-string';
+import { databaseUrl } from './database-url';
+import { email, emailAt } from './email';
+import { genericAssignment } from './generic-assignment';
+import { githubToken } from './github-token';
+import { gitlabToken } from './gitlab-token';
+import { googleServiceAccountKey } from './google-service-account-key';
+import { iban } from './iban';
+import { ipv4Address } from './ipv4-address';
+import { ipv6Address, ipv6At } from './ipv6-address';
+import { jwt } from './jwt';
+import { matchAtOf, type MatchAt } from './pattern';
+import { paymentCard } from './payment-card';
+import { pemPrivateKey } from './pem-private-key';
+import { phone } from './phone';
+import { slackToken } from './slack-token';
+import { stripeKey } from './stripe-key';
+import { usSsn } from './us-ssn';
+
+// Rule slots.
+const AWS_KEY = 0;
+const AWS_SECRET = 1;
+const GITHUB = 2;
+const GITLAB = 3;
+const SLACK = 4;
+const STRIPE = 5;
+const GOOGLE = 6;
+const AZURE = 7;
+const PEM = 8;
+const JWT = 9;
+const DB_URL = 10;
+const GENERIC = 11;
+const EMAIL = 12;
+const PHONE = 13;
+const CARD = 14;
+const IBAN = 15;
+const SSN = 16;
+const IPV4 = 17;
+const IPV6 = 18;
+const SLOTS = 19;
+
+const BY_SLOT: readonly Detector[] = [
+  awsAccessKeyId, awsSecretAccessKey, githubToken, gitlabToken, slackToken, stripeKey, googleServiceAccountKey,
+  azureStorageConnectionString, pemPrivateKey, jwt, databaseUrl, genericAssignment, email, phone, paymentCard,
+  iban, usSsn, ipv4Address, ipv6Address,
+];
+
+function matcher(d: Detector): MatchAt {
+  const m = matchAtOf(d);
+  if (m === undefined) throw new Error(`built-in detector ${d.id} has no one-offset matcher`);
+  return m;
+}
+const AT: readonly (MatchAt | undefined)[] = BY_SLOT.map((d, slot) => (slot === EMAIL || slot === IPV6 ? undefined : matcher(d)));
+
+/** Slot of a built-in detector, keyed by its `find` (the same function whatever object wraps it). */
+const SLOT_OF = new Map<unknown, number>(BY_SLOT.map((d, slot) => [d.find, slot]));
+
+/** The slot that scans `d` in the single pass, or -1 when `d` is not a built-in (custom rules). */
+export function singlePassSlot(d: Detector): number {
+  const slot = SLOT_OF.get(d.find);
+  // The same find on an object that changed the rule's identity (another id or maxLength) is not ours.
+  if (slot === undefined || BY_SLOT[slot]!.id !== d.id || BY_SLOT[slot]!.maxLength !== d.maxLength || BY_SLOT[slot]!.type !== d.type) return -1;
+  return slot;
+}
+
+// Trigger kinds, by character code.
+const DIGIT = 1;
+const AT_SIGN = 2;
+const COLON = 3;
+const EQUALS = 4;
+const UNDERSCORE = 5;
+const DASH = 6;
+const K_OR_S = 7;
+const J = 8;
+const PLUS = 9;
+const PAREN = 10;
+
+/** Which slots each trigger kind serves: a kind whose slots are all off is not triggered. */
+const KIND_SLOTS: Readonly<Record<number, readonly number[]>> = {
+  [DIGIT]: [PHONE, CARD, IBAN, SSN, IPV4],
+  [AT_SIGN]: [EMAIL],
+  [COLON]: [IPV6, DB_URL, GENERIC, AWS_SECRET],
+  [EQUALS]: [GENERIC, AWS_SECRET, AZURE],
+  [UNDERSCORE]: [GITHUB, STRIPE, GOOGLE],
+  [DASH]: [PEM, GITLAB, SLACK],
+  [K_OR_S]: [AWS_KEY],
+  [J]: [JWT],
+  [PLUS]: [PHONE],
+  [PAREN]: [PHONE],
+};
+const KIND_OF_CHAR: readonly [string, number][] = [
+  ['0123456789', DIGIT], ['@', AT_SIGN], [':', COLON], ['=', EQUALS], ['_', UNDERSCORE], ['-', DASH],
+  ['KS', K_OR_S], ['J', J], ['+', PLUS], ['(', PAREN],
+];
+
+// Character classes (ASCII; everything at or above 128 is in none of them).
+const C_DIGIT = 1;
+const C_UPPER = 2;
+const C_LOWER = 4;
+const C_UNDERSCORE = 8;
+const C_HEX = 16;
+const CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) CLASS[c] = C_DIGIT | C_HEX;
+for (let c = 65; c <= 90; c++) CLASS[c] = C_UPPER | (c <= 70 ? C_HEX : 0);
+for (let c = 97; c <= 122; c++) CLASS[c] = C_LOWER | (c <= 102 ? C_HEX : 0);
+CLASS[95] = C_UNDERSCORE;
+const ALNUM = C_DIGIT | C_UPPER | C_LOWER;
+const WORD = ALNUM | C_UNDERSCORE;
+
+/** Class bits of the character at `i` (0 outside the text and for non-ASCII). */
+function cls(text: string, i: number): number {
+  if (i < 0 || i >= text.length) return 0;
+  const c = text.charCodeAt(i);
+  return c < 128 ? CLASS[c]! : 0;
+}
+
+/** JavaScript's `\s`. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f ||
+    c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** Three lower-cased ASCII characters as one number, for the keyword-suffix checks. */
+function tri(a: string): number {
+  return (a.charCodeAt(0) << 16) | (a.charCodeAt(1) << 8) | a.charCodeAt(2);
+}
+/** Last three letters of every generic-assignment keyword (password, passwd, pwd, secret, *key, *token, passphrase). */
+const GENERIC_SUFFIX = new Set(['ord', 'swd', 'pwd', 'ret', 'key', 'ken', 'ase'].map(tri));
+/** Last three letters of every AWS secret keyword (…key, …secret). */
+const AWS_SUFFIX = new Set(['key', 'ret'].map(tri));
+/** Longest and shortest keywords (`refresh_token`/`client_secret`, `pwd`; `aws_secret_access_key`, `awssecret`). */
+const GENERIC_KEY_MAX = 13;
+const GENERIC_KEY_MIN = 3;
+const AWS_KEY_MAX = 21;
+const AWS_KEY_MIN = 9;
+
+export interface SinglePassPlan {
+  /** Per character code below 128: the trigger kind, 0 when no selected rule needs it. */
+  readonly triggers: Uint8Array;
+  readonly on: Uint8Array;
+}
+
+/** The trigger table for a set of slots (built once per detector list). */
+export function singlePassPlan(slots: readonly number[]): SinglePassPlan {
+  const on = new Uint8Array(SLOTS);
+  for (const s of slots) on[s] = 1;
+  const triggers = new Uint8Array(128);
+  for (const [chars, kind] of KIND_OF_CHAR) {
+    if (!KIND_SLOTS[kind]!.some((s) => on[s] === 1)) continue;
+    for (const ch of chars) triggers[ch.charCodeAt(0)] = kind;
+  }
+  return { triggers, on };
+}
+
+/**
+ * Runs the selected built-in rules over `text` in one pass; `outs[slot]` receives each rule's
+ * detections in the order its own `find` returns them.
+ */
+export function singlePass(text: string, plan: SinglePassPlan, outs: Detection[][]): void {
+  const { triggers, on } = plan;
+  const n = text.length;
+  // Where each rule's scan resumes (the end of its last match), as a global regex's lastIndex.
+  const next = new Int32Array(SLOTS);
+  // Last offset tried for the look-back rules, so one offset is never tried twice.
+  let genericTried = -1;
+  let awsTried = -1;
+  const at = AT;
+
+  const tryAt = (slot: number, start: number): boolean => {
+    if (start < next[slot]!) return false;
+    const end = at[slot]!(text, start, outs[slot]!);
+    if (end < 0) return false;
+    next[slot] = end;
+    return true;
+  };
+
+  /** Start of the keyword before an operator at `op` (past `\s{0,max}` and an optional quote), or -1. */
+  const keyEnd = (op: number, maxSpaces: number): number => {
+    let e = op;
+    while (e > 0 && isSpace(text.charCodeAt(e - 1))) {
+      e--;
+      if (op - e > maxSpaces) return -1;
+    }
+    if (e > 0) {
+      const q = text.charCodeAt(e - 1);
+      if (q === 34 || q === 39) e--;
+    }
+    return e;
+  };
+  const suffix = (e: number): number =>
+    ((text.charCodeAt(e - 3) | 32) << 16) | ((text.charCodeAt(e - 2) | 32) << 8) | (text.charCodeAt(e - 1) | 32);
+
+  /** `password=…`-style assignments and AWS secret keys: both key on the word before `:` or `=`. */
+  const assignment = (op: number): void => {
+    // Cheap first: the character before the operator (past spaces and a quote) must end a keyword.
+    let e = op - 1;
+    while (e >= 0 && e >= op - 4 && isSpace(text.charCodeAt(e))) e--;
+    if (e < 0) return;
+    let last = text.charCodeAt(e);
+    if (last === 34 || last === 39) last = e > 0 ? text.charCodeAt(e - 1) : 0;
+    last |= 32;
+    // d (password, passwd, pwd), t (secret), y (…key), n (…token), e (passphrase).
+    if (last !== 100 && last !== 116 && last !== 121 && last !== 110 && last !== 101) return;
+    if (on[GENERIC] === 1) {
+      const e = keyEnd(op, 3);
+      if (e >= GENERIC_KEY_MIN && GENERIC_SUFFIX.has(suffix(e))) {
+        // The keyword starts a word (no letter or digit before it) with p, s, c, a or r.
+        for (let s = Math.max(e - GENERIC_KEY_MAX, genericTried + 1, next[GENERIC]!); s <= e - GENERIC_KEY_MIN; s++) {
+          const f = text.charCodeAt(s) | 32;
+          if (f !== 112 && f !== 115 && f !== 99 && f !== 97 && f !== 114) continue;
+          if ((cls(text, s - 1) & ALNUM) !== 0) continue;
+          genericTried = s;
+          if (tryAt(GENERIC, s)) break;
+        }
+      }
+    }
+    if (on[AWS_SECRET] === 1) {
+      const e = keyEnd(op, 4);
+      if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(suffix(e))) {
+        // No word boundary in this rule: any a/s may start its keyword.
+        for (let s = Math.max(e - AWS_KEY_MAX, awsTried + 1, next[AWS_SECRET]!); s <= e - AWS_KEY_MIN; s++) {
+          const f = text.charCodeAt(s) | 32;
+          if (f !== 97 && f !== 115) continue;
+          awsTried = s;
+          if (tryAt(AWS_SECRET, s)) break;
+        }
+      }
+    }
+  };
+
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) continue;
+    const kind = triggers[c]!;
+    if (kind === 0) continue;
+    switch (kind) {
+      case DIGIT: {
+        // A run of digits is handled once, at its first digit. Most runs follow a lower-case
+        // letter (hex, base64, words): no digit rule can start there, so they cost one lookup.
+        const before = i > 0 ? text.charCodeAt(i - 1) : -1;
+        const beforeCls = before >= 0 && before < 128 ? CLASS[before]! : 0;
+        if ((beforeCls & (C_LOWER | C_DIGIT | C_UNDERSCORE)) !== 0) break;
+        let e = i + 1;
+        while (e < n) {
+          const d = text.charCodeAt(e);
+          if (d < 48 || d > 57) break;
+          e++;
+        }
+        const len = e - i;
+        const after = e < n ? text.charCodeAt(e) : -1;
+        if ((beforeCls & C_UPPER) !== 0) {
+          // IBAN: two capitals (starting a word) and two digits.
+          if (on[IBAN] === 1 && len >= 2 && (cls(text, i - 2) & C_UPPER) !== 0 && (cls(text, i - 3) & ALNUM) === 0) tryAt(IBAN, i - 2);
+        } else if (before !== 46) {
+          const dash = before === 45;
+          if (on[IPV4] === 1 && len <= 3 && after === 46) tryAt(IPV4, i);
+          if (!dash) {
+            const sep = after === 32 || after === 45;
+            // Cards: 4 digits, a separator and a digit; or 13-19 digits; or 8-12 then a separator and a digit.
+            if (
+              on[CARD] === 1 &&
+              ((len === 4 && sep && (cls(text, e + 1) & C_DIGIT) !== 0) || (len >= 13 && len <= 19) || (len >= 8 && len <= 12 && sep && (cls(text, e + 1) & C_DIGIT) !== 0))
+            ) {
+              tryAt(CARD, i);
+            }
+            if (on[PHONE] === 1 && before !== 43 && before !== 47) {
+              if ((len === 3 && c >= 50 && (after === 45 || after === 46)) || (c === 48 && len >= 2 && len <= 5 && after === 32)) tryAt(PHONE, i);
+            }
+            if (on[SSN] === 1 && len === 3 && after === 45) tryAt(SSN, i);
+          }
+        }
+        i = e - 1;
+        break;
+      }
+      case AT_SIGN:
+        if (on[EMAIL] === 1 && i >= next[EMAIL]!) next[EMAIL] = emailAt(text, i, outs[EMAIL]!);
+        break;
+      case COLON: {
+        if (on[IPV6] === 1 && i >= next[IPV6]!) {
+          // A `:hhhh:` pair (at most four hex digits between two colons) starts every address.
+          let j = i + 1;
+          while (j < n && j - i <= 5 && (cls(text, j) & C_HEX) !== 0) j++;
+          if (j - i <= 5 && j < n && text.charCodeAt(j) === 58) next[IPV6] = ipv6At(text, i, outs[IPV6]!);
+        }
+        if (on[DB_URL] === 1 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) tryAt(DB_URL, i);
+        assignment(i);
+        break;
+      }
+      case EQUALS:
+        if (on[AZURE] === 1 && i >= 10 && text.charCodeAt(i - 1) === 121 && text.startsWith('AccountKey', i - 10)) tryAt(AZURE, i - 10);
+        assignment(i);
+        break;
+      case UNDERSCORE: {
+        if (on[GITHUB] === 1) {
+          if (i >= 3 && text.charCodeAt(i - 2) === 104 && text.charCodeAt(i - 3) === 103 && 'pousr'.includes(text[i - 1]!)) tryAt(GITHUB, i - 3);
+          else if (i >= 6 && text.charCodeAt(i - 1) === 98 && text.startsWith('github', i - 6)) tryAt(GITHUB, i - 6);
+        }
+        if (on[STRIPE] === 1 && i >= 2 && text.charCodeAt(i - 1) === 107) {
+          const f = text.charCodeAt(i - 2);
+          if (f === 115 || f === 114) tryAt(STRIPE, i - 2);
+        }
+        if (on[GOOGLE] === 1 && i >= 8 && text.charCodeAt(i - 1) === 101 && text.startsWith('"private', i - 8)) tryAt(GOOGLE, i - 8);
+        break;
+      }
+      case DASH: {
+        if (on[PEM] === 1 && text.charCodeAt(i + 1) === 45 && text.startsWith('-----BEGIN ', i)) tryAt(PEM, i);
+        if (i >= 5 && text.charCodeAt(i - 1) === 116 && on[GITLAB] === 1 && text.startsWith('glpat', i - 5)) tryAt(GITLAB, i - 5);
+        if (on[SLACK] === 1 && i >= 4 && text.charCodeAt(i - 2) === 120 && text.startsWith('xox', i - 4) && 'abprs'.includes(text[i - 1]!)) {
+          tryAt(SLACK, i - 4);
+        }
+        break;
+      }
+      case K_OR_S:
+        if (i >= 1 && text.charCodeAt(i - 1) === 65 && text.charCodeAt(i + 1) === 73 && text.charCodeAt(i + 2) === 65) tryAt(AWS_KEY, i - 1);
+        break;
+      case J:
+        if (i >= 2 && text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) tryAt(JWT, i - 2);
+        break;
+      case PLUS: {
+        // E.164: `+` and a digit 1-9, not inside base64 or a word.
+        const d = text.charCodeAt(i + 1);
+        if (d >= 49 && d <= 57) {
+          const b = i > 0 ? text.charCodeAt(i - 1) : 32;
+          if ((cls(text, i - 1) & WORD) === 0 && b !== 43 && b !== 47 && b !== 61 && b !== 45) tryAt(PHONE, i);
+        }
+        break;
+      }
+      case PAREN: {
+        // US `(415) …`.
+        const d = text.charCodeAt(i + 1);
+        if (d >= 50 && d <= 57 && text.charCodeAt(i + 4) === 41) tryAt(PHONE, i);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+export const SINGLE_PASS_SLOTS = SLOTS;
