@@ -1,6 +1,6 @@
 import type { Operation } from '../../../policy/decision';
 import type { SqlKind } from './commands';
-import { loadPgParser, parsePg, SqlSyntaxError, type RawStmt } from './parser';
+import { loadPgParser, parsePg, SqlParserFailure, SqlSyntaxError, type RawStmt } from './parser';
 import { statementFacts } from './statement';
 
 /** One SQL statement as policy sees it. */
@@ -66,6 +66,9 @@ export function loadSqlParser(): Promise<void> {
  * Splits SQL text into statements and classifies each with PostgreSQL's own grammar. Synchronous
  * after loadSqlParser(); throws GatehouseError GH_ERR_SQL_PARSER_NOT_LOADED before. Invalid SQL is
  * `{ ok: false }` with the parser's message: callers must refuse it (fail closed), not forward it.
+ * So is a statement the parser cannot finish (nested too deeply: the WebAssembly stack overflows),
+ * after which the parser instance is replaced; while the replacement loads (tens of ms), every
+ * uncached statement is `{ ok: false }` too.
  */
 export function classifySql(sql: string): SqlClassification {
   const hit = young.get(sql);
@@ -75,7 +78,15 @@ export function classifySql(sql: string): SqlClassification {
     remember(sql, older);
     return older;
   }
-  const result = classifyUncached(sql);
+  let result: SqlClassification;
+  try {
+    result = classifyUncached(sql);
+  } catch (e) {
+    if (!(e instanceof SqlParserFailure)) throw e;
+    result = Object.freeze({ ok: false, error: e.message });
+    // A restart in progress is transient: the same text must be classified again later.
+    if (!e.permanent) return result;
+  }
   if (sql.length <= SQL_CACHE_MAX_TEXT) remember(sql, result);
   return result;
 }
@@ -96,7 +107,7 @@ function classifyUncached(sql: string): SqlClassification {
   }
   const texts = statementTexts(sql, stmts);
   const statements = stmts.map((raw, i) => {
-    const facts = statementFacts(raw.stmt);
+    const facts = factsOf(raw);
     return Object.freeze({
       text: texts[i] ?? '',
       command: facts.command,
@@ -108,6 +119,16 @@ function classifyUncached(sql: string): SqlClassification {
     });
   });
   return Object.freeze({ ok: true, statements: Object.freeze(statements) });
+}
+
+function factsOf(raw: RawStmt): ReturnType<typeof statementFacts> {
+  try {
+    return statementFacts(raw.stmt);
+  } catch (e) {
+    // A tree deep enough to exhaust the JavaScript stack: refuse, as the parser would have.
+    if (e instanceof RangeError) throw new SqlParserFailure('the statement is too complex to classify (nested too deeply)', true);
+    throw e;
+  }
 }
 
 /** Each statement's own text; the parser reports byte offsets into the UTF-8 encoding. */

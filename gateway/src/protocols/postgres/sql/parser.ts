@@ -68,8 +68,28 @@ export class SqlSyntaxError extends Error {
   }
 }
 
+/**
+ * The parser could not finish a statement for a reason other than its syntax (a statement nested so
+ * deeply that the WebAssembly stack overflows), or it is being restarted after such a failure.
+ * The statement must be refused like an unparsable one.
+ */
+export class SqlParserFailure extends Error {
+  constructor(
+    message: string,
+    /** True when the same text would fail again (worth remembering); false for a restart in progress. */
+    readonly permanent: boolean,
+  ) {
+    super(message);
+    this.name = 'SqlParserFailure';
+  }
+}
+
 let wasm: PgQueryWasm | undefined;
 let loading: Promise<void> | undefined;
+/** Set once a load succeeded: afterwards a missing instance means a restart, not a missing start-up step. */
+let everLoaded = false;
+/** Restarts after a trap, for logs and tests. */
+let restarts = 0;
 
 export function pgParserWasmCandidates(): string[] {
   const candidates: string[] = [];
@@ -93,12 +113,33 @@ export function isPgParserLoaded(): boolean {
   return wasm !== undefined;
 }
 
+/** How many times the parser was replaced after a trap since the process started. */
+export function pgParserRestarts(): number {
+  return restarts;
+}
+
+/**
+ * A trap inside the WebAssembly code (stack overflow on absurdly nested input, out-of-bounds access)
+ * leaves the instance in an unknown state (Emscripten's own stack pointer is not unwound), so the
+ * instance is dropped and a fresh one loaded in the background. Until it is ready, statements are
+ * refused (fail closed), not guessed.
+ */
+function replaceAfterTrap(): void {
+  wasm = undefined;
+  loading = undefined;
+  restarts++;
+  loadPgParser().catch(() => {
+    // The next classification reports the parser as restarting again and retries the load.
+  });
+}
+
 /** Loads the parser; idempotent, concurrent callers share one load. Fails with GH_ERR_SQL_PARSER_UNAVAILABLE. */
 export function loadPgParser(): Promise<void> {
   if (wasm) return Promise.resolve();
   loading ??= instantiate().then(
     (module) => {
       wasm = module;
+      everLoaded = true;
     },
     (e: unknown) => {
       loading = undefined; // a later call may retry (e.g. after the file was put in place)
@@ -159,7 +200,21 @@ async function instantiate(): Promise<PgQueryWasm> {
  */
 export function parsePg(sql: string): ParseTree {
   const m = wasm;
-  if (!m) throw new GatehouseError('GH_ERR_SQL_PARSER_NOT_LOADED', 'the PostgreSQL parser is not loaded (await loadSqlParser() at start-up)');
+  if (!m) {
+    if (!everLoaded) throw new GatehouseError('GH_ERR_SQL_PARSER_NOT_LOADED', 'the PostgreSQL parser is not loaded (await loadSqlParser() at start-up)');
+    if (loading === undefined) void loadPgParser().catch(() => undefined);
+    throw new SqlParserFailure('the SQL parser is restarting; try again', false);
+  }
+  try {
+    return parseWith(m, sql);
+  } catch (e) {
+    if (e instanceof SqlSyntaxError) throw e;
+    replaceAfterTrap();
+    throw new SqlParserFailure('the statement is too complex for the SQL parser (nested too deeply)', true);
+  }
+}
+
+function parseWith(m: PgQueryWasm, sql: string): ParseTree {
   const size = m.lengthBytesUTF8(sql) + 1;
   const textPtr = m._malloc(size);
   let resultPtr = 0;
