@@ -15,6 +15,11 @@ import { builtinName, isDangerousFunction } from './functions';
  *   is a write, `COPY TO STDOUT` a read;
  * - `UPDATE`/`DELETE` without `WHERE`, or with a constant-true `WHERE` (`true`, `1 = 1`), is unbounded,
  *   wherever it appears (also inside a CTE).
+ *
+ * Literal values: classification reads the value of a numeric or string literal in exactly two
+ * places, constant equality in `bounded()` and EXPLAIN options in `optionIsOn()`. The judge's
+ * literal-insensitive cache (normalize.ts) is sound only while that holds: reading any other
+ * literal value here means updating normalize.ts (and its differential tests) too.
  */
 export interface StatementFacts {
   readonly command: string;
