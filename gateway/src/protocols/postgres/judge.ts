@@ -209,7 +209,7 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
   const decision = await session.authorize(operation, requestId, mode === 'review' ? FORCE_REVIEW : undefined);
   if (decision.effect !== 'allow') return { allowed: false, statements: [], refusal: refusalMessage(decision), unparsed: true };
   if (mode === 'review' && !decision.code.startsWith('approval')) {
-    const message = 'gatehouse: the statement could not be parsed and needs an approval, but policy did not ask for one (add a review rule for action "sql:unparsed")';
+    const message = 'gatehouse: the statement could not be parsed and needs an approval on this connection, but none was granted';
     await session.record('policy.denied', { effect: 'deny', code: 'postgres.unparsed_review', reasons: ['unparsedStatements'], operation: summary, action: operation.action, message }, { requestId, durable: true });
     return { allowed: false, statements: [], refusal: message, unparsed: true };
   }
