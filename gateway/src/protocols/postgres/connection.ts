@@ -3,6 +3,8 @@ import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { GatewaySession } from '../../pipeline/types';
 import { judgeSql, type JudgedStatement, type Judgment, type UnparsedMode } from './judge';
+import { countMasked } from '../../masking/masking-policy';
+import { MaskedServerStream, type RowMasker } from './row-masking';
 import {
   doRaise,
   errorResponse,
@@ -52,6 +54,8 @@ export interface ProxySettings {
   /** Largest decoded client message (Query, Parse, Bind, ...): beyond it the connection is refused. */
   readonly maxMessageBytes: number;
   readonly logger: Logger;
+  /** Result masking (row-masking.ts); undefined when the connection does not mask: the server path is then untouched. */
+  readonly masking?: RowMasker;
 }
 
 const enum Kind {
@@ -153,14 +157,18 @@ export class ProxyConnection {
   start(clientRest: Buffer, upstreamRest: Buffer): void {
     const { client, upstream } = this;
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    const masked = this.settings.masking === undefined ? undefined : this.maskedServerStream(this.settings.masking);
+    upstream.on('data', masked === undefined ? (chunk: Buffer) => this.onUpstreamData(chunk) : (chunk: Buffer) => masked.push(chunk));
     client.on('drain', () => this.resumeUpstream());
     upstream.on('drain', () => this.resumeClient());
     client.on('error', () => this.shutdown('client_error'));
     upstream.on('error', () => this.upstreamGone());
     client.on('close', () => this.shutdown('client_closed'));
     upstream.on('close', () => this.upstreamGone());
-    if (upstreamRest.length > 0) this.onUpstreamData(upstreamRest);
+    if (upstreamRest.length > 0) {
+      if (masked === undefined) this.onUpstreamData(upstreamRest);
+      else masked.push(upstreamRest);
+    }
     if (clientRest.length > 0) this.onClientData(clientRest);
     client.resume();
     upstream.resume();
@@ -769,6 +777,41 @@ export class ProxyConnection {
       this.settings.logger.error({ code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code, sessionId: this.session.id }, 'recording a pg.result failed');
       this.terminate('57P01', 'terminating connection: the gateway could not record the session');
     });
+  }
+
+  // ---------------------------------------------------------------- result masking (row-masking.ts)
+
+  /**
+   * Server bytes go through the masker first; it hands whole messages to onUpstreamData (so the
+   * record holds masked rows) and reads each row with the head statement's description. A masking
+   * failure ends the connection with FATAL XX000 in place of the row: nothing after it is sent.
+   */
+  private maskedServerStream(masker: RowMasker): MaskedServerStream {
+    return new MaskedServerStream(masker, {
+      forward: (bytes) => this.onUpstreamData(bytes),
+      shape: () => {
+        const head = this.fifo[0];
+        if (head === undefined || head.kind !== Kind.Exec) return undefined;
+        return { columns: head.columns ?? this.columnsFor(head), formats: head.resultFormats };
+      },
+      counted: (counts) => countMasked(this.session, counts),
+      failed: (err) => {
+        const head = this.fifo[0];
+        const requestId = head !== undefined && head.kind === Kind.Exec ? head.requestId : undefined;
+        this.session.count('masking.failed');
+        this.session
+          .record('masking.failed', { code: err.code, phase: 'result', message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) }, { requestId })
+          .catch(() => this.settings.logger.error({ code: err.code, sessionId: this.session.id }, 'recording masking.failed failed'));
+        this.settings.logger.warn({ code: err.code, sessionId: this.session.id }, 'postgres result masking failed; connection closed');
+        if (this.closed) return;
+        // Whole messages only reach the client in this mode, so the error lands on a message boundary.
+        this.client.write(errorResponse('FATAL', 'XX000', `gatehouse: masking the result failed, so it was not delivered and the connection is closed (${err.code}): ${err.message}`));
+        this.client.end();
+        this.upstream.destroy();
+        this.shutdown('masking_failed');
+      },
+      closed: () => this.closed,
+    }, this.settings.maxMessageBytes);
   }
 
   // ---------------------------------------------------------------- endings
