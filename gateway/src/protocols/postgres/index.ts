@@ -21,6 +21,7 @@
  *         tls: { mode: verify-full, ca: /etc/ssl/db-ca.pem }   # disable | require | verify-full (default)
  *       unparsedStatements: deny         # deny (default) | review | allow
  *       record: { rows: 100, valueBytes: 1024 }
+ *       masking: { columns: [ssn] }      # result rows masked for client and record (docs/masking.md); default: top-level masking
  *
  * Clients: `PGPASSWORD=$(gatehouse token) psql "host=gw port=5432 dbname=app user=me sslmode=require"`.
  * The user name is informational; identity comes only from the token.
