@@ -180,82 +180,100 @@ export function singlePassPlan(slots: readonly number[]): SinglePassPlan {
   return { triggers, on };
 }
 
+// Scan state, module-level rather than closures so the hot loop compiles to plain calls. A pass
+// never runs nested (no rule calls back into the scanner), so one set is enough.
+/** Where each rule's scan resumes (the end of its last match), as a global regex's lastIndex. */
+const next = new Int32Array(SLOTS);
+let outs: Detection[][] = [];
+let on: Uint8Array = new Uint8Array(SLOTS);
+/** Last offsets tried by the look-back rules, so one offset is never tried twice. */
+let genericTried = -1;
+let awsTried = -1;
+
+function tryAt(text: string, slot: number, start: number): boolean {
+  if (start < next[slot]!) return false;
+  const end = AT[slot]!(text, start, outs[slot]!);
+  if (end < 0) return false;
+  next[slot] = end;
+  return true;
+}
+
+/** Start of the keyword before an operator at `op` (past `\s{0,max}` and an optional quote), or -1. */
+function keyEnd(text: string, op: number, maxSpaces: number): number {
+  let e = op;
+  while (e > 0 && isSpace(text.charCodeAt(e - 1))) {
+    e--;
+    if (op - e > maxSpaces) return -1;
+  }
+  if (e > 0) {
+    const q = text.charCodeAt(e - 1);
+    if (q === 34 || q === 39) e--;
+  }
+  return e;
+}
+
+function suffix(text: string, e: number): number {
+  return ((text.charCodeAt(e - 3) | 32) << 16) | ((text.charCodeAt(e - 2) | 32) << 8) | (text.charCodeAt(e - 1) | 32);
+}
+
+/** `password=…`-style assignments and AWS secret keys: both key on the word before `:` or `=`. */
+function assignment(text: string, op: number): void {
+  // Cheap first: the character before the operator (past spaces and a quote) must end a keyword.
+  let k = op - 1;
+  while (k >= 0 && k >= op - 4 && isSpace(text.charCodeAt(k))) k--;
+  if (k < 0) return;
+  let last = text.charCodeAt(k);
+  if (last === 34 || last === 39) last = k > 0 ? text.charCodeAt(k - 1) : 0;
+  last |= 32;
+  // d (password, passwd, pwd), t (secret), y (…key), n (…token), e (passphrase).
+  if (last !== 100 && last !== 116 && last !== 121 && last !== 110 && last !== 101) return;
+  if (on[GENERIC] === 1) {
+    const e = keyEnd(text, op, 3);
+    if (e >= GENERIC_KEY_MIN && GENERIC_SUFFIX.has(suffix(text, e))) {
+      // The keyword starts a word (no letter or digit before it) with p, s, c, a or r.
+      for (let s = Math.max(e - GENERIC_KEY_MAX, genericTried + 1, next[GENERIC]!); s <= e - GENERIC_KEY_MIN; s++) {
+        const f = text.charCodeAt(s) | 32;
+        if (f !== 112 && f !== 115 && f !== 99 && f !== 97 && f !== 114) continue;
+        if ((cls(text, s - 1) & ALNUM) !== 0) continue;
+        genericTried = s;
+        if (tryAt(text, GENERIC, s)) break;
+      }
+    }
+  }
+  if (on[AWS_SECRET] === 1) {
+    const e = keyEnd(text, op, 4);
+    if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(suffix(text, e))) {
+      // No word boundary in this rule: any a/s may start its keyword.
+      for (let s = Math.max(e - AWS_KEY_MAX, awsTried + 1, next[AWS_SECRET]!); s <= e - AWS_KEY_MIN; s++) {
+        const f = text.charCodeAt(s) | 32;
+        if (f !== 97 && f !== 115) continue;
+        awsTried = s;
+        if (tryAt(text, AWS_SECRET, s)) break;
+      }
+    }
+  }
+}
+
 /**
- * Runs the selected built-in rules over `text` in one pass; `outs[slot]` receives each rule's
+ * Runs the selected built-in rules over `text` in one pass; `into[slot]` receives each rule's
  * detections in the order its own `find` returns them.
  */
-export function singlePass(text: string, plan: SinglePassPlan, outs: Detection[][]): void {
-  const { triggers, on } = plan;
+export function singlePass(text: string, plan: SinglePassPlan, into: Detection[][]): void {
+  const triggers = plan.triggers;
   const n = text.length;
-  // Where each rule's scan resumes (the end of its last match), as a global regex's lastIndex.
-  const next = new Int32Array(SLOTS);
-  // Last offset tried for the look-back rules, so one offset is never tried twice.
-  let genericTried = -1;
-  let awsTried = -1;
-  const at = AT;
+  next.fill(0);
+  genericTried = -1;
+  awsTried = -1;
+  outs = into;
+  on = plan.on;
+  try {
+    scan(text, n, triggers);
+  } finally {
+    outs = [];
+  }
+}
 
-  const tryAt = (slot: number, start: number): boolean => {
-    if (start < next[slot]!) return false;
-    const end = at[slot]!(text, start, outs[slot]!);
-    if (end < 0) return false;
-    next[slot] = end;
-    return true;
-  };
-
-  /** Start of the keyword before an operator at `op` (past `\s{0,max}` and an optional quote), or -1. */
-  const keyEnd = (op: number, maxSpaces: number): number => {
-    let e = op;
-    while (e > 0 && isSpace(text.charCodeAt(e - 1))) {
-      e--;
-      if (op - e > maxSpaces) return -1;
-    }
-    if (e > 0) {
-      const q = text.charCodeAt(e - 1);
-      if (q === 34 || q === 39) e--;
-    }
-    return e;
-  };
-  const suffix = (e: number): number =>
-    ((text.charCodeAt(e - 3) | 32) << 16) | ((text.charCodeAt(e - 2) | 32) << 8) | (text.charCodeAt(e - 1) | 32);
-
-  /** `password=…`-style assignments and AWS secret keys: both key on the word before `:` or `=`. */
-  const assignment = (op: number): void => {
-    // Cheap first: the character before the operator (past spaces and a quote) must end a keyword.
-    let e = op - 1;
-    while (e >= 0 && e >= op - 4 && isSpace(text.charCodeAt(e))) e--;
-    if (e < 0) return;
-    let last = text.charCodeAt(e);
-    if (last === 34 || last === 39) last = e > 0 ? text.charCodeAt(e - 1) : 0;
-    last |= 32;
-    // d (password, passwd, pwd), t (secret), y (…key), n (…token), e (passphrase).
-    if (last !== 100 && last !== 116 && last !== 121 && last !== 110 && last !== 101) return;
-    if (on[GENERIC] === 1) {
-      const e = keyEnd(op, 3);
-      if (e >= GENERIC_KEY_MIN && GENERIC_SUFFIX.has(suffix(e))) {
-        // The keyword starts a word (no letter or digit before it) with p, s, c, a or r.
-        for (let s = Math.max(e - GENERIC_KEY_MAX, genericTried + 1, next[GENERIC]!); s <= e - GENERIC_KEY_MIN; s++) {
-          const f = text.charCodeAt(s) | 32;
-          if (f !== 112 && f !== 115 && f !== 99 && f !== 97 && f !== 114) continue;
-          if ((cls(text, s - 1) & ALNUM) !== 0) continue;
-          genericTried = s;
-          if (tryAt(GENERIC, s)) break;
-        }
-      }
-    }
-    if (on[AWS_SECRET] === 1) {
-      const e = keyEnd(op, 4);
-      if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(suffix(e))) {
-        // No word boundary in this rule: any a/s may start its keyword.
-        for (let s = Math.max(e - AWS_KEY_MAX, awsTried + 1, next[AWS_SECRET]!); s <= e - AWS_KEY_MIN; s++) {
-          const f = text.charCodeAt(s) | 32;
-          if (f !== 97 && f !== 115) continue;
-          awsTried = s;
-          if (tryAt(AWS_SECRET, s)) break;
-        }
-      }
-    }
-  };
-
+function scan(text: string, n: number, triggers: Uint8Array): void {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c >= 128) continue;
@@ -278,10 +296,10 @@ export function singlePass(text: string, plan: SinglePassPlan, outs: Detection[]
         const after = e < n ? text.charCodeAt(e) : -1;
         if ((beforeCls & C_UPPER) !== 0) {
           // IBAN: two capitals (starting a word) and two digits.
-          if (on[IBAN] === 1 && len >= 2 && (cls(text, i - 2) & C_UPPER) !== 0 && (cls(text, i - 3) & ALNUM) === 0) tryAt(IBAN, i - 2);
+          if (on[IBAN] === 1 && len >= 2 && (cls(text, i - 2) & C_UPPER) !== 0 && (cls(text, i - 3) & ALNUM) === 0) tryAt(text, IBAN, i - 2);
         } else if (before !== 46) {
           const dash = before === 45;
-          if (on[IPV4] === 1 && len <= 3 && after === 46) tryAt(IPV4, i);
+          if (on[IPV4] === 1 && len <= 3 && after === 46) tryAt(text, IPV4, i);
           if (!dash) {
             const sep = after === 32 || after === 45;
             // Cards: 4 digits, a separator and a digit; or 13-19 digits; or 8-12 then a separator and a digit.
@@ -289,12 +307,12 @@ export function singlePass(text: string, plan: SinglePassPlan, outs: Detection[]
               on[CARD] === 1 &&
               ((len === 4 && sep && (cls(text, e + 1) & C_DIGIT) !== 0) || (len >= 13 && len <= 19) || (len >= 8 && len <= 12 && sep && (cls(text, e + 1) & C_DIGIT) !== 0))
             ) {
-              tryAt(CARD, i);
+              tryAt(text, CARD, i);
             }
             if (on[PHONE] === 1 && before !== 43 && before !== 47) {
-              if ((len === 3 && c >= 50 && (after === 45 || after === 46)) || (c === 48 && len >= 2 && len <= 5 && after === 32)) tryAt(PHONE, i);
+              if ((len === 3 && c >= 50 && (after === 45 || after === 46)) || (c === 48 && len >= 2 && len <= 5 && after === 32)) tryAt(text, PHONE, i);
             }
-            if (on[SSN] === 1 && len === 3 && after === 45) tryAt(SSN, i);
+            if (on[SSN] === 1 && len === 3 && after === 45) tryAt(text, SSN, i);
           }
         }
         i = e - 1;
@@ -310,53 +328,53 @@ export function singlePass(text: string, plan: SinglePassPlan, outs: Detection[]
           while (j < n && j - i <= 5 && (cls(text, j) & C_HEX) !== 0) j++;
           if (j - i <= 5 && j < n && text.charCodeAt(j) === 58) next[IPV6] = ipv6At(text, i, outs[IPV6]!);
         }
-        if (on[DB_URL] === 1 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) tryAt(DB_URL, i);
-        assignment(i);
+        if (on[DB_URL] === 1 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) tryAt(text, DB_URL, i);
+        assignment(text, i);
         break;
       }
       case EQUALS:
-        if (on[AZURE] === 1 && i >= 10 && text.charCodeAt(i - 1) === 121 && text.startsWith('AccountKey', i - 10)) tryAt(AZURE, i - 10);
-        assignment(i);
+        if (on[AZURE] === 1 && i >= 10 && text.charCodeAt(i - 1) === 121 && text.startsWith('AccountKey', i - 10)) tryAt(text, AZURE, i - 10);
+        assignment(text, i);
         break;
       case UNDERSCORE: {
         if (on[GITHUB] === 1) {
-          if (i >= 3 && text.charCodeAt(i - 2) === 104 && text.charCodeAt(i - 3) === 103 && 'pousr'.includes(text[i - 1]!)) tryAt(GITHUB, i - 3);
-          else if (i >= 6 && text.charCodeAt(i - 1) === 98 && text.startsWith('github', i - 6)) tryAt(GITHUB, i - 6);
+          if (i >= 3 && text.charCodeAt(i - 2) === 104 && text.charCodeAt(i - 3) === 103 && 'pousr'.includes(text[i - 1]!)) tryAt(text, GITHUB, i - 3);
+          else if (i >= 6 && text.charCodeAt(i - 1) === 98 && text.startsWith('github', i - 6)) tryAt(text, GITHUB, i - 6);
         }
         if (on[STRIPE] === 1 && i >= 2 && text.charCodeAt(i - 1) === 107) {
           const f = text.charCodeAt(i - 2);
-          if (f === 115 || f === 114) tryAt(STRIPE, i - 2);
+          if (f === 115 || f === 114) tryAt(text, STRIPE, i - 2);
         }
-        if (on[GOOGLE] === 1 && i >= 8 && text.charCodeAt(i - 1) === 101 && text.startsWith('"private', i - 8)) tryAt(GOOGLE, i - 8);
+        if (on[GOOGLE] === 1 && i >= 8 && text.charCodeAt(i - 1) === 101 && text.startsWith('"private', i - 8)) tryAt(text, GOOGLE, i - 8);
         break;
       }
       case DASH: {
-        if (on[PEM] === 1 && text.charCodeAt(i + 1) === 45 && text.startsWith('-----BEGIN ', i)) tryAt(PEM, i);
-        if (i >= 5 && text.charCodeAt(i - 1) === 116 && on[GITLAB] === 1 && text.startsWith('glpat', i - 5)) tryAt(GITLAB, i - 5);
+        if (on[PEM] === 1 && text.charCodeAt(i + 1) === 45 && text.startsWith('-----BEGIN ', i)) tryAt(text, PEM, i);
+        if (i >= 5 && text.charCodeAt(i - 1) === 116 && on[GITLAB] === 1 && text.startsWith('glpat', i - 5)) tryAt(text, GITLAB, i - 5);
         if (on[SLACK] === 1 && i >= 4 && text.charCodeAt(i - 2) === 120 && text.startsWith('xox', i - 4) && 'abprs'.includes(text[i - 1]!)) {
-          tryAt(SLACK, i - 4);
+          tryAt(text, SLACK, i - 4);
         }
         break;
       }
       case K_OR_S:
-        if (i >= 1 && text.charCodeAt(i - 1) === 65 && text.charCodeAt(i + 1) === 73 && text.charCodeAt(i + 2) === 65) tryAt(AWS_KEY, i - 1);
+        if (i >= 1 && text.charCodeAt(i - 1) === 65 && text.charCodeAt(i + 1) === 73 && text.charCodeAt(i + 2) === 65) tryAt(text, AWS_KEY, i - 1);
         break;
       case J:
-        if (i >= 2 && text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) tryAt(JWT, i - 2);
+        if (i >= 2 && text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) tryAt(text, JWT, i - 2);
         break;
       case PLUS: {
         // E.164: `+` and a digit 1-9, not inside base64 or a word.
         const d = text.charCodeAt(i + 1);
         if (d >= 49 && d <= 57) {
           const b = i > 0 ? text.charCodeAt(i - 1) : 32;
-          if ((cls(text, i - 1) & WORD) === 0 && b !== 43 && b !== 47 && b !== 61 && b !== 45) tryAt(PHONE, i);
+          if ((cls(text, i - 1) & WORD) === 0 && b !== 43 && b !== 47 && b !== 61 && b !== 45) tryAt(text, PHONE, i);
         }
         break;
       }
       case PAREN: {
         // US `(415) …`.
         const d = text.charCodeAt(i + 1);
-        if (d >= 50 && d <= 57 && text.charCodeAt(i + 4) === 41) tryAt(PHONE, i);
+        if (d >= 50 && d <= 57 && text.charCodeAt(i + 4) === 41) tryAt(text, PHONE, i);
         break;
       }
       default:
