@@ -125,6 +125,18 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
   });
   // Per principal object: its entity, its groups, and a key that identifies its policy-relevant data.
   const principals = new WeakMap<Principal, KnownPrincipal>();
+  // Protocols that reuse one attributes object per statement shape (PostgreSQL's normalized
+  // statements) pay for the context's cache key once, not per operation.
+  const contextKeys = new WeakMap<Operation['attributes'], string>();
+  const contextKeyOf = (attributes: Operation['attributes']): string => {
+    let key = contextKeys.get(attributes);
+    if (key === undefined) {
+      key = JSON.stringify(toCedarContext(attributes));
+      // Only a deeply frozen object can be trusted to mean the same thing next time.
+      if (Object.isFrozen(attributes) && Object.values(attributes).every((v) => !Array.isArray(v) || Object.isFrozen(v))) contextKeys.set(attributes, key);
+    }
+    return key;
+  };
   const actionScopes = boundedCache((key: string) => {
     const entity = actionEntity(key);
     return new Set([(entity.uid as { id: string }).id, ...entity.parents.map((p) => (p as { id: string }).id)]);
@@ -156,12 +168,11 @@ export function createPolicyEngine(options: PolicyEngineOptions): CedarPolicyEng
         };
         principals.set(principal, known);
       }
-      const context = toCedarContext(operation.attributes);
-      cacheKey = `${known.key}\u0000${connection}\u0000${operation.protocol}\u0000${operation.action}\u0000${JSON.stringify(context)}`;
+      cacheKey = `${known.key}\u0000${connection}\u0000${operation.protocol}\u0000${operation.action}\u0000${contextKeyOf(operation.attributes)}`;
       const cached = decisions.get(cacheKey);
       if (cached !== undefined) return cached;
       // Frozen: cached decisions are shared between callers.
-      const decision = Object.freeze(evaluate(known, connection, operation, context));
+      const decision = Object.freeze(evaluate(known, connection, operation, toCedarContext(operation.attributes)));
       Object.freeze(decision.reasons);
       decisions.set(cacheKey, decision);
       return decision;

@@ -337,3 +337,18 @@ describe('the decision cache', () => {
     expect(engine.decide(ada, 'c', http('POST', '/c')).effect).toBe('deny');
   });
 });
+
+describe('decision cache keyed by frozen attribute objects', () => {
+  it('reuses the key of a deeply frozen attributes object, and never of a mutable one', () => {
+    const engine = createPolicyEngine({ policies: 'permit (principal, action, resource) when { context.path == "/ok" };' });
+    const who = principal(['developers']);
+    const mutable: Record<string, string> = { method: 'GET', path: '/ok', host: 'h' };
+    const op = (attributes: Operation['attributes']): Operation => ({ protocol: 'http', action: 'http:GET', attributes, summary: 'GET' });
+    expect(engine.decide(who, 'api', op(mutable)).effect).toBe('allow');
+    mutable.path = '/other';
+    expect(engine.decide(who, 'api', op(mutable)).effect).toBe('deny');
+    const frozen = Object.freeze({ method: 'GET', path: '/ok', host: 'h', tables: Object.freeze(['a']) });
+    expect(engine.decide(who, 'api', op(frozen)).effect).toBe('allow');
+    expect(engine.decide(who, 'api', op(frozen)).effect).toBe('allow');
+  });
+});

@@ -155,14 +155,15 @@ export function sqlOperation(statement: SqlStatement): Operation {
   return {
     protocol: 'postgres',
     action: `sql:${statement.command}`,
-    attributes: {
+    // Frozen (with frozen arrays): the policy engine keys its decision cache by this object.
+    attributes: Object.freeze({
       kind: statement.kind,
       command: statement.command,
-      tables: statement.tables,
+      tables: Object.isFrozen(statement.tables) ? statement.tables : Object.freeze([...statement.tables]),
       unbounded: statement.unbounded,
-      functions: statement.functions ?? [],
-      flags: statement.flags ?? [],
-    },
+      functions: Object.freeze([...(statement.functions ?? [])]),
+      flags: Object.freeze([...(statement.flags ?? [])]),
+    }),
     summary: shorten(statement.text, MAX_SUMMARY),
   };
 }
