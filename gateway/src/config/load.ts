@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { GatehouseError } from '../errors';
 import { prepareMasking } from '../masking/masking-policy';
+import { checkPackSelection } from '../policy/packs';
 import { configSchema, type GatehouseConfig, type MaskingConfig } from './schema';
 
 /** One problem found in a configuration, with its dotted path (e.g. `connections.0.upstream`). */
@@ -62,6 +63,7 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   unique(config.identity.issuers, 'identity.issuers');
 
   // Masking rules compile here too, so a bad pattern or path is reported with the others.
+  for (const message of checkPackSelection(config.policy.packs)) problems.push({ path: 'policy.packs', message });
   if (config.masking !== undefined) problems.push(...maskingProblems(config.masking, 'masking', 'default'));
   config.connections.forEach((c, i) => {
     const m = (c as { masking?: MaskingConfig }).masking;

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger';
 import { GatewayPipeline } from '../pipeline/pipeline';
 import { createPolicyEngine } from '../policy/engine';
 import type { PolicySource } from '../policy/policy-set';
+import { packSources } from '../policy/packs';
 import { createHttpProxy, type HttpProxy } from '../protocols/http';
 import { startPostgresProxy, type PostgresProxy } from '../protocols/postgres';
 import { exportSession } from '../recording/reader';
@@ -227,5 +228,7 @@ async function policySources(config: GatehouseConfig): Promise<PolicySource[]> {
       throw new GatehouseError('GH_ERR_CONFIG_UNREADABLE', `cannot read policy file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   }
+  // Built-in guardrail packs (they classify as review or deny, never grant).
+  sources.push(...packSources(config.policy.packs));
   return sources;
 }
