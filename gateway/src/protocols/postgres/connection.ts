@@ -371,17 +371,40 @@ export class ProxyConnection {
     }
   }
 
+  /**
+   * For a statement held for approval: aborts when the client goes away, so the approval is
+   * cancelled (and recorded) rather than left pending. Created only when a statement waits.
+   */
+  private readonly clientGone = (): AbortSignal => {
+    const controller = new AbortController();
+    if (this.client.destroyed) controller.abort();
+    else this.client.once('close', () => controller.abort());
+    return controller.signal;
+  };
+
+  /** A judgment that had to wait (approval, durable record); the session closes only after it. */
+  private waiting: Promise<unknown> | undefined;
+
+  private waitFor<J>(judgment: Promise<J>): Promise<J> {
+    this.waiting = judgment;
+    const clear = (): void => {
+      if (this.waiting === judgment) this.waiting = undefined;
+    };
+    judgment.then(clear, clear);
+    return judgment;
+  }
+
   /** Query, Parse, Bind, FunctionCall: judged and/or recorded before they are forwarded. */
   private handleDecoded(type: number, body: Buffer): Action | Promise<Action> {
     if (type === T.Query) {
       const text = parseQuery(body);
-      const judgment = judgeSql(this.session, text, this.settings.unparsed);
-      return judgment instanceof Promise ? judgment.then((j) => this.afterQuery(j)) : this.afterQuery(judgment);
+      const judgment = judgeSql(this.session, text, this.settings.unparsed, this.clientGone);
+      return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterQuery(j)) : this.afterQuery(judgment);
     }
     if (type === T.Parse) {
       const { name, text } = parseParse(body);
-      const judgment = judgeSql(this.session, text, this.settings.unparsed);
-      return judgment instanceof Promise ? judgment.then((j) => this.afterParse(j, name, text)) : this.afterParse(judgment, name, text);
+      const judgment = judgeSql(this.session, text, this.settings.unparsed, this.clientGone);
+      return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterParse(j, name, text)) : this.afterParse(judgment, name, text);
     }
     if (type === T.Bind) return this.onBind(body);
     // FunctionCall runs a function by oid outside SQL, where no statement can be judged: refused,
@@ -863,6 +886,13 @@ export class ProxyConnection {
     // A polite Terminate lets the server end the backend without logging an unexpected EOF.
     if (!this.upstream.destroyed && this.upstream.writable) this.upstream.end(TERMINATE);
     else this.upstream.destroy();
-    this.onClosed?.(reason);
+    // A statement still being judged (e.g. waiting for approval, now cancelled by clientGone)
+    // records its outcome in the session first: the session is closed after it.
+    const waiting = this.waiting;
+    if (waiting === undefined) this.onClosed?.(reason);
+    else {
+      const done = (): void => this.onClosed?.(reason);
+      waiting.then(done, done);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { GatewaySession } from '../../pipeline/types';
+import type { AuthorizeOptions, GatewaySession } from '../../pipeline/types';
 import type { Decision, Operation } from '../../policy/decision';
 import { classifySql, sqlOperation, type SqlStatement } from './sql/classify';
 import { normalizeSql } from './sql/normalize';
@@ -149,9 +149,13 @@ function refusalMessage(decision: Decision): string {
  * needs no durable wait; a Promise only when something must wait (approval, strict denial,
  * unparsed text). Callers check `instanceof Promise`.
  */
-export function judgeSql(session: GatewaySession, text: string, unparsed: UnparsedMode): Judgment | Promise<Judgment> {
+/**
+ * `clientGone` (lazy, see AuthorizeOptions.signal) aborts when the client disconnects while a
+ * statement waits for approval, so the approval is cancelled and recorded.
+ */
+export function judgeSql(session: GatewaySession, text: string, unparsed: UnparsedMode, clientGone?: AuthorizeOptions['signal']): Judgment | Promise<Judgment> {
   const classification = classifyForJudgment(text);
-  if (!classification.ok) return judgeUnparsed(session, text, classification.error, unparsed);
+  if (!classification.ok) return judgeUnparsed(session, text, classification.error, unparsed, clientGone);
   const statements = classification.statements;
   const judged: JudgedStatement[] = [];
   for (let i = 0; i < statements.length; i++) {
@@ -159,7 +163,7 @@ export function judgeSql(session: GatewaySession, text: string, unparsed: Unpars
     const requestId = session.newRequestId();
     session.noteRequest(requestId);
     const decision = session.tryAuthorizeSync?.(stmt.operation, requestId);
-    if (decision === undefined) return judgeRest(session, statements, i, requestId, judged);
+    if (decision === undefined) return judgeRest(session, statements, i, requestId, judged, clientGone);
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
@@ -167,7 +171,7 @@ export function judgeSql(session: GatewaySession, text: string, unparsed: Unpars
 }
 
 /** The asynchronous rest of judgeSql from statement `from` (whose request id is already taken). */
-async function judgeRest(session: GatewaySession, statements: readonly Classified[], from: number, firstRequestId: string, judged: JudgedStatement[]): Promise<Judgment> {
+async function judgeRest(session: GatewaySession, statements: readonly Classified[], from: number, firstRequestId: string, judged: JudgedStatement[], clientGone?: AuthorizeOptions['signal']): Promise<Judgment> {
   for (let i = from; i < statements.length; i++) {
     const stmt = statements[i]!;
     let requestId = firstRequestId;
@@ -175,7 +179,7 @@ async function judgeRest(session: GatewaySession, statements: readonly Classifie
       requestId = session.newRequestId();
       session.noteRequest(requestId);
     }
-    const decision = await session.authorize(stmt.operation, requestId);
+    const decision = await session.authorize(stmt.operation, requestId, clientGone === undefined ? undefined : { signal: clientGone });
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
@@ -188,9 +192,7 @@ async function judgeRest(session: GatewaySession, statements: readonly Classifie
  * `unparsed: true`); with `review` only an approval lets it through, never a plain allow: where
  * policy allows, the session is asked for an approval anyway (a policy denial still refuses).
  */
-const FORCE_REVIEW = { review: true } as const;
-
-async function judgeUnparsed(session: GatewaySession, text: string, error: string, mode: UnparsedMode): Promise<Judgment> {
+async function judgeUnparsed(session: GatewaySession, text: string, error: string, mode: UnparsedMode, clientGone?: AuthorizeOptions['signal']): Promise<Judgment> {
   const requestId = session.newRequestId();
   session.noteRequest(requestId);
   const summary = text.length > 200 ? `${text.slice(0, 199)}…` : text;
@@ -206,7 +208,7 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
     session.count('denied.unparsed');
     return { allowed: false, statements: [], refusal: message, unparsed: true };
   }
-  const decision = await session.authorize(operation, requestId, mode === 'review' ? FORCE_REVIEW : undefined);
+  const decision = await session.authorize(operation, requestId, { review: mode === 'review', signal: clientGone });
   if (decision.effect !== 'allow') return { allowed: false, statements: [], refusal: refusalMessage(decision), unparsed: true };
   if (mode === 'review' && !decision.code.startsWith('approval')) {
     const message = 'gatehouse: the statement could not be parsed and needs an approval on this connection, but none was granted';

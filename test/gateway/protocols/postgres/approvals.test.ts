@@ -110,6 +110,26 @@ describe('postgres statements waiting for approval', () => {
     expect(events.find((e) => e.type === 'policy.denied' && e.requestId === denied.requestId)?.payload).toMatchObject({ code: 'approval.denied' });
   });
 
+  test('a client that disconnects while its DELETE waits cancels the approval (recorded); nothing reaches PostgreSQL', async () => {
+    const client = new pg.Client(env.clientConfig(ada, { application_name: 'gone-delete' }));
+    client.on('error', () => undefined);
+    await client.connect();
+    const pending = client.query('delete from orders where id = 3').catch((e: unknown) => e);
+    const approval = await pendingFor('sql:delete', 'id = 3');
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    await pending;
+    let status = 'pending';
+    for (let i = 0; i < 200 && status === 'pending'; i++) {
+      status = (await admin(`/api/approvals/${approval.id}`)).body.approval.status;
+      if (status === 'pending') await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(status).toBe('cancelled');
+    expect((await admin(`/api/approvals/${approval.id}/approve`, { method: 'POST', body: '{}' })).status).toBe(409);
+    expect(await exists(3)).toBe(true);
+    const events = await env.events();
+    expect(events.some((e) => e.type === 'approval.cancelled' && (e.payload as Json).approvalId === approval.id)).toBe(true);
+  });
+
   test('unparsedStatements: review asks for an approval although policy allows; once approved the text reaches the server', async () => {
     const client = new pg.Client(env.clientConfig(ada, { application_name: 'unparsed-review' }));
     await client.connect();
