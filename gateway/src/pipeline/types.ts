@@ -30,6 +30,11 @@ export interface PolicyEngine {
 export interface SecretProvider {
   /** Resolves a secret reference (`env:NAME`, `file:/path`, ...). Throws GH_ERR_SECRET_UNAVAILABLE. */
   get(ref: string): Promise<string>;
+  /**
+   * The value when it is available without waiting (a synchronous backend such as `env:`, or a
+   * fresh cache entry that needs no currency check); undefined otherwise (call get). Throws like get.
+   */
+  peek?(ref: string): string | undefined;
 }
 
 export interface AuthorizeOptions {

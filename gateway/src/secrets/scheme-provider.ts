@@ -14,6 +14,11 @@ export interface SchemeProvider {
    * on every get() while the value is cached. When absent, the cache lifetime alone decides.
    */
   isCurrent?(name: string, version: string | undefined): Promise<boolean>;
+  /**
+   * Optional synchronous read for backends that need no I/O (the process environment): lets a hot
+   * path resolve without a promise. Same contract as fetch.
+   */
+  fetchSync?(name: string, ref: string): FetchedSecret;
   /** How long a fetched value may be served from cache; 0 fetches every time. Overrides the store default. */
   readonly cacheTtlMs?: number;
 }

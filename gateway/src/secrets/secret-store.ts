@@ -112,8 +112,18 @@ export function createSecretProvider(options: SecretStoreOptions): SecretStore {
     return fetching;
   }
 
+  function peek(ref: string): string | undefined {
+    const { provider, name } = providerFor(ref);
+    if (provider.fetchSync !== undefined) return provider.fetchSync(name, ref).value;
+    const ttl = provider.cacheTtlMs ?? defaultTtl;
+    const entry = cache.get(ref);
+    if (entry !== undefined && ttl > 0 && provider.isCurrent === undefined && clock() - entry.fetchedAt < ttl) return entry.value;
+    return undefined;
+  }
+
   return {
     get,
+    peek,
     check: (ref) => void providerFor(ref),
     get schemes() {
       return [...registry.keys()].sort();

@@ -238,3 +238,22 @@ describe('secret store', () => {
     await expect(secrets.get('flaky:a')).resolves.toBe('v3');
   });
 });
+
+describe('peek: values available without waiting', () => {
+  it('reads env: synchronously (with get’s errors), and serves only fresh cache entries of other schemes', async () => {
+    const fetched: string[] = [];
+    const secrets = createSecretProvider({
+      mode: 'production',
+      env: { TOKEN: 'env-value' },
+      providers: { slow: { cacheTtlMs: 1000, fetch: async (name) => (fetched.push(name), { value: `v-${name}` }) } },
+    });
+    expect(secrets.peek?.('env:TOKEN')).toBe('env-value');
+    expect(() => secrets.peek?.('env:MISSING')).toThrow(/MISSING is not set/);
+    expect(secrets.peek?.('slow:a')).toBeUndefined();
+    expect(fetched).toEqual([]);
+    await expect(secrets.get('slow:a')).resolves.toBe('v-a');
+    expect(secrets.peek?.('slow:a')).toBe('v-a');
+    secrets.invalidate('slow:a');
+    expect(secrets.peek?.('slow:a')).toBeUndefined();
+  });
+});

@@ -274,11 +274,14 @@ interface RequestPrefix {
  * Reads the request body until it ends or `cap` bytes arrived, leaving the stream paused so the
  * rest can be piped upstream afterwards.
  */
-function readPrefix(req: IncomingMessage, cap: number): Promise<RequestPrefix> {
+const NO_BODY: RequestPrefix = Object.freeze({ chunks: Object.freeze([]) as unknown as Buffer[], bytes: 0, ended: true });
+
+function readPrefix(req: IncomingMessage, cap: number): RequestPrefix | Promise<RequestPrefix> {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  if (!hasBody || req.readableEnded) return Promise.resolve({ chunks: [], bytes: 0, ended: true });
-  if (cap <= 0) return Promise.resolve({ chunks: [], bytes: 0, ended: false });
+  // Synchronous when there is nothing to wait for (most GETs): no promise on the hot path.
+  if (!hasBody || req.readableEnded) return NO_BODY;
+  if (cap <= 0) return { chunks: [], bytes: 0, ended: false };
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -400,7 +403,8 @@ class Exchange {
 
     let decision;
     try {
-      decision = await session.authorize(operation, requestId, { signal: this.clientGone });
+      // The common case (a cached allow) is decided in this turn; reviews and durable denials wait.
+      decision = session.tryAuthorizeSync?.(operation, requestId) ?? (await session.authorize(operation, requestId, { signal: this.clientGone }));
     } catch (e) {
       this.proxy.refuse(res, this.connection.name, toGatehouseError(e, 'GH_ERR_POLICY_FAILED'), requestId);
       return;
@@ -415,7 +419,8 @@ class Exchange {
     let secret: string | undefined;
     if (credential.type !== 'none') {
       try {
-        secret = await this.proxy.pipeline.secrets.get(credential.secret);
+        const secrets = this.proxy.pipeline.secrets;
+        secret = secrets.peek?.(credential.secret) ?? (await secrets.get(credential.secret));
       } catch (e) {
         const err = new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream credential of connection "${this.connection.name}" could not be read`, { cause: e });
         await this.recordError(err, 'secret_unavailable');
@@ -429,7 +434,8 @@ class Exchange {
     try {
       const p = this.proxy.poolFor(this.upstream);
       pool = p instanceof Promise ? await p : p;
-      prefix = await readPrefix(req, this.upstream.bodyCap);
+      const read = readPrefix(req, this.upstream.bodyCap);
+      prefix = read instanceof Promise ? await read : read;
     } catch (e) {
       // The CA could not be read or the client's body could not be: nothing is forwarded.
       const err = toGatehouseError(e, 'GH_ERR_INTERNAL', 'the gateway failed to prepare the upstream request');
@@ -500,7 +506,9 @@ class Exchange {
       b.complete = false;
     }
     try {
-      await session.record('http.request', payload, { requestId, durable: this.proxy.pipeline.recordingMode === 'strict' });
+      // Buffered: into the recorder's buffer in this turn. Strict: wait for the durable ack.
+      const strict = this.proxy.pipeline.recordingMode === 'strict';
+      if (strict || session.recordNow?.('http.request', payload, { requestId }) !== true) await session.record('http.request', payload, { requestId, durable: strict });
     } catch (e) {
       // Fail closed: a request that cannot be recorded is not forwarded.
       const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
