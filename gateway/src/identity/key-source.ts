@@ -19,6 +19,11 @@ export interface KeySource {
   /** The key set to verify with now. Throws GH_ERR_ISSUER_UNAVAILABLE when it cannot be had. */
   current(): Promise<KeySetSnapshot>;
   /**
+   * The key set when it can be used now without any fetch (fresh, no refresh due); undefined
+   * otherwise (call current). Lets a cached token be checked without a promise.
+   */
+  peek?(): KeySetSnapshot | undefined;
+  /**
    * Called when a token names a key the current set lacks. Refetches unless a fetch happened
    * recently (rate limit); returns the new set, or `null` when no refetch was allowed.
    */
@@ -30,6 +35,7 @@ export function staticKeySource(keys: readonly JWK[], now: () => number): KeySou
   const snapshot: KeySetSnapshot = { resolve: createLocalJWKSet({ keys: [...keys] }), fetchedAt: now() };
   return {
     current: async () => snapshot,
+    peek: () => snapshot,
     refreshForUnknownKey: async () => null,
   };
 }
@@ -82,6 +88,14 @@ export class RemoteKeySource implements KeySource {
       });
     }
     return snapshot;
+  }
+
+  peek(): KeySetSnapshot | undefined {
+    const snapshot = this.snapshot;
+    if (snapshot === undefined) return undefined;
+    const age = this.options.now() - snapshot.fetchedAt;
+    // Within the first 80 % of its lifetime: current() would return it without starting anything.
+    return age >= 0 && age < this.options.cacheSeconds * 1000 * 0.8 ? snapshot : undefined;
   }
 
   async refreshForUnknownKey(): Promise<KeySetSnapshot | null> {

@@ -70,6 +70,10 @@ export class GatewayPipeline implements Pipeline {
     return !this.draining && this.options.recorder.stats().healthy;
   }
 
+  authenticateCached(token: string | undefined): Principal | undefined {
+    return token ? this.options.verifier.verifyCached?.(token) : undefined;
+  }
+
   async authenticate(token: string | undefined, client: ClientInfo, protocol: string, connection?: string): Promise<Principal> {
     try {
       if (!token) throw new GatehouseError('GH_ERR_TOKEN_MISSING', 'no token presented: send an OIDC token as a Bearer token (or as the API key / password)');

@@ -19,6 +19,8 @@ export interface ClientInfo {
 export interface IdentityVerifier {
   /** Resolves the principal or throws a GatehouseError with a GH_ERR_TOKEN_* code (status 401). */
   verify(token: string): Promise<Principal>;
+  /** A token already verified and valid now, without waiting; undefined otherwise (call verify). Never throws. */
+  verifyCached?(token: string): Principal | undefined;
   close?(): void;
 }
 
@@ -96,6 +98,8 @@ export interface Pipeline {
    * so it can be found) and throws the GatehouseError to answer with.
    */
   authenticate(token: string | undefined, client: ClientInfo, protocol: string, connection?: string): Promise<Principal>;
+  /** The principal of a token verified before and valid now, without waiting; undefined otherwise (call authenticate). */
+  authenticateCached?(token: string | undefined): Principal | undefined;
   openSession(principal: Principal, connection: ConnectionConfig, protocol: string, client: ClientInfo): Promise<GatewaySession>;
   readonly secrets: SecretProvider;
   /** Default recorded body cap in bytes. */

@@ -426,6 +426,32 @@ describe('JWKS cache, rotation and rate limiting', () => {
     await expect(verifier.verify(await idp.mintToken({}))).resolves.toBeDefined();
   });
 
+  it('verifyCached answers only for a token verified with the key set in use and valid now', async () => {
+    const clock = manualClock();
+    const verifier = verifierFor({ issuers: [configFor(idp, { jwksCacheSeconds: 100, clockSkewSeconds: 0 })], now: clock.now });
+    const token = await idp.mintToken({}, { ttlSeconds: 300 });
+    // Never verified: no shortcut.
+    expect(verifier.verifyCached?.(token)).toBeUndefined();
+    const principal = await verifier.verify(token);
+    expect(verifier.verifyCached?.(token)).toBe(principal);
+    // A refresh is due (80 % of the key set's lifetime): the full path must run.
+    clock.advanceSeconds(81);
+    expect(verifier.verifyCached?.(token)).toBeUndefined();
+    // The refresh runs in the background; once it is in, the token is re-verified with the new set.
+    await verifier.verify(token);
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await verifier.verify(token);
+    expect(again).toEqual(principal);
+    expect(verifier.verifyCached?.(token)).toBe(again);
+    // Expired: never from the shortcut; verify reports why.
+    clock.advanceSeconds(300);
+    expect(verifier.verifyCached?.(token)).toBeUndefined();
+    await expectRefused(verifier.verify(token), 'GH_ERR_TOKEN_EXPIRED', token);
+    // A tampered copy of a cached token is a different cache key.
+    const [h, b, sig] = token.split('.');
+    expect(verifier.verifyCached?.(`${h}.${b}.${sig!.slice(0, -2)}AA`)).toBeUndefined();
+  });
+
   it('refreshes in the background before the cache expires, keeping the cached keys meanwhile', async () => {
     const clock = manualClock();
     const observed = observedFetch();

@@ -200,7 +200,10 @@ class HttpProxyImpl implements HttpProxy {
     const client = clientInfo(req);
     let principal;
     try {
-      principal = await this.pipeline.authenticate(bearerToken(req), client, 'http', connection.name);
+      const token = bearerToken(req);
+      // A token seen before is checked (times included) without a promise; anything else, and
+      // every failure, goes the full way, which records it.
+      principal = this.pipeline.authenticateCached?.(token) ?? (await this.pipeline.authenticate(token, client, 'http', connection.name));
     } catch (e) {
       // The pipeline recorded the failure; the upstream is never contacted.
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_ISSUER_UNAVAILABLE'));
