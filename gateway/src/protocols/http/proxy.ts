@@ -211,7 +211,8 @@ class HttpProxyImpl implements HttpProxy {
     }
     let lease: SessionLease;
     try {
-      lease = await this.sessions.acquire(principal, connection, req.socket, client);
+      const acquired = this.sessions.acquire(principal, connection, req.socket, client);
+      lease = acquired instanceof Promise ? await acquired : acquired;
     } catch (e) {
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
       return;

@@ -55,7 +55,8 @@ export class HttpSessions {
     return this.entries.size;
   }
 
-  async acquire(principal: Principal, connection: HttpConnectionConfig, socket: Socket, client: ClientInfo): Promise<SessionLease> {
+  /** Synchronous while the session is already open (every request after a session's first). */
+  acquire(principal: Principal, connection: HttpConnectionConfig, socket: Socket, client: ClientInfo): SessionLease | Promise<SessionLease> {
     const clientSessionId = client.clientSessionId;
     if (clientSessionId === undefined) {
       const last = this.socketLast.get(socket);
@@ -117,6 +118,10 @@ export class HttpSessions {
     entry.inflight++;
     entry.lastUsed = this.options.now();
     if (entry.session !== undefined) return { session: entry.session, entry };
+    return this.whenOpen(entry);
+  }
+
+  private async whenOpen(entry: Entry): Promise<SessionLease> {
     try {
       const session = await entry.opening;
       return { session, entry };
