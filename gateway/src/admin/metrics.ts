@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FastCounter, FastHistogram } from './fast-metrics';
 import type { PipelineObserver } from '../pipeline/pipeline';
 import type { Decision } from '../policy/decision';
 
@@ -41,30 +42,22 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   if (options.defaultLabels !== undefined) registry.setDefaultLabels({ ...options.defaultLabels });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
 
-  const requests = new Counter({
-    name: 'gatehouse_requests_total',
-    help: 'Operations answered, by protocol, connection and status.',
-    labelNames: ['protocol', 'connection', 'status'] as const,
-    registers: [registry],
-  });
-  const decisions = new Counter({
-    name: 'gatehouse_decisions_total',
-    help: 'Policy decisions, by effect and connection.',
-    labelNames: ['effect', 'connection'] as const,
-    registers: [registry],
-  });
+  // Per-operation metrics use the fast primitives (no label hashing per update).
+  const requests = new FastCounter('gatehouse_requests_total', 'Operations answered, by protocol, connection and status.', ['protocol', 'connection', 'status'], registry);
+  const decisions = new FastCounter('gatehouse_decisions_total', 'Policy decisions, by effect and connection.', ['effect', 'connection'], registry);
   const authFailures = new Counter({
     name: 'gatehouse_auth_failures_total',
     help: 'Refused tokens, by error code and protocol.',
     labelNames: ['code', 'protocol'] as const,
     registers: [registry],
   });
-  const recordingLatency = new Histogram({
-    name: 'gatehouse_recording_latency_seconds',
-    help: 'Time to store one recorded event (durable acknowledgement in strict mode).',
-    buckets: LATENCY_BUCKETS_RECORDING,
-    registers: [registry],
-  });
+  const recordingLatency = new FastHistogram(
+    'gatehouse_recording_latency_seconds',
+    'Time to store one recorded event (durable acknowledgement in strict mode).',
+    undefined,
+    LATENCY_BUCKETS_RECORDING,
+    registry,
+  );
   const recordingFailures = new Counter({
     name: 'gatehouse_recording_failures_total',
     help: 'Events that could not be stored (the operation they describe was refused), by error code.',
@@ -77,27 +70,27 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     labelNames: ['protocol'] as const,
     registers: [registry],
   });
-  const upstreamLatency = new Histogram({
-    name: 'gatehouse_upstream_latency_seconds',
-    help: 'Time from forwarding upstream to the response headers, by connection.',
-    labelNames: ['connection'] as const,
-    buckets: LATENCY_BUCKETS_UPSTREAM,
-    registers: [registry],
-  });
+  const upstreamLatency = new FastHistogram(
+    'gatehouse_upstream_latency_seconds',
+    'Time from forwarding upstream to the response headers, by connection.',
+    'connection',
+    LATENCY_BUCKETS_UPSTREAM,
+    registry,
+  );
 
   return {
     registry,
     requestCompleted(protocol, connection, status) {
-      requests.inc({ protocol, connection, status: String(status) });
+      requests.inc([protocol, connection, typeof status === 'number' ? statusText(status) : status]);
     },
     decision(effect, connection) {
-      decisions.inc({ effect, connection });
+      decisions.inc([effect, connection]);
     },
     authFailure(code, protocol) {
       authFailures.inc({ code, protocol });
     },
     recorded(latencyMs, ok) {
-      recordingLatency.observe(Math.max(0, latencyMs) / 1000);
+      recordingLatency.observe('', Math.max(0, latencyMs) / 1000);
       if (!ok) recordingFailures.inc({ code: 'GH_ERR_RECORDING_FAILED' });
     },
     recordingFailure(code) {
@@ -110,7 +103,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       openSessions.dec({ protocol });
     },
     upstreamLatency(connection, latencyMs) {
-      upstreamLatency.observe({ connection }, Math.max(0, latencyMs) / 1000);
+      upstreamLatency.observe(connection, Math.max(0, latencyMs) / 1000);
     },
   };
+}
+
+/** Status codes as label values without a string allocation per request for the common ones. */
+const STATUS_TEXT = new Map<number, string>();
+function statusText(status: number): string {
+  let text = STATUS_TEXT.get(status);
+  if (text === undefined) {
+    text = String(status);
+    if (STATUS_TEXT.size < 1000) STATUS_TEXT.set(status, text);
+  }
+  return text;
 }
