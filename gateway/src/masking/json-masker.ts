@@ -261,13 +261,14 @@ function patchJson(
   replacement: Replacement,
 ): { text: string; counts: MaskCounts } {
   const counts: MaskCounts = {};
-  const parts: string[] = [];
-  let out = 0; // body[0, out) is already in parts
+  // Replacements in body order; the body is copied only if there is one. An escaped string's
+  // text is filled in after the decoded strings are scanned, and stays null if nothing was found.
+  const edits: { from: number; to: number; text: string | null }[] = [];
   let si = 0; // next raw span
   let depth = 0;
   let values = 0;
   let nextEscape = body.indexOf('\\');
-  const escaped: { q: number; j: number; decoded: string; found: Detection[]; at: number }[] = [];
+  const escaped: { decoded: string; found: Detection[]; edit: { from: number; to: number; text: string | null } }[] = [];
   let i = 0;
   const replace = (value: string, type: string): string => {
     try {
@@ -300,9 +301,8 @@ function patchJson(
       while (a > from && NUMBER_CHAR.test(body[a - 1]!)) a--;
       while (b < to && NUMBER_CHAR.test(body[b]!)) b++;
       for (let k = a; k < b; k++) if (!NUMBER_CHAR.test(body[k]!)) throw new NotJson();
-      parts.push(body.slice(out, a), JSON.stringify(replace(body.slice(a, b), s.type)));
+      edits.push({ from: a, to: b, text: JSON.stringify(replace(body.slice(a, b), s.type)) });
       counts[s.type] = (counts[s.type] ?? 0) + 1;
-      out = b;
     }
   }
 
@@ -328,9 +328,8 @@ function patchJson(
       while (si < spans.length && spans[si]!.start < j) {
         const s = spans[si++]!;
         if (s.start <= q || s.end > j) throw new NotJson();
-        parts.push(body.slice(out, s.start), inString(replace(body.slice(s.start, s.end), s.type)));
+        edits.push({ from: s.start, to: s.end, text: inString(replace(body.slice(s.start, s.end), s.type)) });
         counts[s.type] = (counts[s.type] ?? 0) + 1;
-        out = s.end;
       }
     } else {
       let decoded: string;
@@ -345,10 +344,9 @@ function patchJson(
         if (s.start <= q || s.end > j) throw new NotJson();
         found.push({ ...s, start: decodedOffset(body, q + 1, s.start, false), end: decodedOffset(body, q + 1, s.end, true) });
       }
-      escaped.push({ q, j, decoded, found, at: parts.length });
-      // Placeholder, filled once the decoded strings have been scanned together.
-      parts.push(body.slice(out, q), '');
-      out = j + 1;
+      const edit = { from: q, to: j + 1, text: null };
+      edits.push(edit);
+      escaped.push({ decoded, found, edit });
     }
     i = j + 1;
   }
@@ -376,10 +374,17 @@ function patchJson(
         const d = all[m]!;
         e.found.push({ ...d, start: Math.max(d.start, from) - from, end: Math.min(d.end, to) - from });
       }
-      parts[e.at + 1] = e.found.length === 0
-        ? body.slice(e.q, e.j + 1)
-        : JSON.stringify(applySpans(e.decoded, 0, e.decoded.length, resolveOverlaps(e.found), replacement, counts));
+      if (e.found.length > 0) {
+        e.edit.text = JSON.stringify(applySpans(e.decoded, 0, e.decoded.length, resolveOverlaps(e.found), replacement, counts));
+      }
     }
+  }
+  const parts: string[] = [];
+  let out = 0; // body[0, out) is already in parts
+  for (const e of edits) {
+    if (e.text === null) continue;
+    parts.push(body.slice(out, e.from), e.text);
+    out = e.to;
   }
   if (out === 0) return { text: body, counts };
   parts.push(body.slice(out));

@@ -5,8 +5,11 @@
  */
 export function pendingFromLastMarker(marker: string, maxLength: number): (text: string) => number {
   return (text: string): number => {
-    const at = text.lastIndexOf(marker);
-    if (at >= 0 && at > text.length - maxLength) return at;
+    // Only a marker in the last maxLength - 1 characters counts, so only they are searched, and
+    // forwards: indexOf is a fast substring search, lastIndexOf walks back over the whole text.
+    let last = -1;
+    for (let at = text.indexOf(marker, Math.max(0, text.length - maxLength + 1)); at >= 0; at = text.indexOf(marker, at + 1)) last = at;
+    if (last >= 0) return last;
     return Math.max(0, text.length - (marker.length - 1));
   };
 }
