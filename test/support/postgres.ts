@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,17 @@ export interface StartPostgresOptions {
   readonly database?: string;
   /** Extra `-c name=value` server settings. */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * TLS for the server (PEM texts): written into the data directory with the modes PostgreSQL
+   * insists on (key 0600, owned by the server's user) and `ssl = on`. @default no TLS
+   */
+  readonly ssl?: { readonly cert: string; readonly key: string };
+  /**
+   * pg_hba.conf lines (e.g. `hostssl all app 127.0.0.1/32 md5`), written into the data directory.
+   * Trust for the superuser (unix socket and 127.0.0.1) is always put first, since setup and
+   * `createDatabase` log in as it. @default the template's (trust for all)
+   */
+  readonly hba?: readonly string[];
 }
 
 const SUPERUSER = 'postgres';
@@ -57,12 +68,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     await writeFile(join(root, 'owner.pid'), String(process.pid));
     await mkdir(socketDir);
     if (owner !== undefined) await Promise.all([chown(root, owner.uid, owner.gid), chown(socketDir, owner.uid, owner.gid)]);
+    const fileSettings = await writeServerFiles(dataDir, owner, options);
 
     let lastError: Error | undefined;
     // A free port can be taken between probing and binding; try a few.
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = await freePort();
-      const started = await launch(bin, dataDir, socketDir, port, owner, options.settings ?? {});
+      const started = await launch(bin, dataDir, socketDir, port, owner, { ...fileSettings, ...(options.settings ?? {}) });
       if ('error' in started) {
         lastError = started.error;
         if (/could not bind|address already in use|could not create listen socket/i.test(started.error.message)) continue;
@@ -116,6 +128,28 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     await rm(root, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Writes the TLS key pair and pg_hba.conf asked for into the data dir; returns the settings naming them. */
+async function writeServerFiles(dataDir: string, owner: Owner | undefined, options: StartPostgresOptions): Promise<Record<string, string>> {
+  const settings: Record<string, string> = {};
+  const put = async (name: string, text: string, mode: number): Promise<string> => {
+    const path = join(dataDir, name);
+    await writeFile(path, text, { mode });
+    await chmod(path, mode); // writeFile's mode only applies to a new file (pg_hba.conf already exists)
+    if (owner !== undefined) await chown(path, owner.uid, owner.gid);
+    return path;
+  };
+  if (options.ssl !== undefined) {
+    settings.ssl = 'on';
+    settings.ssl_cert_file = await put('gh-server.crt', options.ssl.cert, 0o600);
+    settings.ssl_key_file = await put('gh-server.key', options.ssl.key, 0o600);
+  }
+  if (options.hba !== undefined) {
+    const lines = [`local all ${SUPERUSER} trust`, `host all ${SUPERUSER} 127.0.0.1/32 trust`, ...options.hba, ''];
+    settings.hba_file = await put('pg_hba.conf', lines.join('\n'), 0o600);
+  }
+  return settings;
 }
 
 /**
