@@ -68,6 +68,15 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   config.connections.forEach((c, i) => {
     const m = (c as { masking?: MaskingConfig }).masking;
     if (m !== undefined) problems.push(...maskingProblems(m, `connections.${i}.masking`, c.name));
+    // PostgreSQL result rows are masked but their originals are not kept yet: refuse the setting
+    // rather than silently not honouring it.
+    const effective = m ?? config.masking;
+    if (c.kind === 'postgres' && effective?.storeOriginals === true && effective.enabled !== false) {
+      problems.push({
+        path: m !== undefined ? `connections.${i}.masking.storeOriginals` : 'masking.storeOriginals',
+        message: `storeOriginals is not supported on PostgreSQL connections yet (connection "${c.name}"); give it a masking block without storeOriginals`,
+      });
+    }
   });
 
   const prefixes = new Map<string, number>();

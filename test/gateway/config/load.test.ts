@@ -23,6 +23,29 @@ describe('config loading', () => {
     expect(result.config.identity.issuers[1].subjectRules?.[0].groups).toEqual(['ci-deploy']);
   });
 
+  test('storeOriginals is refused on PostgreSQL connections (directly or through the top-level default), not silently ignored', () => {
+    const pg = (masking: string) => `${minimalDev}
+masking: { storeOriginals: true, originalsKey: "env:K" }
+connections:
+  - name: orders
+    kind: postgres
+    upstream: { host: 127.0.0.1, database: app, user: app, tls: { mode: disable } }
+${masking}
+  - name: api
+    kind: http
+    upstream: http://127.0.0.1:1
+    route: { pathPrefix: / }
+`;
+    const inherited = parseConfig(pg(''));
+    expect(inherited.ok).toBe(false);
+    if (!inherited.ok) expect(inherited.problems).toEqual([expect.objectContaining({ path: 'masking.storeOriginals', message: expect.stringContaining('"orders"') })]);
+    const own = parseConfig(pg('    masking: { storeOriginals: true, originalsKey: "env:K" }'));
+    expect(own.ok).toBe(false);
+    if (!own.ok) expect(own.problems.map((p) => p.path)).toEqual(['connections.0.masking.storeOriginals']);
+    // Its own block without originals: fine (the HTTP connection keeps the default's originals).
+    expect(parseConfig(pg('    masking: { columns: [ssn] }')).ok).toBe(true);
+  });
+
   test('defaults fill every omitted option', () => {
     const result = parseConfig(minimalDev);
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
