@@ -51,6 +51,8 @@ export async function openUpstreamSocket(target: UpstreamTarget, timeoutMs: numb
     raw.write(startupPacket(SSL_REQUEST));
     const answer = await readBytes(raw, 1, timeoutMs);
     if (answer[0] !== 0x53 /* S */) throw new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `${host}:${port} does not accept TLS (tls.mode is ${tlsConfig.mode})`);
+    // Bytes after the answer, before the handshake, were not sent under TLS: refuse them as libpq does (CVE-2021-23222).
+    if (raw.readableLength > 0) throw new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `${host}:${port} sent unexpected data after its TLS answer`);
     const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
       const verify = tlsConfig.mode === 'verify-full';
       const s = tls.connect({

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -55,6 +56,16 @@ function selfSigned(dir: string): { cert: string; key: string } {
   return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
+/** A fake upstream that answers SSLRequest with `answer` and then says nothing more. */
+async function fakeTlsUpstream(answer: Buffer): Promise<net.Server> {
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => s.write(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
 async function asSuperuser(url: string, statements: string[]): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -73,6 +84,8 @@ describe('postgres upstream (TLS and login methods)', () => {
   let caPath: string;
   let otherCaPath: string;
   let listenerTls: { cert: string; key: string };
+  let injecting: net.Server;
+  let stalling: net.Server;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-pg-upstream-'));
@@ -106,6 +119,9 @@ describe('postgres upstream (TLS and login methods)', () => {
     ]);
     await asSuperuser(selfSignedPg.url, [`create role gh_tls login password '${PASSWORDS.GH_UP_TLS_PW}'`]);
     Object.assign(process.env, PASSWORDS);
+    // 'S' followed by bytes that were not sent under TLS (a man in the middle injecting), and 'S' then silence.
+    [injecting, stalling] = await Promise.all([fakeTlsUpstream(Buffer.from('SZ\0\0\0\x05I')), fakeTlsUpstream(Buffer.from('S'))]);
+    const fakePort = (s: net.Server): number => (s.address() as net.AddressInfo).port;
 
     const conn = (name: string, port: number, user: string, password: string, tls: Record<string, unknown>): Record<string, unknown> => ({
       name,
@@ -122,6 +138,8 @@ describe('postgres upstream (TLS and login methods)', () => {
         conn('system_cas', signed.port, 'gh_tls', 'GH_UP_TLS_PW', { mode: 'verify-full' }),
         conn('self_signed', selfSignedPg.port, 'gh_tls', 'GH_UP_TLS_PW', { mode: 'require' }),
         conn('no_tls_server', plainPort, 'gh_app', 'GH_PG_TEST_PASSWORD', { mode: 'require' }),
+        conn('injecting', fakePort(injecting), 'gh_tls', 'GH_UP_TLS_PW', { mode: 'require' }),
+        { ...conn('stalling', fakePort(stalling), 'gh_tls', 'GH_UP_TLS_PW', { mode: 'require' }), upstream: { host: '127.0.0.1', port: fakePort(stalling), database: 'updb', user: 'gh_tls', password: 'env:GH_UP_TLS_PW', tls: { mode: 'require' }, connectTimeoutMs: 300 } },
         conn('md5', signed.port, 'gh_md5', 'GH_UP_MD5_PW', { mode: 'disable' }),
         conn('md5_wrong', signed.port, 'gh_md5', 'GH_UP_WRONG_PW', { mode: 'disable' }),
         conn('cleartext', signed.port, 'gh_clear', 'GH_UP_CLEAR_PW', { mode: 'require' }),
@@ -133,6 +151,7 @@ describe('postgres upstream (TLS and login methods)', () => {
   afterAll(async () => {
     await env?.stop();
     await Promise.all([signed?.stop(), selfSignedPg?.stop()]);
+    for (const s of [injecting, stalling]) s?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -222,6 +241,18 @@ describe('postgres upstream (TLS and login methods)', () => {
     const err = await refusal('no_tls_server');
     expect(err.code).toBe('08006');
     expect(err.message).toMatch(/does not accept TLS \(tls\.mode is require\)/);
+  });
+
+  test('an upstream sending data between its TLS answer and the handshake is refused (CVE-2021-23222)', async () => {
+    const err = await refusal('injecting');
+    expect(err.code).toBe('08006');
+    expect(err.message).toMatch(/sent unexpected data after its TLS answer/);
+  });
+
+  test('an upstream that never completes the TLS handshake gets a timeout error, not a hang', async () => {
+    const err = await refusal('stalling');
+    expect(err.code).toBe('08006');
+    expect(err.message).toMatch(/GH_ERR_UPSTREAM_TIMEOUT.*TLS with 127\.0\.0\.1:\d+ timed out/);
   });
 
   test('md5 and cleartext pg_hba methods log in with the brokered password', async () => {
