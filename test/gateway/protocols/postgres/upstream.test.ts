@@ -140,6 +140,7 @@ describe('postgres upstream (TLS and login methods)', () => {
         conn('no_tls_server', plainPort, 'gh_app', 'GH_PG_TEST_PASSWORD', { mode: 'require' }),
         conn('injecting', fakePort(injecting), 'gh_tls', 'GH_UP_TLS_PW', { mode: 'require' }),
         { ...conn('stalling', fakePort(stalling), 'gh_tls', 'GH_UP_TLS_PW', { mode: 'require' }), upstream: { host: '127.0.0.1', port: fakePort(stalling), database: 'updb', user: 'gh_tls', password: 'env:GH_UP_TLS_PW', tls: { mode: 'require' }, connectTimeoutMs: 300 } },
+        { ...conn('no_password', signed.port, 'gh_md5', 'GH_UP_MD5_PW', { mode: 'disable' }), upstream: { host: '127.0.0.1', port: signed.port, database: 'updb', user: 'gh_md5', tls: { mode: 'disable' } } },
         conn('md5', signed.port, 'gh_md5', 'GH_UP_MD5_PW', { mode: 'disable' }),
         conn('md5_wrong', signed.port, 'gh_md5', 'GH_UP_WRONG_PW', { mode: 'disable' }),
         conn('cleartext', signed.port, 'gh_clear', 'GH_UP_CLEAR_PW', { mode: 'require' }),
@@ -279,31 +280,89 @@ describe('postgres upstream (TLS and login methods)', () => {
     for (const pw of Object.values(PASSWORDS)) expect(recorded).not.toContain(pw);
   });
 
-  test('an idle client gets FATAL 57P01 when the listener shuts down', async () => {
+  test('an upstream asking for a password the connection has none for is refused clearly', async () => {
+    const err = await refusal('no_password');
+    expect(err.code).toBe('08006');
+    expect(err.message).toMatch(/asks for a password, but connection "no_password" has no upstream\.password/);
+  });
+
+  /** Waits until the signed server runs `text` in some backend (no sleeping on a guess). */
+  async function untilRunning(text: string): Promise<void> {
+    const admin = new pg.Client({ connectionString: signed.url });
+    await admin.connect();
+    try {
+      for (let i = 0; i < 200; i++) {
+        const r = await admin.query("select count(*)::int as n from pg_stat_activity where state = 'active' and query = $1", [text]);
+        if (r.rows[0].n > 0) return;
+        await new Promise((r2) => setTimeout(r2, 25));
+      }
+      throw new Error(`"${text}" never started`);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  test('a cancel request reaches a backend behind verify-full TLS', async () => {
+    const client = await connectTo('verified');
+    const slow = client.query('select pg_sleep(30) as verified_cancel');
+    await untilRunning('select pg_sleep(30) as verified_cancel');
+    const canceller = new pg.Client(env.clientConfig(await env.token(), { database: 'verified' }));
+    await (canceller as unknown as { cancel(target: pg.Client, query: unknown): void }).cancel(client, (client as unknown as { activeQuery: unknown }).activeQuery);
+    await expect(slow).rejects.toMatchObject({ code: '57014' });
+    expect((await client.query('select 1 as ok')).rows).toEqual([{ ok: 1 }]);
+    await client.end();
+  });
+
+  test('a busy client finishes its statement before FATAL 57P01 when the listener shuts down', async () => {
     const { pipeline } = env.gw.gateway;
     const connections = env.gw.config.connections.filter((c) => c.kind === 'postgres');
     const proxy = await startPostgresProxy({ pipeline, connections, listener: { address: '127.0.0.1', port: 0, allowPlaintext: false }, tls: listenerTls, logger: silentLogger() });
     let closed = false;
     try {
       const client = new pg.Client(env.clientConfig(await env.token(), { port: proxy.port, database: 'verified', ssl: { rejectUnauthorized: false } }));
-      // Every error the client emits: the first must be the gateway's FATAL, not a bare disconnect.
-      const errors: { code?: string; severity?: string; message: string }[] = [];
-      const emitted = new Promise<void>((resolve) =>
-        client.on('error', (e: { code?: string; severity?: string; message: string }) => {
-          errors.push(e);
-          resolve();
-        }),
-      );
+      const errors: { code?: string }[] = [];
+      client.on('error', (e: { code?: string }) => errors.push(e));
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
       await client.connect();
-      expect(await sslOfBackend(client)).toEqual({ ssl: true, u: 'gh_tls' });
+      const busy = client.query('select pg_sleep(0.3) as busy_shutdown, 7 as n');
+      await untilRunning('select pg_sleep(0.3) as busy_shutdown, 7 as n');
+      await proxy.close(10000);
+      closed = true;
+      expect((await busy).rows[0].n).toBe(7);
+      await ended;
+      expect(errors[0]).toMatchObject({ code: '57P01' });
+    } finally {
+      if (!closed) await proxy.close(0);
+    }
+  });
+
+  test('idle clients (several, TLS on both legs) each get FATAL 57P01 when the listener shuts down', async () => {
+    const { pipeline } = env.gw.gateway;
+    const connections = env.gw.config.connections.filter((c) => c.kind === 'postgres');
+    const proxy = await startPostgresProxy({ pipeline, connections, listener: { address: '127.0.0.1', port: 0, allowPlaintext: false }, tls: listenerTls, logger: silentLogger() });
+    let closed = false;
+    try {
+      const token = await env.token();
+      const clients = await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const client = new pg.Client(env.clientConfig(token, { port: proxy.port, database: 'verified', ssl: { rejectUnauthorized: false } }));
+          // Every error the client emits: the first must be the gateway's FATAL, not a bare disconnect.
+          const errors: { code?: string; severity?: string; message: string }[] = [];
+          client.on('error', (e: { code?: string; severity?: string; message: string }) => errors.push(e));
+          const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+          await client.connect();
+          expect(await sslOfBackend(client)).toEqual({ ssl: true, u: 'gh_tls' });
+          return { errors, ended };
+        }),
+      );
+      expect(proxy.connections()).toBe(8);
       await proxy.close(2000);
       closed = true;
-      await emitted;
-      await ended;
-      const err = errors[0]!;
-      expect(err).toMatchObject({ code: '57P01', severity: 'FATAL' });
-      expect(err.message).toMatch(/gateway is shutting down/);
+      for (const { errors, ended } of clients) {
+        await ended;
+        expect(errors[0]).toMatchObject({ code: '57P01', severity: 'FATAL' });
+        expect(errors[0]!.message).toMatch(/gateway is shutting down/);
+      }
       expect(proxy.connections()).toBe(0);
     } finally {
       if (!closed) await proxy.close(0);
