@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors';
 import type { Detection, Detector } from './detector';
-import { addCounts, applySpans, findDetections, redactText, resolveOverlaps, type MaskCounts } from './redact';
+import { addCounts, applySpans, findDetections, flatForScan, redactText, resolveOverlaps, type MaskCounts } from './redact';
 import type { Replacement } from './replacement';
 
 /**
@@ -242,7 +242,8 @@ function decodedOffset(body: string, from: number, at: number, roundUp: boolean)
  * in a number replaces the number with a string. Anything that is not plain JSON structure falls
  * back to text redaction of the whole body.
  */
-function maskJsonText(body: string, detectors: readonly Detector[], replacement: Replacement): JsonMaskResult {
+function maskJsonText(original: string, detectors: readonly Detector[], replacement: Replacement): JsonMaskResult {
+  const body = flatForScan(original);
   const spans = resolveOverlaps(findDetections(body, detectors));
   try {
     return { ...patchJson(body, spans, detectors, replacement), json: true };
