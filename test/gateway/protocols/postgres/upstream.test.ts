@@ -321,7 +321,9 @@ describe('postgres upstream (TLS and login methods)', () => {
     try {
       const client = new pg.Client(env.clientConfig(await env.token(), { port: proxy.port, database: 'verified', ssl: { rejectUnauthorized: false } }));
       const errors: { code?: string }[] = [];
-      client.on('error', (e: { code?: string }) => errors.push(e));
+      client.on('error', (e: Error & { code?: string }) => {
+        errors.push(e);
+      });
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
       await client.connect();
       const busy = client.query('select pg_sleep(0.3) as busy_shutdown, 7 as n');
