@@ -212,6 +212,33 @@ function keyEnd(text: string, op: number, maxSpaces: number): number {
   return e;
 }
 
+/** Whether `count` digits start at `p`. */
+function digitRun(text: string, p: number, count: number): boolean {
+  for (let k = p; k < p + count; k++) if ((cls(text, k) & C_DIGIT) === 0) return false;
+  return true;
+}
+
+/** Whether one to three digits and a dot start at `p`. */
+function digitsThenDot(text: string, p: number): boolean {
+  let k = p;
+  while (k < p + 3 && (cls(text, k) & C_DIGIT) !== 0) k++;
+  return k > p && text.charCodeAt(k) === 46;
+}
+
+/** The four characters before `at`, ASCII letters lower-cased (the rule is case-insensitive and never folds non-ASCII onto ASCII). */
+function tail4(text: string, at: number): number {
+  return (
+    (((text.charCodeAt(at - 4) | 32) & 0xffff) * 0x1000000) + ((text.charCodeAt(at - 3) | 32) << 16) + ((text.charCodeAt(at - 2) | 32) << 8) + (text.charCodeAt(at - 1) | 32)
+  );
+}
+function tail4Of(s: string): number {
+  return tail4(s, s.length);
+}
+/** Last four characters of every database URL scheme (database-url.ts): https and the like never reach the regex. */
+const DB_SCHEME_TAIL = new Set(
+  ['postgres', 'postgresql', 'mysql', 'mariadb', 'mongodb', 'mongodb+srv', 'redis', 'rediss', 'amqp', 'amqps', 'mssql', 'sqlserver'].map(tail4Of),
+);
+
 function suffix(text: string, e: number): number {
   return ((text.charCodeAt(e - 3) | 32) << 16) | ((text.charCodeAt(e - 2) | 32) << 8) | (text.charCodeAt(e - 1) | 32);
 }
@@ -299,13 +326,15 @@ function scan(text: string, n: number, triggers: Uint8Array): void {
           if (on[IBAN] === 1 && len >= 2 && (cls(text, i - 2) & C_UPPER) !== 0 && (cls(text, i - 3) & ALNUM) === 0) tryAt(text, IBAN, i - 2);
         } else if (before !== 46) {
           const dash = before === 45;
-          if (on[IPV4] === 1 && len <= 3 && after === 46) tryAt(text, IPV4, i);
+          // An address has a second dot after one to three more digits (scores like 512.345 do not).
+          if (on[IPV4] === 1 && len <= 3 && after === 46 && digitsThenDot(text, e + 1)) tryAt(text, IPV4, i);
           if (!dash) {
             const sep = after === 32 || after === 45;
             // Cards: 4 digits, a separator and a digit; or 13-19 digits; or 8-12 then a separator and a digit.
             if (
               on[CARD] === 1 &&
-              ((len === 4 && sep && (cls(text, e + 1) & C_DIGIT) !== 0) || (len >= 13 && len <= 19) || (len >= 8 && len <= 12 && sep && (cls(text, e + 1) & C_DIGIT) !== 0))
+              // Four digits and a separator need four more digits (dates like 2025-03-12 do not).
+              ((len === 4 && sep && digitRun(text, e + 1, 4)) || (len >= 13 && len <= 19) || (len >= 8 && len <= 12 && sep && (cls(text, e + 1) & C_DIGIT) !== 0))
             ) {
               tryAt(text, CARD, i);
             }
@@ -328,7 +357,7 @@ function scan(text: string, n: number, triggers: Uint8Array): void {
           while (j < n && j - i <= 5 && (cls(text, j) & C_HEX) !== 0) j++;
           if (j - i <= 5 && j < n && text.charCodeAt(j) === 58) next[IPV6] = ipv6At(text, i, outs[IPV6]!);
         }
-        if (on[DB_URL] === 1 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) tryAt(text, DB_URL, i);
+        if (on[DB_URL] === 1 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47 && i >= 4 && DB_SCHEME_TAIL.has(tail4(text, i))) tryAt(text, DB_URL, i);
         assignment(text, i);
         break;
       }
