@@ -254,9 +254,13 @@ function assignment(text: string, op: number): void {
   last |= 32;
   // d (password, passwd, pwd), t (secret), y (…key), n (…token), e (passphrase).
   if (last !== 100 && last !== 116 && last !== 121 && last !== 110 && last !== 101) return;
+  // One look-back for both rules: the generic rule allows three spaces before the operator, the
+  // AWS rule four, so the keyword end is found with four and the generic rule checks the count.
+  const e = keyEnd(text, op, 4);
+  if (e < GENERIC_KEY_MIN) return;
+  const sfx = suffix(text, e);
   if (on[GENERIC] === 1) {
-    const e = keyEnd(text, op, 3);
-    if (e >= GENERIC_KEY_MIN && GENERIC_SUFFIX.has(suffix(text, e))) {
+    if (GENERIC_SUFFIX.has(sfx) && keyEnd(text, op, 3) === e) {
       // The keyword starts a word (no letter or digit before it) with p, s, c, a or r.
       for (let s = Math.max(e - GENERIC_KEY_MAX, genericTried + 1, next[GENERIC]!); s <= e - GENERIC_KEY_MIN; s++) {
         const f = text.charCodeAt(s) | 32;
@@ -268,8 +272,7 @@ function assignment(text: string, op: number): void {
     }
   }
   if (on[AWS_SECRET] === 1) {
-    const e = keyEnd(text, op, 4);
-    if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(suffix(text, e))) {
+    if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(sfx)) {
       // No word boundary in this rule: any a/s may start its keyword.
       for (let s = Math.max(e - AWS_KEY_MAX, awsTried + 1, next[AWS_SECRET]!); s <= e - AWS_KEY_MIN; s++) {
         const f = text.charCodeAt(s) | 32;
