@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { GatehouseConfig } from '../../config/schema';
-import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../errors';
+import { GatehouseError } from '../../errors';
 import { mintDevToken } from '../../identity/dev-issuer';
 import type { CommandIO } from '../io';
+import { adminClient, adminUrlOf, type AdminCall } from '../admin-client';
 import { resolveConfig } from './run';
 
 /**
@@ -58,9 +59,8 @@ export async function approvalsCommand(argv: string[], io: CommandIO): Promise<n
 }
 
 type Json = Record<string, unknown>;
-type Call = (method: 'GET' | 'POST', path: string, body?: Json) => Promise<Json>;
 
-async function openAdmin(values: { config?: string; 'admin-url'?: string; token?: string; as?: string }): Promise<Call> {
+async function openAdmin(values: { config?: string; 'admin-url'?: string; token?: string; as?: string }): Promise<AdminCall> {
   let config: GatehouseConfig | undefined;
   try {
     config = resolveConfig(values.config).config;
@@ -70,31 +70,7 @@ async function openAdmin(values: { config?: string; 'admin-url'?: string; token?
   const base = values['admin-url'] ?? adminUrlOf(config!);
   const token = values.token ?? process.env.GATEHOUSE_TOKEN ?? (config ? await devToken(config, values.as) : undefined);
   if (!token) throw new GatehouseError('GH_ERR_TOKEN_MISSING', 'approvals need your identity: pass --token or set GATEHOUSE_TOKEN (an OIDC token of a member of an approver group)');
-  return async (method, path, body) => {
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, base), {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch {
-      throw new GatehouseError('GH_ERR_STATE_UNAVAILABLE', `the gateway's admin API at ${base} did not answer (is the gateway running?)`);
-    }
-    const parsed = (await res.json().catch(() => ({}))) as Json;
-    if (!res.ok) {
-      const err = (parsed.error ?? {}) as { code?: string; message?: string };
-      const code: ErrorCode = err.code !== undefined && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'GH_ERR_INTERNAL';
-      throw new GatehouseError(code, `admin API ${res.status}: ${err.message ?? res.statusText}`);
-    }
-    return parsed;
-  };
-}
-
-function adminUrlOf(config: GatehouseConfig): string {
-  const l = config.listeners.admin;
-  const host = l.address === '0.0.0.0' || l.address === '::' ? '127.0.0.1' : l.address;
-  return `${l.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${l.port}`;
+  return adminClient(base, token);
 }
 
 /** Development only: act as `--as NAME` (default the current user) in the first approver group. */

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { sessionJson } from '../../admin/server';
 import { parseSessionFilter } from '../../admin/query';
 import type { GatehouseConfig } from '../../config/schema';
-import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../errors';
+import { GatehouseError } from '../../errors';
 import { mintDevToken } from '../../identity/dev-issuer';
 import { exportSession, renderTranscript, type SessionTranscript } from '../../recording/reader';
 import { createSink } from '../../server/sinks';
@@ -10,6 +10,7 @@ import { createSecretProvider } from '../../secrets';
 import type { SessionRow } from '../../state/session-index';
 import { createSessionIndex } from '../../state/sql-session-index';
 import type { CommandIO } from '../io';
+import { adminClient, adminUrlOf } from '../admin-client';
 import { resolveConfig } from './run';
 
 /**
@@ -102,12 +103,6 @@ async function openSource(values: { config?: string; 'admin-url'?: string; token
   return directSource(config);
 }
 
-function adminUrlOf(config: GatehouseConfig): string {
-  const l = config.listeners.admin;
-  const host = l.address === '0.0.0.0' || l.address === '::' ? '127.0.0.1' : l.address;
-  return `${l.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${l.port}`;
-}
-
 async function reachable(url: string): Promise<boolean> {
   try {
     const res = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(1500) });
@@ -125,16 +120,8 @@ async function devAdminToken(config: GatehouseConfig): Promise<string | undefine
 }
 
 function adminSource(base: string, token: string): SessionSource {
-  const call = async (path: string): Promise<Json> => {
-    const res = await fetch(new URL(path, base), { headers: { authorization: `Bearer ${token}` } });
-    const body = (await res.json().catch(() => ({}))) as Json;
-    if (!res.ok) {
-      const err = (body.error ?? {}) as { code?: string; message?: string };
-      const code: ErrorCode = err.code !== undefined && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'GH_ERR_INTERNAL';
-      throw new GatehouseError(code, `admin API ${res.status}: ${err.message ?? res.statusText}`);
-    }
-    return body;
-  };
+  const api = adminClient(base, token);
+  const call = (path: string): Promise<Json> => api('GET', path);
   return {
     list: async (params) => (await call(`/api/sessions?${params}`)).sessions as Json[],
     get: async (id) => (await call(`/api/sessions/${encodeURIComponent(id)}`)).session as Json,
