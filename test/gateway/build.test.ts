@@ -1,9 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEcho, type Upstream } from '../support/upstreams';
+import { waitForLog } from '../support/gateway-process';
 
 /**
  * The one bundle (`npm run build` → dist/) runs with plain `node` from a folder holding nothing
@@ -104,26 +105,3 @@ state:
     expect(instructions.at(-1)).toBe('CMD ["/app/gateway.mjs", "run"]');
   });
 });
-
-/** Resolves with the first JSON log line (stderr) whose msg is `msg`. */
-function waitForLog(child: ChildProcess, msg: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms:\n${buffer}`)), timeoutMs);
-    child.stderr!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      for (const line of buffer.split('\n')) {
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          if (entry.msg === msg) {
-            clearTimeout(timer);
-            resolve(entry);
-          }
-        } catch {
-          // partial or non-JSON line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before "${msg}":\n${buffer}`)));
-  });
-}

@@ -46,23 +46,8 @@ export interface Approval {
   readonly votes: readonly ApprovalVote[];
 }
 
-/** What a new approval needs; the store fills in status, times and votes. */
-export interface NewApproval {
-  readonly id: string;
-  readonly sessionId: string;
-  readonly requestId: string;
-  readonly connection: string;
-  readonly protocol: string;
-  readonly action: string;
-  readonly summary: string;
-  readonly attributes: Readonly<Record<string, unknown>>;
-  readonly requester: ApprovalRequester;
-  readonly reasons: readonly string[];
-  readonly minApprovals: number;
-  readonly createdAt: Date;
-  readonly expiresAt: Date;
-  readonly instanceId: string | null;
-}
+/** What a new approval needs; the store fills in the status, the decision and the votes. */
+export type NewApproval = Omit<Approval, 'status' | 'decidedAt' | 'reason' | 'votes'>;
 
 /** The wire form (admin API, CLI --json, webhooks): ISO times. */
 export function approvalJson(a: Approval): Record<string, unknown> {

@@ -6,6 +6,7 @@ import { build, stop as stopEsbuild } from 'esbuild';
 import { mintDevToken } from '../../../gateway/src/identity/dev-issuer';
 import { startPostgres, type TestPostgres } from '../../support/postgres';
 import { startEcho, type Upstream } from '../../support/upstreams';
+import { waitForLog } from '../../support/gateway-process';
 
 /**
  * Two real gateway processes (the esbuild bundle, run with plain `node`) sharing one real
@@ -135,25 +136,3 @@ logging: { level: info }
     expect(echo.received.map((r) => `${r.method} ${r.url}`)).toEqual(['DELETE /records/42']);
   }, 90_000);
 });
-
-function waitForLog(child: ChildProcess, msg: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms:\n${buffer}`)), timeoutMs);
-    child.stderr!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      for (const line of buffer.split('\n')) {
-        try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          if (entry.msg === msg) {
-            clearTimeout(timer);
-            resolve(entry);
-          }
-        } catch {
-          // partial or non-JSON line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before "${msg}":\n${buffer}`)));
-  });
-}
