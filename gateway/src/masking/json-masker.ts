@@ -1,6 +1,6 @@
 import { GatehouseError } from '../errors';
 import type { Detection, Detector } from './detector';
-import { addCounts, applySpans, findDetections, flatForScan, redactText, resolveOverlaps, type MaskCounts } from './redact';
+import { addCounts, applySpans, findDetections, redactText, resolveOverlaps, type MaskCounts } from './redact';
 import type { Replacement } from './replacement';
 
 /**
@@ -203,7 +203,6 @@ export function maskJson(body: string, options: JsonMaskerOptions): JsonMaskResu
 /** Characters of JSON numbers. */
 const NUMBER = new Uint8Array(128);
 for (const c of '0123456789+-.eE') NUMBER[c.charCodeAt(0)] = 1;
-const NUMBER_CHAR = /[0-9eE+.-]/;
 
 class NotJson extends Error {}
 
@@ -242,8 +241,7 @@ function decodedOffset(body: string, from: number, at: number, roundUp: boolean)
  * in a number replaces the number with a string. Anything that is not plain JSON structure falls
  * back to text redaction of the whole body.
  */
-function maskJsonText(original: string, detectors: readonly Detector[], replacement: Replacement): JsonMaskResult {
-  const body = flatForScan(original);
+function maskJsonText(body: string, detectors: readonly Detector[], replacement: Replacement): JsonMaskResult {
   const spans = resolveOverlaps(findDetections(body, detectors));
   try {
     return { ...patchJson(body, spans, detectors, replacement), json: true };
@@ -255,6 +253,64 @@ function maskJsonText(original: string, detectors: readonly Detector[], replacem
   }
 }
 
+interface Edit {
+  readonly from: number;
+  readonly to: number;
+  text: string | null;
+}
+
+interface EscapedString {
+  readonly decoded: string;
+  readonly found: Detection[];
+  readonly edit: Edit;
+}
+
+function replaceOrFail(replacement: Replacement, value: string, type: string): string {
+  try {
+    return replacement(value, type);
+  } catch {
+    throw new GatehouseError('GH_ERR_MASKING_FAILED', 'masking replacement failed', { details: { type } });
+  }
+}
+
+/** Whether `c` may be part of a JSON number. */
+function isNumberChar(c: number): boolean {
+  return c < 128 && NUMBER[c] === 1;
+}
+
+/**
+ * Masks the detections that fall between strings (`spans[si…]` starting before `to`): each
+ * must lie in a number, and the whole number becomes a string. Returns the next span index.
+ */
+function numberSpans(
+  body: string,
+  from: number,
+  to: number,
+  spans: readonly Detection[],
+  si: number,
+  edits: Edit[],
+  counts: MaskCounts,
+  replacement: Replacement,
+): number {
+  while (si < spans.length && spans[si]!.start < to) {
+    const s = spans[si++]!;
+    if (s.end > to) throw new NotJson();
+    let a = s.start;
+    let b = s.end;
+    while (a > from && isNumberChar(body.charCodeAt(a - 1))) a--;
+    while (b < to && isNumberChar(body.charCodeAt(b))) b++;
+    for (let k = a; k < b; k++) if (!isNumberChar(body.charCodeAt(k))) throw new NotJson();
+    edits.push({ from: a, to: b, text: JSON.stringify(replaceOrFail(replacement, body.slice(a, b), s.type)) });
+    counts[s.type] = (counts[s.type] ?? 0) + 1;
+  }
+  return si;
+}
+
+/**
+ * One walk over the body: checks the structure between strings character by character (the
+ * loop that checks it also finds the next opening quote, so a string costs one indexOf, for its
+ * closing quote) and assigns the raw detections to the strings and numbers they fall in.
+ */
 function patchJson(
   body: string,
   spans: readonly Detection[],
@@ -264,25 +320,20 @@ function patchJson(
   const counts: MaskCounts = {};
   // Replacements in body order; the body is copied only if there is one. An escaped string's
   // text is filled in after the decoded strings are scanned, and stays null if nothing was found.
-  const edits: { from: number; to: number; text: string | null }[] = [];
+  const edits: Edit[] = [];
+  const escaped: EscapedString[] = [];
+  const n = body.length;
   let si = 0; // next raw span
   let depth = 0;
   let values = 0;
   let nextEscape = body.indexOf('\\');
-  const escaped: { decoded: string; found: Detection[]; edit: { from: number; to: number; text: string | null } }[] = [];
   let i = 0;
-  const replace = (value: string, type: string): string => {
-    try {
-      return replacement(value, type);
-    } catch {
-      throw new GatehouseError('GH_ERR_MASKING_FAILED', 'masking replacement failed', { details: { type } });
-    }
-  };
-
-  /** Checks the structure between strings and masks numbers that detections fall in. */
-  function gap(from: number, to: number): void {
-    for (let k = from; k < to; k++) {
-      const c = body.charCodeAt(k);
+  for (;;) {
+    // Structure up to the next string.
+    let q = i;
+    for (; q < n; q++) {
+      const c = body.charCodeAt(q);
+      if (c === 34) break;
       if (c === 32 || c === 10 || c === 13 || c === 9 || c === 44 || c === 58) continue;
       values++;
       if (c === 123 || c === 91) depth++;
@@ -290,34 +341,17 @@ function patchJson(
         if (--depth < 0) throw new NotJson();
       } else if (c === 116 || c === 102 || c === 110) {
         const word = c === 116 ? 'true' : c === 102 ? 'false' : 'null';
-        if (!body.startsWith(word, k)) throw new NotJson();
-        k += word.length - 1;
-      } else if (c >= 128 || NUMBER[c] === 0) throw new NotJson();
+        if (!body.startsWith(word, q)) throw new NotJson();
+        q += word.length - 1;
+      } else if (!isNumberChar(c)) throw new NotJson();
     }
-    while (si < spans.length && spans[si]!.start < to) {
-      const s = spans[si++]!;
-      if (s.end > to) throw new NotJson();
-      let a = s.start;
-      let b = s.end;
-      while (a > from && NUMBER_CHAR.test(body[a - 1]!)) a--;
-      while (b < to && NUMBER_CHAR.test(body[b]!)) b++;
-      for (let k = a; k < b; k++) if (!NUMBER_CHAR.test(body[k]!)) throw new NotJson();
-      edits.push({ from: a, to: b, text: JSON.stringify(replace(body.slice(a, b), s.type)) });
-      counts[s.type] = (counts[s.type] ?? 0) + 1;
-    }
-  }
-
-  for (;;) {
-    const q = body.indexOf('"', i);
-    if (q < 0) {
-      gap(i, body.length);
-      break;
-    }
-    gap(i, q);
+    if (si < spans.length && spans[si]!.start < q) si = numberSpans(body, i, q, spans, si, edits, counts, replacement);
+    if (q >= n) break;
     let j = body.indexOf('"', q + 1);
     for (;;) {
       if (j < 0) throw new NotJson();
-      let k = j - 1;
+      if (body.charCodeAt(j - 1) !== 92) break;
+      let k = j - 2;
       while (body.charCodeAt(k) === 92) k--;
       if ((j - 1 - k) % 2 === 0) break; // an even run of backslashes: the quote is not escaped
       j = body.indexOf('"', j + 1);
@@ -329,7 +363,7 @@ function patchJson(
       while (si < spans.length && spans[si]!.start < j) {
         const s = spans[si++]!;
         if (s.start <= q || s.end > j) throw new NotJson();
-        edits.push({ from: s.start, to: s.end, text: inString(replace(body.slice(s.start, s.end), s.type)) });
+        edits.push({ from: s.start, to: s.end, text: inString(replaceOrFail(replacement, body.slice(s.start, s.end), s.type)) });
         counts[s.type] = (counts[s.type] ?? 0) + 1;
       }
     } else {
@@ -345,7 +379,7 @@ function patchJson(
         if (s.start <= q || s.end > j) throw new NotJson();
         found.push({ ...s, start: decodedOffset(body, q + 1, s.start, false), end: decodedOffset(body, q + 1, s.end, true) });
       }
-      const edit = { from: q, to: j + 1, text: null };
+      const edit: Edit = { from: q, to: j + 1, text: null };
       edits.push(edit);
       escaped.push({ decoded, found, edit });
     }

@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
 import { GatehouseError, toGatehouseError } from '../errors';
 import type { Detection, Detector } from './detector';
-import { addCounts, applySpans, findDetections, flatForScan, resolveOverlaps, type MaskCounts } from './redact';
+import { addCounts, applySpans, findDetections, resolveOverlaps, type MaskCounts } from './redact';
 import type { Replacement } from './replacement';
 
 export interface StreamRedactorOptions {
@@ -119,7 +119,7 @@ export function createStreamRedactor(options: StreamRedactorOptions): StreamReda
   let ended = false;
 
   function release(final: boolean): string {
-    const scan = flatForScan(context + held);
+    const scan = context + held;
     const ctx = context.length;
     if (detectors.length === 0) {
       held = '';

@@ -216,11 +216,16 @@ function assignment(text: string, op: number): void {
   let k = op - 1;
   while (k >= 0 && k >= op - 4 && isSpace(text.charCodeAt(k))) k--;
   if (k < 0) return;
-  let last = text.charCodeAt(k);
-  if (last === 34 || last === 39) last = k > 0 ? text.charCodeAt(k - 1) : 0;
+  let p = k; // the keyword's last character
+  let last = text.charCodeAt(p);
+  if (last === 34 || last === 39) last = --p >= 0 ? text.charCodeAt(p) : 0;
   last |= 32;
   // d (password, passwd, pwd), t (secret), y (…key), n (…token), e (passphrase).
   if (last !== 100 && last !== 116 && last !== 121 && last !== 110 && last !== 101) return;
+  // And before it r (password), w (passwd, pwd), e (secret, …key, …token) or s (passphrase):
+  // this rejects most JSON keys (`"title":`, `"id":`, `"created_at":`) before any look-back.
+  const middle = p > 0 ? text.charCodeAt(p - 1) | 32 : 0;
+  if (middle !== 114 && middle !== 119 && middle !== 101 && middle !== 115) return;
   // One look-back for both rules: the generic rule allows three spaces before the operator, the
   // AWS rule four, so the keyword end is found with four and the generic rule checks the count.
   const e = keyEnd(text, op, 4);
