@@ -318,11 +318,41 @@ function scan(text: string): void {
       if (i >= next[EMAIL]!) next[EMAIL] = emailAt(text, i, outs[EMAIL]!);
     }
   }
-  if (on[GITHUB] === 1 || on[STRIPE] === 1 || on[GOOGLE] === 1) {
-    for (let i = text.indexOf('_'); i >= 0; i = text.indexOf('_', i + 1)) atUnderscore(text, i);
+  // Literal-prefixed tokens: each rule has its own literal, rarer than the `_` or `-` in it.
+  if (on[GITHUB] === 1) {
+    // ghp_ gho_ ghu_ ghs_ ghr_, merged in position order with github_pat_ (the same rule).
+    let g = nextGhPrefix(text, 0);
+    let p = text.indexOf('github_');
+    while (g >= 0 || p >= 0) {
+      if (p < 0 || (g >= 0 && g < p)) {
+        tryAt(text, GITHUB, g);
+        g = nextGhPrefix(text, g + 1);
+      } else {
+        tryAt(text, GITHUB, p);
+        p = text.indexOf('github_', p + 1);
+      }
+    }
   }
-  if (on[PEM] === 1 || on[GITLAB] === 1 || on[SLACK] === 1) {
-    for (let i = text.indexOf('-'); i >= 0; i = text.indexOf('-', i + 1)) atDash(text, i);
+  if (on[STRIPE] === 1) {
+    for (let i = text.indexOf('k_'); i >= 0; i = text.indexOf('k_', i + 1)) {
+      const f = i > 0 ? text.charCodeAt(i - 1) : 0;
+      if (f === 115 || f === 114) tryAt(text, STRIPE, i - 1);
+    }
+  }
+  if (on[GOOGLE] === 1) {
+    for (let i = text.indexOf('"private_'); i >= 0; i = text.indexOf('"private_', i + 1)) tryAt(text, GOOGLE, i);
+  }
+  if (on[PEM] === 1) {
+    for (let i = text.indexOf('-----BEGIN '); i >= 0; i = text.indexOf('-----BEGIN ', i + 1)) tryAt(text, PEM, i);
+  }
+  if (on[GITLAB] === 1) {
+    for (let i = text.indexOf('glpat-'); i >= 0; i = text.indexOf('glpat-', i + 1)) tryAt(text, GITLAB, i);
+  }
+  if (on[SLACK] === 1) {
+    for (let i = text.indexOf('xox'); i >= 0; i = text.indexOf('xox', i + 1)) {
+      const c = text.charCodeAt(i + 3);
+      if (text.charCodeAt(i + 4) === 45 && (c === 97 || c === 98 || c === 112 || c === 114 || c === 115)) tryAt(text, SLACK, i);
+    }
   }
   if (on[AWS_KEY] === 1) {
     let k = text.indexOf('AKIA');
@@ -342,6 +372,15 @@ function scan(text: string): void {
       if (i >= 2 && text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) tryAt(text, JWT, i - 2);
     }
   }
+}
+
+/** Next `gh[pousr]_` at or after `from`, or -1. */
+function nextGhPrefix(text: string, from: number): number {
+  for (let i = text.indexOf('gh', from); i >= 0; i = text.indexOf('gh', i + 1)) {
+    const c = text.charCodeAt(i + 2);
+    if (text.charCodeAt(i + 3) === 95 && (c === 112 || c === 111 || c === 117 || c === 115 || c === 114)) return i;
+  }
+  return -1;
 }
 
 /** Digit runs, `+` and `(`, merged in position order (all three feed the phone rule). */
@@ -444,26 +483,6 @@ function atColon(text: string, i: number, n: number): void {
 function atEquals(text: string, i: number): void {
   if (on[AZURE] === 1 && i >= 10 && text.charCodeAt(i - 1) === 121 && text.startsWith('AccountKey', i - 10)) tryAt(text, AZURE, i - 10);
   assignment(text, i);
-}
-
-function atUnderscore(text: string, i: number): void {
-  if (on[GITHUB] === 1) {
-    if (i >= 3 && text.charCodeAt(i - 2) === 104 && text.charCodeAt(i - 3) === 103 && 'pousr'.includes(text[i - 1]!)) tryAt(text, GITHUB, i - 3);
-    else if (i >= 6 && text.charCodeAt(i - 1) === 98 && text.startsWith('github', i - 6)) tryAt(text, GITHUB, i - 6);
-  }
-  if (on[STRIPE] === 1 && i >= 2 && text.charCodeAt(i - 1) === 107) {
-    const f = text.charCodeAt(i - 2);
-    if (f === 115 || f === 114) tryAt(text, STRIPE, i - 2);
-  }
-  if (on[GOOGLE] === 1 && i >= 8 && text.charCodeAt(i - 1) === 101 && text.startsWith('"private', i - 8)) tryAt(text, GOOGLE, i - 8);
-}
-
-function atDash(text: string, i: number): void {
-  if (on[PEM] === 1 && text.charCodeAt(i + 1) === 45 && text.startsWith('-----BEGIN ', i)) tryAt(text, PEM, i);
-  if (i >= 5 && text.charCodeAt(i - 1) === 116 && on[GITLAB] === 1 && text.startsWith('glpat', i - 5)) tryAt(text, GITLAB, i - 5);
-  if (on[SLACK] === 1 && i >= 4 && text.charCodeAt(i - 2) === 120 && text.startsWith('xox', i - 4) && 'abprs'.includes(text[i - 1]!)) {
-    tryAt(text, SLACK, i - 4);
-  }
 }
 
 /** E.164: `+` and a digit 1-9, not inside base64 or a word. */
