@@ -324,6 +324,7 @@ function patchJson(
   const escaped: EscapedString[] = [];
   const n = body.length;
   let si = 0; // next raw span
+  let nextSpan = spans.length > 0 ? spans[0]!.start : n; // its start, or n when none is left
   let depth = 0;
   let values = 0;
   let nextEscape = body.indexOf('\\');
@@ -345,7 +346,10 @@ function patchJson(
         q += word.length - 1;
       } else if (!isNumberChar(c)) throw new NotJson();
     }
-    if (si < spans.length && spans[si]!.start < q) si = numberSpans(body, i, q, spans, si, edits, counts, replacement);
+    if (nextSpan < q) {
+      si = numberSpans(body, i, q, spans, si, edits, counts, replacement);
+      nextSpan = si < spans.length ? spans[si]!.start : n;
+    }
     if (q >= n) break;
     let j = body.indexOf('"', q + 1);
     for (;;) {
@@ -358,7 +362,9 @@ function patchJson(
     }
     values++;
     if (nextEscape >= 0 && nextEscape < q) nextEscape = body.indexOf('\\', q);
-    if (nextEscape < 0 || nextEscape > j) {
+    if (nextSpan >= j && (nextEscape < 0 || nextEscape > j)) {
+      // The common case: no detection and no escape in this string.
+    } else if (nextEscape < 0 || nextEscape > j) {
       // No escapes: the raw text is the value, and the raw detections apply as they are.
       while (si < spans.length && spans[si]!.start < j) {
         const s = spans[si++]!;
@@ -383,6 +389,7 @@ function patchJson(
       edits.push(edit);
       escaped.push({ decoded, found, edit });
     }
+    nextSpan = si < spans.length ? spans[si]!.start : n;
     i = j + 1;
   }
   if (depth !== 0 || values === 0) throw new NotJson();
