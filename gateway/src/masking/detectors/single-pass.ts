@@ -322,14 +322,14 @@ function scan(text: string): void {
   if (on[GITHUB] === 1) {
     // ghp_ gho_ ghu_ ghs_ ghr_, merged in position order with github_pat_ (the same rule).
     let g = nextGhPrefix(text, 0);
-    let p = text.indexOf('github_');
+    let p = nextAfterPrefix(text, '_pat_', 'github', 0);
     while (g >= 0 || p >= 0) {
       if (p < 0 || (g >= 0 && g < p)) {
         tryAt(text, GITHUB, g);
         g = nextGhPrefix(text, g + 1);
       } else {
         tryAt(text, GITHUB, p);
-        p = text.indexOf('github_', p + 1);
+        p = nextAfterPrefix(text, '_pat_', 'github', p + 1);
       }
     }
   }
@@ -340,10 +340,10 @@ function scan(text: string): void {
     }
   }
   if (on[GOOGLE] === 1) {
-    for (let i = text.indexOf('"private_'); i >= 0; i = text.indexOf('"private_', i + 1)) tryAt(text, GOOGLE, i);
+    for (let i = nextAfterPrefix(text, '_key', '"private', 0); i >= 0; i = nextAfterPrefix(text, '_key', '"private', i + 1)) tryAt(text, GOOGLE, i);
   }
   if (on[PEM] === 1) {
-    for (let i = text.indexOf('-----BEGIN '); i >= 0; i = text.indexOf('-----BEGIN ', i + 1)) tryAt(text, PEM, i);
+    for (let i = nextAfterPrefix(text, 'BEGIN ', '-----', 0); i >= 0; i = nextAfterPrefix(text, 'BEGIN ', '-----', i + 1)) tryAt(text, PEM, i);
   }
   if (on[GITLAB] === 1) {
     for (let i = text.indexOf('glpat-'); i >= 0; i = text.indexOf('glpat-', i + 1)) tryAt(text, GITLAB, i);
@@ -372,6 +372,18 @@ function scan(text: string): void {
       if (i >= 2 && text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) tryAt(text, JWT, i - 2);
     }
   }
+}
+
+/**
+ * Next `prefix + needle` whose needle starts at or after `from + prefix.length`; returns where
+ * the prefix starts, or -1. V8 searches a multi-character string by its first character, so a
+ * literal that starts with a common one (`"`, `-`, `g`) is searched by a later, rarer part.
+ */
+function nextAfterPrefix(text: string, needle: string, prefix: string, from: number): number {
+  for (let i = text.indexOf(needle, from + prefix.length); i >= 0; i = text.indexOf(needle, i + 1)) {
+    if (text.startsWith(prefix, i - prefix.length)) return i - prefix.length;
+  }
+  return -1;
 }
 
 /** Next `gh[pousr]_` at or after `from`, or -1. */
