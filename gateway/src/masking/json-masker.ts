@@ -330,8 +330,10 @@ function patchJson(
   let nextEscape = body.indexOf('\\');
   let i = 0;
   for (;;) {
-    // Structure up to the next string.
+    // Structure up to the next string. Most gaps are one `:` or `,` between two strings.
     let q = i;
+    const g = body.charCodeAt(q);
+    if ((g === 58 || g === 44) && body.charCodeAt(q + 1) === 34) q++;
     for (; q < n; q++) {
       const c = body.charCodeAt(q);
       if (c === 34) break;
