@@ -265,6 +265,44 @@ interface EscapedString {
   readonly edit: Edit;
 }
 
+/**
+ * Decoded strings are scanned in batches of about this many characters: one findDetections call
+ * per batch, not per string, and a batch's strings die young (holding every decoded string of a
+ * large body until the end had the garbage collector copy them all, twice).
+ */
+const ESCAPED_BATCH = 64 * 1024;
+
+/**
+ * Scans decoded strings together, joined by a separator no rule's match can cross (a match that
+ * did is cut at the join), and sets each string's edit when something was found in it.
+ */
+function scanEscaped(escaped: readonly EscapedString[], detectors: readonly Detector[], replacement: Replacement, counts: MaskCounts): void {
+  const joined: string[] = [];
+  const starts: number[] = [];
+  let at = 0;
+  for (const e of escaped) {
+    starts.push(at);
+    joined.push(e.decoded);
+    at += e.decoded.length + SEPARATOR.length;
+  }
+  const all = findDetections(joined.join(SEPARATOR), detectors);
+  all.sort((a, b) => a.start - b.start);
+  let k = 0;
+  for (let n = 0; n < escaped.length; n++) {
+    const e = escaped[n]!;
+    const from = starts[n]!;
+    const to = from + e.decoded.length;
+    while (k < all.length && all[k]!.end <= from) k++;
+    for (let m = k; m < all.length && all[m]!.start < to; m++) {
+      const d = all[m]!;
+      e.found.push({ ...d, start: Math.max(d.start, from) - from, end: Math.min(d.end, to) - from });
+    }
+    if (e.found.length > 0) {
+      e.edit.text = JSON.stringify(applySpans(e.decoded, 0, e.decoded.length, resolveOverlaps(e.found), replacement, counts));
+    }
+  }
+}
+
 function replaceOrFail(replacement: Replacement, value: string, type: string): string {
   try {
     return replacement(value, type);
@@ -322,6 +360,7 @@ function patchJson(
   // text is filled in after the decoded strings are scanned, and stays null if nothing was found.
   const edits: Edit[] = [];
   const escaped: EscapedString[] = [];
+  let escapedLength = 0;
   const n = body.length;
   let si = 0; // next raw span
   let nextSpan = spans.length > 0 ? spans[0]!.start : n; // its start, or n when none is left
@@ -390,39 +429,18 @@ function patchJson(
       const edit: Edit = { from: q, to: j + 1, text: null };
       edits.push(edit);
       escaped.push({ decoded, found, edit });
+      escapedLength += decoded.length;
+      if (escapedLength >= ESCAPED_BATCH) {
+        scanEscaped(escaped, detectors, replacement, counts);
+        escaped.length = 0;
+        escapedLength = 0;
+      }
     }
     nextSpan = si < spans.length ? spans[si]!.start : n;
     i = j + 1;
   }
   if (depth !== 0 || values === 0) throw new NotJson();
-  if (escaped.length > 0) {
-    // Decoded strings are scanned in one pass (one call per detector, not one per string),
-    // joined by a separator no rule's match can cross; a match that did is cut at the join.
-    const joined: string[] = [];
-    const starts: number[] = [];
-    let at = 0;
-    for (const e of escaped) {
-      starts.push(at);
-      joined.push(e.decoded);
-      at += e.decoded.length + SEPARATOR.length;
-    }
-    const all = findDetections(joined.join(SEPARATOR), detectors);
-    all.sort((a, b) => a.start - b.start);
-    let k = 0;
-    for (let n = 0; n < escaped.length; n++) {
-      const e = escaped[n]!;
-      const from = starts[n]!;
-      const to = from + e.decoded.length;
-      while (k < all.length && all[k]!.end <= from) k++;
-      for (let m = k; m < all.length && all[m]!.start < to; m++) {
-        const d = all[m]!;
-        e.found.push({ ...d, start: Math.max(d.start, from) - from, end: Math.min(d.end, to) - from });
-      }
-      if (e.found.length > 0) {
-        e.edit.text = JSON.stringify(applySpans(e.decoded, 0, e.decoded.length, resolveOverlaps(e.found), replacement, counts));
-      }
-    }
-  }
+  if (escaped.length > 0) scanEscaped(escaped, detectors, replacement, counts);
   const parts: string[] = [];
   let out = 0; // body[0, out) is already in parts
   for (const e of edits) {

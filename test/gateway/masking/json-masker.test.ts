@@ -30,6 +30,21 @@ describe('maskJson by value', () => {
     expect(JSON.parse(r.text)).toEqual({ t: '[SECRET_TOKEN]' });
   });
 
+  it('masks escaped strings across many scan batches, and falls back whole when the end is not JSON', () => {
+    // Decoded strings are scanned in batches of about 64 K characters: 3 000 strings of ~100 make
+    // several batches, and each holds a secret that only the decoded text shows.
+    const items = Array.from({ length: 3000 }, (_, i) => `line ${i}\n${'x'.repeat(80)} SECRET-1${String(i).padStart(7, '0')}`);
+    const body = JSON.stringify(items).replaceAll('SECRET-1', 'SECRET-\\u0031');
+    expect(body).not.toContain('SECRET-1');
+    const r = maskJson(body, { detectors: [secretDetector], replacement: tag });
+    expect(r.json).toBe(true);
+    expect(r.counts).toEqual({ secret_token: 3000 });
+    expect(JSON.parse(r.text)).toEqual(items.map((s) => `${s.slice(0, s.indexOf('SECRET-'))}[SECRET_TOKEN]`));
+    // A broken end discards what the batches found and redacts the whole body as text.
+    const broken = maskJson(`${body.slice(0, -1)},`, { detectors: [secretDetector], replacement: tag });
+    expect(broken.json).toBe(false);
+  });
+
   it('falls back to text redaction for invalid JSON', () => {
     const r = maskJson('{"broken": "SECRET-12345678"', base);
     expect(r).toEqual({ text: '{"broken": "[SECRET_TOKEN]"', counts: { secret_token: 1 }, json: false });
