@@ -41,7 +41,20 @@ export interface RowMasker {
   startCopyOut(body: Buffer): void;
   /** Masks one CopyData body of a COPY TO STDOUT (text or csv). */
   maskCopyData(body: Buffer): MaskedMessage;
+  /**
+   * Masks the free-text fields of an ErrorResponse or NoticeResponse (message, detail, hint,
+   * context, internal query): a unique violation's detail quotes the duplicate value, a cast error
+   * the input it could not read.
+   */
+  maskNotice(type: number, body: Buffer): MaskedMessage;
 }
+
+/**
+ * ErrorResponse/NoticeResponse fields that can quote data: M message, D detail, H hint, W where
+ * (context, with the statement text of a function), q internal query. Severity, SQLSTATE,
+ * positions, schema/table/column/constraint names and source locations cannot, and stay as sent.
+ */
+const NOTICE_TEXT_FIELDS = new Set([0x4d /* M */, 0x44 /* D */, 0x48 /* H */, 0x57 /* W */, 0x71 /* q */]);
 
 /** Type oids whose binary form is their text (UTF-8 in the client's encoding). */
 const TEXT_LIKE = new Set([25 /* text */, 1043 /* varchar */, 1042 /* bpchar */, 19 /* name */, 114 /* json */, 142 /* xml */, 3802 /* jsonb */]);
@@ -146,6 +159,39 @@ export function createRowMasker(policy: MaskingPolicy, config: MaskingConfig): R
       const format = body.length > 0 ? body[0] : 0;
       if (format !== 0) throw failed('binary COPY TO STDOUT cannot be masked; use text or csv format');
       if (listed.size > 0) throw failed('COPY TO STDOUT carries no column names, so this connection\'s column rules cannot be applied; use SELECT');
+    },
+    maskNotice(type, body) {
+      try {
+        const counts: MaskCounts = {};
+        const fields: { code: number; value: Buffer }[] = [];
+        let changed = false;
+        let pos = 0;
+        while (pos < body.length && body[pos] !== 0) {
+          const code = body[pos]!;
+          const end = body.indexOf(0, pos + 1);
+          if (end < 0) throw new RangeError('unterminated field');
+          let value = body.subarray(pos + 1, end);
+          if (NOTICE_TEXT_FIELDS.has(code)) {
+            const masked = maskText(value, undefined, false, false, counts);
+            if (masked !== undefined) {
+              // A NUL inside a field would end it early on the client: replacements never hold one.
+              if (masked.includes(0)) throw failed('a masked server message field would hold a NUL byte');
+              value = masked;
+              changed = true;
+            }
+          }
+          fields.push({ code, value });
+          pos = end + 1;
+        }
+        if (!changed) return { message: withHeader(type, body), body, counts };
+        const parts: Buffer[] = [];
+        for (const f of fields) parts.push(Buffer.from([f.code]), f.value, Buffer.from([0]));
+        parts.push(Buffer.from([0]));
+        const out = withHeader(type, Buffer.concat(parts));
+        return { message: out, body: out.subarray(5), counts };
+      } catch (e) {
+        throw asMaskingError(e);
+      }
     },
     maskCopyData(body) {
       try {
@@ -264,7 +310,17 @@ export class MaskedServerStream {
         if (len + 1 > this.maxMessageBytes) throw failed(`a server message of ${len} bytes exceeds the size the gateway masks`);
         if (n - pos < len + 1) break;
         const end = pos + len + 1;
-        if (type === T.DataRow || (this.copyOut && type === T.CopyData)) {
+        if (type === T.ErrorResponse || type === T.NoticeResponse) {
+          // Rewritten in place like a row, and stateful like any other message: it ends a COPY
+          // and a statement, so the connection must see it before the next row is read.
+          if (from < pos) out.push(buf.subarray(from, pos));
+          const m = this.masker.maskNotice(type, buf.subarray(pos + 5, end));
+          out.push(m.message);
+          if (hasCounts(m.counts)) this.hooks.counted(m.counts);
+          from = end;
+          if (type === T.ErrorResponse) this.copyOut = false;
+          stateful = true;
+        } else if (type === T.DataRow || (this.copyOut && type === T.CopyData)) {
           if (stateful) flush();
           if (from < pos) out.push(buf.subarray(from, pos));
           if (this.hooks.closed()) return;
@@ -279,7 +335,7 @@ export class MaskedServerStream {
             this.copyOut = true;
           } else if (type === COPY_BOTH_RESPONSE) {
             throw failed('COPY BOTH (replication) cannot be masked');
-          } else if (type === COPY_DONE || type === T.ErrorResponse || type === T.ReadyForQuery) {
+          } else if (type === COPY_DONE || type === T.ReadyForQuery) {
             this.copyOut = false;
           }
           stateful = true;

@@ -49,6 +49,9 @@ describe('postgres result masking', () => {
     const admin = new pg.Client({ connectionString: env.directUrl });
     await admin.connect();
     await admin.query('create table people (id int primary key, name text, email text, note text, ssn text, doc jsonb, pin int)');
+    await admin.query('create table accounts (email text primary key)');
+    await admin.query(`insert into accounts values ('${EMAIL}')`);
+    await admin.query(`grant all on accounts to gh_app`);
     await admin.query(`grant all on people to gh_app`);
     await admin.query(
       `insert into people values
@@ -146,6 +149,36 @@ describe('postgres result masking', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/masking the result failed/);
     expect(refused.stdout).not.toContain(EMAIL);
+  });
+
+  test('server error and notice texts are masked: a unique violation quotes the duplicate value, a notice an email', async () => {
+    const client = new pg.Client(env.clientConfig(token, { application_name: 'mask-errors' }));
+    const notices: Json[] = [];
+    client.on('notice', (n: unknown) => notices.push(n as Json));
+    await client.connect();
+    const err = (await client.query(`insert into accounts values ('${EMAIL}')`).catch((e: unknown) => e)) as Json;
+    expect(err).toBeInstanceOf(Error);
+    // The server's own code and constraint name arrive unchanged; the value in the detail does not.
+    expect(err.code).toBe('23505');
+    expect(err.constraint).toBe('accounts_pkey');
+    expect(err.detail).toMatch(/^Key \(email\)=\(\[EMAIL:[0-9a-f]+\]\) already exists\.$/);
+    await client.query(`do $$ begin raise notice 'contact % about key %', '${EMAIL}', '${AWS_KEY}'; end $$`);
+    // The connection still works after both.
+    expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    await client.end();
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.message).toMatch(/^contact \[EMAIL:[0-9a-f]+\] about key \[AWS_ACCESS_KEY_ID:[0-9a-f]+\]$/);
+
+    const events = await env.events();
+    const session = events.find((e) => e.type === 'session.start' && JSON.stringify(e.payload).includes('mask-errors'))?.session;
+    expect(session).toBeDefined();
+    // What the server said (the statement text is the client's own, recorded as sent).
+    const results = events.filter((e) => e.session === session && e.type === 'pg.result');
+    expect(results).toHaveLength(3);
+    const recorded = JSON.stringify(results);
+    expect(recorded).toContain('23505');
+    expect(recorded).not.toContain(EMAIL);
+    expect(recorded).not.toContain(AWS_KEY);
   });
 
   test('masked counts reach the session index entry', async () => {

@@ -225,6 +225,62 @@ describe('COPY TO STDOUT', () => {
   });
 });
 
+describe('ErrorResponse and NoticeResponse masking', () => {
+  /** Fields of an ErrorResponse/NoticeResponse body: code letter + text, NUL-terminated, then a NUL. */
+  const fields = (f: [string, string][]): Buffer => Buffer.concat([...f.map(([c, v]) => Buffer.from(`${c}${v}\0`)), Buffer.from([0])]);
+  const parse = (body: Buffer): Record<string, string> => {
+    const out: Record<string, string> = {};
+    let pos = 0;
+    while (body[pos] !== 0) {
+      const end = body.indexOf(0, pos + 1);
+      out[String.fromCharCode(body[pos]!)] = body.subarray(pos + 1, end).toString('utf8');
+      pos = end + 1;
+    }
+    expect(pos).toBe(body.length - 1);
+    return out;
+  };
+
+  test('message, detail, hint and context are masked; severity, code, names and positions are not; a clean one is unchanged', async () => {
+    const m = await masker({ replacement: { kind: 'type_tag' } });
+    const body = fields([
+      ['S', 'ERROR'], ['V', 'ERROR'], ['C', '23505'], ['M', 'duplicate key value violates unique constraint "accounts_pkey"'],
+      ['D', `Key (email)=(${EMAIL}) already exists.`], ['H', `try ${AWS_KEY}`], ['W', `SQL statement "insert ... '${EMAIL}'"`],
+      ['s', 'public'], ['t', 'accounts'], ['n', 'accounts_pkey'], ['P', '12'],
+    ]);
+    const r = m.maskNotice(0x45, body);
+    expect(r.message[0]).toBe(0x45);
+    expect(r.message.readInt32BE(1)).toBe(r.message.length - 1);
+    expect(parse(r.body)).toEqual({
+      S: 'ERROR', V: 'ERROR', C: '23505', M: 'duplicate key value violates unique constraint "accounts_pkey"',
+      D: 'Key (email)=([EMAIL]) already exists.', H: 'try [AWS_ACCESS_KEY_ID]', W: `SQL statement "insert ... '[EMAIL]'"`,
+      s: 'public', t: 'accounts', n: 'accounts_pkey', P: '12',
+    });
+    expect(r.counts).toEqual({ email: 2, aws_access_key_id: 1 });
+    const clean = fields([['S', 'NOTICE'], ['C', '00000'], ['M', 'nothing to see']]);
+    const n = m.maskNotice(0x4e, clean);
+    expect(n.body.equals(clean)).toBe(true);
+    expect(n.message[0]).toBe(0x4e);
+  });
+
+  test('a malformed field or a throwing detector fails closed without quoting the text', async () => {
+    const m = await masker({}, [boom]);
+    const thrown = (f: () => unknown): { code?: string; message?: string } => {
+      try {
+        f();
+      } catch (e) {
+        return e as { code?: string; message?: string };
+      }
+      return {};
+    };
+    const unterminated = thrown(() => m.maskNotice(0x45, Buffer.from(`M${EMAIL}`)));
+    expect(unterminated.code).toBe('GH_ERR_MASKING_FAILED');
+    expect(unterminated.message).not.toContain(EMAIL);
+    const boomed = thrown(() => m.maskNotice(0x4e, fields([['M', 'BOOM here']])));
+    expect(boomed.code).toBe('GH_ERR_MASKING_FAILED');
+    expect(boomed.message).not.toContain('BOOM');
+  });
+});
+
 describe('MaskedServerStream', () => {
   interface Seen {
     forwarded: Buffer[];
