@@ -7,10 +7,11 @@
  * letters), so the regex engine's own literal search does not help. A JavaScript loop that reads
  * every character and dispatches on a table costs 3-5 ns per character on JSON, where a fifth of
  * all characters are digits, colons or dashes. Instead each rule is reached only through the
- * character it hinges on, found natively: `@` for emails; `:` for IPv6, database URLs and
- * assignments; `=` for assignments and Azure keys; `_`, `-`, `AKIA`/`ASIA`, `J`, `+` and `(` for
- * the literal-prefixed tokens and phone layouts (String.prototype.indexOf); digit runs for cards,
- * phones, IBANs, SSNs and IPv4 (one regex that skips runs no digit rule could start). A cheap
+ * character or literal it hinges on, found natively: `@` for emails; `:` for IPv6, database URLs
+ * and assignments; `=` for assignments and Azure keys; `gh`, `_pat_`, `k_`, `_key`, `BEGIN `,
+ * `glpat-`, `xox`, `AKIA`/`ASIA` and `J` for the literal-prefixed tokens; `+` and `(` for phone
+ * layouts (String.prototype.indexOf, a memchr-like native search); digit runs for cards, phones,
+ * IBANs, SSNs and IPv4 (one regex that skips runs no digit rule could start). A cheap
  * inline check on the neighbouring characters discards almost every trigger; the survivors run
  * the rule's own regular expression, sticky, at the one offset where its match would begin
  * (no substring is allocated).
