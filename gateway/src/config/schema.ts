@@ -225,6 +225,11 @@ export const postgresConnectionSchema = z
       .strict(),
     /** Statements the SQL parser cannot read: refused, judged by policy as `sql:unparsed` with an approval, or judged as `sql:unparsed`. */
     unparsedStatements: z.enum(['deny', 'review', 'allow']).default('deny'),
+    /**
+     * Longest SQL text (characters) the gateway parses; a longer one is judged like an unparsed
+     * statement (`unparsedStatements`). Parsing costs about 0.5 µs per character on the event loop.
+     */
+    maxStatementLength: z.number().int().min(1024).max(64 * 1024 * 1024).default(262144),
     record: z
       .object({
         /** Result rows recorded per statement (row description plus values); beyond it truncation is marked. */

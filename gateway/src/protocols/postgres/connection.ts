@@ -2,7 +2,7 @@ import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { GatewaySession } from '../../pipeline/types';
-import { judgeSql, type JudgedStatement, type Judgment, type UnparsedMode } from './judge';
+import { judgeSql, type JudgedStatement, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import {
@@ -47,7 +47,8 @@ import {
  * server's stream without reordering anything.
  */
 export interface ProxySettings {
-  readonly unparsed: UnparsedMode;
+  /** Unparsed and oversized statements (judge.ts). */
+  readonly sql: SqlJudgmentRules;
   readonly rowCap: number;
   readonly valueCap: number;
   readonly strict: boolean;
@@ -398,12 +399,12 @@ export class ProxyConnection {
   private handleDecoded(type: number, body: Buffer): Action | Promise<Action> {
     if (type === T.Query) {
       const text = parseQuery(body);
-      const judgment = judgeSql(this.session, text, this.settings.unparsed, this.clientGone);
+      const judgment = judgeSql(this.session, text, this.settings.sql, this.clientGone);
       return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterQuery(j)) : this.afterQuery(judgment);
     }
     if (type === T.Parse) {
       const { name, text } = parseParse(body);
-      const judgment = judgeSql(this.session, text, this.settings.unparsed, this.clientGone);
+      const judgment = judgeSql(this.session, text, this.settings.sql, this.clientGone);
       return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterParse(j, name, text)) : this.afterParse(judgment, name, text);
     }
     if (type === T.Bind) return this.onBind(body);

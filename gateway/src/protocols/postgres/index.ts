@@ -20,6 +20,7 @@
  *         password: env:APP_DB_PASSWORD  # secret reference; SCRAM-SHA-256, md5 or cleartext as the server asks
  *         tls: { mode: verify-full, ca: /etc/ssl/db-ca.pem }   # disable | require | verify-full (default)
  *       unparsedStatements: deny         # deny (default) | review | allow
+ *       maxStatementLength: 262144       # longer SQL texts are not parsed: treated as unparsed
  *       record: { rows: 100, valueBytes: 1024 }
  *       masking: { columns: [ssn] }      # result rows masked for client and record (docs/masking.md); default: top-level masking
  *

@@ -24,6 +24,17 @@ export interface JudgedStatement {
 
 export type UnparsedMode = 'deny' | 'review' | 'allow';
 
+/** How a connection treats SQL text it cannot or will not parse. */
+export interface SqlJudgmentRules {
+  readonly unparsed: UnparsedMode;
+  /**
+   * Longest text (in characters) given to the parser. Parsing runs on the event loop at about
+   * half a microsecond per character, so one 64 MB statement would stall every session for half a
+   * minute; a longer text is judged as unparsed instead.
+   */
+  readonly maxStatementLength: number;
+}
+
 /** One statement ready for judgment: what is recorded about it, and the operation policy judges. */
 interface Classified {
   readonly text: string;
@@ -153,9 +164,13 @@ function refusalMessage(decision: Decision): string {
  * `clientGone` (lazy, see AuthorizeOptions.signal) aborts when the client disconnects while a
  * statement waits for approval, so the approval is cancelled and recorded.
  */
-export function judgeSql(session: GatewaySession, text: string, unparsed: UnparsedMode, clientGone?: AuthorizeOptions['signal']): Judgment | Promise<Judgment> {
+export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgmentRules, clientGone?: AuthorizeOptions['signal']): Judgment | Promise<Judgment> {
+  if (text.length > rules.maxStatementLength) {
+    const error = `the text is ${text.length} characters long, more than maxStatementLength (${rules.maxStatementLength}), so it is not parsed`;
+    return judgeUnparsed(session, text, error, rules.unparsed, clientGone);
+  }
   const classification = classifyForJudgment(text);
-  if (!classification.ok) return judgeUnparsed(session, text, classification.error, unparsed, clientGone);
+  if (!classification.ok) return judgeUnparsed(session, text, classification.error, rules.unparsed, clientGone);
   const statements = classification.statements;
   const judged: JudgedStatement[] = [];
   for (let i = 0; i < statements.length; i++) {
