@@ -128,18 +128,23 @@ interface FakeBlock {
 }
 
 /** What the fake model answers: a text block, a tool_use when tools are offered, thinking when asked. */
+/** `Tool input: <json>` as the last user message makes the model call its tool with exactly that input (masking tests). */
+function scriptedToolInput(last: unknown): Record<string, unknown> | undefined {
+  return typeof last === 'string' && last.startsWith('Tool input: ') ? (JSON.parse(last.slice('Tool input: '.length)) as Record<string, unknown>) : undefined;
+}
+
 function scriptAnswer(req: Record<string, unknown>): { blocks: FakeBlock[]; stopReason: string } {
   const blocks: FakeBlock[] = [];
   if (req.thinking !== undefined) blocks.push({ type: 'thinking', thinking: 'The user wants the weather. I should call the tool.', signature: 'EqQBCkYIARgCIkB0ZXN0LXNpZ25hdHVyZQ==' });
   const tools = Array.isArray(req.tools) ? (req.tools as { name: string }[]) : [];
+  const messages = Array.isArray(req.messages) ? (req.messages as { content?: unknown }[]) : [];
+  const last = messages[messages.length - 1]?.content;
   if (tools.length > 0) {
     blocks.push({ type: 'text', text: "I'll check the weather in Paris for you." });
-    blocks.push({ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tools[0]!.name, input: { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
+    blocks.push({ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tools[0]!.name, input: scriptedToolInput(last) ?? { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
     return { blocks, stopReason: 'tool_use' };
   }
   // `Repeat: <text>` as the last user message makes the model answer exactly <text> (masking tests).
-  const messages = Array.isArray(req.messages) ? (req.messages as { content?: unknown }[]) : [];
-  const last = messages[messages.length - 1]?.content;
   if (typeof last === 'string' && last.startsWith('Repeat: ')) {
     blocks.push({ type: 'text', text: last.slice('Repeat: '.length) });
     return { blocks, stopReason: 'end_turn' };
@@ -250,7 +255,8 @@ export function startFakeOpenAi(): Promise<Upstream> {
     const model = String(request.model);
     const tools = Array.isArray(request.tools) ? (request.tools as { function: { name: string } }[]) : [];
     const text = 'Sure, checking the forecast.';
-    const args = JSON.stringify({ city: 'Berlin', days: 3 });
+    const messages = Array.isArray(request.messages) ? (request.messages as { content?: unknown }[]) : [];
+    const args = JSON.stringify(scriptedToolInput(messages[messages.length - 1]?.content) ?? { city: 'Berlin', days: 3 });
     const usage = { prompt_tokens: 31, completion_tokens: 17, total_tokens: 48 };
     const base = { id: 'chatcmpl-fake1', object: 'chat.completion.chunk', created: 1700000000, model };
     if (request.stream !== true) {

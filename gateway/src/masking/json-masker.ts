@@ -215,7 +215,11 @@ function inString(text: string): string {
   return quoted.slice(1, quoted.length - 1);
 }
 
-/** Offset in the decoded string of raw offset `at` inside the string content starting at `from`. */
+/**
+ * Offset in the decoded string of raw offset `at` inside the string content starting at `from`.
+ * An offset strictly inside an escape maps to the character after it (`roundUp`) or to the
+ * escaped character itself.
+ */
 function decodedOffset(body: string, from: number, at: number, roundUp: boolean): number {
   let raw = from;
   let decoded = 0;
@@ -424,7 +428,12 @@ function patchJson(
       while (si < spans.length && spans[si]!.start < j) {
         const s = spans[si++]!;
         if (s.start <= q || s.end > j) throw new NotJson();
-        found.push({ ...s, start: decodedOffset(body, q + 1, s.start, false), end: decodedOffset(body, q + 1, s.end, true) });
+        // A raw match that starts inside an escape began on the escape's own letters (the `n` of
+        // `\n` before `alice@…`), which are not the decoded text: it starts after the escape.
+        // One that ends inside an escape keeps that character (the conservative side).
+        const start = decodedOffset(body, q + 1, s.start, true);
+        const end = decodedOffset(body, q + 1, s.end, true);
+        if (start < end) found.push({ ...s, start, end });
       }
       const edit: Edit = { from: q, to: j + 1, text: null };
       edits.push(edit);

@@ -89,6 +89,15 @@ describe('maskJson by value on the raw text', () => {
     expect(r.counts).toEqual({ secret_token: 2, email: 1 });
   });
 
+  it('a raw match that began on the letter of an escape (the n of \\n) does not swallow the escaped character', () => {
+    // Raw, `\nalice@…` reads as the email `nalice@…`; decoded, the line break comes first. The
+    // break stays, the email is masked, and nothing of it is left.
+    const body = JSON.stringify({ t: 'line one\nalice.smith@example.com\nline three' });
+    const r = maskJson(body, { detectors: builtInDetectors(), replacement: tag });
+    expect(JSON.parse(r.text)).toEqual({ t: 'line one\n[EMAIL]\nline three' });
+    expect(r.counts).toEqual({ email: 1 });
+  });
+
   it('keeps the JSON valid when the replacement text holds quotes or backslashes', () => {
     const r = maskJson('["SECRET-12345678"]', { detectors: testDetectors, replacement: createReplacement({ kind: 'mask', text: 'a"b\\c' }) });
     expect(JSON.parse(r.text)).toEqual(['a"b\\c']);

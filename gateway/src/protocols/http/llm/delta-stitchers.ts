@@ -11,6 +11,8 @@ export interface StitchedField {
   /** Identifies the text stream this piece continues. */
   readonly key: string;
   readonly text: string;
+  /** The pieces form one JSON document (tool-call input): masked as JSON when the stream ends (json-fragments.ts). */
+  readonly json?: boolean;
   /** Writes the released (masked) text into the event. */
   set(text: string): void;
   /** A whole event (name + data) carrying `rest` as this stream's final piece. */
@@ -54,6 +56,7 @@ export const anthropicStitcher: Stitcher = {
       {
         key: `${String(index)}:${dtype}`,
         text: delta[field] as string,
+        json: dtype === 'input_json_delta',
         set: (t) => {
           delta[field] = t;
         },
@@ -100,6 +103,7 @@ export const openAiChatStitcher: Stitcher = {
           out.push({
             key: `c${String(ci)}:t${String(ti)}`,
             text: fn.arguments as string,
+            json: true,
             set: (t) => {
               fn.arguments = t;
             },
@@ -132,6 +136,7 @@ export const openAiResponsesStitcher: Stitcher = {
       {
         key: `${String(item_id)}:${type}:${String(content_index ?? summary_index ?? '')}`,
         text: ev.delta,
+        json: type === 'response.function_call_arguments.delta',
         set: (t) => {
           ev.delta = t;
         },

@@ -5,6 +5,7 @@ import { addCounts, type MaskCounts } from '../../../masking/redact';
 import type { StreamRedactor } from '../../../masking/stream-redactor';
 import { isRecord } from './exchange';
 import type { Stitcher } from './delta-stitchers';
+import { createJsonFragmentRedactor } from './json-fragments';
 
 interface Line {
   readonly field: string;
@@ -195,7 +196,7 @@ export class SseMasker {
     fields.forEach((f, i) => {
       let stream = this.streams.get(f.key);
       if (stream === undefined) {
-        stream = { redactor: this.policy.createStreamRedactor(), tail: f.tail };
+        stream = { redactor: f.json === true ? createJsonFragmentRedactor(this.policy) : this.policy.createStreamRedactor(), tail: f.tail };
         this.streams.set(f.key, stream);
       }
       const released = stream.redactor.push(f.text);

@@ -87,4 +87,23 @@ describe('Anthropic Messages API through a masking connection (official SDK)', (
     const tool = final.content.find((b) => b.type === 'tool_use');
     expect(tool).toMatchObject({ name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
   });
+  it('masks a tool call input as JSON: a key or email after an escaped newline is found, and the input stays parseable', async () => {
+    // Streamed as raw JSON text, `\nAKIA…` reads `nAKIA…` (no word boundary before the key) and
+    // `\nada@…` would be masked as `\[EMAIL]`, breaking the escape. Masked as JSON, both are found.
+    const input = { path: '.env', content: `REGION=eu\n${AWS_KEY}\n${EMAIL}\nDONE=1` };
+    const stream = client.messages.stream({
+      model: MODEL,
+      max_tokens: 256,
+      tools: [{ name: 'write_file', description: 'write', input_schema: { type: 'object' as const, properties: {} } }],
+      messages: [{ role: 'user', content: `Tool input: ${JSON.stringify(input)}` }],
+    });
+    const final = await stream.finalMessage();
+    const tool = final.content.find((b) => b.type === 'tool_use');
+    expect(tool).toMatchObject({ name: 'write_file', input: { path: '.env', content: 'REGION=eu\n[AWS_ACCESS_KEY_ID]\n[EMAIL]\nDONE=1' } });
+    // What the model sent, as recorded (the request holds both values: they are the prompt).
+    const answers = JSON.stringify(pipeline.events.filter((e) => e.type === 'http.response' || e.type === 'llm.exchange').map((e) => (e.type === 'llm.exchange' ? (e.payload as { response?: unknown }).response : e.payload)));
+    expect(answers).toContain('[AWS_ACCESS_KEY_ID]');
+    expect(answers).not.toContain(AWS_KEY);
+    expect(answers).not.toContain(EMAIL);
+  });
 });

@@ -83,6 +83,23 @@ describe('OpenAI APIs through the proxy', () => {
     expect(body.error.message).toBe('POST /chat/completions is not allowed by the test policy');
     expect(upstream.received).toHaveLength(0);
   });
+
+  it('with masking, streamed tool call arguments are masked as JSON: escapes decoded, the assembled arguments parse', async () => {
+    await running.close();
+    running = await startProxy(pipeline, [
+      connection({ name: 'openai', upstream: `${upstream.url}/v1`, route: { pathPrefix: '/openai' }, credential: { type: 'bearer', secret: 'env:OPENAI_API_KEY' }, llm: 'openai', masking: {} }),
+    ]);
+    const input = { city: 'Berlin', note: 'owner:\nada.lovelace@example.com\nkey AKIAIOSFODNN7EXAMPLE' };
+    const res = await chat({ model: 'gpt-5', stream: true, tools, messages: [{ role: 'user', content: `Tool input: ${JSON.stringify(input)}` }] });
+    expect(res.status).toBe(200);
+    let args = '';
+    for (const line of (await res.text()).split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      const chunk = JSON.parse(line.slice(6)) as { choices?: { delta?: { tool_calls?: { function?: { arguments?: string } }[] } }[] };
+      for (const tc of chunk.choices?.[0]?.delta?.tool_calls ?? []) args += tc.function?.arguments ?? '';
+    }
+    expect(JSON.parse(args)).toEqual({ city: 'Berlin', note: 'owner:\n[EMAIL]\nkey [AWS_ACCESS_KEY_ID]' });
+  });
 });
 
 describe('OpenAI Responses API through the proxy', () => {
@@ -122,4 +139,5 @@ describe('OpenAI Responses API through the proxy', () => {
       await upstream.close();
     }
   });
+
 });
