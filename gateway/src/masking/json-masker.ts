@@ -245,10 +245,10 @@ function decodedOffset(body: string, from: number, at: number, roundUp: boolean)
  * in a number replaces the number with a string. Anything that is not plain JSON structure falls
  * back to text redaction of the whole body.
  */
-function maskJsonText(body: string, detectors: readonly Detector[], replacement: Replacement): JsonMaskResult {
+function maskJsonText(body: string, detectors: readonly Detector[], replacement: Replacement, nesting = 0): JsonMaskResult {
   const spans = resolveOverlaps(findDetections(body, detectors));
   try {
-    return { ...patchJson(body, spans, detectors, replacement), json: true };
+    return { ...patchJson(body, spans, detectors, replacement, nesting), json: true };
   } catch (e) {
     if (!(e instanceof NotJson)) throw e;
     const counts: MaskCounts = {};
@@ -267,6 +267,20 @@ interface EscapedString {
   readonly decoded: string;
   readonly found: Detection[];
   readonly edit: Edit;
+}
+
+/** JSON in a JSON string is masked as JSON down to this depth (deeper, as text). */
+const MAX_JSON_NESTING = 2;
+
+/** Whether a decoded string could be a JSON object or array (checked by parsing it as one). */
+function looksLikeJson(text: string): boolean {
+  let a = 0;
+  while (a < text.length && text.charCodeAt(a) <= 32) a++;
+  let b = text.length - 1;
+  while (b > a && text.charCodeAt(b) <= 32) b--;
+  const first = text.charCodeAt(a);
+  const last = text.charCodeAt(b);
+  return (first === 123 && last === 125) || (first === 91 && last === 93);
 }
 
 /**
@@ -358,6 +372,7 @@ function patchJson(
   spans: readonly Detection[],
   detectors: readonly Detector[],
   replacement: Replacement,
+  nesting: number,
 ): { text: string; counts: MaskCounts } {
   const counts: MaskCounts = {};
   // Replacements in body order; the body is copied only if there is one. An escaped string's
@@ -434,6 +449,23 @@ function patchJson(
         const start = decodedOffset(body, q + 1, s.start, true);
         const end = decodedOffset(body, q + 1, s.end, true);
         if (start < end) found.push({ ...s, start, end });
+      }
+      if (nesting < MAX_JSON_NESTING && looksLikeJson(decoded)) {
+        // JSON held in a string (OpenAI's tool-call `arguments`): masked as JSON itself, so its
+        // own escapes are decoded too. Taken only if it also hides everything the raw scan found
+        // in the string (a match that needed context outside it, such as `"secret": "{…}"`,
+        // might not be found inside); otherwise, or when it is not JSON after all, the string is
+        // scanned as text below.
+        const inner = maskJsonText(decoded, detectors, replacement, nesting + 1);
+        if (inner.json && found.every((f) => !inner.text.includes(decoded.slice(f.start, f.end)))) {
+          if (inner.text !== decoded) {
+            edits.push({ from: q, to: j + 1, text: JSON.stringify(inner.text) });
+            addCounts(counts, inner.counts);
+          }
+          nextSpan = si < spans.length ? spans[si]!.start : n;
+          i = j + 1;
+          continue;
+        }
       }
       const edit: Edit = { from: q, to: j + 1, text: null };
       edits.push(edit);

@@ -98,6 +98,19 @@ describe('maskJson by value on the raw text', () => {
     expect(r.counts).toEqual({ email: 1 });
   });
 
+  it('JSON held in a string (OpenAI tool-call arguments) is masked as JSON, so its own escapes are decoded', () => {
+    const args = JSON.stringify({ path: '.env', content: 'REGION=eu\nAKIAIOSFODNN7EXAMPLE\nada@example.com' });
+    // `arguments` is a string of JSON: a key after its escaped newline is two escape levels deep.
+    const body = JSON.stringify({ choices: [{ message: { tool_calls: [{ function: { name: 'write_file', arguments: args } }] } }] });
+    const r = maskJson(body, { detectors: builtInDetectors(), replacement: tag });
+    const masked = JSON.parse(r.text) as { choices: { message: { tool_calls: { function: { arguments: string } }[] } }[] };
+    expect(JSON.parse(masked.choices[0]!.message.tool_calls[0]!.function.arguments)).toEqual({ path: '.env', content: 'REGION=eu\n[AWS_ACCESS_KEY_ID]\n[EMAIL]' });
+    expect(r.counts).toEqual({ aws_access_key_id: 1, email: 1 });
+    // A string that only looks like JSON is scanned as text.
+    const fake = maskJson(JSON.stringify({ t: '{not json, ada@example.com}' }), { detectors: builtInDetectors(), replacement: tag });
+    expect(JSON.parse(fake.text)).toEqual({ t: '{not json, [EMAIL]}' });
+  });
+
   it('keeps the JSON valid when the replacement text holds quotes or backslashes', () => {
     const r = maskJson('["SECRET-12345678"]', { detectors: testDetectors, replacement: createReplacement({ kind: 'mask', text: 'a"b\\c' }) });
     expect(JSON.parse(r.text)).toEqual(['a"b\\c']);
