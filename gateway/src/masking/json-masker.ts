@@ -272,7 +272,7 @@ interface EscapedString {
 /** JSON in a JSON string is masked as JSON down to this depth (deeper, as text). */
 const MAX_JSON_NESTING = 2;
 
-/** Whether a decoded string could be a JSON object or array (checked by parsing it as one). */
+/** Whether a decoded string could be a JSON object or array: `{…}` or `[…]` around it (the masker then finds out). */
 function looksLikeJson(text: string): boolean {
   let a = 0;
   while (a < text.length && text.charCodeAt(a) <= 32) a++;

@@ -65,9 +65,9 @@ function check(text: string, detector: Detector, found: unknown, all: Detection[
 /**
  * Runs every detector and checks what it returns. A detector that throws or returns nonsense
  * (offsets out of range, a match longer than its declared maxLength) fails the whole operation:
- * guessing around it could let a secret through. Built-in detectors run together in one pass
- * over the text (detectors/single-pass.ts), which finds exactly what their own `find` would;
- * custom rules run their own scan. Detections come back grouped by detector, in list order.
+ * guessing around it could let a secret through. Built-in detectors run together, each reached
+ * through the characters it hinges on (detectors/single-pass.ts), and find exactly what their own
+ * `find` would; custom rules run their own scan. Detections come back grouped by detector, in list order.
  */
 export function findDetections(text: string, detectors: readonly Detector[]): Detection[] {
   const plan = planFor(detectors);
