@@ -35,6 +35,8 @@ export interface PgTestEnv {
   clientConfig(token: string, extra?: Partial<pg.ClientConfig>): pg.ClientConfig;
   /** Superuser URL straight to PostgreSQL (setup and checks, never through the gateway). */
   directUrl: string;
+  /** One query straight to PostgreSQL as the superuser, on its own short-lived connection. */
+  direct(sql: string, values?: unknown[]): Promise<pg.QueryResult>;
   /** Every recorded event so far (flushes the recorder, reads the fs sink). */
   events(): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -108,6 +110,15 @@ export async function startPgTestEnv(options: PgTestEnvOptions): Promise<PgTestE
     certPem,
     database: 'appdb',
     directUrl: db.url,
+    direct: async (sql, values) => {
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        return await admin.query(sql, values);
+      } finally {
+        await admin.end();
+      }
+    },
     token: (groups = ['developers'], sub = 'ada') => issuer.mintToken({ sub, groups, email: `${sub}@example.com` }),
     clientConfig: (token, extra = {}) => ({ host: '127.0.0.1', port, user: 'ada', database: 'appdb', password: token, ssl: { ca: certPem }, ...extra }),
     events: async () => {

@@ -19,30 +19,13 @@ describe('postgres listener', () => {
     await env?.stop();
   });
 
-  async function serverNow(): Promise<string> {
-    const admin = new pg.Client({ connectionString: env.directUrl });
-    await admin.connect();
-    try {
-      return ((await admin.query('select now()::text as t')).rows[0].t as string);
-    } finally {
-      await admin.end();
-    }
-  }
-
+  const serverNow = async (): Promise<string> => (await env.direct('select now()::text as t')).rows[0].t as string;
   /**
    * Backends of the upstream role started at or after `since` (the server's clock). Counting all of
    * them raced with the previous test's backend, which the gateway closes after its client left.
    */
-  async function backendsOfUpstreamUser(since: string): Promise<number> {
-    const admin = new pg.Client({ connectionString: env.directUrl });
-    await admin.connect();
-    try {
-      const r = await admin.query("select count(*)::int as n from pg_stat_activity where usename = 'gh_app' and backend_start >= $1", [since]);
-      return r.rows[0].n as number;
-    } finally {
-      await admin.end();
-    }
-  }
+  const backendsOfUpstreamUser = async (since: string): Promise<number> =>
+    (await env.direct("select count(*)::int as n from pg_stat_activity where usename = 'gh_app' and backend_start >= $1", [since])).rows[0].n as number;
 
   test('a token over TLS (SSLRequest) logs in; the upstream sees the brokered role, not the client user', async () => {
     const client = new pg.Client(env.clientConfig(await env.token()));

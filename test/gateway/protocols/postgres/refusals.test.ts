@@ -23,15 +23,7 @@ describe('postgres refusals keep the transaction semantics of a server-side erro
     await direct('truncate ledger');
   });
 
-  async function direct(sql: string): Promise<pg.QueryResult> {
-    const admin = new pg.Client({ connectionString: env.directUrl });
-    await admin.connect();
-    try {
-      return await admin.query(sql);
-    } finally {
-      await admin.end();
-    }
-  }
+  const direct = (sql: string): Promise<pg.QueryResult> => env.direct(sql);
   const ledgerIds = async () => (await direct('select id from ledger order by id')).rows.map((r) => r.id as number);
 
   test('simple protocol: BEGIN; INSERT; denied DELETE; COMMIT answers ROLLBACK and nothing is committed', async () => {
