@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Detection, Detector } from '../../../gateway/src/masking/detector';
 import { builtInDetectors, PII_DETECTORS, SECRET_DETECTORS } from '../../../gateway/src/masking/detectors/index';
+import { useTriggerScan } from '../../../gateway/src/masking/detectors/single-pass';
+import { TRIGGER_CHUNK } from '../../../gateway/src/masking/detectors/trigger-scan';
 import { findDetections } from '../../../gateway/src/masking/redact';
 import { prng, secretDetector } from './redact.helpers';
 
@@ -79,8 +81,14 @@ function document(rand: () => number, records: number): string {
   return out.join(rand() < 0.5 ? ',\n' : '\n');
 }
 
-describe('single-pass built-in detection (differential against each rule\'s own scan)', () => {
+// Each engine that finds the triggers: the SIMD pre-pass on every text, and the indexOf passes.
+describe.each(['always', 'never'] as const)('single-pass built-in detection, trigger scan %s (differential against each rule\'s own scan)', (mode) => {
   const all = builtInDetectors();
+  beforeAll(() => {
+    // The pre-pass must be there on Node 20 and later; without it `always` would test nothing new.
+    expect(useTriggerScan(mode)).toBe(true);
+  });
+  afterAll(() => useTriggerScan('auto'));
 
   it('finds exactly what the per-rule scans find on every corpus line', () => {
     for (const text of corpus) expectSame(text, all);
@@ -110,6 +118,18 @@ describe('single-pass built-in detection (differential against each rule\'s own 
       const pickd = all.filter(() => rand() < 0.4);
       if (rand() < 0.5) pickd.splice(Math.floor(rand() * (pickd.length + 1)), 0, secretDetector);
       for (const t of texts) expectSame(t, pickd);
+    }
+  });
+
+  it('finds exactly the same when matches straddle the pre-pass chunks', () => {
+    const rand = prng(99);
+    const samples = corpus.filter((t) => t.length < 200);
+    for (let k = 0; k < 60; k++) {
+      // Ends a random corpus line (or trigger-dense text) just around a chunk boundary.
+      const tail = rand() < 0.5 ? samples[Math.floor(rand() * samples.length)]! : adversarial(rand, 120);
+      const at = TRIGGER_CHUNK * (1 + Math.floor(rand() * 2)) - Math.floor(rand() * tail.length);
+      const filler = adversarial(rand, at).slice(0, at);
+      expectSame(filler + tail + adversarial(rand, 300), all);
     }
   });
 

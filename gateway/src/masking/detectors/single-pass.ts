@@ -44,6 +44,7 @@ import { phone } from './phone';
 import { slackToken } from './slack-token';
 import { stripeKey } from './stripe-key';
 import { usSsn } from './us-ssn';
+import { TRIGGER_CHUNK, triggerScanner, type TriggerScanner } from './trigger-scan';
 
 // Rule slots.
 const AWS_KEY = 0;
@@ -302,6 +303,106 @@ function nextDigitRun(text: string, from: number): number {
   return DIGIT_RUN.test(text) ? DIGIT_RUN.lastIndex - 2 : -1;
 }
 
+/** Texts shorter than this take the indexOf passes: the copy into WebAssembly costs more than it saves. */
+const SIMD_MIN_LENGTH = 256;
+let simd: TriggerScanner | undefined = triggerScanner;
+let simdMinLength = SIMD_MIN_LENGTH;
+
+/**
+ * Which engine finds the triggers: the SIMD pre-pass for texts of SIMD_MIN_LENGTH or more
+ * (`auto`, the default), always, or never (the indexOf passes). Both find the same detections;
+ * the tests run each, the benchmarks compare them. `always` and `auto` fall back to the indexOf
+ * passes where WebAssembly SIMD is unavailable; returns whether the pre-pass is available.
+ */
+export function useTriggerScan(mode: 'auto' | 'always' | 'never'): boolean {
+  simd = mode === 'never' ? undefined : triggerScanner;
+  simdMinLength = mode === 'always' ? 1 : SIMD_MIN_LENGTH;
+  return triggerScanner !== undefined;
+}
+
+/**
+ * The rules at the offsets the SIMD pre-pass reports (trigger-scan.ts lists them), visited in
+ * increasing order: each rule sees its candidate starts in increasing order, as from its own
+ * pass below. A pair is reported at its second character, a digit run at its second character.
+ * The checks after each event are the ones the indexOf passes make after finding the same
+ * literal; an event that is none of them (the classifier's superset) does nothing.
+ */
+function scanEvents(scanner: TriggerScanner, text: string, n: number): void {
+  const digits = on[CARD] === 1 || on[IBAN] === 1 || on[SSN] === 1 || on[IPV4] === 1 || on[PHONE] === 1;
+  const colonRules = on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1;
+  const equalsRules = on[AZURE] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1;
+  const events = scanner.events;
+  for (let from = 0; from < n; from += TRIGGER_CHUNK) {
+    const count = scanner.scan(text, from, Math.min(n, from + TRIGGER_CHUNK));
+    for (let k = 0; k < count; k++) {
+      const i = events[k]!;
+      switch (text.charCodeAt(i)) {
+        case 58: // :
+          if (colonRules) atColon(text, i, n);
+          break;
+        case 61: // =
+          if (equalsRules) atEquals(text, i);
+          break;
+        case 64: // @
+          if (on[EMAIL] === 1 && i >= next[EMAIL]!) next[EMAIL] = emailAt(text, i, outs[EMAIL]!);
+          break;
+        case 43: // +
+          if (on[PHONE] === 1) atPlus(text, i);
+          break;
+        case 40: // (
+          if (on[PHONE] === 1) atParen(text, i);
+          break;
+        case 104: // gh: gh[pousr]_
+          if (on[GITHUB] === 1) {
+            const c = text.charCodeAt(i + 1);
+            if (text.charCodeAt(i + 2) === 95 && (c === 112 || c === 111 || c === 117 || c === 115 || c === 114)) tryAt(text, GITHUB, i - 1);
+          }
+          break;
+        case 112: // _p: github_pat_
+          if (on[GITHUB] === 1 && i >= 7 && text.startsWith('_pat_', i - 1) && text.startsWith('github', i - 7)) tryAt(text, GITHUB, i - 7);
+          break;
+        case 108: // gl: glpat-
+          if (on[GITLAB] === 1 && text.startsWith('glpat-', i - 1)) tryAt(text, GITLAB, i - 1);
+          break;
+        case 95: // k_: sk_, rk_
+          if (on[STRIPE] === 1 && i >= 2) {
+            const f = text.charCodeAt(i - 2);
+            if (f === 115 || f === 114) tryAt(text, STRIPE, i - 2);
+          }
+          break;
+        case 107: // _k: "private_key
+          if (on[GOOGLE] === 1 && i >= 9 && text.startsWith('_key', i - 1) && text.startsWith('"private', i - 9)) tryAt(text, GOOGLE, i - 9);
+          break;
+        case 69: // BE: -----BEGIN
+          if (on[PEM] === 1 && i >= 6 && text.startsWith('BEGIN ', i - 1) && text.startsWith('-----', i - 6)) tryAt(text, PEM, i - 6);
+          break;
+        case 111: // xo: xox[abprs]-
+          if (on[SLACK] === 1 && text.charCodeAt(i + 1) === 120 && text.charCodeAt(i + 3) === 45) {
+            const c = text.charCodeAt(i + 2);
+            if (c === 97 || c === 98 || c === 112 || c === 114 || c === 115) tryAt(text, SLACK, i - 1);
+          }
+          break;
+        case 75: // AK: AKIA
+          if (on[AWS_KEY] === 1 && text.startsWith('AKIA', i - 1)) tryAt(text, AWS_KEY, i - 1);
+          break;
+        case 83: // AS: ASIA
+          if (on[AWS_KEY] === 1 && text.startsWith('ASIA', i - 1)) tryAt(text, AWS_KEY, i - 1);
+          break;
+        case 74: // yJ: eyJ
+          if (on[JWT] === 1 && i >= 2 && text.charCodeAt(i - 2) === 101) tryAt(text, JWT, i - 2);
+          break;
+        default: {
+          // The second character of a digit run (a digit or `.`), whose start is the one before
+          // (no other run can start inside it: a start follows a non-digit); anything else is the
+          // classifier's superset.
+          const c = text.charCodeAt(i);
+          if (digits && (c === 46 || (c >= 48 && c <= 57))) atDigitRun(text, i - 1, n);
+        }
+      }
+    }
+  }
+}
+
 /**
  * Each trigger character is found with indexOf (native, a few hundred picoseconds per character
  * when the character is rare) or, for digits, with one regex; a rule sees its offsets in
@@ -312,6 +413,10 @@ function nextDigitRun(text: string, from: number): number {
 function scan(text: string): void {
   const n = text.length;
   if (n === 0) return;
+  if (simd !== undefined && n >= simdMinLength) {
+    scanEvents(simd, text, n);
+    return;
+  }
   if (on[PHONE] === 1 || on[CARD] === 1 || on[IBAN] === 1 || on[SSN] === 1 || on[IPV4] === 1) digitPass(text, n);
   if (on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1 || on[AZURE] === 1) assignmentPass(text, n);
   if (on[EMAIL] === 1) {
