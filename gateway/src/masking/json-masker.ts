@@ -1,6 +1,7 @@
 import { GatehouseError } from '../errors';
 import type { Detection, Detector } from './detector';
 import { addCounts, applySpans, findDetections, redactText, resolveOverlaps, type MaskCounts } from './redact';
+import { JSON_SCAN_CHUNK, jsonScanner, type JsonScanner } from './json-scan';
 import type { Replacement } from './replacement';
 
 /**
@@ -362,10 +363,137 @@ function numberSpans(
   return si;
 }
 
+/** What a walk over one body carries from string to string. */
+interface Patch {
+  readonly body: string;
+  readonly spans: readonly Detection[];
+  readonly detectors: readonly Detector[];
+  readonly replacement: Replacement;
+  readonly nesting: number;
+  readonly counts: MaskCounts;
+  /**
+   * Replacements in body order; the body is copied only if there is one. An escaped string's
+   * text is filled in after the decoded strings are scanned, and stays null if nothing was found.
+   */
+  readonly edits: Edit[];
+  readonly escaped: EscapedString[];
+  escapedLength: number;
+  /** Next raw span, and its start (the body's length when none is left). */
+  si: number;
+  nextSpan: number;
+}
+
+function startPatch(body: string, spans: readonly Detection[], detectors: readonly Detector[], replacement: Replacement, nesting: number): Patch {
+  const nextSpan = spans.length > 0 ? spans[0]!.start : body.length;
+  return { body, spans, detectors, replacement, nesting, counts: {}, edits: [], escaped: [], escapedLength: 0, si: 0, nextSpan };
+}
+
+/** The raw detections in the structure between `from` and `to` (numbers), if any start there. */
+function atGap(p: Patch, from: number, to: number): void {
+  if (p.nextSpan >= to) return;
+  p.si = numberSpans(p.body, from, to, p.spans, p.si, p.edits, p.counts, p.replacement);
+  p.nextSpan = p.si < p.spans.length ? p.spans[p.si]!.start : p.body.length;
+}
+
 /**
- * One walk over the body: checks the structure between strings character by character (the
- * loop that checks it also finds the next opening quote, so a string costs one indexOf, for its
- * closing quote) and assigns the raw detections to the strings and numbers they fall in.
+ * A string from its opening quote `q` to its closing quote `j`, called only when it holds a
+ * raw detection or an escape (`hasEscape`, or found by the caller's own search).
+ */
+function atString(p: Patch, q: number, j: number, hasEscape: boolean): void {
+  const { body, spans, replacement, counts, edits } = p;
+  if (!hasEscape) {
+    // No escapes: the raw text is the value, and the raw detections apply as they are.
+    while (p.si < spans.length && spans[p.si]!.start < j) {
+      const s = spans[p.si++]!;
+      if (s.start <= q || s.end > j) throw new NotJson();
+      edits.push({ from: s.start, to: s.end, text: inString(replaceOrFail(replacement, body.slice(s.start, s.end), s.type)) });
+      counts[s.type] = (counts[s.type] ?? 0) + 1;
+    }
+    p.nextSpan = p.si < spans.length ? spans[p.si]!.start : body.length;
+    return;
+  }
+  let decoded: string;
+  try {
+    decoded = JSON.parse(body.slice(q, j + 1)) as string;
+  } catch {
+    throw new NotJson();
+  }
+  const found: Detection[] = [];
+  while (p.si < spans.length && spans[p.si]!.start < j) {
+    const s = spans[p.si++]!;
+    if (s.start <= q || s.end > j) throw new NotJson();
+    // A raw match that starts inside an escape began on the escape's own letters (the `n` of
+    // `\n` before `alice@…`), which are not the decoded text: it starts after the escape.
+    // One that ends inside an escape keeps that character (the conservative side).
+    const start = decodedOffset(body, q + 1, s.start, true);
+    const end = decodedOffset(body, q + 1, s.end, true);
+    if (start < end) found.push({ ...s, start, end });
+  }
+  p.nextSpan = p.si < spans.length ? spans[p.si]!.start : body.length;
+  if (p.nesting < MAX_JSON_NESTING && looksLikeJson(decoded)) {
+    // JSON held in a string (OpenAI's tool-call `arguments`): masked as JSON itself, so its
+    // own escapes are decoded too. Taken only if it also hides everything the raw scan found
+    // in the string (a match that needed context outside it, such as `"secret": "{…}"`,
+    // might not be found inside); otherwise, or when it is not JSON after all, the string is
+    // scanned as text below.
+    const inner = maskJsonText(decoded, p.detectors, replacement, p.nesting + 1);
+    if (inner.json && found.every((f) => !inner.text.includes(decoded.slice(f.start, f.end)))) {
+      if (inner.text !== decoded) {
+        edits.push({ from: q, to: j + 1, text: JSON.stringify(inner.text) });
+        addCounts(counts, inner.counts);
+      }
+      return;
+    }
+  }
+  const edit: Edit = { from: q, to: j + 1, text: null };
+  edits.push(edit);
+  p.escaped.push({ decoded, found, edit });
+  p.escapedLength += decoded.length;
+  if (p.escapedLength >= ESCAPED_BATCH) {
+    scanEscaped(p.escaped, p.detectors, replacement, counts);
+    p.escaped.length = 0;
+    p.escapedLength = 0;
+  }
+}
+
+/** After the walk: the last escaped strings, then the body with every edit applied. */
+function finishPatch(p: Patch): { text: string; counts: MaskCounts } {
+  const { body, counts } = p;
+  if (p.escaped.length > 0) scanEscaped(p.escaped, p.detectors, p.replacement, counts);
+  const parts: string[] = [];
+  let out = 0; // body[0, out) is already in parts
+  for (const e of p.edits) {
+    if (e.text === null) continue;
+    parts.push(body.slice(out, e.from), e.text);
+    out = e.to;
+  }
+  if (out === 0) return { text: body, counts };
+  parts.push(body.slice(out));
+  return { text: parts.join(''), counts };
+}
+
+/**
+ * The structure walk runs in WebAssembly for the outermost body of this length or more (JSON
+ * held in a string is walked in JavaScript: one walk at a time per module instance).
+ */
+const WASM_WALK_MIN_LENGTH = 512;
+let wasmWalk: JsonScanner | undefined = jsonScanner;
+let wasmWalkMinLength = WASM_WALK_MIN_LENGTH;
+
+/**
+ * Which structure walk runs: WebAssembly for outermost bodies of WASM_WALK_MIN_LENGTH or more
+ * (`auto`, the default), for every outermost body, or never. Both give the same result; the
+ * tests run each. Returns whether the WebAssembly walk is available.
+ */
+export function useJsonScan(mode: 'auto' | 'always' | 'never'): boolean {
+  wasmWalk = mode === 'never' ? undefined : jsonScanner;
+  wasmWalkMinLength = mode === 'always' ? 1 : WASM_WALK_MIN_LENGTH;
+  return jsonScanner !== undefined;
+}
+
+/**
+ * Assigns the raw detections to the strings and numbers they fall in, and decodes and rescans
+ * strings with escapes. Throws NotJson when the body is not JSON.
  */
 function patchJson(
   body: string,
@@ -374,15 +502,42 @@ function patchJson(
   replacement: Replacement,
   nesting: number,
 ): { text: string; counts: MaskCounts } {
-  const counts: MaskCounts = {};
-  // Replacements in body order; the body is copied only if there is one. An escaped string's
-  // text is filled in after the decoded strings are scanned, and stays null if nothing was found.
-  const edits: Edit[] = [];
-  const escaped: EscapedString[] = [];
-  let escapedLength = 0;
+  const p = startPatch(body, spans, detectors, replacement, nesting);
+  if (wasmWalk !== undefined && nesting === 0 && body.length >= wasmWalkMinLength) walkWasm(p, wasmWalk);
+  else walkJs(p);
+  return finishPatch(p);
+}
+
+/** The walk in WebAssembly: only strings with an escape or a detection reach JavaScript. */
+function walkWasm(p: Patch, scanner: JsonScanner): void {
+  const n = p.body.length;
+  const strings = scanner.strings;
+  let gap = 0; // where the structure after the last string begins
+  scanner.reset();
+  for (let from = 0; from < n; from += JSON_SCAN_CHUNK) {
+    const count = scanner.walk(p.body, from, Math.min(n, from + JSON_SCAN_CHUNK));
+    if (count < 0) throw new NotJson();
+    for (let k = 0; k < count; k++) {
+      const q = strings[2 * k]!;
+      const end = strings[2 * k + 1]!;
+      const j = end & 0x7fffffff;
+      if (p.nextSpan < q) atGap(p, gap, q);
+      if (end < 0 || p.nextSpan < j) atString(p, q, j, end < 0);
+      gap = j + 1;
+    }
+  }
+  if (!scanner.finish()) throw new NotJson();
+  atGap(p, gap, n);
+}
+
+/**
+ * The walk in JavaScript: checks the structure between strings character by character (the
+ * loop that checks it also finds the next opening quote, so a string costs one indexOf, for its
+ * closing quote).
+ */
+function walkJs(p: Patch): void {
+  const body = p.body;
   const n = body.length;
-  let si = 0; // next raw span
-  let nextSpan = spans.length > 0 ? spans[0]!.start : n; // its start, or n when none is left
   let depth = 0;
   let values = 0;
   let nextEscape = body.indexOf('\\');
@@ -406,10 +561,7 @@ function patchJson(
         q += word.length - 1;
       } else if (!isNumberChar(c)) throw new NotJson();
     }
-    if (nextSpan < q) {
-      si = numberSpans(body, i, q, spans, si, edits, counts, replacement);
-      nextSpan = si < spans.length ? spans[si]!.start : n;
-    }
+    atGap(p, i, q);
     if (q >= n) break;
     let j = body.indexOf('"', q + 1);
     for (;;) {
@@ -422,74 +574,10 @@ function patchJson(
     }
     values++;
     if (nextEscape >= 0 && nextEscape < q) nextEscape = body.indexOf('\\', q);
-    if (nextSpan >= j && (nextEscape < 0 || nextEscape > j)) {
-      // The common case: no detection and no escape in this string.
-    } else if (nextEscape < 0 || nextEscape > j) {
-      // No escapes: the raw text is the value, and the raw detections apply as they are.
-      while (si < spans.length && spans[si]!.start < j) {
-        const s = spans[si++]!;
-        if (s.start <= q || s.end > j) throw new NotJson();
-        edits.push({ from: s.start, to: s.end, text: inString(replaceOrFail(replacement, body.slice(s.start, s.end), s.type)) });
-        counts[s.type] = (counts[s.type] ?? 0) + 1;
-      }
-    } else {
-      let decoded: string;
-      try {
-        decoded = JSON.parse(body.slice(q, j + 1)) as string;
-      } catch {
-        throw new NotJson();
-      }
-      const found: Detection[] = [];
-      while (si < spans.length && spans[si]!.start < j) {
-        const s = spans[si++]!;
-        if (s.start <= q || s.end > j) throw new NotJson();
-        // A raw match that starts inside an escape began on the escape's own letters (the `n` of
-        // `\n` before `alice@…`), which are not the decoded text: it starts after the escape.
-        // One that ends inside an escape keeps that character (the conservative side).
-        const start = decodedOffset(body, q + 1, s.start, true);
-        const end = decodedOffset(body, q + 1, s.end, true);
-        if (start < end) found.push({ ...s, start, end });
-      }
-      if (nesting < MAX_JSON_NESTING && looksLikeJson(decoded)) {
-        // JSON held in a string (OpenAI's tool-call `arguments`): masked as JSON itself, so its
-        // own escapes are decoded too. Taken only if it also hides everything the raw scan found
-        // in the string (a match that needed context outside it, such as `"secret": "{…}"`,
-        // might not be found inside); otherwise, or when it is not JSON after all, the string is
-        // scanned as text below.
-        const inner = maskJsonText(decoded, detectors, replacement, nesting + 1);
-        if (inner.json && found.every((f) => !inner.text.includes(decoded.slice(f.start, f.end)))) {
-          if (inner.text !== decoded) {
-            edits.push({ from: q, to: j + 1, text: JSON.stringify(inner.text) });
-            addCounts(counts, inner.counts);
-          }
-          nextSpan = si < spans.length ? spans[si]!.start : n;
-          i = j + 1;
-          continue;
-        }
-      }
-      const edit: Edit = { from: q, to: j + 1, text: null };
-      edits.push(edit);
-      escaped.push({ decoded, found, edit });
-      escapedLength += decoded.length;
-      if (escapedLength >= ESCAPED_BATCH) {
-        scanEscaped(escaped, detectors, replacement, counts);
-        escaped.length = 0;
-        escapedLength = 0;
-      }
-    }
-    nextSpan = si < spans.length ? spans[si]!.start : n;
+    const hasEscape = nextEscape >= 0 && nextEscape < j;
+    // The common case, no detection and no escape in this string, costs nothing more.
+    if (hasEscape || p.nextSpan < j) atString(p, q, j, hasEscape);
     i = j + 1;
   }
   if (depth !== 0 || values === 0) throw new NotJson();
-  if (escaped.length > 0) scanEscaped(escaped, detectors, replacement, counts);
-  const parts: string[] = [];
-  let out = 0; // body[0, out) is already in parts
-  for (const e of edits) {
-    if (e.text === null) continue;
-    parts.push(body.slice(out, e.from), e.text);
-    out = e.to;
-  }
-  if (out === 0) return { text: body, counts };
-  parts.push(body.slice(out));
-  return { text: parts.join(''), counts };
 }

@@ -1,5 +1,5 @@
 import type { Detector } from '../../../gateway/src/masking/detector';
-import { compileJsonPath, createJsonMasker, maskJson } from '../../../gateway/src/masking/json-masker';
+import { compileJsonPath, createJsonMasker, maskJson, useJsonScan } from '../../../gateway/src/masking/json-masker';
 import { createReplacement } from '../../../gateway/src/masking/replacement';
 import { isGatehouseError } from '../../../gateway/src/errors';
 import { builtInDetectors } from '../../../gateway/src/masking/detectors/index';
@@ -8,122 +8,130 @@ import { secretDetector, testDetectors } from './redact.helpers';
 const tag = createReplacement({ kind: 'type_tag' });
 const base = { detectors: testDetectors, replacement: tag };
 
-describe('maskJson by value', () => {
-  it('masks detections inside every string value and key, keeping structure and non-string types', () => {
-    const body = JSON.stringify({
-      user: { email: 'alice@example.com', age: 42, admin: false, note: null },
-      items: [{ token: 'Bearer SECRET-12345678', n: 1.5 }, 'plain'],
-      'bob@example.com': true,
+// Both structure walks: WebAssembly on every body, and JavaScript.
+describe.each(['always', 'never'] as const)('JSON structure walk %s', (mode) => {
+  beforeAll(() => {
+    expect(useJsonScan(mode)).toBe(true);
+  });
+  afterAll(() => useJsonScan('auto'));
+
+  describe('maskJson by value', () => {
+    it('masks detections inside every string value and key, keeping structure and non-string types', () => {
+      const body = JSON.stringify({
+        user: { email: 'alice@example.com', age: 42, admin: false, note: null },
+        items: [{ token: 'Bearer SECRET-12345678', n: 1.5 }, 'plain'],
+        'bob@example.com': true,
+      });
+      const r = maskJson(body, base);
+      expect(r.json).toBe(true);
+      expect(JSON.parse(r.text)).toEqual({
+        user: { email: '[EMAIL]', age: 42, admin: false, note: null },
+        items: [{ token: 'Bearer [SECRET_TOKEN]', n: 1.5 }, 'plain'],
+        '[EMAIL]': true,
+      });
+      expect(r.counts).toEqual({ email: 2, secret_token: 1 });
     });
-    const r = maskJson(body, base);
-    expect(r.json).toBe(true);
-    expect(JSON.parse(r.text)).toEqual({
-      user: { email: '[EMAIL]', age: 42, admin: false, note: null },
-      items: [{ token: 'Bearer [SECRET_TOKEN]', n: 1.5 }, 'plain'],
-      '[EMAIL]': true,
+
+    it('detects a secret written with JSON escapes (the decoded value is scanned)', () => {
+      const r = maskJson('{"t":"SECRET-\\u00312345678"}', { detectors: [secretDetector], replacement: tag });
+      expect(JSON.parse(r.text)).toEqual({ t: '[SECRET_TOKEN]' });
     });
-    expect(r.counts).toEqual({ email: 2, secret_token: 1 });
+
+    it('masks escaped strings across many scan batches, and falls back whole when the end is not JSON', () => {
+      // Decoded strings are scanned in batches of about 64 K characters: 3 000 strings of ~100 make
+      // several batches, and each holds a secret that only the decoded text shows.
+      const items = Array.from({ length: 3000 }, (_, i) => `line ${i}\n${'x'.repeat(80)} SECRET-1${String(i).padStart(7, '0')}`);
+      const body = JSON.stringify(items).replaceAll('SECRET-1', 'SECRET-\\u0031');
+      expect(body).not.toContain('SECRET-1');
+      const r = maskJson(body, { detectors: [secretDetector], replacement: tag });
+      expect(r.json).toBe(true);
+      expect(r.counts).toEqual({ secret_token: 3000 });
+      expect(JSON.parse(r.text)).toEqual(items.map((s) => `${s.slice(0, s.indexOf('SECRET-'))}[SECRET_TOKEN]`));
+      // A broken end discards what the batches found and redacts the whole body as text.
+      const broken = maskJson(`${body.slice(0, -1)},`, { detectors: [secretDetector], replacement: tag });
+      expect(broken.json).toBe(false);
+    });
+
+    it('falls back to text redaction for invalid JSON', () => {
+      const r = maskJson('{"broken": "SECRET-12345678"', base);
+      expect(r).toEqual({ text: '{"broken": "[SECRET_TOKEN]"', counts: { secret_token: 1 }, json: false });
+    });
+
+    it('keeps a __proto__ key as data', () => {
+      const r = maskJson('{"__proto__":{"x":"SECRET-12345678"}}', base);
+      expect(r.text).toBe('{"__proto__":{"x":"[SECRET_TOKEN]"}}');
+    });
+
+    it('fails closed when a detector throws', () => {
+      const broken: Detector = { ...secretDetector, find: () => { throw new Error('x'); } };
+      expect(() => maskJson('{"a":"b"}', { detectors: [broken], replacement: tag })).toThrow(
+        expect.objectContaining({ code: 'GH_ERR_MASKING_FAILED' }),
+      );
+    });
   });
 
-  it('detects a secret written with JSON escapes (the decoded value is scanned)', () => {
-    const r = maskJson('{"t":"SECRET-\\u00312345678"}', { detectors: [secretDetector], replacement: tag });
-    expect(JSON.parse(r.text)).toEqual({ t: '[SECRET_TOKEN]' });
-  });
+  describe('maskJson by value on the raw text', () => {
+    it('keeps the layout of the body and changes only masked values', () => {
+      const body = '{\n  "a": "SECRET-12345678",\n  "b": [1, 2.5e3, true, null]\n}';
+      const r = maskJson(body, base);
+      expect(r.text).toBe('{\n  "a": "[SECRET_TOKEN]",\n  "b": [1, 2.5e3, true, null]\n}');
+      expect(r.json).toBe(true);
+    });
 
-  it('masks escaped strings across many scan batches, and falls back whole when the end is not JSON', () => {
-    // Decoded strings are scanned in batches of about 64 K characters: 3 000 strings of ~100 make
-    // several batches, and each holds a secret that only the decoded text shows.
-    const items = Array.from({ length: 3000 }, (_, i) => `line ${i}\n${'x'.repeat(80)} SECRET-1${String(i).padStart(7, '0')}`);
-    const body = JSON.stringify(items).replaceAll('SECRET-1', 'SECRET-\\u0031');
-    expect(body).not.toContain('SECRET-1');
-    const r = maskJson(body, { detectors: [secretDetector], replacement: tag });
-    expect(r.json).toBe(true);
-    expect(r.counts).toEqual({ secret_token: 3000 });
-    expect(JSON.parse(r.text)).toEqual(items.map((s) => `${s.slice(0, s.indexOf('SECRET-'))}[SECRET_TOKEN]`));
-    // A broken end discards what the batches found and redacts the whole body as text.
-    const broken = maskJson(`${body.slice(0, -1)},`, { detectors: [secretDetector], replacement: tag });
-    expect(broken.json).toBe(false);
-  });
+    it('sees the key as context: "password": "..." is masked by the built-in assignment rule', () => {
+      const r = maskJson('{"user":"x","password":"hunter2-Xyz"}', { detectors: builtInDetectors(), replacement: tag });
+      expect(JSON.parse(r.text)).toEqual({ user: 'x', password: '[GENERIC_SECRET]' });
+    });
 
-  it('falls back to text redaction for invalid JSON', () => {
-    const r = maskJson('{"broken": "SECRET-12345678"', base);
-    expect(r).toEqual({ text: '{"broken": "[SECRET_TOKEN]"', counts: { secret_token: 1 }, json: false });
-  });
+    it('masks a detection inside a number by replacing the number with a string', () => {
+      const r = maskJson('{"card":4111111111111111,"n":12}', { detectors: builtInDetectors(), replacement: tag });
+      expect(JSON.parse(r.text)).toEqual({ card: '[PAYMENT_CARD]', n: 12 });
+      expect(r.counts).toEqual({ payment_card: 1 });
+    });
 
-  it('keeps a __proto__ key as data', () => {
-    const r = maskJson('{"__proto__":{"x":"SECRET-12345678"}}', base);
-    expect(r.text).toBe('{"__proto__":{"x":"[SECRET_TOKEN]"}}');
-  });
+    it('in a string with escapes, masks both what the decoded value shows and what the raw text shows', () => {
+      const body = '{"t":"line\\nSECRET-\\u00312345678 and SECRET-87654321 \\"q\\" carol@example.org"}';
+      const r = maskJson(body, base);
+      expect(JSON.parse(r.text)).toEqual({ t: 'line\n[SECRET_TOKEN] and [SECRET_TOKEN] "q" [EMAIL]' });
+      expect(r.counts).toEqual({ secret_token: 2, email: 1 });
+    });
 
-  it('fails closed when a detector throws', () => {
-    const broken: Detector = { ...secretDetector, find: () => { throw new Error('x'); } };
-    expect(() => maskJson('{"a":"b"}', { detectors: [broken], replacement: tag })).toThrow(
-      expect.objectContaining({ code: 'GH_ERR_MASKING_FAILED' }),
-    );
-  });
-});
+    it('a raw match that began on the letter of an escape (the n of \\n) does not swallow the escaped character', () => {
+      // Raw, `\nalice@…` reads as the email `nalice@…`; decoded, the line break comes first. The
+      // break stays, the email is masked, and nothing of it is left.
+      const body = JSON.stringify({ t: 'line one\nalice.smith@example.com\nline three' });
+      const r = maskJson(body, { detectors: builtInDetectors(), replacement: tag });
+      expect(JSON.parse(r.text)).toEqual({ t: 'line one\n[EMAIL]\nline three' });
+      expect(r.counts).toEqual({ email: 1 });
+    });
 
-describe('maskJson by value on the raw text', () => {
-  it('keeps the layout of the body and changes only masked values', () => {
-    const body = '{\n  "a": "SECRET-12345678",\n  "b": [1, 2.5e3, true, null]\n}';
-    const r = maskJson(body, base);
-    expect(r.text).toBe('{\n  "a": "[SECRET_TOKEN]",\n  "b": [1, 2.5e3, true, null]\n}');
-    expect(r.json).toBe(true);
-  });
+    it('JSON held in a string (OpenAI tool-call arguments) is masked as JSON, so its own escapes are decoded', () => {
+      const args = JSON.stringify({ path: '.env', content: 'REGION=eu\nAKIAIOSFODNN7EXAMPLE\nada@example.com' });
+      // `arguments` is a string of JSON: a key after its escaped newline is two escape levels deep.
+      const body = JSON.stringify({ choices: [{ message: { tool_calls: [{ function: { name: 'write_file', arguments: args } }] } }] });
+      const r = maskJson(body, { detectors: builtInDetectors(), replacement: tag });
+      const masked = JSON.parse(r.text) as { choices: { message: { tool_calls: { function: { arguments: string } }[] } }[] };
+      expect(JSON.parse(masked.choices[0]!.message.tool_calls[0]!.function.arguments)).toEqual({ path: '.env', content: 'REGION=eu\n[AWS_ACCESS_KEY_ID]\n[EMAIL]' });
+      expect(r.counts).toEqual({ aws_access_key_id: 1, email: 1 });
+      // A string that only looks like JSON is scanned as text.
+      const fake = maskJson(JSON.stringify({ t: '{not json, ada@example.com}' }), { detectors: builtInDetectors(), replacement: tag });
+      expect(JSON.parse(fake.text)).toEqual({ t: '{not json, [EMAIL]}' });
+    });
 
-  it('sees the key as context: "password": "..." is masked by the built-in assignment rule', () => {
-    const r = maskJson('{"user":"x","password":"hunter2-Xyz"}', { detectors: builtInDetectors(), replacement: tag });
-    expect(JSON.parse(r.text)).toEqual({ user: 'x', password: '[GENERIC_SECRET]' });
-  });
+    it('keeps the JSON valid when the replacement text holds quotes or backslashes', () => {
+      const r = maskJson('["SECRET-12345678"]', { detectors: testDetectors, replacement: createReplacement({ kind: 'mask', text: 'a"b\\c' }) });
+      expect(JSON.parse(r.text)).toEqual(['a"b\\c']);
+    });
 
-  it('masks a detection inside a number by replacing the number with a string', () => {
-    const r = maskJson('{"card":4111111111111111,"n":12}', { detectors: builtInDetectors(), replacement: tag });
-    expect(JSON.parse(r.text)).toEqual({ card: '[PAYMENT_CARD]', n: 12 });
-    expect(r.counts).toEqual({ payment_card: 1 });
-  });
-
-  it('in a string with escapes, masks both what the decoded value shows and what the raw text shows', () => {
-    const body = '{"t":"line\\nSECRET-\\u00312345678 and SECRET-87654321 \\"q\\" carol@example.org"}';
-    const r = maskJson(body, base);
-    expect(JSON.parse(r.text)).toEqual({ t: 'line\n[SECRET_TOKEN] and [SECRET_TOKEN] "q" [EMAIL]' });
-    expect(r.counts).toEqual({ secret_token: 2, email: 1 });
-  });
-
-  it('a raw match that began on the letter of an escape (the n of \\n) does not swallow the escaped character', () => {
-    // Raw, `\nalice@…` reads as the email `nalice@…`; decoded, the line break comes first. The
-    // break stays, the email is masked, and nothing of it is left.
-    const body = JSON.stringify({ t: 'line one\nalice.smith@example.com\nline three' });
-    const r = maskJson(body, { detectors: builtInDetectors(), replacement: tag });
-    expect(JSON.parse(r.text)).toEqual({ t: 'line one\n[EMAIL]\nline three' });
-    expect(r.counts).toEqual({ email: 1 });
-  });
-
-  it('JSON held in a string (OpenAI tool-call arguments) is masked as JSON, so its own escapes are decoded', () => {
-    const args = JSON.stringify({ path: '.env', content: 'REGION=eu\nAKIAIOSFODNN7EXAMPLE\nada@example.com' });
-    // `arguments` is a string of JSON: a key after its escaped newline is two escape levels deep.
-    const body = JSON.stringify({ choices: [{ message: { tool_calls: [{ function: { name: 'write_file', arguments: args } }] } }] });
-    const r = maskJson(body, { detectors: builtInDetectors(), replacement: tag });
-    const masked = JSON.parse(r.text) as { choices: { message: { tool_calls: { function: { arguments: string } }[] } }[] };
-    expect(JSON.parse(masked.choices[0]!.message.tool_calls[0]!.function.arguments)).toEqual({ path: '.env', content: 'REGION=eu\n[AWS_ACCESS_KEY_ID]\n[EMAIL]' });
-    expect(r.counts).toEqual({ aws_access_key_id: 1, email: 1 });
-    // A string that only looks like JSON is scanned as text.
-    const fake = maskJson(JSON.stringify({ t: '{not json, ada@example.com}' }), { detectors: builtInDetectors(), replacement: tag });
-    expect(JSON.parse(fake.text)).toEqual({ t: '{not json, [EMAIL]}' });
-  });
-
-  it('keeps the JSON valid when the replacement text holds quotes or backslashes', () => {
-    const r = maskJson('["SECRET-12345678"]', { detectors: testDetectors, replacement: createReplacement({ kind: 'mask', text: 'a"b\\c' }) });
-    expect(JSON.parse(r.text)).toEqual(['a"b\\c']);
-  });
-
-  it('treats plain text, empty bodies and unbalanced brackets as text', () => {
-    for (const body of ['true fans are real SECRET-12345678', '', '   ', '[1, 2', '{"a": 1}}', 'null nope']) {
-      expect({ body, json: maskJson(body, base).json }).toEqual({ body, json: false });
-    }
-    for (const body of ['{}', '[]', '"SECRET-12345678"', 'null', ' 42 ']) {
-      expect({ body, json: maskJson(body, base).json }).toEqual({ body, json: true });
-    }
-    expect(maskJson('"SECRET-12345678"', base).text).toBe('"[SECRET_TOKEN]"');
+    it('treats plain text, empty bodies and unbalanced brackets as text', () => {
+      for (const body of ['true fans are real SECRET-12345678', '', '   ', '[1, 2', '{"a": 1}}', 'null nope']) {
+        expect({ body, json: maskJson(body, base).json }).toEqual({ body, json: false });
+      }
+      for (const body of ['{}', '[]', '"SECRET-12345678"', 'null', ' 42 ']) {
+        expect({ body, json: maskJson(body, base).json }).toEqual({ body, json: true });
+      }
+      expect(maskJson('"SECRET-12345678"', base).text).toBe('"[SECRET_TOKEN]"');
+    });
   });
 });
 

@@ -14,6 +14,7 @@
  * Text is copied in chunks into a small fixed memory (128 KiB), so a body of any size costs no
  * more memory; offsets come back absolute, in increasing order.
  */
+import { loadWasm } from '../wasm';
 import { WASM_BASE64 } from './trigger-scan-wasm';
 
 /** Code units per chunk; the input half of memory holds CONTEXT + CHUNK + 16. */
@@ -22,13 +23,6 @@ export const TRIGGER_CHUNK = 16384;
 const CONTEXT = 16;
 /** Byte offset of the output (the second 64 KiB page, one i32 per possible event). */
 const OUT = 65536;
-
-/** The few WebAssembly APIs used here (the project's lib, ES2023 without DOM, does not declare them). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object, imports: object) => { readonly exports: object };
-}
 
 interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer };
@@ -46,11 +40,9 @@ export interface TriggerScanner {
 }
 
 function load(): TriggerScanner | undefined {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  const bytes = Buffer.from(WASM_BASE64, 'base64');
-  // A runtime without WebAssembly SIMD keeps the indexOf engine (same results, slower).
-  if (wasm === undefined || !wasm.validate(bytes)) return undefined;
-  const { memory, scan } = new wasm.Instance(new wasm.Module(bytes), {}).exports as Exports;
+  const exports = loadWasm<Exports>(WASM_BASE64);
+  if (exports === undefined) return undefined;
+  const { memory, scan } = exports;
   const input = Buffer.from(memory.buffer, 0, OUT);
   const events = new Int32Array(memory.buffer, OUT, TRIGGER_CHUNK);
   return {
