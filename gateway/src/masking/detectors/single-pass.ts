@@ -588,13 +588,18 @@ function atDigitRun(text: string, i: number, n: number): number {
 }
 
 function atColon(text: string, i: number, n: number): void {
-  if (on[IPV6] === 1 && i >= next[IPV6]!) {
+  // The character after the colon tells which of the two colon-anchored rules can match: `/`
+  // for a database URL, a hex digit or a second colon for IPv6. Most colons (JSON keys, prose)
+  // have neither, and reach only the assignment check.
+  const c = text.charCodeAt(i + 1); // NaN past the end
+  if (c === 47) {
+    if (on[DB_URL] === 1 && text.charCodeAt(i + 2) === 47 && i >= 4 && DB_SCHEME_TAIL.has(tail4(text, i))) tryAt(text, DB_URL, i);
+  } else if (on[IPV6] === 1 && (c === 58 || (c < 128 && (CLASS[c]! & C_HEX) !== 0)) && i >= next[IPV6]!) {
     // A `:hhhh:` pair (at most four hex digits between two colons) starts every address.
     let j = i + 1;
     while (j < n && j - i <= 5 && (cls(text, j) & C_HEX) !== 0) j++;
     if (j - i <= 5 && j < n && text.charCodeAt(j) === 58) next[IPV6] = ipv6At(text, i, outs[IPV6]!);
   }
-  if (on[DB_URL] === 1 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47 && i >= 4 && DB_SCHEME_TAIL.has(tail4(text, i))) tryAt(text, DB_URL, i);
   assignment(text, i);
 }
 
