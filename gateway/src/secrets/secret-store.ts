@@ -74,13 +74,21 @@ export function createSecretProvider(options: SecretStoreOptions): SecretStore {
   const cache = new Map<string, CacheEntry>();
   const inFlight = new Map<string, Promise<string>>();
 
+  // A reference resolves to the same provider for the store's life (the registry is fixed above),
+  // and `peek` runs on every proxied request: parse each one once.
+  const resolved = new Map<string, { provider: SchemeProvider; scheme: string; name: string }>();
   function providerFor(ref: string): { provider: SchemeProvider; scheme: string; name: string } {
+    const known = resolved.get(ref);
+    if (known !== undefined) return known;
     const { scheme, name } = parseSecretReference(ref);
     const provider = registry.get(scheme);
     if (provider === undefined) {
       throw secretUnavailable(ref, `no provider for scheme "${scheme}" (known: ${[...registry.keys()].sort().join(', ')})`);
     }
-    return { provider, scheme, name };
+    const entry = { provider, scheme, name };
+    // Bounded: references come from configuration, not from requests.
+    if (resolved.size < 4096) resolved.set(ref, entry);
+    return entry;
   }
 
   async function fetchAndCache(ref: string, scheme: string, name: string, provider: SchemeProvider): Promise<string> {

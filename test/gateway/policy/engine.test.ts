@@ -1,7 +1,7 @@
 import { isGatehouseError } from '../../../gateway/src/errors';
 import type { Principal } from '../../../gateway/src/identity/principal';
 import type { Operation } from '../../../gateway/src/policy/decision';
-import { checkPolicies, createPolicyEngine, DECISION_CODES } from '../../../gateway/src/policy/engine';
+import { checkPolicies, createPolicyEngine, DECISION_CODES, flatContextKey } from '../../../gateway/src/policy/engine';
 
 function principal(groups: string[], overrides: Partial<Principal> = {}): Principal {
   return {
@@ -335,6 +335,37 @@ describe('the decision cache', () => {
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
     expect(engine.decide(ada, 'c', http('POST', '/c')).effect).toBe('deny');
+  });
+});
+
+describe('the cache key of flat attributes', () => {
+  it('tells apart records whose plain concatenation would collide', () => {
+    const records: Record<string, string | number | boolean>[] = [
+      { path: 'a', host: 'bc' },
+      { path: 'ab', host: 'c' },
+      { path: 'a', hos: 'tbc' },
+      { path: '1:a', host: '' },
+      { path: '1', host: ':a' },
+      { path: 'x', n: 1 },
+      { path: 'x', n: 1.5 },
+      { path: 'x', n: '1' },
+      { path: 'x', b: true },
+      { path: 'x', b: 't' },
+      { path: 'xs1:t' },
+    ];
+    const keys = records.map((r) => flatContextKey(r));
+    expect(new Set(keys).size).toBe(records.length);
+    expect(flatContextKey({ path: 'a', host: 'bc' })).toBe(keys[0]);
+    expect(flatContextKey({ tables: ['a'] })).toBeUndefined();
+  });
+
+  it('gives decisions that follow the values, not a shared key', () => {
+    const engine = createPolicyEngine({ policies: 'permit (principal, action, resource) when { context.path == "a" && context.host == "bc" };' });
+    const who = principal(['developers']);
+    const op = (attributes: Record<string, string>): Operation => ({ protocol: 'http', action: 'http:GET', attributes, summary: 'GET' });
+    expect(engine.decide(who, 'c', op({ path: 'a', host: 'bc' })).effect).toBe('allow');
+    expect(engine.decide(who, 'c', op({ path: 'ab', host: 'c' })).effect).toBe('deny');
+    expect(engine.decide(who, 'c', op({ path: 'a', host: 'bc' })).effect).toBe('allow');
   });
 });
 
