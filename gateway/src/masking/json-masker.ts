@@ -3,6 +3,7 @@ import type { Detection, Detector } from './detector';
 import { addCounts, applySpans, findDetections, redactText, resolveOverlaps, type MaskCounts } from './redact';
 import { JSON_SCAN_CHUNK, jsonScanner, type JsonScanner } from './json-scan';
 import type { Replacement } from './replacement';
+import type { WasmEngineMode } from './wasm';
 
 /**
  * A path rule: `$.user.email`, `$.items[*].token`, `$..password`, `$['odd key'][0]`. A matched
@@ -485,7 +486,7 @@ let wasmWalkMinLength = WASM_WALK_MIN_LENGTH;
  * (`auto`, the default), for every outermost body, or never. Both give the same result; the
  * tests run each. Returns whether the WebAssembly walk is available.
  */
-export function useJsonScan(mode: 'auto' | 'always' | 'never'): boolean {
+export function useJsonScan(mode: WasmEngineMode): boolean {
   wasmWalk = mode === 'never' ? undefined : jsonScanner;
   wasmWalkMinLength = mode === 'always' ? 1 : WASM_WALK_MIN_LENGTH;
   return jsonScanner !== undefined;

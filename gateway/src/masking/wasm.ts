@@ -1,3 +1,10 @@
+/**
+ * Which engine a masking hot path runs: its WebAssembly pre-pass above a size where the copy into
+ * module memory pays (`auto`, the default), on every input, or never (the JavaScript path). Both
+ * give the same results; tests run each, benchmarks compare them.
+ */
+export type WasmEngineMode = 'auto' | 'always' | 'never';
+
 /** The few WebAssembly APIs used here (the project's lib, ES2023 without DOM, does not declare them). */
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
