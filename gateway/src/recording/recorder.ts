@@ -23,6 +23,8 @@ export interface RecorderOptions {
   /** Names this gateway instance in segment and digest keys (`[A-Za-z0-9._-]{1,64}`). */
   readonly instanceId: string;
   readonly clock: () => Date;
+  /** The clock in milliseconds, without a Date (every event asks). @default () => clock().getTime() */
+  readonly nowMs?: () => number;
   /** Names this recorder run in its digests. @default crypto.randomUUID */
   readonly idGenerator?: () => string;
   readonly signer: DigestSigner;
@@ -125,6 +127,7 @@ export class GatehouseRecorder implements Recorder {
 
   private readonly sink: LogSink;
   private readonly clock: () => Date;
+  private readonly nowMs: () => number;
   private readonly signer: DigestSigner;
   private readonly log?: RecorderLogger;
   private readonly onSealed?: (s: SegmentSealed) => void | Promise<void>;
@@ -184,6 +187,7 @@ export class GatehouseRecorder implements Recorder {
     this.instanceId = options.instanceId;
     this.sink = options.sink;
     this.clock = options.clock;
+    this.nowMs = options.nowMs ?? (() => this.clock().getTime());
     this.signer = options.signer;
     this.log = options.logger;
     this.onSealed = options.onSegmentSealed;
@@ -356,11 +360,10 @@ export class GatehouseRecorder implements Recorder {
 
   /** RFC 3339 time of the injected clock; formatting is cached per millisecond (hot path). */
   private isoNow(): string {
-    const d = this.clock();
-    const ms = d.getTime();
+    const ms = this.nowMs();
     if (ms !== this.lastMs) {
       this.lastMs = ms;
-      this.lastIso = d.toISOString();
+      this.lastIso = new Date(ms).toISOString();
     }
     return this.lastIso;
   }

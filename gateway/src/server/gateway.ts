@@ -87,6 +87,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     mode: config.recording.mode,
     instanceId,
     clock: () => new Date(),
+    nowMs: Date.now,
     signer,
     flushIntervalMs: config.recording.flushIntervalMs,
     maxBufferBytes: config.recording.maxBufferBytes,
