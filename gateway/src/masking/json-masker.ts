@@ -3,7 +3,7 @@ import type { Detection, Detector } from './detector';
 import { addCounts, applySpans, findDetections, redactText, resolveOverlaps, type MaskCounts } from './redact';
 import { JSON_SCAN_CHUNK, jsonScanner, type JsonScanner } from './json-scan';
 import type { Replacement } from './replacement';
-import type { WasmEngineMode } from './wasm';
+import { engineFor, type WasmEngineMode } from './wasm';
 
 /**
  * A path rule: `$.user.email`, `$.items[*].token`, `$..password`, `$['odd key'][0]`. A matched
@@ -487,8 +487,7 @@ let wasmWalkMinLength = WASM_WALK_MIN_LENGTH;
  * tests run each. Returns whether the WebAssembly walk is available.
  */
 export function useJsonScan(mode: WasmEngineMode): boolean {
-  wasmWalk = mode === 'never' ? undefined : jsonScanner;
-  wasmWalkMinLength = mode === 'always' ? 1 : WASM_WALK_MIN_LENGTH;
+  ({ engine: wasmWalk, minLength: wasmWalkMinLength } = engineFor(mode, jsonScanner, WASM_WALK_MIN_LENGTH));
   return jsonScanner !== undefined;
 }
 

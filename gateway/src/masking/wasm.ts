@@ -5,6 +5,14 @@
  */
 export type WasmEngineMode = 'auto' | 'always' | 'never';
 
+/**
+ * The engine a hot path uses under `mode`, and the input length from which it uses it: `never`
+ * gives none, `always` every input, `auto` inputs of `autoMinLength` or more.
+ */
+export function engineFor<T>(mode: WasmEngineMode, available: T | undefined, autoMinLength: number): { engine: T | undefined; minLength: number } {
+  return { engine: mode === 'never' ? undefined : available, minLength: mode === 'always' ? 1 : autoMinLength };
+}
+
 /** The few WebAssembly APIs used here (the project's lib, ES2023 without DOM, does not declare them). */
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;

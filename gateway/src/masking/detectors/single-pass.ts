@@ -45,7 +45,7 @@ import { slackToken } from './slack-token';
 import { stripeKey } from './stripe-key';
 import { usSsn } from './us-ssn';
 import { TRIGGER_CHUNK, triggerScanner, type TriggerScanner } from './trigger-scan';
-import type { WasmEngineMode } from '../wasm';
+import { engineFor, type WasmEngineMode } from '../wasm';
 
 // Rule slots.
 const AWS_KEY = 0;
@@ -316,8 +316,7 @@ let simdMinLength = SIMD_MIN_LENGTH;
  * passes where WebAssembly SIMD is unavailable; returns whether the pre-pass is available.
  */
 export function useTriggerScan(mode: WasmEngineMode): boolean {
-  simd = mode === 'never' ? undefined : triggerScanner;
-  simdMinLength = mode === 'always' ? 1 : SIMD_MIN_LENGTH;
+  ({ engine: simd, minLength: simdMinLength } = engineFor(mode, triggerScanner, SIMD_MIN_LENGTH));
   return triggerScanner !== undefined;
 }
 
