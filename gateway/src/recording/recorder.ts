@@ -1,10 +1,11 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { GatehouseError, toGatehouseError } from '../errors';
-import { genesisHash, plainJson, sha256Hex, storedLine } from './chain';
+import { genesisHash, plainJson, sha256Hex } from './chain';
 import { parseDigest, signDigest, type DigestSegmentEntry, type DigestSessionEntry } from './digest';
 import { EVENT_CODES, type PrincipalRef } from './events';
 import { compactTime, DIGEST_PREFIX, digestKey, isValidInstanceId, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, segmentKey } from './layout';
 import type { AppendOptions, Recorder, RecorderStats, SegmentSealed, SessionRecorder, SessionStart } from './recorder-types';
+import { ChunkPool, LineBuffer } from './line-buffer';
 import { decodeSegment, encodeChunk } from './segment-codec';
 import type { DigestSigner } from './signer';
 import type { LogSink } from './sinks/sink';
@@ -29,7 +30,7 @@ export interface RecorderOptions {
   readonly idGenerator?: () => string;
   readonly signer: DigestSigner;
   readonly flushIntervalMs: number;
-  /** Bound on pending (uncompressed) event text, counted in string length; beyond it appends reject GH_ERR_RECORDING_OVERLOADED. */
+  /** Bound on pending (uncompressed) event text in UTF-8 bytes; beyond it appends reject GH_ERR_RECORDING_OVERLOADED. */
   readonly maxBufferBytes: number;
   /** A segment is sealed once its stored size reaches this (appendable sinks). */
   readonly segmentMaxBytes: number;
@@ -82,7 +83,8 @@ function deferred(): Deferred {
 /** Events waiting for one sink write. Batches are written strictly in order. */
 interface Batch {
   readonly id: number;
-  lines: string[];
+  /** The lines, UTF-8 encoded off the V8 heap (line-buffer.ts); released once compressed. */
+  readonly buffer: LineBuffer;
   bytes: number;
   events: number;
   readonly sessions: Map<string, Summary>;
@@ -143,6 +145,7 @@ export class GatehouseRecorder implements Recorder {
 
   private readonly sessions = new Map<string, RecorderSession>();
   private readonly queue: Batch[] = [];
+  private readonly chunks = new ChunkPool();
   private nextBatchId = 0;
   private writeTarget = -1;
   private pendingBytes = 0;
@@ -310,39 +313,47 @@ export class GatehouseRecorder implements Recorder {
       throw new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`);
     }
     const seq = s.seq;
-    let line: string;
-    let hash: string;
+    let c: string;
     try {
       // Built piecewise in the exact canonical form of chain.ts (fixed top-level order).
-      let c = '{"seq":' + seq + this.typeAndCode(type, options?.code) + ',"time":"' + this.isoNow() + '","session":' + s.sessionJson;
+      c = '{"seq":' + seq + this.typeAndCode(type, options?.code) + ',"time":"' + this.isoNow() + '","session":' + s.sessionJson;
       // The principal is recorded once, in session.start: the chain binds every later event to it.
       if (s.principalJson !== undefined && seq === 0) c += ',"principal":' + s.principalJson;
       if (s.connectionJson !== undefined) c += ',"connection":' + s.connectionJson;
       if (options?.requestId !== undefined) c += ',"requestId":' + JSON.stringify(options.requestId);
       c += ',"payload":' + (plainJson(payload) ?? '{}') + ',"prev":"' + s.prev + '"}';
-      hash = sha256Hex(c);
-      line = storedLine(c, hash);
     } catch (e) {
       throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
     }
-    // String length, not UTF-8 bytes: cheaper, and closer to what the pending string occupies in memory.
-    const size = line.length;
+    const last = this.queue[this.queue.length - 1];
+    // Batches are bounded by text length (exact for ASCII): maxBatchBytes is a size guide, not an account.
+    const fresh = !last || last.closed || (last.bytes > 0 && last.bytes + c.length > this.maxBatchBytes);
+    const batch = fresh ? this.newBatch() : last;
+    let hash: string;
+    let size: number;
+    try {
+      // The canonical line is encoded once: hashed as bytes, then completed in place into the stored line.
+      hash = sha256Hex(batch.buffer.stage(c));
+      size = batch.buffer.stagedLineBytes;
+    } catch (e) {
+      if (fresh) batch.buffer.release();
+      throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+    }
     if (this.pendingBytes + size > this.maxBufferBytes) {
+      if (fresh) batch.buffer.release();
       this.eventsRefused++;
       // Fail closed without advancing the chain: the event does not exist.
       throw new GatehouseError('GH_ERR_RECORDING_OVERLOADED', 'recording buffer is full: the log store is not keeping up, operation refused', {
         details: { pendingBytes: this.pendingBytes, maxBufferBytes: this.maxBufferBytes },
       });
     }
+    batch.buffer.commit(hash);
     s.seq = seq + 1;
     s.prev = hash;
-    let batch = this.queue[this.queue.length - 1];
-    if (!batch || batch.closed || (batch.bytes > 0 && batch.bytes + size > this.maxBatchBytes)) {
-      if (batch) batch.closed = true;
-      batch = { id: this.nextBatchId++, lines: [], bytes: 0, events: 0, sessions: new Map(), closed: false, failedOnce: false };
+    if (fresh) {
+      if (last) last.closed = true;
       this.queue.push(batch);
     }
-    batch.lines.push(line);
     batch.bytes += size;
     batch.events++;
     const sum = batch.sessions.get(s.id);
@@ -353,6 +364,10 @@ export class GatehouseRecorder implements Recorder {
     this.pendingBytes += size;
     this.pendingEvents++;
     return batch;
+  }
+
+  private newBatch(): Batch {
+    return { id: this.nextBatchId++, buffer: new LineBuffer(this.chunks), bytes: 0, events: 0, sessions: new Map(), closed: false, failedOnce: false };
   }
 
   private lastMs = NaN;
@@ -461,9 +476,9 @@ export class GatehouseRecorder implements Recorder {
 
   private async writeBatch(batch: Batch): Promise<void> {
     if (!batch.gz) {
-      const text = batch.lines.join('');
-      batch.lines = [];
-      batch.gz = await encodeChunk(text);
+      // The lines stay until they are compressed: a failed encode is retried like a failed write.
+      batch.gz = await encodeChunk(batch.buffer.contents());
+      batch.buffer.release();
     }
     const gz = batch.gz;
     // A fresh key can collide with an object that already exists (clock stepped back across a

@@ -21,8 +21,7 @@ const GZIP_OPTIONS = { level: zc.Z_BEST_SPEED };
  * gzip stream. Small chunks are compressed in place, larger ones on the libuv thread pool, so the
  * event loop is never held for long.
  */
-export function encodeChunk(lines: string): Promise<Buffer> {
-  const bytes = Buffer.from(lines, 'utf8');
+export function encodeChunk(bytes: Uint8Array): Promise<Buffer> {
   if (bytes.length <= SYNC_ENCODE_MAX_BYTES) {
     try {
       return Promise.resolve(gzipSync(bytes, GZIP_OPTIONS));

@@ -98,6 +98,25 @@ describe('GatehouseRecorder', () => {
     expect(sink.appends).toBeLessThan(20);
   });
 
+  it('stores batches spanning several buffer chunks, non-ASCII and oversized lines included, and they verify', async () => {
+    const fs = new FsLogSink(dir);
+    const rec = track(new GatehouseRecorder(recorderOptions(fs, { mode: 'buffered', flushIntervalMs: 60000, maxBufferBytes: 64 * 1024 * 1024 })));
+    const sessions = [await rec.openSession(start('s1')), await rec.openSession(start('s2'))];
+    const sent: Array<{ session: string; text: string }> = [];
+    for (let i = 0; i < 60; i++) {
+      // Sizes around and past the 64 KiB chunk, so lines start at every kind of offset.
+      const text = (i % 2 === 0 ? 'ü€😀' : 'ascii').repeat((i * 997) % 30000);
+      const s = sessions[i % 2]!;
+      await s.append('http.request', { i, text });
+      sent.push({ session: s.id, text });
+    }
+    await rec.close();
+    const verdict = await verifyLog(fs, { trustedKeys: [TEST_KEY.publicKeyPem] });
+    expect(verdict.firstFailure).toBeUndefined();
+    const requests = (await eventsOnDisk(dir, fs)).filter((e) => e.type === 'http.request');
+    expect(requests.map((e) => ({ session: e.session, text: (e.payload as { text: string }).text }))).toEqual(sent);
+  });
+
   it('rejects with GH_ERR_RECORDING_OVERLOADED when the bounded buffer is full, without breaking the chain', async () => {
     const fs = new FsLogSink(dir);
     const sink = new GatedSink(fs);

@@ -16,7 +16,7 @@ describe('segment codec', () => {
     ['a chunk just past it', lines(1, SYNC_ENCODE_MAX_BYTES - 23)],
     ['a large chunk (compressed on the thread pool)', lines(2000, 200)],
   ])('%s round-trips as one gzip member', async (_name, text) => {
-    const gz = await encodeChunk(text);
+    const gz = await encodeChunk(Buffer.from(text));
     expect(gz[0]).toBe(0x1f);
     expect(gz[1]).toBe(0x8b);
     expect(gunzipSync(gz).toString('utf8')).toBe(text);
@@ -26,7 +26,7 @@ describe('segment codec', () => {
     const small = lines(3, 10);
     const large = lines(1500, 100);
     expect(Buffer.byteLength(large)).toBeGreaterThan(SYNC_ENCODE_MAX_BYTES);
-    const segment = Buffer.concat([await encodeChunk(small), await encodeChunk(large), await encodeChunk(small)]);
+    const segment = Buffer.concat([await encodeChunk(Buffer.from(small)), await encodeChunk(Buffer.from(large)), await encodeChunk(Buffer.from(small))]);
     const decoded = await decodeSegment(segment);
     expect(decoded.tornTail).toBe(false);
     expect(decoded.lines.join('\n') + '\n').toBe(small + large + small);
