@@ -2,11 +2,12 @@
 // side by side in one run on loopback, for small JSON responses and a streamed SSE response.
 // Each proxy gets one core (taskset -c 1); wrk and the upstreams share the other.
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, median, startProcess, waitForPort, which, wrk } from './lib/proc.mjs';
+import { cpuMicros, freePort, median, startProcess, waitForPort, which, wrk } from './lib/proc.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,6 +50,35 @@ http.createServer((req, res) => {
     ur.pipe(res);
   });
   req.pipe(up);
+}).listen(port, '127.0.0.1');
+`;
+
+// The same with undici, the upstream client Gatehouse uses (node:http server, undici Pool): the
+// floor for a Node proxy built like Gatehouse. Gatehouse's cost over it is identity, policy,
+// credential brokering, recording and metrics.
+const UNDICI_NODE_PROXY = (undiciPath) => `
+const http = require('node:http');
+const { Pool } = require(${JSON.stringify(undiciPath)});
+const [port, upstreamPort] = process.argv.slice(2).map(Number);
+const pool = new Pool('http://127.0.0.1:' + upstreamPort, { connections: 256 });
+const hop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host']);
+http.createServer((req, res) => {
+  const headers = {};
+  for (const k in req.headers) if (!hop.has(k)) headers[k] = req.headers[k];
+  pool.dispatch({ path: req.url, method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req }, {
+    onConnect() {},
+    onError(e) { res.destroy(e); },
+    onHeaders(status, raw, resume) {
+      const h = {};
+      for (let i = 0; i < raw.length; i += 2) { const k = raw[i].toString('latin1').toLowerCase(); if (!hop.has(k)) h[k] = raw[i + 1].toString('latin1'); }
+      res.writeHead(status, h);
+      if (h['content-length'] === undefined) res.flushHeaders();
+      res.on('drain', resume);
+      return true;
+    },
+    onData(chunk) { return res.write(chunk); },
+    onComplete() { res.end(); },
+  });
 }).listen(port, '127.0.0.1');
 `;
 
@@ -139,6 +169,12 @@ export async function main(argv) {
     stops.push(bare);
     await waitForPort(barePort);
 
+    const undiciPort = await freePort();
+    writeFileSync(join(dir, 'undici-proxy.cjs'), UNDICI_NODE_PROXY(createRequire(import.meta.url).resolve('undici')));
+    const undiciProxy = startProcess(process.execPath, [join(dir, 'undici-proxy.cjs'), String(undiciPort), String(upstreamPort)], { cpu: 1 });
+    stops.push(undiciProxy);
+    await waitForPort(undiciPort);
+
     const gateways = {};
     for (const mode of ['buffered', 'strict']) {
       const port = await freePort();
@@ -152,17 +188,18 @@ export async function main(argv) {
       } catch (e) {
         throw new Error(`gatehouse (${mode}) did not start: ${gw.stderr()}`);
       }
-      gateways[mode] = { port, cfg };
+      gateways[mode] = { port, cfg, pid: gw.child.pid };
     }
     const token = execFileSync(process.execPath, [bundle, 'token', '--dev', '--sub', 'bench', '--groups', 'developers', '--config', gateways.buffered.cfg], { encoding: 'utf8' }).trim();
     const auth = { authorization: `Bearer ${token}` };
 
     const targets = {
       direct: { port: upstreamPort, headers: {} },
-      nginx: { port: nginxPort, headers: {} },
-      node_bare_proxy: { port: barePort, headers: {} },
-      gatehouse_buffered: { port: gateways.buffered.port, headers: auth },
-      gatehouse_strict: { port: gateways.strict.port, headers: auth },
+      nginx: { port: nginxPort, headers: {}, pid: nginx.child.pid },
+      node_bare_proxy: { port: barePort, headers: {}, pid: bare.child.pid },
+      node_undici_proxy: { port: undiciPort, headers: {}, pid: undiciProxy.child.pid },
+      gatehouse_buffered: { port: gateways.buffered.port, headers: auth, pid: gateways.buffered.pid },
+      gatehouse_strict: { port: gateways.strict.port, headers: auth, pid: gateways.strict.pid },
     };
     const scenarios = [
       { name: 'json', path: '/v1/items', connections: opts.connections },
@@ -187,10 +224,14 @@ export async function main(argv) {
         try {
           for (const [name, t] of Object.entries(targets)) {
             if (sc.skip?.includes(name)) continue;
+            const cpu0 = t.pid === undefined ? undefined : cpuMicros(t.pid);
             const r = wrk(`http://127.0.0.1:${t.port}${sc.path}`, { connections: sc.connections, seconds: opts.seconds, cpu: 0, headers: t.headers });
+            const cpu1 = t.pid === undefined ? undefined : cpuMicros(t.pid);
+            if (cpu0 !== undefined && cpu1 !== undefined && r.requests > 0) r.cpuUsPerReq = (cpu1 - cpu0) / r.requests;
             if (r.non2xx > 0) throw new Error(`${name} ${sc.name}: ${r.non2xx} non-2xx responses`);
             ((samples[sc.name] ??= {})[name] ??= []).push(r);
-            process.stderr.write(`round ${round + 1} ${sc.name.padEnd(10)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms\n`);
+            const cpu = r.cpuUsPerReq === undefined ? '' : `  cpu ${r.cpuUsPerReq.toFixed(0)} µs/req`;
+            process.stderr.write(`round ${round + 1} ${sc.name.padEnd(10)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms${cpu}\n`);
           }
         } finally {
           for (const s of spinners) await s.stop();
@@ -202,6 +243,8 @@ export async function main(argv) {
       runs[sc] = {};
       for (const [name, rs] of Object.entries(byTarget)) {
         runs[sc][name] = { rps: median(rs.map((r) => r.rps)), p50_ms: median(rs.map((r) => r.p50)), p99_ms: median(rs.map((r) => r.p99)), rounds: rs.length };
+        const cpu = rs.map((r) => r.cpuUsPerReq).filter((v) => v !== undefined);
+        if (cpu.length > 0) runs[sc][name].cpu_us_per_req = Number(median(cpu).toFixed(1));
       }
     }
     const ratio = (sc, a, b) => Number((runs[sc][a].rps / runs[sc][b].rps).toFixed(3));
@@ -212,6 +255,8 @@ export async function main(argv) {
       'nginx/direct': ratio('json', 'nginx', 'direct'),
       'node_bare_proxy/nginx': ratio('json', 'node_bare_proxy', 'nginx'),
       'gatehouse_buffered/node_bare_proxy': ratio('json', 'gatehouse_buffered', 'node_bare_proxy'),
+      'node_undici_proxy/nginx': ratio('json', 'node_undici_proxy', 'nginx'),
+      'gatehouse_buffered/node_undici_proxy': ratio('json', 'gatehouse_buffered', 'node_undici_proxy'),
       'sse:gatehouse_buffered/nginx': ratio('sse', 'gatehouse_buffered', 'nginx'),
       'sse:gatehouse_strict/nginx': ratio('sse', 'gatehouse_strict', 'nginx'),
     };
@@ -220,10 +265,11 @@ export async function main(argv) {
       'gatehouse_strict_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_strict.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'nginx_p50_added_ms_1conn': Number((runs.json_1conn.nginx.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'node_bare_proxy_p50_added_ms_1conn': Number((runs.json_1conn.node_bare_proxy.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'node_undici_proxy_p50_added_ms_1conn': Number((runs.json_1conn.node_undici_proxy.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
     };
     if (runs.json_1conn_awake !== undefined) {
       const a = runs.json_1conn_awake;
-      for (const name of ['gatehouse_buffered', 'nginx', 'node_bare_proxy']) {
+      for (const name of ['gatehouse_buffered', 'nginx', 'node_bare_proxy', 'node_undici_proxy']) {
         added[`${name}_p50_added_ms_1conn_awake`] = Number((a[name].p50_ms - a.direct.p50_ms).toFixed(3));
       }
     }
@@ -235,6 +281,7 @@ export async function main(argv) {
         rounds: opts.rounds,
         connections: opts.connections,
         cpus: 'proxy on cpu 1; wrk and upstream on cpu 0',
+        cpu_us_per_req: "the proxy process's user+system CPU time (all threads, nginx's worker included) over the run, per request",
         awake: 'json_1conn_awake: a SCHED_IDLE busy loop on each core keeps the vCPUs from halting between requests',
         node: process.version,
       },
@@ -244,9 +291,12 @@ export async function main(argv) {
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
     writeFileSync(join(root, 'bench/results/http.json'), JSON.stringify(result, null, 2) + '\n');
-    console.log('\nscenario    target                req/s      p50 ms   p99 ms');
+    console.log('\nscenario          target                req/s      p50 ms   p99 ms  cpu µs/req');
     for (const [sc, byTarget] of Object.entries(runs)) {
-      for (const [name, r] of Object.entries(byTarget)) console.log(`${sc.padEnd(11)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(3).padStart(9)} ${r.p99_ms.toFixed(3).padStart(8)}`);
+      for (const [name, r] of Object.entries(byTarget)) {
+        const cpu = r.cpu_us_per_req === undefined ? '' : r.cpu_us_per_req.toFixed(0).padStart(11);
+        console.log(`${sc.padEnd(17)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(3).padStart(9)} ${r.p99_ms.toFixed(3).padStart(8)}${cpu}`);
+      }
     }
     console.log('\nratios (req/s):');
     for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(32)} ${v}`);

@@ -1,6 +1,7 @@
 // Process helpers for benchmarks: start servers, wait for ports, run wrk and parse its output.
 import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export function which(cmd) {
   try {
@@ -68,8 +69,37 @@ export function wrk(url, { connections, seconds, cpu, headers = {}, threads = 1 
     const v = Number(m[1]);
     return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
   };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`could not parse wrk output:\n${out}`);
-  return { rps, p50: pct(50), p99: pct(99), non2xx, errors };
+  return { rps, requests, p50: pct(50), p99: pct(99), non2xx, errors };
+}
+
+let clockTicks;
+
+/**
+ * CPU time in microseconds that a process and its live children (nginx's worker) have used so far,
+ * user and system, every thread included; undefined where /proc is missing. The difference over a
+ * run divided by its requests is the proxy's CPU cost per request, which (unlike requests/s) does
+ * not move when the VM's host is busy and the proxy waits.
+ */
+export function cpuMicros(pid) {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    let ticks = 0;
+    const visit = (p) => {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command name: state is field 3, utime 14 and stime 15 (proc(5)).
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ')) if (c) visit(c);
+      }
+    };
+    visit(pid);
+    return (ticks * 1e6) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }
 
 export const median = (xs) => {
