@@ -59,7 +59,11 @@ export function wrk(url, { connections, seconds, cpu, headers = {}, threads = 1 
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   args.push(url);
   const argv = cpu !== undefined && which('taskset') ? ['taskset', '-c', String(cpu), 'wrk', ...args] : ['wrk', ...args];
-  const out = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return wrkSummary(execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' }));
+}
+
+/** What the benchmarks read from wrk's `--latency` output: { rps, requests, p50, p99 (ms), non2xx, errors }. */
+export function wrkSummary(out) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? null;
