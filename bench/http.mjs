@@ -12,7 +12,7 @@ import { cpuMicros, freePort, median, startProcess, waitForPort, which, wrk } fr
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const opts = { seconds: 5, rounds: 3, connections: 16 };
+  const opts = { seconds: 5, rounds: 5, connections: 16 };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') opts.seconds = Number(argv[++i]);
     else if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
@@ -247,7 +247,18 @@ export async function main(argv) {
         if (cpu.length > 0) runs[sc][name].cpu_us_per_req = Number(median(cpu).toFixed(1));
       }
     }
-    const ratio = (sc, a, b) => Number((runs[sc][a].rps / runs[sc][b].rps).toFixed(3));
+    // Targets alternate within each round, so a round's targets saw the same machine: a ratio is
+    // taken within each round and the median of those is reported, with their range. (The VM's
+    // speed moves by ±30 % between rounds; a ratio of medians would mix rounds.)
+    const ratioRanges = {};
+    const ratio = (sc, a, b) => {
+      const as = samples[sc][a];
+      const bs = samples[sc][b];
+      const per = as.map((r, i) => r.rps / bs[i].rps);
+      const key = (sc === 'json' ? '' : `${sc}:`) + `${a}/${b}`;
+      ratioRanges[key] = [Number(Math.min(...per).toFixed(3)), Number(Math.max(...per).toFixed(3))];
+      return Number(median(per).toFixed(3));
+    };
     const ratios = {
       'gatehouse_buffered/nginx': ratio('json', 'gatehouse_buffered', 'nginx'),
       'gatehouse_strict/nginx': ratio('json', 'gatehouse_strict', 'nginx'),
@@ -287,6 +298,7 @@ export async function main(argv) {
       },
       runs,
       ratios,
+      ratio_ranges: ratioRanges,
       latency: added,
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
@@ -298,8 +310,8 @@ export async function main(argv) {
         console.log(`${sc.padEnd(17)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(3).padStart(9)} ${r.p99_ms.toFixed(3).padStart(8)}${cpu}`);
       }
     }
-    console.log('\nratios (req/s):');
-    for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(32)} ${v}`);
+    console.log('\nratios (req/s; median of the per-round ratios):');
+    for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(38)} ${String(v).padEnd(6)} (rounds: ${ratioRanges[k].join('–')})`);
     console.log('added p50 latency at one connection (ms):');
     for (const [k, v] of Object.entries(added)) console.log(`  ${k.padEnd(40)} ${v}`);
     console.log('\nwrote bench/results/http.json');
