@@ -284,6 +284,13 @@ export async function main(argv) {
         added[`${name}_p50_added_ms_1conn_awake`] = Number((a[name].p50_ms - a.direct.p50_ms).toFixed(3));
       }
     }
+    // What Gatehouse adds over the leanest Node proxy built like it (node:http + undici): the part
+    // of the added latency that its own work (identity, policy, recording) is responsible for.
+    added['gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn'] = Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.node_undici_proxy.p50_ms).toFixed(3));
+    if (runs.json_1conn_awake !== undefined) {
+      const a = runs.json_1conn_awake;
+      added['gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn_awake'] = Number((a.gatehouse_buffered.p50_ms - a.node_undici_proxy.p50_ms).toFixed(3));
+    }
     const result = {
       benchmark: 'http',
       date: new Date().toISOString(),
@@ -313,7 +320,7 @@ export async function main(argv) {
     console.log('\nratios (req/s; median of the per-round ratios):');
     for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(38)} ${String(v).padEnd(6)} (rounds: ${ratioRanges[k].join('–')})`);
     console.log('added p50 latency at one connection (ms):');
-    for (const [k, v] of Object.entries(added)) console.log(`  ${k.padEnd(40)} ${v}`);
+    for (const [k, v] of Object.entries(added)) console.log(`  ${k.padEnd(58)} ${v}`);
     console.log('\nwrote bench/results/http.json');
   } finally {
     for (const s of stops.reverse()) await s.stop();
