@@ -83,8 +83,8 @@ let clockTicks;
 /**
  * CPU time in microseconds that a process and its live children (nginx's worker) have used so far,
  * user and system, every thread included; undefined where /proc is missing. The difference over a
- * run divided by its requests is the proxy's CPU cost per request, which (unlike requests/s) does
- * not move when the VM's host is busy and the proxy waits.
+ * run divided by its requests is the proxy's CPU cost per request: unlike requests/s it does not
+ * count the time the proxy waits for wrk or the upstream on the other core.
  */
 export function cpuMicros(pid) {
   try {
