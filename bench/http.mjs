@@ -115,7 +115,7 @@ http {
 }`;
 }
 
-function gatehouseConfig(dir, port, adminPort, upstreamPort, mode) {
+function gatehouseConfig(dir, port, adminPort, upstreamPort, mode, busyPollMicroseconds = 0) {
   return `
 mode: development
 listeners:
@@ -138,6 +138,7 @@ recording:
 state:
   embeddedPath: memory
 logging: { level: warn }
+tuning: { busyPollMicroseconds: ${busyPollMicroseconds} }
 `;
 }
 
@@ -176,19 +177,21 @@ export async function main(argv) {
     await waitForPort(undiciPort);
 
     const gateways = {};
-    for (const mode of ['buffered', 'strict']) {
+    // busy_poll: buffered recording with `tuning.busyPollMicroseconds: 1000` (opt-in; it trades
+    // CPU for latency, docs/configuration.md), beside the default configuration.
+    for (const [key, mode, busyPoll] of [['buffered', 'buffered', 0], ['strict', 'strict', 0], ['buffered_busy_poll', 'buffered', 1000]]) {
       const port = await freePort();
       const adminPort = await freePort();
-      const cfg = join(dir, `gatehouse-${mode}.yaml`);
-      writeFileSync(cfg, gatehouseConfig(dir, port, adminPort, upstreamPort, mode));
+      const cfg = join(dir, `gatehouse-${key}.yaml`);
+      writeFileSync(cfg, gatehouseConfig(dir, port, adminPort, upstreamPort, mode, busyPoll).replace(`log-${mode}`, `log-${key}`));
       const gw = startProcess(process.execPath, [bundle, 'run', '--config', cfg], { cpu: 1, env: { BENCH_UPSTREAM_TOKEN: 'bench-upstream-secret' } });
       stops.push(gw);
       try {
         await waitForPort(port, 30000);
       } catch (e) {
-        throw new Error(`gatehouse (${mode}) did not start: ${gw.stderr()}`);
+        throw new Error(`gatehouse (${key}) did not start: ${gw.stderr()}`);
       }
-      gateways[mode] = { port, cfg, pid: gw.child.pid };
+      gateways[key] = { port, cfg, pid: gw.child.pid };
     }
     const token = execFileSync(process.execPath, [bundle, 'token', '--dev', '--sub', 'bench', '--groups', 'developers', '--config', gateways.buffered.cfg], { encoding: 'utf8' }).trim();
     const auth = { authorization: `Bearer ${token}` };
@@ -200,6 +203,7 @@ export async function main(argv) {
       node_undici_proxy: { port: undiciPort, headers: {}, pid: undiciProxy.child.pid },
       gatehouse_buffered: { port: gateways.buffered.port, headers: auth, pid: gateways.buffered.pid },
       gatehouse_strict: { port: gateways.strict.port, headers: auth, pid: gateways.strict.pid },
+      gatehouse_buffered_busy_poll: { port: gateways.buffered_busy_poll.port, headers: auth, pid: gateways.buffered_busy_poll.pid },
     };
     const scenarios = [
       { name: 'json', path: '/v1/items', connections: opts.connections },
@@ -268,11 +272,13 @@ export async function main(argv) {
       'gatehouse_buffered/node_bare_proxy': ratio('json', 'gatehouse_buffered', 'node_bare_proxy'),
       'node_undici_proxy/nginx': ratio('json', 'node_undici_proxy', 'nginx'),
       'gatehouse_buffered/node_undici_proxy': ratio('json', 'gatehouse_buffered', 'node_undici_proxy'),
+      'gatehouse_buffered_busy_poll/nginx': ratio('json', 'gatehouse_buffered_busy_poll', 'nginx'),
       'sse:gatehouse_buffered/nginx': ratio('sse', 'gatehouse_buffered', 'nginx'),
       'sse:gatehouse_strict/nginx': ratio('sse', 'gatehouse_strict', 'nginx'),
     };
     const added = {
       'gatehouse_buffered_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'gatehouse_buffered_busy_poll_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_buffered_busy_poll.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'gatehouse_strict_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_strict.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'nginx_p50_added_ms_1conn': Number((runs.json_1conn.nginx.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'node_bare_proxy_p50_added_ms_1conn': Number((runs.json_1conn.node_bare_proxy.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
@@ -280,7 +286,7 @@ export async function main(argv) {
     };
     if (runs.json_1conn_awake !== undefined) {
       const a = runs.json_1conn_awake;
-      for (const name of ['gatehouse_buffered', 'nginx', 'node_bare_proxy', 'node_undici_proxy']) {
+      for (const name of ['gatehouse_buffered', 'gatehouse_buffered_busy_poll', 'nginx', 'node_bare_proxy', 'node_undici_proxy']) {
         added[`${name}_p50_added_ms_1conn_awake`] = Number((a[name].p50_ms - a.direct.p50_ms).toFixed(3));
       }
     }
@@ -301,6 +307,7 @@ export async function main(argv) {
         cpus: 'proxy on cpu 1; wrk and upstream on cpu 0',
         cpu_us_per_req: "the proxy process's user+system CPU time (all threads, nginx's worker included) over the run, per request",
         awake: 'json_1conn_awake: a SCHED_IDLE busy loop on each core keeps the vCPUs from halting between requests',
+        busy_poll: 'gatehouse_buffered_busy_poll: buffered recording with tuning.busyPollMicroseconds 1000 (opt-in)',
         node: process.version,
       },
       runs,

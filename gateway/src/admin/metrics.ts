@@ -25,6 +25,11 @@ export interface GatewayMetrics extends PipelineObserver {
   sessionClosed(protocol: string): void;
   /** Time from sending upstream to the response headers, in milliseconds. */
   upstreamLatency(connection: string, latencyMs: number): void;
+  /**
+   * Exports `gatehouse_busy_poll_seconds_total`, read from `spunSeconds` at each scrape: the time
+   * the event loop was kept polling (config `tuning.busyPollMicroseconds`), i.e. the CPU it cost.
+   */
+  watchBusyPolling(spunSeconds: () => number): void;
 }
 
 export interface GatewayMetricsOptions {
@@ -104,6 +109,19 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     upstreamLatency(connection, latencyMs) {
       upstreamLatency.observe(connection, Math.max(0, latencyMs) / 1000);
+    },
+    watchBusyPolling(spunSeconds) {
+      let reported = 0;
+      new Counter({
+        name: 'gatehouse_busy_poll_seconds_total',
+        help: 'Time the event loop was kept polling instead of sleeping (tuning.busyPollMicroseconds).',
+        registers: [registry],
+        collect() {
+          const total = spunSeconds();
+          if (total > reported) this.inc(total - reported);
+          reported = Math.max(reported, total);
+        },
+      });
     },
   };
 }

@@ -435,6 +435,16 @@ export const configSchema = z
       .default({ level: 'info' }),
     /** Graceful shutdown: how long to drain connections on SIGTERM before closing them. */
     shutdownGraceSeconds: z.number().int().min(0).max(600).default(25),
+    tuning: z
+      .object({
+        /**
+         * Busy polling (server/busy-poll.ts): after each request, keep polling the sockets this
+         * long instead of sleeping, trading CPU for latency on VMs. 0 (off) or 1..10000.
+         */
+        busyPollMicroseconds: z.number().int().min(0).max(10_000).default(0),
+      })
+      .strict()
+      .default({ busyPollMicroseconds: 0 }),
   })
   .strict();
 

@@ -23,6 +23,7 @@ import { createSink, localLogRoot } from './sinks';
 import { createSessionIndex } from '../state/sql-session-index';
 import { listen, readPem, type Listener } from './listener';
 import { loadDigestSigner } from './signing-key';
+import { createBusyPoller } from './busy-poll';
 
 export interface RunningGateway {
   readonly http: Listener;
@@ -57,6 +58,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const instanceId = config.instanceId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
   const { secrets, close: closeSecrets } = await createConfiguredSecrets(config, logger);
   const metrics = createGatewayMetrics({ defaultLabels: { instance: instanceId } });
+  const busyPoller = createBusyPoller({ windowMicroseconds: config.tuning.busyPollMicroseconds });
+  if (config.tuning.busyPollMicroseconds > 0) metrics.watchBusyPolling(() => busyPoller.spunSeconds());
 
   const verifier = await identityVerifierFromConfig(config, { logger });
   const policy = createPolicyEngine({ policies: await policySources(config), logger });
@@ -126,6 +129,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     // Connections without their own masking block take the top-level one (docs/masking.md).
     defaultMasking: config.masking,
     extraMaskingDetectors: options.extraMaskingDetectors,
+    onActivity: busyPoller.touch,
   });
 
   let shuttingDown = false;
@@ -180,6 +184,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
         logger,
         defaultMasking: config.masking,
         extraMaskingDetectors: options.extraMaskingDetectors,
+        onActivity: busyPoller.touch,
       });
     } catch (e) {
       await httpListener.close(0);
@@ -211,6 +216,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await sink.close?.();
       await closeSecrets();
       await adminListener.close(1000);
+      busyPoller.stop();
       logger.info({ reason }, 'stopped: sessions sealed, final digest written');
     })();
     return shutdownPromise;

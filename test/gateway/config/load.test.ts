@@ -53,6 +53,18 @@ ${masking}
     expect(result.config.recording.sink).toEqual({ type: 'fs', path: './.gatehouse/log' });
     expect(result.config.state.url).toBeUndefined();
     expect(result.warnings.join('\n')).toMatch(/DEVELOPMENT MODE/);
+    expect(result.config.tuning.busyPollMicroseconds).toBe(0);
+  });
+
+  test('busy polling takes whole microseconds from 0 to 10000', () => {
+    const ok = parseConfig(`${minimalDev}\ntuning: { busyPollMicroseconds: 1000 }\n`);
+    if (!ok.ok) throw new Error(JSON.stringify(ok.problems));
+    expect(ok.config.tuning.busyPollMicroseconds).toBe(1000);
+    for (const bad of ['-1', '10001', '2.5', '"fast"']) {
+      const r = parseConfig(`${minimalDev}\ntuning: { busyPollMicroseconds: ${bad} }\n`);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.problems.map((p) => p.path)).toEqual(['tuning.busyPollMicroseconds']);
+    }
   });
 
   test('every schema problem is reported at once, each with its path and line', () => {

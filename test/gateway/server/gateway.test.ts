@@ -39,17 +39,18 @@ describe('gateway end to end', () => {
   });
   beforeEach(async () => {
     echo.received.length = 0;
-    gw = await startTestGateway(() => ({
-      identity: {
-        issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], groupsClaim: 'groups', algorithms: ['RS256'] }],
-      },
-      policy: { cedar: POLICY },
-      connections: [
-        { name: 'echo', kind: 'http', upstream: echo.url, route: { pathPrefix: '/echo' }, credential: { type: 'bearer', secret: 'env:GH_E2E_UPSTREAM_TOKEN' } },
-        { name: 'other', kind: 'http', upstream: echo.url, route: { pathPrefix: '/other' } },
-      ],
-      admin: { groups: ['auditors'] },
-    }));
+    gw = await startTestGateway(overrides);
+  });
+  const overrides = () => ({
+    identity: {
+      issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], groupsClaim: 'groups', algorithms: ['RS256'] }],
+    },
+    policy: { cedar: POLICY },
+    connections: [
+      { name: 'echo', kind: 'http', upstream: echo.url, route: { pathPrefix: '/echo' }, credential: { type: 'bearer', secret: 'env:GH_E2E_UPSTREAM_TOKEN' } },
+      { name: 'other', kind: 'http', upstream: echo.url, route: { pathPrefix: '/other' } },
+    ],
+    admin: { groups: ['auditors'] },
   });
   afterEach(async () => {
     await gw.stop();
@@ -172,6 +173,24 @@ describe('gateway end to end', () => {
     const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_requests_total\{[^}]*connection="echo"[^}]*\} 1/);
     expect(metrics).toMatch(/gatehouse_decisions_total\{[^}]*effect="allow"/);
+    // Busy polling is off by default, and so is its metric.
+    expect(metrics).not.toContain('gatehouse_busy_poll_seconds_total');
+  });
+
+  test('with busy polling on, requests go through and the time spent polling is exported', async () => {
+    await gw.stop();
+    gw = await startTestGateway(() => ({ ...overrides(), tuning: { busyPollMicroseconds: 2000 } }));
+    const t = await token();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${gw.url}/echo/poll/${i}`, { headers: { authorization: `Bearer ${t}` } });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    const spun = Number(/^gatehouse_busy_poll_seconds_total\{[^}]*\} (\S+)$/m.exec(metrics)?.[1]);
+    // Each request polls for at least the 2 ms window after it.
+    expect(spun).toBeGreaterThanOrEqual(0.002);
+    expect(metrics).toMatch(/gatehouse_requests_total\{[^}]*connection="echo"[^}]*\} 3/);
   });
 
   test('when the disk is full, the request is refused and never forwarded unrecorded', async () => {

@@ -53,6 +53,8 @@ export interface HttpProxyOptions {
    * e.g. a detector that throws, to prove fail-closed behaviour). Not reachable from configuration.
    */
   readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
+  /** Called when a request arrives and when its exchange ends (busy polling, server/busy-poll.ts). */
+  readonly onActivity?: () => void;
 }
 
 export interface HttpProxy {
@@ -98,6 +100,7 @@ class HttpProxyImpl implements HttpProxy {
   readonly logger: ProxyLogger;
   readonly metrics: HttpProxyMetrics | undefined;
   readonly transcriptLimit: number;
+  readonly onActivity: () => void;
   private readonly maxSockets: number;
 
   constructor(options: HttpProxyOptions) {
@@ -106,6 +109,7 @@ class HttpProxyImpl implements HttpProxy {
     this.metrics = options.metrics;
     this.transcriptLimit = options.transcriptLimitBytes ?? DEFAULT_TRANSCRIPT_LIMIT;
     this.maxSockets = options.maxSocketsPerUpstream ?? 256;
+    this.onActivity = options.onActivity ?? noActivity;
     this.router = new HttpRouter(options.connections);
     for (const c of options.connections) this.upstreams.set(c.name, this.prepare(c, options));
     const idleMs = (options.sessionIdleSeconds ?? 300) * 1000;
@@ -123,6 +127,7 @@ class HttpProxyImpl implements HttpProxy {
   }
 
   handler(req: IncomingMessage, res: ServerResponse): void {
+    this.onActivity();
     this.handle(req, res).catch((e: unknown) => {
       // A bug here must still answer (and not forward): fail closed with a 500.
       const err = toGatehouseError(e, 'GH_ERR_INTERNAL', 'the gateway failed to handle the request');
@@ -233,6 +238,8 @@ class HttpProxyImpl implements HttpProxy {
     sendError(res, err, { requestId, decision });
   }
 }
+
+function noActivity(): void {}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -781,6 +788,7 @@ class Exchange {
         }
       }
     } finally {
+      this.proxy.onActivity();
       this.proxy.metrics?.observeRequest(this.connection.name, this.method, status, total / 1000);
       // The access log line (a refusal after forwarding was logged by refuse()).
       if (this.failure === undefined) {

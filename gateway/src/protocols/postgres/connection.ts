@@ -57,6 +57,8 @@ export interface ProxySettings {
   readonly logger: Logger;
   /** Result masking (row-masking.ts); undefined when the connection does not mask: the server path is then untouched. */
   readonly masking?: RowMasker;
+  /** Called for each chunk either side sends (busy polling, server/busy-poll.ts). */
+  readonly onActivity?: () => void;
 }
 
 const enum Kind {
@@ -157,9 +159,11 @@ export class ProxyConnection {
   /** Starts forwarding; `clientRest`/`upstreamRest` are bytes already read during start-up. */
   start(clientRest: Buffer, upstreamRest: Buffer): void {
     const { client, upstream } = this;
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    const activity = this.settings.onActivity;
+    client.on('data', activity === undefined ? (chunk: Buffer) => this.onClientData(chunk) : (chunk: Buffer) => (activity(), this.onClientData(chunk)));
     const masked = this.settings.masking === undefined ? undefined : this.maskedServerStream(this.settings.masking);
-    upstream.on('data', masked === undefined ? (chunk: Buffer) => this.onUpstreamData(chunk) : (chunk: Buffer) => masked.push(chunk));
+    const fromServer = masked === undefined ? (chunk: Buffer) => this.onUpstreamData(chunk) : (chunk: Buffer) => masked.push(chunk);
+    upstream.on('data', activity === undefined ? fromServer : (chunk: Buffer) => (activity(), fromServer(chunk)));
     client.on('drain', () => this.resumeUpstream());
     upstream.on('drain', () => this.resumeClient());
     client.on('error', () => this.shutdown('client_error'));

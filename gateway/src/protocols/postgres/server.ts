@@ -29,6 +29,8 @@ export interface PostgresProxyOptions {
   readonly defaultMasking?: MaskingConfig;
   /** Extra detectors per connection name, added to its masking (embedding and tests: e.g. one that throws). */
   readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
+  /** Called for each chunk a proxied client or server sends (busy polling, server/busy-poll.ts). */
+  readonly onActivity?: () => void;
 }
 
 export interface PostgresProxy {
@@ -269,6 +271,7 @@ class PostgresProxyImpl implements PostgresProxy {
       maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
       logger: this.options.logger,
       masking: rowMasker,
+      onActivity: this.options.onActivity,
     }, login.status);
     this.live.add(proxied);
     proxied.onClosed = (reason) => {

@@ -392,6 +392,23 @@ describe('HTTP proxy', () => {
     });
   });
 
+  describe('activity (busy polling)', () => {
+    it('reports each request when it arrives and again when its exchange ends, refusals included', async () => {
+      const seen: string[] = [];
+      const pipeline = pipelineWith({ decide: (_p, op) => (op.attributes.method === 'DELETE' ? 'deny' : 'allow') });
+      running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })], {
+        onActivity: () => seen.push('activity'),
+        metrics: { observeRequest: () => seen.push('finished') },
+      });
+      await request(`${running.url}/x`, { headers: auth });
+      await pipeline.waitForEvent('http.response');
+      // Arrival, then the end of the exchange (before its metrics are observed).
+      expect(seen).toEqual(['activity', 'activity', 'finished']);
+      await request(`${running.url}/x`, { method: 'DELETE', headers: auth });
+      expect(seen).toEqual(['activity', 'activity', 'finished', 'activity']);
+    });
+  });
+
   describe('upstream failures', () => {
     it('answers 502 GH_ERR_UPSTREAM_UNAVAILABLE when the upstream refuses connections', async () => {
       const dead = await startEcho();

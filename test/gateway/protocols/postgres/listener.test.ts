@@ -166,6 +166,24 @@ describe('postgres listener', () => {
     }
   });
 
+  test('each chunk a proxied client or server sends is reported as activity (busy polling)', async () => {
+    const { pipeline } = env.gw.gateway;
+    const connections = env.gw.config.connections.filter((c) => c.kind === 'postgres');
+    let activity = 0;
+    const plain = await startPostgresProxy({ pipeline, connections, listener: { address: '127.0.0.1', port: 0, allowPlaintext: true }, logger: silentLogger(), onActivity: () => activity++ });
+    try {
+      const client = new pg.Client(env.clientConfig(await env.token(), { port: plain.port, ssl: false }));
+      await client.connect();
+      const before = activity;
+      expect((await client.query('select 3 as three')).rows).toEqual([{ three: 3 }]);
+      // At least the query going up and its result coming back.
+      expect(activity - before).toBeGreaterThanOrEqual(2);
+      await client.end();
+    } finally {
+      await plain.close(1000);
+    }
+  });
+
   async function loggedIn(): Promise<RawPgClient> {
     const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
     await new Promise<void>((resolve, reject) => {
