@@ -63,6 +63,7 @@ const [port, upstreamPort] = process.argv.slice(2).map(Number);
 const pool = new Pool('http://127.0.0.1:' + upstreamPort, { connections: 256 });
 const hop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host']);
 http.createServer((req, res) => {
+  touch();
   const headers = {};
   for (const k in req.headers) if (!hop.has(k)) headers[k] = req.headers[k];
   pool.dispatch({ path: req.url, method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req }, {
@@ -80,6 +81,35 @@ http.createServer((req, res) => {
     onComplete() { res.end(); },
   });
 }).listen(port, '127.0.0.1');
+`;
+
+// A TCP relay with no HTTP at all: each client connection gets its own upstream connection and
+// bytes pass as they come. The least any Node process adds on this path (one-connection rows only).
+const NODE_TCP_RELAY = `
+const net = require('node:net');
+const [port, upstreamPort] = process.argv.slice(2).map(Number);
+net.createServer({ noDelay: true }, (c) => {
+  const u = net.connect({ port: upstreamPort, host: '127.0.0.1', noDelay: true });
+  c.on('data', (d) => { touch(); u.write(d); });
+  u.on('data', (d) => { touch(); c.write(d); });
+  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
+  c.on('error', () => {}); u.on('error', () => {});
+}).listen(port, '127.0.0.1');
+`;
+
+// Busy polling for the floors above, as the gateway does it (gateway/src/server/busy-poll.ts):
+// after each touch, keep a setImmediate chain alive for BUSY_POLL_US, so libuv polls with a zero
+// timeout instead of sleeping. Without BUSY_POLL_US, touch does nothing.
+const BUSY_POLL_PRELUDE = `
+const { performance } = require('node:perf_hooks');
+const busyPollMs = Number(process.env.BUSY_POLL_US || 0) / 1000;
+let pollUntil = 0, polling = false;
+function pollTick() { if (performance.now() < pollUntil) setImmediate(pollTick); else polling = false; }
+function touch() {
+  if (busyPollMs <= 0) return;
+  pollUntil = performance.now() + busyPollMs;
+  if (!polling) { polling = true; setImmediate(pollTick); }
+}
 `;
 
 /**
@@ -170,11 +200,21 @@ export async function main(argv) {
     stops.push(bare);
     await waitForPort(barePort);
 
-    const undiciPort = await freePort();
-    writeFileSync(join(dir, 'undici-proxy.cjs'), UNDICI_NODE_PROXY(createRequire(import.meta.url).resolve('undici')));
-    const undiciProxy = startProcess(process.execPath, [join(dir, 'undici-proxy.cjs'), String(undiciPort), String(upstreamPort)], { cpu: 1 });
-    stops.push(undiciProxy);
-    await waitForPort(undiciPort);
+    writeFileSync(join(dir, 'undici-proxy.cjs'), BUSY_POLL_PRELUDE + UNDICI_NODE_PROXY(createRequire(import.meta.url).resolve('undici')));
+    writeFileSync(join(dir, 'tcp-relay.cjs'), BUSY_POLL_PRELUDE + NODE_TCP_RELAY);
+    const floors = {};
+    for (const [key, script, busyPollUs] of [
+      ['node_undici_proxy', 'undici-proxy.cjs', 0],
+      ['node_undici_proxy_busy_poll', 'undici-proxy.cjs', 1000],
+      ['node_tcp_relay', 'tcp-relay.cjs', 0],
+      ['node_tcp_relay_busy_poll', 'tcp-relay.cjs', 1000],
+    ]) {
+      const port = await freePort();
+      const proc = startProcess(process.execPath, [join(dir, script), String(port), String(upstreamPort)], { cpu: 1, env: { BUSY_POLL_US: String(busyPollUs) } });
+      stops.push(proc);
+      await waitForPort(port);
+      floors[key] = { port, headers: {}, pid: proc.child.pid };
+    }
 
     const gateways = {};
     // busy_poll: buffered recording with `tuning.busyPollMicroseconds: 1000` (opt-in; it trades
@@ -200,10 +240,14 @@ export async function main(argv) {
       direct: { port: upstreamPort, headers: {} },
       nginx: { port: nginxPort, headers: {}, pid: nginx.child.pid },
       node_bare_proxy: { port: barePort, headers: {}, pid: bare.child.pid },
-      node_undici_proxy: { port: undiciPort, headers: {}, pid: undiciProxy.child.pid },
+      node_undici_proxy: floors.node_undici_proxy,
       gatehouse_buffered: { port: gateways.buffered.port, headers: auth, pid: gateways.buffered.pid },
       gatehouse_strict: { port: gateways.strict.port, headers: auth, pid: gateways.strict.pid },
       gatehouse_buffered_busy_poll: { port: gateways.buffered_busy_poll.port, headers: auth, pid: gateways.buffered_busy_poll.pid },
+      // Floors for the one-connection latency (below): where the time goes without Gatehouse's work.
+      node_undici_proxy_busy_poll: { ...floors.node_undici_proxy_busy_poll, only: ['json_1conn'] },
+      node_tcp_relay: { ...floors.node_tcp_relay, only: ['json_1conn'] },
+      node_tcp_relay_busy_poll: { ...floors.node_tcp_relay_busy_poll, only: ['json_1conn'] },
     };
     const scenarios = [
       { name: 'json', path: '/v1/items', connections: opts.connections },
@@ -227,7 +271,7 @@ export async function main(argv) {
         if (sc.awake && spinners.length === 0) continue;
         try {
           for (const [name, t] of Object.entries(targets)) {
-            if (sc.skip?.includes(name)) continue;
+            if (sc.skip?.includes(name) || (t.only !== undefined && !t.only.includes(sc.name))) continue;
             const cpu0 = t.pid === undefined ? undefined : cpuMicros(t.pid);
             const r = wrk(`http://127.0.0.1:${t.port}${sc.path}`, { connections: sc.connections, seconds: opts.seconds, cpu: 0, headers: t.headers });
             const cpu1 = t.pid === undefined ? undefined : cpuMicros(t.pid);
@@ -277,6 +321,9 @@ export async function main(argv) {
       'sse:gatehouse_strict/nginx': ratio('sse', 'gatehouse_strict', 'nginx'),
     };
     const added = {
+      'node_tcp_relay_p50_added_ms_1conn': Number((runs.json_1conn.node_tcp_relay.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'node_tcp_relay_busy_poll_p50_added_ms_1conn': Number((runs.json_1conn.node_tcp_relay_busy_poll.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
+      'node_undici_proxy_busy_poll_p50_added_ms_1conn': Number((runs.json_1conn.node_undici_proxy_busy_poll.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'gatehouse_buffered_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'gatehouse_buffered_busy_poll_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_buffered_busy_poll.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
       'gatehouse_strict_p50_added_ms_1conn': Number((runs.json_1conn.gatehouse_strict.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
@@ -293,6 +340,7 @@ export async function main(argv) {
     // What Gatehouse adds over the leanest Node proxy built like it (node:http + undici): the part
     // of the added latency that its own work (identity, policy, recording) is responsible for.
     added['gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn'] = Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.node_undici_proxy.p50_ms).toFixed(3));
+    added['gatehouse_buffered_busy_poll_p50_over_node_undici_proxy_busy_poll_ms_1conn'] = Number((runs.json_1conn.gatehouse_buffered_busy_poll.p50_ms - runs.json_1conn.node_undici_proxy_busy_poll.p50_ms).toFixed(3));
     if (runs.json_1conn_awake !== undefined) {
       const a = runs.json_1conn_awake;
       added['gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn_awake'] = Number((a.gatehouse_buffered.p50_ms - a.node_undici_proxy.p50_ms).toFixed(3));
@@ -307,7 +355,8 @@ export async function main(argv) {
         cpus: 'proxy on cpu 1; wrk and upstream on cpu 0',
         cpu_us_per_req: "the proxy process's user+system CPU time (all threads, nginx's worker included) over the run, per request",
         awake: 'json_1conn_awake: a SCHED_IDLE busy loop on each core keeps the vCPUs from halting between requests',
-        busy_poll: 'gatehouse_buffered_busy_poll: buffered recording with tuning.busyPollMicroseconds 1000 (opt-in)',
+        busy_poll: '*_busy_poll: polling for 1000 µs after each request instead of sleeping (Gatehouse: tuning.busyPollMicroseconds, opt-in)',
+        node_tcp_relay: 'a TCP relay without HTTP: the least a Node process adds on this path (one connection only)',
         node: process.version,
       },
       runs,
