@@ -27,7 +27,8 @@ export interface GatewayMetrics extends PipelineObserver {
   upstreamLatency(connection: string, latencyMs: number): void;
   /**
    * Exports `gatehouse_busy_poll_seconds_total`, read from `spunSeconds` at each scrape: the time
-   * the event loop was kept polling (config `tuning.busyPollMicroseconds`), i.e. the CPU it cost.
+   * the event loop was kept from sleeping (config `tuning.busyPollMicroseconds`). Real work done in
+   * those windows counts too, so it bounds the CPU the spinning cost from above.
    */
   watchBusyPolling(spunSeconds: () => number): void;
 }
