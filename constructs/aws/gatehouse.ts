@@ -7,7 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { GatewayAlarms } from './gateway-alarms';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument } from './gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument, tuningConfig } from './gateway-config';
 import { GatewayNetwork } from './gateway-network';
 import type { GatewayTcpProtocol } from './gateway-ports';
 import { GatewayService } from './gateway-service';
@@ -108,6 +108,12 @@ export interface GatehouseProps {
    * @default 'strict'
    */
   readonly recordingMode?: 'strict' | 'buffered';
+  /**
+   * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
+   * polling this long after each request instead of sleeping, trading CPU for latency. Fargate tasks have their vCPUs to themselves, which is where it pays.
+   * @default off
+   */
+  readonly busyPollMicroseconds?: number;
   /** Groups allowed to use the admin API. @default the gateway's default (`gatehouse-admins`) */
   readonly adminGroups?: readonly string[];
 }
@@ -170,6 +176,7 @@ export class Gatehouse extends Construct {
       },
       state: { url: stateUrl },
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
+      ...tuningConfig(props.busyPollMicroseconds),
     };
 
     this.gateway = new GatewayService(this, 'Gateway', {

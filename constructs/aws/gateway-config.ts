@@ -68,3 +68,15 @@ export function validateUniqueNames(what: string, names: readonly string[]): voi
     seen.add(name);
   }
 }
+
+/**
+ * The document's `tuning` entry (to spread into it), empty when no tuning prop is set so the
+ * gateway's defaults apply. Checked at synth: a bad value fails the synth, not the first start.
+ */
+export function tuningConfig(busyPollMicroseconds: number | undefined): GatewayConfigDocument {
+  if (busyPollMicroseconds === undefined) return {};
+  if (!Number.isInteger(busyPollMicroseconds) || busyPollMicroseconds < 0 || busyPollMicroseconds > 10_000) {
+    throw new Error(`Gatehouse: busyPollMicroseconds must be a whole number from 0 to 10000, got ${busyPollMicroseconds}`);
+  }
+  return { tuning: { busyPollMicroseconds } };
+}

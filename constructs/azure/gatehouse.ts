@@ -2,7 +2,7 @@ import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument } from '../aws/gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument, tuningConfig } from '../aws/gateway-config';
 import type { GatewayTcpProtocol } from '../aws/gateway-ports';
 import { GatewayContainerApps } from './gateway-container-apps';
 import { GatewayNetwork } from './gateway-network';
@@ -96,6 +96,12 @@ export interface GatehouseProps {
   readonly logRetentionDays?: number;
   /** @default 'strict' */
   readonly recordingMode?: 'strict' | 'buffered';
+  /**
+   * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
+   * polling this long after each request instead of sleeping, trading CPU for latency. Container Apps enforce the CPU limit as a quota, which spinning spends: measure before turning it on.
+   * @default off
+   */
+  readonly busyPollMicroseconds?: number;
   /** @default the gateway's default (`gatehouse-admins`) */
   readonly adminGroups?: readonly string[];
 }
@@ -203,6 +209,7 @@ export class Gatehouse extends Construct {
       },
       state: { url: stateUrl },
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
+      ...tuningConfig(props.busyPollMicroseconds),
     };
 
     this.gateway = new GatewayContainerApps(this, 'Gateway', {

@@ -1,6 +1,6 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument } from '../aws/gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument, tuningConfig } from '../aws/gateway-config';
 import { GatewayCloudRun } from './gateway-cloud-run';
 import type { GatewayTcpProtocol } from '../aws/gateway-ports';
 import { GatewayNetwork } from './gateway-network';
@@ -89,6 +89,12 @@ export interface GatehouseProps {
   readonly tcpInstances?: { readonly min: number; readonly max: number };
   /** @default 'strict' */
   readonly recordingMode?: 'strict' | 'buffered';
+  /**
+   * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
+   * polling this long after each request instead of sleeping, trading CPU for latency. It pays where the service keeps its CPU between requests.
+   * @default off
+   */
+  readonly busyPollMicroseconds?: number;
   /** @default the gateway's default (`gatehouse-admins`) */
   readonly adminGroups?: readonly string[];
 }
@@ -162,6 +168,7 @@ export class Gatehouse extends Construct {
       },
       state: { url: this.credentials.referenceFor(GCP_SECRET_IDS.stateUrl) },
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
+      ...tuningConfig(props.busyPollMicroseconds),
     };
 
     this.gateway = new GatewayCloudRun(this, 'Gateway', {

@@ -44,6 +44,14 @@ describe('Gatehouse', () => {
     expect(text).toContain('kind: workload');
   });
 
+  test('busy polling is off unless asked for; when set it reaches the gateway configuration; a bad value fails the synth', () => {
+    const configText = (stackAndTemplate: { stack: any; template: Template }) =>
+      JSON.stringify(stackAndTemplate.stack.resolve((Object.values(stackAndTemplate.template.findResources('AWS::SSM::Parameter'))[0] as any).Properties.Value));
+    expect(configText(build())).not.toContain('tuning');
+    expect(configText(build({ busyPollMicroseconds: 1000 }))).toMatch(/tuning:\\n {2}busyPollMicroseconds: 1000/);
+    expect(() => build({ busyPollMicroseconds: 20_000 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got 20000/);
+  });
+
   test('the database admits only the gateway tasks (and its own rotation function)', () => {
     const { template } = build();
     const toDb = (Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[])

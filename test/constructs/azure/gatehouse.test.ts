@@ -37,6 +37,14 @@ describe('Gatehouse (Azure)', () => {
     expect(readRole).toBeDefined();
   });
 
+  test('busy polling is off unless asked for; when set it reaches the gateway configuration; a bad value fails the synth', () => {
+    const yamlOf = (json: string): string =>
+      (Object.values(resources(json, 'azurerm_container_app')) as any[])[0].template.container[0].env.find((e: any) => e.name === 'GATEHOUSE_CONFIG_YAML').value;
+    expect(yamlOf(build())).not.toContain('tuning');
+    expect(yamlOf(build({ busyPollMicroseconds: 1000 }))).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+    expect(() => build({ busyPollMicroseconds: -1 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got -1/);
+  });
+
   test('the configuration points at the blob container, Key Vault secrets and database by reference, never by value', () => {
     const app = (Object.values(resources(build(), 'azurerm_container_app')) as any[])[0];
     const yaml: string = app.template.container[0].env.find((e: any) => e.name === 'GATEHOUSE_CONFIG_YAML').value;

@@ -38,6 +38,13 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(yaml).toMatch(/url: gcp-sm:\$\{google_secret_manager_secret\.[^}]+state-url[^}]+\.id\}\/versions\/latest/);
   });
 
+  test('busy polling is off unless asked for; when set it reaches the gateway configuration; a bad value fails the synth', () => {
+    const yamlOf = (json: string): string => onlyResource(json, 'google_cloud_run_v2_service').template.containers[0].env[0].value;
+    expect(yamlOf(build())).not.toContain('tuning');
+    expect(yamlOf(build({ busyPollMicroseconds: 1000 }))).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+    expect(() => build({ busyPollMicroseconds: 1.5 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got 1.5/);
+  });
+
   test('Cloud SQL is created after private services access', () => {
     const instance = onlyResource(build(), 'google_sql_database_instance');
     expect(instance.depends_on).toEqual([expect.stringMatching(/^google_service_networking_connection\./)]);
