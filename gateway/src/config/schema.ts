@@ -291,7 +291,7 @@ export const recordingSchema = z
     sink: sinkSchema.default({ type: 'fs', path: './.gatehouse/log' }),
     /** Default cap for recorded bodies (per body); connections may override. */
     bodyCapBytes: z.number().int().min(0).default(65536),
-    /** Buffered mode: how long events may wait before a flush. */
+    /** How long events may wait before a flush (strict mode: those that need no durable acknowledgement). */
     flushIntervalMs: z.number().int().min(1).max(60000).default(200),
     /** Bound on bytes waiting to be stored; beyond it new operations are refused (fail closed). */
     maxBufferBytes: z.number().int().min(65536).default(64 * 1024 * 1024),

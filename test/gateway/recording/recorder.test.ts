@@ -74,6 +74,45 @@ describe('GatehouseRecorder', () => {
     expect(rec.stats()).toMatchObject({ healthy: true, pendingBytes: 0 });
   });
 
+  it('strict: a non-durable event (a response) costs no write of its own; it rides with the next request\'s commit', async () => {
+    const fs = new FsLogSink(dir);
+    const sink = new InstrumentedSink(fs);
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'strict', flushIntervalMs: 60000 })));
+    const s = await rec.openSession(start('s1'));
+    const before = sink.appends;
+    await s.append('http.request', { n: 1 }, { durable: true, requestId: 'r1' });
+    expect(sink.appends - before).toBe(1);
+    await s.append('http.response', { status: 200 }, { requestId: 'r1' });
+    // A loop turn later (when a kick would have written it), still pending.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(sink.appends - before).toBe(1);
+    expect(rec.stats().pendingEvents).toBe(1);
+    await s.append('http.request', { n: 2 }, { durable: true, requestId: 'r2' });
+    expect(sink.appends - before).toBe(2);
+    expect(rec.stats().pendingEvents).toBe(0);
+    expect((await eventsOnDisk(dir, fs)).map((e) => [e.type, e.requestId])).toEqual([
+      ['session.start', undefined],
+      ['http.request', 'r1'],
+      ['http.response', 'r1'],
+      ['http.request', 'r2'],
+    ]);
+  });
+
+  it('strict: a non-durable event with nothing after it is still written within flushIntervalMs', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const fs = new FsLogSink(dir);
+    const sink = new InstrumentedSink(fs);
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'strict', flushIntervalMs: 50 })));
+    const s = await rec.openSession(start('s1'));
+    await s.append('http.request', { n: 1 }, { durable: true, requestId: 'r1' });
+    await s.append('http.response', { status: 200 }, { requestId: 'r1' });
+    expect(rec.stats().pendingEvents).toBe(1);
+    jest.advanceTimersByTime(50);
+    await until(() => rec.stats().pendingEvents === 0);
+    expect((await eventsOnDisk(dir, fs)).map((e) => e.type)).toEqual(['session.start', 'http.request', 'http.response']);
+  });
+
   it('buffered: batches events into few writes, flushed by the interval timer', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     const sink = new InstrumentedSink(new FsLogSink(dir));
