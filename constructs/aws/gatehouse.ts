@@ -7,7 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { GatewayAlarms } from './gateway-alarms';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument, tuningConfig } from './gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from './gateway-config';
 import { GatewayNetwork } from './gateway-network';
 import type { GatewayTcpProtocol } from './gateway-ports';
 import { GatewayService } from './gateway-service';
@@ -110,7 +110,8 @@ export interface GatehouseProps {
   readonly recordingMode?: 'strict' | 'buffered';
   /**
    * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
-   * polling this long after each request instead of sleeping, trading CPU for latency. Fargate tasks have their vCPUs to themselves, which is where it pays.
+   * polling this long after each request instead of sleeping, trading CPU for latency. Fargate
+   * tasks have their vCPUs to themselves, which is where it pays.
    * @default off
    */
   readonly busyPollMicroseconds?: number;

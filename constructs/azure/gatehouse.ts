@@ -2,7 +2,7 @@ import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument, tuningConfig } from '../aws/gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../aws/gateway-config';
 import type { GatewayTcpProtocol } from '../aws/gateway-ports';
 import { GatewayContainerApps } from './gateway-container-apps';
 import { GatewayNetwork } from './gateway-network';
@@ -98,7 +98,8 @@ export interface GatehouseProps {
   readonly recordingMode?: 'strict' | 'buffered';
   /**
    * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
-   * polling this long after each request instead of sleeping, trading CPU for latency. Container Apps enforce the CPU limit as a quota, which spinning spends: measure before turning it on.
+   * polling this long after each request instead of sleeping, trading CPU for latency. Container
+   * Apps enforce the CPU limit as a quota, which spinning spends: measure before turning it on.
    * @default off
    */
   readonly busyPollMicroseconds?: number;

@@ -1,6 +1,6 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, type GatewayConfigDocument, tuningConfig } from '../aws/gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../aws/gateway-config';
 import { GatewayCloudRun } from './gateway-cloud-run';
 import type { GatewayTcpProtocol } from '../aws/gateway-ports';
 import { GatewayNetwork } from './gateway-network';
@@ -91,7 +91,8 @@ export interface GatehouseProps {
   readonly recordingMode?: 'strict' | 'buffered';
   /**
    * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
-   * polling this long after each request instead of sleeping, trading CPU for latency. It pays where the service keeps its CPU between requests.
+   * polling this long after each request instead of sleeping, trading CPU for latency. It pays
+   * where the service keeps its CPU between requests.
    * @default off
    */
   readonly busyPollMicroseconds?: number;
