@@ -45,6 +45,7 @@ export class GatehouseStack extends Stack {
       tcpProtocols: s.tcpProtocols,
       clientPeers: s.clientCidrs.length > 0 ? s.clientCidrs.map((cidr) => ec2.Peer.ipv4(cidr)) : undefined,
       alarmEmail: s.alarmEmail,
+      busyPollMicroseconds: s.busyPollMicroseconds,
       image: s.imageUri ? ecs.ContainerImage.fromRegistry(s.imageUri) : undefined,
       imageDirectory: s.imageUri ? undefined : props.imageDirectory,
     });

@@ -17,6 +17,8 @@ export interface ReferenceSettings {
   readonly clientCidrs: readonly string[];
   readonly alarmEmail?: string;
   readonly imageUri?: string;
+  /** Gateway `tuning.busyPollMicroseconds` (docs/configuration.md); off when unset. */
+  readonly busyPollMicroseconds?: number;
 }
 
 export interface IssuerSetting {
@@ -107,6 +109,7 @@ export function readSettings(lookup: Lookup): ReferenceSettings {
   tcpProtocols.forEach((p) => {
     if (!['postgres', 'mysql', 'ssh'].includes(p)) problems.push(`gatehouse:tcpProtocols: unknown protocol "${String(p)}"`);
   });
+  const optionalNumber = (key: string): number | undefined => (get(key) === undefined ? undefined : num(key, 0));
   const size = get('taskSize') as { cpu?: unknown; memoryMiB?: unknown } | undefined;
   if (size !== undefined && (typeof size.cpu !== 'number' || typeof size.memoryMiB !== 'number')) {
     problems.push('gatehouse:taskSize: expected {"cpu": number, "memoryMiB": number}');
@@ -129,6 +132,7 @@ export function readSettings(lookup: Lookup): ReferenceSettings {
     clientCidrs: arr<string>('clientCidrs'),
     alarmEmail: str('alarmEmail'),
     imageUri: str('imageUri'),
+    busyPollMicroseconds: optionalNumber('busyPollMicroseconds'),
   };
   if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(settings.certificateArn)) {
     problems.push(`gatehouse:certificateArn: expected an ACM certificate ARN, got "${settings.certificateArn}"`);

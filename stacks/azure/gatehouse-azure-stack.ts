@@ -42,6 +42,7 @@ export class GatehouseAzureStack extends TerraformStack {
       replicas: settings.replicas,
       tcpProtocols: settings.tcpProtocols,
       clientCidrs: settings.clientCidrs,
+      busyPollMicroseconds: settings.busyPollMicroseconds,
     });
 
     const g = this.gatehouse;

@@ -22,6 +22,8 @@ export interface AzureSettings {
   readonly replicas: { readonly min: number; readonly max: number };
   readonly tcpProtocols: readonly ('postgres' | 'mysql' | 'ssh')[];
   readonly clientCidrs?: readonly string[];
+  /** Gateway `tuning.busyPollMicroseconds` (docs/configuration.md); off when unset. */
+  readonly busyPollMicroseconds?: number;
 }
 
 /** Shown in cdktf.json until the operator sets a real image. */
@@ -62,6 +64,8 @@ export function readAzureSettings(raw: unknown): AzureSettings {
   const registry = o.registry as AzureSettings['registry'];
   if (registry !== undefined && typeof registry?.server !== 'string') problems.push('gatehouse:azure.registry: expected {"server": string, "id"?: string}');
   const clientCidrs = o.clientCidrs === undefined ? undefined : arr<string>('clientCidrs');
+  const busyPoll = o.busyPollMicroseconds;
+  if (busyPoll !== undefined && typeof busyPoll !== 'number') problems.push('gatehouse:azure.busyPollMicroseconds: expected a number');
 
   const settings: AzureSettings = {
     stackName: str('stackName', 'gatehouse-azure')!,
@@ -76,6 +80,7 @@ export function readAzureSettings(raw: unknown): AzureSettings {
     replicas: { min: Number(replicas.min), max: Number(replicas.max) },
     tcpProtocols,
     clientCidrs,
+    busyPollMicroseconds: typeof busyPoll === 'number' ? busyPoll : undefined,
   };
   if (problems.length > 0) throw new Error(`Invalid Gatehouse Azure settings:\n  ${problems.join('\n  ')}`);
   return settings;

@@ -25,6 +25,7 @@ export class GatehouseGcpStack extends TerraformStack {
       instances: settings.instances,
       tcpProtocols: settings.tcpProtocols,
       clientCidrs: settings.clientCidrs,
+      busyPollMicroseconds: settings.busyPollMicroseconds,
     });
 
     const g = this.gatehouse;

@@ -20,6 +20,8 @@ export interface GcpSettings {
   readonly instances: { readonly min: number; readonly max: number };
   readonly tcpProtocols: readonly ('postgres' | 'mysql' | 'ssh')[];
   readonly clientCidrs?: readonly string[];
+  /** Gateway `tuning.busyPollMicroseconds` (docs/configuration.md); off when unset. */
+  readonly busyPollMicroseconds?: number;
 }
 
 /** Shown in cdktf.json until the operator sets real values. */
@@ -59,6 +61,8 @@ export function readGcpSettings(raw: unknown): GcpSettings {
     if (!['postgres', 'mysql', 'ssh'].includes(p)) problems.push(`gatehouse:gcp.tcpProtocols: unknown protocol "${String(p)}"`);
   });
   const clientCidrs = o.clientCidrs === undefined ? undefined : arr<string>('clientCidrs');
+  const busyPoll = o.busyPollMicroseconds;
+  if (busyPoll !== undefined && typeof busyPoll !== 'number') problems.push('gatehouse:gcp.busyPollMicroseconds: expected a number');
 
   const settings: GcpSettings = {
     stackName: str('stackName', 'gatehouse-gcp')!,
@@ -72,6 +76,7 @@ export function readGcpSettings(raw: unknown): GcpSettings {
     instances: { min: Number(instances.min), max: Number(instances.max) },
     tcpProtocols,
     clientCidrs,
+    busyPollMicroseconds: typeof busyPoll === 'number' ? busyPoll : undefined,
   };
   if (problems.length > 0) throw new Error(`Invalid Gatehouse Google Cloud settings:\n  ${problems.join('\n  ')}`);
   return settings;

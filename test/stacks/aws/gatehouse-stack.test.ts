@@ -92,6 +92,19 @@ describe('reference stack (stacks/aws)', () => {
     expect(yamlText).toMatch(/mode: production/);
   });
 
+  test('gatehouse:busyPollMicroseconds reaches the configuration, which the gateway still accepts; a non-number is refused', () => {
+    const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT, 'gatehouse:busyPollMicroseconds': '1000' };
+    const app = new App({ context });
+    const settings = readSettings((key) => app.node.tryGetContext(key));
+    expect(settings.busyPollMicroseconds).toBe(1000);
+    const stack = new GatehouseStack(app, 'Gatehouse', { settings, env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
+    const params = Template.fromStack(stack).findResources('AWS::SSM::Parameter');
+    const yamlText = Object.values(params).map((p: any) => renderCfnValue(p.Properties.Value)).find((t) => t.includes('recording:'))!;
+    expect(checkEmittedConfig(yamlText).problems).toEqual([]);
+    expect(yamlText).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+    expect(() => readSettings((key) => ({ ...context, 'gatehouse:busyPollMicroseconds': 'fast' } as Record<string, unknown>)[key])).toThrow(/gatehouse:busyPollMicroseconds: expected a number/);
+  });
+
   test('template snapshot', () => {
     const { stack } = referenceApp(false);
     expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();

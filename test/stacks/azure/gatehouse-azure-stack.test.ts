@@ -31,14 +31,24 @@ describe('reference stack (stacks/azure)', () => {
     }
   });
 
+  test('busyPollMicroseconds reaches every app\'s configuration, which the gateway schema still accepts', () => {
+    const settings = readAzureSettings({ ...context()['gatehouse:azure'], busyPollMicroseconds: 1000 });
+    const json = JSON.parse(Testing.synth(new GatehouseAzureStack(Testing.app(), 's', settings)));
+    for (const app of Object.values(json.resource.azurerm_container_app) as any[]) {
+      const yaml: string = app.template.container[0].env.find((e: any) => e.name === 'GATEHOUSE_CONFIG_YAML').value;
+      expect(checkEmittedConfig(yaml).problems).toEqual([]);
+      expect(yaml).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+    }
+  });
+
   test('template snapshot', () => {
     const stack = new GatehouseAzureStack(Testing.app(), 'gatehouse-azure', readAzureSettings(context()['gatehouse:azure']));
     expect(JSON.parse(Testing.synth(stack))).toMatchSnapshot();
   });
 
   test('bad settings are reported together', () => {
-    expect(() => readAzureSettings({ issuers: [{}], tcpProtocols: ['telnet'], replicas: { min: 'x' } })).toThrow(
-      /issuers\[0\]: needs name[\s\S]*unknown protocol "telnet"[\s\S]*replicas: expected/,
+    expect(() => readAzureSettings({ issuers: [{}], tcpProtocols: ['telnet'], replicas: { min: 'x' }, busyPollMicroseconds: 'fast' })).toThrow(
+      /issuers\[0\]: needs name[\s\S]*unknown protocol "telnet"[\s\S]*replicas: expected[\s\S]*busyPollMicroseconds: expected a number/,
     );
   });
 
