@@ -12,11 +12,12 @@ import { cpuMicros, freePort, median, startProcess, waitForPort, which, wrk } fr
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function parseArgs(argv) {
-  const opts = { seconds: 5, rounds: 5, connections: 16 };
+  const opts = { seconds: 5, rounds: 5, connections: 16, baseline: process.env.BENCH_BASELINE_BUNDLE ?? null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds') opts.seconds = Number(argv[++i]);
     else if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
     else if (argv[i] === '--connections') opts.connections = Number(argv[++i]);
+    else if (argv[i] === '--baseline') opts.baseline = argv[++i];
   }
   return opts;
 }
@@ -219,12 +220,16 @@ export async function main(argv) {
     const gateways = {};
     // busy_poll: buffered recording with `tuning.busyPollMicroseconds: 1000` (opt-in; it trades
     // CPU for latency, docs/configuration.md), beside the default configuration.
-    for (const [key, mode, busyPoll] of [['buffered', 'buffered', 0], ['strict', 'strict', 0], ['buffered_busy_poll', 'buffered', 1000]]) {
+    // `--baseline <bundle>`: an earlier build beside this one in the same run (buffered and strict),
+    // so a change's effect on the ratios is read from rows that saw the same machine.
+    const kinds = [['buffered', 'buffered', 0], ['strict', 'strict', 0], ['buffered_busy_poll', 'buffered', 1000]];
+    if (opts.baseline) kinds.push(['baseline_buffered', 'buffered', 0, opts.baseline], ['baseline_strict', 'strict', 0, opts.baseline]);
+    for (const [key, mode, busyPoll, gwBundle] of kinds) {
       const port = await freePort();
       const adminPort = await freePort();
       const cfg = join(dir, `gatehouse-${key}.yaml`);
       writeFileSync(cfg, gatehouseConfig(dir, port, adminPort, upstreamPort, mode, busyPoll).replace(`log-${mode}`, `log-${key}`));
-      const gw = startProcess(process.execPath, [bundle, 'run', '--config', cfg], { cpu: 1, env: { BENCH_UPSTREAM_TOKEN: 'bench-upstream-secret' } });
+      const gw = startProcess(process.execPath, [gwBundle ?? bundle, 'run', '--config', cfg], { cpu: 1, env: { BENCH_UPSTREAM_TOKEN: 'bench-upstream-secret' } });
       stops.push(gw);
       try {
         await waitForPort(port, 30000);
@@ -244,6 +249,10 @@ export async function main(argv) {
       gatehouse_buffered: { port: gateways.buffered.port, headers: auth, pid: gateways.buffered.pid },
       gatehouse_strict: { port: gateways.strict.port, headers: auth, pid: gateways.strict.pid },
       gatehouse_buffered_busy_poll: { port: gateways.buffered_busy_poll.port, headers: auth, pid: gateways.buffered_busy_poll.pid },
+      ...(opts.baseline ? {
+        baseline_gatehouse_buffered: { port: gateways.baseline_buffered.port, headers: auth, pid: gateways.baseline_buffered.pid },
+        baseline_gatehouse_strict: { port: gateways.baseline_strict.port, headers: auth, pid: gateways.baseline_strict.pid },
+      } : {}),
       // Floors for the one-connection latency (below): where the time goes without Gatehouse's work.
       node_undici_proxy_busy_poll: { ...floors.node_undici_proxy_busy_poll, only: ['json_1conn'] },
       node_tcp_relay: { ...floors.node_tcp_relay, only: ['json_1conn'] },
@@ -259,7 +268,7 @@ export async function main(argv) {
       // Strict recording is left out: its latency is the log's fdatasync, and with the busy loops
       // running it rose from about 2 ms to 12 ms in a trial (cause not investigated), which would
       // misstate it.
-      { name: 'json_1conn_awake', path: '/v1/items', connections: 1, awake: true, skip: ['gatehouse_strict'] },
+      { name: 'json_1conn_awake', path: '/v1/items', connections: 1, awake: true, skip: ['gatehouse_strict', 'baseline_gatehouse_strict'] },
     ];
     const samples = {};
     // Warm up every target (JIT, keep-alive pools) before measuring.
@@ -319,6 +328,14 @@ export async function main(argv) {
       'gatehouse_buffered_busy_poll/nginx': ratio('json', 'gatehouse_buffered_busy_poll', 'nginx'),
       'sse:gatehouse_buffered/nginx': ratio('sse', 'gatehouse_buffered', 'nginx'),
       'sse:gatehouse_strict/nginx': ratio('sse', 'gatehouse_strict', 'nginx'),
+      'gatehouse_strict/node_undici_proxy': ratio('json', 'gatehouse_strict', 'node_undici_proxy'),
+      ...(opts.baseline ? {
+        'baseline_gatehouse_buffered/node_undici_proxy': ratio('json', 'baseline_gatehouse_buffered', 'node_undici_proxy'),
+        'baseline_gatehouse_strict/node_undici_proxy': ratio('json', 'baseline_gatehouse_strict', 'node_undici_proxy'),
+        'gatehouse_buffered/baseline_gatehouse_buffered': ratio('json', 'gatehouse_buffered', 'baseline_gatehouse_buffered'),
+        'gatehouse_strict/baseline_gatehouse_strict': ratio('json', 'gatehouse_strict', 'baseline_gatehouse_strict'),
+        'sse:gatehouse_buffered/baseline_gatehouse_buffered': ratio('sse', 'gatehouse_buffered', 'baseline_gatehouse_buffered'),
+      } : {}),
     };
     const added = {
       'node_tcp_relay_p50_added_ms_1conn': Number((runs.json_1conn.node_tcp_relay.p50_ms - runs.json_1conn.direct.p50_ms).toFixed(3)),
@@ -341,6 +358,9 @@ export async function main(argv) {
     // of the added latency that its own work (identity, policy, recording) is responsible for.
     added['gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn'] = Number((runs.json_1conn.gatehouse_buffered.p50_ms - runs.json_1conn.node_undici_proxy.p50_ms).toFixed(3));
     added['gatehouse_buffered_busy_poll_p50_over_node_undici_proxy_busy_poll_ms_1conn'] = Number((runs.json_1conn.gatehouse_buffered_busy_poll.p50_ms - runs.json_1conn.node_undici_proxy_busy_poll.p50_ms).toFixed(3));
+    if (opts.baseline) {
+      added['baseline_gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn'] = Number((runs.json_1conn.baseline_gatehouse_buffered.p50_ms - runs.json_1conn.node_undici_proxy.p50_ms).toFixed(3));
+    }
     if (runs.json_1conn_awake !== undefined) {
       const a = runs.json_1conn_awake;
       added['gatehouse_buffered_p50_over_node_undici_proxy_ms_1conn_awake'] = Number((a.gatehouse_buffered.p50_ms - a.node_undici_proxy.p50_ms).toFixed(3));
@@ -358,6 +378,7 @@ export async function main(argv) {
         busy_poll: '*_busy_poll: polling for 1000 µs after each request instead of sleeping (Gatehouse: tuning.busyPollMicroseconds, opt-in)',
         node_tcp_relay: 'a TCP relay without HTTP: the least a Node process adds on this path (one connection only)',
         node: process.version,
+        ...(opts.baseline ? { baseline_bundle: opts.baseline } : {}),
       },
       runs,
       ratios,
@@ -370,7 +391,7 @@ export async function main(argv) {
     for (const [sc, byTarget] of Object.entries(runs)) {
       for (const [name, r] of Object.entries(byTarget)) {
         const cpu = r.cpu_us_per_req === undefined ? '' : r.cpu_us_per_req.toFixed(0).padStart(11);
-        console.log(`${sc.padEnd(17)} ${name.padEnd(20)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(3).padStart(9)} ${r.p99_ms.toFixed(3).padStart(8)}${cpu}`);
+        console.log(`${sc.padEnd(17)} ${name.padEnd(26)} ${r.rps.toFixed(0).padStart(8)} ${r.p50_ms.toFixed(3).padStart(9)} ${r.p99_ms.toFixed(3).padStart(8)}${cpu}`);
       }
     }
     console.log('\nratios (req/s; median of the per-round ratios):');

@@ -22,6 +22,8 @@ const SCENARIOS = [
 ];
 // The Gatehouse row the headline ratios use: statement recording in buffered mode, plaintext on loopback.
 const HEADLINE = 'gatehouse_buffered';
+/** Issue 16: Gatehouse (buffered) at least 0.8× pgbouncer on every scenario. */
+const TARGET = 0.8;
 
 export function parseArgs(argv, env = process.env) {
   const opts = {
@@ -37,6 +39,7 @@ export function parseArgs(argv, env = process.env) {
     build: false,
     pin: true,
     bundle: null,
+    baseline: env.BENCH_BASELINE_BUNDLE ?? null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -52,6 +55,7 @@ export function parseArgs(argv, env = process.env) {
     else if (a === '--build') opts.build = true;
     else if (a === '--no-pin') opts.pin = false;
     else if (a === '--bundle') opts.bundle = argv[++i];
+    else if (a === '--baseline') opts.baseline = argv[++i];
     else throw new Error(`unknown option ${a} (see bench/README.md)`);
   }
   for (const k of ['seconds', 'rounds', 'clients', 'threads', 'scale']) {
@@ -74,7 +78,7 @@ net.createServer((c) => {
 `;
 
 /** The generated gateway config: one postgres connection named by the database pgbench asks for. */
-export function gatehouseConfig({ dir, ports, pgPort, mode, tls }) {
+export function gatehouseConfig({ dir, ports, pgPort, mode, tls, logName }) {
   return `
 mode: development
 listeners:
@@ -92,7 +96,7 @@ connections:
     upstream: { host: 127.0.0.1, port: ${pgPort}, database: ${DATABASE}, user: ${USER}, password: "env:BENCH_PG_PASSWORD", tls: { mode: disable } }
 recording:
   mode: ${mode}
-  sink: { type: fs, path: ${dir}/log-${mode}${tls ? '-tls' : ''} }
+  sink: { type: fs, path: ${dir}/log-${logName ?? `${mode}${tls ? '-tls' : ''}`} }
 state:
   embeddedPath: memory
 logging: { level: warn }
@@ -143,11 +147,11 @@ async function startGatehouse(args) {
   return last;
 }
 
-async function startGatehouseOnce({ bundle, dir, pgPort, mode, tls, password, registry, cpu }) {
+async function startGatehouseOnce({ bundle, name, dir, pgPort, mode, tls, password, registry, cpu }) {
   const [http, admin, postgres] = await freePorts(3);
   const ports = { http, admin, postgres };
-  const cfg = join(dir, `gatehouse-${mode}${tls ? '-tls' : ''}.yaml`);
-  writeFileSync(cfg, gatehouseConfig({ dir, ports, pgPort, mode, tls }));
+  const cfg = join(dir, `${name ?? `gatehouse-${mode}${tls ? '-tls' : ''}`}.yaml`);
+  writeFileSync(cfg, gatehouseConfig({ dir, ports, pgPort, mode, tls, logName: name }));
   const check = await runCommand(process.execPath, [bundle, 'check-config', cfg]);
   if (check.code !== 0) return { unavailable: `this build refuses a postgres listener/connection: ${firstLines(check.stderr || check.stdout)}` };
   const gw = registry.addProcess(startServer(process.execPath, [bundle, 'run', '--config', cfg], { cpu, env: { BENCH_PG_PASSWORD: password } }));
@@ -281,11 +285,14 @@ async function run(opts, registry) {
     { name: 'gatehouse_buffered', mode: 'buffered', tls: false },
     { name: 'gatehouse_strict', mode: 'strict', tls: false },
     ...(opts.tls ? [{ name: 'gatehouse_buffered_tls', mode: 'buffered', tls: true }] : []),
+    // `--baseline <bundle>`: an earlier build measured in the same run, so a change's effect is a
+    // ratio between two rows that saw the same machine, not between two runs.
+    ...(opts.baseline ? [{ name: 'baseline_gatehouse_buffered', mode: 'buffered', tls: false, bundle: opts.baseline }] : []),
   ];
   if (opts.tls) selfSignedCert(dir);
   let token = null;
   for (const row of gatehouseRows) {
-    const gw = await startGatehouse({ bundle, dir, pgPort, mode: row.mode, tls: row.tls, password, registry, cpu: CPU_PROXY });
+    const gw = await startGatehouse({ bundle: row.bundle ?? bundle, name: row.name, dir, pgPort, mode: row.mode, tls: row.tls, password, registry, cpu: CPU_PROXY });
     if (gw.unavailable) { unavailable[row.name] = gw.unavailable; continue; }
     token ??= (await runCommand(process.execPath, [bundle, 'token', '--dev', '--sub', 'bench', '--groups', 'developers', '--ttl', '86400', '--config', gw.cfg])).stdout.trim();
     if (!token) throw new Error('could not mint a development token with the bundle');
@@ -305,7 +312,7 @@ async function run(opts, registry) {
       try {
         await pgbench(cluster.bin, { ...common, port: targets[name].port, script, protocol: 'simple', seconds: opts.warmup }, { cpu: CPU_DB, env: targets[name].env });
       } catch (e) {
-        if (!name.startsWith('gatehouse')) throw e;
+        if (!name.startsWith('gatehouse') && !name.startsWith('baseline')) throw e;
         unavailable[name] = `warm-up failed: ${firstLines(e.message)}`;
         process.stderr.write(`${name}: warm-up failed, leaving it out: ${firstLines(e.message)}\n`);
         break;
@@ -321,7 +328,7 @@ async function run(opts, registry) {
         if (sc.script === 'tpcb') await resetTpcb();
         const res = await pgbench(cluster.bin, { ...common, port: targets[name].port, script: sc.script, protocol: sc.protocol, seconds: opts.seconds }, { cpu: CPU_DB, env: targets[name].env });
         ((samples[sc.name] ??= {})[name] ??= []).push(res);
-        process.stderr.write(`round ${r + 1} ${sc.name.padEnd(16)} ${name.padEnd(24)} ${res.tps.toFixed(0).padStart(7)} tps  latency ${res.latency_ms.toFixed(3)} ms\n`);
+        process.stderr.write(`round ${r + 1} ${sc.name.padEnd(16)} ${name.padEnd(28)} ${res.tps.toFixed(0).padStart(7)} tps  latency ${res.latency_ms.toFixed(3)} ms\n`);
       }
     }
   }
@@ -358,7 +365,8 @@ async function run(opts, registry) {
       node_pipe: ratiosOf(runs, 'node_pipe', 'pgbouncer'),
       ...Object.fromEntries(gatehouseRows.map((g) => [g.name, ratiosOf(runs, g.name, 'pgbouncer')])),
     },
-    target: { ratio_vs_pgbouncer: 0.6, met: Object.values(ratios).every((v) => v !== null && v >= 0.6) },
+    ...(opts.baseline ? { ratios_vs_baseline: { gatehouse_buffered: ratiosOf(runs, HEADLINE, 'baseline_gatehouse_buffered') }, baseline_bundle: opts.baseline } : {}),
+    target: { ratio_vs_pgbouncer: TARGET, met: Object.values(ratios).every((v) => v !== null && v >= TARGET) },
     machine: machineInfo({ load_average_1m: { start: round2(loadAtStart), end: round2(loadavg()[0]) }, postgres: cluster.version, pgbouncer: bouncer.version, pgbench: spawnSync(join(cluster.bin, 'pgbench'), ['--version'], { encoding: 'utf8' }).stdout.trim() }),
   };
   if (Object.keys(unavailable).length) result.unavailable = unavailable;
@@ -374,15 +382,19 @@ async function run(opts, registry) {
 
 function printTable(runs, result) {
   const fmt = (v) => (v === null || v === undefined ? '   -  ' : v.toFixed(3).padStart(6));
-  console.log(`\n${'scenario'.padEnd(16)} ${'target'.padEnd(24)} ${'tps'.padStart(9)} ${'lat ms'.padStart(8)}  ${'÷pgbouncer'.padStart(10)} ${'÷direct'.padStart(8)}`);
+  console.log(`\n${'scenario'.padEnd(16)} ${'target'.padEnd(28)} ${'tps'.padStart(9)} ${'lat ms'.padStart(8)}  ${'÷pgbouncer'.padStart(10)} ${'÷direct'.padStart(8)}`);
   for (const [sc, byTarget] of Object.entries(runs)) {
     for (const [name, r] of Object.entries(byTarget)) {
-      if (r.unavailable) { console.log(`${sc.padEnd(16)} ${name.padEnd(24)} unavailable`); continue; }
+      if (r.unavailable) { console.log(`${sc.padEnd(16)} ${name.padEnd(28)} unavailable`); continue; }
       const vsB = runs[sc].pgbouncer?.tps ? r.tps / runs[sc].pgbouncer.tps : null;
       const vsD = runs[sc].direct?.tps ? r.tps / runs[sc].direct.tps : null;
-      console.log(`${sc.padEnd(16)} ${name.padEnd(24)} ${r.tps.toFixed(0).padStart(9)} ${r.latency_ms.toFixed(3).padStart(8)}  ${fmt(vsB).padStart(10)} ${fmt(vsD).padStart(8)}`);
+      console.log(`${sc.padEnd(16)} ${name.padEnd(28)} ${r.tps.toFixed(0).padStart(9)} ${r.latency_ms.toFixed(3).padStart(8)}  ${fmt(vsB).padStart(10)} ${fmt(vsD).padStart(8)}`);
     }
   }
-  console.log(`\nratios (${result.setup.headline}; target ≥ 0.6):`);
+  console.log(`\nratios (${result.setup.headline}; target ≥ ${TARGET}):`);
   for (const [k, v] of Object.entries(result.ratios)) console.log(`  ${k.padEnd(16)} ${v ?? 'unavailable'}`);
+  if (result.ratios_vs_baseline) {
+    console.log(`\ngatehouse_buffered ÷ baseline_gatehouse_buffered (${result.baseline_bundle}):`);
+    for (const [k, v] of Object.entries(result.ratios_vs_baseline.gatehouse_buffered)) console.log(`  ${k.padEnd(16)} ${v ?? 'unavailable'}`);
+  }
 }

@@ -10,6 +10,12 @@ describe('parseArgs', () => {
     expect(parseArgs(['-T', '3', '--tls'], { BENCH_PG_SECONDS: '5', BENCH_PG_ROUNDS: '4' })).toMatchObject({ seconds: 3, rounds: 4, tls: true });
   });
 
+  it('takes a baseline bundle to measure beside this build, from argv or the environment', () => {
+    expect(parseArgs([], {}).baseline).toBeNull();
+    expect(parseArgs([], { BENCH_BASELINE_BUNDLE: '/old/gateway.mjs' }).baseline).toBe('/old/gateway.mjs');
+    expect(parseArgs(['--baseline', '/older/gateway.mjs'], { BENCH_BASELINE_BUNDLE: '/old/gateway.mjs' }).baseline).toBe('/older/gateway.mjs');
+  });
+
   it('refuses an unknown option and a non-positive count', () => {
     expect(() => parseArgs(['--fast'], {})).toThrow(/unknown option --fast/);
     expect(() => parseArgs(['--rounds', '0'], {})).toThrow(/--rounds must be a positive integer/);
