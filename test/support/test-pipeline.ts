@@ -3,7 +3,7 @@ import { GatehouseError, type ErrorCode } from '../../gateway/src/errors';
 import type { Principal } from '../../gateway/src/identity/principal';
 import type { Decision, Operation } from '../../gateway/src/policy/decision';
 import type { AppendOptions } from '../../gateway/src/recording/recorder-types';
-import type { ClientInfo, GatewaySession, Pipeline, SecretProvider } from '../../gateway/src/pipeline/types';
+import type { AuthorizeOptions, ClientInfo, GatewaySession, Pipeline, SecretProvider } from '../../gateway/src/pipeline/types';
 
 /**
  * A small, real Pipeline for protocol tests: tokens from a fixed map, decisions from a function,
@@ -146,13 +146,17 @@ export class TestSession implements GatewaySession {
     readonly client: ClientInfo,
   ) {}
 
-  async authorize(operation: Operation, requestId: string): Promise<Decision> {
-    const d = this.pipeline.decide(this.principal, operation);
+  async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
+    // As the real pipeline: judged under the operation's own principal when the protocol passes one.
+    const principal = options?.principal ?? this.principal;
+    const d = this.pipeline.decide(principal, operation);
     const decision: Decision =
       typeof d === 'string'
         ? { effect: d, code: d === 'allow' ? 'test.allow' : 'test.deny', reasons: ['test'], message: d === 'allow' ? 'allowed' : `${operation.summary} is not allowed by the test policy` }
         : d;
-    await this.record(decision.effect === 'deny' ? 'policy.denied' : 'policy.decision', { operation, effect: decision.effect, code: decision.code }, { requestId });
+    const payload: Record<string, unknown> = { operation, effect: decision.effect, code: decision.code };
+    if (principal !== this.principal) payload.principal = { subject: principal.subject, groups: principal.groups, tokenId: principal.tokenId };
+    await this.record(decision.effect === 'deny' ? 'policy.denied' : 'policy.decision', payload, { requestId });
     if (decision.effect === 'deny') this.count('denied');
     return decision;
   }

@@ -79,8 +79,8 @@ export class ApprovalService {
   }
 
   /** The pipeline's ReviewHandler. */
-  readonly review = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> =>
-    this.request(session, operation, requestId, decision, signal);
+  readonly review = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal, principal?: Principal): Promise<Decision> =>
+    this.request(session, operation, requestId, decision, signal, principal ?? session.principal);
 
   /** True when the principal may decide (is in an approver group). */
   isApprover(principal: Pick<Principal, 'groups'>): boolean {
@@ -133,10 +133,9 @@ export class ApprovalService {
     return n;
   }
 
-  private async request(session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> {
+  private async request(session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal: AbortSignal | undefined, p: Principal): Promise<Decision> {
     const durable = (this.options.recordingMode ?? 'strict') === 'strict';
     const record = (type: string, payload: Record<string, unknown>) => session.record(type, payload, { requestId, durable });
-    const p = session.principal;
     const now = this.clock();
     const id = newId('ap', now.getTime());
     const summary = operation.summary.length > 500 ? `${operation.summary.slice(0, 500)}…` : operation.summary;

@@ -308,6 +308,11 @@ export const recordingSchema = z
     signingKey: secretRef.optional(),
     /** HTTP sessions close after this long without traffic. */
     sessionIdleSeconds: z.number().int().min(1).default(300),
+    /**
+     * No HTTP session lives longer than this: the next request opens a new session (the old one
+     * ends with reason `max_life`). Each request is judged under its own token either way.
+     */
+    sessionMaxSeconds: z.number().int().min(1).default(28800),
   })
   .strict();
 

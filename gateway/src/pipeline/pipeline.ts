@@ -34,7 +34,7 @@ const noObserver: PipelineObserver = {
  * fails closed: a review decision becomes a denial. `signal` aborts when the protocol's client
  * went away while the operation waited (the approval is then cancelled).
  */
-export type ReviewHandler = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal) => Promise<Decision>;
+export type ReviewHandler = (session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal, principal?: Principal) => Promise<Decision>;
 
 export interface PipelineOptions {
   readonly mode: 'development' | 'production';
@@ -152,6 +152,13 @@ export class GatewayPipeline implements Pipeline {
   }
 }
 
+function sameGroups(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function clientBlock(client: ClientInfo): Record<string, unknown> {
   const block: Record<string, unknown> = { address: client.address };
   if (client.port !== undefined) block.port = client.port;
@@ -167,7 +174,7 @@ class PipelineSession implements GatewaySession {
   private deniedCount = 0;
   private requestSeq = 0;
   /** Allow decisions waiting for the operation's first event (see authorize). */
-  private readonly pendingDecisions = new Map<string, { effect: string; code: string; reasons: readonly string[] }>();
+  private readonly pendingDecisions = new Map<string, { effect: string; code: string; reasons: readonly string[]; principal?: Record<string, unknown> }>();
   private readonly counters: Record<string, number> = {};
 
   constructor(
@@ -182,9 +189,10 @@ class PipelineSession implements GatewaySession {
   ) {}
 
   async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
+    const principal = options?.principal ?? this.principal;
     let decision: Decision;
     try {
-      decision = this.options.policy.decide(this.principal, this.connection.name, operation);
+      decision = this.options.policy.decide(principal, this.connection.name, operation);
     } catch (e) {
       // The engine promises not to throw; if it does, the operation does not go through.
       decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
@@ -193,10 +201,12 @@ class PipelineSession implements GatewaySession {
     if (decision.effect === 'allow' && options?.review === true) decision = { ...decision, effect: 'review' };
     if (decision.effect === 'review') {
       const signal = options?.signal;
-      decision = await this.review(operation, requestId, decision, typeof signal === 'function' ? signal() : signal);
+      decision = await this.review(operation, requestId, decision, typeof signal === 'function' ? signal() : signal, principal);
     }
     this.observer.decision(decision.effect, this.connection.name);
-    const payload = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action };
+    const payload: Record<string, unknown> = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action };
+    const checked = this.checkedPrincipal(principal);
+    if (checked !== undefined) payload.principal = checked;
     if (decision.effect === 'deny') {
       this.deniedCount++;
       // A denial is answered only once it is recorded durably: the refusal is part of the record.
@@ -204,15 +214,28 @@ class PipelineSession implements GatewaySession {
     } else {
       // An allowed operation's decision travels in the first event the protocol records for it
       // (its request event): one event fewer per operation on the hot path, same information.
-      this.pendingDecisions.set(requestId, { effect: decision.effect, code: decision.code, reasons: decision.reasons });
+      this.pendingDecisions.set(requestId, checked === undefined ? { effect: decision.effect, code: decision.code, reasons: decision.reasons } : { effect: decision.effect, code: decision.code, reasons: decision.reasons, principal: checked });
     }
     return decision;
   }
 
-  tryAuthorizeSync(operation: Operation, requestId: string): Decision | undefined {
+  /**
+   * The principal block recorded with an operation judged under a principal other than the
+   * session's (same subject and issuer, since sessions are keyed by them, but another token with
+   * other groups, name or kind): the record names who was actually checked. Undefined when it
+   * is the session's own (the common case costs one comparison).
+   */
+  private checkedPrincipal(p: Principal): Record<string, unknown> | undefined {
+    const s = this.principal;
+    if (p === s) return undefined;
+    if (p.name === s.name && p.kind === s.kind && p.subject === s.subject && p.issuer === s.issuer && sameGroups(p.groups, s.groups)) return undefined;
+    return { ...principalRef(p), tokenId: p.tokenId };
+  }
+
+  tryAuthorizeSync(operation: Operation, requestId: string, principal: Principal = this.principal): Decision | undefined {
     let decision: Decision;
     try {
-      decision = this.options.policy.decide(this.principal, this.connection.name, operation);
+      decision = this.options.policy.decide(principal, this.connection.name, operation);
     } catch (e) {
       decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
     }
@@ -222,11 +245,15 @@ class PipelineSession implements GatewaySession {
       if (this.options.recorder.mode === 'strict' || this.recorder.appendNow === undefined) return undefined;
       this.observer.decision(decision.effect, this.connection.name);
       this.deniedCount++;
-      this.recordNow('policy.denied', { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action, message: decision.message }, { requestId });
+      const denied: Record<string, unknown> = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action, message: decision.message };
+      const checked = this.checkedPrincipal(principal);
+      if (checked !== undefined) denied.principal = checked;
+      this.recordNow('policy.denied', denied, { requestId });
       return decision;
     }
     this.observer.decision(decision.effect, this.connection.name);
-    this.pendingDecisions.set(requestId, { effect: decision.effect, code: decision.code, reasons: decision.reasons });
+    const checked = this.checkedPrincipal(principal);
+    this.pendingDecisions.set(requestId, checked === undefined ? { effect: decision.effect, code: decision.code, reasons: decision.reasons } : { effect: decision.effect, code: decision.code, reasons: decision.reasons, principal: checked });
     return decision;
   }
 
@@ -250,11 +277,11 @@ class PipelineSession implements GatewaySession {
     return true;
   }
 
-  private async review(operation: Operation, requestId: string, decision: Decision, signal?: AbortSignal): Promise<Decision> {
+  private async review(operation: Operation, requestId: string, decision: Decision, signal: AbortSignal | undefined, principal: Principal): Promise<Decision> {
     if (!this.options.review) {
       return { effect: 'deny', code: 'approval.unavailable', reasons: decision.reasons, message: `"${operation.summary}" needs approval, but no approvals are configured on this gateway` };
     }
-    return this.options.review(this, operation, requestId, decision, signal);
+    return this.options.review(this, operation, requestId, decision, signal, principal);
   }
 
   async record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {

@@ -51,6 +51,13 @@ export interface AuthorizeOptions {
    * `unparsedStatements: review`); a denial still denies. The approval names policy's reasons.
    */
   readonly review?: boolean;
+  /**
+   * The principal of the credential this operation carries (ARCHITECTURE.md: "a session never
+   * lends one"). Judged and, when it differs from the session's (other groups, name or kind),
+   * named in the operation's record. @default the session's principal (protocols whose operations
+   * carry no credential of their own, e.g. statements on an authenticated PostgreSQL connection)
+   */
+  readonly principal?: Principal;
 }
 
 export interface GatewaySession {
@@ -69,9 +76,10 @@ export interface GatewaySession {
    * The hot path's authorize: when the decision needs no wait (no review, and a denial need not be
    * durable first, i.e. buffered recording) it is made, recorded exactly as `authorize` records it,
    * and returned; otherwise nothing happens and it returns undefined (call `authorize`). Throws
-   * when recording the denial failed. Optional: protocols fall back to `authorize`.
+   * when recording the denial failed. Optional: protocols fall back to `authorize`. `principal`
+   * as in AuthorizeOptions.
    */
-  tryAuthorizeSync?(operation: Operation, requestId: string): Decision | undefined;
+  tryAuthorizeSync?(operation: Operation, requestId: string, principal?: Principal): Decision | undefined;
   /** Appends an event to this session's record; see Recorder for the durability contract. */
   record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
   /**

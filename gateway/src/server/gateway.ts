@@ -126,6 +126,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       },
     },
     sessionIdleSeconds: config.recording.sessionIdleSeconds,
+    sessionMaxSeconds: config.recording.sessionMaxSeconds,
     // Connections without their own masking block take the top-level one (docs/masking.md).
     defaultMasking: config.masking,
     extraMaskingDetectors: options.extraMaskingDetectors,

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { HttpConnectionConfig, MaskingConfig } from '../../config/schema';
 import { GatehouseError, toGatehouseError } from '../../errors';
+import type { Principal } from '../../identity/principal';
 import type { Detector } from '../../masking/detector';
 import { countMasked, prepareMasking, type MaskingPolicy, type PreparedMasking } from '../../masking/masking-policy';
 import type { Operation } from '../../policy/decision';
@@ -38,6 +39,8 @@ export interface HttpProxyOptions {
   readonly metrics?: HttpProxyMetrics;
   /** Header-keyed sessions close after this long idle (config `recording.sessionIdleSeconds`). @default 300 */
   readonly sessionIdleSeconds?: number;
+  /** No session lives longer (config `recording.sessionMaxSeconds`). @default unlimited */
+  readonly sessionMaxSeconds?: number;
   /** Bound on what one LLM transcript accumulates (prompt + answer), separate from the body cap. @default 8 MiB */
   readonly transcriptLimitBytes?: number;
   /** Keep-alive connections per upstream. @default 256 */
@@ -113,7 +116,8 @@ class HttpProxyImpl implements HttpProxy {
     this.router = new HttpRouter(options.connections);
     for (const c of options.connections) this.upstreams.set(c.name, this.prepare(c, options));
     const idleMs = (options.sessionIdleSeconds ?? 300) * 1000;
-    this.sessions = new HttpSessions({ pipeline: this.pipeline, logger: this.logger, idleMs, now: options.now ?? Date.now });
+    const maxLifeMs = options.sessionMaxSeconds === undefined ? undefined : options.sessionMaxSeconds * 1000;
+    this.sessions = new HttpSessions({ pipeline: this.pipeline, logger: this.logger, idleMs, maxLifeMs, now: options.now ?? Date.now });
     const period = options.idleSweepMs ?? Math.min(idleMs / 2, 30_000);
     if (period > 0) {
       this.sweep = setInterval(() => void this.closeIdleSessions(), period);
@@ -222,7 +226,7 @@ class HttpProxyImpl implements HttpProxy {
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
       return;
     }
-    const exchange = new Exchange(this, upstream, match, lease.session, req, res, method, started);
+    const exchange = new Exchange(this, upstream, match, lease.session, principal, req, res, method, started);
     try {
       await exchange.run();
     } finally {
@@ -373,6 +377,8 @@ class Exchange {
     private readonly upstream: Upstream,
     private readonly match: RouteMatch,
     private readonly session: GatewaySession,
+    /** The principal of this request's own token: what it is judged under (the session's may be an earlier token's). */
+    private readonly principal: Principal,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly method: string,
@@ -415,7 +421,7 @@ class Exchange {
     let decision;
     try {
       // The common case (a cached allow) is decided in this turn; reviews and durable denials wait.
-      decision = session.tryAuthorizeSync?.(operation, requestId) ?? (await session.authorize(operation, requestId, { signal: this.clientGone }));
+      decision = session.tryAuthorizeSync?.(operation, requestId, this.principal) ?? (await session.authorize(operation, requestId, { signal: this.clientGone, principal: this.principal }));
     } catch (e) {
       this.proxy.refuse(res, this.connection.name, toGatehouseError(e, 'GH_ERR_POLICY_FAILED'), requestId);
       return;

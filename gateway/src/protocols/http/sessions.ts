@@ -14,8 +14,11 @@ interface Entry {
   session: GatewaySession | undefined;
   inflight: number;
   lastUsed: number;
-  /** Close as soon as the last in-flight request finishes (its socket went away). */
+  /** When it opened (the clock of `now`): a session lives at most `maxLifeMs`. */
+  readonly openedAt: number;
+  /** Close as soon as the last in-flight request finishes (its socket went away, or it reached its maximum life). */
   closeWhenIdle: boolean;
+  closeReason: string;
   closed: boolean;
 }
 
@@ -30,15 +33,24 @@ export interface HttpSessionsOptions {
   readonly logger: ProxyLogger;
   /** Header-keyed sessions close after this long without a request. */
   readonly idleMs: number;
+  /**
+   * No session lives longer than this (config `recording.sessionMaxSeconds`): the next request
+   * after it opens a new session, and the old one closes (reason `max_life`) once idle.
+   * @default unlimited
+   */
+  readonly maxLifeMs?: number;
   readonly now: () => number;
 }
 
 /**
- * Groups HTTP requests into recorded sessions. A session belongs to one principal (issuer +
+ * Groups HTTP requests into recorded sessions. A session belongs to one subject (issuer +
  * subject, so a refreshed token stays in its session) on one connection, and is keyed by the
  * client-declared session id when the client sends one (`x-gatehouse-session`, Claude Code's
- * `x-claude-code-session-id`), otherwise by the TCP connection. Socket-keyed sessions close with
- * their socket; header-keyed ones after `idleMs` without traffic. A session is never closed while
+ * `x-claude-code-session-id`), otherwise by the TCP connection: another subject or issuer on the
+ * same session id or socket opens its own session. A session groups requests for the record and
+ * never lends its principal: every request is judged under the principal of its own token (the
+ * proxy passes it to authorize). Socket-keyed sessions close with their socket; header-keyed ones
+ * after `idleMs` without traffic; any session after `maxLifeMs`. A session is never closed while
  * one of its requests is in flight.
  */
 export class HttpSessions {
@@ -67,7 +79,8 @@ export class HttpSessions {
         !last.session.closed &&
         last.connectionName === connection.name &&
         last.subject === principal.subject &&
-        last.issuer === principal.issuer
+        last.issuer === principal.issuer &&
+        !this.expired(last)
       ) {
         last.inflight++;
         last.lastUsed = this.options.now();
@@ -83,6 +96,11 @@ export class HttpSessions {
       this.forget(entry);
       entry = undefined;
     }
+    if (entry !== undefined && this.expired(entry)) {
+      // Past its maximum life: it closes once its in-flight requests finish; this request opens a new one.
+      this.retire(entry, 'max_life');
+      entry = undefined;
+    }
     if (entry === undefined) {
       const created: Entry = {
         key,
@@ -94,7 +112,9 @@ export class HttpSessions {
         session: undefined,
         inflight: 0,
         lastUsed: this.options.now(),
+        openedAt: this.options.now(),
         closeWhenIdle: false,
+        closeReason: 'client_disconnected',
         closed: false,
       };
       entry = created;
@@ -135,7 +155,24 @@ export class HttpSessions {
     const entry = lease.entry as Entry;
     entry.inflight--;
     entry.lastUsed = this.options.now();
-    if (entry.inflight === 0 && entry.closeWhenIdle) void this.closeEntry(entry, 'client_disconnected');
+    if (entry.inflight === 0 && entry.closeWhenIdle) void this.closeEntry(entry, entry.closeReason);
+  }
+
+  private expired(entry: Entry): boolean {
+    const max = this.options.maxLifeMs;
+    return max !== undefined && this.options.now() - entry.openedAt >= max;
+  }
+
+  /** Takes an entry out of use: closed now when idle, else when its last request finishes. */
+  private retire(entry: Entry, reason: string): void {
+    if (entry.inflight === 0) {
+      void this.closeEntry(entry, reason);
+      return;
+    }
+    this.forget(entry);
+    entry.closed = false; // still open for its in-flight requests; no new request finds it
+    entry.closeWhenIdle = true;
+    entry.closeReason = reason;
   }
 
   /** Closes header-keyed sessions idle for longer than the idle limit. */
@@ -143,7 +180,9 @@ export class HttpSessions {
     const limit = this.options.now() - this.options.idleMs;
     const closing: Promise<void>[] = [];
     for (const entry of this.entries.values()) {
-      if (!entry.socketKeyed && entry.inflight === 0 && entry.lastUsed <= limit) closing.push(this.closeEntry(entry, 'idle'));
+      if (entry.inflight !== 0) continue;
+      if (!entry.socketKeyed && entry.lastUsed <= limit) closing.push(this.closeEntry(entry, 'idle'));
+      else if (this.expired(entry)) closing.push(this.closeEntry(entry, 'max_life'));
     }
     await Promise.all(closing);
   }
