@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   GH_ERR_RECORDING_FAILED: 503,
   GH_ERR_RECORDING_OVERLOADED: 503,
   GH_ERR_RECORDING_CLOSED: 503,
+  /** An event type that is not in the event catalog (recording/event-catalog.ts): a gateway bug. */
+  GH_ERR_EVENT_UNREGISTERED: 500,
   // secrets / upstream
   GH_ERR_SECRET_UNAVAILABLE: 502,
   GH_ERR_UPSTREAM_UNAVAILABLE: 502,

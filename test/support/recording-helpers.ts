@@ -153,3 +153,11 @@ export async function until(cond: () => boolean, capSeconds = 20): Promise<void>
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/**
+ * A synthetic payload for recorder-level tests, typed as whatever the registered event expects:
+ * the recorder stores payloads without reading them, so these tests need not build real ones.
+ */
+export function synthetic<P>(payload: Record<string, unknown>): P {
+  return payload as P;
+}

@@ -1,9 +1,9 @@
 import type { ConnectionConfig } from '../../gateway/src/config/schema';
 import { GatehouseError, type ErrorCode } from '../../gateway/src/errors';
 import type { Principal } from '../../gateway/src/identity/principal';
-import type { Decision, Operation } from '../../gateway/src/policy/decision';
+import { DECISION_CODES, type Decision, type Operation } from '../../gateway/src/policy/decision';
 import type { AppendOptions } from '../../gateway/src/recording/recorder-types';
-import type { AuthorizeOptions, ClientInfo, GatewaySession, Pipeline, SecretProvider } from '../../gateway/src/pipeline/types';
+import type { AuthorizeOptions, ClientInfo, EventType, GatewaySession, PayloadOf, Pipeline, SecretProvider } from '../../gateway/src/pipeline/types';
 
 /**
  * A small, real Pipeline for protocol tests: tokens from a fixed map, decisions from a function,
@@ -152,16 +152,21 @@ export class TestSession implements GatewaySession {
     const d = this.pipeline.decide(principal, operation);
     const decision: Decision =
       typeof d === 'string'
-        ? { effect: d, code: d === 'allow' ? 'test.allow' : 'test.deny', reasons: ['test'], message: d === 'allow' ? 'allowed' : `${operation.summary} is not allowed by the test policy` }
+        ? { effect: d, code: d === 'allow' ? DECISION_CODES.permit : DECISION_CODES.forbid, reasons: ['test'], message: d === 'allow' ? 'allowed' : `${operation.summary} is not allowed by the test policy` }
         : d;
+    // The double keeps the whole operation in its record, so tests can see what was judged.
     const payload: Record<string, unknown> = { operation, effect: decision.effect, code: decision.code };
     if (principal !== this.principal) payload.principal = { subject: principal.subject, groups: principal.groups, tokenId: principal.tokenId };
-    await this.record(decision.effect === 'deny' ? 'policy.denied' : 'policy.decision', payload, { requestId });
+    await this.push(decision.effect === 'deny' ? 'policy.denied' : 'policy.decision', payload, { requestId });
     if (decision.effect === 'deny') this.count('denied');
     return decision;
   }
 
-  async record(type: string, payload: Record<string, unknown>, options: AppendOptions = {}): Promise<void> {
+  record<T extends EventType>(type: T, payload: PayloadOf<T>, options: AppendOptions = {}): Promise<void> {
+    return this.push(type, payload, options);
+  }
+
+  private async push(type: EventType, payload: object, options: AppendOptions = {}): Promise<void> {
     const p = this.pipeline;
     if (this.closed) throw new GatehouseError('GH_ERR_RECORDING_CLOSED', 'the session is closed');
     if (p.failRecording !== undefined) throw new GatehouseError(p.failRecording, `the recorder refused ${type}`);

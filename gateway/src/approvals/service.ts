@@ -2,7 +2,8 @@ import { GatehouseError, isGatehouseError } from '../errors';
 import type { Principal } from '../identity/principal';
 import { newId } from '../ids';
 import type { GatewaySession } from '../pipeline/types';
-import type { Decision, Operation } from '../policy/decision';
+import { DECISION_CODES, type Decision, type DecisionCode, type Operation } from '../policy/decision';
+import type { EventType, PayloadOf } from '../recording/event-catalog';
 import type { StateLogger } from '../state/store';
 import type { ApprovalListener } from './listener';
 import { approvalLink } from './notifiers/messages';
@@ -21,6 +22,9 @@ import type { Approval, Verdict } from './types';
  * Everything fails closed: an unreachable store, a recording failure or a client that went away
  * never turns into an allow.
  */
+/** Records one approval event of the operation's request (durable in strict mode). */
+type RecordApproval = <T extends Extract<EventType, `approval.${string}`>>(type: T, payload: PayloadOf<T>) => Promise<void>;
+
 export interface ApprovalServiceOptions {
   readonly store: ApprovalStore;
   readonly approverGroups: readonly string[];
@@ -135,7 +139,7 @@ export class ApprovalService {
 
   private async request(session: GatewaySession, operation: Operation, requestId: string, decision: Decision, signal: AbortSignal | undefined, p: Principal): Promise<Decision> {
     const durable = (this.options.recordingMode ?? 'strict') === 'strict';
-    const record = (type: string, payload: Record<string, unknown>) => session.record(type, payload, { requestId, durable });
+    const record: RecordApproval = (type, payload) => session.record(type, payload, { requestId, durable });
     const now = this.clock();
     const id = newId('ap', now.getTime());
     const summary = operation.summary.length > 500 ? `${operation.summary.slice(0, 500)}…` : operation.summary;
@@ -253,7 +257,7 @@ export class ApprovalService {
     }
   }
 
-  private async conclude(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, final: Approval | { unavailable: true; expired: boolean }): Promise<Decision> {
+  private async conclude(record: RecordApproval, operation: Operation, decision: Decision, final: Approval | { unavailable: true; expired: boolean }): Promise<Decision> {
     if ('unavailable' in final) {
       return this.refuse(record, operation, decision, null, 'the approvals store became unreachable while the operation waited');
     }
@@ -264,31 +268,31 @@ export class ApprovalService {
         const approvers = votes.filter((v) => v.verdict === 'approve');
         await record('approval.granted', { ...base, by: approvers.map((v) => v.subject), approvers });
         const names = approvers.map((v) => v.name).join(', ');
-        return { effect: 'allow', code: 'approval.granted', reasons: [...decision.reasons, `approval:${final.id}`], message: `"${operation.summary}" was approved by ${names} (approval ${final.id})` };
+        return { effect: 'allow', code: DECISION_CODES.approvalGranted, reasons: [...decision.reasons, `approval:${final.id}`], message: `"${operation.summary}" was approved by ${names} (approval ${final.id})` };
       }
       case 'denied': {
         const denier = votes.find((v) => v.verdict === 'deny');
         await record('approval.denied', { ...base, by: denier?.subject ?? null, name: denier?.name ?? null, votes });
         const why = final.reason ? `: ${final.reason}` : '';
-        return this.denial(decision, final.id, 'approval.denied', `"${operation.summary}" was denied by ${denier?.name ?? 'an approver'}${why} (approval ${final.id})`);
+        return this.denial(decision, final.id, DECISION_CODES.approvalDenied, `"${operation.summary}" was denied by ${denier?.name ?? 'an approver'}${why} (approval ${final.id})`);
       }
       case 'expired':
         await record('approval.expired', { ...base, expiresAt: final.expiresAt.toISOString(), votes });
-        return this.denial(decision, final.id, 'approval.expired', `no approver decided on "${operation.summary}" in time (approval ${final.id} expired at ${final.expiresAt.toISOString()})`);
+        return this.denial(decision, final.id, DECISION_CODES.approvalExpired, `no approver decided on "${operation.summary}" in time (approval ${final.id} expired at ${final.expiresAt.toISOString()})`);
       case 'cancelled':
       default:
         await record('approval.cancelled', { ...base, votes });
-        return this.denial(decision, final.id, 'approval.cancelled', `the approval of "${operation.summary}" was cancelled: ${final.reason ?? 'no reason given'} (approval ${final.id})`);
+        return this.denial(decision, final.id, DECISION_CODES.approvalCancelled, `the approval of "${operation.summary}" was cancelled: ${final.reason ?? 'no reason given'} (approval ${final.id})`);
     }
   }
 
-  private async refuse(record: (type: string, payload: Record<string, unknown>) => Promise<void>, operation: Operation, decision: Decision, id: string | null, why: string): Promise<Decision> {
+  private async refuse(record: RecordApproval, operation: Operation, decision: Decision, id: string | null, why: string): Promise<Decision> {
     // Recorded as a denial by the gateway itself (no approver): the operation needed approval and could not get it.
-    await record('approval.denied', { approvalId: id, by: null, code: 'approval.unavailable', reason: why, decidedAt: this.clock().toISOString() });
-    return this.denial(decision, id, 'approval.unavailable', `"${operation.summary}" needs approval, but ${why}`);
+    await record('approval.denied', { approvalId: id, by: null, code: DECISION_CODES.approvalUnavailable, reason: why, decidedAt: this.clock().toISOString() });
+    return this.denial(decision, id, DECISION_CODES.approvalUnavailable, `"${operation.summary}" needs approval, but ${why}`);
   }
 
-  private denial(decision: Decision, id: string | null, code: string, message: string): Decision {
+  private denial(decision: Decision, id: string | null, code: DecisionCode, message: string): Decision {
     return { effect: 'deny', code, reasons: id === null ? decision.reasons : [...decision.reasons, `approval:${id}`], message };
   }
 }

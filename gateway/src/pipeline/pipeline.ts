@@ -3,7 +3,8 @@ import { GatehouseError, toGatehouseError } from '../errors';
 import type { Principal } from '../identity/principal';
 import { newId, requestIdFor } from '../ids';
 import type { Logger } from '../observability/logger';
-import type { Decision, Operation } from '../policy/decision';
+import { DECISION_CODES, type Decision, type Operation } from '../policy/decision';
+import type { CheckedPrincipal, EventType, PayloadOf, PolicyDeniedPayload, RecordedDecision } from '../recording/event-catalog';
 import { principalRef } from '../recording/events';
 import type { AppendOptions, Recorder, SessionRecorder } from '../recording/recorder-types';
 import type { SessionIndex } from '../state/session-index';
@@ -159,6 +160,11 @@ function sameGroups(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+function deniedPayload(decision: Decision, operation: Operation, principal: CheckedPrincipal | undefined): PolicyDeniedPayload {
+  const payload = { effect: 'deny', code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action, message: decision.message } as const;
+  return principal === undefined ? payload : { ...payload, principal };
+}
+
 function clientBlock(client: ClientInfo): Record<string, unknown> {
   const block: Record<string, unknown> = { address: client.address };
   if (client.port !== undefined) block.port = client.port;
@@ -174,7 +180,7 @@ class PipelineSession implements GatewaySession {
   private deniedCount = 0;
   private requestSeq = 0;
   /** Allow decisions waiting for the operation's first event (see authorize). */
-  private readonly pendingDecisions = new Map<string, { effect: string; code: string; reasons: readonly string[]; principal?: Record<string, unknown> }>();
+  private readonly pendingDecisions = new Map<string, RecordedDecision>();
   private readonly counters: Record<string, number> = {};
 
   constructor(
@@ -195,7 +201,7 @@ class PipelineSession implements GatewaySession {
       decision = this.options.policy.decide(principal, this.connection.name, operation);
     } catch (e) {
       // The engine promises not to throw; if it does, the operation does not go through.
-      decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
+      decision = { effect: 'deny', code: DECISION_CODES.error, reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
     }
     // A protocol setting can demand an approval where policy allows; it never overrides a denial.
     if (decision.effect === 'allow' && options?.review === true) decision = { ...decision, effect: 'review' };
@@ -204,13 +210,15 @@ class PipelineSession implements GatewaySession {
       decision = await this.review(operation, requestId, decision, typeof signal === 'function' ? signal() : signal, principal);
     }
     this.observer.decision(decision.effect, this.connection.name);
-    const payload: Record<string, unknown> = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action };
     const checked = this.checkedPrincipal(principal);
-    if (checked !== undefined) payload.principal = checked;
     if (decision.effect === 'deny') {
       this.deniedCount++;
       // A denial is answered only once it is recorded durably: the refusal is part of the record.
-      await this.record('policy.denied', { ...payload, message: decision.message }, { requestId, durable: this.options.recorder.mode === 'strict' });
+      await this.record(
+        'policy.denied',
+        deniedPayload(decision, operation, checked),
+        { requestId, durable: this.options.recorder.mode === 'strict' },
+      );
     } else {
       // An allowed operation's decision travels in the first event the protocol records for it
       // (its request event): one event fewer per operation on the hot path, same information.
@@ -225,7 +233,7 @@ class PipelineSession implements GatewaySession {
    * other groups, name or kind): the record names who was actually checked. Undefined when it
    * is the session's own (the common case costs one comparison).
    */
-  private checkedPrincipal(p: Principal): Record<string, unknown> | undefined {
+  private checkedPrincipal(p: Principal): CheckedPrincipal | undefined {
     const s = this.principal;
     if (p === s) return undefined;
     if (p.name === s.name && p.kind === s.kind && p.subject === s.subject && p.issuer === s.issuer && sameGroups(p.groups, s.groups)) return undefined;
@@ -237,7 +245,7 @@ class PipelineSession implements GatewaySession {
     try {
       decision = this.options.policy.decide(principal, this.connection.name, operation);
     } catch (e) {
-      decision = { effect: 'deny', code: 'policy.error', reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
+      decision = { effect: 'deny', code: DECISION_CODES.error, reasons: [], message: `policy evaluation failed: ${(e as Error).message}` };
     }
     if (decision.effect === 'review') return undefined;
     if (decision.effect === 'deny') {
@@ -245,10 +253,7 @@ class PipelineSession implements GatewaySession {
       if (this.options.recorder.mode === 'strict' || this.recorder.appendNow === undefined) return undefined;
       this.observer.decision(decision.effect, this.connection.name);
       this.deniedCount++;
-      const denied: Record<string, unknown> = { effect: decision.effect, code: decision.code, reasons: decision.reasons, operation: operation.summary, action: operation.action, message: decision.message };
-      const checked = this.checkedPrincipal(principal);
-      if (checked !== undefined) denied.principal = checked;
-      this.recordNow('policy.denied', denied, { requestId });
+      this.recordNow('policy.denied', deniedPayload(decision, operation, this.checkedPrincipal(principal)), { requestId });
       return decision;
     }
     this.observer.decision(decision.effect, this.connection.name);
@@ -257,14 +262,14 @@ class PipelineSession implements GatewaySession {
     return decision;
   }
 
-  recordNow(type: string, payload: Record<string, unknown>, options?: AppendOptions): boolean {
+  recordNow<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): boolean {
     if (options?.durable || this.recorder.appendNow === undefined) return false;
     const requestId = options?.requestId;
     if (requestId !== undefined && this.pendingDecisions.size > 0) {
       const decision = this.pendingDecisions.get(requestId);
       if (decision !== undefined) {
         this.pendingDecisions.delete(requestId);
-        payload.decision = decision;
+        (payload as { decision?: RecordedDecision }).decision = decision;
       }
     }
     try {
@@ -279,18 +284,18 @@ class PipelineSession implements GatewaySession {
 
   private async review(operation: Operation, requestId: string, decision: Decision, signal: AbortSignal | undefined, principal: Principal): Promise<Decision> {
     if (!this.options.review) {
-      return { effect: 'deny', code: 'approval.unavailable', reasons: decision.reasons, message: `"${operation.summary}" needs approval, but no approvals are configured on this gateway` };
+      return { effect: 'deny', code: DECISION_CODES.approvalUnavailable, reasons: decision.reasons, message: `"${operation.summary}" needs approval, but no approvals are configured on this gateway` };
     }
     return this.options.review(this, operation, requestId, decision, signal, principal);
   }
 
-  async record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+  async record<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): Promise<void> {
     const requestId = options?.requestId;
     if (requestId !== undefined && this.pendingDecisions.size > 0) {
       const decision = this.pendingDecisions.get(requestId);
       if (decision !== undefined) {
         this.pendingDecisions.delete(requestId);
-        payload.decision = decision;
+        (payload as { decision?: RecordedDecision }).decision = decision;
       }
     }
     // Only a durable append has a latency worth measuring; a buffered one returns at once.

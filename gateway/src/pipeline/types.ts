@@ -1,7 +1,11 @@
 import type { ConnectionConfig } from '../config/schema';
 import type { Principal } from '../identity/principal';
 import type { Decision, Operation } from '../policy/decision';
+import type { EventType, PayloadOf } from '../recording/event-catalog';
 import type { AppendOptions } from '../recording/recorder-types';
+
+// Protocols name event types and payloads through the pipeline, not recording's internals.
+export type * from '../recording/event-catalog';
 
 /**
  * The shared pipeline every protocol drives (ARCHITECTURE.md, "The path of one operation").
@@ -80,14 +84,17 @@ export interface GatewaySession {
    * as in AuthorizeOptions.
    */
   tryAuthorizeSync?(operation: Operation, requestId: string, principal?: Principal): Decision | undefined;
-  /** Appends an event to this session's record; see Recorder for the durability contract. */
-  record(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
+  /**
+   * Appends an event to this session's record; see Recorder for the durability contract. Only
+   * registered types (recording/event-catalog.ts), each with its payload type.
+   */
+  record<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): Promise<void>;
   /**
    * Appends a non-durable event in this turn: true once it is in the recorder's buffer, false when
    * it cannot be done synchronously (durable requested, or no synchronous recorder; use `record`).
    * Throws the GatehouseError when the event cannot be stored. Optional.
    */
-  recordNow?(type: string, payload: Record<string, unknown>, options?: AppendOptions): boolean;
+  recordNow?<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): boolean;
   /** A new request id, unique across replicas and time-sortable. */
   newRequestId(): string;
   /** Makes a request findable by id in the session index. */

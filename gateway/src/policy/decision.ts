@@ -15,10 +15,63 @@ export interface Operation {
 
 export type Effect = 'allow' | 'review' | 'deny';
 
+/**
+ * The one namespace of decision codes (Decision.code): who or what decided, stable in records.
+ * Code branches on these by equality or with the helpers below, never by string prefix.
+ */
+export const DECISION_CODES = {
+  // policy (policy/engine.ts)
+  permit: 'policy.permit',
+  review: 'policy.review',
+  forbid: 'policy.forbid',
+  noPermit: 'policy.no_permit',
+  /** The engine failed: the operation is denied. */
+  error: 'policy.error',
+  // approvals (approvals/service.ts): the outcome of a review
+  approvalGranted: 'approval.granted',
+  approvalDenied: 'approval.denied',
+  approvalExpired: 'approval.expired',
+  approvalCancelled: 'approval.cancelled',
+  /** No approval could be asked for (none configured, store unreachable, shutting down). */
+  approvalUnavailable: 'approval.unavailable',
+  // protocols: refusals a protocol makes itself, without asking policy
+  postgresUnparsed: 'postgres.unparsed',
+  postgresUnparsedReview: 'postgres.unparsed_review',
+  postgresFunctionCall: 'postgres.function_call',
+} as const;
+
+export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];
+
+const APPROVAL_OUTCOMES: ReadonlySet<DecisionCode> = new Set([
+  DECISION_CODES.approvalGranted,
+  DECISION_CODES.approvalDenied,
+  DECISION_CODES.approvalExpired,
+  DECISION_CODES.approvalCancelled,
+  DECISION_CODES.approvalUnavailable,
+]);
+
+/** True when an approval (not policy alone) decided: the operation went through review. */
+export function isApprovalOutcome(code: DecisionCode): boolean {
+  return APPROVAL_OUTCOMES.has(code);
+}
+
+/** The GatehouseError code a refused operation is answered with: approvals' outcomes keep their own. */
+export function refusalErrorCode(code: DecisionCode): 'GH_ERR_POLICY_DENIED' | 'GH_ERR_APPROVAL_DENIED' | 'GH_ERR_APPROVAL_EXPIRED' {
+  switch (code) {
+    case DECISION_CODES.approvalDenied:
+    case DECISION_CODES.approvalCancelled:
+      return 'GH_ERR_APPROVAL_DENIED';
+    case DECISION_CODES.approvalExpired:
+      return 'GH_ERR_APPROVAL_EXPIRED';
+    default:
+      return 'GH_ERR_POLICY_DENIED';
+  }
+}
+
 export interface Decision {
   readonly effect: Effect;
-  /** Stable reason code, e.g. `policy.forbid` or the id of the policy / rule that decided. */
-  readonly code: string;
+  /** Who or what decided (DECISION_CODES); the deciding policies or rules are in `reasons`. */
+  readonly code: DecisionCode;
   /** Ids of the policies or rules that determined the decision. */
   readonly reasons: readonly string[];
   /** Human explanation safe to show to the caller. */

@@ -4,7 +4,9 @@ import { GatehouseError } from '../errors';
 import type { Principal } from '../identity/principal';
 import type { PolicyEngine } from '../pipeline/types';
 import { loadCedar } from './cedar-runtime';
-import type { Decision, Operation } from './decision';
+import { DECISION_CODES, type Decision, type Operation } from './decision';
+
+export { DECISION_CODES } from './decision';
 import {
   ACTION,
   CONNECTION,
@@ -18,14 +20,6 @@ import {
 import { formatPolicyProblems, parsePolicies, type LoadedPolicy, type PolicyProblem, type PolicySource } from './policy-set';
 import { addEntityNeeds, entityNeeds, noEntityNeeds, scopeTest, type EntityNeeds, type RequestScope, type ScopeTest } from './scope-index';
 
-/** Stable decision codes (Decision.code). */
-export const DECISION_CODES = {
-  permit: 'policy.permit',
-  review: 'policy.review',
-  forbid: 'policy.forbid',
-  noPermit: 'policy.no_permit',
-  error: 'policy.error',
-} as const;
 
 /** The subset of a pino logger the engine uses. */
 export interface PolicyLogger {

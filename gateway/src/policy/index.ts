@@ -1,4 +1,4 @@
-export { createPolicyEngine, checkPolicies, DECISION_CODES } from './engine';
+export { createPolicyEngine, checkPolicies } from './engine';
 export type { CedarPolicyEngine, PolicyEngineOptions, PolicyLogger } from './engine';
 export { formatPolicyProblems } from './policy-set';
 export type { LoadedPolicy, PolicyProblem, PolicySource } from './policy-set';
@@ -6,5 +6,6 @@ export { DEFAULT_ACTION_GROUPS, ENTITY_TYPES, SQL_KIND_GROUPS, kindGroupOf } fro
 export { POLICY_PACKS, POLICY_PACK_NAMES, checkPackSelection, packRules, packSources } from './packs';
 export type { PackSelection, PolicyPack } from './packs';
 export { DEFAULT_POLICIES } from './default-policies';
-export type { Decision, Effect, Operation } from './decision';
+export type { Decision, DecisionCode, Effect, Operation } from './decision';
+export { DECISION_CODES, isApprovalOutcome, refusalErrorCode } from './decision';
 export { readPolicySources } from './sources';

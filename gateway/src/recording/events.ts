@@ -9,7 +9,10 @@ import type { Principal } from '../identity/principal';
 export interface AuditEvent {
   /** Per-session sequence number, starting at 0 with `session.start`. */
   readonly seq: number;
-  /** Dotted type: `session.start`, `auth.failure`, `http.request`, `http.response`, `policy.decision`, ... */
+  /**
+   * Dotted type: `session.start`, `auth.failure`, `http.request`, ... (EVENT_CATALOG). A plain
+   * string here: an event read back from a log store is data, not yet known to be registered.
+   */
   readonly type: string;
   /** Stable code with a severity suffix: `GH1001I` (info), `GH2001W` (warning), `GH3001E` (error). */
   readonly code: string;
@@ -39,26 +42,6 @@ export function principalRef(p: Principal): PrincipalRef {
   return { issuer: p.issuer, subject: p.subject, name: p.name, groups: p.groups, kind: p.kind };
 }
 
-/** Event types and their stable codes. Add new ones here, never reuse a code. */
-export const EVENT_CODES = {
-  'session.start': 'GH1000I',
-  'session.end': 'GH1001I',
-  'auth.failure': 'GH1100W',
-  'policy.decision': 'GH1200I',
-  'policy.denied': 'GH1201W',
-  'approval.requested': 'GH1300I',
-  'approval.granted': 'GH1301I',
-  'approval.denied': 'GH1302W',
-  'approval.expired': 'GH1303W',
-  /** The operation's client went away (or the gateway shut down) while it waited. */
-  'approval.cancelled': 'GH1304W',
-  'http.request': 'GH2000I',
-  'http.response': 'GH2001I',
-  'http.error': 'GH2002E',
-  /** A request body longer than the cap: its total size and SHA-256, after the upload ended. */
-  'http.request.body': 'GH2003I',
-  'llm.exchange': 'GH2100I',
-  'recording.gap': 'GH9000E',
-} as const;
-
-export type EventType = keyof typeof EVENT_CODES | (string & {});
+// The catalog of event types, codes, severities and payloads: event-catalog.ts.
+export { EVENT_CATALOG, EVENT_CODES, isEventType } from './event-catalog';
+export type { EventCode, EventSpec, EventType, PayloadOf, Severity } from './event-catalog';

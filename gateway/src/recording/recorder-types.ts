@@ -1,3 +1,4 @@
+import type { EventType, PayloadOf, SessionEndPayload } from './event-catalog';
 import type { PrincipalRef } from './events';
 
 /**
@@ -23,20 +24,19 @@ export interface AppendOptions {
   readonly requestId?: string;
   /** Wait for the sink's durable acknowledgement. */
   readonly durable?: boolean;
-  /** Stable code for a type not listed in EVENT_CODES (listed types always use their own code). */
-  readonly code?: string;
 }
 
 export interface SessionRecorder {
   readonly id: string;
-  append(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void>;
+  /** Only registered types (event-catalog.ts); an unregistered one rejects with GH_ERR_EVENT_UNREGISTERED. */
+  append<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): Promise<void>;
   /**
    * A non-durable append that throws the GatehouseError instead of rejecting, so a hot path can
    * forward in the same turn once it returns. Optional: callers fall back to `append`.
    */
-  appendNow?(type: string, payload: Record<string, unknown>, options?: AppendOptions): void;
+  appendNow?<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): void;
   /** Writes `session.end` and closes the chain; further appends reject. */
-  end(payload?: Record<string, unknown>): Promise<void>;
+  end(payload?: SessionEndPayload): Promise<void>;
   readonly ended: boolean;
 }
 

@@ -2,7 +2,8 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { GatehouseError, toGatehouseError } from '../errors';
 import { genesisHash, plainJson, sha256Hex } from './chain';
 import { parseDigest, signDigest, type DigestSegmentEntry, type DigestSessionEntry } from './digest';
-import { EVENT_CODES, type PrincipalRef } from './events';
+import { EVENT_CATALOG, isEventType, type EventType, type PayloadOf, type SessionEndPayload } from './event-catalog';
+import type { PrincipalRef } from './events';
 import { compactTime, DIGEST_PREFIX, digestKey, isValidInstanceId, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, segmentKey } from './layout';
 import type { AppendOptions, Recorder, RecorderStats, SegmentSealed, SessionRecorder, SessionStart } from './recorder-types';
 import { IsoTimeFormatter } from './iso-time';
@@ -278,7 +279,7 @@ export class GatehouseRecorder implements Recorder {
   // ---- appending (hot path) ----------------------------------------------------------------
 
   /** @internal called by RecorderSession */
-  appendEvent(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+  appendEvent(s: RecorderSession, type: EventType, payload: object, options?: AppendOptions): Promise<void> {
     let batch: Batch;
     try {
       batch = this.enqueue(s, type, payload, options);
@@ -311,14 +312,14 @@ export class GatehouseRecorder implements Recorder {
    * @internal called by RecorderSession: a non-durable append that throws (instead of returning a
    * rejected promise), so a hot path knows synchronously that the event is in the buffer.
    */
-  appendEventNow(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): void {
+  appendEventNow(s: RecorderSession, type: EventType, payload: object, options?: AppendOptions): void {
     if (options?.durable) throw new GatehouseError('GH_ERR_INTERNAL', 'a durable append must wait for its acknowledgement');
     this.enqueue(s, type, payload, options);
     this.scheduleNonDurable();
   }
 
   /** Chains, serializes and buffers one event; throws a GatehouseError when it cannot be stored. */
-  private enqueue(s: RecorderSession, type: string, payload: Record<string, unknown>, options?: AppendOptions): Batch {
+  private enqueue(s: RecorderSession, type: EventType, payload: object, options?: AppendOptions): Batch {
     if (this.stopped) throw closedError();
     if (s.ended) throw new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`);
     if (!this.healthy && !options?.durable) {
@@ -331,7 +332,7 @@ export class GatehouseRecorder implements Recorder {
     let c: string;
     try {
       // Built piecewise in the exact canonical form of chain.ts (fixed top-level order).
-      c = '{"seq":' + seq + this.typeAndCode(type, options?.code) + ',"time":"' + this.isoNow() + '","session":' + s.sessionJson;
+      c = '{"seq":' + seq + this.typeAndCode(type) + ',"time":"' + this.isoNow() + '","session":' + s.sessionJson;
       // The principal is recorded once, in session.start: the chain binds every later event to it.
       if (s.principalJson !== undefined && seq === 0) c += ',"principal":' + s.principalJson;
       if (s.connectionJson !== undefined) c += ',"connection":' + s.connectionJson;
@@ -394,13 +395,13 @@ export class GatehouseRecorder implements Recorder {
 
   private readonly typePrefixes = new Map<string, string>();
 
-  /** `,"type":…,"code":…` for a type, cached for registered types (the common case). */
-  private typeAndCode(type: string, explicitCode: string | undefined): string {
-    const registered = (EVENT_CODES as Record<string, string>)[type];
-    if (registered === undefined) return ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(explicitCode ?? 'GH0000I');
+  /** `,"type":…,"code":…` for a type, cached. Throws GH_ERR_EVENT_UNREGISTERED for a type not in the catalog. */
+  private typeAndCode(type: EventType): string {
     let prefix = this.typePrefixes.get(type);
     if (prefix === undefined) {
-      prefix = ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(registered);
+      // The types keep unregistered types out; this catches a caller that got around them.
+      if (!isEventType(type)) throw new GatehouseError('GH_ERR_EVENT_UNREGISTERED', `event type ${JSON.stringify(String(type))} is not in the event catalog`);
+      prefix = ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(EVENT_CATALOG[type].code);
       this.typePrefixes.set(type, prefix);
     }
     return prefix;
@@ -815,15 +816,15 @@ class RecorderSession implements SessionRecorder {
     this.isEnded = true;
   }
 
-  append(type: string, payload: Record<string, unknown>, options?: AppendOptions): Promise<void> {
+  append<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): Promise<void> {
     return this.recorder.appendEvent(this, type, payload, options);
   }
 
-  appendNow(type: string, payload: Record<string, unknown>, options?: AppendOptions): void {
+  appendNow<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): void {
     this.recorder.appendEventNow(this, type, payload, options);
   }
 
-  end(payload: Record<string, unknown> = {}): Promise<void> {
+  end(payload: SessionEndPayload = {}): Promise<void> {
     if (this.isEnded) return RESOLVED;
     const p = this.recorder.appendEvent(this, 'session.end', payload, { durable: this.recorder.mode === 'strict' });
     this.isEnded = true;

@@ -2,7 +2,7 @@ import { GatehouseRecorder } from '../../../gateway/src/recording/recorder';
 import { exportSession, readSessionEvents, renderTranscript } from '../../../gateway/src/recording/reader';
 import type { SegmentSealed } from '../../../gateway/src/recording/recorder-types';
 import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
-import { makeTempDir, PRINCIPAL, recorderOptions } from '../../support/recording-helpers';
+import { makeTempDir, PRINCIPAL, recorderOptions, synthetic } from '../../support/recording-helpers';
 
 describe('reader and transcript export', () => {
   let dir: string;
@@ -17,8 +17,8 @@ describe('reader and transcript export', () => {
     const a = await rec.openSession({ sessionId: 'a', protocol: 'http', principal: PRINCIPAL, connection: 'api', client: { address: '10.0.0.1' } });
     const b = await rec.openSession({ sessionId: 'b', protocol: 'http', client: { address: '10.0.0.2' } });
     for (let i = 0; i < 6; i++) {
-      await a.append('http.request', { method: 'POST', path: `/v1/messages/${i}`, body: `line one\nline ${i}`, pad: String(Math.random()).repeat(20) }, { durable: true, requestId: `req-${i}` });
-      await b.append('http.request', { method: 'GET', path: '/other' }, { durable: true });
+      await a.append('http.request', synthetic({ method: 'POST', path: `/v1/messages/${i}`, body: `line one\nline ${i}`, pad: String(Math.random()).repeat(20) }), { durable: true, requestId: `req-${i}` });
+      await b.append('http.request', synthetic({ method: 'GET', path: '/other' }), { durable: true });
     }
     await a.end({ reason: 'client closed' });
     await rec.close();

@@ -8,7 +8,7 @@ import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
 import { verifyLog } from '../../../gateway/src/recording/verify';
 import { parseDigest } from '../../../gateway/src/recording/digest';
 import { segmentKey } from '../../../gateway/src/recording/layout';
-import { GatedSink, InstrumentedSink, makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, until } from '../../support/recording-helpers';
+import { GatedSink, InstrumentedSink, makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, until, synthetic } from '../../support/recording-helpers';
 
 async function eventsOnDisk(dir: string, sink: FsLogSink): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
@@ -42,7 +42,7 @@ describe('GatehouseRecorder', () => {
     const s = await rec.openSession(start('s1'));
     sink.hold();
     let done = false;
-    const p = s.append('http.request', { method: 'GET', path: '/x' }, { durable: true, requestId: 'r1' }).then(() => (done = true));
+    const p = s.append('http.request', synthetic({ method: 'GET', path: '/x' }), { durable: true, requestId: 'r1' }).then(() => (done = true));
     await until(() => sink.waiting === 1);
     expect(done).toBe(false);
     expect((await eventsOnDisk(dir, fs)).map((e) => e.type)).toEqual(['session.start']);
@@ -64,10 +64,10 @@ describe('GatehouseRecorder', () => {
     const sessions = await Promise.all(['a', 'b', 'c', 'd'].map((id) => rec.openSession(start(id))));
     const before = sink.appends;
     sink.hold();
-    const first = sessions[0]!.append('http.request', { n: 0 }, { durable: true });
+    const first = sessions[0]!.append('http.request', synthetic({ n: 0 }), { durable: true });
     await until(() => sink.waiting === 1);
     // While that write is in flight, 20 requests from 4 sessions arrive.
-    const rest = sessions.flatMap((s, i) => Array.from({ length: 5 }, (_, j) => s.append('http.request', { n: i * 5 + j }, { durable: true })));
+    const rest = sessions.flatMap((s, i) => Array.from({ length: 5 }, (_, j) => s.append('http.request', synthetic({ n: i * 5 + j }), { durable: true })));
     sink.release();
     await Promise.all([first, ...rest]);
     expect(sink.appends - before).toBe(2);
@@ -80,15 +80,15 @@ describe('GatehouseRecorder', () => {
     const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'strict', flushIntervalMs: 60000 })));
     const s = await rec.openSession(start('s1'));
     const before = sink.appends;
-    await s.append('http.request', { n: 1 }, { durable: true, requestId: 'r1' });
+    await s.append('http.request', synthetic({ n: 1 }), { durable: true, requestId: 'r1' });
     expect(sink.appends - before).toBe(1);
-    await s.append('http.response', { status: 200 }, { requestId: 'r1' });
+    await s.append('http.response', synthetic({ status: 200 }), { requestId: 'r1' });
     // A loop turn later (when a kick would have written it), still pending.
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(sink.appends - before).toBe(1);
     expect(rec.stats().pendingEvents).toBe(1);
-    await s.append('http.request', { n: 2 }, { durable: true, requestId: 'r2' });
+    await s.append('http.request', synthetic({ n: 2 }), { durable: true, requestId: 'r2' });
     expect(sink.appends - before).toBe(2);
     expect(rec.stats().pendingEvents).toBe(0);
     expect((await eventsOnDisk(dir, fs)).map((e) => [e.type, e.requestId])).toEqual([
@@ -105,8 +105,8 @@ describe('GatehouseRecorder', () => {
     const sink = new InstrumentedSink(fs);
     const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'strict', flushIntervalMs: 50 })));
     const s = await rec.openSession(start('s1'));
-    await s.append('http.request', { n: 1 }, { durable: true, requestId: 'r1' });
-    await s.append('http.response', { status: 200 }, { requestId: 'r1' });
+    await s.append('http.request', synthetic({ n: 1 }), { durable: true, requestId: 'r1' });
+    await s.append('http.response', synthetic({ status: 200 }), { requestId: 'r1' });
     expect(rec.stats().pendingEvents).toBe(1);
     jest.advanceTimersByTime(50);
     await until(() => rec.stats().pendingEvents === 0);
@@ -118,7 +118,7 @@ describe('GatehouseRecorder', () => {
     const sink = new InstrumentedSink(new FsLogSink(dir));
     const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered', flushIntervalMs: 50 })));
     const s = await rec.openSession(start('s1'));
-    for (let i = 0; i < 200; i++) await s.append('http.request', { i });
+    for (let i = 0; i < 200; i++) await s.append('http.request', synthetic({ i }));
     // Accepted, nothing written yet: appends did not cost a write each.
     expect(sink.appends).toBe(0);
     expect(rec.stats().pendingEvents).toBe(201);
@@ -132,7 +132,7 @@ describe('GatehouseRecorder', () => {
     const sink = new InstrumentedSink(new FsLogSink(dir));
     const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered', flushIntervalMs: 60000, flushThresholdBytes: 4096 })));
     const s = await rec.openSession(start('s1'));
-    for (let i = 0; i < 100; i++) await s.append('http.request', { i, pad: 'x'.repeat(100) });
+    for (let i = 0; i < 100; i++) await s.append('http.request', synthetic({ i, pad: 'x'.repeat(100) }));
     await until(() => sink.appends > 0);
     expect(sink.appends).toBeLessThan(20);
   });
@@ -146,7 +146,7 @@ describe('GatehouseRecorder', () => {
       // Sizes around and past the 64 KiB chunk, so lines start at every kind of offset.
       const text = (i % 2 === 0 ? 'ü€😀' : 'ascii').repeat((i * 997) % 30000);
       const s = sessions[i % 2]!;
-      await s.append('http.request', { i, text });
+      await s.append('http.request', synthetic({ i, text }));
       sent.push({ session: s.id, text });
     }
     await rec.close();
@@ -164,7 +164,7 @@ describe('GatehouseRecorder', () => {
     sink.hold();
     const results: Array<string> = [];
     for (let i = 0; i < 100; i++) {
-      await s.append('http.request', { i, pad: 'y'.repeat(200) }).then(
+      await s.append('http.request', synthetic({ i, pad: 'y'.repeat(200) })).then(
         () => results.push('ok'),
         (e: { code: string }) => results.push(e.code),
       );
@@ -193,7 +193,7 @@ describe('GatehouseRecorder', () => {
     await rm(join(dir, 'segments'));
     await mkdir(join(dir, 'segments'));
     const s3 = await rec.openSession(start('s3'));
-    await s3.append('http.request', {}, { durable: true });
+    await s3.append('http.request', synthetic({}), { durable: true });
     expect(rec.stats()).toMatchObject({ healthy: true, pendingEvents: 0 });
     const types = (await eventsOnDisk(dir, fs)).map((e) => `${e.session}:${e.type}`);
     expect(types).toEqual(['s1:session.start', 's2:session.start', 's3:session.start', 's3:http.request']);
@@ -207,12 +207,12 @@ describe('GatehouseRecorder', () => {
     const s = await rec.openSession(start('s1'));
     await rec.flush();
     sink.failWith = 'ENOSPC';
-    await expect(s.append('http.request', { i: 1 }, { durable: true })).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    await expect(s.append('http.request', synthetic({ i: 1 }), { durable: true })).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
     await expect(rec.flush()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
     expect(rec.stats().healthy).toBe(false);
     expect(rec.stats().writeFailures).toBeGreaterThanOrEqual(1);
     await expect(rec.close()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
-    await expect(s.append('http.request', {})).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
+    await expect(s.append('http.request', synthetic({}))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
   });
 
   it('close() ends open sessions, seals the segment and writes a final signed digest', async () => {
@@ -220,7 +220,7 @@ describe('GatehouseRecorder', () => {
     const fs = new FsLogSink(dir);
     const rec = new GatehouseRecorder(recorderOptions(fs, { mode: 'buffered', onSegmentSealed: (s) => void sealed.push(s) }));
     const a = await rec.openSession(start('a'));
-    await a.append('http.request', { path: '/' });
+    await a.append('http.request', synthetic({ path: '/' }));
     await rec.openSession(start('b'));
     await rec.close();
     await expect(rec.openSession(start('c'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
@@ -245,12 +245,12 @@ describe('GatehouseRecorder', () => {
     const fs = new FsLogSink(dir);
     const rec = track(new GatehouseRecorder(recorderOptions(fs, { clock, segmentMaxBytes: 1024, segmentMaxAgeSeconds: 60 })));
     const s = await rec.openSession(start('s1'));
-    for (let i = 0; i < 10; i++) await s.append('http.request', { i, noise: Math.random().toString(36).repeat(20) }, { durable: true });
+    for (let i = 0; i < 10; i++) await s.append('http.request', synthetic({ i, noise: Math.random().toString(36).repeat(20) }), { durable: true });
     const bySize = (await fs.list('segments/')).length;
     expect(bySize).toBeGreaterThan(1);
     advance(61_000);
-    await s.append('http.request', { late: true }, { durable: true });
-    await s.append('http.request', { late: 2 }, { durable: true });
+    await s.append('http.request', synthetic({ late: true }), { durable: true });
+    await s.append('http.request', synthetic({ late: 2 }), { durable: true });
     expect((await fs.list('segments/')).length).toBe(bySize + 1);
     await rec.close();
     expect((await verifyLog(fs)).ok).toBe(true);
@@ -259,7 +259,7 @@ describe('GatehouseRecorder', () => {
     const putOnly = new InstrumentedSink(new FsLogSink(dir2), { withoutAppend: true });
     const rec2 = track(new GatehouseRecorder(recorderOptions(putOnly, { mode: 'strict' })));
     const t = await rec2.openSession(start('t'));
-    await t.append('http.request', {}, { durable: true });
+    await t.append('http.request', synthetic({}), { durable: true });
     await t.end();
     await rec2.close();
     expect(putOnly.puts).toBe(4); // three event writes + one digest
@@ -271,13 +271,13 @@ describe('GatehouseRecorder', () => {
     const { clock, advance } = steppingClock();
     const fs1 = new FsLogSink(dir);
     const rec1 = new GatehouseRecorder(recorderOptions(fs1, { clock }));
-    await (await rec1.openSession(start('s1'))).append('http.request', {}, { durable: true });
+    await (await rec1.openSession(start('s1'))).append('http.request', synthetic({}), { durable: true });
     await rec1.close();
     advance(1000);
     // Run 2 crashes after writing (no close, no digest).
     const fs2 = new FsLogSink(dir);
     const rec2 = new GatehouseRecorder(recorderOptions(fs2, { clock }));
-    await (await rec2.openSession(start('s2'))).append('http.request', {}, { durable: true });
+    await (await rec2.openSession(start('s2'))).append('http.request', synthetic({}), { durable: true });
     await fs2.close();
     const crashed = await verifyLog(fs2);
     expect(crashed.ok).toBe(true);
@@ -303,7 +303,7 @@ describe('GatehouseRecorder', () => {
     const fs = new FsLogSink(dir);
     const rec = track(new GatehouseRecorder(recorderOptions(fs, { digestIntervalSeconds: 60 })));
     const s = await rec.openSession(start('s1'));
-    await s.append('http.request', {}, { durable: true });
+    await s.append('http.request', synthetic({}), { durable: true });
     expect(await fs.list('digests/')).toEqual([]);
     jest.advanceTimersByTime(60_000);
     await until(() => rec.stats().digestsWritten === 1);
@@ -316,14 +316,32 @@ describe('GatehouseRecorder', () => {
     expect(rec.stats().digestsWritten).toBe(1);
   });
 
-  it('refuses appends after a session ended, and unknown types need their own code', async () => {
+  it('refuses unregistered event types at run time, without advancing the chain', async () => {
     const fs = new FsLogSink(dir);
     const rec = track(new GatehouseRecorder(recorderOptions(fs)));
     const s = await rec.openSession(start('s1'));
-    await s.append('pg.query', { sql: 'select 1' }, { durable: true, code: 'GH2200I' });
+    // The types forbid this; a caller that gets around them (a cast, JavaScript) is refused anyway.
+    const unregistered = 'pg.sneaky' as 'pg.query';
+    await expect(s.append(unregistered, synthetic({}), { durable: true })).rejects.toMatchObject({ code: 'GH_ERR_EVENT_UNREGISTERED' });
+    expect(() => s.appendNow!(unregistered, synthetic({}))).toThrow(expect.objectContaining({ code: 'GH_ERR_EVENT_UNREGISTERED' }));
+    await s.append('pg.query', synthetic({ sql: 'select 1' }), { durable: true });
+    await s.end({ reason: 'client' });
+    const events = await eventsOnDisk(dir, fs);
+    expect(events.map((e) => [e.seq, e.type, e.code])).toEqual([
+      [0, 'session.start', 'GH1000I'],
+      [1, 'pg.query', 'GH2200I'],
+      [2, 'session.end', 'GH1001I'],
+    ]);
+  });
+
+  it('refuses appends after a session ended; each registered type is stored with its catalog code', async () => {
+    const fs = new FsLogSink(dir);
+    const rec = track(new GatehouseRecorder(recorderOptions(fs)));
+    const s = await rec.openSession(start('s1'));
+    await s.append('pg.query', synthetic({ sql: 'select 1' }), { durable: true });
     await s.end({ reason: 'client' });
     expect(s.ended).toBe(true);
-    await expect(s.append('http.request', {})).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
+    await expect(s.append('http.request', synthetic({}))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_CLOSED' });
     const events = await eventsOnDisk(dir, fs);
     expect(events.map((e) => [e.session, e.seq, e.type, e.code])).toEqual([
       ['s1', 0, 'session.start', 'GH1000I'],
@@ -336,14 +354,14 @@ describe('GatehouseRecorder', () => {
     const sink = new InstrumentedSink(new FsLogSink(dir));
     const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered' })));
     const s = await rec.openSession(start('s1'));
-    await s.append('http.request', { n: 1 });
+    await s.append('http.request', synthetic({ n: 1 }));
     sink.failWith = 'EIO';
     await expect(rec.flush()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
-    await expect(s.append('http.response', { n: 1 })).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    await expect(s.append('http.response', synthetic({ n: 1 }))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
     expect(rec.stats()).toMatchObject({ healthy: false, eventsFailed: 2, eventsRefused: 1, pendingEvents: 2 });
     sink.failWith = undefined;
     await until(() => rec.stats().healthy);
-    await s.append('http.response', { n: 2 });
+    await s.append('http.response', synthetic({ n: 2 }));
     await rec.close();
     const events = await eventsOnDisk(dir, sink.inner as FsLogSink);
     expect(events.map((e) => [e.seq, e.type])).toEqual([
@@ -361,7 +379,7 @@ describe('GatehouseRecorder', () => {
     const b = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock, instanceId: 'replica-b' })));
     const sa = await a.openSession(start('sa'));
     const sb = await b.openSession(start('sb'));
-    await Promise.all([sa.append('http.request', {}, { durable: true }), sb.append('http.request', {}, { durable: true })]);
+    await Promise.all([sa.append('http.request', synthetic({}), { durable: true }), sb.append('http.request', synthetic({}), { durable: true })]);
     await a.close();
     // b restarts later and must not adopt a's segments.
     await b.close();
@@ -378,7 +396,7 @@ describe('GatehouseRecorder', () => {
     await fs.put(taken, Buffer.from('someone else'));
     const sink = new InstrumentedSink(fs, { withoutAppend });
     const rec = track(new GatehouseRecorder(recorderOptions(sink, { clock: () => fixed })));
-    await (await rec.openSession(start('s1'))).append('http.request', {}, { durable: true });
+    await (await rec.openSession(start('s1'))).append('http.request', synthetic({}), { durable: true });
     expect((await fs.get(taken))?.toString()).toBe('someone else');
     expect(await fs.list('segments/')).toContain(segmentKey('gw-test-1', fixed, 1));
     expect(rec.stats()).toMatchObject({ healthy: true, writeFailures: 0 });

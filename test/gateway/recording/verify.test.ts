@@ -8,7 +8,7 @@ import { GatehouseRecorder } from '../../../gateway/src/recording/recorder';
 import { Ed25519Signer, generateDevSigningKey } from '../../../gateway/src/recording/signer';
 import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
 import { formatVerifyResult, verifyLog } from '../../../gateway/src/recording/verify';
-import { makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY } from '../../support/recording-helpers';
+import { makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, synthetic } from '../../support/recording-helpers';
 
 const TRUST = { trustedKeys: [TEST_KEY.publicKeyPem] };
 
@@ -36,17 +36,17 @@ async function buildLog(dir: string): Promise<BuiltLog> {
   const s1 = await rec.openSession(start('s1'));
   const s2 = await rec.openSession(start('s2'));
   for (let i = 0; i < 3; i++) {
-    await s1.append('http.request', { i, path: `/a/${i}` }, { durable: true, requestId: `r1-${i}` });
-    await s2.append('http.request', { i, path: `/b/${i}` }, { durable: true, requestId: `r2-${i}` });
+    await s1.append('http.request', synthetic({ i, path: `/a/${i}` }), { durable: true, requestId: `r1-${i}` });
+    await s2.append('http.request', synthetic({ i, path: `/b/${i}` }), { durable: true, requestId: `r2-${i}` });
   }
   await rec.digestNow();
   advance(1000);
-  await s1.append('http.response', { status: 200 }, { durable: true });
-  await s2.append('http.response', { status: 404 }, { durable: true });
+  await s1.append('http.response', synthetic({ status: 200 }), { durable: true });
+  await s2.append('http.response', synthetic({ status: 404 }), { durable: true });
   await s1.end({ reason: 'client' });
   await rec.digestNow();
   advance(1000);
-  await s2.append('http.request', { i: 9 }, { durable: true });
+  await s2.append('http.request', synthetic({ i: 9 }), { durable: true });
   await rec.close();
   const segments = await sink.list('segments/');
   const digests = await sink.list('digests/');
@@ -54,7 +54,7 @@ async function buildLog(dir: string): Promise<BuiltLog> {
   const crashedSink = new FsLogSink(dir);
   const crashed = new GatehouseRecorder(recorderOptions(crashedSink, { clock }));
   const s3 = await crashed.openSession(start('s3'));
-  for (let i = 0; i < 4; i++) await s3.append('http.request', { i }, { durable: true });
+  for (let i = 0; i < 4; i++) await s3.append('http.request', synthetic({ i }), { durable: true });
   await crashedSink.close();
   const tail = (await sink.list('segments/')).filter((k) => !segments.includes(k));
   return { sink, segments, digests, tail };

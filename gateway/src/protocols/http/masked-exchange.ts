@@ -3,7 +3,7 @@ import type { Transform } from 'node:stream';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { MaskingPolicy } from '../../masking/masking-policy';
 import type { MaskCounts } from '../../masking/redact';
-import type { GatewaySession } from '../../pipeline/types';
+import type { GatewaySession, MaskingFailedPayload } from '../../pipeline/types';
 import { BodyCapture } from './capture';
 import type { LlmExchange } from './llm/exchange';
 import {
@@ -231,7 +231,7 @@ export function recordMaskingFailure(
   headersSent: boolean,
   logger: ProxyLogger,
 ): Promise<void> {
-  const payload: Record<string, unknown> = { code: err.code, phase, message: err.message, afterHeaders: headersSent };
+  const payload: MaskingFailedPayload = { code: err.code, phase, message: err.message, afterHeaders: headersSent };
   if (err.details !== undefined) payload.details = err.details;
   return session.record('masking.failed', payload, { requestId }).catch((e: unknown) => {
     logger.error({ requestId, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording masking.failed failed');

@@ -9,8 +9,8 @@ import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Principal } from '../../identity/principal';
 import type { Detector } from '../../masking/detector';
 import { countMasked, prepareMasking, type MaskingPolicy, type PreparedMasking } from '../../masking/masking-policy';
-import type { Operation } from '../../policy/decision';
-import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
+import { refusalErrorCode, type Operation } from '../../policy/decision';
+import type { ClientInfo, EventType, GatewaySession, HttpErrorPayload, HttpRequestPayload, PayloadOf, Pipeline } from '../../pipeline/types';
 import { BodyCapture, ResponseDecoder } from './capture';
 import {
   applyCredential,
@@ -428,7 +428,7 @@ class Exchange {
     }
     if (decision.effect !== 'allow') {
       // The pipeline recorded the decision; the upstream is never contacted.
-      this.proxy.refuse(res, this.connection.name, new GatehouseError(refusalCode(decision.code), decision.message), requestId, decision.code);
+      this.proxy.refuse(res, this.connection.name, new GatehouseError(refusalErrorCode(decision.code), decision.message), requestId, decision.code);
       return;
     }
 
@@ -505,7 +505,7 @@ class Exchange {
         return;
       }
     }
-    const payload: Record<string, unknown> = {
+    const payload: HttpRequestPayload = {
       method,
       path: this.path,
       query: redactQuery(this.query, this.upstream.sensitiveQuery),
@@ -517,7 +517,7 @@ class Exchange {
     };
     if (!prefix.ended) {
       // The upload goes on after this event: its size is not known yet (see http.request.body).
-      const b = payload.body as Record<string, unknown>;
+      const b = payload.body;
       delete b.size;
       b.truncated = true;
       b.complete = false;
@@ -805,7 +805,7 @@ class Exchange {
   }
 
   private async recordError(err: GatehouseError, reason: string, totalMs?: number): Promise<void> {
-    const payload: Record<string, unknown> = { code: err.code, reason, message: err.message, status: this.res.headersSent ? this.res.statusCode : err.status };
+    const payload: HttpErrorPayload = { code: err.code, reason, message: err.message, status: this.res.headersSent ? this.res.statusCode : err.status };
     if (totalMs !== undefined) payload.timings = { totalMs: round(totalMs) };
     if (this.upstreamStatus !== undefined) payload.responseBytes = this.wireBytes;
     try {
@@ -816,18 +816,11 @@ class Exchange {
   }
 
   /** After forwarding, the exchange cannot be refused any more; a failed record is logged and counted by the recorder. */
-  private recordQuietly(type: string, payload: Record<string, unknown>): void {
+  private recordQuietly<T extends EventType>(type: T, payload: PayloadOf<T>): void {
     this.session.record(type, payload, { requestId: this.requestId }).catch((e: unknown) => {
       this.proxy.logger.error({ requestId: this.requestId, type, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording failed after forwarding');
     });
   }
-}
-
-/** The error code a refused operation is answered with: approvals' outcomes keep their own. */
-function refusalCode(decisionCode: string): 'GH_ERR_POLICY_DENIED' | 'GH_ERR_APPROVAL_DENIED' | 'GH_ERR_APPROVAL_EXPIRED' {
-  if (decisionCode === 'approval.denied' || decisionCode === 'approval.cancelled') return 'GH_ERR_APPROVAL_DENIED';
-  if (decisionCode === 'approval.expired') return 'GH_ERR_APPROVAL_EXPIRED';
-  return 'GH_ERR_POLICY_DENIED';
 }
 
 function redactPathQuery(pathWithQuery: string, sensitive: ReadonlySet<string>): string {

@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import type { GatewaySession } from '../../pipeline/types';
+import { DECISION_CODES } from '../../policy/decision';
+import type { EventType, GatewaySession, PayloadOf, PgResultPayload } from '../../pipeline/types';
 import { judgeSql, type JudgedStatement, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
@@ -416,7 +417,7 @@ export class ProxyConnection {
     // by the server itself at this place (so a transaction block is aborted as by any error).
     const requestId = this.session.newRequestId();
     const message = 'gatehouse: the fast-path function call protocol is not supported through the gateway';
-    const recorded = this.record('policy.denied', { effect: 'deny', code: 'postgres.function_call', reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, requestId);
+    const recorded = this.record('policy.denied', { effect: 'deny', code: DECISION_CODES.postgresFunctionCall, reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, requestId);
     const forward = (): Action => {
       this.push(Kind.Exec);
       this.push(Kind.Sync);
@@ -509,7 +510,7 @@ export class ProxyConnection {
    * buffered (undefined = done), else a promise for the durable acknowledgement (strict mode).
    * Throws (buffered) or rejects (strict) when the event cannot be stored: the operation must not go.
    */
-  private record(type: string, payload: Record<string, unknown>, requestId: string): Promise<void> | undefined {
+  private record<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
     const strict = this.settings.strict;
     if (!strict && this.session.recordNow?.(type, payload, { requestId }) === true) return undefined;
     return this.session.record(type, payload, { requestId, durable: strict });
@@ -786,7 +787,7 @@ export class ProxyConnection {
 
   private result(entry: Entry, tag: string | null, suspended: boolean, error: ErrorFields | undefined, skipped = false): void {
     if (entry.requestId === undefined) return;
-    const payload: Record<string, unknown> = { ms: Math.round((performance.now() - entry.started) * 100) / 100 };
+    const payload: PgResultPayload = { ms: Math.round((performance.now() - entry.started) * 100) / 100 };
     if (skipped) payload.skipped = true;
     if (tag !== null) {
       payload.tag = tag;

@@ -1,5 +1,5 @@
 import type { AuthorizeOptions, GatewaySession } from '../../pipeline/types';
-import type { Decision, Operation } from '../../policy/decision';
+import { DECISION_CODES, type Decision, type Operation } from '../../policy/decision';
 import { classifySql, sqlOperation, type SqlStatement } from './sql/classify';
 import { normalizeSql } from './sql/normalize';
 
@@ -217,7 +217,7 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
     const message = `gatehouse: the statement could not be parsed (${error}); unparsed statements are refused on this connection`;
     await session.record(
       'policy.denied',
-      { effect: 'deny', code: 'postgres.unparsed', reasons: ['unparsedStatements'], operation: summary, action: operation.action, message },
+      { effect: 'deny', code: DECISION_CODES.postgresUnparsed, reasons: ['unparsedStatements'], operation: summary, action: operation.action, message },
       { requestId, durable: true },
     );
     session.count('denied.unparsed');
@@ -225,9 +225,10 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
   }
   const decision = await session.authorize(operation, requestId, { review: mode === 'review', signal: clientGone });
   if (decision.effect !== 'allow') return { allowed: false, statements: [], refusal: refusalMessage(decision), unparsed: true };
-  if (mode === 'review' && !decision.code.startsWith('approval')) {
+  // Only an approval lets an unparsed statement through under `review`, never policy alone.
+  if (mode === 'review' && decision.code !== DECISION_CODES.approvalGranted) {
     const message = 'gatehouse: the statement could not be parsed and needs an approval on this connection, but none was granted';
-    await session.record('policy.denied', { effect: 'deny', code: 'postgres.unparsed_review', reasons: ['unparsedStatements'], operation: summary, action: operation.action, message }, { requestId, durable: true });
+    await session.record('policy.denied', { effect: 'deny', code: DECISION_CODES.postgresUnparsedReview, reasons: ['unparsedStatements'], operation: summary, action: operation.action, message }, { requestId, durable: true });
     return { allowed: false, statements: [], refusal: message, unparsed: true };
   }
   return { allowed: true, statements: [statement] };

@@ -194,7 +194,7 @@ describe('HTTP proxy', () => {
       const r = await request(`${running.url}/items/1`, { method: 'DELETE', headers: auth });
       expect(r.status).toBe(403);
       const body = json(r.body) as { error: { type: string; code: string; decision: string; message: string } };
-      expect(body.error).toEqual({ type: 'permission_error', code: 'GH_ERR_POLICY_DENIED', decision: 'test.deny', message: 'DELETE /items/1 is not allowed by the test policy' });
+      expect(body.error).toEqual({ type: 'permission_error', code: 'GH_ERR_POLICY_DENIED', decision: 'policy.forbid', message: 'DELETE /items/1 is not allowed by the test policy' });
       expect(echo.received).toHaveLength(0);
       const denied = pipeline.eventsOf('policy.denied')[0]!;
       expect(denied.payload.operation).toEqual({

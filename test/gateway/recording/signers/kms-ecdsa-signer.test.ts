@@ -5,7 +5,7 @@ import { keyIdOf, verifySignature, type DigestSigner } from '../../../../gateway
 import { KmsEcdsaSigner, parseKmsKeyReference } from '../../../../gateway/src/recording/signers/kms-ecdsa-signer';
 import { DIGEST_PREFIX } from '../../../../gateway/src/recording/layout';
 import { verifyLog } from '../../../../gateway/src/recording/verify';
-import { PRINCIPAL, recorderOptions, TEST_KEY } from '../../../support/recording-helpers';
+import { PRINCIPAL, recorderOptions, TEST_KEY, synthetic } from '../../../support/recording-helpers';
 import { closedPort, startS3, type S3Peer } from '../sinks/s3/s3-harness';
 import { FakeKms, sha256, signPrehashedP256 } from './fake-kms';
 
@@ -165,7 +165,7 @@ describe('KmsEcdsaSigner (against a loopback KMS JSON API)', () => {
       await Promise.all(
         Array.from({ length: 40 }, async (_, i) => {
           const s = await rec.openSession({ sessionId: `kms-session-${i}`, protocol: 'http', principal: PRINCIPAL, connection: 'api', client: { address: '127.0.0.1' } });
-          await s.append('http.request', { method: 'GET', path: `/x/${i}` }, { durable: true });
+          await s.append('http.request', synthetic({ method: 'GET', path: `/x/${i}` }), { durable: true });
           await s.end();
         }),
       );

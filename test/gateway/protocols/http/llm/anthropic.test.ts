@@ -192,7 +192,7 @@ describe('Anthropic Messages API through the proxy', () => {
   });
 
   it('a policy refusal reaches the SDK as a PermissionDeniedError carrying the gateway message', async () => {
-    pipeline.decide = () => ({ effect: 'deny', code: 'rule.llm-model', reasons: ['rule.llm-model'], message: 'model calls are not allowed for your group' });
+    pipeline.decide = () => ({ effect: 'deny', code: 'policy.forbid', reasons: ['rule.llm-model'], message: 'model calls are not allowed for your group' });
     await start();
     const err = await client.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { GatehouseRecorder } from '../../../../../gateway/src/recording/recorder';
 import { S3LogSink } from '../../../../../gateway/src/recording/sinks/s3/s3-sink';
 import { verifyLog } from '../../../../../gateway/src/recording/verify';
-import { PRINCIPAL, recorderOptions, TEST_KEY } from '../../../../support/recording-helpers';
+import { PRINCIPAL, recorderOptions, TEST_KEY, synthetic } from '../../../../support/recording-helpers';
 import { describeLogSinkConformance } from '../../../../support/recording-sink-conformance';
 import { BUCKET, closedPort, FAKE_CREDENTIALS, startS3, type S3Peer } from './s3-harness';
 
@@ -159,7 +159,7 @@ describe('S3LogSink', () => {
     const sink = peer.sink({ prefix: 'gatehouse/' });
     const rec = new GatehouseRecorder(recorderOptions(sink));
     const s = await rec.openSession({ sessionId: 's3-1', protocol: 'http', principal: PRINCIPAL, connection: 'api', client: { address: '127.0.0.1' } });
-    for (let i = 0; i < 5; i++) await s.append('http.request', { method: 'GET', path: `/r/${i}` }, { durable: true, requestId: `r${i}` });
+    for (let i = 0; i < 5; i++) await s.append('http.request', synthetic({ method: 'GET', path: `/r/${i}` }), { durable: true, requestId: `r${i}` });
     await s.end({ reason: 'done' });
     await rec.close();
     expect(peer.front.puts.every((p) => p.headers['if-none-match'] === '*')).toBe(true);

@@ -1,0 +1,296 @@
+import type { ErrorCode } from '../errors';
+import type { DecisionCode, Effect } from '../policy/decision';
+import type { PrincipalRef } from './events';
+
+/**
+ * The closed catalog of audit event types (Teleport's `codes.go` and `eventsMap`): every type the
+ * gateway records is registered here ONCE with its stable code, its severity and its payload type,
+ * side by side. The recorder and the session API accept only these types (`record<T>(type: T,
+ * payload: PayloadOf<T>)`): an unregistered type is a compile error, and a runtime error
+ * (GH_ERR_EVENT_UNREGISTERED) for a caller that got around the types. The console renders from it.
+ *
+ * Rules (test/gateway/recording/event-catalog.test.ts enforces them):
+ * - a code is `GH` + four digits + the severity's letter (I info, W warning, E error);
+ * - codes are unique and stable: never change or reuse one, add new ones;
+ * - what reports a failure (`*.error`, `*.failed`, `*.gap`) is not info;
+ * - every type emitted in gateway/src is registered here.
+ *
+ * Code blocks: 1xxx session, identity, policy and approvals; 2xxx protocols (20xx HTTP, 21xx LLM,
+ * 22xx PostgreSQL); 4xxx masking; 9xxx the recording itself.
+ */
+
+export type Severity = 'info' | 'warning' | 'error';
+type SeverityLetter<S extends Severity> = S extends 'info' ? 'I' : S extends 'warning' ? 'W' : 'E';
+export type EventCode<S extends Severity = Severity> = `GH${number}${SeverityLetter<S>}`;
+
+/** One catalog entry. `payload` exists only in the type (a phantom): it carries PayloadOf<T>. */
+export interface EventSpec<P extends object, S extends Severity = Severity> {
+  readonly code: EventCode<S>;
+  readonly severity: S;
+  /** One line for the console and the docs: what the event means. */
+  readonly description: string;
+  /** @internal type-only */
+  readonly payload?: P;
+}
+
+function event<P extends object>() {
+  return <S extends Severity>(severity: S, code: EventCode<S>, description: string): EventSpec<P, S> => ({ code, severity, description });
+}
+
+// ---- payload types -------------------------------------------------------------------------------
+
+/**
+ * The principal an operation was judged under, recorded when it is not the session's own (another
+ * token of the same subject, with other groups, name or kind): who was actually checked.
+ */
+export interface CheckedPrincipal extends PrincipalRef {
+  readonly tokenId: string;
+}
+
+/** An allowed operation's decision, folded into the first event recorded for it (pipeline.ts). */
+export interface RecordedDecision {
+  readonly effect: Effect;
+  readonly code: DecisionCode;
+  readonly reasons: readonly string[];
+  readonly principal?: CheckedPrincipal;
+}
+
+/** Any event recorded with a request id may carry the decision that let the operation through. */
+interface OperationEvent {
+  decision?: RecordedDecision;
+}
+
+/** A captured body as recording describes it (capture.ts, masking): size, hash, text or base64. */
+export type RecordedBody = Record<string, unknown>;
+
+export interface SessionStartPayload {
+  readonly protocol: string;
+  readonly client: Record<string, unknown>;
+}
+
+export interface SessionEndPayload {
+  /** Why it ended: `closed`, `client_closed`, `shutdown`, `auth_failed`, `upstream_unavailable`, ... */
+  readonly reason?: string;
+  readonly requests?: number;
+  /** Operations refused in the session (policy, approvals, protocol refusals). */
+  readonly denied?: number;
+  readonly counters?: Readonly<Record<string, number>>;
+}
+
+export interface AuthFailurePayload {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly connection: string | null;
+}
+
+export interface PolicyDecisionPayload {
+  readonly effect: Effect;
+  readonly code: DecisionCode;
+  readonly reasons: readonly string[];
+  readonly operation: string;
+  readonly action: string;
+  readonly principal?: CheckedPrincipal;
+}
+
+export interface PolicyDeniedPayload extends PolicyDecisionPayload {
+  readonly effect: 'deny';
+  readonly message: string;
+}
+
+export interface ApprovalVote {
+  readonly subject: string;
+  readonly name: string;
+  readonly issuer: string;
+  readonly verdict: string;
+  readonly reason?: string | null;
+  readonly at: string;
+}
+
+export interface ApprovalRequestedPayload {
+  readonly approvalId: string;
+  readonly operation: string;
+  readonly action: string;
+  readonly reasons: readonly string[];
+  readonly minApprovals: number;
+  readonly approverGroups: readonly string[];
+  readonly expiresAt: string;
+  readonly link?: string | null;
+}
+
+interface ApprovalOutcome {
+  readonly approvalId: string | null;
+  readonly decidedAt: string;
+  readonly reason?: string | null;
+}
+
+export interface ApprovalGrantedPayload extends ApprovalOutcome {
+  readonly by: readonly string[];
+  readonly approvers: readonly ApprovalVote[];
+}
+
+export interface ApprovalDeniedPayload extends ApprovalOutcome {
+  /** The denier's subject; null when the gateway itself refused (no approval could be asked for). */
+  readonly by: string | null;
+  readonly name?: string | null;
+  readonly votes?: readonly ApprovalVote[];
+  /** `approval.unavailable` when the gateway refused for want of an approval service. */
+  readonly code?: DecisionCode;
+}
+
+export interface ApprovalExpiredPayload extends ApprovalOutcome {
+  readonly expiresAt: string;
+  readonly votes: readonly ApprovalVote[];
+}
+
+export interface ApprovalCancelledPayload extends ApprovalOutcome {
+  readonly votes: readonly ApprovalVote[];
+}
+
+export interface HttpRequestPayload extends OperationEvent {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly upstream: string;
+  readonly host: string | undefined;
+  readonly httpVersion: string;
+  readonly headers: Record<string, unknown>;
+  readonly body: RecordedBody;
+}
+
+export interface HttpResponsePayload extends OperationEvent {
+  readonly status: number | undefined;
+  readonly headers: Record<string, unknown>;
+  readonly body: RecordedBody;
+  readonly timings: { readonly ttfbMs: number; readonly totalMs: number; readonly gatewayMs: number };
+}
+
+export interface HttpErrorPayload extends OperationEvent {
+  readonly code: ErrorCode;
+  /** What failed: `upstream_unavailable`, `masking_failed`, `client_aborted`, ... */
+  readonly reason: string;
+  readonly message: string;
+  readonly status: number;
+  timings?: { readonly totalMs: number };
+  responseBytes?: number;
+}
+
+export interface HttpRequestBodyPayload extends OperationEvent {
+  readonly size: number;
+  readonly sha256: string | undefined;
+  /** The cap the request event's body was captured up to. */
+  readonly capturedInRequest: number;
+}
+
+/** The transcript of one model call; its shape is the dialect's (protocols/http/llm). */
+export interface LlmExchangePayload extends OperationEvent {
+  [field: string]: unknown;
+  masked?: boolean;
+}
+
+export interface PgSessionPayload {
+  readonly upstream: string;
+  readonly upstreamUser: string;
+  readonly upstreamTls: boolean;
+  readonly clientTls: boolean;
+  readonly requested: { readonly user: string | null; readonly database: string | null; readonly application_name: string | null };
+  readonly backendPid: number;
+}
+
+export interface PgUpstreamErrorPayload {
+  readonly upstream: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export interface PgQueryPayload extends OperationEvent {
+  /** `simple` (Query) or `extended` (Parse/Bind). */
+  readonly protocol: string;
+  readonly text: string | null;
+  readonly command?: string;
+  readonly kind?: string;
+  readonly tables?: readonly string[];
+  readonly statement?: string | null;
+  readonly portal?: string | null;
+  readonly parameters?: readonly unknown[];
+  /** False for an allowed statement that never ran (another one of its message was refused). */
+  readonly executed?: boolean;
+  readonly reason?: string;
+}
+
+export interface PgErrorFields {
+  readonly sqlstate: string;
+  readonly message: string;
+  readonly severity?: string;
+}
+
+export interface PgResultPayload extends OperationEvent {
+  ms: number;
+  skipped?: boolean;
+  tag?: string;
+  rowsAffected?: number | null;
+  suspended?: boolean;
+  error?: PgErrorFields;
+  columns?: readonly { readonly name: string; readonly typeOid: number }[] | null;
+  rows?: readonly unknown[];
+  rowCount?: number;
+  truncated?: boolean;
+}
+
+export interface PgErrorPayload extends PgErrorFields {
+  /** Where: `parse`, `bind` (the server's error to a message), `protocol` (the gateway's framing check). */
+  readonly phase: string;
+}
+
+export interface MaskingFailedPayload extends OperationEvent {
+  readonly code: ErrorCode;
+  /** `setup`, `request`, `response`, `transcript`, `result`. */
+  readonly phase: string;
+  readonly message: string;
+  afterHeaders?: boolean;
+  details?: Record<string, unknown>;
+}
+
+export interface RecordingGapPayload {
+  readonly [field: string]: unknown;
+}
+
+// ---- the catalog ---------------------------------------------------------------------------------
+
+export const EVENT_CATALOG = {
+  'session.start': event<SessionStartPayload>()('info', 'GH1000I', 'A session opened (seq 0; carries the principal).'),
+  'session.end': event<SessionEndPayload>()('info', 'GH1001I', 'A session ended; its counts.'),
+  'auth.failure': event<AuthFailurePayload>()('warning', 'GH1100W', 'A presented credential was refused.'),
+  'policy.decision': event<PolicyDecisionPayload>()('info', 'GH1200I', 'A policy decision recorded on its own (allowed decisions usually ride in the request event).'),
+  'policy.denied': event<PolicyDeniedPayload>()('warning', 'GH1201W', 'An operation was refused (by policy, an approval outcome, or the protocol).'),
+  'approval.requested': event<ApprovalRequestedPayload>()('info', 'GH1300I', 'An operation waits for an approval.'),
+  'approval.granted': event<ApprovalGrantedPayload>()('info', 'GH1301I', 'Approvers let the operation through.'),
+  'approval.denied': event<ApprovalDeniedPayload>()('warning', 'GH1302W', 'An approver (or the gateway, for want of approvals) refused the operation.'),
+  'approval.expired': event<ApprovalExpiredPayload>()('warning', 'GH1303W', 'Nobody decided in time: the operation was refused.'),
+  'approval.cancelled': event<ApprovalCancelledPayload>()('warning', 'GH1304W', 'The client went away (or the gateway shut down) while the operation waited.'),
+  'http.request': event<HttpRequestPayload>()('info', 'GH2000I', 'An HTTP request, recorded before it is forwarded.'),
+  'http.response': event<HttpResponsePayload>()('info', 'GH2001I', 'The upstream response, as delivered to the client.'),
+  'http.error': event<HttpErrorPayload>()('error', 'GH2002E', 'An HTTP exchange failed (upstream, masking, client abort, recording).'),
+  'http.request.body': event<HttpRequestBodyPayload>()('info', 'GH2003I', 'A request body longer than the cap: its total size and SHA-256, after the upload ended.'),
+  'llm.exchange': event<LlmExchangePayload>()('info', 'GH2100I', 'The transcript of one model call.'),
+  'pg.query': event<PgQueryPayload>()('info', 'GH2200I', 'A SQL statement (or bound portal), recorded before it is forwarded.'),
+  'pg.result': event<PgResultPayload>()('info', 'GH2201I', "A statement's outcome: tag, rows (masked), or its error."),
+  'pg.error': event<PgErrorPayload>()('error', 'GH2202E', 'PostgreSQL refused a Parse or Bind, or the client broke the protocol.'),
+  'pg.session': event<PgSessionPayload>()('info', 'GH2203I', 'The upstream PostgreSQL session behind a client connection.'),
+  'pg.upstream_error': event<PgUpstreamErrorPayload>()('error', 'GH2204E', 'The upstream PostgreSQL server could not be reached or refused the login.'),
+  'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
+  'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),
+} as const satisfies Record<string, EventSpec<object>>;
+
+export type EventType = keyof typeof EVENT_CATALOG;
+
+export type PayloadOf<T extends EventType> = (typeof EVENT_CATALOG)[T] extends EventSpec<infer P> ? P : never;
+
+/** The stable code of every registered type (kept for readers of the old map). */
+export const EVENT_CODES: { readonly [T in EventType]: (typeof EVENT_CATALOG)[T]['code'] } = Object.fromEntries(
+  Object.entries(EVENT_CATALOG).map(([type, spec]) => [type, spec.code]),
+) as never;
+
+/** True for a registered type (a type read from a log or a request is a plain string). */
+export function isEventType(type: string): type is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_CATALOG, type);
+}
