@@ -1,10 +1,11 @@
 import { isGatehouseError } from './errors';
-import { processIO, type CommandIO } from './cli/io';
-import { USAGE, VERSION } from './cli/usage';
+import { exitWhenFlushed, ignoreClosedReaders, processIO, type CommandIO } from './cli/io';
+import { COMMAND_HELP, USAGE, VERSION, wantsHelp, type CommandName } from './cli/usage';
 
 type Command = (argv: string[], io: CommandIO) => Promise<number>;
 
-const commands: Record<string, () => Promise<Command>> = {
+/** Every subcommand; typed against COMMAND_HELP so none exists without its `--help`. */
+export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   run: async () => (await import('./cli/commands/run')).runCommand,
   dev: async () => (await import('./cli/commands/dev')).devCommand,
   'check-config': async () => (await import('./cli/commands/check-config')).checkConfigCommand,
@@ -25,10 +26,14 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     io.out(VERSION);
     return 0;
   }
-  const load = commands[name];
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
   if (!load) {
     io.err(`gatehouse: unknown command "${name}"\n\n${USAGE}`);
     return 2;
+  }
+  if (wantsHelp(rest)) {
+    io.out(COMMAND_HELP[name as CommandName]);
+    return 0;
   }
   try {
     return await (await load())(rest, io);
@@ -44,11 +49,13 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
 // Run only as the entry point (the bundle, or `node gateway/src/main.ts` via a loader), not when imported by tests.
 const entry = process.argv[1] ?? '';
 if (/gateway\.mjs$|main\.(ts|js|mjs)$/.test(entry) && !process.env.JEST_WORKER_ID) {
+  ignoreClosedReaders();
+  // Exit only once stdout and stderr are flushed: a piped export must arrive whole.
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitWhenFlushed(code),
     (e) => {
       process.stderr.write(`gatehouse: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
+      exitWhenFlushed(1);
     },
   );
 }

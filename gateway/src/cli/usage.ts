@@ -44,3 +44,105 @@ Environment:
   GATEHOUSE_CONFIG            configuration file for run/sessions (instead of --config)
   GATEHOUSE_CONFIG_YAML       configuration text (for containers), instead of a file
 `;
+
+/**
+ * `gatehouse <command> --help`, one text per command. main.ts types its command table against
+ * this record, and test/gateway/cli/help.test.ts runs `--help` on every command in the table, so
+ * a command cannot be added without its help.
+ */
+export const COMMAND_HELP = {
+  dev: `Usage: gatehouse dev [--port N] [--admin-port N] [--demo-port N]
+
+Starts a local gateway on embedded defaults: writes ./.gatehouse/dev.yaml on first use (edit it
+freely afterwards), starts a demo API and the gateway on loopback, and prints how to send a first
+request. The directory it runs in becomes a development directory (see \`gatehouse run --help\`).
+
+Options:
+  --port N          gateway HTTP port (default: 8080)
+  --admin-port N    admin API port (default: 9090)
+  --demo-port N     demo API port (default: 8099)
+`,
+  run: `Usage: gatehouse run [--config FILE]
+
+Starts the gateway and serves until SIGTERM or SIGINT, then drains, seals open sessions and writes
+a final signed digest. Before it listens it runs every check \`gatehouse check-config\` runs and
+refuses to start, listing every problem, when one fails.
+
+The configuration comes from, in this order: --config FILE, GATEHOUSE_CONFIG_YAML (the text),
+GATEHOUSE_CONFIG (a path). Without any of them, run uses ./.gatehouse/dev.yaml only inside a
+development directory: the current directory holds .gatehouse/dev.yaml as a regular file (not a
+symbolic link) owned by the current user, not writable by group or others, whose configuration
+says mode: development. Anywhere else it refuses (GH_ERR_CONFIG_MISSING).
+
+Options:
+  --config FILE     the configuration file (docs/configuration.md)
+`,
+  'check-config': `Usage: gatehouse check-config FILE
+
+Validates a configuration and prints every problem at once, each with its path: the schema and
+cross-field rules, then everything \`gatehouse run\` checks before it listens (policy files read,
+Cedar policies parsed and validated, secret references of known schemes, the signing key and
+TLS material readable and well-formed, the development issuer's key). Exit 0 when valid (warnings
+are printed), 1 with the list of problems, 2 on usage errors.
+`,
+  token: `Usage: gatehouse token --dev [--sub NAME] [--groups A,B] [--ttl SECONDS] [--name NAME] [--config FILE]
+
+Prints a development token signed by the local development issuer of a gateway in development
+mode. The issuer's key file must already exist (a gateway with identity.devIssuer.enabled creates
+it when it starts): the command never creates a key, since a token from a new key would be
+refused by the running gateway. Refused in production mode.
+
+Options:
+  --dev             required: only development tokens are minted here
+  --sub NAME        subject (default: the current user)
+  --groups A,B      groups (default: developers)
+  --ttl SECONDS     lifetime (default: 3600)
+  --name NAME       display name (default: the subject)
+  --config FILE     the configuration whose development issuer to use (default: GATEHOUSE_CONFIG,
+                    else ./.gatehouse/dev.yaml)
+`,
+  verify: `Usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--json]
+
+Verifies a whole log (digests, segments, per-event hash chains) and names the first broken link.
+Exit 0 when intact, 1 when not, 2 on usage errors. docs/recording.md says what it proves.
+
+Options:
+  --config FILE     verify the configured log store instead (S3, Azure Blob, GCS)
+  --trust-key FILE  trusted digest public key (PEM); repeatable
+  --json            the result as JSON
+`,
+  sessions: `Usage: gatehouse sessions list [filters] | show ID | export ID
+
+  list [filters]    recorded sessions, newest first
+        --user U --connection C --from TIME --to TIME --request-id ID --status S --limit N --json
+  show ID           one session's index entry and its events as text (--json for JSON)
+  export ID         the full JSON transcript of a session
+
+Output is written completely even into a slow pipe. With a running gateway the commands use its
+admin API (--admin-url URL, --token TOKEN or GATEHOUSE_TOKEN); otherwise they read the state
+store and the log of --config FILE (or GATEHOUSE_CONFIG, or ./.gatehouse/dev.yaml) directly.
+`,
+  approvals: `Usage: gatehouse approvals list | show ID | approve ID | deny ID  [options]
+
+  list              approval requests (default: pending), newest first
+        --status pending|granted|denied|expired|cancelled|all --limit N --json
+  show ID           one approval request and its votes
+  approve ID        approve (you must be in an approver group, not the requester)
+  deny ID           deny; the operation is refused at once
+        --reason TEXT   why (recorded in the session)
+
+The commands use a running gateway's admin API: --admin-url URL or --config FILE, --token TOKEN
+or GATEHOUSE_TOKEN; in development --as NAME mints a development token.
+`,
+} as const;
+
+export type CommandName = keyof typeof COMMAND_HELP;
+
+/** Whether the arguments ask for help (`-h`/`--help` anywhere before a `--`). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '--') return false;
+    if (a === '-h' || a === '--help') return true;
+  }
+  return false;
+}
