@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   // configuration
   GH_ERR_CONFIG_INVALID: 500,
   GH_ERR_CONFIG_UNREADABLE: 500,
+  /** No configuration was given and the current directory is not a development directory (`gatehouse run --help`). */
+  GH_ERR_CONFIG_MISSING: 500,
   // identity
   GH_ERR_TOKEN_MISSING: 401,
   GH_ERR_TOKEN_MALFORMED: 401,
@@ -21,6 +23,8 @@ export const ERROR_CODES = {
   GH_ERR_TOKEN_SUBJECT_RULE: 401,
   GH_ERR_ISSUER_UNAVAILABLE: 503,
   GH_ERR_DEV_ISSUER_IN_PRODUCTION: 500,
+  /** The development issuer's key file does not exist: no running gateway would accept a token from a new key. */
+  GH_ERR_DEV_ISSUER_UNAVAILABLE: 500,
   // policy
   GH_ERR_POLICY_DENIED: 403,
   GH_ERR_POLICY_FAILED: 500,

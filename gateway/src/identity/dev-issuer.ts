@@ -71,16 +71,22 @@ export interface MintDevTokenOptions {
   readonly name?: string;
   /** Current time in milliseconds. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Create the key pair when `keyPath` does not exist. The CLI passes false: a token signed by a
+   * key no gateway trusts would only fail later, at the gateway, with a less helpful error.
+   * @default true
+   */
+  readonly createKey?: boolean;
 }
 
-/** Mints a development token signed with the key at `keyPath` (created if missing). */
+/** Mints a development token signed with the key at `keyPath` (created if missing, unless `createKey` is false). */
 export async function mintDevToken(options: MintDevTokenOptions): Promise<string> {
   const ttlSeconds = options.ttlSeconds ?? 3600;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_DEV_TTL_SECONDS) {
     throw new GatehouseError('GH_ERR_REQUEST_INVALID', `development token lifetime must be 1 to ${MAX_DEV_TTL_SECONDS} seconds`);
   }
   if (options.subject === '') throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'development token needs a subject');
-  const file = await loadOrCreateKeyFile(options.keyPath);
+  const file = options.createKey === false ? await readExistingKeyFile(options.keyPath) : await loadOrCreateKeyFile(options.keyPath);
   const key = await importJWK(file.privateJwk, file.alg);
   const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
   return new SignJWT({
@@ -96,6 +102,18 @@ export async function mintDevToken(options: MintDevTokenOptions): Promise<string
     .setExpirationTime(nowSeconds + ttlSeconds)
     .setJti(randomUUID())
     .sign(key);
+}
+
+async function readExistingKeyFile(keyPath: string): Promise<DevKeyFile> {
+  try {
+    return await readKeyFile(keyPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new GatehouseError(
+      'GH_ERR_DEV_ISSUER_UNAVAILABLE',
+      `no development issuer key at ${keyPath}: start the gateway first (\`gatehouse dev\`, or \`gatehouse run\` with identity.devIssuer.enabled), or pass --config with the configuration it runs`,
+    );
+  }
 }
 
 async function loadOrCreateKeyFile(keyPath: string): Promise<DevKeyFile> {

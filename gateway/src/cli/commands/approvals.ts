@@ -78,7 +78,7 @@ async function devToken(config: GatehouseConfig, as: string | undefined): Promis
   if (config.mode !== 'development' || !config.identity.devIssuer.enabled) return undefined;
   const subject = as ?? process.env.USER ?? 'gatehouse-cli';
   const groups = [...config.approvals.approverGroups.slice(0, 1), config.admin.groups[0]!];
-  return mintDevToken({ subject, groups, audience: config.identity.devIssuer.audience, keyPath: config.identity.devIssuer.keyPath, ttlSeconds: 300 });
+  return mintDevToken({ subject, groups, audience: config.identity.devIssuer.audience, keyPath: config.identity.devIssuer.keyPath, ttlSeconds: 300, createKey: false });
 }
 
 function formatTable(rows: Json[]): string {

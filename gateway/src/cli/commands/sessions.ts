@@ -116,7 +116,7 @@ async function reachable(url: string): Promise<boolean> {
 /** In development, the CLI may act as an admin through the development issuer. */
 async function devAdminToken(config: GatehouseConfig): Promise<string | undefined> {
   if (config.mode !== 'development' || !config.identity.devIssuer.enabled) return undefined;
-  return mintDevToken({ subject: 'gatehouse-cli', groups: [config.admin.groups[0]!], audience: config.identity.devIssuer.audience, keyPath: config.identity.devIssuer.keyPath, ttlSeconds: 300 });
+  return mintDevToken({ subject: 'gatehouse-cli', groups: [config.admin.groups[0]!], audience: config.identity.devIssuer.audience, keyPath: config.identity.devIssuer.keyPath, ttlSeconds: 300, createKey: false });
 }
 
 function adminSource(base: string, token: string): SessionSource {

@@ -7,7 +7,9 @@ import type { CommandIO } from '../io';
 
 /**
  * `gatehouse token --dev`: prints a token from the local development issuer. Refused when the
- * configuration it would serve runs in production mode or has the development issuer disabled.
+ * configuration it would serve runs in production mode or has the development issuer disabled,
+ * and when the issuer's key file does not exist yet (GH_ERR_DEV_ISSUER_UNAVAILABLE): a gateway
+ * creates it when it starts, and a token from a key this command made up would be refused there.
  */
 export async function tokenCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
@@ -47,6 +49,7 @@ export async function tokenCommand(argv: string[], io: CommandIO): Promise<numbe
     ttlSeconds,
     audience,
     keyPath,
+    createKey: false,
   });
   io.out(token);
   return 0;
