@@ -15,7 +15,12 @@ export interface ConfigProblem {
 
 export type ConfigResult =
   | { readonly ok: true; readonly config: GatehouseConfig; readonly warnings: readonly string[] }
-  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+  | {
+      readonly ok: false;
+      readonly problems: readonly ConfigProblem[];
+      /** Present when only cross-field rules failed: the resource checks (preflight) can still run on it. */
+      readonly config?: GatehouseConfig;
+    };
 
 /**
  * Parses and validates a YAML configuration, collecting every problem at once (YAML syntax,
@@ -44,7 +49,7 @@ export function parseConfig(source: string): ConfigResult {
     };
   }
   const problems = crossCheck(parsed.data);
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, problems, config: parsed.data };
   return { ok: true, config: parsed.data, warnings: warningsFor(parsed.data) };
 }
 
@@ -104,6 +109,12 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   }
 
   if (config.mode === 'production') {
+    // Discovery and keys fetched over plain HTTP can be swapped by anyone on the path: every token
+    // would then be "verified" against an attacker's keys.
+    config.identity.issuers.forEach((issuer, i) => {
+      if (/^http:/i.test(issuer.issuer)) problems.push({ path: `identity.issuers.${i}.issuer`, message: 'an http:// issuer is refused in production mode (its discovery and keys must come over https://)' });
+      if (issuer.jwksUri !== undefined && /^http:/i.test(issuer.jwksUri)) problems.push({ path: `identity.issuers.${i}.jwksUri`, message: 'an http:// JWKS URL is refused in production mode (use https://)' });
+    });
     if (config.identity.devIssuer.enabled) {
       problems.push({ path: 'identity.devIssuer.enabled', message: 'the development issuer is refused in production mode (set mode: development for local use)' });
     }

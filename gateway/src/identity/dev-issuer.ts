@@ -104,6 +104,12 @@ export async function mintDevToken(options: MintDevTokenOptions): Promise<string
     .sign(key);
 }
 
+/** Reads the dev issuer's key file; GH_ERR_DEV_ISSUER_UNAVAILABLE when it does not exist (never creates it). */
+export async function readExistingDevIssuer(keyPath: string): Promise<DevIssuer> {
+  const file = await readExistingKeyFile(keyPath);
+  return { issuer: file.issuer, publicJwk: file.publicJwk };
+}
+
 async function readExistingKeyFile(keyPath: string): Promise<DevKeyFile> {
   try {
     return await readKeyFile(keyPath);

@@ -1,6 +1,4 @@
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { createAdminServer } from '../admin/server';
 import { approvalsFromConfig, type ApprovalService } from '../approvals';
 import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
@@ -10,20 +8,19 @@ import type { Detector } from '../masking/detector';
 import { identityVerifierFromConfig } from '../identity/from-config';
 import type { Logger } from '../observability/logger';
 import { GatewayPipeline } from '../pipeline/pipeline';
-import { createPolicyEngine } from '../policy/engine';
-import type { PolicySource } from '../policy/policy-set';
-import { packSources } from '../policy/packs';
 import { createHttpProxy, type HttpProxy } from '../protocols/http';
 import { startPostgresProxy, type PostgresProxy } from '../protocols/postgres';
 import { exportSession } from '../recording/reader';
 import { GatehouseRecorder } from '../recording/recorder';
 import type { LogSink } from '../recording/sinks/sink';
 import { createConfiguredSecrets } from './secret-providers';
-import { createSink, localLogRoot } from './sinks';
+import { createSink } from './sinks';
 import { createSessionIndex } from '../state/sql-session-index';
 import { listen, readPem, type Listener } from './listener';
-import { loadDigestSigner } from './signing-key';
+import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
+import { preflight } from './preflight';
+import { formatProblems } from '../config/load';
 
 export interface RunningGateway {
   readonly http: Listener;
@@ -61,14 +58,21 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const busyPoller = createBusyPoller({ windowMicroseconds: config.tuning.busyPollMicroseconds });
   if (config.tuning.busyPollMicroseconds > 0) metrics.watchBusyPolling(() => busyPoller.spunSeconds());
 
-  const verifier = await identityVerifierFromConfig(config, { logger });
-  const policy = createPolicyEngine({ policies: await policySources(config), logger });
+  const devKeyPath = devSigningKeyPath(config);
+  // Every check of the resources the configuration names, the same as `gatehouse check-config`:
+  // all problems at once, before anything is built or listens.
+  const checked = await preflight(config, { secrets, devSigningKeyPath: devKeyPath, logger });
+  if (checked.problems.length > 0) {
+    checked.policy?.close();
+    await closeSecrets();
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', formatProblems('configuration', checked.problems), { details: { problems: checked.problems } });
+  }
+  const policy = checked.policy!;
 
+  const verifier = await identityVerifierFromConfig(config, { logger });
   const sink = await createSink(config.recording.sink);
-  // A generated development key is kept beside a filesystem log (never inside it).
-  const logRoot = localLogRoot(config.recording.sink) ?? './.gatehouse/log';
-  const devKeyPath = join(dirname(resolve(logRoot)), 'dev-signing-key.pem');
   const { signer, generated } = await loadDigestSigner(config, secrets, devKeyPath);
+  if (!signer) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'no digest signing key');
   if (generated) logger.warn({ path: devKeyPath }, 'generated a development signing key for digests');
 
   const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref) });
@@ -224,19 +228,4 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   };
 
   return { http: httpListener, admin: adminListener, postgres: postgresListener, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
-}
-
-async function policySources(config: GatehouseConfig): Promise<PolicySource[]> {
-  const sources: PolicySource[] = [];
-  if (config.policy.cedar) sources.push({ name: 'config:policy.cedar', text: config.policy.cedar });
-  for (const file of config.policy.files) {
-    try {
-      sources.push({ name: file, text: await readFile(file, 'utf8') });
-    } catch (e) {
-      throw new GatehouseError('GH_ERR_CONFIG_UNREADABLE', `cannot read policy file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  }
-  // Built-in guardrail packs (they classify as review or deny, never grant).
-  sources.push(...packSources(config.policy.packs));
-  return sources;
 }

@@ -1,15 +1,22 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { GatehouseConfig } from '../config/schema';
 import { GatehouseError } from '../errors';
 import type { SecretProvider } from '../pipeline/types';
+import { localLogRoot } from './sinks';
 import { Ed25519Signer, generateDevSigningKey, type DigestSigner } from '../recording/signer';
 
 /**
  * The digest signing key: from the secret store when configured (required in production); in
- * development a key is generated once and kept at `devKeyPath`, outside the log it signs.
+ * development a key is generated once and kept at `devKeyPath`, outside the log it signs
+ * (unless `generate` is false: then the signer is undefined where one would be generated).
  */
-export async function loadDigestSigner(config: GatehouseConfig, secrets: SecretProvider, devKeyPath: string): Promise<{ signer: DigestSigner; generated: boolean }> {
+export async function loadDigestSigner(
+  config: GatehouseConfig,
+  secrets: SecretProvider,
+  devKeyPath: string,
+  options: { readonly generate?: boolean } = {},
+): Promise<{ signer: DigestSigner | undefined; generated: boolean }> {
   const ref = config.recording.signingKey;
   if (ref?.startsWith('aws-kms:')) {
     const { KmsEcdsaSigner, parseKmsKeyReference } = await import('../recording/signers/kms-ecdsa-signer');
@@ -27,10 +34,17 @@ export async function loadDigestSigner(config: GatehouseConfig, secrets: SecretP
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+  // A check (preflight) reports what start-up would do without doing it.
+  if (options.generate === false) return { signer: undefined, generated: false };
   const key = generateDevSigningKey();
   await mkdir(dirname(devKeyPath), { recursive: true, mode: 0o700 });
   await writeFile(devKeyPath, key.privateKeyPem, { mode: 0o600, flag: 'wx' });
   await chmod(devKeyPath, 0o600);
   await writeFile(`${devKeyPath}.pub`, key.publicKeyPem, { mode: 0o644 });
   return { signer: new Ed25519Signer(key.privateKeyPem), generated: true };
+}
+
+/** Where a generated development signing key is kept: beside a filesystem log (never inside it). */
+export function devSigningKeyPath(config: GatehouseConfig): string {
+  return join(dirname(resolve(localLogRoot(config.recording.sink) ?? './.gatehouse/log')), 'dev-signing-key.pem');
 }

@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { formatProblems, parseConfig } from '../../config/load';
+import { formatProblems, parseConfig, type ConfigProblem } from '../../config/load';
+import { preflight } from '../../server/preflight';
+import { createConfiguredSecrets } from '../../server/secret-providers';
+import { devSigningKeyPath } from '../../server/signing-key';
 import type { CommandIO } from '../io';
 
-/** `gatehouse check-config FILE`: exit 0 when valid (warnings printed), 1 with every problem listed. */
+/**
+ * `gatehouse check-config FILE`: exit 0 when valid (warnings printed), 1 with every problem listed.
+ * Runs the schema and cross-field rules, then the same resource checks `gatehouse run` makes
+ * before it listens (server/preflight.ts), and reports all problems in one list.
+ */
 export async function checkConfigCommand(args: string[], io: CommandIO): Promise<number> {
   const file = args[0];
-  if (!file) {
+  if (!file || args.length > 1 || file.startsWith('-')) {
     io.err('usage: gatehouse check-config FILE');
     return 2;
   }
@@ -17,11 +24,23 @@ export async function checkConfigCommand(args: string[], io: CommandIO): Promise
     return 1;
   }
   const result = parseConfig(source);
-  if (!result.ok) {
-    io.err(formatProblems(file, result.problems));
+  const config = result.ok ? result.config : result.config;
+  const problems: ConfigProblem[] = result.ok ? [] : [...result.problems];
+  if (config !== undefined) {
+    const { secrets, close } = await createConfiguredSecrets(config);
+    try {
+      const checked = await preflight(config, { secrets, devSigningKeyPath: devSigningKeyPath(config) });
+      checked.policy?.close();
+      problems.push(...checked.problems);
+    } finally {
+      await close();
+    }
+  }
+  if (problems.length > 0 || config === undefined) {
+    io.err(formatProblems(file, problems));
     return 1;
   }
-  for (const w of result.warnings) io.err(`warning: ${w}`);
-  io.out(`${file}: valid (${result.config.mode} mode, ${result.config.connections.length} connection(s), ${result.config.identity.issuers.length} issuer(s))`);
+  for (const w of result.ok ? result.warnings : []) io.err(`warning: ${w}`);
+  io.out(`${file}: valid (${config.mode} mode, ${config.connections.length} connection(s), ${config.identity.issuers.length} issuer(s))`);
   return 0;
 }
