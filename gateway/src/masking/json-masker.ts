@@ -129,6 +129,21 @@ export function createJsonMasker(options: JsonMaskerOptions): (body: string) => 
   }
 
   function maskString(value: string, counts: MaskCounts): string {
+    // A string holding JSON (tool-call `arguments`) is masked as JSON, as on the by-value route:
+    // as text its escapes (`\u0040`, `\"`) would hide values from the detectors.
+    if (looksLikeJson(value)) {
+      const inner = maskJsonText(value, detectors, replacement, 1);
+      if (inner.json) {
+        const plain = redactText(value, detectors, replacement);
+        // Taken only if it hides at least what the text scan hides.
+        if (Object.values(plain.counts).reduce((a, b) => a + b, 0) <= Object.values(inner.counts).reduce((a, b) => a + b, 0)) {
+          addCounts(counts, inner.counts);
+          return inner.text;
+        }
+        addCounts(counts, plain.counts);
+        return plain.text;
+      }
+    }
     const r = redactText(value, detectors, replacement);
     addCounts(counts, r.counts);
     return r.text;
@@ -271,8 +286,19 @@ interface EscapedString {
   readonly edit: Edit;
 }
 
-/** JSON in a JSON string is masked as JSON down to this depth (deeper, as text). */
-const MAX_JSON_NESTING = 2;
+/**
+ * JSON in a JSON string is masked as JSON down to this depth (deeper, as text). Each level doubles
+ * the backslashes before a quote, so real documents stop long before; at two levels, a value
+ * written with a `\u0041`-style escape three levels down stayed in clear (issue 15).
+ */
+const MAX_JSON_NESTING = 8;
+
+/** Whether `text` holds `value` as it is or as the inside of a JSON string (escaped). */
+function holds(text: string, value: string): boolean {
+  if (text.includes(value)) return true;
+  const escaped = inString(value);
+  return escaped !== value && text.includes(escaped);
+}
 
 /** Whether a decoded string could be a JSON object or array: `{…}` or `[…]` around it (the masker then finds out). */
 function looksLikeJson(text: string): boolean {
@@ -438,7 +464,12 @@ function atString(p: Patch, q: number, j: number, hasEscape: boolean): void {
     // might not be found inside); otherwise, or when it is not JSON after all, the string is
     // scanned as text below.
     const inner = maskJsonText(decoded, p.detectors, replacement, p.nesting + 1);
-    if (inner.json && found.every((f) => !inner.text.includes(decoded.slice(f.start, f.end)))) {
+    // "Hides" means in any spelling: a value with a quote is `\"` in inner.text, and a plain
+    // includes() would call it gone while it went out in clear (and uncounted). And a raw match
+    // that spans a quote of the inner document (`"password": "{\"note\": …}"`: the whole value
+    // is the secret) cannot be reproduced inside it: masking only the inner document's own finds
+    // would leave the rest of that value in clear while the record counts it masked.
+    if (inner.json && found.every((f) => !decoded.slice(f.start, f.end).includes('"') && !holds(inner.text, decoded.slice(f.start, f.end)))) {
       if (inner.text !== decoded) {
         edits.push({ from: q, to: j + 1, text: JSON.stringify(inner.text) });
         addCounts(counts, inner.counts);

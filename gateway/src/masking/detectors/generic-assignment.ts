@@ -8,15 +8,26 @@ const PLACEHOLDER =
 /**
  * Generic `password=...`, `secret: ...`, `"api_key": "..."` assignments in code, config, .env,
  * YAML, JSON and URLs' query strings. Only the value is masked so the key stays readable.
+ *
+ * The value is the whole value, whatever it holds (issue 15's held-out corpus):
+ * - quoted values run to the closing quote, over escaped quotes and backslashes
+ *   (`"password": "ab\"cd"` masks `ab\"cd`, not `ab\`);
+ * - a pair written as escaped JSON inside a string, a log line or an LLM's text
+ *   (`{\"password\":\"hunter2\"}`, up to seven backslashes before each quote, i.e. JSON in JSON
+ *   in JSON) is recognised: the key's closing quote and the value's quotes may be escaped;
+ * - a bare value stops at `&` only where a query string's next parameter begins (`&name=`), so
+ *   `password=Tr0ub4dor&3` masks `Tr0ub4dor&3` while `?password=abc&user=bob` masks `abc`.
  */
 export const genericAssignment: Detector = patternDetector({
   id: 'generic-assignment',
   type: 'generic_secret',
   family: 'secret',
-  maxLength: 320,
+  // Keyword, escaped quotes, operator and a 256-unit value whose units may be two-character escapes.
+  maxLength: 600,
   pattern:
-    /(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|passphrase)["']?\s{0,3}(?::|=|=>|:=)\s{0,3}(?:"([^"\r\n]{1,256})"|'([^'\r\n]{1,256})'|([^\s"',;&}\]]{1,256}))/gi,
-  // The value sits in one of three groups: double-quoted, single-quoted or bare.
-  group: [1, 2, 3],
+    /(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|passphrase)(?:\\{0,7}["'])?\s{0,3}(?::|=|=>|:=)\s{0,3}(?:"((?:[^"\\\r\n]|\\[^\r\n]){1,256})"|'((?:[^'\\\r\n]|\\[^\r\n]){1,256})'|(\\{1,7})"((?:[^"\\\r\n]|\\+[^"\\\r\n]|(?!\3")\\+"){1,256})\3"|((?:[^\s"',;&}\]]|&(?![A-Za-z0-9_.[\]-]{1,64}=)){1,256}))/gi,
+  // The value sits in one of four groups: double-quoted, single-quoted, escaped-quoted (group 3
+  // holds its opening backslashes, which must close it too) or bare.
+  group: [1, 2, 4, 5],
   accept: (value) => !PLACEHOLDER.test(value.trim()) && value.trim().length >= 3,
 });

@@ -168,8 +168,11 @@ function tryAt(text: string, slot: number, start: number): boolean {
   return true;
 }
 
-/** Start of the keyword before an operator at `op` (past `\s{0,max}` and an optional quote), or -1. */
-function keyEnd(text: string, op: number, maxSpaces: number): number {
+/**
+ * End of the keyword before an operator at `op` (past `\s{0,max}` and an optional quote, and with
+ * `backslashes` up to seven backslashes before that quote: the generic rule's escaped JSON), or -1.
+ */
+function keyEnd(text: string, op: number, maxSpaces: number, backslashes = false): number {
   let e = op;
   while (e > 0 && isSpace(text.charCodeAt(e - 1))) {
     e--;
@@ -177,7 +180,13 @@ function keyEnd(text: string, op: number, maxSpaces: number): number {
   }
   if (e > 0) {
     const q = text.charCodeAt(e - 1);
-    if (q === 34 || q === 39) e--;
+    if (q === 34 || q === 39) {
+      e--;
+      if (backslashes) {
+        const quote = e;
+        while (e > 0 && quote - e < 7 && text.charCodeAt(e - 1) === 92) e--;
+      }
+    }
   }
   return e;
 }
@@ -221,7 +230,11 @@ function assignment(text: string, op: number): void {
   if (k < 0) return;
   let p = k; // the keyword's last character
   let last = text.charCodeAt(p);
-  if (last === 34 || last === 39) last = --p >= 0 ? text.charCodeAt(p) : 0;
+  if (last === 34 || last === 39) {
+    last = --p >= 0 ? text.charCodeAt(p) : 0;
+    // An escaped quote (`password\":`): the generic rule allows up to seven backslashes.
+    for (let b = 0; b < 7 && last === 92; b++) last = --p >= 0 ? text.charCodeAt(p) : 0;
+  }
   last |= 32;
   // d (password, passwd, pwd), t (secret), y (…key), n (…token), e (passphrase).
   if (last !== 100 && last !== 116 && last !== 121 && last !== 110 && last !== 101) return;
@@ -232,10 +245,12 @@ function assignment(text: string, op: number): void {
   // One look-back for both rules: the generic rule allows three spaces before the operator, the
   // AWS rule four, so the keyword end is found with four and the generic rule checks the count.
   const e = keyEnd(text, op, 4);
-  if (e < GENERIC_KEY_MIN) return;
-  const sfx = suffix(text, e);
+  if (e < 0) return;
   if (on[GENERIC] === 1) {
-    if (GENERIC_SUFFIX.has(sfx) && keyEnd(text, op, 3) === e) {
+    // The generic rule's keyword may end before an escaped quote; the AWS rule's may not.
+    const g = keyEnd(text, op, 3, true);
+    if (g >= GENERIC_KEY_MIN && GENERIC_SUFFIX.has(suffix(text, g))) {
+      const e = g;
       // The keyword starts a word (no letter or digit before it) with p, s, c, a or r.
       for (let s = Math.max(e - GENERIC_KEY_MAX, genericTried + 1, next[GENERIC]!); s <= e - GENERIC_KEY_MIN; s++) {
         const f = text.charCodeAt(s) | 32;
@@ -247,7 +262,7 @@ function assignment(text: string, op: number): void {
     }
   }
   if (on[AWS_SECRET] === 1) {
-    if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(sfx)) {
+    if (e >= AWS_KEY_MIN && AWS_SUFFIX.has(suffix(text, e))) {
       // No word boundary in this rule: any a/s may start its keyword.
       for (let s = Math.max(e - AWS_KEY_MAX, awsTried + 1, next[AWS_SECRET]!); s <= e - AWS_KEY_MIN; s++) {
         const f = text.charCodeAt(s) | 32;

@@ -3,9 +3,29 @@ import { genericAssignment } from '../../../../gateway/src/masking/detectors/gen
 const found = (text: string): string[] => genericAssignment.find(text).map((d) => text.slice(d.start, d.end));
 
 describe('generic-assignment', () => {
-  it('finds exactly the value in password=Tr0ub4dor&3', () => {
-    expect(found('password=Tr0ub4dor&3')).toEqual(['Tr0ub4dor']);
+  it('finds the whole value in password=Tr0ub4dor&3 (an & that starts no parameter is part of it)', () => {
+    expect(found('password=Tr0ub4dor&3')).toEqual(['Tr0ub4dor&3']);
   });
+  it('stops at the & of a query string’s next parameter', () => {
+    expect(found('https://x.example/login?password=s3cret-pw&user=bob')).toEqual(['s3cret-pw']);
+    expect(found('token_url?api_key=AbC123xyz&foo.bar[]=1')).toEqual(['AbC123xyz']);
+  });
+  it.each([
+    [String.raw`{"password": "ab\"cd-ef"}`, String.raw`ab\"cd-ef`],
+    [String.raw`password="p4ss\"word\\"`, String.raw`p4ss\"word\\`],
+    [String.raw`secret: 'it\'s-a-secret'`, String.raw`it\'s-a-secret`],
+    [String.raw`log: {\"password\":\"hunter2-xyz\"} end`, 'hunter2-xyz'],
+    [String.raw`{\\\"api_key\\\": \\\"q9f8e7d6c5\\\"}`, 'q9f8e7d6c5'],
+    [String.raw`{\"password\":\"a\\\"b-c\"}`, String.raw`a\\\"b-c`],
+  ])('finds the whole value, escapes and all, in %s', (text, value) => {
+    expect(found(text)).toEqual([value]);
+  });
+  it.each([[String.raw`{\"password\":\"\"}`], [String.raw`{\"password\": null}`], [String.raw`{\"passwordHint\":\"first pet\"}`]])(
+    'ignores the escaped pair %s (empty, null, another key)',
+    (text) => {
+      expect(found(text)).toEqual([]);
+    },
+  );
   it('finds exactly the value in {"api_key": "k3y-v4lue-0123456789"}', () => {
     expect(found('{"api_key": "k3y-v4lue-0123456789"}')).toEqual(['k3y-v4lue-0123456789']);
   });
