@@ -51,6 +51,18 @@ export const ERROR_CODES = {
   GH_ERR_UPSTREAM_UNAVAILABLE: 502,
   GH_ERR_UPSTREAM_TIMEOUT: 504,
   GH_ERR_REQUEST_INVALID: 400,
+  /** HTTP request target that is not a valid origin-form target (bad escape, fragment, control character, invalid UTF-8). */
+  GH_ERR_TARGET_INVALID: 400,
+  /** HTTP request target that upstreams read differently (%2F, `\`, `;`, double encoding, `..` above the root, repeated query names). */
+  GH_ERR_TARGET_AMBIGUOUS: 400,
+  /** `..` segments that climb out of the connection's route prefix. */
+  GH_ERR_TARGET_ESCAPES_PREFIX: 400,
+  /** Absolute-form request target whose authority is not the Host it was routed by. */
+  GH_ERR_TARGET_ABSOLUTE_FORM: 400,
+  /** A method override (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, `_method`) on a connection that refuses them. */
+  GH_ERR_METHOD_OVERRIDE: 400,
+  /** An upstream response would carry a brokered credential, on a connection whose `credentialInResponse` is `refuse`. */
+  GH_ERR_CREDENTIAL_REFLECTED: 502,
   // masking
   GH_ERR_MASKING_FAILED: 502,
   // SQL classification (protocols/postgres/sql)

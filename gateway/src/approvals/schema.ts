@@ -46,6 +46,12 @@ export const APPROVAL_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'what the approver sees of the operation',
+    // HTTP: method, canonical path and query, non-credential headers, body (masked as configured).
+    statements: ['alter table gatehouse_approvals add column details jsonb'],
+  },
 ];
 
 /** The NOTIFY channel a decision is announced on; the payload is the approval id. */

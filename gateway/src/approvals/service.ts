@@ -144,6 +144,14 @@ export class ApprovalService {
     const id = newId('ap', now.getTime());
     const summary = operation.summary.length > 500 ? `${operation.summary.slice(0, 500)}…` : operation.summary;
 
+    // What the approver sees of the operation; recorded below with approval.requested, so it is in
+    // the record whatever the outcome. A protocol's failure to build it fails closed (no approval).
+    let details: Record<string, unknown> | null = null;
+    try {
+      details = operation.details?.() ?? null;
+    } catch {
+      return this.refuse(record, operation, decision, null, 'the request could not be shown to an approver');
+    }
     if (this.closed) return this.refuse(record, operation, decision, null, 'the gateway is shutting down');
     let approval: Approval;
     try {
@@ -156,6 +164,7 @@ export class ApprovalService {
         action: operation.action,
         summary,
         attributes: operation.attributes,
+        details,
         requester: { subject: p.subject, issuer: p.issuer, name: p.name, groups: p.groups },
         reasons: decision.reasons,
         minApprovals: this.options.minApprovals,
@@ -180,6 +189,7 @@ export class ApprovalService {
         approverGroups: [...this.approverGroups],
         expiresAt: approval.expiresAt.toISOString(),
         link,
+        ...(details === null ? {} : { request: details }),
       });
     } catch (e) {
       // An approval nobody can find in the record must not be granted: withdraw it, then fail.

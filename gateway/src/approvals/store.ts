@@ -37,6 +37,7 @@ interface ApprovalRow {
   action: string;
   summary: string;
   attributes: Record<string, unknown> | string | null;
+  details?: Record<string, unknown> | string | null;
   requester_subject: string;
   requester_issuer: string;
   requester_name: string;
@@ -83,8 +84,8 @@ export class ApprovalStore {
     await this.init();
     await this.state.query(
       `insert into gatehouse_approvals (id, status, session_id, request_id, connection, protocol, action, summary, attributes,
-         requester_subject, requester_issuer, requester_name, requester_groups, reasons, min_approvals, created_at, expires_at, instance_id)
-       values ($1, 'pending', $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::text[], $13::text[], $14, $15::timestamptz, $16::timestamptz, $17)`,
+         requester_subject, requester_issuer, requester_name, requester_groups, reasons, min_approvals, created_at, expires_at, instance_id, details)
+       values ($1, 'pending', $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::text[], $13::text[], $14, $15::timestamptz, $16::timestamptz, $17, $18::jsonb)`,
       [
         a.id,
         a.sessionId,
@@ -103,6 +104,7 @@ export class ApprovalStore {
         a.createdAt.toISOString(),
         a.expiresAt.toISOString(),
         a.instanceId,
+        a.details == null ? null : JSON.stringify(a.details),
       ],
     );
     return { ...a, status: 'pending', decidedAt: null, reason: null, votes: [] };
@@ -229,6 +231,7 @@ function toApproval(r: ApprovalRow, votes: readonly VoteRow[]): Approval {
     action: r.action,
     summary: r.summary,
     attributes: typeof r.attributes === 'string' ? (JSON.parse(r.attributes) as Record<string, unknown>) : (r.attributes ?? {}),
+    details: typeof r.details === 'string' ? (JSON.parse(r.details) as Record<string, unknown>) : (r.details ?? null),
     requester: { subject: r.requester_subject, issuer: r.requester_issuer, name: r.requester_name, groups: r.requester_groups ?? [] },
     reasons: r.reasons ?? [],
     minApprovals: Number(r.min_approvals),

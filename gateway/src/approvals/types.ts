@@ -32,6 +32,12 @@ export interface Approval {
   readonly action: string;
   readonly summary: string;
   readonly attributes: Readonly<Record<string, unknown>>;
+  /**
+   * What the approver sees beyond summary and attributes (HTTP: method, canonical path and query,
+   * non-credential headers, the body up to the record cap, masked as configured); null when the
+   * protocol gives none.
+   */
+  readonly details?: Readonly<Record<string, unknown>> | null;
   readonly requester: ApprovalRequester;
   /** Ids of the policies or rules that asked for review. */
   readonly reasons: readonly string[];

@@ -184,6 +184,24 @@ export const httpConnectionSchema = z
     upstreamCa: z.string().optional(),
     /** Masking of responses and of the record; @default the top-level `masking` block, else off. */
     masking: maskingSchema.optional(),
+    /**
+     * Method overrides (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override` headers, a
+     * `_method` query or form parameter): `refuse` (400 GH_ERR_METHOD_OVERRIDE), or `judge` the
+     * request as the overriding method (and forward it as sent). @default refuse
+     */
+    methodOverride: z.enum(['refuse', 'judge']).default('refuse'),
+    /**
+     * Caller headers forwarded although they can carry a credential (Cookie, Authorization, the
+     * brokered credential's header in another spelling, ...), lower-case names. The brokered
+     * credential's own header is never taken from the caller. @default none
+     */
+    forwardHeaders: z.array(z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'a lower-case header name')).default([]),
+    /**
+     * A response that would carry a brokered credential value (a reflecting upstream): `mask` it
+     * (replaced by `[REDACTED]`) or `refuse` the response (502 GH_ERR_CREDENTIAL_REFLECTED). Either
+     * way the value is never recorded. @default mask
+     */
+    credentialInResponse: z.enum(['mask', 'refuse']).default('mask'),
   })
   .strict();
 

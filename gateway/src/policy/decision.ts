@@ -7,10 +7,19 @@ export interface Operation {
   readonly protocol: string;
   /** Action name used by policy, e.g. `http:GET`, `sql:select`. Cedar action id. */
   readonly action: string;
-  /** Protocol-specific attributes policy can read (method, path, host; SQL kind, tables ...). */
-  readonly attributes: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+  /**
+   * Protocol-specific attributes policy can read (method, path, host, query; SQL kind, tables ...).
+   * A record value (HTTP's `query`) becomes a Cedar record of strings.
+   */
+  readonly attributes: Readonly<Record<string, string | number | boolean | readonly string[] | Readonly<Record<string, string>>>>;
   /** Short human summary for records and approval requests, e.g. `POST /v1/messages`. */
   readonly summary: string;
+  /**
+   * What an approver sees beyond the summary and attributes (HTTP: method, canonical path and
+   * query, non-credential headers, the body as recorded). Never seen by policy; built only when
+   * the operation waits for approval, and recorded with `approval.requested`.
+   */
+  readonly details?: () => Record<string, unknown>;
 }
 
 export type Effect = 'allow' | 'review' | 'deny';

@@ -445,6 +445,23 @@ export function flatContextKey(attributes: Operation['attributes']): string | un
       case 'boolean':
         key += `${name.length}:${name}${value ? 't' : 'f'}`;
         break;
+      case 'object': {
+        // A record of strings (HTTP's query): every key and value length-prefixed, so distinct
+        // records never share a key. Arrays take the JSON path.
+        if (value === null || Array.isArray(value)) return undefined;
+        const rec = value as Readonly<Record<string, string>>;
+        let body = '';
+        let n = 0;
+        for (const k in rec) {
+          if (!Object.prototype.hasOwnProperty.call(rec, k)) continue;
+          const v = rec[k];
+          if (typeof v !== 'string') return undefined;
+          body += `${k.length}:${k}${v.length}:${v}`;
+          n++;
+        }
+        key += `${name.length}:${name}r${n};${body}`;
+        break;
+      }
       default:
         return undefined;
     }

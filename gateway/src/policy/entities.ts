@@ -129,7 +129,16 @@ function anyGroupOf(action: string): string | undefined {
   return colon > 0 ? `${action.slice(0, colon)}:any` : undefined;
 }
 
-type CedarContextValue = string | number | boolean | string[];
+type CedarContextValue = string | number | boolean | string[] | Record<string, string>;
+
+/** A plain copy of a record of strings (HTTP's parsed query), own keys only. */
+function recordOf(value: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in value) {
+    if (Object.prototype.hasOwnProperty.call(value, k)) Object.defineProperty(out, k, { value: String(value[k]), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
 
 /**
  * Operation attributes become the Cedar context. Cedar numbers are 64-bit integers: other numbers
@@ -143,6 +152,7 @@ export function toCedarContext(attributes: Operation['attributes']): Record<stri
     const value = attributes[key];
     if (typeof value === 'number') context[key] = Number.isSafeInteger(value) ? value : String(value);
     else if (Array.isArray(value)) context[key] = (value as readonly string[]).slice();
+    else if (typeof value === 'object' && value !== null) context[key] = recordOf(value as Readonly<Record<string, string>>);
     else context[key] = value as string | boolean;
   }
   return context;

@@ -98,6 +98,22 @@ function formatTable(rows: Json[]): string {
   return [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
+/** What the approver sees of the request (HTTP: method, path and query, headers, body). */
+function detailLines(d: Json | null | undefined): string[] {
+  if (d === null || d === undefined) return [];
+  const lines: string[] = [];
+  if (d.method !== undefined) lines.push(`  request: ${String(d.method)} ${String(d.path ?? '')}${String(d.query ?? '')}`);
+  const headers = (d.headers ?? {}) as Json;
+  for (const [k, v] of Object.entries(headers)) lines.push(`    ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+  const body = d.body as Json | undefined;
+  if (body !== undefined) {
+    const text = typeof body.text === 'string' ? body.text : typeof body.json === 'object' ? JSON.stringify(body.json) : undefined;
+    if (text !== undefined) lines.push(`  body${body.truncated === true ? ' (truncated)' : ''}:`, ...text.split('\n').map((l) => `    ${l}`));
+    else lines.push(`  body: ${JSON.stringify(body)}`);
+  }
+  return lines;
+}
+
 function formatApproval(a: Json): string {
   const requester = (a.requester ?? {}) as Json;
   const votes = (a.votes ?? []) as Json[];
@@ -107,6 +123,7 @@ function formatApproval(a: Json): string {
     `  operation: ${String(a.summary)} (${String(a.action)}) on ${String(a.connection)}`,
     `  policy: ${((a.reasons ?? []) as string[]).join(', ') || '-'}   needs: ${String(a.minApprovals)} approver(s)`,
     `  session: ${String(a.sessionId)}   request: ${String(a.requestId)}`,
+    ...detailLines(a.details as Json | null | undefined),
     `  created: ${String(a.createdAt)}   expires: ${String(a.expiresAt)}   decided: ${String(a.decidedAt ?? '-')}`,
     ...(a.reason ? [`  reason: ${String(a.reason)}`] : []),
     ...votes.map((v) => `  ${String(v.verdict)} by ${String(v.name)} <${String(v.subject)}> at ${String(v.at)}${v.reason ? `: ${String(v.reason)}` : ''}`),

@@ -16,8 +16,64 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** The caller's credentials: stripped before forwarding, so only the brokered one reaches upstream. */
-const CALLER_CREDENTIALS = new Set(['authorization', 'x-api-key', 'proxy-authorization']);
+/**
+ * Caller headers that can carry a credential an upstream might honour: stripped before forwarding
+ * (unless the connection's `forwardHeaders` lists them), so only the brokered credential reaches
+ * the upstream. Matched in every spelling a framework maps to the same name: case-insensitively
+ * and with `_` read as `-` (CGI/WSGI/Rack turn both into `HTTP_X_API_KEY`), see credentialKey.
+ */
+export const CALLER_CREDENTIAL_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'cookie2',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'x-auth-token',
+  'x-access-token',
+  'private-token',
+  'x-amz-security-token',
+];
+
+/** The name a header is compared under: lower case, `_` as `-` (what CGI-style frameworks make of both). */
+export function credentialKey(name: string): string {
+  return name.indexOf('_') === -1 ? name.toLowerCase() : name.toLowerCase().replace(/_/g, '-');
+}
+
+/**
+ * One connection's rule for caller headers, prepared once: which names are stripped (the common
+ * credential headers plus the brokered credential's own header, in credentialKey form) and which
+ * of them the connection forwards anyway (never the brokered credential's own header).
+ */
+export interface CallerHeaderRule {
+  /** credentialKey form. */
+  readonly strip: ReadonlySet<string>;
+  /** Header names exactly as configured (lower case) that are forwarded although stripped. */
+  readonly allow: ReadonlySet<string>;
+}
+
+export function callerHeaderRule(credential: CredentialConfig, forwardHeaders: readonly string[] = []): CallerHeaderRule {
+  const strip = new Set(CALLER_CREDENTIAL_HEADERS);
+  const own = credentialHeaderName(credential);
+  if (own !== undefined) strip.add(credentialKey(own));
+  const allow = new Set<string>();
+  for (const h of forwardHeaders) {
+    const name = h.toLowerCase();
+    // The brokered credential's header (in any spelling) never comes from the caller.
+    if (own !== undefined && credentialKey(name) === credentialKey(own)) continue;
+    allow.add(name);
+  }
+  return { strip, allow };
+}
+
+const DEFAULT_RULE: CallerHeaderRule = { strip: new Set(CALLER_CREDENTIAL_HEADERS), allow: new Set() };
+
+/** True when a caller header is a credential that this connection strips. */
+export function isStrippedCredential(name: string, rule: CallerHeaderRule): boolean {
+  const key = name.indexOf('_') === -1 ? name : credentialKey(name);
+  return rule.strip.has(key) && !rule.allow.has(name);
+}
 
 /** Headers recorded as `[REDACTED]` whatever the connection. */
 export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'x-api-key', 'cookie', 'proxy-authorization', 'set-cookie'];
@@ -69,11 +125,11 @@ export interface ForwardContext {
  * caller's credentials, with Accept-Encoding narrowed and X-Forwarded-* / Forwarded appended.
  * The brokered credential is added separately (applyCredential) so this stays secret-free.
  */
-export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): OutgoingHttpHeaders {
+export function buildUpstreamHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext, rule: CallerHeaderRule = DEFAULT_RULE): OutgoingHttpHeaders {
   const listed = connectionTokens(incoming.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || CALLER_CREDENTIALS.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || isStrippedCredential(name, rule)) continue;
     if (listed !== undefined && listed.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
@@ -165,13 +221,36 @@ export function credentialHeaderName(credential: CredentialConfig): string | und
   }
 }
 
-/** Headers for the record, with every credential-bearing header replaced by `[REDACTED]`. */
+/**
+ * Headers for the record, with every credential-bearing header replaced by `[REDACTED]`: the names
+ * in `extra` in any spelling (case, `_` for `-`) and every common credential header.
+ */
 export function redactHeaders(headers: IncomingHttpHeaders | OutgoingHttpHeaders, extra: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
-    out[name] = extra.has(name) ? REDACTED : value;
+    out[name] = isRedacted(name, extra) ? REDACTED : value;
+  }
+  return out;
+}
+
+function isRedacted(name: string, extra: ReadonlySet<string>): boolean {
+  if (extra.has(name)) return true;
+  const key = name.indexOf('_') === -1 && name === name.toLowerCase() ? name : credentialKey(name);
+  return extra.has(key) || DEFAULT_RULE.strip.has(key);
+}
+
+/**
+ * The caller's headers an approver sees: credential-bearing ones are left out (not shown as
+ * redacted: an approver judges the request, not the caller's secrets), hop-by-hop ones too.
+ */
+export function approvalHeaders(headers: IncomingHttpHeaders, extra: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || isRedacted(name, extra)) continue;
+    out[name] = value;
   }
   return out;
 }

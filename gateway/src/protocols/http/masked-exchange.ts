@@ -5,6 +5,7 @@ import type { MaskingPolicy } from '../../masking/masking-policy';
 import type { MaskCounts } from '../../masking/redact';
 import type { GatewaySession, MaskingFailedPayload } from '../../pipeline/types';
 import { BodyCapture } from './capture';
+import type { CredentialScrubber } from './credential-scrubber';
 import type { LlmExchange } from './llm/exchange';
 import {
   createResponseMasker,
@@ -41,6 +42,8 @@ export interface MaskedResponseContext {
   readonly onFailure: (err: GatehouseError) => void;
   /** Called when the masker can take more input again after `data` returned false. */
   readonly onResume: () => void;
+  /** Keeps the brokered credential out of the masked output (credential-scrubber.ts). */
+  readonly scrubber?: CredentialScrubber;
 }
 
 export class MaskedResponse {
@@ -130,8 +133,18 @@ export class MaskedResponse {
   }
 
   private readonly onMasked = (out: Buffer): void => {
-    const { res } = this.ctx;
+    const { res, scrubber } = this.ctx;
     if (this.failed || res.destroyed) return;
+    if (scrubber !== undefined) {
+      try {
+        // A whole body goes out in one piece with its length: nothing may be held back.
+        out = this.masker.whole ? Buffer.concat([scrubber.push(out), scrubber.end()]) : scrubber.push(out);
+      } catch (e) {
+        this.reflected(e);
+        return;
+      }
+      if (out.length === 0) return;
+    }
     if (!res.headersSent) {
       if (this.masker.whole) this.headers['content-length'] = out.length;
       res.writeHead(this.ctx.status, this.headers);
@@ -144,9 +157,21 @@ export class MaskedResponse {
     }
   };
 
+  private reflected(e: unknown): void {
+    this.abort();
+    this.ctx.onFailure(toGatehouseError(e, 'GH_ERR_CREDENTIAL_REFLECTED'));
+  }
+
   private readonly onMaskedEnd = (): void => {
-    const { res } = this.ctx;
+    const { res, scrubber } = this.ctx;
     if (this.failed || res.destroyed) return;
+    const tail = scrubber?.end();
+    if (tail !== undefined && tail.length > 0) {
+      if (!res.headersSent) res.writeHead(this.ctx.status, this.headers);
+      this.capture.push(tail);
+      this.ctx.llm?.responseData(tail);
+      res.write(tail);
+    }
     if (!res.headersSent) {
       this.headers['content-length'] = 0;
       res.writeHead(this.ctx.status, this.headers);

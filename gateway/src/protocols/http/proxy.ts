@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createHash, type Hash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
@@ -14,7 +14,10 @@ import type { ClientInfo, EventType, GatewaySession, HttpErrorPayload, HttpReque
 import { BodyCapture, ResponseDecoder } from './capture';
 import {
   applyCredential,
+  approvalHeaders,
   buildClientResponseHeaders,
+  callerHeaderRule,
+  type CallerHeaderRule,
   buildUpstreamHeaders,
   redactHeaders,
   redactQuery,
@@ -26,6 +29,10 @@ import type { LlmExchange } from './llm/exchange';
 import { OpenAiExchange, openAiApiOf } from './llm/openai';
 import { sendError } from './respond';
 import { HttpRouter, type RouteMatch } from './router';
+import { canonicalTarget, originForm, type CanonicalTarget } from './canonical-target';
+import { CredentialScrubber, credentialForms, scrubHeaders } from './credential-scrubber';
+import { decompressorFor, HEADERS_INVALIDATED_BY_MASKING } from './response-masking';
+import { formMethodOverride, isFormBody, methodOverrideOf } from './method-override';
 import { maskRequestBody, maskTranscriptRequest, recordMaskingFailure, startMaskedResponse, type MaskedResponse } from './masked-exchange';
 import { HttpSessions, type SessionLease } from './sessions';
 import type { HttpProxyMetrics, ProxyLogger } from './types';
@@ -83,11 +90,16 @@ interface Upstream {
   readonly origin: string;
   readonly redactedHeaders: ReadonlySet<string>;
   readonly sensitiveQuery: ReadonlySet<string>;
+  /** Which caller headers are stripped as credentials, and which of them the connection forwards anyway. */
+  readonly callerHeaders: CallerHeaderRule;
   readonly bodyCap: number;
   /** Undefined when the connection does not mask: the hot path never looks further. */
   readonly masking: PreparedMasking | undefined;
   pool: Pool | undefined;
   poolPending: Promise<Pool> | undefined;
+  /** The brokered credential's forms (credential-scrubber.ts), for the value they were built from. */
+  formsOf: string | undefined;
+  forms: readonly Buffer[];
 }
 
 export function createHttpProxy(options: HttpProxyOptions): HttpProxy {
@@ -158,11 +170,14 @@ class HttpProxyImpl implements HttpProxy {
       origin: url.origin,
       redactedHeaders: redactedHeaderSet(connection.credential),
       sensitiveQuery: sensitiveQuerySet(connection.credential),
+      callerHeaders: callerHeaderRule(connection.credential, connection.forwardHeaders),
       bodyCap: connection.bodyCapBytes ?? this.pipeline.bodyCapBytes,
       // Compiled now so a bad rule stops start-up (GH_ERR_CONFIG_INVALID); its secrets are read on first use.
       masking: prepareMasking(connection.masking ?? options.defaultMasking, { connection: connection.name, extraDetectors: options.extraMaskingDetectors?.[connection.name] }),
       pool: undefined,
       poolPending: undefined,
+      formsOf: undefined,
+      forms: [],
     };
   }
 
@@ -192,12 +207,23 @@ class HttpProxyImpl implements HttpProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
-    const url = req.url ?? '/';
     const method = req.method ?? 'GET';
-    const match = this.router.match(url, req.headers.host);
+    // One canonical target, routed, judged, recorded and forwarded (canonical-target.ts); a target
+    // that cannot be made unambiguous is refused before anything else happens.
+    let target: CanonicalTarget;
+    let match: RouteMatch | undefined;
+    try {
+      target = canonicalTarget(originForm(req.url ?? '/', req.headers.host));
+      match = this.router.route(target.path, target.query, req.headers.host, target.lowestDepth);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_TARGET_INVALID');
+      this.metrics?.observeError?.('', err.code);
+      this.logger.warn({ status: err.status, code: err.code }, 'http request refused');
+      sendError(res, err);
+      return;
+    }
     if (match === undefined) {
-      const q = url.indexOf('?');
-      sendError(res, new GatehouseError('GH_ERR_NO_ROUTE', `no connection is routed for ${method} ${q === -1 ? url : url.slice(0, q)}`));
+      sendError(res, new GatehouseError('GH_ERR_NO_ROUTE', `no connection is routed for ${method} ${target.path}`));
       return;
     }
     const connection = match.connection;
@@ -226,7 +252,7 @@ class HttpProxyImpl implements HttpProxy {
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
       return;
     }
-    const exchange = new Exchange(this, upstream, match, lease.session, principal, req, res, method, started);
+    const exchange = new Exchange(this, upstream, match, target, lease.session, principal, req, res, method, started);
     try {
       await exchange.run();
     } finally {
@@ -348,8 +374,6 @@ function readPrefix(req: IncomingMessage, cap: number): RequestPrefix | Promise<
  */
 class Exchange {
   private readonly requestId: string;
-  private readonly path: string;
-  private readonly query: string;
   /** Cancels the upstream request (undici's abort, given once the request is dispatched). */
   private abortUpstream: ((err?: Error) => void) | undefined;
   /** Set once the upstream's final response headers arrived. */
@@ -370,12 +394,19 @@ class Exchange {
   /** The connection's masking policy (undefined: masking off, nothing below is touched). */
   private masking: MaskingPolicy | undefined;
   private masked: MaskedResponse | undefined;
+  /** Keeps the brokered credential out of the response (undefined: the connection brokers none). */
+  private scrubber: CredentialScrubber | undefined;
+  /** Decodes a compressed response that must be scrubbed; the client then gets it as identity. */
+  private decompress: Transform | undefined;
+  private sentAs: 'identity' | undefined;
   private done!: () => void;
 
   constructor(
     private readonly proxy: HttpProxyImpl,
     private readonly upstream: Upstream,
     private readonly match: RouteMatch,
+    /** The canonical target: `path` is what is recorded, `query` what policy reads as `context.query`. */
+    private readonly target: CanonicalTarget,
     private readonly session: GatewaySession,
     /** The principal of this request's own token: what it is judged under (the session's may be an earlier token's). */
     private readonly principal: Principal,
@@ -385,10 +416,6 @@ class Exchange {
     private readonly started: number,
   ) {
     this.requestId = session.newRequestId();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    this.path = q === -1 ? url : url.slice(0, q);
-    this.query = q === -1 ? '' : url.slice(q);
   }
 
   /**
@@ -411,11 +438,72 @@ class Exchange {
     session.noteRequest(requestId, header(req, 'x-request-id'));
     const routed = this.match.routedPath;
     const host = header(req, 'host') ?? '';
+    // A method override is refused, or (per connection) judged as the method it asks for.
+    let judged = method;
+    let override: string | undefined;
+    try {
+      override = methodOverrideOf(req.headers, this.target.params);
+    } catch (e) {
+      await this.refuseEarly(toGatehouseError(e, 'GH_ERR_METHOD_OVERRIDE'), 'method_override');
+      return;
+    }
+    if (override !== undefined) {
+      if (this.connection.methodOverride !== 'judge') {
+        await this.refuseEarly(new GatehouseError('GH_ERR_METHOD_OVERRIDE', `the request asks for method ${override} through a method override, which connection "${this.connection.name}" refuses; send ${override} as the request method`), 'method_override');
+        return;
+      }
+      judged = override;
+    }
+
+    // The body prefix (up to the body cap) is read before judging: a form body can carry a method
+    // override, and an approver sees the body before deciding.
+    let prefix: RequestPrefix;
+    try {
+      const read = readPrefix(req, this.upstream.bodyCap);
+      prefix = read instanceof Promise ? await read : read;
+    } catch (e) {
+      await this.refuseEarly(toGatehouseError(e, 'GH_ERR_REQUEST_INVALID'), 'before_forwarding');
+      return;
+    }
+    const contentType = header(req, 'content-type');
+    if (prefix !== NO_BODY && isFormBody(contentType)) {
+      let formOverride: string | undefined;
+      try {
+        formOverride = formMethodOverride(contentType!, prefix.chunks.length === 1 ? prefix.chunks[0]! : Buffer.concat(prefix.chunks), prefix.ended);
+        if (formOverride !== undefined && override !== undefined && formOverride !== override) throw new GatehouseError('GH_ERR_METHOD_OVERRIDE', 'the request carries method overrides that disagree');
+      } catch (e) {
+        await this.refuseEarly(toGatehouseError(e, 'GH_ERR_METHOD_OVERRIDE'), 'method_override');
+        return;
+      }
+      if (formOverride !== undefined) {
+        if (this.connection.methodOverride !== 'judge') {
+          await this.refuseEarly(new GatehouseError('GH_ERR_METHOD_OVERRIDE', `the form body asks for method ${formOverride} through "_method", which connection "${this.connection.name}" refuses; send ${formOverride} as the request method`), 'method_override');
+          return;
+        }
+        judged = formOverride;
+      }
+    }
+
+    if (this.upstream.masking !== undefined) {
+      try {
+        this.masking = this.upstream.masking.resolved ?? (await this.upstream.masking.resolve(this.proxy.pipeline.secrets));
+      } catch (e) {
+        // Without its keys the connection cannot mask: nothing is forwarded.
+        await this.refuseEarly(toGatehouseError(e, 'GH_ERR_SECRET_UNAVAILABLE'), 'masking_unavailable');
+        return;
+      }
+    }
+    const bodyCapture = new BodyCapture(this.upstream.bodyCap);
+    for (const c of prefix.chunks) bodyCapture.push(c);
+
+    const attributes: Record<string, string | Readonly<Record<string, string>>> = { method: judged, path: routed, host, connection: this.connection.name, query: this.target.params };
+    if (judged !== method) attributes.wireMethod = method;
     const operation: Operation = {
       protocol: 'http',
-      action: `http:${method}`,
-      attributes: { method, path: routed, host, connection: this.connection.name },
-      summary: `${method} ${routed}`,
+      action: `http:${judged}`,
+      attributes,
+      summary: `${judged} ${routed}${this.target.query === '' ? '' : '?' + redactQuery('?' + this.target.query, this.upstream.sensitiveQuery).slice(1)}`,
+      details: () => this.approvalDetails(bodyCapture, contentType, prefix.ended),
     };
 
     let decision;
@@ -440,37 +528,19 @@ class Exchange {
         secret = secrets.peek?.(credential.secret) ?? (await secrets.get(credential.secret));
       } catch (e) {
         const err = new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream credential of connection "${this.connection.name}" could not be read`, { cause: e });
-        await this.recordError(err, 'secret_unavailable');
-        this.proxy.refuse(res, this.connection.name, err, requestId);
+        await this.refuseEarly(err, 'secret_unavailable');
         return;
       }
     }
 
     let pool: Pool;
-    let prefix: RequestPrefix;
     try {
       const p = this.proxy.poolFor(this.upstream);
       pool = p instanceof Promise ? await p : p;
-      const read = readPrefix(req, this.upstream.bodyCap);
-      prefix = read instanceof Promise ? await read : read;
     } catch (e) {
-      // The CA could not be read or the client's body could not be: nothing is forwarded.
-      const err = toGatehouseError(e, 'GH_ERR_INTERNAL', 'the gateway failed to prepare the upstream request');
-      await this.recordError(err, 'before_forwarding');
-      this.proxy.refuse(res, this.connection.name, err, requestId);
+      // The CA could not be read: nothing is forwarded.
+      await this.refuseEarly(toGatehouseError(e, 'GH_ERR_INTERNAL', 'the gateway failed to prepare the upstream request'), 'before_forwarding');
       return;
-    }
-
-    if (this.upstream.masking !== undefined) {
-      try {
-        this.masking = this.upstream.masking.resolved ?? (await this.upstream.masking.resolve(this.proxy.pipeline.secrets));
-      } catch (e) {
-        // Without its keys the connection cannot mask: nothing is forwarded.
-        const err = toGatehouseError(e, 'GH_ERR_SECRET_UNAVAILABLE');
-        await this.recordError(err, 'masking_unavailable');
-        this.proxy.refuse(res, this.connection.name, err, requestId);
-        return;
-      }
     }
 
     // LLM awareness: the transcript reads the whole request body (bounded by its own limit).
@@ -484,16 +554,23 @@ class Exchange {
       clientAddress: req.socket.remoteAddress ?? 'unknown',
       proto: (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
       host: header(req, 'host'),
-    });
+    }, this.upstream.callerHeaders);
     const upstreamPath = applyCredential(credential, secret, headers, this.match.upstreamPath);
+    if (secret !== undefined) {
+      // Rebuilt only when the secret rotated: the hot path compares one string.
+      const u = this.upstream;
+      if (u.formsOf !== secret) {
+        u.forms = credentialForms(credential, secret);
+        u.formsOf = secret;
+      }
+      if (u.forms.length > 0) this.scrubber = new CredentialScrubber(u.forms, this.connection.credentialInResponse);
+    }
     secret = undefined;
 
-    const bodyCapture = new BodyCapture(this.upstream.bodyCap);
-    for (const c of prefix.chunks) bodyCapture.push(c);
     let maskedBody: Record<string, unknown> | undefined;
     if (this.masking !== undefined) {
       try {
-        const m = maskRequestBody(this.masking, bodyCapture, header(req, 'content-type'), prefix.ended, `${session.id}/${requestId}/request.body`);
+        const m = maskRequestBody(this.masking, bodyCapture, contentType, prefix.ended, `${session.id}/${requestId}/request.body`);
         maskedBody = m.block;
         countMasked(session, m.counts);
       } catch (e) {
@@ -507,14 +584,17 @@ class Exchange {
     }
     const payload: HttpRequestPayload = {
       method,
-      path: this.path,
-      query: redactQuery(this.query, this.upstream.sensitiveQuery),
+      path: this.target.path,
+      query: this.target.query === '' ? '' : redactQuery('?' + this.target.query, this.upstream.sensitiveQuery),
       upstream: this.upstream.origin + redactPathQuery(upstreamPath, this.upstream.sensitiveQuery),
       host,
       httpVersion: req.httpVersion,
       headers: redactHeaders(req.headers, this.upstream.redactedHeaders),
-      body: maskedBody ?? bodyCapture.describe(header(req, 'content-type')),
+      body: maskedBody ?? bodyCapture.describe(contentType),
     };
+    const raw = req.url ?? '/';
+    // What the client sent, when it differs from the canonical form (query values redacted as above).
+    if (raw !== (this.target.query === '' ? this.target.path : `${this.target.path}?${this.target.query}`)) payload.rawTarget = redactPathQuery(raw, this.upstream.sensitiveQuery);
     if (!prefix.ended) {
       // The upload goes on after this event: its size is not known yet (see http.request.body).
       const b = payload.body;
@@ -542,6 +622,39 @@ class Exchange {
     const finished = new Promise<void>((resolve) => (this.done = resolve));
     this.forward(pool, headers, upstreamPath, prefix);
     await finished;
+  }
+
+  /**
+   * What an approver sees (issue 15, point 5): the method, the canonical path and query (sensitive
+   * values redacted), the caller's headers without credentials, and the body as it is recorded
+   * (up to the body cap, masked as configured). Built only when the request waits for approval,
+   * and recorded with `approval.requested`, so the body is in the record whatever the outcome.
+   */
+  private approvalDetails(body: BodyCapture, contentType: string | undefined, complete: boolean): Record<string, unknown> {
+    const { req } = this;
+    let described: Record<string, unknown>;
+    if (this.masking !== undefined) {
+      try {
+        described = maskRequestBody(this.masking, body, contentType, complete, `${this.session.id}/${this.requestId}/approval.body`).block;
+      } catch {
+        // Fail closed for the record: what could not be masked is not shown.
+        described = { omitted: 'masking failed' };
+      }
+    } else described = body.describe(contentType);
+    if (!complete) described.truncated = true;
+    return {
+      method: this.method,
+      path: this.target.path,
+      query: this.target.query === '' ? '' : redactQuery('?' + this.target.query, this.upstream.sensitiveQuery),
+      headers: approvalHeaders(req.headers, this.upstream.redactedHeaders),
+      body: described,
+    };
+  }
+
+  /** Refuses before anything is forwarded, with the refusal in the record (`http.error`). */
+  private async refuseEarly(err: GatehouseError, reason: string): Promise<void> {
+    await this.recordError(err, reason);
+    this.proxy.refuse(this.res, this.connection.name, err, this.requestId);
   }
 
   private llmFor(routedPath: string): LlmExchange | undefined {
@@ -642,20 +755,45 @@ class Exchange {
     if (this.failure !== undefined) return false;
     this.resumeUpstream = resume;
     this.upstreamStatus = status;
-    const upHeaders = headersFromRaw(raw);
+    let upHeaders = headersFromRaw(raw);
+    if (this.scrubber !== undefined) {
+      try {
+        upHeaders = scrubHeaders(upHeaders, this.scrubber);
+      } catch (e) {
+        this.fail(toGatehouseError(e, 'GH_ERR_CREDENTIAL_REFLECTED'), 'credential_reflected');
+        return false;
+      }
+    }
     this.upstreamHeaders = upHeaders;
     this.ttfb = performance.now() - this.forwardedAt;
     const { res } = this;
     const headers = buildClientResponseHeaders(upHeaders);
     headers['x-gatehouse-request-id'] = this.requestId;
     if (this.masking !== undefined && this.startMasking(status, upHeaders, headers)) return this.failure === undefined;
+    let encoding = upHeaders['content-encoding'];
+    if (this.scrubber !== undefined && hasBody(this.method, status) && !isIdentity(encoding)) {
+      // A compressed body is scrubbed decoded: the client gets it as identity (as masking does).
+      try {
+        this.decompress = decompressorFor(encoding) ?? undefined;
+      } catch {
+        this.fail(new GatehouseError('GH_ERR_CREDENTIAL_REFLECTED', `a response encoded as "${String(encoding).slice(0, 40)}" cannot be checked for the brokered credential`), 'credential_unchecked');
+        return false;
+      }
+      for (const h of HEADERS_INVALIDATED_BY_MASKING) delete headers[h];
+      this.sentAs = 'identity';
+      encoding = undefined;
+      this.decompress!.on('data', this.onDecompressed);
+      this.decompress!.on('end', this.onDecompressedEnd);
+      this.decompress!.on('error', (e: Error) => this.fail(new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream's compressed response could not be decoded: ${e.message}`), 'upstream_aborted'));
+      this.decompress!.on('drain', this.onClientDrain);
+    }
     res.writeHead(status, headers);
     // A body of unknown length may be a stream (SSE) whose headers must reach the client now, not
     // with the first event; a sized body goes out with its headers in one write.
     if (upHeaders['content-length'] === undefined) res.flushHeaders();
     this.responseCapture = new BodyCapture(this.upstream.bodyCap);
     this.llm?.responseStart(status, upHeaders['content-type']);
-    this.decoder = new ResponseDecoder(upHeaders['content-encoding'], this.onDecoded);
+    this.decoder = new ResponseDecoder(encoding, this.onDecoded);
     res.once('finish', this.onClientFinish);
     return true;
   }
@@ -664,6 +802,15 @@ class Exchange {
     if (this.failure !== undefined) return false;
     if (this.masked !== undefined) return this.masked.data(chunk);
     this.wireBytes += chunk.length;
+    if (this.decompress !== undefined) return this.decompress.write(chunk);
+    if (this.scrubber !== undefined) {
+      try {
+        chunk = this.scrubber.push(chunk);
+      } catch (e) {
+        this.fail(toGatehouseError(e, 'GH_ERR_CREDENTIAL_REFLECTED'), 'credential_reflected');
+        return false;
+      }
+    }
     this.decoder!.write(chunk);
     if (this.res.write(chunk)) return true;
     // Backpressure: undici pauses reading the upstream until the client drains.
@@ -677,8 +824,45 @@ class Exchange {
       this.masked.complete();
       return;
     }
+    if (this.decompress !== undefined) {
+      this.decompress.end();
+      return;
+    }
+    const tail = this.scrubber?.end();
+    if (tail !== undefined && tail.length > 0) {
+      this.decoder!.write(tail);
+      this.res.write(tail);
+    }
     this.res.end();
   }
+
+  /** A decoded piece of a compressed response that is scrubbed: out to the client as identity. */
+  private readonly onDecompressed = (decoded: Buffer): void => {
+    if (this.failure !== undefined) return;
+    let out: Buffer;
+    try {
+      out = this.scrubber!.push(decoded);
+    } catch (e) {
+      this.fail(toGatehouseError(e, 'GH_ERR_CREDENTIAL_REFLECTED'), 'credential_reflected');
+      return;
+    }
+    if (out.length === 0) return;
+    this.decoder!.write(out);
+    if (!this.res.write(out)) {
+      this.decompress!.pause();
+      this.res.once('drain', () => this.decompress?.resume());
+    }
+  };
+
+  private readonly onDecompressedEnd = (): void => {
+    if (this.failure !== undefined) return;
+    const tail = this.scrubber!.end();
+    if (tail.length > 0) {
+      this.decoder!.write(tail);
+      this.res.write(tail);
+    }
+    this.res.end();
+  };
 
   /**
    * The masked response path (masked-exchange.ts). True when it took the response: masked, or
@@ -700,8 +884,9 @@ class Exchange {
         llm: this.llm,
         bodyCap: this.upstream.bodyCap,
         originalsContext: `${this.session.id}/${this.requestId}/response.body`,
-        onFailure: (err) => this.failMasking(err, 'response'),
+        onFailure: (err) => (err.code === 'GH_ERR_CREDENTIAL_REFLECTED' ? this.fail(err, 'credential_reflected') : this.failMasking(err, 'response')),
         onResume: this.onClientDrain,
+        scrubber: this.scrubber,
       });
     } catch (e) {
       this.failMasking(e, 'response');
@@ -768,6 +953,7 @@ class Exchange {
       if (this.failure !== undefined) {
         this.decoder?.abort();
         this.masked?.abort();
+        this.decompress?.destroy();
         await this.recordError(this.failure, this.failureReason ?? 'failed', total);
       } else {
         if (this.decoder?.pending === true) await this.decoder.end();
@@ -776,6 +962,7 @@ class Exchange {
         if (this.masked === undefined && upHeaders['content-encoding'] !== undefined) {
           body.contentEncoding = upHeaders['content-encoding'];
           body.wireSize = this.wireBytes;
+          if (this.sentAs !== undefined) body.sentAs = this.sentAs;
           if (this.decoder?.unsupported !== undefined) body.decoded = false;
           if (this.decoder?.decodeError !== undefined) body.decodeError = this.decoder.decodeError;
         }
@@ -831,6 +1018,14 @@ function redactPathQuery(pathWithQuery: string, sensitive: ReadonlySet<string>):
 function maskingFailure(e: unknown): GatehouseError {
   const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED', 'masking failed');
   return err.code === 'GH_ERR_MASKING_FAILED' ? err : new GatehouseError('GH_ERR_MASKING_FAILED', 'masking failed', { details: { cause: err.code } });
+}
+
+function hasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
+}
+
+function isIdentity(encoding: string | undefined): boolean {
+  return encoding === undefined || encoding === '' || encoding.trim().toLowerCase() === 'identity';
 }
 
 function round(ms: number): number {

@@ -200,7 +200,7 @@ describe('HTTP proxy', () => {
       expect(denied.payload.operation).toEqual({
         protocol: 'http',
         action: 'http:DELETE',
-        attributes: { method: 'DELETE', path: '/items/1', host: expect.stringMatching(/^127\.0\.0\.1:/), connection: 'a' },
+        attributes: { method: 'DELETE', path: '/items/1', host: expect.stringMatching(/^127\.0\.0\.1:/), connection: 'a', query: {} },
         summary: 'DELETE /items/1',
       });
       expect(pipeline.eventsOf('http.request')).toHaveLength(0);

@@ -1,0 +1,130 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CredentialConfig } from '../../config/schema';
+import { GatehouseError } from '../../errors';
+
+/**
+ * Keeps the brokered credential out of responses (issue 15, point 3). The gateway knows the value
+ * it put on the upstream request; an upstream that reflects it (an echo endpoint, an error page
+ * quoting headers, a debug dump) would hand it to the caller, who must never see it, and into the
+ * record, which must never hold it. Every form the value was sent in is looked for: as is, and as
+ * the upstream would quote it (Basic's base64, URL-encoded, JSON-escaped).
+ *
+ * `mask` replaces each occurrence with `*` of the same length (so a Content-Length stays right and
+ * nothing is buffered beyond what a match needs); `refuse` fails the response
+ * (GH_ERR_CREDENTIAL_REFLECTED): 502 before its headers went out, a cut connection after.
+ */
+export type ReflectedCredentialAction = 'mask' | 'refuse';
+
+/** The byte strings a response must not contain, for the credential as resolved for this request. */
+export function credentialForms(credential: CredentialConfig, secret: string): Buffer[] {
+  if (secret === '') return [];
+  const forms = new Set<string>([secret]);
+  forms.add(encodeURIComponent(secret));
+  forms.add(JSON.stringify(secret).slice(1, -1));
+  if (credential.type === 'basic') forms.add(Buffer.from(`${credential.username}:${secret}`, 'utf8').toString('base64'));
+  return [...forms].map((f) => Buffer.from(f, 'utf8'));
+}
+
+function reflected(): GatehouseError {
+  return new GatehouseError('GH_ERR_CREDENTIAL_REFLECTED', 'the upstream response carries the connection\'s brokered credential; it was not passed on');
+}
+
+/**
+ * Scrubs one response body as it streams, across chunk boundaries: the longest tail of a chunk
+ * that could begin a credential is held back until the next chunk (or the end) shows whether it does.
+ */
+export class CredentialScrubber {
+  /** Occurrences found so far. */
+  found = 0;
+  private carry: Buffer | undefined;
+  private readonly longest: number;
+
+  constructor(
+    private readonly forms: readonly Buffer[],
+    private readonly action: ReflectedCredentialAction,
+  ) {
+    let n = 0;
+    for (const f of forms) n = Math.max(n, f.length);
+    this.longest = n;
+  }
+
+  /** The bytes safe to pass on now (possibly empty). Throws GH_ERR_CREDENTIAL_REFLECTED in refuse mode. */
+  push(chunk: Buffer): Buffer {
+    let data = this.carry === undefined ? chunk : Buffer.concat([this.carry, chunk]);
+    this.carry = undefined;
+    data = this.replace(data);
+    const keep = this.heldBack(data);
+    if (keep === 0) return data;
+    this.carry = Buffer.from(data.subarray(data.length - keep));
+    return data.subarray(0, data.length - keep);
+  }
+
+  /** What was held back (it cannot hold a whole credential). */
+  end(): Buffer {
+    const rest = this.carry ?? Buffer.alloc(0);
+    this.carry = undefined;
+    return rest;
+  }
+
+  /** A whole value (a header, a buffered body). */
+  scrub(text: string): string {
+    const b = Buffer.from(text, 'utf8');
+    const out = this.replace(b);
+    return out === b ? text : out.toString('utf8');
+  }
+
+  private replace(data: Buffer): Buffer {
+    let copied = false;
+    for (const f of this.forms) {
+      let at = data.indexOf(f);
+      while (at !== -1) {
+        this.found++;
+        if (this.action === 'refuse') throw reflected();
+        if (!copied) {
+          data = Buffer.from(data);
+          copied = true;
+        }
+        data.fill(0x2a, at, at + f.length);
+        at = data.indexOf(f, at + f.length);
+      }
+    }
+    return data;
+  }
+
+  /** The longest suffix of `data` that is a proper prefix of some form. */
+  private heldBack(data: Buffer): number {
+    const n = data.length;
+    let best = 0;
+    for (const f of this.forms) {
+      const first = f[0];
+      for (let k = Math.min(f.length - 1, n); k > best; k--) {
+        if (data[n - k] !== first) continue;
+        if (data.compare(f, 0, k, n - k, n) === 0) {
+          best = k;
+          break;
+        }
+      }
+    }
+    return Math.min(best, this.longest);
+  }
+}
+
+/**
+ * Response headers with the credential masked (or GH_ERR_CREDENTIAL_REFLECTED); the same object
+ * when none carries it (the common case allocates nothing).
+ */
+export function scrubHeaders(headers: IncomingHttpHeaders, scrubber: CredentialScrubber): IncomingHttpHeaders {
+  let out: IncomingHttpHeaders | undefined;
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      const scrubbed = v.map((x) => scrubber.scrub(x));
+      if (scrubbed.some((x, i) => x !== v[i])) (out ??= { ...headers })[name] = scrubbed;
+    } else {
+      const x = scrubber.scrub(v);
+      if (x !== v) (out ??= { ...headers })[name] = x;
+    }
+  }
+  return out ?? headers;
+}
