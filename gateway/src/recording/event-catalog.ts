@@ -115,6 +115,11 @@ export interface ApprovalRequestedPayload {
   readonly approverGroups: readonly string[];
   readonly expiresAt: string;
   readonly link?: string | null;
+  /**
+   * What the approver is shown (HTTP: method, canonical path and query, non-credential headers,
+   * body up to the record cap, masked as configured): in the record whatever the outcome.
+   */
+  readonly request?: Readonly<Record<string, unknown>>;
 }
 
 interface ApprovalOutcome {
@@ -155,6 +160,8 @@ export interface HttpRequestPayload extends OperationEvent {
   readonly httpVersion: string;
   readonly headers: Record<string, unknown>;
   readonly body: RecordedBody;
+  /** The request target as sent, when it differs from the canonical `path` and `query` (canonical-target.ts). */
+  rawTarget?: string;
 }
 
 export interface HttpResponsePayload extends OperationEvent {
