@@ -68,6 +68,15 @@ export const ERROR_CODES = {
   // SQL classification (protocols/postgres/sql)
   GH_ERR_SQL_PARSER_NOT_LOADED: 500,
   GH_ERR_SQL_PARSER_UNAVAILABLE: 500,
+  // PostgreSQL wire (protocols/postgres)
+  /** A startup parameter asks for a setting the gateway pins (client_encoding, standard_conforming_strings, ...). */
+  GH_ERR_PG_PARAMETER_PINNED: 400,
+  /** The server reported a pinned parameter with another value (ParameterStatus); the connection ends. */
+  GH_ERR_PG_PARAMETER_CHANGED: 502,
+  /** A client message larger than the connection's maxMessageBytes. */
+  GH_ERR_MESSAGE_TOO_LARGE: 413,
+  /** A long-lived connection outlived its login token or its maximum session life. */
+  GH_ERR_SESSION_EXPIRED: 401,
   // state store / admin
   GH_ERR_STATE_UNAVAILABLE: 503,
   GH_ERR_NOT_FOUND: 404,

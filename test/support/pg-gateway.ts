@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,28 @@ export interface PgTestEnvOptions {
   readonly config?: Record<string, unknown>;
   /** Gateway start options (e.g. `extraMaskingDetectors`). */
   readonly start?: Partial<StartOptions>;
+  /** Extra PostgreSQL server settings (e.g. `log_statement: 'all'` with `serverLog()`). */
+  readonly postgresSettings?: Readonly<Record<string, string>>;
+}
+
+/** Server settings that make `serverLog()` hold every statement PostgreSQL received and every error it logged. */
+export const LOG_EVERYTHING: Readonly<Record<string, string>> = {
+  logging_collector: 'on',
+  log_directory: 'log',
+  log_filename: 'postgresql.log',
+  log_statement: 'all',
+  log_min_error_statement: 'error',
+  log_min_messages: 'warning',
+};
+
+/** The server's log file (with LOG_EVERYTHING): what PostgreSQL itself saw and wrote. */
+export function serverLog(db: TestPostgres): string {
+  const dir = join(db.socketDir, '..', 'data', 'log');
+  try {
+    return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+  } catch {
+    return '';
+  }
 }
 
 export const DEFAULT_POLICY = `
@@ -75,7 +97,7 @@ export async function startPgTestEnv(options: PgTestEnvOptions): Promise<PgTestE
   const keyPath = join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
 
-  const [db, issuer] = await Promise.all([startPostgres({ database: 'appdb', settings: { hba_file: hba, password_encryption: 'scram-sha-256' } }), startTestIssuer()]);
+  const [db, issuer] = await Promise.all([startPostgres({ database: 'appdb', settings: { hba_file: hba, password_encryption: 'scram-sha-256', ...(options.postgresSettings ?? {}) } }), startTestIssuer()]);
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   await admin.query(`create role ${UPSTREAM_USER} login password '${UPSTREAM_PASSWORD}'`);

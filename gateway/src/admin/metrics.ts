@@ -31,6 +31,14 @@ export interface GatewayMetrics extends PipelineObserver {
    * those windows counts too, so it bounds the CPU the spinning cost from above.
    */
   watchBusyPolling(spunSeconds: () => number): void;
+  /** The PostgreSQL listener's metrics (protocols/postgres/metrics.ts `PostgresMetrics`). */
+  readonly postgres: {
+    connection(connection: string, outcome: 'opened' | 'refused'): void;
+    statements(connection: string, decision: 'allowed' | 'refused'): { value: number };
+    parseFailures(connection: string): { value: number };
+    protocolError(connection: string, side: 'client' | 'server' | 'startup'): void;
+    bytes(connection: string, from: 'client' | 'server'): { value: number };
+  };
 }
 
 export interface GatewayMetricsOptions {
@@ -84,8 +92,21 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     registry,
   );
 
+  const pgConnections = new FastCounter('gatehouse_postgres_connections_total', 'PostgreSQL client connections, by connection and outcome (opened, refused during start-up).', ['connection', 'outcome'], registry);
+  const pgStatements = new FastCounter('gatehouse_postgres_statements_total', 'PostgreSQL statements judged, by connection and decision (allowed, refused).', ['connection', 'decision'], registry);
+  const pgParseFailures = new FastCounter('gatehouse_postgres_parse_failures_total', 'SQL texts the parser could not (or would not) read, by connection.', ['connection'], registry);
+  const pgProtocolErrors = new FastCounter('gatehouse_postgres_protocol_errors_total', 'Malformed or oversized PostgreSQL messages, by connection and side (client, server, startup).', ['connection', 'side'], registry);
+  const pgBytes = new FastCounter('gatehouse_postgres_bytes_total', 'Bytes received on proxied PostgreSQL connections, by connection and side (client, server).', ['connection', 'from'], registry);
+
   return {
     registry,
+    postgres: {
+      connection: (connection, outcome) => pgConnections.inc([connection, outcome]),
+      statements: (connection, decision) => pgStatements.cell([connection, decision]),
+      parseFailures: (connection) => pgParseFailures.cell([connection]),
+      protocolError: (connection, side) => pgProtocolErrors.inc([connection, side]),
+      bytes: (connection, from) => pgBytes.cell([connection, from]),
+    },
     requestCompleted(protocol, connection, status) {
       requests.inc([protocol, connection, typeof status === 'number' ? statusText(status) : status]);
     },

@@ -239,8 +239,43 @@ export const postgresConnectionSchema = z
           .default({ mode: 'verify-full' }),
         /** Connecting and logging in upstream must finish within this. */
         connectTimeoutMs: z.number().int().min(100).max(120000).default(10000),
+        /**
+         * Open sessions that log in with `user` read-only (`default_transaction_read_only = on`; the
+         * gateway ends a session whose server reports it turned off). @default false
+         */
+        readOnly: z.boolean().default(false),
+        /**
+         * The brokered credential by group, so PostgreSQL's own GRANTs back the policy: the first
+         * entry naming one of the principal's groups chooses the upstream role; a principal matching
+         * none logs in as `user`. docs/postgres.md has the recommended role setup. @default []
+         */
+        roles: z
+          .array(
+            z
+              .object({
+                /** Principals in any of these groups log in as this role. */
+                groups: z.array(z.string().min(1)).min(1),
+                user: z.string().min(1),
+                /** Secret reference to this role's password. */
+                password: secretRef.optional(),
+                /** Open these sessions read-only (`default_transaction_read_only = on`). @default false */
+                readOnly: z.boolean().default(false),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict(),
+    /**
+     * Largest client message (a Query, Parse, Bind, ...) in bytes, and so the most a connection
+     * buffers: a larger one ends the connection with FATAL 54000 before it is read. @default 67108864 (64 MiB)
+     */
+    maxMessageBytes: z.number().int().min(65536).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /**
+     * A connection ends (FATAL 57P01) after this many seconds, and in any case when the token it
+     * logged in with expires (FATAL 28000): the protocol has no way to present a new one. @default 86400
+     */
+    maxSessionSeconds: z.number().int().min(1).max(30 * 86400).default(86400),
     /** Statements the SQL parser cannot read: refused, judged by policy as `sql:unparsed` with an approval, or judged as `sql:unparsed`. */
     unparsedStatements: z.enum(['deny', 'review', 'allow']).default('deny'),
     /**

@@ -190,6 +190,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
         defaultMasking: config.masking,
         extraMaskingDetectors: options.extraMaskingDetectors,
         onActivity: busyPoller.touch,
+        metrics: metrics.postgres,
       });
     } catch (e) {
       await httpListener.close(0);

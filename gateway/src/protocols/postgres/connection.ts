@@ -6,9 +6,12 @@ import type { EventType, GatewaySession, PayloadOf, PgResultPayload } from '../.
 import { judgeSql, type JudgedStatement, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
+import { pinnedViolation } from './pinned';
+import { ByteQueue } from './byte-queue';
+import type { ConnectionObserver } from './metrics';
 import {
-  doRaise,
   errorResponse,
+  REFUSED_STATEMENT,
   failingParse,
   message,
   parseBind,
@@ -36,12 +39,13 @@ import {
  * upstream and one server chunk one write to the client; only an approval or a durable record
  * suspends the client stream (every later client byte is held, in order).
  *
- * Refusals keep the server's transaction state what PostgreSQL's own error would make it: a refused
- * simple Query is forwarded as its allowed statements followed by a DO block that raises 42501 at
- * the refused statement's place (the server aborts the transaction block or implicit transaction
- * itself and answers with its own ErrorResponse); a refused Parse is replaced upstream by a Parse
- * that fails, so the server skips to Sync and rolls back as it would, and the server's error for it
- * is replaced by the gateway's 42501 naming the rule.
+ * Refusals keep the server's transaction state what PostgreSQL's own error would make it, and never
+ * tell the server what was refused or why: a refused simple Query is forwarded as its allowed
+ * statements followed by a fixed failing statement (REFUSED_STATEMENT) at the refused statement's
+ * place, so the server aborts the transaction block or implicit transaction itself; a refused Parse
+ * is replaced by a Parse of a fixed text that fails, so the server skips to Sync and rolls back as
+ * it would. Either way the server's error is dropped and the gateway's 42501 naming the rule takes
+ * its place in the stream.
  *
  * Every client message that the server answers gets an entry in a FIFO, so the gateway knows
  * which statement a server message belongs to, and where its own answers (refusals) go in the
@@ -60,6 +64,14 @@ export interface ProxySettings {
   readonly masking?: RowMasker;
   /** Called for each chunk either side sends (busy polling, server/busy-poll.ts). */
   readonly onActivity?: () => void;
+  /**
+   * Server parameters whose value judgment relies on (pinned.ts): when the server reports another
+   * value in a ParameterStatus (a function, `ALTER ROLE ... SET`, anything), the connection ends
+   * before another client byte is forwarded.
+   */
+  readonly pinned: ReadonlyMap<string, string>;
+  /** Metrics and the rate-limited log (metrics.ts); absent in tests that need neither. */
+  readonly observer?: ConnectionObserver;
 }
 
 const enum Kind {
@@ -69,7 +81,7 @@ const enum Kind {
   Describe,
   Exec,
   Sync,
-  /** A refused Parse: the server's ErrorResponse for the failing Parse sent in its place is replaced by `refusal`. */
+  /** A refused statement: the server's ErrorResponse for the failing stand-in sent in its place is replaced by `refusal`. */
   Refused,
 }
 
@@ -112,13 +124,17 @@ function queryMessage(text: string): Buffer {
 const PASSTHROUGH = new Uint8Array(256);
 for (const t of [T.CopyData, T.CopyDone, T.CopyFail, T.Flush]) PASSTHROUGH[t] = 1;
 
+const REFUSED_QUERY = queryMessage(REFUSED_STATEMENT);
 const EMPTY = Buffer.alloc(0);
 const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
 const COLLECT_MAX = 1 << 20;
 const HOLD_MAX = 1 << 20;
 
 export class ProxyConnection {
-  private inbuf: Buffer | null = null;
+  /** Client bytes not yet processed (joined once per message, not per chunk: byte-queue.ts). */
+  private readonly inq = new ByteQueue();
+  /** How many queued bytes processing needs before it can make progress (a whole message, or a header). */
+  private need = 0;
   private passRemaining = 0;
   private discarding = false;
   private busy = false;
@@ -161,10 +177,12 @@ export class ProxyConnection {
   start(clientRest: Buffer, upstreamRest: Buffer): void {
     const { client, upstream } = this;
     const activity = this.settings.onActivity;
-    client.on('data', activity === undefined ? (chunk: Buffer) => this.onClientData(chunk) : (chunk: Buffer) => (activity(), this.onClientData(chunk)));
+    const inBytes = this.settings.observer?.fromClient ?? { value: 0 };
+    const outBytes = this.settings.observer?.fromServer ?? { value: 0 };
+    client.on('data', activity === undefined ? (chunk: Buffer) => ((inBytes.value += chunk.length), this.onClientData(chunk)) : (chunk: Buffer) => ((inBytes.value += chunk.length), activity(), this.onClientData(chunk)));
     const masked = this.settings.masking === undefined ? undefined : this.maskedServerStream(this.settings.masking);
     const fromServer = masked === undefined ? (chunk: Buffer) => this.onUpstreamData(chunk) : (chunk: Buffer) => masked.push(chunk);
-    upstream.on('data', activity === undefined ? fromServer : (chunk: Buffer) => (activity(), fromServer(chunk)));
+    upstream.on('data', activity === undefined ? (chunk: Buffer) => ((outBytes.value += chunk.length), fromServer(chunk)) : (chunk: Buffer) => ((outBytes.value += chunk.length), activity(), fromServer(chunk)));
     client.on('drain', () => this.resumeUpstream());
     upstream.on('drain', () => this.resumeClient());
     client.on('error', () => this.shutdown('client_error'));
@@ -193,14 +211,16 @@ export class ProxyConnection {
   // ---------------------------------------------------------------- client → server
 
   private onClientData(chunk: Buffer): void {
-    this.inbuf = this.inbuf === null || this.inbuf.length === 0 ? chunk : Buffer.concat([this.inbuf, chunk]);
+    const inq = this.inq;
+    inq.push(chunk);
     if (this.busy) {
-      if (this.inbuf.length > HOLD_MAX && !this.clientPaused) {
+      if (inq.length > HOLD_MAX && !this.clientPaused) {
         this.clientPaused = true;
         this.client.pause();
       }
       return;
     }
+    if (inq.length < this.need) return;
     this.processClient();
   }
 
@@ -233,8 +253,10 @@ export class ProxyConnection {
    */
   private processClient(): void {
     const out = this.outParts;
-    const buf = this.inbuf;
-    if (buf === null || this.closed) return;
+    if (this.closed) return;
+    const buf = this.inq.takeAll();
+    this.need = 0;
+    if (buf === null) return;
     let pos = 0;
     let batch = 0;
     try {
@@ -249,7 +271,10 @@ export class ProxyConnection {
           this.passRemaining -= take;
           continue;
         }
-        if (buf.length - pos < 5) break;
+        if (buf.length - pos < 5) {
+          this.need = 5;
+          break;
+        }
         const type = buf[pos]!;
         const len = buf.readInt32BE(pos + 1);
         if (len < 4) return this.protocolError(`invalid message length ${len}`);
@@ -257,8 +282,12 @@ export class ProxyConnection {
           this.passRemaining = len + 1;
           continue;
         }
-        if (len + 1 > this.settings.maxMessageBytes) return this.protocolError(`message of ${len} bytes exceeds the gateway's limit of ${this.settings.maxMessageBytes}`);
-        if (buf.length - pos < len + 1) break;
+        if (len + 1 > this.settings.maxMessageBytes) return this.tooLarge(type, len + 1);
+        if (buf.length - pos < len + 1) {
+          // Wait for the whole message before looking again: it is then joined once.
+          this.need = len + 1;
+          break;
+        }
         const end = pos + len + 1;
         const body = buf.subarray(pos + 5, end);
         if (this.discarding) {
@@ -283,7 +312,7 @@ export class ProxyConnection {
               // Something must wait: send what is decided, hold the rest until this message is.
               if (pos > batch) out.push(buf.subarray(batch, pos));
               this.flushUpstream(out);
-              this.inbuf = end < buf.length ? buf.subarray(end) : null;
+              if (end < buf.length) this.inq.restore(buf.subarray(end));
               this.busy = true;
               const original = buf.subarray(pos, end);
               action.then(
@@ -340,7 +369,6 @@ export class ProxyConnection {
           case T.Terminate:
             out.push(buf.subarray(batch, end));
             this.flushUpstream(out);
-            this.inbuf = null;
             this.upstream.end();
             this.shutdown('client_terminated');
             return;
@@ -357,7 +385,7 @@ export class ProxyConnection {
     }
     if (pos > batch) out.push(buf.subarray(batch, pos));
     this.flushUpstream(out);
-    this.inbuf = pos < buf.length ? buf.subarray(pos) : null;
+    if (pos < buf.length) this.inq.restore(buf.subarray(pos));
     if (this.terminateWhenIdle && this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
   }
 
@@ -417,23 +445,25 @@ export class ProxyConnection {
     // by the server itself at this place (so a transaction block is aborted as by any error).
     const requestId = this.session.newRequestId();
     const message = 'gatehouse: the fast-path function call protocol is not supported through the gateway';
+    if (this.settings.observer !== undefined) this.settings.observer.refused.value++;
     const recorded = this.record('policy.denied', { effect: 'deny', code: DECISION_CODES.postgresFunctionCall, reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, requestId);
     const forward = (): Action => {
-      this.push(Kind.Exec);
+      this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', message);
       this.push(Kind.Sync);
-      return queryMessage(doRaise(message));
+      return REFUSED_QUERY;
     };
     return recorded === undefined ? forward() : recorded.then(forward);
   }
 
   /**
    * A simple Query: allowed, it goes as it is. Refused, the server gets its allowed statements
-   * followed by a DO block that raises 42501 where the refused statement was: PostgreSQL then does
-   * exactly what it does when that statement fails (runs and keeps, or rolls back, what came before
-   * as its transaction rules say) and answers the client itself.
+   * followed by REFUSED_STATEMENT where the refused statement was: PostgreSQL then does exactly
+   * what it does when that statement fails (runs and keeps, or rolls back, what came before as its
+   * transaction rules say); its error is replaced by the gateway's refusal.
    */
   private afterQuery(judgment: Judgment): Action | Promise<Action> {
     const statements = judgment.statements;
+    this.count(judgment);
     const recorded = this.recordQueries(statements, 'simple');
     const forward = (): Action => {
       for (const s of statements) this.push(Kind.Exec).requestId = s.requestId;
@@ -441,11 +471,12 @@ export class ProxyConnection {
         this.push(Kind.Sync);
         return true;
       }
-      this.push(Kind.Exec);
+      this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', judgment.refusal ?? 'gatehouse: denied');
       this.push(Kind.Sync);
+      if (statements.length === 0) return REFUSED_QUERY;
       let text = '';
       for (const s of statements) text += `${s.text}\n;\n`;
-      return queryMessage(text + doRaise(judgment.refusal ?? 'gatehouse: denied'));
+      return queryMessage(text + REFUSED_STATEMENT);
     };
     return recorded === undefined ? forward() : recorded.then(forward);
   }
@@ -456,6 +487,7 @@ export class ProxyConnection {
    * messages up to Sync are dropped, and the server's error is replaced by the gateway's.
    */
   private afterParse(judgment: Judgment, name: string, text: string): Action | Promise<Action> {
+    this.count(judgment);
     if (!judgment.allowed) {
       const unrun = this.recordUnrun(judgment.statements, 'extended');
       const refuse = (): Action => {
@@ -468,6 +500,14 @@ export class ProxyConnection {
     this.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
     this.push(Kind.Parse);
     return true;
+  }
+
+  private count(judgment: Judgment): void {
+    const o = this.settings.observer;
+    if (o === undefined) return;
+    o.allowed.value += judgment.statements.length;
+    if (!judgment.allowed) o.refused.value++;
+    if (judgment.unparsed === true) o.parseFailures.value++;
   }
 
   private onBind(body: Buffer): Action | Promise<Action> {
@@ -658,6 +698,7 @@ export class ProxyConnection {
       case T.CommandComplete:
       case T.ErrorResponse:
       case T.ReadyForQuery:
+      case T.ParameterStatus:
         return length <= COLLECT_MAX;
       default:
         return false;
@@ -718,6 +759,7 @@ export class ProxyConnection {
       case T.CommandComplete:
       case T.EmptyQueryResponse:
       case T.PortalSuspended:
+        if (head !== undefined && head.kind === Kind.Refused) throw new GatehouseError('GH_ERR_INTERNAL', 'the server completed the failing statement sent for a refused one');
         if (head !== undefined && head.kind === Kind.Exec) {
           fifo.shift();
           const tag = type === T.CommandComplete && body.length > 0 ? body.toString('utf8', 0, body.length - 1) : type === T.EmptyQueryResponse ? '' : null;
@@ -740,6 +782,17 @@ export class ProxyConnection {
         while (fifo.length > 0 && fifo[0]!.kind !== Kind.Sync) {
           const skipped = fifo.shift()!;
           if (skipped.kind === Kind.Exec && skipped.requestId !== undefined) this.result(skipped, null, false, undefined, true);
+        }
+        return;
+      }
+      case T.ParameterStatus: {
+        const changed = body.length > 0 ? pinnedViolation(body, this.settings.pinned) : undefined;
+        if (changed !== undefined) {
+          // The server now reads SQL differently from what was judged: nothing more may reach it.
+          this.flushServerUpTo(end);
+          this.settings.logger.warn({ code: 'GH_ERR_PG_PARAMETER_CHANGED', sessionId: this.session.id, parameter: changed.name }, 'postgres server parameter changed; connection closed');
+          this.session.record('pg.error', { sqlstate: '0A000', message: `the server reported ${changed.name} = ${changed.value}`, phase: 'parameter' }).catch(() => undefined);
+          this.terminate('0A000', `gatehouse: the server reported ${changed.name} = "${changed.value}", but the gateway judges SQL only with ${changed.name} = "${this.settings.pinned.get(changed.name)}"; the connection is closed`, 'parameter_changed');
         }
         return;
       }
@@ -846,16 +899,26 @@ export class ProxyConnection {
   // ---------------------------------------------------------------- endings
 
   private protocolError(detail: string): void {
+    this.settings.observer?.protocolError('client', 'GH_ERR_REQUEST_INVALID', this.session.id);
     this.session.record('pg.error', { sqlstate: '08P01', message: detail, phase: 'protocol' }).catch(() => undefined);
     this.terminate('08P01', `gatehouse: protocol violation: ${detail}`);
   }
 
+  /** A client message over maxMessageBytes: refused before it is read, so the connection cannot buffer it. */
+  private tooLarge(type: number, bytes: number): void {
+    const limit = this.settings.maxMessageBytes;
+    this.session.record('pg.error', { sqlstate: '54000', message: `a client message of ${bytes} bytes exceeds maxMessageBytes (${limit})`, phase: 'protocol' }).catch(() => undefined);
+    this.settings.observer?.protocolError('client', 'GH_ERR_MESSAGE_TOO_LARGE', this.session.id);
+    this.terminate('54000', `gatehouse: the ${String.fromCharCode(type)} message of ${bytes} bytes exceeds this connection's limit of ${limit} bytes (maxMessageBytes, GH_ERR_MESSAGE_TOO_LARGE); the connection is closed`, 'message_too_large');
+  }
+
   private upstreamProtocolError(): void {
+    this.settings.observer?.protocolError('server', 'GH_ERR_UPSTREAM_UNAVAILABLE', this.session.id);
     this.terminate('08P01', 'gatehouse: the upstream sent a malformed message');
   }
 
   /** Sends a FATAL ErrorResponse (when the client's stream is at a message boundary) and closes both sides. */
-  terminate(sqlstate: string, text: string): void {
+  terminate(sqlstate: string, text: string, reason?: string): void {
     if (this.closed) return;
     if (this.cout.length > 0) {
       // Server messages already due go first: the FATAL follows them at a message boundary.
@@ -865,7 +928,7 @@ export class ProxyConnection {
     if (!(this.sHdrFill !== 0 && this.sChunk === EMPTY)) this.client.write(errorResponse('FATAL', sqlstate, text));
     this.client.end();
     this.upstream.destroy();
-    this.shutdown(sqlstate === '57P01' ? 'terminated' : 'protocol_error');
+    this.shutdown(reason ?? (sqlstate === '57P01' ? 'terminated' : 'protocol_error'));
   }
 
   private upstreamGone(): void {

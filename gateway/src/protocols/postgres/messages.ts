@@ -273,18 +273,14 @@ export function rowsFromTag(tag: string): number | null {
 }
 
 /**
- * A statement that makes the server itself raise `text` as SQLSTATE 42501 where it runs:
- * `DO $gh$BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = E'…'; END$gh$`. The message is
- * an escape string (backslash and quote escaped), and the dollar-quote tag is chosen so that it
- * first occurs where the body ends: no message text can end the quoting early.
+ * What goes upstream in place of a refused simple Query statement (or FunctionCall): a fixed
+ * statement that fails in the server at that place, so PostgreSQL aborts the transaction block or
+ * the implicit transaction exactly as the refused statement's own error would. It carries no caller
+ * data (neither the refused text nor the reason reaches the server or its log), needs no extension
+ * or PL/pgSQL, and resolves nothing through `search_path`: a literal cast to a schema-qualified
+ * built-in type fails in the type's input function. The gateway replaces the server's error with its own.
  */
-export function doRaise(text: string): string {
-  const literal = `E'${text.replace(/\0/g, '').replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  const body = `BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = ${literal}; END`;
-  let tag = '$gh$';
-  for (let n = 1; (body + tag).indexOf(tag) !== body.length; n++) tag = `$gh${n}$`;
-  return `DO ${tag}${body}${tag}`;
-}
+export const REFUSED_STATEMENT = "SELECT 'gatehouse: statement refused by the gateway'::pg_catalog.int4";
 
 /** A Parse of `name` whose text fails in the server's parser, so the server errors at this place. */
 export function failingParse(name: string): Buffer {

@@ -12,6 +12,10 @@ import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types'
 import { ProxyConnection } from './connection';
 import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
 import { loginUpstream, sendCancel, type UpstreamTarget } from './upstream';
+import { clientStartupParameters, upstreamStartupParameters, watchedParameters } from './pinned';
+import { upstreamRoleFor } from './roles';
+import { sessionDeadline } from './session-life';
+import { connectionObserver, NO_METRICS, RateLimitedLog, type PostgresMetrics } from './metrics';
 import { loadSqlParser } from './sql/classify';
 
 export interface PostgresProxyOptions {
@@ -23,14 +27,14 @@ export interface PostgresProxyOptions {
   readonly logger: Logger;
   /** Start-up (TLS, startup message, password) must finish within this. @default 30000 */
   readonly startupTimeoutMs?: number;
-  /** Largest decoded client message (and, on masked connections, server message). @default 64 MiB */
-  readonly maxMessageBytes?: number;
   /** Masking for connections without their own `masking` block (config top-level `masking`). @default none */
   readonly defaultMasking?: MaskingConfig;
   /** Extra detectors per connection name, added to its masking (embedding and tests: e.g. one that throws). */
   readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
   /** Called for each chunk a proxied client or server sends (busy polling, server/busy-poll.ts). */
   readonly onActivity?: () => void;
+  /** Connections, statements by decision, parse failures, protocol errors, bytes (admin/metrics.ts). @default none */
+  readonly metrics?: PostgresMetrics;
 }
 
 export interface PostgresProxy {
@@ -49,8 +53,6 @@ export interface PostgresProxy {
 
 const MAX_STARTUP = 10000;
 const MAX_PASSWORD = 65536;
-/** Startup parameters passed on upstream; the rest (`options`, `replication`, ...) could change what the gateway judges. */
-const FORWARDED_PARAMS = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits'];
 
 interface CancelTarget {
   readonly secret: number;
@@ -82,8 +84,13 @@ class PostgresProxyImpl implements PostgresProxy {
   /** Per connection name; compiled at start so a bad rule stops start-up. Absent: no masking. */
   private readonly masking = new Map<string, PreparedMasking>();
   private closing = false;
+  private readonly metrics: PostgresMetrics;
+  /** Start-up and protocol errors are the clients' doing and can come in floods: logged rate-limited. */
+  private readonly errorLog: RateLimitedLog;
 
   constructor(private readonly options: PostgresProxyOptions) {
+    this.metrics = options.metrics ?? NO_METRICS;
+    this.errorLog = new RateLimitedLog(options.logger);
     this.tls = options.tls !== undefined;
     this.secureContext = options.tls ? tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
     for (const c of options.connections) for (const db of c.databases ?? [c.name]) this.byDatabase.set(db, c);
@@ -121,6 +128,13 @@ class PostgresProxyImpl implements PostgresProxy {
       this.options.logger.warn({ code: toGatehouseError(e, 'GH_ERR_INTERNAL').code }, 'postgres start-up failed');
       socket.destroy();
     });
+  }
+
+  /** A connection refused during start-up: counted, and logged (info: the client's doing) rate-limited. */
+  private startupError(client: ClientInfo, code: string, connection = 'unknown', protocolError = false): void {
+    this.metrics.connection(connection, 'refused');
+    if (protocolError) this.metrics.protocolError(connection, 'startup');
+    this.errorLog.log('info', `startup.${code}`, { code, connection, client: client.address }, 'postgres start-up refused');
   }
 
   private async startup(raw: net.Socket): Promise<void> {
@@ -171,6 +185,15 @@ class PostgresProxyImpl implements PostgresProxy {
       const connection = this.byDatabase.get(database);
       if (connection === undefined) return this.fatal(socket, '3D000', `gatehouse: database "${database}" is not served by this gateway`);
       if (!this.options.pipeline.accepting() || this.closing) return this.fatal(socket, '57P03', 'gatehouse: the gateway is not accepting new connections (shutting down or recording unavailable)');
+      // Settings that change how the server reads SQL are pinned: refused before any password is asked for.
+      let forwarded: Record<string, string>;
+      try {
+        forwarded = clientStartupParameters(params);
+      } catch (e) {
+        const err = toGatehouseError(e, 'GH_ERR_PG_PARAMETER_PINNED');
+        this.startupError(client, err.code, connection.name);
+        return this.fatal(socket, '22023', err.message);
+      }
 
       socket.write(authRequest(3));
       const password = await reader.typedMessage(T.Password, MAX_PASSWORD);
@@ -181,12 +204,14 @@ class PostgresProxyImpl implements PostgresProxy {
         principal = await this.options.pipeline.authenticate(token === '' ? undefined : token, client, 'postgres', connection.name);
       } catch (e) {
         const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
+        this.metrics.connection(connection.name, 'refused');
         const sqlstate = err.status === 401 ? '28P01' : '08006';
         return this.fatal(socket, sqlstate, `gatehouse: password authentication failed for user "${params.user ?? ''}": the password must be a valid OIDC token (${err.code}: ${err.message})`);
       }
-      await this.openProxied(socket, reader.detach(), connection, principal, client, params, encrypted);
+      await this.openProxied(socket, reader.detach(), connection, principal, client, params, forwarded, encrypted);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+      this.startupError(client, err.code, 'unknown', err.code === 'GH_ERR_REQUEST_INVALID');
       if (!socket.destroyed) this.fatal(socket, err.code === 'GH_ERR_UPSTREAM_TIMEOUT' ? '08006' : '08P01', `gatehouse: ${err.message}`);
     }
   }
@@ -198,9 +223,18 @@ class PostgresProxyImpl implements PostgresProxy {
     principal: Awaited<ReturnType<Pipeline['authenticate']>>,
     client: ClientInfo,
     params: Record<string, string>,
+    forwarded: Record<string, string>,
     encrypted: boolean,
   ): Promise<void> {
     const pipeline = this.options.pipeline;
+    const role = upstreamRoleFor(connection, principal);
+    let upstreamParams: Record<string, string>;
+    try {
+      upstreamParams = upstreamStartupParameters(forwarded, role.readOnly);
+    } catch (e) {
+      return this.fatal(socket, '22023', toGatehouseError(e, 'GH_ERR_PG_PARAMETER_PINNED').message);
+    }
+    const watched = watchedParameters(role.readOnly);
     let session: GatewaySession;
     try {
       session = await pipeline.openSession(principal, connection, 'postgres', client);
@@ -215,12 +249,10 @@ class PostgresProxyImpl implements PostgresProxy {
     let login;
     try {
       target = { connection, ca: await this.caFor(connection) };
-      const password = up.password === undefined ? undefined : await pipeline.secrets.get(up.password).catch((e: unknown) => {
+      const password = role.password === undefined ? undefined : await pipeline.secrets.get(role.password).catch((e: unknown) => {
         throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream credential of connection "${connection.name}" could not be read`, { cause: e });
       });
-      const forwarded: Record<string, string> = {};
-      for (const k of FORWARDED_PARAMS) if (params[k] !== undefined) forwarded[k] = params[k]!;
-      login = await loginUpstream(target, password, forwarded);
+      login = await loginUpstream(target, { user: role.user, password }, upstreamParams, watched);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE');
       await session.record('pg.upstream_error', { upstream: upstreamName, code: err.code, message: err.message }).catch(() => undefined);
@@ -235,7 +267,8 @@ class PostgresProxyImpl implements PostgresProxy {
     try {
       await session.record('pg.session', {
         upstream: upstreamName,
-        upstreamUser: up.user,
+        upstreamUser: role.user,
+        readOnly: role.readOnly,
         upstreamTls: login.tls,
         clientTls: encrypted,
         requested: { user: params.user ?? null, database: params.database ?? null, application_name: params.application_name ?? null },
@@ -268,18 +301,33 @@ class PostgresProxyImpl implements PostgresProxy {
       rowCap: connection.record.rows,
       valueCap: connection.record.valueBytes,
       strict: pipeline.recordingMode === 'strict',
-      maxMessageBytes: this.options.maxMessageBytes ?? 64 * 1024 * 1024,
+      maxMessageBytes: connection.maxMessageBytes,
       logger: this.options.logger,
       masking: rowMasker,
       onActivity: this.options.onActivity,
+      pinned: watched,
+      observer: connectionObserver(this.metrics, this.errorLog, connection.name),
     }, login.status);
+    this.metrics.connection(connection.name, 'opened');
     this.live.add(proxied);
+    let expiry: { cancel(): void } | undefined;
     proxied.onClosed = (reason) => {
+      expiry?.cancel();
       this.live.delete(proxied);
       this.cancelKeys.delete(key.pid);
       void this.closeSession(session, reason);
     };
     proxied.start(clientRest, login.rest);
+    // The protocol cannot present a new token: the connection ends when its token expires, or at its maximum life.
+    const deadline = sessionDeadline(Date.now(), connection.maxSessionSeconds, principal.expiresAt);
+    expiry = deadline.arm(() => {
+      this.options.logger.info({ code: 'GH_ERR_SESSION_EXPIRED', sessionId: session.id, reason: deadline.reason }, 'postgres connection ended at its session deadline');
+      if (deadline.reason === 'token_expired') {
+        proxied.terminate('28000', `gatehouse: terminating connection: the token it logged in with expired (GH_ERR_SESSION_EXPIRED); connect again with a fresh token`, 'token_expired');
+      } else {
+        proxied.terminate('57P01', `gatehouse: terminating connection: it reached its maximum life of ${connection.maxSessionSeconds} s (maxSessionSeconds, GH_ERR_SESSION_EXPIRED)`, 'max_session_life');
+      }
+    });
   }
 
   private async closeSession(session: GatewaySession, reason: string): Promise<void> {

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { PostgresConnectionConfig } from '../../config/schema';
 import { GatehouseError } from '../../errors';
 import { cancelRequest, message, parseErrorFields, passwordMessage, SSL_REQUEST, startupMessage, startupPacket, T } from './messages';
+import { pinnedViolation } from './pinned';
 import { md5Password, ScramClient } from './scram';
 
 /** What logging in upstream yields: the open socket and what the client must be told. */
@@ -124,17 +125,30 @@ function readBytes(socket: net.Socket, n: number, timeoutMs: number): Promise<Bu
   });
 }
 
+/** The brokered credential a session logs in with (roles.ts chooses it). */
+export interface UpstreamCredential {
+  readonly user: string;
+  readonly password: string | undefined;
+}
+
 /**
  * Logs in upstream with the brokered credential: sends the startup message, answers the
  * authentication the server asks for (SCRAM-SHA-256, md5 or cleartext), and collects the
- * ParameterStatus and BackendKeyData messages up to the first ReadyForQuery.
+ * ParameterStatus and BackendKeyData messages up to the first ReadyForQuery. A ParameterStatus
+ * reporting another value for a `watched` parameter (pinned.ts) fails the login.
  */
-export async function loginUpstream(target: UpstreamTarget, password: string | undefined, clientParams: Record<string, string>): Promise<UpstreamSession> {
+export async function loginUpstream(
+  target: UpstreamTarget,
+  credential: UpstreamCredential,
+  params: Record<string, string>,
+  watched: ReadonlyMap<string, string> = new Map(),
+): Promise<UpstreamSession> {
   const up = target.connection.upstream;
+  const { user, password } = credential;
   const deadline = Date.now() + up.connectTimeoutMs;
   const { socket, tls: secure } = await openUpstreamSocket(target, up.connectTimeoutMs);
   try {
-    socket.write(startupMessage({ ...clientParams, user: up.user, database: up.database }));
+    socket.write(startupMessage({ ...params, user, database: up.database }));
     const reader = new MessageReader(socket);
     const statusParts: Buffer[] = [];
     let scram: ScramClient | undefined;
@@ -151,7 +165,7 @@ export async function loginUpstream(target: UpstreamTarget, password: string | u
           return password;
         };
         if (code === 3) socket.write(passwordMessage(Buffer.from(`${pw()}\0`, 'utf8')));
-        else if (code === 5) socket.write(passwordMessage(Buffer.from(`${md5Password(up.user, pw(), body.subarray(4, 8))}\0`, 'utf8')));
+        else if (code === 5) socket.write(passwordMessage(Buffer.from(`${md5Password(user, pw(), body.subarray(4, 8))}\0`, 'utf8')));
         else if (code === 10) {
           const mechanisms = body.toString('utf8', 4).split('\0');
           if (!mechanisms.includes('SCRAM-SHA-256')) throw new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream offers no supported SASL mechanism (${mechanisms.filter(Boolean).join(', ')})`);
@@ -169,6 +183,10 @@ export async function loginUpstream(target: UpstreamTarget, password: string | u
           }
         } else throw new GatehouseError('GH_ERR_UPSTREAM_UNAVAILABLE', `the upstream asks for an unsupported authentication method (${code})`);
       } else if (msg.type === T.ParameterStatus) {
+        const changed = pinnedViolation(body, watched);
+        if (changed !== undefined) {
+          throw new GatehouseError('GH_ERR_PG_PARAMETER_CHANGED', `the upstream session started with ${changed.name} = "${changed.value}", but the gateway requires ${changed.name} = "${watched.get(changed.name)}"`);
+        }
         statusParts.push(msg.raw);
       } else if (msg.type === T.BackendKeyData) {
         pid = body.readInt32BE(0);

@@ -126,13 +126,13 @@ describe('postgres listener', () => {
     expect(e2?.type).toBe('E');
     expect(errorFields(e2!.body).C).toBe('08P01');
 
-    // after login: a message with a bad length, then an oversized frame
-    for (const frame of [Buffer.from([0x51, 0, 0, 0, 2]), Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xf0])]) {
+    // after login: a message with a bad length (protocol violation), then an oversized frame (over maxMessageBytes)
+    for (const [frame, sqlstate] of [[Buffer.from([0x51, 0, 0, 0, 2]), '08P01'], [Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xf0]), '54000']] as const) {
       const c = await loggedIn();
       c.write(frame);
       const e = await c.next();
       expect(e?.type).toBe('E');
-      expect(errorFields(e!.body).C).toBe('08P01');
+      expect(errorFields(e!.body).C).toBe(sqlstate);
       expect(await c.next()).toBeUndefined();
     }
 
