@@ -196,7 +196,10 @@ export interface LlmExchangePayload extends OperationEvent {
 
 export interface PgSessionPayload {
   readonly upstream: string;
+  /** The upstream role logged in as (`upstream.roles` chooses it by group). */
   readonly upstreamUser: string;
+  /** The upstream session was opened read-only (`default_transaction_read_only = on`). */
+  readonly readOnly?: boolean;
   readonly upstreamTls: boolean;
   readonly clientTls: boolean;
   readonly requested: { readonly user: string | null; readonly database: string | null; readonly application_name: string | null };
@@ -244,7 +247,7 @@ export interface PgResultPayload extends OperationEvent {
 }
 
 export interface PgErrorPayload extends PgErrorFields {
-  /** Where: `parse`, `bind` (the server's error to a message), `protocol` (the gateway's framing check). */
+  /** Where: `parse`, `bind` (the server's error to a message), `protocol` (the gateway's framing or size check), `parameter` (the server reported a pinned setting changed). */
   readonly phase: string;
 }
 

@@ -325,7 +325,7 @@ class PostgresProxyImpl implements PostgresProxy {
       if (deadline.reason === 'token_expired') {
         proxied.terminate('28000', `gatehouse: terminating connection: the token it logged in with expired (GH_ERR_SESSION_EXPIRED); connect again with a fresh token`, 'token_expired');
       } else {
-        proxied.terminate('57P01', `gatehouse: terminating connection: it reached its maximum life of ${connection.maxSessionSeconds} s (maxSessionSeconds, GH_ERR_SESSION_EXPIRED)`, 'max_session_life');
+        proxied.terminate('57P01', `gatehouse: terminating connection: it reached its maximum life of ${connection.maxSessionSeconds} s (maxSessionSeconds, GH_ERR_SESSION_EXPIRED)`, 'max_life');
       }
     });
   }

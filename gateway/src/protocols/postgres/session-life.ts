@@ -7,7 +7,7 @@
 export interface SessionDeadline {
   /** Milliseconds since the epoch. */
   readonly at: number;
-  readonly reason: 'token_expired' | 'max_session_life';
+  readonly reason: 'token_expired' | 'max_life';
   /** Calls `onExpired` once at the deadline (at once when it has passed); cancel() when the connection ends first. */
   arm(onExpired: () => void): { cancel(): void };
 }
@@ -19,7 +19,7 @@ export function sessionDeadline(now: number, maxSessionSeconds: number, tokenExp
   const maxLife = now + maxSessionSeconds * 1000;
   const tokenEnd = tokenExpiresAt === undefined ? Infinity : tokenExpiresAt * 1000;
   const at = Math.min(maxLife, tokenEnd);
-  const reason = tokenEnd <= maxLife ? 'token_expired' : 'max_session_life';
+  const reason = tokenEnd <= maxLife ? 'token_expired' : 'max_life';
   return {
     at,
     reason,
