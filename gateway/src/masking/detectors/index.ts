@@ -1,5 +1,6 @@
 import type { Detector } from '../detector';
 import { GatehouseError } from '../../errors';
+import { anthropicApiKey } from './anthropic-api-key';
 import { awsAccessKeyId } from './aws-access-key-id';
 import { awsSecretAccessKey } from './aws-secret-access-key';
 import { azureStorageConnectionString } from './azure-storage-connection-string';
@@ -8,29 +9,36 @@ import { email } from './email';
 import { genericAssignment } from './generic-assignment';
 import { githubToken } from './github-token';
 import { gitlabToken } from './gitlab-token';
+import { googleApiKey } from './google-api-key';
 import { googleServiceAccountKey } from './google-service-account-key';
+import { huggingfaceToken } from './huggingface-token';
 import { iban } from './iban';
 import { ipv4Address } from './ipv4-address';
 import { ipv6Address } from './ipv6-address';
 import { jwt } from './jwt';
+import { npmToken } from './npm-token';
+import { openaiApiKey } from './openai-api-key';
 import { paymentCard } from './payment-card';
 import { pemPrivateKey } from './pem-private-key';
 import { phone } from './phone';
+import { pypiToken } from './pypi-token';
 import { slackToken } from './slack-token';
+import { slackWebhook } from './slack-webhook';
 import { stripeKey } from './stripe-key';
 import { usSsn } from './us-ssn';
 
 export {
-  awsAccessKeyId, awsSecretAccessKey, azureStorageConnectionString, databaseUrl, email, genericAssignment,
-  githubToken, gitlabToken, googleServiceAccountKey, iban, ipv4Address, ipv6Address, jwt, paymentCard,
-  pemPrivateKey, phone, slackToken, stripeKey, usSsn,
+  anthropicApiKey, awsAccessKeyId, awsSecretAccessKey, azureStorageConnectionString, databaseUrl, email, genericAssignment,
+  githubToken, gitlabToken, googleApiKey, googleServiceAccountKey, huggingfaceToken, iban, ipv4Address, ipv6Address, jwt,
+  npmToken, openaiApiKey, paymentCard, pemPrivateKey, phone, pypiToken, slackToken, slackWebhook, stripeKey, usSsn,
 };
 export { patternDetector, type PatternRule } from './pattern';
 
 /** Built-in secret detectors, most specific first (generic assignments last). */
 export const SECRET_DETECTORS: readonly Detector[] = Object.freeze([
   awsAccessKeyId, awsSecretAccessKey, githubToken, gitlabToken, slackToken, stripeKey,
-  googleServiceAccountKey, azureStorageConnectionString, pemPrivateKey, jwt, databaseUrl, genericAssignment,
+  googleServiceAccountKey, azureStorageConnectionString, pemPrivateKey, jwt, databaseUrl,
+  anthropicApiKey, openaiApiKey, googleApiKey, slackWebhook, npmToken, pypiToken, huggingfaceToken, genericAssignment,
 ]);
 
 /** Built-in personal-data detectors. */

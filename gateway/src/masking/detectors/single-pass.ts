@@ -8,8 +8,9 @@
  * every character and dispatches on a table costs 3-5 ns per character on JSON, where a fifth of
  * all characters are digits, colons or dashes. Instead each rule is reached only through the
  * character or literal it hinges on, found natively: `@` for emails; `:` for IPv6, database URLs
- * and assignments; `=` for assignments and Azure keys; `gh`, `_pat_`, `k_`, `_key`, `BEGIN `,
- * `glpat-`, `xox`, `AKIA`/`ASIA` and `J` for the literal-prefixed tokens; `+` and `(` for phone
+ * and assignments (and Slack webhook URLs); `=` for assignments and Azure keys; `gh`, `_pat_`, `k_`,
+ * `_key`, `BEGIN `, `glpat-`, `xox`, `AKIA`/`ASIA`, `J`, `sk-`, `AIza`, `npm_`, `pypi-` and `hf_`
+ * for the literal-prefixed tokens; `+` and `(` for phone
  * layouts (String.prototype.indexOf, a memchr-like native search); digit runs for cards, phones,
  * IBANs, SSNs and IPv4 (one regex that skips runs no digit rule could start). A cheap
  * inline check on the neighbouring characters discards almost every trigger; the survivors run
@@ -24,6 +25,7 @@
  * corpus and on generated documents.
  */
 import type { Detection, Detector } from '../detector';
+import { anthropicApiKey } from './anthropic-api-key';
 import { awsAccessKeyId } from './aws-access-key-id';
 import { awsSecretAccessKey } from './aws-secret-access-key';
 import { azureStorageConnectionString } from './azure-storage-connection-string';
@@ -32,16 +34,22 @@ import { email, emailAt } from './email';
 import { genericAssignment } from './generic-assignment';
 import { githubToken } from './github-token';
 import { gitlabToken } from './gitlab-token';
+import { googleApiKey } from './google-api-key';
 import { googleServiceAccountKey } from './google-service-account-key';
+import { huggingfaceToken } from './huggingface-token';
 import { iban } from './iban';
 import { ipv4Address } from './ipv4-address';
 import { ipv6Address, ipv6At } from './ipv6-address';
 import { jwt } from './jwt';
+import { npmToken } from './npm-token';
+import { openaiApiKey } from './openai-api-key';
 import { matchAtOf, type MatchAt } from './pattern';
 import { paymentCard } from './payment-card';
 import { pemPrivateKey } from './pem-private-key';
 import { phone } from './phone';
+import { pypiToken } from './pypi-token';
 import { slackToken } from './slack-token';
+import { slackWebhook } from './slack-webhook';
 import { stripeKey } from './stripe-key';
 import { usSsn } from './us-ssn';
 import { TRIGGER_CHUNK, triggerScanner, type TriggerScanner } from './trigger-scan';
@@ -67,12 +75,20 @@ const IBAN = 15;
 const SSN = 16;
 const IPV4 = 17;
 const IPV6 = 18;
-const SLOTS = 19;
+const ANTHROPIC = 19;
+const OPENAI = 20;
+const GOOGLE_API = 21;
+const SLACK_HOOK = 22;
+const NPM = 23;
+const PYPI = 24;
+const HF = 25;
+const SLOTS = 26;
 
 const BY_SLOT: readonly Detector[] = [
   awsAccessKeyId, awsSecretAccessKey, githubToken, gitlabToken, slackToken, stripeKey, googleServiceAccountKey,
   azureStorageConnectionString, pemPrivateKey, jwt, databaseUrl, genericAssignment, email, phone, paymentCard,
-  iban, usSsn, ipv4Address, ipv6Address,
+  iban, usSsn, ipv4Address, ipv6Address, anthropicApiKey, openaiApiKey, googleApiKey, slackWebhook, npmToken, pypiToken,
+  huggingfaceToken,
 ];
 
 function matcher(d: Detector): MatchAt {
@@ -344,7 +360,7 @@ export function useTriggerScan(mode: WasmEngineMode): boolean {
  */
 function scanEvents(scanner: TriggerScanner, text: string, n: number): void {
   const digits = on[CARD] === 1 || on[IBAN] === 1 || on[SSN] === 1 || on[IPV4] === 1 || on[PHONE] === 1;
-  const colonRules = on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1;
+  const colonRules = on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1 || on[SLACK_HOOK] === 1;
   const equalsRules = on[AZURE] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1;
   const events = scanner.events;
   for (let from = 0; from < n; from += TRIGGER_CHUNK) {
@@ -379,11 +395,14 @@ function scanEvents(scanner: TriggerScanner, text: string, n: number): void {
         case 108: // gl: glpat-
           if (on[GITLAB] === 1 && text.startsWith('glpat-', i - 1)) tryAt(text, GITLAB, i - 1);
           break;
-        case 95: // k_: sk_, rk_
-          if (on[STRIPE] === 1 && i >= 2) {
-            const f = text.charCodeAt(i - 2);
-            if (f === 115 || f === 114) tryAt(text, STRIPE, i - 2);
-          }
+        case 95: // k_: sk_, rk_; m_: npm_; f_: hf_
+          atUnderscore(text, i);
+          break;
+        case 45: // k-: sk-ant-, sk-proj-, sk-…; i-: pypi- (and the classifier's superset: B-, I-, K-, b-)
+          atDash(text, i);
+          break;
+        case 73: // AI: AIza (and the superset bI, iI, …: startsWith decides)
+          if (on[GOOGLE_API] === 1 && text.startsWith('AIza', i - 1)) tryAt(text, GOOGLE_API, i - 1);
           break;
         case 107: // _k: "private_key
           if (on[GOOGLE] === 1 && i >= 9 && text.startsWith('_key', i - 1) && text.startsWith('"private', i - 9)) tryAt(text, GOOGLE, i - 9);
@@ -433,7 +452,7 @@ function scan(text: string): void {
     return;
   }
   if (on[PHONE] === 1 || on[CARD] === 1 || on[IBAN] === 1 || on[SSN] === 1 || on[IPV4] === 1) digitPass(text, n);
-  if (on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1 || on[AZURE] === 1) assignmentPass(text, n);
+  if (on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1 || on[AZURE] === 1 || on[SLACK_HOOK] === 1) assignmentPass(text, n);
   if (on[EMAIL] === 1) {
     for (let i = text.indexOf('@'); i >= 0; i = text.indexOf('@', i + 1)) {
       if (i >= next[EMAIL]!) next[EMAIL] = emailAt(text, i, outs[EMAIL]!);
@@ -493,6 +512,55 @@ function scan(text: string): void {
       if (i >= 2 && text.charCodeAt(i - 1) === 121 && text.charCodeAt(i - 2) === 101) tryAt(text, JWT, i - 2);
     }
   }
+  if (on[ANTHROPIC] === 1 || on[OPENAI] === 1) {
+    for (let i = text.indexOf('sk-'); i >= 0; i = text.indexOf('sk-', i + 1)) skDash(text, i);
+  }
+  if (on[GOOGLE_API] === 1) {
+    for (let i = text.indexOf('AIza'); i >= 0; i = text.indexOf('AIza', i + 1)) tryAt(text, GOOGLE_API, i);
+  }
+  if (on[NPM] === 1) {
+    for (let i = text.indexOf('npm_'); i >= 0; i = text.indexOf('npm_', i + 1)) tryAt(text, NPM, i);
+  }
+  if (on[PYPI] === 1) {
+    for (let i = text.indexOf('pypi-'); i >= 0; i = text.indexOf('pypi-', i + 1)) tryAt(text, PYPI, i);
+  }
+  if (on[HF] === 1) {
+    for (let i = text.indexOf('hf_'); i >= 0; i = text.indexOf('hf_', i + 1)) tryAt(text, HF, i);
+  }
+}
+
+/** `sk-` at `i`: Anthropic's `sk-ant-`, else OpenAI's (project, service, admin or legacy) keys. */
+function skDash(text: string, i: number): void {
+  if (text.startsWith('ant-', i + 3)) {
+    if (on[ANTHROPIC] === 1) tryAt(text, ANTHROPIC, i);
+  } else if (on[OPENAI] === 1) {
+    tryAt(text, OPENAI, i);
+  }
+}
+
+/** A `_` after `k` (Stripe's `sk_`, `rk_`), `m` (`npm_`) or `f` (`hf_`). */
+function atUnderscore(text: string, i: number): void {
+  const p = text.charCodeAt(i - 1);
+  if (p === 107) {
+    if (on[STRIPE] === 1 && i >= 2) {
+      const f = text.charCodeAt(i - 2);
+      if (f === 115 || f === 114) tryAt(text, STRIPE, i - 2);
+    }
+  } else if (p === 109) {
+    if (on[NPM] === 1 && text.startsWith('np', i - 3)) tryAt(text, NPM, i - 3);
+  } else if (p === 102) {
+    if (on[HF] === 1 && text.charCodeAt(i - 2) === 104) tryAt(text, HF, i - 2);
+  }
+}
+
+/** A `-` after `k` (`sk-`) or `i` (`pypi-`). */
+function atDash(text: string, i: number): void {
+  const p = text.charCodeAt(i - 1);
+  if (p === 107) {
+    if (text.charCodeAt(i - 2) === 115) skDash(text, i - 2);
+  } else if (p === 105) {
+    if (on[PYPI] === 1 && text.startsWith('pyp', i - 4)) tryAt(text, PYPI, i - 4);
+  }
 }
 
 /**
@@ -543,7 +611,7 @@ function digitPass(text: string, n: number): void {
 
 /** `:` and `=`, merged in position order (both feed the assignment rules). */
 function assignmentPass(text: string, n: number): void {
-  const colonRules = on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1;
+  const colonRules = on[IPV6] === 1 || on[DB_URL] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1 || on[SLACK_HOOK] === 1;
   const equalsRules = on[AZURE] === 1 || on[GENERIC] === 1 || on[AWS_SECRET] === 1;
   let c = colonRules ? text.indexOf(':') : -1;
   let e = equalsRules ? text.indexOf('=') : -1;
@@ -609,6 +677,8 @@ function atColon(text: string, i: number, n: number): void {
   const c = text.charCodeAt(i + 1); // NaN past the end
   if (c === 47) {
     if (on[DB_URL] === 1 && text.charCodeAt(i + 2) === 47 && i >= 4 && DB_SCHEME_TAIL.has(tail4(text, i))) tryAt(text, DB_URL, i);
+    // https://hooks.slack.com/services/…: the URL is the credential.
+    if (on[SLACK_HOOK] === 1 && i >= 5 && text.startsWith('//hooks.slack.com/services/', i + 1) && text.startsWith('https', i - 5)) tryAt(text, SLACK_HOOK, i - 5);
   } else if (on[IPV6] === 1 && (c === 58 || (c < 128 && (CLASS[c]! & C_HEX) !== 0)) && i >= next[IPV6]!) {
     // A `:hhhh:` pair (at most four hex digits between two colons) starts every address.
     let j = i + 1;

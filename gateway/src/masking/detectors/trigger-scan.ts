@@ -8,8 +8,9 @@
  * - `+ ( : = @` themselves;
  * - the second character of a digit run (a digit or `.`) when the run starts after none of
  *   `[a-z0-9_.]`: the run start is one before;
- * - the second character of `gh`, `gl`, `_p`, `_k`, `k_`, `BE`, `xo`, `AK`, `AS`, `yJ`, and of
- *   `` _` `` and `_{` (the classifier's one superset; the caller ignores them).
+ * - the second character of `gh`, `gl`, `_p`, `_k`, `k_`, `m_`, `f_`, `BE`, `k-`, `i-`, `xo`,
+ *   `AK`, `AI`, `AS`, `yJ`, and of the classifier's supersets, which the caller ignores:
+ *   `` _` `` and `_{`, and any of `B I K b i k` before any of `% - E M`.
  *
  * Text is copied in chunks into a small fixed memory (128 KiB), so a body of any size costs no
  * more memory; offsets come back absolute, in increasing order.

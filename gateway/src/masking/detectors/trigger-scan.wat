@@ -12,8 +12,9 @@
 ;; An offset p is emitted when:
 ;;   pair:   C(text[p]) & P(text[p-1]) != 0, with bit by bit:
 ;;           0 g->h,l (gh_, glpat-)  1 _->p,k (_pat_, _key; superset: also ` and {)
-;;           2 k->_ (sk_, rk_)       3 B->E (BEGIN)    4 x->o (xox)    5 A->K (AKIA)
-;;           6 y->J (eyJ)            7 A->S (ASIA)
+;;           2 k,m,f->_ (sk_, rk_, npm_, hf_)
+;;           3 B->E (BEGIN), k,i->- (sk-, pypi-; superset: B I K b i k -> % - E M)
+;;           4 x->o (xox)    5 A->K,I (AKIA, AIza)    6 y->J (eyJ)    7 A->S (ASIA)
 ;;   single: text[p] is one of + ( : = @
 ;;   digit:  text[p] is a digit or '.', text[p-1] a digit, text[p-2] none of [a-z0-9_.]
 ;;           (p-1 starts a digit run some digit rule could start at)
@@ -34,13 +35,13 @@
     (local.set $sLo (v128.const i8x16 81 97 97 97 97 97 97 97 101 97 104 36 32 40 34 160))
     (local.set $sHi (v128.const i8x16 0 0 6 9 16 128 32 64 0 0 0 0 0 0 0 0))
     ;; C (second character of a pair): h l = 8,C & 6; p k = 0,B & 6,7; '_' = F & 5; E = 5 & 4;
-    ;;    o = F & 6; K = B & 4; J = A & 4; S = 3 & 5
-    (local.set $cLo (v128.const i8x16 2 0 0 128 0 8 0 0 1 0 64 34 1 0 0 20))
-    (local.set $cHi (v128.const i8x16 0 0 0 0 104 132 19 2 0 0 0 0 0 0 0 0))
-    ;; P (first character of a pair): g = 7 & 6; '_' = F & 5; k = B & 6; B = 2 & 4; x = 8 & 7;
-    ;;    A = 1 & 4 (bits 5 and 7); y = 9 & 7
-    (local.set $pLo (v128.const i8x16 0 160 8 0 0 0 0 1 16 64 0 4 0 0 0 2))
-    (local.set $pHi (v128.const i8x16 0 0 0 0 168 2 5 80 0 0 0 0 0 0 0 0))
+    ;;    '-' = D & 2 (bit 3, with E: superset % M); o = F & 6; K I = B,9 & 4; J = A & 4; S = 3 & 5
+    (local.set $cLo (v128.const i8x16 2 0 0 128 0 8 0 0 1 32 64 34 1 8 0 20))
+    (local.set $cHi (v128.const i8x16 0 0 8 0 104 132 19 2 0 0 0 0 0 0 0 0))
+    ;; P (first character of a pair): g = 7 & 6; '_' = F & 5; k m f = B,D,6 & 6 (bit 2);
+    ;;    B k i = 2,B,9 & 4,6 (bit 3: superset I K b); x = 8 & 7; A = 1 & 4 (bits 5 and 7); y = 9 & 7
+    (local.set $pLo (v128.const i8x16 0 160 8 0 0 0 4 1 16 72 0 12 0 4 0 2))
+    (local.set $pHi (v128.const i8x16 0 0 0 0 168 2 13 80 0 0 0 0 0 0 0 0))
     (local.set $k15 (i8x16.splat (i32.const 15)))
     (local.set $zero (v128.const i64x2 0 0))
     (local.set $kDigitDot (i8x16.splat (i32.const 3)))   ;; S bits 0, 1

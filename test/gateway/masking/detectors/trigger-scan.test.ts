@@ -9,7 +9,11 @@ import { prng } from '../redact.helpers';
  * after none of [a-z0-9_.]; or the second character of one of the pairs below. Every character
  * outside ASCII is in no class.
  */
-const PAIRS = new Set(['gh', 'gl', '_p', '_k', 'k_', 'BE', 'xo', 'AK', 'AS', 'yJ', '_`', '_{']);
+const PAIRS = new Set([
+  'gh', 'gl', '_p', '_k', 'k_', 'm_', 'f_', 'xo', 'AK', 'AI', 'AS', 'yJ', '_`', '_{',
+  // BEGIN, sk-, pypi- share one class bit: every first character of it before every second.
+  ...[...'BIKbik'].flatMap((a) => [...'%-EM'].map((b) => a + b)),
+]);
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
@@ -74,7 +78,7 @@ describe('trigger scan (WebAssembly SIMD pre-pass)', () => {
 
   it('reports exactly the specified events on trigger-dense text (pairs, digit runs, separators)', () => {
     const rand = prng(6);
-    for (let k = 0; k < 40; k++) expectEvents(scanner, randomText(rand, 1 + Math.floor(rand() * 20_000), 'ghlpk_BExoAKSyJe`{0123.a:=@+( Z'));
+    for (let k = 0; k < 40; k++) expectEvents(scanner, randomText(rand, 1 + Math.floor(rand() * 20_000), 'ghlpk_BExoAKSyJe`{0123.a:=@+( Zmf-iIM%'));
   });
 
   it('reports events of the masking corpus, and at every offset near chunk boundaries', () => {
