@@ -181,10 +181,23 @@ export function createJsonMasker(options: JsonMaskerOptions): (body: string) => 
     const out: { [key: string]: Json } = Object.create(null);
     for (const [k, v] of Object.entries(value)) {
       path.push(k);
-      out[maskString(k, counts)] = walk(v, path, counts);
+      const key = maskString(k, counts);
+      out[key] = typeof v === 'string' && key === k && (paths.length === 0 || pathType(path) === undefined) ? maskMember(k, v, counts) : walk(v, path, counts);
       path.pop();
     }
     return out;
+  }
+
+  /**
+   * A string member masked with its key as context, as the by-value route sees it: alone, the
+   * value of `"password": "…"` or `"api_key": "…"` is just a string and no rule would take it.
+   * (Called only when the key itself masks to nothing, so every count is the value's.)
+   */
+  function maskMember(key: string, value: string, counts: MaskCounts): string {
+    const r = maskJsonText(JSON.stringify({ [key]: value }), detectors, replacement, 1);
+    if (!r.json) return maskString(value, counts);
+    addCounts(counts, r.counts);
+    return (JSON.parse(r.text) as Record<string, string>)[key]!;
   }
 
   return (body: string): JsonMaskResult => {

@@ -1,9 +1,12 @@
 import type { Detector } from '../detector';
 import { patternDetector } from './pattern';
 
-/** Values that are placeholders or references, not secrets: masking them would only add noise. */
+/**
+ * Values that are placeholders or references, not secrets: masking them would only add noise.
+ * Includes a documented prefix with the rest elided (`sk-ant-api03-...`, `sk-proj-XXXXXXXX`).
+ */
 const PLACEHOLDER =
-  /^(?:null|none|nil|true|false|undefined|\*+|x{3,}|\.{3,}|<[^>]*>|\$\{[^}]*\}?|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}|%\([^)]*\)s|redacted|\[redacted\]|\[filtered\]|\[masked\]|process\.env\.[A-Za-z0-9_]+|os\.environ.*|env\(.*)$/i;
+  /^(?:null|none|nil|true|false|undefined|\*+|x{3,}|\.{3,}|<[^>]*>|\$\{[^}]*\}?|\$[A-Za-z_][A-Za-z0-9_]*|\{\{[^}]*\}\}|%\([^)]*\)s|redacted|\[redacted\]|\[filtered\]|\[masked\]|process\.env\.[A-Za-z0-9_]+|os\.environ.*|env\(.*|[A-Za-z0-9_-]{0,24}[_-](?:\.{3,}|…|x{6,}|X{6,}|\*{3,}))$/i;
 
 /**
  * Generic `password=...`, `secret: ...`, `"api_key": "..."` assignments in code, config, .env,

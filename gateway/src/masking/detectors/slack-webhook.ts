@@ -12,4 +12,6 @@ export const slackWebhook: Detector = patternDetector({
   family: 'secret',
   maxLength: 140,
   pattern: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{6,14}\/B[A-Z0-9]{6,14}\/[A-Za-z0-9]{20,40}(?![A-Za-z0-9])/g,
+  // Slack's own documentation example (`T00000000/B00000000/XXXXXXXX…`) is no credential.
+  accept: (url) => !/\/T0+\/B0+\//.test(url) && !/\/(?:X+|x+)$/.test(url),
 });
