@@ -13,10 +13,13 @@ import { prng, secretDetector } from './redact.helpers';
  * the same detections, in the same order, for any text and any selection of rules.
  */
 
-const corpus: string[] = readFileSync(join(process.cwd(), 'test/fixtures/masking/corpus.jsonl'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim().length > 0)
-  .map((l) => (JSON.parse(l) as { text: string }).text);
+// Both corpora: the held-out one brings the LLM-provider and platform keys, escaped pairs and near-misses.
+const corpus: string[] = ['corpus.jsonl', 'heldout.jsonl'].flatMap((file) =>
+  readFileSync(join(process.cwd(), 'test/fixtures/masking', file), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => (JSON.parse(l) as { text: string }).text),
+);
 
 function reference(text: string, detectors: readonly Detector[]): Detection[] {
   return detectors.flatMap((d) => d.find(text));
