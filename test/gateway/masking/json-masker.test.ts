@@ -195,3 +195,50 @@ describe('maskJson by path', () => {
     expect(compileJsonPath('$..*')).toEqual([{ kind: 'deep' }, { kind: 'any' }]);
   });
 });
+
+/** Issue 15: JSON inside JSON strings, on both routes, never half masked and never counted for what stayed in clear. */
+describe('JSON inside JSON strings (built-in detectors)', () => {
+  const detectors = builtInDetectors();
+  const byValue = createJsonMasker({ detectors, replacement: tag });
+  const byPath = createJsonMasker({ detectors, replacement: tag, paths: ['$.unrelated'] });
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+  it.each([
+    ['by value', byValue],
+    ['by path', byPath],
+  ])('a secret whose value is itself JSON is masked whole, %s', (_route, mask) => {
+    const body = JSON.stringify({ service: 'billing', password: JSON.stringify({ note: 'rotate Qx81kz', owner: 'ada@example.com' }) });
+    const r = mask(body);
+    expect(JSON.parse(r.text)).toEqual({ service: 'billing', password: '[GENERIC_SECRET]' });
+    expect(r.counts).toEqual({ generic_secret: 1 });
+  });
+
+  it.each([
+    ['by value', byValue],
+    ['by path', byPath],
+  ])('a value three levels down, written with \\u escapes, is masked and counted once, %s', (_route, mask) => {
+    const inner = JSON.stringify({ contact: 'ada.lovelace@example.com' }).replace('@', '\\u0040');
+    const body = JSON.stringify({ event: 'webhook', body: JSON.stringify({ payload: JSON.stringify({ wrapped: inner }) }) });
+    const r = mask(body);
+    expect(r.text).not.toContain('lovelace');
+    expect(total(r.counts)).toBe(1);
+    expect(r.text.split('[EMAIL]').length - 1).toBe(1);
+  });
+
+  it('with JSON paths, a member is still masked with its key as context (values with &, quotes, backslashes)', () => {
+    for (const value of ['Tr0ub4dor&3', 'ab"cd-ef', 'C:\\keys\\one']) {
+      const r = byPath(JSON.stringify({ user: 'svc', password: value, port: 5432 }));
+      expect(JSON.parse(r.text)).toEqual({ user: 'svc', password: '[GENERIC_SECRET]', port: 5432 });
+      expect(r.counts).toEqual({ generic_secret: 1 });
+    }
+  });
+
+  it('tool-call arguments keep their structure, each value masked and counted', () => {
+    const args = JSON.stringify({ to: 'grace@example.org', token: `npm_${'a1B2c3D4e5F6'.repeat(3)}`, note: 'weekly' });
+    for (const mask of [byValue, byPath]) {
+      const r = mask(JSON.stringify({ function: { name: 'send', arguments: args } }));
+      expect(JSON.parse(JSON.parse(r.text).function.arguments)).toEqual({ to: '[EMAIL]', token: '[NPM_TOKEN]', note: 'weekly' });
+      expect(r.counts).toEqual({ email: 1, npm_token: 1 });
+    }
+  });
+});
