@@ -8,6 +8,7 @@ import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import { pinnedViolation } from './pinned';
 import { ByteQueue } from './byte-queue';
+import { ServerFramer } from './server-framer';
 import type { ConnectionObserver } from './metrics';
 import {
   errorResponse,
@@ -125,7 +126,6 @@ const PASSTHROUGH = new Uint8Array(256);
 for (const t of [T.CopyData, T.CopyDone, T.CopyFail, T.Flush]) PASSTHROUGH[t] = 1;
 
 const REFUSED_QUERY = queryMessage(REFUSED_STATEMENT);
-const EMPTY = Buffer.alloc(0);
 const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
 const COLLECT_MAX = 1 << 20;
 const HOLD_MAX = 1 << 20;
@@ -149,15 +149,6 @@ export class ProxyConnection {
   private lastPortal: string | undefined;
   private lastPortalColumns: Column[] | undefined;
 
-  // server-side framer state
-  private sHdr = Buffer.alloc(5);
-  private sHdrFill = 0;
-  private sType = 0;
-  private sRemaining = 0;
-  private sCollect = false;
-  private sParts: Buffer[] = [];
-  private sChunk: Buffer = EMPTY;
-  private sWritten = 0;
 
   /** Called once when both sides are closed and the session is being sealed. */
   onClosed: ((reason: string) => void) | undefined;
@@ -586,92 +577,27 @@ export class ProxyConnection {
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.closed) return;
-    this.sChunk = chunk;
-    this.sWritten = 0;
-    const n = chunk.length;
-    let pos = 0;
+    let out: Buffer | undefined;
     try {
-      while (pos < n) {
-        if (this.sHdrFill < 5) {
-          let type: number;
-          let len: number;
-          let held = 0;
-          if (this.sHdrFill === 0 && n - pos >= 5) {
-            type = chunk[pos]!;
-            len = chunk.readInt32BE(pos + 1);
-            pos += 5;
-          } else {
-            held = pos === 0 ? this.sHdrFill : 0;
-            const take = Math.min(5 - this.sHdrFill, n - pos);
-            chunk.copy(this.sHdr, this.sHdrFill, pos, pos + take);
-            this.sHdrFill += take;
-            pos += take;
-            if (this.sHdrFill < 5) break;
-            type = this.sHdr[0]!;
-            len = this.sHdr.readInt32BE(1);
-          }
-          if (len < 4) {
-            this.upstreamProtocolError();
-            return;
-          }
-          this.sType = type;
-          this.sRemaining = len - 4;
-          this.sCollect = this.wantsBody(type, len - 4);
-          this.sHdrFill = 5;
-          // The server's error for a refused Parse's stand-in is replaced by the gateway's refusal.
-          this.sDropping = type === T.ErrorResponse && this.fifo.length > 0 && this.fifo[0]!.kind === Kind.Refused;
-          if (this.sDropping) {
-            const startInChunk = pos - (5 - held);
-            this.flushServerUpTo(Math.max(0, startInChunk));
-            this.sWritten = pos;
-          } else if (held > 0) {
-            // Header bytes held back from the previous chunk go first.
-            this.cout.push(Buffer.from(this.sHdr.subarray(0, held)));
-          }
-          if (this.sRemaining === 0) {
-            this.sHdrFill = 0;
-            this.serverFrame(type, EMPTY, pos);
-            if (this.closed) return;
-            continue;
-          }
-        }
-        const take = Math.min(this.sRemaining, n - pos);
-        let body: Buffer | undefined;
-        if (this.sCollect) {
-          if (take === this.sRemaining && this.sParts.length === 0) body = chunk.subarray(pos, pos + take);
-          else this.sParts.push(Buffer.from(chunk.subarray(pos, pos + take)));
-        }
-        pos += take;
-        this.sRemaining -= take;
-        if (this.sDropping) this.sWritten = pos;
-        if (this.sRemaining === 0) {
-          this.sHdrFill = 0;
-          if (this.sCollect && body === undefined) {
-            body = Buffer.concat(this.sParts);
-            this.sParts = [];
-          }
-          this.serverFrame(this.sType, body ?? EMPTY, pos);
-          if (this.closed) return;
-        }
-      }
+      out = this.framer.push(chunk);
     } catch (e) {
-      this.cout.length = 0;
       this.fail(e);
       return;
     }
-    // A header split across chunks is held back until it is complete (it may start a message to drop).
-    const tail = this.sHdrFill > 0 && this.sHdrFill < 5 ? Math.min(this.sHdrFill, n) : 0;
-    this.flushServerUpTo(n - tail);
-    this.sChunk = EMPTY;
-    const out = this.cout;
-    if (out.length === 1) this.writeClient(out[0]!);
-    else if (out.length > 1) this.writeClient(Buffer.concat(out));
-    out.length = 0;
+    if (out !== undefined) this.writeClient(out);
   }
 
-  /** Client-bound pieces of the current server chunk: written once at its end. */
-  private readonly cout: Buffer[] = [];
-  private sDropping = false;
+  /** Frames server bytes (server-framer.ts); this connection is its sink. */
+  private readonly framer = ((conn: ProxyConnection) => new ServerFramer({
+    wantsBody: (type, length) => conn.wantsBody(type, length),
+    // The server's error for a refused statement's stand-in is replaced by the gateway's refusal.
+    drops: (type) => type === T.ErrorResponse && conn.fifo.length > 0 && conn.fifo[0]!.kind === Kind.Refused,
+    frame: (type, body, end) => conn.serverFrame(type, body, end),
+    malformed: () => conn.upstreamProtocolError(),
+    get stopped(): boolean {
+      return conn.closed;
+    },
+  }))(this);
 
   private writeClient(bytes: Buffer): void {
     if (this.closed) return;
@@ -771,8 +697,7 @@ export class ProxyConnection {
         if (head === undefined || head.kind === Kind.Sync) return;
         if (head.kind === Kind.Refused) {
           // In place of the server's error (dropped by the framer): the gateway's refusal.
-          this.sDropping = false;
-          this.cout.push(head.refusal!);
+          this.framer.insert(head.refusal!);
         }
         // The server skips everything up to the next Sync (or ends the Query): so do its entries.
         const error = body.length > 0 ? parseErrorFields(body) : { severity: 'ERROR', sqlstate: '', message: '' };
@@ -789,7 +714,7 @@ export class ProxyConnection {
         const changed = body.length > 0 ? pinnedViolation(body, this.settings.pinned) : undefined;
         if (changed !== undefined) {
           // The server now reads SQL differently from what was judged: nothing more may reach it.
-          this.flushServerUpTo(end);
+          this.framer.flushUpTo(end);
           this.settings.logger.warn({ code: 'GH_ERR_PG_PARAMETER_CHANGED', sessionId: this.session.id, parameter: changed.name }, 'postgres server parameter changed; connection closed');
           this.session.record('pg.error', { sqlstate: '0A000', message: `the server reported ${changed.name} = ${changed.value}`, phase: 'parameter' }).catch(() => undefined);
           this.terminate('0A000', `gatehouse: the server reported ${changed.name} = "${changed.value}", but the gateway judges SQL only with ${changed.name} = "${this.settings.pinned.get(changed.name)}"; the connection is closed`, 'parameter_changed');
@@ -805,7 +730,7 @@ export class ProxyConnection {
         }
         this.afterPop(end);
         if (this.terminateWhenIdle && this.idle) {
-          this.flushServerUpTo(end);
+          this.framer.flushUpTo(end);
           this.terminate('57P01', 'terminating connection: the gateway is shutting down');
         }
         return;
@@ -830,13 +755,6 @@ export class ProxyConnection {
   /** Kept as the one place a pop could hook into. */
   private afterPop(_end: number): void {}
 
-  /** Queues the current server chunk up to `end` for the client, so a gateway answer can follow at exactly this point. */
-  private flushServerUpTo(end: number): void {
-    if (end > this.sWritten) {
-      this.cout.push(this.sChunk.subarray(this.sWritten, end));
-      this.sWritten = end;
-    }
-  }
 
   private result(entry: Entry, tag: string | null, suspended: boolean, error: ErrorFields | undefined, skipped = false): void {
     if (entry.requestId === undefined) return;
@@ -920,12 +838,10 @@ export class ProxyConnection {
   /** Sends a FATAL ErrorResponse (when the client's stream is at a message boundary) and closes both sides. */
   terminate(sqlstate: string, text: string, reason?: string): void {
     if (this.closed) return;
-    if (this.cout.length > 0) {
-      // Server messages already due go first: the FATAL follows them at a message boundary.
-      this.client.write(this.cout.length === 1 ? this.cout[0]! : Buffer.concat(this.cout));
-      this.cout.length = 0;
-    }
-    if (!(this.sHdrFill !== 0 && this.sChunk === EMPTY)) this.client.write(errorResponse('FATAL', sqlstate, text));
+    // Server messages already due go first: the FATAL follows them at a message boundary.
+    const due = this.framer.take();
+    if (due !== undefined) this.client.write(due);
+    if (this.framer.atBoundary) this.client.write(errorResponse('FATAL', sqlstate, text));
     this.client.end();
     this.upstream.destroy();
     this.shutdown(reason ?? (sqlstate === '57P01' ? 'terminated' : 'protocol_error'));
