@@ -7,7 +7,7 @@ import { judgeSql, type JudgedStatement, type Judgment, type SqlJudgmentRules } 
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import { pinnedViolation } from './pinned';
-import { ByteQueue } from './byte-queue';
+import { ClientFramer, type Action } from './client-framer';
 import { ServerFramer } from './server-framer';
 import type { ConnectionObserver } from './metrics';
 import {
@@ -115,15 +115,11 @@ interface Portal {
   readonly resultFormats: readonly number[];
 }
 
-/** What goes upstream for a judged message: itself (true), nothing (false), or these bytes instead. */
-type Action = boolean | Buffer;
 
 function queryMessage(text: string): Buffer {
   return message(T.Query, Buffer.from(`${text}\0`, 'utf8'));
 }
 
-const PASSTHROUGH = new Uint8Array(256);
-for (const t of [T.CopyData, T.CopyDone, T.CopyFail, T.Flush]) PASSTHROUGH[t] = 1;
 
 const REFUSED_QUERY = queryMessage(REFUSED_STATEMENT);
 const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
@@ -131,13 +127,8 @@ const COLLECT_MAX = 1 << 20;
 const HOLD_MAX = 1 << 20;
 
 export class ProxyConnection {
-  /** Client bytes not yet processed (joined once per message, not per chunk: byte-queue.ts). */
-  private readonly inq = new ByteQueue();
-  /** How many queued bytes processing needs before it can make progress (a whole message, or a header). */
-  private need = 0;
-  private passRemaining = 0;
-  private discarding = false;
-  private busy = false;
+  /** Frames client bytes (client-framer.ts); this connection is its sink. */
+  private readonly reader: ClientFramer;
   private closed = false;
   private clientPaused = false;
   private upstreamPaused = false;
@@ -162,6 +153,38 @@ export class ProxyConnection {
     initialStatus: number,
   ) {
     this.txStatus = initialStatus;
+    const conn = this;
+    this.reader = new ClientFramer(
+      {
+        message: (type, body) => conn.clientMessage(type, body),
+        forward: (bytes) => conn.writeUpstream(bytes),
+        discardedSync: () => void conn.push(Kind.Sync),
+        terminated: () => {
+          conn.upstream.end();
+          conn.shutdown('client_terminated');
+        },
+        malformed: (detail) => conn.protocolError(detail),
+        tooLarge: (type, bytes) => conn.tooLarge(type, bytes),
+        failed: (e) => conn.fail(e),
+        settled: () => {
+          if (conn.terminateWhenIdle && conn.idle) conn.terminate('57P01', 'terminating connection: the gateway is shutting down');
+        },
+        holding: (on) => {
+          if (on && !conn.clientPaused) {
+            conn.clientPaused = true;
+            conn.client.pause();
+          } else if (!on && conn.clientPaused && !conn.upstream.writableNeedDrain) {
+            conn.clientPaused = false;
+            conn.client.resume();
+          }
+        },
+        get stopped(): boolean {
+          return conn.closed;
+        },
+      },
+      settings.maxMessageBytes,
+      HOLD_MAX,
+    );
   }
 
   /** Starts forwarding; `clientRest`/`upstreamRest` are bytes already read during start-up. */
@@ -170,7 +193,7 @@ export class ProxyConnection {
     const activity = this.settings.onActivity;
     const inBytes = this.settings.observer?.fromClient ?? { value: 0 };
     const outBytes = this.settings.observer?.fromServer ?? { value: 0 };
-    client.on('data', activity === undefined ? (chunk: Buffer) => ((inBytes.value += chunk.length), this.onClientData(chunk)) : (chunk: Buffer) => ((inBytes.value += chunk.length), activity(), this.onClientData(chunk)));
+    client.on('data', activity === undefined ? (chunk: Buffer) => ((inBytes.value += chunk.length), this.reader.push(chunk)) : (chunk: Buffer) => ((inBytes.value += chunk.length), activity(), this.reader.push(chunk)));
     const masked = this.settings.masking === undefined ? undefined : this.maskedServerStream(this.settings.masking);
     const fromServer = masked === undefined ? (chunk: Buffer) => this.onUpstreamData(chunk) : (chunk: Buffer) => masked.push(chunk);
     upstream.on('data', activity === undefined ? (chunk: Buffer) => ((outBytes.value += chunk.length), fromServer(chunk)) : (chunk: Buffer) => ((outBytes.value += chunk.length), activity(), fromServer(chunk)));
@@ -184,13 +207,13 @@ export class ProxyConnection {
       if (masked === undefined) this.onUpstreamData(upstreamRest);
       else masked.push(upstreamRest);
     }
-    if (clientRest.length > 0) this.onClientData(clientRest);
+    if (clientRest.length > 0) this.reader.push(clientRest);
     client.resume();
     upstream.resume();
   }
 
   get idle(): boolean {
-    return !this.busy && this.fifo.length === 0 && this.txStatus === 0x49 /* I */;
+    return !this.reader.busy && this.fifo.length === 0 && this.txStatus === 0x49 /* I */;
   }
 
   /** Graceful shutdown: terminate now if idle, else as soon as the connection is idle. */
@@ -201,20 +224,6 @@ export class ProxyConnection {
 
   // ---------------------------------------------------------------- client → server
 
-  private onClientData(chunk: Buffer): void {
-    const inq = this.inq;
-    inq.push(chunk);
-    if (this.busy) {
-      if (inq.length > HOLD_MAX && !this.clientPaused) {
-        this.clientPaused = true;
-        this.client.pause();
-      }
-      return;
-    }
-    if (inq.length < this.need) return;
-    this.processClient();
-  }
-
   private writeUpstream(bytes: Buffer): void {
     if (bytes.length === 0 || this.closed) return;
     if (!this.upstream.write(bytes) && !this.clientPaused) {
@@ -223,176 +232,53 @@ export class ProxyConnection {
     }
   }
 
-  /** Writes what processClient collected: one write, whatever the number of pieces. */
-  private flushUpstream(parts: Buffer[]): void {
-    if (parts.length === 1) this.writeUpstream(parts[0]!);
-    else if (parts.length > 1) this.writeUpstream(Buffer.concat(parts));
-    parts.length = 0;
-  }
-
   private resumeClient(): void {
-    if (this.clientPaused && !this.busy) {
+    if (this.clientPaused && !this.reader.busy) {
       this.clientPaused = false;
       this.client.resume();
     }
   }
 
-  /**
-   * Processes buffered client bytes in order, synchronously; forwarded bytes are collected and
-   * written once at the end. A message whose judgment or record must wait suspends processing
-   * (busy) until it is done; processing then resumes with whatever arrived meanwhile.
-   */
-  private processClient(): void {
-    const out = this.outParts;
-    if (this.closed) return;
-    const buf = this.inq.takeAll();
-    this.need = 0;
-    if (buf === null) return;
-    let pos = 0;
-    let batch = 0;
-    try {
-      while (pos < buf.length) {
-        if (this.passRemaining > 0) {
-          const take = Math.min(this.passRemaining, buf.length - pos);
-          if (this.discarding) {
-            if (pos > batch) out.push(buf.subarray(batch, pos));
-            batch = pos + take;
-          }
-          pos += take;
-          this.passRemaining -= take;
-          continue;
-        }
-        if (buf.length - pos < 5) {
-          this.need = 5;
-          break;
-        }
-        const type = buf[pos]!;
-        const len = buf.readInt32BE(pos + 1);
-        if (len < 4) return this.protocolError(`invalid message length ${len}`);
-        if (PASSTHROUGH[type] === 1) {
-          this.passRemaining = len + 1;
-          continue;
-        }
-        if (len + 1 > this.settings.maxMessageBytes) return this.tooLarge(type, len + 1);
-        if (buf.length - pos < len + 1) {
-          // Wait for the whole message before looking again: it is then joined once.
-          this.need = len + 1;
-          break;
-        }
-        const end = pos + len + 1;
-        const body = buf.subarray(pos + 5, end);
-        if (this.discarding) {
-          // After a refusal in the extended protocol, everything up to Sync is skipped (as the server does after an error).
-          if (pos > batch) out.push(buf.subarray(batch, pos));
-          batch = end;
-          if (type === T.Sync) {
-            this.discarding = false;
-            batch = pos;
-            this.push(Kind.Sync);
-          }
-          pos = end;
-          continue;
-        }
-        switch (type) {
-          case T.Query:
-          case T.Parse:
-          case T.Bind:
-          case T.FunctionCall: {
-            const action = this.handleDecoded(type, body);
-            if (action instanceof Promise) {
-              // Something must wait: send what is decided, hold the rest until this message is.
-              if (pos > batch) out.push(buf.subarray(batch, pos));
-              this.flushUpstream(out);
-              if (end < buf.length) this.inq.restore(buf.subarray(end));
-              this.busy = true;
-              const original = buf.subarray(pos, end);
-              action.then(
-                (a) => {
-                  this.busy = false;
-                  if (this.closed) return;
-                  this.flushUpstream(this.apply(a, original, out));
-                  this.afterBusy();
-                  this.processClient();
-                },
-                (e: unknown) => {
-                  this.busy = false;
-                  this.fail(e);
-                },
-              );
-              return;
-            }
-            if (action !== true) {
-              if (pos > batch) out.push(buf.subarray(batch, pos));
-              if (action !== false) out.push(action);
-              batch = end;
-            }
-            break;
-          }
-          case T.Describe: {
-            const t = parseTarget(body);
-            const e = this.push(Kind.Describe);
-            e.name = t.name;
-            e.describeStatement = t.kind === 0x53;
-            break;
-          }
-          case T.Execute: {
-            const e = parseExecute(body);
-            const portal = this.portals.get(e.portal);
-            const entry = this.push(Kind.Exec);
-            entry.portal = e.portal;
-            if (portal !== undefined) {
-              entry.requestId = portal.requestId;
-              entry.name = portal.statement;
-              entry.resultFormats = portal.resultFormats;
-            }
-            break;
-          }
-          case T.Close: {
-            const t = parseTarget(body);
-            if (t.kind === 0x53) this.statements.delete(t.name);
-            else this.portals.delete(t.name);
-            this.push(Kind.Close);
-            break;
-          }
-          case T.Sync:
-            this.push(Kind.Sync);
-            break;
-          case T.Terminate:
-            out.push(buf.subarray(batch, end));
-            this.flushUpstream(out);
-            this.upstream.end();
-            this.shutdown('client_terminated');
-            return;
-          default:
-            // Other messages are answered (or rejected) by the server itself; they execute no SQL.
-            break;
-        }
-        pos = end;
+  /** One whole client message (client-framer.ts): judged, tracked, or passed on. */
+  private clientMessage(type: number, body: Buffer): Action | Promise<Action> {
+    switch (type) {
+      case T.Query:
+      case T.Parse:
+      case T.Bind:
+      case T.FunctionCall:
+        return this.handleDecoded(type, body);
+      case T.Describe: {
+        const t = parseTarget(body);
+        const e = this.push(Kind.Describe);
+        e.name = t.name;
+        e.describeStatement = t.kind === 0x53;
+        return true;
       }
-    } catch (e) {
-      out.length = 0;
-      this.fail(e);
-      return;
-    }
-    if (pos > batch) out.push(buf.subarray(batch, pos));
-    this.flushUpstream(out);
-    if (pos < buf.length) this.inq.restore(buf.subarray(pos));
-    if (this.terminateWhenIdle && this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
-  }
-
-  private readonly outParts: Buffer[] = [];
-
-  /** What to send upstream for a decided message: `true` itself, `false` nothing, or these bytes instead. */
-  private apply(action: Action, original: Buffer, out: Buffer[]): Buffer[] {
-    if (action === true) out.push(original);
-    else if (action !== false) out.push(action);
-    return out;
-  }
-
-  private afterBusy(): void {
-    if (this.clientPaused && !this.upstream.writableNeedDrain) {
-      this.clientPaused = false;
-      this.client.resume();
+      case T.Execute: {
+        const e = parseExecute(body);
+        const portal = this.portals.get(e.portal);
+        const entry = this.push(Kind.Exec);
+        entry.portal = e.portal;
+        if (portal !== undefined) {
+          entry.requestId = portal.requestId;
+          entry.name = portal.statement;
+          entry.resultFormats = portal.resultFormats;
+        }
+        return true;
+      }
+      case T.Close: {
+        const t = parseTarget(body);
+        if (t.kind === 0x53) this.statements.delete(t.name);
+        else this.portals.delete(t.name);
+        this.push(Kind.Close);
+        return true;
+      }
+      case T.Sync:
+        this.push(Kind.Sync);
+        return true;
+      default:
+        // Other messages are answered (or rejected) by the server itself; they execute no SQL.
+        return true;
     }
   }
 
@@ -483,7 +369,7 @@ export class ProxyConnection {
       const unrun = this.recordUnrun(judgment.statements, 'extended');
       const refuse = (): Action => {
         this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', judgment.refusal ?? 'gatehouse: denied');
-        this.discarding = true;
+        this.reader.discardUntilSync();
         return failingParse(name);
       };
       return unrun === undefined ? refuse() : unrun.then(refuse);
