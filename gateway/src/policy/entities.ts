@@ -30,13 +30,14 @@ export const DEFAULT_ACTION_GROUPS: Readonly<Record<string, readonly string[]>> 
 };
 
 /**
- * Kind groups: an operation whose attributes carry a `kind` (SQL statements: read, write, ddl, admin,
- * transaction, other) is also a member of `<prefix>:<kind>`, where `<prefix>` is its action's prefix
- * (`sql:select` with kind `write` is in `sql:write`). Membership follows what this statement does,
- * not its command: `SELECT ... FOR UPDATE` is in `sql:write`, `SELECT pg_read_file(...)` in
- * `sql:admin`, and neither is in `sql:read`. Every statement is in exactly one kind group.
+ * Kind groups: an operation whose attributes carry a `kind` (SQL statements: read, write, call, ddl,
+ * admin, transaction, other) is also a member of `<prefix>:<kind>`, where `<prefix>` is its action's
+ * prefix (`sql:select` with kind `write` is in `sql:write`). Membership follows what this statement
+ * does, not its command: `SELECT ... FOR UPDATE` and `SELECT nextval('s')` are in `sql:write`,
+ * `SELECT app.f()` (a function not on the read allow-list) in `sql:call`, `SELECT pg_read_file(...)`
+ * in `sql:admin`, and none of them is in `sql:read`. Every statement is in exactly one kind group.
  */
-export const SQL_KIND_GROUPS: readonly string[] = ['sql:read', 'sql:write', 'sql:ddl', 'sql:admin', 'sql:transaction', 'sql:other'];
+export const SQL_KIND_GROUPS: readonly string[] = ['sql:read', 'sql:write', 'sql:call', 'sql:ddl', 'sql:admin', 'sql:transaction', 'sql:other'];
 
 const KIND = /^[a-z][a-z0-9_-]{0,31}$/;
 

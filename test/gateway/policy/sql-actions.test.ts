@@ -73,8 +73,9 @@ describe('SQL actions in Cedar', () => {
   test('table rules read context.tables as a set of schema-qualified names', () => {
     expect(engine.decide(engineers, 'db', sql('UPDATE public.users SET name = 1 WHERE id = 1'))).toMatchObject({ effect: 'deny', reasons: ['users-table-is-read-only'] });
     expect(engine.decide(engineers, 'db', sql('INSERT INTO audit SELECT * FROM public.users'))).toMatchObject({ effect: 'deny' });
-    // Unqualified names stay unqualified: the classifier does not guess the search_path.
-    expect(engine.decide(engineers, 'db', sql('UPDATE users SET name = 1 WHERE id = 1')).effect).toBe('allow');
+    // Unqualified names resolve through the (default) search_path: `users` is `public.users`.
+    expect(engine.decide(engineers, 'db', sql('UPDATE users SET name = 1 WHERE id = 1')).effect).toBe('deny');
+    expect(engine.decide(engineers, 'db', sql('UPDATE app.users SET name = 1 WHERE id = 1')).effect).toBe('allow');
     expect(engine.decide(engineers, 'db', sql('SELECT * FROM public.users')).effect).toBe('allow');
   });
 

@@ -2,6 +2,8 @@ import type { AuthorizeOptions, GatewaySession } from '../../pipeline/types';
 import { DECISION_CODES, type Decision, type Operation } from '../../policy/decision';
 import { classifySql, sqlOperation, type SqlStatement } from './sql/classify';
 import { normalizeSql } from './sql/normalize';
+import type { SqlRefusal, SqlScope } from './sql/resolve';
+import { MAX_SEARCH_PATHS, SqlSessionState } from './sql/session-state';
 
 /** What judging one SQL text (a Query, or a Parse) decided. */
 export interface Judgment {
@@ -33,6 +35,22 @@ export interface SqlJudgmentRules {
    * minute; a longer text is judged as unparsed instead.
    */
   readonly maxStatementLength: number;
+  /** The upstream database: a three-part name in it is reduced to `schema.name`; any other is refused. */
+  readonly database?: string;
+  /** The upstream role, for `$user` in the search_path. */
+  readonly user?: string;
+}
+
+const states = new WeakMap<GatewaySession, SqlSessionState>();
+
+/** The name-resolution state of one client session (created on first use, one per session). */
+export function sqlSessionState(session: GatewaySession, rules: SqlJudgmentRules): SqlSessionState {
+  let state = states.get(session);
+  if (state === undefined) {
+    state = new SqlSessionState(rules.database, rules.user);
+    states.set(session, state);
+  }
+  return state;
 }
 
 /** One statement ready for judgment: what is recorded about it, and the operation policy judges. */
@@ -42,6 +60,8 @@ interface Classified {
   readonly kind: string;
   readonly tables: readonly string[];
   readonly operation: Operation;
+  readonly refusal?: SqlRefusal;
+  readonly searchPath?: readonly string[] | 'default';
 }
 
 type Classification = { readonly ok: true; readonly statements: readonly Classified[] } | { readonly ok: false; readonly error: string };
@@ -52,7 +72,15 @@ const byStatement = new WeakMap<SqlStatement, Classified>();
 function classifiedOf(statement: SqlStatement): Classified {
   let c = byStatement.get(statement);
   if (c === undefined) {
-    c = { text: statement.text, command: statement.command, kind: statement.kind, tables: statement.tables, operation: sqlOperation(statement) };
+    c = {
+      text: statement.text,
+      command: statement.command,
+      kind: statement.kind,
+      tables: statement.tables,
+      operation: sqlOperation(statement),
+      ...(statement.refusal === undefined ? {} : { refusal: statement.refusal }),
+      ...(statement.searchPath === undefined ? {} : { searchPath: statement.searchPath }),
+    };
     byStatement.set(statement, c);
   }
   return c;
@@ -112,31 +140,34 @@ function summarize(text: string): string {
  * (sql/normalize.ts) is looked up by its literal-insensitive key first: `... WHERE aid = 123` and
  * `... = 456` are parsed once. Everything else goes to the classifier (which caches exact texts).
  */
-export function classifyForJudgment(text: string): Classification {
+export function classifyForJudgment(text: string, scope?: SqlScope): Classification {
   const norm = normalizeSql(text);
-  if (norm === undefined || norm.singleEnd === undefined) return exact(text);
-  let shape = youngShapes.get(norm.key);
+  if (norm === undefined || norm.singleEnd === undefined) return exact(text, scope);
+  // Resolution depends on the scope (database, search_path): so does the shape.
+  const key = scope === undefined ? norm.key : `${scope.key}\u0000${norm.key}`;
+  let shape = youngShapes.get(key);
   if (shape === undefined) {
-    shape = oldShapes.get(norm.key);
-    if (shape !== undefined) rememberShape(norm.key, shape);
+    shape = oldShapes.get(key);
+    if (shape !== undefined) rememberShape(key, shape);
   }
   const own = text.slice(0, norm.singleEnd).trim();
   if (shape !== undefined) {
     return { ok: true, statements: [{ text: own, command: shape.command, kind: shape.kind, tables: shape.tables, operation: new StatementOperation(shape.action, shape.attributes, own) }] };
   }
-  const result = exact(text);
-  // Learn the shape only when the classifier agrees this is one statement with exactly this text.
-  if (result.ok && result.statements.length === 1 && result.statements[0]!.text === own) {
+  const result = exact(text, scope);
+  // Learn the shape only when the classifier agrees this is one statement with exactly this text,
+  // and nothing beyond its operation matters (a refusal or a search_path change is not a shape).
+  if (result.ok && result.statements.length === 1 && result.statements[0]!.text === own && result.statements[0]!.refusal === undefined && result.statements[0]!.searchPath === undefined) {
     const c = result.statements[0]!;
-    rememberShape(norm.key, { command: c.command, kind: c.kind, tables: c.tables, action: c.operation.action, attributes: c.operation.attributes });
+    rememberShape(key, { command: c.command, kind: c.kind, tables: c.tables, action: c.operation.action, attributes: c.operation.attributes });
   }
   return result;
 }
 
 const byClassification = new WeakMap<object, Classification>();
 
-function exact(text: string): Classification {
-  const c = classifySql(text);
+function exact(text: string, scope?: SqlScope): Classification {
+  const c = classifySql(text, scope);
   if (!c.ok) return c;
   let out = byClassification.get(c);
   if (out === undefined) {
@@ -169,16 +200,36 @@ export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgme
     const error = `the text is ${text.length} characters long, more than maxStatementLength (${rules.maxStatementLength}), so it is not parsed`;
     return judgeUnparsed(session, text, error, rules.unparsed, clientGone);
   }
-  const classification = classifyForJudgment(text);
+  const state = sqlSessionState(session, rules);
+  let classification = classifyForJudgment(text, state.scope);
   if (!classification.ok) return judgeUnparsed(session, text, classification.error, rules.unparsed, clientGone);
-  const statements = classification.statements;
+  let statements = classification.statements;
+  // A search_path set here may apply to the statements after it (same text): note every path the
+  // text sets first, and judge the whole text in the widened scope (resolution only lists more).
+  let tooManyPaths: number | undefined;
+  for (let i = 0; i < statements.length; i++) {
+    const path = statements[i]!.searchPath;
+    if (path === undefined) continue;
+    const before = state.scope;
+    if (!state.noteSearchPath(path)) {
+      tooManyPaths = i;
+      break;
+    }
+    if (state.scope !== before) {
+      classification = classifyForJudgment(text, state.scope);
+      if (!classification.ok) return judgeUnparsed(session, text, classification.error, rules.unparsed, clientGone);
+      statements = classification.statements;
+    }
+  }
   const judged: JudgedStatement[] = [];
   for (let i = 0; i < statements.length; i++) {
     const stmt = statements[i]!;
     const requestId = session.newRequestId();
     session.noteRequest(requestId);
+    const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
+    if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
     const decision = session.tryAuthorizeSync?.(stmt.operation, requestId);
-    if (decision === undefined) return judgeRest(session, statements, i, requestId, judged, clientGone);
+    if (decision === undefined) return judgeRest(session, statements, i, requestId, judged, clientGone, tooManyPaths);
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
@@ -186,7 +237,7 @@ export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgme
 }
 
 /** The asynchronous rest of judgeSql from statement `from` (whose request id is already taken). */
-async function judgeRest(session: GatewaySession, statements: readonly Classified[], from: number, firstRequestId: string, judged: JudgedStatement[], clientGone?: AuthorizeOptions['signal']): Promise<Judgment> {
+async function judgeRest(session: GatewaySession, statements: readonly Classified[], from: number, firstRequestId: string, judged: JudgedStatement[], clientGone?: AuthorizeOptions['signal'], tooManyPaths?: number): Promise<Judgment> {
   for (let i = from; i < statements.length; i++) {
     const stmt = statements[i]!;
     let requestId = firstRequestId;
@@ -194,11 +245,32 @@ async function judgeRest(session: GatewaySession, statements: readonly Classifie
       requestId = session.newRequestId();
       session.noteRequest(requestId);
     }
+    const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
+    if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
     const decision = await session.authorize(stmt.operation, requestId, clientGone === undefined ? undefined : { signal: clientGone });
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
   return { allowed: true, statements: judged };
+}
+
+const TOO_MANY_PATHS: SqlRefusal = {
+  code: 'postgres.search_path',
+  message: `gatehouse: this session already set ${MAX_SEARCH_PATHS} different search_paths; further changes are refused (reconnect to start afresh)`,
+};
+
+/**
+ * A statement the gateway refuses whatever policy says (a lexing setting, a search_path change it
+ * cannot follow, another database's name): recorded as a denial with the refusal's code.
+ */
+async function refuseStatement(session: GatewaySession, stmt: Classified, refusal: SqlRefusal, requestId: string, judged: JudgedStatement[]): Promise<Judgment> {
+  await session.record(
+    'policy.denied',
+    { effect: 'deny', code: refusal.code, reasons: [refusal.code], operation: stmt.operation.summary, action: stmt.operation.action, message: refusal.message },
+    { requestId, durable: true },
+  );
+  session.count(`denied.${refusal.code.replace(/^postgres\./, '')}`);
+  return { allowed: false, statements: judged, refusal: refusal.message };
 }
 
 /**

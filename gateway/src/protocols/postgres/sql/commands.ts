@@ -3,7 +3,17 @@
  * need the rest of the tree (data-modifying CTEs, FOR UPDATE, dangerous functions, COPY PROGRAM,
  * EXPLAIN ANALYZE) are applied by statement.ts on top of this.
  */
-export type SqlKind = 'read' | 'write' | 'ddl' | 'admin' | 'transaction' | 'other';
+export type SqlKind = 'read' | 'write' | 'call' | 'ddl' | 'admin' | 'transaction' | 'other';
+
+/**
+ * Kinds ordered by what they may do: a statement takes the highest kind of anything in it. `call`
+ * (a function the classifier cannot see into) sits above `write` and below `ddl`.
+ */
+const RANK: Readonly<Record<SqlKind, number>> = { other: 0, transaction: 0, read: 1, write: 2, call: 3, ddl: 4, admin: 5 };
+
+export function atLeast(kind: SqlKind, floor: SqlKind): SqlKind {
+  return RANK[kind] >= RANK[floor] ? kind : floor;
+}
 
 export interface CommandInfo {
   readonly command: string;
@@ -35,8 +45,9 @@ const FIXED: Readonly<Record<string, CommandInfo>> = {
   TruncateStmt: { command: 'truncate', kind: 'write' },
   CopyStmt: { command: 'copy', kind: 'read' },
   LockStmt: { command: 'lock', kind: 'write' },
-  // A procedure is an existing, reviewed object; a DO block is arbitrary code nobody reviewed.
-  CallStmt: { command: 'call', kind: 'write' },
+  // A procedure runs code the classifier cannot see (kind `call`, like an unknown function); a DO
+  // block is arbitrary code nobody reviewed.
+  CallStmt: { command: 'call', kind: 'call' },
   DoStmt: { command: 'do', kind: 'admin' },
   ExplainStmt: { command: 'explain', kind: 'read' },
   VariableShowStmt: { command: 'show', kind: 'read' },

@@ -11,7 +11,9 @@
  * - equality of two constants (`WHERE 1 = 1` is an unbounded DELETE, `WHERE 1 = 2` is not): a text
  *   in which two normalized literals could be equal values is not normalized, so within every
  *   key all literal values are distinct and no constant comparison can be true;
- * - EXPLAIN options (`EXPLAIN (ANALYZE 0)`): a text naming EXPLAIN is not normalized.
+ * - EXPLAIN options (`EXPLAIN (ANALYZE 0)`): a text naming EXPLAIN is not normalized;
+ * - the parameter name of set_config and the schemas of SET search_path: a text naming
+ *   `set_config` or `search_path` (as a plain or a quoted identifier) is not normalized.
  * A literal kept as written (E'', dollar-quoted, bit strings) could equal a normalized one, so a
  * text mixing both is not normalized either.
  * The lexer follows PostgreSQL's scanner (scan.l, standard_conforming_strings on, as the
@@ -143,6 +145,9 @@ function skipBlank(sql: string, i: number): number {
  * The literal-insensitive key of `sql`, or undefined when the text must be classified as it is
  * (too long, EXPLAIN, two literals that could be equal, anything the lexer does not fully read).
  */
+/** Identifiers whose statements have literal values the classifier reads (statement.ts). */
+const LITERAL_READERS: ReadonlySet<string> = new Set(['search_path', 'set_config']);
+
 export function normalizeSql(sql: string): NormalizedSql | undefined {
   const n = sql.length;
   if (n > NORMALIZE_MAX_TEXT) return undefined;
@@ -213,6 +218,7 @@ export function normalizeSql(sql: string): NormalizedSql | undefined {
     if (c === C.Dquote) {
       const end = skipQuoted(sql, i, C.Dquote);
       if (end < 0) return undefined;
+      if (end - i >= 12 && end - i <= 13 && LITERAL_READERS.has(sql.slice(i + 1, end - 1).toLowerCase())) return undefined;
       i = end;
       continue;
     }
@@ -287,6 +293,7 @@ export function normalizeSql(sql: string): NormalizedSql | undefined {
       // U&'..' and U&"..": unicode escapes (and UESCAPE): refused.
       if (j - i === 1 && (c | 0x20) === 117 && next === C.Amp) return undefined;
       if (j - i === 7 && sql.slice(i, j).toLowerCase() === 'explain') return undefined;
+      if (j - i >= 10 && j - i <= 11 && LITERAL_READERS.has(sql.slice(i, j).toLowerCase())) return undefined;
       i = j;
       continue;
     }

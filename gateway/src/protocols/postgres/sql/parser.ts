@@ -84,8 +84,13 @@ export class SqlParserFailure extends Error {
   }
 }
 
-let wasm: PgQueryWasm | undefined;
-let loading: Promise<void> | undefined;
+/**
+ * Parser instances. A trap leaves one instance unusable; with several, the statement that trapped
+ * is refused and the others keep parsing everyone else's statements while it is replaced.
+ */
+export const PG_PARSER_INSTANCES = 3;
+const instances: (PgQueryWasm | undefined)[] = new Array<PgQueryWasm | undefined>(PG_PARSER_INSTANCES).fill(undefined);
+const loadings: (Promise<void> | undefined)[] = new Array<Promise<void> | undefined>(PG_PARSER_INSTANCES).fill(undefined);
 /** Set once a load succeeded: afterwards a missing instance means a restart, not a missing start-up step. */
 let everLoaded = false;
 /** Restarts after a trap, for logs and tests. */
@@ -109,11 +114,17 @@ export function pgParserWasmCandidates(): string[] {
   return candidates;
 }
 
+/** True when at least one parser instance is ready. */
 export function isPgParserLoaded(): boolean {
-  return wasm !== undefined;
+  return instances.some((m) => m !== undefined);
 }
 
-/** How many times the parser was replaced after a trap since the process started. */
+/** How many parser instances are ready now. */
+export function pgParserInstancesReady(): number {
+  return instances.filter((m) => m !== undefined).length;
+}
+
+/** How many times a parser instance was replaced after a trap since the process started. */
 export function pgParserRestarts(): number {
   return restarts;
 }
@@ -121,32 +132,35 @@ export function pgParserRestarts(): number {
 /**
  * A trap inside the WebAssembly code (stack overflow on absurdly nested input, out-of-bounds access)
  * leaves the instance in an unknown state (Emscripten's own stack pointer is not unwound), so the
- * instance is dropped and a fresh one loaded in the background. Until it is ready, statements are
- * refused (fail closed), not guessed.
+ * instance is dropped and a fresh one loaded in the background. The other instances go on parsing.
  */
-function replaceAfterTrap(): void {
-  wasm = undefined;
-  loading = undefined;
+function replaceAfterTrap(slot: number): void {
+  instances[slot] = undefined;
+  loadings[slot] = undefined;
   restarts++;
-  loadPgParser().catch(() => {
-    // The next classification reports the parser as restarting again and retries the load.
+  loadSlot(slot).catch(() => {
+    // The next parse that finds no instance starts the load again.
   });
 }
 
-/** Loads the parser; idempotent, concurrent callers share one load. Fails with GH_ERR_SQL_PARSER_UNAVAILABLE. */
-export function loadPgParser(): Promise<void> {
-  if (wasm) return Promise.resolve();
-  loading ??= instantiate().then(
+function loadSlot(slot: number): Promise<void> {
+  if (instances[slot] !== undefined) return Promise.resolve();
+  loadings[slot] ??= instantiate().then(
     (module) => {
-      wasm = module;
+      instances[slot] = module;
       everLoaded = true;
     },
     (e: unknown) => {
-      loading = undefined; // a later call may retry (e.g. after the file was put in place)
+      loadings[slot] = undefined; // a later call may retry (e.g. after the file was put in place)
       throw e;
     },
   );
-  return loading;
+  return loadings[slot]!;
+}
+
+/** Loads every parser instance; idempotent, concurrent callers share the loads. Fails with GH_ERR_SQL_PARSER_UNAVAILABLE. */
+export function loadPgParser(): Promise<void> {
+  return Promise.all(instances.map((_m, slot) => loadSlot(slot))).then(() => undefined);
 }
 
 async function instantiate(): Promise<PgQueryWasm> {
@@ -199,17 +213,23 @@ async function instantiate(): Promise<PgQueryWasm> {
  * GH_ERR_SQL_PARSER_NOT_LOADED before loadPgParser() has finished.
  */
 export function parsePg(sql: string): ParseTree {
-  const m = wasm;
-  if (!m) {
+  let slot = -1;
+  for (let i = 0; i < instances.length; i++) {
+    if (instances[i] !== undefined) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot < 0) {
     if (!everLoaded) throw new GatehouseError('GH_ERR_SQL_PARSER_NOT_LOADED', 'the PostgreSQL parser is not loaded (await loadSqlParser() at start-up)');
-    if (loading === undefined) void loadPgParser().catch(() => undefined);
+    void loadPgParser().catch(() => undefined);
     throw new SqlParserFailure('the SQL parser is restarting; try again', false);
   }
   try {
-    return parseWith(m, sql);
+    return parseWith(instances[slot]!, sql);
   } catch (e) {
     if (e instanceof SqlSyntaxError) throw e;
-    replaceAfterTrap();
+    replaceAfterTrap(slot);
     throw new SqlParserFailure('the statement is too complex for the SQL parser (nested too deeply)', true);
   }
 }

@@ -1,33 +1,42 @@
-import { commandOf, type SqlKind } from './commands';
-import { builtinName, isDangerousFunction } from './functions';
+import { atLeast, commandOf, type SqlKind } from './commands';
+import type { SettingChange, SettingScope } from './settings';
 
 /**
- * What one parsed statement does, read from PostgreSQL's own parse tree (libpg_query JSON).
+ * What one parsed statement does, read from PostgreSQL's own parse tree (libpg_query JSON), before
+ * names are resolved (resolve.ts folds the called functions into the kind, in the session's scope).
  *
  * Decisions (documented in docs/policy.md):
  * - a query that contains a data-modifying statement (`WITH d AS (DELETE ...) SELECT`,
  *   `COPY (DELETE ... RETURNING) TO STDOUT`) is a write;
  * - `SELECT ... FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE` is a write: it takes row locks that
  *   block other writers, so it is judged like one;
- * - `EXPLAIN ANALYZE` runs its statement and takes that statement's kind; plain `EXPLAIN` is a read;
- * - a call of a known-dangerous function makes any statement `admin`;
+ * - `EXPLAIN ANALYZE` runs its statement and takes that statement's kind; plain `EXPLAIN` is a read
+ *   (the functions it names still count: planning may evaluate them);
  * - `COPY ... TO/FROM PROGRAM` and `COPY` to or from a server-side file are `admin`; `COPY FROM STDIN`
  *   is a write, `COPY TO STDOUT` a read;
- * - `UPDATE`/`DELETE` without `WHERE`, or with a constant-true `WHERE` (`true`, `1 = 1`), is unbounded,
- *   wherever it appears (also inside a CTE).
+ * - `UPDATE`/`DELETE` is unbounded unless its `WHERE` is bounded (see `bounded()`), wherever it
+ *   appears (also inside a CTE).
  *
- * Literal values: classification reads the value of a numeric or string literal in exactly two
- * places, constant equality in `bounded()` and EXPLAIN options in `optionIsOn()`. The judge's
- * literal-insensitive cache (normalize.ts) is sound only while that holds: reading any other
- * literal value here means updating normalize.ts (and its differential tests) too.
+ * Literal values: classification reads the value of a literal in three places: EXPLAIN options in
+ * `optionIsOn()`, the parameter name of `set_config(...)` and the schemas of `SET search_path`.
+ * The judge's literal-insensitive cache (normalize.ts) is sound only while that holds: it refuses a
+ * key for texts naming EXPLAIN, set_config or search_path. Reading any other literal value here
+ * means updating normalize.ts (and its differential tests) too.
  */
 export interface StatementFacts {
   readonly command: string;
+  /** The kind from the statement's form alone; the functions it calls may raise it (resolve.ts). */
   readonly kind: SqlKind;
-  readonly tables: readonly string[];
-  readonly functions: readonly string[];
+  /** Relations as written (name parts, lower-cased unless quoted), in reading order, without CTE names. */
+  readonly relations: readonly (readonly string[])[];
+  /** Called functions as written (name parts). */
+  readonly calls: readonly (readonly string[])[];
+  /** Schema-qualified operators (`OPERATOR(s.+)`), name parts. */
+  readonly operators: readonly (readonly string[])[];
   readonly flags: readonly string[];
   readonly unbounded: boolean;
+  /** Settings the statement changes (SET, RESET, ALTER ... SET, set_config). */
+  readonly settings: readonly SettingChange[];
 }
 
 type Node = Record<string, unknown>;
@@ -35,25 +44,36 @@ type Node = Record<string, unknown>;
 const DML = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 /** DROP targets that name relations (tables and table-like objects), listed as tables. */
 const DROPPED_RELATIONS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE']);
-const RANK: Readonly<Record<SqlKind, number>> = { other: 0, transaction: 0, read: 1, write: 2, ddl: 3, admin: 4 };
-
-function atLeast(kind: SqlKind, floor: SqlKind): SqlKind {
-  return RANK[kind] >= RANK[floor] ? kind : floor;
-}
+/** Where the `setstmt` of each ALTER ... SET statement takes effect. */
+const SET_SCOPES: Readonly<Record<string, SettingScope>> = { AlterRoleSetStmt: 'role', AlterDatabaseSetStmt: 'database', AlterSystemStmt: 'system' };
 
 function isNode(value: unknown): value is Node {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function nameParts(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const parts: string[] = [];
+  for (const n of list) {
+    if (!isNode(n) || !isNode(n.String) || typeof n.String.sval !== 'string') return [];
+    parts.push(n.String.sval);
+  }
+  return parts;
+}
+
 /** Everything of interest anywhere in a statement's tree, collected in one pass. */
 class TreeFacts {
   /** Relation names with where they occur in the text, to list them in reading order. */
-  readonly tables: { name: string; at: number }[] = [];
+  readonly tables: { parts: string[]; at: number }[] = [];
   readonly ctes = new Set<string>();
-  readonly functions: string[] = [];
+  readonly calls: string[][] = [];
+  readonly operators: string[][] = [];
+  readonly settings: SettingChange[] = [];
   writes = false;
   unbounded = false;
   locking = false;
+
+  constructor(private readonly top: string) {}
 
   /**
    * `defining` is true below a definition that stores statements without running them (the
@@ -67,14 +87,18 @@ class TreeFacts {
     }
     if (!isNode(value)) return;
     if (typeof value.relname === 'string') this.addTable(value);
-    if (key === 'FuncCall' || key === 'funccall') this.addFunction(value.funcname);
+    if (key === 'FuncCall' || key === 'funccall') this.addFunction(value);
+    if (key === 'A_Expr') this.addOperator(value.name);
     if (key === 'CommonTableExpr' && typeof value.ctename === 'string') this.ctes.add(value.ctename);
+    if (key === 'VariableSetStmt') this.addSetting(value, depth === 0 ? 'session' : 'function');
+    if (key === 'setstmt') this.addSetting(value, SET_SCOPES[this.top] ?? 'session');
     if (DML.has(key) && !defining) {
       if (depth > 0) this.writes = true;
-      if ((key === 'UpdateStmt' || key === 'DeleteStmt') && !bounded(value.whereClause)) this.unbounded = true;
+      if ((key === 'UpdateStmt' || key === 'DeleteStmt') && !bounded(value)) this.unbounded = true;
     }
     const definition = defining || key === 'CreateFunctionStmt' || key === 'RuleStmt';
-    for (const [k, v] of Object.entries(value)) {
+    for (const k in value) {
+      const v = value[k];
       if (k === 'lockingClause' && Array.isArray(v) && v.length > 0 && !definition) this.locking = true;
       if (typeof v === 'object' && v !== null) this.visit(v, k, depth + 1, definition);
     }
@@ -82,51 +106,173 @@ class TreeFacts {
 
   private addTable(rangeVar: Node): void {
     const parts = [rangeVar.catalogname, rangeVar.schemaname, rangeVar.relname].filter((p): p is string => typeof p === 'string' && p !== '');
-    this.tables.push({ name: parts.join('.'), at: typeof rangeVar.location === 'number' ? rangeVar.location : Number.MAX_SAFE_INTEGER });
+    this.tables.push({ parts, at: typeof rangeVar.location === 'number' ? rangeVar.location : Number.MAX_SAFE_INTEGER });
   }
 
-  private addFunction(funcname: unknown): void {
-    if (!Array.isArray(funcname)) return;
-    const parts = funcname.map((n) => (isNode(n) && isNode(n.String) ? n.String.sval : undefined)).filter((p): p is string => typeof p === 'string');
-    if (parts.length > 0) this.functions.push(builtinName(parts.join('.')));
+  private addFunction(call: Node): void {
+    const parts = nameParts(call.funcname);
+    if (parts.length === 0) return;
+    this.calls.push(parts);
+    // Any function named set_config counts as the built-in one (a schema-qualified one might be it).
+    if (parts[parts.length - 1] === 'set_config') {
+      const first = Array.isArray(call.args) ? literalText(call.args[0]) : undefined;
+      this.settings.push({ name: first?.toLowerCase(), scope: 'session', viaFunction: true, reset: false });
+    }
   }
 
-  /** Tables in order of first mention, without the names of the statement's own CTEs. */
-  tableList(): string[] {
-    const mentioned = this.tables.filter((t) => !this.ctes.has(t.name)).sort((a, b) => a.at - b.at);
-    return unique(mentioned.map((t) => t.name));
+  private addOperator(name: unknown): void {
+    const parts = nameParts(name);
+    if (parts.length > 1) this.operators.push(parts);
   }
+
+  private addSetting(set: Node, scope: SettingScope): void {
+    const kind = String(set.kind);
+    if (kind === 'VAR_RESET_ALL') {
+      this.settings.push({ name: undefined, scope, viaFunction: false, reset: true });
+      return;
+    }
+    if (typeof set.name !== 'string') return;
+    const reset = kind === 'VAR_RESET' || kind === 'VAR_SET_DEFAULT';
+    let values: string[] | undefined;
+    if (!reset && Array.isArray(set.args)) {
+      values = [];
+      for (const a of set.args) {
+        const text = literalText(a);
+        if (text === undefined) {
+          values = undefined;
+          break;
+        }
+        values.push(text);
+      }
+    }
+    this.settings.push({ name: set.name.toLowerCase(), scope, viaFunction: false, reset, ...(values === undefined ? {} : { values }) });
+  }
+
+  /** Relations in order of first mention, without the names of the statement's own CTEs. */
+  relationList(): string[][] {
+    const mentioned = this.tables.filter((t) => !(t.parts.length === 1 && this.ctes.has(t.parts[0]!))).sort((a, b) => a.at - b.at);
+    return uniqueParts(mentioned.map((t) => t.parts));
+  }
+}
+
+/** The text of a string or numeric literal (also under a cast); undefined for anything else. */
+function literalText(node: unknown): string | undefined {
+  if (!isNode(node)) return undefined;
+  if (isNode(node.TypeCast)) return literalText(node.TypeCast.arg);
+  const c = isNode(node.A_Const) ? node.A_Const : undefined;
+  if (c === undefined) return undefined;
+  if (isNode(c.sval)) return typeof c.sval.sval === 'string' ? c.sval.sval : '';
+  if (isNode(c.ival)) return String(c.ival.ival ?? 0);
+  if (isNode(c.fval)) return typeof c.fval.fval === 'string' ? c.fval.fval : undefined;
+  return undefined;
 }
 
 function unique(items: readonly string[]): string[] {
   return [...new Set(items)];
 }
 
-/** A WHERE clause that limits rows: present and not a constant truth. */
-function bounded(where: unknown): boolean {
-  if (!isNode(where)) return false;
-  const constant = isNode(where.A_Const) ? where.A_Const : undefined;
-  if (constant && isNode(constant.boolval)) return constant.boolval.boolval !== true;
-  const expr = isNode(where.A_Expr) ? where.A_Expr : undefined;
-  if (expr && expr.kind === 'AEXPR_OP' && operatorName(expr.name) === '=' && isNode(expr.lexpr) && isNode(expr.rexpr)) {
-    const l = constantValue(expr.lexpr);
-    const r = constantValue(expr.rexpr);
-    if (l !== undefined && l === r) return false;
+function uniqueParts(items: readonly string[][]): string[][] {
+  const seen = new Set<string>();
+  const out: string[][] = [];
+  for (const parts of items) {
+    const key = parts.join('\u0000');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(parts);
   }
-  return true;
+  return out;
+}
+
+/**
+ * A bounded UPDATE/DELETE: its WHERE restricts a column of the target table by a literal or a
+ * parameter, so that no constant folding can make it true for every row. Precisely, the WHERE is
+ * bounded when it is
+ * - `WHERE CURRENT OF cursor` (one row);
+ * - a restriction `col = v`, `v = col`, `col IN (v, ...)`, `col BETWEEN v AND v`,
+ *   `col BETWEEN SYMMETRIC v AND v` or `col = ANY(v | ARRAY[v, ...])`, where `col` is a column
+ *   reference of the target table and each `v` a non-NULL literal or a `$n` parameter (each
+ *   possibly cast);
+ * - an AND of which at least one operand is bounded, or an OR of which every operand is bounded.
+ * Everything else is unbounded: a missing WHERE, constants (`true`, `1 = 1`, `1 < 2`,
+ * `true OR false`), `col = col`, one-sided ranges (`col > 0`), `<>`, NOT, IS [NOT] NULL,
+ * subqueries, functions of the column. A column of the target is written `col` (only when the
+ * statement has no FROM/USING, where a bare name could belong to another table), `alias.col`
+ * (when the target has an alias) or `table.col` / `schema.table.col` (when it has none).
+ */
+function bounded(stmt: Node): boolean {
+  const where = stmt.whereClause;
+  if (!isNode(where)) return false;
+  const target = isNode(stmt.relation) ? stmt.relation : undefined;
+  if (target === undefined) return false;
+  const others = (Array.isArray(stmt.fromClause) && stmt.fromClause.length > 0) || (Array.isArray(stmt.usingClause) && stmt.usingClause.length > 0);
+  const qualifiers: string[] = [];
+  const alias = isNode(target.alias) && typeof target.alias.aliasname === 'string' ? target.alias.aliasname : undefined;
+  if (alias !== undefined) qualifiers.push(alias);
+  else {
+    const rel = String(target.relname);
+    qualifiers.push(rel);
+    if (typeof target.schemaname === 'string') qualifiers.push(`${target.schemaname}.${rel}`);
+  }
+  const isColumn = (node: unknown): boolean => {
+    if (!isNode(node) || !isNode(node.ColumnRef)) return false;
+    const fields = nameParts(node.ColumnRef.fields);
+    if (fields.length === 0) return false;
+    if (fields.length === 1) return !others;
+    return qualifiers.includes(fields.slice(0, -1).join('.'));
+  };
+  return restricts(where, isColumn);
+}
+
+const RESTRICTING_OPS = new Set(['=']);
+
+function isValue(node: unknown): boolean {
+  if (!isNode(node)) return false;
+  if (isNode(node.TypeCast)) return isValue(node.TypeCast.arg);
+  if (isNode(node.ParamRef)) return true;
+  return isNode(node.A_Const) && node.A_Const.isnull !== true;
+}
+
+function listOfValues(node: unknown, min: number): boolean {
+  const items = isNode(node) && isNode(node.List) && Array.isArray(node.List.items) ? node.List.items : undefined;
+  return items !== undefined && items.length >= min && items.every(isValue);
+}
+
+function restricts(node: Node, isColumn: (n: unknown) => boolean): boolean {
+  if (isNode(node.CurrentOfExpr)) return true;
+  if (isNode(node.BoolExpr)) {
+    const args = Array.isArray(node.BoolExpr.args) ? node.BoolExpr.args.filter(isNode) : [];
+    if (args.length === 0) return false;
+    if (node.BoolExpr.boolop === 'AND_EXPR') return args.some((a) => restricts(a, isColumn));
+    if (node.BoolExpr.boolop === 'OR_EXPR') return args.every((a) => restricts(a, isColumn));
+    return false;
+  }
+  const e = isNode(node.A_Expr) ? node.A_Expr : undefined;
+  if (e === undefined) return false;
+  const op = operatorName(e.name);
+  switch (e.kind) {
+    case 'AEXPR_OP':
+      return op !== undefined && RESTRICTING_OPS.has(op) && ((isColumn(e.lexpr) && isValue(e.rexpr)) || (isValue(e.lexpr) && isColumn(e.rexpr)));
+    case 'AEXPR_IN':
+      return op === '=' && isColumn(e.lexpr) && listOfValues(e.rexpr, 1);
+    case 'AEXPR_BETWEEN':
+    case 'AEXPR_BETWEEN_SYM':
+      return isColumn(e.lexpr) && listOfValues(e.rexpr, 2);
+    case 'AEXPR_OP_ANY': {
+      if (op !== '=' || !isColumn(e.lexpr)) return false;
+      const r = e.rexpr;
+      if (isValue(r)) return true;
+      const arr = isNode(r) && isNode(r.A_ArrayExpr) ? r.A_ArrayExpr : undefined;
+      return arr !== undefined && Array.isArray(arr.elements) && arr.elements.length > 0 && arr.elements.every(isValue);
+    }
+    default:
+      return false;
+  }
 }
 
 function operatorName(name: unknown): string | undefined {
   if (!Array.isArray(name) || name.length !== 1) return undefined;
   const n: unknown = name[0];
   return isNode(n) && isNode(n.String) && typeof n.String.sval === 'string' ? n.String.sval : undefined;
-}
-
-/** A comparable rendering of a literal constant, without its location; undefined for anything else. */
-function constantValue(node: Node): string | undefined {
-  if (!isNode(node.A_Const)) return undefined;
-  const { location: _ignored, ...value } = node.A_Const;
-  return JSON.stringify(value);
 }
 
 function explainAnalyzes(options: unknown): boolean {
@@ -148,13 +294,13 @@ function optionIsOn(arg: unknown): boolean {
 
 export function statementFacts(stmt: Node | undefined): StatementFacts {
   const entry = stmt ? Object.entries(stmt)[0] : undefined;
-  if (!entry || !isNode(entry[1])) return { command: 'unknown', kind: 'other', tables: [], functions: [], flags: [], unbounded: false };
+  if (!entry || !isNode(entry[1])) return { command: 'unknown', kind: 'other', relations: [], calls: [], operators: [], flags: [], unbounded: false, settings: [] };
   const [nodeType, node] = entry;
   const base = commandOf(nodeType, node);
 
   if (nodeType === 'ExplainStmt') return explainFacts(node);
 
-  const tree = new TreeFacts();
+  const tree = new TreeFacts(nodeType);
   tree.visit(node, nodeType, 0);
   let kind = base.kind;
   let command = base.command;
@@ -177,13 +323,8 @@ export function statementFacts(stmt: Node | undefined): StatementFacts {
     kind = 'admin';
   }
   if (nodeType === 'VariableSetStmt' && base.kind === 'admin') flags.push('set_role');
-  const tables = nodeType === 'DropStmt' ? droppedRelations(node) : tree.tableList();
-  const functions = unique(tree.functions);
-  if (functions.some(isDangerousFunction)) {
-    flags.push('dangerous_function');
-    kind = 'admin';
-  }
-  return { command, kind, tables, functions, flags, unbounded: tree.unbounded };
+  const relations = nodeType === 'DropStmt' ? droppedRelations(node) : tree.relationList();
+  return { command, kind, relations, calls: uniqueParts(tree.calls), operators: uniqueParts(tree.operators), flags, unbounded: tree.unbounded, settings: tree.settings };
 }
 
 function copyKind(node: Node, kind: SqlKind, flags: string[]): SqlKind {
@@ -199,24 +340,18 @@ function copyKind(node: Node, kind: SqlKind, flags: string[]): SqlKind {
   return node.is_from === true ? atLeast(kind, 'write') : kind;
 }
 
-function droppedRelations(node: Node): string[] {
+function droppedRelations(node: Node): string[][] {
   if (!DROPPED_RELATIONS.has(String(node.removeType)) || !Array.isArray(node.objects)) return [];
-  const names = node.objects.map((o: unknown) => {
-    const items = isNode(o) && isNode(o.List) && Array.isArray(o.List.items) ? o.List.items : [];
-    return items
-      .map((i: unknown) => (isNode(i) && isNode(i.String) ? i.String.sval : undefined))
-      .filter((p): p is string => typeof p === 'string')
-      .join('.');
-  });
-  return unique(names.filter((n) => n !== ''));
+  const names = node.objects.map((o: unknown) => (isNode(o) && isNode(o.List) ? nameParts(o.List.items) : []));
+  return uniqueParts(names.filter((n) => n.length > 0));
 }
 
 function explainFacts(node: Node): StatementFacts {
   const analyze = explainAnalyzes(node.options);
   const inner = statementFacts(isNode(node.query) ? node.query : undefined);
-  // A plain EXPLAIN plans without running: only what the plan itself could do counts.
-  let kind: SqlKind = analyze ? atLeast(inner.kind, 'read') : 'read';
-  const flags = analyze ? ['explain_analyze', ...inner.flags] : inner.flags.filter((f) => f === 'dangerous_function');
-  if (inner.functions.some(isDangerousFunction)) kind = 'admin';
-  return { command: 'explain', kind, tables: inner.tables, functions: inner.functions, flags: unique(flags), unbounded: analyze && inner.unbounded };
+  // A plain EXPLAIN plans without running: only what the plan itself could do counts (the
+  // functions it names, folded in by resolve.ts: planning may evaluate them).
+  const kind: SqlKind = analyze ? atLeast(inner.kind, 'read') : 'read';
+  const flags = analyze ? unique(['explain_analyze', ...inner.flags]) : [];
+  return { command: 'explain', kind, relations: inner.relations, calls: inner.calls, operators: inner.operators, flags, unbounded: analyze && inner.unbounded, settings: inner.settings };
 }

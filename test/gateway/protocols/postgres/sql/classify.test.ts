@@ -33,7 +33,7 @@ describe('commands and kinds', () => {
     ['COPY t FROM STDIN', 'copy', 'write'],
     ['COPY t TO STDOUT', 'copy', 'read'],
     ['LOCK TABLE t IN ACCESS EXCLUSIVE MODE', 'lock', 'write'],
-    ['CALL refresh_stats(1)', 'call', 'write'],
+    ['CALL refresh_stats(1)', 'call', 'call'],
     ['VACUUM FULL t', 'vacuum', 'write'],
     ['REFRESH MATERIALIZED VIEW mv', 'refresh_materialized_view', 'write'],
     ['CREATE TABLE t (id int)', 'create_table', 'ddl'],
@@ -84,7 +84,7 @@ describe('commands and kinds', () => {
 
 describe('what a statement does beyond its command', () => {
   test('a data-modifying CTE makes a SELECT a write, and its DELETE may be unbounded', () => {
-    expect(one('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d')).toMatchObject({ command: 'select', kind: 'write', unbounded: true, tables: ['t'], flags: ['writing_subquery'] });
+    expect(one('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d')).toMatchObject({ command: 'select', kind: 'write', unbounded: true, tables: ['public.t'], flags: ['writing_subquery'] });
     expect(one('WITH d AS (UPDATE t SET a = 1 WHERE id = 1 RETURNING *) SELECT * FROM d')).toMatchObject({ kind: 'write', unbounded: false });
     expect(one('COPY (DELETE FROM t WHERE id = 1 RETURNING *) TO STDOUT')).toMatchObject({ command: 'copy', kind: 'write' });
   });
@@ -101,7 +101,7 @@ describe('what a statement does beyond its command', () => {
     expect(one('EXPLAIN ANALYZE DELETE FROM t')).toMatchObject({ command: 'explain', kind: 'write', unbounded: true, flags: ['explain_analyze'] });
     expect(one('EXPLAIN (ANALYZE, BUFFERS) UPDATE t SET a = 1 WHERE id = 1')).toMatchObject({ kind: 'write', unbounded: false });
     expect(one('EXPLAIN (ANALYZE true) CREATE TABLE t2 AS SELECT 1')).toMatchObject({ kind: 'ddl' });
-    expect(one('EXPLAIN DELETE FROM t')).toMatchObject({ kind: 'read', unbounded: false, tables: ['t'] });
+    expect(one('EXPLAIN DELETE FROM t')).toMatchObject({ kind: 'read', unbounded: false, tables: ['public.t'] });
     expect(one('EXPLAIN (ANALYZE false) DELETE FROM t')).toMatchObject({ kind: 'read', unbounded: false });
     expect(one('EXPLAIN (ANALYZE off) DELETE FROM t')).toMatchObject({ kind: 'read' });
     expect(one('EXPLAIN ANALYZE SELECT 1')).toMatchObject({ kind: 'read' });
@@ -117,8 +117,9 @@ describe('what a statement does beyond its command', () => {
     expect(one("SELECT query_to_xml('delete from t', true, true, '')")).toMatchObject({ kind: 'admin' });
   });
 
-  test('ordinary functions are listed but change nothing', () => {
-    expect(one('SELECT now(), lower(name), app.score(id) FROM users')).toMatchObject({ kind: 'read', functions: ['now', 'lower', 'app.score'], flags: [] });
+  test('allow-listed built-ins are listed but change nothing; any other function makes the statement `call`', () => {
+    expect(one('SELECT now(), lower(name) FROM users')).toMatchObject({ kind: 'read', functions: ['now', 'lower'], flags: [] });
+    expect(one('SELECT now(), lower(name), app.score(id) FROM users')).toMatchObject({ kind: 'call', functions: ['now', 'lower', 'app.score'], flags: ['unknown_function'] });
     expect(one('SELECT * FROM generate_series(1, 3)')).toMatchObject({ kind: 'read', functions: ['generate_series'], tables: [] });
   });
 
@@ -133,33 +134,38 @@ describe('what a statement does beyond its command', () => {
     for (const sql of ['DELETE FROM t', 'UPDATE t SET a = 1', 'DELETE FROM t WHERE true', 'DELETE FROM t WHERE 1 = 1', "UPDATE t SET a = 1 WHERE 'x' = 'x'"]) {
       expect({ sql, unbounded: one(sql).unbounded }).toEqual({ sql, unbounded: true });
     }
-    for (const sql of ['DELETE FROM t WHERE id = 1', 'DELETE FROM t WHERE false', 'DELETE FROM t WHERE 1 = 2', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id', 'DELETE FROM t WHERE CURRENT OF c', 'INSERT INTO t VALUES (1)', 'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE']) {
+    // Constant WHEREs are unbounded even when false: only a restriction of a target column counts.
+    for (const sql of ['DELETE FROM t WHERE false', 'DELETE FROM t WHERE 1 = 2', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id']) {
+      expect({ sql, unbounded: one(sql).unbounded }).toEqual({ sql, unbounded: true });
+    }
+    for (const sql of ['DELETE FROM t WHERE id = 1', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id AND t.id = 3', 'DELETE FROM t WHERE CURRENT OF c', 'INSERT INTO t VALUES (1)', 'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE']) {
       expect({ sql, unbounded: one(sql).unbounded }).toEqual({ sql, unbounded: false });
     }
   });
 
   test('statements stored for later (function bodies, rules) are DDL, not writes now', () => {
     expect(one('CREATE FUNCTION f() RETURNS void BEGIN ATOMIC DELETE FROM t; END')).toMatchObject({ command: 'create_function', kind: 'ddl', unbounded: false, flags: [] });
-    expect(one('CREATE RULE r AS ON INSERT TO t DO INSTEAD DELETE FROM u')).toMatchObject({ command: 'create_rule', kind: 'ddl', unbounded: false, tables: ['t', 'u'] });
+    expect(one('CREATE RULE r AS ON INSERT TO t DO INSTEAD DELETE FROM u')).toMatchObject({ command: 'create_rule', kind: 'ddl', unbounded: false, tables: ['public.t', 'public.u'] });
   });
 });
 
 describe('tables', () => {
   test('schema-qualified when written so, lower-cased unless quoted, each once, in order', () => {
     expect(one('SELECT * FROM Public.Users u JOIN "Sales"."Orders" o ON o.uid = u.id JOIN public.users x ON true').tables).toEqual(['public.users', 'Sales.Orders']);
-    expect(one('INSERT INTO audit SELECT * FROM app.events WHERE id IN (SELECT id FROM flagged)').tables).toEqual(['audit', 'app.events', 'flagged']);
-    expect(one('SELECT * FROM db.app.t').tables).toEqual(['db.app.t']);
+    expect(one('INSERT INTO audit SELECT * FROM app.events WHERE id IN (SELECT id FROM flagged)').tables).toEqual(['public.audit', 'app.events', 'public.flagged']);
+    // Without a session the connected database is unknown: a three-part name is refused.
+    expect(one('SELECT * FROM db.app.t')).toMatchObject({ tables: ['db.app.t'], refusal: { code: 'postgres.cross_database' } });
   });
 
   test("a CTE's own name is not a table", () => {
-    expect(one('WITH recent AS (SELECT * FROM orders) SELECT * FROM recent').tables).toEqual(['orders']);
+    expect(one('WITH recent AS (SELECT * FROM orders) SELECT * FROM recent').tables).toEqual(['public.orders']);
   });
 
   test('DDL names its relations', () => {
-    expect(one('DROP TABLE a.b, "C"').tables).toEqual(['a.b', 'C']);
+    expect(one('DROP TABLE a.b, "C"').tables).toEqual(['a.b', 'public.C']);
     expect(one('ALTER TABLE app.t ADD COLUMN c int').tables).toEqual(['app.t']);
-    expect(one('TRUNCATE a, b').tables).toEqual(['a', 'b']);
-    expect(one('CREATE TABLE t2 AS SELECT * FROM t').tables).toEqual(['t2', 't']);
+    expect(one('TRUNCATE a, b').tables).toEqual(['public.a', 'public.b']);
+    expect(one('CREATE TABLE t2 AS SELECT * FROM t').tables).toEqual(['public.t2', 'public.t']);
     expect(one('GRANT SELECT ON app.t TO bob').tables).toEqual(['app.t']);
     expect(one('DROP INDEX i').tables).toEqual([]);
   });

@@ -1,24 +1,34 @@
 import { classifySql, loadSqlParser } from '../../../../../gateway/src/protocols/postgres/sql/classify';
-import { pgParserRestarts } from '../../../../../gateway/src/protocols/postgres/sql/parser';
+import { parserEventCounts } from '../../../../../gateway/src/protocols/postgres/sql/parser-events';
+import { parsePg, pgParserInstancesReady, pgParserRestarts, PG_PARSER_INSTANCES } from '../../../../../gateway/src/protocols/postgres/sql/parser';
 
-// Its own file: the test replaces the process's parser instance.
+// Its own file: the test replaces the process's parser instances.
 beforeAll(async () => {
   await loadSqlParser();
 });
 
-test('a statement nested too deeply for the parser is refused, and the parser is replaced, not reused', async () => {
+test('a statement nested too deeply is refused before it reaches the parser, and counted', () => {
+  const before = parserEventCounts().too_complex;
   // A left-deep chain of 20000 additions: far beyond the parser's WebAssembly stack.
   const deep = `SELECT ${Array.from({ length: 20000 }, () => '1').join(' + ')}`;
-  expect(classifySql(deep)).toEqual({ ok: false, error: 'the statement is too complex for the SQL parser (nested too deeply)' });
+  expect(classifySql(deep)).toMatchObject({ ok: false, error: expect.stringMatching(/too deep to judge/) });
+  expect(pgParserRestarts()).toBe(0);
+  expect(parserEventCounts().too_complex).toBe(before + 1);
+});
+
+test('a parser instance that traps is replaced; the other instances keep parsing every other statement', async () => {
+  // Given straight to the parser (bypassing the pre-scan): this traps the instance that parses it.
+  const deep = `SELECT ${Array.from({ length: 20000 }, () => '1').join(' + ')}`;
+  expect(() => parsePg(deep)).toThrow(/too complex/);
   expect(pgParserRestarts()).toBe(1);
-  // While the fresh instance loads, statements are refused (fail closed) and not remembered as such.
-  expect(classifySql('SELECT 7777')).toEqual({ ok: false, error: 'the SQL parser is restarting; try again' });
+  expect(pgParserInstancesReady()).toBe(PG_PARSER_INSTANCES - 1);
+  // At once, while the replacement loads: others' statements are classified, none refused.
+  for (let i = 0; i < 50; i++) expect(classifySql(`SELECT ${i + 7777}`)).toMatchObject({ ok: true, statements: [{ command: 'select' }] });
+  // Each further trap costs one more instance, never the last statement's answer.
+  expect(() => parsePg(deep)).toThrow(/too complex/);
+  expect(classifySql('SELECT 8888')).toMatchObject({ ok: true });
   await loadSqlParser();
-  expect(classifySql('SELECT 7777')).toMatchObject({ ok: true, statements: [{ command: 'select' }] });
-  // Each further attempt traps and restarts again (texts this long are not cached): still refused.
-  expect(classifySql(deep).ok).toBe(false);
-  expect(pgParserRestarts()).toBe(2);
-  await loadSqlParser();
-  // Ordinary nesting still parses on the new instance.
+  expect(pgParserInstancesReady()).toBe(PG_PARSER_INSTANCES);
+  // Ordinary nesting still parses on the new instances.
   expect(classifySql(`SELECT ${Array.from({ length: 500 }, () => '1').join(' + ')}`).ok).toBe(true);
 });

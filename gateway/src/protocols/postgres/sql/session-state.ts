@@ -1,0 +1,43 @@
+import { DEFAULT_SEARCH_PATH, makeScope, type SqlScope } from './resolve';
+
+/** Most distinct search_paths one session may have set: beyond it a further change is refused. */
+export const MAX_SEARCH_PATHS = 8;
+
+/**
+ * What name resolution needs to know about one client session (one per connection): the connected
+ * database, the upstream role, and every search_path the session may have now.
+ *
+ * Why every path and not the current one: a `SET search_path` inside a transaction block is undone
+ * by ROLLBACK, `SET LOCAL` ends with the transaction, and a statement may fail after the gateway
+ * judged it; tracking all of that exactly would mean mirroring the server's transaction state.
+ * The union of every path the session ever set is what the session may have in every case, and
+ * resolving in all of them lists every table a name can mean (resolve.ts). A session that sets
+ * many different paths is refused past MAX_SEARCH_PATHS rather than made ever slower.
+ */
+export class SqlSessionState {
+  private current: SqlScope;
+
+  constructor(
+    readonly database: string | undefined,
+    readonly user: string | undefined,
+  ) {
+    this.current = makeScope(database, user, [DEFAULT_SEARCH_PATH]);
+  }
+
+  get scope(): SqlScope {
+    return this.current;
+  }
+
+  /**
+   * Records a search_path the session may have from now on ('default' for RESET: already known).
+   * Returns false, recording nothing, when that would exceed MAX_SEARCH_PATHS.
+   */
+  noteSearchPath(path: readonly string[] | 'default'): boolean {
+    if (path === 'default') return true;
+    const key = JSON.stringify(path);
+    if (this.current.searchPaths.some((p) => JSON.stringify(p) === key)) return true;
+    if (this.current.searchPaths.length >= MAX_SEARCH_PATHS) return false;
+    this.current = makeScope(this.database, this.user, [...this.current.searchPaths, path]);
+    return true;
+  }
+}
