@@ -26,6 +26,11 @@ export interface GatewayMetrics extends PipelineObserver {
   /** Time from sending upstream to the response headers, in milliseconds. */
   upstreamLatency(connection: string, latencyMs: number): void;
   /**
+   * A SQL text the parser could not classify, by reason: `syntax_error`, `too_complex` (refused
+   * before parsing), `crash` (a parser instance trapped and was replaced), `unavailable`.
+   */
+  sqlParseFailure(reason: string): void;
+  /**
    * Exports `gatehouse_busy_poll_seconds_total`, read from `spunSeconds` at each scrape: the time
    * the event loop was kept from sleeping (config `tuning.busyPollMicroseconds`). Real work done in
    * those windows counts too, so it bounds the CPU the spinning cost from above.
@@ -98,8 +103,18 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const pgProtocolErrors = new FastCounter('gatehouse_postgres_protocol_errors_total', 'Malformed or oversized PostgreSQL messages, by connection and side (client, server, startup).', ['connection', 'side'], registry);
   const pgBytes = new FastCounter('gatehouse_postgres_bytes_total', 'Bytes received on proxied PostgreSQL connections, by connection and side (client, server).', ['connection', 'from'], registry);
 
+  const sqlParserEvents = new Counter({
+    name: 'gatehouse_postgres_parser_events_total',
+    help: 'SQL texts the PostgreSQL parser could not classify, by reason (syntax_error, too_complex, crash, unavailable); per connection: gatehouse_postgres_parse_failures_total.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
+    sqlParseFailure(reason) {
+      sqlParserEvents.inc({ reason });
+    },
     postgres: {
       connection: (connection, outcome) => pgConnections.inc([connection, outcome]),
       statements: (connection, decision) => pgStatements.cell([connection, decision]),

@@ -21,6 +21,7 @@ import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
 import { preflight } from './preflight';
 import { formatProblems } from '../config/load';
+import { onParserEvent, rateLimitedParserLog } from '../protocols/postgres/sql/parser-events';
 
 export interface RunningGateway {
   readonly http: Listener;
@@ -176,7 +177,19 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   }
   let postgresListener: PostgresProxy | undefined;
   const pgListenerConfig = config.listeners.postgres;
+  const parserObservers: (() => void)[] = [];
   if (pgListenerConfig) {
+    // SQL the parser could not classify: counted, and logged at most once per reason every 10 s.
+    parserObservers.push(onParserEvent((reason) => metrics.sqlParseFailure(reason)));
+    parserObservers.push(
+      onParserEvent(
+        rateLimitedParserLog((reason, detail, suppressed) => {
+          const line = { reason, ...(detail === undefined ? {} : { detail }), suppressedSinceLast: suppressed };
+          if (reason === 'syntax_error') logger.debug(line, 'postgres: a statement did not parse');
+          else logger.warn(line, 'postgres: a statement could not be classified');
+        }),
+      ),
+    );
     try {
       const pgTls = pgListenerConfig.tls
         ? { cert: await readPem(pgListenerConfig.tls.cert, secrets), key: await readPem(pgListenerConfig.tls.key, secrets) }
@@ -223,6 +236,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await closeSecrets();
       await adminListener.close(1000);
       busyPoller.stop();
+      for (const stop of parserObservers) stop();
       logger.info({ reason }, 'stopped: sessions sealed, final digest written');
     })();
     return shutdownPromise;
