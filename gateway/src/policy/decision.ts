@@ -47,6 +47,14 @@ export const DECISION_CODES = {
   postgresUnparsed: 'postgres.unparsed',
   postgresUnparsedReview: 'postgres.unparsed_review',
   postgresFunctionCall: 'postgres.function_call',
+  /** A statement that would change how the server lexes SQL (protocols/postgres/sql/settings.ts). */
+  postgresLexingSetting: 'postgres.lexing_setting',
+  /** A search_path change name resolution cannot follow. */
+  postgresSearchPath: 'postgres.search_path',
+  /** set_config with a computed parameter name. */
+  postgresSetConfigName: 'postgres.set_config_name',
+  /** A name in another database (three-part name). */
+  postgresCrossDatabase: 'postgres.cross_database',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];

@@ -255,8 +255,15 @@ async function judgeRest(session: GatewaySession, statements: readonly Classifie
 }
 
 const TOO_MANY_PATHS: SqlRefusal = {
-  code: 'postgres.search_path',
+  code: DECISION_CODES.postgresSearchPath,
   message: `gatehouse: this session already set ${MAX_SEARCH_PATHS} different search_paths; further changes are refused (reconnect to start afresh)`,
+};
+
+const DENIAL_COUNTERS: Partial<Record<string, string>> = {
+  [DECISION_CODES.postgresLexingSetting]: 'denied.lexing_setting',
+  [DECISION_CODES.postgresSearchPath]: 'denied.search_path',
+  [DECISION_CODES.postgresSetConfigName]: 'denied.set_config_name',
+  [DECISION_CODES.postgresCrossDatabase]: 'denied.cross_database',
 };
 
 /**
@@ -269,7 +276,7 @@ async function refuseStatement(session: GatewaySession, stmt: Classified, refusa
     { effect: 'deny', code: refusal.code, reasons: [refusal.code], operation: stmt.operation.summary, action: stmt.operation.action, message: refusal.message },
     { requestId, durable: true },
   );
-  session.count(`denied.${refusal.code.replace(/^postgres\./, '')}`);
+  session.count(DENIAL_COUNTERS[refusal.code] ?? 'denied.postgres');
   return { allowed: false, statements: judged, refusal: refusal.message };
 }
 

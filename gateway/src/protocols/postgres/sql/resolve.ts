@@ -1,3 +1,4 @@
+import { DECISION_CODES, type DecisionCode } from '../../../policy/decision';
 import { builtinClass, TABLE_READING_FUNCTIONS, type FunctionClass } from './functions';
 import { atLeast, type SqlKind } from './commands';
 
@@ -48,7 +49,7 @@ export const DEFAULT_SCOPE: SqlScope = makeScope(undefined, undefined);
 /** A hard refusal, independent of policy: the statement would make the gateway's judgment wrong. */
 export interface SqlRefusal {
   /** Stable code recorded with the denial: `postgres.lexing_setting`, `postgres.search_path`, `postgres.cross_database`, `postgres.set_config_name`. */
-  readonly code: string;
+  readonly code: DecisionCode;
   readonly message: string;
 }
 
@@ -62,7 +63,7 @@ export interface ResolvedNames {
 
 function crossDatabase(parts: readonly string[]): SqlRefusal {
   return {
-    code: 'postgres.cross_database',
+    code: DECISION_CODES.postgresCrossDatabase,
     message: `gatehouse: "${parts.join('.')}" names another database; only names in the connected database are allowed (write schema.name)`,
   };
 }

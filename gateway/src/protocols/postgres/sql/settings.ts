@@ -1,3 +1,4 @@
+import { DECISION_CODES } from '../../../policy/decision';
 import type { SqlRefusal } from './resolve';
 
 /**
@@ -46,7 +47,7 @@ export interface SettingsVerdict {
 
 function lexingRefusal(name: string, how: string): SqlRefusal {
   return {
-    code: 'postgres.lexing_setting',
+    code: DECISION_CODES.postgresLexingSetting,
     message: `gatehouse: ${how} ${name} is refused: it changes how the server reads SQL text, and the gateway judges statements as read with client_encoding UTF8 and standard_conforming_strings on`,
   };
 }
@@ -57,7 +58,7 @@ export function settingsVerdict(changes: readonly SettingChange[]): SettingsVerd
     const how = c.viaFunction ? 'set_config of' : c.reset ? 'resetting' : 'changing';
     if (c.name === undefined) {
       if (c.viaFunction) {
-        return { refusal: { code: 'postgres.set_config_name', message: 'gatehouse: set_config with a parameter name that is not a string literal is refused (the gateway must know which setting changes)' } };
+        return { refusal: { code: DECISION_CODES.postgresSetConfigName, message: 'gatehouse: set_config with a parameter name that is not a string literal is refused (the gateway must know which setting changes)' } };
       }
       // RESET ALL: settings go back to their session defaults (the pinned ones included).
       if (c.scope === 'session') searchPath = 'default';
@@ -68,7 +69,7 @@ export function settingsVerdict(changes: readonly SettingChange[]): SettingsVerd
     if (c.viaFunction || c.scope !== 'session') {
       return {
         refusal: {
-          code: 'postgres.search_path',
+          code: DECISION_CODES.postgresSearchPath,
           message: `gatehouse: ${c.viaFunction ? 'set_config of search_path' : `ALTER ${c.scope.toUpperCase()} ... SET search_path`} is refused: the gateway resolves names through the search_path and cannot follow this change (use SET search_path)`,
         },
       };
