@@ -44,14 +44,17 @@ describe("one client's deeply nested statements", () => {
       }
     })();
     const answered: number[] = [];
-    for (let i = 0; i < 150; i++) {
-      await victim.query('insert into hits values ($1)', [i]);
-      // A text the classifier has never seen (no cache hit): it must be parsed while the attack runs.
-      const r = await victim.query(`select ${i} + count(*) as n from hits where n >= ${i}`);
-      answered.push(Number(r.rows[0].n));
+    try {
+      for (let i = 0; i < 150; i++) {
+        await victim.query('insert into hits values ($1)', [i]);
+        // A text the classifier has never seen (no cache hit): it must be parsed while the attack runs.
+        const r = await victim.query(`select ${i} + count(*) as n from hits where n >= ${i}`);
+        answered.push(Number(r.rows[0].n));
+      }
+    } finally {
+      stop = true;
+      await attack;
     }
-    stop = true;
-    await attack;
     await Promise.all([attacker.end(), victim.end()]);
     expect(answered).toHaveLength(150);
     expect(refusedAttacks).toBeGreaterThan(0);

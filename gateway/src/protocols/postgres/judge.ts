@@ -96,22 +96,49 @@ interface Shape {
 }
 
 export const SHAPE_CACHE_ENTRIES = 2000;
-// Two generations, as the classifier's own cache (a hit is one Map get).
-let youngShapes = new Map<string, Shape>();
-let oldShapes = new Map<string, Shape>();
 
-function rememberShape(key: string, shape: Shape): void {
-  youngShapes.set(key, shape);
-  if (youngShapes.size >= SHAPE_CACHE_ENTRIES / 2) {
-    oldShapes = youngShapes;
-    youngShapes = new Map();
+/**
+ * Two generations per scope, as the classifier's own cache (a hit is two Map gets: the scope's key
+ * string is one object per scope, so its hash is computed once). Resolution depends on the scope
+ * (database, search_path), so the same key means a different shape in another scope.
+ */
+class ShapeCache {
+  young = new Map<string, Shape>();
+  old = new Map<string, Shape>();
+  get(key: string): Shape | undefined {
+    let shape = this.young.get(key);
+    if (shape === undefined) {
+      shape = this.old.get(key);
+      if (shape !== undefined) this.remember(key, shape);
+    }
+    return shape;
   }
+  remember(key: string, shape: Shape): void {
+    this.young.set(key, shape);
+    if (this.young.size >= SHAPE_CACHE_ENTRIES / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+  }
+}
+
+let shapesByScope = new Map<string, ShapeCache>();
+const NO_SCOPE = '';
+
+function shapesOf(scopeKey: string): ShapeCache {
+  let cache = shapesByScope.get(scopeKey);
+  if (cache === undefined) {
+    // Scopes are few (sessions that set a search_path add some); bound them anyway.
+    if (shapesByScope.size >= 64) shapesByScope = new Map();
+    cache = new ShapeCache();
+    shapesByScope.set(scopeKey, cache);
+  }
+  return cache;
 }
 
 /** Empties the literal-insensitive cache (tests). */
 export function clearShapeCache(): void {
-  youngShapes = new Map();
-  oldShapes = new Map();
+  shapesByScope = new Map();
 }
 
 /** An operation whose summary (only read for denials and approvals) is computed when asked for. */
@@ -143,13 +170,9 @@ function summarize(text: string): string {
 export function classifyForJudgment(text: string, scope?: SqlScope): Classification {
   const norm = normalizeSql(text);
   if (norm === undefined || norm.singleEnd === undefined) return exact(text, scope);
-  // Resolution depends on the scope (database, search_path): so does the shape.
-  const key = scope === undefined ? norm.key : `${scope.key}\u0000${norm.key}`;
-  let shape = youngShapes.get(key);
-  if (shape === undefined) {
-    shape = oldShapes.get(key);
-    if (shape !== undefined) rememberShape(key, shape);
-  }
+  const key = norm.key;
+  const shapes = shapesOf(scope === undefined ? NO_SCOPE : scope.key);
+  const shape = shapes.get(key);
   const own = text.slice(0, norm.singleEnd).trim();
   if (shape !== undefined) {
     return { ok: true, statements: [{ text: own, command: shape.command, kind: shape.kind, tables: shape.tables, operation: new StatementOperation(shape.action, shape.attributes, own) }] };
@@ -159,7 +182,7 @@ export function classifyForJudgment(text: string, scope?: SqlScope): Classificat
   // and nothing beyond its operation matters (a refusal or a search_path change is not a shape).
   if (result.ok && result.statements.length === 1 && result.statements[0]!.text === own && result.statements[0]!.refusal === undefined && result.statements[0]!.searchPath === undefined) {
     const c = result.statements[0]!;
-    rememberShape(key, { command: c.command, kind: c.kind, tables: c.tables, action: c.operation.action, attributes: c.operation.attributes });
+    shapes.remember(key, { command: c.command, kind: c.kind, tables: c.tables, action: c.operation.action, attributes: c.operation.attributes });
   }
   return result;
 }
