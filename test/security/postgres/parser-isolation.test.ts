@@ -59,8 +59,8 @@ describe("one client's deeply nested statements", () => {
     expect(answered).toHaveLength(150);
     expect(refusedAttacks).toBeGreaterThan(0);
     expect((await env.direct('select count(*)::int as n from hits')).rows[0].n).toBe(150);
-    const metrics = await env.gw.gateway.metrics.registry.getSingleMetricAsString('gatehouse_pg_parse_failures_total');
-    const counted = [...metrics.matchAll(/gatehouse_pg_parse_failures_total\{[^}]*reason="(too_complex|crash)"[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
+    const metrics = await env.gw.gateway.metrics.registry.getSingleMetricAsString('gatehouse_postgres_parser_events_total');
+    const counted = [...metrics.matchAll(/gatehouse_postgres_parser_events_total\{[^}]*reason="(too_complex|crash)"[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
     expect(counted).toBeGreaterThanOrEqual(refusedAttacks);
   });
 });
