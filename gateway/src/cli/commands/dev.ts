@@ -31,7 +31,9 @@ export async function devCommand(argv: string[], io: CommandIO): Promise<number>
   if (!existsSync(DEMO_TOKEN_FILE)) writeFileSync(DEMO_TOKEN_FILE, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const demoPort = Number(values['demo-port']);
   if (!existsSync(DEV_CONFIG_PATH)) {
-    writeFileSync(DEV_CONFIG_PATH, devConfigText(Number(values.port), Number(values['admin-port']), demoPort));
+    // Private whatever the umask: a group-writable file would not make this a development
+    // directory (config-path.ts), and `gatehouse run` would refuse to pick it up.
+    writeFileSync(DEV_CONFIG_PATH, devConfigText(Number(values.port), Number(values['admin-port']), demoPort), { mode: 0o600 });
     io.err(`wrote ${DEV_CONFIG_PATH} (edit it to add connections; see docs/configuration.md)`);
   }
   const { config, warnings } = loadConfigFile(DEV_CONFIG_PATH);
