@@ -194,6 +194,10 @@ export function createJsonMasker(options: JsonMaskerOptions): (body: string) => 
    * (Called only when the key itself masks to nothing, so every count is the value's.)
    */
   function maskMember(key: string, value: string, counts: MaskCounts): string {
+    // Only keys that can end a rule's keyword (password, passwd, pwd, …secret, …key, …token,
+    // passphrase: the generic, AWS and service-account rules) give context; any other member
+    // is masked alone, as cheaply as before.
+    if (!CONTEXT_KEY.test(key)) return maskString(value, counts);
     const r = maskJsonText(JSON.stringify({ [key]: value }), detectors, replacement, 1);
     if (!r.json) return maskString(value, counts);
     addCounts(counts, r.counts);
@@ -222,6 +226,9 @@ export function createJsonMasker(options: JsonMaskerOptions): (body: string) => 
     return { text: JSON.stringify(masked), counts, json: true };
   };
 }
+
+/** Keys whose value a built-in rule judges by the key (the last letters of every such keyword). */
+const CONTEXT_KEY = /(?:ord|swd|pwd|ret|key|ken|ase)$/i;
 
 /** One-off convenience; prefer createJsonMasker so paths are compiled once. */
 export function maskJson(body: string, options: JsonMaskerOptions): JsonMaskResult {
