@@ -25,10 +25,14 @@ export const genericAssignment: Detector = patternDetector({
   id: 'generic-assignment',
   type: 'generic_secret',
   family: 'secret',
-  // Keyword, escaped quotes, operator and a 256-unit value whose units may be two-character escapes.
-  maxLength: 600,
+  // The longest match, which the stream redactor holds back and findDetections enforces: keyword
+  // (13) + escaped quote (8) + spaces and operator (8) + the longest value form: a quoted value of
+  // 256 units of at most 2 characters (514 with its quotes), or an escaped-quoted one of 64 units
+  // of at most 8 between quotes of at most 8 (528). Every quantifier is bounded, so no input (a run
+  // of backslashes) can make a match longer than this and fail masking.
+  maxLength: 557,
   pattern:
-    /(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|passphrase)(?:\\{0,7}["'])?\s{0,3}(?::|=|=>|:=)\s{0,3}(?:"((?:[^"\\\r\n]|\\[^\r\n]){1,256})"|'((?:[^'\\\r\n]|\\[^\r\n]){1,256})'|(\\{1,7})"((?:[^"\\\r\n]|\\+[^"\\\r\n]|(?!\3")\\+"){1,256})\3"|((?:[^\s"',;&}\]]|&(?![A-Za-z0-9_.[\]-]{1,64}=)){1,256}))/gi,
+    /(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|client[_-]?secret|secret[_-]?key|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|passphrase)(?:\\{0,7}["'])?\s{0,3}(?::|=|=>|:=)\s{0,3}(?:"((?:[^"\\\r\n]|\\[^\r\n]){1,256})"|'((?:[^'\\\r\n]|\\[^\r\n]){1,256})'|(\\{1,7})"((?:[^"\\\r\n]|\\{1,7}[^"\\\r\n]|(?!\3")\\{1,7}"){1,64})\3"|((?:[^\s"',;&}\]]|&(?![A-Za-z0-9_.[\]-]{1,64}=)){1,256}))/gi,
   // The value sits in one of four groups: double-quoted, single-quoted, escaped-quoted (group 3
   // holds its opening backslashes, which must close it too) or bare.
   group: [1, 2, 4, 5],

@@ -1,4 +1,5 @@
 import { genericAssignment } from '../../../../gateway/src/masking/detectors/generic-assignment';
+import { findDetections } from '../../../../gateway/src/masking/redact';
 
 const found = (text: string): string[] => genericAssignment.find(text).map((d) => text.slice(d.start, d.end));
 
@@ -46,5 +47,19 @@ describe('generic-assignment', () => {
     expect(d.type).toBe(genericAssignment.type);
     expect(Number.isFinite(genericAssignment.maxLength)).toBe(true);
     expect(d.end - d.start).toBeLessThanOrEqual(genericAssignment.maxLength);
+  });
+});
+
+describe('generic-assignment bounds', () => {
+  // Masking fails closed when a rule returns a match longer than its maxLength, so an unbounded
+  // quantifier would let a body (a run of backslashes) turn every response into a 502.
+  it.each([
+    ['escaped pair over a long backslash run', `{\\"password\\":\\"${'\\'.repeat(2000)}a\\"}`],
+    ['escaped pair of many nested escapes', `{\\"api_key\\":\\"${'\\\\\\"x'.repeat(400)}\\"}`],
+    ['quoted value of escapes', `password="${'\\x'.repeat(2000)}"`],
+    ['bare value with ampersands', `secret=${'a&'.repeat(2000)}`],
+  ])('never matches beyond maxLength: %s', (_name, text) => {
+    for (const d of genericAssignment.find(text)) expect(d.end - d.start).toBeLessThanOrEqual(genericAssignment.maxLength);
+    expect(() => findDetections(text, [genericAssignment])).not.toThrow();
   });
 });
