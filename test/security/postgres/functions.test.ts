@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { startPgTestEnv, UPSTREAM_USER, type PgTestEnv } from '../../support/pg-gateway';
+import { runPgBinary, startPgTestEnv, UPSTREAM_USER, type PgTestEnv } from '../../support/pg-gateway';
 
 /**
  * Issue 16, class 3 (a deny-list cannot describe "read-only"): with a `sql:read` permit only,
@@ -78,6 +78,13 @@ describe('sql:read permits only side-effect-free functions', () => {
     await expect(caller.query('select public.bump()')).rejects.toMatchObject({ code: '42501' });
     await caller.end();
     expect(await one('select count(*)::int as n from public.audit')).toEqual({ n: 0 });
+  });
+
+  test("psql's catalog commands are reads: the allow-list covers what they call", async () => {
+    const env2 = { PGHOST: '127.0.0.1', PGPORT: String(env.port), PGUSER: 'ada', PGDATABASE: 'appdb', PGPASSWORD: await env.token(['readers']), PGSSLMODE: 'require', PGCONNECT_TIMEOUT: '10' };
+    const r = await runPgBinary('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-f', '-'], env2, '\\d\n\\dt+\n\\d public.audit\n\\df public.*\n\\dn\n\\du\n\\l\n\\ds\n');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('counter');
   });
 
   test('allow-listed built-ins stay reads', async () => {
