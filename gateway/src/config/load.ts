@@ -53,6 +53,36 @@ export function parseConfig(source: string): ConfigResult {
   return { ok: true, config: parsed.data, warnings: warningsFor(parsed.data) };
 }
 
+/**
+ * For a configuration the schema refuses: the top-level sections that are valid on their own,
+ * with every other section at its default, so the resource checks (server/preflight.ts) can
+ * still run on what is sound and `check-config` lists their problems in the same pass. Problems
+ * the caller reports must come from a section in `sound`. Undefined when the YAML does not
+ * parse or `mode` itself is invalid (what is required depends on it).
+ */
+export function soundSections(source: string): { readonly config: GatehouseConfig; readonly sound: ReadonlySet<string> } | undefined {
+  const doc = parseDocument(source, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) return undefined;
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const shape = configSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
+  const config: Record<string, unknown> = {};
+  const sound = new Set<string>();
+  for (const [key, schema] of Object.entries(shape)) {
+    const own = schema.safeParse(raw[key]);
+    if (own.success) {
+      config[key] = own.data;
+      sound.add(key);
+      continue;
+    }
+    if (key === 'mode') return undefined;
+    const fallback = schema.safeParse(undefined);
+    if (!fallback.success) return undefined;
+    config[key] = fallback.data;
+  }
+  return { config: config as GatehouseConfig, sound };
+}
+
 /** Rules that span fields; the schema checks each field alone. */
 function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];

@@ -135,6 +135,29 @@ recording:
     expect(code).toBe(0);
   });
 
+  test('a schema problem does not hide the resource problems of the sections that are sound', async () => {
+    const { code, err } = await check(
+      write('schema-and-resources.yaml', `mode: production
+listeners:
+  http: { address: 0.0.0.0, port: 0, tls: { cert: ${join(dir, 'missing-cert.pem')}, key: ${key} } }
+  admin: { address: 127.0.0.1, port: 0, allowPlaintext: true }
+identity:
+  issuers: [{ name: corp, issuer: "https://idp.example.com", audiences: [gatehouse] }]
+policy:
+  cedar: 'permit (principal, action, resource'
+recording:
+  mode: fast
+  signingKey: "file:${join(dir, 'not-a-key.pem')}"
+`),
+    );
+    expect(code).toBe(1);
+    const paths = [...err.matchAll(/^ {2}- ([^\s:]+)/gm)].map((m) => m[1]);
+    // The schema's own problem, and in the same pass the resources of the sound sections.
+    expect(paths).toEqual(expect.arrayContaining(['recording.mode', 'policy.cedar', 'listeners.http.tls.cert']));
+    // The refused section's resources wait until it parses (its signing key is not judged from a default).
+    expect(paths).not.toContain('recording.signingKey');
+  });
+
   test('a development key file others can read is reported (the gateway would refuse it at start)', async () => {
     const keyPath = join(dir, 'dev-issuer.json');
     writeFileSync(keyPath, '{}', { mode: 0o644 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { formatProblems, parseConfig, type ConfigProblem } from '../../config/load';
+import { formatProblems, parseConfig, soundSections, type ConfigProblem } from '../../config/load';
+import type { GatehouseConfig } from '../../config/schema';
 import { preflight } from '../../server/preflight';
 import { createConfiguredSecrets } from '../../server/secret-providers';
 import { devSigningKeyPath } from '../../server/signing-key';
@@ -27,13 +28,12 @@ export async function checkConfigCommand(args: string[], io: CommandIO): Promise
   const config = result.ok ? result.config : result.config;
   const problems: ConfigProblem[] = result.ok ? [] : [...result.problems];
   if (config !== undefined) {
-    const { secrets, close } = await createConfiguredSecrets(config);
-    try {
-      const checked = await preflight(config, { secrets, devSigningKeyPath: devSigningKeyPath(config) });
-      checked.policy?.close();
-      problems.push(...checked.problems);
-    } finally {
-      await close();
+    problems.push(...(await resourceProblems(config)));
+  } else {
+    // The schema refused some sections: check the resources of the sound ones in this pass too.
+    const partial = soundSections(source);
+    if (partial !== undefined) {
+      for (const p of await resourceProblems(partial.config)) if (partial.sound.has(p.path.split('.')[0]!)) problems.push(p);
     }
   }
   if (problems.length > 0 || config === undefined) {
@@ -43,4 +43,16 @@ export async function checkConfigCommand(args: string[], io: CommandIO): Promise
   for (const w of result.ok ? result.warnings : []) io.err(`warning: ${w}`);
   io.out(`${file}: valid (${config.mode} mode, ${config.connections.length} connection(s), ${config.identity.issuers.length} issuer(s))`);
   return 0;
+}
+
+/** Everything `run` checks before it listens, beyond the schema (server/preflight.ts). */
+async function resourceProblems(config: GatehouseConfig): Promise<ConfigProblem[]> {
+  const { secrets, close } = await createConfiguredSecrets(config);
+  try {
+    const checked = await preflight(config, { secrets, devSigningKeyPath: devSigningKeyPath(config) });
+    checked.policy?.close();
+    return [...checked.problems];
+  } finally {
+    await close();
+  }
 }
