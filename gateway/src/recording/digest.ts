@@ -31,6 +31,13 @@ export interface DigestSegmentEntry {
   readonly recovered?: boolean;
 }
 
+/** A session open when a digest was written, with its last stored event (crash recovery closes it). */
+export interface OpenSessionEntry {
+  readonly session: string;
+  readonly seq: number;
+  readonly hash: string;
+}
+
 export interface DigestBody {
   readonly version: number;
   readonly instanceId: string;
@@ -42,6 +49,21 @@ export interface DigestBody {
   readonly windowEnd: string;
   readonly previous: { readonly key: string; readonly sha256: string } | null;
   readonly segments: readonly DigestSegmentEntry[];
+  /** Sessions open at `windowEnd`, each with its last stored event (absent in older digests). */
+  readonly openSessions?: readonly OpenSessionEntry[];
+  /**
+   * Present and true on the digest that seals an instance's log: written by a clean shutdown, or
+   * by the recovery that attested a crashed instance's tail (then `recoveredBy` names who).
+   * Nothing of this instance may follow it but a later run's digests.
+   */
+  readonly final?: boolean;
+  /** The instance (and run) that wrote this digest for a crashed instance. */
+  readonly recoveredBy?: string;
+  /**
+   * Events acknowledged to callers (buffered mode) or accepted into the buffer that were never
+   * stored since the previous digest: they are lost, and this says how many.
+   */
+  readonly lostEvents?: number;
   readonly keyId: string;
   readonly publicKey: string;
 }
@@ -83,6 +105,16 @@ export function parseDigest(bytes: Buffer): SignedDigest {
   if (d.previous !== null) {
     const p = d.previous as Record<string, unknown> | undefined;
     if (typeof p !== 'object' || typeof p?.key !== 'string' || typeof p?.sha256 !== 'string') throw new Error('digest field previous is malformed');
+  }
+  if (d.final !== undefined && typeof d.final !== 'boolean') throw new Error('digest field final is not a boolean');
+  if (d.recoveredBy !== undefined && typeof d.recoveredBy !== 'string') throw new Error('digest field recoveredBy is not a string');
+  if (d.lostEvents !== undefined) int(d.lostEvents, 'lostEvents');
+  if (d.openSessions !== undefined) {
+    if (!Array.isArray(d.openSessions)) throw new Error('digest field openSessions is not an array');
+    for (const x of d.openSessions as Array<Record<string, unknown>>) {
+      if (typeof x?.session !== 'string' || typeof x.hash !== 'string') throw new Error('digest open session entry is malformed');
+      int(x.seq, 'openSessions[].seq');
+    }
   }
   if (!Array.isArray(d.segments)) throw new Error('digest field segments is not an array');
   for (const s of d.segments as Array<Record<string, unknown>>) {

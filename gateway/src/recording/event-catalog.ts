@@ -75,6 +75,9 @@ export interface SessionEndPayload {
   /** Operations refused in the session (policy, approvals, protocol refusals). */
   readonly denied?: number;
   readonly counters?: Readonly<Record<string, number>>;
+  /** Reason `crashed`: who closed it (recovery.ts) and the time of its last stored event. */
+  readonly recoveredBy?: string;
+  readonly lastEventTime?: string | null;
 }
 
 export interface AuthFailurePayload {
@@ -264,6 +267,23 @@ export interface RecordingGapPayload {
   readonly [field: string]: unknown;
 }
 
+/** What crash recovery (recovery.ts) attested of a crashed run's tail, and what it cannot know. */
+export interface RecordingRecoveredPayload {
+  /** The crashed instance. */
+  readonly instance: string;
+  /** `<instance>` (own restart) or `<instance>/<runId>` of the sweeper that recovered it. */
+  readonly recoveredBy: string;
+  readonly lastDigest: { readonly seq: number; readonly key: string } | null;
+  /** The log store held fewer digests than the witness. */
+  readonly rolledBack: boolean;
+  readonly adopted: ReadonlyArray<{ readonly key: string; readonly sha256: string; readonly bytes: number; readonly sessions: number; readonly tornTail: boolean }>;
+  readonly rejected: ReadonlyArray<{ readonly key: string; readonly reason: string }>;
+  /** Sessions closed with `session.end` (reason `crashed`). */
+  readonly closedSessions: readonly string[];
+  readonly lastEventTime: string | null;
+  readonly unknown: string;
+}
+
 // ---- the catalog ---------------------------------------------------------------------------------
 
 export const EVENT_CATALOG = {
@@ -289,6 +309,7 @@ export const EVENT_CATALOG = {
   'pg.upstream_error': event<PgUpstreamErrorPayload>()('error', 'GH2204E', 'The upstream PostgreSQL server could not be reached or refused the login.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),
+  'recording.recovered': event<RecordingRecoveredPayload>()('warning', 'GH9001W', "Crash recovery attested a crashed run's tail: what it adopted, rejected and closed."),
 } as const satisfies Record<string, EventSpec<object>>;
 
 export type EventType = keyof typeof EVENT_CATALOG;

@@ -1,14 +1,16 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { GatehouseError, toGatehouseError } from '../errors';
 import { genesisHash, plainJson, sha256Hex } from './chain';
-import { parseDigest, signDigest, type DigestSegmentEntry, type DigestSessionEntry } from './digest';
+import { signDigest, type DigestSegmentEntry, type DigestSessionEntry, type OpenSessionEntry } from './digest';
 import { EVENT_CATALOG, isEventType, type EventType, type PayloadOf, type SessionEndPayload } from './event-catalog';
 import type { PrincipalRef } from './events';
-import { compactTime, DIGEST_PREFIX, digestKey, isValidInstanceId, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX, segmentKey } from './layout';
+import { digestKey, isValidInstanceId, segmentKey } from './layout';
 import type { AppendOptions, Recorder, RecorderStats, SegmentSealed, SessionRecorder, SessionStart } from './recorder-types';
 import { IsoTimeFormatter } from './iso-time';
 import { ChunkPool, LineBuffer } from './line-buffer';
-import { decodeSegment, encodeChunk } from './segment-codec';
+import { encodeChunk } from './segment-codec';
+import { recoverInstance, toWitnessHead, type DigestHead } from './recovery';
+import type { RecordingWitness } from './witness';
 import type { DigestSigner } from './signer';
 import type { LogSink } from './sinks/sink';
 
@@ -51,6 +53,12 @@ export interface RecorderOptions {
   /** Retry backoff after a failed write. @default 50 ms doubling up to 2000 ms */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * Keeps each digest's head and the segments this instance started outside the log store
+   * (witness.ts). Without one, crash recovery adopts nothing (it cannot tell a planted segment
+   * from its own) and `verify --witness` has nothing to compare with.
+   */
+  readonly witness?: RecordingWitness;
 }
 
 export interface GatehouseRecorderStats extends RecorderStats {
@@ -62,6 +70,9 @@ export interface GatehouseRecorderStats extends RecorderStats {
   readonly writeFailures: number;
   readonly digestsWritten: number;
   readonly digestFailures: number;
+  /** Events accepted (in buffered mode: acknowledged) that were never stored. */
+  readonly eventsLost: number;
+  readonly witnessFailures: number;
 }
 
 interface Summary {
@@ -101,6 +112,8 @@ interface Batch {
   key?: string;
   waiter?: Deferred;
   failedOnce: boolean;
+  /** Sessions whose `session.end` is in this batch. */
+  ended?: string[];
 }
 
 interface OpenSegment {
@@ -109,13 +122,8 @@ interface OpenSegment {
   readonly hash: Hash;
   bytes: number;
   readonly sessions: Map<string, Summary>;
-}
-
-interface DigestHead {
-  readonly key: string;
-  readonly sha256: string;
-  readonly seq: number;
-  readonly windowEnd: string;
+  /** Registered in the witness (before its first byte). */
+  registered: boolean;
 }
 
 type SealedEntry = DigestSegmentEntry;
@@ -173,6 +181,10 @@ export class GatehouseRecorder implements Recorder {
   private digestDue = false;
   private digestFinal = false;
   private digestWaiters: Deferred[] = [];
+  private readonly witness?: RecordingWitness;
+  /** Last stored event of each session not yet ended in the store: a digest's `openSessions`. */
+  private readonly written = new Map<string, { seq: number; hash: string }>();
+  private lostSinceDigest = 0;
 
   private closing?: Promise<void>;
   private stopped = false;
@@ -185,6 +197,8 @@ export class GatehouseRecorder implements Recorder {
   private writeFailures = 0;
   private digestsWritten = 0;
   private digestFailures = 0;
+  private eventsLost = 0;
+  private witnessFailures = 0;
   private healthy = true;
   private lastError?: string;
 
@@ -210,6 +224,7 @@ export class GatehouseRecorder implements Recorder {
     this.retryMinMs = options.retryMinMs ?? 50;
     this.retryMaxMs = options.retryMaxMs ?? 2000;
     this.startedAt = this.clock();
+    this.witness = options.witness;
     this.digestTimer = setInterval(() => {
       this.digestDue = true;
       this.kick();
@@ -253,6 +268,8 @@ export class GatehouseRecorder implements Recorder {
       writeFailures: this.writeFailures,
       digestsWritten: this.digestsWritten,
       digestFailures: this.digestFailures,
+      eventsLost: this.eventsLost,
+      witnessFailures: this.witnessFailures,
     };
   }
 
@@ -466,6 +483,7 @@ export class GatehouseRecorder implements Recorder {
         this.pendingBytes -= head.bytes;
         this.pendingEvents -= head.events;
         this.eventsWritten += head.events;
+        this.noteWritten(head);
         this.writes++;
         this.retryDelay = 0;
         if (!this.healthy) {
@@ -482,6 +500,31 @@ export class GatehouseRecorder implements Recorder {
       this.writing = false;
     }
     if (this.queue.length > 0 && this.mode === 'buffered') this.armFlushTimer();
+  }
+
+  /** Per batch (not per event): what the next digest lists as open sessions. */
+  private noteWritten(batch: Batch): void {
+    for (const [id, sum] of batch.sessions) this.written.set(id, { seq: sum.lastSeq, hash: sum.lastHash });
+    if (batch.ended) for (const id of batch.ended) this.written.delete(id);
+  }
+
+  /** @internal called by RecorderSession.end: marks the batch that carries `session.end`. */
+  appendEnd(s: RecorderSession, payload: SessionEndPayload): Promise<void> {
+    let batch: Batch;
+    try {
+      batch = this.enqueue(s, 'session.end', payload, undefined);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    (batch.ended ??= []).push(s.id);
+    if (this.mode === 'strict') {
+      batch.waiter ??= deferred();
+      if (batch.id > this.writeTarget) this.writeTarget = batch.id;
+      this.kick();
+      return batch.waiter.promise;
+    }
+    this.scheduleNonDurable();
+    return RESOLVED;
   }
 
   private async writeBatch(batch: Batch): Promise<void> {
@@ -510,6 +553,11 @@ export class GatehouseRecorder implements Recorder {
     if (this.segment && now.getTime() - this.segment.start.getTime() >= this.segmentMaxAgeMs) await this.sealSegment();
     if (!this.segment) this.segment = this.newSegment(now);
     const seg = this.segment;
+    if (!seg.registered && this.witness) {
+      // Once per segment: recovery adopts only segments registered before their first byte.
+      await this.witness.segmentStarted(this.instanceId, seg.key);
+      seg.registered = true;
+    }
     try {
       await this.sink.append!(seg.key, gz);
     } catch (e) {
@@ -528,7 +576,9 @@ export class GatehouseRecorder implements Recorder {
       this.ownKeys.add(batch.key);
     }
     try {
-      await this.putIdempotent(batch.key, gz);
+      // Registration runs beside the put (no added latency): recovery adopts only registered keys.
+      if (this.witness) await Promise.all([this.witness.segmentStarted(this.instanceId, batch.key), this.putIdempotent(batch.key, gz)]);
+      else await this.putIdempotent(batch.key, gz);
     } catch (e) {
       // Someone else's object (not an earlier attempt of ours, which putIdempotent accepts).
       if (isExists(e)) batch.key = undefined;
@@ -589,7 +639,7 @@ export class GatehouseRecorder implements Recorder {
   private newSegment(now: Date): OpenSegment {
     const key = segmentKey(this.instanceId, now, this.segmentSeq++);
     this.ownKeys.add(key);
-    return { key, start: now, hash: createHash('sha256'), bytes: 0, sessions: new Map() };
+    return { key, start: now, hash: createHash('sha256'), bytes: 0, sessions: new Map(), registered: false };
   }
 
   private async sealSegment(): Promise<void> {
@@ -662,6 +712,10 @@ export class GatehouseRecorder implements Recorder {
     const now = this.clock();
     const seq = head ? head.seq + 1 : 0;
     const entries = this.sealedSinceDigest.slice();
+    // A final digest seals the log only when nothing is left open or pending.
+    const sealing = final && this.queue.length === 0 && this.sessions.size === 0;
+    const openSessions: OpenSessionEntry[] = [...this.written].map(([session, w]) => ({ session, seq: w.seq, hash: w.hash }));
+    const lost = this.lostSinceDigest;
     const { bytes, sha256 } = await signDigest(
       {
         instanceId: this.instanceId,
@@ -671,94 +725,60 @@ export class GatehouseRecorder implements Recorder {
         windowEnd: now.toISOString(),
         previous: head ? { key: head.key, sha256: head.sha256 } : null,
         segments: entries,
+        openSessions,
+        ...(sealing ? { final: true } : {}),
+        ...(lost > 0 ? { lostEvents: lost } : {}),
       },
       this.signer,
     );
     const key = digestKey(this.instanceId, now, seq);
     await this.putIdempotent(key, bytes);
-    this.head = { key, sha256, seq, windowEnd: now.toISOString() };
+    this.head = { key, sha256, seq, windowEnd: now.toISOString(), openSessions, final: sealing };
     this.sealedSinceDigest = this.sealedSinceDigest.slice(entries.length);
+    this.lostSinceDigest -= lost;
     this.digestsWritten++;
-  }
-
-  /**
-   * Finds this instance's last digest, and adopts segments a crashed predecessor wrote after it
-   * (listed in our next digest with `recovered: true`, so the verifier can say they were
-   * attested late).
-   */
-  private async recover(): Promise<void> {
-    const digestKeys = (await this.sink.list(DIGEST_PREFIX)).filter((k) => parseDigestKey(k)?.instanceId === this.instanceId);
-    let head: DigestHead | null = null;
-    let best = -1;
-    let bestKey: string | undefined;
-    for (const k of digestKeys) {
-      const seq = parseDigestKey(k)!.digestSeq;
-      if (seq > best) {
-        best = seq;
-        bestKey = k;
-      }
-    }
-    if (bestKey) {
-      const bytes = await this.sink.get(bestKey);
-      if (!bytes) throw new Error(`digest ${bestKey} vanished while reading it`);
-      const d = parseDigest(bytes);
-      head = { key: bestKey, sha256: sha256Hex(bytes), seq: d.digestSeq, windowEnd: d.windowEnd };
-    }
-    const listed = new Set<string>();
-    if (head && bestKey) {
-      const d = parseDigest((await this.sink.get(bestKey))!);
-      for (const s of d.segments) listed.add(s.key);
-    }
-    const since = head ? compactTime(new Date(head.windowEnd)) : '';
-    const adopted: SealedEntry[] = [];
-    for (const key of await this.listRecentSegments(head ? new Date(head.windowEnd) : undefined)) {
-      const p = parseSegmentKey(key);
-      if (!p || p.instanceId !== this.instanceId || this.ownKeys.has(key) || listed.has(key)) continue;
-      if (p.startCompact < since) continue;
-      const bytes = await this.sink.get(key);
-      if (!bytes) continue;
-      const sessions = new Map<string, Summary>();
+    if (this.witness) {
+      // At digest time, never per event. A failed witness write leaves the digest valid; verify
+      // then reports the witness as behind.
       try {
-        const { lines } = await decodeSegment(bytes, true);
-        for (const line of lines) {
-          const e = JSON.parse(line) as { session: string; seq: number; hash: string };
-          const s = sessions.get(e.session);
-          if (s) {
-            s.lastSeq = e.seq;
-            s.lastHash = e.hash;
-          } else sessions.set(e.session, { firstSeq: e.seq, lastSeq: e.seq, lastHash: e.hash });
-        }
+        await this.witness.digestWritten(this.instanceId, toWitnessHead(this.head), entries.map((e) => e.key));
       } catch (e) {
-        this.log?.warn({ err: errInfo(e), key }, 'recording: an undigested segment from an earlier run is damaged; attesting its bytes as found');
+        this.witnessFailures++;
+        this.log?.error({ err: errInfo(e), witness: this.witness.name }, 'recording: could not update the witness with the new digest');
       }
-      adopted.push({ key, sha256: sha256Hex(bytes), bytes: bytes.length, sessions: summaryEntries(sessions), recovered: true });
-    }
-    this.head = head;
-    if (adopted.length > 0) {
-      this.log?.warn({ segments: adopted.length }, 'recording: adopting undigested segments left by an earlier run (crash?)');
-      this.sealedSinceDigest = [...adopted, ...this.sealedSinceDigest];
-      // The session index learns where the crashed run's sessions ended up.
-      for (const entry of adopted) this.notifySealed(entry);
     }
   }
 
-  /**
-   * Segment keys from the day of `since` (or the last two days when there is no digest yet) to
-   * today, so a restart does not walk the whole store. Older crash tails stay undigested and the
-   * verifier reports them as such.
-   */
-  private async listRecentSegments(since: Date | undefined): Promise<string[]> {
-    const now = this.clock();
-    const dayMs = 86_400_000;
-    let from = since ? since.getTime() : now.getTime() - 2 * dayMs;
-    if (now.getTime() - from > 31 * dayMs) from = now.getTime() - 31 * dayMs;
-    const keys: string[] = [];
-    const lastDay = Math.floor(now.getTime() / dayMs);
-    for (let day = Math.floor(from / dayMs); day <= lastDay; day++) {
-      const iso = new Date(day * dayMs).toISOString();
-      keys.push(...(await this.sink.list(`${SEGMENT_PREFIX}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/`)));
+  /** Finds this instance's last digest and recovers a crashed predecessor's tail (recovery.ts). */
+  private async recover(): Promise<void> {
+    await this.witness?.register(this.instanceId);
+    const outcome = await recoverInstance({
+      sink: this.sink,
+      signer: this.signer,
+      witness: this.witness,
+      instanceId: this.instanceId,
+      clock: this.clock,
+      runId: this.runId,
+      allocateKey: (now) => {
+        const key = segmentKey(this.instanceId, now, this.segmentSeq++);
+        this.ownKeys.add(key);
+        return key;
+      },
+      ownKeys: this.ownKeys,
+      startedAt: this.startedAt,
+      log: this.log,
+    });
+    this.head = outcome.head;
+    if (outcome.wroteDigest) {
+      this.digestsWritten++;
+      this.log?.warn(
+        { adopted: outcome.adopted.length, rejected: outcome.rejected, closedSessions: outcome.closedSessions.length },
+        'recording: recovered the tail of an earlier run (crash): adopted what it wrote, closed its cut sessions',
+      );
+      // The session index learns where the crashed run's sessions ended up.
+      for (const entry of outcome.adopted) this.notifySealed(entry);
+      if (outcome.recoverySegment) this.notifySealed(outcome.recoverySegment);
     }
-    return keys;
   }
 
   // ---- shutdown ------------------------------------------------------------------------------
@@ -781,6 +801,8 @@ export class GatehouseRecorder implements Recorder {
     await this.sink.close?.().catch(noop);
     if (failure !== undefined) {
       const err = toGatehouseError(failure, 'GH_ERR_RECORDING_FAILED');
+      this.eventsLost += this.pendingEvents;
+      this.lostSinceDigest += this.pendingEvents;
       this.log?.error({ err: errInfo(err), lostEvents: this.pendingEvents }, 'recording: closed with events not stored');
       throw err;
     }
@@ -826,7 +848,7 @@ class RecorderSession implements SessionRecorder {
 
   end(payload: SessionEndPayload = {}): Promise<void> {
     if (this.isEnded) return RESOLVED;
-    const p = this.recorder.appendEvent(this, 'session.end', payload, { durable: this.recorder.mode === 'strict' });
+    const p = this.recorder.appendEnd(this, payload);
     this.isEnded = true;
     this.recorder.forgetSession(this.id);
     return p;

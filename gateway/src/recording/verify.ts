@@ -9,29 +9,51 @@ import type { LogSink } from './sinks/sink';
  * Verifies a log store, in this order, stopping at the FIRST broken link:
  *  1. digests, per instance in `digestSeq` order: parse, key id matches the embedded public key,
  *     key trusted, signature (Ed25519 or ECDSA P-256), seq contiguous from 0, `previous` = key
- *     and SHA-256 of the stored bytes of the digest before, windows contiguous, no segment listed twice;
- *  2. segments, per instance in chronological key order: every listed segment present, SHA-256 of
+ *     and SHA-256 of the stored bytes of the digest before, windows contiguous, no segment listed
+ *     twice, nothing after a `final` digest but a later run's digests;
+ *  2. the witness, when given: every instance it knows is in the log, its newest digest is at
+ *     least the witnessed one and the digest at the witnessed seq has the witnessed SHA-256
+ *     (rollback, truncation, replacement); an instance the witness does not know is foreign;
+ *  3. segments, per instance in chronological key order: every listed segment present, SHA-256 of
  *     its bytes as listed, decompresses cleanly, its sessions as the digest says; a segment no
  *     digest lists is a failure if it started before the last digest's window end;
- *  3. within each segment, each session's chain: seq contiguous from 0, seq 0 is `session.start`
+ *  4. within each segment, each session's chain: seq contiguous from 0, seq 0 is `session.start`
  *     with `prev` = SHA-256(`gatehouse:session:<id>`), each `prev` the previous event's `hash`,
  *     each `hash` recomputed over the stored line without its hash member (chain.ts), nothing
- *     after `session.end`.
+ *     after `session.end`;
+ *  5. completeness: every event is covered by a signed digest and every instance's log ends with
+ *     a sealing (`final`) digest. Otherwise the verification fails (`UNDIGESTED_TAIL`,
+ *     `LOG_NOT_SEALED`) unless `allowUnsealedTail` says what may be left unattested (a live
+ *     gateway's newest events; then they are warnings). An empty log fails (`EMPTY_LOG`).
  *
- * What a pass means: every digested segment is exactly what was attested, and every session chain
- * is intact. What it cannot prove (reported as warnings, never as a pass of those parts):
- *  - `UNDIGESTED_TAIL`: segments written after the last digest (a crash or a live gateway). Their
- *    chains are checked, but they are unattested: deleting or truncating them is undetectable.
- *  - `RECOVERED_SEGMENT`: a crash tail attested late by the next run, as found then.
- *  - `TORN_TAIL`: an undigested segment ends in an incomplete write; its complete part is checked.
- *  - `EMPTY_LOG`: nothing found to verify.
- *  - `KEYS_NOT_TRUSTED`: no trusted keys given; digests were checked against the keys they carry,
- *    which proves consistency, not origin (`KEY_CHANGED` flags each key switch).
- *  Deleting the newest digest(s) is undetectable by design: their segments then show as the tail.
+ * What a pass means: every event found is covered by a valid signed digest, every session chain
+ * is intact, and (unless the tail was allowed) every instance ended sealed, so nothing was cut
+ * from the end after that seal without the witness or the missing seal saying so. Warnings that
+ * remain: `RECOVERED_SEGMENT` (a crash tail attested late, as found then), `TORN_TAIL`,
+ * `KEYS_NOT_TRUSTED` (no trusted keys given: signatures prove consistency, not origin; a
+ * fabricated instance with its own key is then indistinguishable unless a witness is given).
+ * Without a witness, removing the newest digests and segments of an instance that had sealed
+ * earlier, with its last seal intact, is undetectable: that is the witness's job.
  */
 export interface VerifyOptions {
   /** Trusted signing keys: SPKI PEM public keys and/or key ids (`ed25519:…`, `ecdsa-p256:…`). Omit only in development. */
   readonly trustedKeys?: readonly string[];
+  /**
+   * Accept events after each instance's last sealing digest (undigested segments, a last digest
+   * that is not `final`) as unattested warnings instead of failures: a live gateway's log.
+   * @default false
+   */
+  readonly allowUnsealedTail?: boolean;
+  /** The newest digest of each instance as recorded outside the log store (recording/witness.ts). */
+  readonly witness?: ReadonlyMap<string, WitnessedHead>;
+}
+
+/** What a witness knows about one instance: its newest digest (seq -1: registered, none yet). */
+export interface WitnessedHead {
+  readonly digestSeq: number;
+  readonly digestKey?: string;
+  readonly sha256?: string;
+  readonly final: boolean;
 }
 
 export type VerifyKind = 'digest' | 'segment' | 'event' | 'session';
@@ -44,6 +66,21 @@ export interface VerifyFinding {
   readonly session?: string;
   readonly seq?: number;
   readonly message: string;
+}
+
+/** What was proven about one instance's log. */
+export interface InstanceSummary {
+  readonly instance: string;
+  digests: number;
+  /** First digest's window start and last digest's window end: the attested span. */
+  from?: string;
+  to?: string;
+  /** True when the newest digest is `final` and nothing undigested follows it. */
+  sealed: boolean;
+  /** The newest digest was written by another instance's recovery of a crash. */
+  sealedByRecovery: boolean;
+  segmentsUndigested: number;
+  lostEvents: number;
 }
 
 export interface VerifyStats {
@@ -59,6 +96,8 @@ export interface VerifyStats {
 
 export interface VerifyResult {
   readonly ok: boolean;
+  /** Per instance: the attested span and whether it ends sealed. */
+  readonly instances: InstanceSummary[];
   readonly firstFailure?: VerifyFinding;
   readonly warnings: VerifyFinding[];
   readonly stats: VerifyStats;
@@ -82,12 +121,17 @@ interface ListedSegment {
 interface InstanceDigests {
   readonly listed: Map<string, ListedSegment>;
   readonly lastWindowEnd?: string;
+  readonly summary: InstanceSummary;
+  /** SHA-256 of each digest's stored bytes, by seq (for the witness). */
+  readonly shaBySeq: Map<number, string>;
 }
 
 export async function verifyLog(sink: LogSink, options: VerifyOptions = {}): Promise<VerifyResult> {
   const warnings: VerifyFinding[] = [];
   const stats: VerifyStats = { instances: 0, digests: 0, segments: 0, segmentsUndigested: 0, sessions: 0, sessionsOpen: 0, events: 0 };
   const trusted = trustedKeyIds(options.trustedKeys, warnings);
+  const summaries: InstanceSummary[] = [];
+  const allowTail = options.allowUnsealedTail === true;
   try {
     const byInstanceDigests = new Map<string, Array<{ key: string; seq: number }>>();
     for (const key of await sink.list(DIGEST_PREFIX)) {
@@ -109,19 +153,71 @@ export async function verifyLog(sink: LogSink, options: VerifyOptions = {}): Pro
     }
     const instances = [...new Set([...byInstanceDigests.keys(), ...byInstanceSegments.keys()])].sort();
     stats.instances = instances.length;
-    if (instances.length === 0) warnings.push({ code: 'EMPTY_LOG', kind: 'segment', message: 'no digests and no segments found: nothing was verified (wrong path?)' });
+    if (instances.length === 0) fail({ code: 'EMPTY_LOG', kind: 'segment', message: 'no digests and no segments found: nothing was verified (wrong path, or everything deleted)' });
 
     const digestsOf = new Map<string, InstanceDigests>();
     for (const instance of instances) {
-      digestsOf.set(instance, await verifyDigests(sink, instance, byInstanceDigests.get(instance) ?? [], trusted, warnings, stats));
+      const d = await verifyDigests(sink, instance, byInstanceDigests.get(instance) ?? [], trusted, warnings, stats);
+      digestsOf.set(instance, d);
+      summaries.push(d.summary);
     }
+    if (options.witness) checkWitness(options.witness, digestsOf, warnings);
     for (const instance of instances) {
-      await verifySegments(sink, instance, digestsOf.get(instance)!, byInstanceSegments.get(instance) ?? [], warnings, stats);
+      await verifySegments(sink, instance, digestsOf.get(instance)!, byInstanceSegments.get(instance) ?? [], warnings, stats, allowTail);
     }
-    return { ok: true, warnings, stats };
+    for (const summary of summaries) {
+      if (summary.sealed) continue;
+      const finding: VerifyFinding = {
+        code: 'LOG_NOT_SEALED',
+        kind: 'digest',
+        message:
+          summary.digests === 0
+            ? `instance ${summary.instance} has no digest: none of its events is attested`
+            : `instance ${summary.instance} does not end with a sealing digest (a live gateway, a crash not yet recovered, or its newest digests were removed)`,
+      };
+      if (!allowTail) fail(finding);
+      warnings.push(finding);
+    }
+    return { ok: true, instances: summaries, warnings, stats };
   } catch (e) {
-    if (e instanceof Failed) return { ok: false, firstFailure: e.finding, warnings, stats };
+    if (e instanceof Failed) return { ok: false, instances: summaries, firstFailure: e.finding, warnings, stats };
     throw e;
+  }
+}
+
+/** Rollback, truncation and replacement, against the heads a witness kept outside the log store. */
+function checkWitness(witness: ReadonlyMap<string, WitnessedHead>, digestsOf: Map<string, InstanceDigests>, warnings: VerifyFinding[]): void {
+  for (const [instance, head] of [...witness].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const d = digestsOf.get(instance);
+    if (!d) {
+      if (head.digestSeq < 0) {
+        warnings.push({ code: 'WITNESS_NO_RECORD', kind: 'digest', message: `instance ${instance} is known to the witness but wrote nothing yet` });
+        continue;
+      }
+      fail({ code: 'WITNESS_ROLLBACK', kind: 'digest', message: `instance ${instance}: the witness holds digest seq ${head.digestSeq}, the log holds nothing of it (deleted)` });
+    }
+    if (head.digestSeq < 0) continue;
+    const newest = d.summary.digests - 1;
+    if (newest < head.digestSeq) {
+      fail({
+        code: 'WITNESS_ROLLBACK',
+        kind: 'digest',
+        key: head.digestKey,
+        message: `instance ${instance}: the witness holds digest seq ${head.digestSeq}, the log ends at ${newest < 0 ? 'no digest' : `seq ${newest}`} (newest digests removed: rollback or truncation)`,
+      });
+    }
+    const sha = d.shaBySeq.get(head.digestSeq);
+    if (head.sha256 !== undefined && sha !== head.sha256) {
+      fail({ code: 'WITNESS_MISMATCH', kind: 'digest', key: head.digestKey, message: `instance ${instance}: digest seq ${head.digestSeq} is not the one the witness recorded (replaced)` });
+    }
+    if (newest > head.digestSeq) {
+      warnings.push({ code: 'WITNESS_BEHIND', kind: 'digest', message: `instance ${instance}: the log has digests after the witnessed seq ${head.digestSeq} (the witness write lagged or failed); those are attested by signature only` });
+    }
+  }
+  for (const instance of [...digestsOf.keys()].sort()) {
+    if (!witness.has(instance)) {
+      fail({ code: 'WITNESS_UNKNOWN_INSTANCE', kind: 'digest', message: `instance ${instance} is in the log but unknown to the witness (fabricated, or written with another state store)` });
+    }
   }
 }
 
@@ -152,6 +248,9 @@ async function verifyDigests(
 ): Promise<InstanceDigests> {
   keys.sort((a, b) => a.seq - b.seq);
   const listed = new Map<string, ListedSegment>();
+  const summary: InstanceSummary = { instance, digests: 0, sealed: false, sealedByRecovery: false, segmentsUndigested: 0, lostEvents: 0 };
+  const shaBySeq = new Map<number, string>();
+  let finalAt: { key: string; runId: string } | undefined;
   let prev: { key: string; sha256: string; windowEnd: string; keyId: string } | undefined;
   for (let i = 0; i < keys.length; i++) {
     const { key, seq } = keys[i]!;
@@ -189,6 +288,10 @@ async function verifyDigests(
     } else if (d.windowStart !== prev.windowEnd) {
       fail({ code: 'DIGEST_CHAIN_BROKEN', kind: 'digest', key, message: `digest ${key} window starts at ${d.windowStart}, the previous ended at ${prev.windowEnd}` });
     }
+    if (finalAt && d.runId === finalAt.runId) {
+      fail({ code: 'EVENT_AFTER_SEAL', kind: 'digest', key, message: `digest ${key} follows the sealing digest ${finalAt.key} of the same run` });
+    }
+    finalAt = d.final === true ? { key, runId: d.runId } : undefined;
     for (const entry of d.segments) {
       const p = parseSegmentKey(entry.key);
       if (!p || p.instanceId !== instance) fail({ code: 'DIGEST_MALFORMED', kind: 'digest', key, message: `digest ${key} lists ${entry.key}, not a segment of instance ${instance}` });
@@ -198,8 +301,15 @@ async function verifyDigests(
     }
     stats.digests++;
     prev = { key, sha256: sha256Hex(bytes), windowEnd: d.windowEnd, keyId: d.keyId };
+    shaBySeq.set(seq, prev.sha256);
+    summary.digests++;
+    summary.from ??= d.windowStart;
+    summary.to = d.windowEnd;
+    summary.sealed = d.final === true;
+    summary.sealedByRecovery = d.final === true && d.recoveredBy !== undefined;
+    summary.lostEvents += d.lostEvents ?? 0;
   }
-  return { listed, lastWindowEnd: prev?.windowEnd };
+  return { listed, lastWindowEnd: prev?.windowEnd, summary, shaBySeq };
 }
 
 interface ChainState {
@@ -215,6 +325,7 @@ async function verifySegments(
   present: Array<ParsedSegmentKey & { key: string }>,
   warnings: VerifyFinding[],
   stats: VerifyStats,
+  allowTail: boolean,
 ): Promise<void> {
   const all = new Map<string, ParsedSegmentKey & { key: string }>();
   for (const p of present) all.set(p.key, p);
@@ -232,8 +343,12 @@ async function verifySegments(
       if (lastEnd !== undefined && seg.startCompact < lastEnd) {
         fail({ code: 'SEGMENT_UNDIGESTED', kind: 'segment', key, message: `segment ${key} started before the last digest of instance ${instance} but no digest lists it (inserted?)` });
       }
-      warnings.push({ code: 'UNDIGESTED_TAIL', kind: 'segment', key, message: `segment ${key} was written after the last digest (crash or live gateway): chains checked, but unattested` });
+      const finding: VerifyFinding = { code: 'UNDIGESTED_TAIL', kind: 'segment', key, message: `segment ${key} was written after the last digest (crash, live gateway, or appended by someone else): no digest attests it` };
+      if (!allowTail) fail(finding);
+      warnings.push(finding);
       stats.segmentsUndigested++;
+      digests.summary.segmentsUndigested++;
+      digests.summary.sealed = false;
     } else if (listed.entry.recovered) {
       warnings.push({ code: 'RECOVERED_SEGMENT', kind: 'segment', key, message: `segment ${key} was attested by a later run after a crash, as found then` });
     }
@@ -341,6 +456,20 @@ export function formatVerifyResult(r: VerifyResult): string {
   lines.push(r.ok ? 'OK: log verified' : `FAILED: ${r.firstFailure!.code} (${r.firstFailure!.kind})`);
   if (r.firstFailure) lines.push(`  ${r.firstFailure.message}`);
   lines.push(`  instances ${s.instances}, digests ${s.digests}, segments ${s.segments} (${s.segmentsUndigested} undigested), sessions ${s.sessions} (${s.sessionsOpen} without session.end), events ${s.events}`);
+  if (r.ok) {
+    const tail = s.segmentsUndigested > 0 || r.instances.some((i) => !i.sealed);
+    lines.push(
+      tail
+        ? '  proven: every digested event is as attested and every session chain is intact; the unsealed tail below is NOT attested'
+        : '  proven: every event found is covered by a valid signed digest, every session chain is intact, and every instance ends sealed',
+    );
+  }
+  for (const i of r.instances) {
+    const span = i.from ? `attested from ${i.from} to ${i.to}` : 'nothing attested';
+    const end = i.sealed ? (i.sealedByRecovery ? 'ends sealed (by crash recovery)' : 'ends sealed') : 'does NOT end sealed';
+    const lost = i.lostEvents > 0 ? `, ${i.lostEvents} events lost in crashes or failed writes` : '';
+    lines.push(`  instance ${i.instance}: ${i.digests} digests, ${span}, ${end}${i.segmentsUndigested > 0 ? `, ${i.segmentsUndigested} undigested segments` : ''}${lost}`);
+  }
   for (const w of r.warnings) lines.push(`WARNING ${w.code}: ${w.message}`);
   return lines.join('\n');
 }

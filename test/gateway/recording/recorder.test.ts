@@ -1,5 +1,5 @@
 import { readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { jest } from '@jest/globals';
 import { GatehouseRecorder } from '../../../gateway/src/recording/recorder';
@@ -8,6 +8,8 @@ import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
 import { verifyLog } from '../../../gateway/src/recording/verify';
 import { parseDigest } from '../../../gateway/src/recording/digest';
 import { segmentKey } from '../../../gateway/src/recording/layout';
+import { readSessionEvents } from '../../../gateway/src/recording/reader';
+import { FileWitness } from '../../../gateway/src/recording/witness';
 import { GatedSink, InstrumentedSink, makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, until, synthetic } from '../../support/recording-helpers';
 
 async function eventsOnDisk(dir: string, sink: FsLogSink): Promise<Array<Record<string, unknown>>> {
@@ -267,35 +269,59 @@ describe('GatehouseRecorder', () => {
     expect(verdict).toMatchObject({ ok: true, stats: { segments: 3, events: 3 } });
   });
 
-  it('continues the digest chain across restarts and adopts a crashed run\'s undigested segments', async () => {
+  it('continues the digest chain across restarts; recovery adopts the crashed run\'s registered segments and closes its cut sessions', async () => {
     const { clock, advance } = steppingClock();
+    const witness = new FileWitness(join(dir, '..', `${basename(dir)}-witness.json`));
     const fs1 = new FsLogSink(dir);
-    const rec1 = new GatehouseRecorder(recorderOptions(fs1, { clock }));
+    const rec1 = new GatehouseRecorder(recorderOptions(fs1, { clock, witness }));
     await (await rec1.openSession(start('s1'))).append('http.request', synthetic({}), { durable: true });
     await rec1.close();
     advance(1000);
     // Run 2 crashes after writing (no close, no digest).
     const fs2 = new FsLogSink(dir);
-    const rec2 = new GatehouseRecorder(recorderOptions(fs2, { clock }));
+    const rec2 = new GatehouseRecorder(recorderOptions(fs2, { clock, witness }));
     await (await rec2.openSession(start('s2'))).append('http.request', synthetic({}), { durable: true });
     await fs2.close();
-    const crashed = await verifyLog(fs2);
+    const crashed = await verifyLog(fs2, { allowUnsealedTail: true });
     expect(crashed.ok).toBe(true);
     expect(crashed.warnings.map((w) => w.code)).toContain('UNDIGESTED_TAIL');
+    expect((await verifyLog(fs2)).firstFailure).toMatchObject({ code: 'UNDIGESTED_TAIL' });
     advance(1000);
-    const rec3 = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock })));
+    const rec3 = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock, witness })));
     await (await rec3.openSession(start('s3'))).end();
     await rec3.close();
     const digests = await fs1.list('digests/');
-    expect(digests).toHaveLength(2);
+    expect(digests).toHaveLength(3);
     const d1 = parseDigest((await fs1.get(digests[1]!))!);
     expect(d1.digestSeq).toBe(1);
     expect(d1.previous?.key).toBe(digests[0]);
     expect(d1.segments.filter((s) => s.recovered).length).toBe(1);
-    const verdict = await verifyLog(fs1, { trustedKeys: [TEST_KEY.publicKeyPem] });
-    expect(verdict.ok).toBe(true);
+    expect(parseDigest((await fs1.get(digests[2]!))!).final).toBe(true);
+    const verdict = await verifyLog(fs1, { trustedKeys: [TEST_KEY.publicKeyPem], witness: await witness.heads() });
+    expect(verdict.firstFailure).toBeUndefined();
     expect(verdict.warnings.map((w) => w.code)).toEqual(['RECOVERED_SEGMENT']);
-    expect(verdict.stats).toMatchObject({ sessions: 3, sessionsOpen: 1 });
+    // s2, cut by the crash, is closed by recovery; the recovery session says what was adopted.
+    expect(verdict.stats).toMatchObject({ sessions: 4, sessionsOpen: 0 });
+    const s2 = await readSessionEvents(fs1, 's2');
+    expect(s2[s2.length - 1]).toMatchObject({ type: 'session.end', payload: { reason: 'crashed' } });
+    const recoveries = (await fs1.list('segments/')).length;
+    expect(recoveries).toBe(4);
+  });
+
+  it('without a witness adopts nothing after a crash: the tail stays unattested and verify fails', async () => {
+    const { clock, advance } = steppingClock();
+    const fs2 = new FsLogSink(dir);
+    const rec2 = new GatehouseRecorder(recorderOptions(fs2, { clock }));
+    await (await rec2.openSession(start('s2'))).append('http.request', synthetic({}), { durable: true });
+    await fs2.close();
+    advance(1000);
+    const rec3 = track(new GatehouseRecorder(recorderOptions(new FsLogSink(dir), { clock })));
+    await rec3.close();
+    const tail = (await fs2.list('segments/'))[0]!;
+    const digests = await fs2.list('digests/');
+    const recovered = parseDigest((await fs2.get(digests[0]!))!);
+    expect(recovered.segments.some((s) => s.key === tail)).toBe(false);
+    expect((await verifyLog(fs2, { trustedKeys: [TEST_KEY.publicKeyPem], allowUnsealedTail: true })).firstFailure).toMatchObject({ code: 'SEGMENT_UNDIGESTED', key: tail });
   });
 
   it('writes a signed digest every digestIntervalSeconds, sealing the open segment', async () => {

@@ -11,6 +11,8 @@ import { formatVerifyResult, verifyLog } from '../../../gateway/src/recording/ve
 import { makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY, synthetic } from '../../support/recording-helpers';
 
 const TRUST = { trustedKeys: [TEST_KEY.publicKeyPem] };
+/** The crashed run's tail is unattested: only an explicit allowance lets it through as warnings. */
+const TAIL = { ...TRUST, allowUnsealedTail: true };
 
 function start(id: string) {
   return { sessionId: id, protocol: 'http', principal: PRINCIPAL, connection: 'api', client: { address: '127.0.0.1' } };
@@ -85,16 +87,31 @@ describe('verifyLog', () => {
     expect(log.segments).toHaveLength(3);
     expect(log.digests).toHaveLength(3);
     expect(log.tail).toHaveLength(1);
-    const r = await verifyLog(log.sink, TRUST);
+    const strict = await verifyLog(log.sink, TRUST);
+    expect(strict.ok).toBe(false);
+    expect(strict.firstFailure).toMatchObject({ code: 'UNDIGESTED_TAIL', key: log.tail[0] });
+    const r = await verifyLog(log.sink, TAIL);
     expect(r.firstFailure).toBeUndefined();
     expect(r.ok).toBe(true);
-    expect(r.warnings.map((w) => [w.code, w.key])).toEqual([['UNDIGESTED_TAIL', log.tail[0]]]);
+    expect(r.warnings.map((w) => [w.code, w.key])).toEqual([
+      ['UNDIGESTED_TAIL', log.tail[0]],
+      ['LOG_NOT_SEALED', undefined],
+    ]);
     expect(r.stats).toMatchObject({ instances: 1, digests: 3, segments: 4, segmentsUndigested: 1, sessions: 3, sessionsOpen: 1 });
-    expect(formatVerifyResult(r)).toMatch(/^OK: log verified[\s\S]*WARNING UNDIGESTED_TAIL/);
+    expect(r.instances).toEqual([expect.objectContaining({ digests: 3, sealed: false, segmentsUndigested: 1 })]);
+    expect(formatVerifyResult(r)).toMatch(/^OK: log verified[\s\S]*NOT attested[\s\S]*does NOT end sealed[\s\S]*WARNING UNDIGESTED_TAIL/);
+  });
+
+  it('passes without allowances once the tail is gone and the log ends with its sealing digest', async () => {
+    await rm(join(dir, log.tail[0]!));
+    const r = await verifyLog(log.sink, TRUST);
+    expect(r.firstFailure).toBeUndefined();
+    expect(r.instances).toEqual([expect.objectContaining({ digests: 3, sealed: true })]);
+    expect(formatVerifyResult(r)).toMatch(/every instance ends sealed[\s\S]*attested from .* to .*, ends sealed/);
   });
 
   it('without trusted keys, passes with a warning that origin is not proven', async () => {
-    const r = await verifyLog(log.sink);
+    const r = await verifyLog(log.sink, { allowUnsealedTail: true });
     expect(r.ok).toBe(true);
     expect(r.warnings.map((w) => w.code)).toContain('KEYS_NOT_TRUSTED');
   });
@@ -116,20 +133,20 @@ describe('verifyLog', () => {
 
   it('names a removed event in the undigested tail by its seq gap', async () => {
     await editLines(dir, log.tail[0]!, (lines) => lines.filter((_, i) => i !== 2));
-    const r = await verifyLog(log.sink, TRUST);
+    const r = await verifyLog(log.sink, TAIL);
     expect(r.firstFailure).toMatchObject({ code: 'EVENT_SEQ_GAP', kind: 'session', session: 's3', seq: 3, key: log.tail[0] });
   });
 
   it('names reordered events', async () => {
     await editLines(dir, log.tail[0]!, (lines) => [lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)]);
-    expect((await verifyLog(log.sink, TRUST)).firstFailure).toMatchObject({ code: 'EVENT_SEQ_GAP', session: 's3', seq: 2 });
+    expect((await verifyLog(log.sink, TAIL)).firstFailure).toMatchObject({ code: 'EVENT_SEQ_GAP', session: 's3', seq: 2 });
     await editLines(dir, log.segments[2]!, (lines) => [...lines].reverse());
     expect((await verifyLog(log.sink, TRUST)).firstFailure).toMatchObject({ code: 'SEGMENT_HASH_MISMATCH', key: log.segments[2] });
   });
 
   it('names an edited event whose line still parses', async () => {
     await editLines(dir, log.tail[0]!, (lines) => lines.map((l, i) => (i === 1 ? l.replace('"i":0', '"i":7') : l)));
-    expect((await verifyLog(log.sink, TRUST)).firstFailure).toMatchObject({ code: 'EVENT_HASH_MISMATCH', kind: 'event', session: 's3', seq: 1 });
+    expect((await verifyLog(log.sink, TAIL)).firstFailure).toMatchObject({ code: 'EVENT_HASH_MISMATCH', kind: 'event', session: 's3', seq: 1 });
   });
 
   it('names a deleted segment', async () => {
@@ -226,10 +243,10 @@ describe('verifyLog edge cases', () => {
   beforeEach(async () => ({ dir, cleanup } = await makeTempDir()));
   afterEach(async () => cleanup());
 
-  it('warns that an empty store verified nothing', async () => {
-    const r = await verifyLog(new FsLogSink(dir), TRUST);
-    expect(r.ok).toBe(true);
-    expect(r.warnings.map((w) => w.code)).toEqual(['EMPTY_LOG']);
+  it('fails on an empty store: nothing was verified', async () => {
+    const r = await verifyLog(new FsLogSink(dir), TAIL);
+    expect(r.ok).toBe(false);
+    expect(r.firstFailure).toMatchObject({ code: 'EMPTY_LOG' });
   });
 
   it('tolerates a torn final write in the undigested tail, with a warning', async () => {
@@ -239,9 +256,9 @@ describe('verifyLog edge cases', () => {
     const bytes = await readFile(file);
     await chmod(file, 0o644);
     await writeFile(file, bytes.subarray(0, bytes.length - 20));
-    const r = await verifyLog(log.sink, TRUST);
+    const r = await verifyLog(log.sink, TAIL);
     expect(r.ok).toBe(true);
-    expect(r.warnings.map((w) => w.code)).toEqual(['UNDIGESTED_TAIL', 'TORN_TAIL']);
+    expect(r.warnings.map((w) => w.code)).toEqual(['UNDIGESTED_TAIL', 'TORN_TAIL', 'LOG_NOT_SEALED']);
     // 18 events were written; the cut one is not counted.
     expect(r.stats.events).toBe(17);
   });
