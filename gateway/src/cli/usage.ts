@@ -18,9 +18,13 @@ Commands:
         --ttl SECONDS         lifetime (default: 3600)
         --config FILE         the configuration whose dev issuer to use
   verify PATH                 Verify a whole log (digests, segments, per-event hash chains) and
-                              name the first broken link. Exit 0 when intact, 1 when not.
+                              name the first broken link. Exit 0 only when every event is covered
+                              by a signed digest and every instance ends sealed; 1 when not.
         --config FILE         verify the configured log store instead (S3, Azure Blob, GCS)
         --trust-key FILE      trusted digest public key (PEM); repeatable
+        --witness STATE       postgres:// URL, embedded state directory or witness file: detects
+                              rollback, truncation and instances the gateway never registered
+        --allow-unsealed-tail accept a live gateway's unattested newest events (as warnings)
   sessions list [filters]     List recorded sessions, newest first.
         --user U --connection C --from TIME --to TIME --request-id ID --status S --limit N --json
   sessions show ID            Show one session's index entry and its events as text.

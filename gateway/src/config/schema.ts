@@ -366,6 +366,13 @@ export const recordingSchema = z
      * ends with reason `max_life`). Each request is judged under its own token either way.
      */
     sessionMaxSeconds: z.number().int().min(1).default(28800),
+    /**
+     * The recording lease: each instance renews it in the state database every third of this;
+     * once it is this old, a live replica recovers the instance's unattested tail (crash).
+     */
+    leaseSeconds: z.number().int().min(3).max(86400).default(60),
+    /** A second witness besides the state database: a JSON file (on another volume). */
+    witnessFile: z.string().min(1).optional(),
   })
   .strict();
 

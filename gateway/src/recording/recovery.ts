@@ -54,6 +54,8 @@ export interface RecoverOptions {
   /** When there is no digest yet: the recovery's window start. */
   readonly startedAt: Date;
   readonly log?: { warn(obj: object, msg?: string): void };
+  /** Write the recovery record and digest even when there is nothing to adopt or close (a sweeper sealing a dead instance). */
+  readonly force?: boolean;
 }
 
 export interface DigestHead {
@@ -101,7 +103,7 @@ export async function recoverInstance(o: RecoverOptions): Promise<RecoveryOutcom
   }
   const tail = await tailSegments(o, head);
   const cutAtDigest = head !== null && !head.final && head.openSessions.length > 0;
-  if (tail.length === 0 && !cutAtDigest) return { head, adopted: [], rejected: [], closedSessions: [], rolledBack, wroteDigest: false };
+  if (tail.length === 0 && !cutAtDigest && o.force !== true) return { head, adopted: [], rejected: [], closedSessions: [], rolledBack, wroteDigest: false };
 
   const registered = o.witness ? await o.witness.startedSegments(o.instanceId) : new Set<string>();
   const chains = new Map<string, ChainState>();

@@ -16,6 +16,10 @@ import type { LogSink } from '../recording/sinks/sink';
 import { createConfiguredSecrets } from './secret-providers';
 import { createSink } from './sinks';
 import { createSessionIndex } from '../state/sql-session-index';
+import { StateRecordingWitness } from '../state/recording-witness';
+import { isMemoryPath } from '../state/store';
+import { FileWitness, MultiWitness, type RecordingWitness } from '../recording/witness';
+import { startRecordingSweeper } from './recording-sweeper';
 import { listen, readPem, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
@@ -53,11 +57,7 @@ export interface StartOptions {
 /** Builds every module from one validated configuration and starts the listeners. */
 export async function startGateway(config: GatehouseConfig, options: StartOptions): Promise<RunningGateway> {
   const { logger } = options;
-  const instanceId = config.instanceId ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
   const { secrets, close: closeSecrets } = await createConfiguredSecrets(config, logger);
-  const metrics = createGatewayMetrics({ defaultLabels: { instance: instanceId } });
-  const busyPoller = createBusyPoller({ windowMicroseconds: config.tuning.busyPollMicroseconds });
-  if (config.tuning.busyPollMicroseconds > 0) metrics.watchBusyPolling(() => busyPoller.spunSeconds());
 
   const devKeyPath = devSigningKeyPath(config);
   // Every check of the resources the configuration names, the same as `gatehouse check-config`:
@@ -78,6 +78,15 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
 
   const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref) });
   await index.init();
+
+  // The recording witness and leases live in the state database (every replica sees it).
+  const stateWitness = new StateRecordingWitness(index.store);
+  await stateWitness.init();
+  const instanceId = config.instanceId ?? (await defaultInstanceId(config, stateWitness));
+  const witness: RecordingWitness = config.recording.witnessFile ? new MultiWitness([stateWitness, new FileWitness(config.recording.witnessFile)]) : stateWitness;
+  const metrics = createGatewayMetrics({ defaultLabels: { instance: instanceId } });
+  const busyPoller = createBusyPoller({ windowMicroseconds: config.tuning.busyPollMicroseconds });
+  if (config.tuning.busyPollMicroseconds > 0) metrics.watchBusyPolling(() => busyPoller.spunSeconds());
 
   // Approvals share the index's store (one database, one pool); none without approver groups.
   const approvals = approvalsFromConfig(config.approvals, {
@@ -103,6 +112,17 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     segmentMaxAgeSeconds: config.recording.segmentMaxAgeSeconds,
     digestIntervalSeconds: config.recording.digestIntervalSeconds,
     onSegmentSealed: (s) => index.segmentSealed(s.key, s.sessions),
+    logger,
+    witness,
+  });
+  const sweeper = startRecordingSweeper({
+    sink,
+    signer,
+    state: stateWitness,
+    witness,
+    instanceId,
+    runId: recorder.runId,
+    leaseSeconds: config.recording.leaseSeconds,
     logger,
   });
 
@@ -229,6 +249,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await Promise.all([httpListener.close(graceMs), postgresListener?.close(graceMs)]);
       await proxy.close();
       await pipeline.closeAll(reason);
+      await sweeper.stop();
       await recorder.close();
       await index.close();
       verifier.close();
@@ -243,4 +264,15 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   };
 
   return { http: httpListener, admin: adminListener, postgres: postgresListener, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
+}
+
+/**
+ * Without `instanceId` in the config: an embedded (single-process) state store keeps a
+ * persistent id, so a restarted gateway is the same instance and recovers its own crash tail;
+ * replicas sharing a PostgreSQL state store (or an in-memory one) get host-pid, and a replica
+ * that never comes back is recovered by the others' sweeper (recording-sweeper.ts).
+ */
+async function defaultInstanceId(config: GatehouseConfig, witness: StateRecordingWitness): Promise<string> {
+  if (config.state.url === undefined && !isMemoryPath(config.state.embeddedPath)) return witness.localInstanceId();
+  return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
 }

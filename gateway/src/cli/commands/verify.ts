@@ -1,24 +1,57 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FsLogSink } from '../../recording/sinks/fs/fs-sink';
-import { formatVerifyResult, verifyLog } from '../../recording/verify';
+import { formatVerifyResult, verifyLog, type WitnessedHead } from '../../recording/verify';
+import { FileWitness } from '../../recording/witness';
+import { StateRecordingWitness } from '../../state/recording-witness';
+import { createStateStore } from '../../state/store';
 import type { CommandIO } from '../io';
 import { loadConfigFile } from '../../config/load';
 import { createSink } from '../../server/sinks';
 
+const USAGE = 'usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]';
+
+export const VERIFY_HELP = `${USAGE}
+
+Checks every digest, segment and session hash chain of a log and names the first broken link.
+Passes (exit 0) only when every event is covered by a valid signed digest and every instance's
+log ends with a sealing digest (clean shutdown, or crash recovery); exit 1 otherwise, 2 on usage.
+
+  --trust-key FILE        a trusted public key (PEM) or key id; without one, signatures prove
+                          consistency only, not origin
+  --witness STATE         compare each instance's newest digest with the witness kept outside
+                          the log store: a postgres:// URL (the gateway's state.url), an embedded
+                          state directory (state.embeddedPath), or a witness file
+                          (recording.witnessFile). Detects rollback, truncation, replaced
+                          digests and instances the gateway never registered
+  --allow-unsealed-tail   accept events after the last sealing digest (a live gateway) as
+                          unattested warnings instead of failures
+  --json                  the full result as JSON`;
+
 /**
- * `gatehouse verify PATH [--trust-key FILE]... [--json]`: checks digests, segments and every
- * session's hash chain; names the first broken link. Exit 0 when intact, 1 when not, 2 on usage.
+ * `gatehouse verify PATH [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]`.
+ * Exit 0 when the log is proven complete and intact, 1 when not, 2 on usage.
  */
 export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { 'trust-key': { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, config: { type: 'string' } },
+    options: {
+      'trust-key': { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      witness: { type: 'string' },
+      'allow-unsealed-tail': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     allowPositionals: true,
   });
+  if (values.help) {
+    io.out(VERIFY_HELP);
+    return 0;
+  }
   const path = positionals[0];
   if ((!path && !values.config) || positionals.length > 1 || (path && values.config)) {
-    io.err('usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--json]');
+    io.err(USAGE);
     return 2;
   }
   if (path && (!existsSync(path) || !statSync(path).isDirectory())) {
@@ -34,8 +67,40 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
       throw new Error(`cannot read trusted key ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
   });
-  const result = await verifyLog(sink, trustedKeys.length > 0 ? { trustedKeys } : {});
+  let witness: Map<string, WitnessedHead> | undefined;
+  if (values.witness !== undefined) {
+    try {
+      witness = await readWitness(values.witness);
+    } catch (e) {
+      io.err(`gatehouse verify: cannot read the witness ${redactUrl(values.witness)}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
+  const result = await verifyLog(sink, {
+    ...(trustedKeys.length > 0 ? { trustedKeys } : {}),
+    ...(witness ? { witness } : {}),
+    allowUnsealedTail: values['allow-unsealed-tail'],
+  });
   if (values.json) io.out(JSON.stringify(result, null, 2));
   else io.out(formatVerifyResult(result));
   return result.ok ? 0 : 1;
+}
+
+/** A postgres:// URL or an embedded state directory (the state database), else a witness file. */
+async function readWitness(spec: string): Promise<Map<string, WitnessedHead>> {
+  const isUrl = /^postgres(ql)?:\/\//i.test(spec);
+  if (!isUrl && !existsSync(spec)) throw new Error('no such file or directory');
+  if (isUrl || statSync(spec).isDirectory()) {
+    const store = createStateStore(isUrl ? { url: spec, embeddedPath: 'memory' } : { embeddedPath: spec });
+    try {
+      return await new StateRecordingWitness(store, { readOnly: true }).heads();
+    } finally {
+      await store.close();
+    }
+  }
+  return new FileWitness(spec).heads();
+}
+
+function redactUrl(s: string): string {
+  return s.replace(/(postgres(?:ql)?:\/\/)[^@\s/]*@/gi, '$1***@');
 }
