@@ -22,3 +22,54 @@ export function waitForLog(child: ChildProcess, msg: string, timeoutMs: number):
     child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before "${msg}":\n${buffer}`)));
   });
 }
+
+/**
+ * Builds the gateway bundle into `dir/dist` the way build.mjs does (dist/ belongs to
+ * `npm run build`), with its runtime assets, so tests can run real gateway processes with `node`.
+ */
+export async function buildGatewayBundle(dir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const { cpSync, existsSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const root = join(new URL('.', import.meta.url).pathname, '../..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  await build({
+    entryPoints: { gateway: join(root, 'gateway/src/main.ts') },
+    outdir: join(dir, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    define: { GATEHOUSE_VERSION: JSON.stringify(pkg.version) },
+    banner: { js: "import { createRequire as __gatehouseCreateRequire } from 'node:module';\nconst require = __gatehouseCreateRequire(import.meta.url);" },
+    external: ['pg-native'],
+  });
+  const { assets } = (await import(join(root, 'gateway/assets.mjs'))) as { assets: [string, string][] };
+  for (const [from, to] of assets) if (existsSync(join(root, 'node_modules', from))) cpSync(join(root, 'node_modules', from), join(dir, 'dist', to));
+  return join(dir, 'dist/gateway.mjs');
+}
+
+/** Runs `node <bundle> <args>` in `cwd`, stderr piped (JSON logs), with a minimal environment. */
+export async function spawnGateway(bundle: string, args: readonly string[], cwd: string): Promise<ChildProcess> {
+  const { spawn } = await import('node:child_process');
+  const { tmpdir } = await import('node:os');
+  return spawn(process.execPath, [bundle, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Resolves with the exit code (or signal) once the child is gone; SIGKILL after `graceMs`. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<number | string | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode ?? child.signalCode);
+    child.once('exit', (code, sig) => resolve(code ?? sig));
+    child.kill(signal);
+    if (signal !== 'SIGKILL') setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
+  });
+}
