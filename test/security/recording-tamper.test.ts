@@ -10,7 +10,7 @@ import { Ed25519Signer, generateDevSigningKey } from '../../gateway/src/recordin
 import { FsLogSink } from '../../gateway/src/recording/sinks/fs/fs-sink';
 import { StateRecordingWitness } from '../../gateway/src/state/recording-witness';
 import { createStateStore, type StateStore } from '../../gateway/src/state/store';
-import { makeTempDir, PRINCIPAL, recorderOptions, steppingClock, TEST_KEY } from '../support/recording-helpers';
+import { makeTempDir, PRINCIPAL, recorderOptions, steppingClock, synthetic, TEST_KEY } from '../support/recording-helpers';
 
 /**
  * Attacks on a real log written by the recorder (fs sink, state-database witness in an embedded
@@ -54,11 +54,11 @@ async function buildLog(root: string): Promise<Log> {
       const before = { digests: await sink.list('digests/'), segments: await sink.list('segments/') };
       const rec = new GatehouseRecorder(recorderOptions(new FsLogSink(logDir), { clock, witness }));
       const a = await rec.openSession(start(`run${r}-a`));
-      await a.append('http.request', { path: '/a' }, { durable: true });
+      await a.append('http.request', synthetic({ path: '/a' }), { durable: true });
       await rec.digestNow();
       advance(1000);
       const b = await rec.openSession(start(`run${r}-b`));
-      await b.append('http.request', { path: '/b' }, { durable: true });
+      await b.append('http.request', synthetic({ path: '/b' }), { durable: true });
       await a.end({ reason: 'client' });
       await rec.close();
       advance(1000);
@@ -218,7 +218,7 @@ describe('crash recovery never signs a segment planted in the instance directory
     // Run 1 crashes with one session open (its segment is registered, never digested).
     const crashedSink = new FsLogSink(logDir);
     const crashed = new GatehouseRecorder(recorderOptions(crashedSink, { clock, witness }));
-    await (await crashed.openSession(start('real'))).append('http.request', { path: '/real' }, { durable: true });
+    await (await crashed.openSession(start('real'))).append('http.request', synthetic({ path: '/real' }), { durable: true });
     await crashedSink.close();
     const own = (await crashedSink.list('segments/'))[0]!;
     // Someone with write access to the log store plants a self-consistent session.
