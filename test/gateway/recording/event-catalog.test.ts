@@ -21,7 +21,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
  * `recordNow(…)`, `append(…)`, `appendNow(…)`, `recordQuietly(…)`, `appendEvent(session, '…', …)`.
  */
 async function emittedTypes(): Promise<Map<string, string[]>> {
-  const call = /\b(?:record|recordNow|recordQuietly|append|appendNow|appendEvent|appendEventNow)\(\s*(?:[\w.]+,\s*)?['"`]([a-z][a-z_]*(?:\.[a-z_]+)+)['"`]/g;
+  const call = /\b(?:record|recordNow|recordQuietly|append|appendNow|appendEvent|appendEventNow|enqueue|appendLine)\(\s*(?:[\w.]+,\s*){0,2}['"`]([a-z][a-z_]*(?:\.[a-z_]+)+)['"`]/g;
   const found = new Map<string, string[]>();
   for (const file of await sourceFiles(SRC)) {
     const text = await readFile(file, 'utf8');
@@ -76,6 +76,7 @@ describe('event catalog', () => {
       'llm.exchange': 'GH2100I',
       'pg.query': 'GH2200I',
       'recording.gap': 'GH9000E',
+      'recording.recovered': 'GH9001W',
     });
     // The placeholder of unregistered types is gone for good.
     expect(Object.values(EVENT_CODES)).not.toContain('GH0000I');
@@ -88,7 +89,7 @@ describe('event catalog', () => {
   it('registers every event type emitted in gateway/src', async () => {
     const emitted = await emittedTypes();
     // The scan must see the emitters it is meant to police (so it cannot pass by finding nothing).
-    for (const t of ['session.start', 'session.end', 'auth.failure', 'policy.denied', 'http.request', 'http.error', 'pg.query', 'pg.result', 'pg.error', 'masking.failed', 'approval.granted']) {
+    for (const t of ['session.start', 'session.end', 'auth.failure', 'policy.denied', 'http.request', 'http.error', 'pg.query', 'pg.result', 'pg.error', 'masking.failed', 'approval.granted', 'recording.recovered']) {
       expect(emitted.has(t)).toBe(true);
     }
     const missing = [...emitted].filter(([type]) => !isEventType(type)).map(([type, where]) => `${type} (${where.join(', ')})`);
