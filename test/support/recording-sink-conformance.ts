@@ -1,4 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GatehouseRecorder } from '../../gateway/src/recording/recorder';
 import type { LogSink } from '../../gateway/src/recording/sinks/sink';
+import { verifyLog } from '../../gateway/src/recording/verify';
+import { FileWitness } from '../../gateway/src/recording/witness';
+import { PRINCIPAL, recorderOptions, steppingClock, synthetic, TEST_KEY } from './recording-helpers';
 
 /**
  * The behaviour every LogSink must have, as a reusable jest suite. A new sink (S3, GCS, Azure)
@@ -52,6 +59,29 @@ export function describeLogSinkConformance(name: string, makeSink: () => Promise
       expect((await sink.get('seg/a'))?.toString()).toBe('one,two');
       await sink.sealAppend?.('seg/a');
       expect((await sink.get('seg/taken'))?.toString()).toBe('someone else');
+    });
+
+    it('carries a recording through a crash: recovery adopts the tail, closes the cut session, and verify proves it sealed', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'gh-conf-'));
+      try {
+        const witness = new FileWitness(join(dir, 'witness.json'));
+        const { clock, advance } = steppingClock();
+        const start = (id: string) => ({ sessionId: id, protocol: 'http', principal: PRINCIPAL, connection: 'api', client: {} });
+        // A run that crashes: its events are stored, no digest is written.
+        const crashed = new GatehouseRecorder(recorderOptions(sink, { clock, witness }));
+        await (await crashed.openSession(start('cut'))).append('http.request', synthetic({ path: '/x' }), { durable: true });
+        advance(1000);
+        const rec = new GatehouseRecorder(recorderOptions(sink, { clock, witness }));
+        await (await rec.openSession(start('after'))).end({ reason: 'client' });
+        await rec.close();
+        const r = await verifyLog(sink, { trustedKeys: [TEST_KEY.publicKeyPem], witness: await witness.heads() });
+        expect(r.firstFailure).toBeUndefined();
+        expect(r.instances).toEqual([expect.objectContaining({ sealed: true })]);
+        expect(r.warnings.map((w) => w.code)).toContain('RECOVERED_SEGMENT');
+        expect(r.stats.sessionsOpen).toBe(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 }

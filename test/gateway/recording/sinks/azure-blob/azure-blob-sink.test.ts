@@ -3,6 +3,7 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { isGatehouseError } from '../../../../../gateway/src/errors';
 import { AzureBlobLogSink } from '../../../../../gateway/src/recording/sinks/azure-blob';
 import { DEV_ACCOUNT, startAzurite, type Azurite } from './azurite';
+import { describeLogSinkConformance } from '../../../../support/recording-sink-conformance';
 
 let azurite: Azurite;
 let n = 0;
@@ -136,3 +137,6 @@ describe('AzureBlobLogSink (against Azurite)', () => {
     expect(() => new AzureBlobLogSink({ ...base, endpoint: 'http://storage.example.com/' })).toThrow(/must use https/);
   });
 });
+
+// The shared suite, against Azurite (a fresh container per test).
+describeLogSinkConformance('azure-blob (Azurite)', async () => ({ sink: await freshSink(), cleanup: async () => undefined }));

@@ -1,6 +1,7 @@
 import { isGatehouseError } from '../../../../../gateway/src/errors';
 import { GcsLogSink, type GcsLogSinkOptions } from '../../../../../gateway/src/recording/sinks/gcs';
 import { startGcsEmulator, type GcsEmulator } from './gcs-emulator';
+import { describeLogSinkConformance } from '../../../../support/recording-sink-conformance';
 
 let gcs: GcsEmulator;
 const noWait = async () => undefined;
@@ -110,3 +111,11 @@ describe('GcsLogSink (against an in-test JSON API emulator)', () => {
     expect(() => sink({ apiEndpoint: 'http://storage.example.com' })).toThrow(/must use https/);
   });
 });
+
+// The shared suite, against the JSON API stand-in (gcs-emulator.ts: no faithful Cloud Storage
+// emulator runs from npm or Debian here; it follows the JSON API reference for the calls the sink makes).
+let conformanceRun = 0;
+describeLogSinkConformance('gcs (JSON API stand-in)', async () => ({
+  sink: new GcsLogSink({ bucket: 'records', prefix: `conformance-${++conformanceRun}/`, apiEndpoint: gcs.endpoint, projectId: 'test', sleep: noWait }),
+  cleanup: async () => undefined,
+}));
