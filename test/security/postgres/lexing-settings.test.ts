@@ -63,6 +63,15 @@ describe('settings that change how SQL is lexed cannot be changed', () => {
     expect(await rows()).toBe(3);
   });
 
+  test('the extended protocol is judged the same: a Parse that changes a lexing setting is refused', async () => {
+    const c = await client();
+    await expect(c.query("SELECT set_config('standard_conforming_strings', $1, false)", ['off'])).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('standard_conforming_strings') });
+    await expect(c.query({ text: 'SET standard_conforming_strings = off', queryMode: 'extended' } as pg.QueryConfig)).rejects.toMatchObject({ code: '42501' });
+    await c.query(SMUGGLED);
+    await c.end();
+    expect(await rows()).toBe(3);
+  });
+
   test('set_config with a computed parameter name is refused', async () => {
     const c = await client();
     await expect(c.query("SELECT set_config(lower('STANDARD_conforming_strings'), 'off', false)")).rejects.toMatchObject({ message: expect.stringMatching(/not a string literal/) });

@@ -16,6 +16,12 @@ export const MAX_SEARCH_PATHS = 8;
  */
 export class SqlSessionState {
   private current: SqlScope;
+  /**
+   * Incremented whenever the scope widens. PostgreSQL re-plans a prepared statement under a changed
+   * search_path, so a statement judged in an older generation should be judged again before it
+   * runs (the connection compares this at Bind / EXECUTE).
+   */
+  generation = 0;
 
   constructor(
     readonly database: string | undefined,
@@ -38,6 +44,7 @@ export class SqlSessionState {
     if (this.current.searchPaths.some((p) => JSON.stringify(p) === key)) return true;
     if (this.current.searchPaths.length >= MAX_SEARCH_PATHS) return false;
     this.current = makeScope(this.database, this.user, [...this.current.searchPaths, path]);
+    this.generation++;
     return true;
   }
 }
