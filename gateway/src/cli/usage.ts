@@ -41,7 +41,7 @@ Commands:
          --token TOKEN or GATEHOUSE_TOKEN; in development --as NAME mints a dev token)
 
 Options:
-  -h, --help                  Show this help.
+  -h, --help                  Show this help (\`gatehouse <command> --help\`: that command's).
   -v, --version               Show the version.
 
 Environment:
