@@ -105,15 +105,26 @@ Options:
   --config FILE     the configuration whose development issuer to use (default: GATEHOUSE_CONFIG,
                     else ./.gatehouse/dev.yaml)
 `,
-  verify: `Usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--json]
+  // Kept in step with VERIFY_HELP in commands/verify.ts (the \`rec\` side owns that command); the
+  // copy here answers \`gatehouse verify --help\` without loading the verifier.
+  verify: `Usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]
 
-Verifies a whole log (digests, segments, per-event hash chains) and names the first broken link.
-Exit 0 when intact, 1 when not, 2 on usage errors. docs/recording.md says what it proves.
+Checks every digest, segment and session hash chain of a log and names the first broken link.
+Passes (exit 0) only when every event is covered by a valid signed digest and every instance's
+log ends with a sealing digest (clean shutdown, or crash recovery); exit 1 otherwise, 2 on usage.
+docs/recording.md says what it proves.
 
-Options:
-  --config FILE     verify the configured log store instead (S3, Azure Blob, GCS)
-  --trust-key FILE  trusted digest public key (PEM); repeatable
-  --json            the result as JSON
+  --config FILE           verify the configured log store instead (S3, Azure Blob, GCS)
+  --trust-key FILE        a trusted public key (PEM) or key id; without one, signatures prove
+                          consistency only, not origin
+  --witness STATE         compare each instance's newest digest with the witness kept outside
+                          the log store: a postgres:// URL (the gateway's state.url), an embedded
+                          state directory (state.embeddedPath), or a witness file
+                          (recording.witnessFile). Detects rollback, truncation, replaced
+                          digests and instances the gateway never registered
+  --allow-unsealed-tail   accept events after the last sealing digest (a live gateway) as
+                          unattested warnings instead of failures
+  --json                  the full result as JSON
 `,
   sessions: `Usage: gatehouse sessions list [filters] | show ID | export ID
 

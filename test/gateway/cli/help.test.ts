@@ -43,3 +43,11 @@ describe('every subcommand answers --help', () => {
     expect(await main(['token', '--', '--help'], c.io)).not.toBe(0);
   });
 });
+
+describe('verify --help', () => {
+  test('names every option the verify command accepts', async () => {
+    let out = '';
+    expect(await main(['verify', '--help'], { out: (l) => (out += l), err: () => {} })).toBe(0);
+    for (const flag of ['--config', '--trust-key', '--witness', '--allow-unsealed-tail', '--json']) expect(out).toContain(flag);
+  });
+});
