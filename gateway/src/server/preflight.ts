@@ -82,11 +82,17 @@ export async function preflight(config: GatehouseConfig, options: PreflightOptio
     ...config.connections.map(async (c, i) => {
       if (c.kind !== 'postgres' || c.upstream.tls.ca === undefined) return;
       const ref = c.upstream.tls.ca;
+      let pem: string;
       try {
-        const pem = /^[a-z][a-z0-9-]*:.+/.test(ref) ? await secrets.get(ref) : await readFile(ref, 'utf8');
-        new X509Certificate(pem);
+        pem = /^[a-z][a-z0-9-]*:.+/.test(ref) ? await secrets.get(ref) : await readFile(ref, 'utf8');
       } catch (e) {
-        add(`connections.${i}.upstream.tls.ca`, isGatehouseError(e) || (e as NodeJS.ErrnoException).code?.startsWith('E') ? e : 'not a PEM certificate');
+        add(`connections.${i}.upstream.tls.ca`, isGatehouseError(e) ? e : `cannot read CA file ${ref}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+        return;
+      }
+      try {
+        new X509Certificate(pem);
+      } catch {
+        add(`connections.${i}.upstream.tls.ca`, 'not a PEM certificate');
       }
     }),
     (async () => {
@@ -98,6 +104,8 @@ export async function preflight(config: GatehouseConfig, options: PreflightOptio
       }
     })(),
   ]);
+  // Checks finish in any order; the report is stable (by path, then message).
+  problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
   return { problems, policy };
 }
 
