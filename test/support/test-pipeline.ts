@@ -1,9 +1,9 @@
 import type { ConnectionConfig } from '../../gateway/src/config/schema';
 import { GatehouseError, type ErrorCode } from '../../gateway/src/errors';
 import type { Principal } from '../../gateway/src/identity/principal';
-import { DECISION_CODES, type Decision, type Operation } from '../../gateway/src/policy/decision';
+import { DECISION_CODES, type Decision, type DecisionCode, type Operation } from '../../gateway/src/policy/decision';
 import type { AppendOptions } from '../../gateway/src/recording/recorder-types';
-import type { AuthorizeOptions, ClientInfo, EventType, GatewaySession, PayloadOf, Pipeline, SecretProvider } from '../../gateway/src/pipeline/types';
+import type { AuthorizeOptions, ClientInfo, EventType, GatewaySession, PayloadOf, Pipeline, RefuseOptions, RequestEvent, SecretProvider } from '../../gateway/src/pipeline/types';
 
 /**
  * A small, real Pipeline for protocol tests: tokens from a fixed map, decisions from a function,
@@ -145,6 +145,21 @@ export class TestSession implements GatewaySession {
     readonly connection: ConnectionConfig,
     readonly client: ClientInfo,
   ) {}
+
+  async admit<T extends EventType>(operation: Operation, requestId: string, request?: RequestEvent<T>, options?: AuthorizeOptions): Promise<Decision> {
+    const decision = await this.authorize(operation, requestId, options);
+    if (decision.effect === 'allow' && request !== undefined) await this.recordRequest(request.type, request.payload, requestId);
+    return decision;
+  }
+
+  refuse(operation: Operation, code: DecisionCode, message: string, requestId: string, options?: RefuseOptions): Promise<void> {
+    this.count('denied');
+    return this.push('policy.denied', { operation, effect: 'deny', code, reasons: options?.reasons ?? [], message }, { requestId, durable: this.pipeline.recordingMode === 'strict' });
+  }
+
+  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> {
+    return this.push(type, payload, { requestId, durable: this.pipeline.recordingMode === 'strict' });
+  }
 
   async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
     // As the real pipeline: judged under the operation's own principal when the protocol passes one.

@@ -3,12 +3,12 @@ import { GatehouseError, toGatehouseError } from '../errors';
 import type { Principal } from '../identity/principal';
 import { newId, requestIdFor } from '../ids';
 import type { Logger } from '../observability/logger';
-import { DECISION_CODES, type Decision, type Operation } from '../policy/decision';
+import { DECISION_CODES, type Decision, type DecisionCode, type Operation } from '../policy/decision';
 import type { CheckedPrincipal, EventType, PayloadOf, PolicyDeniedPayload, RecordedDecision } from '../recording/event-catalog';
 import { principalRef } from '../recording/events';
 import type { AppendOptions, Recorder, SessionRecorder } from '../recording/recorder-types';
 import type { SessionIndex } from '../state/session-index';
-import type { AuthorizeOptions, ClientInfo, GatewaySession, IdentityVerifier, Pipeline, PolicyEngine, SecretProvider } from './types';
+import type { AuthorizeOptions, ClientInfo, GatewaySession, IdentityVerifier, Pipeline, PolicyEngine, RefuseOptions, RequestEvent, SecretProvider } from './types';
 
 /**
  * Hooks the pipeline calls for metrics; kept as a plain interface so the pipeline does not depend
@@ -193,6 +193,39 @@ class PipelineSession implements GatewaySession {
     private readonly observer: PipelineObserver,
     private readonly onClose: () => void,
   ) {}
+
+  admit<T extends EventType>(operation: Operation, requestId: string, request?: RequestEvent<T>, options?: AuthorizeOptions): Decision | Promise<Decision> {
+    if (options?.review !== true) {
+      // The fast path: decided (and a denial recorded) in this turn when nothing has to wait.
+      const decision = this.tryAuthorizeSync(operation, requestId, options?.principal);
+      if (decision !== undefined) {
+        if (decision.effect !== 'allow' || request === undefined) return decision;
+        const recorded = this.recordRequest(request.type, request.payload, requestId);
+        return recorded === undefined ? decision : recorded.then(() => decision);
+      }
+    }
+    return this.admitSlowly(operation, requestId, request, options);
+  }
+
+  private async admitSlowly<T extends EventType>(operation: Operation, requestId: string, request: RequestEvent<T> | undefined, options: AuthorizeOptions | undefined): Promise<Decision> {
+    const decision = await this.authorize(operation, requestId, options);
+    if (decision.effect === 'allow' && request !== undefined) await this.recordRequest(request.type, request.payload, requestId);
+    return decision;
+  }
+
+  refuse(operation: Operation, code: DecisionCode, message: string, requestId: string, options?: RefuseOptions): Promise<void> | undefined {
+    this.observer.decision('deny', this.connection.name);
+    this.deniedCount++;
+    const principal = options?.principal === undefined ? undefined : this.checkedPrincipal(options.principal);
+    const payload = deniedPayload({ effect: 'deny', code, reasons: options?.reasons ?? [], message }, operation, principal);
+    return this.recordRequest('policy.denied', payload, requestId);
+  }
+
+  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
+    const strict = this.options.recorder.mode === 'strict';
+    if (!strict && this.recordNow(type, payload, { requestId })) return undefined;
+    return this.record(type, payload, { requestId, durable: strict });
+  }
 
   async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
     const principal = options?.principal ?? this.principal;

@@ -1,6 +1,6 @@
 import type { ConnectionConfig } from '../config/schema';
 import type { Principal } from '../identity/principal';
-import type { Decision, Operation } from '../policy/decision';
+import type { Decision, DecisionCode, Operation } from '../policy/decision';
 import type { EventType, PayloadOf } from '../recording/event-catalog';
 import type { AppendOptions } from '../recording/recorder-types';
 
@@ -64,10 +64,51 @@ export interface AuthorizeOptions {
   readonly principal?: Principal;
 }
 
+/** A protocol's request event for one operation: recorded by `admit` once the operation is allowed. */
+export interface RequestEvent<T extends EventType = EventType> {
+  readonly type: T;
+  readonly payload: PayloadOf<T>;
+}
+
+/** Options of `GatewaySession.refuse`. */
+export interface RefuseOptions {
+  /** The rules or settings that refused (e.g. `unparsedStatements`). @default none */
+  readonly reasons?: readonly string[];
+  /** As AuthorizeOptions.principal: named in the record when it is not the session's own. */
+  readonly principal?: Principal;
+}
+
 export interface GatewaySession {
   readonly id: string;
   readonly principal: Principal;
   readonly connection: ConnectionConfig;
+  /**
+   * THE stage protocols drive for each operation they decoded (protocols/kit): authorization
+   * under the operation's principal (the synchronous fast path inside), approvals (`review` waits
+   * for one), then, when the operation is allowed and `request` is given, its request event is
+   * recorded by mode (`recordRequest`). A refusal (`deny`, or a review that was not granted) is
+   * returned, already recorded and counted, for the protocol to answer natively; `request` is
+   * then not recorded. Returns the Decision itself (no promise) when nothing had to wait: the
+   * common allowed operation in buffered mode. Throws (or rejects) when judging or recording
+   * failed: then the operation must not go through.
+   */
+  admit<T extends EventType>(operation: Operation, requestId: string, request?: RequestEvent<T>, options?: AuthorizeOptions): Decision | Promise<Decision>;
+  /**
+   * Records an operation the protocol refuses by itself, without asking policy (a statement it
+   * cannot parse, an unsupported sub-protocol), as a `policy.denied` with `code`, and counts it in
+   * the session's denied count. The durability rule is the one of every refusal (policy's too):
+   * the refusal is answered only after its `policy.denied` is recorded; in strict mode durably
+   * (the sink acknowledged it), in buffered mode in the recorder's buffer. Returns undefined when
+   * that happened in this turn, else a promise to wait for before answering. Throws (rejects)
+   * when the refusal cannot be recorded: answer with the recording error instead.
+   */
+  refuse(operation: Operation, code: DecisionCode, message: string, requestId: string, options?: RefuseOptions): Promise<void> | undefined;
+  /**
+   * Records an operation's request event by recording mode, before the operation is forwarded:
+   * strict waits for the durable acknowledgement (returns its promise), buffered puts it in the
+   * recorder's buffer in this turn (returns undefined). Throws or rejects when it cannot be stored.
+   */
+  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined;
   /**
    * Judges one operation and records the decision: a denial as its own `policy.denied` event
    * (durable in strict mode), an allow as a `decision` member added to the first event the

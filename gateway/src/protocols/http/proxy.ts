@@ -509,7 +509,8 @@ class Exchange {
     let decision;
     try {
       // The common case (a cached allow) is decided in this turn; reviews and durable denials wait.
-      decision = session.tryAuthorizeSync?.(operation, requestId, this.principal) ?? (await session.authorize(operation, requestId, { signal: this.clientGone, principal: this.principal }));
+      const admitted = session.admit(operation, requestId, undefined, { signal: this.clientGone, principal: this.principal });
+      decision = admitted instanceof Promise ? await admitted : admitted;
     } catch (e) {
       this.proxy.refuse(res, this.connection.name, toGatehouseError(e, 'GH_ERR_POLICY_FAILED'), requestId);
       return;
@@ -604,8 +605,8 @@ class Exchange {
     }
     try {
       // Buffered: into the recorder's buffer in this turn. Strict: wait for the durable ack.
-      const strict = this.proxy.pipeline.recordingMode === 'strict';
-      if (strict || session.recordNow?.('http.request', payload, { requestId }) !== true) await session.record('http.request', payload, { requestId, durable: strict });
+      const recorded = session.recordRequest('http.request', payload, requestId);
+      if (recorded !== undefined) await recorded;
     } catch (e) {
       // Fail closed: a request that cannot be recorded is not forwarded.
       const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');

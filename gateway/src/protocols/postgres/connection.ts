@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import { DECISION_CODES } from '../../policy/decision';
+import { DECISION_CODES, type Operation } from '../../policy/decision';
 import type { EventType, GatewaySession, PayloadOf, PgResultPayload } from '../../pipeline/types';
 import { judgeSql, type JudgedStatement, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
@@ -124,6 +124,8 @@ function queryMessage(text: string): Buffer {
 const REFUSED_QUERY = queryMessage(REFUSED_STATEMENT);
 const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
 const COLLECT_MAX = 1 << 20;
+/** The fast-path function call protocol (FunctionCall message), refused: no statement to judge. */
+const FUNCTION_CALL: Operation = { protocol: 'postgres', action: 'sql:function_call', attributes: {}, summary: 'FunctionCall' };
 const HOLD_MAX = 1 << 20;
 
 export class ProxyConnection {
@@ -323,7 +325,7 @@ export class ProxyConnection {
     const requestId = this.session.newRequestId();
     const message = 'gatehouse: the fast-path function call protocol is not supported through the gateway';
     if (this.settings.observer !== undefined) this.settings.observer.refused.value++;
-    const recorded = this.record('policy.denied', { effect: 'deny', code: DECISION_CODES.postgresFunctionCall, reasons: [], operation: 'FunctionCall', action: 'sql:function_call', message: 'the function call protocol is not supported' }, requestId);
+    const recorded = this.session.refuse(FUNCTION_CALL, DECISION_CODES.postgresFunctionCall, 'the function call protocol is not supported', requestId);
     const forward = (): Action => {
       this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', message);
       this.push(Kind.Sync);
@@ -428,9 +430,7 @@ export class ProxyConnection {
    * Throws (buffered) or rejects (strict) when the event cannot be stored: the operation must not go.
    */
   private record<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
-    const strict = this.settings.strict;
-    if (!strict && this.session.recordNow?.(type, payload, { requestId }) === true) return undefined;
-    return this.session.record(type, payload, { requestId, durable: strict });
+    return this.session.recordRequest(type, payload, requestId);
   }
 
   private recordQueries(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {

@@ -251,26 +251,39 @@ export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgme
     session.noteRequest(requestId);
     const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
     if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
-    const decision = session.tryAuthorizeSync?.(stmt.operation, requestId);
-    if (decision === undefined) return judgeRest(session, statements, i, requestId, judged, clientGone, tooManyPaths);
+    const decision = session.admit(stmt.operation, requestId, undefined, clientGone === undefined ? undefined : { signal: clientGone });
+    if (decision instanceof Promise) return judgeRest(session, statements, i, requestId, decision, judged, clientGone, tooManyPaths);
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
   return { allowed: true, statements: judged };
 }
 
-/** The asynchronous rest of judgeSql from statement `from` (whose request id is already taken). */
-async function judgeRest(session: GatewaySession, statements: readonly Classified[], from: number, firstRequestId: string, judged: JudgedStatement[], clientGone?: AuthorizeOptions['signal'], tooManyPaths?: number): Promise<Judgment> {
+/** The asynchronous rest of judgeSql from statement `from`, whose admission (`first`, under `firstRequestId`) is under way. */
+async function judgeRest(
+  session: GatewaySession,
+  statements: readonly Classified[],
+  from: number,
+  firstRequestId: string,
+  first: Promise<Decision>,
+  judged: JudgedStatement[],
+  clientGone?: AuthorizeOptions['signal'],
+  tooManyPaths?: number,
+): Promise<Judgment> {
+  const options = clientGone === undefined ? undefined : { signal: clientGone };
   for (let i = from; i < statements.length; i++) {
     const stmt = statements[i]!;
     let requestId = firstRequestId;
+    let admitted: Decision | Promise<Decision> = first;
     if (i > from) {
       requestId = session.newRequestId();
       session.noteRequest(requestId);
+      // (Statement `from` was checked by judgeSql before its admission started.)
+      const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
+      if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
+      admitted = session.admit(stmt.operation, requestId, undefined, options);
     }
-    const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
-    if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
-    const decision = await session.authorize(stmt.operation, requestId, clientGone === undefined ? undefined : { signal: clientGone });
+    const decision = await admitted;
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
@@ -294,14 +307,12 @@ const DENIAL_COUNTERS: Partial<Record<string, string>> = {
  * cannot follow, another database's name): recorded as a denial with the refusal's code.
  */
 async function refuseStatement(session: GatewaySession, stmt: Classified, refusal: SqlRefusal, requestId: string, judged: JudgedStatement[]): Promise<Judgment> {
-  await session.record(
-    'policy.denied',
-    { effect: 'deny', code: refusal.code, reasons: [refusal.code], operation: stmt.operation.summary, action: stmt.operation.action, message: refusal.message },
-    { requestId, durable: true },
-  );
+  await session.refuse(stmt.operation, refusal.code, refusal.message, requestId, { reasons: [refusal.code] });
   session.count(DENIAL_COUNTERS[refusal.code] ?? 'denied.postgres');
   return { allowed: false, statements: judged, refusal: refusal.message };
 }
+
+const UNPARSED_REASONS = { reasons: ['unparsedStatements'] } as const;
 
 /**
  * A statement PostgreSQL's parser cannot read: `deny` refuses it without asking policy (recorded
@@ -317,20 +328,16 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
   const statement = { requestId, text, command: 'unparsed', kind: 'other', tables: [] };
   if (mode === 'deny') {
     const message = `gatehouse: the statement could not be parsed (${error}); unparsed statements are refused on this connection`;
-    await session.record(
-      'policy.denied',
-      { effect: 'deny', code: DECISION_CODES.postgresUnparsed, reasons: ['unparsedStatements'], operation: summary, action: operation.action, message },
-      { requestId, durable: true },
-    );
+    await session.refuse(operation, DECISION_CODES.postgresUnparsed, message, requestId, UNPARSED_REASONS);
     session.count('denied.unparsed');
     return { allowed: false, statements: [], refusal: message, unparsed: true };
   }
-  const decision = await session.authorize(operation, requestId, { review: mode === 'review', signal: clientGone });
+  const decision = await session.admit(operation, requestId, undefined, { review: mode === 'review', signal: clientGone });
   if (decision.effect !== 'allow') return { allowed: false, statements: [], refusal: refusalMessage(decision), unparsed: true };
   // Only an approval lets an unparsed statement through under `review`, never policy alone.
   if (mode === 'review' && decision.code !== DECISION_CODES.approvalGranted) {
     const message = 'gatehouse: the statement could not be parsed and needs an approval on this connection, but none was granted';
-    await session.record('policy.denied', { effect: 'deny', code: DECISION_CODES.postgresUnparsedReview, reasons: ['unparsedStatements'], operation: summary, action: operation.action, message }, { requestId, durable: true });
+    await session.refuse(operation, DECISION_CODES.postgresUnparsedReview, message, requestId, UNPARSED_REASONS);
     return { allowed: false, statements: [], refusal: message, unparsed: true };
   }
   return { allowed: true, statements: [statement] };

@@ -1,0 +1,218 @@
+import type { Decision, Operation } from '../../../gateway/src/policy/decision';
+import type { GatewaySession } from '../../../gateway/src/pipeline/types';
+import type { AuditEvent } from '../../../gateway/src/recording/events';
+import { EVENT_CODES } from '../../../gateway/src/recording/event-catalog';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline, type RealPipelineOptions } from '../../support/real-pipeline';
+
+const POLICY = `
+@id("developers")
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("no-deletes")
+@message("DELETE is not allowed")
+forbid (principal, action == Gatehouse::Action::"http:DELETE", resource);
+`;
+
+const op = (method: string, path = '/items'): Operation => ({ protocol: 'http', action: `http:${method}`, attributes: { method, path, host: 'h', connection: 'conn' }, summary: `${method} ${path}` });
+const request = (method: string) =>
+  ({ type: 'http.request', payload: { method, path: '/items', query: '', upstream: 'http://u/items', host: 'h', httpVersion: '1.1', headers: {}, body: { size: 0 } } }) as const;
+
+let world: PipelineWorld;
+beforeAll(async () => {
+  world = await startPipelineWorld();
+}, 60_000);
+afterAll(() => world.close());
+
+let env: RealPipeline | undefined;
+async function start(options: Partial<RealPipelineOptions> = {}): Promise<RealPipeline> {
+  env = await startRealPipeline({ policy: POLICY, world, ...options });
+  return env;
+}
+afterEach(async () => {
+  await env?.close();
+  env = undefined;
+});
+
+async function open(e: RealPipeline, groups = ['developers']): Promise<GatewaySession> {
+  return e.pipeline.openSession(await e.principal(groups), e.connection, 'http', { address: '127.0.0.1' });
+}
+
+/** The index is updated in the background (never on an operation's path): poll it briefly. */
+async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the session index did not catch up');
+}
+
+const types = (events: AuditEvent[]) => events.map((x) => x.type);
+
+describe('GatewayPipeline: session.admit', () => {
+  it('buffered: an allowed operation is decided and its request event recorded in this turn, with the decision folded in', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e);
+    const id = s.newRequestId();
+    const admitted = s.admit(op('GET'), id, request('GET'));
+    expect(admitted).not.toBeInstanceOf(Promise);
+    expect((admitted as Decision).effect).toBe('allow');
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(types(events)).toEqual(['session.start', 'http.request', 'session.end']);
+    expect(events[1]).toMatchObject({ requestId: id, code: EVENT_CODES['http.request'], payload: { method: 'GET', decision: { effect: 'allow', code: 'policy.permit', reasons: ['developers'] } } });
+  });
+
+  it('strict: an allowed operation is admitted only once its request event is durably stored', async () => {
+    const e = await start({ recordingMode: 'strict' });
+    const s = await open(e);
+    const writes = e.sink.puts + e.sink.appends;
+    const admitted = s.admit(op('GET'), s.newRequestId(), request('GET'));
+    expect(admitted).toBeInstanceOf(Promise);
+    expect((await admitted).effect).toBe('allow');
+    expect(e.sink.puts + e.sink.appends).toBeGreaterThan(writes);
+  });
+
+  it('a denial is returned (not thrown), recorded as policy.denied, counted, and the request event is not recorded', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e);
+    const id = s.newRequestId();
+    const decision = await s.admit(op('DELETE'), id, request('DELETE'));
+    expect(decision).toMatchObject({ effect: 'deny', code: 'policy.forbid', reasons: ['no-deletes'] });
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(types(events)).toEqual(['session.start', 'policy.denied', 'session.end']);
+    expect(events[1]).toMatchObject({ requestId: id, code: EVENT_CODES['policy.denied'], payload: { effect: 'deny', code: 'policy.forbid', operation: 'DELETE /items', action: 'http:DELETE' } });
+    expect(events[2]!.payload).toMatchObject({ denied: 1 });
+  });
+
+  it('judges under the operation principal, not the session one, and names it in the record', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e, ['developers']);
+    const other = await e.principal(['guests']);
+    const decision = await s.admit(op('GET'), s.newRequestId(), request('GET'), { principal: other });
+    expect(decision).toMatchObject({ effect: 'deny', code: 'policy.no_permit' });
+    await s.close('done');
+    const denied = (await e.events(s.id)).find((x) => x.type === 'policy.denied')!;
+    expect(denied.payload).toMatchObject({ principal: { subject: 'alice', groups: ['guests'] } });
+  });
+
+  it('fails closed when policy evaluation throws: a recorded denial', async () => {
+    const e = await start({
+      recordingMode: 'buffered',
+      policyEngine: () => ({
+        decide: () => {
+          throw new Error('engine broke');
+        },
+      }),
+    });
+    const s = await open(e);
+    const decision = await s.admit(op('GET'), s.newRequestId(), request('GET'));
+    expect(decision).toMatchObject({ effect: 'deny', code: 'policy.error' });
+    await s.close('done');
+    expect(types(await e.events(s.id))).toEqual(['session.start', 'policy.denied', 'session.end']);
+  });
+
+  it('review without approvals configured is a denial (approval.unavailable)', async () => {
+    const e = await start({ recordingMode: 'strict' });
+    const s = await open(e);
+    const decision = await s.admit(op('GET'), s.newRequestId(), request('GET'), { review: true });
+    expect(decision).toMatchObject({ effect: 'deny', code: 'approval.unavailable' });
+  });
+
+  it('review goes through the review handler; a grant admits and records the request', async () => {
+    const e = await start({
+      recordingMode: 'strict',
+      review: async (_s, operation, _id, decision) => ({ effect: 'allow', code: 'approval.granted', reasons: decision.reasons, message: `approved ${operation.summary}` }),
+    });
+    const s = await open(e);
+    const id = s.newRequestId();
+    const decision = await s.admit(op('GET'), id, request('GET'), { review: true });
+    expect(decision).toMatchObject({ effect: 'allow', code: 'approval.granted' });
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(events.find((x) => x.type === 'http.request')).toMatchObject({ requestId: id, payload: { decision: { code: 'approval.granted' } } });
+  });
+
+  it('fails closed when the request event cannot be stored: admit rejects and nothing says it was allowed', async () => {
+    const e = await start({ recordingMode: 'strict' });
+    const s = await open(e);
+    e.sink.failWith = 'ENOSPC';
+    await expect(s.admit(op('GET'), s.newRequestId(), request('GET'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+  });
+
+  it('fails closed on a closed session: admit throws in this turn (buffered)', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e);
+    await s.close('done');
+    expect(() => s.admit(op('GET'), s.newRequestId(), request('GET'))).toThrow(expect.objectContaining({ code: 'GH_ERR_RECORDING_CLOSED' }));
+  });
+});
+
+describe('GatewayPipeline: session.refuse', () => {
+  it.each(['strict', 'buffered'] as const)('%s: records the refusal under its code before it is answered and counts it', async (mode) => {
+    const e = await start({ recordingMode: mode });
+    const s = await open(e);
+    const id = s.newRequestId();
+    const writes = e.sink.puts + e.sink.appends;
+    const pending = s.refuse(op('POST', '/unparsed'), 'postgres.unparsed', 'could not parse', id, { reasons: ['unparsedStatements'] });
+    if (mode === 'strict') {
+      // Durable: the sink has acknowledged it by the time the promise resolves.
+      expect(pending).toBeInstanceOf(Promise);
+      await pending;
+      expect(e.sink.puts + e.sink.appends).toBeGreaterThan(writes);
+    } else {
+      // In the recorder's buffer in this turn: nothing to wait for.
+      expect(pending).toBeUndefined();
+    }
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(events[1]).toMatchObject({
+      type: 'policy.denied',
+      code: 'GH1201W',
+      requestId: id,
+      payload: { effect: 'deny', code: 'postgres.unparsed', reasons: ['unparsedStatements'], message: 'could not parse', operation: 'POST /unparsed' },
+    });
+    expect(events[2]!.payload).toMatchObject({ denied: 1 });
+    expect(await until(async () => ((await e.index.get(s.id))?.deniedCount === 1 ? true : undefined))).toBe(true);
+  });
+
+  it('rejects when the refusal cannot be recorded (strict)', async () => {
+    const e = await start({ recordingMode: 'strict' });
+    const s = await open(e);
+    e.sink.failWith = 'EIO';
+    await expect(s.refuse(op('POST'), 'postgres.function_call', 'no', s.newRequestId())).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+  });
+});
+
+describe('GatewayPipeline: identity, drain and close', () => {
+  it('refuses a bad token and records the failure as a session of its own', async () => {
+    const e = await start();
+    await expect(e.pipeline.authenticate('not-a-jwt', { address: '127.0.0.1' }, 'http', 'conn')).rejects.toMatchObject({ code: 'GH_ERR_TOKEN_MALFORMED' });
+    await expect(e.pipeline.authenticate(undefined, { address: '127.0.0.1' }, 'http', 'conn')).rejects.toMatchObject({ code: 'GH_ERR_TOKEN_MISSING' });
+    const failed = await until(async () => {
+      const rows = await e.index.list({ status: 'auth_failed' });
+      return rows.length === 2 ? rows : undefined;
+    });
+    const events = await e.events(failed[0]!.id);
+    expect(types(events)).toEqual(['session.start', 'auth.failure', 'session.end']);
+    expect(events[1]!.code).toBe('GH1100W');
+  });
+
+  it('after drain no session opens; closeAll seals every open one', async () => {
+    const e = await start();
+    const a = await open(e);
+    const b = await open(e);
+    expect(e.pipeline.openSessions()).toBe(2);
+    e.pipeline.drain();
+    expect(e.pipeline.accepting()).toBe(false);
+    await expect(open(e)).rejects.toMatchObject({ code: 'GH_ERR_SHUTTING_DOWN' });
+    await e.pipeline.closeAll('shutdown');
+    expect(e.pipeline.openSessions()).toBe(0);
+    for (const s of [a, b]) {
+      expect(s.closed).toBe(true);
+      const events = await e.events(s.id);
+      expect(events.at(-1)).toMatchObject({ type: 'session.end', payload: { reason: 'shutdown' } });
+    }
+  });
+});
