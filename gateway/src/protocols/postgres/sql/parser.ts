@@ -39,8 +39,14 @@ type PgQueryFactory = (options: Record<string, unknown>) => Promise<PgQueryWasm>
 
 /** The global WebAssembly API (the project's `lib` setting has no DOM/WebAssembly typings). */
 const webAssembly = (globalThis as unknown as {
-  WebAssembly: { instantiate(bytes: Uint8Array, imports: unknown): Promise<{ instance: unknown }> };
+  WebAssembly: {
+    compile(bytes: Uint8Array): Promise<object>;
+    instantiate(module: object, imports: unknown): Promise<unknown>;
+  };
 }).WebAssembly;
+
+/** The compiled module, per file: a replacement instance after a trap only instantiates it (no recompiling). */
+const compiled = new Map<string, Promise<object>>();
 
 /** One raw statement of libpg_query's JSON parse tree. */
 export interface RawStmt {
@@ -174,7 +180,13 @@ async function instantiate(): Promise<PgQueryWasm> {
       { details: { candidates } },
     );
   }
-  const bytes = readFileSync(path);
+  let module = compiled.get(path);
+  if (module === undefined) {
+    module = webAssembly.compile(readFileSync(path));
+    compiled.set(path, module);
+    module.catch(() => compiled.delete(path));
+  }
+  const ready = module;
   const factory = pgQueryFactory as PgQueryFactory;
   // The glue evaluates `__dirname` (unguarded) when it detects Node; inside an ES module bundle that
   // name does not exist. Lend it for the synchronous prologue of the factory only: the value is never
@@ -191,7 +203,7 @@ async function instantiate(): Promise<PgQueryWasm> {
   try {
     pending = factory({
       instantiateWasm(imports: unknown, done: (instance: unknown) => void) {
-        webAssembly.instantiate(bytes, imports).then((result) => done(result.instance), fail);
+        ready.then((m) => webAssembly.instantiate(m, imports)).then((instance) => done(instance), fail);
         return {};
       },
     });
