@@ -15,14 +15,26 @@ import { GatehouseError } from '../../errors';
  */
 export type ReflectedCredentialAction = 'mask' | 'refuse';
 
-/** The byte strings a response must not contain, for the credential as resolved for this request. */
-export function credentialForms(credential: CredentialConfig, secret: string): Buffer[] {
-  if (secret === '') return [];
+/** The forms of one credential value a response must not contain; built once per value (rotation builds anew). */
+export interface CredentialForms {
+  readonly bytes: readonly Buffer[];
+  readonly text: readonly string[];
+  /** The longest form's length in bytes. */
+  readonly longest: number;
+}
+
+/** The forms of the credential as resolved for this request; empty for an empty secret. */
+export function credentialForms(credential: CredentialConfig, secret: string): CredentialForms {
+  if (secret === '') return { bytes: [], text: [], longest: 0 };
   const forms = new Set<string>([secret]);
   forms.add(encodeURIComponent(secret));
   forms.add(JSON.stringify(secret).slice(1, -1));
   if (credential.type === 'basic') forms.add(Buffer.from(`${credential.username}:${secret}`, 'utf8').toString('base64'));
-  return [...forms].map((f) => Buffer.from(f, 'utf8'));
+  const text = [...forms];
+  const bytes = text.map((f) => Buffer.from(f, 'utf8'));
+  let longest = 0;
+  for (const b of bytes) longest = Math.max(longest, b.length);
+  return { bytes, text, longest };
 }
 
 function reflected(): GatehouseError {
@@ -37,15 +49,13 @@ export class CredentialScrubber {
   /** Occurrences found so far. */
   found = 0;
   private carry: Buffer | undefined;
-  private readonly longest: number;
+  private readonly forms: readonly Buffer[];
 
   constructor(
-    private readonly forms: readonly Buffer[],
+    private readonly spec: CredentialForms,
     private readonly action: ReflectedCredentialAction,
   ) {
-    let n = 0;
-    for (const f of forms) n = Math.max(n, f.length);
-    this.longest = n;
+    this.forms = spec.bytes;
   }
 
   /** The bytes safe to pass on now (possibly empty). Throws GH_ERR_CREDENTIAL_REFLECTED in refuse mode. */
@@ -68,6 +78,15 @@ export class CredentialScrubber {
 
   /** A whole value (a header, a buffered body). */
   scrub(text: string): string {
+    // Hot path (every response header): no allocation unless a form is really there.
+    let hit = false;
+    for (const f of this.spec.text) {
+      if (text.includes(f)) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return text;
     const b = Buffer.from(text, 'utf8');
     const out = this.replace(b);
     return out === b ? text : out.toString('utf8');
@@ -105,7 +124,7 @@ export class CredentialScrubber {
         }
       }
     }
-    return Math.min(best, this.longest);
+    return Math.min(best, this.spec.longest);
   }
 }
 

@@ -30,7 +30,7 @@ import { OpenAiExchange, openAiApiOf } from './llm/openai';
 import { sendError } from './respond';
 import { HttpRouter, type RouteMatch } from './router';
 import { canonicalTarget, originForm, type CanonicalTarget } from './canonical-target';
-import { CredentialScrubber, credentialForms, scrubHeaders } from './credential-scrubber';
+import { CredentialScrubber, credentialForms, scrubHeaders, type CredentialForms } from './credential-scrubber';
 import { decompressorFor, HEADERS_INVALIDATED_BY_MASKING } from './response-masking';
 import { formMethodOverride, isFormBody, methodOverrideOf } from './method-override';
 import { maskRequestBody, maskTranscriptRequest, recordMaskingFailure, startMaskedResponse, type MaskedResponse } from './masked-exchange';
@@ -99,7 +99,7 @@ interface Upstream {
   poolPending: Promise<Pool> | undefined;
   /** The brokered credential's forms (credential-scrubber.ts), for the value they were built from. */
   formsOf: string | undefined;
-  forms: readonly Buffer[];
+  forms: CredentialForms | undefined;
 }
 
 export function createHttpProxy(options: HttpProxyOptions): HttpProxy {
@@ -177,7 +177,7 @@ class HttpProxyImpl implements HttpProxy {
       pool: undefined,
       poolPending: undefined,
       formsOf: undefined,
-      forms: [],
+      forms: undefined,
     };
   }
 
@@ -564,7 +564,7 @@ class Exchange {
         u.forms = credentialForms(credential, secret);
         u.formsOf = secret;
       }
-      if (u.forms.length > 0) this.scrubber = new CredentialScrubber(u.forms, this.connection.credentialInResponse);
+      if (u.forms !== undefined && u.forms.bytes.length > 0) this.scrubber = new CredentialScrubber(u.forms, this.connection.credentialInResponse);
     }
     secret = undefined;
 

@@ -28,4 +28,11 @@ describe('HttpRouter', () => {
     const only = new HttpRouter([connection({ name: 'a', upstream: 'http://u.test', route: { pathPrefix: '/a' } })]);
     expect(only.match('/b', undefined)).toBeUndefined();
   });
+
+  it('refuses a target whose ".." climbed into the matched route prefix', () => {
+    // canonicalTarget('/anthropic/beta/../beta/x') → path '/anthropic/beta/x', lowest depth 1.
+    expect(() => router.route('/anthropic/beta/x', '', undefined, 1)).toThrow(expect.objectContaining({ code: 'GH_ERR_TARGET_ESCAPES_PREFIX' }));
+    expect(router.route('/anthropic/beta/x', '', undefined, 2)?.connection.name).toBe('anthropic-beta');
+    expect(router.route('/anthropic/v1', 'a=1', undefined, 1)?.upstreamPath).toBe('/base/v1?a=1');
+  });
 });
