@@ -147,8 +147,14 @@ export class ApprovalService {
     // What the approver sees of the operation; recorded below with approval.requested, so it is in
     // the record whatever the outcome. A protocol's failure to build it fails closed (no approval).
     let details: Record<string, unknown> | null = null;
+    let attributes: Readonly<Record<string, unknown>> = operation.attributes;
     try {
       details = operation.details?.() ?? null;
+      if (details !== null && typeof details.attributes === 'object' && details.attributes !== null) {
+        const { attributes: shown, ...rest } = details;
+        attributes = shown as Record<string, unknown>;
+        details = rest;
+      }
     } catch {
       return this.refuse(record, operation, decision, null, 'the request could not be shown to an approver');
     }
@@ -163,7 +169,7 @@ export class ApprovalService {
         protocol: operation.protocol,
         action: operation.action,
         summary,
-        attributes: operation.attributes,
+        attributes,
         details,
         requester: { subject: p.subject, issuer: p.issuer, name: p.name, groups: p.groups },
         reasons: decision.reasons,

@@ -17,7 +17,9 @@ export interface Operation {
   /**
    * What an approver sees beyond the summary and attributes (HTTP: method, canonical path and
    * query, non-credential headers, the body as recorded). Never seen by policy; built only when
-   * the operation waits for approval, and recorded with `approval.requested`.
+   * the operation waits for approval, and recorded with `approval.requested`. A member
+   * `attributes` (the attributes as they may be stored and shown, e.g. with sensitive query values
+   * redacted) replaces the operation's attributes in the approval and is not repeated in it.
    */
   readonly details?: () => Record<string, unknown>;
 }

@@ -65,6 +65,8 @@ describe('approvals: what the approver sees of an HTTP request', () => {
     expect(details.body.text).toContain('transfer');
     expect(details.body.text).not.toContain('ada.lovelace@example.com'); // masked as configured
     expect(approval!.summary).toBe('POST /payments/run?dry=0&token=[REDACTED]');
+    expect(approval!.attributes.query).toEqual({ dry: '0', token: '[REDACTED]' });
+    expect(approval!.details.attributes).toBeUndefined();
 
     // Nobody decides: it expires; the body is in the record anyway.
     const res = await response;

@@ -21,6 +21,7 @@ import {
   buildUpstreamHeaders,
   redactHeaders,
   redactQuery,
+  REDACTED,
   redactedHeaderSet,
   sensitiveQuerySet,
 } from './headers';
@@ -503,7 +504,7 @@ class Exchange {
       action: `http:${judged}`,
       attributes,
       summary: `${judged} ${routed}${this.target.query === '' ? '' : '?' + redactQuery('?' + this.target.query, this.upstream.sensitiveQuery).slice(1)}`,
-      details: () => this.approvalDetails(bodyCapture, contentType, prefix.ended),
+      details: () => this.approvalDetails(bodyCapture, contentType, prefix.ended, attributes),
     };
 
     let decision;
@@ -631,7 +632,7 @@ class Exchange {
    * (up to the body cap, masked as configured). Built only when the request waits for approval,
    * and recorded with `approval.requested`, so the body is in the record whatever the outcome.
    */
-  private approvalDetails(body: BodyCapture, contentType: string | undefined, complete: boolean): Record<string, unknown> {
+  private approvalDetails(body: BodyCapture, contentType: string | undefined, complete: boolean, attributes: Readonly<Record<string, unknown>>): Record<string, unknown> {
     const { req } = this;
     let described: Record<string, unknown>;
     if (this.masking !== undefined) {
@@ -643,7 +644,16 @@ class Exchange {
       }
     } else described = body.describe(contentType);
     if (!complete) described.truncated = true;
+    // The approval stores the attributes too: sensitive query values redacted there as well.
+    const params = this.target.params;
+    let shownQuery: Record<string, string> | undefined;
+    for (const k in params) {
+      if (!this.upstream.sensitiveQuery.has(k)) continue;
+      shownQuery ??= { ...params };
+      shownQuery[k] = REDACTED;
+    }
     return {
+      attributes: shownQuery === undefined ? attributes : { ...attributes, query: shownQuery },
       method: this.method,
       path: this.target.path,
       query: this.target.query === '' ? '' : redactQuery('?' + this.target.query, this.upstream.sensitiveQuery),
