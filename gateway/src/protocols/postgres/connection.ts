@@ -2,36 +2,36 @@ import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { DECISION_CODES, type Operation } from '../../policy/decision';
-import type { EventType, GatewaySession, PayloadOf, PgResultPayload } from '../../pipeline/types';
-import { judgeSql, type JudgedStatement, type Judgment, type SqlJudgmentRules } from './judge';
+import type { GatewaySession } from '../../pipeline/types';
+import { judgeSql, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import { pinnedViolation } from './pinned';
 import { ClientFramer, type Action } from './client-framer';
+import { ExtendedQueryTracker, Kind, type Entry } from './extended-query';
 import { ServerFramer } from './server-framer';
+import { bindParameters, resultPayload, StatementEvents } from './statement-events';
+import { refusalError, refusedParse, refusedQuery } from './refusal';
 import type { ConnectionObserver } from './metrics';
 import {
   errorResponse,
-  REFUSED_STATEMENT,
-  failingParse,
-  message,
   parseBind,
   parseDataRow,
   parseErrorFields,
-  parseExecute,
   parseParse,
   parseQuery,
   parseRowDescription,
-  parseTarget,
-  rowsFromTag,
   T,
-  type Column,
   type ErrorFields,
 } from './messages';
 
 /**
  * One client connection after login: forwards frames both ways as they are, judges each Query and
- * Parse before it goes upstream, and records statements and their results.
+ * Parse before it goes upstream, and records statements and their results. Its parts:
+ * client-framer.ts and server-framer.ts frame the two directions (pure, tested byte by byte),
+ * extended-query.ts tracks what the server owes and the extended protocol's statements and
+ * portals, refusal.ts builds what a refusal sends each side, statement-events.ts the records,
+ * pinned.ts the settings watched in ParameterStatus; this class judges and ties them together.
  *
  * Hot path: only frame headers are parsed, and only the bodies of Query/Parse/Bind/Describe/
  * Execute/Close (client) and RowDescription/DataRow (up to the row cap)/CommandComplete/
@@ -42,7 +42,7 @@ import {
  *
  * Refusals keep the server's transaction state what PostgreSQL's own error would make it, and never
  * tell the server what was refused or why: a refused simple Query is forwarded as its allowed
- * statements followed by a fixed failing statement (REFUSED_STATEMENT) at the refused statement's
+ * statements followed by a fixed failing statement (refusal.ts) at the refused statement's
  * place, so the server aborts the transaction block or implicit transaction itself; a refused Parse
  * is replaced by a Parse of a fixed text that fails, so the server skips to Sync and rolls back as
  * it would. Either way the server's error is dropped and the gateway's 42501 naming the rule takes
@@ -75,57 +75,12 @@ export interface ProxySettings {
   readonly observer?: ConnectionObserver;
 }
 
-const enum Kind {
-  Parse,
-  Bind,
-  Close,
-  Describe,
-  Exec,
-  Sync,
-  /** A refused statement: the server's ErrorResponse for the failing stand-in sent in its place is replaced by `refusal`. */
-  Refused,
-}
-
-interface Entry {
-  kind: Kind;
-  requestId?: string;
-  started: number;
-  /** Exec: the portal's statement name; Describe: the target name. */
-  name?: string;
-  portal?: string;
-  describeStatement?: boolean;
-  resultFormats?: readonly number[];
-  columns?: Column[];
-  rows?: (string | null)[][];
-  rowCount: number;
-  truncated: boolean;
-  refusal?: Buffer;
-}
-
-interface PreparedStatement {
-  readonly text: string;
-  /** Request id of the judgment whose decision the first execution's pg.query carries. */
-  requestId?: string;
-  columns?: Column[];
-}
-
-interface Portal {
-  readonly requestId: string;
-  readonly statement: string;
-  readonly resultFormats: readonly number[];
-}
 
 
-function queryMessage(text: string): Buffer {
-  return message(T.Query, Buffer.from(`${text}\0`, 'utf8'));
-}
-
-
-const REFUSED_QUERY = queryMessage(REFUSED_STATEMENT);
 const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
-const COLLECT_MAX = 1 << 20;
 /** The fast-path function call protocol (FunctionCall message), refused: no statement to judge. */
 const FUNCTION_CALL: Operation = { protocol: 'postgres', action: 'sql:function_call', attributes: {}, summary: 'FunctionCall' };
+const COLLECT_MAX = 1 << 20;
 const HOLD_MAX = 1 << 20;
 
 export class ProxyConnection {
@@ -136,11 +91,9 @@ export class ProxyConnection {
   private upstreamPaused = false;
   private txStatus: number;
 
-  private readonly fifo: Entry[] = [];
-  private readonly statements = new Map<string, PreparedStatement>();
-  private readonly portals = new Map<string, Portal>();
-  private lastPortal: string | undefined;
-  private lastPortalColumns: Column[] | undefined;
+  /** What the server owes, in order, and the extended protocol's statements and portals (extended-query.ts). */
+  private readonly q = new ExtendedQueryTracker();
+  private readonly events: StatementEvents;
 
 
   /** Called once when both sides are closed and the session is being sealed. */
@@ -155,12 +108,13 @@ export class ProxyConnection {
     initialStatus: number,
   ) {
     this.txStatus = initialStatus;
+    this.events = new StatementEvents(session);
     const conn = this;
     this.reader = new ClientFramer(
       {
         message: (type, body) => conn.clientMessage(type, body),
         forward: (bytes) => conn.writeUpstream(bytes),
-        discardedSync: () => void conn.push(Kind.Sync),
+        discardedSync: () => void conn.q.push(Kind.Sync),
         terminated: () => {
           conn.upstream.end();
           conn.shutdown('client_terminated');
@@ -215,7 +169,7 @@ export class ProxyConnection {
   }
 
   get idle(): boolean {
-    return !this.reader.busy && this.fifo.length === 0 && this.txStatus === 0x49 /* I */;
+    return !this.reader.busy && this.q.fifo.length === 0 && this.txStatus === 0x49 /* I */;
   }
 
   /** Graceful shutdown: terminate now if idle, else as soon as the connection is idle. */
@@ -249,34 +203,17 @@ export class ProxyConnection {
       case T.Bind:
       case T.FunctionCall:
         return this.handleDecoded(type, body);
-      case T.Describe: {
-        const t = parseTarget(body);
-        const e = this.push(Kind.Describe);
-        e.name = t.name;
-        e.describeStatement = t.kind === 0x53;
+      case T.Describe:
+        this.q.describe(body);
         return true;
-      }
-      case T.Execute: {
-        const e = parseExecute(body);
-        const portal = this.portals.get(e.portal);
-        const entry = this.push(Kind.Exec);
-        entry.portal = e.portal;
-        if (portal !== undefined) {
-          entry.requestId = portal.requestId;
-          entry.name = portal.statement;
-          entry.resultFormats = portal.resultFormats;
-        }
+      case T.Execute:
+        this.q.execute(body);
         return true;
-      }
-      case T.Close: {
-        const t = parseTarget(body);
-        if (t.kind === 0x53) this.statements.delete(t.name);
-        else this.portals.delete(t.name);
-        this.push(Kind.Close);
+      case T.Close:
+        this.q.close(body);
         return true;
-      }
       case T.Sync:
-        this.push(Kind.Sync);
+        this.q.push(Kind.Sync);
         return true;
       default:
         // Other messages are answered (or rejected) by the server itself; they execute no SQL.
@@ -327,9 +264,9 @@ export class ProxyConnection {
     if (this.settings.observer !== undefined) this.settings.observer.refused.value++;
     const recorded = this.session.refuse(FUNCTION_CALL, DECISION_CODES.postgresFunctionCall, 'the function call protocol is not supported', requestId);
     const forward = (): Action => {
-      this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', message);
-      this.push(Kind.Sync);
-      return REFUSED_QUERY;
+      this.q.push(Kind.Refused).refusal = refusalError(message);
+      this.q.push(Kind.Sync);
+      return refusedQuery([]);
     };
     return recorded === undefined ? forward() : recorded.then(forward);
   }
@@ -343,19 +280,16 @@ export class ProxyConnection {
   private afterQuery(judgment: Judgment): Action | Promise<Action> {
     const statements = judgment.statements;
     this.count(judgment);
-    const recorded = this.recordQueries(statements, 'simple');
+    const recorded = this.events.queries(statements, 'simple');
     const forward = (): Action => {
-      for (const s of statements) this.push(Kind.Exec).requestId = s.requestId;
+      for (const s of statements) this.q.push(Kind.Exec).requestId = s.requestId;
       if (judgment.allowed) {
-        this.push(Kind.Sync);
+        this.q.push(Kind.Sync);
         return true;
       }
-      this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', judgment.refusal ?? 'gatehouse: denied');
-      this.push(Kind.Sync);
-      if (statements.length === 0) return REFUSED_QUERY;
-      let text = '';
-      for (const s of statements) text += `${s.text}\n;\n`;
-      return queryMessage(text + REFUSED_STATEMENT);
+      this.q.push(Kind.Refused).refusal = refusalError(judgment.refusal ?? 'gatehouse: denied');
+      this.q.push(Kind.Sync);
+      return refusedQuery(statements);
     };
     return recorded === undefined ? forward() : recorded.then(forward);
   }
@@ -368,16 +302,16 @@ export class ProxyConnection {
   private afterParse(judgment: Judgment, name: string, text: string): Action | Promise<Action> {
     this.count(judgment);
     if (!judgment.allowed) {
-      const unrun = this.recordUnrun(judgment.statements, 'extended');
+      const unrun = this.events.unrun(judgment.statements, 'extended');
       const refuse = (): Action => {
-        this.push(Kind.Refused).refusal = errorResponse('ERROR', '42501', judgment.refusal ?? 'gatehouse: denied');
+        this.q.push(Kind.Refused).refusal = refusalError(judgment.refusal ?? 'gatehouse: denied');
         this.reader.discardUntilSync();
-        return failingParse(name);
+        return refusedParse(name);
       };
       return unrun === undefined ? refuse() : unrun.then(refuse);
     }
-    this.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
-    this.push(Kind.Parse);
+    this.q.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
+    this.q.push(Kind.Parse);
     return true;
   }
 
@@ -391,72 +325,22 @@ export class ProxyConnection {
 
   private onBind(body: Buffer): Action | Promise<Action> {
     const bind = parseBind(body);
-    const stmt = this.statements.get(bind.statement);
+    const stmt = this.q.statements.get(bind.statement);
     let requestId = stmt?.requestId;
     if (stmt !== undefined) stmt.requestId = undefined;
     if (requestId === undefined) {
       requestId = this.session.newRequestId();
       this.session.noteRequest(requestId);
     }
-    const cap = this.settings.valueCap;
-    const parameters: unknown[] = new Array(bind.params.length);
-    for (let i = 0; i < bind.params.length; i++) {
-      const p = bind.params[i]!;
-      if (p === null) {
-        parameters[i] = null;
-        continue;
-      }
-      const binary = bind.paramFormats[i] === 1;
-      const v: Record<string, unknown> = binary ? { format: 'binary', base64: p.toString('base64', 0, Math.min(p.length, cap)) } : { format: 'text', value: p.toString('utf8', 0, Math.min(p.length, cap)) };
-      if (p.length > cap) {
-        v.truncated = true;
-        v.bytes = p.length;
-      }
-      parameters[i] = v;
-    }
-    const recorded = this.record('pg.query', { protocol: 'extended', text: stmt?.text ?? null, statement: bind.statement || null, portal: bind.portal || null, parameters }, requestId);
+    const parameters = bindParameters(bind, this.settings.valueCap);
+    const recorded = this.events.record('pg.query', { protocol: 'extended', text: stmt?.text ?? null, statement: bind.statement || null, portal: bind.portal || null, parameters }, requestId);
     const id = requestId;
     const forward = (): Action => {
-      this.portals.set(bind.portal, { requestId: id, statement: bind.statement, resultFormats: bind.resultFormats });
-      this.push(Kind.Bind);
+      this.q.portals.set(bind.portal, { requestId: id, statement: bind.statement, resultFormats: bind.resultFormats });
+      this.q.push(Kind.Bind);
       return true;
     };
     return recorded === undefined ? forward() : recorded.then(forward);
-  }
-
-  /**
-   * Records a request event before its operation is forwarded: in this turn when recording is
-   * buffered (undefined = done), else a promise for the durable acknowledgement (strict mode).
-   * Throws (buffered) or rejects (strict) when the event cannot be stored: the operation must not go.
-   */
-  private record<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
-    return this.session.recordRequest(type, payload, requestId);
-  }
-
-  private recordQueries(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {
-    let pending: Promise<void>[] | undefined;
-    for (const s of statements) {
-      const p = this.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, s.requestId);
-      if (p !== undefined) (pending ??= []).push(p);
-    }
-    if (pending === undefined) return undefined;
-    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
-  }
-
-  /** Allowed statements of a refused Parse never run (a Parse holds one statement for the server); their pg.query says so. */
-  private recordUnrun(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {
-    let pending: Promise<void>[] | undefined;
-    for (const s of statements) {
-      const p = this.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables, executed: false, reason: 'another statement of the same message was refused' }, s.requestId);
-      if (p !== undefined) (pending ??= []).push(p);
-    }
-    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
-  }
-
-  private push(kind: Kind): Entry {
-    const e: Entry = { kind, started: kind === Kind.Exec ? performance.now() : 0, rowCount: 0, truncated: false };
-    this.fifo.push(e);
-    return e;
   }
 
   // ---------------------------------------------------------------- server → client
@@ -477,7 +361,7 @@ export class ProxyConnection {
   private readonly framer = ((conn: ProxyConnection) => new ServerFramer({
     wantsBody: (type, length) => conn.wantsBody(type, length),
     // The server's error for a refused statement's stand-in is replaced by the gateway's refusal.
-    drops: (type) => type === T.ErrorResponse && conn.fifo.length > 0 && conn.fifo[0]!.kind === Kind.Refused,
+    drops: (type) => type === T.ErrorResponse && conn.q.fifo.length > 0 && conn.q.fifo[0]!.kind === Kind.Refused,
     frame: (type, body, end) => conn.serverFrame(type, body, end),
     malformed: () => conn.upstreamProtocolError(),
     get stopped(): boolean {
@@ -503,7 +387,7 @@ export class ProxyConnection {
   private wantsBody(type: number, length: number): boolean {
     switch (type) {
       case T.DataRow: {
-        const head = this.fifo[0];
+        const head = this.q.fifo[0];
         return head !== undefined && head.kind === Kind.Exec && head.requestId !== undefined && head.rowCount < this.settings.rowCap && length <= COLLECT_MAX;
       }
       case T.RowDescription:
@@ -519,13 +403,13 @@ export class ProxyConnection {
 
   /** One complete server message; `end` is its end offset in the current chunk. */
   private serverFrame(type: number, body: Buffer, end: number): void {
-    const fifo = this.fifo;
+    const fifo = this.q.fifo;
     const head = fifo[0];
     switch (type) {
       case T.DataRow:
         if (head !== undefined && head.kind === Kind.Exec) {
           if (head.rowCount < this.settings.rowCap && head.requestId !== undefined && body.length > 0) {
-            if (head.columns === undefined) head.columns = this.columnsFor(head);
+            if (head.columns === undefined) head.columns = this.q.columnsFor(head);
             const formats = head.resultFormats;
             const row = parseDataRow(body, this.settings.valueCap, (i) => formats !== undefined && formats.length > 0 && (formats.length === 1 ? formats[0] : formats[i]) === 1);
             (head.rows ??= []).push(row.values);
@@ -540,34 +424,22 @@ export class ProxyConnection {
           if (body.length > 0) head.columns = parseRowDescription(body);
         } else if (head.kind === Kind.Describe) {
           fifo.shift();
-          const cols = body.length > 0 ? parseRowDescription(body) : undefined;
-          if (head.describeStatement) {
-            const s = this.statements.get(head.name ?? '');
-            if (s !== undefined) s.columns = cols;
-          } else {
-            this.lastPortal = head.name;
-            this.lastPortalColumns = cols;
-          }
-          this.afterPop(end);
+          this.q.described(head, body.length > 0 ? parseRowDescription(body) : undefined);
         }
         return;
       case T.NoData:
         if (head !== undefined && head.kind === Kind.Describe) {
           fifo.shift();
-          if (!head.describeStatement) {
-            this.lastPortal = head.name;
-            this.lastPortalColumns = undefined;
-          }
-          this.afterPop(end);
+          this.q.described(head, undefined);
         }
         return;
       case T.ParseComplete:
         if (head !== undefined && head.kind === Kind.Refused) throw new GatehouseError('GH_ERR_INTERNAL', 'the server accepted the failing Parse sent for a refused statement');
-        return this.popIf(Kind.Parse, end);
+        return void this.q.popIf(Kind.Parse);
       case T.BindComplete:
-        return this.popIf(Kind.Bind, end);
+        return void this.q.popIf(Kind.Bind);
       case T.CloseComplete:
-        return this.popIf(Kind.Close, end);
+        return void this.q.popIf(Kind.Close);
       case T.CommandComplete:
       case T.EmptyQueryResponse:
       case T.PortalSuspended:
@@ -576,7 +448,6 @@ export class ProxyConnection {
           fifo.shift();
           const tag = type === T.CommandComplete && body.length > 0 ? body.toString('utf8', 0, body.length - 1) : type === T.EmptyQueryResponse ? '' : null;
           this.result(head, tag, type === T.PortalSuspended, undefined);
-          this.afterPop(end);
         }
         return;
       case T.ErrorResponse: {
@@ -614,7 +485,6 @@ export class ProxyConnection {
           if (e.kind === Kind.Sync) break;
           if (e.kind === Kind.Exec && e.requestId !== undefined) this.result(e, null, false, undefined, true);
         }
-        this.afterPop(end);
         if (this.terminateWhenIdle && this.idle) {
           this.framer.flushUpTo(end);
           this.terminate('57P01', 'terminating connection: the gateway is shutting down');
@@ -626,38 +496,12 @@ export class ProxyConnection {
     }
   }
 
-  private columnsFor(entry: Entry): Column[] | undefined {
-    if (entry.portal !== undefined && entry.portal === this.lastPortal && this.lastPortalColumns !== undefined) return this.lastPortalColumns;
-    return entry.name !== undefined ? this.statements.get(entry.name)?.columns : undefined;
-  }
 
-  private popIf(kind: Kind, end: number): void {
-    if (this.fifo[0]?.kind === kind) {
-      this.fifo.shift();
-      this.afterPop(end);
-    }
-  }
-
-  /** Kept as the one place a pop could hook into. */
-  private afterPop(_end: number): void {}
 
 
   private result(entry: Entry, tag: string | null, suspended: boolean, error: ErrorFields | undefined, skipped = false): void {
     if (entry.requestId === undefined) return;
-    const payload: PgResultPayload = { ms: Math.round((performance.now() - entry.started) * 100) / 100 };
-    if (skipped) payload.skipped = true;
-    if (tag !== null) {
-      payload.tag = tag;
-      payload.rowsAffected = rowsFromTag(tag);
-    }
-    if (suspended) payload.suspended = true;
-    if (error !== undefined) payload.error = { sqlstate: error.sqlstate, message: error.message, severity: error.severity };
-    if (entry.columns !== undefined || entry.rows !== undefined) {
-      payload.columns = entry.columns?.map((c) => ({ name: c.name, typeOid: c.typeOid })) ?? null;
-      payload.rows = entry.rows ?? [];
-      payload.rowCount = entry.rowCount;
-      payload.truncated = entry.truncated;
-    }
+    const payload = resultPayload(entry, tag, suspended, error, skipped);
     this.session.record('pg.result', payload, { requestId: entry.requestId }).catch((e: unknown) => {
       // Results are already on their way; a record that cannot be stored stops the connection.
       this.settings.logger.error({ code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code, sessionId: this.session.id }, 'recording a pg.result failed');
@@ -676,13 +520,13 @@ export class ProxyConnection {
     return new MaskedServerStream(masker, {
       forward: (bytes) => this.onUpstreamData(bytes),
       shape: () => {
-        const head = this.fifo[0];
+        const head = this.q.fifo[0];
         if (head === undefined || head.kind !== Kind.Exec) return undefined;
-        return { columns: head.columns ?? this.columnsFor(head), formats: head.resultFormats };
+        return { columns: head.columns ?? this.q.columnsFor(head), formats: head.resultFormats };
       },
       counted: (counts) => countMasked(this.session, counts),
       failed: (err) => {
-        const head = this.fifo[0];
+        const head = this.q.fifo[0];
         const requestId = head !== undefined && head.kind === Kind.Exec ? head.requestId : undefined;
         this.session.count('masking.failed');
         this.session
