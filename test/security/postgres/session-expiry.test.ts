@@ -15,7 +15,7 @@ describe('postgres connections end with their token', () => {
         {
           name: 'short',
           kind: 'postgres',
-          maxSessionSeconds: 1,
+          maxSessionSeconds: 2,
           upstream: { host: '127.0.0.1', port, database: 'appdb', user: UPSTREAM_USER, password: 'env:GH_PG_TEST_PASSWORD', tls: { mode: 'disable' } },
         },
       ],
@@ -39,7 +39,7 @@ describe('postgres connections end with their token', () => {
   }
 
   test('the connection ends with FATAL 28000 when its token expires, and its backend is gone', async () => {
-    const token = await env.issuer.mintToken({ sub: 'ada', groups: ['developers'], email: 'ada@example.com', exp: Math.floor(Date.now() / 1000) + 2 });
+    const token = await env.issuer.mintToken({ sub: 'ada', groups: ['developers'], email: 'ada@example.com', exp: Math.floor(Date.now() / 1000) + 6 });
     const c = new pg.Client(env.clientConfig(token, { application_name: 'expiry-probe' }));
     const ended = endsWith(c);
     await c.connect();
@@ -58,7 +58,6 @@ describe('postgres connections end with their token', () => {
     const c = new pg.Client(env.clientConfig(await env.token(), { database: 'short', application_name: 'max-life-probe' }));
     const ended = endsWith(c);
     await c.connect();
-    expect(await backends('max-life-probe')).toBe(1);
     const error = await ended;
     expect(error.code).toBe('57P01');
     expect(error.message).toContain('maxSessionSeconds');
