@@ -95,6 +95,9 @@ describe('security: caller and brokered credentials', () => {
       'X_Api-Key': 'caller-chosen-key-2',
       'proxy-authorization': 'Basic Y2FsbGVyOnB3',
       'api-key': 'caller-azure-style',
+      // Request-target overrides (IIS, Symfony) would route the upstream elsewhere than judged.
+      'x-original-url': '/admin',
+      'x-rewrite-url': '/admin',
     });
     expect(r.status).toBe(200);
     const received = upstream.received.at(-1)!.headers;
@@ -105,6 +108,8 @@ describe('security: caller and brokered credentials', () => {
     expect(received['api-key']).toBeUndefined();
     expect(received.authorization).toBeUndefined();
     expect(received['x-api-key']).toBe(BROKERED);
+    expect(received['x-original-url']).toBeUndefined();
+    expect(received['x-rewrite-url']).toBeUndefined();
     expect(JSON.stringify(received)).not.toContain('caller-');
   });
 

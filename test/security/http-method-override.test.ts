@@ -48,6 +48,7 @@ describe('security: HTTP method overrides', () => {
     ['X-HTTP-Method-Override', '/items/1', { 'x-http-method-override': 'DELETE' }, ''],
     ['X-HTTP-Method', '/items/1', { 'x-http-method': 'delete' }, ''],
     ['X-Method-Override', '/items/1', { 'x-method-override': 'DELETE' }, ''],
+    ['x_http_method_override (the CGI spelling)', '/items/1', { x_http_method_override: 'DELETE' }, ''],
     ['a _method query parameter', '/items/1?_method=DELETE', {}, ''],
     ['an encoded _method query parameter', '/items/1?%5Fmethod=delete', {}, ''],
     ['a _method form field', '/items/1', { 'content-type': 'application/x-www-form-urlencoded' }, 'name=x&_method=DELETE'],

@@ -14,6 +14,11 @@ const HOP_BY_HOP = new Set([
   // `Expect: 100-continue` was already answered by the gateway's server before the body was read.
   'host',
   'expect',
+  // Request-target overrides (IIS URL Rewrite, Symfony, some Zend/Laminas setups route by them):
+  // the upstream would serve another path than the one judged. Never forwarded.
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
 ]);
 
 /**

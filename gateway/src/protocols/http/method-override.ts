@@ -32,11 +32,16 @@ export function methodOverrideOf(headers: IncomingHttpHeaders, params: Readonly<
     if (found !== undefined && found !== m) throw new GatehouseError('GH_ERR_METHOD_OVERRIDE', 'the request carries method overrides that disagree');
     found = m;
   };
-  for (const name of METHOD_OVERRIDE_HEADERS) {
-    const v = headers[name];
-    if (v === undefined) continue;
+  const noteHeader = (v: string | string[] | undefined): void => {
+    if (v === undefined) return;
     if (Array.isArray(v)) for (const x of v) note(x);
     else for (const x of v.split(',')) note(x);
+  };
+  for (const name of METHOD_OVERRIDE_HEADERS) noteHeader(headers[name]);
+  // CGI/WSGI/Rack read `x_http_method_override` as the same header: every spelling counts.
+  for (const name in headers) {
+    if (name.indexOf('_') === -1 || name.charCodeAt(0) !== 0x78) continue;
+    if (METHOD_OVERRIDE_HEADERS.includes(name.replace(/_/g, '-'))) noteHeader(headers[name]);
   }
   const q = params[METHOD_OVERRIDE_PARAM];
   if (q !== undefined) note(q);

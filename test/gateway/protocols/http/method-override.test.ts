@@ -19,6 +19,8 @@ describe('method overrides', () => {
     [{ 'x-http-method-override': 'DELETE' }, { _method: 'DELETE' }, 'DELETE'],
     [{}, {}, undefined],
     [{ 'x-other': 'DELETE' }, { method: 'DELETE' }, undefined],
+    [{ x_http_method_override: 'DELETE' }, {}, 'DELETE'],
+    [{ 'x_http-method': 'put' }, {}, 'PUT'],
   ])('%j %j → %s', (headers, params, expected) => {
     expect(methodOverrideOf(headers, params as Record<string, string>)).toBe(expected);
   });
