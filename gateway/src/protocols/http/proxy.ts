@@ -400,6 +400,7 @@ class Exchange {
   /** Decodes a compressed response that must be scrubbed; the client then gets it as identity. */
   private decompress: Transform | undefined;
   private sentAs: 'identity' | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private done!: () => void;
 
   constructor(
@@ -780,6 +781,7 @@ class Exchange {
     const { res } = this;
     const headers = buildClientResponseHeaders(upHeaders);
     headers['x-gatehouse-request-id'] = this.requestId;
+    if (upHeaders['content-length'] === undefined && hasBody(this.method, status)) this.armTokenExpiry();
     if (this.masking !== undefined && this.startMasking(status, upHeaders, headers)) return this.failure === undefined;
     let encoding = upHeaders['content-encoding'];
     if (this.scrubber !== undefined && hasBody(this.method, status) && !isIdentity(encoding)) {
@@ -845,6 +847,21 @@ class Exchange {
       this.res.write(tail);
     }
     this.res.end();
+  }
+
+  /**
+   * A stream (a response of unknown length: SSE, chunked) lives no longer than the token it was
+   * authorized with (issue 15, point 2): at the token's expiry it is cut (GH_ERR_TOKEN_EXPIRED,
+   * recorded as `http.error` with reason `token_expired`). Sized responses end on their own.
+   */
+  private armTokenExpiry(): void {
+    const exp = this.principal.expiresAt;
+    if (exp === undefined || this.expiryTimer !== undefined) return;
+    const ms = exp * 1000 - Date.now();
+    this.expiryTimer = setTimeout(() => {
+      this.fail(new GatehouseError('GH_ERR_TOKEN_EXPIRED', 'the token this request was made with expired while its response was streaming'), 'token_expired');
+    }, Math.max(0, ms));
+    this.expiryTimer.unref();
   }
 
   /** A decoded piece of a compressed response that is scrubbed: out to the client as identity. */
@@ -957,6 +974,7 @@ class Exchange {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     const status = this.failure === undefined ? (this.upstreamStatus ?? 0) : this.res.headersSent ? this.res.statusCode : 0;
     const total = performance.now() - this.started;
     try {

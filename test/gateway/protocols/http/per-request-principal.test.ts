@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { TestPipeline } from '../../../support/test-pipeline';
-import { startEcho, type Upstream } from '../../../support/upstreams';
+import { startEcho, startGatedStreamer, type Upstream } from '../../../support/upstreams';
 import { connection, request, startProxy, type RunningProxy } from './harness';
 
 /**
@@ -68,5 +68,33 @@ describe('HTTP proxy: per-request principal', () => {
     expect(pipeline.sessions).toHaveLength(2);
     await pipeline.waitForEvent('session.end');
     expect(pipeline.sessions[0]!.closeReason).toBe('max_life');
+  });
+});
+
+describe('HTTP proxy: a stream lives no longer than its token', () => {
+  it('cuts a streaming response when the token it was authorized with expires, and records why', async () => {
+    const streamer = await startGatedStreamer(3);
+    const pipeline = new TestPipeline({ tokens: { short: { subject: 'ada', expiresAt: Math.floor(Date.now() / 1000) + 1 } } });
+    const running = await startProxy(pipeline, [connection({ name: 'llm', upstream: streamer.url, route: { pathPrefix: '/llm' } })]);
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        http
+          .get(`${running.url}/llm/stream`, { headers: { authorization: 'Bearer short' }, agent: false }, (res) => {
+            res.on('data', () => undefined);
+            res.on('end', () => resolve('ended'));
+            res.on('error', () => resolve('cut'));
+            res.on('aborted', () => resolve('cut'));
+          })
+          .on('error', () => resolve('cut'));
+      });
+      expect(outcome).toBe('cut');
+      expect(streamer.lastSent).toBe(false);
+      const err = await pipeline.waitForEvent('http.error');
+      expect(err.payload).toMatchObject({ code: 'GH_ERR_TOKEN_EXPIRED', reason: 'token_expired' });
+    } finally {
+      streamer.release();
+      await running.close();
+      await streamer.close();
+    }
   });
 });
