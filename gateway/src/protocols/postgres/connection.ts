@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { DECISION_CODES, type Operation } from '../../policy/decision';
+import { pgErrorFor } from './errors';
 import type { GatewaySession } from '../../pipeline/types';
 import { judgeSql, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
@@ -590,8 +591,8 @@ export class ProxyConnection {
       return;
     }
     this.settings.logger.warn({ code: err.code, sessionId: this.session.id }, 'postgres connection stopped');
-    const sqlstate = err.code.startsWith('GH_ERR_RECORDING') || err.code === 'GH_ERR_SHUTTING_DOWN' ? '57P01' : err.code === 'GH_ERR_POLICY_FAILED' ? '42501' : 'XX000';
-    this.terminate(sqlstate, `gatehouse: ${err.code === 'GH_ERR_INTERNAL' ? 'internal error' : err.message} (${err.code})`);
+    const native = pgErrorFor(err, 'session');
+    this.terminate(native.sqlstate, native.message);
   }
 
   private shutdown(reason: string): void {

@@ -10,6 +10,7 @@ import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
 import { ProxyConnection } from './connection';
+import { SQLSTATE, sqlstateFor } from './errors';
 import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
 import { loginUpstream, sendCancel, type UpstreamTarget } from './upstream';
 import { clientStartupParameters, upstreamStartupParameters, watchedParameters } from './pinned';
@@ -205,14 +206,15 @@ class PostgresProxyImpl implements PostgresProxy {
       } catch (e) {
         const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
         this.metrics.connection(connection.name, 'refused');
-        const sqlstate = err.status === 401 ? '28P01' : '08006';
+        // A refused credential is a refused password; an unreachable issuer a connection failure.
+        const sqlstate = err.status === 401 ? sqlstateFor(err.code, err.status, 'startup') : SQLSTATE.connectionFailure;
         return this.fatal(socket, sqlstate, `gatehouse: password authentication failed for user "${params.user ?? ''}": the password must be a valid OIDC token (${err.code}: ${err.message})`);
       }
       await this.openProxied(socket, reader.detach(), connection, principal, client, params, forwarded, encrypted);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
       this.startupError(client, err.code, 'unknown', err.code === 'GH_ERR_REQUEST_INVALID');
-      if (!socket.destroyed) this.fatal(socket, err.code === 'GH_ERR_UPSTREAM_TIMEOUT' ? '08006' : '08P01', `gatehouse: ${err.message}`);
+      if (!socket.destroyed) this.fatal(socket, err.code === 'GH_ERR_UPSTREAM_TIMEOUT' ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation, `gatehouse: ${err.message}`);
     }
   }
 

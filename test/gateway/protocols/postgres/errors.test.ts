@@ -1,0 +1,52 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../../../gateway/src/errors';
+import { pgErrorFor, sqlstateFor } from '../../../../gateway/src/protocols/postgres/errors';
+
+const PROTOCOLS = fileURLToPath(new URL('../../../../gateway/src/protocols', import.meta.url));
+const codes = Object.keys(ERROR_CODES) as ErrorCode[];
+
+describe('postgres error mapping', () => {
+  it('maps every GatehouseError code to a well-formed SQLSTATE in both phases', () => {
+    for (const code of codes) {
+      for (const phase of ['startup', 'session'] as const) expect([code, phase, sqlstateFor(code, ERROR_CODES[code], phase)]).toEqual([code, phase, expect.stringMatching(/^[0-9A-Z]{5}$/)]);
+    }
+  });
+
+  it('refused credentials are invalid passwords; refusals are insufficient privilege', () => {
+    for (const code of codes.filter((c) => c.startsWith('GH_ERR_TOKEN_'))) expect([code, sqlstateFor(code, ERROR_CODES[code], 'startup')]).toEqual([code, '28P01']);
+    for (const code of ['GH_ERR_POLICY_DENIED', 'GH_ERR_POLICY_FAILED', 'GH_ERR_APPROVAL_DENIED', 'GH_ERR_APPROVAL_EXPIRED'] as const) expect(sqlstateFor(code, ERROR_CODES[code], 'session')).toBe('42501');
+  });
+
+  it('recording and shutdown: cannot connect now at start-up, admin shutdown during a session', () => {
+    for (const code of ['GH_ERR_RECORDING_FAILED', 'GH_ERR_RECORDING_OVERLOADED', 'GH_ERR_RECORDING_CLOSED', 'GH_ERR_SHUTTING_DOWN'] as const) {
+      expect(sqlstateFor(code, ERROR_CODES[code], 'startup')).toBe('57P03');
+      expect(sqlstateFor(code, ERROR_CODES[code], 'session')).toBe('57P01');
+    }
+    expect(sqlstateFor('GH_ERR_UPSTREAM_UNAVAILABLE', 502, 'startup')).toBe('08006');
+  });
+
+  it('never shows an internal error its text', () => {
+    const e = pgErrorFor(new GatehouseError('GH_ERR_INTERNAL', 'stack /srv/secret/path'), 'session');
+    expect(e).toEqual({ sqlstate: 'XX000', message: 'gatehouse: internal error (GH_ERR_INTERNAL)' });
+    expect(pgErrorFor(new GatehouseError('GH_ERR_RECORDING_FAILED', 'disk full'), 'session')).toEqual({ sqlstate: '57P01', message: 'gatehouse: disk full (GH_ERR_RECORDING_FAILED)' });
+  });
+
+  it('no protocol branches on an error code by prefix', async () => {
+    const offenders: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const d of await readdir(dir, { withFileTypes: true })) {
+        const p = join(dir, d.name);
+        if (d.isDirectory()) await walk(p);
+        else if (d.name.endsWith('.ts')) {
+          (await readFile(p, 'utf8')).split('\n').forEach((line, i) => {
+            if (/\.code\.(startsWith|endsWith|includes)\(/.test(line)) offenders.push(`${p.slice(PROTOCOLS.length + 1)}:${i + 1}`);
+          });
+        }
+      }
+    };
+    await walk(PROTOCOLS);
+    expect(offenders).toEqual([]);
+  });
+});
