@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createHash, type Hash } from 'node:crypto';
 import { Readable, type Transform } from 'node:stream';
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { HttpConnectionConfig, MaskingConfig } from '../../config/schema';
@@ -29,6 +28,7 @@ import { AnthropicExchange, isAnthropicMessages } from './llm/anthropic';
 import type { LlmExchange } from './llm/exchange';
 import { OpenAiExchange, openAiApiOf } from './llm/openai';
 import { sendError } from './respond';
+import { UpstreamCaCache } from '../kit/upstream-tls';
 import { HttpRouter, type RouteMatch } from './router';
 import { canonicalTarget, originForm, type CanonicalTarget } from './canonical-target';
 import { CredentialScrubber, credentialForms, scrubHeaders, type CredentialForms } from './credential-scrubber';
@@ -118,6 +118,7 @@ class HttpProxyImpl implements HttpProxy {
   readonly transcriptLimit: number;
   readonly onActivity: () => void;
   private readonly maxSockets: number;
+  private readonly cas: UpstreamCaCache;
 
   constructor(options: HttpProxyOptions) {
     this.pipeline = options.pipeline;
@@ -125,6 +126,7 @@ class HttpProxyImpl implements HttpProxy {
     this.metrics = options.metrics;
     this.transcriptLimit = options.transcriptLimitBytes ?? DEFAULT_TRANSCRIPT_LIMIT;
     this.maxSockets = options.maxSocketsPerUpstream ?? 256;
+    this.cas = new UpstreamCaCache(options.pipeline.secrets);
     this.onActivity = options.onActivity ?? noActivity;
     this.router = new HttpRouter(options.connections);
     for (const c of options.connections) this.upstreams.set(c.name, this.prepare(c, options));
@@ -191,19 +193,14 @@ class HttpProxyImpl implements HttpProxy {
       u.pool = createUpstreamPool(u.origin, base);
       return u.pool;
     }
-    u.poolPending ??= this.readCa(caRef).then(
-      (ca) => (u.pool = createUpstreamPool(u.origin, { ...base, ca })),
+    u.poolPending ??= this.cas.get(caRef).then(
+      (ca) => (u.pool = createUpstreamPool(u.origin, { ...base, ca: ca! })),
       (e: unknown) => {
         u.poolPending = undefined;
         throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the upstream CA of connection "${u.connection.name}" could not be read`, { cause: e });
       },
     );
     return u.poolPending;
-  }
-
-  private async readCa(ref: string): Promise<string> {
-    if (/^[a-z][a-z0-9-]*:.+/.test(ref) && !ref.startsWith('/')) return this.pipeline.secrets.get(ref);
-    return readFile(ref, 'utf8');
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

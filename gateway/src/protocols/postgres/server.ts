@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { ListenerConfig, MaskingConfig, PostgresConnectionConfig } from '../../config/schema';
@@ -11,6 +10,7 @@ import type { Logger } from '../../observability/logger';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
 import { ProxyConnection } from './connection';
 import { SQLSTATE, sqlstateFor } from './errors';
+import { UpstreamCaCache } from '../kit/upstream-tls';
 import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
 import { loginUpstream, sendCancel, type UpstreamTarget } from './upstream';
 import { clientStartupParameters, upstreamStartupParameters, watchedParameters } from './pinned';
@@ -77,7 +77,7 @@ class PostgresProxyImpl implements PostgresProxy {
   readonly tls: boolean;
   private readonly secureContext: tls.SecureContext | undefined;
   private readonly byDatabase = new Map<string, PostgresConnectionConfig>();
-  private readonly cas = new Map<string, Promise<string | undefined>>();
+  private readonly cas: UpstreamCaCache;
   private readonly cancelKeys = new Map<number, CancelTarget>();
   private readonly live = new Set<ProxyConnection>();
   private readonly sockets = new Set<net.Socket>();
@@ -91,6 +91,7 @@ class PostgresProxyImpl implements PostgresProxy {
 
   constructor(private readonly options: PostgresProxyOptions) {
     this.metrics = options.metrics ?? NO_METRICS;
+    this.cas = new UpstreamCaCache(options.pipeline.secrets);
     this.errorLog = new RateLimitedLog(options.logger);
     this.tls = options.tls !== undefined;
     this.secureContext = options.tls ? tls.createSecureContext({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }) : undefined;
@@ -360,15 +361,7 @@ class PostgresProxyImpl implements PostgresProxy {
   }
 
   private caFor(connection: PostgresConnectionConfig): Promise<string | undefined> {
-    const ref = connection.upstream.tls.ca;
-    if (ref === undefined) return Promise.resolve(undefined);
-    let p = this.cas.get(ref);
-    if (p === undefined) {
-      p = /^[a-z][a-z0-9-]*:.+/.test(ref) ? this.options.pipeline.secrets.get(ref) : readFile(ref, 'utf8');
-      this.cas.set(ref, p);
-      p.catch(() => this.cas.delete(ref));
-    }
-    return p;
+    return this.cas.get(connection.upstream.tls.ca);
   }
 
   private upgrade(raw: net.Socket, prefix: Buffer, direct: boolean): Promise<tls.TLSSocket> {
