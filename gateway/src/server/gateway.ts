@@ -8,8 +8,9 @@ import type { Detector } from '../masking/detector';
 import { identityVerifierFromConfig } from '../identity/from-config';
 import type { Logger } from '../observability/logger';
 import { GatewayPipeline } from '../pipeline/pipeline';
-import { createHttpProxy, type HttpProxy } from '../protocols/http';
-import { startPostgresProxy, type PostgresProxy } from '../protocols/postgres';
+import type { PostgresProxy } from '../protocols/postgres';
+import { StartedProtocols } from '../protocols/kit/module';
+import { httpModule, postgresModule, PROTOCOL_MODULES } from '../protocols/registry';
 import { exportSession } from '../recording/reader';
 import { GatehouseRecorder } from '../recording/recorder';
 import type { LogSink } from '../recording/sinks/sink';
@@ -20,18 +21,19 @@ import { StateRecordingWitness } from '../state/recording-witness';
 import { isMemoryPath } from '../state/store';
 import { FileWitness, MultiWitness, type RecordingWitness } from '../recording/witness';
 import { startRecordingSweeper } from './recording-sweeper';
-import { listen, readPem, type Listener } from './listener';
+import { listen, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
 import { preflight } from './preflight';
 import { formatProblems } from '../config/load';
-import { onParserEvent, rateLimitedParserLog } from '../protocols/postgres/sql/parser-events';
 
 export interface RunningGateway {
   readonly http: Listener;
   readonly admin: Listener;
   /** The PostgreSQL listener, when `listeners.postgres` is configured. */
   readonly postgres?: PostgresProxy;
+  /** Every started protocol (protocols/registry.ts). */
+  readonly protocols: StartedProtocols;
   readonly pipeline: GatewayPipeline;
   readonly recorder: GatehouseRecorder;
   readonly metrics: GatewayMetrics;
@@ -139,25 +141,6 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     review: approvals?.review,
   });
 
-  const httpConnections = config.connections.filter((c) => c.kind === 'http');
-  const proxy: HttpProxy = createHttpProxy({
-    pipeline,
-    connections: httpConnections,
-    logger,
-    metrics: {
-      observeRequest: (connection, _method, status, seconds) => {
-        metrics.requestCompleted('http', connection, status);
-        if (status > 0) metrics.upstreamLatency(connection, seconds * 1000);
-      },
-    },
-    sessionIdleSeconds: config.recording.sessionIdleSeconds,
-    sessionMaxSeconds: config.recording.sessionMaxSeconds,
-    // Connections without their own masking block take the top-level one (docs/masking.md).
-    defaultMasking: config.masking,
-    extraMaskingDetectors: options.extraMaskingDetectors,
-    onActivity: busyPoller.touch,
-  });
-
   let shuttingDown = false;
   const health = () => {
     const stats = recorder.stats();
@@ -187,52 +170,26 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     approvals,
   });
 
-  const httpListener = await listen('http', config.listeners.http, proxy.handler, secrets);
+  // Every configured protocol, from the registry: started whole or not at all.
+  const protocols = await StartedProtocols.start(PROTOCOL_MODULES, {
+    config,
+    pipeline,
+    secrets,
+    logger,
+    metrics,
+    onActivity: busyPoller.touch,
+    extraMaskingDetectors: options.extraMaskingDetectors,
+  });
   let adminListener: Listener;
   try {
     adminListener = await listen('admin', config.listeners.admin, adminHandler, secrets);
   } catch (e) {
-    await httpListener.close(0);
+    await protocols.close(0);
     throw e;
   }
-  let postgresListener: PostgresProxy | undefined;
-  const pgListenerConfig = config.listeners.postgres;
-  const parserObservers: (() => void)[] = [];
-  if (pgListenerConfig) {
-    // SQL the parser could not classify: counted, and logged at most once per reason every 10 s.
-    parserObservers.push(onParserEvent((reason) => metrics.sqlParseFailure(reason)));
-    parserObservers.push(
-      onParserEvent(
-        rateLimitedParserLog((reason, detail, suppressed) => {
-          const line = { reason, ...(detail === undefined ? {} : { detail }), suppressedSinceLast: suppressed };
-          if (reason === 'syntax_error') logger.debug(line, 'postgres: a statement did not parse');
-          else logger.warn(line, 'postgres: a statement could not be classified');
-        }),
-      ),
-    );
-    try {
-      const pgTls = pgListenerConfig.tls
-        ? { cert: await readPem(pgListenerConfig.tls.cert, secrets), key: await readPem(pgListenerConfig.tls.key, secrets) }
-        : undefined;
-      postgresListener = await startPostgresProxy({
-        pipeline,
-        connections: config.connections.filter((c) => c.kind === 'postgres'),
-        listener: pgListenerConfig,
-        tls: pgTls,
-        logger,
-        defaultMasking: config.masking,
-        extraMaskingDetectors: options.extraMaskingDetectors,
-        onActivity: busyPoller.touch,
-        metrics: metrics.postgres,
-      });
-    } catch (e) {
-      await httpListener.close(0);
-      await adminListener.close(0);
-      throw e;
-    }
-  }
+  const httpListener = protocols.get(httpModule)!;
   logger.info(
-    { instanceId, http: `${httpListener.tls ? 'https' : 'http'}://${httpListener.address}:${httpListener.port}`, admin: `${adminListener.tls ? 'https' : 'http'}://${adminListener.address}:${adminListener.port}`, recording: config.recording.mode, mode: config.mode },
+    { instanceId, ...protocols.endpoints(), admin: `${adminListener.tls ? 'https' : 'http'}://${adminListener.address}:${adminListener.port}`, recording: config.recording.mode, mode: config.mode },
     'gatehouse started',
   );
 
@@ -246,8 +203,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       // instead of holding the drain until the grace period ends.
       await approvals?.close();
       logger.info({ reason, graceMs }, 'draining');
-      await Promise.all([httpListener.close(graceMs), postgresListener?.close(graceMs)]);
-      await proxy.close();
+      await protocols.close(graceMs);
       await pipeline.closeAll(reason);
       await sweeper.stop();
       await recorder.close();
@@ -257,13 +213,12 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await closeSecrets();
       await adminListener.close(1000);
       busyPoller.stop();
-      for (const stop of parserObservers) stop();
       logger.info({ reason }, 'stopped: sessions sealed, final digest written');
     })();
     return shutdownPromise;
   };
 
-  return { http: httpListener, admin: adminListener, postgres: postgresListener, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
+  return { http: httpListener, admin: adminListener, postgres: protocols.get(postgresModule), protocols, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
 }
 
 /**
