@@ -8,6 +8,7 @@ import type { SessionIndex, SessionRow } from '../state/session-index';
 import { parseSessionFilter } from './query';
 import type { ApprovalService } from '../approvals/service';
 import { APPROVAL_STATUSES, approvalJson, type ApprovalStatus } from '../approvals/types';
+import type { AdminAudit } from './audit';
 
 /**
  * The admin API, as a request handler: the integrator owns the listener (admin port) and its TLS.
@@ -50,6 +51,11 @@ export interface AdminServerOptions {
   readonly onAuthFailure?: (code: string) => void;
   /** Serves `/api/approvals*` when approvals are configured; approvers need not be admins. */
   readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
+  /**
+   * Records every `/api/*` action (before it is served; a failure refuses it) and every refused
+   * admin token in the tamper-evident record (audit.ts).
+   */
+  readonly audit?: AdminAudit;
 }
 
 export type AdminRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -116,6 +122,11 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
       options.onAuthFailure?.(err.code);
       logger.warn({ code: err.code, path, address: req.socket.remoteAddress }, 'admin API request refused');
+      const subject = typeof err.details?.subject === 'string' ? err.details.subject : undefined;
+      // The refusal stands either way; a failure to record it is logged, never turned into a pass.
+      await options.audit
+        ?.record('admin.auth.failure', undefined, { code: err.code, path: clip(path), ...(subject !== undefined ? { subject } : {}) }, req.socket.remoteAddress)
+        .catch((e: unknown) => logger.error({ err: (e as Error)?.message }, 'could not record a refused admin API request'));
       if (err.status === 401) res.setHeader('www-authenticate', `Bearer realm="gatehouse-admin", error="invalid_token"`);
       throw err;
     }
@@ -124,8 +135,10 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       await handleApprovals(req, res, url, principal, decisionRoute);
       return;
     }
+    const address = req.socket.remoteAddress;
     if (path === '/api/sessions') {
       const filter = parseSessionFilter(url.searchParams);
+      await options.audit?.record('admin.sessions.list', principal, { path, query: queryOf(url) }, address);
       const sessions = await options.index.list(filter);
       sendJson(res, 200, { sessions: sessions.map(sessionJson), limit: filter.limit });
       return;
@@ -134,6 +147,7 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
     if (match !== null) {
       const id = decodeId(match[1]!);
       if (match[2] === undefined) {
+        await options.audit?.record('admin.session.read', principal, { path: clip(path), sessionId: id }, address);
         const row = await options.index.get(id);
         if (row === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session with id ${id}`);
         sendJson(res, 200, { session: sessionJson(row) });
@@ -141,6 +155,7 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       }
       // Exports hand out whole transcripts: leave a trail of who took which.
       logger.info({ sessionId: id, subject: principal.subject, issuer: principal.issuer }, 'session exported through the admin API');
+      await options.audit?.record('admin.session.export', principal, { path: clip(path), sessionId: id }, address);
       const transcript = await options.readSession(id);
       res.setHeader('content-disposition', `attachment; filename="session-${id}.json"`);
       sendJson(res, 200, transcript);
@@ -153,7 +168,9 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
     const approvals = options.approvals;
     if (approvals === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', 'approvals are not configured on this gateway (approvals.approverGroups is empty)');
     const path = url.pathname;
+    const address = req.socket.remoteAddress;
     if (path === '/api/approvals') {
+      await options.audit?.record('admin.approvals.read', principal, { path, query: queryOf(url) }, address);
       const status = url.searchParams.get('status') ?? undefined;
       if (status !== undefined && status !== 'all' && !APPROVAL_STATUSES.includes(status as ApprovalStatus)) {
         throw new GatehouseError('GH_ERR_REQUEST_INVALID', `status must be one of ${APPROVAL_STATUSES.join(', ')} or all`, { details: { parameter: 'status' } });
@@ -169,6 +186,7 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
     if (match === null) throw notFound(path);
     const id = decodeId(match[1]!);
     if (match[2] === undefined) {
+      await options.audit?.record('admin.approvals.read', principal, { path: clip(path), approvalId: id }, address);
       sendJson(res, 200, { approval: approvalJson(await approvals.get(id)) });
       return;
     }
@@ -177,6 +195,9 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
       throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `use POST to ${match[2]} an approval`);
     }
     const reason = await readReason(req);
+    const verdict = match[2] === 'approve' ? 'approve' : 'deny';
+    // Recorded before the decision takes effect: a decision that cannot be recorded is not made.
+    await options.audit?.record('admin.approval.decide', principal, { approvalId: id, verdict, reason }, address);
     const approval = await approvals.decide(id, principal, match[2] === 'approve' ? 'approve' : 'deny', reason);
     logger.info({ approvalId: id, verdict: match[2], status: approval.status, subject: principal.subject, issuer: principal.issuer }, 'approval decided through the admin API');
     sendJson(res, 200, { approval: approvalJson(approval) });
@@ -223,6 +244,17 @@ async function readReason(req: IncomingMessage): Promise<string | null> {
   if (reason === undefined || reason === null) return null;
   if (typeof reason !== 'string') throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'reason must be a string', { details: { parameter: 'reason' } });
   return reason.length > MAX_REASON ? reason.slice(0, MAX_REASON) : reason;
+}
+
+function clip(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+/** The query as asked (first value per name, names and values clipped): what was looked for. */
+function queryOf(url: URL): Record<string, string> {
+  const seen = new Map<string, string>();
+  for (const [k, v] of url.searchParams) if (!seen.has(k) && seen.size < 20) seen.set(k.slice(0, 64), v.slice(0, 256));
+  return Object.fromEntries(seen);
 }
 
 function bearerToken(req: IncomingMessage): string {

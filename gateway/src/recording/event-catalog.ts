@@ -284,6 +284,28 @@ export interface RecordingRecoveredPayload {
   readonly unknown: string;
 }
 
+/** An admin API read: what was asked for (filters, ids), never the answer. */
+export interface AdminReadPayload {
+  readonly path: string;
+  readonly sessionId?: string;
+  readonly approvalId?: string;
+  readonly query?: Readonly<Record<string, string>>;
+}
+
+export interface AdminApprovalDecidePayload {
+  readonly approvalId: string;
+  readonly verdict: 'approve' | 'deny';
+  readonly reason: string | null;
+}
+
+export interface AdminAuthFailurePayload {
+  /** The refusal's GH_ERR_* code (token missing, expired, not an admin, ...). */
+  readonly code: string;
+  readonly path: string;
+  /** The subject when the token verified but lacked the group. */
+  readonly subject?: string;
+}
+
 // ---- the catalog ---------------------------------------------------------------------------------
 
 export const EVENT_CATALOG = {
@@ -309,10 +331,19 @@ export const EVENT_CATALOG = {
   'pg.upstream_error': event<PgUpstreamErrorPayload>()('error', 'GH2204E', 'The upstream PostgreSQL server could not be reached or refused the login.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),
+  'admin.sessions.list': event<AdminReadPayload>()('info', 'GH5000I', 'An admin listed recorded sessions (the filter, not the answer).'),
+  'admin.session.read': event<AdminReadPayload>()('info', 'GH5001I', "An admin read a session's index entry."),
+  'admin.session.export': event<AdminReadPayload>()('warning', 'GH5002W', "An admin exported a session's full transcript."),
+  'admin.approvals.read': event<AdminReadPayload>()('info', 'GH5003I', 'An admin or approver listed or read approval requests.'),
+  'admin.approval.decide': event<AdminApprovalDecidePayload>()('warning', 'GH5004W', 'An approver decided an approval request through the admin API (recorded before the decision).'),
+  'admin.auth.failure': event<AdminAuthFailurePayload>()('warning', 'GH5100W', 'A request to the admin API was refused: no valid token, or not an admin or approver.'),
   'recording.recovered': event<RecordingRecoveredPayload>()('warning', 'GH9001W', "Crash recovery attested a crashed run's tail: what it adopted, rejected and closed."),
 } as const satisfies Record<string, EventSpec<object>>;
 
 export type EventType = keyof typeof EVENT_CATALOG;
+
+/** The admin API's event types (admin/audit.ts). */
+export type AdminEventType = Extract<EventType, `admin.${string}`>;
 
 export type PayloadOf<T extends EventType> = (typeof EVENT_CATALOG)[T] extends EventSpec<infer P> ? P : never;
 

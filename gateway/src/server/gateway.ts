@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { createAdminServer } from '../admin/server';
+import { createAdminAudit } from '../admin/audit';
 import { approvalsFromConfig, type ApprovalService } from '../approvals';
 import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
 import type { GatehouseConfig } from '../config/schema';
@@ -167,6 +168,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     health,
     logger,
     onAuthFailure: (code) => metrics.authFailure(code, 'admin'),
+    audit: createAdminAudit(recorder),
     approvals,
   });
 
