@@ -2,11 +2,11 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { GatehouseError, toGatehouseError } from '../errors';
 import { genesisHash, plainJson, sha256Hex } from './chain';
 import { signDigest, type DigestSegmentEntry, type DigestSessionEntry, type OpenSessionEntry } from './digest';
-import { EVENT_CATALOG, isEventType, type EventType, type PayloadOf, type SessionEndPayload } from './event-catalog';
+import type { EventType, PayloadOf, SessionEndPayload } from './event-catalog';
 import type { PrincipalRef } from './events';
 import { digestKey, isValidInstanceId, segmentKey } from './layout';
 import type { AppendOptions, Recorder, RecorderStats, SegmentSealed, SessionRecorder, SessionStart } from './recorder-types';
-import { IsoTimeFormatter } from './iso-time';
+import { EventLineBuilder } from './event-line';
 import { ChunkPool, LineBuffer } from './line-buffer';
 import { encodeChunk } from './segment-codec';
 import { recoverInstance, toWitnessHead, type DigestHead } from './recovery';
@@ -181,6 +181,7 @@ export class GatehouseRecorder implements Recorder {
   private digestDue = false;
   private digestFinal = false;
   private digestWaiters: Deferred[] = [];
+  private readonly lines: EventLineBuilder;
   private readonly witness?: RecordingWitness;
   /** Last stored event of each session not yet ended in the store: a digest's `openSessions`. */
   private readonly written = new Map<string, { seq: number; hash: string }>();
@@ -224,6 +225,7 @@ export class GatehouseRecorder implements Recorder {
     this.retryMinMs = options.retryMinMs ?? 50;
     this.retryMaxMs = options.retryMaxMs ?? 2000;
     this.startedAt = this.clock();
+    this.lines = new EventLineBuilder(this.nowMs);
     this.witness = options.witness;
     this.digestTimer = setInterval(() => {
       this.digestDue = true;
@@ -346,18 +348,8 @@ export class GatehouseRecorder implements Recorder {
       throw new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`);
     }
     const seq = s.seq;
-    let c: string;
-    try {
-      // Built piecewise in the exact canonical form of chain.ts (fixed top-level order).
-      c = '{"seq":' + seq + this.typeAndCode(type) + ',"time":"' + this.isoNow() + '","session":' + s.sessionJson;
-      // The principal is recorded once, in session.start: the chain binds every later event to it.
-      if (s.principalJson !== undefined && seq === 0) c += ',"principal":' + s.principalJson;
-      if (s.connectionJson !== undefined) c += ',"connection":' + s.connectionJson;
-      if (options?.requestId !== undefined) c += ',"requestId":' + JSON.stringify(options.requestId);
-      c += ',"payload":' + (plainJson(payload) ?? '{}') + ',"prev":"' + s.prev + '"}';
-    } catch (e) {
-      throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
-    }
+    // The canonical line (event-line.ts), built piecewise from the session's pre-serialized parts.
+    const c = this.lines.build(s, type, payload, options?.requestId);
     const last = this.queue[this.queue.length - 1];
     // Batches are bounded by text length (exact for ASCII): maxBatchBytes is a size guide, not an account.
     const fresh = !last || last.closed || (last.bytes > 0 && last.bytes + c.length > this.maxBatchBytes);
@@ -401,27 +393,6 @@ export class GatehouseRecorder implements Recorder {
 
   private newBatch(): Batch {
     return { id: this.nextBatchId++, buffer: new LineBuffer(this.chunks), bytes: 0, events: 0, sessions: new Map(), closed: false, failedOnce: false };
-  }
-
-  private readonly isoTime = new IsoTimeFormatter();
-
-  /** RFC 3339 time of the injected clock (hot path: see iso-time.ts). */
-  private isoNow(): string {
-    return this.isoTime.format(this.nowMs());
-  }
-
-  private readonly typePrefixes = new Map<string, string>();
-
-  /** `,"type":…,"code":…` for a type, cached. Throws GH_ERR_EVENT_UNREGISTERED for a type not in the catalog. */
-  private typeAndCode(type: EventType): string {
-    let prefix = this.typePrefixes.get(type);
-    if (prefix === undefined) {
-      // The types keep unregistered types out; this catches a caller that got around them.
-      if (!isEventType(type)) throw new GatehouseError('GH_ERR_EVENT_UNREGISTERED', `event type ${JSON.stringify(String(type))} is not in the event catalog`);
-      prefix = ',"type":' + JSON.stringify(type) + ',"code":' + JSON.stringify(EVENT_CATALOG[type].code);
-      this.typePrefixes.set(type, prefix);
-    }
-    return prefix;
   }
 
   /** @internal */

@@ -1,12 +1,12 @@
-import { canonicalEventLine, genesisHash, lineWithoutHash, sha256Hex, storedLine } from './chain';
+import { genesisHash, lineWithoutHash, sha256Hex, storedLine } from './chain';
 import { parseDigest, signDigest, type DigestSegmentEntry, type DigestSessionEntry, type OpenSessionEntry } from './digest';
-import { EVENT_CODES } from './events';
+import type { EventType, PayloadOf } from './event-catalog';
+import { EventLineBuilder } from './event-line';
 import { compactTime, DIGEST_PREFIX, digestKey, parseDigestKey, parseSegmentKey, SEGMENT_PREFIX } from './layout';
 import { decodeSegment, encodeChunk } from './segment-codec';
 import type { DigestSigner } from './signer';
 import type { LogSink } from './sinks/sink';
 import type { RecordingWitness, WitnessHead } from './witness';
-import { GatehouseError } from '../errors';
 
 /**
  * Crash recovery: attests what a crashed run of an instance left after its last digest, and
@@ -149,9 +149,11 @@ export async function recoverInstance(o: RecoverOptions): Promise<RecoveryOutcom
   const closed: string[] = [];
   const lines: string[] = [];
   const time = now.toISOString();
-  const appendLine = (session: string, state: ChainState, type: string, payload: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+  // The same line builder as the recorder's hot path: recovery writes what the recorder would have.
+  const builder = new EventLineBuilder(() => now.getTime());
+  const appendLine = <T extends EventType>(session: string, state: ChainState, type: T, payload: PayloadOf<T>) => {
     const seq = state.seq + 1;
-    const canonical = canonicalEventLine({ seq, type, code: codeOf(type), time, session, ...extra, payload, prev: state.hash });
+    const canonical = builder.build({ sessionJson: JSON.stringify(session), seq, prev: state.hash }, type, payload, undefined);
     const hash = sha256Hex(canonical);
     lines.push(storedLine(canonical, hash));
     state.seq = seq;
@@ -262,12 +264,6 @@ function summarize(lines: readonly string[]): DigestSessionEntry[] {
     m.set(e.session, { session: e.session, firstSeq: s ? s.firstSeq : e.seq, lastSeq: e.seq, lastHash: e.hash });
   }
   return [...m.values()];
-}
-
-function codeOf(type: string): string {
-  const code = (EVENT_CODES as Record<string, string>)[type];
-  if (code === undefined) throw new GatehouseError('GH_ERR_INTERNAL', `event type ${type} is not registered`);
-  return code;
 }
 
 /** The instance's newest digest in the log store (by seq), parsed. */
