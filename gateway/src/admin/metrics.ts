@@ -36,6 +36,12 @@ export interface GatewayMetrics extends PipelineObserver {
    * those windows counts too, so it bounds the CPU the spinning cost from above.
    */
   watchBusyPolling(spunSeconds: () => number): void;
+  /**
+   * Exports the recorder's counts of events it accepted but never stored
+   * (`gatehouse_recording_events_lost_total`, also in the next digest's `lostEvents`) and of
+   * failed witness writes (`gatehouse_recording_witness_failures_total`).
+   */
+  watchRecorder(stats: () => { readonly eventsLost: number; readonly witnessFailures: number }): void;
   /** The PostgreSQL listener's metrics (protocols/postgres/metrics.ts `PostgresMetrics`). */
   readonly postgres: {
     connection(connection: string, outcome: 'opened' | 'refused'): void;
@@ -146,6 +152,23 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     upstreamLatency(connection, latencyMs) {
       upstreamLatency.observe(connection, Math.max(0, latencyMs) / 1000);
+    },
+    watchRecorder(stats) {
+      const counter = (name: string, help: string, read: () => number) => {
+        let reported = 0;
+        new Counter({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            const total = read();
+            if (total > reported) this.inc(total - reported);
+            reported = Math.max(reported, total);
+          },
+        });
+      };
+      counter('gatehouse_recording_events_lost_total', 'Events accepted (in buffered mode: already acknowledged) that were never stored.', () => stats().eventsLost);
+      counter('gatehouse_recording_witness_failures_total', 'Digests whose head could not be written to the witness (verify reports WITNESS_BEHIND).', () => stats().witnessFailures);
     },
     watchBusyPolling(spunSeconds) {
       let reported = 0;

@@ -118,6 +118,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     logger,
     witness,
   });
+  metrics.watchRecorder(() => recorder.stats());
   const sweeper = startRecordingSweeper({
     sink,
     signer,

@@ -1,5 +1,8 @@
 import { createGatewayMetrics } from '../../../gateway/src/admin/metrics';
 import type { PipelineObserver } from '../../../gateway/src/pipeline/pipeline';
+import { GatehouseRecorder } from '../../../gateway/src/recording/recorder';
+import { FsLogSink } from '../../../gateway/src/recording/sinks/fs/fs-sink';
+import { InstrumentedSink, makeTempDir, recorderOptions, synthetic } from '../../support/recording-helpers';
 
 async function sample(text: Promise<string>, line: RegExp): Promise<number | undefined> {
   for (const l of (await text).split('\n')) {
@@ -10,6 +13,26 @@ async function sample(text: Promise<string>, line: RegExp): Promise<number | und
 }
 
 describe('gateway metrics', () => {
+  it('counts the events a buffered recorder acknowledged but could never store', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    try {
+      const sink = new InstrumentedSink(new FsLogSink(dir));
+      const rec = new GatehouseRecorder(recorderOptions(sink, { mode: 'buffered', flushIntervalMs: 60_000 }));
+      const m = createGatewayMetrics({ processMetrics: false });
+      m.watchRecorder(() => rec.stats());
+      const s = await rec.openSession({ sessionId: 's', protocol: 'http', client: {} });
+      await s.append('http.request', synthetic({ path: '/' }));
+      sink.failWith = 'ENOSPC';
+      await expect(rec.close()).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+      // session.start, the request and the session.end of the shutdown: acknowledged, never stored.
+      expect(rec.stats().eventsLost).toBe(3);
+      expect(await sample(m.registry.metrics(), /^gatehouse_recording_events_lost_total/)).toBe(3);
+      expect(await sample(m.registry.metrics(), /^gatehouse_recording_witness_failures_total/)).toBe(0);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('counts requests by protocol, connection and status', async () => {
     const m = createGatewayMetrics({ processMetrics: false });
     m.requestCompleted('http', 'anthropic', 200);
