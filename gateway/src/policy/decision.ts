@@ -57,6 +57,8 @@ export const DECISION_CODES = {
   postgresSetConfigName: 'postgres.set_config_name',
   /** A name in another database (three-part name). */
   postgresCrossDatabase: 'postgres.cross_database',
+  /** A statement that may make a read-only session's transaction read-write (`BEGIN READ WRITE`, ...). */
+  postgresReadOnly: 'postgres.read_only',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];

@@ -39,6 +39,13 @@ export interface SqlJudgmentRules {
   readonly database?: string;
   /** The upstream role, for `$user` in the search_path. */
   readonly user?: string;
+  /**
+   * The upstream session is read-only (`upstream.roles[].readOnly` / `upstream.readOnly`): a
+   * statement that may make a transaction or the session read-write (flag `read_write`,
+   * sql/statement.ts) is refused whatever policy says. The server does not report
+   * `transaction_read_only` in ParameterStatus, so this is the only place that sees it.
+   */
+  readonly readOnly?: boolean;
 }
 
 const states = new WeakMap<GatewaySession, SqlSessionState>();
@@ -249,10 +256,10 @@ export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgme
     const stmt = statements[i]!;
     const requestId = session.newRequestId();
     session.noteRequest(requestId);
-    const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
+    const refusal = i === tooManyPaths ? TOO_MANY_PATHS : (stmt.refusal ?? readOnlyRefusal(stmt, rules));
     if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
     const decision = session.admit(stmt.operation, requestId, undefined, clientGone === undefined ? undefined : { signal: clientGone });
-    if (decision instanceof Promise) return judgeRest(session, statements, i, requestId, decision, judged, clientGone, tooManyPaths);
+    if (decision instanceof Promise) return judgeRest(session, statements, i, requestId, decision, judged, rules, clientGone, tooManyPaths);
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
@@ -267,6 +274,7 @@ async function judgeRest(
   firstRequestId: string,
   first: Promise<Decision>,
   judged: JudgedStatement[],
+  rules: SqlJudgmentRules,
   clientGone?: AuthorizeOptions['signal'],
   tooManyPaths?: number,
 ): Promise<Judgment> {
@@ -279,7 +287,7 @@ async function judgeRest(
       requestId = session.newRequestId();
       session.noteRequest(requestId);
       // (Statement `from` was checked by judgeSql before its admission started.)
-      const refusal = i === tooManyPaths ? TOO_MANY_PATHS : stmt.refusal;
+      const refusal = i === tooManyPaths ? TOO_MANY_PATHS : (stmt.refusal ?? readOnlyRefusal(stmt, rules));
       if (refusal !== undefined) return refuseStatement(session, stmt, refusal, requestId, judged);
       admitted = session.admit(stmt.operation, requestId, undefined, options);
     }
@@ -295,11 +303,23 @@ const TOO_MANY_PATHS: SqlRefusal = {
   message: `gatehouse: this session already set ${MAX_SEARCH_PATHS} different search_paths; further changes are refused (reconnect to start afresh)`,
 };
 
+const READ_ONLY: SqlRefusal = {
+  code: DECISION_CODES.postgresReadOnly,
+  message: 'gatehouse: this session is read-only (its upstream role is configured readOnly); a statement that may make a transaction or the session read-write is refused',
+};
+
+function readOnlyRefusal(stmt: Classified, rules: SqlJudgmentRules): SqlRefusal | undefined {
+  if (rules.readOnly !== true) return undefined;
+  const flags = stmt.operation.attributes.flags;
+  return Array.isArray(flags) && flags.includes('read_write') ? READ_ONLY : undefined;
+}
+
 const DENIAL_COUNTERS: Partial<Record<string, string>> = {
   [DECISION_CODES.postgresLexingSetting]: 'denied.lexing_setting',
   [DECISION_CODES.postgresSearchPath]: 'denied.search_path',
   [DECISION_CODES.postgresSetConfigName]: 'denied.set_config_name',
   [DECISION_CODES.postgresCrossDatabase]: 'denied.cross_database',
+  [DECISION_CODES.postgresReadOnly]: 'denied.read_only',
 };
 
 /**

@@ -300,7 +300,7 @@ class PostgresProxyImpl implements PostgresProxy {
     const key = this.newCancelKey({ target, pid: login.backendPid, upstreamSecret: login.backendSecret });
     socket.write(Buffer.concat([authRequest(0), login.parameterStatus, backendKeyData(key.pid, key.secret), readyForQuery(login.status)]));
     const proxied = new ProxyConnection(socket, login.socket, session, {
-      sql: { unparsed: connection.unparsedStatements, maxStatementLength: connection.maxStatementLength, database: up.database, user: role.user },
+      sql: { unparsed: connection.unparsedStatements, maxStatementLength: connection.maxStatementLength, database: up.database, user: role.user, readOnly: role.readOnly },
       rowCap: connection.record.rows,
       valueCap: connection.record.valueBytes,
       strict: pipeline.recordingMode === 'strict',

@@ -34,7 +34,8 @@ export interface SqlStatement {
   /**
    * Facts beyond the command: 'writing_subquery', 'locking', 'explain_analyze', 'copy_from',
    * 'copy_program', 'copy_file', 'dangerous_function', 'writing_function', 'unknown_function',
-   * 'reads_named_tables', 'change_owner', 'set_role'.
+   * 'reads_named_tables', 'change_owner', 'set_role', 'read_write' (may make a transaction or the
+   * session read-write: refused in read-only sessions, judge.ts).
    */
   readonly flags?: readonly string[];
   /** Set when the gateway refuses the statement whatever policy says (settings.ts, resolve.ts). */

@@ -12,8 +12,10 @@
  *   in which two normalized literals could be equal values is not normalized, so within every
  *   key all literal values are distinct and no constant comparison can be true;
  * - EXPLAIN options (`EXPLAIN (ANALYZE 0)`): a text naming EXPLAIN is not normalized;
- * - the parameter name of set_config and the schemas of SET search_path: a text naming
- *   `set_config` or `search_path` (as a plain or a quoted identifier) is not normalized.
+ * - the parameter name of set_config, the schemas of SET search_path and the value of SET
+ *   [default_]transaction_read_only: a text naming `set_config`, `search_path`,
+ *   `transaction_read_only` or `default_transaction_read_only` (as a plain or a quoted
+ *   identifier) is not normalized.
  * A literal kept as written (E'', dollar-quoted, bit strings) could equal a normalized one, so a
  * text mixing both is not normalized either.
  * The lexer follows PostgreSQL's scanner (scan.l, standard_conforming_strings on, as the
@@ -146,7 +148,10 @@ function skipBlank(sql: string, i: number): number {
  * (too long, EXPLAIN, two literals that could be equal, anything the lexer does not fully read).
  */
 /** Identifiers whose statements have literal values the classifier reads (statement.ts). */
-const LITERAL_READERS: ReadonlySet<string> = new Set(['search_path', 'set_config']);
+const LITERAL_READERS: ReadonlySet<string> = new Set(['search_path', 'set_config', 'transaction_read_only', 'default_transaction_read_only']);
+/** Shortest and longest LITERAL_READERS name (a cheap length test before the lookup). */
+const READER_MIN = Math.min(...[...LITERAL_READERS].map((n) => n.length));
+const READER_MAX = Math.max(...[...LITERAL_READERS].map((n) => n.length));
 
 export function normalizeSql(sql: string): NormalizedSql | undefined {
   const n = sql.length;
@@ -218,7 +223,7 @@ export function normalizeSql(sql: string): NormalizedSql | undefined {
     if (c === C.Dquote) {
       const end = skipQuoted(sql, i, C.Dquote);
       if (end < 0) return undefined;
-      if (end - i >= 12 && end - i <= 13 && LITERAL_READERS.has(sql.slice(i + 1, end - 1).toLowerCase())) return undefined;
+      if (end - i >= READER_MIN + 2 && end - i <= READER_MAX + 2 && LITERAL_READERS.has(sql.slice(i + 1, end - 1).toLowerCase())) return undefined;
       i = end;
       continue;
     }
@@ -293,7 +298,7 @@ export function normalizeSql(sql: string): NormalizedSql | undefined {
       // U&'..' and U&"..": unicode escapes (and UESCAPE): refused.
       if (j - i === 1 && (c | 0x20) === 117 && next === C.Amp) return undefined;
       if (j - i === 7 && sql.slice(i, j).toLowerCase() === 'explain') return undefined;
-      if (j - i >= 10 && j - i <= 11 && LITERAL_READERS.has(sql.slice(i, j).toLowerCase())) return undefined;
+      if (j - i >= READER_MIN && j - i <= READER_MAX && LITERAL_READERS.has(sql.slice(i, j).toLowerCase())) return undefined;
       i = j;
       continue;
     }

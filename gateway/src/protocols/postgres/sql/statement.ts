@@ -17,10 +17,11 @@ import type { SettingChange, SettingScope } from './settings';
  * - `UPDATE`/`DELETE` is unbounded unless its `WHERE` is bounded (see `bounded()`), wherever it
  *   appears (also inside a CTE).
  *
- * Literal values: classification reads the value of a literal in three places: EXPLAIN options in
- * `optionIsOn()`, the parameter name of `set_config(...)` and the schemas of `SET search_path`.
+ * Literal values: classification reads the value of a literal in four places: EXPLAIN options in
+ * `optionIsOn()`, the parameter name of `set_config(...)`, the schemas of `SET search_path` and
+ * the value of `SET [default_]transaction_read_only` (`readWriteChange()`).
  * The judge's literal-insensitive cache (normalize.ts) is sound only while that holds: it refuses a
- * key for texts naming EXPLAIN, set_config or search_path. Reading any other literal value here
+ * key for texts naming EXPLAIN, set_config, search_path or [default_]transaction_read_only. Reading any other literal value here
  * means updating normalize.ts (and its differential tests) too.
  */
 export interface StatementFacts {
@@ -72,6 +73,8 @@ class TreeFacts {
   writes = false;
   unbounded = false;
   locking = false;
+  /** Something that may make a transaction or the session read-write (readWriteChange()). */
+  readWrite = false;
 
   constructor(private readonly top: string) {}
 
@@ -92,6 +95,7 @@ class TreeFacts {
     if (key === 'CommonTableExpr' && typeof value.ctename === 'string') this.ctes.add(value.ctename);
     if (key === 'VariableSetStmt') this.addSetting(value, depth === 0 ? 'session' : 'function');
     if (key === 'setstmt') this.addSetting(value, SET_SCOPES[this.top] ?? 'session');
+    if ((key === 'TransactionStmt' || key === 'VariableSetStmt' || key === 'setstmt') && readWriteChange(value)) this.readWrite = true;
     if (DML.has(key) && !defining) {
       if (depth > 0) this.writes = true;
       if ((key === 'UpdateStmt' || key === 'DeleteStmt') && !bounded(value)) this.unbounded = true;
@@ -117,6 +121,8 @@ class TreeFacts {
     if (parts[parts.length - 1] === 'set_config') {
       const first = Array.isArray(call.args) ? literalText(call.args[0]) : undefined;
       this.settings.push({ name: first?.toLowerCase(), scope: 'session', viaFunction: true, reset: false });
+      // Whatever the value (it may be computed): the gateway cannot tell it stays on.
+      if (first !== undefined && READ_ONLY_SETTINGS.has(first.toLowerCase())) this.readWrite = true;
     }
   }
 
@@ -153,6 +159,43 @@ class TreeFacts {
     const mentioned = this.tables.filter((t) => !(t.parts.length === 1 && this.ctes.has(t.parts[0]!))).sort((a, b) => a.at - b.at);
     return uniqueParts(mentioned.map((t) => t.parts));
   }
+}
+
+/** The settings that keep a transaction (and the session's next ones) read-only. */
+export const READ_ONLY_SETTINGS: ReadonlySet<string> = new Set(['transaction_read_only', 'default_transaction_read_only']);
+
+/** PostgreSQL's spellings of true (parse_bool: prefixes of true/yes, on, 1; case-insensitive). */
+const TRUE_SPELLINGS: ReadonlySet<string> = new Set(['t', 'tr', 'tru', 'true', 'y', 'ye', 'yes', 'on', '1']);
+
+/**
+ * Whether a TransactionStmt (`BEGIN | START TRANSACTION ... READ WRITE`) or VariableSetStmt may
+ * leave a transaction or the session read-write: `SET TRANSACTION | SESSION CHARACTERISTICS AS
+ * TRANSACTION READ WRITE`; `SET [LOCAL] transaction_read_only | default_transaction_read_only` to
+ * anything but a literal spelling of true (`off`, `false`, `0`, `DEFAULT`, ...; a value the gateway
+ * cannot read counts as off: fail closed); `RESET` of either, and `RESET ALL`. Checked wherever the
+ * statement sets it (session, `ALTER ROLE | DATABASE | SYSTEM ... SET`, a function's SET clause).
+ */
+function readWriteChange(node: Node): boolean {
+  if (Array.isArray(node.options) || node.kind === 'VAR_SET_MULTI') {
+    const items = Array.isArray(node.options) ? node.options : Array.isArray(node.args) ? node.args : [];
+    return items.some((o: unknown) => {
+      const def = isNode(o) && isNode(o.DefElem) ? o.DefElem : undefined;
+      return def !== undefined && def.defname === 'transaction_read_only' && !literallyTrue([def.arg]);
+    });
+  }
+  if (node.kind === 'VAR_RESET_ALL') return true;
+  if (typeof node.name !== 'string' || !READ_ONLY_SETTINGS.has(node.name.toLowerCase())) return false;
+  if (node.kind !== 'VAR_SET_VALUE') return true;
+  return !literallyTrue(Array.isArray(node.args) ? node.args : []);
+}
+
+/** One literal argument that PostgreSQL reads as boolean true. */
+function literallyTrue(args: readonly unknown[]): boolean {
+  if (args.length !== 1) return false;
+  const a = args[0];
+  if (isNode(a) && isNode(a.A_Const) && isNode(a.A_Const.boolval)) return a.A_Const.boolval.boolval === true;
+  const text = literalText(a);
+  return text !== undefined && TRUE_SPELLINGS.has(text.toLowerCase());
 }
 
 /** The text of a string or numeric literal (also under a cast); undefined for anything else. */
@@ -323,6 +366,7 @@ export function statementFacts(stmt: Node | undefined): StatementFacts {
     kind = 'admin';
   }
   if (nodeType === 'VariableSetStmt' && base.kind === 'admin') flags.push('set_role');
+  if (tree.readWrite) flags.push('read_write');
   const relations = nodeType === 'DropStmt' ? droppedRelations(node) : tree.relationList();
   return { command, kind, relations, calls: uniqueParts(tree.calls), operators: uniqueParts(tree.operators), flags, unbounded: tree.unbounded, settings: tree.settings };
 }

@@ -225,3 +225,50 @@ describe('sqlOperation', () => {
     expect(sqlOperation({ text: 'x', command: 'select', kind: 'read', tables: [], unbounded: false }).attributes).toMatchObject({ functions: [], flags: [] });
   });
 });
+
+describe('statements that may make a transaction or the session read-write (flag read_write)', () => {
+  const readWrite = (sql: string): boolean => {
+    const result = classifySql(sql);
+    if (!result.ok) throw new Error(result.error);
+    return result.statements.some((s) => (s.flags ?? []).includes('read_write'));
+  };
+  test.each([
+    'BEGIN READ WRITE',
+    'BEGIN ISOLATION LEVEL SERIALIZABLE, READ WRITE',
+    'START TRANSACTION READ ONLY, READ WRITE',
+    'SET TRANSACTION READ WRITE',
+    'SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE',
+    'SET transaction_read_only = off',
+    'SET transaction_read_only TO false',
+    'SET LOCAL transaction_read_only = 0',
+    "SET transaction_read_only = 'n'",
+    'SET transaction_read_only = 1.0',
+    'SET transaction_read_only = DEFAULT',
+    'SET default_transaction_read_only = off',
+    'RESET transaction_read_only',
+    'RESET default_transaction_read_only',
+    'RESET ALL',
+    "SELECT set_config('transaction_read_only', 'on', true)",
+    "SELECT x.set_config('DEFAULT_TRANSACTION_READ_ONLY', $1, false)",
+    'ALTER ROLE r SET default_transaction_read_only = off',
+    'CREATE FUNCTION f() RETURNS int LANGUAGE sql SET transaction_read_only = off AS $$SELECT 1$$',
+  ])('%s', (sql) => {
+    expect(readWrite(sql)).toBe(true);
+  });
+  test.each([
+    'BEGIN',
+    'BEGIN READ ONLY',
+    'START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE',
+    'SET TRANSACTION READ ONLY',
+    'SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY',
+    'SET transaction_read_only = on',
+    "SET transaction_read_only = 'TRUE'",
+    'SET default_transaction_read_only TO 1',
+    'SET default_transaction_read_only = yes',
+    'SET statement_timeout = 0',
+    'RESET statement_timeout',
+    "SELECT set_config('statement_timeout', '0', false)",
+  ])('not: %s', (sql) => {
+    expect(readWrite(sql)).toBe(false);
+  });
+});

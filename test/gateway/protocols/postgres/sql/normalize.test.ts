@@ -97,6 +97,8 @@ describe('literal-insensitive classification', () => {
     ['EXPLAIN (ANALYZE 0) DELETE FROM t WHERE id = 1', 'EXPLAIN (ANALYZE 1) DELETE FROM t WHERE id = 1', "EXPLAIN (ANALYZE 'off') DELETE FROM t", "EXPLAIN (ANALYZE 'on') DELETE FROM t"],
     ["COPY t FROM '/tmp/a.csv'", "COPY t FROM '/tmp/b.csv'"],
     ["SET search_path = 'a'", "SET search_path = 'b'"],
+    ['SET transaction_read_only = on', 'SET transaction_read_only = off', "SET transaction_read_only = 'on'", "SET transaction_read_only = 'off'"],
+    ['SET default_transaction_read_only = 1', 'SET default_transaction_read_only = 0'],
     ["SET ROLE 'x'", "SET ROLE 'y'"],
     ["DO $$BEGIN PERFORM 1; END$$", "DO $$BEGIN PERFORM 2; END$$"],
     ['/* c 1 */ SELECT 1.5e3 AS x -- 7', '/* c 1 */ SELECT 2.5e-3 AS x -- 7'],
