@@ -11,6 +11,7 @@ import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types'
 import { ProxyConnection } from './connection';
 import { SQLSTATE, sqlstateFor } from './errors';
 import { UpstreamCaCache } from '../kit/upstream-tls';
+import { closeTcpGracefully, listenTcp, upgradeServerTls } from '../kit/tcp-listener';
 import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
 import { loginUpstream, sendCancel, type UpstreamTarget } from './upstream';
 import { clientStartupParameters, upstreamStartupParameters, watchedParameters } from './pinned';
@@ -104,15 +105,7 @@ class PostgresProxyImpl implements PostgresProxy {
   }
 
   async listen(): Promise<void> {
-    const { address, port } = this.options.listener;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, address, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = this.server.address() as net.AddressInfo;
+    const bound = await listenTcp(this.server, this.options.listener.address, this.options.listener.port);
     this.address = bound.address;
     this.port = bound.port;
   }
@@ -364,34 +357,9 @@ class PostgresProxyImpl implements PostgresProxy {
     return this.cas.get(connection.upstream.tls.ca);
   }
 
+  /** Direct TLS must negotiate ALPN "postgresql" (as PostgreSQL 17 requires), so no other protocol is confused for it. */
   private upgrade(raw: net.Socket, prefix: Buffer, direct: boolean): Promise<tls.TLSSocket> {
-    if (prefix.length > 0) raw.unshift(prefix);
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext, ALPNProtocols: ['postgresql'] });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        secure.destroy();
-        reject(new GatehouseError('GH_ERR_REQUEST_INVALID', 'TLS handshake timed out'));
-      }, 10000);
-      secure.once('secure', () => {
-        clearTimeout(timer);
-        secure.off('error', onError);
-        secure.on('error', () => undefined);
-        // Direct TLS must negotiate ALPN "postgresql" (as PostgreSQL 17 requires), so no other protocol is confused for it.
-        if (direct && secure.alpnProtocol !== 'postgresql') {
-          secure.destroy();
-          reject(new GatehouseError('GH_ERR_REQUEST_INVALID', 'direct TLS without ALPN "postgresql"'));
-          return;
-        }
-        secure.setNoDelay(true);
-        resolve(secure);
-      });
-      const onError = (e: Error): void => {
-        clearTimeout(timer);
-        raw.destroy();
-        reject(new GatehouseError('GH_ERR_REQUEST_INVALID', `TLS handshake failed: ${e.message}`));
-      };
-      secure.once('error', onError);
-    });
+    return upgradeServerTls(raw, { secureContext: this.secureContext!, alpn: ['postgresql'], requireAlpn: direct ? 'postgresql' : undefined, prefix });
   }
 
   private fatal(socket: net.Socket, sqlstate: string, text: string): void {
@@ -402,14 +370,15 @@ class PostgresProxyImpl implements PostgresProxy {
 
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of this.live) c.terminateGracefully();
-    const deadline = Date.now() + graceMs;
-    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    for (const c of this.live) c.terminate('57P01', 'terminating connection: the gateway is shutting down');
-    for (const s of this.sockets) s.destroy();
+    await closeTcpGracefully({
+      server: this.server,
+      connections: this.live,
+      sockets: this.sockets,
+      endWhenIdle: (c) => c.terminateGracefully(),
+      cut: (c) => c.terminate('57P01', 'terminating connection: the gateway is shutting down'),
+      graceMs,
+    });
     await Promise.all([...this.sessions].map((s) => this.closeSession(s, 'shutdown')));
-    await closed;
   }
 }
 
