@@ -105,8 +105,8 @@ Options:
   --config FILE     the configuration whose development issuer to use (default: GATEHOUSE_CONFIG,
                     else ./.gatehouse/dev.yaml)
 `,
-  // Kept in step with VERIFY_HELP in commands/verify.ts (the \`rec\` side owns that command); the
-  // copy here answers \`gatehouse verify --help\` without loading the verifier.
+  // The one help text of verify (commands/verify.ts prints it too); kept here so that
+  // \`gatehouse verify --help\` answers without loading the verifier.
   verify: `Usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]
 
 Checks every digest, segment and session hash chain of a log and names the first broken link.

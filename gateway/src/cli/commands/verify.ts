@@ -8,25 +8,9 @@ import { createStateStore } from '../../state/store';
 import type { CommandIO } from '../io';
 import { loadConfigFile } from '../../config/load';
 import { createSink } from '../../server/sinks';
+import { COMMAND_HELP } from '../usage';
 
 const USAGE = 'usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]';
-
-export const VERIFY_HELP = `${USAGE}
-
-Checks every digest, segment and session hash chain of a log and names the first broken link.
-Passes (exit 0) only when every event is covered by a valid signed digest and every instance's
-log ends with a sealing digest (clean shutdown, or crash recovery); exit 1 otherwise, 2 on usage.
-
-  --trust-key FILE        a trusted public key (PEM) or key id; without one, signatures prove
-                          consistency only, not origin
-  --witness STATE         compare each instance's newest digest with the witness kept outside
-                          the log store: a postgres:// URL (the gateway's state.url), an embedded
-                          state directory (state.embeddedPath), or a witness file
-                          (recording.witnessFile). Detects rollback, truncation, replaced
-                          digests and instances the gateway never registered
-  --allow-unsealed-tail   accept events after the last sealing digest (a live gateway) as
-                          unattested warnings instead of failures
-  --json                  the full result as JSON`;
 
 /**
  * `gatehouse verify PATH [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]`.
@@ -46,7 +30,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
     allowPositionals: true,
   });
   if (values.help) {
-    io.out(VERIFY_HELP);
+    io.out(COMMAND_HELP.verify);
     return 0;
   }
   const path = positionals[0];
