@@ -15,6 +15,8 @@ export interface ConformanceEnv {
   allowed(): Promise<void>;
   /** One operation policy forbids; resolves to the protocol-native error the client got. */
   forbidden(): Promise<string>;
+  /** One operation policy allows, on a fresh connection; resolves to `ok` or the native error. */
+  attempt(): Promise<string>;
   /** A connection or request with a token the issuer never signed; resolves to the native error. */
   badToken(): Promise<string>;
   stop(): Promise<void>;
@@ -24,7 +26,7 @@ export interface ProtocolHarness {
   /** The module's name in the registry. */
   readonly name: string;
   /** The native errors expected: e.g. HTTP `403` / `401`, PostgreSQL SQLSTATE `42501` / `28P01`. */
-  readonly native: { readonly forbidden: string; readonly badToken: string };
+  readonly native: { readonly forbidden: string; readonly badToken: string; readonly recordingFailed: string };
   /** Starts a gateway with this protocol configured, strict recording, and a policy that permits `developers` and forbids `forbidden()`'s operation. */
   start(): Promise<ConformanceEnv>;
 }
@@ -71,6 +73,21 @@ export function protocolConformance(harness: ProtocolHarness): void {
       const failures = (await events()).filter((e) => e.type === 'auth.failure');
       expect(failures).toHaveLength(1);
       expect(failures[0]!.payload).toMatchObject({ code: expect.stringMatching(/^GH_ERR_TOKEN_/) });
+    });
+
+    it('fails closed on recording: when the log store fails, the client gets a native refusal', async () => {
+      // Fault injection on the real log store: every write fails as a full disk would.
+      const sink = env.gateway.sink as { put: (k: string, b: Uint8Array) => Promise<void>; append?: (k: string, b: Uint8Array) => Promise<void> };
+      const fail = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+      const [put, append] = [sink.put, sink.append];
+      sink.put = fail;
+      if (append !== undefined) sink.append = fail;
+      try {
+        expect(await env.attempt()).toBe(harness.native.recordingFailed);
+      } finally {
+        sink.put = put;
+        if (append !== undefined) sink.append = append;
+      }
     });
 
     it('records only registered types, each with its catalog code; an allowed operation carries its decision', async () => {

@@ -17,7 +17,7 @@ forbid (principal, action == Gatehouse::Action::"http:DELETE", resource);
 
 protocolConformance({
   name: 'http',
-  native: { forbidden: '403', badToken: '401' },
+  native: { forbidden: '403', badToken: '401', recordingFailed: '503' },
   async start() {
     const issuer = await startTestIssuer();
     const echo = await startEcho();
@@ -39,6 +39,10 @@ protocolConformance({
         expect(await call('GET', token)).toBe('200');
       },
       forbidden: () => call('DELETE', token),
+      attempt: async () => {
+        const status = await call('GET', token);
+        return status === '200' ? 'ok' : status;
+      },
       badToken: () => call('GET', `${token.slice(0, -4)}AAAA`),
       stop: async () => {
         await gw.stop();
@@ -51,7 +55,7 @@ protocolConformance({
 
 protocolConformance({
   name: 'postgres',
-  native: { forbidden: '42501', badToken: '28P01' },
+  native: { forbidden: '42501', badToken: '28P01', recordingFailed: '57P03' },
   async start() {
     const env = await startPgTestEnv({ policy: DEFAULT_POLICY, recordingMode: 'strict' });
     const token = await env.token(['developers']);
@@ -74,6 +78,15 @@ protocolConformance({
       forbidden: async () => {
         const c = await session();
         return c.query('delete from pg_class where false').then(() => 'no error', codeOf);
+      },
+      attempt: async () => {
+        try {
+          const c = await connect(token);
+          await c.query('select 1');
+          return 'ok';
+        } catch (e) {
+          return codeOf(e);
+        }
       },
       badToken: () => connect(`${token.slice(0, -4)}AAAA`).then(() => 'connected', codeOf),
       stop: async () => {
