@@ -4,12 +4,12 @@ import type { Logger } from '../../observability/logger';
 import { DECISION_CODES, type Operation } from '../../policy/decision';
 import { pgErrorFor } from './errors';
 import type { GatewaySession } from '../../pipeline/types';
-import { judgeSql, type Judgment, type SqlJudgmentRules } from './judge';
+import { judgeSql, sqlSessionState, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import { pinnedViolation } from './pinned';
 import { ClientFramer, type Action } from './client-framer';
-import { ExtendedQueryTracker, Kind, type Entry } from './extended-query';
+import { ExtendedQueryTracker, Kind, type Entry, type PreparedStatement } from './extended-query';
 import { ServerFramer } from './server-framer';
 import { bindParameters, resultPayload, StatementEvents } from './statement-events';
 import { refusalError, refusedParse, refusedQuery } from './refusal';
@@ -311,7 +311,7 @@ export class ProxyConnection {
       };
       return unrun === undefined ? refuse() : unrun.then(refuse);
     }
-    this.q.statements.set(name, { text, requestId: judgment.statements[0]?.requestId });
+    this.q.statements.set(name, { text, requestId: judgment.statements[0]?.requestId, generation: sqlSessionState(this.session, this.settings.sql).generation });
     this.q.push(Kind.Parse);
     return true;
   }
@@ -324,9 +324,39 @@ export class ProxyConnection {
     if (judgment.unparsed === true) o.parseFailures.value++;
   }
 
+  /**
+   * A Bind. PostgreSQL plans a prepared statement again when the search_path changed, so one judged
+   * before the session's scope widened (sql/session-state.ts `generation`) is judged again, in the
+   * current scope, before it may run; refused, the Bind is refused as a Parse is (the server gets a
+   * failing Parse of the same name and skips to Sync).
+   */
   private onBind(body: Buffer): Action | Promise<Action> {
     const bind = parseBind(body);
     const stmt = this.q.statements.get(bind.statement);
+    if (stmt !== undefined && stmt.generation !== sqlSessionState(this.session, this.settings.sql).generation) {
+      const judgment = judgeSql(this.session, stmt.text, this.settings.sql, this.clientGone);
+      return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterRejudge(j, bind, stmt)) : this.afterRejudge(judgment, bind, stmt);
+    }
+    return this.bound(bind, stmt);
+  }
+
+  private afterRejudge(judgment: Judgment, bind: ReturnType<typeof parseBind>, stmt: PreparedStatement): Action | Promise<Action> {
+    this.count(judgment);
+    if (!judgment.allowed) {
+      const unrun = this.events.unrun(judgment.statements, 'extended');
+      const refuse = (): Action => {
+        this.q.push(Kind.Refused).refusal = refusalError(judgment.refusal ?? 'gatehouse: denied');
+        this.reader.discardUntilSync();
+        return refusedParse(bind.statement);
+      };
+      return unrun === undefined ? refuse() : unrun.then(refuse);
+    }
+    stmt.generation = sqlSessionState(this.session, this.settings.sql).generation;
+    stmt.requestId = judgment.statements[0]?.requestId;
+    return this.bound(bind, stmt);
+  }
+
+  private bound(bind: ReturnType<typeof parseBind>, stmt: PreparedStatement | undefined): Action | Promise<Action> {
     let requestId = stmt?.requestId;
     if (stmt !== undefined) stmt.requestId = undefined;
     if (requestId === undefined) {

@@ -38,6 +38,8 @@ export interface PreparedStatement {
   readonly text: string;
   /** Request id of the judgment whose decision the first execution's pg.query carries. */
   requestId?: string;
+  /** The generation of the session's name-resolution scope it was judged in (sql/session-state.ts). */
+  generation: number;
   columns?: Column[];
 }
 

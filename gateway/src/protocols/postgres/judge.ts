@@ -69,6 +69,8 @@ interface Classified {
   readonly operation: Operation;
   readonly refusal?: SqlRefusal;
   readonly searchPath?: readonly string[] | 'default';
+  readonly prepares?: string;
+  readonly executes?: readonly string[];
 }
 
 type Classification = { readonly ok: true; readonly statements: readonly Classified[] } | { readonly ok: false; readonly error: string };
@@ -87,6 +89,8 @@ function classifiedOf(statement: SqlStatement): Classified {
       operation: sqlOperation(statement),
       ...(statement.refusal === undefined ? {} : { refusal: statement.refusal }),
       ...(statement.searchPath === undefined ? {} : { searchPath: statement.searchPath }),
+      ...(statement.prepares === undefined ? {} : { prepares: statement.prepares }),
+      ...(statement.executes === undefined ? {} : { executes: statement.executes }),
     };
     byStatement.set(statement, c);
   }
@@ -100,6 +104,8 @@ interface Shape {
   readonly tables: readonly string[];
   readonly action: string;
   readonly attributes: Operation['attributes'];
+  readonly prepares?: string;
+  readonly executes?: readonly string[];
 }
 
 export const SHAPE_CACHE_ENTRIES = 2000;
@@ -182,14 +188,23 @@ export function classifyForJudgment(text: string, scope?: SqlScope): Classificat
   const shape = shapes.get(key);
   const own = text.slice(0, norm.singleEnd).trim();
   if (shape !== undefined) {
-    return { ok: true, statements: [{ text: own, command: shape.command, kind: shape.kind, tables: shape.tables, operation: new StatementOperation(shape.action, shape.attributes, own) }] };
+    const prepared = { ...(shape.prepares === undefined ? {} : { prepares: shape.prepares }), ...(shape.executes === undefined ? {} : { executes: shape.executes }) };
+    return { ok: true, statements: [{ text: own, command: shape.command, kind: shape.kind, tables: shape.tables, operation: new StatementOperation(shape.action, shape.attributes, own), ...prepared }] };
   }
   const result = exact(text, scope);
   // Learn the shape only when the classifier agrees this is one statement with exactly this text,
   // and nothing beyond its operation matters (a refusal or a search_path change is not a shape).
   if (result.ok && result.statements.length === 1 && result.statements[0]!.text === own && result.statements[0]!.refusal === undefined && result.statements[0]!.searchPath === undefined) {
     const c = result.statements[0]!;
-    shapes.remember(key, { command: c.command, kind: c.kind, tables: c.tables, action: c.operation.action, attributes: c.operation.attributes });
+    shapes.remember(key, {
+      command: c.command,
+      kind: c.kind,
+      tables: c.tables,
+      action: c.operation.action,
+      attributes: c.operation.attributes,
+      ...(c.prepares === undefined ? {} : { prepares: c.prepares }),
+      ...(c.executes === undefined ? {} : { executes: c.executes }),
+    });
   }
   return result;
 }
@@ -251,6 +266,7 @@ export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgme
       statements = classification.statements;
     }
   }
+  statements = rejudgePrepared(statements, state);
   const judged: JudgedStatement[] = [];
   for (let i = 0; i < statements.length; i++) {
     const stmt = statements[i]!;
@@ -261,6 +277,7 @@ export function judgeSql(session: GatewaySession, text: string, rules: SqlJudgme
     const decision = session.admit(stmt.operation, requestId, undefined, clientGone === undefined ? undefined : { signal: clientGone });
     if (decision instanceof Promise) return judgeRest(session, statements, i, requestId, decision, judged, rules, clientGone, tooManyPaths);
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
+    if (stmt.prepares !== undefined) state.notePrepared(stmt.prepares, stmt.text);
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
   return { allowed: true, statements: judged };
@@ -293,10 +310,50 @@ async function judgeRest(
     }
     const decision = await admitted;
     if (decision.effect !== 'allow') return { allowed: false, statements: judged, refusal: refusalMessage(decision) };
+    if (stmt.prepares !== undefined) sqlSessionState(session, rules).notePrepared(stmt.prepares, stmt.text);
     judged.push({ requestId, text: stmt.text, command: stmt.command, kind: stmt.kind, tables: stmt.tables });
   }
   return { allowed: true, statements: judged };
 }
+
+/**
+ * PostgreSQL plans a prepared statement again when the search_path changed, so a name in it may
+ * now resolve to another table. An `EXECUTE name` of a statement `PREPARE`d in an older generation
+ * of the session's scope is judged as that `PREPARE` in the current scope (its action, kind and
+ * tables), in place of the plain `sql:execute`. A statement that runs a stale prepared statement
+ * in any other way (`CREATE TABLE ... AS EXECUTE`), or one the session forgot, is refused.
+ */
+function rejudgePrepared(statements: readonly Classified[], state: SqlSessionState): readonly Classified[] {
+  let out: Classified[] | undefined;
+  for (let i = 0; i < statements.length; i++) {
+    const stmt = statements[i]!;
+    if (stmt.executes === undefined) continue;
+    let replaced: Classified | undefined;
+    for (const name of stmt.executes) {
+      const prepared = state.preparedSql(name);
+      if (prepared === undefined) {
+        // Never prepared (the server answers "does not exist"), unless the session forgot it.
+        if (state.preparedForgotten && state.generation > 0) replaced = { ...stmt, refusal: STALE_PREPARED };
+        continue;
+      }
+      if (prepared.generation === state.generation) continue;
+      const again = stmt.executes.length === 1 && (stmt.command === 'execute' || stmt.command === 'explain') ? classifyForJudgment(prepared.text, state.scope) : undefined;
+      if (again === undefined || !again.ok || again.statements.length !== 1) {
+        replaced = { ...stmt, refusal: STALE_PREPARED };
+        break;
+      }
+      const p = again.statements[0]!;
+      replaced = { text: stmt.text, command: stmt.command, kind: p.kind, tables: p.tables, operation: p.operation, ...(p.refusal === undefined ? {} : { refusal: p.refusal }) };
+    }
+    if (replaced !== undefined) (out ??= [...statements])[i] = replaced;
+  }
+  return out ?? statements;
+}
+
+const STALE_PREPARED: SqlRefusal = {
+  code: DECISION_CODES.postgresSearchPath,
+  message: 'gatehouse: this statement runs a prepared statement judged before the search_path changed, and cannot be judged again here; PREPARE it again',
+};
 
 const TOO_MANY_PATHS: SqlRefusal = {
   code: DECISION_CODES.postgresSearchPath,

@@ -42,6 +42,10 @@ export interface SqlStatement {
   readonly refusal?: SqlRefusal;
   /** A search_path the session may have once this statement ran (`SET search_path`); 'default' for RESET. */
   readonly searchPath?: readonly string[] | 'default';
+  /** `PREPARE name AS ...`: the name (the judge re-judges the statement at EXECUTE when the session's scope widened). */
+  readonly prepares?: string;
+  /** SQL-level prepared statements the statement runs (`EXECUTE name`). */
+  readonly executes?: readonly string[];
 }
 
 export type SqlClassification =
@@ -153,6 +157,8 @@ function classified(p: ParsedStatement, scope: SqlScope): SqlStatement {
     flags: Object.freeze(names.flags),
     ...(refusal === undefined ? {} : { refusal }),
     ...(verdict.searchPath === undefined ? {} : { searchPath: verdict.searchPath }),
+    ...(f.prepares === undefined ? {} : { prepares: f.prepares }),
+    ...(f.executes === undefined ? {} : { executes: f.executes }),
   });
 }
 

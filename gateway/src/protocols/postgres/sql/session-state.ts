@@ -2,6 +2,14 @@ import { DEFAULT_SEARCH_PATH, makeScope, type SqlScope } from './resolve';
 
 /** Most distinct search_paths one session may have set: beyond it a further change is refused. */
 export const MAX_SEARCH_PATHS = 8;
+/** SQL-level prepared statements remembered per session; beyond it the oldest is forgotten (see `preparedForgotten`). */
+export const MAX_PREPARED = 4096;
+
+/** A SQL-level `PREPARE`, as judged: its own text and the generation of the scope it was judged in. */
+export interface PreparedSql {
+  readonly text: string;
+  readonly generation: number;
+}
 
 /**
  * What name resolution needs to know about one client session (one per connection): the connected
@@ -22,6 +30,13 @@ export class SqlSessionState {
    * runs (the connection compares this at Bind / EXECUTE).
    */
   generation = 0;
+  /** SQL-level prepared statements by name (`PREPARE`), to re-judge at `EXECUTE` when the generation changed. */
+  private readonly prepared = new Map<string, PreparedSql>();
+  /**
+   * True once a prepared statement was forgotten (more than MAX_PREPARED): an `EXECUTE` of a name
+   * the session does not know may then be one judged in an older scope, so it is refused.
+   */
+  preparedForgotten = false;
 
   constructor(
     readonly database: string | undefined,
@@ -46,5 +61,19 @@ export class SqlSessionState {
     this.current = makeScope(this.database, this.user, [...this.current.searchPaths, path]);
     this.generation++;
     return true;
+  }
+
+  /** Notes an allowed `PREPARE name AS ...`, judged in the current scope. */
+  notePrepared(name: string, text: string): void {
+    this.prepared.delete(name);
+    this.prepared.set(name, { text, generation: this.generation });
+    if (this.prepared.size > MAX_PREPARED) {
+      this.prepared.delete(this.prepared.keys().next().value!);
+      this.preparedForgotten = true;
+    }
+  }
+
+  preparedSql(name: string): PreparedSql | undefined {
+    return this.prepared.get(name);
   }
 }

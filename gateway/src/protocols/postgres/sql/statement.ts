@@ -38,6 +38,10 @@ export interface StatementFacts {
   readonly unbounded: boolean;
   /** Settings the statement changes (SET, RESET, ALTER ... SET, set_config). */
   readonly settings: readonly SettingChange[];
+  /** `PREPARE name AS ...`: the SQL-level prepared statement's name. */
+  readonly prepares?: string;
+  /** Names of SQL-level prepared statements the statement runs (`EXECUTE name`, also under EXPLAIN or CREATE TABLE AS). */
+  readonly executes?: readonly string[];
 }
 
 type Node = Record<string, unknown>;
@@ -70,6 +74,7 @@ class TreeFacts {
   readonly calls: string[][] = [];
   readonly operators: string[][] = [];
   readonly settings: SettingChange[] = [];
+  readonly executes: string[] = [];
   writes = false;
   unbounded = false;
   locking = false;
@@ -93,6 +98,7 @@ class TreeFacts {
     if (key === 'FuncCall' || key === 'funccall') this.addFunction(value);
     if (key === 'A_Expr') this.addOperator(value.name);
     if (key === 'CommonTableExpr' && typeof value.ctename === 'string') this.ctes.add(value.ctename);
+    if (key === 'ExecuteStmt' && typeof value.name === 'string') this.executes.push(value.name);
     if (key === 'VariableSetStmt') this.addSetting(value, depth === 0 ? 'session' : 'function');
     if (key === 'setstmt') this.addSetting(value, SET_SCOPES[this.top] ?? 'session');
     if ((key === 'TransactionStmt' || key === 'VariableSetStmt' || key === 'setstmt') && readWriteChange(value)) this.readWrite = true;
@@ -368,7 +374,18 @@ export function statementFacts(stmt: Node | undefined): StatementFacts {
   if (nodeType === 'VariableSetStmt' && base.kind === 'admin') flags.push('set_role');
   if (tree.readWrite) flags.push('read_write');
   const relations = nodeType === 'DropStmt' ? droppedRelations(node) : tree.relationList();
-  return { command, kind, relations, calls: uniqueParts(tree.calls), operators: uniqueParts(tree.operators), flags, unbounded: tree.unbounded, settings: tree.settings };
+  return {
+    command,
+    kind,
+    relations,
+    calls: uniqueParts(tree.calls),
+    operators: uniqueParts(tree.operators),
+    flags,
+    unbounded: tree.unbounded,
+    settings: tree.settings,
+    ...(nodeType === 'PrepareStmt' && typeof node.name === 'string' ? { prepares: node.name } : {}),
+    ...(tree.executes.length > 0 ? { executes: unique(tree.executes) } : {}),
+  };
 }
 
 function copyKind(node: Node, kind: SqlKind, flags: string[]): SqlKind {
@@ -397,5 +414,5 @@ function explainFacts(node: Node): StatementFacts {
   // functions it names, folded in by resolve.ts: planning may evaluate them).
   const kind: SqlKind = analyze ? atLeast(inner.kind, 'read') : 'read';
   const flags = analyze ? unique(['explain_analyze', ...inner.flags]) : [];
-  return { command: 'explain', kind, relations: inner.relations, calls: inner.calls, operators: inner.operators, flags, unbounded: analyze && inner.unbounded, settings: inner.settings };
+  return { command: 'explain', kind, relations: inner.relations, calls: inner.calls, operators: inner.operators, flags, unbounded: analyze && inner.unbounded, settings: inner.settings, ...(inner.executes === undefined ? {} : { executes: inner.executes }) };
 }
