@@ -38,6 +38,14 @@ const NEAR_MISSES = [
   "UPDATE ledger SET note = 'x' WHERE 2 > 1",
   "UPDATE ledger SET note = 'x' WHERE EXISTS (SELECT 1)",
   "WITH d AS (DELETE FROM ledger WHERE 0 < 1 RETURNING *) SELECT count(*) FROM d",
+  // MERGE (PostgreSQL 15): the ON condition (or the WHEN MATCHED AND condition) is the WHERE.
+  'MERGE INTO ledger USING (SELECT 1) s ON true WHEN MATCHED THEN DELETE',
+  'MERGE INTO ledger USING (SELECT 1) s ON 1 = 1 WHEN MATCHED THEN DELETE',
+  "MERGE INTO ledger l USING (SELECT 1) s ON l.id = l.id WHEN MATCHED THEN UPDATE SET note = 'x'",
+  'MERGE INTO ledger USING (SELECT 1) s ON ledger.id > 0 WHEN MATCHED THEN DELETE',
+  'MERGE INTO ledger USING ledger src ON ledger.id = src.id WHEN MATCHED THEN DELETE',
+  'MERGE INTO ledger USING (SELECT 1 AS one) s ON ledger.id = 1 OR true WHEN MATCHED THEN DELETE',
+  "MERGE INTO ledger USING (SELECT 1) s ON true WHEN NOT MATCHED THEN INSERT VALUES (9, 'n') WHEN MATCHED AND ledger.note IS NOT NULL THEN DELETE",
 ];
 
 describe('unbounded writes', () => {
@@ -72,11 +80,12 @@ describe('unbounded writes', () => {
     await c.query('DELETE FROM ledger WHERE id = $1', [2]);
     await c.query("UPDATE ledger SET note = 'x' WHERE id IN (3, 4) AND note IS NOT NULL");
     await c.query("UPDATE ledger l SET note = 'y' WHERE l.id BETWEEN 5 AND 5 OR l.id = ANY($1::int[])", [[3]]);
+    await c.query("MERGE INTO ledger USING (SELECT 1) s ON ledger.id = 4 WHEN MATCHED THEN UPDATE SET note = 'm'");
+    await c.query('MERGE INTO ledger l USING (SELECT 1) s ON true WHEN MATCHED AND l.id = $1 THEN DELETE', [5]);
     await c.end();
     expect(await state()).toEqual([
       { id: 3, note: 'y' },
-      { id: 4, note: 'x' },
-      { id: 5, note: 'y' },
+      { id: 4, note: 'm' },
     ]);
   });
 });

@@ -25,7 +25,7 @@ permit (
 );
 
 @id("pack.sql.unbounded-write")
-@message("UPDATE or DELETE without a WHERE clause is refused; add a WHERE clause that selects the rows")
+@message("an UPDATE, DELETE or MERGE not bounded to specific rows is refused; restrict a column of the target table by a value in its WHERE (MERGE: its ON or WHEN MATCHED AND condition)")
 forbid (
   principal,
   action in Gatehouse::Action::"sql:any",

@@ -23,7 +23,7 @@ export interface SqlStatement {
    * listed under each schema of the session's search_path(s) it could resolve to. Lower-cased unless quoted.
    */
   readonly tables: readonly string[];
-  /** UPDATE/DELETE (anywhere in the statement) whose WHERE is not bounded (statement.ts `bounded()`). */
+  /** UPDATE/DELETE (anywhere in the statement) whose WHERE is not bounded (statement.ts `bounded()`), or MERGE (`mergeUnbounded()`). */
   readonly unbounded: boolean;
   /**
    * Functions called (always set by classifySql; optional for hand-made statements), resolved:

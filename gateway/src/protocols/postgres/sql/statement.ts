@@ -105,6 +105,7 @@ class TreeFacts {
     if (DML.has(key) && !defining) {
       if (depth > 0) this.writes = true;
       if ((key === 'UpdateStmt' || key === 'DeleteStmt') && !bounded(value)) this.unbounded = true;
+      if (key === 'MergeStmt' && mergeUnbounded(value)) this.unbounded = true;
     }
     const definition = defining || key === 'CreateFunctionStmt' || key === 'RuleStmt';
     for (const k in value) {
@@ -270,6 +271,32 @@ function bounded(stmt: Node): boolean {
     return qualifiers.includes(fields.slice(0, -1).join('.'));
   };
   return restricts(where, isColumn);
+}
+
+/**
+ * A MERGE updates or deletes every target row its ON condition matches: it is unbounded when a
+ * `WHEN MATCHED [AND cond] THEN UPDATE | DELETE` clause is bounded neither by the ON condition nor
+ * by its own `AND` condition, each read as an UPDATE's WHERE (`bounded()`) with the source as
+ * another table (so a bare column name does not count). `ON t.id = s.id` is a join, not a bound:
+ * the source can hold every id. `WHEN NOT MATCHED [BY TARGET] ... INSERT` and `DO NOTHING` change no
+ * existing row.
+ */
+function mergeUnbounded(stmt: Node): boolean {
+  const clauses = Array.isArray(stmt.mergeWhenClauses) ? stmt.mergeWhenClauses : [];
+  const asWhere = (condition: unknown): boolean => bounded({ relation: stmt.relation, whereClause: condition, usingClause: [stmt.sourceRelation ?? {}] });
+  let onBounded: boolean | undefined;
+  for (const c of clauses) {
+    const clause = isNode(c) && isNode(c.MergeWhenClause) ? c.MergeWhenClause : undefined;
+    if (clause === undefined) return true;
+    if (clause.commandType !== 'CMD_UPDATE' && clause.commandType !== 'CMD_DELETE') continue;
+    if (asWhere(clause.condition)) continue;
+    // WHEN NOT MATCHED BY SOURCE (PostgreSQL 17) changes the rows the ON condition does not match:
+    // only its own condition can bound it.
+    if (clause.matchKind !== 'MERGE_WHEN_MATCHED') return true;
+    onBounded ??= asWhere(stmt.joinCondition);
+    if (!onBounded) return true;
+  }
+  return false;
 }
 
 const RESTRICTING_OPS = new Set(['=']);

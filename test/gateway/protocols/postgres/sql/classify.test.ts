@@ -138,7 +138,7 @@ describe('what a statement does beyond its command', () => {
     for (const sql of ['DELETE FROM t WHERE false', 'DELETE FROM t WHERE 1 = 2', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id']) {
       expect({ sql, unbounded: one(sql).unbounded }).toEqual({ sql, unbounded: true });
     }
-    for (const sql of ['DELETE FROM t WHERE id = 1', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id AND t.id = 3', 'DELETE FROM t WHERE CURRENT OF c', 'INSERT INTO t VALUES (1)', 'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE']) {
+    for (const sql of ['DELETE FROM t WHERE id = 1', 'UPDATE t SET a = 1 FROM u WHERE t.id = u.id AND t.id = 3', 'DELETE FROM t WHERE CURRENT OF c', 'INSERT INTO t VALUES (1)', 'MERGE INTO t USING s ON t.id = 5 WHEN MATCHED THEN DELETE']) {
       expect({ sql, unbounded: one(sql).unbounded }).toEqual({ sql, unbounded: false });
     }
   });
@@ -270,5 +270,35 @@ describe('statements that may make a transaction or the session read-write (flag
     "SELECT set_config('statement_timeout', '0', false)",
   ])('not: %s', (sql) => {
     expect(readWrite(sql)).toBe(false);
+  });
+});
+
+describe('MERGE is bounded like UPDATE/DELETE (statement.ts mergeUnbounded)', () => {
+  test.each([
+    'MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON 1 = 1 WHEN MATCHED THEN UPDATE SET a = 1',
+    'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON t.id = t.id WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON id = 1 WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON t.id > 0 WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON t.id = 1 OR true WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND t.a = 2 THEN UPDATE SET a = 1 WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND t.a > 2 THEN DELETE',
+    'MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (1) WHEN MATCHED THEN UPDATE SET a = 1',
+    'MERGE INTO t USING s ON t.id = 5 WHEN NOT MATCHED BY SOURCE THEN DELETE',
+    'WITH x AS (SELECT 1) MERGE INTO t USING x ON true WHEN MATCHED THEN DELETE',
+    'EXPLAIN ANALYZE MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE',
+  ])('unbounded: %s', (sql) => {
+    expect(one(sql)).toMatchObject({ command: sql.startsWith('EXPLAIN') ? 'explain' : 'merge', unbounded: true });
+  });
+  test.each([
+    'MERGE INTO t USING s ON t.id = 5 WHEN MATCHED THEN DELETE',
+    'MERGE INTO t USING s ON t.id = $1 AND t.a = s.a WHEN MATCHED THEN UPDATE SET a = s.a',
+    'MERGE INTO public.t USING s ON public.t.id IN (1, 2) WHEN MATCHED THEN DELETE',
+    'MERGE INTO t AS x USING s ON x.id = s.id WHEN MATCHED AND x.id = 7 THEN DELETE',
+    'MERGE INTO t USING s ON true WHEN NOT MATCHED THEN INSERT VALUES (1)',
+    'MERGE INTO t USING s ON true WHEN MATCHED THEN DO NOTHING',
+  ])('bounded: %s', (sql) => {
+    expect(one(sql)).toMatchObject({ command: 'merge', unbounded: false });
   });
 });
