@@ -4,7 +4,7 @@ import type { Logger } from '../../observability/logger';
 import { DECISION_CODES, type Operation } from '../../policy/decision';
 import { pgErrorFor } from './errors';
 import type { GatewaySession } from '../../pipeline/types';
-import { judgeSql, sqlSessionState, type Judgment, type SqlJudgmentRules } from './judge';
+import { judgeSql, lexingAmbiguous, refusePipelined, sqlSessionState, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import { pinnedViolation } from './pinned';
@@ -249,12 +249,13 @@ export class ProxyConnection {
   private handleDecoded(type: number, body: Buffer): Action | Promise<Action> {
     if (type === T.Query) {
       const text = parseQuery(body);
-      const judgment = judgeSql(this.session, text, this.settings.sql, this.clientGone);
+      const judgment = this.q.fifo.length > 0 && lexingAmbiguous(text) ? refusePipelined(this.session, text) : judgeSql(this.session, text, this.settings.sql, this.clientGone);
       return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterQuery(j)) : this.afterQuery(judgment);
     }
     if (type === T.Parse) {
       const { name, text } = parseParse(body);
-      const judgment = judgeSql(this.session, text, this.settings.sql, this.clientGone);
+      // The server still owes answers for earlier messages: one of them may change a lexing setting (judge.ts lexingAmbiguous).
+      const judgment = this.q.fifo.length > 0 && lexingAmbiguous(text) ? refusePipelined(this.session, text) : judgeSql(this.session, text, this.settings.sql, this.clientGone);
       return judgment instanceof Promise ? this.waitFor(judgment).then((j) => this.afterParse(j, name, text)) : this.afterParse(judgment, name, text);
     }
     if (type === T.Bind) return this.onBind(body);

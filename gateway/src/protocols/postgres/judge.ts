@@ -419,3 +419,34 @@ async function judgeUnparsed(session: GatewaySession, text: string, error: strin
   }
   return { allowed: true, statements: [statement] };
 }
+
+/**
+ * Whether the server could read `text` differently once a function changed a lexing setting
+ * behind the gateway's back (`standard_conforming_strings`, `backslash_quote`: only a backslash
+ * matters; `client_encoding`: only bytes outside ASCII, which every client-only encoding reads
+ * as ASCII). PostgreSQL reports such a change only just before the ReadyForQuery of the message
+ * that made it, so the connection closes then; a text sent in the same pipeline (before that
+ * answer) was already forwarded. connection.ts refuses an ambiguous text while the server still
+ * owes answers for earlier messages.
+ */
+export function lexingAmbiguous(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c || c >= 0x80) return true;
+  }
+  return false;
+}
+
+const PIPELINED_MESSAGE =
+  'gatehouse: a statement containing a backslash or a non-ASCII character is refused while earlier statements of this connection have not finished (a function they run could change how the server reads it); wait for their results (Sync / ReadyForQuery) and send it again';
+
+/** Refuses a lexing-ambiguous text sent in a pipeline (lexingAmbiguous), recorded as a denial. */
+export async function refusePipelined(session: GatewaySession, text: string): Promise<Judgment> {
+  const requestId = session.newRequestId();
+  session.noteRequest(requestId);
+  const summary = text.length > 200 ? `${text.slice(0, 199)}…` : text;
+  const operation: Operation = { protocol: 'postgres', action: 'sql:unparsed', attributes: { kind: 'other', command: 'pipelined', tables: [] }, summary };
+  await session.refuse(operation, DECISION_CODES.postgresLexingSetting, PIPELINED_MESSAGE, requestId, { reasons: [DECISION_CODES.postgresLexingSetting] });
+  session.count('denied.lexing_setting');
+  return { allowed: false, statements: [], refusal: PIPELINED_MESSAGE };
+}
