@@ -242,6 +242,30 @@ export class RawPgClient {
   }
 }
 
+/** A raw client on the gateway's PostgreSQL listener over direct TLS (ALPN `postgresql`), not yet logged in. */
+export async function connectRaw(env: Pick<PgTestEnv, 'port' | 'certPem'>): Promise<RawPgClient> {
+  const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', () => resolve());
+    socket.once('error', reject);
+  });
+  return new RawPgClient(socket);
+}
+
+/**
+ * Sends the startup packet (user `ada`, database `appdb`, plus `params`) and, when the gateway asks
+ * for a password, the caller's token. `login` is everything up to ReadyForQuery, or the first
+ * message when it was not an authentication request (a refused startup).
+ */
+export async function rawLogin(env: Pick<PgTestEnv, 'port' | 'certPem' | 'token'>, params: Record<string, string> = {}): Promise<{ c: RawPgClient; login: { type: string; body: Buffer }[] }> {
+  const c = await connectRaw(env);
+  c.write(startupBytes({ user: 'ada', database: 'appdb', ...params }));
+  const first = await c.next();
+  if (first?.type !== 'R') return { c, login: first === undefined ? [] : [first] };
+  c.write(typed('p', `${await env.token()}\0`));
+  return { c, login: await c.untilReady() };
+}
+
 export function startupBytes(params: Record<string, string>): Buffer {
   const parts: Buffer[] = [];
   for (const [k, v] of Object.entries(params)) parts.push(Buffer.from(`${k}\0${v}\0`));

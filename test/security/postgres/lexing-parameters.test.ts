@@ -1,6 +1,5 @@
-import tls from 'node:tls';
 import pg from 'pg';
-import { DEFAULT_POLICY, errorFields, RawPgClient, startPgTestEnv, startupBytes, typed, UPSTREAM_USER, type PgTestEnv } from '../../support/pg-gateway';
+import { DEFAULT_POLICY, errorFields, rawLogin, startPgTestEnv, typed, UPSTREAM_USER, type PgTestEnv } from '../../support/pg-gateway';
 
 /**
  * Issue 16, class 1 at the wire: the gateway lexes SQL as UTF-8 with standard_conforming_strings on,
@@ -25,19 +24,7 @@ describe('postgres lexing parameters are pinned', () => {
 
   const count = async (): Promise<number> => Number((await env.direct('select count(*) as n from ledger')).rows[0].n);
 
-  async function raw(params: Record<string, string>): Promise<{ c: RawPgClient; login: { type: string; body: Buffer }[] }> {
-    const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    const c = new RawPgClient(socket);
-    c.write(startupBytes({ user: 'ada', database: 'appdb', ...params }));
-    const first = await c.next();
-    if (first?.type !== 'R') return { c, login: first === undefined ? [] : [first] };
-    c.write(typed('p', `${await env.token()}\0`));
-    return { c, login: await c.untilReady() };
-  }
+  const raw = (params: Record<string, string>) => rawLogin(env, params);
 
   // Gateway (UTF-8): E'<U+FFFD>\'; DELETE ...; --' is one literal. SJIS: 0x95 0x5C is one character, so the quote ends the literal.
   const sjisSmuggle = Buffer.concat([Buffer.from("SELECT E'"), Buffer.from([0x95]), Buffer.from("\\'; DELETE FROM ledger; --'\0")]);

@@ -1,5 +1,4 @@
-import tls from 'node:tls';
-import { DEFAULT_POLICY, errorFields, RawPgClient, startPgTestEnv, startupBytes, typed, UPSTREAM_USER, type PgTestEnv } from '../../support/pg-gateway';
+import { DEFAULT_POLICY, errorFields, rawLogin, RawPgClient, startPgTestEnv, typed, UPSTREAM_USER, type PgTestEnv } from '../../support/pg-gateway';
 
 /**
  * Issue 16, class 5 at the wire: one client cannot make the gateway buffer without bound. A message
@@ -19,16 +18,8 @@ describe('postgres message limits', () => {
   });
 
   async function session(): Promise<RawPgClient> {
-    const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    const c = new RawPgClient(socket);
-    c.write(startupBytes({ user: 'ada', database: 'appdb' }));
-    expect((await c.next())?.type).toBe('R');
-    c.write(typed('p', `${await env.token()}\0`));
-    expect((await c.untilReady()).at(-1)?.type).toBe('Z');
+    const { c, login } = await rawLogin(env);
+    expect(login.at(-1)?.type).toBe('Z');
     return c;
   }
 

@@ -1,6 +1,5 @@
-import tls from 'node:tls';
 import pg from 'pg';
-import { errorFields, LOG_EVERYTHING, RawPgClient, serverLog, startPgTestEnv, startupBytes, typed, type PgTestEnv } from '../../support/pg-gateway';
+import { errorFields, LOG_EVERYTHING, rawLogin, serverLog, startPgTestEnv, typed, type PgTestEnv } from '../../support/pg-gateway';
 
 /**
  * Issue 16, class 6: a refusal never tells the server what was refused or why. The server's own log
@@ -57,16 +56,8 @@ describe('postgres refusals stay in the gateway', () => {
   });
 
   test('extended protocol and the function-call protocol: refused without the text or the reason reaching the server', async () => {
-    const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    const c = new RawPgClient(socket);
-    c.write(startupBytes({ user: 'ada', database: 'appdb' }));
-    expect((await c.next())?.type).toBe('R');
-    c.write(typed('p', `${await env.token()}\0`));
-    expect((await c.untilReady()).at(-1)?.type).toBe('Z');
+    const { c, login } = await rawLogin(env);
+    expect(login.at(-1)?.type).toBe('Z');
     const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
     const parse = typed('P', Buffer.concat([cstr('named-marker'), cstr("delete from ledger where note = 'statement-marker-c3d4'"), Buffer.from([0, 0])]));
     c.write(Buffer.concat([parse, typed('S', Buffer.alloc(0))]));

@@ -1,6 +1,5 @@
-import tls from 'node:tls';
 import pg from 'pg';
-import { DEFAULT_POLICY, errorFields, RawPgClient, startPgTestEnv, startupBytes, typed, type PgTestEnv } from '../../../support/pg-gateway';
+import { DEFAULT_POLICY, errorFields, rawLogin, RawPgClient, startPgTestEnv, typed, type PgTestEnv } from '../../../support/pg-gateway';
 
 /**
  * A refusal leaves the server where PostgreSQL's own error would have left it: earlier statements of
@@ -61,16 +60,7 @@ describe('postgres refusals keep the transaction semantics of a server-side erro
   });
 
   async function rawSession(): Promise<RawPgClient> {
-    const socket = tls.connect({ host: '127.0.0.1', port: env.port, ca: env.certPem, ALPNProtocols: ['postgresql'] });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', () => resolve());
-      socket.once('error', reject);
-    });
-    const c = new RawPgClient(socket);
-    c.write(startupBytes({ user: 'ada', database: 'appdb' }));
-    expect((await c.next())?.type).toBe('R');
-    c.write(typed('p', `${await env.token()}\0`));
-    const login = await c.untilReady();
+    const { c, login } = await rawLogin(env);
     expect(login.at(-1)?.type).toBe('Z');
     return c;
   }
