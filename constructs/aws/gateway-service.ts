@@ -12,8 +12,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { renderGatewayConfig, type GatewayConfigDocument } from './gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from './gateway-ports';
+import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../core/gateway-ports';
 
 export interface GatewayServiceProps {
   /** The network. Tasks and the load balancer go into its private subnets with egress. */

@@ -5,8 +5,8 @@ import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { renderGatewayConfig, type GatewayConfigDocument } from '../aws/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../aws/gateway-ports';
+import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../core/gateway-ports';
 import type { ResourceGroupRef } from './resource-group-ref';
 
 /** The identity the gateway runs as (a WorkloadIdentity, or an existing user-assigned identity). */

@@ -1,8 +1,8 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../aws/gateway-config';
+import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GatewayCloudRun } from './gateway-cloud-run';
-import type { GatewayTcpProtocol } from '../aws/gateway-ports';
+import type { GatewayTcpProtocol } from '../core/gateway-ports';
 import { GatewayNetwork } from './gateway-network';
 import { GatewayTcpInstances } from './gateway-tcp-instances';
 import { RecordBucket } from './record-bucket';

@@ -1,8 +1,8 @@
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { Construct } from 'constructs';
-import { renderGatewayConfig, type GatewayConfigDocument } from '../aws/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName } from '../aws/gateway-ports';
+import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName } from '../core/gateway-ports';
 
 export interface GatewayCloudRunProps {
   /** Cloud Run region. */

@@ -7,8 +7,8 @@ import { ComputeRegionInstanceGroupManager } from '@cdktf/provider-google/lib/co
 import { ComputeRegionInstanceTemplate } from '@cdktf/provider-google/lib/compute-region-instance-template';
 import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { renderGatewayConfig, type GatewayConfigDocument } from '../aws/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayTcpProtocol } from '../aws/gateway-ports';
+import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayTcpProtocol } from '../core/gateway-ports';
 
 export interface GatewayTcpInstancesProps {
   readonly region: string;

@@ -1,0 +1,3 @@
+export * from './gatehouse-props';
+export * from './gateway-config';
+export * from './gateway-ports';
