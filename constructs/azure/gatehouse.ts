@@ -1,39 +1,34 @@
+import type { KeyVaultKey } from '@cdktf/provider-azurerm/lib/key-vault-key';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { validateBaseProps, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import type { GatewayTcpProtocol } from '../core/gateway-ports';
+import { GatewayAlerts } from './gateway-alerts';
 import { GatewayContainerApps } from './gateway-container-apps';
 import { GatewayNetwork } from './gateway-network';
 import { RecordStorage } from './record-storage';
 import type { ResourceGroupRef } from './resource-group-ref';
+import { StateBootstrapJob } from './state-bootstrap-job';
 import { StateDatabase } from './state-database';
 import { UpstreamCredentials, type ExistingKeyVault } from './upstream-credentials';
 import { WorkloadIdentity } from './workload-identity';
 
-/** A trusted caller issuer, as in the gateway's `identity.issuers` (plus `azureIdentity`). */
-export interface GatehouseIssuer {
+/** A trusted caller issuer (`federation` gives its workloads a read-only Entra identity). */
+export type GatehouseIssuer = GatehouseIssuerBase;
+
+/** An existing Key Vault secret holding a connection's credential. */
+export interface AzureSecretRef {
+  /** Resource id of its vault (read access is granted on this one secret). */
+  readonly vaultId: string;
+  readonly vaultName: string;
+  /** Secret name. */
   readonly name: string;
-  readonly issuer: string;
-  readonly audiences: readonly string[];
-  /** Any other field of the gateway's issuer configuration (`kind`, `subjectRules`, ...). */
-  readonly options?: GatewayConfigDocument;
-  /**
-   * Also create a managed identity this issuer's workloads can federate into (exact subjects),
-   * with read access to the record (e.g. to run `gatehouse verify`). It is never the gateway's
-   * identity: a caller holding that would bypass the gateway.
-   * @default no Azure identity
-   */
-  readonly azureIdentity?: { readonly subjects: readonly string[]; readonly audiences?: readonly string[] };
 }
 
-/** An upstream connection, as in the gateway's `connections`; its credential lives in Key Vault. */
-export interface GatehouseConnection {
-  readonly name: string;
-  /** The connection without `name` and without `credential.secret`. */
-  readonly spec: GatewayConfigDocument;
-}
+/** An upstream connection; its credential lives in Key Vault (the kit's, or `secret`). */
+export type GatehouseConnection = GatehouseConnectionBase<AzureSecretRef>;
 
 /** An existing network with the three subnets GatewayNetwork would create. */
 export interface ExistingGatewayNetwork {
@@ -47,73 +42,69 @@ export interface ExistingGatewayNetwork {
   readonly clientCidrs: readonly string[];
 }
 
-export interface GatehouseProps {
+export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, GatehouseConnection> {
   readonly resourceGroup: ResourceGroupRef;
-  /** Entra ID tenant (Key Vault). */
+  /** Entra ID tenant (Key Vault, database logins). */
   readonly tenantId: string;
   /** The gateway image (the same image as on AWS and Google Cloud), e.g. `acr.azurecr.io/gatehouse:0.1.0`. */
   readonly image: string;
   /**
-   * Registry (ACR) the image is pulled from with the gateway identity: its login server and,
-   * to grant AcrPull, its resource id.
+   * Registry (ACR) the image is pulled from with the gateway and bootstrap identities: its login
+   * server and, to grant AcrPull, its resource id.
    * @default a public image
    */
   readonly registry?: { readonly server: string; readonly id?: string };
   /** @default a new GatewayNetwork */
   readonly network?: ExistingGatewayNetwork;
-  /** @default [] */
-  readonly issuers?: readonly GatehouseIssuer[];
-  /** @default [] */
-  readonly connections?: readonly GatehouseConnection[];
-  /** @default a new vault */
+  /** @default a new premium vault */
   readonly existingVault?: ExistingKeyVault;
   /**
-   * Immutability of every record blob version, in days.
-   * @default 365
+   * IPv4 ranges of the machine that runs `cdktf deploy`, admitted on the created vault's public
+   * endpoint so Terraform can create the kit's keys (a data-plane call). Required when the kit
+   * creates both the network and the vault: the first deploy cannot run inside a VNet that does
+   * not exist yet.
+   * @default []
    */
-  readonly recordRetentionDays?: number;
+  readonly deployerCidrs?: readonly string[];
   /**
-   * Administrator password of a created database (a sensitive TerraformVariable). Exactly one of
-   * this and `existingDatabaseUrlSecret`.
+   * Principal that runs `cdktf deploy` (gets Key Vault Crypto Officer and Secrets Officer on the
+   * created vault, so it can create the keys and put connection credentials).
+   * @default none: grant them yourself before deploying
    */
-  readonly databaseAdministratorPassword?: string;
+  readonly deployerPrincipalId?: string;
   /**
-   * Name of a Key Vault secret holding the URL of an existing PostgreSQL database.
-   * @default a new StateDatabase
+   * Name of a Key Vault secret (in the kit's vault) holding the URL of an existing PostgreSQL
+   * database; then no server, bootstrap identity or job is created.
+   * @default a new StateDatabase with Entra authentication only
    */
   readonly existingDatabaseUrlSecret?: string;
   /** @default StateDatabase defaults */
-  readonly databaseSize?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
-  /** @default [] */
-  readonly tcpProtocols?: readonly GatewayTcpProtocol[];
-  /** @default the VNet's address space */
-  readonly clientCidrs?: readonly string[];
-  /** @default { min: 2, max: 6 } */
-  readonly replicas?: { readonly min: number; readonly max: number };
-  /** @default { cpu: 1, memory: '2Gi' } */
-  readonly size?: { readonly cpu: number; readonly memory: string };
-  /** @default 90 */
-  readonly logRetentionDays?: number;
-  /** @default 'strict' */
-  readonly recordingMode?: 'strict' | 'buffered';
+  readonly database?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
   /**
-   * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
-   * polling this long after each request instead of sleeping, trading CPU for latency. Container
-   * Apps enforce the CPU limit as a quota, which spinning spends: measure before turning it on.
-   * @default off
+   * Encrypt the record storage account with a customer-managed key (RSA-HSM 3072 in the vault,
+   * rotated yearly).
+   * @default true
    */
-  readonly busyPollMicroseconds?: number;
-  /** @default the gateway's default (`gatehouse-admins`) */
-  readonly adminGroups?: readonly string[];
+  readonly customerManagedKeys?: boolean;
 }
 
-/** Key Vault secret names the kit references and the operator fills after the first deploy. */
-export const AZURE_SECRET_NAMES = { signingKey: 'gatehouse-signing-key', stateUrl: 'gatehouse-state-url' } as const;
+/** Names of what the kit creates in Key Vault and Entra. */
+export const AZURE_NAMES = {
+  gatewayIdentity: 'gatehouse-gateway',
+  bootstrapIdentity: 'gatehouse-state-admin',
+  signingKey: 'gatehouse-record-signing',
+  recordsKey: 'gatehouse-records-cmk',
+} as const;
 
 /**
- * Everything a production Gatehouse needs in one Azure resource group, wired with least privilege:
- * the gateway's managed identity may append to the record container and read it back, read its
- * Key Vault secrets, and nothing else.
+ * Everything a production Gatehouse needs in one Azure resource group, wired with least privilege
+ * and deployable in one unattended `cdktf deploy`:
+ *
+ * 1. network, Log Analytics, identities, the vault (premium) and its keys, generated inside it;
+ * 2. the record account (CMK, locked container policy), the database (Entra only);
+ * 3. the role assignments; then the gateway apps, which wait for them, and the bootstrap job,
+ *    which creates the gateway's database role. Until its role and its connection credentials
+ *    exist the gateway is alive but not ready (fails closed); it turns ready by itself.
  */
 export class Gatehouse extends Construct {
   public readonly network?: GatewayNetwork;
@@ -121,17 +112,25 @@ export class Gatehouse extends Construct {
   public readonly identity: WorkloadIdentity;
   public readonly records: RecordStorage;
   public readonly credentials: UpstreamCredentials;
+  /** The record-signing key (EC P-256, HSM-backed on a premium vault, sign/verify only). */
+  public readonly signingKey: KeyVaultKey;
+  public readonly recordsKey?: KeyVaultKey;
   public readonly database?: StateDatabase;
+  public readonly bootstrapIdentity?: WorkloadIdentity;
+  public readonly bootstrap?: StateBootstrapJob;
   public readonly gateway: GatewayContainerApps;
-  public readonly federatedIdentities: ReadonlyMap<string, WorkloadIdentity>;
+  public readonly alerts: GatewayAlerts;
+  /** Per issuer with `federation`: its read-only identity. */
+  public readonly federations: ReadonlyMap<string, WorkloadIdentity>;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
-    if ((props.databaseAdministratorPassword === undefined) === (props.existingDatabaseUrlSecret === undefined)) {
-      throw new Error('Gatehouse: give exactly one of databaseAdministratorPassword (new database) and existingDatabaseUrlSecret (existing database)');
+    validateBaseProps(props, Token.isUnresolved);
+    if (props.existingDatabaseUrlSecret && props.database) {
+      throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabaseUrlSecret');
     }
-    if (props.existingDatabaseUrlSecret && props.databaseSize) {
-      throw new Error('Gatehouse: databaseSize applies to a created database; it conflicts with existingDatabaseUrlSecret');
+    if (!props.network && !props.existingVault && (props.deployerCidrs ?? []).length === 0) {
+      throw new Error('Gatehouse: deployerCidrs is required when the kit creates the network and the vault: Terraform creates the keys through the vault\'s data plane, which is private otherwise, and the first deploy cannot run inside a VNet that does not exist yet (give the deploying machine\'s public address, e.g. ["203.0.113.7/32"])');
     }
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
@@ -164,40 +163,81 @@ export class Gatehouse extends Construct {
       localAuthenticationEnabled: false,
     });
 
-    this.identity = new WorkloadIdentity(this, 'Identity', { resourceGroup: rg, name: 'gatehouse-gateway' });
+    this.identity = new WorkloadIdentity(this, 'Identity', { resourceGroup: rg, name: AZURE_NAMES.gatewayIdentity });
+    const gatewayPrincipal = this.identity.principalId;
+
+    const connections = props.connections ?? [];
+    this.credentials = new UpstreamCredentials(this, 'Credentials', {
+      resourceGroup: rg,
+      tenantId: props.tenantId,
+      connections: connections.filter((c) => needsSecret(c) && !c.secret).map((c) => c.name),
+      existingVault: props.existingVault,
+      endpointSubnetId: props.existingVault ? undefined : net.endpointsSubnetId,
+      virtualNetworkId: props.existingVault ? undefined : net.virtualNetworkId,
+      deployerCidrs: props.existingVault ? undefined : props.deployerCidrs,
+      deployerPrincipalId: props.deployerPrincipalId,
+      logAnalyticsWorkspaceId: props.existingVault ? undefined : this.logs.id,
+    });
+    const access: RoleAssignment[] = [];
+    if (this.credentials.secretNames.size > 0 || props.existingDatabaseUrlSecret) access.push(this.credentials.addAccess(gatewayPrincipal));
+    connections.filter((c) => c.secret).forEach((c, i) => access.push(new RoleAssignment(this, `ConnectionSecret${i}`, {
+      scope: `${c.secret!.vaultId}/secrets/${c.secret!.name}`,
+      roleDefinitionName: 'Key Vault Secrets User',
+      principalId: gatewayPrincipal,
+      principalType: 'ServicePrincipal',
+      description: `Gatehouse gateway reads the credential of connection ${c.name}`,
+    })));
+
+    this.signingKey = this.credentials.addKey('SigningKey', { name: AZURE_NAMES.signingKey, algorithm: 'EC', operations: ['sign', 'verify'] });
+    access.push(this.credentials.addKeyAccess(this.signingKey, gatewayPrincipal, 'sign'));
+
+    let encryptionKey: { keyVaultKeyId: string; identityId: string; dependsOn: RoleAssignment[] } | undefined;
+    if (props.customerManagedKeys !== false) {
+      const cmkIdentity = new WorkloadIdentity(this, 'RecordsKeyIdentity', { resourceGroup: rg, name: 'gatehouse-records-cmk' });
+      this.recordsKey = this.credentials.addKey('RecordsKey', { name: AZURE_NAMES.recordsKey, algorithm: 'RSA', operations: ['wrapKey', 'unwrapKey'], rotateAfter: 'P365D' });
+      encryptionKey = {
+        keyVaultKeyId: this.recordsKey.versionlessId,
+        identityId: cmkIdentity.identity.id,
+        dependsOn: [this.credentials.addKeyAccess(this.recordsKey, cmkIdentity.principalId, 'encrypt')],
+      };
+    }
 
     this.records = new RecordStorage(this, 'Records', {
       resourceGroup: rg,
       retentionDays: props.recordRetentionDays,
       endpointSubnetId: net.endpointsSubnetId,
       virtualNetworkId: net.virtualNetworkId,
+      encryptionKey,
+      logAnalyticsWorkspaceId: this.logs.id,
     });
+    access.push(this.records.addAccess(gatewayPrincipal, 'append'));
 
-    const connections = props.connections ?? [];
-    this.credentials = new UpstreamCredentials(this, 'Credentials', {
-      resourceGroup: rg,
-      tenantId: props.tenantId,
-      connections: connections.filter(needsSecret).map((c) => c.name),
-      existingVault: props.existingVault,
-      endpointSubnetId: props.existingVault ? undefined : net.endpointsSubnetId,
-      virtualNetworkId: props.existingVault ? undefined : net.virtualNetworkId,
-    });
-
-    if (props.databaseAdministratorPassword !== undefined) {
+    let stateConfig: GatewayConfigDocument;
+    if (props.existingDatabaseUrlSecret) {
+      stateConfig = { url: this.credentials.reference(props.existingDatabaseUrlSecret) };
+    } else {
+      this.bootstrapIdentity = new WorkloadIdentity(this, 'BootstrapIdentity', { resourceGroup: rg, name: AZURE_NAMES.bootstrapIdentity });
       this.database = new StateDatabase(this, 'State', {
         resourceGroup: rg,
         delegatedSubnetId: net.databaseSubnetId,
         virtualNetworkId: net.virtualNetworkId,
-        administratorPassword: props.databaseAdministratorPassword,
-        ...(props.databaseSize ?? {}),
+        tenantId: props.tenantId,
+        administrator: { objectId: this.bootstrapIdentity.principalId, principalName: AZURE_NAMES.bootstrapIdentity },
+        logAnalyticsWorkspaceId: this.logs.id,
+        ...(props.database ?? {}),
       });
+      // The gateway logs in as its own role, named after its identity, with an Entra token.
+      stateConfig = { url: this.database.url(AZURE_NAMES.gatewayIdentity), iamAuth: 'azure-entra' };
     }
-    const stateUrl = this.credentials.reference(props.existingDatabaseUrlSecret ?? AZURE_SECRET_NAMES.stateUrl);
 
     const config: GatewayConfigDocument = {
       mode: 'production',
       identity: { issuers: (props.issuers ?? []).map((i) => issuerConfig(i, Token.isUnresolved)) },
-      connections: connections.map((c) => connectionConfig(c, () => this.credentials.referenceFor(c.name), `Key Vault secret gatehouse-${c.name}`)),
+      connections: connections.map((c) => connectionConfig(
+        c,
+        () => (c.secret ? `azure-kv:${c.secret.vaultName}/${c.secret.name}` : this.credentials.referenceFor(c.name)),
+        `Key Vault secret gatehouse-${c.name}, or give connection.secret`,
+      )),
       recording: {
         mode: props.recordingMode ?? 'strict',
         sink: {
@@ -206,12 +246,27 @@ export class Gatehouse extends Construct {
           container: this.records.container.name,
           prefix: this.records.prefix,
         },
-        signingKey: this.credentials.reference(AZURE_SECRET_NAMES.signingKey),
+        // ES256 with a Key Vault key: the private key never leaves the vault.
+        signingKey: `azure-kv-key:https://${this.credentials.vaultName}.vault.azure.net/keys/${AZURE_NAMES.signingKey}`,
       },
-      state: { url: stateUrl },
+      state: stateConfig,
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
       ...tuningConfig(props.busyPollMicroseconds),
     };
+
+    if (props.registry?.id) {
+      const pullers: [string, string][] = [['AcrPull', gatewayPrincipal]];
+      if (this.bootstrapIdentity) pullers.push(['AcrPullBootstrap', this.bootstrapIdentity.principalId]);
+      for (const [rid, principalId] of pullers) {
+        access.push(new RoleAssignment(this, rid, {
+          scope: props.registry.id,
+          roleDefinitionName: 'AcrPull',
+          principalId,
+          principalType: 'ServicePrincipal',
+          description: 'Gatehouse pulls its image',
+        }));
+      }
+    }
 
     this.gateway = new GatewayContainerApps(this, 'Gateway', {
       resourceGroup: rg,
@@ -226,33 +281,43 @@ export class Gatehouse extends Construct {
       tcpProtocols: props.tcpProtocols,
       replicas: props.replicas,
       size: props.size,
+      dependsOn: [...access, this.signingKey, ...(this.credentials.privateLink ? [this.credentials.privateLink.endpoint] : []), this.records.privateLink.endpoint],
     });
 
-    const gatewayPrincipal = this.identity.principalId;
-    this.records.addAccess(gatewayPrincipal, 'append');
-    this.credentials.addAccess(gatewayPrincipal);
-    if (props.registry?.id) {
-      new RoleAssignment(this, 'AcrPull', {
-        scope: props.registry.id,
-        roleDefinitionName: 'AcrPull',
-        principalId: gatewayPrincipal,
-        principalType: 'ServicePrincipal',
-        description: 'Gatehouse gateway pulls its image',
+    if (this.database && this.bootstrapIdentity) {
+      this.bootstrap = new StateBootstrapJob(this, 'Bootstrap', {
+        resourceGroup: rg,
+        environmentId: this.gateway.environmentId,
+        image: props.image,
+        registryServer: props.registry?.server,
+        identity: { id: this.bootstrapIdentity.identity.id, clientId: this.bootstrapIdentity.clientId },
+        adminUrl: this.database.url(AZURE_NAMES.bootstrapIdentity),
+        appRole: { name: AZURE_NAMES.gatewayIdentity, principalId: gatewayPrincipal },
+        dependsOn: [this.database.administrator, this.database.database, ...access],
       });
     }
 
-    const federated = new Map<string, WorkloadIdentity>();
+    this.alerts = new GatewayAlerts(this, 'Alerts', {
+      resourceGroup: rg,
+      apps: this.gateway.apps,
+      minReplicas: this.gateway.replicas.min,
+      logAnalyticsWorkspaceId: this.logs.id,
+      alarmEmail: props.alarmEmail,
+    });
+
+    const federations = new Map<string, WorkloadIdentity>();
     for (const issuer of props.issuers ?? []) {
-      if (!issuer.azureIdentity) continue;
+      if (!issuer.federation) continue;
       const identity = new WorkloadIdentity(this, `Federation-${issuer.name}`, {
         resourceGroup: rg,
         name: `gatehouse-fed-${issuer.name}`,
-        federatedIssuers: [{ issuer: issuer.issuer, subjects: issuer.azureIdentity.subjects, audiences: issuer.azureIdentity.audiences }],
+        federatedIssuers: [{ issuer: issuer.issuer, subjects: issuer.federation.subjects, audiences: issuer.federation.audiences ?? issuer.audiences }],
       });
+      // `gatehouse verify`: read the record and the signing key's public part, never sign.
       this.records.addAccess(identity.principalId, 'read');
-      federated.set(issuer.name, identity);
+      this.credentials.addKeyAccess(this.signingKey, identity.principalId, 'read');
+      federations.set(issuer.name, identity);
     }
-    this.federatedIdentities = federated;
+    this.federations = federations;
   }
-
 }

@@ -3,10 +3,11 @@ import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-a
 import { PrivateDnsARecord } from '@cdktf/provider-azurerm/lib/private-dns-a-record';
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
-import { Token } from 'cdktf';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../core/gateway-ports';
+import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import type { ResourceGroupRef } from './resource-group-ref';
 
 /** The identity the gateway runs as (a WorkloadIdentity, or an existing user-assigned identity). */
@@ -59,13 +60,24 @@ export interface GatewayContainerAppsProps {
    * Replica bounds of each app. At least two (the environment spreads them over zones).
    * @default { min: 2, max: 6 }
    */
-  readonly replicas?: { readonly min: number; readonly max: number };
+  readonly replicas?: ReplicaRange;
   /**
-   * vCPU and memory of each replica (a Consumption combination).
-   * @default { cpu: 1, memory: '2Gi' }
+   * vCPU and memory of each replica: a Consumption combination (0.25 to 4 vCPU in steps of
+   * 0.25, memory twice the vCPU in GiB).
+   * @default { cpu: 1, memoryMiB: 2048 }
    */
-  readonly size?: { readonly cpu: number; readonly memory: string };
+  readonly size?: GatewaySize;
+  /**
+   * What the apps must wait for (e.g. the identity's role assignments on the vault, the record
+   * and the signing key): a replica that starts before it can read them only fails closed, but
+   * waiting avoids a first revision that is not ready for minutes.
+   * @default []
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
+
+/** Readiness: 503 until the gateway can do its work (secrets, signing key, state role). */
+const READINESS_PATH = '/readyz';
 
 const CONTAINER_NAME = 'gateway';
 
@@ -79,7 +91,7 @@ const CONTAINER_NAME = 'gateway';
  * (TCP 5432 and 22 to 5432 and 2222).
  *
  * Every app runs as the gateway's user-assigned identity only, with at least two replicas,
- * startup, readiness and liveness probes on `/healthz` (admin port), and its configuration in
+ * startup and liveness probes on `/healthz` and readiness on `/readyz` (admin port), and its configuration in
  * `GATEHOUSE_CONFIG_YAML` (references to secrets, never their values).
  */
 export class GatewayContainerApps extends Construct {
@@ -111,7 +123,11 @@ export class GatewayContainerApps extends Construct {
         throw new Error(`GatewayContainerApps: clientCidrs entries must be IPv4 CIDRs, got "${cidr}"`);
       }
     }
-    const size = props.size ?? { cpu: 1, memory: '2Gi' };
+    const size = props.size ?? { cpu: 1, memoryMiB: 2048 };
+    if (!Token.isUnresolved(size.cpu) && !Token.isUnresolved(size.memoryMiB)
+      && (size.cpu < 0.25 || size.cpu > 4 || (size.cpu * 4) % 1 !== 0 || size.memoryMiB !== size.cpu * 2048)) {
+      throw new Error(`GatewayContainerApps: size must be a Consumption combination (cpu 0.25-4 in steps of 0.25, memoryMiB = cpu * 2048), got ${JSON.stringify(size)}`);
+    }
     const rg = props.resourceGroup;
     const listenerNames: GatewayListenerName[] = ['http', 'admin', ...new Set(props.tcpProtocols ?? [])];
 
@@ -151,7 +167,10 @@ export class GatewayContainerApps extends Construct {
     }
 
     this.configYaml = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames) });
-    const probe = (extra: object): ContainerAppTemplateContainerLivenessProbe => ({
+    // Liveness on /healthz (the process works), readiness on /readyz (it can serve): a replica
+    // whose secrets, signing key or database role do not exist yet stays alive and out of
+    // rotation (fails closed) instead of restarting, and turns ready once they exist.
+    const probe = (extra: Readonly<Record<string, string | number>>): ContainerAppTemplateContainerLivenessProbe => ({
       transport: 'HTTP',
       port: HEALTH_CHECK.port,
       path: HEALTH_CHECK.path,
@@ -198,16 +217,17 @@ export class GatewayContainerApps extends Construct {
             name: CONTAINER_NAME,
             image: props.image,
             cpu: size.cpu,
-            memory: size.memory,
+            memory: `${size.memoryMiB / 1024}Gi`,
             env: [
               { name: 'GATEHOUSE_CONFIG_YAML', value: this.configYaml },
               { name: 'AZURE_CLIENT_ID', value: props.identity.clientId },
             ],
             startupProbe: [probe({ failureCountThreshold: 30, intervalSeconds: 2 })],
-            readinessProbe: [probe({ successCountThreshold: 1 })],
+            readinessProbe: [probe({ path: READINESS_PATH, successCountThreshold: 1 })],
             livenessProbe: [probe({})],
           }],
         },
+        dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
       }));
     }
     this.apps = apps;

@@ -45,7 +45,7 @@ export interface GatewayNetworkProps {
 /**
  * The gateway's VNet: one subnet each for the Container Apps environment, private endpoints and
  * the database. No subnet has default outbound access; the database subnet's security group
- * admits PostgreSQL only from the apps subnet.
+ * admits PostgreSQL only from the apps subnet, plus the subnet's own traffic (HA replication).
  */
 export class GatewayNetwork extends Construct {
   public readonly virtualNetwork: VirtualNetwork;
@@ -113,6 +113,22 @@ export class GatewayNetwork extends Construct {
           sourcePortRange: '*',
           destinationAddressPrefix: database,
           destinationPortRange: '5432',
+        },
+        {
+          // Zone-redundant HA replicates primary → standby inside this subnet; the deny below
+          // would cut it. "Network with private access (virtual network integration) for Azure
+          // Database for PostgreSQL", section "Network security groups": with high availability,
+          // NSG rules must allow traffic within the delegated subnet (5432 and 6432).
+          // learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private
+          name: 'database-subnet-internal',
+          priority: 110,
+          direction: 'Inbound',
+          access: 'Allow',
+          protocol: '*',
+          sourceAddressPrefix: database,
+          sourcePortRange: '*',
+          destinationAddressPrefix: database,
+          destinationPortRange: '*',
         },
         {
           name: 'deny-other-vnet-inbound',

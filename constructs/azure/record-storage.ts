@@ -2,7 +2,9 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
-import { Token } from 'cdktf';
+import { StorageContainerImmutabilityPolicy } from '@cdktf/provider-azurerm/lib/storage-container-immutability-policy';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkName, uniqueName } from './names';
 import { PrivateLink } from './private-link';
@@ -45,6 +47,19 @@ export interface RecordStorageProps {
    * @default a new zone linked to `virtualNetworkId`
    */
   readonly privateDnsZoneId?: string;
+  /**
+   * Customer-managed key: a Key Vault key (versionless id, so rotation is picked up) and the
+   * user-assigned identity the account reads it with (it needs `Key Vault Crypto Service
+   * Encryption User` on the key before the account is created: pass that role assignment in
+   * `dependsOn`).
+   * @default Microsoft-managed keys
+   */
+  readonly encryptionKey?: { readonly keyVaultKeyId: string; readonly identityId: string; readonly dependsOn?: readonly ITerraformDependable[] };
+  /**
+   * Log Analytics workspace that receives the blob service's access logs (reads, writes, deletes).
+   * @default no diagnostic setting
+   */
+  readonly logAnalyticsWorkspaceId?: string;
 }
 
 /** What a principal may do with the record. */
@@ -54,16 +69,20 @@ const BLOBS = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
 
 /**
  * The record's home on Azure: a dedicated storage account where every blob version is immutable
- * for the retention period (a locked, account-level, version-level immutability policy that
- * still allows protected append writes), with versioning, no shared keys, no public access (the
+ * for the retention period (version-level immutability, locked on the record container, still
+ * allowing protected append writes), with versioning, no shared keys, no public access (the
  * account is reached through a private endpoint only), TLS 1.2 and HTTPS only.
  *
- * Access goes through two custom roles without any delete action: `append` (create, append, read)
- * and `read`.
+ * Access goes through two custom roles without any delete or overwrite action: `append` (create,
+ * read) and `read`.
  */
 export class RecordStorage extends Construct {
   public readonly account: StorageAccount;
   public readonly container: StorageContainer;
+  /** The locked container policy that makes every record blob version immutable. */
+  public readonly containerPolicy: StorageContainerImmutabilityPolicy;
+  /** Blob access logs delivered to Log Analytics (when a workspace is given). */
+  public readonly accessLogs?: MonitorDiagnosticSetting;
   public readonly privateLink: PrivateLink;
   public readonly prefix: string;
   public readonly retentionDays: number;
@@ -106,19 +125,52 @@ export class RecordStorage extends Construct {
       allowedCopyScope: 'PrivateLink',
       networkRules: { defaultAction: 'Deny', bypass: ['None'] },
       blobProperties: { versioningEnabled: true, changeFeedEnabled: true },
+      // Version-level immutability for the whole account. azurerm 4.55 refuses any state but
+      // Disabled or Unlocked at creation (storage_account_resource.go, CustomizeDiff on
+      // immutability_policy.0.state: "initial value ... can be either Disabled or Unlocked"), and
+      // Azure answers InvalidStorageAccountImmutabilityPolicy. The lock is the container policy
+      // below, which the provider creates and locks in the same apply.
       immutabilityPolicy: {
-        state: 'Locked',
+        state: 'Unlocked',
         periodSinceCreationInDays: this.retentionDays,
-        // Append blobs may still grow (the gateway appends to open segments); existing bytes
-        // and every version stay immutable.
         allowProtectedAppendWrites: true,
       },
+      identity: props.encryptionKey ? { type: 'UserAssigned', identityIds: [props.encryptionKey.identityId] } : undefined,
+      customerManagedKey: props.encryptionKey
+        ? { keyVaultKeyId: props.encryptionKey.keyVaultKeyId, userAssignedIdentityId: props.encryptionKey.identityId }
+        : undefined,
+      dependsOn: props.encryptionKey?.dependsOn ? [...props.encryptionKey.dependsOn] : undefined,
     });
+    // Created through Azure Resource Manager (`storage_account_id`), never the blob data plane,
+    // which answers 403 from outside the VNet once public network access is off
+    // (storage_container_resource.go: `storage_account_id` selects the Resource Manager client;
+    // the deprecated `storage_account_name` uses the data plane).
     this.container = new StorageContainer(this, 'Container', {
       name: containerName,
       storageAccountId: this.account.id,
       containerAccessType: 'private',
     });
+    // The lock: a container-level time-based retention policy, created and locked in one apply
+    // (storage_container_immutability_policy_resource.go, Create: "Lock the policy if requested",
+    // LockImmutabilityPolicy through Resource Manager). It takes precedence over the account's
+    // unlocked default for every blob version in the container ("object-level > container-level
+    // > account-level", Azure Storage REST reference, ImmutableStorageAccount.immutabilityPolicy).
+    // Once locked, the period can only grow and the policy cannot be deleted.
+    this.containerPolicy = new StorageContainerImmutabilityPolicy(this, 'ContainerPolicy', {
+      storageContainerResourceManagerId: this.container.id,
+      immutabilityPeriodInDays: this.retentionDays,
+      locked: true,
+      // Append blobs may grow; existing bytes and every version stay immutable.
+      protectedAppendWritesEnabled: true,
+    });
+    if (props.logAnalyticsWorkspaceId) {
+      this.accessLogs = new MonitorDiagnosticSetting(this, 'AccessLogs', {
+        name: 'gatehouse-record-access',
+        targetResourceId: `${this.account.id}/blobServices/default`,
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+        enabledLog: [{ category: 'StorageRead' }, { category: 'StorageWrite' }, { category: 'StorageDelete' }],
+      });
+    }
     this.privateLink = new PrivateLink(this, 'BlobLink', {
       resourceGroup: rg,
       targetResourceId: this.account.id,
@@ -152,12 +204,17 @@ export class RecordStorage extends Construct {
   private role(access: RecordAccess): RoleDefinition {
     let role = this.roles.get(access);
     if (!role) {
-      const dataActions = access === 'append' ? [`${BLOBS}/read`, `${BLOBS}/write`, `${BLOBS}/add/action`] : [`${BLOBS}/read`];
+      // No `blobs/write`: Put Blob needs `blobs/write` to overwrite an existing blob (which would
+      // make a new current version and shadow the record's) and only `blobs/add/action` to create
+      // a new one ("Permissions for Blob service operations", Authorize with Microsoft Entra ID,
+      // learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory). The
+      // gateway only creates (`If-None-Match: *`, recording/sinks/azure-blob).
+      const dataActions = access === 'append' ? [`${BLOBS}/read`, `${BLOBS}/add/action`] : [`${BLOBS}/read`];
       role = new RoleDefinition(this, access === 'append' ? 'AppendRole' : 'ReadRole', {
         name: `Gatehouse record ${access} (${this.account.name})`,
         scope: this.resourceGroup.id,
         description: access === 'append'
-          ? 'Create and append Gatehouse record blobs and read them back; no delete'
+          ? 'Create Gatehouse record blobs and read them back; no overwrite, no delete'
           : 'Read Gatehouse record blobs',
         permissions: [{ actions: [], notActions: [], dataActions, notDataActions: [] }],
         assignableScopes: [this.resourceGroup.id],

@@ -1,4 +1,6 @@
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
+import { PostgresqlFlexibleServerActiveDirectoryAdministrator } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-active-directory-administrator';
 import { PostgresqlFlexibleServerConfiguration } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-configuration';
 import { PostgresqlFlexibleServerDatabase } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-database';
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
@@ -8,21 +10,29 @@ import { Construct } from 'constructs';
 import { checkName, pathHash } from './names';
 import type { ResourceGroupRef } from './resource-group-ref';
 
+/** The Entra principal that administers the server (a managed identity, never the gateway's). */
+export interface DatabaseAdministrator {
+  /** Object (principal) id. */
+  readonly objectId: string;
+  /** Its name as PostgreSQL knows it (a managed identity's name). */
+  readonly principalName: string;
+  /** @default 'ServicePrincipal' */
+  readonly principalType?: 'ServicePrincipal' | 'User' | 'Group';
+}
+
 export interface StateDatabaseProps {
   readonly resourceGroup: ResourceGroupRef;
   /** Subnet delegated to `Microsoft.DBforPostgreSQL/flexibleServers` (GatewayNetwork.databaseSubnet). */
   readonly delegatedSubnetId: string;
   /** VNet linked to the server's private DNS zone. */
   readonly virtualNetworkId: string;
+  /** Entra ID tenant of the administrator and of every login. */
+  readonly tenantId: string;
   /**
-   * Administrator password: pass a sensitive `TerraformVariable`, never a literal.
+   * The Entra administrator: the bootstrap identity that creates the gateway's own role, not the
+   * gateway. There is no password administrator at all.
    */
-  readonly administratorPassword: string;
-  /**
-   * Administrator login.
-   * @default 'gatehouse'
-   */
-  readonly administratorLogin?: string;
+  readonly administrator: DatabaseAdministrator;
   /**
    * Server name (globally unique, 3-63 lowercase letters, digits and dashes).
    * @default 'gatehouse-state-' plus a hash of the construct path
@@ -43,21 +53,28 @@ export interface StateDatabaseProps {
   readonly backupRetentionDays?: number;
   /** @default 'gatehouse' */
   readonly databaseName?: string;
+  /**
+   * Log Analytics workspace that receives the server's logs (`PostgreSQLLogs`, with connections
+   * and disconnections logged).
+   * @default no diagnostic setting
+   */
+  readonly logAnalyticsWorkspaceId?: string;
 }
 
 /**
  * The gateway's state store on Azure: PostgreSQL Flexible Server with private access only (VNet
- * integration in a delegated subnet whose security group admits the apps subnet on 5432; no
- * public endpoint), TLS required, zone-redundant standby and backups.
- *
- * The gateway reads its connection URL from Key Vault (`state-url`), which the operator puts after
- * the first deploy: the password is a Terraform variable, never in the configuration.
+ * integration in a delegated subnet; no public endpoint), TLS required, zone-redundant standby
+ * and backups, and **Entra ID authentication only**: no administrator password exists, so none is
+ * in Terraform state. The Entra administrator is a separate bootstrap identity; the gateway logs
+ * in as its own non-admin role (`url(role)`), which the bootstrap job creates.
  */
 export class StateDatabase extends Construct {
   public readonly server: PostgresqlFlexibleServer;
+  public readonly administrator: PostgresqlFlexibleServerActiveDirectoryAdministrator;
   public readonly database: PostgresqlFlexibleServerDatabase;
   public readonly dnsZone: PrivateDnsZone;
   public readonly databaseName: string;
+  public readonly logs?: MonitorDiagnosticSetting;
 
   constructor(scope: Construct, id: string, props: StateDatabaseProps) {
     super(scope, id);
@@ -66,9 +83,6 @@ export class StateDatabase extends Construct {
     checkName('StateDatabase', 'databaseName', this.databaseName, /^[a-z][a-z0-9_]{0,62}$/, 'a letter followed by lowercase letters, digits and "_"');
     const serverName = props.serverName ?? `gatehouse-state-${pathHash(this)}`;
     checkName('StateDatabase', 'serverName', serverName, /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, '3-63 lowercase letters, digits and dashes');
-    if (!Token.isUnresolved(props.administratorPassword) && props.administratorPassword.length > 0) {
-      throw new Error('StateDatabase: administratorPassword must be a token (a sensitive TerraformVariable), not a literal that would land in the synthesized JSON');
-    }
     const retention = props.backupRetentionDays ?? 7;
     if (!Token.isUnresolved(retention) && (!Number.isInteger(retention) || retention < 7 || retention > 35)) {
       throw new Error(`StateDatabase: backupRetentionDays must be a whole number between 7 and 35, got ${retention}`);
@@ -97,14 +111,25 @@ export class StateDatabase extends Construct {
       delegatedSubnetId: props.delegatedSubnetId,
       privateDnsZoneId: this.dnsZone.id,
       publicNetworkAccessEnabled: false,
-      administratorLogin: props.administratorLogin ?? 'gatehouse',
-      administratorPassword: props.administratorPassword,
-      authentication: { passwordAuthEnabled: true, activeDirectoryAuthEnabled: false },
+      // Entra only. azurerm 4.55 refuses administrator_login/administrator_password at creation
+      // when password authentication is off (postgresql_flexible_server_resource.go, create:
+      // "`administrator_login`, `administrator_password` and `administrator_password_wo` cannot
+      // be set during creation when `authentication.password_auth_enabled` is set to `false`"),
+      // and `tenant_id` goes with active_directory_auth_enabled.
+      authentication: { activeDirectoryAuthEnabled: true, passwordAuthEnabled: false, tenantId: props.tenantId },
       backupRetentionDays: retention,
       geoRedundantBackupEnabled: false,
       highAvailability: props.zoneRedundant === false ? undefined : { mode: 'ZoneRedundant' },
       dependsOn: [link],
       lifecycle: { preventDestroy: true, ignoreChanges: ['zone', 'high_availability[0].standby_availability_zone'] },
+    });
+    this.administrator = new PostgresqlFlexibleServerActiveDirectoryAdministrator(this, 'Administrator', {
+      serverName: this.server.name,
+      resourceGroupName: rg.name,
+      tenantId: props.tenantId,
+      objectId: props.administrator.objectId,
+      principalName: props.administrator.principalName,
+      principalType: props.administrator.principalType ?? 'ServicePrincipal',
     });
     new PostgresqlFlexibleServerConfiguration(this, 'RequireTls', {
       serverId: this.server.id,
@@ -122,10 +147,29 @@ export class StateDatabase extends Construct {
       charset: 'UTF8',
       collation: 'en_US.utf8',
     });
+    if (props.logAnalyticsWorkspaceId) {
+      this.logs = new MonitorDiagnosticSetting(this, 'Logs', {
+        name: 'gatehouse-state-logs',
+        targetResourceId: this.server.id,
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+        enabledLog: [{ category: 'PostgreSQLLogs' }],
+      });
+      for (const [name, value] of [['log_connections', 'on'], ['log_disconnections', 'on']]) {
+        new PostgresqlFlexibleServerConfiguration(this, `Config-${name}`, { serverId: this.server.id, name, value });
+      }
+    }
   }
 
   /** Host name inside the VNet. */
   public get fqdn(): string {
     return this.server.fqdn;
+  }
+
+  /**
+   * The URL a role logs in with: Entra token as the password (the gateway's `state.iamAuth:
+   * azure-entra`), server identity verified against the system CA store.
+   */
+  public url(role: string, database = this.databaseName): string {
+    return `postgresql://${role}@${this.server.fqdn}:5432/${database}?sslmode=verify-full`;
   }
 }

@@ -1,10 +1,10 @@
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { Annotations, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
+import { Annotations, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { AZURE_SECRET_NAMES, Gatehouse } from '../../constructs/azure';
-import { PLACEHOLDER_IMAGE, type AzureSettings } from './settings';
+import { Gatehouse } from '../../constructs/azure/gatehouse';
+import { PLACEHOLDER_DEPLOYER_CIDR, PLACEHOLDER_IMAGE, type AzureSettings } from './settings';
 
 /** The Azure reference deployment: one resource group with a complete Gatehouse. */
 export class GatehouseAzureStack extends TerraformStack {
@@ -15,33 +15,46 @@ export class GatehouseAzureStack extends TerraformStack {
     if (settings.image === PLACEHOLDER_IMAGE) {
       Annotations.of(this).addWarning('gatehouse:azure.image is the placeholder; push the image to your registry and set it before `cdktf deploy` (docs/azure.md)');
     }
+    if (settings.deployerCidrs.includes(PLACEHOLDER_DEPLOYER_CIDR)) {
+      Annotations.of(this).addWarning(`gatehouse:azure.deployerCidrs holds the placeholder ${PLACEHOLDER_DEPLOYER_CIDR}; set your public address (curl -s https://api.ipify.org) before \`cdktf deploy\` (docs/azure.md)`);
+    }
     new AzurermProvider(this, 'azurerm', {
-      features: [{ keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true }] }],
+      features: [{
+        keyVault: [{ purgeSoftDeleteOnDestroy: false, recoverSoftDeletedKeyVaults: true }],
+        // The record account has no public network access: its blob/queue/file data planes answer
+        // 403 from the deploying machine. With the default (true) azurerm 4.55 polls them after
+        // creating the account and on every read (storage_account_resource.go: `if
+        // !features.FivePointOh() && dataPlaneAvailable` → waitForDataPlaneToBecomeAvailableForAccount,
+        // storage_account_data_plane_helpers.go, where only connection errors are tolerated, not
+        // 403), so the first apply fails. false keeps the provider on Resource Manager only.
+        storage: [{ dataPlaneAvailable: false }],
+      }],
       subscriptionId: settings.subscriptionId,
-      // The record account has shared keys disabled: the provider must use Entra ID for storage.
+      // The record account has shared keys disabled: should the provider touch storage data, it
+      // must use Entra ID.
       storageUseAzuread: true,
     });
     const client = new DataAzurermClientConfig(this, 'client', {});
     const group = new ResourceGroup(this, 'group', { name: settings.resourceGroupName, location: settings.location });
-    const dbPassword = new TerraformVariable(this, 'database_admin_password', {
-      type: 'string',
-      sensitive: true,
-      nullable: false,
-      description: 'Administrator password of the state database (TF_VAR_database_admin_password)',
-    });
 
     this.gatehouse = new Gatehouse(this, 'gatehouse', {
       resourceGroup: { id: group.id, name: group.name, location: group.location },
       tenantId: client.tenantId,
       image: settings.image,
       registry: settings.registry,
+      deployerCidrs: settings.deployerCidrs,
+      deployerPrincipalId: client.objectId,
       issuers: settings.issuers,
       connections: settings.connections,
       recordRetentionDays: settings.recordRetentionDays,
-      databaseAdministratorPassword: dbPassword.stringValue,
       replicas: settings.replicas,
+      size: settings.size,
       tcpProtocols: settings.tcpProtocols,
       clientCidrs: settings.clientCidrs,
+      logRetentionDays: settings.logRetentionDays,
+      alarmEmail: settings.alarmEmail,
+      database: settings.database,
+      customerManagedKeys: settings.customerManagedKeys,
       busyPollMicroseconds: settings.busyPollMicroseconds,
     });
 
@@ -49,10 +62,12 @@ export class GatehouseAzureStack extends TerraformStack {
     new TerraformOutput(this, 'gateway_fqdn', { description: 'HTTPS endpoint inside the VNet', value: g.gateway.fqdnOf('http') });
     new TerraformOutput(this, 'admin_fqdn', { value: g.gateway.fqdnOf('admin') });
     new TerraformOutput(this, 'record_container', { value: `${g.records.blobEndpoint}${g.records.container.name}` });
-    new TerraformOutput(this, 'key_vault_name', { description: `Put ${Object.values(AZURE_SECRET_NAMES).join(', ')} and each connection's secret here`, value: g.credentials.vaultName });
+    new TerraformOutput(this, 'key_vault_name', { description: 'Put each connection\'s credential here (gatehouse-<connection>)', value: g.credentials.vaultName });
+    new TerraformOutput(this, 'signing_key_id', { description: 'Record-signing key (for gatehouse verify)', value: g.signingKey.versionlessId });
     new TerraformOutput(this, 'gateway_identity_client_id', { value: g.identity.clientId });
     if (g.database) new TerraformOutput(this, 'database_fqdn', { value: g.database.fqdn });
-    for (const [name, identity] of g.federatedIdentities) {
+    if (g.bootstrap) new TerraformOutput(this, 'bootstrap_job_name', { value: g.bootstrap.job.name });
+    for (const [name, identity] of g.federations) {
       new TerraformOutput(this, `federated_client_id_${name.replace(/-/g, '_')}`, { value: identity.clientId });
     }
   }

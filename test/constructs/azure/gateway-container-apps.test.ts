@@ -1,4 +1,5 @@
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
+import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { GatewayContainerApps, type GatewayContainerAppsProps } from '../../../constructs/azure/gateway-container-apps';
 import { onlyResource, resources, synth } from '../../support/cdktf';
 import { IMAGE, RG, SUBNET_ID, VNET_ID } from './helpers';
@@ -43,13 +44,27 @@ describe('GatewayContainerApps', () => {
     }
   });
 
-  test('at least two replicas, with startup, readiness and liveness probes on /healthz at the admin port', () => {
+  // A replica started before its secrets, signing key or database role exist must stay alive
+  // and out of rotation (gateway admin: /healthz = live, /readyz = 503 until ready), not restart.
+  test('at least two replicas; startup and liveness on /healthz, readiness on /readyz, at the admin port', () => {
     for (const app of apps(synth((s) => new GatewayContainerApps(s, 'G', base)))) {
       expect(app.template.min_replicas).toBeGreaterThanOrEqual(2);
       const container = app.template.container[0];
-      for (const probe of ['startup_probe', 'readiness_probe', 'liveness_probe']) {
+      for (const probe of ['startup_probe', 'liveness_probe']) {
         expect(container[probe]).toEqual([expect.objectContaining({ transport: 'HTTP', port: 9090, path: '/healthz' })]);
       }
+      expect(container.readiness_probe).toEqual([expect.objectContaining({ transport: 'HTTP', port: 9090, path: '/readyz' })]);
+    }
+  });
+
+  test('size is vCPU and MiB (memory rendered in Gi); the apps wait for what they are given in dependsOn', () => {
+    const json = synth((s) => {
+      const zone = new PrivateDnsZone(s, 'Dep', { name: 'x.example', resourceGroupName: 'rg' });
+      new GatewayContainerApps(s, 'G', { ...base, size: { cpu: 0.5, memoryMiB: 1024 }, dependsOn: [zone] });
+    });
+    for (const app of apps(json)) {
+      expect(app.template.container[0]).toMatchObject({ cpu: 0.5, memory: '1Gi' });
+      expect(app.depends_on).toEqual([expect.stringMatching(/^azurerm_private_dns_zone\.Dep/)]);
     }
   });
 
@@ -80,6 +95,7 @@ describe('GatewayContainerApps', () => {
     [{ config: { listeners: {} } }, /config.listeners is set by the port plan/],
     [{ environmentId: '/env' }, /either environmentId .* or infrastructureSubnetId/],
     [{ clientCidrs: ['everyone'] }, /IPv4 CIDRs/],
+    [{ size: { cpu: 1, memoryMiB: 1000 } }, /Consumption combination/],
   ])('refuses %j', (props, message) => {
     expect(() => synth((s) => new GatewayContainerApps(s, 'G', { ...base, ...props } as GatewayContainerAppsProps))).toThrow(message);
   });

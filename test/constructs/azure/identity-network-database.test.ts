@@ -1,7 +1,6 @@
 import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
 import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server';
 import { PostgresqlFlexibleServerConfiguration } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-configuration';
-import { TerraformVariable } from 'cdktf';
 import { GatewayNetwork } from '../../../constructs/azure/gateway-network';
 import { StateDatabase } from '../../../constructs/azure/state-database';
 import { WorkloadIdentity } from '../../../constructs/azure/workload-identity';
@@ -30,12 +29,29 @@ describe('WorkloadIdentity', () => {
 });
 
 describe('GatewayNetwork', () => {
-  test('the database subnet admits PostgreSQL only from the apps subnet', () => {
+  test('the database subnet admits PostgreSQL only from the apps subnet, and its own traffic', () => {
     const nsg = onlyResource(synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG })), 'azurerm_network_security_group');
     expect(nsg.security_rule).toEqual([
       expect.objectContaining({ access: 'Allow', source_address_prefix: '10.40.0.0/23', destination_port_range: '5432', priority: 100 }),
+      expect.objectContaining({ name: 'database-subnet-internal', access: 'Allow' }),
       expect.objectContaining({ access: 'Deny', source_address_prefix: 'VirtualNetwork', priority: 4000 }),
     ]);
+  });
+
+  // Zone-redundant HA replicates between primary and standby inside the delegated subnet; "Network
+  // with private access (virtual network integration) for Azure Database for PostgreSQL", section
+  // "Network security groups": NSG rules must allow traffic within the delegated subnet
+  // (learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private). The deny of
+  // other VNet traffic at 4000 must not come first.
+  test('HA replication inside the database subnet (5432 and 6432) is allowed before the VNet deny', () => {
+    const nsg = onlyResource(synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG })), 'azurerm_network_security_group');
+    const inbound = [...nsg.security_rule].filter((r: any) => r.direction === 'Inbound').sort((a: any, b: any) => a.priority - b.priority);
+    const covers = (range: string, port: number) => range === '*' || range === String(port);
+    for (const port of [5432, 6432]) {
+      const first = inbound.find((r: any) => ['10.40.3.0/24', '*', 'VirtualNetwork'].includes(r.source_address_prefix)
+        && ['10.40.3.0/24', '*', 'VirtualNetwork'].includes(r.destination_address_prefix) && covers(r.destination_port_range, port));
+      expect(first).toMatchObject({ access: 'Allow', source_address_prefix: '10.40.3.0/24' });
+    }
   });
 
   test('subnets are delegated and have no default outbound access', () => {
@@ -61,13 +77,43 @@ describe('GatewayNetwork', () => {
 });
 
 describe('StateDatabase (PostgreSQL Flexible Server)', () => {
-  const build = (s: any) => {
-    const password = new TerraformVariable(s, 'pw', { type: 'string', sensitive: true });
-    return new StateDatabase(s, 'D', { resourceGroup: RG, delegatedSubnetId: SUBNET_ID, virtualNetworkId: VNET_ID, administratorPassword: password.stringValue });
-  };
+  const build = (s: any) => new StateDatabase(s, 'D', {
+    resourceGroup: RG, delegatedSubnetId: SUBNET_ID, virtualNetworkId: VNET_ID, tenantId: 'tenant',
+    administrator: { objectId: 'bootstrap-oid', principalName: 'gatehouse-state-admin' }, logAnalyticsWorkspaceId: '/workspaces/logs',
+  });
+  let json: string;
+  beforeAll(() => { json = synth(build); });
+
+  // azurerm 4.55, internal/services/postgres/postgresql_flexible_server_resource.go (create):
+  // "`administrator_login`, `administrator_password` and `administrator_password_wo` cannot be set
+  // during creation when `authentication.password_auth_enabled` is set to `false`".
+  test('Entra authentication only: no password administrator at all, nothing secret in state', () => {
+    const server = onlyResource(json, 'azurerm_postgresql_flexible_server');
+    expect(server.authentication).toEqual({ active_directory_auth_enabled: true, password_auth_enabled: false, tenant_id: 'tenant' });
+    expect(server.administrator_login).toBeUndefined();
+    expect(server.administrator_password).toBeUndefined();
+    expect(server.administrator_password_wo).toBeUndefined();
+  });
+
+  test('the Entra administrator is the given bootstrap identity', () => {
+    expect(onlyResource(json, 'azurerm_postgresql_flexible_server_active_directory_administrator')).toMatchObject({
+      object_id: 'bootstrap-oid', principal_name: 'gatehouse-state-admin', principal_type: 'ServicePrincipal', tenant_id: 'tenant',
+    });
+  });
+
+  test('logs (with connections) go to Log Analytics', () => {
+    expect(onlyResource(json, 'azurerm_monitor_diagnostic_setting').enabled_log).toEqual([{ category: 'PostgreSQLLogs' }]);
+    expect(json).toHaveResourceWithProperties(PostgresqlFlexibleServerConfiguration, { name: 'log_connections', value: 'on' });
+  });
+
+  test('url(role) verifies the server identity', () => {
+    let url = '';
+    synth((s) => { url = build(s).url('gatehouse-gateway'); });
+    expect(url).toMatch(/^postgresql:\/\/gatehouse-gateway@\$\{[^}]+\}:5432\/gatehouse\?sslmode=verify-full$/);
+  });
 
   test('private access only: delegated subnet, private DNS zone, no public network access', () => {
-    expect(synth(build)).toHaveResourceWithProperties(PostgresqlFlexibleServer, {
+    expect(json).toHaveResourceWithProperties(PostgresqlFlexibleServer, {
       delegated_subnet_id: SUBNET_ID,
       public_network_access_enabled: false,
       private_dns_zone_id: expect.stringMatching(/azurerm_private_dns_zone\./),
@@ -75,10 +121,6 @@ describe('StateDatabase (PostgreSQL Flexible Server)', () => {
   });
 
   test('TLS is required', () => {
-    expect(synth(build)).toHaveResourceWithProperties(PostgresqlFlexibleServerConfiguration, { name: 'require_secure_transport', value: 'on' });
-  });
-
-  test('refuses a literal password', () => {
-    expect(() => synth((s) => new StateDatabase(s, 'D', { resourceGroup: RG, delegatedSubnetId: SUBNET_ID, virtualNetworkId: VNET_ID, administratorPassword: 'hunter2' }))).toThrow(/must be a token/);
+    expect(json).toHaveResourceWithProperties(PostgresqlFlexibleServerConfiguration, { name: 'require_secure_transport', value: 'on' });
   });
 });

@@ -5,18 +5,54 @@ import { onlyResource, resources, synth } from '../../support/cdktf';
 import { RG, SUBNET_ID, VNET_ID } from './helpers';
 
 const base: RecordStorageProps = { resourceGroup: RG, endpointSubnetId: SUBNET_ID, virtualNetworkId: VNET_ID };
+const BLOBS = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
 
 describe('RecordStorage', () => {
-  test('every blob version is immutable under a locked time-based policy, with versioning', () => {
-    const json = synth((s) => new RecordStorage(s, 'R', { ...base, retentionDays: 400 }));
-    expect(json).toHaveResourceWithProperties(StorageAccount, {
-      immutability_policy: { state: 'Locked', period_since_creation_in_days: 400, allow_protected_append_writes: true },
-      blob_properties: expect.objectContaining({ versioning_enabled: true }),
+  let json: string;
+  beforeAll(() => {
+    json = synth((s) => {
+      const r = new RecordStorage(s, 'R', {
+        ...base,
+        retentionDays: 400,
+        encryptionKey: { keyVaultKeyId: 'https://kv.vault.azure.net/keys/cmk', identityId: '/identities/cmk' },
+        logAnalyticsWorkspaceId: '/workspaces/logs',
+      });
+      r.addAccess('writer', 'append');
+      r.addAccess('reader', 'read');
     });
   });
 
-  test('no shared keys, no public access, private network only, TLS 1.2 and HTTPS only', () => {
-    const account = onlyResource(synth((s) => new RecordStorage(s, 'R', base)), 'azurerm_storage_account');
+  // azurerm 4.55, internal/services/storage/storage_account_resource.go (CustomizeDiff): "initial
+  // value of `immutability_policy.0.state` can be either Disabled or Unlocked" — a Locked state at
+  // creation fails the plan (and the API answers InvalidStorageAccountImmutabilityPolicy).
+  test('the account is created with an Unlocked version-level policy (the only states allowed at creation)', () => {
+    expect(json).toHaveResourceWithProperties(StorageAccount, {
+      immutability_policy: { state: 'Unlocked', period_since_creation_in_days: 400, allow_protected_append_writes: true },
+      blob_properties: expect.objectContaining({ versioning_enabled: true }),
+    });
+    expect(['Disabled', 'Unlocked']).toContain(onlyResource(json, 'azurerm_storage_account').immutability_policy.state);
+  });
+
+  // internal/services/storage/storage_container_immutability_policy_resource.go, Create: the
+  // policy is created, then "Lock the policy if requested" (LockImmutabilityPolicy) in the same
+  // apply, through Resource Manager.
+  test('the record container carries a locked time-based policy of the retention period, created and locked in one apply', () => {
+    const policy = onlyResource(json, 'azurerm_storage_container_immutability_policy');
+    expect(policy).toMatchObject({ locked: true, immutability_period_in_days: 400, protected_append_writes_enabled: true });
+    expect(policy.storage_container_resource_manager_id).toMatch(/azurerm_storage_container\..*\.id/);
+  });
+
+  // internal/services/storage/storage_container_resource.go: `storage_account_id` uses the Resource
+  // Manager client; the deprecated `storage_account_name` goes through the blob data plane, which
+  // answers 403 from outside the VNet once public network access is off.
+  test('the container is created through Resource Manager (storage_account_id), never the data plane', () => {
+    const container = onlyResource(json, 'azurerm_storage_container');
+    expect(container.storage_account_id).toMatch(/azurerm_storage_account\..*\.id/);
+    expect(container.storage_account_name).toBeUndefined();
+  });
+
+  test('no shared keys, no public access, private network only, TLS 1.2 and HTTPS only; no data-plane-only blocks', () => {
+    const account = onlyResource(json, 'azurerm_storage_account');
     expect(account).toMatchObject({
       shared_access_key_enabled: false,
       allow_nested_items_to_be_public: false,
@@ -25,27 +61,46 @@ describe('RecordStorage', () => {
       https_traffic_only_enabled: true,
       network_rules: { default_action: 'Deny' },
     });
+    // storage_account_resource.go refuses queue_properties/static_website with data_plane_available = false.
+    expect(account.queue_properties).toBeUndefined();
+    expect(account.static_website).toBeUndefined();
+  });
+
+  test('a customer-managed key encrypts the account, read with its user-assigned identity', () => {
+    expect(onlyResource(json, 'azurerm_storage_account')).toMatchObject({
+      identity: { type: 'UserAssigned', identity_ids: ['/identities/cmk'] },
+      customer_managed_key: { key_vault_key_id: 'https://kv.vault.azure.net/keys/cmk', user_assigned_identity_id: '/identities/cmk' },
+    });
+  });
+
+  test('blob reads, writes and deletes are logged to Log Analytics', () => {
+    const setting = onlyResource(json, 'azurerm_monitor_diagnostic_setting');
+    expect(setting.target_resource_id).toMatch(/\/blobServices\/default$/);
+    expect(setting.log_analytics_workspace_id).toBe('/workspaces/logs');
+    expect(setting.enabled_log.map((l: any) => l.category).sort()).toEqual(['StorageDelete', 'StorageRead', 'StorageWrite']);
   });
 
   test('the account is reached through a blob private endpoint', () => {
-    const endpoint = onlyResource(synth((s) => new RecordStorage(s, 'R', base)), 'azurerm_private_endpoint');
+    const endpoint = onlyResource(json, 'azurerm_private_endpoint');
     expect(endpoint.private_service_connection.subresource_names).toEqual(['blob']);
     expect(endpoint.subnet_id).toBe(SUBNET_ID);
   });
 
-  test('append access is create/append/read with no delete; read access is read only', () => {
-    const json = synth((s) => {
-      const r = new RecordStorage(s, 'R', base);
-      r.addAccess('writer', 'append');
-      r.addAccess('reader', 'read');
-    });
+  // Put Blob needs `blobs/write` to overwrite an existing blob and only `blobs/add/action` to create
+  // one ("Permissions for Blob service operations", learn.microsoft.com/rest/api/storageservices/
+  // authorize-with-azure-active-directory). With `write`, the gateway identity could put a new
+  // current version over a record blob (the old one survives only as a previous version).
+  test('append is create + read only: no write (overwrite would shadow the current version), no delete; read is read only', () => {
     const defs = Object.values(resources(json, 'azurerm_role_definition')).map((d: any) => d.permissions[0]);
-    const blobs = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
     expect(defs.map((p: any) => [...p.data_actions].sort())).toEqual([
-      [`${blobs}/add/action`, `${blobs}/read`, `${blobs}/write`],
-      [`${blobs}/read`],
+      [`${BLOBS}/add/action`, `${BLOBS}/read`],
+      [`${BLOBS}/read`],
     ]);
-    for (const p of defs) expect(p.actions).toEqual([]);
+    for (const p of defs) {
+      expect(p.actions).toEqual([]);
+      expect(p.data_actions).not.toContain(`${BLOBS}/write`);
+      expect(p.data_actions).not.toContain(`${BLOBS}/delete`);
+    }
     expect(json).toHaveResourceWithProperties(RoleDefinition, { assignable_scopes: [RG.id] });
     const assignments = Object.values(resources(json, 'azurerm_role_assignment')) as any[];
     expect(assignments.map((a) => a.principal_id).sort()).toEqual(['reader', 'writer']);
