@@ -1,15 +1,26 @@
-import { type Duration, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { GatewayAlarms } from './gateway-alarms';
+import {
+  validateBaseProps,
+  type GatehouseBaseProps,
+  type GatehouseConnectionBase,
+  type GatehouseFederation,
+  type GatehouseIssuerBase,
+  type ReplicaRange,
+} from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { GatewayAlarms } from './gateway-alarms';
 import { GatewayNetwork } from './gateway-network';
-import type { GatewayTcpProtocol } from '../core/gateway-ports';
 import { GatewayService } from './gateway-service';
 import { ImmutableLogBucket } from './immutable-log-bucket';
 import { OidcFederationRole } from './oidc-federation-role';
@@ -17,39 +28,34 @@ import { RecordSigningKey } from './record-signing-key';
 import { StateDatabase } from './state-database';
 import { UpstreamCredentials } from './upstream-credentials';
 
-/** A trusted caller issuer, as in the gateway's `identity.issuers` (plus `awsRole`). */
-export interface GatehouseIssuer {
-  readonly name: string;
-  readonly issuer: string;
-  readonly audiences: readonly string[];
-  /** Any other field of the gateway's issuer configuration (`kind`, `subjectRules`, `groupsClaim`, ...). */
-  readonly options?: GatewayConfigDocument;
+/** Federation into AWS: an IAM OIDC provider and a role pinned to exact subjects. */
+export interface GatehouseAwsFederation extends GatehouseFederation {
   /**
-   * Also create an IAM OIDC provider and a role that this issuer's workloads can assume (with
-   * read access to the records and the digest public key, e.g. to run `gatehouse verify`).
-   * @default no AWS role
+   * An existing IAM OIDC provider for this issuer (IAM allows one per issuer URL per account).
+   * @default a new provider
    */
-  readonly awsRole?: { readonly subjects: readonly string[]; readonly audiences?: readonly string[] };
+  readonly oidcProvider?: iam.IOidcProvider;
 }
 
-/** An upstream connection, as in the gateway's `connections`, with its credential kept in Secrets Manager. */
-export interface GatehouseConnection {
-  readonly name: string;
+/** A trusted caller issuer; `federation` creates an IAM role its workloads can assume. */
+export interface GatehouseIssuer extends GatehouseIssuerBase {
   /**
-   * The connection without `name` and without `credential.secret`
-   * (e.g. `{ kind: 'http', upstream, route, credential: { type: 'bearer' } }`).
+   * Also let this issuer's workloads assume an IAM role (read the records and verify digests,
+   * e.g. to run `gatehouse verify`), scoped to exact subjects.
+   * @default no federation
    */
-  readonly spec: GatewayConfigDocument;
-  /**
-   * An existing secret holding the credential.
-   * @default a new secret (put the value after the first deploy)
-   */
-  readonly secret?: secretsmanager.ISecret;
+  readonly federation?: GatehouseAwsFederation;
 }
+
+/** An upstream connection; `secret` brings an existing Secrets Manager secret. */
+export interface GatehouseConnection extends GatehouseConnectionBase<secretsmanager.ISecret> {}
 
 /** An existing PostgreSQL database for the gateway's state. */
 export interface ExistingStateDatabase {
-  /** Secret in RDS JSON form (`username`, `password`, `host`, `port`, `dbname`). */
+  /**
+   * Secret in RDS JSON form (`username`, `password`, `host`, `port`, `dbname`) of a dedicated,
+   * least-privileged role (never the administrator's).
+   */
   readonly secret: secretsmanager.ISecret;
   /** The database's security group, to admit the gateway on `port`. @default none (admit it yourself) */
   readonly securityGroup?: ec2.ISecurityGroup;
@@ -57,23 +63,61 @@ export interface ExistingStateDatabase {
   readonly port?: number;
 }
 
-export interface GatehouseProps {
+/** An internal DNS name for the gateway: an alias record to the load balancer. */
+export interface GatehouseDomain {
+  /** The name clients use (the certificate's name), inside `hostedZone`. */
+  readonly domainName: string;
+  /** A Route 53 private hosted zone associated with the VPC. */
+  readonly hostedZone: route53.IHostedZone;
+}
+
+export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, GatehouseConnection> {
   /** Certificate the internal load balancer presents (ACM, in this region). */
   readonly certificate: acm.ICertificate;
   /**
    * An existing VPC with private (egress) and isolated subnets in at least two zones.
+   * Conflicts with `vpcCidr`.
    * @default a new GatewayNetwork
    */
   readonly vpc?: ec2.IVpc;
-  /** @default [] */
-  readonly issuers?: readonly GatehouseIssuer[];
-  /** @default [] */
-  readonly connections?: readonly GatehouseConnection[];
   /**
-   * Object Lock retention of every record.
-   * @default Duration.days(365)
+   * The address range of the created VPC (a /16 to /20; subnets are /24 public, /22 private,
+   * /24 isolated per zone). Conflicts with `vpc`.
+   * @default '10.0.0.0/16'
    */
-  readonly recordRetention?: Duration;
+  readonly vpcCidr?: string;
+  /**
+   * An existing ECS cluster in the VPC. Its Container Insights feed the running-replicas alarm;
+   * without them that alarm stays in ALARM.
+   * @default a new cluster with Container Insights (enhanced)
+   */
+  readonly cluster?: ecs.ICluster;
+  /**
+   * CPU architecture of the tasks (and of the image built by `cdk deploy`).
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+  /**
+   * Deletion protection of the load balancer and the state database.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * An internal DNS name: an alias A record in a private hosted zone to the load balancer.
+   * @default no record (clients use the load balancer's DNS name)
+   */
+  readonly domain?: GatehouseDomain;
+  /**
+   * AWS only: security groups whose members may reach the gateway, beside `clientCidrs`
+   * (e.g. the agents' own security group).
+   * @default none
+   */
+  readonly clientSecurityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * Retention of the gateway's container logs, in days (a CloudWatch Logs value).
+   * @default 365
+   */
+  readonly logRetentionDays?: number;
   /**
    * An existing asymmetric signing key (ECC_NIST_P256, SIGN_VERIFY).
    * @default a new key
@@ -81,73 +125,54 @@ export interface GatehouseProps {
   readonly signingKey?: kms.IKey;
   /**
    * An existing database. Mutually exclusive with `databaseCapacity`.
-   * @default a new StateDatabase (Aurora Serverless v2)
+   * @default a new StateDatabase (Aurora Serverless v2) with a dedicated gateway role
    */
   readonly existingDatabase?: ExistingStateDatabase;
   /** @default StateDatabase's default */
-  readonly databaseCapacity?: { readonly min: number; readonly max: number };
+  readonly databaseCapacity?: ReplicaRange;
   /** @default built from `gateway/Dockerfile` */
   readonly image?: ecs.ContainerImage;
   /** @default the current working directory */
   readonly imageDirectory?: string;
-  /** @default [] */
-  readonly tcpProtocols?: readonly GatewayTcpProtocol[];
-  /** @default the VPC CIDR */
-  readonly clientPeers?: readonly ec2.IPeer[];
-  /** @default { min: 2, max: 6 } */
-  readonly taskCount?: { readonly min: number; readonly max: number };
-  /** @default { cpu: 1024, memoryMiB: 2048 } */
-  readonly taskSize?: { readonly cpu: number; readonly memoryMiB: number };
-  /**
-   * Email address subscribed to the alarm topic.
-   * @default no subscription
-   */
-  readonly alarmEmail?: string;
-  /**
-   * Recording mode.
-   * @default 'strict'
-   */
-  readonly recordingMode?: 'strict' | 'buffered';
-  /**
-   * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
-   * polling this long after each request instead of sleeping, trading CPU for latency. Fargate
-   * tasks have their vCPUs to themselves, which is where it pays.
-   * @default off
-   */
-  readonly busyPollMicroseconds?: number;
-  /** Groups allowed to use the admin API. @default the gateway's default (`gatehouse-admins`) */
-  readonly adminGroups?: readonly string[];
 }
 
 /**
  * Everything a production Gatehouse needs in one account, composed from the other constructs and
  * wired with least privilege: the task role may append to its record prefix and read it back,
- * sign digests, read its upstream credentials and its database secret, and nothing else.
+ * sign digests, read its upstream credentials and its own database secret, and nothing else.
+ *
+ * It is `IConnectable` (its `connections` are the gateway tasks': allow them to reach an upstream
+ * with `gatehouse.connections.allowTo(db, ec2.Port.tcp(5432))`) and offers `metric*()` helpers.
  */
-export class Gatehouse extends Construct {
+export class Gatehouse extends Construct implements ec2.IConnectable {
   public readonly vpc: ec2.IVpc;
   public readonly network?: GatewayNetwork;
-  public readonly logBucket: ImmutableLogBucket;
+  /** The immutable record store. */
+  public readonly records: ImmutableLogBucket;
   public readonly signingKey: RecordSigningKey;
   public readonly credentials: UpstreamCredentials;
   public readonly database?: StateDatabase;
   public readonly gateway: GatewayService;
   public readonly alarms: GatewayAlarms;
-  public readonly federationRoles: ReadonlyMap<string, OidcFederationRole>;
+  /** Federation roles by issuer name. */
+  public readonly federations: ReadonlyMap<string, OidcFederationRole>;
+  /** The internal DNS record, when `domain` is given. */
+  public readonly dnsRecord?: route53.ARecord;
+  /** The gateway tasks' security group(s). */
+  public readonly connections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
-    if (props.existingDatabase && props.databaseCapacity) {
-      throw new Error('Gatehouse: databaseCapacity applies to a created database; it conflicts with existingDatabase');
-    }
+    validateProps(props);
+    validateBaseProps(props, Token.isUnresolved);
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
 
-    this.logBucket = new ImmutableLogBucket(this, 'Records', { retention: props.recordRetention });
+    this.records = new ImmutableLogBucket(this, 'Records', { retentionDays: props.recordRetentionDays });
     if (props.vpc) {
       this.vpc = props.vpc;
     } else {
-      this.network = new GatewayNetwork(this, 'Network', { flowLogsBucket: this.logBucket.accessLogsBucket });
+      this.network = new GatewayNetwork(this, 'Network', { cidr: props.vpcCidr, flowLogsBucket: this.records.accessLogsBucket });
       this.vpc = this.network.vpc;
     }
     this.signingKey = new RecordSigningKey(this, 'SigningKey', { key: props.signingKey });
@@ -162,7 +187,11 @@ export class Gatehouse extends Construct {
     if (props.existingDatabase) {
       stateUrl = `aws-sm:${props.existingDatabase.secret.secretArn}#postgres-url`;
     } else {
-      this.database = new StateDatabase(this, 'State', { vpc: this.vpc, capacity: props.databaseCapacity });
+      this.database = new StateDatabase(this, 'State', {
+        vpc: this.vpc,
+        capacity: props.databaseCapacity,
+        deletionProtection: props.deletionProtection,
+      });
       stateUrl = this.database.urlReference;
     }
 
@@ -172,7 +201,7 @@ export class Gatehouse extends Construct {
       connections: connections.map((c) => connectionConfig(c, () => this.credentials.referenceFor(c.name), `give an existing secret as \`secret\``)),
       recording: {
         mode: props.recordingMode ?? 'strict',
-        sink: { type: 's3', bucket: this.logBucket.bucket.bucketName, prefix: this.logBucket.prefix, region: this.logBucket.bucket.stack.region },
+        sink: { type: 's3', bucket: this.records.bucket.bucketName, prefix: this.records.prefix, region: this.records.bucket.stack.region },
         signingKey: this.signingKey.reference,
       },
       state: { url: stateUrl },
@@ -182,19 +211,25 @@ export class Gatehouse extends Construct {
 
     this.gateway = new GatewayService(this, 'Gateway', {
       vpc: this.vpc,
+      cluster: props.cluster,
       certificate: props.certificate,
       image: props.image,
       imageDirectory: props.imageDirectory,
       config,
       tcpProtocols: props.tcpProtocols,
-      clientPeers: props.clientPeers,
-      taskCount: props.taskCount,
-      taskSize: props.taskSize,
-      accessLogsBucket: this.logBucket.accessLogsBucket,
+      clientCidrs: props.clientCidrs,
+      clientSecurityGroups: props.clientSecurityGroups,
+      replicas: props.replicas,
+      size: props.size,
+      cpuArchitecture: props.cpuArchitecture,
+      logRetentionDays: props.logRetentionDays,
+      deletionProtection: props.deletionProtection,
+      accessLogsBucket: this.records.accessLogsBucket,
     });
+    this.connections = this.gateway.connections;
 
     const taskRole = this.gateway.taskRole;
-    this.logBucket.grantAppend(taskRole);
+    this.records.grantAppend(taskRole, { acknowledgePrefixWildcard: true });
     this.signingKey.grantSign(taskRole);
     this.credentials.grantRead(taskRole);
     if (this.database) {
@@ -214,21 +249,86 @@ export class Gatehouse extends Construct {
     this.alarms = new GatewayAlarms(this, 'Alarms', { gateway: this.gateway });
     if (props.alarmEmail) this.alarms.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
-    const roles = new Map<string, OidcFederationRole>();
+    const federations = new Map<string, OidcFederationRole>();
     for (const issuer of props.issuers ?? []) {
-      if (!issuer.awsRole) continue;
+      if (!issuer.federation) continue;
       const federation = new OidcFederationRole(this, `Federation-${issuer.name}`, {
         issuerUrl: issuer.issuer,
-        subjects: issuer.awsRole.subjects,
-        audiences: issuer.awsRole.audiences,
+        subjects: issuer.federation.subjects,
+        audiences: issuer.federation.audiences,
+        provider: issuer.federation.oidcProvider,
       });
-      this.logBucket.grantRead(federation.role);
+      this.records.grantRead(federation.role, { acknowledgePrefixWildcard: true });
       this.signingKey.grantVerify(federation.role);
-      roles.set(issuer.name, federation);
+      federations.set(issuer.name, federation);
     }
-    this.federationRoles = roles;
+    this.federations = federations;
+
+    if (props.domain) {
+      this.dnsRecord = new route53.ARecord(this, 'DnsRecord', {
+        zone: props.domain.hostedZone,
+        recordName: props.domain.domainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.gateway.loadBalancer)),
+        comment: 'Gatehouse gateway (internal load balancer)',
+      });
+    }
   }
 
+  /** Records the gateway could not store (each refused the traffic it describes). Sum per minute. */
+  public metricRecordingFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alarms.metricRecordingFailures(props);
+  }
+
+  /** HTTP responses with a 5xx status. Sum per minute. */
+  public metric5xx(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alarms.metric5xx(props);
+  }
+
+  /** Percent of HTTP responses that are 5xx. */
+  public metric5xxRate(): cloudwatch.MathExpression {
+    return this.alarms.metric5xxRate();
+  }
+
+  /** Tasks passing the load balancer's `/healthz` check. Minimum per minute. */
+  public metricHealthyReplicas(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alarms.metricHealthyReplicas(props);
+  }
+
+  /** Running tasks of the service (Container Insights). Minimum per minute. */
+  public metricRunningReplicas(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.alarms.metricRunningReplicas(props);
+  }
 }
 
-
+/** Conflicting or malformed options, refused before anything is built. */
+function validateProps(props: GatehouseProps): void {
+  if (props.existingDatabase && props.databaseCapacity) {
+    throw new Error('Gatehouse: databaseCapacity applies to a created database; it conflicts with existingDatabase');
+  }
+  if (props.vpc && props.vpcCidr !== undefined) {
+    throw new Error('Gatehouse: vpcCidr applies to a created VPC; it conflicts with vpc (give one or the other)');
+  }
+  if (props.cluster && !props.vpc) {
+    throw new Error('Gatehouse: an existing cluster lives in an existing VPC; give that VPC as vpc too');
+  }
+  if (props.image && props.imageDirectory) {
+    throw new Error('Gatehouse: give either image (prebuilt) or imageDirectory (built by cdk deploy), not both');
+  }
+  if (props.domain) {
+    const name = props.domain.domainName;
+    if (!Token.isUnresolved(name) && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i.test(name)) {
+      throw new Error(`Gatehouse: domain.domainName must be a DNS name such as "gatehouse.internal.example.com", got "${name}"`);
+    }
+    const zone = props.domain.hostedZone.zoneName;
+    if (!Token.isUnresolved(name) && !Token.isUnresolved(zone) && name !== zone && !name.endsWith(`.${zone}`)) {
+      throw new Error(`Gatehouse: domain.domainName "${name}" is not inside the hosted zone "${zone}"`);
+    }
+  }
+  for (const issuer of props.issuers ?? []) {
+    const provider = issuer.federation?.oidcProvider;
+    if (provider && !Token.isUnresolved(provider.oidcProviderIssuer) && !Token.isUnresolved(issuer.issuer)
+      && provider.oidcProviderIssuer !== issuer.issuer.replace(/^https:\/\//, '').replace(/\/$/, '')) {
+      throw new Error(`Gatehouse: issuer "${issuer.name}" federation.oidcProvider is for "${provider.oidcProviderIssuer}", not "${issuer.issuer}"`);
+    }
+  }
+}

@@ -41,6 +41,8 @@ export class GatewayAlarms extends Construct {
   public readonly serverErrors: cloudwatch.Alarm;
   public readonly recordingFailures: cloudwatch.Alarm;
   private readonly logGroup: logs.ILogGroup;
+  private readonly gateway: GatewayService;
+  private readonly filters: { responses: logs.MetricFilter; errors: logs.MetricFilter; recording: logs.MetricFilter };
 
   constructor(scope: Construct, id: string, props: GatewayAlarmsProps) {
     super(scope, id);
@@ -49,6 +51,7 @@ export class GatewayAlarms extends Construct {
       throw new Error(`GatewayAlarms: serverErrorPercent must be in (0, 100], got ${threshold}`);
     }
     const gateway = props.gateway;
+    this.gateway = gateway;
     this.logGroup = gateway.logGroup;
     this.topic = props.topic ?? this.createTopic();
     const action = new actions.SnsAction(this.topic);
@@ -64,15 +67,9 @@ export class GatewayAlarms extends Construct {
     });
 
     this.runningTasks = new cloudwatch.Alarm(this, 'RunningTasks', {
-      alarmDescription: `Fewer than ${gateway.taskCount.min} gateway tasks are running`,
-      metric: new cloudwatch.Metric({
-        namespace: 'ECS/ContainerInsights',
-        metricName: 'RunningTaskCount',
-        dimensionsMap: { ClusterName: gateway.cluster.clusterName, ServiceName: gateway.service.serviceName },
-        period: Duration.minutes(1),
-        statistic: 'Minimum',
-      }),
-      threshold: gateway.taskCount.min,
+      alarmDescription: `Fewer than ${gateway.replicas.min} gateway tasks are running`,
+      metric: this.metricRunningReplicas(),
+      threshold: gateway.replicas.min,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
@@ -80,14 +77,11 @@ export class GatewayAlarms extends Construct {
 
     const responses = this.logMetric('Responses', 'HttpResponses', '{ $.status = * }');
     const errors = this.logMetric('ServerErrors', 'HttpServerErrors', '{ $.status >= 500 }');
+    const recording = this.logMetric('RecordingFailures', 'RecordingFailures', '{ $.code = "GH_ERR_RECORDING_*" }');
+    this.filters = { responses: responses.filter, errors: errors.filter, recording: recording.filter };
     this.serverErrors = new cloudwatch.Alarm(this, 'ServerErrorRate', {
       alarmDescription: `More than ${threshold}% of HTTP responses are 5xx`,
-      metric: new cloudwatch.MathExpression({
-        expression: 'IF(responses > 0, 100 * errors / responses, 0)',
-        usingMetrics: { responses: responses.metric, errors: errors.metric },
-        period: Duration.minutes(1),
-        label: '5xx percent',
-      }),
+      metric: this.metric5xxRate(),
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 5,
@@ -95,7 +89,6 @@ export class GatewayAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    const recording = this.logMetric('RecordingFailures', 'RecordingFailures', '{ $.code = "GH_ERR_RECORDING_*" }');
     this.recordingFailures = new cloudwatch.Alarm(this, 'RecordingFailuresAlarm', {
       alarmDescription: 'The gateway could not store records and is refusing the traffic they describe',
       metric: recording.metric,
@@ -109,6 +102,48 @@ export class GatewayAlarms extends Construct {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }
+  }
+
+  /** Records the gateway could not store (each one refused the traffic it describes). Sum per minute. */
+  public metricRecordingFailures(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.filters.recording.metric({ statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  /** HTTP responses with a 5xx status. Sum per minute. */
+  public metric5xx(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.filters.errors.metric({ statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  /** HTTP responses. Sum per minute. */
+  public metricResponses(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.filters.responses.metric({ statistic: 'Sum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Percent of HTTP responses that are 5xx (0 when there are none). */
+  public metric5xxRate(props: { readonly period?: Duration } = {}): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'IF(responses > 0, 100 * errors / responses, 0)',
+      usingMetrics: { responses: this.metricResponses(), errors: this.metric5xx() },
+      period: props.period ?? Duration.minutes(1),
+      label: '5xx percent',
+    });
+  }
+
+  /** Tasks passing the load balancer's `/healthz` check. Minimum per minute. */
+  public metricHealthyReplicas(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.gateway.targetGroups.get('http')!.metrics.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1), ...props });
+  }
+
+  /** Running tasks of the service (Container Insights). Minimum per minute. */
+  public metricRunningReplicas(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'ECS/ContainerInsights',
+      metricName: 'RunningTaskCount',
+      dimensionsMap: { ClusterName: this.gateway.cluster.clusterName, ServiceName: this.gateway.service.serviceName },
+      period: Duration.minutes(1),
+      statistic: 'Minimum',
+      ...props,
+    });
   }
 
   private logMetric(id: string, metricName: string, pattern: string): { filter: logs.MetricFilter; metric: cloudwatch.Metric } {

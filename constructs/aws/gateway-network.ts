@@ -1,9 +1,15 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface GatewayNetworkProps {
+  /**
+   * The VPC's address range (a /16 to /20: it holds a /24 public, a /22 private and a /24
+   * isolated subnet per zone).
+   * @default '10.0.0.0/16'
+   */
+  readonly cidr?: string;
   /**
    * Availability zones to span (at least two).
    * @default 2
@@ -36,6 +42,13 @@ export class GatewayNetwork extends Construct {
     if (props.natGateways !== undefined && props.natGateways < 1) {
       throw new Error(`GatewayNetwork: natGateways must be at least 1 (the gateway reaches upstream APIs), got ${props.natGateways}`);
     }
+    if (props.cidr !== undefined && !Token.isUnresolved(props.cidr)) {
+      const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(props.cidr);
+      const mask = match ? Number(match[5]) : NaN;
+      if (!match || match.slice(1, 5).some((o) => Number(o) > 255) || mask < 16 || mask > 20) {
+        throw new Error(`GatewayNetwork: cidr must be an IPv4 block from /16 to /20 (e.g. "10.20.0.0/16"), got "${props.cidr}"`);
+      }
+    }
     const flowLogsBucket =
       props.flowLogsBucket ??
       new s3.Bucket(this, 'FlowLogs', {
@@ -49,6 +62,7 @@ export class GatewayNetwork extends Construct {
       });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ...(props.cidr !== undefined ? { ipAddresses: ec2.IpAddresses.cidr(props.cidr) } : {}),
       maxAzs,
       natGateways: props.natGateways ?? maxAzs,
       subnetConfiguration: [
@@ -60,6 +74,14 @@ export class GatewayNetwork extends Construct {
       gatewayEndpoints: { s3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
       restrictDefaultSecurityGroup: true,
     });
+    for (const subnet of this.vpc.publicSubnets) {
+      const route = subnet.node.tryFindChild('DefaultRoute');
+      if (!route) continue;
+      Validations.of(route).acknowledge({
+        id: 'NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW',
+        reason: 'Only the public subnets route to the internet gateway, and they hold only the NAT gateways (no public IPs on launch); tasks, load balancer and database sit in private and isolated subnets.',
+      });
+    }
     if (!props.flowLogsBucket) {
       Validations.of(flowLogsBucket).acknowledge({
         id: 'AwsSolutions-S1',

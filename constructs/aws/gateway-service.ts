@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Duration, IgnoreMode, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, IgnoreMode, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../core/gateway-ports';
 
@@ -47,30 +48,43 @@ export interface GatewayServiceProps {
    */
   readonly tcpProtocols?: readonly GatewayTcpProtocol[];
   /**
-   * Who may reach the load balancer.
-   * @default the VPC's CIDR block
+   * CIDRs that may reach the load balancer's listeners.
+   * @default the VPC's CIDR block, unless `clientSecurityGroups` is given
    */
-  readonly clientPeers?: readonly ec2.IPeer[];
+  readonly clientCidrs?: readonly string[];
+  /**
+   * AWS only: security groups whose members may reach the load balancer's listeners (beside
+   * `clientCidrs`).
+   * @default none
+   */
+  readonly clientSecurityGroups?: readonly ec2.ISecurityGroup[];
   /**
    * Task count bounds for autoscaling (on CPU). At least two, in different zones.
    * @default { min: 2, max: 6 }
    */
-  readonly taskCount?: { readonly min: number; readonly max: number };
+  readonly replicas?: ReplicaRange;
   /**
-   * Task size (Fargate CPU units and MiB).
-   * @default { cpu: 1024, memoryMiB: 2048 }
+   * One task's size: vCPU (0.25, 0.5, 1, 2, 4, 8 or 16) and MiB, a combination Fargate offers.
+   * @default { cpu: 1, memoryMiB: 2048 }
    */
-  readonly taskSize?: { readonly cpu: number; readonly memoryMiB: number };
+  readonly size?: GatewaySize;
   /**
-   * CPU architecture of the image.
+   * CPU architecture of the image (the built image is built for it too).
    * @default ecs.CpuArchitecture.X86_64
    */
   readonly cpuArchitecture?: ecs.CpuArchitecture;
   /**
-   * Container log retention.
-   * @default logs.RetentionDays.ONE_YEAR
+   * Container log retention, in days (one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90,
+   * 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653).
+   * @default 365
    */
-  readonly logRetention?: logs.RetentionDays;
+  readonly logRetentionDays?: number;
+  /**
+   * Deletion protection of the load balancer (a `cdk destroy` or a replacement then fails until
+   * it is turned off).
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
   /**
    * Key for the container log group.
    * @default a new KMS key with rotation, usable by CloudWatch Logs in this region
@@ -112,7 +126,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
   public readonly scaling: ecs.ScalableTaskCount;
   public readonly connections: ec2.Connections;
   public readonly taskRole: iam.IRole;
-  public readonly taskCount: { readonly min: number; readonly max: number };
+  public readonly replicas: ReplicaRange;
 
   constructor(scope: Construct, id: string, props: GatewayServiceProps) {
     super(scope, id);
@@ -125,9 +139,11 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     if (props.cluster && props.cluster.vpc !== props.vpc) {
       throw new Error('GatewayService: cluster belongs to a different VPC than vpc; give the cluster\'s VPC');
     }
-    this.taskCount = props.taskCount ?? { min: 2, max: 6 };
-    validateTaskCount(this.taskCount);
-    const size = props.taskSize ?? { cpu: 1024, memoryMiB: 2048 };
+    this.replicas = props.replicas ?? { min: 2, max: 6 };
+    validateReplicas(this.replicas);
+    const size = props.size ?? { cpu: 1, memoryMiB: 2048 };
+    const cpuUnits = fargateCpuUnits(size);
+    const logRetention = validateLogRetention(props.logRetentionDays ?? 365);
     const tcpProtocols = [...new Set(props.tcpProtocols ?? [])];
     const listenerNames: GatewayListenerName[] = ['http', 'admin', ...tcpProtocols];
     this.vpc = props.vpc;
@@ -139,7 +155,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     const logKey = props.logEncryptionKey ?? this.createLogKey();
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       encryptionKey: logKey,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      retention: logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -156,7 +172,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       .digest('hex');
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: size.cpu,
+      cpu: cpuUnits,
       memoryLimitMiB: size.memoryMiB,
       runtimePlatform: {
         cpuArchitecture: props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64,
@@ -165,6 +181,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       volumes: [{ name: 'tmp' }],
     });
     this.taskRole = this.taskDefinition.taskRole;
+    const executionRole = this.taskDefinition.obtainExecutionRole();
 
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
       image: props.image ?? this.imageFromAsset(props.imageDirectory ?? process.cwd(), props.cpuArchitecture),
@@ -194,7 +211,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: this.taskCount.min,
+      desiredCount: this.replicas.min,
       assignPublicIp: false,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [serviceSecurityGroup],
@@ -208,12 +225,12 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     });
     this.connections = this.service.connections;
 
-    this.scaling = this.service.autoScaleTaskCount({ minCapacity: this.taskCount.min, maxCapacity: this.taskCount.max });
+    this.scaling = this.service.autoScaleTaskCount({ minCapacity: this.replicas.min, maxCapacity: this.replicas.max });
     this.scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
 
     const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc: this.vpc,
-      description: 'Gatehouse internal load balancer: listeners open to the client peers only',
+      description: 'Gatehouse internal load balancer: listeners open to the clients only',
       allowAllOutbound: false,
     });
     this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
@@ -222,11 +239,17 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       crossZoneEnabled: true,
       securityGroups: [lbSecurityGroup],
+      deletionProtection: props.deletionProtection ?? true,
     });
     const accessLogs = props.accessLogsBucket ?? this.createAccessLogsBucket();
     this.loadBalancer.logAccessLogs(accessLogs, 'nlb');
 
-    const peers = props.clientPeers ?? [ec2.Peer.ipv4(this.vpc.vpcCidrBlock)];
+    const defaultClients = props.clientCidrs === undefined && props.clientSecurityGroups === undefined;
+    const peers: ec2.IPeer[] = [
+      ...(defaultClients ? [this.vpc.vpcCidrBlock] : props.clientCidrs ?? []).map((cidr) => ec2.Peer.ipv4(cidr)),
+      ...(props.clientSecurityGroups ?? []),
+    ];
+    if (peers.length === 0) throw new Error('GatewayService: clientCidrs and clientSecurityGroups are both empty; nobody could reach the gateway');
     const listeners = new Map<GatewayListenerName, elbv2.NetworkListener>();
     const targetGroups = new Map<GatewayListenerName, elbv2.NetworkTargetGroup>();
     const certificate = elbv2.ListenerCertificate.fromCertificateManager(props.certificate);
@@ -267,14 +290,21 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     this.listeners = listeners;
     this.targetGroups = targetGroups;
 
-    if (props.clientPeers === undefined) {
-      Validations.of(lbSecurityGroup).acknowledge({
-        id: 'AwsSolutions-EC23',
-        reason:
-          'Ingress is limited to the client peers (by default the VPC CIDR, a token cdk-nag cannot evaluate); the load balancer is internal and has no route from the internet.',
+    if (defaultClients) {
+      for (const id of ['AwsSolutions-EC23', 'NIST.800.53.R5-EC2RestrictedCommonPorts', 'NIST.800.53.R5-EC2RestrictedSSH']) {
+        Validations.of(lbSecurityGroup).acknowledge({
+          id,
+          reason:
+            'Ingress is limited to the VPC CIDR, a token cdk-nag cannot evaluate, on the listener ports of the port plan; the load balancer is internal and has no route from the internet.',
+        });
+      }
+    }
+    for (const role of [this.taskRole, executionRole]) {
+      Validations.of(role).acknowledge({
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason: 'The policy is generated from grants for this one role and attached to it alone; a reusable managed policy could be attached to other principals and widen who holds these permissions.',
       });
     }
-    const executionRole = this.taskDefinition.obtainExecutionRole();
     Validations.of(executionRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ecr:GetAuthorizationToken, required to pull the image, does not support resource-level permissions.',
@@ -348,8 +378,38 @@ function listenerConfig(names: readonly GatewayListenerName[]): Record<string, u
   return out;
 }
 
-function validateTaskCount(count: { min: number; max: number }): void {
+function validateReplicas(count: ReplicaRange): void {
+  if (Token.isUnresolved(count.min) || Token.isUnresolved(count.max)) return;
   if (!Number.isInteger(count.min) || !Number.isInteger(count.max) || count.min < 2 || count.max < count.min) {
-    throw new Error(`GatewayService: taskCount needs integers with 2 <= min <= max (two tasks survive a zone loss), got min ${count.min}, max ${count.max}`);
+    throw new Error(`GatewayService: replicas needs integers with 2 <= min <= max (two tasks survive a zone loss), got min ${count.min}, max ${count.max}`);
   }
+}
+
+/** Fargate's CPU/memory combinations (docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size). */
+const FARGATE_MEMORY_MIB: Readonly<Record<number, (m: number) => boolean>> = {
+  256: (m) => [512, 1024, 2048].includes(m),
+  512: (m) => m >= 1024 && m <= 4096 && m % 1024 === 0,
+  1024: (m) => m >= 2048 && m <= 8192 && m % 1024 === 0,
+  2048: (m) => m >= 4096 && m <= 16384 && m % 1024 === 0,
+  4096: (m) => m >= 8192 && m <= 30720 && m % 1024 === 0,
+  8192: (m) => m >= 16384 && m <= 61440 && m % 4096 === 0,
+  16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
+};
+
+function fargateCpuUnits(size: GatewaySize): number {
+  if (Token.isUnresolved(size.cpu) || Token.isUnresolved(size.memoryMiB)) return size.cpu * 1024;
+  const units = size.cpu * 1024;
+  const fits = FARGATE_MEMORY_MIB[units];
+  if (!fits || !fits(size.memoryMiB)) {
+    throw new Error(`GatewayService: size { cpu: ${size.cpu}, memoryMiB: ${size.memoryMiB} } is not a Fargate task size; cpu is in vCPU (0.25, 0.5, 1, 2, 4, 8, 16) with a memory that vCPU allows (e.g. { cpu: 1, memoryMiB: 2048 })`);
+  }
+  return units;
+}
+
+function validateLogRetention(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v !== logs.RetentionDays.INFINITE);
+  if (!allowed.includes(days)) {
+    throw new Error(`GatewayService: logRetentionDays must be one of CloudWatch Logs' values (${allowed.join(', ')}), got ${days}`);
+  }
+  return days as logs.RetentionDays;
 }

@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
@@ -6,8 +6,9 @@ export interface OidcFederationRoleProps {
   /** Issuer URL, e.g. `https://token.actions.githubusercontent.com`. */
   readonly issuerUrl: string;
   /**
-   * Subject patterns (`StringLike`, `*` and `?` wildcards) a token must match, e.g.
-   * `repo:acme/api:ref:refs/heads/main`. At least one; a bare `*` is refused.
+   * The exact subjects (`sub`, compared with `StringEquals`) admitted, e.g.
+   * `repo:acme/api:ref:refs/heads/main`. At least one; `*` and `?` are refused, so no pattern
+   * ever admits a repository or branch nobody named.
    */
   readonly subjects: readonly string[];
   /**
@@ -16,7 +17,9 @@ export interface OidcFederationRoleProps {
    */
   readonly audiences?: readonly string[];
   /**
-   * An existing IAM OIDC provider for this issuer (IAM allows one per issuer URL per account).
+   * An existing IAM OIDC provider for this issuer (IAM allows one per issuer URL per account, so
+   * an account that already federates GitHub Actions must reuse its provider), e.g.
+   * `iam.OidcProviderNative.fromOidcProviderArn(...)`.
    * @default a new provider
    */
   readonly provider?: iam.IOidcProvider;
@@ -44,11 +47,11 @@ export class OidcFederationRole extends Construct {
       throw new Error(`OidcFederationRole: issuerUrl must be an https URL, got "${url}"`);
     }
     if (props.subjects.length === 0) {
-      throw new Error('OidcFederationRole: subjects must name at least one subject pattern; a role any token could assume is refused');
+      throw new Error('OidcFederationRole: subjects must name at least one exact subject; a role any token could assume is refused');
     }
     for (const subject of props.subjects) {
-      if (!Token.isUnresolved(subject) && /^[*?]*$/.test(subject)) {
-        throw new Error(`OidcFederationRole: subject pattern "${subject}" matches every token; name the repository or workload`);
+      if (!Token.isUnresolved(subject) && (subject === '' || /[*?]/.test(subject))) {
+        throw new Error(`OidcFederationRole: subject "${subject}" is empty or has a wildcard; give exact subjects (e.g. "repo:acme/api:ref:refs/heads/main")`);
       }
     }
     const audiences = props.audiences ?? ['sts.amazonaws.com'];
@@ -63,9 +66,15 @@ export class OidcFederationRole extends Construct {
       description: `Federated role for workloads of ${Token.isUnresolved(url) ? 'an OIDC issuer' : url}`,
       maxSessionDuration: props.maxSessionDuration ?? Duration.hours(1),
       assumedBy: new iam.OpenIdConnectPrincipal(this.provider, {
-        StringEquals: { [`${host}:aud`]: audiences.length === 1 ? audiences[0] : [...audiences] },
-        StringLike: { [`${host}:sub`]: props.subjects.length === 1 ? props.subjects[0] : [...props.subjects] },
+        StringEquals: {
+          [`${host}:aud`]: audiences.length === 1 ? audiences[0] : [...audiences],
+          [`${host}:sub`]: props.subjects.length === 1 ? props.subjects[0] : [...props.subjects],
+        },
       }),
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+      reason: 'The policy is generated from grants for this one federated role and attached to it alone; a reusable managed policy could be attached to other principals and widen who holds these permissions.',
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { GatewayConnectionSpec } from './connection-spec';
 import type { GatewayConfigDocument } from './gateway-config';
 import type { GatewayTcpProtocol } from './gateway-ports';
 
@@ -55,9 +56,10 @@ export interface GatehouseConnectionBase<TSecret> {
   readonly name: string;
   /**
    * The connection without `name` and without `credential.secret`
-   * (e.g. `{ kind: 'http', upstream, route, credential: { type: 'bearer' } }`).
+   * (e.g. `{ kind: 'http', upstream, route, credential: { type: 'bearer' } }`), typed from the
+   * gateway's own config schema.
    */
-  readonly spec: GatewayConfigDocument;
+  readonly spec: GatewayConnectionSpec;
   /**
    * An existing secret holding the credential (read access is added, never made exclusive).
    * @default a new secret (put the value after the first deploy)

@@ -1,3 +1,4 @@
+export * from './connection-spec';
 export * from './gatehouse-props';
 export * from './gateway-config';
 export * from './gateway-ports';

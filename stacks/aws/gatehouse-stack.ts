@@ -1,7 +1,8 @@
-import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/aws';
@@ -32,20 +33,41 @@ export class GatehouseStack extends Stack {
     }
     this.gatehouse = new Gatehouse(this, 'Gatehouse', {
       certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', s.certificateArn),
-      issuers: s.issuers,
+      issuers: s.issuers.map((i) => ({
+        ...i,
+        federation: i.federation && {
+          subjects: i.federation.subjects,
+          audiences: i.federation.audiences,
+          oidcProvider: i.federation.oidcProviderArn
+            ? iam.OidcProviderNative.fromOidcProviderArn(this, `OidcProvider-${i.name}`, i.federation.oidcProviderArn)
+            : undefined,
+        },
+      })),
       connections: s.connections.map((c) => ({
         name: c.name,
         spec: c.spec,
         secret: c.secretArn ? secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${c.name}`, c.secretArn) : undefined,
       })),
-      recordRetention: Duration.days(s.recordRetentionDays),
-      taskCount: s.taskCount,
-      taskSize: s.taskSize,
+      recordRetentionDays: s.recordRetentionDays,
+      replicas: s.replicas,
+      size: s.size,
       databaseCapacity: s.databaseCapacity,
       tcpProtocols: s.tcpProtocols,
-      clientPeers: s.clientCidrs.length > 0 ? s.clientCidrs.map((cidr) => ec2.Peer.ipv4(cidr)) : undefined,
+      clientCidrs: s.clientCidrs,
       alarmEmail: s.alarmEmail,
       busyPollMicroseconds: s.busyPollMicroseconds,
+      logRetentionDays: s.logRetentionDays,
+      vpcCidr: s.vpcCidr,
+      cpuArchitecture: s.cpuArchitecture === 'ARM64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
+      deletionProtection: s.deletionProtection,
+      recordingMode: s.recordingMode,
+      adminGroups: s.adminGroups,
+      domain: s.domainName && s.hostedZoneId && s.hostedZoneName
+        ? {
+          domainName: s.domainName,
+          hostedZone: route53.PrivateHostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: s.hostedZoneId, zoneName: s.hostedZoneName }),
+        }
+        : undefined,
       image: s.imageUri ? ecs.ContainerImage.fromRegistry(s.imageUri) : undefined,
       imageDirectory: s.imageUri ? undefined : props.imageDirectory,
     });
@@ -54,12 +76,12 @@ export class GatehouseStack extends Stack {
       description: 'Internal load balancer: HTTP on 443, admin on 9443 (point a private DNS name at it)',
       value: this.gatehouse.gateway.dnsName,
     });
-    new CfnOutput(this, 'RecordBucket', { value: this.gatehouse.logBucket.bucket.bucketName });
+    new CfnOutput(this, 'RecordBucket', { value: this.gatehouse.records.bucket.bucketName });
     new CfnOutput(this, 'SigningKeyArn', { value: this.gatehouse.signingKey.key.keyArn });
     for (const [name, secret] of this.gatehouse.credentials.secrets) {
       new CfnOutput(this, `CredentialSecret-${name}`, { description: `Put the credential of connection "${name}" here`, value: secret.secretArn });
     }
-    for (const [name, federation] of this.gatehouse.federationRoles) {
+    for (const [name, federation] of this.gatehouse.federations) {
       new CfnOutput(this, `FederationRole-${name}`, { value: federation.role.roleArn });
     }
   }

@@ -5,7 +5,7 @@ import { GatehouseStack } from './gatehouse-stack';
 import { readSettings } from './settings';
 
 const app = new App();
-const settings = readSettings((key) => app.node.tryGetContext(key));
+const settings = readSettings(app.node.getAllContext());
 new GatehouseStack(app, settings.stackName, {
   settings,
   env: {

@@ -1,6 +1,11 @@
+import { connectionSchema } from '../../gateway/src/config/schema';
+import type { GatewayConnectionSpec } from '../../constructs/core/connection-spec';
+import type { GatewaySize, ReplicaRange } from '../../constructs/core/gatehouse-props';
+
 /**
  * The reference stack's settings, read from CDK context (`cdk.json`, `cdk.context.json` or
- * `cdk synth -c gatehouse:<key>=<value>`). docs/aws.md documents each key.
+ * `cdk synth -c gatehouse:<key>=<value>`). docs/aws.md documents each key; the names are the
+ * constructs' own (constructs/core/gatehouse-props.ts).
  */
 export interface ReferenceSettings {
   readonly stackName: string;
@@ -10,15 +15,24 @@ export interface ReferenceSettings {
   readonly issuers: readonly IssuerSetting[];
   readonly connections: readonly ConnectionSetting[];
   readonly recordRetentionDays: number;
-  readonly taskCount: { readonly min: number; readonly max: number };
-  readonly taskSize: { readonly cpu: number; readonly memoryMiB: number };
-  readonly databaseCapacity: { readonly min: number; readonly max: number };
+  readonly replicas: ReplicaRange;
+  readonly size: GatewaySize;
+  readonly databaseCapacity: ReplicaRange;
   readonly tcpProtocols: readonly ('postgres' | 'mysql' | 'ssh')[];
-  readonly clientCidrs: readonly string[];
+  readonly clientCidrs?: readonly string[];
   readonly alarmEmail?: string;
   readonly imageUri?: string;
   /** Gateway `tuning.busyPollMicroseconds` (docs/configuration.md); off when unset. */
   readonly busyPollMicroseconds?: number;
+  readonly logRetentionDays?: number;
+  readonly vpcCidr?: string;
+  readonly cpuArchitecture: 'X86_64' | 'ARM64';
+  readonly deletionProtection: boolean;
+  readonly domainName?: string;
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
+  readonly recordingMode?: 'strict' | 'buffered';
+  readonly adminGroups?: readonly string[];
 }
 
 export interface IssuerSetting {
@@ -26,12 +40,13 @@ export interface IssuerSetting {
   readonly issuer: string;
   readonly audiences: readonly string[];
   readonly options?: Record<string, unknown>;
-  readonly awsRole?: { readonly subjects: readonly string[]; readonly audiences?: readonly string[] };
+  /** `oidcProviderArn`: reuse the account's existing IAM OIDC provider for this issuer. */
+  readonly federation?: { readonly subjects: readonly string[]; readonly audiences?: readonly string[]; readonly oidcProviderArn?: string };
 }
 
 export interface ConnectionSetting {
   readonly name: string;
-  readonly spec: Record<string, unknown>;
+  readonly spec: GatewayConnectionSpec;
   /** ARN of an existing secret; otherwise one is created. */
   readonly secretArn?: string;
 }
@@ -39,13 +54,31 @@ export interface ConnectionSetting {
 /** Shown in cdk.json until the operator sets a real certificate. */
 export const PLACEHOLDER_CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000';
 
-type Lookup = (key: string) => unknown;
+/** Every `gatehouse:*` key the reference stack reads; any other is a typo and fails the synth. */
+export const SETTING_KEYS = [
+  'stackName', 'account', 'region', 'certificateArn', 'issuers', 'connections', 'recordRetentionDays', 'replicas',
+  'size', 'databaseCapacity', 'tcpProtocols', 'clientCidrs', 'alarmEmail', 'imageUri', 'busyPollMicroseconds',
+  'logRetentionDays', 'vpcCidr', 'cpuArchitecture', 'deletionProtection', 'domainName', 'hostedZoneId',
+  'hostedZoneName', 'recordingMode', 'adminGroups',
+] as const;
 
-/** Reads and checks every setting, reporting all problems at once. */
-export function readSettings(lookup: Lookup): ReferenceSettings {
+/** Keys renamed when the three kits took one vocabulary: the error names the new one. */
+const RENAMED: Readonly<Record<string, string>> = { taskCount: 'replicas', taskSize: 'size (cpu in vCPU)' };
+
+/**
+ * Reads and checks every setting from the app's whole context (`app.node.getAllContext()`),
+ * reporting all problems at once.
+ */
+export function readSettings(context: Readonly<Record<string, unknown>>): ReferenceSettings {
   const problems: string[] = [];
+  for (const key of Object.keys(context)) {
+    if (!key.startsWith('gatehouse:')) continue;
+    const name = key.slice('gatehouse:'.length);
+    if ((SETTING_KEYS as readonly string[]).includes(name)) continue;
+    problems.push(RENAMED[name] ? `${key}: renamed to gatehouse:${RENAMED[name]}` : `${key}: unknown setting (known: ${SETTING_KEYS.join(', ')})`);
+  }
   const get = (key: string): unknown => {
-    const raw = lookup(`gatehouse:${key}`);
+    const raw = context[`gatehouse:${key}`];
     // `-c key=value` passes strings; JSON-looking values are parsed.
     if (typeof raw === 'string' && /^\s*[[{]/.test(raw)) {
       try {
@@ -73,16 +106,30 @@ export function readSettings(lookup: Lookup): ReferenceSettings {
     }
     return n;
   };
-  const arr = <T>(key: string): T[] => {
+  const bool = (key: string, fallback: boolean): boolean => {
     const v = get(key);
-    if (v === undefined) return [];
+    if (v === undefined) return fallback;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    problems.push(`gatehouse:${key}: expected true or false, got ${JSON.stringify(v)}`);
+    return fallback;
+  };
+  const arr = <T>(key: string): T[] | undefined => {
+    const v = get(key);
+    if (v === undefined) return undefined;
     if (!Array.isArray(v)) {
       problems.push(`gatehouse:${key}: expected a JSON array`);
-      return [];
+      return undefined;
     }
     return v as T[];
   };
-  const range = (key: string, fallback: { min: number; max: number }) => {
+  const oneOf = <T extends string>(key: string, values: readonly T[]): T | undefined => {
+    const v = str(key);
+    if (v === undefined) return undefined;
+    if (!(values as readonly string[]).includes(v)) problems.push(`gatehouse:${key}: expected one of ${values.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+  const range = (key: string, fallback: ReplicaRange): ReplicaRange => {
     const v = get(key);
     if (v === undefined) return fallback;
     const r = v as { min?: unknown; max?: unknown };
@@ -92,27 +139,39 @@ export function readSettings(lookup: Lookup): ReferenceSettings {
     }
     return { min: r.min, max: r.max };
   };
+  const optionalNumber = (key: string): number | undefined => (get(key) === undefined ? undefined : num(key, 0));
 
-  const issuers = arr<IssuerSetting>('issuers');
+  const issuers = arr<IssuerSetting>('issuers') ?? [];
   issuers.forEach((i, n) => {
     if (typeof i?.name !== 'string' || typeof i?.issuer !== 'string' || !Array.isArray(i?.audiences)) {
       problems.push(`gatehouse:issuers[${n}]: needs name, issuer and audiences`);
     }
+    if ('awsRole' in (i ?? {})) problems.push(`gatehouse:issuers[${n}].awsRole: renamed to federation`);
+    if (i?.federation !== undefined && !Array.isArray(i.federation.subjects)) {
+      problems.push(`gatehouse:issuers[${n}].federation: needs subjects (exact token subjects)`);
+    }
   });
-  const connections = arr<ConnectionSetting>('connections');
+  const connections = arr<ConnectionSetting>('connections') ?? [];
   connections.forEach((c, n) => {
     if (typeof c?.name !== 'string' || typeof c?.spec !== 'object' || c.spec === null) {
       problems.push(`gatehouse:connections[${n}]: needs name and spec`);
+      return;
     }
+    problems.push(...checkConnectionSpec(c).map((p) => `gatehouse:connections[${n}].spec: ${p}`));
   });
-  const tcpProtocols = arr<'postgres' | 'mysql' | 'ssh'>('tcpProtocols');
+  const tcpProtocols = arr<'postgres' | 'mysql' | 'ssh'>('tcpProtocols') ?? [];
   tcpProtocols.forEach((p) => {
     if (!['postgres', 'mysql', 'ssh'].includes(p)) problems.push(`gatehouse:tcpProtocols: unknown protocol "${String(p)}"`);
   });
-  const optionalNumber = (key: string): number | undefined => (get(key) === undefined ? undefined : num(key, 0));
-  const size = get('taskSize') as { cpu?: unknown; memoryMiB?: unknown } | undefined;
+  const size = get('size') as { cpu?: unknown; memoryMiB?: unknown } | undefined;
   if (size !== undefined && (typeof size.cpu !== 'number' || typeof size.memoryMiB !== 'number')) {
-    problems.push('gatehouse:taskSize: expected {"cpu": number, "memoryMiB": number}');
+    problems.push('gatehouse:size: expected {"cpu": vCPU, "memoryMiB": number}');
+  }
+  const domainName = str('domainName');
+  const hostedZoneId = str('hostedZoneId');
+  const hostedZoneName = str('hostedZoneName');
+  if ([domainName, hostedZoneId, hostedZoneName].some((v) => v !== undefined) && [domainName, hostedZoneId, hostedZoneName].some((v) => v === undefined)) {
+    problems.push('gatehouse:domainName, gatehouse:hostedZoneId and gatehouse:hostedZoneName go together (a private hosted zone and a name inside it)');
   }
 
   const settings: ReferenceSettings = {
@@ -123,20 +182,42 @@ export function readSettings(lookup: Lookup): ReferenceSettings {
     issuers,
     connections,
     recordRetentionDays: num('recordRetentionDays', 365),
-    taskCount: range('taskCount', { min: 2, max: 6 }),
-    taskSize: size && typeof size.cpu === 'number' && typeof size.memoryMiB === 'number'
+    replicas: range('replicas', { min: 2, max: 6 }),
+    size: size && typeof size.cpu === 'number' && typeof size.memoryMiB === 'number'
       ? { cpu: size.cpu, memoryMiB: size.memoryMiB }
-      : { cpu: 1024, memoryMiB: 2048 },
+      : { cpu: 1, memoryMiB: 2048 },
     databaseCapacity: range('databaseCapacity', { min: 0.5, max: 4 }),
     tcpProtocols,
     clientCidrs: arr<string>('clientCidrs'),
     alarmEmail: str('alarmEmail'),
     imageUri: str('imageUri'),
     busyPollMicroseconds: optionalNumber('busyPollMicroseconds'),
+    logRetentionDays: optionalNumber('logRetentionDays'),
+    vpcCidr: str('vpcCidr'),
+    cpuArchitecture: oneOf('cpuArchitecture', ['X86_64', 'ARM64'] as const) ?? 'X86_64',
+    deletionProtection: bool('deletionProtection', true),
+    domainName,
+    hostedZoneId,
+    hostedZoneName,
+    recordingMode: oneOf('recordingMode', ['strict', 'buffered'] as const),
+    adminGroups: arr<string>('adminGroups'),
   };
   if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(settings.certificateArn)) {
     problems.push(`gatehouse:certificateArn: expected an ACM certificate ARN, got "${settings.certificateArn}"`);
   }
   if (problems.length > 0) throw new Error(`Invalid Gatehouse context:\n  ${problems.join('\n  ')}`);
   return settings;
+}
+
+/**
+ * Checks a connection's spec against the gateway's own schema at synth, as the gateway will at
+ * start: the kit fills in `name` and `credential.secret`, so a stand-in secret reference is put
+ * there for the check.
+ */
+function checkConnectionSpec(connection: ConnectionSetting): string[] {
+  const spec = connection.spec as { credential?: { type?: unknown } };
+  const credential = spec.credential && spec.credential.type !== 'none' ? { ...spec.credential, secret: 'aws-sm:checked-at-synth' } : spec.credential;
+  const result = connectionSchema.safeParse({ ...connection.spec, name: connection.name, ...(credential ? { credential } : {}) });
+  if (result.success) return [];
+  return result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }

@@ -10,7 +10,7 @@ function build(props: Partial<GatehouseProps> = {}) {
     imageDirectory: IMAGE_FIXTURE,
     issuers: [{
       name: 'github', issuer: 'https://token.actions.githubusercontent.com', audiences: ['gatehouse'],
-      options: { kind: 'workload' }, awsRole: { subjects: ['repo:acme/*'] },
+      options: { kind: 'workload' }, federation: { subjects: ['repo:acme/api:ref:refs/heads/main'] },
     }],
     connections: [{ name: 'anthropic', spec: { kind: 'http', upstream: 'https://api.anthropic.com', route: { pathPrefix: '/anthropic' }, credential: { type: 'bearer' } } }],
     ...props,
@@ -61,11 +61,11 @@ describe('Gatehouse', () => {
     for (const r of toDb) expect(r.Properties.CidrIp).toBeUndefined();
   });
 
-  test('an issuer with awsRole gets an OIDC provider and a role that can read records and verify digests', () => {
+  test('an issuer with federation gets an OIDC provider and a role that can read records and verify digests', () => {
     const { template } = build();
     template.resourceCountIs('AWS::IAM::OIDCProvider', 1);
     const { gatehouse } = build();
-    expect(gatehouse.federationRoles.get('github')).toBeDefined();
+    expect(gatehouse.federations.get('github')).toBeDefined();
   });
 
   test('an existing database is used instead of creating one', () => {

@@ -142,8 +142,12 @@ describe('GatewayService', () => {
 
   test.each([
     ['image and imageDirectory together', { image: ecs.ContainerImage.fromRegistry('x/y:1'), imageDirectory: IMAGE_FIXTURE }, /either image .* or imageDirectory/],
-    ['one task', { taskCount: { min: 1, max: 3 } }, /2 <= min <= max/],
-    ['max below min', { taskCount: { min: 3, max: 2 } }, /2 <= min <= max/],
+    ['one task', { replicas: { min: 1, max: 3 } }, /2 <= min <= max/],
+    ['max below min', { replicas: { min: 3, max: 2 } }, /2 <= min <= max/],
+    ['a size Fargate does not offer', { size: { cpu: 1, memoryMiB: 1024 } }, /not a Fargate task size; cpu is in vCPU/],
+    ['CPU units where vCPU is meant', { size: { cpu: 1024, memoryMiB: 2048 } }, /not a Fargate task size/],
+    ['a log retention CloudWatch does not offer', { logRetentionDays: 100 }, /logRetentionDays must be one of/],
+    ['no clients at all', { clientCidrs: [] }, /nobody could reach the gateway/],
     ['listeners in config', { config: { listeners: {} } }, /config.listeners is set by the port plan/],
   ])('refuses %s', (_name, props, message) => {
     expect(() => build(props as Partial<GatewayServiceProps>)).toThrow(message);

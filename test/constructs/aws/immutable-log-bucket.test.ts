@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ImmutableLogBucket } from '../../../constructs/aws/immutable-log-bucket';
@@ -29,7 +28,7 @@ describe('ImmutableLogBucket', () => {
   });
 
   test('takes the retention as a prop', () => {
-    const { template } = build({ retention: Duration.days(2555) });
+    const { template } = build({ retentionDays: 2555 });
     template.hasResourceProperties('AWS::S3::Bucket', {
       ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2555 } } },
     });
@@ -88,8 +87,9 @@ describe('ImmutableLogBucket', () => {
   });
 
   test.each([
-    [{ retention: Duration.hours(12) }, /whole number of days/],
-    [{ retention: Duration.hours(36) }, /whole number of days/],
+    [{ retentionDays: 0.5 }, /whole number of days/],
+    [{ retentionDays: 1.5 }, /whole number of days/],
+    [{ retentionDays: 0 }, /whole number of days/],
     [{ prefix: '/abs/' }, /prefix must be a relative key prefix/],
     [{ prefix: 'no-slash' }, /ending with "\/"/],
   ])('refuses %o', (props, message) => {

@@ -19,8 +19,10 @@ describe('OidcFederationRole', () => {
           Effect: 'Allow',
           Principal: { Federated: { Ref: Match.stringLikeRegexp('Provider') } },
           Condition: {
-            StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
-            StringLike: { 'token.actions.githubusercontent.com:sub': 'repo:acme/api:ref:refs/heads/main' },
+            StringEquals: {
+              'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com',
+              'token.actions.githubusercontent.com:sub': 'repo:acme/api:ref:refs/heads/main',
+            },
           },
         }],
       },
@@ -29,8 +31,9 @@ describe('OidcFederationRole', () => {
   });
 
   test.each([
-    ['no subjects', { issuerUrl: GITHUB, subjects: [] }, /at least one subject/],
-    ['a match-all subject', { issuerUrl: GITHUB, subjects: ['*'] }, /matches every token/],
+    ['no subjects', { issuerUrl: GITHUB, subjects: [] }, /at least one exact subject/],
+    ['a match-all subject', { issuerUrl: GITHUB, subjects: ['*'] }, /has a wildcard/],
+    ['a subject pattern', { issuerUrl: GITHUB, subjects: ['repo:acme/*:ref:refs/heads/main'] }, /has a wildcard; give exact subjects/],
     ['a plain-http issuer', { issuerUrl: 'http://issuer.example', subjects: ['x'] }, /https URL/],
   ])('refuses %s', (_n, props, message) => {
     expect(() => new OidcFederationRole(newStack(), 'F', props)).toThrow(message);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { GatehouseStack } from '../../../stacks/aws/gatehouse-stack';
 import { readSettings } from '../../../stacks/aws/settings';
@@ -16,9 +16,9 @@ const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-
 function referenceApp(validate: boolean) {
   const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT };
   const app = new App({ context, builtinCloudFormationValidation: validate });
-  const settings = readSettings((key) => app.node.tryGetContext(key));
+  const settings = readSettings(app.node.getAllContext());
   const stack = new GatehouseStack(app, 'Gatehouse', { settings, env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   return { app, stack };
 }
 
@@ -49,7 +49,7 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 describe('reference stack (stacks/aws)', () => {
   // The one test with the built-in CloudFormation validator on (slow, ~4 s): it lints every
   // resource against the CloudFormation schema offline.
-  test('passes cdk-nag AwsSolutions with zero unacknowledged findings and the CloudFormation validator', () => {
+  test('passes cdk-nag AwsSolutions and NIST 800-53 R5 with zero unacknowledged findings, and the CloudFormation validator', () => {
     const { app } = referenceApp(true);
     const report = synthReport(app);
     const errors = report.pluginReports.flatMap((p) =>
@@ -61,10 +61,13 @@ describe('reference stack (stacks/aws)', () => {
   test('cdk-nag, run directly on the tree, finds nothing unacknowledged (and does find a planted problem)', () => {
     const { stack } = referenceApp(false);
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+    expect(new NIST80053R5Checks().validateScope(stack).violations).toEqual([]);
     // Control: the same checker reports an unacknowledged finding, so an empty list above means something.
     new s3.Bucket(stack, 'PlantedPlainBucket');
     const planted = new AwsSolutionsChecks().validateScope(stack).violations.map((v) => v.ruleName);
     expect(planted).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
+    const plantedNist = new NIST80053R5Checks().validateScope(stack).violations.map((v) => v.ruleName);
+    expect(plantedNist).toEqual(expect.arrayContaining(['NIST.800.53.R5-S3BucketLoggingEnabled', 'NIST.800.53.R5-S3DefaultEncryptionKMS']));
   });
 
   test('every acknowledged finding carries a reason a reviewer can check', () => {
@@ -72,7 +75,7 @@ describe('reference stack (stacks/aws)', () => {
     const acks = acknowledgements(stack);
     expect(acks.length).toBeGreaterThan(0);
     for (const a of acks) {
-      expect(a.id).toMatch(/^AwsSolutions-[A-Z]+\d+/);
+      expect(a.id).toMatch(/^(AwsSolutions-[A-Z]+\d+|NIST\.800\.53\.R5-[A-Za-z0-9]+)/);
       expect(a.reason.length).toBeGreaterThan(60);
     }
     // The list itself is reviewed: a new acknowledgement must show up in this snapshot.
@@ -95,14 +98,14 @@ describe('reference stack (stacks/aws)', () => {
   test('gatehouse:busyPollMicroseconds reaches the configuration, which the gateway still accepts; a non-number is refused', () => {
     const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT, 'gatehouse:busyPollMicroseconds': '1000' };
     const app = new App({ context });
-    const settings = readSettings((key) => app.node.tryGetContext(key));
+    const settings = readSettings(app.node.getAllContext());
     expect(settings.busyPollMicroseconds).toBe(1000);
     const stack = new GatehouseStack(app, 'Gatehouse', { settings, env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
     const params = Template.fromStack(stack).findResources('AWS::SSM::Parameter');
     const yamlText = Object.values(params).map((p: any) => renderCfnValue(p.Properties.Value)).find((t) => t.includes('recording:'))!;
     expect(checkEmittedConfig(yamlText).problems).toEqual([]);
     expect(yamlText).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
-    expect(() => readSettings((key) => ({ ...context, 'gatehouse:busyPollMicroseconds': 'fast' } as Record<string, unknown>)[key])).toThrow(/gatehouse:busyPollMicroseconds: expected a number/);
+    expect(() => readSettings({ ...context, 'gatehouse:busyPollMicroseconds': 'fast' })).toThrow(/gatehouse:busyPollMicroseconds: expected a number/);
   });
 
   test('template snapshot', () => {
@@ -112,7 +115,7 @@ describe('reference stack (stacks/aws)', () => {
 
   test('a placeholder certificate warns instead of failing synthesis', () => {
     const app = new App({ context: cdkJsonContext(), builtinCloudFormationValidation: false });
-    const settings = readSettings((key) => app.node.tryGetContext(key));
+    const settings = readSettings(app.node.getAllContext());
     const stack = new GatehouseStack(app, 'G', { settings, env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
     const warnings = stack.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
     expect(warnings.join('\n')).toMatch(/certificateArn is the placeholder/);

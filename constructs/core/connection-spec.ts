@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import type { httpConnectionSchema, postgresConnectionSchema } from '../../gateway/src/config/schema';
+
+/**
+ * The typed form of one upstream connection as the kits take it: the gateway's own connection
+ * schema (`gateway/src/config/schema.ts`, its input form, so defaulted fields stay optional)
+ * without `name` (the kit's `connections[].name` gives it) and without `credential.secret` (the
+ * kit points it at the cloud secret it creates or is given). Only types cross over: the
+ * constructs never load the gateway's code.
+ */
+type HttpConnectionInput = z.input<typeof httpConnectionSchema>;
+type PostgresConnectionInput = z.input<typeof postgresConnectionSchema>;
+
+/** `Omit` that keeps a union a union (one member per credential type). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An HTTP connection: `{ kind: 'http', upstream, route, credential: { type: 'bearer' }, ... }`. */
+export type HttpConnectionSpec = Omit<HttpConnectionInput, 'name' | 'credential'> & {
+  readonly credential?: OmitEach<NonNullable<HttpConnectionInput['credential']>, 'secret'>;
+};
+
+/**
+ * A PostgreSQL connection: `{ kind: 'postgres', upstream: { host, database, user, password? }, ... }`.
+ * Its passwords are secret references the user gives (e.g. `aws-sm:<arn>`); the kit grants none.
+ */
+export type PostgresConnectionSpec = Omit<PostgresConnectionInput, 'name'>;
+
+/** One connection's spec, as in the gateway's `connections`, minus `name` and `credential.secret`. */
+export type GatewayConnectionSpec = HttpConnectionSpec | PostgresConnectionSpec;
