@@ -79,6 +79,8 @@ export const ERROR_CODES = {
   GH_ERR_SESSION_EXPIRED: 401,
   // state store / admin
   GH_ERR_STATE_UNAVAILABLE: 503,
+  /** No login token for the state database from the platform identity (state.iamAuth): no connection is tried without one. */
+  GH_ERR_STATE_TOKEN_UNAVAILABLE: 503,
   GH_ERR_NOT_FOUND: 404,
   GH_ERR_FORBIDDEN: 403,
   GH_ERR_SHUTTING_DOWN: 503,

@@ -13,6 +13,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,
+  'bootstrap-state': async () => (await import('./cli/commands/bootstrap-state')).bootstrapStateCommand,
 };
 
 /** The `gatehouse` command. Returns the exit code. */

@@ -23,8 +23,6 @@ export interface ApprovalsFromConfigOptions {
   readonly recordingMode?: 'strict' | 'buffered';
 }
 
-const PLAIN_URL = /^postgres(ql)?:\/\//i;
-
 /**
  * The approvals service from the `approvals` config section, or undefined when no approver group
  * is configured (then `review` decisions stay denials). Call `init()` before use and `close()`
@@ -66,12 +64,13 @@ export function approvalsFromConfig(config: ApprovalsConfig, options: ApprovalsF
         : (handlers) => {
             let inner: { close(): Promise<void> } | undefined;
             let closed = false;
-            // The URL may be a secret reference; resolving it must not delay start-up or fail it.
-            const resolving = (PLAIN_URL.test(stateUrl) ? Promise.resolve(stateUrl) : options.resolveSecret(stateUrl)).then(
-              (url) => {
-                if (!closed) inner = startPgApprovalListener({ url, logger: options.logger, handlers });
+            // The store resolves the URL, CA and token source once; the listener connects like its pool.
+            // Resolving must not delay start-up or fail it.
+            const resolving = options.store.clientConfig().then(
+              (clientConfig) => {
+                if (!closed && clientConfig !== undefined) inner = startPgApprovalListener({ url: clientConfig, logger: options.logger, handlers });
               },
-              () => options.logger.warn({}, 'approval listener: state.url could not be resolved; relying on the poll'),
+              () => options.logger.warn({}, 'approval listener: the state store could not be opened; relying on the poll'),
             );
             return {
               async close() {

@@ -20,8 +20,11 @@ export interface ApprovalListener {
 }
 
 export interface PgApprovalListenerOptions {
-  /** A plain `postgres://` URL (already resolved from a secret reference). */
-  readonly url: string;
+  /**
+   * How to connect: a plain `postgres://` URL, or the state store's own `pg` client
+   * configuration (TLS, token password), from `StateStore.clientConfig()`.
+   */
+  readonly url: string | pg.ClientConfig;
   readonly logger: StateLogger;
   readonly handlers: ApprovalListenerHandlers;
   /** First reconnect delay; doubles up to `maxBackoffMs`. @default 500 */
@@ -53,7 +56,8 @@ export function startPgApprovalListener(options: PgApprovalListenerOptions): App
 
   const connect = async () => {
     if (closed) return;
-    const c = new pg.Client({ connectionString: options.url, application_name: 'gatehouse-approvals', connectionTimeoutMillis: 5000, keepAlive: true });
+    const target = typeof options.url === 'string' ? { connectionString: options.url } : options.url;
+    const c = new pg.Client({ ...target, application_name: 'gatehouse-approvals', connectionTimeoutMillis: 5000, keepAlive: true });
     let dropped = false;
     const drop = (why: string) => {
       if (dropped) return;

@@ -40,6 +40,10 @@ Commands:
         (approvals commands use a running gateway's admin API: --admin-url URL or --config FILE,
          --token TOKEN or GATEHOUSE_TOKEN; in development --as NAME mints a dev token)
 
+  bootstrap-state             Create the gateway's least-privilege database role and schema
+                              (run once by a platform job as the database administrator).
+        --admin-url URL --iam-auth azure-entra|gcp-cloudsql|none --app-role NAME
+
 Options:
   -h, --help                  Show this help (\`gatehouse <command> --help\`: that command's).
   -v, --version               Show the version.
@@ -148,6 +152,32 @@ store and the log of --config FILE (or GATEHOUSE_CONFIG, or ./.gatehouse/dev.yam
 
 The commands use a running gateway's admin API: --admin-url URL or --config FILE, --token TOKEN
 or GATEHOUSE_TOKEN; in development --as NAME mints a development token.
+`,
+  'bootstrap-state': `Usage: gatehouse bootstrap-state --admin-url URL --iam-auth azure-entra|gcp-cloudsql|none --app-role NAME [options]
+
+Creates, idempotently, the role the gateway logs in to its state database with and the schema it
+keeps its tables in, connected as the database administrator. The role gets LOGIN, CONNECT on the
+database, USAGE and CREATE on the schema, and its search_path set to it; no SUPERUSER, CREATEROLE,
+CREATEDB, REPLICATION or BYPASSRLS, no CREATE on public (removed when found). Prints what changed
+and the role's effective rights; exit 0 when it is exactly that, 1 when a problem remains, 2 on
+usage errors. docs/configuration.md ("state") says how the gateway then connects.
+
+  --admin-url URL         the administrator's postgres:// URL, or env:NAME / file:/path holding it
+                          (keeps a password off the command line). Without a password and with
+                          --iam-auth other than none, the job logs in with a token from its own
+                          platform identity (an Entra administrator; a Cloud SQL IAM user)
+  --iam-auth MODE         how the gateway's role logs in: azure-entra (created with
+                          pgaadauth_create_principal_with_oid), gcp-cloudsql (the IAM user must
+                          exist: Terraform google_sql_user, CLOUD_IAM_SERVICE_ACCOUNT), or none
+                          (CREATE ROLE ... LOGIN without a password; set one, or use certificates)
+  --app-role NAME         the gateway's role (Cloud SQL: SA@PROJECT.iam; Entra: the identity's name)
+  --app-role-oid ID       azure-entra: the managed identity's object id (needed to create the role)
+  --schema NAME           the gateway's schema (default: gatehouse); set state.schema to it
+  --ca-cert REF           PEM CA for the administrator's connection (env:NAME or file:/path)
+  --server-name NAME      the name the server certificate carries, when not the URL's host
+  --revoke-public-create  also revoke CREATE on schema public from PUBLIC (PostgreSQL 14 and older
+                          grant it to every role)
+  --json                  the report as JSON
 `,
 } as const;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCHEMA_NAME, STATE_IAM_AUTH, stateConnectionProblems } from '../state/connection-url';
 
 /**
  * The one schema for the whole gateway configuration. Every option has a default where a safe
@@ -378,12 +379,30 @@ export const recordingSchema = z
 
 export const stateSchema = z
   .object({
-    /** PostgreSQL URL (or a secret reference to one). Omit for the embedded store. */
+    /**
+     * PostgreSQL URL (or a secret reference to one). Omit for the embedded store. With `iamAuth`
+     * it carries no password and must say `sslmode=verify-full` (state/connection-url.ts).
+     */
     url: z.string().min(1).optional(),
     /** Directory of the embedded PostgreSQL (PGlite); `memory` keeps it in memory. */
     embeddedPath: z.string().min(1).default('./.gatehouse/state'),
+    /**
+     * Log in with a fresh token from the platform identity instead of a password: `azure-entra`
+     * (Azure Database for PostgreSQL, Microsoft Entra) or `gcp-cloudsql` (Cloud SQL IAM database
+     * authentication). @default none: the URL's password (or none)
+     */
+    iamAuth: z.enum(STATE_IAM_AUTH).optional(),
+    /** PEM CA the server certificate must chain to (a secret reference). @default the system roots */
+    caCert: secretRef.optional(),
+    /** The name the server certificate must carry when it differs from the URL's host. @default the URL's host */
+    serverName: z.string().min(1).max(253).optional(),
+    /** Schema holding the gateway's tables (search_path of every connection). @default the server's search_path */
+    schema: z.string().regex(SCHEMA_NAME, 'a lowercase SQL name: letters, digits and "_", not starting with a digit').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((state, ctx) => {
+    for (const p of stateConnectionProblems(state)) ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
+  });
 
 /** Posts each approval request to a webhook: generic JSON, or Slack's incoming-webhook format. */
 export const webhookNotifierSchema = z

@@ -3,6 +3,9 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StateConfig } from '../config/schema';
 import { GatehouseError, isGatehouseError } from '../errors';
+import { isPlainStateUrl, SCHEMA_NAME } from './connection-url';
+import { createIamTokenSource, type IamTokenSource } from './iam-token';
+import { pgClientConfig } from './pg-client-config';
 
 /**
  * The state store: one SQL dialect (PostgreSQL) over two drivers, the embedded PGlite (default)
@@ -29,6 +32,12 @@ export interface StateStore extends StateQueryable {
   transaction<T>(fn: (tx: StateQueryable) => Promise<T>): Promise<T>;
   /** Closes the driver; later calls reject with GH_ERR_STATE_UNAVAILABLE. */
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: the `pg` client configuration the pool connects with (resolved URL, TLS,
+   * token password, search_path), for a dedicated connection such as the approvals listener.
+   * Undefined for the embedded store.
+   */
+  clientConfig(): Promise<pg.ClientConfig | undefined>;
 }
 
 export type StateLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -44,14 +53,16 @@ export interface StateStoreOptions {
   readonly poolSize?: number;
   /** How long to wait for a PostgreSQL connection before failing. @default 5000 */
   readonly connectTimeoutMs?: number;
+  /** Login tokens for `state.iamAuth`. @default the platform's (state/iam-token.ts) */
+  readonly tokenSource?: IamTokenSource;
 }
 
 interface Driver extends StateQueryable {
   transaction<T>(fn: (tx: StateQueryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** PostgreSQL only: how to open another connection like the pool's (the approvals listener). */
+  readonly clientConfig?: pg.ClientConfig;
 }
-
-const PLAIN_URL = /^postgres(ql)?:\/\//i;
 
 /** True for `memory`, `memory://` and `memory://name`: PGlite keeps the database in memory. */
 export function isMemoryPath(path: string): boolean {
@@ -66,7 +77,7 @@ export function createStateStore(config: StateConfig, options: StateStoreOptions
 
   const driver = (): Promise<Driver> => {
     if (closed) return Promise.reject(new GatehouseError('GH_ERR_STATE_UNAVAILABLE', 'the state store is closed'));
-    opening ??= (config.url === undefined ? openEmbedded(config.embeddedPath) : openPostgres(config.url, options)).catch((e: unknown) => {
+    opening ??= (config.url === undefined ? openEmbedded(config.embeddedPath, config.schema) : openPostgres(config, options)).catch((e: unknown) => {
       opening = undefined; // a later call may retry, e.g. once the database is reachable
       throw unavailable(e, 'could not open the state store');
     });
@@ -86,6 +97,10 @@ export function createStateStore(config: StateConfig, options: StateStoreOptions
       const d = await driver();
       return d.transaction(fn);
     },
+    async clientConfig() {
+      if (kind === 'embedded') return undefined;
+      return (await driver()).clientConfig;
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -98,7 +113,7 @@ export function createStateStore(config: StateConfig, options: StateStoreOptions
   };
 }
 
-async function openEmbedded(embeddedPath: string): Promise<Driver> {
+async function openEmbedded(embeddedPath: string, schema: string | undefined): Promise<Driver> {
   // Imported lazily: the URL driver never pays for loading the WASM build.
   const { PGlite } = await import('@electric-sql/pglite');
   let dataDir: string;
@@ -109,6 +124,11 @@ async function openEmbedded(embeddedPath: string): Promise<Driver> {
     dataDir = embeddedPath;
   }
   const db = await PGlite.create(dataDir);
+  if (schema !== undefined) {
+    if (!SCHEMA_NAME.test(schema)) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'state.schema: a lowercase SQL name: letters, digits and "_"');
+    // One connection for the process: setting search_path once covers every later statement.
+    await db.exec(`create schema if not exists ${schema}; set search_path to ${schema}`);
+  }
   const run = async <R>(q: { query: typeof db.query }, sql: string, params: readonly unknown[]): Promise<StateQueryResult<R>> => {
     try {
       const r = await q.query<R>(sql, [...params]);
@@ -140,23 +160,51 @@ async function openEmbedded(embeddedPath: string): Promise<Driver> {
   };
 }
 
-async function openPostgres(url: string, options: StateStoreOptions): Promise<Driver> {
-  let connectionString = url;
-  if (!PLAIN_URL.test(url)) {
+/**
+ * The `pg` client configuration of the `state` section: the URL and the CA resolved from secret
+ * references, and with `iamAuth` a password function that fetches a token per new connection.
+ * The token source is shared by every connection made from the result (pool and listener).
+ */
+export async function resolveStateClientConfig(config: StateConfig, options: Pick<StateStoreOptions, 'resolveSecret' | 'tokenSource'> & { applicationName?: string }): Promise<pg.ClientConfig> {
+  const resolve = async (field: string, ref: string): Promise<string> => {
     if (options.resolveSecret === undefined) {
-      throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'state.url must be a postgres:// URL, or a secret reference with a secret provider given');
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', `state.${field} is a secret reference, and no secret provider was given`);
     }
-    connectionString = await options.resolveSecret(url);
-    if (!PLAIN_URL.test(connectionString)) {
+    return options.resolveSecret(ref);
+  };
+  const url = config.url!;
+  let connectionString = url;
+  if (!isPlainStateUrl(url)) {
+    connectionString = await resolve('url', url);
+    if (!isPlainStateUrl(connectionString)) {
       throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the secret named by state.url does not hold a postgres:// URL');
     }
   }
+  const caPem = config.caCert === undefined ? undefined : await resolve('caCert', config.caCert);
+  let password: (() => Promise<string>) | undefined;
+  if (config.iamAuth !== undefined) {
+    const source = options.tokenSource ?? createIamTokenSource(config.iamAuth);
+    password = () => source.token();
+  }
+  return pgClientConfig({
+    url: connectionString,
+    iamAuth: config.iamAuth,
+    caCert: config.caCert,
+    serverName: config.serverName,
+    schema: config.schema,
+    caPem,
+    password,
+    applicationName: options.applicationName,
+  });
+}
+
+async function openPostgres(config: StateConfig, options: StateStoreOptions): Promise<Driver & { clientConfig: pg.ClientConfig }> {
+  const clientConfig = await resolveStateClientConfig(config, options);
   const pool = new pg.Pool({
-    connectionString,
+    ...clientConfig,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30000,
-    application_name: 'gatehouse',
   });
   // An idle client losing its server emits on the pool; unhandled, it would crash the process.
   pool.on('error', (e) => options.logger?.warn({ err: redact(e.message) }, 'state store connection lost'));
@@ -171,6 +219,7 @@ async function openPostgres(url: string, options: StateStoreOptions): Promise<Dr
   // Fail at open, not at the first request, when the database cannot be reached.
   await run(pool, 'select 1', []);
   return {
+    clientConfig,
     query: (sql, params = []) => run(pool, sql, params),
     async transaction(fn) {
       let client;

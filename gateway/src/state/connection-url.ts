@@ -1,0 +1,109 @@
+/**
+ * The rules of the `state` section that span its fields: checked by the config schema on a plain
+ * `postgres://` URL, and again when the store opens, on the URL a secret reference resolved to.
+ * One list of problems, each naming the field it belongs to.
+ */
+
+/** How the gateway proves itself to its state database instead of with a password. */
+export const STATE_IAM_AUTH = ['azure-entra', 'gcp-cloudsql'] as const;
+export type StateIamAuth = (typeof STATE_IAM_AUTH)[number];
+
+/** A schema name the gateway puts in search_path unquoted: no quoting, no case folding surprises. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const PLAIN_URL = /^postgres(ql)?:\/\//i;
+
+export interface StateConnectionFields {
+  readonly url?: string;
+  readonly iamAuth?: StateIamAuth;
+  readonly caCert?: string;
+  readonly serverName?: string;
+  readonly schema?: string;
+}
+
+export interface StateConnectionProblem {
+  /** The field of the `state` section (`url`, `iamAuth`, ...). */
+  readonly field: keyof StateConnectionFields;
+  readonly message: string;
+}
+
+/** The parts of a PostgreSQL URL the gateway reads itself (no secret in any field but `password`). */
+export interface ParsedStateUrl {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string | undefined;
+  readonly database: string;
+  /** Every query parameter, e.g. `sslmode`. */
+  readonly params: ReadonlyMap<string, string>;
+}
+
+export function isPlainStateUrl(url: string): boolean {
+  return PLAIN_URL.test(url);
+}
+
+/** Parses a `postgres://` / `postgresql://` URL; throws a message that never repeats the URL. */
+export function parseStateUrl(url: string): ParsedStateUrl {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error('not a valid postgres:// URL');
+  }
+  if (!/^postgres(ql)?:$/i.test(u.protocol)) throw new Error('not a postgres:// URL');
+  const params = new Map<string, string>();
+  for (const [k, v] of u.searchParams) params.set(k, v);
+  const port = u.port === '' ? 5432 : Number(u.port);
+  return {
+    host: params.get('host') ?? decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1')),
+    port,
+    user: decodeURIComponent(u.username),
+    password: u.password === '' ? undefined : decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    params,
+  };
+}
+
+/** Every cross-field problem of a `state` section (url given as written, or as resolved). */
+export function stateConnectionProblems(state: StateConnectionFields): StateConnectionProblem[] {
+  const problems: StateConnectionProblem[] = [];
+  if (state.schema !== undefined && !SCHEMA_NAME.test(state.schema)) {
+    problems.push({ field: 'schema', message: 'a lowercase SQL name: letters, digits and "_", not starting with a digit' });
+  }
+  if (state.url === undefined) {
+    // The embedded store has no server to log in to or to verify.
+    for (const field of ['iamAuth', 'caCert', 'serverName'] as const) {
+      if (state[field] !== undefined) problems.push({ field, message: `${field} applies to a PostgreSQL server: give state.url too` });
+    }
+    return problems;
+  }
+  // A secret reference is checked once it is resolved (the store does it at open).
+  if (!isPlainStateUrl(state.url)) return problems;
+  let parsed: ParsedStateUrl;
+  try {
+    parsed = parseStateUrl(state.url);
+  } catch (e) {
+    problems.push({ field: 'url', message: (e as Error).message });
+    return problems;
+  }
+  const sslmode = parsed.params.get('sslmode');
+  if (state.iamAuth !== undefined) {
+    if (parsed.password !== undefined) {
+      problems.push({ field: 'url', message: `a password in the URL together with iamAuth ${state.iamAuth}: remove the password, the gateway logs in with a token from its platform identity` });
+    }
+    if (parsed.user === '') problems.push({ field: 'url', message: `iamAuth ${state.iamAuth} needs the database user in the URL (postgresql://USER@HOST:5432/DB?sslmode=verify-full)` });
+    if (sslmode !== 'verify-full') {
+      // A token is a bearer credential: sent to a server whose identity was not verified, it can be replayed.
+      problems.push({ field: 'url', message: `iamAuth ${state.iamAuth} needs sslmode=verify-full in the URL (found ${sslmode === undefined ? 'no sslmode' : `sslmode=${sslmode}`}): tokens are only sent to a verified server` });
+    }
+  }
+  for (const field of ['caCert', 'serverName'] as const) {
+    if (state[field] !== undefined && sslmode !== 'verify-full') {
+      problems.push({ field, message: `${field} is used only with sslmode=verify-full; add it to state.url` });
+    }
+  }
+  if (parsed.params.has('sslrootcert') && state.caCert !== undefined) {
+    problems.push({ field: 'caCert', message: 'give the CA once: either caCert or sslrootcert in the URL' });
+  }
+  return problems;
+}
