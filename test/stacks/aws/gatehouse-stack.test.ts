@@ -108,6 +108,21 @@ describe('reference stack (stacks/aws)', () => {
     expect(() => readSettings({ ...context, 'gatehouse:busyPollMicroseconds': 'fast' })).toThrow(/gatehouse:busyPollMicroseconds: expected a number/);
   });
 
+  test('an unknown or renamed gatehouse:* key fails the synth, naming the key; other keys pass through', () => {
+    const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT };
+    expect(() => readSettings({ ...context, 'gatehouse:replica': { min: 2, max: 4 } })).toThrow(/gatehouse:replica: unknown setting \(known: .*replicas/);
+    expect(() => readSettings({ ...context, 'gatehouse:taskCount': { min: 2, max: 4 } })).toThrow(/gatehouse:taskCount: renamed to gatehouse:replicas/);
+    expect(() => readSettings({ ...context, 'gatehouse:issuers': [{ name: 'g', issuer: 'https://x', audiences: ['a'], awsRole: { subjects: ['s'] } }] }))
+      .toThrow(/gatehouse:issuers\[0\].awsRole: renamed to federation/);
+    expect(readSettings({ ...context, 'other:key': 1 }).stackName).toBe('Gatehouse');
+  });
+
+  test('a connection spec is checked against the gateway\'s own schema at synth', () => {
+    const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT };
+    const bad = [{ name: 'x', spec: { kind: 'http', upstream: 'not a url', route: {}, credential: { type: 'bearer' } } }];
+    expect(() => readSettings({ ...context, 'gatehouse:connections': bad })).toThrow(/gatehouse:connections\[0\].spec: upstream: .*\n.*route/);
+  });
+
   test('template snapshot', () => {
     const { stack } = referenceApp(false);
     expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();

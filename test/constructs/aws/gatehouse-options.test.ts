@@ -1,0 +1,126 @@
+import { Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { Gatehouse, type GatehouseProps } from '../../../constructs/aws/gatehouse';
+import { IMAGE_FIXTURE, newStack, testCertificate, testVpc } from './helpers';
+
+const GITHUB = 'https://token.actions.githubusercontent.com';
+
+/** GIVEN a platform team's own VPC, cluster, OIDC provider, private zone, agents' security group and role. */
+function platformStack() {
+  const stack = newStack();
+  const vpc = testVpc(stack);
+  const cluster = new ecs.Cluster(stack, 'TeamCluster', { vpc });
+  const provider = iam.OidcProviderNative.fromOidcProviderArn(stack, 'TeamGithub', 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com');
+  const zone = new route53.PrivateHostedZone(stack, 'Zone', { vpc, zoneName: 'internal.example.com' });
+  const agents = new ec2.SecurityGroup(stack, 'Agents', { vpc });
+  const auditor = new iam.Role(stack, 'Auditor', { assumedBy: new iam.AccountRootPrincipal() });
+  return { stack, vpc, cluster, provider, zone, agents, auditor };
+}
+
+describe('Gatehouse options', () => {
+  // WHEN one Gatehouse is built with every bring-your-own option (one synth for the file)
+  const p = platformStack();
+  const gatehouse = new Gatehouse(p.stack, 'G', {
+    certificate: testCertificate(p.stack),
+    imageDirectory: IMAGE_FIXTURE,
+    vpc: p.vpc,
+    cluster: p.cluster,
+    cpuArchitecture: ecs.CpuArchitecture.ARM64,
+    deletionProtection: false,
+    logRetentionDays: 30,
+    clientCidrs: ['10.50.0.0/16'],
+    clientSecurityGroups: [p.agents],
+    domain: { domainName: 'gatehouse.internal.example.com', hostedZone: p.zone },
+    issuers: [{ name: 'github', issuer: GITHUB, audiences: ['gatehouse'], federation: { subjects: ['repo:acme/api:ref:refs/heads/main'], oidcProvider: p.provider } }],
+  });
+  gatehouse.records.grantRead(p.auditor);
+  const template = Template.fromStack(p.stack);
+
+  test('reuses the VPC, the cluster and the OIDC provider instead of creating them', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::ECS::Cluster', 1);
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    expect(gatehouse.gateway.cluster).toBe(p.cluster);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Federated: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com' } })] },
+    });
+  });
+
+  test('runs ARM64 tasks, keeps container logs 30 days, and turns deletion protection off when asked', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' } });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'deletion_protection.enabled', Value: 'false' }]),
+    });
+    template.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: false });
+  });
+
+  test('admits the client CIDRs and the agents\' security group, and nothing else', () => {
+    const lbSg = (Object.entries(template.findResources('AWS::EC2::SecurityGroup')) as [string, any][])
+      .find(([id]) => id.includes('LoadBalancerSecurityGroup'))![1];
+    const sources = lbSg.Properties.SecurityGroupIngress.map((r: any) => r.CidrIp ?? 'sg');
+    expect(new Set(sources)).toEqual(new Set(['10.50.0.0/16']));
+    const fromAgents = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).filter((r: any) =>
+      JSON.stringify(r.Properties.SourceSecurityGroupId ?? '').includes('Agents'));
+    expect(fromAgents.map((r: any) => r.Properties.FromPort).sort()).toEqual([443, 9443]);
+  });
+
+  test('puts an alias record for the domain name in the private zone', () => {
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'gatehouse.internal.example.com.',
+      Type: 'A',
+      AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+    });
+    expect(gatehouse.dnsRecord).toBeDefined();
+  });
+
+  test('is IConnectable: connections are the gateway tasks\' security group', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('Gatehouse gateway tasks'),
+      SecurityGroupEgress: Match.anyValue(),
+    });
+    expect(gatehouse.connections).toBe(gatehouse.gateway.connections);
+  });
+
+  test('metric helpers name the gateway\'s own metrics', () => {
+    const stack = p.stack;
+    expect(stack.resolve(gatehouse.metricRecordingFailures().metricName)).toBe('RecordingFailures');
+    expect(gatehouse.metric5xx().namespace).toBe('Gatehouse');
+    expect(gatehouse.metricHealthyReplicas().metricName).toBe('HealthyHostCount');
+    expect(gatehouse.metricRunningReplicas().metricName).toBe('RunningTaskCount');
+    expect(gatehouse.metric5xxRate().expression).toContain('errors / responses');
+  });
+
+  test('never acknowledges a cdk-nag finding on the caller\'s own resources', () => {
+    const callers = [p.vpc, p.cluster, p.zone, p.agents, p.auditor] as unknown as { node: { findAll(): { node: { metadata: { type: string }[] } }[] } }[];
+    for (const c of callers) {
+      const acks = c.node.findAll().flatMap((x) => x.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY));
+      expect(acks).toEqual([]);
+    }
+    // Control: the metadata this test looks for is what an acknowledgement writes.
+    const own = new iam.Role(p.stack, 'OwnRole', { assumedBy: new iam.AccountRootPrincipal() });
+    gatehouse.records.grantRead(own, { acknowledgePrefixWildcard: true });
+    expect(own.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)).toHaveLength(1);
+  });
+
+  test.each([
+    ['vpc with vpcCidr', (b: ReturnType<typeof platformStack>) => ({ vpc: b.vpc, vpcCidr: '10.1.0.0/16' }), /vpcCidr applies to a created VPC; it conflicts with vpc/],
+    ['a cluster without its VPC', (b: ReturnType<typeof platformStack>) => ({ cluster: b.cluster }), /existing cluster lives in an existing VPC/],
+    ['a malformed vpcCidr', () => ({ vpcCidr: '10.1.0.0/8' }), /cidr must be an IPv4 block from \/16 to \/20/],
+    ['a domain outside its zone', (b: ReturnType<typeof platformStack>) => ({ vpc: b.vpc, domain: { domainName: 'gatehouse.example.org', hostedZone: b.zone } }), /not inside the hosted zone "internal.example.com"/],
+    ['an OIDC provider of another issuer', (b: ReturnType<typeof platformStack>) => ({
+      issuers: [{ name: 'gl', issuer: 'https://gitlab.example.com', audiences: ['a'], federation: { subjects: ['project_path:a/b:ref_type:branch:ref:main'], oidcProvider: b.provider } }],
+    }), /federation.oidcProvider is for "token.actions.githubusercontent.com", not "https:\/\/gitlab.example.com"/],
+    ['a wildcard federation subject', () => ({
+      issuers: [{ name: 'gh', issuer: GITHUB, audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }],
+    }), /has a wildcard; give exact subjects/],
+    ['a size in CPU units instead of vCPU', () => ({ size: { cpu: 1024, memoryMiB: 2048 } }), /not a Fargate task size/],
+  ])('refuses %s', (_name, props, message) => {
+    const b = platformStack();
+    expect(() => new Gatehouse(b.stack, 'X', { certificate: testCertificate(b.stack), imageDirectory: IMAGE_FIXTURE, ...props(b) } as GatehouseProps)).toThrow(message);
+  });
+});
