@@ -21,7 +21,8 @@ Commands:
                               name the first broken link. Exit 0 only when every event is covered
                               by a signed digest and every instance ends sealed; 1 when not.
         --config FILE         verify the configured log store instead (S3, Azure Blob, GCS)
-        --trust-key FILE      trusted digest public key (PEM); repeatable
+        --trust-key FILE|KEY  trusted digest public key (PEM), or a managed key fetched with your
+                              credentials (aws-kms:, azure-kv-key:, gcp-kms:); repeatable
         --witness STATE       postgres:// URL, embedded state directory or witness file: detects
                               rollback, truncation and instances the gateway never registered
         --allow-unsealed-tail accept a live gateway's unattested newest events (as warnings)
@@ -111,7 +112,7 @@ Options:
 `,
   // The one help text of verify (commands/verify.ts prints it too); kept here so that
   // \`gatehouse verify --help\` answers without loading the verifier.
-  verify: `Usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]
+  verify: `Usage: gatehouse verify PATH | --config FILE  [--trust-key FILE|KEY]... [--key-endpoint URL] [--witness STATE] [--allow-unsealed-tail] [--json]
 
 Checks every digest, segment and session hash chain of a log and names the first broken link.
 Passes (exit 0) only when every event is covered by a valid signed digest and every instance's
@@ -119,8 +120,12 @@ log ends with a sealing digest (clean shutdown, or crash recovery); exit 1 other
 docs/recording.md says what it proves.
 
   --config FILE           verify the configured log store instead (S3, Azure Blob, GCS)
-  --trust-key FILE        a trusted public key (PEM) or key id; without one, signatures prove
-                          consistency only, not origin
+  --trust-key FILE|KEY    a trusted public key (PEM file), or a managed key whose public key is
+                          fetched with your credentials: aws-kms:<arn|alias>,
+                          azure-kv-key:https://<vault>.vault.azure.net/keys/<name>[/<version>],
+                          gcp-kms:projects/…/cryptoKeyVersions/<v>; digests must then name that
+                          exact key version. Without one, signatures prove consistency only
+  --key-endpoint URL      another API endpoint for the managed keys (a private endpoint)
   --witness STATE         compare each instance's newest digest with the witness kept outside
                           the log store: a postgres:// URL (the gateway's state.url), an embedded
                           state directory (state.embeddedPath), or a witness file

@@ -355,11 +355,19 @@ export const recordingSchema = z
     /** Signed digests are written this often (and at shutdown). */
     digestIntervalSeconds: z.number().int().min(1).default(300),
     /**
-     * Digest signing key: a secret reference to an Ed25519 private key (PKCS#8 PEM), or
-     * `aws-kms:<key arn|alias>` for an ECC_NIST_P256 KMS key that never leaves KMS.
-     * Development generates an Ed25519 key when omitted.
+     * Digest signing key: a secret reference to an Ed25519 private key (PKCS#8 PEM), or a key
+     * that never leaves its cloud's key service (ECDSA P-256): `aws-kms:<key arn|alias>`
+     * (ECC_NIST_P256), `azure-kv-key:https://<vault>.vault.azure.net/keys/<name>[/<version>]`
+     * (EC P-256; without a version the current one is pinned at start), or
+     * `gcp-kms:projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>/cryptoKeyVersions/<v>`
+     * (EC_SIGN_P256_SHA256). Development generates an Ed25519 key when omitted.
      */
     signingKey: secretRef.optional(),
+    /**
+     * Another API endpoint for a managed signing key (tests, a private endpoint URL): the AWS KMS
+     * endpoint, the Key Vault origin or the Cloud KMS endpoint. Default: the cloud's own.
+     */
+    signingKeyEndpoint: z.string().url().optional(),
     /** HTTP sessions close after this long without traffic. */
     sessionIdleSeconds: z.number().int().min(1).default(300),
     /**

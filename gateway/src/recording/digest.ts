@@ -65,6 +65,8 @@ export interface DigestBody {
    */
   readonly lostEvents?: number;
   readonly keyId: string;
+  /** The managed key that signed, version included (`DigestSigner.keyRef`); absent for a PEM key. */
+  readonly keyRef?: string;
   readonly publicKey: string;
 }
 
@@ -78,8 +80,8 @@ export function digestSigningBytes(body: DigestBody): Buffer {
   return Buffer.from(DIGEST_SIGNING_CONTEXT + canonicalJson(rest), 'utf8');
 }
 
-export async function signDigest(body: Omit<DigestBody, 'keyId' | 'publicKey' | 'version'>, signer: DigestSigner): Promise<{ digest: SignedDigest; bytes: Buffer; sha256: string }> {
-  const full: DigestBody = { version: DIGEST_VERSION, ...body, keyId: signer.keyId, publicKey: signer.publicKeyPem };
+export async function signDigest(body: Omit<DigestBody, 'keyId' | 'keyRef' | 'publicKey' | 'version'>, signer: DigestSigner): Promise<{ digest: SignedDigest; bytes: Buffer; sha256: string }> {
+  const full: DigestBody = { version: DIGEST_VERSION, ...body, keyId: signer.keyId, ...(signer.keyRef !== undefined ? { keyRef: signer.keyRef } : {}), publicKey: signer.publicKeyPem };
   const signature = (await signer.sign(digestSigningBytes(full))).toString('base64');
   const digest: SignedDigest = { ...full, signature };
   const bytes = Buffer.from(canonicalJson(digest) + '\n', 'utf8');
@@ -106,6 +108,7 @@ export function parseDigest(bytes: Buffer): SignedDigest {
     const p = d.previous as Record<string, unknown> | undefined;
     if (typeof p !== 'object' || typeof p?.key !== 'string' || typeof p?.sha256 !== 'string') throw new Error('digest field previous is malformed');
   }
+  if (d.keyRef !== undefined && typeof d.keyRef !== 'string') throw new Error('digest field keyRef is not a string');
   if (d.final !== undefined && typeof d.final !== 'boolean') throw new Error('digest field final is not a boolean');
   if (d.recoveredBy !== undefined && typeof d.recoveredBy !== 'string') throw new Error('digest field recoveredBy is not a string');
   if (d.lostEvents !== undefined) int(d.lostEvents, 'lostEvents');

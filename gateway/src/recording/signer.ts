@@ -2,8 +2,9 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { GatehouseError } from '../errors';
 
 /**
- * Signs digests. Implementations: `Ed25519Signer` (a PKCS#8 PEM from the secret store) and
- * `KmsEcdsaSigner` (signers/kms-ecdsa-signer.ts: an ECC_NIST_P256 key that never leaves AWS KMS).
+ * Signs digests. Implementations: `Ed25519Signer` (a PKCS#8 PEM from the secret store), and
+ * ECDSA P-256 keys that never leave a cloud key service (signers/): `KmsEcdsaSigner` (AWS KMS),
+ * `AzureKeyVaultSigner` (Azure Key Vault), `GcpKmsSigner` (Google Cloud KMS).
  * The verifier tells the algorithm from the embedded public key (`verifySignature`).
  */
 export interface DigestSigner {
@@ -11,6 +12,12 @@ export interface DigestSigner {
   readonly keyId: string;
   /** SPKI PEM of the public key; embedded in each digest. */
   readonly publicKeyPem: string;
+  /**
+   * The managed key that signs, exactly (version included): `aws-kms:<key arn>`,
+   * `azure-kv-key:https://<vault>/keys/<name>/<version>`, `gcp-kms:projects/…/cryptoKeyVersions/<v>`.
+   * Written into each digest, so `verify --trust-key <that key>` can require it. Absent for a PEM key.
+   */
+  readonly keyRef?: string;
   /** Signature of `bytes`: Ed25519 (64 bytes), or ECDSA P-256 over SHA-256(bytes), DER-encoded. */
   sign(bytes: Uint8Array): Promise<Buffer>;
 }

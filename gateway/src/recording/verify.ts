@@ -36,8 +36,12 @@ import type { LogSink } from './sinks/sink';
  * earlier, with its last seal intact, is undetectable: that is the witness's job.
  */
 export interface VerifyOptions {
-  /** Trusted signing keys: SPKI PEM public keys and/or key ids (`ed25519:…`, `ecdsa-p256:…`). Omit only in development. */
-  readonly trustedKeys?: readonly string[];
+  /**
+   * Trusted signing keys: SPKI PEM public keys and/or key ids (`ed25519:…`, `ecdsa-p256:…`), or
+   * managed keys as fetched from their service (`signers/trusted-key.ts`): a digest they sign must
+   * also name that exact key, version included (`keyRef`). Omit only in development.
+   */
+  readonly trustedKeys?: readonly (string | TrustedKey)[];
   /**
    * Accept events after each instance's last sealing digest (undigested segments, a last digest
    * that is not `final`) as unattested warnings instead of failures: a live gateway's log.
@@ -49,6 +53,18 @@ export interface VerifyOptions {
 }
 
 /** What a witness knows about one instance: its newest digest (seq -1: registered, none yet). */
+/** A public key together with the managed key it belongs to (`DigestSigner.keyRef`, version included). */
+export interface TrustedKey {
+  readonly publicKeyPem: string;
+  readonly keyRef?: string;
+}
+
+/** Key ids trusted whatever the digest names, and key ids trusted only with one exact `keyRef`. */
+interface Trust {
+  readonly ids: Set<string>;
+  readonly pinned: Map<string, Set<string>>;
+}
+
 export interface WitnessedHead {
   readonly digestSeq: number;
   readonly digestKey?: string;
@@ -221,7 +237,7 @@ function checkWitness(witness: ReadonlyMap<string, WitnessedHead>, digestsOf: Ma
   }
 }
 
-function trustedKeyIds(keys: readonly string[] | undefined, warnings: VerifyFinding[]): Set<string> | undefined {
+function trustedKeyIds(keys: readonly (string | TrustedKey)[] | undefined, warnings: VerifyFinding[]): Trust | undefined {
   if (keys === undefined) {
     warnings.push({
       code: 'KEYS_NOT_TRUSTED',
@@ -230,19 +246,36 @@ function trustedKeyIds(keys: readonly string[] | undefined, warnings: VerifyFind
     });
     return undefined;
   }
-  const ids = new Set<string>();
+  const trust: Trust = { ids: new Set(), pinned: new Map() };
   for (const k of keys) {
-    if (k.includes('BEGIN PUBLIC KEY')) ids.add(keyIdOf(k));
-    else ids.add(k.trim());
+    if (typeof k !== 'string') {
+      const id = keyIdOf(k.publicKeyPem);
+      if (k.keyRef === undefined) trust.ids.add(id);
+      else trust.pinned.set(id, (trust.pinned.get(id) ?? new Set()).add(k.keyRef));
+    } else if (k.includes('BEGIN PUBLIC KEY')) trust.ids.add(keyIdOf(k));
+    else trust.ids.add(k.trim());
   }
-  return ids;
+  return trust;
+}
+
+/** Why a digest's key is not trusted, or undefined when it is. */
+function untrustedBecause(d: SignedDigest, trust: Trust): string | undefined {
+  if (trust.ids.has(d.keyId)) return undefined;
+  const refs = trust.pinned.get(d.keyId);
+  const named = d.keyRef !== undefined ? ` (${d.keyRef})` : '';
+  if (refs === undefined) {
+    const pinned = [...trust.pinned.values()].flatMap((r) => [...r]);
+    return `is signed by key ${d.keyId}${named}, which is not trusted${pinned.length > 0 ? ` (trusted: ${pinned.join(', ')})` : ''}`;
+  }
+  if (d.keyRef !== undefined && refs.has(d.keyRef)) return undefined;
+  return `is signed by key ${d.keyId} but names ${d.keyRef ?? 'no managed key'}, not the trusted ${[...refs].join(', ')} (the key version must match)`;
 }
 
 async function verifyDigests(
   sink: LogSink,
   instance: string,
   keys: Array<{ key: string; seq: number }>,
-  trusted: Set<string> | undefined,
+  trusted: Trust | undefined,
   warnings: VerifyFinding[],
   stats: VerifyStats,
 ): Promise<InstanceDigests> {
@@ -276,7 +309,8 @@ async function verifyDigests(
       fail({ code: 'DIGEST_MALFORMED', kind: 'digest', key, message: `digest ${key} carries an unreadable public key` });
     }
     if (embeddedId !== d.keyId) fail({ code: 'DIGEST_KEY_MISMATCH', kind: 'digest', key, message: `digest ${key}: keyId ${d.keyId} does not match its public key (${embeddedId})` });
-    if (trusted && !trusted.has(d.keyId)) fail({ code: 'DIGEST_KEY_UNTRUSTED', kind: 'digest', key, message: `digest ${key} is signed by key ${d.keyId}, which is not trusted` });
+    const untrusted = trusted && untrustedBecause(d, trusted);
+    if (untrusted) fail({ code: 'DIGEST_KEY_UNTRUSTED', kind: 'digest', key, message: `digest ${key} ${untrusted}` });
     if (!verifyDigestSignature(d)) fail({ code: 'DIGEST_SIGNATURE_INVALID', kind: 'digest', key, message: `digest ${key}: signature does not verify with key ${d.keyId}` });
     if (!trusted && prev && prev.keyId !== d.keyId) {
       warnings.push({ code: 'KEY_CHANGED', kind: 'digest', key, message: `digest ${key} is signed by ${d.keyId}, the previous one by ${prev.keyId} (untrusted mode)` });

@@ -53,8 +53,8 @@ export async function preflight(config: GatehouseConfig, options: PreflightOptio
   const add = (path: string, e: unknown) => problems.push({ path, message: messageOf(e) });
 
   for (const { path, ref } of secretReferences(config)) {
-    // aws-kms: names a key that signs in KMS, not a secret to fetch (signing-key.ts).
-    if (path === 'recording.signingKey' && ref.startsWith('aws-kms:')) continue;
+    // aws-kms:, azure-kv-key:, gcp-kms: name a key that signs in its service, not a secret to fetch (signing-key.ts).
+    if (path === 'recording.signingKey' && /^(aws-kms|azure-kv-key|gcp-kms):/.test(ref)) continue;
     try {
       secrets.check(ref);
     } catch (e) {

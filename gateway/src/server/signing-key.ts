@@ -18,10 +18,20 @@ export async function loadDigestSigner(
   options: { readonly generate?: boolean } = {},
 ): Promise<{ signer: DigestSigner | undefined; generated: boolean }> {
   const ref = config.recording.signingKey;
+  const endpoint = config.recording.signingKeyEndpoint !== undefined ? { endpoint: config.recording.signingKeyEndpoint } : {};
+  // Keys that never leave their cloud's key service (loaded lazily: each pulls its cloud's SDK).
   if (ref?.startsWith('aws-kms:')) {
     const { KmsEcdsaSigner, parseKmsKeyReference } = await import('../recording/signers/kms-ecdsa-signer');
     const { keyId, region } = parseKmsKeyReference(ref);
-    return { signer: await KmsEcdsaSigner.create({ keyId, region }), generated: false };
+    return { signer: await KmsEcdsaSigner.create({ keyId, region, ...endpoint }), generated: false };
+  }
+  if (ref?.startsWith('azure-kv-key:')) {
+    const { AzureKeyVaultSigner } = await import('../recording/signers/azure-kv-signer');
+    return { signer: await AzureKeyVaultSigner.create({ keyRef: ref, ...endpoint }), generated: false };
+  }
+  if (ref?.startsWith('gcp-kms:')) {
+    const { GcpKmsSigner } = await import('../recording/signers/gcp-kms-signer');
+    return { signer: await GcpKmsSigner.create({ keyRef: ref, ...endpoint }), generated: false };
   }
   if (config.recording.signingKey) {
     return { signer: new Ed25519Signer(await secrets.get(config.recording.signingKey)), generated: false };

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FsLogSink } from '../../recording/sinks/fs/fs-sink';
-import { formatVerifyResult, verifyLog, type WitnessedHead } from '../../recording/verify';
+import { fetchTrustedKey, isManagedKeyReference } from '../../recording/signers/trusted-key';
+import { formatVerifyResult, verifyLog, type TrustedKey, type WitnessedHead } from '../../recording/verify';
 import { FileWitness } from '../../recording/witness';
 import { StateRecordingWitness } from '../../state/recording-witness';
 import { createStateStore } from '../../state/store';
@@ -10,10 +11,12 @@ import { loadConfigFile } from '../../config/load';
 import { createSink } from '../../server/sinks';
 import { COMMAND_HELP } from '../usage';
 
-const USAGE = 'usage: gatehouse verify PATH | --config FILE  [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]';
+const USAGE = 'usage: gatehouse verify PATH | --config FILE  [--trust-key FILE|KEY]... [--key-endpoint URL] [--witness STATE] [--allow-unsealed-tail] [--json]';
 
 /**
- * `gatehouse verify PATH [--trust-key FILE]... [--witness STATE] [--allow-unsealed-tail] [--json]`.
+ * `gatehouse verify PATH [--trust-key FILE|KEY]... [--witness STATE] [--allow-unsealed-tail] [--json]`.
+ * A `--trust-key` of `aws-kms:…`, `azure-kv-key:…` or `gcp-kms:…` is fetched from its service with
+ * the caller's credentials and pinned to that exact key version.
  * Exit 0 when the log is proven complete and intact, 1 when not, 2 on usage.
  */
 export async function verifyCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -21,6 +24,7 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
     args: argv,
     options: {
       'trust-key': { type: 'string', multiple: true },
+      'key-endpoint': { type: 'string' },
       json: { type: 'boolean', default: false },
       config: { type: 'string' },
       witness: { type: 'string' },
@@ -44,13 +48,23 @@ export async function verifyCommand(argv: string[], io: CommandIO): Promise<numb
   }
   // --config verifies the configured log store wherever it is (a bucket, a container).
   const sink = path ? new FsLogSink(path) : await createSink(loadConfigFile(values.config!).config.recording.sink);
-  const trustedKeys = (values['trust-key'] ?? []).map((file) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new Error(`cannot read trusted key ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  const trustedKeys: Array<string | TrustedKey> = [];
+  for (const spec of values['trust-key'] ?? []) {
+    if (isManagedKeyReference(spec)) {
+      try {
+        trustedKeys.push(await fetchTrustedKey(spec, values['key-endpoint'] !== undefined ? { endpoint: values['key-endpoint'] } : {}));
+      } catch (e) {
+        io.err(`gatehouse verify: cannot fetch the trusted key ${spec}: ${(e as Error).message}`);
+        return 2;
+      }
+      continue;
     }
-  });
+    try {
+      trustedKeys.push(readFileSync(spec, 'utf8'));
+    } catch (e) {
+      throw new Error(`cannot read trusted key ${spec}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
   let witness: Map<string, WitnessedHead> | undefined;
   if (values.witness !== undefined) {
     try {

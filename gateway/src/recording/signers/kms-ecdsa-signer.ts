@@ -46,13 +46,17 @@ export class KmsEcdsaSigner implements DigestSigner {
   readonly publicKeyPem: string;
   /** The KMS key this signer uses (as configured: ARN, id or alias). */
   readonly kmsKeyId: string;
+  /** `aws-kms:<key arn>` as KMS names the key (an alias resolved); written into each digest. */
+  readonly keyRef: string;
 
   private constructor(
     private readonly client: KMSClient,
     kmsKeyId: string,
     publicKey: KeyObject,
+    keyArn: string,
   ) {
     this.kmsKeyId = kmsKeyId;
+    this.keyRef = `${KMS_KEY_SCHEME}:${keyArn}`;
     this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     this.keyId = keyIdOf(publicKey);
   }
@@ -90,7 +94,7 @@ export class KmsEcdsaSigner implements DigestSigner {
         throw new GatehouseError('GH_ERR_CONFIG_INVALID', `recording signing key ${ref} returned an unreadable public key`, { details: { ref }, cause: e });
       }
       if (signatureAlgorithmOf(publicKey) !== 'ecdsa-p256') throw invalid('is not a NIST P-256 key');
-      return new KmsEcdsaSigner(client, options.keyId, publicKey);
+      return new KmsEcdsaSigner(client, options.keyId, publicKey, out.KeyId ?? options.keyId);
     } catch (e) {
       client.destroy();
       throw e;
