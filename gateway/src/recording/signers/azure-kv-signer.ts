@@ -76,7 +76,7 @@ export async function readAzureKeyVaultKey(options: AzureKeyVaultKeyOptions): Pr
     bundle = await restJson({ method: 'GET', url: apiUrl(ref, options.endpoint, path), token }, call);
   } catch (e) {
     throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `recording signing key ${options.keyRef} is unavailable: get key failed (${codeOf(e)})`, {
-      details: { ref: options.keyRef, op: 'get-key', code: codeOf(e), ...(e instanceof RestCallError && e.status !== undefined ? { status: e.status } : {}) },
+      details: { ref: options.keyRef, op: 'get-key', code: e instanceof RestCallError ? e.code : codeOf(e), ...(e instanceof RestCallError && e.status !== undefined ? { status: e.status } : {}) },
       cause: e,
     });
   }

@@ -57,7 +57,7 @@ export async function readGcpKmsPublicKey(options: GcpKmsKeyOptions): Promise<{ 
   const token = await tokenSource(options);
   const unavailable = (e: unknown) =>
     new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `recording signing key ${options.keyRef} is unavailable: getPublicKey failed (${codeOf(e)})`, {
-      details: { ref: options.keyRef, op: 'getPublicKey', code: codeOf(e), ...(e instanceof RestCallError && e.status !== undefined ? { status: e.status } : {}) },
+      details: { ref: options.keyRef, op: 'getPublicKey', code: e instanceof RestCallError ? e.code : codeOf(e), ...(e instanceof RestCallError && e.status !== undefined ? { status: e.status } : {}) },
       cause: e,
     });
   let out: Record<string, unknown> | undefined;
@@ -163,7 +163,10 @@ async function tokenSource(options: GcpKmsKeyOptions): Promise<() => Promise<str
   let auth = options.auth;
   if (!auth) {
     const { GoogleAuth } = await import('google-auth-library');
-    auth = new GoogleAuth({ scopes: [CLOUDKMS_SCOPE] });
+    // The key's project, so the library need not discover one (it would run `gcloud` or ask the
+    // metadata server); it is not sent as a quota project.
+    const projectId = /^gcp-kms:projects\/([^/]+)\//.exec(options.keyRef)?.[1];
+    auth = new GoogleAuth({ scopes: [CLOUDKMS_SCOPE], ...(projectId !== undefined ? { projectId } : {}) });
   }
   const a = auth;
   return async () => {

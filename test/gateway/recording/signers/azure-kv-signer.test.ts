@@ -3,6 +3,7 @@ import { chmod, cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { verifyCommand } from '../../../../gateway/src/cli/commands/verify';
+import { main } from '../../../../gateway/src/main';
 import { parseDigest } from '../../../../gateway/src/recording/digest';
 import { DIGEST_PREFIX } from '../../../../gateway/src/recording/layout';
 import { GatehouseRecorder } from '../../../../gateway/src/recording/recorder';
@@ -230,6 +231,44 @@ describe('Key Vault-signed log, end to end: managed identity token through @azur
     expect(await new FsLogSink(dir).list(DIGEST_PREFIX)).toEqual([]);
     const verdict = await verify(dir, '--trust-key', kv.ref(), '--key-endpoint', kv.url);
     expect(verdict.code).toBe(1);
+  });
+
+  it('check-config loads recording.signingKey azure-kv-key: from the vault (signingKeyEndpoint), and reports a denied key at its path', async () => {
+    const config = join(tmp.dir, 'gatehouse.yaml');
+    await writeFile(
+      config,
+      `mode: development
+listeners:
+  http: { port: 0, allowPlaintext: true }
+  admin: { port: 0, allowPlaintext: true }
+identity:
+  issuers: [{ name: corp, issuer: "https://idp.example.com", audiences: [gatehouse] }]
+policy:
+  cedar: 'permit (principal, action, resource);'
+recording:
+  sink: { type: fs, path: ${join(tmp.dir, 'cfg-log')} }
+  signingKey: "${kv.ref()}"
+  signingKeyEndpoint: "${kv.url}"
+`,
+    );
+    const run = async () => {
+      let err = '';
+      const code = await main(['check-config', config], { out: () => {}, err: (l) => (err += `${l}\n`) });
+      return { code, err };
+    };
+    const before = kv.calls.length;
+    const ok = await run();
+    expect(ok.err).not.toMatch(/problem/);
+    expect(ok.code).toBe(0);
+    expect(kv.calls.slice(before)).toEqual([expect.objectContaining({ method: 'GET', path: `/keys/${kv.keyName}` })]);
+    kv.failures.set('get', { status: 403, code: 'Forbidden' });
+    try {
+      const denied = await run();
+      expect(denied.code).toBe(1);
+      expect(denied.err).toMatch(/recording\.signingKey: .*unavailable/);
+    } finally {
+      kv.failures.clear();
+    }
   });
 
   it('verify exits 2 and names the key when the trusted key cannot be fetched', async () => {
