@@ -1,13 +1,14 @@
 import type { KeyVaultKey } from '@cdktf/provider-azurerm/lib/key-vault-key';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { Token } from 'cdktf';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { validateBaseProps, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GatewayAlerts } from './gateway-alerts';
 import { GatewayContainerApps } from './gateway-container-apps';
 import { GatewayNetwork } from './gateway-network';
+import { RbacPropagation } from './rbac-propagation';
 import { RecordStorage } from './record-storage';
 import type { ResourceGroupRef } from './resource-group-ref';
 import { StateBootstrapJob } from './state-bootstrap-job';
@@ -81,8 +82,8 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   /** @default StateDatabase defaults */
   readonly database?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
   /**
-   * Encrypt the record storage account with a customer-managed key (RSA-HSM 3072 in the vault,
-   * rotated yearly).
+   * Encrypt the record storage account and the state database with customer-managed keys
+   * (RSA-HSM 3072 in the vault; the storage key rotates yearly).
    * @default true
    */
   readonly customerManagedKeys?: boolean;
@@ -94,6 +95,8 @@ export const AZURE_NAMES = {
   bootstrapIdentity: 'gatehouse-state-admin',
   signingKey: 'gatehouse-record-signing',
   recordsKey: 'gatehouse-records-cmk',
+  stateKey: 'gatehouse-state-cmk',
+  encryptionIdentity: 'gatehouse-cmk',
 } as const;
 
 /**
@@ -115,6 +118,9 @@ export class Gatehouse extends Construct {
   /** The record-signing key (EC P-256, HSM-backed on a premium vault, sign/verify only). */
   public readonly signingKey: KeyVaultKey;
   public readonly recordsKey?: KeyVaultKey;
+  public readonly stateKey?: KeyVaultKey;
+  /** The identity storage and the database read their customer-managed keys with. */
+  public readonly encryptionIdentity?: WorkloadIdentity;
   public readonly database?: StateDatabase;
   public readonly bootstrapIdentity?: WorkloadIdentity;
   public readonly bootstrap?: StateBootstrapJob;
@@ -191,15 +197,23 @@ export class Gatehouse extends Construct {
     this.signingKey = this.credentials.addKey('SigningKey', { name: AZURE_NAMES.signingKey, algorithm: 'EC', operations: ['sign', 'verify'] });
     access.push(this.credentials.addKeyAccess(this.signingKey, gatewayPrincipal, 'sign'));
 
-    let encryptionKey: { keyVaultKeyId: string; identityId: string; dependsOn: RoleAssignment[] } | undefined;
+    type EncryptionKey = { keyVaultKeyId: string; identityId: string; dependsOn: ITerraformDependable[] };
+    let encryptionKey: EncryptionKey | undefined;
+    let stateEncryptionKey: EncryptionKey | undefined;
     if (props.customerManagedKeys !== false) {
-      const cmkIdentity = new WorkloadIdentity(this, 'RecordsKeyIdentity', { resourceGroup: rg, name: 'gatehouse-records-cmk' });
-      this.recordsKey = this.credentials.addKey('RecordsKey', { name: AZURE_NAMES.recordsKey, algorithm: 'RSA', operations: ['wrapKey', 'unwrapKey'], rotateAfter: 'P365D' });
-      encryptionKey = {
-        keyVaultKeyId: this.recordsKey.versionlessId,
-        identityId: cmkIdentity.identity.id,
-        dependsOn: [this.credentials.addKeyAccess(this.recordsKey, cmkIdentity.principalId, 'encrypt')],
+      const cmk = this.encryptionIdentity = new WorkloadIdentity(this, 'EncryptionIdentity', { resourceGroup: rg, name: AZURE_NAMES.encryptionIdentity });
+      // The service creates its resource with the key only once its identity's role has arrived.
+      const cmkFor = (key: KeyVaultKey): EncryptionKey => {
+        const assignment = this.credentials.addKeyAccess(key, cmk.principalId, 'encrypt');
+        const settled = new RbacPropagation(this, `${key.node.id}Settled`, { assignments: [assignment] });
+        return { keyVaultKeyId: key.versionlessId, identityId: cmk.identity.id, dependsOn: [assignment, settled.wait] };
       };
+      this.recordsKey = this.credentials.addKey('RecordsKey', { name: AZURE_NAMES.recordsKey, algorithm: 'RSA', operations: ['wrapKey', 'unwrapKey'], rotateAfter: 'P365D' });
+      encryptionKey = cmkFor(this.recordsKey);
+      if (!props.existingDatabaseUrlSecret) {
+        this.stateKey = this.credentials.addKey('StateKey', { name: AZURE_NAMES.stateKey, algorithm: 'RSA', operations: ['wrapKey', 'unwrapKey'] });
+        stateEncryptionKey = cmkFor(this.stateKey);
+      }
     }
 
     this.records = new RecordStorage(this, 'Records', {
@@ -224,6 +238,7 @@ export class Gatehouse extends Construct {
         tenantId: props.tenantId,
         administrator: { objectId: this.bootstrapIdentity.principalId, principalName: AZURE_NAMES.bootstrapIdentity },
         logAnalyticsWorkspaceId: this.logs.id,
+        encryptionKey: stateEncryptionKey,
         ...(props.database ?? {}),
       });
       // The gateway logs in as its own role, named after its identity, with an Entra token.

@@ -5,7 +5,7 @@ import { PostgresqlFlexibleServerConfiguration } from '@cdktf/provider-azurerm/l
 import { PostgresqlFlexibleServerDatabase } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-database';
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
-import { Token } from 'cdktf';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkName, pathHash } from './names';
 import type { ResourceGroupRef } from './resource-group-ref';
@@ -59,6 +59,13 @@ export interface StateDatabaseProps {
    * @default no diagnostic setting
    */
   readonly logAnalyticsWorkspaceId?: string;
+  /**
+   * Customer-managed key for the server's storage and backups: a Key Vault key and the
+   * user-assigned identity the server reads it with (it needs `Key Vault Crypto Service Encryption
+   * User` on the key first: pass that assignment in `dependsOn`). Fixed at creation.
+   * @default service-managed keys
+   */
+  readonly encryptionKey?: { readonly keyVaultKeyId: string; readonly identityId: string; readonly dependsOn?: readonly ITerraformDependable[] };
 }
 
 /**
@@ -120,7 +127,13 @@ export class StateDatabase extends Construct {
       backupRetentionDays: retention,
       geoRedundantBackupEnabled: false,
       highAvailability: props.zoneRedundant === false ? undefined : { mode: 'ZoneRedundant' },
-      dependsOn: [link],
+      // postgresql_flexible_server_resource.go: customer_managed_key.0.key_vault_key_id is
+      // RequiredWith `identity` and `customer_managed_key.0.primary_user_assigned_identity_id`.
+      identity: props.encryptionKey ? { type: 'UserAssigned', identityIds: [props.encryptionKey.identityId] } : undefined,
+      customerManagedKey: props.encryptionKey
+        ? { keyVaultKeyId: props.encryptionKey.keyVaultKeyId, primaryUserAssignedIdentityId: props.encryptionKey.identityId }
+        : undefined,
+      dependsOn: [link, ...(props.encryptionKey?.dependsOn ?? [])],
       lifecycle: { preventDestroy: true, ignoreChanges: ['zone', 'high_availability[0].standby_availability_zone'] },
     });
     this.administrator = new PostgresqlFlexibleServerActiveDirectoryAdministrator(this, 'Administrator', {

@@ -7,6 +7,7 @@ import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkName, uniqueName } from './names';
 import { PrivateLink } from './private-link';
+import { RbacPropagation } from './rbac-propagation';
 import type { ResourceGroupRef } from './resource-group-ref';
 
 /** An existing Key Vault (RBAC authorization) that already holds the credentials. */
@@ -117,6 +118,8 @@ export class UpstreamCredentials extends Construct {
   public readonly auditLogs?: MonitorDiagnosticSetting;
   /** Role assignments of the deployer; every key the kit creates waits for them. */
   public readonly deployerAccess: RoleAssignment[] = [];
+  /** The pause after the deployer's role assignments that every key waits for. */
+  public readonly deployerAccessSettled?: RbacPropagation;
   public readonly premium: boolean;
   private readonly readers: RoleAssignment[] = [];
   private keyReaderRole?: RoleDefinition;
@@ -206,6 +209,7 @@ export class UpstreamCredentials extends Construct {
             description: 'Gatehouse deployer creates the kit keys and puts connection credentials',
           }));
         }
+        this.deployerAccessSettled = new RbacPropagation(this, 'DeployerAccessSettled', { assignments: this.deployerAccess });
       }
     }
 
@@ -252,7 +256,12 @@ export class UpstreamCredentials extends Construct {
       rotationPolicy: options.rotateAfter
         ? { automatic: { timeAfterCreation: options.rotateAfter }, expireAfter: doubleDuration(options.rotateAfter), notifyBeforeExpiry: 'P30D' }
         : undefined,
-      dependsOn: [...this.deployerAccess, ...(this.privateLink ? [this.privateLink.endpoint] : []), ...dependsOn],
+      dependsOn: [
+        ...this.deployerAccess,
+        ...(this.deployerAccessSettled ? [this.deployerAccessSettled.wait] : []),
+        ...(this.privateLink ? [this.privateLink.endpoint] : []),
+        ...dependsOn,
+      ],
     });
   }
 

@@ -83,7 +83,7 @@ describe('Gatehouse (Azure)', () => {
 
   test('an issuer with federation gets its own identity that may read the record and the public key, never sign', () => {
     const identities = all(json, 'azurerm_user_assigned_identity').map((i) => i.name).sort();
-    expect(identities).toEqual(['gatehouse-fed-github', 'gatehouse-gateway', 'gatehouse-records-cmk', 'gatehouse-state-admin']);
+    expect(identities).toEqual(['gatehouse-cmk', 'gatehouse-fed-github', 'gatehouse-gateway', 'gatehouse-state-admin']);
     const fic = all(json, 'azurerm_federated_identity_credential');
     expect(fic).toHaveLength(1);
     expect(fic[0]).toMatchObject({ subject: 'repo:acme/audit:ref:refs/heads/main', audience: ['gatehouse'] });

@@ -35,6 +35,10 @@ describe('UpstreamCredentials (Key Vault)', () => {
     const key = onlyResource(json, 'azurerm_key_vault_key');
     expect(key).toMatchObject({ key_type: 'EC-HSM', curve: 'P-256', key_opts: ['sign', 'verify'] });
     expect(key.depends_on.filter((d: string) => d.startsWith('azurerm_role_assignment'))).toHaveLength(2);
+    // RBAC propagation: key_vault_key_resource.go does not retry a 403, so the key also waits out
+    // the deployer's new roles (rbac-propagation.ts).
+    expect(key.depends_on).toContainEqual(expect.stringMatching(/^terraform_data\.C_DeployerAccessSettled/));
+    expect(onlyResource(json, 'terraform_data').provisioner).toEqual([{ 'local-exec': { command: 'sleep 120' } }]);
     const roles = Object.values(JSON.parse(json).resource.azurerm_role_assignment) as any[];
     expect(roles.filter((r) => r.principal_id === 'me').map((r) => r.role_definition_name).sort()).toEqual(['Key Vault Crypto Officer', 'Key Vault Secrets Officer']);
     expect(roles.find((r) => r.principal_id === 'gw' && r.scope.includes('key_vault_key'))).toMatchObject({ role_definition_name: 'Key Vault Crypto User' });
