@@ -4,14 +4,17 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'cdktf';
 import { GatehouseAzureStack } from './azure/gatehouse-azure-stack';
+import { checkGatehouseContextKeys } from './context-keys';
 import { readAzureSettings } from './azure/settings';
-import { GatehouseGcpStack } from './gcp/gatehouse-gcp-stack';
+import { GatehouseGcpFoundationStack, GatehouseGcpStack } from './gcp/gatehouse-gcp-stack';
 import { readGcpSettings } from './gcp/settings';
 
 const fileContext = (JSON.parse(readFileSync('cdktf.json', 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+checkGatehouseContextKeys(fileContext);
 const app = new App({ context: fileContext });
 const azure = readAzureSettings(app.node.tryGetContext('gatehouse:azure'));
 const gcp = readGcpSettings(app.node.tryGetContext('gatehouse:gcp'));
 new GatehouseAzureStack(app, azure.stackName, azure);
+new GatehouseGcpFoundationStack(app, `${gcp.stackName}-foundation`, gcp);
 new GatehouseGcpStack(app, gcp.stackName, gcp);
 app.synth();

@@ -1,41 +1,35 @@
-import { Token } from 'cdktf';
+import { DataGoogleArtifactRegistryDockerImage } from '@cdktf/provider-google/lib/data-google-artifact-registry-docker-image';
+import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { TerraformDataSource, TerraformResource, Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import {
+  validateBaseProps,
+  type GatehouseBaseProps,
+  type GatehouseConnectionBase,
+  type GatehouseIssuerBase,
+  type ReplicaRange,
+} from '../core/gatehouse-props';
+import { connectionConfig, issuerConfig, needsSecret, tuningConfig, validateUniqueNames, type GatewayConfigDocument } from '../core/gateway-config';
+import { DataAccessAuditLogs } from './data-access-audit-logs';
+import { GatehouseKeys } from './gatehouse-keys';
+import { GatewayAlarms } from './gateway-alarms';
 import { GatewayCloudRun } from './gateway-cloud-run';
-import type { GatewayTcpProtocol } from '../core/gateway-ports';
 import { GatewayNetwork } from './gateway-network';
 import { GatewayTcpInstances } from './gateway-tcp-instances';
+import { parseArtifactRegistryImage } from './image-repository';
+import { ProjectServices } from './project-services';
 import { RecordBucket } from './record-bucket';
+import { STATE_SCHEMA, StateBootstrapJob } from './state-bootstrap-job';
 import { StateDatabase } from './state-database';
 import { UpstreamCredentials } from './upstream-credentials';
 import { WorkloadIdentityFederation } from './workload-identity-federation';
 
-/** A trusted caller issuer, as in the gateway's `identity.issuers` (plus `gcpFederation`). */
-export interface GatehouseIssuer {
-  readonly name: string;
-  readonly issuer: string;
-  readonly audiences: readonly string[];
-  /** Any other field of the gateway's issuer configuration (`kind`, `subjectRules`, ...). */
-  readonly options?: GatewayConfigDocument;
-  /**
-   * Also create a Workload Identity Pool and OIDC provider for this issuer, whose principals may
-   * read the record (e.g. to run `gatehouse verify`).
-   * @default no federation
-   */
-  readonly gcpFederation?: { readonly attributeCondition: string; readonly audiences?: readonly string[] };
-}
+/** A trusted caller issuer; `federation.subjects` become a Workload Identity Pool admitting exactly those subjects. */
+export type GatehouseIssuer = GatehouseIssuerBase;
 
-/** An upstream connection; its credential lives in Secret Manager. */
-export interface GatehouseConnection {
-  readonly name: string;
-  /** The connection without `name` and without `credential.secret`. */
-  readonly spec: GatewayConfigDocument;
-  /**
-   * An existing secret (`projects/<p>/secrets/<id>`).
-   * @default a new secret `gatehouse-<name>`
-   */
-  readonly secretId?: string;
-}
+/** An upstream connection; `secret` is an existing Secret Manager secret (`projects/<p>/secrets/<id>`). */
+export type GatehouseConnection = GatehouseConnectionBase<string>;
 
 /** An existing VPC with private services access and a subnet in the region. */
 export interface ExistingGatewayNetwork {
@@ -43,177 +37,256 @@ export interface ExistingGatewayNetwork {
   readonly subnetworkId: string;
 }
 
-export interface GatehouseProps {
+export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, GatehouseConnection> {
+  /** Project id (APIs, audit configuration, IAM conditions). */
+  readonly project: string;
   readonly region: string;
-  /** The gateway image in Artifact Registry (the same image as on AWS and Azure). */
+  /**
+   * The gateway image (the same image as on AWS and Azure). An Artifact Registry reference
+   * (`<location>-docker.pkg.dev/<project>/<repo>/<image>:<tag>`) is looked up at plan time, so a
+   * missing image stops the plan with a clear error, and Cloud Run gets its digest.
+   */
   readonly image: string;
   /** Record bucket name (globally unique). */
   readonly recordBucketName: string;
-  /**
-   * Record bucket location.
-   * @default `region`
-   */
+  /** @default `region` */
   readonly recordLocation?: string;
   /** @default a new GatewayNetwork */
   readonly network?: ExistingGatewayNetwork;
-  /** @default [] */
-  readonly issuers?: readonly GatehouseIssuer[];
-  /** @default [] */
-  readonly connections?: readonly GatehouseConnection[];
-  /** @default 365 */
-  readonly recordRetentionDays?: number;
   /**
    * Use an existing PostgreSQL database; its URL is in this Secret Manager secret
    * (`projects/<p>/secrets/<id>`).
-   * @default a new StateDatabase and a secret `gatehouse-state-url` for its URL
+   * @default a new StateDatabase with IAM database authentication (no password anywhere)
    */
   readonly existingDatabaseUrlSecret?: string;
   /** @default StateDatabase defaults */
   readonly databaseTier?: string;
-  /** @default { min: 1, max: 10 } */
-  readonly instances?: { readonly min: number; readonly max: number };
-  /** @default { cpu: '1', memory: '2Gi' } */
-  readonly size?: { readonly cpu: string; readonly memory: string };
-  /**
-   * TCP protocols (which Cloud Run cannot serve) to open on a GatewayTcpInstances group behind an
-   * internal passthrough load balancer.
-   * @default [] (no instance group)
-   */
-  readonly tcpProtocols?: readonly GatewayTcpProtocol[];
-  /**
-   * Who may reach the TCP load balancer.
-   * @default the created subnet's range (required with an existing network)
-   */
-  readonly clientCidrs?: readonly string[];
   /** @default GatewayTcpInstances defaults */
-  readonly tcpInstances?: { readonly min: number; readonly max: number };
-  /** @default 'strict' */
-  readonly recordingMode?: 'strict' | 'buffered';
+  readonly tcpInstances?: ReplicaRange;
   /**
-   * Busy polling (gateway config `tuning.busyPollMicroseconds`, docs/configuration.md): keep
-   * polling this long after each request instead of sleeping, trading CPU for latency. It pays
-   * where the service keeps its CPU between requests.
-   * @default off
+   * Turn on the Google APIs the kit uses (`ProjectServices`); every resource waits for them.
+   * @default true
    */
-  readonly busyPollMicroseconds?: number;
-  /** @default the gateway's default (`gatehouse-admins`) */
-  readonly adminGroups?: readonly string[];
+  readonly enableApis?: boolean;
+  /**
+   * Create the Cloud Run service (and TCP instances). The first deploy sets `false`: everything
+   * else is created, then the state bootstrap job runs, then a deploy with `true` starts the
+   * gateway against a prepared database (docs/gcp.md, "Deploy").
+   * @default true
+   */
+  readonly serveGateway?: boolean;
 }
 
-/** Secret Manager secret ids the kit creates and the operator fills after the first deploy. */
-export const GCP_SECRET_IDS = { signingKey: 'gatehouse-signing-key', stateUrl: 'gatehouse-state-url' } as const;
+/** The state database's server CA is handed to the gateway in this secret (a public certificate, kept with the other references). */
+export const STATE_CA_SECRET_ID = 'gatehouse-state-ca';
+const STATE_CA_ENV = 'GATEHOUSE_STATE_CA';
 
 /**
- * Everything a production Gatehouse needs in one Google Cloud project, wired with least privilege:
- * the gateway's service account may create and read record objects and read its secrets, and
- * nothing else.
+ * Everything a production Gatehouse needs in one Google Cloud project, wired with least privilege
+ * and ordered so one `cdktf deploy` creates it: APIs first, every grant before the service that
+ * needs it, the signing key generated in Cloud KMS, the database login by IAM (nothing to fill in
+ * before the gateway can start; upstream credentials without a value yet make only their
+ * connection fail, closed).
  */
 export class Gatehouse extends Construct {
+  public readonly apis?: ProjectServices;
   public readonly network?: GatewayNetwork;
+  public readonly keys: GatehouseKeys;
   public readonly records: RecordBucket;
   public readonly credentials: UpstreamCredentials;
+  public readonly auditLogs: DataAccessAuditLogs;
   public readonly database?: StateDatabase;
-  public readonly gateway: GatewayCloudRun;
+  public readonly stateBootstrap?: StateBootstrapJob;
+  public readonly serviceAccount: ServiceAccount;
+  public readonly gateway?: GatewayCloudRun;
   public readonly tcp?: GatewayTcpInstances;
+  public readonly alarms: GatewayAlarms;
   public readonly federations: ReadonlyMap<string, WorkloadIdentityFederation>;
+  /** The gateway configuration document (references only, never secret values). */
+  public readonly config: GatewayConfigDocument;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
+    validateBaseProps(props, Token.isUnresolved);
     if (props.existingDatabaseUrlSecret && props.databaseTier) {
       throw new Error('Gatehouse: databaseTier applies to a created database; it conflicts with existingDatabaseUrlSecret');
     }
+    if (props.logRetentionDays !== undefined) {
+      throw new Error('Gatehouse: logRetentionDays is not supported on Google Cloud yet: Cloud Run logs go to the project\'s _Default log bucket, whose retention is the project\'s to set (docs/gcp.md)');
+    }
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
+    const { project, region } = props;
+
+    if (props.enableApis !== false) this.apis = new ProjectServices(this, 'Apis', { project });
 
     let net: ExistingGatewayNetwork;
     if (props.network) {
       net = props.network;
     } else {
-      this.network = new GatewayNetwork(this, 'Network', { region: props.region });
+      this.network = new GatewayNetwork(this, 'Network', { region });
       net = { networkId: this.network.network.id, subnetworkId: this.network.subnet.id };
     }
 
+    this.serviceAccount = new ServiceAccount(this, 'GatewayServiceAccount', {
+      accountId: 'gatehouse-gateway',
+      displayName: 'Gatehouse gateway',
+      description: 'The Gatehouse gateway runs as this account and nothing else does',
+    });
+    const gatewayMember = `serviceAccount:${this.serviceAccount.email}`;
+    const ready: ITerraformDependable[] = [];
+
+    this.keys = new GatehouseKeys(this, 'Keys', { project, location: props.recordLocation ?? region });
+    ready.push(this.keys.addSigner(gatewayMember));
+
     this.records = new RecordBucket(this, 'Records', {
-      location: props.recordLocation ?? props.region,
+      location: props.recordLocation ?? region,
       bucketName: props.recordBucketName,
       retentionDays: props.recordRetentionDays,
+      kmsKeyName: this.keys.dataKey.id,
+      dependsOn: [this.keys.storageAgentGrant],
     });
+    ready.push(...this.records.addAccess(gatewayMember, 'append'));
+    this.auditLogs = new DataAccessAuditLogs(this, 'AuditLogs', { project });
 
     const connections = props.connections ?? [];
+    const stateCa = !props.existingDatabaseUrlSecret;
     this.credentials = new UpstreamCredentials(this, 'Credentials', {
-      connections: connections.filter((c) => !c.secretId && needsSecret(c)).map((c) => c.name),
+      region,
+      connections: connections.filter((c) => !c.secret && needsSecret(c)).map((c) => c.name),
       existing: {
-        ...Object.fromEntries(connections.filter((c) => c.secretId).map((c) => [c.name, c.secretId!])),
-        ...(props.existingDatabaseUrlSecret ? { [GCP_SECRET_IDS.stateUrl]: props.existingDatabaseUrlSecret } : {}),
+        ...Object.fromEntries(connections.filter((c) => c.secret).map((c) => [c.name, c.secret!])),
+        ...(props.existingDatabaseUrlSecret ? { 'gatehouse-state-url': props.existingDatabaseUrlSecret } : {}),
       },
-      extraSecrets: props.existingDatabaseUrlSecret ? [GCP_SECRET_IDS.signingKey] : [GCP_SECRET_IDS.signingKey, GCP_SECRET_IDS.stateUrl],
+      extraSecrets: stateCa ? [STATE_CA_SECRET_ID] : [],
     });
+    this.credentials.addAccess(gatewayMember);
+    ready.push(...this.credentials.grants);
 
-    if (!props.existingDatabaseUrlSecret) {
-      this.database = new StateDatabase(this, 'State', {
-        region: props.region,
+    let state: GatewayConfigDocument;
+    if (props.existingDatabaseUrlSecret) {
+      state = { url: this.credentials.referenceFor('gatehouse-state-url') };
+    } else {
+      const database = new StateDatabase(this, 'State', {
+        project,
+        region,
         networkId: net.networkId,
         privateServicesConnection: this.network?.privateServicesConnection,
         tier: props.databaseTier,
       });
+      this.database = database;
+      const gatewayUser = database.addIamServiceAccountUser('Gateway', this.serviceAccount.email);
+      ready.push(gatewayUser.user);
+      // The CA is a public certificate; a secret version carries it intact (a PEM inside the YAML
+      // document would be folded) to every place the gateway runs, and it exists before the service.
+      ready.push(new SecretManagerSecretVersion(this, 'StateCaVersion', { secret: this.credentials.secrets.get(STATE_CA_SECRET_ID)!.id, secretData: database.serverCaCertPem }));
+      state = {
+        url: database.iamUrl(gatewayUser.roleName),
+        iamAuth: 'gcp-cloudsql',
+        caCert: this.credentials.referenceFor(STATE_CA_SECRET_ID),
+        serverName: database.serverName,
+        schema: STATE_SCHEMA,
+      };
+      this.stateBootstrap = new StateBootstrapJob(this, 'StateBootstrap', {
+        region,
+        image: props.image,
+        database,
+        appRole: gatewayUser.roleName,
+        network: net.networkId,
+        subnetwork: net.subnetworkId,
+        caEnvironmentVariable: STATE_CA_ENV,
+        dependsOn: [gatewayUser.user],
+      });
     }
 
-    const config: GatewayConfigDocument = {
+    this.config = {
       mode: 'production',
       identity: { issuers: (props.issuers ?? []).map((i) => issuerConfig(i, Token.isUnresolved)) },
-      connections: connections.map((c) => connectionConfig(c, () => this.credentials.referenceFor(c.name), `give an existing secret as \`secretId\``)),
+      connections: connections.map((c) => connectionConfig(c, () => this.credentials.referenceFor(c.name), 'give an existing secret as `secret`')),
       recording: {
         mode: props.recordingMode ?? 'strict',
         sink: { type: 'gcs', bucket: this.records.bucket.name, prefix: this.records.prefix },
-        signingKey: this.credentials.referenceFor(GCP_SECRET_IDS.signingKey),
+        signingKey: this.keys.signingKeyReference,
       },
-      state: { url: this.credentials.referenceFor(GCP_SECRET_IDS.stateUrl) },
+      state,
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
       ...tuningConfig(props.busyPollMicroseconds),
     };
 
-    this.gateway = new GatewayCloudRun(this, 'Gateway', {
-      region: props.region,
-      image: props.image,
-      network: net.networkId,
-      subnetwork: net.subnetworkId,
-      config,
-      instances: props.instances,
-      size: props.size,
-    });
-    const tcpProtocols = props.tcpProtocols ?? [];
-    if (tcpProtocols.length > 0) {
-      const clientCidrs = props.clientCidrs ?? (this.network ? [this.network.subnetCidr] : undefined);
-      if (!clientCidrs) throw new Error('Gatehouse: tcpProtocols with an existing network need clientCidrs (who may connect)');
-      this.tcp = new GatewayTcpInstances(this, 'Tcp', {
-        region: props.region,
-        image: props.image,
+    const image = this.resolveImage(props.image);
+    const replicas = props.replicas ?? { min: 1, max: 10 };
+    if (props.serveGateway !== false) {
+      this.gateway = new GatewayCloudRun(this, 'Gateway', {
+        region,
+        image,
         network: net.networkId,
         subnetwork: net.subnetworkId,
-        serviceAccountEmail: this.gateway.serviceAccountEmail,
-        tcpProtocols,
-        clientCidrs,
-        config,
-        instances: props.tcpInstances,
+        serviceAccountEmail: this.serviceAccount.email,
+        config: this.config,
+        replicas,
+        size: props.size,
+        dependsOn: ready,
       });
+      const tcpProtocols = props.tcpProtocols ?? [];
+      if (tcpProtocols.length > 0) {
+        const clientCidrs = props.clientCidrs ?? (this.network ? [this.network.subnetCidr] : undefined);
+        if (!clientCidrs) throw new Error('Gatehouse: tcpProtocols with an existing network need clientCidrs (who may connect)');
+        this.tcp = new GatewayTcpInstances(this, 'Tcp', {
+          region,
+          image,
+          network: net.networkId,
+          subnetwork: net.subnetworkId,
+          serviceAccountEmail: this.serviceAccount.email,
+          tcpProtocols,
+          clientCidrs,
+          config: { ...this.config, shutdownGraceSeconds: 7 },
+          instances: props.tcpInstances,
+        });
+      }
     }
-    this.records.addAccess(this.gateway.member, 'append');
-    this.credentials.addAccess(this.gateway.member);
+    this.alarms = new GatewayAlarms(this, 'Alarms', { project, serviceName: 'gatehouse', minReplicas: replicas.min, alarmEmail: props.alarmEmail });
 
     const federations = new Map<string, WorkloadIdentityFederation>();
     for (const issuer of props.issuers ?? []) {
-      if (!issuer.gcpFederation) continue;
+      if (!issuer.federation) continue;
       const federation = new WorkloadIdentityFederation(this, `Federation-${issuer.name}`, {
         poolId: `gatehouse-${issuer.name}`.slice(0, 32),
         providerId: `${issuer.name}-oidc`.slice(0, 32).padEnd(4, '0'),
         issuerUrl: issuer.issuer,
-        attributeCondition: issuer.gcpFederation.attributeCondition,
-        audiences: issuer.gcpFederation.audiences,
+        subjects: issuer.federation.subjects,
+        audiences: issuer.federation.audiences ?? issuer.audiences,
       });
-      this.records.addAccess(federation.principalSet, 'read');
+      for (const principal of federation.principals) {
+        this.records.addAccess(principal, 'read');
+        this.keys.addVerifier(principal);
+      }
       federations.set(issuer.name, federation);
     }
     this.federations = federations;
+
+    if (this.apis) this.waitForApis(this.apis);
   }
 
+  /** An Artifact Registry image is read at plan time: a missing one stops the plan, and Cloud Run gets the digest. */
+  private resolveImage(image: string): string {
+    const ar = Token.isUnresolved(image) ? undefined : parseArtifactRegistryImage(image);
+    if (!ar) return image;
+    return new DataGoogleArtifactRegistryDockerImage(this, 'Image', {
+      project: ar.project,
+      location: ar.location,
+      repositoryId: ar.repositoryId,
+      imageName: ar.imageName,
+    }).selfLink;
+  }
+
+  /** Every resource of the kit waits for the APIs (Terraform would otherwise start them all at once). */
+  private waitForApis(apis: ProjectServices): void {
+    const after = apis.services.map((s) => dependable(s));
+    for (const node of this.node.findAll()) {
+      if (node === apis || node.node.scopes.includes(apis)) continue;
+      if (node instanceof TerraformResource) node.dependsOn = [...(node.dependsOn ?? []), ...after];
+      // The image lookup stays at plan time (a data source with depends_on is read only at apply).
+      else if (node instanceof TerraformDataSource && !(node instanceof DataGoogleArtifactRegistryDockerImage)) node.dependsOn = [...(node.dependsOn ?? []), ...after];
+    }
+  }
 }

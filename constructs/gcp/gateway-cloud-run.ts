@@ -1,8 +1,20 @@
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName } from '../core/gateway-ports';
+
+/**
+ * Cloud Run sends SIGTERM and, 10 seconds later, SIGKILL to an instance it shuts down
+ * (https://cloud.google.com/run/docs/container-contract#instance-shutdown). The gateway's default
+ * drain (`shutdownGraceSeconds`, 25 s in gateway/src/config/schema.ts) would be cut by the kill:
+ * in-flight operations lost, the final digest never written.
+ */
+export const CLOUD_RUN_TERMINATION_SECONDS = 10;
+/** The drain the kit configures: inside the window, with 3 s left to seal segments and sign the final digest. */
+export const GATEWAY_DRAIN_SECONDS = 7;
 
 export interface GatewayCloudRunProps {
   /** Cloud Run region. */
@@ -27,9 +39,18 @@ export interface GatewayCloudRunProps {
    * Instance bounds. At least one warm instance, so a request never waits for a cold start.
    * @default { min: 1, max: 10 }
    */
-  readonly instances?: { readonly min: number; readonly max: number };
-  /** @default { cpu: '1', memory: '2Gi' } */
-  readonly size?: { readonly cpu: string; readonly memory: string };
+  readonly replicas?: ReplicaRange;
+  /** @default { cpu: 1, memoryMiB: 2048 } */
+  readonly size?: GatewaySize;
+  /** Further plain environment variables (never secret values). @default none */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * What must exist before the first revision starts: the grants on its secrets and keys, its
+   * database user, the APIs. Cloud Run waits for the revision to be ready, so each missing piece
+   * would fail the apply.
+   * @default none
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
   /**
    * Not served on Cloud Run, which accepts one HTTP port per service: setting any TCP protocol
    * throws, pointing at the documented alternative (docs/gcp.md).
@@ -52,7 +73,7 @@ export class GatewayCloudRun extends Construct {
   public readonly service: CloudRunV2Service;
   public readonly serviceAccount?: ServiceAccount;
   public readonly serviceAccountEmail: string;
-  public readonly instances: { readonly min: number; readonly max: number };
+  public readonly replicas: ReplicaRange;
   public readonly configYaml: string;
 
   constructor(scope: Construct, id: string, props: GatewayCloudRunProps) {
@@ -66,12 +87,23 @@ export class GatewayCloudRun extends Construct {
     if (props.config && 'listeners' in props.config) {
       throw new Error('GatewayCloudRun: config.listeners is set by the port plan; remove it from config');
     }
-    this.instances = props.instances ?? { min: 1, max: 10 };
-    const { min, max } = this.instances;
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
-      throw new Error(`GatewayCloudRun: instances needs integers with 1 <= min <= max (one instance stays warm), got min ${min}, max ${max}`);
+    const grace = props.config?.shutdownGraceSeconds;
+    if (typeof grace === 'number' && grace > GATEWAY_DRAIN_SECONDS) {
+      throw new Error(
+        `GatewayCloudRun: config.shutdownGraceSeconds ${grace} exceeds Cloud Run's termination window; ` +
+          `Cloud Run kills an instance ${CLOUD_RUN_TERMINATION_SECONDS} s after SIGTERM, so the drain may last at most ${GATEWAY_DRAIN_SECONDS} s`,
+      );
     }
-    const size = props.size ?? { cpu: '1', memory: '2Gi' };
+    this.replicas = props.replicas ?? { min: 1, max: 10 };
+    const { min, max } = this.replicas;
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
+      throw new Error(`GatewayCloudRun: replicas needs integers with 1 <= min <= max (one instance stays warm), got min ${min}, max ${max}`);
+    }
+    const size = props.size ?? { cpu: 1, memoryMiB: 2048 };
+    // Cloud Run CPU limits are 1, 2, 4, 6 or 8 vCPU (fractions below 1 forbid always-allocated CPU).
+    if (![1, 2, 4, 6, 8].includes(size.cpu) || !Number.isInteger(size.memoryMiB) || size.memoryMiB < 512 || size.memoryMiB > 32768) {
+      throw new Error(`GatewayCloudRun: size needs cpu of 1, 2, 4, 6 or 8 vCPU and memoryMiB a whole number from 512 to 32768, got ${JSON.stringify(size)}`);
+    }
 
     if (props.serviceAccountEmail) {
       this.serviceAccountEmail = props.serviceAccountEmail;
@@ -86,7 +118,12 @@ export class GatewayCloudRun extends Construct {
 
     // Cloud Run exposes one port: HTTP. The admin listener stays inside the instance (probes).
     const listenerNames: GatewayListenerName[] = ['http', 'admin'];
-    this.configYaml = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames) });
+    this.configYaml = renderGatewayConfig({
+      // Drain within Cloud Run's window unless the caller chose a shorter drain.
+      shutdownGraceSeconds: GATEWAY_DRAIN_SECONDS,
+      ...(props.config ?? {}),
+      listeners: listenerConfig(listenerNames),
+    });
 
     this.service = new CloudRunV2Service(this, 'Service', {
       name: 'gatehouse',
@@ -104,14 +141,16 @@ export class GatewayCloudRun extends Construct {
           egress: 'ALL_TRAFFIC',
           networkInterfaces: [{ network: props.network, subnetwork: props.subnetwork }],
         },
-        // The gateway drains for shutdownGraceSeconds (default 25 s); Cloud Run allows 10 s after SIGTERM.
         timeout: '3600s',
         containers: [{
           name: 'gateway',
           image: props.image,
           ports: { name: 'http1', containerPort: GATEWAY_PORTS.http.containerPort },
-          resources: { limits: { cpu: size.cpu, memory: size.memory }, cpuIdle: false, startupCpuBoost: true },
-          env: [{ name: 'GATEHOUSE_CONFIG_YAML', value: this.configYaml }],
+          resources: { limits: { cpu: String(size.cpu), memory: `${size.memoryMiB}Mi` }, cpuIdle: false, startupCpuBoost: true },
+          env: [
+            { name: 'GATEHOUSE_CONFIG_YAML', value: this.configYaml },
+            ...Object.entries(props.environment ?? {}).map(([name, value]) => ({ name, value })),
+          ],
           startupProbe: {
             httpGet: { path: HEALTH_CHECK.path, port: HEALTH_CHECK.port },
             periodSeconds: 2,
@@ -126,6 +165,7 @@ export class GatewayCloudRun extends Construct {
           },
         }],
       },
+      dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
     });
   }
 

@@ -1,6 +1,6 @@
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
-import { Token } from 'cdktf';
+import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 
 export interface RecordBucketProps {
@@ -24,6 +24,8 @@ export interface RecordBucketProps {
    * @default Google-managed encryption
    */
   readonly kmsKeyName?: string;
+  /** What must exist before the bucket (e.g. the storage service agent's grant on `kmsKeyName`). @default none */
+  readonly dependsOn?: readonly ITerraformDependable[];
   /**
    * Bucket receiving the usage and storage logs of the record bucket.
    * @default a new private bucket `<bucketName>-access-logs`
@@ -35,15 +37,24 @@ export interface RecordBucketProps {
 export type RecordAccess = 'append' | 'read';
 
 /**
- * The record's home on Google Cloud: a bucket with a locked retention policy, uniform
- * bucket-level access, enforced public access prevention, versioning, and usage logs in a separate
- * bucket. The gateway's access is `roles/storage.objectCreator` plus `objectViewer`: it can create
+ * Cloud Storage's usage and storage logs are written by this Google group; the log bucket must let
+ * it create objects or no log is ever delivered (https://cloud.google.com/storage/docs/access-logs,
+ * "Set IAM permissions": `group:cloud-storage-analytics@google.com`, `roles/storage.objectCreator`).
+ */
+export const STORAGE_ANALYTICS_WRITER = 'group:cloud-storage-analytics@google.com';
+
+/**
+ * The record's home on Google Cloud: a bucket with a locked retention policy (no Object
+ * Versioning: see below), uniform bucket-level access, enforced public access prevention, and usage
+ * logs delivered to a separate bucket. The gateway's access is `roles/storage.objectCreator` plus `objectViewer`: it can create
  * objects and read them, but holds no delete permission, so it cannot overwrite one either (the
  * sink writes with `ifGenerationMatch=0`).
  */
 export class RecordBucket extends Construct {
   public readonly bucket: StorageBucket;
   public readonly accessLogsBucket?: StorageBucket;
+  /** Cloud Storage's log writer on the access-log bucket (without it nothing is delivered). */
+  public readonly logWriter: StorageBucketIamMember;
   public readonly prefix: string;
   public readonly retentionDays: number;
   private members = 0;
@@ -74,6 +85,7 @@ export class RecordBucket extends Construct {
       });
       logBucket = this.accessLogsBucket.name;
     }
+    this.logWriter = new StorageBucketIamMember(this, 'AccessLogsWriter', { bucket: logBucket, role: 'roles/storage.objectCreator', member: STORAGE_ANALYTICS_WRITER });
 
     this.bucket = new StorageBucket(this, 'Bucket', {
       name: props.bucketName,
@@ -81,7 +93,12 @@ export class RecordBucket extends Construct {
       storageClass: 'STANDARD',
       uniformBucketLevelAccess: true,
       publicAccessPrevention: 'enforced',
-      versioning: { enabled: true },
+      // A retention policy and Object Versioning cannot be on the same bucket ("Object Versioning
+      // cannot be enabled on a bucket with a retention policy", https://cloud.google.com/storage/docs/bucket-lock
+      // and https://cloud.google.com/storage/docs/object-versioning): the apply would fail. The locked
+      // retention policy already keeps every object from deletion and replacement until it is old enough.
+      // The provider creates the bucket unlocked and locks the policy right after
+      // (resource_storage_bucket.go, v6.50.0: "`is_locked` cannot be set on creation", then lockRetentionPolicy).
       retentionPolicy: { retentionPeriod: this.retentionDays * 86400, isLocked: true },
       // Soft delete adds nothing to a locked retention policy and would bill deleted bytes twice.
       softDeletePolicy: { retentionDurationSeconds: 0 },
@@ -89,6 +106,7 @@ export class RecordBucket extends Construct {
       logging: { logBucket, logObjectPrefix: 'record-bucket/' },
       forceDestroy: false,
       lifecycle: { preventDestroy: true },
+      dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
     });
   }
 

@@ -1,9 +1,13 @@
 import { SqlDatabase } from '@cdktf/provider-google/lib/sql-database';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { SqlDatabaseInstance } from '@cdktf/provider-google/lib/sql-database-instance';
-import { Token, type ITerraformDependable } from 'cdktf';
+import { SqlUser } from '@cdktf/provider-google/lib/sql-user';
+import { Fn, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 
 export interface StateDatabaseProps {
+  /** Project id (IAM grants and the server certificate's name). */
+  readonly project: string;
   readonly region: string;
   /** VPC (`projects/<p>/global/networks/<n>`) with private services access. */
   readonly networkId: string;
@@ -29,21 +33,34 @@ export interface StateDatabaseProps {
   readonly databaseName?: string;
 }
 
+/** A Cloud SQL IAM database user for a service account. */
+export interface IamDatabaseUser {
+  readonly user: SqlUser;
+  /** The PostgreSQL role name: the account's email without `.gserviceaccount.com`. */
+  readonly roleName: string;
+}
+
 /**
  * The gateway's state store on Google Cloud: Cloud SQL for PostgreSQL with a private IP only (no
  * public IPv4, no authorized networks), TLS required, regional availability, backups with
  * point-in-time recovery, deletion protection.
  *
- * The gateway reads its connection URL from Secret Manager (`gatehouse-state-url`), which the
- * operator fills after creating the database user (`gcloud sql users create`).
+ * No password exists: logins are IAM database authentication (`cloudsql.iam_authentication`),
+ * users are service accounts (`addIamServiceAccountUser`), and the kit creates no built-in user.
+ * The server certificate is signed by the instance's own CA (`GOOGLE_MANAGED_INTERNAL_CA`);
+ * `serverCaCertPem` and `serverName` let a client verify it (verify-full).
  */
 export class StateDatabase extends Construct {
   public readonly instance: SqlDatabaseInstance;
   public readonly database: SqlDatabase;
+  public readonly databaseName: string;
+  private readonly project: string;
 
   constructor(scope: Construct, id: string, props: StateDatabaseProps) {
     super(scope, id);
     const databaseName = props.databaseName ?? 'gatehouse';
+    this.databaseName = databaseName;
+    this.project = props.project;
     if (!Token.isUnresolved(databaseName) && !/^[a-z][a-z0-9_]{0,62}$/.test(databaseName)) {
       throw new Error(`StateDatabase: databaseName must start with a letter and hold lowercase letters, digits and "_", got "${databaseName}"`);
     }
@@ -52,6 +69,7 @@ export class StateDatabase extends Construct {
       throw new Error(`StateDatabase: backupRetentionDays must be a whole number between 1 and 365, got ${retention}`);
     }
     this.instance = new SqlDatabaseInstance(this, 'Instance', {
+      project: props.project,
       name: props.instanceName ?? 'gatehouse-state',
       region: props.region,
       databaseVersion: props.databaseVersion ?? 'POSTGRES_16',
@@ -65,7 +83,12 @@ export class StateDatabase extends Construct {
         ipConfiguration: {
           ipv4Enabled: false,
           privateNetwork: props.networkId,
+          // Encrypted connections only; client certificates are not required: clients prove who they
+          // are with IAM tokens, and verify the server against its CA.
           sslMode: 'ENCRYPTED_ONLY',
+          // The per-instance CA: its server certificate names the instance as `<project>:<instance>`
+          // (see serverName) and `server_ca_cert` in state holds the CA to verify it with.
+          serverCaMode: 'GOOGLE_MANAGED_INTERNAL_CA',
           enablePrivatePathForGoogleCloudServices: false,
         },
         backupConfiguration: {
@@ -73,12 +96,72 @@ export class StateDatabase extends Construct {
           pointInTimeRecoveryEnabled: true,
           backupRetentionSettings: { retainedBackups: retention, retentionUnit: 'COUNT' },
         },
-        databaseFlags: [{ name: 'log_connections', value: 'on' }, { name: 'log_disconnections', value: 'on' }],
+        databaseFlags: [
+          // IAM database authentication: service accounts log in with OAuth tokens, no password
+          // (https://cloud.google.com/sql/docs/postgres/iam-authentication, flag `cloudsql.iam_authentication`).
+          { name: 'cloudsql.iam_authentication', value: 'on' },
+          { name: 'log_connections', value: 'on' },
+          { name: 'log_disconnections', value: 'on' },
+        ],
       },
       dependsOn: props.privateServicesConnection ? [props.privateServicesConnection] : undefined,
       lifecycle: { preventDestroy: true },
     });
-    this.database = new SqlDatabase(this, 'Database', { name: databaseName, instance: this.instance.name });
+    this.database = new SqlDatabase(this, 'Database', { project: props.project, name: databaseName, instance: this.instance.name });
+  }
+
+  /**
+   * Makes the service account an IAM database user (`CLOUD_IAM_SERVICE_ACCOUNT`) allowed to log in
+   * (`roles/cloudsql.instanceUser` on this instance only). For PostgreSQL the user name is the
+   * email without `.gserviceaccount.com` (website/docs/r/sql_user.html.markdown, v6.50.0: "for
+   * Postgres only, GCP requires omitting the \".gserviceaccount.com\" suffix"). It has no privilege
+   * in the database until one is granted (the bootstrap job does).
+   */
+  public addIamServiceAccountUser(id: string, serviceAccountEmail: string): IamDatabaseUser {
+    const roleName = Token.isUnresolved(serviceAccountEmail)
+      ? Fn.trimsuffix(serviceAccountEmail, '.gserviceaccount.com')
+      : serviceAccountEmail.replace(/\.gserviceaccount\.com$/, '');
+    const user = new SqlUser(this, `${id}User`, {
+      project: this.project,
+      instance: this.instance.name,
+      name: roleName,
+      type: 'CLOUD_IAM_SERVICE_ACCOUNT',
+    });
+    new ProjectIamMember(this, `${id}Login`, {
+      project: this.project,
+      role: 'roles/cloudsql.instanceUser',
+      member: `serviceAccount:${serviceAccountEmail}`,
+      condition: {
+        title: 'gatehouse-state-only',
+        description: 'Log in to the Gatehouse state instance only',
+        expression: `resource.name == "projects/${this.project}/instances/${this.instance.name}" && resource.type == "sqladmin.googleapis.com/Instance"`,
+      },
+    });
+    return { user, roleName };
+  }
+
+  /**
+   * `postgresql://<role>@<private ip>:5432/<db>?sslmode=verify-full` for an IAM user: no password
+   * (the client sends a fresh IAM token); the `@` inside the role name is percent-encoded (RFC 3986 userinfo).
+   */
+  public iamUrl(roleName: string): string {
+    const user = Token.isUnresolved(roleName) ? Fn.replace(roleName, '@', '%40') : encodeURIComponent(roleName);
+    return `postgresql://${user}@${this.privateIp}:5432/${this.databaseName}?sslmode=verify-full`;
+  }
+
+  /** The instance's server CA certificate (PEM), to verify the server with. */
+  public get serverCaCertPem(): string {
+    return this.instance.serverCaCert.get(0).cert;
+  }
+
+  /**
+   * The name in the instance's server certificate under the per-instance CA: `<project>:<instance>`
+   * (its subject CN; the certificate carries no IP or DNS name. Google's own connectors check the
+   * CN against the instance connection name for such certificates:
+   * GoogleCloudPlatform/cloud-sql-nodejs-connector src/socket.ts, validateCertificate).
+   */
+  public get serverName(): string {
+    return `${this.project}:${this.instance.name}`;
   }
 
   /** Private IP address of the instance. */

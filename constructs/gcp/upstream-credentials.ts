@@ -1,9 +1,12 @@
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { SecretManagerSecretIamBinding } from '@cdktf/provider-google/lib/secret-manager-secret-iam-binding';
+import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { Lazy, Token } from 'cdktf';
 import { Construct } from 'constructs';
 
 export interface UpstreamCredentialsProps {
+  /** The only location the secrets' payloads are stored in (user-managed replication). */
+  readonly region: string;
   /**
    * Connection names; each gets the secret `gatehouse-<name>` (underscores become dashes). The
    * operator adds the value as a version after deploy (`gcloud secrets versions add`).
@@ -11,18 +14,21 @@ export interface UpstreamCredentialsProps {
    */
   readonly connections?: readonly string[];
   /**
-   * Further secrets the gateway reads (e.g. its signing key and database URL), by secret id.
+   * Further secrets the gateway reads, by secret id.
    * @default none
    */
   readonly extraSecrets?: readonly string[];
   /**
-   * Existing secrets by connection name (`projects/<p>/secrets/<id>`); the kit then only binds
-   * the reader role on them.
+   * Existing secrets by connection name (`projects/<p>/secrets/<id>`); the kit only adds the
+   * reader role for its members on them, never removing the secret's other readers.
    * @default none
    */
   readonly existing?: Readonly<Record<string, string>>;
   /**
-   * Cloud KMS key for customer-managed encryption (automatic replication).
+   * Cloud KMS key in `region` for customer-managed encryption of the created secrets. The Secret
+   * Manager service agent (`service-<number>@gcp-sa-secretmanager.iam.gserviceaccount.com`) must
+   * hold `roles/cloudkms.cryptoKeyEncrypterDecrypter` on it; the GA provider cannot create that agent
+   * (`google_project_service_identity` is google-beta only), so the kit does not default to one.
    * @default Google-managed encryption
    */
   readonly kmsKeyName?: string;
@@ -32,18 +38,25 @@ const CONNECTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const ACCESSOR = 'roles/secretmanager.secretAccessor';
 
 /**
- * One Secret Manager secret per upstream connection. The accessor role on each secret is bound
- * authoritatively (`google_secret_manager_secret_iam_binding`) to exactly the members given to
- * `addAccess`: a member added elsewhere on the secret for that role is removed on the next apply.
+ * One Secret Manager secret per upstream connection, stored only in `region` (user-managed
+ * replication: automatic replication may place the payload in any Google region).
+ *
+ * On the secrets the kit creates, the accessor role is bound authoritatively
+ * (`google_secret_manager_secret_iam_binding`) to exactly the members given to `addAccess`. On
+ * secrets the user brings, it adds one `google_secret_manager_secret_iam_member` per member: a
+ * binding there would strip every other reader of the user's secret on apply.
  */
 export class UpstreamCredentials extends Construct {
   public readonly secrets: ReadonlyMap<string, SecretManagerSecret>;
   /** Secret resource ids (`projects/<p>/secrets/<id>`) by connection name or extra secret id. */
   public readonly secretIds: ReadonlyMap<string, string>;
   public readonly bindings: SecretManagerSecretIamBinding[] = [];
+  /** Grants on secrets the user brought (non-authoritative). */
+  public readonly memberGrants: SecretManagerSecretIamMember[] = [];
   private readonly readers: string[] = [];
+  private readonly existing: ReadonlyArray<readonly [string, string]>;
 
-  constructor(scope: Construct, id: string, props: UpstreamCredentialsProps = {}) {
+  constructor(scope: Construct, id: string, props: UpstreamCredentialsProps) {
     super(scope, id);
     const names = [...(props.connections ?? []), ...Object.keys(props.existing ?? {})];
     const seen = new Set<string>();
@@ -60,7 +73,11 @@ export class UpstreamCredentials extends Construct {
     const create = (key: string, secretId: string, description: string) => {
       const secret = new SecretManagerSecret(this, `Secret-${key}`, {
         secretId,
-        replication: { auto: props.kmsKeyName ? { customerManagedEncryption: { kmsKeyName: props.kmsKeyName } } : {} },
+        // https://cloud.google.com/secret-manager/docs/choosing-replication: with `automatic` the
+        // payload may be stored in any location; `user_managed` keeps it where it is listed.
+        replication: {
+          userManaged: { replicas: [{ location: props.region, ...(props.kmsKeyName ? { customerManagedEncryption: { kmsKeyName: props.kmsKeyName } } : {}) }] },
+        },
         labels: { 'managed-by': 'gatehouse' },
         annotations: { description },
         deletionProtection: true,
@@ -71,10 +88,8 @@ export class UpstreamCredentials extends Construct {
     };
     for (const name of props.connections ?? []) create(name, `gatehouse-${name.replace(/_/g, '-')}`, `Upstream credential of connection ${name}`);
     for (const extra of props.extraSecrets ?? []) create(extra, extra, 'Gatehouse gateway secret');
-    for (const [name, secretId] of Object.entries(props.existing ?? {})) {
-      ids.set(name, secretId);
-      this.bindings.push(new SecretManagerSecretIamBinding(this, `Readers-${name}`, { secretId, role: ACCESSOR, members }));
-    }
+    this.existing = Object.entries(props.existing ?? {});
+    for (const [name, secretId] of this.existing) ids.set(name, secretId);
     this.secrets = secrets;
     this.secretIds = ids;
 
@@ -93,8 +108,20 @@ export class UpstreamCredentials extends Construct {
     return `gcp-sm:${id}/versions/latest`;
   }
 
-  /** Makes `member` (e.g. `serviceAccount:...`) a reader of every secret, and the only kind there is. */
+  /**
+   * Makes `member` (e.g. `serviceAccount:...`) a reader of every secret: the only reader of the
+   * secrets the kit created, one more reader of the secrets the user brought.
+   */
   public addAccess(member: string): void {
+    const n = this.readers.length;
     this.readers.push(member);
+    for (const [name, secretId] of this.existing) {
+      this.memberGrants.push(new SecretManagerSecretIamMember(this, `Reader${n}-${name}`, { secretId, role: ACCESSOR, member }));
+    }
+  }
+
+  /** Every IAM grant on the secrets (what the gateway must wait for). */
+  public get grants(): readonly (SecretManagerSecretIamBinding | SecretManagerSecretIamMember)[] {
+    return [...this.bindings, ...this.memberGrants];
   }
 }

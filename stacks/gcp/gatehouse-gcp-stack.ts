@@ -1,8 +1,31 @@
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
-import { Annotations, TerraformOutput, TerraformStack } from 'cdktf';
+import { Annotations, TerraformOutput, TerraformStack, dependable } from 'cdktf';
 import type { Construct } from 'constructs';
-import { Gatehouse } from '../../constructs/gcp';
+import { Gatehouse } from '../../constructs/gcp/gatehouse';
+import { ImageRepository } from '../../constructs/gcp/image-repository';
+import { ProjectServices } from '../../constructs/gcp/project-services';
 import { PLACEHOLDER_PROJECT, type GcpSettings } from './settings';
+
+/** APIs the foundation needs before anything else: the image repository, and Cloud Build to fill it. */
+export const FOUNDATION_APIS = ['serviceusage.googleapis.com', 'cloudresourcemanager.googleapis.com', 'artifactregistry.googleapis.com', 'cloudbuild.googleapis.com', 'storage.googleapis.com'] as const;
+
+/**
+ * What must exist before the gateway image can be pushed: the APIs and the Artifact Registry
+ * repository. Applied first (`<stackName>-foundation`), then the image is pushed, then the main
+ * stack is applied (docs/gcp.md, "Deploy").
+ */
+export class GatehouseGcpFoundationStack extends TerraformStack {
+  public readonly repository: ImageRepository;
+
+  constructor(scope: Construct, id: string, settings: GcpSettings) {
+    super(scope, id);
+    new GoogleProvider(this, 'google', { project: settings.project, region: settings.region });
+    const apis = new ProjectServices(this, 'Apis', { project: settings.project, services: FOUNDATION_APIS });
+    this.repository = new ImageRepository(this, 'Images', { project: settings.project, location: settings.region });
+    this.repository.repository.dependsOn = apis.services.map((s) => dependable(s));
+    new TerraformOutput(this, 'image_repository', { value: `${settings.region}-docker.pkg.dev/${settings.project}/${this.repository.repositoryId}` });
+  }
+}
 
 /** The Google Cloud reference deployment: one project with a complete Gatehouse. */
 export class GatehouseGcpStack extends TerraformStack {
@@ -16,26 +39,32 @@ export class GatehouseGcpStack extends TerraformStack {
     new GoogleProvider(this, 'google', { project: settings.project, region: settings.region });
 
     this.gatehouse = new Gatehouse(this, 'gatehouse', {
+      project: settings.project,
       region: settings.region,
       image: settings.image,
       recordBucketName: settings.recordBucketName,
       issuers: settings.issuers,
       connections: settings.connections,
       recordRetentionDays: settings.recordRetentionDays,
-      instances: settings.instances,
+      replicas: settings.replicas,
+      size: settings.size,
       tcpProtocols: settings.tcpProtocols,
       clientCidrs: settings.clientCidrs,
       busyPollMicroseconds: settings.busyPollMicroseconds,
+      alarmEmail: settings.alarmEmail,
+      serveGateway: settings.serveGateway,
     });
 
     const g = this.gatehouse;
-    new TerraformOutput(this, 'gateway_uri', { description: 'Internal ingress: reachable from the VPC only', value: g.gateway.uri });
-    new TerraformOutput(this, 'gateway_service_account', { value: g.gateway.serviceAccountEmail });
+    if (g.gateway) new TerraformOutput(this, 'gateway_uri', { description: 'Internal ingress: reachable from the VPC only', value: g.gateway.uri });
+    new TerraformOutput(this, 'gateway_service_account', { value: g.serviceAccount.email });
     new TerraformOutput(this, 'record_bucket', { value: g.records.bucket.name });
+    new TerraformOutput(this, 'signing_key', { description: 'Verifiers fetch its public key (gatehouse verify)', value: g.keys.signingKeyReference });
     new TerraformOutput(this, 'secrets_to_fill', {
-      description: 'Add a version to each (gcloud secrets versions add)',
-      value: [...g.credentials.secrets.values()].map((s) => s.secretId),
+      description: 'Add a version to each (gcloud secrets versions add); until then only that connection fails',
+      value: settings.connections.filter((c) => !c.secret && g.credentials.secrets.has(c.name)).map((c) => g.credentials.secrets.get(c.name)!.secretId),
     });
+    if (g.stateBootstrap) new TerraformOutput(this, 'state_bootstrap_job', { description: 'gcloud run jobs execute <this> --wait', value: g.stateBootstrap.job.name });
     if (g.tcp) new TerraformOutput(this, 'tcp_address', { description: `TCP protocols on ports ${g.tcp.ports.join(', ')}`, value: g.tcp.address });
     if (g.database) new TerraformOutput(this, 'database_private_ip', { value: g.database.privateIp });
     for (const [name, federation] of g.federations) {

@@ -17,13 +17,12 @@ const runBase: GatewayCloudRunProps = { region: 'europe-west1', image: 'europe-d
 describe('RecordBucket', () => {
   const bucket = (extra = {}) => synth((s) => new RecordBucket(s, 'R', { location: 'EU', bucketName: 'records-x', retentionDays: 30, ...extra }));
 
-  test('a locked retention policy, uniform access, public access prevention and versioning', () => {
+  test('a locked retention policy, uniform access, public access prevention', () => {
     expect(bucket()).toHaveResourceWithProperties(StorageBucket, {
       name: 'records-x',
       retention_policy: { retention_period: 30 * 86400, is_locked: true },
       uniform_bucket_level_access: true,
       public_access_prevention: 'enforced',
-      versioning: { enabled: true },
       force_destroy: false,
     });
   });
@@ -44,6 +43,7 @@ describe('RecordBucket', () => {
     });
     const grants = (Object.values(resources(json, 'google_storage_bucket_iam_member')) as any[]).map((m) => `${m.member} ${m.role}`).sort();
     expect(grants).toEqual([
+      'group:cloud-storage-analytics@google.com roles/storage.objectCreator',
       'principalSet://x/* roles/storage.objectViewer',
       'serviceAccount:gw@p.iam.gserviceaccount.com roles/storage.objectCreator',
       'serviceAccount:gw@p.iam.gserviceaccount.com roles/storage.objectViewer',
@@ -85,7 +85,8 @@ describe('GatewayCloudRun', () => {
   });
 
   test.each([
-    [{ instances: { min: 0, max: 3 } }, /1 <= min <= max/],
+    [{ replicas: { min: 0, max: 3 } }, /1 <= min <= max/],
+    [{ size: { cpu: 0.5, memoryMiB: 512 } }, /size needs cpu of 1, 2, 4, 6 or 8/],
     [{ tcpProtocols: ['postgres'] }, /cannot be served here.*docs\/gcp\.md/],
     [{ config: { listeners: {} } }, /config.listeners/],
   ])('refuses %j', (props, message) => {
@@ -94,8 +95,8 @@ describe('GatewayCloudRun', () => {
 });
 
 describe('UpstreamCredentials (Secret Manager)', () => {
-  test('each secret is readable only by the members given to addAccess (authoritative binding)', () => {
-    const json = synth((s) => new UpstreamCredentials(s, 'C', { connections: ['anthropic'], extraSecrets: ['gatehouse-signing-key'] }).addAccess('serviceAccount:gw@p'));
+  test('each created secret is readable only by the members given to addAccess (authoritative binding)', () => {
+    const json = synth((s) => new UpstreamCredentials(s, 'C', { region: 'europe-west1', connections: ['anthropic'], extraSecrets: ['gatehouse-x'] }).addAccess('serviceAccount:gw@p'));
     const bindings = Object.values(resources(json, 'google_secret_manager_secret_iam_binding')) as any[];
     expect(bindings).toHaveLength(2);
     for (const b of bindings) expect(b).toMatchObject({ role: 'roles/secretmanager.secretAccessor', members: ['serviceAccount:gw@p'] });
@@ -105,7 +106,7 @@ describe('UpstreamCredentials (Secret Manager)', () => {
   test('references name the latest version of each secret', () => {
     let ref = '';
     synth((s) => {
-      const c = new UpstreamCredentials(s, 'C', { existing: { openai: 'projects/p/secrets/oa' } });
+      const c = new UpstreamCredentials(s, 'C', { region: 'europe-west1', existing: { openai: 'projects/p/secrets/oa' } });
       c.addAccess('serviceAccount:gw@p');
       ref = c.referenceFor('openai');
     });
@@ -113,19 +114,35 @@ describe('UpstreamCredentials (Secret Manager)', () => {
   });
 
   test('secrets nobody can read fail validation', () => {
-    expect(validationErrors((s) => new UpstreamCredentials(s, 'C', { connections: ['a'] })).join('\n')).toMatch(/nobody can read the secrets/);
+    expect(validationErrors((s) => new UpstreamCredentials(s, 'C', { region: 'europe-west1', connections: ['a'] })).join('\n')).toMatch(/nobody can read the secrets/);
   });
 });
 
 describe('StateDatabase (Cloud SQL)', () => {
-  test('private IP only, TLS required, regional, backups with point-in-time recovery', () => {
-    expect(synth((s) => new StateDatabase(s, 'D', { region: 'europe-west1', networkId: NET }))).toHaveResourceWithProperties(SqlDatabaseInstance, {
+  test('private IP only, TLS required with the per-instance CA, IAM database authentication, regional, backups with point-in-time recovery', () => {
+    expect(synth((s) => new StateDatabase(s, 'D', { project: 'p', region: 'europe-west1', networkId: NET }))).toHaveResourceWithProperties(SqlDatabaseInstance, {
       deletion_protection: true,
       settings: expect.objectContaining({
         availability_type: 'REGIONAL',
-        ip_configuration: expect.objectContaining({ ipv4_enabled: false, private_network: NET, ssl_mode: 'ENCRYPTED_ONLY' }),
+        ip_configuration: expect.objectContaining({ ipv4_enabled: false, private_network: NET, ssl_mode: 'ENCRYPTED_ONLY', server_ca_mode: 'GOOGLE_MANAGED_INTERNAL_CA' }),
         backup_configuration: expect.objectContaining({ enabled: true, point_in_time_recovery_enabled: true }),
+        database_flags: expect.arrayContaining([{ name: 'cloudsql.iam_authentication', value: 'on' }]),
       }),
+    });
+  });
+
+  test('a service account user is an IAM user named without .gserviceaccount.com, with login on this instance only, and no password', () => {
+    let roleName = '';
+    const json = synth((s) => {
+      roleName = new StateDatabase(s, 'D', { project: 'p', region: 'europe-west1', networkId: NET }).addIamServiceAccountUser('Gw', 'gw@p.iam.gserviceaccount.com').roleName;
+    });
+    expect(roleName).toBe('gw@p.iam');
+    expect(onlyResource(json, 'google_sql_user')).toEqual(expect.objectContaining({ name: 'gw@p.iam', type: 'CLOUD_IAM_SERVICE_ACCOUNT' }));
+    expect(onlyResource(json, 'google_sql_user').password).toBeUndefined();
+    expect(onlyResource(json, 'google_project_iam_member')).toMatchObject({
+      role: 'roles/cloudsql.instanceUser',
+      member: 'serviceAccount:gw@p.iam.gserviceaccount.com',
+      condition: { expression: expect.stringMatching(/^resource\.name == "projects\/p\/instances\/\$\{google_sql_database_instance\.[^}]+\.name\}"/) },
     });
   });
 });
@@ -147,17 +164,19 @@ describe('GatewayNetwork (VPC)', () => {
 });
 
 describe('WorkloadIdentityFederation', () => {
-  const props = { poolId: 'gatehouse-gh', providerId: 'github-oidc', issuerUrl: 'https://token.actions.githubusercontent.com', attributeCondition: "assertion.repository_owner == 'acme'" };
+  const props = { poolId: 'gatehouse-gh', providerId: 'github-oidc', issuerUrl: 'https://token.actions.githubusercontent.com', subjects: ['repo:acme/a:ref:refs/heads/main', 'repo:acme/b:environment:prod'] };
 
-  test('an OIDC provider for the issuer with its attribute condition', () => {
+  test('an OIDC provider for the issuer whose condition lists the exact subjects', () => {
     expect(synth((s) => new WorkloadIdentityFederation(s, 'W', props))).toHaveResourceWithProperties(IamWorkloadIdentityPoolProvider, {
-      attribute_condition: "assertion.repository_owner == 'acme'",
+      attribute_condition: "assertion.sub in ['repo:acme/a:ref:refs/heads/main', 'repo:acme/b:environment:prod']",
       oidc: { issuer_uri: 'https://token.actions.githubusercontent.com' },
     });
   });
 
   test.each([
-    [{ attributeCondition: ' ' }, /attributeCondition must not be empty/],
+    [{ subjects: [] }, /at least one exact subject/],
+    [{ subjects: ['repo:acme/*'] }, /must be an exact subject/],
+    [{ subjects: ["repo:x' || true || '"] }, /must be an exact subject/],
     [{ issuerUrl: 'http://x' }, /https URL/],
     [{ poolId: 'X' }, /poolId/],
   ])('refuses %j', (extra, message) => {

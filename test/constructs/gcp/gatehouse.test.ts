@@ -1,74 +1,137 @@
+import { parse } from 'yaml';
 import { Gatehouse, type GatehouseProps } from '../../../constructs/gcp/gatehouse';
 import { onlyResource, resources, synth } from '../../support/cdktf';
 
 function build(props: Partial<GatehouseProps> = {}): string {
   return synth((s) => new Gatehouse(s, 'G', {
+    project: 'p',
     region: 'europe-west1',
     image: 'europe-docker.pkg.dev/p/r/gw:1',
     recordBucketName: 'p-records',
-    issuers: [{ name: 'github', issuer: 'https://token.actions.githubusercontent.com', audiences: ['gatehouse'], gcpFederation: { attributeCondition: "assertion.repository_owner == 'acme'" } }],
+    issuers: [{ name: 'github', issuer: 'https://token.actions.githubusercontent.com', audiences: ['gatehouse'], federation: { subjects: ['repo:acme/audit:ref:refs/heads/main'] } }],
     connections: [{ name: 'anthropic', spec: { kind: 'http', upstream: 'https://api.anthropic.com', route: { pathPrefix: '/anthropic' }, credential: { type: 'bearer' } } }],
     ...props,
   }));
 }
+const yamlOf = (json: string): any => parse(onlyResource(json, 'google_cloud_run_v2_service').template.containers[0].env[0].value);
 
 describe('Gatehouse (Google Cloud)', () => {
-  test('the gateway service account gets exactly: create+read record objects and read its secrets', () => {
-    const json = build();
-    const gw = /serviceAccount:\$\{google_service_account\./;
+  let json: string;
+  let config: any;
+  const gw = /^serviceAccount:\$\{google_service_account\.G_GatewayServiceAccount/;
+  beforeAll(() => {
+    json = build();
+    config = yamlOf(json);
+  });
+
+  test('the gateway service account gets exactly: create+read record objects, read its secrets, sign with its key, log in to its database', () => {
     const bucketRoles = (Object.values(resources(json, 'google_storage_bucket_iam_member')) as any[]).filter((m) => gw.test(m.member)).map((m) => m.role).sort();
     expect(bucketRoles).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
     const bindings = Object.values(resources(json, 'google_secret_manager_secret_iam_binding')) as any[];
-    expect(bindings).toHaveLength(3);
+    expect(bindings).toHaveLength(2);
     for (const b of bindings) expect(b.members).toEqual([expect.stringMatching(gw)]);
-    expect(Object.keys(resources(json, 'google_project_iam_member'))).toHaveLength(0);
+    const kms = (Object.values(resources(json, 'google_kms_crypto_key_iam_member')) as any[]).filter((m) => gw.test(m.member));
+    expect(kms).toEqual([expect.objectContaining({ role: 'roles/cloudkms.signer', crypto_key_id: expect.stringMatching(/SigningKey/) })]);
+    const project = (Object.values(resources(json, 'google_project_iam_member')) as any[]).filter((m) => gw.test(m.member));
+    expect(project).toEqual([expect.objectContaining({ role: 'roles/cloudsql.instanceUser', condition: expect.any(Object) })]);
   });
 
-  test('the federation pool may only read the record', () => {
-    const json = build();
-    const pool = (Object.values(resources(json, 'google_storage_bucket_iam_member')) as any[]).filter((m) => m.member.startsWith('principalSet://'));
-    expect(pool.map((m) => m.role)).toEqual(['roles/storage.objectViewer']);
+  test('the record-signing key is an HSM P-256 signing key in Cloud KMS, referenced by its first version', () => {
+    const key = (Object.values(resources(json, 'google_kms_crypto_key')) as any[]).find((k) => k.purpose === 'ASYMMETRIC_SIGN');
+    expect(key.version_template).toEqual({ algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'HSM' });
+    expect(config.recording.signingKey).toMatch(/^gcp-kms:\$\{google_kms_crypto_key\.G_Keys_SigningKey_[^}]+\.id\}\/cryptoKeyVersions\/1$/);
+    expect(json).not.toMatch(/signing-key/);
   });
 
-  test('the configuration points at the bucket, secrets and database by reference', () => {
-    const yaml: string = onlyResource(build(), 'google_cloud_run_v2_service').template.containers[0].env[0].value;
-    expect(yaml).toMatch(/sink:\n\s+type: gcs\n\s+bucket: \$\{google_storage_bucket\.[^}]+\.name\}\n\s+prefix: gatehouse\//);
-    expect(yaml).toMatch(/secret: gcp-sm:\$\{google_secret_manager_secret\.[^}]+\.id\}\/versions\/latest/);
-    expect(yaml).toMatch(/signingKey: gcp-sm:\$\{google_secret_manager_secret\.[^}]+signing-key[^}]+\.id\}\/versions\/latest/);
-    expect(yaml).toMatch(/url: gcp-sm:\$\{google_secret_manager_secret\.[^}]+state-url[^}]+\.id\}\/versions\/latest/);
+  test('federated subjects may read the record and the signing key\'s public key, nothing else', () => {
+    const members = [...Object.values(resources(json, 'google_storage_bucket_iam_member')), ...Object.values(resources(json, 'google_kms_crypto_key_iam_member'))] as any[];
+    const roles = members.filter((m) => m.member.startsWith('principal://')).map((m) => m.role).sort();
+    expect(roles).toEqual(['roles/cloudkms.publicKeyViewer', 'roles/storage.objectViewer']);
+  });
+
+  test('the state database: IAM login as the gateway account, verify-full against the instance CA, no password anywhere', () => {
+    expect(config.state).toEqual({
+      url: expect.stringMatching(/^postgresql:\/\/\$\{replace\(trimsuffix\(google_service_account\.G_GatewayServiceAccount_[^.]+\.email, "\.gserviceaccount\.com"\), "@", "%40"\)\}@\$\{google_sql_database_instance\.[^}]+\.private_ip_address\}:5432\/gatehouse\?sslmode=verify-full$/),
+      iamAuth: 'gcp-cloudsql',
+      caCert: expect.stringMatching(/^gcp-sm:\$\{google_secret_manager_secret\.[^}]+state-ca[^}]+\.id\}\/versions\/latest$/),
+      serverName: expect.stringMatching(/^p:\$\{google_sql_database_instance\.[^}]+\.name\}$/),
+      schema: 'gatehouse',
+    });
+    const version = onlyResource(json, 'google_secret_manager_secret_version');
+    expect(version.secret_data).toMatch(/^\$\{google_sql_database_instance\.[^}]+\.server_ca_cert\[0\]\.cert\}$/);
+    for (const user of Object.values(resources(json, 'google_sql_user')) as any[]) {
+      expect(user.type).toBe('CLOUD_IAM_SERVICE_ACCOUNT');
+      expect(user.password).toBeUndefined();
+    }
+    expect(json).not.toMatch(/"password(_wo)?"/);
+    expect(json).not.toMatch(/random_password/);
+  });
+
+  test('a bootstrap job runs as its own account (an IAM database user) and gives the gateway\'s role its schema', () => {
+    const job = onlyResource(json, 'google_cloud_run_v2_job');
+    const container = job.template.template.containers[0];
+    expect(job.template.template.service_account).toMatch(/google_service_account\.G_StateBootstrap_ServiceAccount/);
+    expect(container.args.slice(0, 2)).toEqual(['bootstrap-state', '--admin-url']);
+    expect(container.args[2]).toMatch(/^postgresql:\/\/\$\{replace\(trimsuffix\(google_service_account\.G_StateBootstrap_ServiceAccount[^}]+\), "@", "%40"\)\}@.*sslmode=verify-full$/);
+    expect(container.args.slice(3)).toEqual([
+      '--iam-auth', 'gcp-cloudsql', '--app-role', expect.stringMatching(/trimsuffix\(google_service_account\.G_GatewayServiceAccount/),
+      '--schema', 'gatehouse', '--ca-cert', 'env:GATEHOUSE_STATE_CA', '--server-name', expect.stringMatching(/^p:\$\{google_sql_database_instance\./),
+    ]);
+    expect(container.env).toEqual([{ name: 'GATEHOUSE_STATE_CA', value: expect.stringMatching(/server_ca_cert\[0\]\.cert/) }]);
+    const users = (Object.values(resources(json, 'google_sql_user')) as any[]).map((u) => u.name).sort();
+    expect(users).toEqual([expect.stringMatching(/GatewayServiceAccount/), expect.stringMatching(/StateBootstrap/)]);
+  });
+
+  test('alarms: unhealthy instances, 5xx share, recording failures; an address subscribes when given', () => {
+    const names = (Object.values(resources(json, 'google_monitoring_alert_policy')) as any[]).map((p) => p.display_name).sort();
+    expect(names).toEqual([expect.stringMatching(/5xx/), expect.stringMatching(/fewer healthy/), expect.stringMatching(/recording failures/)]);
+    expect(Object.keys(resources(json, 'google_monitoring_notification_channel'))).toHaveLength(0);
+    const withEmail = build({ alarmEmail: 'oncall@example.com' });
+    expect(onlyResource(withEmail, 'google_monitoring_notification_channel').labels).toEqual({ email_address: 'oncall@example.com' });
+    for (const p of Object.values(resources(withEmail, 'google_monitoring_alert_policy')) as any[]) expect(p.notification_channels).toHaveLength(1);
+  });
+
+  test('serveGateway: false creates everything but the service (the first deploy, before the bootstrap job runs)', () => {
+    const first = build({ serveGateway: false });
+    expect(Object.keys(resources(first, 'google_cloud_run_v2_service'))).toHaveLength(0);
+    expect(Object.keys(resources(first, 'google_cloud_run_v2_job'))).toHaveLength(1);
+    expect(Object.keys(resources(first, 'google_sql_user'))).toHaveLength(2);
   });
 
   test('busy polling is off unless asked for; when set it reaches the gateway configuration; a bad value fails the synth', () => {
-    const yamlOf = (json: string): string => onlyResource(json, 'google_cloud_run_v2_service').template.containers[0].env[0].value;
-    expect(yamlOf(build())).not.toContain('tuning');
-    expect(yamlOf(build({ busyPollMicroseconds: 1000 }))).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+    expect(config.tuning).toBeUndefined();
+    expect(yamlOf(build({ busyPollMicroseconds: 1000 })).tuning).toEqual({ busyPollMicroseconds: 1000 });
     expect(() => build({ busyPollMicroseconds: 1.5 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got 1.5/);
   });
 
   test('Cloud SQL is created after private services access', () => {
-    const instance = onlyResource(build(), 'google_sql_database_instance');
-    expect(instance.depends_on).toEqual([expect.stringMatching(/^google_service_networking_connection\./)]);
+    const instance = onlyResource(json, 'google_sql_database_instance');
+    expect(instance.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^google_service_networking_connection\./)]));
   });
 
   test('TCP protocols go to an instance group behind an internal load balancer, running as the same service account with the same configuration', () => {
-    const json = build({ tcpProtocols: ['postgres', 'ssh'] });
-    expect(onlyResource(json, 'google_compute_forwarding_rule').ports).toEqual(['5432', '2222']);
-    const template = onlyResource(json, 'google_compute_region_instance_template');
+    const tcp = build({ tcpProtocols: ['postgres', 'ssh'] });
+    expect(onlyResource(tcp, 'google_compute_forwarding_rule').ports).toEqual(['5432', '2222']);
+    const template = onlyResource(tcp, 'google_compute_region_instance_template');
     expect(template.service_account.email).toMatch(/google_service_account\./);
     expect(template.metadata['user-data']).toMatch(/base64encode/);
-    expect(onlyResource(json, 'google_cloud_run_v2_service').template.containers[0].ports.container_port).toBe(8443);
+    expect(onlyResource(tcp, 'google_cloud_run_v2_service').template.containers[0].ports.container_port).toBe(8443);
   });
 
-  test('an existing database URL secret replaces the created instance', () => {
-    const json = build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' });
-    expect(Object.keys(resources(json, 'google_sql_database_instance'))).toHaveLength(0);
-    expect(json).toContain('gcp-sm:projects/p/secrets/pg/versions/latest');
+  test('an existing database URL secret replaces the created instance and bootstrap job', () => {
+    const existing = build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' });
+    expect(Object.keys(resources(existing, 'google_sql_database_instance'))).toHaveLength(0);
+    expect(Object.keys(resources(existing, 'google_cloud_run_v2_job'))).toHaveLength(0);
+    expect(yamlOf(existing).state).toEqual({ url: 'gcp-sm:projects/p/secrets/pg/versions/latest' });
   });
 
   test.each([
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
     ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], network: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
     ['a database tier with an existing database', { existingDatabaseUrlSecret: 'projects/p/secrets/pg', databaseTier: 'x' }, /conflicts/],
+    ['a wildcard federation subject', { issuers: [{ name: 'gh', issuer: 'https://x', audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }] }, /wildcard/],
+    ['logRetentionDays (not supported on Google Cloud)', { logRetentionDays: 30 }, /logRetentionDays is not supported on Google Cloud/],
+    ['an alarm address that is not one', { alarmEmail: 'oncall' }, /alarmEmail must be an email address/],
   ])('refuses %s', (_n, props, message) => {
     expect(() => build(props as Partial<GatehouseProps>)).toThrow(message);
   });

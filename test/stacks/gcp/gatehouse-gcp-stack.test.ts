@@ -1,44 +1,73 @@
 import { readFileSync } from 'node:fs';
-import { GatehouseGcpStack } from '../../../stacks/gcp/gatehouse-gcp-stack';
+import { checkGatehouseContextKeys } from '../../../stacks/context-keys';
+import { FOUNDATION_APIS, GatehouseGcpFoundationStack, GatehouseGcpStack } from '../../../stacks/gcp/gatehouse-gcp-stack';
 import { readGcpSettings } from '../../../stacks/gcp/settings';
 import { Testing } from '../../support/cdktf';
 import { checkEmittedConfig } from '../../support/gateway-config';
 
-const settings = () => readGcpSettings(JSON.parse(readFileSync('cdktf.json', 'utf8')).context['gatehouse:gcp']);
+const context = JSON.parse(readFileSync('cdktf.json', 'utf8')).context;
+const settings = () => readGcpSettings(context['gatehouse:gcp']);
 
-describe('reference stack (stacks/gcp)', () => {
-  test('synthesizes from cdktf.json with no credentials and no terraform, and passes construct validation', () => {
-    expect(Testing.synth(new GatehouseGcpStack(Testing.app(), 'gatehouse-gcp', settings()), true)).toBeTruthy();
+describe('reference stacks (stacks/gcp)', () => {
+  let json: any;
+  let yaml: string;
+  beforeAll(() => {
+    // Synthesis with validation (construct validations run) once; the rest reads this JSON.
+    json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 'gatehouse-gcp', settings()), true));
+    yaml = (Object.values(json.resource.google_cloud_run_v2_service)[0] as any).template.containers[0].env[0].value;
   });
 
   test('the provider is pinned to the configured project and region', () => {
-    const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', settings())));
     expect(json.provider.google[0]).toMatchObject({ project: 'my-gatehouse-project', region: 'europe-west1' });
   });
 
   test('the service gets a configuration the gateway schema accepts (its cloud sink included)', () => {
-    const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', settings())));
-    const service = Object.values(json.resource.google_cloud_run_v2_service)[0] as any;
-    const { problems, sink } = checkEmittedConfig(service.template.containers[0].env[0].value);
+    const { problems, sink } = checkEmittedConfig(yaml);
     expect(problems).toEqual([]);
     expect(sink).toEqual({ type: 'gcs', bucket: 'tfvalue', prefix: 'gatehouse/' });
   });
 
   test('busyPollMicroseconds reaches the service configuration, which the gateway schema still accepts', () => {
-    const withPolling = readGcpSettings({ ...JSON.parse(readFileSync('cdktf.json', 'utf8')).context['gatehouse:gcp'], busyPollMicroseconds: 1000 });
-    const json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', withPolling)));
-    const yaml: string = (Object.values(json.resource.google_cloud_run_v2_service)[0] as any).template.containers[0].env[0].value;
-    expect(checkEmittedConfig(yaml).problems).toEqual([]);
-    expect(yaml).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+    const withPolling = readGcpSettings({ ...context['gatehouse:gcp'], busyPollMicroseconds: 1000 });
+    const polled = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 's', withPolling)));
+    const text: string = (Object.values(polled.resource.google_cloud_run_v2_service)[0] as any).template.containers[0].env[0].value;
+    expect(checkEmittedConfig(text).problems).toEqual([]);
+    expect(text).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
+  });
+
+  test('the foundation stack holds the image repository (pushed to before the main stack is applied) and its APIs', () => {
+    const foundation = JSON.parse(Testing.synth(new GatehouseGcpFoundationStack(Testing.app(), 'f', settings())));
+    const repo = Object.values(foundation.resource.google_artifact_registry_repository)[0] as any;
+    expect(repo).toMatchObject({ repository_id: 'gatehouse', location: 'europe-west1', format: 'DOCKER', docker_config: { immutable_tags: true } });
+    expect((Object.values(foundation.resource.google_project_service) as any[]).map((s) => s.service).sort()).toEqual([...FOUNDATION_APIS].sort());
+    expect(repo.depends_on).toHaveLength(FOUNDATION_APIS.length);
+    // The main stack's default image lives in that repository.
+    expect(settings().image).toBe('europe-west1-docker.pkg.dev/my-gatehouse-project/gatehouse/gateway:0.1.0');
   });
 
   test('template snapshot', () => {
-    expect(JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 'gatehouse-gcp', settings())))).toMatchSnapshot();
+    expect(json).toMatchSnapshot();
   });
 
-  test('bad settings are reported together', () => {
-    expect(() => readGcpSettings({ connections: [{ name: 1 }], recordRetentionDays: 'x', instances: {}, busyPollMicroseconds: 'fast' })).toThrow(
-      /connections\[0\]: needs name and spec[\s\S]*recordRetentionDays: expected a number[\s\S]*instances: expected[\s\S]*busyPollMicroseconds: expected a number/,
+  test('bad settings are reported together, unknown keys included', () => {
+    expect(() => readGcpSettings({ connections: [{ name: 1 }], recordRetentionDays: 'x', replicas: {}, busyPollMicroseconds: 'fast', instances: { min: 1, max: 2 }, issuers: [{ name: 'a', issuer: 'https://a', audiences: [], gcpFederation: {} }] })).toThrow(
+      /gatehouse:gcp\.instances: unknown key[\s\S]*issuers\[0\]\.gcpFederation: unknown key[\s\S]*connections\[0\]: needs name and spec[\s\S]*recordRetentionDays: expected a number[\s\S]*replicas: expected[\s\S]*busyPollMicroseconds: expected a number/,
     );
+  });
+
+  test('the documented image build uploads dist/ (.gcloudignore replaces .gitignore, which excludes it) and builds gateway/Dockerfile', () => {
+    // gcloud builds submit: "If there is no .gcloudignore file, ... the .gitignore file is used"
+    // (https://cloud.google.com/sdk/gcloud/reference/topic/gcloudignore).
+    expect(readFileSync('.gitignore', 'utf8')).toMatch(/^\/dist\/$/m);
+    const patterns = readFileSync('.gcloudignore', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    expect(patterns.filter((p) => /^\/?dist(\/|$)|^#!include/.test(p))).toEqual([]);
+    expect(readFileSync('stacks/gcp/cloudbuild.yaml', 'utf8')).toMatch(/args: \[build, -f, gateway\/Dockerfile, -t, '\$\{_IMAGE\}', \.\]/);
+    expect(readFileSync('docs/gcp.md', 'utf8')).toContain('gcloud builds submit --config stacks/gcp/cloudbuild.yaml');
+  });
+
+  test('an unknown gatehouse:* context key in cdktf.json is an error; cdktf.json itself passes', () => {
+    expect(() => checkGatehouseContextKeys({ ...context, 'gatehouse:gpc': {} })).toThrow(/unknown key "gatehouse:gpc" \(known: gatehouse:azure, gatehouse:gcp\)/);
+    expect(() => checkGatehouseContextKeys({ ...context, 'some-other-tool:key': 1 })).not.toThrow();
+    expect(() => checkGatehouseContextKeys(context)).not.toThrow();
   });
 });

@@ -1,0 +1,79 @@
+import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account';
+import { KmsCryptoKey } from '@cdktf/provider-google/lib/kms-crypto-key';
+import { KmsCryptoKeyIamMember } from '@cdktf/provider-google/lib/kms-crypto-key-iam-member';
+import { KmsKeyRing } from '@cdktf/provider-google/lib/kms-key-ring';
+import { Construct } from 'constructs';
+
+export interface GatehouseKeysProps {
+  readonly project: string;
+  /** Key ring location: the region of the bucket, secrets and database (CMEK keys must share it). */
+  readonly location: string;
+  /** @default 'gatehouse' */
+  readonly keyRingName?: string;
+}
+
+/**
+ * Cloud KMS keys the kit creates, in one key ring:
+ * - `signingKey`: the record-digest signing key, an **HSM** asymmetric key (`EC_SIGN_P256_SHA256`):
+ *   generated in Cloud KMS, never exported; its first version exists once the key does (the
+ *   provider creates it unless `skip_initial_version_creation`), so the gateway can sign from its
+ *   first start. Only `addSigner` members may sign, only `addVerifier` members may read the public key.
+ * - `dataKey`: a symmetric key (rotated every 90 days) for customer-managed encryption of the
+ *   record bucket; the Cloud Storage service agent gets encrypt/decrypt on it.
+ *
+ * Key rings and keys cannot be deleted in Google Cloud; `prevent_destroy` keeps Terraform from trying.
+ */
+export class GatehouseKeys extends Construct {
+  public readonly keyRing: KmsKeyRing;
+  public readonly signingKey: KmsCryptoKey;
+  public readonly dataKey: KmsCryptoKey;
+  /** The Cloud Storage service agent's use of `dataKey`: a bucket encrypted with it depends on this. */
+  public readonly storageAgentGrant: KmsCryptoKeyIamMember;
+  private grants = 0;
+
+  constructor(scope: Construct, id: string, props: GatehouseKeysProps) {
+    super(scope, id);
+    this.keyRing = new KmsKeyRing(this, 'KeyRing', { project: props.project, name: props.keyRingName ?? 'gatehouse', location: props.location, lifecycle: { preventDestroy: true } });
+    this.signingKey = new KmsCryptoKey(this, 'SigningKey', {
+      name: 'record-signing',
+      keyRing: this.keyRing.id,
+      purpose: 'ASYMMETRIC_SIGN',
+      versionTemplate: { algorithm: 'EC_SIGN_P256_SHA256', protectionLevel: 'HSM' },
+      labels: { 'managed-by': 'gatehouse' },
+      lifecycle: { preventDestroy: true },
+    });
+    this.dataKey = new KmsCryptoKey(this, 'DataKey', {
+      name: 'records-data',
+      keyRing: this.keyRing.id,
+      purpose: 'ENCRYPT_DECRYPT',
+      rotationPeriod: `${90 * 86400}s`,
+      versionTemplate: { algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', protectionLevel: 'HSM' },
+      labels: { 'managed-by': 'gatehouse' },
+      lifecycle: { preventDestroy: true },
+    });
+    // The bucket is created with this key as its default: the Cloud Storage service agent must hold
+    // encrypt/decrypt on it first (website/docs/r/storage_bucket.html.markdown, `default_kms_key_name`),
+    // and the bucket must depend on this grant (website/docs/d/storage_project_service_account.html.markdown).
+    const gcsAgent = new DataGoogleStorageProjectServiceAccount(this, 'StorageAgent', { project: props.project });
+    this.storageAgentGrant = new KmsCryptoKeyIamMember(this, 'StorageAgentUsesDataKey', {
+      cryptoKeyId: this.dataKey.id,
+      role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter',
+      member: gcsAgent.member,
+    });
+  }
+
+  /** `gcp-kms:` reference to the signing key's first version, as the gateway's `recording.signingKey`. */
+  public get signingKeyReference(): string {
+    return `gcp-kms:${this.signingKey.id}/cryptoKeyVersions/1`;
+  }
+
+  /** Lets `member` sign with the record-signing key (that key only). */
+  public addSigner(member: string): KmsCryptoKeyIamMember {
+    return new KmsCryptoKeyIamMember(this, `Signer${this.grants++}`, { cryptoKeyId: this.signingKey.id, role: 'roles/cloudkms.signer', member });
+  }
+
+  /** Lets `member` read the record-signing key's public key (e.g. `gatehouse verify`). */
+  public addVerifier(member: string): KmsCryptoKeyIamMember {
+    return new KmsCryptoKeyIamMember(this, `Verifier${this.grants++}`, { cryptoKeyId: this.signingKey.id, role: 'roles/cloudkms.publicKeyViewer', member });
+  }
+}

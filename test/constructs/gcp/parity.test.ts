@@ -1,0 +1,102 @@
+// One test per row of the parity table in docs/deployment.md (the same row ids on every cloud):
+// what the AWS kit has, the Google Cloud kit has too, checked on one synthesized Gatehouse.
+import { parse } from 'yaml';
+import { Gatehouse } from '../../../constructs/gcp/gatehouse';
+import { CLOUD_RUN_TERMINATION_SECONDS } from '../../../constructs/gcp/gateway-cloud-run';
+import { synth } from '../../support/cdktf';
+
+let res: Record<string, Record<string, any>>;
+let config: any;
+let service: any;
+const all = (type: string): any[] => Object.values(res[type] ?? {});
+const gw = /^serviceAccount:\$\{google_service_account\.G_GatewayServiceAccount/;
+
+beforeAll(() => {
+  res = JSON.parse(synth((s) => new Gatehouse(s, 'G', {
+    project: 'p',
+    region: 'europe-west1',
+    image: 'europe-west1-docker.pkg.dev/p/gatehouse/gateway:1',
+    recordBucketName: 'p-records',
+    alarmEmail: 'oncall@example.com',
+    issuers: [{ name: 'github', issuer: 'https://token.actions.githubusercontent.com', audiences: ['gatehouse'], federation: { subjects: ['repo:acme/audit:ref:refs/heads/main'] } }],
+    connections: [{ name: 'anthropic', spec: { kind: 'http', upstream: 'https://api.anthropic.com', route: { pathPrefix: '/anthropic' }, credential: { type: 'bearer' } } }],
+  }))).resource;
+  service = all('google_cloud_run_v2_service')[0];
+  config = parse(service.template.containers[0].env[0].value);
+});
+
+describe('parity (Google Cloud column of docs/deployment.md)', () => {
+  test('private-networking: all egress through the VPC, the database on a private IP only', () => {
+    expect(service.template.vpc_access.egress).toBe('ALL_TRAFFIC');
+    expect(all('google_sql_database_instance')[0].settings.ip_configuration).toMatchObject({ ipv4_enabled: false, private_network: expect.stringMatching(/google_compute_network/) });
+    expect(all('google_compute_subnetwork')[0]).toMatchObject({ private_ip_google_access: true, log_config: expect.any(Object) });
+  });
+
+  test('internal-ingress-only: Cloud Run accepts traffic from the VPC only', () => {
+    expect(service.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+  });
+
+  test('customer-managed-keys: the record bucket is encrypted with a Cloud KMS key the kit creates', () => {
+    const records = all('google_storage_bucket').find((b) => b.name === 'p-records');
+    expect(records.encryption.default_kms_key_name).toMatch(/google_kms_crypto_key\./);
+    expect(all('google_kms_crypto_key').find((k) => k.purpose === 'ENCRYPT_DECRYPT')).toMatchObject({ rotation_period: `${90 * 86400}s` });
+  });
+
+  test('record-overwrite-delete-prevention: locked retention, and the gateway holds no delete permission', () => {
+    const records = all('google_storage_bucket').find((b) => b.name === 'p-records');
+    expect(records.retention_policy.is_locked).toBe(true);
+    expect(records.lifecycle).toEqual({ prevent_destroy: true });
+    const roles = all('google_storage_bucket_iam_member').filter((m) => gw.test(m.member)).map((m) => m.role).sort();
+    expect(roles).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
+  });
+
+  test('access-audit-logs-delivered: usage logs have a writer; Data Access audit logs are on', () => {
+    expect(all('google_storage_bucket_iam_member')).toContainEqual(expect.objectContaining({ member: 'group:cloud-storage-analytics@google.com', role: 'roles/storage.objectCreator' }));
+    expect(all('google_project_iam_audit_config').map((c) => c.service)).toEqual(expect.arrayContaining(['storage.googleapis.com', 'cloudkms.googleapis.com']));
+  });
+
+  test('alarm-unhealthy-replicas: fewer active instances than the floor, notified', () => {
+    const policy = all('google_monitoring_alert_policy').find((p) => /instance_count/.test(p.conditions[0].condition_threshold.filter));
+    expect(policy.conditions[0].condition_threshold).toMatchObject({ comparison: 'COMPARISON_LT', threshold_value: 1 });
+    expect(policy.notification_channels).toHaveLength(1);
+  });
+
+  test('alarm-5xx-rate: the 5xx share of requests, notified', () => {
+    const policy = all('google_monitoring_alert_policy').find((p) => /5xx/.test(p.conditions[0].condition_threshold.filter));
+    expect(policy.conditions[0].condition_threshold).toMatchObject({ comparison: 'COMPARISON_GT', threshold_value: 0.05, denominator_filter: expect.stringMatching(/request_count/) });
+    expect(policy.notification_channels).toHaveLength(1);
+  });
+
+  test('alarm-recording-failures: any GH_ERR_RECORDING_* log line, notified', () => {
+    const metric = all('google_logging_metric')[0];
+    expect(metric.filter).toMatch(/jsonPayload\.code =~ "\^GH_ERR_RECORDING_"/);
+    const policy = all('google_monitoring_alert_policy').find((p) => /logging\.googleapis\.com\/user/.test(p.conditions[0].condition_threshold.filter));
+    expect(policy.conditions[0].condition_threshold).toMatchObject({ comparison: 'COMPARISON_GT', threshold_value: 0 });
+    expect(policy.notification_channels).toHaveLength(1);
+  });
+
+  test('federation-exact-subjects: the pool admits listed subjects only, grants name each', () => {
+    expect(all('google_iam_workload_identity_pool_provider')[0].attribute_condition).toBe("assertion.sub == 'repo:acme/audit:ref:refs/heads/main'");
+    const members = [...all('google_storage_bucket_iam_member'), ...all('google_kms_crypto_key_iam_member')].map((m) => m.member);
+    expect(members.some((m) => m.startsWith('principalSet://'))).toBe(false);
+  });
+
+  test('graceful-drain-within-termination-window: the gateway drains in less than Cloud Run\'s 10 s', () => {
+    expect(config.shutdownGraceSeconds).toBeGreaterThan(0);
+    expect(config.shutdownGraceSeconds).toBeLessThan(CLOUD_RUN_TERMINATION_SECONDS);
+  });
+
+  test('hsm-signing-key: digests signed by an HSM key in Cloud KMS the gateway may only sign with', () => {
+    const key = all('google_kms_crypto_key').find((k) => k.purpose === 'ASYMMETRIC_SIGN');
+    expect(key.version_template).toEqual({ algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'HSM' });
+    expect(config.recording.signingKey).toMatch(/^gcp-kms:/);
+    expect(all('google_kms_crypto_key_iam_member').filter((m) => gw.test(m.member)).map((m) => m.role)).toEqual(['roles/cloudkms.signer']);
+  });
+
+  test('least-privilege-state-database: IAM login as its own role, verify-full, no password, a separate bootstrap identity', () => {
+    expect(config.state).toMatchObject({ iamAuth: 'gcp-cloudsql', url: expect.stringMatching(/sslmode=verify-full$/) });
+    expect(config.state.url).not.toMatch(/:[^@/]*@/);
+    expect(all('google_sql_user').every((u) => u.type === 'CLOUD_IAM_SERVICE_ACCOUNT' && u.password === undefined)).toBe(true);
+    expect(all('google_cloud_run_v2_job')[0].template.template.service_account).not.toBe(service.template.service_account);
+  });
+});
