@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import { Gatehouse, type GatehouseProps } from '../../../constructs/gcp/gatehouse';
+import { parseStateUrl } from '../../../gateway/src/state/connection-url';
 import { onlyResource, resources, synth } from '../../support/cdktf';
 
 function build(props: Partial<GatehouseProps> = {}): string {
@@ -65,6 +66,13 @@ describe('Gatehouse (Google Cloud)', () => {
     }
     expect(json).not.toMatch(/"password(_wo)?"/);
     expect(json).not.toMatch(/random_password/);
+  });
+
+  test('the URL, once Terraform fills it in, names the IAM user the gateway logs in as (the "@" in it percent-encoded)', () => {
+    const resolved = config.state.url
+      .replace(/\$\{replace\(trimsuffix\(google_service_account\.[^}]+\}/, 'gatehouse-gateway%40p.iam')
+      .replace(/\$\{google_sql_database_instance\.[^}]+\.private_ip_address\}/, '10.20.0.3');
+    expect(parseStateUrl(resolved)).toMatchObject({ user: 'gatehouse-gateway@p.iam', host: '10.20.0.3', port: 5432, database: 'gatehouse' });
   });
 
   test('a bootstrap job runs as its own account (an IAM database user) and gives the gateway\'s role its schema', () => {
