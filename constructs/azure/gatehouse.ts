@@ -97,6 +97,7 @@ export const AZURE_NAMES = {
   recordsKey: 'gatehouse-records-cmk',
   stateKey: 'gatehouse-state-cmk',
   encryptionIdentity: 'gatehouse-cmk',
+  stateSchema: 'gatehouse',
 } as const;
 
 /**
@@ -242,7 +243,8 @@ export class Gatehouse extends Construct {
         ...(props.database ?? {}),
       });
       // The gateway logs in as its own role, named after its identity, with an Entra token.
-      stateConfig = { url: this.database.url(AZURE_NAMES.gatewayIdentity), iamAuth: 'azure-entra' };
+      // Its tables live in the schema the bootstrap job creates for it.
+      stateConfig = { url: this.database.url(AZURE_NAMES.gatewayIdentity), iamAuth: 'azure-entra', schema: AZURE_NAMES.stateSchema };
     }
 
     const config: GatewayConfigDocument = {
@@ -296,7 +298,15 @@ export class Gatehouse extends Construct {
       tcpProtocols: props.tcpProtocols,
       replicas: props.replicas,
       size: props.size,
-      dependsOn: [...access, this.signingKey, ...(this.credentials.privateLink ? [this.credentials.privateLink.endpoint] : []), this.records.privateLink.endpoint],
+      // The gateway checks its signing key at start (server/preflight.ts): its roles must have
+      // arrived, or the first replicas exit and restart until they do.
+      dependsOn: [
+        ...access,
+        new RbacPropagation(this, 'GatewayAccessSettled', { assignments: access }).wait,
+        this.signingKey,
+        ...(this.credentials.privateLink ? [this.credentials.privateLink.endpoint] : []),
+        this.records.privateLink.endpoint,
+      ],
     });
 
     if (this.database && this.bootstrapIdentity) {
@@ -308,6 +318,7 @@ export class Gatehouse extends Construct {
         identity: { id: this.bootstrapIdentity.identity.id, clientId: this.bootstrapIdentity.clientId },
         adminUrl: this.database.url(AZURE_NAMES.bootstrapIdentity),
         appRole: { name: AZURE_NAMES.gatewayIdentity, principalId: gatewayPrincipal },
+        schema: AZURE_NAMES.stateSchema,
         dependsOn: [this.database.administrator, this.database.database, ...access],
       });
     }

@@ -19,6 +19,11 @@ export interface StateBootstrapJobProps {
   /** The gateway's role name (its managed identity's name) and principal (object) id. */
   readonly appRole: { readonly name: string; readonly principalId: string };
   /**
+   * The schema the gateway keeps its tables in (the gateway's `state.schema` must say the same).
+   * @default 'gatehouse'
+   */
+  readonly schema?: string;
+  /**
    * When the job runs (cron, UTC). It is idempotent: the first run after deploy creates the role
    * and schema, later runs find them and change nothing (and re-create them if someone dropped
    * them).
@@ -52,6 +57,7 @@ export class StateBootstrapJob extends Construct {
       '--iam-auth', 'azure-entra',
       '--app-role', props.appRole.name,
       '--app-role-oid', props.appRole.principalId,
+      '--schema', props.schema ?? 'gatehouse',
     ];
     this.job = new ContainerAppJob(this, 'Job', {
       name: 'gatehouse-bootstrap-state',

@@ -43,7 +43,7 @@ describe('Gatehouse (Azure)', () => {
   });
 
   test('state: the gateway logs in as its own Entra role with verify-full; a separate bootstrap identity is the Entra admin', () => {
-    expect(yamlOf(json)).toMatch(/state:\n {2}url: postgresql:\/\/gatehouse-gateway@\$\{azurerm_postgresql_flexible_server\.[^}]+\.fqdn\}:5432\/gatehouse\?sslmode=verify-full\n {2}iamAuth: azure-entra/);
+    expect(yamlOf(json)).toMatch(/state:\n {2}url: postgresql:\/\/gatehouse-gateway@\$\{azurerm_postgresql_flexible_server\.[^}]+\.fqdn\}:5432\/gatehouse\?sslmode=verify-full\n {2}iamAuth: azure-entra\n {2}schema: gatehouse/);
     const admin = all(json, 'azurerm_postgresql_flexible_server_active_directory_administrator')[0];
     expect(admin.principal_name).toBe('gatehouse-state-admin');
     expect(admin.object_id).toMatch(/G_BootstrapIdentity_.*\.principal_id/);
@@ -63,6 +63,7 @@ describe('Gatehouse (Azure)', () => {
     expect(c.args[c.args.indexOf('--iam-auth') + 1]).toBe('azure-entra');
     expect(c.args[c.args.indexOf('--app-role') + 1]).toBe('gatehouse-gateway');
     expect(c.args[c.args.indexOf('--app-role-oid') + 1]).toMatch(/G_Identity_.*\.principal_id/);
+    expect(c.args[c.args.indexOf('--schema') + 1]).toBe('gatehouse');
     expect(job.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/active_directory_administrator/)]));
     expect(job.registry).toEqual([{ server: 'example.azurecr.io', identity: expect.stringMatching(/G_BootstrapIdentity_/) }]);
   });
@@ -71,6 +72,7 @@ describe('Gatehouse (Azure)', () => {
     for (const app of all(json, 'azurerm_container_app')) {
       expect(app.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^azurerm_key_vault_key\.G_Credentials_SigningKey/)]));
       expect(app.depends_on.filter((d: string) => d.startsWith('azurerm_role_assignment')).length).toBeGreaterThanOrEqual(4);
+      expect(app.depends_on).toContainEqual(expect.stringMatching(/^terraform_data\.G_GatewayAccessSettled/));
     }
   });
 
