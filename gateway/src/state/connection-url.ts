@@ -45,21 +45,35 @@ export function isPlainStateUrl(url: string): boolean {
 /** Parses a `postgres://` / `postgresql://` URL; throws a message that never repeats the URL. */
 export function parseStateUrl(url: string): ParsedStateUrl {
   let u: URL;
+  let noHost = false;
   try {
     u = new URL(url);
   } catch {
-    throw new Error('not a valid postgres:// URL');
+    // `postgres://user@/db?host=/socket/dir`: no host before the path, as libpq and pg accept.
+    try {
+      u = new URL(url.replace('@/', '@gatehouse-no-host/'));
+      noHost = true;
+    } catch {
+      throw new Error('not a valid postgres:// URL');
+    }
   }
   if (!/^postgres(ql)?:$/i.test(u.protocol)) throw new Error('not a postgres:// URL');
   const params = new Map<string, string>();
   for (const [k, v] of u.searchParams) params.set(k, v);
   const port = u.port === '' ? 5432 : Number(u.port);
+  const decode = (part: string, what: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new Error(`the ${what} in the URL is not valid percent-encoding`);
+    }
+  };
   return {
-    host: params.get('host') ?? decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1')),
+    host: params.get('host') ?? (noHost ? '' : decode(u.hostname.replace(/^\[(.+)\]$/, '$1'), 'host')),
     port,
-    user: decodeURIComponent(u.username),
-    password: u.password === '' ? undefined : decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    user: decode(u.username, 'user'),
+    password: u.password === '' ? undefined : decode(u.password, 'password'),
+    database: decode(u.pathname.replace(/^\//, ''), 'database'),
     params,
   };
 }

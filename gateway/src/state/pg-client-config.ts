@@ -43,7 +43,7 @@ export function pgClientConfig(input: PgClientConfigInput): pg.ClientConfig {
   }
   const config: pg.ClientConfig & Record<string, unknown> = {
     ...passThrough,
-    host: parsed.host,
+    host: parsed.host === '' ? undefined : parsed.host,
     port: parsed.port,
     database: parsed.database === '' ? undefined : parsed.database,
     user: parsed.user === '' ? undefined : parsed.user,
