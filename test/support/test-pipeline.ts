@@ -161,6 +161,10 @@ export class TestSession implements GatewaySession {
     return this.push(type, payload, { requestId, durable: this.pipeline.recordingMode === 'strict' });
   }
 
+  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> {
+    return this.push(type, payload, { requestId }).catch(() => undefined);
+  }
+
   async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
     // As the real pipeline: judged under the operation's own principal when the protocol passes one.
     const principal = options?.principal ?? this.principal;

@@ -227,6 +227,21 @@ class PipelineSession implements GatewaySession {
     return this.record(type, payload, { requestId, durable: strict });
   }
 
+  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
+    try {
+      if (this.recordNow(type, payload, { requestId })) return undefined;
+    } catch (e) {
+      this.outcomeNotRecorded(type, requestId, e);
+      return undefined;
+    }
+    return this.record(type, payload, { requestId }).catch((e: unknown) => this.outcomeNotRecorded(type, requestId, e));
+  }
+
+  /** The recorder counted the failure and turned unhealthy (new operations are refused); say which event. */
+  private outcomeNotRecorded(type: EventType, requestId: string, e: unknown): void {
+    this.options.logger.error({ sessionId: this.id, requestId, type, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording failed after forwarding');
+  }
+
   async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {
     const principal = options?.principal ?? this.principal;
     let decision: Decision;

@@ -110,6 +110,14 @@ export interface GatewaySession {
    */
   recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined;
   /**
+   * Records what became of an operation after it was forwarded (a response, a result, an error, a
+   * transcript). Bytes already sent cannot be called back, so this never throws: a failure is
+   * logged here and counted by the recorder, which turns unhealthy and so stops new traffic.
+   * Returns undefined when the event is in the recorder's buffer in this turn, else a promise
+   * (never rejecting) to wait on where the order of records matters.
+   */
+  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined;
+  /**
    * Judges one operation and records the decision: a denial as its own `policy.denied` event
    * (durable in strict mode), an allow as a `decision` member added to the first event the
    * protocol then records with the same request id. `deny` is returned (not thrown) so the

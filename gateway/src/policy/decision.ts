@@ -59,6 +59,10 @@ export const DECISION_CODES = {
   postgresCrossDatabase: 'postgres.cross_database',
   /** A statement that may make a read-only session's transaction read-write (`BEGIN READ WRITE`, ...). */
   postgresReadOnly: 'postgres.read_only',
+  /** A request body longer than what its HTTP dialect must judge whole (protocols/kit/http-dialect.ts). */
+  httpBodyTooLarge: 'http.body_too_large',
+  /** A request body its HTTP dialect cannot decode into operations (malformed, ambiguous). */
+  httpBodyUndecodable: 'http.body_undecodable',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];

@@ -185,6 +185,30 @@ describe('GatewayPipeline: session.refuse', () => {
   });
 });
 
+describe('GatewayPipeline: session.recordOutcome', () => {
+  const response = { status: 200, headers: {}, body: { size: 2 }, timings: { ttfbMs: 1, totalMs: 2, gatewayMs: 0 } };
+
+  it.each(['strict', 'buffered'] as const)('%s: records what followed forwarding in this turn, after the request event', async (mode) => {
+    const e = await start({ recordingMode: mode });
+    const s = await open(e);
+    const id = s.newRequestId();
+    const admitted = s.admit(op('GET'), id, request('GET'));
+    if (admitted instanceof Promise) await admitted;
+    expect(s.recordOutcome('http.response', response, id)).toBeUndefined();
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(types(events)).toEqual(['session.start', 'http.request', 'http.response', 'session.end']);
+    expect(events[2]).toMatchObject({ requestId: id, payload: { status: 200 } });
+  });
+
+  it('never throws when the event cannot be stored: bytes already sent cannot be called back', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e);
+    await s.close('done');
+    expect(() => s.recordOutcome('http.response', response, s.newRequestId())).not.toThrow();
+  });
+});
+
 describe('GatewayPipeline: identity, drain and close', () => {
   it('refuses a bad token and records the failure as a session of its own', async () => {
     const e = await start();

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { httpConnectionSchema, type HttpConnectionConfig } from '../../../../gateway/src/config/schema';
 import { createHttpProxy, type HttpProxy, type HttpProxyOptions } from '../../../../gateway/src/protocols/http';
 import type { ProxyLogger } from '../../../../gateway/src/protocols/http/types';
-import type { TestPipeline } from '../../../support/test-pipeline';
+import type { Pipeline } from '../../../../gateway/src/pipeline/types';
 
 /** Collects log lines so tests can prove secrets never reach the logs. */
 export class MemoryLogger implements ProxyLogger {
@@ -36,7 +36,7 @@ export interface RunningProxy {
 
 /** The proxy behind a real loopback listener, as the integrator will wire it. */
 export async function startProxy(
-  pipeline: TestPipeline,
+  pipeline: Pipeline,
   connections: HttpConnectionConfig[],
   options: Partial<HttpProxyOptions> = {},
 ): Promise<RunningProxy> {

@@ -1,17 +1,11 @@
+import type { HttpTranscript } from '../../kit/http-dialect';
+
 /**
  * LLM awareness: a structured transcript of one model call, assembled from the raw request and
- * response as they pass (never by holding the response back). Recorded as `llm.exchange`.
+ * response as they pass (never by holding the response back). Recorded as `llm.exchange`. The
+ * LLM dialects (../dialects.ts) create one per model call.
  */
-export interface LlmExchange {
-  /** The request body as the transcript sees it (bounded by the transcript limit). */
-  request(body: Buffer, truncated: boolean): void;
-  responseStart(status: number, contentType: string | undefined): void;
-  /** Decoded response bytes, in order, as they arrive. */
-  responseData(chunk: Buffer): void;
-  responseEnd(): void;
-  /** The `llm.exchange` payload. */
-  result(): Record<string, unknown>;
-}
+export type LlmExchange = HttpTranscript;
 
 /**
  * One limit for everything a transcript accumulates (text, tool input, thinking): separate from

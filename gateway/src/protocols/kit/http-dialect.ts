@@ -1,0 +1,114 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode } from '../../errors';
+import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
+
+/**
+ * The seam for HTTP-borne protocols (Git smart HTTP, AWS APIs, Kubernetes, MCP, LLM APIs): the
+ * HTTP exchange (protocols/http) owns routing, identity, the body prefix, masking, recording and
+ * forwarding; a dialect only turns one request (its head, and its body when it must) into the
+ * operation(s) `session.admit` judges, or into a typed refusal.
+ *
+ * A connection's dialect is chosen once, when the proxy is configured (protocols/http/dialects.ts),
+ * never per request. What a dialect decodes is exactly what is forwarded: the body it is given is
+ * the prefix the exchange read from the client and sends upstream unchanged, ahead of the rest.
+ */
+export interface HttpDialect {
+  /** `http`, `llm.anthropic`, `git`, ...: named in logs and docs. */
+  readonly name: string;
+  /**
+   * What `decode` needs of the body:
+   * - `none`: judged on the head alone (decode gets no body; the cheapest path);
+   * - `prefix`: the first `bodyCap` bytes are enough (e.g. Git's ref-update commands ahead of the
+   *   pack); decode learns whether it got the whole body;
+   * - `whole`: the whole body, at most `bodyCap` bytes; a longer body is refused by the exchange
+   *   (`http.body_too_large`, HTTP 413) before decode is called, never judged on a prefix.
+   */
+  readonly body: 'none' | 'prefix' | 'whole';
+  /** Bytes decode may need (ignored for `none`). The exchange reads max(this, the recording cap). */
+  readonly bodyCap: number;
+  /**
+   * The operation(s) this request performs, each judged by `session.admit` (all must be allowed
+   * for the request to go through), or a refusal. Pure and synchronous; must not throw for client
+   * input (return a refusal instead): an exception is answered as a gateway failure.
+   */
+  decode(head: HttpRequestHead, body: HttpRequestBody | undefined): Operation | readonly Operation[] | HttpRefusal;
+  /** A per-request transcript kept beside the exchange (LLM calls: `llm.exchange`); undefined: none. */
+  transcript?(head: HttpRequestHead): HttpTranscript | undefined;
+}
+
+/** One request as a dialect sees it: canonical, routed, with any accepted method override applied. */
+export interface HttpRequestHead {
+  /** The method judged: the request's own, or the one an accepted method override asks for. */
+  readonly method: string;
+  /** The method on the wire (differs from `method` only under an accepted override). */
+  readonly wireMethod: string;
+  /** The canonical path as the connection sees it (its route prefix removed). */
+  readonly routedPath: string;
+  readonly host: string;
+  /** The connection's name. */
+  readonly connectionName: string;
+  /** The canonical query's parameters (one value per name; repeated names were refused). */
+  readonly params: Readonly<Record<string, string>>;
+  /** The canonical query without `?`, its sensitive values redacted: for summaries. '' when none. */
+  readonly shownQuery: string;
+  /** The client's headers (credentials included: never record them from here). */
+  readonly headers: IncomingHttpHeaders;
+  /** What an approver sees for this request, given the operation's attributes (built only on review). */
+  approvalDetails(attributes: Readonly<Record<string, unknown>>): Record<string, unknown>;
+}
+
+export interface HttpRequestBody {
+  /** The body bytes read before judging: exactly the bytes forwarded first. */
+  readonly bytes: Buffer;
+  /** True when `bytes` is the whole body. */
+  readonly complete: boolean;
+}
+
+/**
+ * A request a dialect refuses by itself (it cannot decode it, or it is ambiguous): recorded with
+ * `session.refuse` under `decision` (a `policy.denied`, counted), answered with `error`'s status and
+ * JSON body (protocols/http/errors.ts). A class so the exchange tells it from an Operation with one
+ * `instanceof`.
+ */
+export class HttpRefusal {
+  constructor(
+    /** The decision code recorded (DECISION_CODES: the dialect's own namespace, e.g. `git.*`). */
+    readonly decision: DecisionCode,
+    /** The error the client is answered with. */
+    readonly error: ErrorCode,
+    /** Safe to show to the client and to record. */
+    readonly message: string,
+    /** The operation named in the record. @default the plain HTTP operation of the request */
+    readonly operation?: Operation,
+  ) {}
+}
+
+/** Watches one exchange's bodies as they pass and yields its transcript (recorded as `llm.exchange`). */
+export interface HttpTranscript {
+  /** The request body as the transcript sees it (bounded by the transcript limit). */
+  request(body: Buffer, truncated: boolean): void;
+  responseStart(status: number, contentType: string | undefined): void;
+  /** Decoded response bytes, in order, as they arrive. */
+  responseData(chunk: Buffer): void;
+  responseEnd(): void;
+  /** The `llm.exchange` payload. */
+  result(): Record<string, unknown>;
+}
+
+/** The refusal of a body longer than a `whole` dialect's cap: never judged on a prefix. */
+export function bodyTooLarge(dialect: HttpDialect): HttpRefusal {
+  return new HttpRefusal(
+    DECISION_CODES.httpBodyTooLarge,
+    'GH_ERR_MESSAGE_TOO_LARGE',
+    `the request body is longer than the ${dialect.bodyCap} bytes the ${dialect.name} dialect judges whole: it is refused rather than judged on a prefix`,
+  );
+}
+
+/**
+ * Decodes one request through its dialect, refusing a body a `whole` dialect cannot see whole.
+ * `body` is the body as read before judging (undefined for `none` dialects).
+ */
+export function decodeRequest(dialect: HttpDialect, head: HttpRequestHead, body: HttpRequestBody | undefined): Operation | readonly Operation[] | HttpRefusal {
+  if (dialect.body === 'whole' && body !== undefined && (!body.complete || body.bytes.length > dialect.bodyCap)) return bodyTooLarge(dialect);
+  return dialect.decode(head, body);
+}

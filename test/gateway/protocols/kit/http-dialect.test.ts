@@ -1,0 +1,144 @@
+import { DECISION_CODES, type Operation } from '../../../../gateway/src/policy/decision';
+import { HttpRefusal, type HttpDialect, type HttpRequestBody, type HttpRequestHead } from '../../../../gateway/src/protocols/kit/http-dialect';
+import { dialectFor, httpOperation, plainHttpDialect } from '../../../../gateway/src/protocols/http/dialects';
+import { sessionIdOfRequest } from '../../../../gateway/src/ids';
+import { EVENT_CODES } from '../../../../gateway/src/recording/event-catalog';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
+import { startEcho, type Upstream } from '../../../support/upstreams';
+import { connection, json, request, startProxy, type RunningProxy } from '../http/harness';
+
+/**
+ * The HttpDialect seam through the real HTTP exchange and the real pipeline: a dialect that judges
+ * on the body decides what goes through, what it judged is exactly what the upstream receives, and
+ * what it cannot judge whole is refused (recorded, counted) instead of judged on a prefix.
+ */
+const POLICY = `
+@id("developers")
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("no-danger")
+@message("the danger target is not allowed")
+forbid (principal, action, resource) when { context.path == "/danger" };
+`;
+
+const CAP = 64;
+
+/** A JSON-body dialect: `{"targets": [...]}` is one operation per target. */
+function targetsDialect(body: 'whole' | 'prefix'): HttpDialect {
+  return {
+    name: 'targets',
+    body,
+    bodyCap: CAP,
+    decode(head: HttpRequestHead, b: HttpRequestBody | undefined): Operation | readonly Operation[] | HttpRefusal {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(b!.bytes.toString('utf8'));
+      } catch {
+        return new HttpRefusal(DECISION_CODES.httpBodyUndecodable, 'GH_ERR_REQUEST_INVALID', 'the body is not JSON');
+      }
+      const targets = (parsed as { targets?: unknown }).targets;
+      if (!Array.isArray(targets) || targets.length === 0) return new HttpRefusal(DECISION_CODES.httpBodyUndecodable, 'GH_ERR_REQUEST_INVALID', 'no targets');
+      return targets.map((t) => ({ ...httpOperation(head), attributes: { ...httpOperation(head).attributes, path: `/${String(t)}` }, summary: `target ${String(t)}` }));
+    },
+  };
+}
+
+let world: PipelineWorld;
+beforeAll(async () => {
+  world = await startPipelineWorld();
+}, 60_000);
+afterAll(() => world.close());
+
+let env: RealPipeline;
+let echo: Upstream;
+let proxy: RunningProxy;
+let token: string;
+
+async function start(dialect: HttpDialect, recordingMode: 'strict' | 'buffered' = 'strict'): Promise<void> {
+  env = await startRealPipeline({ policy: POLICY, world, recordingMode });
+  echo = await startEcho();
+  proxy = await startProxy(env.pipeline, [connection({ name: 'api', upstream: echo.url, route: { pathPrefix: '/api' }, credential: { type: 'none' } })], { dialects: { api: dialect } });
+  token = await env.token();
+}
+
+afterEach(async () => {
+  await proxy?.close();
+  await echo?.close();
+  await env?.close();
+});
+
+function post(body: string | Buffer): ReturnType<typeof request> {
+  return request(`${proxy.url}/api/things`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+}
+
+/** The events of the session a response's request id names, after the proxy closed it. */
+async function sessionEvents(res: { headers: Record<string, unknown> }) {
+  const id = sessionIdOfRequest(String(res.headers['x-gatehouse-request-id']));
+  await proxy.close();
+  return env.events(id!);
+}
+
+describe('HttpDialect: judging on the body', () => {
+  it('forwards what it judged, byte for byte, when every operation is allowed', async () => {
+    await start(targetsDialect('whole'));
+    const body = '{"targets":["a","b"]}';
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(echo.received).toHaveLength(1);
+    expect(echo.received[0]!.body.toString('utf8')).toBe(body);
+  });
+
+  it('refuses the request when one of its operations is denied, and the upstream never sees it', async () => {
+    await start(targetsDialect('whole'));
+    const res = await post('{"targets":["a","danger"]}');
+    expect(res.status).toBe(403);
+    expect(json(res.body)).toMatchObject({ error: { code: 'GH_ERR_POLICY_DENIED', decision: 'policy.forbid' } });
+    expect(echo.received).toHaveLength(0);
+    const events = await sessionEvents(res);
+    expect(events.filter((e) => e.type === 'policy.denied')).toMatchObject([{ code: EVENT_CODES['policy.denied'], payload: { code: 'policy.forbid', operation: 'target danger' } }]);
+    expect(events.find((e) => e.type === 'session.end')).toMatchObject({ payload: { denied: 1 } });
+  });
+
+  it('refuses a body longer than a whole-body cap with 413, recorded and counted, never judged on its prefix', async () => {
+    await start(targetsDialect('whole'));
+    // The prefix alone would be allowed: only the part past the cap names the forbidden target.
+    const body = `{"targets":["a"${',"b"'.repeat(20)},"danger"]}`;
+    expect(body.length).toBeGreaterThan(CAP);
+    const res = await post(body);
+    expect(res.status).toBe(413);
+    expect(json(res.body)).toMatchObject({ error: { code: 'GH_ERR_MESSAGE_TOO_LARGE', decision: 'http.body_too_large' } });
+    expect(echo.received).toHaveLength(0);
+    const events = await sessionEvents(res);
+    expect(events.filter((e) => e.type === 'policy.denied')).toMatchObject([{ payload: { code: 'http.body_too_large', action: 'http:POST' } }]);
+    expect(events.find((e) => e.type === 'session.end')).toMatchObject({ payload: { denied: 1 } });
+  });
+
+  it('judges a body of exactly the cap whole', async () => {
+    await start(targetsDialect('whole'));
+    const base = '{"targets":["a"]}';
+    const body = base.slice(0, -2) + ' '.repeat(CAP - base.length) + base.slice(-2);
+    expect(body.length).toBe(CAP);
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(echo.received[0]!.body.toString('utf8')).toBe(body);
+  });
+
+  it("answers a dialect's own refusal with its error and records it under its decision code", async () => {
+    await start(targetsDialect('whole'), 'buffered');
+    const res = await post('not json');
+    expect(res.status).toBe(400);
+    expect(json(res.body)).toMatchObject({ error: { code: 'GH_ERR_REQUEST_INVALID', decision: 'http.body_undecodable', message: 'the body is not JSON' } });
+    expect(echo.received).toHaveLength(0);
+    const events = await sessionEvents(res);
+    expect(events.filter((e) => e.type === 'policy.denied')).toMatchObject([{ payload: { code: 'http.body_undecodable', action: 'http:POST' } }]);
+  });
+});
+
+describe('HttpDialect: chosen once per connection', () => {
+  it('is plain HTTP unless the connection is an LLM API', () => {
+    expect(dialectFor(connection({ name: 'a', upstream: 'http://127.0.0.1:9', route: { pathPrefix: '/a' }, credential: { type: 'none' } }), 1024)).toBe(plainHttpDialect);
+    const llm = dialectFor(connection({ name: 'b', upstream: 'http://127.0.0.1:9', route: { pathPrefix: '/b' }, credential: { type: 'none' }, llm: 'anthropic' }), 1024);
+    expect(llm.name).toBe('llm.anthropic');
+    expect(llm.body).toBe('none');
+  });
+});
