@@ -15,7 +15,8 @@ mkdirSync(out, { recursive: true });
 
 const started = Date.now();
 await build({
-  entryPoints: { gateway: join(root, 'gateway/src/main.ts') },
+  // gateway.mjs: the command; index.mjs: the public API (`exports` of @gatehouse/gateway).
+  entryPoints: { gateway: join(root, 'gateway/src/main.ts'), index: join(root, 'gateway/src/index.ts') },
   outdir: out,
   outExtension: { '.js': '.mjs' },
   // Cloud SDKs and protocol modules are imported on demand: splitting keeps them out of the

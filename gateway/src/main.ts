@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { isGatehouseError } from './errors';
 import { exitWhenFlushed, ignoreClosedReaders, processIO, type CommandIO } from './cli/io';
 import { COMMAND_HELP, USAGE, VERSION, wantsHelp, type CommandName } from './cli/usage';
@@ -14,6 +15,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,
   'bootstrap-state': async () => (await import('./cli/commands/bootstrap-state')).bootstrapStateCommand,
+  health: async () => (await import('./cli/commands/health')).healthCommand,
 };
 
 /** The `gatehouse` command. Returns the exit code. */
@@ -48,7 +50,8 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
 }
 
 // Run only as the entry point (the bundle, or `node gateway/src/main.ts` via a loader), not when imported by tests.
-const entry = process.argv[1] ?? '';
+// An installed package runs through a symbolic link (node_modules/.bin/gatehouse): match the file it points to.
+const entry = realEntry(process.argv[1]);
 if (/gateway\.mjs$|main\.(ts|js|mjs)$/.test(entry) && !process.env.JEST_WORKER_ID) {
   ignoreClosedReaders();
   // Exit only once stdout and stderr are flushed: a piped export must arrive whole.
@@ -59,4 +62,13 @@ if (/gateway\.mjs$|main\.(ts|js|mjs)$/.test(entry) && !process.env.JEST_WORKER_I
       exitWhenFlushed(1);
     },
   );
+}
+
+function realEntry(path: string | undefined): string {
+  if (!path) return '';
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

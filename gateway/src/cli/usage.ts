@@ -44,6 +44,9 @@ Commands:
   bootstrap-state             Create the gateway's least-privilege database role and schema
                               (run once by a platform job as the database administrator).
         --admin-url URL --iam-auth azure-entra|gcp-cloudsql|none --app-role NAME
+  health                      Exit 0 when the gateway on this host answers /healthz (the image's
+                              HEALTHCHECK); reads the admin listener from the configuration.
+        --url URL             probe this URL instead
 
 Options:
   -h, --help                  Show this help (\`gatehouse <command> --help\`: that command's).
@@ -183,6 +186,20 @@ usage errors. docs/configuration.md ("state") says how the gateway then connects
   --revoke-public-create  also revoke CREATE on schema public from PUBLIC (PostgreSQL 14 and older
                           grant it to every role)
   --json                  the report as JSON
+`,
+  health: `Usage: gatehouse health [--url URL] [--config FILE] [--timeout SECONDS]
+
+Asks the gateway on this host whether it is live: GET /healthz on its admin listener. Exits 0
+when it answers 200, 1 when it answers anything else or nothing. The container image runs it as
+its HEALTHCHECK (the base image has no shell and no curl).
+
+The admin listener comes from the configuration \`run\` reads (--config FILE, GATEHOUSE_CONFIG_YAML,
+GATEHOUSE_CONFIG); only listeners.admin is read. Without one: http://127.0.0.1:9090.
+
+Options:
+  --url URL          probe this URL instead
+  --config FILE      the configuration whose admin listener to probe
+  --timeout SECONDS  how long to wait for the answer (default: 3)
 `,
 } as const;
 

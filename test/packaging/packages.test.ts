@@ -1,0 +1,218 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * The kit as a platform team installs it (issue 17, point 5): the three workspaces are packed
+ * with `npm pack` (their `prepack` builds them), installed from the tarballs into projects
+ * outside the repository, and used there as a library:
+ * - a CDK app and two CDKTF apps of the consumer's own compose `@gatehouse/aws-cdk`,
+ *   `@gatehouse/cdktf/azure` and `@gatehouse/cdktf/gcp`, type-check against the published
+ *   declarations, and synthesize;
+ * - `@gatehouse/gateway` alone installs no cloud library and runs its `gatehouse` bin.
+ * The cloud libraries are the consumer's own (peer dependencies): here they are links to the
+ * repository's copies, so the test installs from the npm cache only what the packages declare.
+ */
+const execRaw = promisify(execFile);
+// A failing step reports what it printed (tsc writes its errors to stdout).
+const exec = async (file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ stdout: string; stderr: string }> => {
+  try {
+    return await execRaw(file, args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', ...options });
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`${file} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
+  }
+};
+const root = join(new URL('.', import.meta.url).pathname, '../..');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+// Nested npm commands must not inherit this run's npm_* settings (npm test sets the prefix), and
+// the gatehouse command does not run its CLI inside a jest worker.
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_') && k !== 'JEST_WORKER_ID'),
+);
+const npm = (args: string[], cwd: string) => exec('npm', args, { cwd, env });
+const node = (args: string[], cwd: string) => exec(process.execPath, args, { cwd, env });
+const INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'];
+// The kit consumer's own libraries (and its Node types, as any TypeScript project has them).
+const PEERS = ['aws-cdk-lib', 'constructs', 'cdktf', '@cdktf/provider-azurerm', '@cdktf/provider-google', '@types/node'];
+
+const writeFiles = (dir: string, files: Record<string, string>) => {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+};
+const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+
+const AWS_APP = `
+import { App, Stack } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { Gatehouse, type GatehouseProps } from '@gatehouse/aws-cdk';
+import { HEALTH_CHECK } from '@gatehouse/aws-cdk/core';
+
+// The feature flags \`cdk init\` writes into a new project's cdk.json.
+const app = new App({ outdir: process.argv[2], context: cxapi.CURRENTLY_RECOMMENDED_FLAGS });
+const stack = new Stack(app, 'PlatformStack', { env: { account: '111111111111', region: 'eu-west-1' } });
+const props = {
+  certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/11111111-1111-1111-1111-111111111111'),
+  image: ecs.ContainerImage.fromRegistry('registry.example.com/gatehouse:0.1.0'),
+} as GatehouseProps;
+const gatehouse = new Gatehouse(stack, 'Gatehouse', props);
+// The children are the consumer's escape hatch.
+gatehouse.gateway.service.node.addMetadata('platform-team', 'composed');
+app.synth();
+console.log(JSON.stringify({ healthPort: HEALTH_CHECK.port }));
+`;
+
+const AZURE_APP = `
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { Gatehouse, type GatehouseProps } from '@gatehouse/cdktf/azure';
+
+const app = new App({ outdir: process.argv[2] });
+const stack = new TerraformStack(app, 'platform-azure');
+new AzurermProvider(stack, 'azurerm', { features: [{}] });
+const group = { id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform', name: 'platform', location: 'westeurope' };
+new Gatehouse(stack, 'gatehouse', {
+  resourceGroup: group,
+  tenantId: '00000000-0000-0000-0000-000000000000',
+  image: 'platform.azurecr.io/gatehouse:0.1.0',
+  existingDatabaseUrlSecret: 'platform-state-url',
+} as GatehouseProps);
+app.synth();
+// A subpath loads only its own cloud's provider.
+console.log(JSON.stringify({ loaded: Object.keys(require.cache).filter((f) => f.includes('provider-google')).length }));
+`;
+
+const GCP_APP = `
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { Gatehouse, type GatehouseProps } from '@gatehouse/cdktf/gcp';
+
+const app = new App({ outdir: process.argv[2] });
+const stack = new TerraformStack(app, 'platform-gcp');
+new GoogleProvider(stack, 'google', { project: 'platform-project', region: 'europe-west1' });
+new Gatehouse(stack, 'gatehouse', {
+  region: 'europe-west1',
+  image: 'europe-docker.pkg.dev/platform-project/gatehouse/gateway:0.1.0',
+  recordBucketName: 'platform-project-records',
+} as GatehouseProps);
+app.synth();
+console.log(JSON.stringify({ loaded: Object.keys(require.cache).filter((f) => f.includes('provider-azurerm')).length }));
+`;
+
+const GATEWAY_USE = `
+import { checkConfig, ERROR_CODES, VERSION, type ConfigCheck } from '@gatehouse/gateway';
+
+const bad: ConfigCheck = checkConfig('listeners:\\n  http: { port: "x" }\\n');
+const good: ConfigCheck = checkConfig('mode: development\\nidentity:\\n  devIssuer: { enabled: true }\\n');
+console.log(JSON.stringify({ version: VERSION, bad: bad.problems.map((p) => p.path), good: good.ok, code: ERROR_CODES.GH_ERR_CONFIG_INVALID }));
+`;
+
+const CONSUMER_TSCONFIG = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, outDir: 'out', types: [], skipLibCheck: true, ...extra },
+    include: ['src'],
+  });
+
+describe('the packages, installed outside the repository', () => {
+  let work: string;
+  let tarballs: Record<string, string>;
+  let kit: string;
+  let gw: string;
+  const out: Record<string, string> = {};
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'gh-packages-'));
+    const packed = join(work, 'tarballs');
+    mkdirSync(packed);
+    // Each `npm pack` runs its package's prepack (tsc for the constructs, esbuild + declarations for the gateway).
+    await Promise.all(['gateway', 'constructs/aws', 'constructs/cdktf'].map((w) => npm(['pack', '--workspace', w, '--pack-destination', packed], root)));
+    tarballs = Object.fromEntries(readdirSync(packed).map((f) => [f.replace(/-\d+\.\d+\.\d+\.tgz$/, ''), join(packed, f)]));
+
+    kit = join(work, 'platform-kit');
+    writeFiles(kit, {
+      'package.json': JSON.stringify({
+        name: 'platform-kit',
+        private: true,
+        dependencies: { '@gatehouse/aws-cdk': `file:${tarballs['gatehouse-aws-cdk']}`, '@gatehouse/cdktf': `file:${tarballs['gatehouse-cdktf']}` },
+      }),
+      'tsconfig.json': CONSUMER_TSCONFIG({ types: ['node'] }),
+      'src/aws.ts': AWS_APP,
+      'src/azure.ts': AZURE_APP,
+      'src/gcp.ts': GCP_APP,
+    });
+    gw = join(work, 'gateway-only');
+    writeFiles(gw, {
+      'package.json': JSON.stringify({ name: 'gateway-only', private: true, type: 'module', dependencies: { '@gatehouse/gateway': `file:${tarballs['gatehouse-gateway']}` } }),
+      // No skipLibCheck: the published declarations must stand on their own.
+      'tsconfig.json': CONSUMER_TSCONFIG({ skipLibCheck: false }),
+      'src/use.ts': GATEWAY_USE,
+    });
+    // Peers are the consumer's to install; --legacy-peer-deps keeps npm from fetching them.
+    await Promise.all([npm([...INSTALL, '--legacy-peer-deps'], kit), npm(INSTALL, gw)]);
+    for (const peer of PEERS) {
+      mkdirSync(dirname(join(kit, 'node_modules', peer)), { recursive: true });
+      symlinkSync(realpathSync(join(root, 'node_modules', peer)), join(kit, 'node_modules', peer), 'dir');
+    }
+    await Promise.all([node([tsc, '-p', kit], kit), node([tsc, '-p', gw], gw)]);
+    const results = await Promise.all(['aws', 'azure', 'gcp'].map((app) => node([join(kit, 'out', `${app}.js`), join(work, `${app}.out`)], kit)));
+    ['aws', 'azure', 'gcp'].forEach((app, i) => (out[app] = results[i]!.stdout));
+  }, 300_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the construct packages ship compiled JavaScript and declarations only, with the cloud libraries as peers', () => {
+    const aws = manifest(join(kit, 'node_modules/@gatehouse/aws-cdk'));
+    const cdktf = manifest(join(kit, 'node_modules/@gatehouse/cdktf'));
+    expect(Object.keys(aws.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(Object.keys(cdktf.peerDependencies).sort()).toEqual(['@cdktf/provider-azurerm', '@cdktf/provider-google', 'cdktf', 'constructs']);
+    for (const pkg of [aws, cdktf]) expect(Object.keys(pkg.dependencies ?? {})).toEqual(['yaml']);
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+    const shipped = files(join(kit, 'node_modules/@gatehouse')).map((f) => f.slice(kit.length));
+    expect(shipped.filter((f) => !/\.(js|d\.ts)$/.test(f) && !f.endsWith('package.json'))).toEqual([]);
+    expect(shipped).toContain('/node_modules/@gatehouse/cdktf/build/azure/gatehouse.d.ts');
+    expect(shipped).toContain('/node_modules/@gatehouse/aws-cdk/build/core/gateway-config.js');
+  });
+
+  test("the consumer's CDK app composes @gatehouse/aws-cdk and synthesizes the ECS service", () => {
+    const template = JSON.parse(readFileSync(join(work, 'aws.out/PlatformStack.template.json'), 'utf8'));
+    const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
+    expect(types).toContain('AWS::ECS::Service');
+    expect(types).toContain('AWS::ElasticLoadBalancingV2::LoadBalancer');
+    expect(JSON.parse(out.aws!)).toEqual({ healthPort: 9090 });
+  });
+
+  test("the consumer's CDKTF apps compose @gatehouse/cdktf/azure and /gcp, each loading only its own provider", () => {
+    const azure = JSON.parse(readFileSync(join(work, 'azure.out/stacks/platform-azure/cdk.tf.json'), 'utf8'));
+    const gcp = JSON.parse(readFileSync(join(work, 'gcp.out/stacks/platform-gcp/cdk.tf.json'), 'utf8'));
+    expect(Object.keys(azure.resource.azurerm_container_app ?? {})).not.toHaveLength(0);
+    expect(Object.keys(gcp.resource.google_cloud_run_v2_service ?? {})).not.toHaveLength(0);
+    expect(JSON.parse(out.azure!)).toEqual({ loaded: 0 });
+    expect(JSON.parse(out.gcp!)).toEqual({ loaded: 0 });
+  });
+
+  test('@gatehouse/gateway alone installs no cloud library and no dependency at all', async () => {
+    const pkg = manifest(join(gw, 'node_modules/@gatehouse/gateway'));
+    expect(pkg.dependencies ?? {}).toEqual({});
+    expect(pkg.peerDependencies ?? {}).toEqual({});
+    const { stdout } = await npm(['ls', '--all', '--json'], gw);
+    expect(JSON.parse(stdout).dependencies).toEqual({ '@gatehouse/gateway': expect.objectContaining({ version: expect.any(String) }) });
+    expect(JSON.parse(stdout).dependencies['@gatehouse/gateway'].dependencies).toBeUndefined();
+    expect(readdirSync(join(gw, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@gatehouse']);
+  });
+
+  test('its bin runs the gatehouse command and its exports resolve to the public API with types', async () => {
+    const help = await exec(join(gw, 'node_modules/.bin/gatehouse'), ['--help'], { cwd: gw, env });
+    expect(help.stdout).toMatch(/^gatehouse \d+\.\d+\.\d+ /);
+    const used = JSON.parse((await node([join(gw, 'out/use.js')], gw)).stdout);
+    expect(used).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), bad: ['listeners.http.port'], good: true, code: 500 });
+  });
+});
