@@ -1,11 +1,14 @@
 // The CDK app behind `npx cdk synth|deploy` (see cdk.json and docs/aws.md).
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { assertGatewayBundleFresh } from '../gateway-bundle';
 import { GatehouseStack } from './gatehouse-stack';
 import { readSettings } from './settings';
 
 const app = new App();
 const settings = readSettings(app.node.getAllContext());
+// Without a prebuilt image, cdk stages dist/ from the working directory: refuse a missing or stale bundle.
+if (!settings.imageUri) assertGatewayBundleFresh(process.cwd());
 new GatehouseStack(app, settings.stackName, {
   settings,
   env: {

@@ -44,6 +44,12 @@ const writeFiles = (dir: string, files: Record<string, string>) => {
     writeFileSync(join(dir, name), text);
   }
 };
+/** Promise.all that waits for every step: a failing one must not leave others writing while afterAll cleans up. */
+const all = async <T>(steps: Promise<T>[]): Promise<T[]> => {
+  const settled = await Promise.allSettled(steps);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+};
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
 const AWS_APP = `
@@ -82,6 +88,7 @@ new Gatehouse(stack, 'gatehouse', {
   tenantId: '00000000-0000-0000-0000-000000000000',
   image: 'platform.azurecr.io/gatehouse:0.1.0',
   existingDatabaseUrlSecret: 'platform-state-url',
+  deployerCidrs: ['203.0.113.7/32'],
 } as GatehouseProps);
 app.synth();
 // A subpath loads only its own cloud's provider.
@@ -131,7 +138,7 @@ describe('the packages, installed outside the repository', () => {
     const packed = join(work, 'tarballs');
     mkdirSync(packed);
     // Each `npm pack` runs its package's prepack (tsc for the constructs, esbuild + declarations for the gateway).
-    await Promise.all(['gateway', 'constructs/aws', 'constructs/cdktf'].map((w) => npm(['pack', '--workspace', w, '--pack-destination', packed], root)));
+    await all(['gateway', 'constructs/aws', 'constructs/cdktf'].map((w) => npm(['pack', '--workspace', w, '--pack-destination', packed], root)));
     tarballs = Object.fromEntries(readdirSync(packed).map((f) => [f.replace(/-\d+\.\d+\.\d+\.tgz$/, ''), join(packed, f)]));
 
     kit = join(work, 'platform-kit');
@@ -154,18 +161,18 @@ describe('the packages, installed outside the repository', () => {
       'src/use.ts': GATEWAY_USE,
     });
     // Peers are the consumer's to install; --legacy-peer-deps keeps npm from fetching them.
-    await Promise.all([npm([...INSTALL, '--legacy-peer-deps'], kit), npm(INSTALL, gw)]);
+    await all([npm([...INSTALL, '--legacy-peer-deps'], kit), npm(INSTALL, gw)]);
     for (const peer of PEERS) {
       mkdirSync(dirname(join(kit, 'node_modules', peer)), { recursive: true });
       symlinkSync(realpathSync(join(root, 'node_modules', peer)), join(kit, 'node_modules', peer), 'dir');
     }
-    await Promise.all([node([tsc, '-p', kit], kit), node([tsc, '-p', gw], gw)]);
-    const results = await Promise.all(['aws', 'azure', 'gcp'].map((app) => node([join(kit, 'out', `${app}.js`), join(work, `${app}.out`)], kit)));
+    await all([node([tsc, '-p', kit], kit), node([tsc, '-p', gw], gw)]);
+    const results = await all(['aws', 'azure', 'gcp'].map((app) => node([join(kit, 'out', `${app}.js`), join(work, `${app}.out`)], kit)));
     ['aws', 'azure', 'gcp'].forEach((app, i) => (out[app] = results[i]!.stdout));
   }, 300_000);
 
   afterAll(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true, maxRetries: 3 });
   });
 
   test('the construct packages ship compiled JavaScript and declarations only, with the cloud libraries as peers', () => {
@@ -173,13 +180,14 @@ describe('the packages, installed outside the repository', () => {
     const cdktf = manifest(join(kit, 'node_modules/@gatehouse/cdktf'));
     expect(Object.keys(aws.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     expect(Object.keys(cdktf.peerDependencies).sort()).toEqual(['@cdktf/provider-azurerm', '@cdktf/provider-google', 'cdktf', 'constructs']);
-    for (const pkg of [aws, cdktf]) expect(Object.keys(pkg.dependencies ?? {})).toEqual(['yaml']);
+    // yaml renders the gateway configuration; zod types the connection specs (the gateway's schema).
+    for (const pkg of [aws, cdktf]) expect(Object.keys(pkg.dependencies ?? {})).toEqual(['yaml', 'zod']);
     const files = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
     const shipped = files(join(kit, 'node_modules/@gatehouse')).map((f) => f.slice(kit.length));
     expect(shipped.filter((f) => !/\.(js|d\.ts)$/.test(f) && !f.endsWith('package.json'))).toEqual([]);
-    expect(shipped).toContain('/node_modules/@gatehouse/cdktf/build/azure/gatehouse.d.ts');
-    expect(shipped).toContain('/node_modules/@gatehouse/aws-cdk/build/core/gateway-config.js');
+    expect(shipped).toContain('/node_modules/@gatehouse/cdktf/build/constructs/azure/gatehouse.d.ts');
+    expect(shipped).toContain('/node_modules/@gatehouse/aws-cdk/build/constructs/core/gateway-config.js');
   });
 
   test("the consumer's CDK app composes @gatehouse/aws-cdk and synthesizes the ECS service", () => {
