@@ -204,7 +204,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
         sink: { type: 's3', bucket: this.records.bucket.bucketName, prefix: this.records.prefix, region: this.records.bucket.stack.region },
         signingKey: this.signingKey.reference,
       },
-      state: { url: stateUrl },
+      state: { url: stateUrl, ...(this.database ? { schema: this.database.schema } : {}) },
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
       ...tuningConfig(props.busyPollMicroseconds),
     };
@@ -235,6 +235,8 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     if (this.database) {
       this.database.grantConnect(taskRole);
       this.database.allowFrom(this.gateway);
+      // The first tasks start once their database role exists (they would only fail to log in before).
+      this.gateway.service.node.addDependency(this.database.appRoleBootstrap.resource);
     } else if (props.existingDatabase) {
       props.existingDatabase.secret.grantRead(taskRole);
       if (props.existingDatabase.securityGroup) {

@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { StateRoleBootstrap } from './state-role-bootstrap';
 
 export interface StateDatabaseProps {
   /** The network; the cluster goes into its isolated subnets. */
@@ -69,7 +70,16 @@ export interface StateDatabaseProps {
  */
 export class StateDatabase extends Construct implements ec2.IConnectable {
   public readonly cluster: rds.DatabaseCluster;
+  /** The administrator's secret: used by its rotation and the role bootstrap only, never by the gateway. */
   public readonly secret: secretsmanager.ISecret;
+  /** The gateway's own role's secret (RDS JSON form, attached to the cluster), rotated. */
+  public readonly appSecret: secretsmanager.ISecret;
+  /** The gateway's role (least privilege; see StateRoleBootstrap). */
+  public readonly appRole: string;
+  /** The schema holding the gateway's tables. */
+  public readonly schema: string;
+  /** Creates the gateway's role; the gateway service should start after it. */
+  public readonly appRoleBootstrap: StateRoleBootstrap;
   public readonly encryptionKey: kms.IKey;
   public readonly connections: ec2.Connections;
   public readonly databaseName: string;
@@ -117,9 +127,41 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
       backup: { retention: props.backupRetention ?? Duration.days(7) },
       cloudwatchLogsExports: ['postgresql'],
       iamAuthentication: false,
+      // The role bootstrap runs its SQL through the Data API: no function with database
+      // connectivity or a PostgreSQL driver is needed at deploy time.
+      enableDataApi: true,
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
     this.secret = this.cluster.secret!;
+    this.appRole = 'gatehouse_app';
+    this.schema = 'gatehouse';
+    const appSecret = new rds.DatabaseSecret(this, 'AppSecret', {
+      username: this.appRole,
+      dbname: this.databaseName,
+      encryptionKey: this.encryptionKey,
+      masterSecret: this.secret,
+    });
+    this.appSecret = appSecret.attach(this.cluster);
+    this.appRoleBootstrap = new StateRoleBootstrap(this, 'AppRole', {
+      cluster: this.cluster,
+      adminSecret: this.secret,
+      appSecret: this.appSecret,
+      appRole: this.appRole,
+      schema: this.schema,
+      databaseName: this.databaseName,
+      vpc: props.vpc,
+    });
+    // The role changes its own password (single user): it owns no one else's objects, and the
+    // administrator's secret is not involved. Its first rotation waits for the role to exist.
+    const appRotation = new secretsmanager.SecretRotation(this, 'AppSecretRotation', {
+      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+      secret: this.appSecret,
+      target: this.cluster,
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      automaticallyAfter: props.rotation ?? Duration.days(30),
+    });
+    appRotation.node.addDependency(this.appRoleBootstrap.resource);
     this.connections = this.cluster.connections;
 
     this.cluster.addRotationSingleUser({
@@ -127,7 +169,7 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
     // The rotation function's ingress rule uses the cluster's port as a token cdk-nag cannot read.
-    for (const rule of securityGroup.node.children.filter((c) => c.node.id.includes('RotationSingleUser'))) {
+    for (const rule of securityGroup.node.children.filter((c) => c.node.id.includes('Rotation'))) {
       for (const id of ['NIST.800.53.R5-EC2RestrictedCommonPorts', 'NIST.800.53.R5-EC2RestrictedSSH']) {
         Validations.of(rule).acknowledge({
           id,
@@ -199,9 +241,9 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
     this.cluster.connections.allowFrom(peer, ec2.Port.tcp(5432), 'Gatehouse gateway to its state database');
   }
 
-  /** Lets `grantee` read the credentials. */
+  /** Lets `grantee` read the gateway role's credentials (never the administrator's). */
   public grantConnect(grantee: iam.IGrantable): iam.Grant {
-    return this.secret.grantRead(grantee);
+    return this.appSecret.grantRead(grantee);
   }
 
   /**
@@ -209,7 +251,7 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
    * `aws-sm` provider as a `postgresql://` URL (fragment `#postgres-url`).
    */
   public get urlReference(): string {
-    return `aws-sm:${this.secret.secretArn}#postgres-url`;
+    return `aws-sm:${this.appSecret.secretArn}#postgres-url`;
   }
 }
 

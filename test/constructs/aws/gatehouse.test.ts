@@ -40,7 +40,7 @@ describe('Gatehouse', () => {
     expect(text).toContain('type: s3');
     expect(text).toContain('signingKey: aws-kms:');
     expect(text).toContain('secret: aws-sm:');
-    expect(text).toMatch(/url: aws-sm:",\{"Ref":"GStateClusterSecretAttachment[0-9A-F]+"\},"#postgres-url/);
+    expect(text).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n  schema: gatehouse/);
     expect(text).toContain('kind: workload');
   });
 
@@ -52,12 +52,16 @@ describe('Gatehouse', () => {
     expect(() => build({ busyPollMicroseconds: 20_000 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got 20000/);
   });
 
-  test('the database admits only the gateway tasks (and its own rotation function)', () => {
+  test('the database admits only the gateway tasks (and its two rotation functions)', () => {
     const { template } = build();
     const toDb = (Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[])
       .filter((r) => JSON.stringify(r.Properties.GroupId).includes('StateSecurityGroup'));
     const sources = toDb.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
-    expect(sources).toEqual([expect.stringMatching(/^GGatewayServiceSecurityGroup/), expect.stringMatching(/^GStateClusterRotationSingleUserSecurityGroup/)]);
+    expect(sources).toEqual([
+      expect.stringMatching(/^GGatewayServiceSecurityGroup/),
+      expect.stringMatching(/^GStateAppSecretRotationSecurityGroup/),
+      expect.stringMatching(/^GStateClusterRotationSingleUserSecurityGroup/),
+    ]);
     for (const r of toDb) expect(r.Properties.CidrIp).toBeUndefined();
   });
 
