@@ -77,9 +77,9 @@ export class GatewayAlerts extends Construct {
         // The table exists only once the environment has logged; do not fail the first apply.
         skipQueryValidation: true,
       });
-    // Console logs of a Container Apps environment with logs_destination "log-analytics" land in
-    // ContainerAppConsoleLogs_CL (one row per line, text in Log_s).
-    const lines = "ContainerAppConsoleLogs_CL | where ContainerAppName_s startswith 'gatehouse-' | extend entry = parse_json(Log_s)";
+    // The environment's diagnostic setting delivers console lines to the resource-specific table
+    // ContainerAppConsoleLogs (one row per line: ContainerAppName, Log; Azure Monitor Logs reference).
+    const lines = "ContainerAppConsoleLogs | where ContainerAppName startswith 'gatehouse-' | extend entry = parse_json(Log)";
     this.errorRate = logAlert('ErrorRate', 'gatehouse-5xx-rate', `More than ${rate * 100}% of HTTP responses are 5xx`,
       `${lines} | where isnotnull(entry.status) | summarize value = todouble(countif(toint(entry.status) >= 500)) / count()`, rate);
     this.recordingFailures = logAlert('RecordingFailures', 'gatehouse-recording-failures', 'The gateway could not record (traffic it describes is stopped)',

@@ -1,5 +1,6 @@
 import { ContainerApp, type ContainerAppTemplateContainerLivenessProbe } from '@cdktf/provider-azurerm/lib/container-app';
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { PrivateDnsARecord } from '@cdktf/provider-azurerm/lib/private-dns-a-record';
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
@@ -37,7 +38,7 @@ export interface GatewayContainerAppsProps {
   readonly environmentId?: string;
   /** Subnet for a new environment (delegated to `Microsoft.App/environments`). */
   readonly infrastructureSubnetId?: string;
-  /** Log Analytics workspace for a new environment's logs. */
+  /** Log Analytics workspace for a new environment's console and system logs (diagnostic setting). */
   readonly logAnalyticsWorkspaceId?: string;
   /** VNet linked to the private DNS zone of a new environment's default domain. */
   readonly virtualNetworkId?: string;
@@ -98,6 +99,8 @@ export class GatewayContainerApps extends Construct {
   public readonly environment?: ContainerAppEnvironment;
   public readonly environmentId: string;
   public readonly dnsZone?: PrivateDnsZone;
+  /** A new environment's console and system logs, delivered to Log Analytics. */
+  public readonly logs?: MonitorDiagnosticSetting;
   public readonly apps: ReadonlyMap<GatewayListenerName, ContainerApp>;
   public readonly replicas: { readonly min: number; readonly max: number };
   public readonly configYaml: string;
@@ -142,12 +145,25 @@ export class GatewayContainerApps extends Construct {
         internalLoadBalancerEnabled: true,
         publicNetworkAccess: 'Disabled',
         zoneRedundancyEnabled: true,
-        logsDestination: 'log-analytics',
-        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+        // Through Azure Monitor (a diagnostic setting, Entra-authorized), not "log-analytics": that
+        // destination ships logs with the workspace's shared key (container_app_environment_resource.go,
+        // Create: getSharedKeyForWorkspace), which a workspace with local authentication disabled
+        // (as the kit's is) refuses ("Disable local authentication", Azure Monitor Logs:
+        // learn.microsoft.com/azure/azure-monitor/logs/azure-ad-authentication-logs), so no log
+        // would ever arrive. azurerm also refuses log_analytics_workspace_id with this destination.
+        logsDestination: 'azure-monitor',
         workloadProfile: [{ name: 'Consumption', workloadProfileType: 'Consumption' }],
         mutualTlsEnabled: true,
       });
       this.environmentId = this.environment.id;
+      this.logs = new MonitorDiagnosticSetting(this, 'Logs', {
+        name: 'gatehouse-environment-logs',
+        targetResourceId: this.environment.id,
+        logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId!,
+        // Resource-specific tables (ContainerAppConsoleLogs, ContainerAppSystemLogs), which the alerts query.
+        logAnalyticsDestinationType: 'Dedicated',
+        enabledLog: [{ category: 'ContainerAppConsoleLogs' }, { category: 'ContainerAppSystemLogs' }],
+      });
       // The environment's default domain resolves only inside the VNet, to its internal load balancer.
       this.dnsZone = new PrivateDnsZone(this, 'Zone', { name: this.environment.defaultDomain, resourceGroupName: rg.name });
       new PrivateDnsZoneVirtualNetworkLink(this, 'ZoneLink', {

@@ -22,7 +22,24 @@ describe('GatewayContainerApps', () => {
       internal_load_balancer_enabled: true,
       public_network_access: 'Disabled',
       infrastructure_subnet_id: SUBNET_ID,
+    });
+  });
+
+  // container_app_environment_resource.go (Create): destination "log-analytics" ships logs with the
+  // workspace's shared key (getSharedKeyForWorkspace); the kit's workspace has local authentication
+  // disabled, which refuses shared-key ingestion (learn.microsoft.com/azure/azure-monitor/logs/
+  // azure-ad-authentication-logs), so logs go through Azure Monitor, a diagnostic setting. The same
+  // file refuses log_analytics_workspace_id unless the destination is "log-analytics".
+  test('console and system logs reach Log Analytics through a diagnostic setting, not a shared key', () => {
+    const json = synth((s) => new GatewayContainerApps(s, 'G', base));
+    const env = onlyResource(json, 'azurerm_container_app_environment');
+    expect(env.logs_destination).toBe('azure-monitor');
+    expect(env.log_analytics_workspace_id).toBeUndefined();
+    expect(onlyResource(json, 'azurerm_monitor_diagnostic_setting')).toMatchObject({
+      target_resource_id: expect.stringMatching(/azurerm_container_app_environment\..*\.id/),
       log_analytics_workspace_id: '/workspaces/logs',
+      log_analytics_destination_type: 'Dedicated',
+      enabled_log: [{ category: 'ContainerAppConsoleLogs' }, { category: 'ContainerAppSystemLogs' }],
     });
   });
 

@@ -80,11 +80,16 @@ describe('Azure parity (docs/deployment.md)', () => {
 
   test('access-audit-logs-delivered: blob, vault, database and gateway logs arrive in Log Analytics', () => {
     const settings = Object.fromEntries(all(json, 'azurerm_monitor_diagnostic_setting').map((d) => [d.name, d]));
-    expect(Object.keys(settings).sort()).toEqual(['gatehouse-record-access', 'gatehouse-state-logs', 'gatehouse-vault-audit']);
+    expect(Object.keys(settings).sort()).toEqual(['gatehouse-environment-logs', 'gatehouse-record-access', 'gatehouse-state-logs', 'gatehouse-vault-audit']);
     for (const d of Object.values(settings) as any[]) expect(d.log_analytics_workspace_id).toMatch(/azurerm_log_analytics_workspace\.G_Logs.*\.id/);
     expect(settings['gatehouse-record-access'].target_resource_id).toMatch(/\/blobServices\/default$/);
     expect(settings['gatehouse-vault-audit'].enabled_log).toEqual([{ category: 'AuditEvent' }]);
-    expect(only(json, 'azurerm_container_app_environment')).toMatchObject({ logs_destination: 'log-analytics', log_analytics_workspace_id: expect.stringMatching(/G_Logs/) });
+    // The workspace has local authentication disabled: the environment must not use its shared key.
+    expect(only(json, 'azurerm_log_analytics_workspace').local_authentication_enabled).toBe(false);
+    expect(only(json, 'azurerm_container_app_environment').logs_destination).toBe('azure-monitor');
+    expect(settings['gatehouse-environment-logs'].enabled_log).toEqual([{ category: 'ContainerAppConsoleLogs' }, { category: 'ContainerAppSystemLogs' }]);
+    // The alerts read the table the setting fills.
+    for (const a of all(json, 'azurerm_monitor_scheduled_query_rules_alert_v2')) expect(a.criteria[0].query).toMatch(/^ContainerAppConsoleLogs \|/);
   });
 
   test('alarm-unhealthy-replicas: a metric alert per app when ready replicas fall below the floor, to the operator', () => {

@@ -66,8 +66,13 @@ describe('RecordStorage', () => {
     expect(account.static_website).toBeUndefined();
   });
 
+  // storage_account_resource.go, expandAccountCustomerManagedKey: "customer managed key can only be
+  // used with account kind `StorageV2` or account tier `Premium`", "... only be configured when the
+  // storage account uses a `UserAssigned` ... managed identity", and the vault "must be configured
+  // for both Purge Protection and Soft Delete" (upstream-credentials.test.ts asserts that part).
   test('a customer-managed key encrypts the account, read with its user-assigned identity', () => {
     expect(onlyResource(json, 'azurerm_storage_account')).toMatchObject({
+      account_kind: 'StorageV2',
       identity: { type: 'UserAssigned', identity_ids: ['/identities/cmk'] },
       customer_managed_key: { key_vault_key_id: 'https://kv.vault.azure.net/keys/cmk', user_assigned_identity_id: '/identities/cmk' },
     });
