@@ -162,6 +162,8 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
       automaticallyAfter: props.rotation ?? Duration.days(30),
     });
     appRotation.node.addDependency(this.appRoleBootstrap.resource);
+    // The schedule (whose creation starts the first rotation) lives under the secret, not the rotation.
+    this.appSecret.node.tryFindChild('RotationSchedule')?.node.addDependency(this.appRoleBootstrap.resource);
     this.connections = this.cluster.connections;
 
     this.cluster.addRotationSingleUser({
