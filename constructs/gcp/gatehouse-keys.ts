@@ -13,6 +13,17 @@ export interface GatehouseKeysProps {
 }
 
 /**
+ * The Cloud KMS location for data in a Cloud Storage location: a CMEK key must be in the bucket's
+ * location (https://cloud.google.com/storage/docs/encryption/customer-managed-keys, "the key ring
+ * must be in the same location as the data"); the multi-regions are named differently in Cloud KMS
+ * (`EU` → `europe`, `US` → `us`, `ASIA` → `asia`), regions and dual-regions are the same, lowercase.
+ */
+export function kmsLocationFor(storageLocation: string): string {
+  const multi: Record<string, string> = { EU: 'europe', US: 'us', ASIA: 'asia' };
+  return multi[storageLocation.toUpperCase()] ?? storageLocation.toLowerCase();
+}
+
+/**
  * Cloud KMS keys the kit creates, in one key ring:
  * - `signingKey`: the record-digest signing key, an **HSM** asymmetric key (`EC_SIGN_P256_SHA256`):
  *   generated in Cloud KMS, never exported; its first version exists once the key does (the

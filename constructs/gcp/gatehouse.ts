@@ -12,9 +12,9 @@ import {
 } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, tuningConfig, validateUniqueNames, type GatewayConfigDocument } from '../core/gateway-config';
 import { DataAccessAuditLogs } from './data-access-audit-logs';
-import { GatehouseKeys } from './gatehouse-keys';
+import { GatehouseKeys, kmsLocationFor } from './gatehouse-keys';
 import { GatewayAlarms } from './gateway-alarms';
-import { GatewayCloudRun } from './gateway-cloud-run';
+import { GATEWAY_DRAIN_SECONDS, GatewayCloudRun } from './gateway-cloud-run';
 import { GatewayNetwork } from './gateway-network';
 import { GatewayTcpInstances } from './gateway-tcp-instances';
 import { parseArtifactRegistryImage } from './image-repository';
@@ -136,7 +136,7 @@ export class Gatehouse extends Construct {
     const gatewayMember = `serviceAccount:${this.serviceAccount.email}`;
     const ready: ITerraformDependable[] = [];
 
-    this.keys = new GatehouseKeys(this, 'Keys', { project, location: props.recordLocation ?? region });
+    this.keys = new GatehouseKeys(this, 'Keys', { project, location: Token.isUnresolved(props.recordLocation) ? props.recordLocation! : kmsLocationFor(props.recordLocation ?? region) });
     ready.push(this.keys.addSigner(gatewayMember));
 
     this.records = new RecordBucket(this, 'Records', {
@@ -239,7 +239,7 @@ export class Gatehouse extends Construct {
           serviceAccountEmail: this.serviceAccount.email,
           tcpProtocols,
           clientCidrs,
-          config: { ...this.config, shutdownGraceSeconds: 7 },
+          config: { ...this.config, shutdownGraceSeconds: GATEWAY_DRAIN_SECONDS },
           instances: props.tcpInstances,
         });
       }

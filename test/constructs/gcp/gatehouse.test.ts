@@ -1,6 +1,7 @@
 import { parse } from 'yaml';
 import { Gatehouse, type GatehouseProps } from '../../../constructs/gcp/gatehouse';
 import { parseStateUrl } from '../../../gateway/src/state/connection-url';
+import { parseGcpKmsKeyReference } from '../../../gateway/src/recording/signers/gcp-kms-signer';
 import { onlyResource, resources, synth } from '../../support/cdktf';
 
 function build(props: Partial<GatehouseProps> = {}): string {
@@ -42,6 +43,10 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(key.version_template).toEqual({ algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'HSM' });
     expect(config.recording.signingKey).toMatch(/^gcp-kms:\$\{google_kms_crypto_key\.G_Keys_SigningKey_[^}]+\.id\}\/cryptoKeyVersions\/1$/);
     expect(json).not.toMatch(/signing-key/);
+    // The key's id is `<key ring id>/cryptoKeys/<name>` and the ring's `projects/<p>/locations/<l>/keyRings/<name>`
+    // (resource_kms_crypto_key.go and resource_kms_key_ring.go, v6.50.0): filled in, the gateway's signer accepts it.
+    const filled = config.recording.signingKey.replace(/\$\{[^}]+\}/, 'projects/p/locations/europe-west1/keyRings/gatehouse/cryptoKeys/record-signing');
+    expect(parseGcpKmsKeyReference(filled)).toBe('projects/p/locations/europe-west1/keyRings/gatehouse/cryptoKeys/record-signing/cryptoKeyVersions/1');
   });
 
   test('federated subjects may read the record and the signing key\'s public key, nothing else', () => {
@@ -97,6 +102,11 @@ describe('Gatehouse (Google Cloud)', () => {
     const withEmail = build({ alarmEmail: 'oncall@example.com' });
     expect(onlyResource(withEmail, 'google_monitoring_notification_channel').labels).toEqual({ email_address: 'oncall@example.com' });
     for (const p of Object.values(resources(withEmail, 'google_monitoring_alert_policy')) as any[]) expect(p.notification_channels).toHaveLength(1);
+  });
+
+  test('the key ring is where the record bucket is (a multi-region bucket gets the Cloud KMS multi-region)', () => {
+    expect(onlyResource(json, 'google_kms_key_ring').location).toBe('europe-west1');
+    expect(onlyResource(build({ recordLocation: 'EU' }), 'google_kms_key_ring').location).toBe('europe');
   });
 
   test('serveGateway: false creates everything but the service (the first deploy, before the bootstrap job runs)', () => {
