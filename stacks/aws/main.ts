@@ -1,6 +1,6 @@
 // The CDK app behind `npx cdk synth|deploy` (see cdk.json and docs/aws.md).
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { assertGatewayBundleFresh } from '../gateway-bundle';
 import { GatehouseStack } from './gatehouse-stack';
 import { readSettings } from './settings';
@@ -17,6 +17,6 @@ new GatehouseStack(app, settings.stackName, {
   },
   description: 'Gatehouse: Layer-7 gateway for AI coding agents (reference deployment)',
 });
-// Every synth is checked: an unacknowledged AwsSolutions finding stops `cdk synth` and `cdk deploy`.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// Every synth is checked: an unacknowledged AwsSolutions or NIST 800-53 R5 finding stops `cdk synth` and `cdk deploy`.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
 app.synth();
