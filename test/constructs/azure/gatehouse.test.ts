@@ -58,6 +58,8 @@ describe('Gatehouse (Azure)', () => {
     expect(job.schedule_trigger_config.cron_expression).toBeDefined();
     const c = job.template.container[0];
     expect(c.image).toBe(IMAGE);
+    // The image's ENTRYPOINT is the gateway (gateway/Dockerfile); args replace only its CMD (`run`).
+    expect(c.command).toBeUndefined();
     expect(c.args.slice(0, 1)).toEqual(['bootstrap-state']);
     expect(c.args[c.args.indexOf('--admin-url') + 1]).toMatch(/^postgresql:\/\/gatehouse-state-admin@.*sslmode=verify-full$/);
     expect(c.args[c.args.indexOf('--iam-auth') + 1]).toBe('azure-entra');
