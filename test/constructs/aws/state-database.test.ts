@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { StateDatabase } from '../../../constructs/aws/state-database';
 import { newStack, testVpc } from './helpers';
@@ -54,5 +55,27 @@ describe('StateDatabase', () => {
     [{ databaseName: 'Bad-Name' }],
   ])('refuses %j', (props) => {
     expect(() => build(props)).toThrow(/StateDatabase:/);
+  });
+  test('NIST gaps closed: an AWS Backup plan selects the cluster, enhanced monitoring every 60 s, the Data API on for the role bootstrap', () => {
+    const { template, stack, db } = build();
+    template.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: { BackupPlanRule: [Match.objectLike({ ScheduleExpression: 'cron(0 3 * * ? *)', Lifecycle: { DeleteAfterDays: 35 } })] },
+    });
+    template.hasResourceProperties('AWS::Backup::BackupVault', { EncryptionKeyArn: Match.anyValue() });
+    const selection = Object.values(template.findResources('AWS::Backup::BackupSelection'))[0] as any;
+    expect(JSON.stringify(selection.Properties.BackupSelection.Resources)).toContain(stack.resolve((db.cluster.node.defaultChild as any).logicalId));
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MonitoringInterval: 60, MonitoringRoleArn: Match.anyValue() });
+    template.hasResourceProperties('AWS::RDS::DBCluster', { EnableHttpEndpoint: true });
+  });
+
+  test('backupPlan: false leaves AWS Backup out; a given plan is used instead of a new one; deletion protection can be turned off', () => {
+    expect(Object.keys(build({ backupPlan: false, deletionProtection: false }).template.findResources('AWS::Backup::BackupPlan'))).toHaveLength(0);
+    build({ backupPlan: false, deletionProtection: false }).template.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: false });
+    const stack = newStack();
+    const plan = backup.BackupPlan.daily35DayRetention(stack, 'TeamPlan');
+    new StateDatabase(stack, 'State', { vpc: testVpc(stack), backupPlan: plan });
+    const template = Template.fromStack(stack);
+    expect(Object.keys(template.findResources('AWS::Backup::BackupPlan'))).toEqual([expect.stringMatching(/^TeamPlan/)]);
+    template.resourceCountIs('AWS::Backup::BackupSelection', 1);
   });
 });
