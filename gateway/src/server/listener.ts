@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ListenerConfig } from '../config/schema';
 import { GatehouseError } from '../errors';
 import type { SecretProvider } from '../pipeline/types';
+import { readListenerPem } from '../protocols/kit/upstream-tls';
 
 export interface Listener {
   readonly server: http.Server;
@@ -13,18 +13,6 @@ export interface Listener {
   readonly tls: boolean;
   /** Stops accepting, lets in-flight requests finish until `graceMs`, then cuts what is left. */
   close(graceMs: number): Promise<void>;
-}
-
-const SECRET_REF = /^[a-z][a-z0-9-]*:/;
-
-/** A TLS certificate or key given either as a secret reference (`file:`, `env:`, ...) or a file path. */
-export async function readPem(value: string, secrets: SecretProvider): Promise<string> {
-  if (SECRET_REF.test(value)) return secrets.get(value);
-  try {
-    return await readFile(value, 'utf8');
-  } catch (e) {
-    throw new GatehouseError('GH_ERR_CONFIG_UNREADABLE', `cannot read TLS file ${value}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
 }
 
 export async function listen(name: string, config: ListenerConfig, handler: http.RequestListener, secrets: SecretProvider): Promise<Listener> {
@@ -37,7 +25,7 @@ export async function listen(name: string, config: ListenerConfig, handler: http
     requestTimeout: 0,
   };
   if (config.tls) {
-    const [cert, key] = await Promise.all([readPem(config.tls.cert, secrets), readPem(config.tls.key, secrets)]);
+    const [cert, key] = await Promise.all([readListenerPem(config.tls.cert, secrets), readListenerPem(config.tls.key, secrets)]);
     server = https.createServer({ ...options, cert, key, minVersion: 'TLSv1.2' }, handler) as unknown as http.Server;
   } else if (config.allowPlaintext || isLoopback(config.address)) {
     server = http.createServer(options, handler);

@@ -9,7 +9,7 @@ import { createPolicyEngine, type CedarPolicyEngine, type PolicyLogger } from '.
 import { packSources } from '../policy/packs';
 import type { PolicyProblem, PolicySource } from '../policy/policy-set';
 import type { SecretStore } from '../secrets';
-import { readPem } from './listener';
+import { readListenerPem } from '../protocols/kit/upstream-tls';
 import { loadDigestSigner } from './signing-key';
 
 /**
@@ -68,8 +68,8 @@ export async function preflight(config: GatehouseConfig, options: PreflightOptio
     ...Object.entries(config.listeners).map(async ([name, listener]) => {
       if (!listener?.tls) return;
       const [cert, key] = await Promise.all([
-        readPem(listener.tls.cert, secrets).catch((e: unknown) => void add(`listeners.${name}.tls.cert`, e)),
-        readPem(listener.tls.key, secrets).catch((e: unknown) => void add(`listeners.${name}.tls.key`, e)),
+        readListenerPem(listener.tls.cert, secrets).catch((e: unknown) => void add(`listeners.${name}.tls.cert`, e)),
+        readListenerPem(listener.tls.key, secrets).catch((e: unknown) => void add(`listeners.${name}.tls.key`, e)),
       ]);
       if (cert === undefined || key === undefined) return;
       try {

@@ -1,4 +1,4 @@
-import type { ErrorCode, GatehouseError } from '../../errors';
+import { toGatehouseError, type ErrorCode, type GatehouseError } from '../../errors';
 
 /**
  * The one place a GatehouseError becomes a PostgreSQL error (SQLSTATE + message): at start-up
@@ -69,4 +69,28 @@ export function pgMessage(err: GatehouseError): string {
 /** SQLSTATE and message for a GatehouseError in a phase. */
 export function pgErrorFor(err: GatehouseError, phase: PgPhase): { readonly sqlstate: Sqlstate; readonly message: string } {
   return { sqlstate: sqlstateFor(err.code, err.status, phase), message: pgMessage(err) };
+}
+
+/**
+ * Why a connection failed before its session opened (a malformed or late start-up packet, a TLS
+ * upgrade that broke, anything else thrown on the way): an error the gateway did not classify is
+ * the client's protocol violation. The message carries the stable code, never an internal text.
+ */
+export function pgStartupError(e: unknown): { readonly err: GatehouseError; readonly sqlstate: Sqlstate; readonly message: string } {
+  const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
+  return { err, ...pgErrorFor(err, 'startup') };
+}
+
+/**
+ * A password (an OIDC token) the identity stage refused: a refused credential is 28P01, an issuer
+ * that cannot be reached a connection failure (the client may retry), per the table above.
+ */
+export function pgLoginError(e: unknown, user: string): { readonly err: GatehouseError; readonly sqlstate: Sqlstate; readonly message: string } {
+  const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
+  const detail = err.code === 'GH_ERR_INTERNAL' ? 'internal error' : err.message;
+  return {
+    err,
+    sqlstate: sqlstateFor(err.code, err.status, 'startup'),
+    message: `gatehouse: password authentication failed for user "${user}": the password must be a valid OIDC token (${err.code}: ${detail})`,
+  };
 }

@@ -1,5 +1,5 @@
 import type { ListenerConfig, PostgresConnectionConfig } from '../../config/schema';
-import { readPem } from '../../server/listener';
+import { readListenerPem } from '../kit/upstream-tls';
 import type { ProtocolModule } from '../kit/module';
 import { startPostgresProxy, type PostgresProxy } from './server';
 import { onParserEvent, rateLimitedParserLog } from './sql/parser-events';
@@ -33,7 +33,7 @@ export const postgresModule: ProtocolModule<PostgresSection, PostgresProxy> = {
     };
     let proxy: PostgresProxy;
     try {
-      const tls = section.listener.tls ? { cert: await readPem(section.listener.tls.cert, secrets), key: await readPem(section.listener.tls.key, secrets) } : undefined;
+      const tls = section.listener.tls ? { cert: await readListenerPem(section.listener.tls.cert, secrets), key: await readListenerPem(section.listener.tls.key, secrets) } : undefined;
       proxy = await startPostgresProxy({
         pipeline,
         connections: section.connections,

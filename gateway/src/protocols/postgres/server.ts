@@ -9,7 +9,7 @@ import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
 import { ProxyConnection } from './connection';
-import { SQLSTATE, sqlstateFor } from './errors';
+import { pgLoginError, pgStartupError, SQLSTATE } from './errors';
 import { UpstreamCaCache } from '../kit/upstream-tls';
 import { closeTcpGracefully, listenTcp, upgradeServerTls } from '../kit/tcp-listener';
 import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
@@ -142,7 +142,7 @@ class PostgresProxyImpl implements PostgresProxy {
       const first = await reader.peekByte();
       if (first === 0x16) {
         // Direct TLS (PostgreSQL 17 `sslnegotiation=direct`): a TLS ClientHello instead of SSLRequest.
-        if (!this.secureContext) return this.fatal(raw, '08P01', 'gatehouse: this listener has no TLS certificate; direct TLS is not available');
+        if (!this.secureContext) return this.fatal(raw, SQLSTATE.protocolViolation, 'gatehouse: this listener has no TLS certificate; direct TLS is not available');
         socket = await this.upgrade(raw, reader.detach(), true);
         reader = new StartupReader(socket, deadline);
         encrypted = true;
@@ -151,10 +151,10 @@ class PostgresProxyImpl implements PostgresProxy {
       while (params === undefined) {
         const packet = await reader.startupPacket();
         if (packet.code === SSL_REQUEST || packet.code === GSSENC_REQUEST) {
-          if (encrypted || packet.body.length > 0) return this.fatal(socket, '08P01', 'gatehouse: unexpected encryption request');
+          if (encrypted || packet.body.length > 0) return this.fatal(socket, SQLSTATE.protocolViolation, 'gatehouse: unexpected encryption request');
           const rest = reader.detach();
           // Bytes sent after SSLRequest before the handshake would be read as if encrypted (CVE-2021-23214).
-          if (rest.length > 0) return this.fatal(socket, '08P01', 'gatehouse: data received after the encryption request');
+          if (rest.length > 0) return this.fatal(socket, SQLSTATE.protocolViolation, 'gatehouse: data received after the encryption request');
           if (packet.code === SSL_REQUEST && this.secureContext) {
             socket.write('S');
             socket = await this.upgrade(raw, Buffer.alloc(0), false);
@@ -179,7 +179,7 @@ class PostgresProxyImpl implements PostgresProxy {
       const database = params.database ?? params.user ?? '';
       const connection = this.byDatabase.get(database);
       if (connection === undefined) return this.fatal(socket, '3D000', `gatehouse: database "${database}" is not served by this gateway`);
-      if (!this.options.pipeline.accepting() || this.closing) return this.fatal(socket, '57P03', 'gatehouse: the gateway is not accepting new connections (shutting down or recording unavailable)');
+      if (!this.options.pipeline.accepting() || this.closing) return this.fatal(socket, SQLSTATE.cannotConnectNow, 'gatehouse: the gateway is not accepting new connections (shutting down or recording unavailable)');
       // Settings that change how the server reads SQL are pinned: refused before any password is asked for.
       let forwarded: Record<string, string>;
       try {
@@ -198,17 +198,15 @@ class PostgresProxyImpl implements PostgresProxy {
       try {
         principal = await this.options.pipeline.authenticate(token === '' ? undefined : token, client, 'postgres', connection.name);
       } catch (e) {
-        const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
         this.metrics.connection(connection.name, 'refused');
-        // A refused credential is a refused password; an unreachable issuer a connection failure.
-        const sqlstate = err.status === 401 ? sqlstateFor(err.code, err.status, 'startup') : SQLSTATE.connectionFailure;
-        return this.fatal(socket, sqlstate, `gatehouse: password authentication failed for user "${params.user ?? ''}": the password must be a valid OIDC token (${err.code}: ${err.message})`);
+        const refused = pgLoginError(e, params.user ?? '');
+        return this.fatal(socket, refused.sqlstate, refused.message);
       }
       await this.openProxied(socket, reader.detach(), connection, principal, client, params, forwarded, encrypted);
     } catch (e) {
-      const err = toGatehouseError(e, 'GH_ERR_REQUEST_INVALID');
-      this.startupError(client, err.code, 'unknown', err.code === 'GH_ERR_REQUEST_INVALID');
-      if (!socket.destroyed) this.fatal(socket, err.code === 'GH_ERR_UPSTREAM_TIMEOUT' ? SQLSTATE.connectionFailure : SQLSTATE.protocolViolation, `gatehouse: ${err.message}`);
+      const failed = pgStartupError(e);
+      this.startupError(client, failed.err.code, 'unknown', failed.err.code === 'GH_ERR_REQUEST_INVALID');
+      if (!socket.destroyed) this.fatal(socket, failed.sqlstate, failed.message);
     }
   }
 
@@ -236,7 +234,7 @@ class PostgresProxyImpl implements PostgresProxy {
       session = await pipeline.openSession(principal, connection, 'postgres', client);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
-      return this.fatal(socket, '57P03', `gatehouse: the session could not be opened (${err.code})`);
+      return this.fatal(socket, SQLSTATE.cannotConnectNow, `gatehouse: the session could not be opened (${err.code})`);
     }
     this.sessions.add(session);
     const up = connection.upstream;
@@ -253,7 +251,7 @@ class PostgresProxyImpl implements PostgresProxy {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE');
       await session.record('pg.upstream_error', { upstream: upstreamName, code: err.code, message: err.message }).catch(() => undefined);
       await this.closeSession(session, 'upstream_unavailable');
-      return this.fatal(socket, '08006', `gatehouse: could not open connection "${connection.name}" upstream (${err.code}): ${err.message}`);
+      return this.fatal(socket, SQLSTATE.connectionFailure, `gatehouse: could not open connection "${connection.name}" upstream (${err.code}): ${err.message}`);
     }
     if (socket.destroyed) {
       login.socket.destroy();
@@ -273,7 +271,7 @@ class PostgresProxyImpl implements PostgresProxy {
     } catch (e) {
       login.socket.destroy();
       await this.closeSession(session, 'recording_failed');
-      return this.fatal(socket, '57P03', `gatehouse: the session could not be recorded (${toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code})`);
+      return this.fatal(socket, SQLSTATE.cannotConnectNow, `gatehouse: the session could not be recorded (${toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code})`);
     }
 
     let rowMasker: RowMasker | undefined;
@@ -287,7 +285,7 @@ class PostgresProxyImpl implements PostgresProxy {
         login.socket.destroy();
         await session.record('masking.failed', { code: err.code, phase: 'setup', message: err.message }).catch(() => undefined);
         await this.closeSession(session, 'masking_unavailable');
-        return this.fatal(socket, '58000', `gatehouse: masking for connection "${connection.name}" is unavailable (${err.code}); the connection is refused`);
+        return this.fatal(socket, SQLSTATE.systemError, `gatehouse: masking for connection "${connection.name}" is unavailable (${err.code}); the connection is refused`);
       }
     }
     const key = this.newCancelKey({ target, pid: login.backendPid, upstreamSecret: login.backendSecret });

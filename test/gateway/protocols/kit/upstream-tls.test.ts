@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecretProvider } from '../../../../gateway/src/secrets';
-import { UpstreamCaCache } from '../../../../gateway/src/protocols/kit/upstream-tls';
+import { readListenerPem, readPemReference, UpstreamCaCache } from '../../../../gateway/src/protocols/kit/upstream-tls';
 import { makeTempDir } from '../../../support/recording-helpers';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -34,5 +34,19 @@ describe('UpstreamCaCache', () => {
     await expect(cas.get(path)).rejects.toMatchObject({ code: 'GH_ERR_SECRET_UNAVAILABLE', message: expect.stringContaining(path) });
     await writeFile(path, PEM);
     expect(await cas.get(path)).toBe(PEM);
+  });
+});
+
+describe('readPemReference: the one PEM reader of listeners and upstream dials', () => {
+  const secrets = createSecretProvider({ mode: 'development', env: { LISTENER_CERT: PEM } });
+
+  it('a listener certificate that cannot be read is a configuration error naming the path only', async () => {
+    await expect(readListenerPem('/nonexistent/cert.pem', secrets)).rejects.toMatchObject({ code: 'GH_ERR_CONFIG_UNREADABLE', message: 'cannot read /nonexistent/cert.pem: ENOENT' });
+    await expect(readPemReference('/nonexistent/ca.pem', secrets)).rejects.toMatchObject({ code: 'GH_ERR_SECRET_UNAVAILABLE' });
+  });
+
+  it('a secret reference goes to the secret provider, for listeners and upstreams alike', async () => {
+    expect(await readListenerPem('env:LISTENER_CERT', secrets)).toBe(PEM);
+    expect(await readPemReference('env:LISTENER_CERT', secrets)).toBe(PEM);
   });
 });

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../../../gateway/src/errors';
-import { pgErrorFor, sqlstateFor } from '../../../../gateway/src/protocols/postgres/errors';
+import { pgErrorFor, pgLoginError, pgStartupError, sqlstateFor } from '../../../../gateway/src/protocols/postgres/errors';
 
 const PROTOCOLS = fileURLToPath(new URL('../../../../gateway/src/protocols', import.meta.url));
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
@@ -31,6 +31,21 @@ describe('postgres error mapping', () => {
     const e = pgErrorFor(new GatehouseError('GH_ERR_INTERNAL', 'stack /srv/secret/path'), 'session');
     expect(e).toEqual({ sqlstate: 'XX000', message: 'gatehouse: internal error (GH_ERR_INTERNAL)' });
     expect(pgErrorFor(new GatehouseError('GH_ERR_RECORDING_FAILED', 'disk full'), 'session')).toEqual({ sqlstate: '57P01', message: 'gatehouse: disk full (GH_ERR_RECORDING_FAILED)' });
+  });
+
+  it('start-up failures map through the one table: unclassified is a protocol violation, a timeout a connection failure, internals stay hidden', () => {
+    expect(pgStartupError(new Error('socket hang up'))).toMatchObject({ sqlstate: '08P01', message: 'gatehouse: socket hang up (GH_ERR_REQUEST_INVALID)' });
+    expect(pgStartupError(new GatehouseError('GH_ERR_UPSTREAM_TIMEOUT', 'late'))).toMatchObject({ sqlstate: '08006' });
+    expect(pgStartupError(new GatehouseError('GH_ERR_SHUTTING_DOWN', 'bye'))).toMatchObject({ sqlstate: '57P03' });
+    expect(pgStartupError(new GatehouseError('GH_ERR_INTERNAL', 'at /srv/x.ts:12'))).toMatchObject({ sqlstate: 'XX000', message: 'gatehouse: internal error (GH_ERR_INTERNAL)' });
+  });
+
+  it('a refused password is 28P01, an unreachable issuer 08006, an internal failure hides its text', () => {
+    expect(pgLoginError(new GatehouseError('GH_ERR_TOKEN_EXPIRED', 'token expired'), 'ada')).toMatchObject({ sqlstate: '28P01', message: expect.stringContaining('password authentication failed for user "ada"') });
+    expect(pgLoginError(new GatehouseError('GH_ERR_ISSUER_UNAVAILABLE', 'jwks down'), 'ada').sqlstate).toBe('08006');
+    const internal = pgLoginError(new GatehouseError('GH_ERR_INTERNAL', 'at /srv/x.ts:12'), 'ada');
+    expect(internal.sqlstate).toBe('XX000');
+    expect(internal.message).not.toContain('/srv');
   });
 
   it('no protocol branches on an error code by prefix', async () => {

@@ -125,6 +125,8 @@ describe('postgres listener', () => {
     const e2 = await c2.next();
     expect(e2?.type).toBe('E');
     expect(errorFields(e2!.body).C).toBe('08P01');
+    // The start-up failure is mapped by protocols/postgres/errors.ts: the client sees the stable code.
+    expect(errorFields(e2!.body).M).toMatch(/\(GH_ERR_REQUEST_INVALID\)$/);
 
     // after login: a message with a bad length (protocol violation), then an oversized frame (over maxMessageBytes)
     for (const [frame, sqlstate] of [[Buffer.from([0x51, 0, 0, 0, 2]), '08P01'], [Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xf0]), '54000']] as const) {
