@@ -9,6 +9,7 @@ import type { Detector } from '../masking/detector';
 import { identityVerifierFromConfig } from '../identity/from-config';
 import type { Logger } from '../observability/logger';
 import { GatewayPipeline } from '../pipeline/pipeline';
+import type { PolicyEngine } from '../pipeline/types';
 import type { PostgresProxy } from '../protocols/postgres';
 import { StartedProtocols } from '../protocols/kit/module';
 import { httpModule, postgresModule, PROTOCOL_MODULES } from '../protocols/registry';
@@ -55,6 +56,8 @@ export interface StartOptions {
   readonly graceMs?: number;
   /** Extra masking detectors per connection name (embedding and tests; configuration cannot reach this). */
   readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
+  /** Wraps the policy engine the pipeline judges with (embedding and tests, e.g. one that fails; configuration cannot reach this). */
+  readonly policyEngine?: (engine: PolicyEngine) => PolicyEngine;
 }
 
 /** Builds every module from one validated configuration and starts the listeners. */
@@ -133,7 +136,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const pipeline = new GatewayPipeline({
     mode: config.mode,
     verifier,
-    policy,
+    policy: options.policyEngine ? options.policyEngine(policy) : policy,
     recorder,
     index,
     secrets,

@@ -2,10 +2,15 @@ import pg from 'pg';
 import { DEFAULT_POLICY, startPgTestEnv } from '../../support/pg-gateway';
 import { startTestGateway } from '../../support/gateway';
 import { startTestIssuer } from '../../support/oidc-issuer';
-import { protocolConformance } from '../../support/protocol-conformance';
-import { startEcho } from '../../support/upstreams';
+import { protocolConformance, type DriverOperation, type DriverSession } from '../../support/protocol-conformance';
+import { startUpstream } from '../../support/upstreams';
 
-/** Every registered protocol passes the same conformance suite (test/support/protocol-conformance.ts). */
+/**
+ * Every registered protocol passes the same conformance suite (test/support/protocol-conformance.ts);
+ * each gives a driver: start, open a session with a token, send one operation, read the native error.
+ */
+
+const hex = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 
 const HTTP_POLICY = `
 @id("developers")
@@ -17,36 +22,40 @@ forbid (principal, action == Gatehouse::Action::"http:DELETE", resource);
 
 protocolConformance({
   name: 'http',
-  native: { forbidden: '403', badToken: '401', recordingFailed: '503' },
-  async start() {
+  native: { forbidden: '403', badToken: '401', tokenExpired: '401', policyFailed: '403', maskingFailed: '502', recordingFailed: '503' },
+  async start(injection) {
     const issuer = await startTestIssuer();
-    const echo = await startEcho();
-    const gw = await startTestGateway(() => ({
-      identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'] }] },
-      policy: { cedar: HTTP_POLICY },
-      recording: { mode: 'strict' },
-      connections: [{ name: 'echo', kind: 'http', upstream: echo.url, route: { pathPrefix: '/echo' } }],
-    }));
-    const token = await issuer.mintToken({ sub: 'ada', groups: ['developers'] });
-    const call = async (method: string, bearer: string): Promise<string> => {
-      const res = await fetch(`${gw.url}/echo/items/1`, { method, headers: { authorization: `Bearer ${bearer}` } });
+    // The upstream answers `/answer/<hex>` with that text (so the text is in the answer, never in the request) and counts every request it receives.
+    const upstream = await startUpstream((req, res) => {
+      const m = /\/answer\/([0-9a-f]+)$/.exec(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(m ? Buffer.from(m[1]!, 'hex').toString('utf8') : 'fine');
+    });
+    const gw = await startTestGateway(
+      () => ({
+        // No clock skew: the suite's mid-session expiry waits for the exact `exp`.
+        identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }] },
+        policy: { cedar: HTTP_POLICY },
+        recording: { mode: 'strict' },
+        connections: [{ name: 'echo', kind: 'http', upstream: upstream.url, route: { pathPrefix: '/echo' }, masking: injection.masking }],
+      }),
+      injection.startOptions('echo'),
+    );
+    const call = async (bearer: string, op: DriverOperation): Promise<string> => {
+      const path = op.answer === undefined ? '/echo/items/1' : `/echo/answer/${hex(op.answer)}`;
+      const res = await fetch(`${gw.url}${path}`, { method: op.kind === 'allowed' ? 'GET' : 'DELETE', headers: { authorization: `Bearer ${bearer}` } });
       await res.arrayBuffer();
-      return String(res.status);
+      return res.status === 200 ? 'ok' : String(res.status);
     };
     return {
       gateway: gw.gateway,
-      allowed: async () => {
-        expect(await call('GET', token)).toBe('200');
-      },
-      forbidden: () => call('DELETE', token),
-      attempt: async () => {
-        const status = await call('GET', token);
-        return status === '200' ? 'ok' : status;
-      },
-      badToken: () => call('GET', `${token.slice(0, -4)}AAAA`),
+      token: (ttlSeconds) => issuer.mintToken({ sub: 'ada', groups: ['developers'] }, ttlSeconds === undefined ? {} : { ttlSeconds }),
+      // HTTP carries the token on every request: a session is the token its requests present.
+      open: async (token) => ({ send: (op) => call(token, op), close: async () => undefined }),
+      upstreamOperations: async () => upstream.received.length,
       stop: async () => {
         await gw.stop();
-        await echo.close();
+        await upstream.close();
         await issuer.close();
       },
     };
@@ -55,44 +64,50 @@ protocolConformance({
 
 protocolConformance({
   name: 'postgres',
-  native: { forbidden: '42501', badToken: '28P01', recordingFailed: '57P03' },
-  async start() {
-    const env = await startPgTestEnv({ policy: DEFAULT_POLICY, recordingMode: 'strict' });
-    const token = await env.token(['developers']);
-    const clients: pg.Client[] = [];
-    const connect = async (password: string): Promise<pg.Client> => {
-      const c = new pg.Client(env.clientConfig(password));
-      c.on('error', () => undefined);
-      clients.push(c);
-      await c.connect();
-      return c;
-    };
-    let client: pg.Client | undefined;
-    const session = async () => (client ??= await connect(token));
+  // In a session the token is the login's: at its expiry the gateway ends the connection (28000).
+  native: { forbidden: '42501', badToken: '28P01', tokenExpired: '28000', policyFailed: '42501', maskingFailed: 'XX000', recordingFailed: '57P01' },
+  async start(injection) {
+    const env = await startPgTestEnv({ policy: DEFAULT_POLICY, recordingMode: 'strict', connection: { masking: injection.masking }, start: injection.startOptions('appdb') });
+    // The upstream's own counter: every operation the drivers send draws from this sequence, so
+    // PostgreSQL itself counts the operations it executed (nextval is never rolled back).
+    await env.direct('create sequence conformance_ops; create table conformance_one (id int); insert into conformance_one values (1); grant usage, select on sequence conformance_ops to gh_app; grant all on conformance_one to gh_app');
+    const sql = (op: DriverOperation): string =>
+      op.kind === 'forbidden'
+        ? "delete from conformance_one where nextval('conformance_ops') < 0"
+        : `select nextval('conformance_ops') as n, convert_from(decode('${hex(op.answer ?? 'fine')}', 'hex'), 'utf8') as answer`;
     const codeOf = (e: unknown) => String((e as { code?: string }).code);
     return {
       gateway: env.gw.gateway,
-      allowed: async () => {
-        expect((await (await session()).query('select 1 as one')).rows).toEqual([{ one: 1 }]);
-      },
-      forbidden: async () => {
-        const c = await session();
-        return c.query('delete from pg_class where false').then(() => 'no error', codeOf);
-      },
-      attempt: async () => {
+      token: (ttlSeconds) => env.issuer.mintToken({ sub: 'ada', groups: ['developers'], email: 'ada@example.com' }, ttlSeconds === undefined ? {} : { ttlSeconds }),
+      open: async (token) => {
+        const client = new pg.Client(env.clientConfig(token));
+        // The connection's end, when the gateway ends it (e.g. at the token's expiry): its native error.
+        let ended: string | undefined;
+        client.on('error', (e) => (ended ??= codeOf(e)));
         try {
-          const c = await connect(token);
-          await c.query('select 1');
-          return 'ok';
+          await client.connect();
         } catch (e) {
           return codeOf(e);
         }
+        const session: DriverSession = {
+          send: async (op) => {
+            if (ended !== undefined) return ended;
+            try {
+              await client.query(sql(op));
+              return 'ok';
+            } catch (e) {
+              return ended ?? codeOf(e);
+            }
+          },
+          close: () => client.end().catch(() => undefined),
+        };
+        return session;
       },
-      badToken: () => connect(`${token.slice(0, -4)}AAAA`).then(() => 'connected', codeOf),
-      stop: async () => {
-        await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-        await env.stop();
+      upstreamOperations: async () => {
+        const r = await env.direct('select last_value, is_called from conformance_ops');
+        return r.rows[0].is_called ? Number(r.rows[0].last_value) : 0;
       },
+      stop: () => env.stop(),
     };
   },
 });
