@@ -43,6 +43,28 @@ describe('CredentialScrubber', () => {
     }
   });
 
+  it('with forms that share a prefix (a secret and its escaped forms), each form is still found wherever the chunks split it', () => {
+    const secret = 'sk-ant-api03-abc/def+ghi=jkl"q';
+    const shared = credentialForms({ type: 'bearer', secret: 'env:X' }, secret);
+    // The forms share their first 16 bytes: a chunk without them is passed by one search.
+    expect(shared.bytes).toHaveLength(3);
+    expect(shared.gate?.toString()).toBe('sk-ant-api03-abc');
+    for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) {
+      const body = `data: {"x":"${form}"} and sk-ant-api03-abX\n\n`;
+      const expected = body.split(form).join('*'.repeat(Buffer.byteLength(form)));
+      for (let cut = 0; cut <= body.length; cut++) {
+        const s = new CredentialScrubber(shared, 'mask');
+        expect([form, cut, run(s, [body.slice(0, cut), body.slice(cut)])]).toEqual([form, cut, expected]);
+        expect(s.found).toBe(1);
+      }
+    }
+    // A held-back tail that turns out not to be a form is released unchanged.
+    const s = new CredentialScrubber(shared, 'mask');
+    expect(s.push(Buffer.from('tail sk-ant-api03-abc/de')).toString()).toBe('tail ');
+    expect(s.push(Buffer.from('f+nope')).toString()).toBe('sk-ant-api03-abc/def+nope');
+    expect(credentialForms({ type: 'basic', username: 'svc', secret: 'env:X' }, secret).gate).toBeUndefined();
+  });
+
   it('refuses in refuse mode (GH_ERR_CREDENTIAL_REFLECTED)', () => {
     const s = new CredentialScrubber(forms, 'refuse');
     expect(s.push(Buffer.from('abc sk-live-0123'))).toBeDefined();
