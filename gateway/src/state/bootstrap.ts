@@ -30,6 +30,12 @@ export interface BootstrapOptions {
    * @default false: reported as a problem instead
    */
   readonly revokePublicCreate?: boolean;
+  /**
+   * azure-entra: a connection to the server's `postgres` database, used when the current database
+   * lacks `pgaadauth_create_principal_with_oid` (Azure installs it there). Roles are server-wide,
+   * so a principal created there logs in to every database. @default none: the current database only
+   */
+  readonly principalDatabase?: () => Promise<{ readonly client: pg.Client; close(): Promise<void> }>;
 }
 
 export interface BootstrapReport {
@@ -116,7 +122,20 @@ export async function bootstrapState(admin: pg.Client, options: BootstrapOptions
         // Azure Database for PostgreSQL: an Entra administrator creates a principal's role with
         // pgaadauth_create_principal_with_oid(name, object id, type, isAdmin, isMfa) — "Manage
         // Microsoft Entra roles", learn.microsoft.com/azure/postgresql/flexible-server/how-to-manage-azure-ad-users.
-        await exec(`select * from pgaadauth_create_principal_with_oid($1, $2, 'service', false, false)`, [role, options.appRoleOid], `created Entra principal ${role} (object id ${options.appRoleOid})`);
+        const createSql = `select * from pgaadauth_create_principal_with_oid($1, $2, 'service', false, false)`;
+        const here = await bool(admin, "select to_regproc('pgaadauth_create_principal_with_oid') is not null as v", []);
+        if (here || options.principalDatabase === undefined) {
+          await exec(createSql, [role, options.appRoleOid], `created Entra principal ${role} (object id ${options.appRoleOid})`);
+        } else {
+          // Committed on its own connection; this transaction (read committed) sees the role next.
+          const other = await options.principalDatabase();
+          try {
+            await other.client.query(createSql, [role, options.appRoleOid]);
+          } finally {
+            await other.close();
+          }
+          actions.push(`created Entra principal ${role} (object id ${options.appRoleOid}) in database postgres`);
+        }
       } else {
         // Cloud SQL creates IAM database users itself (Terraform google_sql_user, type
         // CLOUD_IAM_SERVICE_ACCOUNT): a role made here could not log in with IAM.

@@ -127,6 +127,19 @@ describe('gatehouse bootstrap-state', () => {
     expect(calls.rows).toEqual([{ name: 'gatehouse-identity', oid, type: 'service', is_admin: false, is_mfa: false }]);
   });
 
+  test('azure-entra: where the function lives only in the postgres database (as on Azure), the principal is created there', async () => {
+    const postgresDb = server.url.replace(/\/gh_state$/, '/postgres');
+    await asAdmin(postgresDb, (c) =>
+      c.query(`create function pgaadauth_create_principal_with_oid(name text, oid text, type text, is_admin bool, is_mfa bool) returns text language plpgsql as $$
+        begin execute format('create role %I login', name); return 'Created role for ' || name; end $$`),
+    );
+    await asAdmin(server.url, (c) => c.query('drop function pgaadauth_create_principal_with_oid(text, text, text, bool, bool)'));
+    const ok = capture();
+    expect(await main(['bootstrap-state', '--admin-url', adminWithPassword(), '--iam-auth', 'azure-entra', '--app-role', 'gatehouse-identity-2', '--app-role-oid', '1b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'], ok.io)).toBe(0);
+    expect(ok.out()).toContain('changed: created Entra principal gatehouse-identity-2 (object id 1b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0) in database postgres');
+    expect(ok.out()).toContain('schema gatehouse: usage yes, create yes');
+  });
+
   test('gcp-cloudsql needs the IAM user to exist (Cloud SQL creates it), then grants to it like any role', async () => {
     const missing = capture();
     expect(await main(['bootstrap-state', '--admin-url', adminWithPassword(), '--iam-auth', 'gcp-cloudsql', '--app-role', 'gh-sa@proj.iam'], missing.io)).toBe(1);

@@ -85,7 +85,15 @@ export async function bootstrapStateCommand(argv: string[], io: CommandIO): Prom
     } catch (e) {
       throw new GatehouseError('GH_ERR_STATE_UNAVAILABLE', `could not connect as the administrator: ${redact((e as Error).message)}`, { cause: e });
     }
-    const report = await bootstrapState(admin, options);
+    const report = await bootstrapState(admin, {
+      ...options,
+      principalDatabase: async () => {
+        const client = new pg.Client({ ...clientConfig, database: 'postgres', connectionTimeoutMillis: 10000 });
+        client.on('error', () => undefined);
+        await client.connect();
+        return { client, close: () => client.end() };
+      },
+    });
     if (values.json) {
       io.out(JSON.stringify(report, null, 2));
     } else {
