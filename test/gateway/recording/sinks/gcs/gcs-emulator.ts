@@ -8,7 +8,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  * against the uploaded metadata (400 on mismatch), 404 for missing buckets and objects.
  *
  * No faithful Cloud Storage emulator is published on npm (the closest, fsouza/fake-gcs-server,
- * ships as a Go binary / a PyPI wheel); this is written from the JSON API reference.
+ * ships as a Go binary / a PyPI wheel); this is written from the JSON API reference, one route per
+ * call the @google-cloud/storage client makes for GcsLogSink, and nothing else (anything else
+ * answers 501, so a sink change that needs another call fails here rather than passing):
+ * - `file.save(..., { resumable: false })`: objects.insert as a multipart upload,
+ *   `POST /upload/storage/v1/b/{bucket}/o?uploadType=multipart` with `ifGenerationMatch`
+ *   (https://cloud.google.com/storage/docs/json_api/v1/objects/insert,
+ *   https://cloud.google.com/storage/docs/uploading-objects#uploading-an-object, multipart);
+ * - `file.download()`: objects.get with `alt=media`, `GET [/download]/storage/v1/b/{bucket}/o/{object}`
+ *   (https://cloud.google.com/storage/docs/json_api/v1/objects/get);
+ * - `bucket.getFiles({ prefix, maxResults, pageToken, autoPaginate: false })`: objects.list,
+ *   `GET /storage/v1/b/{bucket}/o` (https://cloud.google.com/storage/docs/json_api/v1/objects/list);
+ * - preconditions: 412 `conditionNotMet` (https://cloud.google.com/storage/docs/request-preconditions),
+ *   MD5 mismatch 400 (https://cloud.google.com/storage/docs/hashes-etags).
  */
 export interface GcsEmulator {
   readonly endpoint: string;
@@ -51,6 +63,8 @@ export async function startGcsEmulator(buckets: readonly string[]): Promise<GcsE
     }
     let m: RegExpExecArray | null;
     if (req.method === 'POST' && (m = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname))) {
+      // Only the single-request multipart upload is emulated (resumable sessions are not).
+      if (url.searchParams.get('uploadType') !== 'multipart') return error(res, 501, 'notImplemented', `uploadType=${url.searchParams.get('uploadType')} is not emulated`);
       const bucket = decodeURIComponent(m[1]!);
       if (!bucketOk(bucket, res)) return;
       const { metadata, media } = parseMultipart(req.headers['content-type'] ?? '', body);
