@@ -47,7 +47,8 @@ interface PendingRequest {
   readonly time: string;
 }
 
-interface SessionDbRow {
+/** A row of SELECT_SESSIONS, before toSessionRow (session-search.ts shares both). */
+export interface SessionDbRow {
   id: string;
   protocol: string;
   connection: string | null;
@@ -66,7 +67,7 @@ interface SessionDbRow {
   segments: string[] | null;
 }
 
-const SELECT_SESSIONS = `select s.id, s.protocol, s.connection, s.subject, s.user_name, s.issuer, s.groups,
+export const SELECT_SESSIONS = `select s.id, s.protocol, s.connection, s.subject, s.user_name, s.issuer, s.groups,
   s.client_address, s.started_at, s.ended_at, s.status, s.event_count, s.request_count, s.denied_count, s.counters,
   coalesce((select array_agg(g.segment_key order by g.segment_key) from gatehouse_session_segments g where g.session_id = s.id), '{}') as segments
   from gatehouse_sessions s`;
@@ -294,7 +295,7 @@ function closedError(): GatehouseError {
   return new GatehouseError('GH_ERR_STATE_UNAVAILABLE', 'the session index is closed');
 }
 
-function toSessionRow(r: SessionDbRow): SessionRow {
+export function toSessionRow(r: SessionDbRow): SessionRow {
   return {
     id: r.id,
     protocol: r.protocol,
