@@ -48,6 +48,6 @@ describe('verify --help', () => {
   test('names every option the verify command accepts', async () => {
     let out = '';
     expect(await main(['verify', '--help'], { out: (l) => (out += l), err: () => {} })).toBe(0);
-    for (const flag of ['--config', '--trust-key', '--witness', '--allow-unsealed-tail', '--json']) expect(out).toContain(flag);
+    for (const flag of ['--config', '--trust-key', '--key-endpoint', '--witness', '--allow-unsealed-tail', '--json']) expect(out).toContain(flag);
   });
 });

@@ -4,6 +4,7 @@ import { GatehouseRecorder } from '../../../../gateway/src/recording/recorder';
 import { keyIdOf, verifySignature, type DigestSigner } from '../../../../gateway/src/recording/signer';
 import { KmsEcdsaSigner, parseKmsKeyReference } from '../../../../gateway/src/recording/signers/kms-ecdsa-signer';
 import { DIGEST_PREFIX } from '../../../../gateway/src/recording/layout';
+import { fetchTrustedKey } from '../../../../gateway/src/recording/signers/trusted-key';
 import { verifyLog } from '../../../../gateway/src/recording/verify';
 import { PRINCIPAL, recorderOptions, TEST_KEY, synthetic } from '../../../support/recording-helpers';
 import { closedPort, startS3, type S3Peer } from '../sinks/s3/s3-harness';
@@ -180,6 +181,27 @@ describe('KmsEcdsaSigner (against a loopback KMS JSON API)', () => {
       expect(byPem.firstFailure).toBeUndefined();
       expect(byPem).toMatchObject({ ok: true, stats: { sessions: 40, sessionsOpen: 0 } });
       expect((await verifyLog(sink, { trustedKeys: [signer.keyId] })).ok).toBe(true);
+
+      // The digest names the key as KMS does (its ARN); verify --trust-key aws-kms:… fetches the
+      // public key with the caller's credentials (here the SDK's environment credentials) and pins it.
+      expect(parseDigest(digestBytes).keyRef).toBe(`aws-kms:${kms.keyArn}`);
+      const savedEnv = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+      process.env.AWS_ACCESS_KEY_ID = FAKE_CREDENTIALS.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = FAKE_CREDENTIALS.secretAccessKey;
+      let fetched;
+      try {
+        fetched = await fetchTrustedKey(`aws-kms:${kms.keyArn}`, { endpoint: kms.url });
+      } finally {
+        for (const [k, v] of [['AWS_ACCESS_KEY_ID', savedEnv.id], ['AWS_SECRET_ACCESS_KEY', savedEnv.secret]] as const) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+      expect(fetched).toEqual({ publicKeyPem: signer.publicKeyPem, keyRef: `aws-kms:${kms.keyArn}` });
+      expect((await verifyLog(sink, { trustedKeys: [fetched] })).ok).toBe(true);
+      const otherArn = kms.keyArn.replace(/.{4}$/, '9999');
+      const pinnedElsewhere = await verifyLog(sink, { trustedKeys: [{ publicKeyPem: signer.publicKeyPem, keyRef: `aws-kms:${otherArn}` }] });
+      expect(pinnedElsewhere.firstFailure?.code).toBe('DIGEST_KEY_UNTRUSTED');
 
       const untrusted = await verifyLog(sink, { trustedKeys: [TEST_KEY.publicKeyPem] });
       expect(untrusted.firstFailure?.code).toBe('DIGEST_KEY_UNTRUSTED');
