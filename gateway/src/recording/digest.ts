@@ -4,8 +4,8 @@ import { verifySignature, type DigestSigner } from './signer';
 /**
  * A digest attests, per gateway instance, every segment sealed since the previous digest and
  * chains to that digest. Stored bytes: canonical JSON (sorted keys) of the signed digest + "\n".
- * Signature: Ed25519 (or ECDSA P-256/SHA-256, DER, for a KMS key; the embedded public key says
- * which) over `DIGEST_SIGNING_CONTEXT` + canonical JSON of the digest without `signature`.
+ * Signature: Ed25519 (or ECDSA P-256/SHA-256, DER, for a key in AWS KMS, Azure Key Vault or
+ * Google Cloud KMS, named with its version in `keyRef`; the embedded public key says which) over `DIGEST_SIGNING_CONTEXT` + canonical JSON of the digest without `signature`.
  * The next digest's `previous.sha256` is SHA-256 of the stored bytes.
  */
 export const DIGEST_VERSION = 1;
