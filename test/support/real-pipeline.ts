@@ -7,8 +7,11 @@ import { GatewayPipeline, type ReviewHandler } from '../../gateway/src/pipeline/
 import type { PolicyEngine } from '../../gateway/src/pipeline/types';
 import { createPolicyEngine } from '../../gateway/src/policy/engine';
 import type { AuditEvent } from '../../gateway/src/recording/events';
+import { compareSegmentKeys, parseSegmentKey, SEGMENT_PREFIX } from '../../gateway/src/recording/layout';
 import { readSessionEvents } from '../../gateway/src/recording/reader';
+import { decodeSegment } from '../../gateway/src/recording/segment-codec';
 import { GatehouseRecorder } from '../../gateway/src/recording/recorder';
+import type { RecorderOptions } from '../../gateway/src/recording/recorder';
 import { FsLogSink } from '../../gateway/src/recording/sinks/fs/fs-sink';
 import { createSecretProvider } from '../../gateway/src/secrets';
 import { createSessionIndex, type SqlSessionIndex } from '../../gateway/src/state/sql-session-index';
@@ -35,7 +38,30 @@ export interface RealPipeline {
   principal(groups?: string[], sub?: string): Promise<Principal>;
   /** Flushes the recorder and reads one session's events back from the log store. */
   events(sessionId: string): Promise<AuditEvent[]>;
+  /** Flushes the recorder and reads every event back from the log store, session by session in order. */
+  allEvents(): Promise<AuditEvent[]>;
+  /** What the log store holds now, without flushing the recorder's buffer. */
+  storedEvents(): Promise<AuditEvent[]>;
+  /** Every stored event of this type (after a flush). */
+  eventsOf(type: string): Promise<AuditEvent[]>;
+  /** Polls the log store until an event of this type (matching `predicate`) is stored. */
+  waitForEvent(type: string, predicate?: (e: AuditEvent) => boolean, timeoutMs?: number): Promise<AuditEvent>;
+  /** The sessions as the log store tells them: who, which client, and how (whether) they ended. */
+  sessions(): Promise<StoredSession[]>;
   close(): Promise<void>;
+}
+
+/** One session read back from the log store. */
+export interface StoredSession {
+  readonly id: string;
+  readonly subject: string | undefined;
+  readonly client: Record<string, unknown>;
+  readonly closed: boolean;
+  /** `session.end`'s reason. */
+  readonly closeReason: string | undefined;
+  /** `session.end`'s request count. */
+  readonly requests: number | undefined;
+  readonly denied: number | undefined;
 }
 
 /**
@@ -70,6 +96,29 @@ export interface RealPipelineOptions {
   readonly review?: ReviewHandler;
   /** Wraps the policy engine (e.g. one whose engine throws). */
   readonly policyEngine?: (engine: PolicyEngine) => PolicyEngine;
+  /** Environment the secret provider reads (`env:NAME` references). @default none */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The pipeline's default recorded body cap. @default 4096 */
+  readonly bodyCapBytes?: number;
+  /** Recorder options (e.g. a long `flushIntervalMs`, so only durable writes reach the store on their own). */
+  readonly recorder?: Partial<RecorderOptions>;
+}
+
+/** Every event in the log store (all segments), grouped by session in start order, each session in sequence. */
+async function readAllEvents(sink: InstrumentedSink): Promise<AuditEvent[]> {
+  const keys = (await sink.list(SEGMENT_PREFIX)).map((key) => ({ ...(parseSegmentKey(key) ?? { instanceId: '', startCompact: '', segmentSeq: 0 }), key })).sort(compareSegmentKeys);
+  const events: AuditEvent[] = [];
+  for (const { key } of keys) {
+    const bytes = await sink.get(key);
+    if (bytes === undefined) continue;
+    for (const line of (await decodeSegment(bytes, true)).lines) {
+      const e = JSON.parse(line) as Partial<AuditEvent>;
+      if (typeof e.session === 'string' && typeof e.seq === 'number') events.push(e as AuditEvent);
+    }
+  }
+  const order = new Map<string, number>();
+  for (const e of events) if (!order.has(e.session)) order.set(e.session, order.size);
+  return events.sort((a, b) => order.get(a.session)! - order.get(b.session)! || a.seq - b.seq);
 }
 
 export async function startRealPipeline(options: RealPipelineOptions): Promise<RealPipeline> {
@@ -79,19 +128,24 @@ export async function startRealPipeline(options: RealPipelineOptions): Promise<R
   const verifier = createIdentityVerifier({ issuers: [issuerSchema.parse({ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'] })] });
   const engine = createPolicyEngine({ policies: options.policy });
   const sink = new InstrumentedSink(new FsLogSink(dir));
-  const recorder = new GatehouseRecorder(recorderOptions(sink, { mode: options.recordingMode ?? 'strict' }));
+  const recorder = new GatehouseRecorder(recorderOptions(sink, { mode: options.recordingMode ?? 'strict', ...options.recorder }));
   const pipeline = new GatewayPipeline({
     mode: 'development',
     verifier,
     policy: options.policyEngine ? options.policyEngine(engine) : engine,
     recorder,
     index,
-    secrets: createSecretProvider({ mode: 'development', env: {} }),
-    bodyCapBytes: 4096,
+    secrets: createSecretProvider({ mode: 'development', env: { ...options.env } }),
+    bodyCapBytes: options.bodyCapBytes ?? 4096,
     logger: silentLogger(),
     review: options.review,
   });
   const token = (groups: string[] = ['developers'], sub = 'alice') => issuer.mintToken({ sub, groups });
+  const allEvents = async (): Promise<AuditEvent[]> => {
+    await recorder.flush();
+    return readAllEvents(sink);
+  };
+  const eventsOf = async (type: string) => (await allEvents()).filter((e) => e.type === type);
   return {
     pipeline,
     recorder,
@@ -106,6 +160,36 @@ export async function startRealPipeline(options: RealPipelineOptions): Promise<R
       sink.failWith = undefined;
       await recorder.flush();
       return readSessionEvents(sink, sessionId);
+    },
+    allEvents,
+    storedEvents: () => readAllEvents(sink),
+    eventsOf,
+    waitForEvent: async (type, predicate = () => true, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const all = await allEvents();
+        const e = all.find((x) => x.type === type && predicate(x));
+        if (e !== undefined) return e;
+        if (Date.now() > deadline) throw new Error(`no ${type} event was stored within ${timeoutMs} ms; have: ${all.map((x) => x.type).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    sessions: async () => {
+      const all = await allEvents();
+      return all
+        .filter((e) => e.type === 'session.start')
+        .map((start) => {
+          const end = all.find((e) => e.session === start.session && e.type === 'session.end');
+          return {
+            id: start.session,
+            subject: start.principal?.subject,
+            client: (start.payload.client ?? {}) as Record<string, unknown>,
+            closed: end !== undefined,
+            closeReason: end?.payload.reason as string | undefined,
+            requests: end?.payload.requests as number | undefined,
+            denied: end?.payload.denied as number | undefined,
+          };
+        });
     },
     close: async () => {
       sink.failWith = undefined;
