@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestPipeline } from '../../../support/test-pipeline';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
 import { connection, json, request, startProxy } from './harness';
 
 /** A self-signed certificate for 127.0.0.1, made with the openssl binary for this test only. */
@@ -40,13 +40,29 @@ describe('HTTPS upstreams', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const tokens = { t: { subject: 'a' } };
+  let world: PipelineWorld;
+  let env: RealPipeline | undefined;
+  let auth = '';
+  beforeAll(async () => {
+    world = await startPipelineWorld();
+  }, 60_000);
+  afterAll(() => world.close());
+  afterEach(async () => {
+    await env?.close();
+    env = undefined;
+  });
+
+  /** The real pipeline, with `env:` secrets. */
+  async function pipeline(secrets: Record<string, string> = {}) {
+    env = await startRealPipeline({ world, policy: 'permit (principal, action, resource);', env: secrets });
+    auth = `Bearer ${await env.token([], 'a')}`;
+    return env.pipeline;
+  }
 
   it('trusts a custom CA given as a file path', async () => {
-    const pipeline = new TestPipeline({ tokens, secrets: { 'env:K': 'k1' } });
-    const running = await startProxy(pipeline, [connection({ name: 'tls', upstream: `${url}/base`, route: { pathPrefix: '/' }, upstreamCa: certPath, credential: { type: 'bearer', secret: 'env:K' } })]);
+    const running = await startProxy(await pipeline({ K: 'k1' }), [connection({ name: 'tls', upstream: `${url}/base`, route: { pathPrefix: '/' }, upstreamCa: certPath, credential: { type: 'bearer', secret: 'env:K' } })]);
     try {
-      const r = await request(`${running.url}/x`, { headers: { authorization: 'Bearer t' } });
+      const r = await request(`${running.url}/x`, { headers: { authorization: auth } });
       expect(r.status).toBe(200);
       // The upstream echoes the brokered credential: the client gets it scrubbed (credential-scrubber.ts).
       expect(json(r.body)).toEqual({ url: '/base/x', auth: 'Bearer **' });
@@ -56,20 +72,18 @@ describe('HTTPS upstreams', () => {
   });
 
   it('trusts a custom CA given as a secret reference', async () => {
-    const pipeline = new TestPipeline({ tokens, secrets: { 'env:CA': certPem } });
-    const running = await startProxy(pipeline, [connection({ name: 'tls', upstream: url, route: { pathPrefix: '/' }, upstreamCa: 'env:CA' })]);
+    const running = await startProxy(await pipeline({ CA: certPem }), [connection({ name: 'tls', upstream: url, route: { pathPrefix: '/' }, upstreamCa: 'env:CA' })]);
     try {
-      expect((await request(`${running.url}/y`, { headers: { authorization: 'Bearer t' } })).status).toBe(200);
+      expect((await request(`${running.url}/y`, { headers: { authorization: auth } })).status).toBe(200);
     } finally {
       await running.close();
     }
   });
 
   it('refuses an upstream whose certificate is not trusted (502, nothing forwarded in the clear)', async () => {
-    const pipeline = new TestPipeline({ tokens });
-    const running = await startProxy(pipeline, [connection({ name: 'tls', upstream: url, route: { pathPrefix: '/' } })]);
+    const running = await startProxy(await pipeline(), [connection({ name: 'tls', upstream: url, route: { pathPrefix: '/' } })]);
     try {
-      const r = await request(`${running.url}/z`, { headers: { authorization: 'Bearer t' } });
+      const r = await request(`${running.url}/z`, { headers: { authorization: auth } });
       expect(r.status).toBe(502);
       expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_UPSTREAM_UNAVAILABLE');
     } finally {
@@ -78,10 +92,9 @@ describe('HTTPS upstreams', () => {
   });
 
   it('answers 502 GH_ERR_SECRET_UNAVAILABLE when the CA cannot be read', async () => {
-    const pipeline = new TestPipeline({ tokens });
-    const running = await startProxy(pipeline, [connection({ name: 'tls', upstream: url, route: { pathPrefix: '/' }, upstreamCa: 'env:NOPE' })]);
+    const running = await startProxy(await pipeline(), [connection({ name: 'tls', upstream: url, route: { pathPrefix: '/' }, upstreamCa: 'env:NOPE' })]);
     try {
-      const r = await request(`${running.url}/z`, { headers: { authorization: 'Bearer t' } });
+      const r = await request(`${running.url}/z`, { headers: { authorization: auth } });
       expect(r.status).toBe(502);
       expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_SECRET_UNAVAILABLE');
     } finally {
