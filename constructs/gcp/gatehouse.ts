@@ -108,6 +108,11 @@ export class Gatehouse extends Construct {
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
     validateBaseProps(props, Token.isUnresolved);
+    // Required by google_project_iam_audit_config and the IAM conditions; a missing one would only
+    // fail at plan ("The argument \"project\" is required").
+    if (typeof props.project !== 'string' || (!Token.isUnresolved(props.project) && !/^[a-z][a-z0-9-]*$/.test(props.project))) {
+      throw new Error(`Gatehouse: project must be a Google Cloud project id (lowercase letters, digits and "-"), got "${String(props.project)}"`);
+    }
     if (props.existingDatabaseUrlSecret && props.databaseTier) {
       throw new Error('Gatehouse: databaseTier applies to a created database; it conflicts with existingDatabaseUrlSecret');
     }

@@ -106,6 +106,7 @@ const app = new App({ outdir: process.argv[2] });
 const stack = new TerraformStack(app, 'platform-gcp');
 new GoogleProvider(stack, 'google', { project: 'platform-project', region: 'europe-west1' });
 new Gatehouse(stack, 'gatehouse', {
+  project: 'platform-project',
   region: 'europe-west1',
   image: 'europe-docker.pkg.dev/platform-project/gatehouse/gateway:0.1.0',
   recordBucketName: 'platform-project-records',

@@ -149,6 +149,7 @@ describe('Gatehouse (Google Cloud)', () => {
     ['a database tier with an existing database', { existingDatabaseUrlSecret: 'projects/p/secrets/pg', databaseTier: 'x' }, /conflicts/],
     ['a wildcard federation subject', { issuers: [{ name: 'gh', issuer: 'https://x', audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }] }, /wildcard/],
     ['logRetentionDays (not supported on Google Cloud)', { logRetentionDays: 30 }, /logRetentionDays is not supported on Google Cloud/],
+    ['a missing project', { project: undefined }, /project must be a Google Cloud project id/],
     ['an alarm address that is not one', { alarmEmail: 'oncall' }, /alarmEmail must be an email address/],
   ])('refuses %s', (_n, props, message) => {
     expect(() => build(props as Partial<GatehouseProps>)).toThrow(message);
