@@ -19,6 +19,7 @@ import {
   type ReplicaRange,
 } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { DeliveryLogsBucket } from './delivery-logs-bucket';
 import { GatewayAlarms } from './gateway-alarms';
 import { GatewayNetwork } from './gateway-network';
 import { GatewayService } from './gateway-service';
@@ -149,6 +150,8 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
   public readonly network?: GatewayNetwork;
   /** The immutable record store. */
   public readonly records: ImmutableLogBucket;
+  /** Load balancer access logs and VPC flow logs (SSE-KMS). */
+  public readonly deliveryLogs: DeliveryLogsBucket;
   public readonly signingKey: RecordSigningKey;
   public readonly credentials: UpstreamCredentials;
   public readonly database?: StateDatabase;
@@ -169,10 +172,11 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
 
     this.records = new ImmutableLogBucket(this, 'Records', { retentionDays: props.recordRetentionDays });
+    this.deliveryLogs = new DeliveryLogsBucket(this, 'DeliveryLogs', { serverAccessLogsBucket: this.records.accessLogsBucket });
     if (props.vpc) {
       this.vpc = props.vpc;
     } else {
-      this.network = new GatewayNetwork(this, 'Network', { cidr: props.vpcCidr, flowLogsBucket: this.records.accessLogsBucket });
+      this.network = new GatewayNetwork(this, 'Network', { cidr: props.vpcCidr, flowLogsBucket: this.deliveryLogs.bucket });
       this.vpc = this.network.vpc;
     }
     this.signingKey = new RecordSigningKey(this, 'SigningKey', { key: props.signingKey });
@@ -224,7 +228,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
       cpuArchitecture: props.cpuArchitecture,
       logRetentionDays: props.logRetentionDays,
       deletionProtection: props.deletionProtection,
-      accessLogsBucket: this.records.accessLogsBucket,
+      accessLogsBucket: this.deliveryLogs.bucket,
     });
     this.connections = this.gateway.connections;
 

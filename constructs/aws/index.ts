@@ -1,3 +1,4 @@
+export * from './delivery-logs-bucket';
 export * from './gatehouse';
 export * from './gateway-alarms';
 export * from '../core/gateway-config';
@@ -9,3 +10,4 @@ export * from './oidc-federation-role';
 export * from './record-signing-key';
 export * from './state-database';
 export * from './upstream-credentials';
+export * from './state-role-bootstrap';

@@ -85,11 +85,20 @@ describe('AWS parity (docs/deployment.md)', () => {
     const statements = targetPolicy.Properties.PolicyDocument.Statement as any[];
     const s3Logging = statements.find((s) => s.Principal?.Service === 'logging.s3.amazonaws.com');
     expect(s3Logging).toMatchObject({ Effect: 'Allow', Action: 's3:PutObject', Condition: { ArnLike: { 'aws:SourceArn': expect.anything() }, StringEquals: { 'aws:SourceAccount': expect.anything() } } });
-    // Elastic Load Balancing delivers in eu-west-1 as its regional account (or the log delivery service).
-    expect(statements.some((s) => JSON.stringify(s.Principal).match(/156460612806|delivery\.logs\.amazonaws\.com|logdelivery\.elasticloadbalancing/))).toBe(true);
+    // Load balancer access logs and flow logs: delivered by the log delivery service into an SSE-KMS bucket
+    // whose key lets that service encrypt (delivery-logs-bucket.ts), itself access-logged.
+    const delivery = id(gatehouse.deliveryLogs.bucket);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-      LoadBalancerAttributes: Match.arrayWith([{ Key: 'access_logs.s3.enabled', Value: 'true' }, { Key: 'access_logs.s3.bucket', Value: { Ref: target } }]),
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'access_logs.s3.enabled', Value: 'true' }, { Key: 'access_logs.s3.bucket', Value: { Ref: delivery } }]),
     });
+    template.hasResourceProperties('AWS::EC2::FlowLog', { LogDestination: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [delivery, 'Arn'] }])]) }) });
+    const deliveryPolicy = resources('AWS::S3::BucketPolicy').find(([, p]) => p.Properties.Bucket.Ref === delivery)![1];
+    expect(JSON.stringify(deliveryPolicy.Properties.PolicyDocument)).toMatch(/delivery\.logs\.amazonaws\.com|156460612806/);
+    const deliveryBucket = template.toJSON().Resources[delivery];
+    expect(deliveryBucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
+    expect(deliveryBucket.Properties.LoggingConfiguration.DestinationBucketName).toEqual({ Ref: target });
+    const keyPolicy = template.toJSON().Resources[id(gatehouse.deliveryLogs.encryptionKey)].Properties.KeyPolicy.Statement as any[];
+    expect(keyPolicy).toContainEqual(expect.objectContaining({ Sid: 'LogDeliveryEncrypts', Principal: { Service: 'delivery.logs.amazonaws.com' }, Action: expect.arrayContaining(['kms:GenerateDataKey*']) }));
     // SSE-S3, as S3 server access logging requires of its target (immutable-log-bucket.ts, SSE_S3_ONLY_REASON).
     const targetBucket = template.toJSON().Resources[target];
     expect(targetBucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
