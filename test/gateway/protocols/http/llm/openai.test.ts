@@ -1,8 +1,15 @@
 import { FAKE_OPENAI_KEY, startFakeOpenAi, startUpstream, type Upstream } from '../../../../support/upstreams';
-import { TestPipeline } from '../../../../support/test-pipeline';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../../support/real-pipeline';
 import { connection, startProxy, type RunningProxy } from '../harness';
 
-const TOKEN = 'gatehouse-openai-token';
+/** On the real pipeline: members of `llm-users` may call the model. */
+const POLICY = 'permit (principal in Gatehouse::Group::"llm-users", action, resource);';
+let TOKEN = '';
+let world: PipelineWorld;
+beforeAll(async () => {
+  world = await startPipelineWorld();
+}, 60_000);
+afterAll(() => world.close());
 
 const tools = [{ type: 'function', function: { name: 'get_forecast', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
 
@@ -17,12 +24,15 @@ interface ChatTranscript {
 
 describe('OpenAI APIs through the proxy', () => {
   let upstream: Upstream;
-  let pipeline: TestPipeline;
+  let env: RealPipeline;
+  let pipeline: RealPipeline['pipeline'];
   let running: RunningProxy;
 
   beforeEach(async () => {
     upstream = await startFakeOpenAi();
-    pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'ci-job' } }, secrets: { 'env:OPENAI_API_KEY': FAKE_OPENAI_KEY } });
+    env = await startRealPipeline({ world, policy: POLICY, env: { OPENAI_API_KEY: FAKE_OPENAI_KEY } });
+    pipeline = env.pipeline;
+    TOKEN = await env.token(['llm-users'], 'ci-job');
     running = await startProxy(pipeline, [
       connection({ name: 'openai', upstream: `${upstream.url}/v1`, route: { pathPrefix: '/openai' }, credential: { type: 'bearer', secret: 'env:OPENAI_API_KEY' }, llm: 'openai' }),
     ]);
@@ -30,6 +40,7 @@ describe('OpenAI APIs through the proxy', () => {
   afterEach(async () => {
     await running.close();
     await upstream.close();
+    await env.close();
   });
 
   async function chat(body: Record<string, unknown>): Promise<Response> {
@@ -46,7 +57,7 @@ describe('OpenAI APIs through the proxy', () => {
     const raw = await res.text();
     expect(raw).toContain('data: [DONE]');
     expect(upstream.received[0]!.headers.authorization).toBe(`Bearer ${FAKE_OPENAI_KEY}`);
-    const t = (await pipeline.waitForEvent('llm.exchange')).payload as unknown as ChatTranscript;
+    const t = (await env.waitForEvent('llm.exchange')).payload as unknown as ChatTranscript;
     expect(t).toMatchObject({ provider: 'openai', api: 'chat.completions', stream: true, done: true });
     expect(t.request.model).toBe('gpt-5');
     expect(t.request.messages).toEqual([{ role: 'user', content: 'Forecast for Berlin?' }]);
@@ -68,19 +79,20 @@ describe('OpenAI APIs through the proxy', () => {
     const res = await chat({ model: 'gpt-5', tools, messages: [{ role: 'user', content: 'x' }] });
     expect(res.status).toBe(200);
     await res.json();
-    const t = (await pipeline.waitForEvent('llm.exchange')).payload as unknown as ChatTranscript;
+    const t = (await env.waitForEvent('llm.exchange')).payload as unknown as ChatTranscript;
     expect(t.stream).toBe(false);
     expect(t.response.choices[0]).toMatchObject({ content: 'Sure, checking the forecast.', tool_calls: [{ name: 'get_forecast', input: { city: 'Berlin', days: 3 } }] });
     expect(t.response.usage.total_tokens).toBe(48);
   });
 
   it('a refusal reaches an OpenAI-style client with error.message and error.code', async () => {
-    pipeline.decide = () => 'deny';
+    // A caller outside `llm-users`: no policy permits the call.
+    TOKEN = await env.token([], 'ci-job');
     const res = await chat({ model: 'gpt-5', messages: [] });
     expect(res.status).toBe(403);
-    const body = (await res.json()) as { error: { message: string; code: string; type: string } };
-    expect(body.error.code).toBe('GH_ERR_POLICY_DENIED');
-    expect(body.error.message).toBe('POST /chat/completions is not allowed by the test policy');
+    const body = (await res.json()) as { error: { message: string; code: string; type: string; decision: string } };
+    expect(body.error).toMatchObject({ code: 'GH_ERR_POLICY_DENIED', type: 'permission_error', decision: 'policy.no_permit' });
+    expect(body.error.message).toEqual(expect.any(String));
     expect(upstream.received).toHaveLength(0);
   });
 
@@ -121,8 +133,9 @@ describe('OpenAI Responses API through the proxy', () => {
       res.write(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'there' })}\n\n`);
       res.end(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: final })}\n\n`);
     });
-    const pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'a' } } });
-    const running = await startProxy(pipeline, [connection({ name: 'oa', upstream: upstream.url, route: { pathPrefix: '/' }, llm: 'openai' })]);
+    const env = await startRealPipeline({ world, policy: POLICY });
+    TOKEN = await env.token(['llm-users'], 'a');
+    const running = await startProxy(env.pipeline, [connection({ name: 'oa', upstream: upstream.url, route: { pathPrefix: '/' }, llm: 'openai' })]);
     try {
       const res = await fetch(`${running.url}/v1/responses`, {
         method: 'POST',
@@ -130,13 +143,14 @@ describe('OpenAI Responses API through the proxy', () => {
         body: JSON.stringify({ model: 'gpt-5', instructions: 'be brief', input: 'hello', stream: true, tools: [{ type: 'function', name: 'lookup' }] }),
       });
       await res.text();
-      const t = (await pipeline.waitForEvent('llm.exchange')).payload as Record<string, any>;
+      const t = (await env.waitForEvent('llm.exchange')).payload as Record<string, any>;
       expect(t.api).toBe('responses');
       expect(t.request).toMatchObject({ model: 'gpt-5', instructions: 'be brief', input: 'hello', parameters: { tools: ['lookup'] } });
       expect(t.response).toMatchObject({ id: 'resp_1', status: 'completed', output: final.output, usage: final.usage, terminalEvent: 'response.completed' });
     } finally {
       await running.close();
       await upstream.close();
+      await env.close();
     }
   });
 
