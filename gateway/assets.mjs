@@ -9,4 +9,7 @@ export const assets = [
   ['@electric-sql/pglite/dist/initdb.wasm', 'initdb.wasm'],
   // PostgreSQL's parser for SQL classification (gateway/src/protocols/postgres/sql/parser.ts reads it beside the bundle).
   ['libpg-query/wasm/libpg-query.wasm', 'libpg-query.wasm'],
+  // The console's terminal player (gateway/src/admin/console/session-page/assets.ts serves them).
+  ['asciinema-player/dist/bundle/asciinema-player.min.js', 'console-asciinema-player.min.js'],
+  ['asciinema-player/dist/bundle/asciinema-player.css', 'console-asciinema-player.css'],
 ];

@@ -50,6 +50,14 @@ export interface VerifyOptions {
   readonly allowUnsealedTail?: boolean;
   /** The newest digest of each instance as recorded outside the log store (recording/witness.ts). */
   readonly witness?: ReadonlyMap<string, WitnessedHead>;
+  /**
+   * Verify one session only (the console's badge; `verifySession`): every digest and the witness
+   * are checked as for the whole log (they attest the session's segments), but only the segments
+   * a digest lists for this session, and the undigested ones, are read, and only this session's
+   * chain is followed. The session must be found (`SESSION_NOT_FOUND`).
+   * @default every segment and every session
+   */
+  readonly session?: string;
 }
 
 /** What a witness knows about one instance: its newest digest (seq -1: registered, none yet). */
@@ -179,7 +187,10 @@ export async function verifyLog(sink: LogSink, options: VerifyOptions = {}): Pro
     }
     if (options.witness) checkWitness(options.witness, digestsOf, warnings);
     for (const instance of instances) {
-      await verifySegments(sink, instance, digestsOf.get(instance)!, byInstanceSegments.get(instance) ?? [], warnings, stats, allowTail);
+      await verifySegments(sink, instance, digestsOf.get(instance)!, byInstanceSegments.get(instance) ?? [], warnings, stats, allowTail, options.session);
+    }
+    if (options.session !== undefined && stats.sessions === 0) {
+      fail({ code: 'SESSION_NOT_FOUND', kind: 'session', session: options.session, message: `session ${options.session} is in no segment of the log (never recorded here, or its segments were removed from the log and from every digest)` });
     }
     for (const summary of summaries) {
       if (summary.sealed) continue;
@@ -360,6 +371,7 @@ async function verifySegments(
   warnings: VerifyFinding[],
   stats: VerifyStats,
   allowTail: boolean,
+  session?: string,
 ): Promise<void> {
   const all = new Map<string, ParsedSegmentKey & { key: string }>();
   for (const p of present) all.set(p.key, p);
@@ -372,6 +384,8 @@ async function verifySegments(
   for (const seg of ordered) {
     const key = seg.key;
     const listed = digests.listed.get(key);
+    // One session: a digested segment that does not hold it is attested by its digest alone.
+    if (session !== undefined && listed && !listed.entry.sessions.some((s) => s.session === session)) continue;
     if (listed && !presentKeys.has(key)) fail({ code: 'SEGMENT_MISSING', kind: 'segment', key, message: `segment ${key} (listed by ${listed.digestKey}) is missing` });
     if (!listed) {
       if (lastEnd !== undefined && seg.startCompact < lastEnd) {
@@ -407,7 +421,7 @@ async function verifySegments(
     const summaries = new Map<string, { firstSeq: number; lastSeq: number; lastHash: string }>();
     for (let i = 0; i < lines.length; i++) {
       const event = parseEvent(lines[i]!, key, i);
-      checkChain(event, key, chains, stats);
+      if (session === undefined || event.session === session) checkChain(event, key, chains, stats);
       const s = summaries.get(event.session);
       if (s) {
         s.lastSeq = event.seq;
@@ -481,6 +495,11 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const a = m.get(k);
   if (a) a.push(v);
   else m.set(k, [v]);
+}
+
+/** `verifyLog` for one session (see `VerifyOptions.session`): the console's verification badge. */
+export function verifySession(sink: LogSink, sessionId: string, options: Omit<VerifyOptions, 'session'> = {}): Promise<VerifyResult> {
+  return verifyLog(sink, { ...options, session: sessionId });
 }
 
 /** Human-readable report for `gatehouse verify`. */

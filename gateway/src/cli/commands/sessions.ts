@@ -5,6 +5,7 @@ import type { GatehouseConfig } from '../../config/schema';
 import { GatehouseError } from '../../errors';
 import { mintDevToken } from '../../identity/dev-issuer';
 import { exportSession, renderTranscript, type SessionTranscript } from '../../recording/reader';
+import { formatTranscriptJson } from '../../admin/console/session-page/export';
 import { createSink } from '../../server/sinks';
 import { createSecretProvider } from '../../secrets';
 import type { SessionRow } from '../../state/session-index';
@@ -61,7 +62,7 @@ export async function sessionsCommand(argv: string[], io: CommandIO): Promise<nu
       return 2;
     }
     if (sub === 'export') {
-      io.out(JSON.stringify(await source.transcript(id), null, 2));
+      io.out(formatTranscriptJson(await source.transcript(id)));
       return 0;
     }
     const row = await source.get(id);
