@@ -63,6 +63,12 @@ export const DECISION_CODES = {
   httpBodyTooLarge: 'http.body_too_large',
   /** A request body its HTTP dialect cannot decode into operations (malformed, ambiguous). */
   httpBodyUndecodable: 'http.body_undecodable',
+  /** SSH port forwarding (direct-tcpip, tcpip-forward, streamlocal): refused until policy can allow it (protocols/ssh). */
+  sshPortForward: 'ssh.port_forward',
+  /** SSH agent forwarding: refused until policy can allow it. */
+  sshAgentForward: 'ssh.agent_forward',
+  /** SFTP and other subsystems, X11: refused until file transfers are parsed and recorded. */
+  sshSubsystem: 'ssh.subsystem',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];

@@ -16,7 +16,7 @@ import type { PrincipalRef } from './events';
  * - every type emitted in gateway/src is registered here.
  *
  * Code blocks: 1xxx session, identity, policy and approvals; 2xxx protocols (20xx HTTP, 21xx LLM,
- * 22xx PostgreSQL); 4xxx masking; 9xxx the recording itself.
+ * 22xx PostgreSQL, 23xx SSH); 4xxx masking; 9xxx the recording itself.
  */
 
 export type Severity = 'info' | 'warning' | 'error';
@@ -254,6 +254,83 @@ export interface PgErrorPayload extends PgErrorFields {
   readonly phase: string;
 }
 
+/** The upstream SSH connection behind a client's SSH connection (protocols/ssh). */
+export interface SshSessionOpenPayload {
+  /** `host:port` of the upstream sshd. */
+  readonly upstream: string;
+  /** The user the gateway logged in as upstream. */
+  readonly upstreamUser: string;
+  /** The SSH user name the client sent (`connection` or `user@connection`). */
+  readonly requestedUser: string;
+  /** SHA256 fingerprint of the client's registered key (`SHA256:…`). */
+  readonly clientKey: string;
+  /** SHA256 fingerprint of the upstream host key, as pinned. */
+  readonly upstreamHostKey: string;
+}
+
+/** A terminal's size (pty-req, window-change): columns and rows. */
+export interface SshPtySize {
+  readonly term?: string;
+  readonly cols: number;
+  readonly rows: number;
+}
+
+/**
+ * A session channel the client opened: its kind, the exec command line, the pty asked for. The
+ * request event of the `ssh:exec` / `ssh:shell` operation, recorded (with its decision) before
+ * the channel is opened upstream.
+ */
+export interface SshChannelOpenPayload extends OperationEvent {
+  /** The channel's number on the client connection (events of one channel share it). */
+  readonly channel: number;
+  readonly kind: 'shell' | 'exec';
+  /** The exec command line, as sent (null for a shell). */
+  readonly command: string | null;
+  /** The pseudo-terminal the client asked for before the shell or exec; null without one. */
+  readonly pty: SshPtySize | null;
+}
+
+/**
+ * Bytes on a channel. `t` is milliseconds since the channel opened (the timing a player needs).
+ * `text` is UTF-8 decoded across chunk boundaries (a character split between two chunks is in the
+ * later event, never mangled) and masked by the stream masker when masking is configured; what
+ * the masker holds back to see a whole value arrives in a later event. `bytes` counts the raw
+ * bytes received in this chunk.
+ */
+export interface SshDataPayload {
+  readonly channel: number;
+  readonly stream: 'stdout' | 'stderr' | 'stdin';
+  readonly t: number;
+  readonly text: string;
+  readonly bytes: number;
+}
+
+/** The client's terminal changed size (window-change). */
+export interface SshResizePayload {
+  readonly channel: number;
+  readonly t: number;
+  readonly cols: number;
+  readonly rows: number;
+}
+
+/** A channel's command or shell ended: its exit status, or the signal that ended it. */
+export interface SshExitPayload {
+  readonly channel: number;
+  readonly t: number;
+  /** Null when a signal ended it (or the upstream sent no status). */
+  readonly code: number | null;
+  readonly signal?: string;
+}
+
+/** The upstream sshd could not be reached, refused the brokered key, or showed another host key. */
+export interface SshUpstreamErrorPayload {
+  readonly upstream: string;
+  readonly code: ErrorCode;
+  /** `host_key_mismatch`, `unreachable`, `auth_failed`, `channel_failed`. */
+  readonly reason: string;
+  readonly message: string;
+}
+
 export interface MaskingFailedPayload extends OperationEvent {
   readonly code: ErrorCode;
   /** `setup`, `request`, `response`, `transcript`, `result`. */
@@ -329,6 +406,12 @@ export const EVENT_CATALOG = {
   'pg.error': event<PgErrorPayload>()('error', 'GH2202E', 'PostgreSQL refused a Parse or Bind, or the client broke the protocol.'),
   'pg.session': event<PgSessionPayload>()('info', 'GH2203I', 'The upstream PostgreSQL session behind a client connection.'),
   'pg.upstream_error': event<PgUpstreamErrorPayload>()('error', 'GH2204E', 'The upstream PostgreSQL server could not be reached or refused the login.'),
+  'ssh.session.open': event<SshSessionOpenPayload>()('info', 'GH2300I', 'The upstream SSH connection behind a client connection (pinned host key, brokered key).'),
+  'ssh.channel.open': event<SshChannelOpenPayload>()('info', 'GH2301I', 'A shell or exec channel, recorded (with its decision) before it is opened upstream.'),
+  'ssh.data': event<SshDataPayload>()('info', 'GH2302I', "Bytes on a channel (stdin, stdout, stderr) with their timing, UTF-8 safe and masked as configured."),
+  'ssh.resize': event<SshResizePayload>()('info', 'GH2303I', "The client's terminal changed size."),
+  'ssh.exit': event<SshExitPayload>()('info', 'GH2304I', "A channel's command or shell ended: exit status or signal."),
+  'ssh.upstream_error': event<SshUpstreamErrorPayload>()('error', 'GH2305E', 'The upstream sshd could not be reached, refused the brokered key, or showed a host key other than the pinned one.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),
   'admin.sessions.list': event<AdminReadPayload>()('info', 'GH5000I', 'An admin listed recorded sessions (the filter, not the answer).'),

@@ -18,10 +18,10 @@ async function sourceFiles(dir: string): Promise<string[]> {
 
 /**
  * Every literal event type passed to a recording call in gateway/src: `record('pg.query', …)`,
- * `recordNow(…)`, `recordRequest(…)`, `append(…)`, `appendNow(…)`, `recordQuietly(…)`, `appendEvent(session, '…', …)`.
+ * `recordNow(…)`, `recordRequest(…)`, `recordOutcome(…)`, `append(…)`, `appendNow(…)`, `recordQuietly(…)`, `appendEvent(session, '…', …)`.
  */
 async function emittedTypes(): Promise<Map<string, string[]>> {
-  const call = /\b(?:record|recordNow|recordRequest|recordQuietly|append|appendNow|appendEvent|appendEventNow|enqueue|appendLine)\(\s*(?:[\w.]+,\s*){0,2}['"`]([a-z][a-z_]*(?:\.[a-z_]+)+)['"`]/g;
+  const call = /\b(?:record|recordNow|recordRequest|recordOutcome|recordQuietly|append|appendNow|appendEvent|appendEventNow|enqueue|appendLine)\(\s*(?:[\w.]+,\s*){0,2}['"`]([a-z][a-z_]*(?:\.[a-z_]+)+)['"`]/g;
   const found = new Map<string, string[]>();
   for (const file of await sourceFiles(SRC)) {
     const text = await readFile(file, 'utf8');

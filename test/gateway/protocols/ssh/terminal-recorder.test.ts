@@ -1,0 +1,111 @@
+import { toAsciicast } from '../../../../gateway/src/admin/console/session-page/terminal';
+import { createStreamRedactor } from '../../../../gateway/src/masking/stream-redactor';
+import { createReplacement } from '../../../../gateway/src/masking/replacement';
+import { builtInDetectors } from '../../../../gateway/src/masking/detectors/index';
+import { TerminalRecorder, type TerminalEvent } from '../../../../gateway/src/protocols/ssh/terminal-recorder';
+import { terminalRecording, recordedChannels } from '../../../../gateway/src/protocols/ssh/terminal-replay';
+
+function clock(start = 1_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+const masking = {
+  createStreamRedactor: () => createStreamRedactor({ detectors: builtInDetectors(), replacement: createReplacement({ kind: 'type_tag' }) }),
+};
+
+function texts(events: (TerminalEvent | undefined)[], stream = 'stdout'): string {
+  return events
+    .filter((e): e is TerminalEvent => e?.type === 'ssh.data' && e.payload.stream === stream)
+    .map((e) => (e.payload as { text: string }).text)
+    .join('');
+}
+
+describe('TerminalRecorder', () => {
+  it('decodes a character split between two chunks whole, in the later event, and counts raw bytes', () => {
+    const c = clock();
+    const rec = new TerminalRecorder(0, c.now, undefined);
+    const bytes = Buffer.from('né 日本', 'utf8');
+    // Split inside the 3-byte 日 and inside the 2-byte é.
+    const a = rec.data('stdout', bytes.subarray(0, 2));
+    c.advance(40);
+    const b = rec.data('stdout', bytes.subarray(2, 6));
+    const d = rec.data('stdout', bytes.subarray(6));
+    expect(a?.payload).toEqual({ channel: 0, stream: 'stdout', t: 0, text: 'n', bytes: 2 });
+    expect(b?.payload).toEqual({ channel: 0, stream: 'stdout', t: 40, text: 'é ', bytes: 4 });
+    expect(texts([a, b, d, ...rec.end()])).toBe('né 日本');
+    expect([a, b, d].reduce((n, e) => n + ((e?.payload as { bytes: number }).bytes ?? 0), 0)).toBe(bytes.length);
+    expect(texts([a, b, d]).includes('\uFFFD')).toBe(false);
+  });
+
+  it('keeps each stream apart: stdin split mid-character does not corrupt stdout', () => {
+    const rec = new TerminalRecorder(3, clock().now, undefined);
+    const euro = Buffer.from('€', 'utf8');
+    const e1 = rec.data('stdin', euro.subarray(0, 1));
+    const e2 = rec.data('stdout', Buffer.from('ok'));
+    const e3 = rec.data('stdin', euro.subarray(1));
+    expect(texts([e1, e2, e3], 'stdin')).toBe('€');
+    expect(texts([e1, e2, e3], 'stdout')).toBe('ok');
+  });
+
+  it('masks a secret split across chunks before it is recorded, releasing the held tail at the end', () => {
+    const rec = new TerminalRecorder(0, clock().now, masking);
+    const secret = 'AKIAIOSFODNN7EXAMPLE';
+    const out = [rec.data('stdout', Buffer.from(`key=${secret.slice(0, 9)}`)), rec.data('stdout', Buffer.from(`${secret.slice(9)} done\n`)), ...rec.end()];
+    const recorded = texts(out);
+    expect(recorded).not.toContain(secret.slice(0, 9) + secret.slice(9));
+    expect(recorded).not.toContain('IOSFODNN7');
+    expect(recorded).toContain(' done\n');
+    expect(Object.values(rec.maskedCounts()).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+
+  it('an incomplete UTF-8 sequence at the close becomes U+FFFD, not dropped bytes', () => {
+    const rec = new TerminalRecorder(0, clock().now, undefined);
+    rec.data('stdout', Buffer.from([0x61, 0xe6, 0x97]));
+    expect(texts(rec.end())).toBe('\uFFFD');
+    expect(rec.end()).toEqual([]);
+  });
+
+  it('records resize and exit with their channel and time', () => {
+    const c = clock();
+    const rec = new TerminalRecorder(7, c.now, undefined);
+    c.advance(1500);
+    expect(rec.resize(120, 40)).toEqual({ type: 'ssh.resize', payload: { channel: 7, t: 1500, cols: 120, rows: 40 } });
+    expect(rec.exit(2)).toEqual({ type: 'ssh.exit', payload: { channel: 7, t: 1500, code: 2 } });
+    expect(rec.exit(null, 'TERM').payload).toEqual({ channel: 7, t: 1500, code: null, signal: 'TERM' });
+  });
+});
+
+describe('terminalRecording (for the console player)', () => {
+  const events = [
+    { type: 'ssh.channel.open', time: '2026-12-06T18:00:00.000Z', payload: { channel: 0, kind: 'shell', command: null, pty: { term: 'xterm', cols: 132, rows: 43 } } },
+    { type: 'ssh.data', time: 'x', payload: { channel: 0, stream: 'stdout', t: 10, text: '$ ', bytes: 2 } },
+    { type: 'ssh.data', time: 'x', payload: { channel: 1, stream: 'stdout', t: 11, text: 'other channel', bytes: 13 } },
+    { type: 'ssh.data', time: 'x', payload: { channel: 0, stream: 'stdin', t: 500, text: 'ls\r', bytes: 3 } },
+    { type: 'ssh.data', time: 'x', payload: { channel: 0, stream: 'stdout', t: 600, text: '', bytes: 1 } },
+    { type: 'ssh.resize', time: 'x', payload: { channel: 0, t: 700, cols: 100, rows: 30 } },
+    { type: 'ssh.data', time: 'x', payload: { channel: 0, stream: 'stderr', t: 800, text: 'é\n', bytes: 3 } },
+    { type: 'ssh.exit', time: 'x', payload: { channel: 0, t: 900, code: 0 } },
+  ];
+
+  it('plays at the recorded pty size with every frame of its channel, and exports to asciicast v2', () => {
+    expect(recordedChannels(events)).toEqual([0]);
+    const rec = terminalRecording(events, 0)!;
+    expect(rec).toMatchObject({ cols: 132, rows: 43, startedAt: '2026-12-06T18:00:00.000Z', title: 'shell', env: { TERM: 'xterm' } });
+    const cast = toAsciicast(rec).trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(cast[0]).toMatchObject({ version: 2, width: 132, height: 43 });
+    expect(cast.slice(1)).toEqual([
+      [0.01, 'o', '$ '],
+      [0.5, 'i', 'ls\r'],
+      [0.7, 'r', '100x30'],
+      [0.8, 'o', 'é\n'],
+      [0.9, 'm', 'exit 0'],
+    ]);
+  });
+
+  it('uses 80x24 for an exec without a pty, and nothing for a channel never opened', () => {
+    const exec = [{ type: 'ssh.channel.open', time: 't', payload: { channel: 2, kind: 'exec', command: 'echo hi', pty: null } }];
+    expect(terminalRecording(exec, 2)).toMatchObject({ cols: 80, rows: 24, title: 'echo hi' });
+    expect(terminalRecording(exec, 5)).toBeUndefined();
+  });
+});
