@@ -9,6 +9,7 @@ import { parseSessionFilter } from './query';
 import type { ApprovalService } from '../approvals/service';
 import { APPROVAL_STATUSES, approvalJson, type ApprovalStatus } from '../approvals/types';
 import type { AdminAudit } from './audit';
+import type { ConsoleHandler } from './console/router';
 
 /**
  * The admin API, as a request handler: the integrator owns the listener (admin port) and its TLS.
@@ -56,6 +57,8 @@ export interface AdminServerOptions {
    * admin token in the tamper-evident record (audit.ts).
    */
   readonly audit?: AdminAudit;
+  /** The web console (console/router.ts), served under /console/ when configured. */
+  readonly console?: ConsoleHandler;
 }
 
 export type AdminRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -204,7 +207,8 @@ export function createAdminServer(options: AdminServerOptions): AdminRequestHand
   };
 
   return (req, res) => {
-    handle(req, res).catch((e: unknown) => {
+    const served = options.console === undefined ? handle(req, res) : options.console.handle(req, res).then((done) => (done ? undefined : handle(req, res)));
+    served.catch((e: unknown) => {
       const err = isGatehouseError(e) ? e : new GatehouseError('GH_ERR_INTERNAL', 'internal error', { cause: e });
       if (err.code === 'GH_ERR_INTERNAL' || err.status >= 500) logger.error({ err: e, code: err.code, path: req.url }, 'admin API request failed');
       if (res.headersSent) {

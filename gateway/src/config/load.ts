@@ -162,9 +162,29 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
       problems.push({ path: `listeners.${name}.tls`, message: `plaintext on non-loopback address ${listener.address} needs allowPlaintext: true` });
     }
   }
+  problems.push(...consoleProblems(config));
   if (config.identity.issuers.length === 0 && !config.identity.devIssuer.enabled) {
     problems.push({ path: 'identity.issuers', message: 'at least one trusted issuer is required (or identity.devIssuer.enabled in development mode)' });
   }
+  return problems;
+}
+
+/** The console needs an issuer to log in with, a client and where browsers reach it. */
+function consoleProblems(config: GatehouseConfig): ConfigProblem[] {
+  const c = config.console;
+  if (!c.enabled) return [];
+  const problems: ConfigProblem[] = [];
+  if (c.issuer === undefined) problems.push({ path: 'console.issuer', message: 'the console needs the name of an identity.issuers entry to log people in with' });
+  else if (!config.identity.issuers.some((i) => i.name === c.issuer)) problems.push({ path: 'console.issuer', message: `no identity.issuers entry is named "${c.issuer}"` });
+  if (c.clientId === undefined) problems.push({ path: 'console.clientId', message: "the console needs its OAuth client id at the issuer" });
+  else {
+    const issuer = config.identity.issuers.find((i) => i.name === c.issuer);
+    // The ID token's aud is the client id; the gateway's own verifier must accept it.
+    if (issuer !== undefined && !issuer.audiences.includes(c.clientId)) problems.push({ path: 'console.clientId', message: `"${c.clientId}" must also be one of identity.issuers (${issuer.name}).audiences: the ID token's audience is the client id` });
+  }
+  if (c.externalUrl === undefined) problems.push({ path: 'console.externalUrl', message: 'the console needs the URL browsers reach the admin listener at (its redirect URI is <externalUrl>/console/callback)' });
+  else if (config.mode === 'production' && !/^https:/i.test(c.externalUrl)) problems.push({ path: 'console.externalUrl', message: 'production needs an https:// console URL (its cookies are Secure)' });
+  if (config.mode === 'production' && c.sessionKey === undefined) problems.push({ path: 'console.sessionKey', message: 'production needs a session key reference (32 bytes or more) to encrypt console cookies' });
   return problems;
 }
 
@@ -186,6 +206,7 @@ function warningsFor(config: GatehouseConfig): string[] {
   if (config.mode === 'development') {
     warnings.push('DEVELOPMENT MODE: development shortcuts are allowed; never run this configuration in production');
     if (config.identity.devIssuer.enabled) warnings.push('the local development issuer is enabled: anyone who can read its key file can mint tokens');
+    if (config.console.enabled && !config.console.sessionKey) warnings.push('no console.sessionKey: a console session key is generated at each start (everyone logs in again after a restart)');
     if (!config.recording.signingKey) warnings.push('no recording.signingKey: a development signing key is generated and stored beside the log');
   }
   for (const [name, listener] of Object.entries(config.listeners)) {

@@ -450,6 +450,28 @@ export const approvalsSchema = z
   })
   .strict();
 
+/** The web console (docs/console.md): server-rendered pages on the admin listener under /console/. */
+export const consoleSchema = z
+  .object({
+    /** Serve the console. @default false */
+    enabled: z.boolean().default(false),
+    /** Name of the `identity.issuers` entry people log in with (authorization code + PKCE). */
+    issuer: name.optional(),
+    /** The console's OAuth client id at that issuer; it must be one of the issuer's `audiences` (the ID token's `aud`). */
+    clientId: z.string().min(1).optional(),
+    /** Client secret reference; leave out for a public client (PKCE alone). */
+    clientSecret: secretRef.optional(),
+    /** The admin listener as browsers reach it, e.g. `https://gatehouse-admin.example.com`; the redirect URI is `${externalUrl}/console/callback`. */
+    externalUrl: z.string().url().optional(),
+    /** Scopes asked for. @default ['openid', 'email', 'profile'] */
+    scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
+    /** Reference to the key (at least 32 bytes) that encrypts session cookies; development generates one per start, production refuses without it. */
+    sessionKey: secretRef.optional(),
+    /** A login lasts this long, then the console asks to log in again (no refresh). @default 60 */
+    sessionMinutes: z.number().int().min(5).max(1440).default(60),
+  })
+  .strict();
+
 export const policySchema = z
   .object({
     /** Cedar policy text, inline. */
@@ -514,6 +536,7 @@ export const configSchema = z
     recording: recordingSchema.default(recordingSchema.parse({})),
     state: stateSchema.default({ embeddedPath: './.gatehouse/state' }),
     approvals: approvalsSchema.default(approvalsSchema.parse({})),
+    console: consoleSchema.default(consoleSchema.parse({})),
     admin: z
       .object({
         /** Members of these groups may use the admin API. */
@@ -552,4 +575,5 @@ export type ListenerConfig = z.infer<typeof listenerSchema>;
 export type StateConfig = z.infer<typeof stateSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;
 export type ApprovalsConfig = z.infer<typeof approvalsSchema>;
+export type ConsoleConfig = z.infer<typeof consoleSchema>;
 export type WebhookNotifierConfig = z.infer<typeof webhookNotifierSchema>;

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { createAdminServer } from '../admin/server';
 import { createAdminAudit } from '../admin/audit';
+import { consoleFromConfig } from '../admin/console/from-config';
+import { SqlSessionSearch } from '../state/session-search';
 import { approvalsFromConfig, type ApprovalService } from '../approvals';
 import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
 import type { GatehouseConfig } from '../config/schema';
@@ -156,24 +158,28 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       details: { recording: stats.healthy ? 'ok' : 'failing', shuttingDown, openSessions: pipeline.openSessions(), pendingBytes: stats.pendingBytes },
     };
   };
+  const readSession = async (id: string): Promise<object> => {
+    const row = await index.get(id);
+    if (!row) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session ${id}`);
+    // Events of a live session may sit in a segment that is not sealed yet, so the index's list
+    // of sealed segments is not enough: read the whole log (bounded by its retention).
+    await recorder.flush();
+    return exportSession(sink, id);
+  };
+  const audit = createAdminAudit(recorder);
+  const consoleHandler = await consoleFromConfig(config, { secrets, verifier, search: new SqlSessionSearch(index), index, readSession, approvals, audit, logger });
   const adminHandler = createAdminServer({
     index,
     verifier,
     adminGroups: config.admin.groups,
-    readSession: async (id) => {
-      const row = await index.get(id);
-      if (!row) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session ${id}`);
-      // Events of a live session may sit in a segment that is not sealed yet, so the index's list
-      // of sealed segments is not enough: read the whole log (bounded by its retention).
-      await recorder.flush();
-      return exportSession(sink, id);
-    },
+    readSession,
     metrics: metrics.registry,
     health,
     logger,
     onAuthFailure: (code) => metrics.authFailure(code, 'admin'),
-    audit: createAdminAudit(recorder),
+    audit,
     approvals,
+    console: consoleHandler,
   });
 
   // Every configured protocol, from the registry: started whole or not at all.

@@ -1,0 +1,66 @@
+import type { ApprovalService } from '../../approvals/service';
+import type { GatehouseConfig } from '../../config/schema';
+import { GatehouseError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { IdentityVerifier } from '../../pipeline/types';
+import type { SecretStore } from '../../secrets';
+import type { SessionIndex } from '../../state/session-index';
+import type { SessionSearch } from '../../state/session-search';
+import type { AdminAudit } from '../audit';
+import { CookieSealer } from './cookies';
+import { OidcLogin } from './oidc-login';
+import { createConsole, type ConsoleHandler, type SessionPageRenderer } from './router';
+
+export interface ConsoleRuntime {
+  readonly secrets: Pick<SecretStore, 'get'>;
+  readonly verifier: IdentityVerifier;
+  readonly search: SessionSearch;
+  readonly index: Pick<SessionIndex, 'get'>;
+  readonly readSession: (id: string) => Promise<object>;
+  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
+  readonly audit?: AdminAudit;
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  readonly renderSessionPage?: SessionPageRenderer;
+}
+
+/** The console from `console.*` (validated by config/load.ts), or undefined when it is off. */
+export async function consoleFromConfig(config: GatehouseConfig, runtime: ConsoleRuntime): Promise<ConsoleHandler | undefined> {
+  const c = config.console;
+  if (!c.enabled) return undefined;
+  const issuer = config.identity.issuers.find((i) => i.name === c.issuer);
+  if (issuer === undefined || c.clientId === undefined || c.externalUrl === undefined) {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'console.issuer, console.clientId and console.externalUrl are required when the console is enabled');
+  }
+  let sealer: CookieSealer;
+  if (c.sessionKey !== undefined) {
+    sealer = new CookieSealer(await runtime.secrets.get(c.sessionKey));
+  } else if (config.mode === 'development') {
+    runtime.logger.warn({}, 'console.sessionKey is not set: generated a console session key for this run (logins end at restart)');
+    sealer = CookieSealer.generate();
+  } else {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'production needs console.sessionKey (a secret reference to 32 bytes or more)');
+  }
+  const base = c.externalUrl.replace(/\/$/, '');
+  const login = new OidcLogin({
+    issuer: issuer.issuer,
+    clientId: c.clientId,
+    clientSecret: c.clientSecret === undefined ? undefined : await runtime.secrets.get(c.clientSecret),
+    redirectUri: `${base}/console/callback`,
+    scopes: c.scopes,
+    verifier: runtime.verifier,
+  });
+  return createConsole({
+    sealer,
+    login,
+    externalUrl: base,
+    sessionSeconds: c.sessionMinutes * 60,
+    adminGroups: config.admin.groups,
+    search: runtime.search,
+    index: runtime.index,
+    readSession: runtime.readSession,
+    approvals: runtime.approvals,
+    audit: runtime.audit,
+    logger: runtime.logger,
+    renderSessionPage: runtime.renderSessionPage,
+  });
+}

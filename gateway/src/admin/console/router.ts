@@ -1,0 +1,359 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApprovalService } from '../../approvals/service';
+import type { Approval } from '../../approvals/types';
+import { GatehouseError, isGatehouseError } from '../../errors';
+import type { Principal } from '../../identity/principal';
+import type { Logger } from '../../observability/logger';
+import type { SessionIndex, SessionRow } from '../../state/session-index';
+import type { SessionSearch, SessionViewer } from '../../state/session-search';
+import type { AdminAudit } from '../audit';
+import { clearCookie, LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, tokensEqual, type ConsoleSession, type CookieSealer } from './cookies';
+import type { Html } from './html';
+import type { OidcLogin } from './oidc-login';
+import { approvalPage, approvalsPage, errorPage, loginPage, sessionPage, sessionsPage, type PageChrome, type SessionPageInput } from './pages';
+import { parseConsoleQuery } from './query';
+import { STATIC_ASSETS } from './static';
+
+/**
+ * The web console under /console/ on the admin listener: server-rendered pages, a cookie session
+ * from an OIDC login, and the same authorization as the admin API, checked on every route:
+ * admins see every session, anyone else only their own; approvers (and admins, read-only) see
+ * approvals, and only approvers decide (through ApprovalService.decide, as the API does).
+ */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** The session page's renderer (console/session-page/), plugged in when it exists. */
+export type SessionPageRenderer = (input: SessionPageInput & { readonly transcript: unknown }) => Html;
+
+export interface ConsoleOptions {
+  readonly sealer: CookieSealer;
+  readonly login: Pick<OidcLogin, 'start' | 'finish'>;
+  /** The console's external base URL (its origin is the only one allowed to POST). */
+  readonly externalUrl: string;
+  readonly sessionSeconds: number;
+  readonly adminGroups: readonly string[];
+  readonly search: SessionSearch;
+  readonly index: Pick<SessionIndex, 'get'>;
+  /** The session's transcript (admin API's readSession). */
+  readonly readSession: (id: string) => Promise<object>;
+  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
+  readonly audit?: AdminAudit;
+  readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  readonly renderSessionPage?: SessionPageRenderer;
+  /** How often the live approvals stream looks for changes. @default 2000 */
+  readonly livePollMs?: number;
+  readonly now?: () => Date;
+}
+
+export interface ConsoleHandler {
+  /** Serves `/console` and `/console/*`; returns false for any other path. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_FORM = 8192;
+const PAGE_SIZE = 50;
+
+export function createConsole(options: ConsoleOptions): ConsoleHandler {
+  const adminGroups = new Set(options.adminGroups);
+  const origin = new URL(options.externalUrl).origin;
+  const now = options.now ?? (() => new Date());
+  const isAdmin = (p: Principal): boolean => p.groups.some((g) => adminGroups.has(g));
+  const viewerOf = (p: Principal): SessionViewer => (isAdmin(p) ? { scope: 'all' } : { scope: 'own', issuer: p.issuer, subject: p.subject });
+  const canSee = (p: Principal, row: SessionRow): boolean => isAdmin(p) || (row.issuer === p.issuer && row.subject === p.subject);
+  const chromeOf = (s: ConsoleSession, title: string, nav?: PageChrome['nav'], live?: string): PageChrome => ({ title, principal: s.principal, csrf: s.csrf, nav, live });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const address = req.socket.remoteAddress;
+    securityHeaders(res);
+
+    const asset = STATIC_ASSETS.get(path);
+    if (asset !== undefined) {
+      res.setHeader('cache-control', 'public, max-age=300');
+      res.setHeader('etag', asset.etag);
+      if (req.headers['if-none-match'] === asset.etag) {
+        res.statusCode = 304;
+        res.end();
+        return;
+      }
+      send(res, 200, asset.contentType, asset.body);
+      return;
+    }
+    if (path === '/console' || path === '/console/') return redirect(res, '/console/sessions');
+    if (path === '/console/welcome') return sendHtml(res, 200, loginPage(url.searchParams.has('signed_out') ? 'You are logged out.' : undefined));
+    if (path === '/console/login' && isRead(method)) {
+      const returnTo = safeReturn(url.searchParams.get('return_to'));
+      const { url: to, login } = await options.login.start(returnTo);
+      res.setHeader('set-cookie', setCookie(LOGIN_COOKIE, await options.sealer.sealLogin(login), 600));
+      return redirect(res, to);
+    }
+    if (path === '/console/callback' && isRead(method)) {
+      const login = await options.sealer.openLogin(readCookie(req.headers.cookie, LOGIN_COOKIE));
+      if (login === undefined) return sendHtml(res, 400, loginPage('The login expired or was started in another browser; log in again.'));
+      let principal: Principal;
+      try {
+        principal = await options.login.finish(new URL(`${options.externalUrl.replace(/\/$/, '')}${req.url ?? ''}`), login);
+      } catch (e) {
+        const err = isGatehouseError(e) ? e : new GatehouseError('GH_ERR_TOKEN_MALFORMED', 'the login failed');
+        options.logger.warn({ code: err.code, address }, 'console login refused');
+        await options.audit?.record('admin.auth.failure', undefined, { code: err.code, path: '/console/callback' }, address).catch(() => undefined);
+        res.setHeader('set-cookie', clearCookie(LOGIN_COOKIE));
+        return sendHtml(res, 401, loginPage(`The login was refused (${err.code}).`));
+      }
+      // Fixed lifetime, no refresh: after it the console sends the person through the issuer again.
+      const lifetime = options.sessionSeconds;
+      const { value } = await options.sealer.sealSession(principal, lifetime);
+      res.setHeader('set-cookie', [clearCookie(LOGIN_COOKIE), setCookie(SESSION_COOKIE, value, lifetime)]);
+      options.logger.info({ subject: principal.subject, issuer: principal.issuer }, 'console login');
+      return redirect(res, login.returnTo);
+    }
+
+    const session = await options.sealer.openSession(readCookie(req.headers.cookie, SESSION_COOKIE));
+    if (session === undefined) {
+      if (!isRead(method)) throw new GatehouseError('GH_ERR_SESSION_EXPIRED', 'your console session has expired; log in again');
+      return redirect(res, `/console/login?return_to=${encodeURIComponent(path + url.search)}`);
+    }
+    const principal = session.principal;
+    let form: URLSearchParams | undefined;
+    if (method === 'POST') {
+      form = await readForm(req);
+      checkCsrf(req, form, session, origin);
+    } else if (!isRead(method)) {
+      res.setHeader('allow', 'GET, HEAD, POST');
+      throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed`);
+    }
+
+    if (path === '/console/logout' && method === 'POST') {
+      res.setHeader('set-cookie', clearCookie(SESSION_COOKIE));
+      return redirect(res, '/console/welcome?signed_out=1');
+    }
+
+    if (path === '/console/sessions' && isRead(method)) {
+      const viewer = viewerOf(principal);
+      const { filter, cursor, shown } = parseConsoleQuery(url.searchParams);
+      await options.audit?.record('admin.sessions.list', principal, { path, query: shown }, address);
+      const result = await options.search.search(filter, { limit: PAGE_SIZE, cursor }, viewer);
+      const next = result.nextCursor === null ? null : `/console/sessions?${new URLSearchParams({ ...shown, cursor: result.nextCursor }).toString()}`;
+      return sendHtml(res, 200, sessionsPage({ chrome: chromeOf(session, 'Sessions', 'sessions'), query: shown, rows: result.rows, nextUrl: next, supports: options.search.supports, scope: viewer.scope }));
+    }
+
+    const sessionMatch = /^\/console\/sessions\/([^/]+)(\/export\.json)?$/.exec(path);
+    if (sessionMatch !== null && isRead(method)) {
+      const id = decodeId(sessionMatch[1]!);
+      const row = await options.index.get(id);
+      // Someone else's session answers exactly as a missing one: its existence is not disclosed.
+      if (row === undefined || !canSee(principal, row)) throw new GatehouseError('GH_ERR_NOT_FOUND', `no session ${id} that you may see`);
+      if (sessionMatch[2] !== undefined) {
+        await options.audit?.record('admin.session.export', principal, { path, sessionId: id }, address);
+        options.logger.info({ sessionId: id, subject: principal.subject, issuer: principal.issuer }, 'session exported through the console');
+        const transcript = await options.readSession(id);
+        res.setHeader('content-disposition', `attachment; filename="session-${id}.json"`);
+        return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(transcript));
+      }
+      await options.audit?.record('admin.session.read', principal, { path, sessionId: id }, address);
+      let transcript: unknown;
+      let events: SessionPageInput['events'];
+      try {
+        transcript = await options.readSession(id);
+        events = (transcript as { events: SessionPageInput['events'] }).events;
+      } catch (e) {
+        events = { error: isGatehouseError(e) ? `${e.code}: ${e.message}` : 'the transcript could not be read' };
+      }
+      const input: SessionPageInput = { chrome: chromeOf(session, `Session ${id}`, 'sessions'), row, events };
+      return sendHtml(res, 200, options.renderSessionPage !== undefined && transcript !== undefined ? options.renderSessionPage({ ...input, transcript }) : sessionPage(input));
+    }
+
+    if (path === '/console/approvals' || path.startsWith('/console/approvals/')) {
+      const approvals = options.approvals;
+      if (approvals === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', 'approvals are not configured on this gateway (approvals.approverGroups is empty)');
+      const approver = approvals.isApprover(principal);
+      if (!approver && !isAdmin(principal)) throw new GatehouseError('GH_ERR_FORBIDDEN', 'you are in neither an approver nor an admin group');
+
+      if (path === '/console/approvals' && isRead(method)) {
+        await options.audit?.record('admin.approvals.read', principal, { path }, address);
+        const [pending, all] = await Promise.all([approvals.list({ status: 'pending', limit: 200 }), approvals.list({ limit: 50 })]);
+        return sendHtml(
+          res,
+          200,
+          approvalsPage({ chrome: chromeOf(session, 'Approvals', 'approvals', '/console/approvals/events'), pending, recent: all.filter((a) => a.status !== 'pending').slice(0, 20), now: now(), canDecide: approver }),
+        );
+      }
+      if (path === '/console/approvals/events' && isRead(method)) return liveApprovals(req, res, approvals, options.livePollMs ?? 2000);
+
+      const m = /^\/console\/approvals\/([^/]+)(\/decide)?$/.exec(path);
+      if (m === null) throw new GatehouseError('GH_ERR_NOT_FOUND', 'no such console page');
+      const id = decodeId(m[1]!);
+      if (m[2] !== undefined) {
+        if (method !== 'POST' || form === undefined) {
+          res.setHeader('allow', 'POST');
+          throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'decide with POST');
+        }
+        const verdict = form.get('verdict');
+        if (verdict !== 'approve' && verdict !== 'deny') throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'verdict must be approve or deny', { details: { parameter: 'verdict' } });
+        const rawReason = (form.get('reason') ?? '').trim();
+        const reason = rawReason === '' ? null : rawReason.slice(0, 2000);
+        try {
+          // Recorded before the decision takes effect, as through the API.
+          await options.audit?.record('admin.approval.decide', principal, { approvalId: id, verdict, reason }, address);
+          const decided = await approvals.decide(id, principal, verdict, reason);
+          options.logger.info({ approvalId: id, verdict, status: decided.status, subject: principal.subject, issuer: principal.issuer }, 'approval decided through the console');
+        } catch (e) {
+          if (!isGatehouseError(e) || e.status >= 500) throw e;
+          const approval = await approvals.get(id);
+          return sendHtml(res, e.status, approvalPage({ chrome: chromeOf(session, `Approval ${id}`, 'approvals'), approval, now: now(), canDecide: false, notice: `Refused (${e.code}): ${e.message}` }));
+        }
+        return redirect(res, `/console/approvals/${encodeURIComponent(id)}?decided=${verdict}`);
+      }
+      if (!isRead(method)) throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', 'this page is read-only');
+      await options.audit?.record('admin.approvals.read', principal, { path, approvalId: id }, address);
+      const approval = await approvals.get(id);
+      const cannot = cannotDecide(approval, principal, approver);
+      const decided = url.searchParams.get('decided');
+      return sendHtml(
+        res,
+        200,
+        approvalPage({
+          chrome: chromeOf(session, `Approval ${id}`, 'approvals', approval.status === 'pending' ? '/console/approvals/events' : undefined),
+          approval,
+          now: now(),
+          canDecide: cannot === undefined,
+          cannotDecide: cannot,
+          notice: decided === 'approve' || decided === 'deny' ? `Your ${decided === 'approve' ? 'approval' : 'denial'} is recorded.` : undefined,
+        }),
+      );
+    }
+    throw new GatehouseError('GH_ERR_NOT_FOUND', 'no such console page');
+  };
+
+  return {
+    async handle(req, res) {
+      const url = new URL(req.url ?? '/', 'http://console.invalid');
+      if (url.pathname !== '/console' && !url.pathname.startsWith('/console/')) return false;
+      try {
+        await handle(req, res, url);
+      } catch (e) {
+        const err = isGatehouseError(e) ? e : new GatehouseError('GH_ERR_INTERNAL', 'internal error', { cause: e });
+        if (err.status >= 500) options.logger.error({ err: e, code: err.code, path: url.pathname }, 'console request failed');
+        if (res.headersSent) {
+          res.destroy();
+          return true;
+        }
+        const status = err.status >= 400 && err.status <= 599 ? err.status : 500;
+        const session = await options.sealer.openSession(readCookie(req.headers.cookie, SESSION_COOKIE)).catch(() => undefined);
+        sendHtml(res, status, errorPage({ principal: session?.principal, csrf: session?.csrf }, status, err.code, err.code === 'GH_ERR_INTERNAL' ? 'internal error' : err.message));
+      }
+      return true;
+    },
+  };
+}
+
+/** What stops this viewer deciding, as the service would refuse it (shown instead of the buttons). */
+function cannotDecide(a: Approval, p: Principal, approver: boolean): string | undefined {
+  if (!approver) return 'You may read approvals but are not in an approver group.';
+  if (a.requester.subject === p.subject && a.requester.issuer === p.issuer) return 'You asked for this operation; someone else must decide it.';
+  if (a.votes.some((v) => v.subject === p.subject && v.issuer === p.issuer)) return 'You have already voted on this request.';
+  return undefined;
+}
+
+/** Server-sent events: `changed` whenever the set of waiting approvals (or their votes) changes. */
+function liveApprovals(req: IncomingMessage, res: ServerResponse, approvals: Pick<ApprovalService, 'list'>, pollMs: number): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write('retry: 5000\n\n');
+  let last: string | undefined;
+  let stopped = false;
+  let beats = 0;
+  const tick = async (): Promise<void> => {
+    try {
+      const pending = await approvals.list({ status: 'pending', limit: 200 });
+      const print = pending.map((a) => `${a.id}:${a.votes.length}`).join(',');
+      if (last !== undefined && print !== last) res.write(`event: changed\ndata: ${pending.length}\n\n`);
+      else if (++beats % 10 === 0) res.write(': keep-alive\n\n');
+      last = print;
+    } catch {
+      // The stream only hints; the page itself is the truth. Try again next tick.
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), pollMs);
+  };
+  let timer = setTimeout(() => void tick(), 0);
+  const stop = (): void => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  req.on('close', stop);
+  res.on('close', stop);
+}
+
+function checkCsrf(req: IncomingMessage, form: URLSearchParams, session: ConsoleSession, origin: string): void {
+  const from = req.headers.origin;
+  // Browsers send Origin on every POST; a different one is a cross-site request.
+  if (from !== undefined && from !== origin) throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site (Origin does not match the console)');
+  if (from === undefined && req.headers['sec-fetch-site'] !== undefined && req.headers['sec-fetch-site'] !== 'same-origin') {
+    throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site');
+  }
+  const token = form.get('csrf');
+  if (token === null || !tokensEqual(token, session.csrf)) throw new GatehouseError('GH_ERR_FORBIDDEN', 'the form is stale or forged (CSRF token mismatch); reload the page');
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'console forms are application/x-www-form-urlencoded');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_FORM) throw new GatehouseError('GH_ERR_REQUEST_INVALID', `the form is larger than ${MAX_FORM} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** Only a path inside the console: never another site, never `//host`. */
+function safeReturn(value: string | null): string {
+  if (value === null || !value.startsWith('/console/') || value.startsWith('//') || /[\\\s]/.test(value) || value.length > 1000) return '/console/sessions';
+  return value;
+}
+
+function decodeId(raw: string): string {
+  let id = '';
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    // falls through to the refusal
+  }
+  if (!ID.test(id)) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'not a valid id', { details: { parameter: 'id' } });
+  return id;
+}
+
+function isRead(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('cross-origin-opener-policy', 'same-origin');
+  res.setHeader('cache-control', 'no-store');
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.statusCode = 303;
+  res.setHeader('location', location);
+  res.setHeader('content-length', 0);
+  res.end();
+}
+
+function sendHtml(res: ServerResponse, status: number, page: Html): void {
+  send(res, status, 'text/html; charset=utf-8', page.value);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', contentType);
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
+}
