@@ -77,6 +77,39 @@ export const ERROR_CODES = {
   GH_ERR_MESSAGE_TOO_LARGE: 413,
   /** A long-lived connection outlived its login token or its maximum session life. */
   GH_ERR_SESSION_EXPIRED: 401,
+  // AWS APIs (protocols/aws): AWS answers authentication failures with 403 and malformed ones with 400
+  /** The access key id or session token is not a gateway-issued caller credential (an AWS key, another format, none). */
+  GH_ERR_AWS_CREDENTIAL_FOREIGN: 403,
+  /** A gateway-issued caller credential past its expiry. */
+  GH_ERR_AWS_CREDENTIAL_EXPIRED: 403,
+  /** A gateway-issued caller credential whose ticket fails its MAC, does not parse, or does not match its access key id. */
+  GH_ERR_AWS_CREDENTIAL_INVALID: 403,
+  /** A caller credential sealed with a gateway key id this gateway does not hold (rotated out, another deployment). */
+  GH_ERR_AWS_CREDENTIAL_KEY_UNKNOWN: 403,
+  /** A caller credential issued for another connection than the one it is presented to. */
+  GH_ERR_AWS_CREDENTIAL_SCOPE: 403,
+  /** No SigV4 authentication on the request. */
+  GH_ERR_AWS_SIGNATURE_MISSING: 403,
+  /** An Authorization header or SigV4 field that does not parse (algorithm, credential, signed headers, date). */
+  GH_ERR_AWS_SIGNATURE_MALFORMED: 400,
+  /** The SigV4 signature does not match the request. */
+  GH_ERR_AWS_SIGNATURE_MISMATCH: 403,
+  /** The credential scope's date, region, service or terminator does not fit the request. */
+  GH_ERR_AWS_SIGNATURE_SCOPE: 403,
+  /** `x-amz-date` more than 15 minutes from the gateway's clock. */
+  GH_ERR_AWS_REQUEST_TIME_SKEWED: 403,
+  /** A presigned (query-authenticated) request: its signature would be the caller's own, never forwarded. */
+  GH_ERR_AWS_PRESIGNED_REFUSED: 403,
+  /** Authentication said two ways (header and query, or a repeated Authorization / X-Amz-* header). */
+  GH_ERR_AWS_AUTH_AMBIGUOUS: 400,
+  /** `x-amz-content-sha256` does not match the body, or is no value SigV4 defines. */
+  GH_ERR_AWS_PAYLOAD_HASH_MISMATCH: 400,
+  /** A service no operation model is known for. */
+  GH_ERR_AWS_SERVICE_UNKNOWN: 400,
+  /** A request no operation of its service's model matches. */
+  GH_ERR_AWS_OPERATION_UNKNOWN: 400,
+  /** A request two operations match equally well: refused, never guessed. */
+  GH_ERR_AWS_OPERATION_AMBIGUOUS: 400,
   // state store / admin
   GH_ERR_STATE_UNAVAILABLE: 503,
   /** No login token for the state database from the platform identity (state.iamAuth): no connection is tried without one. */

@@ -69,6 +69,15 @@ export const DECISION_CODES = {
   sshAgentForward: 'ssh.agent_forward',
   /** SFTP and other subsystems, X11: refused until file transfers are parsed and recorded. */
   sshSubsystem: 'ssh.subsystem',
+  // AWS APIs (protocols/aws)
+  /** The caller's gateway-issued AWS credential or its SigV4 signature did not verify. */
+  awsAuthentication: 'aws.authentication',
+  /** A presigned request (query authentication): refused, its signature is the caller's. */
+  awsPresigned: 'aws.presigned',
+  /** A request no single operation of the service model matches (unknown service or operation, ambiguous). */
+  awsOperationUndecodable: 'aws.operation_undecodable',
+  /** An operation that mints or reveals credentials (STS AssumeRole*, SSO GetRoleCredentials, ...), denied by default. */
+  awsMintsCredentials: 'aws.mints_credentials',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];

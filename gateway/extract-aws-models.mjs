@@ -1,0 +1,121 @@
+// Extracts the compact operation table the AWS dialect judges with (gateway/src/protocols/aws/model/services.generated.ts)
+// from the service models the AWS SDK clients ship as schema objects (`[9, namespace, name, { http: [method, uri, code] }, input, output]`),
+// so the operation mapping is derived, never hand-written. Run: `node gateway/extract-aws-models.mjs` (writes the file)
+// or `node gateway/extract-aws-models.mjs --check` (exits 1 when the committed table differs: the SDK moved).
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'gateway/src/protocols/aws/model/services.generated.ts');
+
+/** Where each client's model lives; `signingName` only where the client does not state it in its auth scheme provider. */
+const CLIENTS = [
+  { dir: 'node_modules/@aws-sdk/client-s3/dist-es', signingName: 's3' },
+  { dir: 'node_modules/@aws-sdk/client-kms/dist-es' },
+  { dir: 'node_modules/@aws-sdk/client-secrets-manager/dist-es' },
+  { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts' },
+  { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso' },
+  { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/cognito-identity' },
+];
+
+const PROTOCOLS = {
+  S3RestXmlProtocol: 'restXml',
+  AwsRestXmlProtocol: 'restXml',
+  AwsRestJsonProtocol: 'restJson1',
+  AwsJson1_0Protocol: 'awsJson1_0',
+  AwsJson1_1Protocol: 'awsJson1_1',
+  AwsQueryProtocol: 'awsQuery',
+  AwsEc2QueryProtocol: 'ec2Query',
+};
+
+async function extract({ dir, signingName }) {
+  const abs = join(root, dir);
+  const shared = readFileSync(join(abs, 'runtimeConfig.shared.js'), 'utf8');
+  const protocolClass = /protocol:\s*config\?\.protocol\s*\?\?\s*(\w+)/.exec(shared)?.[1];
+  const protocol = PROTOCOLS[protocolClass];
+  if (!protocol) throw new Error(`${dir}: unknown protocol class ${protocolClass}`);
+  const serviceTarget = /serviceTarget:\s*"([^"]+)"/.exec(shared)?.[1];
+  const namespace = /defaultNamespace:\s*"([^"]+)"/.exec(shared)?.[1];
+  let name = signingName;
+  if (!name) {
+    const auth = readFileSync(join(abs, 'auth/httpAuthSchemeProvider.js'), 'utf8');
+    name = /signingProperties:\s*\{\s*name:\s*"([^"]+)"/.exec(auth)?.[1];
+  }
+  if (!name || !namespace || !serviceTarget) throw new Error(`${dir}: signing name, namespace or target not found`);
+  const schemaDir = join(abs, 'schemas');
+  // S3 operations the SDK sends to the S3 Express control endpoint (endpoint parameter UseS3ExpressControlEndpoint),
+  // not to the bucket endpoint: read from the command builder's static context parameters.
+  const expressControl = new Set();
+  const builderPath = join(abs, 'commandBuilder.js');
+  let builder = '';
+  try { builder = readFileSync(builderPath, 'utf8'); } catch { /* clients without a shared command builder */ }
+  const controlSets = new Set([...builder.matchAll(/export const (_ep\d+) = \{([^}]*(?:\{[^}]*\}[^}]*)*)\};/g)].filter((m) => m[2].includes('UseS3ExpressControlEndpoint')).map((m) => m[1]));
+  for (const file of readdirSync(join(abs, 'commands')).filter((f) => f.endsWith('Command.js'))) {
+    const text = readFileSync(join(abs, 'commands', file), 'utf8');
+    const m = /command\((_ep\d+),\s*\w+,\s*"(\w+)"/.exec(text);
+    if (m && controlSets.has(m[1])) expressControl.add(m[2]);
+  }
+  const operations = {};
+  for (const file of readdirSync(schemaDir).filter((f) => f.endsWith('.js')).sort()) {
+    // dist-es uses extensionless relative imports that Node's ESM loader refuses: bundle the schema file first.
+    const bundled = await build({ entryPoints: [join(schemaDir, file)], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
+    const mod = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
+    for (const value of Object.values(mod)) {
+      if (!Array.isArray(value) || value[0] !== 9) continue;
+      const [, , opName, traits, input] = value;
+      const http = traits && typeof traits === 'object' ? traits.http : undefined;
+      const inputSchema = typeof input === 'function' ? input() : input;
+      const members = Array.isArray(inputSchema) && Array.isArray(inputSchema[4]) ? inputSchema[4] : [];
+      const memberSchemas = Array.isArray(inputSchema) && Array.isArray(inputSchema[5]) ? inputSchema[5] : [];
+      const entry = {};
+      if (Array.isArray(http)) {
+        entry.method = http[0];
+        entry.uri = http[1];
+        // The query parameters the operation declares (httpQuery): any other parameter makes a REST request unjudgeable.
+        // Schema structures list required members first and end with their count.
+        const requiredCount = Array.isArray(inputSchema) && typeof inputSchema[6] === 'number' ? inputSchema[6] : 0;
+        const query = [];
+        const requiredQuery = [];
+        const requiredHeaders = [];
+        memberSchemas.forEach((m, i) => {
+          const t = Array.isArray(m) && m[1] && typeof m[1] === 'object' ? m[1] : undefined;
+          if (typeof t?.httpQuery === 'string') {
+            query.push(t.httpQuery);
+            if (i < requiredCount) requiredQuery.push(t.httpQuery);
+          }
+          if (typeof t?.httpHeader === 'string' && i < requiredCount) requiredHeaders.push(t.httpHeader.toLowerCase());
+          if (t?.httpQueryParams !== undefined) entry.anyQuery = true;
+        });
+        if (query.length > 0) entry.query = query.sort();
+        if (requiredQuery.length > 0) entry.requiredQuery = requiredQuery.sort();
+        if (requiredHeaders.length > 0) entry.requiredHeaders = requiredHeaders.sort();
+      }
+      if (members.includes('Bucket')) entry.bucket = true;
+      if (expressControl.has(opName)) entry.s3ExpressControl = true;
+      operations[opName] = entry;
+    }
+  }
+  if (Object.keys(operations).length === 0) throw new Error(`${dir}: no operations found`);
+  const pkg = dir.split('/dist-es')[0];
+  const version = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).version;
+  const sorted = Object.fromEntries(Object.keys(operations).sort().map((k) => [k, operations[k]]));
+  return [name, { namespace, protocol, target: serviceTarget, source: `${pkg.replace('node_modules/', '')}@${version}`, operations: sorted }];
+}
+
+const services = Object.fromEntries(await Promise.all(CLIENTS.map(extract)));
+const text = [
+  '// Generated by gateway/extract-aws-models.mjs from the AWS SDK clients\' shipped service models. Do not edit.',
+  "import type { AwsServiceModel } from './types';",
+  '',
+  `export const AWS_SERVICE_MODELS: Readonly<Record<string, AwsServiceModel>> = ${JSON.stringify(services, null, 1)};`,
+  '',
+].join('\n');
+if (process.argv.includes('--check')) {
+  const current = readFileSync(out, 'utf8');
+  if (current !== text) { console.error('services.generated.ts is stale: run node gateway/extract-aws-models.mjs'); process.exit(1); }
+} else {
+  writeFileSync(out, text);
+  for (const [n, s] of Object.entries(services)) console.log(n, s.protocol, Object.keys(s.operations).length);
+}

@@ -1,0 +1,339 @@
+import type { ErrorCode } from '../../errors';
+import { DECISION_CODES, type DecisionCode } from '../../policy/decision';
+import { AWS_SERVICE_MODELS } from './model/services.generated';
+import type { AwsOperationModel, AwsServiceModel } from './model/types';
+import { parseQuery } from './sigv4';
+
+/**
+ * Which AWS operation a request is (issue 20, point 3), from the service models the SDK clients ship
+ * (model/services.generated.ts, extracted by gateway/extract-aws-models.mjs): never hand-written
+ * routes, never a guess. JSON protocols by `X-Amz-Target`, query protocols by `Action=` (query
+ * string or form body, not both), REST protocols by method and URI template (the most specific
+ * template wins; two equally specific ones refuse the request).
+ */
+
+/** Whether an operation only reads or may change something. */
+export type AwsActionGroup = 'read' | 'write';
+
+export interface AwsOperation {
+  /** Signing name of the service (`s3`, `kms`, `sts`, ...). */
+  readonly service: string;
+  readonly region: string;
+  /** Model name of the operation (`GetObject`). */
+  readonly operation: string;
+  /** Policy action: `aws:<service>:<Operation>`. */
+  readonly action: string;
+  readonly group: AwsActionGroup;
+  /** The call mints or reveals credentials (denied by default, decision `aws.mints_credentials`). */
+  readonly mintsCredentials: boolean;
+  /** Resource hints for policy: bucket and key (S3), URI labels of REST operations, well-known members of JSON bodies. */
+  readonly resources: Readonly<Record<string, string>>;
+}
+
+/** A request that cannot be judged: refused with this code, never guessed at. */
+export interface AwsOperationRefusal {
+  readonly refusal: true;
+  readonly code: ErrorCode;
+  readonly decision: DecisionCode;
+  readonly message: string;
+}
+
+export interface AwsRequestHead {
+  readonly method: string;
+  /** Raw path as received. */
+  readonly path: string;
+  /** Raw query without `?`. */
+  readonly query: string;
+  /** Host header (may carry a port). */
+  readonly host: string;
+  /** Lower-case header names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The whole body when the dialect read it; needed for JSON hints and form-encoded `Action=`. */
+  readonly body?: Uint8Array;
+}
+
+export interface DeriveOptions {
+  /** Signing name from the verified credential scope. */
+  readonly service: string;
+  readonly region: string;
+  /**
+   * Host names the S3 connection answers on: `<bucket>.<suffix>` is a virtual-hosted bucket.
+   * @default none: path-style addressing only
+   */
+  readonly virtualHostSuffixes?: readonly string[];
+  /** The service models to judge by. @default the models extracted from the installed SDK clients */
+  readonly models?: Readonly<Record<string, AwsServiceModel>>;
+}
+
+/**
+ * Operations that mint or reveal credentials, denied unless policy explicitly allows them. This is a
+ * security judgment, not model data: listed by hand, with names that may not be in the shipped
+ * (trimmed) models yet so that a newer model cannot bring them in unflagged.
+ */
+const MINTS_CREDENTIALS: Readonly<Record<string, readonly string[]>> = {
+  sts: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AssumeRoot', 'GetFederationToken', 'GetSessionToken'],
+  awsssoportal: ['GetRoleCredentials'],
+  'sso-oauth': ['CreateToken', 'CreateTokenWithIAM'],
+  'cognito-identity': ['GetCredentialsForIdentity', 'GetOpenIdToken', 'GetOpenIdTokenForDeveloperIdentity'],
+  secretsmanager: ['GetSecretValue', 'BatchGetSecretValue'],
+};
+
+/** Name prefixes of operations that only read (AWS's own naming convention). */
+const READ_PREFIXES = ['Get', 'List', 'Describe', 'Head', 'Query', 'Scan', 'BatchGet'];
+
+/**
+ * Exceptions to the prefix rule. They only ever move an operation from read to write (failing safe):
+ * Cognito's GetId creates an identity in the pool.
+ */
+const WRITE_DESPITE_NAME: Readonly<Record<string, readonly string[]>> = {
+  'cognito-identity': ['GetId'],
+};
+
+/** Top-level JSON members that name the resource a call acts on. */
+const JSON_HINTS = ['TableName', 'SecretId', 'KeyId', 'FunctionName', 'QueueUrl', 'IdentityId', 'IdentityPoolId', 'RoleArn', 'StreamName', 'LogGroupName'];
+
+/** The read/write group of an operation: the prefix rule, then the exceptions. */
+export function actionGroup(service: string, operation: string): AwsActionGroup {
+  if (WRITE_DESPITE_NAME[service]?.includes(operation)) return 'write';
+  // A prefix counts as a word: `Query`, `GetObject`, not `Getaway`.
+  return READ_PREFIXES.some((p) => operation.startsWith(p) && /^(?:[A-Z]|$)/.test(operation.slice(p.length))) ? 'read' : 'write';
+}
+
+export function mintsCredentials(service: string, operation: string): boolean {
+  return MINTS_CREDENTIALS[service]?.includes(operation) ?? false;
+}
+
+/** Derives the one operation a request is, or refuses it. Pure; never throws on client input. */
+export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): AwsOperation | AwsOperationRefusal {
+  const models = options.models ?? AWS_SERVICE_MODELS;
+  const model = Object.hasOwn(models, options.service) ? models[options.service] : undefined;
+  if (!model) return refuse('GH_ERR_AWS_SERVICE_UNKNOWN', `no operation model is known for service ${options.service}`);
+  let found: { operation: string; resources: Record<string, string> } | AwsOperationRefusal;
+  switch (model.protocol) {
+    case 'awsJson1_0':
+    case 'awsJson1_1':
+      found = jsonOperation(head, model);
+      break;
+    case 'awsQuery':
+    case 'ec2Query':
+      found = queryOperation(head, model);
+      break;
+    case 'restXml':
+    case 'restJson1':
+      found = restOperation(head, model, options);
+      break;
+    default:
+      return refuse('GH_ERR_AWS_SERVICE_UNKNOWN', `service ${options.service} speaks ${model.protocol}, which the gateway does not decode`);
+  }
+  if ('refusal' in found) return found;
+  return {
+    service: options.service,
+    region: options.region,
+    operation: found.operation,
+    action: `aws:${options.service}:${found.operation}`,
+    group: actionGroup(options.service, found.operation),
+    mintsCredentials: mintsCredentials(options.service, found.operation),
+    resources: found.resources,
+  };
+}
+
+function refuse(code: ErrorCode, message: string): AwsOperationRefusal {
+  return { refusal: true, code, decision: DECISION_CODES.awsOperationUndecodable, message };
+}
+
+function jsonOperation(head: AwsRequestHead, model: AwsServiceModel): { operation: string; resources: Record<string, string> } | AwsOperationRefusal {
+  if (head.method.toUpperCase() !== 'POST') return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', `${model.target} takes POST requests only`);
+  const target = head.headers['x-amz-target'];
+  if (target === undefined) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'the request has no X-Amz-Target header');
+  const prefix = `${model.target}.`;
+  const operation = target.startsWith(prefix) ? target.slice(prefix.length) : undefined;
+  if (operation === undefined || !Object.hasOwn(model.operations, operation)) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'X-Amz-Target names no operation of the service model');
+  const resources: Record<string, string> = {};
+  if (head.body !== undefined && head.body.length > 0) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(head.body).toString('utf8'));
+    } catch {
+      return refuse('GH_ERR_REQUEST_INVALID', 'the JSON body does not parse');
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return refuse('GH_ERR_REQUEST_INVALID', 'the JSON body is not an object');
+    for (const name of JSON_HINTS) {
+      const value = (parsed as Record<string, unknown>)[name];
+      if (typeof value === 'string') resources[name] = value;
+    }
+  }
+  return { operation, resources };
+}
+
+function queryOperation(head: AwsRequestHead, model: AwsServiceModel): { operation: string; resources: Record<string, string> } | AwsOperationRefusal {
+  let fromQuery: string[];
+  try {
+    fromQuery = parseQuery(head.query).filter(([k]) => k === 'Action').map(([, v]) => v);
+  } catch {
+    return refuse('GH_ERR_REQUEST_INVALID', 'the query string does not decode');
+  }
+  let fromBody: string[] = [];
+  const form = (head.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+  if (form) {
+    if (head.body === undefined) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'a form-encoded query request must be judged on its body');
+    fromBody = new URLSearchParams(Buffer.from(head.body).toString('utf8')).getAll('Action');
+  }
+  const actions = [...fromQuery, ...fromBody];
+  if (actions.length > 1) return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', 'Action= is given more than once (query string and body, or repeated)');
+  const operation = actions[0];
+  if (operation === undefined || !Object.hasOwn(model.operations, operation)) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'Action= names no operation of the service model');
+  return { operation, resources: {} };
+}
+
+interface Template {
+  readonly operation: string;
+  /** Path segments: literal text, `{Label}` or `{Label+}` (greedy, last). */
+  readonly segments: readonly string[];
+  /** Required query literals: name → value ('' for a bare `?acl`). */
+  readonly literals: ReadonlyMap<string, string>;
+  /** The `x-id` literal the SDK adds to S3 URIs: optional on the wire, but when sent it must name the operation. */
+  readonly xId?: string;
+  readonly model: AwsOperationModel;
+}
+
+const templateCache = new WeakMap<AwsServiceModel, readonly Template[]>();
+
+function templates(model: AwsServiceModel): readonly Template[] {
+  let list = templateCache.get(model);
+  if (list) return list;
+  list = Object.entries(model.operations)
+    .filter(([, op]) => op.method !== undefined && op.uri !== undefined)
+    .map(([operation, op]) => {
+      const [path, query = ''] = op.uri!.split('?', 2) as [string, string?];
+      const literals = new Map<string, string>();
+      let xId: string | undefined;
+      for (const part of query.split('&').filter((p) => p !== '')) {
+        const eq = part.indexOf('=');
+        const name = eq < 0 ? part : part.slice(0, eq);
+        const value = eq < 0 ? '' : part.slice(eq + 1);
+        if (name === 'x-id') xId = value;
+        else literals.set(name, value);
+      }
+      return { operation, segments: path.split('/').filter((s) => s !== ''), literals, ...(xId === undefined ? {} : { xId }), model: op };
+    });
+  templateCache.set(model, list);
+  return list;
+}
+
+function restOperation(head: AwsRequestHead, model: AwsServiceModel, options: DeriveOptions): { operation: string; resources: Record<string, string> } | AwsOperationRefusal {
+  let query: [string, string][];
+  try {
+    query = parseQuery(head.query);
+  } catch {
+    return refuse('GH_ERR_REQUEST_INVALID', 'the query string does not decode');
+  }
+  const queryMap = new Map<string, string>();
+  for (const [k, v] of query) {
+    if (queryMap.has(k)) return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', `query parameter ${k} is repeated`);
+    queryMap.set(k, v);
+  }
+  let path = head.path === '' ? '/' : head.path;
+  let bucket: string | undefined;
+  if (options.service === 's3') {
+    const host = head.host.toLowerCase().replace(/:\d+$/, '');
+    const suffix = options.virtualHostSuffixes?.find((s) => host.endsWith(`.${s.toLowerCase()}`));
+    if (suffix !== undefined) {
+      bucket = host.slice(0, host.length - suffix.length - 1);
+    } else {
+      const m = /^\/([^/]+)(\/.*)?$/.exec(path);
+      if (m) {
+        bucket = decodeSegment(m[1]!);
+        path = m[2] ?? '/';
+      }
+    }
+    if (bucket === undefined && path !== '/') return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'the S3 request names no bucket');
+    if (bucket === '') return refuse('GH_ERR_REQUEST_INVALID', 'the S3 bucket name does not decode');
+  }
+  const method = head.method.toUpperCase();
+  let best: { score: number; matches: { operation: string; resources: Record<string, string> }[] } = { score: -1, matches: [] };
+  for (const t of templates(model)) {
+    if (t.model.method !== method) continue;
+    if (options.service === 's3') {
+      if (Boolean(t.model.bucket) !== (bucket !== undefined)) continue;
+      // Without a bucket, the S3 Express control-plane operations go to another endpoint than this one.
+      if (bucket === undefined && t.model.s3ExpressControl) continue;
+    }
+    const labels = matchPath(t.segments, path);
+    if (!labels) continue;
+    if (!queryFits(t, queryMap)) continue;
+    const requiredHeaders = t.model.requiredHeaders ?? [];
+    if (!requiredHeaders.every((h) => head.headers[h] !== undefined)) continue;
+    // Most specific first: query literals, then required query parameters and headers, then literal path segments.
+    const score =
+      t.literals.size * 10000 +
+      ((t.model.requiredQuery?.length ?? 0) + requiredHeaders.length) * 100 +
+      t.segments.filter((s) => !s.startsWith('{')).length * 10 +
+      (t.segments.some((s) => s.endsWith('+}')) ? 0 : 1);
+    const resources = { ...(bucket === undefined ? {} : { Bucket: bucket }), ...labels };
+    if (score > best.score) best = { score, matches: [{ operation: t.operation, resources }] };
+    else if (score === best.score) best.matches.push({ operation: t.operation, resources });
+  }
+  if (best.matches.length === 0) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', `no ${options.service} operation matches ${method} with these query parameters`);
+  if (best.matches.length > 1) {
+    return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', `the request matches ${best.matches.map((m) => m.operation).sort().join(' and ')} equally`);
+  }
+  return best.matches[0]!;
+}
+
+function queryFits(t: Template, query: ReadonlyMap<string, string>): boolean {
+  for (const [name, value] of t.literals) {
+    if (query.get(name) !== value) return false;
+  }
+  for (const name of t.model.requiredQuery ?? []) {
+    if (!query.has(name)) return false;
+  }
+  const xId = query.get('x-id');
+  if (xId !== undefined && xId !== t.xId) return false;
+  if (t.model.anyQuery) return true;
+  const declared = t.model.query ?? [];
+  for (const name of query.keys()) {
+    if (name !== 'x-id' && !t.literals.has(name) && !declared.includes(name)) return false;
+  }
+  return true;
+}
+
+/** Matches a raw path against template segments; label values decoded. Undefined when it does not match. */
+function matchPath(segments: readonly string[], path: string): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  let rest = path.startsWith('/') ? path.slice(1) : path;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    if (seg.startsWith('{') && seg.endsWith('+}')) {
+      if (i !== segments.length - 1 || rest === '') return undefined;
+      const value = decodePath(rest);
+      if (value === undefined) return undefined;
+      labels[seg.slice(1, -2)] = value;
+      return labels;
+    }
+    const slash = rest.indexOf('/');
+    const raw = slash < 0 ? rest : rest.slice(0, slash);
+    rest = slash < 0 ? '' : rest.slice(slash + 1);
+    if (raw === '') return undefined;
+    const value = decodeSegment(raw);
+    if (value === '') return undefined;
+    if (seg.startsWith('{')) labels[seg.slice(1, -1)] = value;
+    else if (value !== seg) return undefined;
+  }
+  return rest === '' ? labels : undefined;
+}
+
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return '';
+  }
+}
+
+function decodePath(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}

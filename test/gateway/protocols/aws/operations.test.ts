@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { actionGroup, deriveOperation, type AwsRequestHead } from '../../../../gateway/src/protocols/aws/operations';
+import { AWS_SERVICE_MODELS } from '../../../../gateway/src/protocols/aws/model/services.generated';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+function head(method: string, target: string, extra: Partial<AwsRequestHead> = {}): AwsRequestHead {
+  const q = target.indexOf('?');
+  return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), host: 'gw.local:8443', headers: {}, ...extra };
+}
+
+/** [action, group, resources] or the refusal's code. */
+function derive(h: AwsRequestHead, service = 's3', virtualHostSuffixes?: string[]): unknown {
+  const op = deriveOperation(h, { service, region: 'eu-west-1', ...(virtualHostSuffixes ? { virtualHostSuffixes } : {}) });
+  return 'refusal' in op ? op.code : [op.action, op.group, op.resources, ...(op.mintsCredentials ? ['mints'] : [])];
+}
+
+describe('AWS operation derivation from the shipped service models', () => {
+  it('the committed table is what the installed SDK clients ship (regenerated, compared)', () => {
+    execFileSync(process.execPath, ['gateway/extract-aws-models.mjs', '--check'], { cwd: ROOT, stdio: 'pipe' });
+    expect(Object.keys(AWS_SERVICE_MODELS['s3']!.operations).length).toBeGreaterThan(100);
+  });
+
+  it('S3 REST, path style: object, bucket and service operations, subresources, required headers and query', () => {
+    expect(derive(head('GET', '/b/dir/a%20b.txt'))).toEqual(['aws:s3:GetObject', 'read', { Bucket: 'b', Key: 'dir/a b.txt' }]);
+    expect(derive(head('GET', '/b/k?x-id=GetObject&versionId=3'))).toEqual(['aws:s3:GetObject', 'read', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('GET', '/b/k?acl'))).toEqual(['aws:s3:GetObjectAcl', 'read', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('PUT', '/b/k'))).toEqual(['aws:s3:PutObject', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('PUT', '/b/k', { headers: { 'x-amz-copy-source': '/src/k' } }))).toEqual(['aws:s3:CopyObject', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('PUT', '/b/k?partNumber=1&uploadId=u'))).toEqual(['aws:s3:UploadPart', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('PUT', '/b/k?partNumber=1&uploadId=u', { headers: { 'x-amz-copy-source': '/s/k' } }))).toEqual(['aws:s3:UploadPartCopy', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('DELETE', '/b/k'))).toEqual(['aws:s3:DeleteObject', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('POST', '/b?delete'))).toEqual(['aws:s3:DeleteObjects', 'write', { Bucket: 'b' }]);
+    expect(derive(head('GET', '/b?list-type=2&prefix=d%2F'))).toEqual(['aws:s3:ListObjectsV2', 'read', { Bucket: 'b' }]);
+    expect(derive(head('GET', '/b/'))).toEqual(['aws:s3:ListObjects', 'read', { Bucket: 'b' }]);
+    expect(derive(head('HEAD', '/b'))).toEqual(['aws:s3:HeadBucket', 'read', { Bucket: 'b' }]);
+    expect(derive(head('PUT', '/b'))).toEqual(['aws:s3:CreateBucket', 'write', { Bucket: 'b' }]);
+    // Without a bucket: ListBuckets; ListDirectoryBuckets belongs to the S3 Express control endpoint.
+    expect(derive(head('GET', '/'))).toEqual(['aws:s3:ListBuckets', 'read', {}]);
+  });
+
+  it('every REST operation of every shipped model is derived from its own minimal request, and none ties with another', () => {
+    const outcomes: Record<string, number> = { self: 0, ambiguous: 0 };
+    const wrong: string[] = [];
+    for (const [service, model] of Object.entries(AWS_SERVICE_MODELS)) {
+      for (const [name, op] of Object.entries(model.operations)) {
+        if (!op.uri || !op.method) continue;
+        const [path, literal = ''] = op.uri.split('?') as [string, string?];
+        const concrete = path.replace(/\{[^}]+\}/g, 'v');
+        const query = [...literal.split('&').filter((p) => p !== '' && !p.startsWith('x-id=')), ...(op.requiredQuery ?? []).map((q) => `${q}=1`)].join('&');
+        const headers = Object.fromEntries((op.requiredHeaders ?? []).map((h) => [h, 'x']));
+        const target = `${op.bucket ? `/bucket${concrete === '/' ? '' : concrete}` : concrete}${query ? `?${query}` : ''}`;
+        const got = derive(head(op.method, target, { headers }), service);
+        if (Array.isArray(got) && got[0] === `aws:${service}:${name}`) outcomes.self!++;
+        else if (got === 'GH_ERR_AWS_OPERATION_AMBIGUOUS') outcomes.ambiguous!++;
+        else wrong.push(`${service}:${name} -> ${JSON.stringify(got)}`);
+        // With the SDK's x-id, an operation is never ambiguous.
+        if (literal.includes('x-id=')) {
+          const withXId = derive(head(op.method, `${target}${query ? '&' : '?'}${literal.split('&').find((p) => p.startsWith('x-id='))}`, { headers }), service);
+          if (!Array.isArray(withXId) || withXId[0] !== `aws:${service}:${name}`) wrong.push(`${service}:${name} with x-id -> ${JSON.stringify(withXId)}`);
+        }
+      }
+    }
+    // Unreachable by design, both served by other endpoints than a bucket endpoint: ListDirectoryBuckets (the S3
+    // Express control endpoint) and WriteGetObjectResponse (S3 Object Lambda's host-prefixed endpoint).
+    expect(wrong).toEqual([
+      's3:ListDirectoryBuckets -> ["aws:s3:ListBuckets","read",{}]',
+      's3:ListDirectoryBuckets with x-id -> "GH_ERR_AWS_OPERATION_UNKNOWN"',
+      's3:WriteGetObjectResponse -> "GH_ERR_AWS_OPERATION_UNKNOWN"',
+    ]);
+    expect(outcomes).toEqual({ self: 111, ambiguous: 0 });
+  });
+
+  it('refuses a request two templates match equally well, never picking one', () => {
+    const models = {
+      svc: { namespace: 'x', protocol: 'restJson1', target: 'X', source: 'test', operations: { GetThing: { method: 'GET', uri: '/things/{Id}' }, GetOther: { method: 'GET', uri: '/things/{Name}' }, ListThings: { method: 'GET', uri: '/things' } } },
+    };
+    const op = deriveOperation(head('GET', '/things/1'), { service: 'svc', region: 'r', models });
+    expect(op).toMatchObject({ refusal: true, code: 'GH_ERR_AWS_OPERATION_AMBIGUOUS', decision: 'aws.operation_undecodable', message: expect.stringContaining('GetOther and GetThing') });
+    expect(deriveOperation(head('GET', '/things'), { service: 'svc', region: 'r', models })).toMatchObject({ operation: 'ListThings', action: 'aws:svc:ListThings' });
+  });
+
+  it('S3 virtual-hosted style takes the bucket from the host', () => {
+    expect(derive(head('GET', '/dir/k', { host: 'my.bucket.s3.gw.local:8443' }), 's3', ['s3.gw.local'])).toEqual(['aws:s3:GetObject', 'read', { Bucket: 'my.bucket', Key: 'dir/k' }]);
+    expect(derive(head('GET', '/?tagging', { host: 'b.s3.gw.local' }), 's3', ['s3.gw.local'])).toEqual(['aws:s3:GetBucketTagging', 'read', { Bucket: 'b' }]);
+  });
+
+  it('refuses what no single operation matches: unknown parameters, an x-id naming another operation, repeats, unknown services', () => {
+    expect(derive(head('GET', '/b/k?torrentz'))).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(derive(head('GET', '/b/k?x-id=PutObject'))).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(derive(head('GET', '/b/k?acl&acl'))).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
+    expect(derive(head('PATCH', '/b/k'))).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(derive(head('GET', '/b/k?bad=%ZZ'))).toBe('GH_ERR_REQUEST_INVALID');
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'DynamoDB_20120810.GetItem' } }), 'dynamodb')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
+    expect(derive(head('POST', '/'), 'constructor')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
+  });
+
+  it('JSON protocols: X-Amz-Target names the operation, well-known body members are the resource hints', () => {
+    const body = Buffer.from(JSON.stringify({ SecretId: 'prod/db', VersionStage: 'AWSCURRENT' }));
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'secretsmanager.DescribeSecret' }, body }), 'secretsmanager')).toEqual(['aws:secretsmanager:DescribeSecret', 'read', { SecretId: 'prod/db' }]);
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'secretsmanager.GetSecretValue' }, body }), 'secretsmanager')).toEqual(['aws:secretsmanager:GetSecretValue', 'read', { SecretId: 'prod/db' }, 'mints']);
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.Decrypt' }, body: Buffer.from('{"KeyId":"alias/x"}') }), 'kms')).toEqual(['aws:kms:Decrypt', 'write', { KeyId: 'alias/x' }]);
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'AWSCognitoIdentityService.GetCredentialsForIdentity' } }), 'cognito-identity')).toEqual(['aws:cognito-identity:GetCredentialsForIdentity', 'read', {}, 'mints']);
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.NoSuchThing' } }), 'kms')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'secretsmanager.ListSecrets' } }), 'kms')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.ListKeys' }, body: Buffer.from('[1]') }), 'kms')).toBe('GH_ERR_REQUEST_INVALID');
+  });
+
+  it('query protocol: Action= from the query string or the form body, never both; credential minting flagged', () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+    expect(derive(head('POST', '/', { headers: form, body: Buffer.from('Action=AssumeRole&Version=2011-06-15&RoleArn=arn') }), 'sts')).toEqual(['aws:sts:AssumeRole', 'write', {}, 'mints']);
+    expect(derive(head('GET', '/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15'), 'sts')).toEqual(['aws:sts:AssumeRoleWithWebIdentity', 'write', {}, 'mints']);
+    expect(derive(head('POST', '/?Action=AssumeRole', { headers: form, body: Buffer.from('Action=AssumeRole') }), 'sts')).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
+    expect(derive(head('POST', '/', { headers: form }), 'sts')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    // Not in the shipped (trimmed) STS model: refused rather than guessed.
+    expect(derive(head('POST', '/', { headers: form, body: Buffer.from('Action=GetCallerIdentity') }), 'sts')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+  });
+
+  it('REST JSON (SSO portal): the credential-minting GetRoleCredentials is flagged (its required bearer header is part of the match)', () => {
+    expect(derive(head('GET', '/federation/credentials?role_name=r&account_id=1'), 'awsssoportal')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(derive(head('GET', '/federation/credentials?role_name=r&account_id=1', { headers: { 'x-amz-sso_bearer_token': 't' } }), 'awsssoportal')).toEqual(['aws:awsssoportal:GetRoleCredentials', 'read', {}, 'mints']);
+  });
+
+  it('read/write groups follow the name prefix; exceptions only ever make an operation write', () => {
+    expect(['GetObject', 'ListBuckets', 'DescribeKey', 'HeadObject', 'Query', 'Scan', 'BatchGetItem'].map((o) => actionGroup('x', o))).toEqual(Array(7).fill('read'));
+    expect(['PutObject', 'Getaway', 'Listen', 'BatchWriteItem', 'Decrypt'].map((o) => actionGroup('x', o))).toEqual(Array(5).fill('write'));
+    expect(actionGroup('cognito-identity', 'GetId')).toBe('write');
+  });
+});
