@@ -18,10 +18,16 @@ export interface SessionPageLinks {
   /** The page's own URL (`/console/sessions/<id>`): event links are `<self>#e-<seq>`. */
   readonly self: string;
   readonly exportJson: string;
-  /** Only for sessions with a terminal recording. */
-  readonly exportCast?: string;
   /** Where `consoleAssets()` are mounted. @default '' (the paths are absolute) */
   readonly assetBase?: string;
+}
+
+export interface SessionTerminal {
+  /** What the channel ran: `shell`, or the exec command line. */
+  readonly label: string;
+  readonly recording: TerminalRecording;
+  /** The `.cast` export of this recording (the player loads it; without JavaScript it is a download). */
+  readonly castUrl: string;
 }
 
 export interface SessionPageInput {
@@ -32,7 +38,8 @@ export interface SessionPageInput {
   /** Who is looking (shown; authorization is the router's job). */
   readonly viewer: { readonly name: string; readonly subject: string };
   readonly links: SessionPageLinks;
-  readonly terminal?: TerminalRecording;
+  /** The session's terminal recordings (one per SSH channel / exec), each with its `.cast` URL. */
+  readonly terminals?: readonly SessionTerminal[];
   /** @default DEFAULT_PRICES */
   readonly prices?: PriceTable;
 }
@@ -46,7 +53,7 @@ export function renderSessionPage(input: SessionPageInput): Html {
   const s = input.session;
   const base = input.links.assetBase ?? '';
   const p = s.principal;
-  const castUrl = input.links.exportCast;
+  const terminals = input.terminals ?? [];
   return html`<link rel="stylesheet" href="${base}${CONSOLE_ASSET_PATHS.sessionCss}">
 <article class="gh-session" aria-labelledby="gh-session-title">
 <header class="gh-session-head">
@@ -60,10 +67,11 @@ export function renderSessionPage(input: SessionPageInput): Html {
 <dt>events</dt><dd>${s.eventCount}</dd>
 </dl>
 ${renderVerificationBadge(input.verification, (seq) => `${input.links.self}#${eventAnchor(seq)}`)}
-<p class="gh-exports"><a href="${input.links.exportJson}" download>Export JSON</a>${castUrl ? html` · <a href="${castUrl}" download>Export .cast</a>` : ''} · <a href="${input.links.self}">Link to this session</a> <span class="gh-muted">(each event's # links to that event; links open for any authorized user)</span></p>
+<p class="gh-exports"><a href="${input.links.exportJson}" download>Export JSON</a>${terminals.map((t) => html` · <a href="${t.castUrl}" download>Export .cast (${t.label})</a>`)} · <a href="${input.links.self}">Link to this session</a> <span class="gh-muted">(each event's # links to that event; links open for any authorized user)</span></p>
 <p class="gh-muted">Viewed by ${input.viewer.name}</p>
 </header>
-${input.terminal && castUrl ? html`${renderPlayerSlot(input.terminal, castUrl)}<link rel="stylesheet" href="${base}${CONSOLE_ASSET_PATHS.playerCss}"><script src="${base}${CONSOLE_ASSET_PATHS.playerJs}" defer></script><script src="${base}${CONSOLE_ASSET_PATHS.loaderJs}" defer></script>` : ''}
+${terminals.length > 0 ? html`${terminals.map((t) => renderPlayerSlot(t.recording, t.castUrl, t.label))}<link rel="stylesheet" href="${base}${CONSOLE_ASSET_PATHS.playerCss}"><script src="${base}${CONSOLE_ASSET_PATHS.playerJs}" defer></script><script src="${base}${CONSOLE_ASSET_PATHS.loaderJs}" defer></script>` : ''}
 ${renderTimeline(input.events, input.prices ?? DEFAULT_PRICES)}
 </article>`;
 }
+export { createSessionPageService, sessionUrls, type ChannelRecording, type SessionPageService, type SessionPageServices } from './service';

@@ -65,9 +65,46 @@ export function toAsciicast(rec: TerminalRecording): string {
  * The player slot: a container the loader script (assets.ts) turns into an asciinema player at
  * the recorded size. Without JavaScript it stays a link to the `.cast` download.
  */
-export function renderPlayerSlot(rec: Pick<TerminalRecording, 'cols' | 'rows'>, castUrl: string): Html {
+export function renderPlayerSlot(rec: Pick<TerminalRecording, 'cols' | 'rows'>, castUrl: string, label = 'terminal'): Html {
   checkSize(rec.cols, rec.rows, 'player');
-  return html`<section class="gh-terminal" aria-label="terminal replay">
+  return html`<section class="gh-terminal" aria-label="terminal replay: ${label}">
+<h2 class="gh-terminal-title">${label}</h2>
 <div class="gh-player" data-cast="${castUrl}" data-cols="${rec.cols}" data-rows="${rec.rows}"><p class="gh-muted">Terminal ${rec.cols}×${rec.rows}. <a href="${castUrl}" download>Download the recording (.cast)</a> to replay it with asciinema; the player needs JavaScript.</p></div>
 </section>`;
+}
+
+/** ANSI control sequences (CSI, OSC) stripped for the text view; the player shows them as drawn. */
+const ANSI = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
+
+function n(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * Terminal protocol events in the timeline (SSH: `ssh.channel.open`, `ssh.data`, `ssh.resize`,
+ * `ssh.exit`), as text: the player above replays them; this shows what was typed and printed,
+ * with masking markers marked. Undefined for a type this module does not know.
+ */
+export function renderTerminalEvent(type: string, payload: Record<string, unknown>, marks: (text: string) => Html): Html | undefined {
+  const channel = n(payload.channel);
+  const at = n(payload.t);
+  const where = html`<span class="gh-muted">channel ${channel ?? '?'}${at !== undefined ? ` · ${(at / 1000).toFixed(3)} s` : ''}</span>`;
+  switch (type) {
+    case 'ssh.channel.open': {
+      const pty = typeof payload.pty === 'object' && payload.pty !== null ? (payload.pty as Record<string, unknown>) : undefined;
+      return html`<p>${where} <span class="gh-tag">${String(payload.kind ?? '?')}</span>${typeof payload.command === 'string' ? html` <code>${marks(payload.command)}</code>` : ''}${
+        pty ? html` <span class="gh-muted">pty ${n(pty.cols) ?? '?'}×${n(pty.rows) ?? '?'}${typeof pty.term === 'string' ? ` ${pty.term}` : ''}</span>` : html` <span class="gh-muted">no pty</span>`
+      }</p>`;
+    }
+    case 'ssh.data': {
+      const text = typeof payload.text === 'string' ? payload.text.replace(ANSI, '') : '';
+      return html`<div class="gh-term-data gh-term-${String(payload.stream ?? 'stdout')}"><p>${where} <span class="gh-tag">${String(payload.stream ?? '?')}</span> <span class="gh-muted">${n(payload.bytes) ?? '?'} bytes</span></p><pre class="gh-code"><code>${marks(text)}</code></pre></div>`;
+    }
+    case 'ssh.resize':
+      return html`<p>${where} resized to ${n(payload.cols) ?? '?'}×${n(payload.rows) ?? '?'}</p>`;
+    case 'ssh.exit':
+      return html`<p>${where} exited ${payload.code === null || payload.code === undefined ? html`by signal ${String(payload.signal ?? '?')}` : html`with status <code>${String(payload.code)}</code>`}</p>`;
+    default:
+      return undefined;
+  }
 }

@@ -1,11 +1,12 @@
 import { EVENT_CATALOG, isEventType } from '../../../recording/event-catalog';
 import type { AuditEvent } from '../../../recording/events';
 import { html, type Html } from '../html';
-import { countMarks, decisionBadge, decisionOf, isRecord, jsonBlock, maskCounts, str } from './common';
+import { countMarks, decisionBadge, decisionOf, isRecord, jsonBlock, maskCounts, str, textWithMarks } from './common';
 import { renderHttpEvent } from './http-exchange';
 import { renderLlmConversation } from './llm-conversation';
 import type { PriceTable } from './pricing';
 import { renderSqlEvent } from './sql-statement';
+import { renderTerminalEvent } from './terminal';
 
 /** The id of one event's anchor: `#e-<seq>` links to it (shareable with any authorized user). */
 export function eventAnchor(seq: number): string {
@@ -39,6 +40,8 @@ function body(type: string, payload: Record<string, unknown>, prices: PriceTable
   if (type === 'llm.exchange') return renderLlmConversation(payload, prices);
   if (type.startsWith('http.')) return renderHttpEvent(type, payload);
   if (type.startsWith('pg.')) return renderSqlEvent(type, payload);
+  const terminal = renderTerminalEvent(type, payload, textWithMarks);
+  if (terminal !== undefined) return terminal;
   switch (type) {
     case 'session.start':
       return html`<p>protocol <strong>${str(payload.protocol) ?? '?'}</strong></p>${isRecord(payload.client) ? html`<details><summary>client</summary>${jsonBlock(payload.client)}</details>` : ''}`;

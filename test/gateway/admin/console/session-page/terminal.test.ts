@@ -55,11 +55,11 @@ describe('terminal recordings: asciicast v2 export and the player slot', () => {
       session: { id: 't1', protocol: 'ssh', eventCount: 0, chain: { intact: true } },
       events: [],
       viewer: { name: 'a', subject: 'a' },
-      links: { self: '/console/sessions/t1', exportJson: '/console/sessions/t1/export.json', exportCast: '/console/sessions/t1/export.cast' },
-      terminal: FIXTURE,
+      links: { self: '/console/sessions/t1', exportJson: '/console/sessions/t1/export.json' },
+      terminals: [{ label: 'ssh deploy@db-1', recording: FIXTURE, castUrl: '/console/sessions/t1/export.cast' }],
     }).value;
     expect(page).toContain('<div class="gh-player" data-cast="/console/sessions/t1/export.cast" data-cols="132" data-rows="43">');
-    expect(page).toContain('<a href="/console/sessions/t1/export.cast" download>Export .cast</a>');
+    expect(page).toContain('<a href="/console/sessions/t1/export.cast" download>Export .cast (ssh deploy@db-1)</a>');
     expect(page).toContain(`<script src="${CONSOLE_ASSET_PATHS.playerJs}" defer></script><script src="${CONSOLE_ASSET_PATHS.loaderJs}" defer></script>`);
     expect(page).not.toMatch(/https?:\/\//);
     expect(page).not.toMatch(/\sstyle=/);

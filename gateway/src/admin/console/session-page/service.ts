@@ -1,0 +1,86 @@
+import { isGatehouseError } from '../../../errors';
+import type { AuditEvent } from '../../../recording/events';
+import type { SessionTranscript } from '../../../recording/reader';
+import type { LogSink } from '../../../recording/sinks/sink';
+import type { TrustedKey } from '../../../recording/verify';
+import type { RecordingWitness } from '../../../recording/witness';
+import type { Html } from '../html';
+import { sessionCastExport, sessionJsonExport } from './export';
+import { renderSessionPage, type SessionTerminal } from './index';
+import type { PriceTable } from './pricing';
+import type { TerminalRecording } from './terminal';
+import { verifySessionForConsole, type SessionVerification } from './verification-badge';
+
+/** One terminal recording of a session (an SSH shell or exec channel). */
+export interface ChannelRecording {
+  readonly channel: number;
+  readonly label: string;
+  readonly recording: TerminalRecording;
+}
+
+/** What the session page needs from the running gateway. */
+export interface SessionPageServices {
+  /** The log store the session is read from and verified against. */
+  readonly sink: LogSink;
+  /** The recording witness (state database, optional file): the badge checks rollback against it. */
+  readonly witness?: Pick<RecordingWitness, 'heads'>;
+  /**
+   * Keys the badge trusts: the gateway's own signing key, plus any earlier keys still signing
+   * digests in the log (after a rotation).
+   * @default the keys embedded in the digests (consistency, not origin; the badge says so)
+   */
+  readonly trustedKeys?: readonly (string | TrustedKey)[];
+  /** The session's terminal recordings from its events (protocols that record terminals provide it). @default none */
+  readonly terminalsOf?: (events: readonly AuditEvent[]) => readonly ChannelRecording[];
+  readonly prices?: PriceTable;
+}
+
+export interface SessionPageService {
+  verify(sessionId: string): Promise<SessionVerification>;
+  render(transcript: SessionTranscript, viewer: { name: string; subject: string }, verification: SessionVerification | undefined): Html;
+  json(transcript: SessionTranscript): { filename: string; contentType: string; body: string };
+  /** The `.cast` of one channel; undefined when the session has no such terminal recording. */
+  cast(transcript: SessionTranscript, channel: number): { filename: string; contentType: string; body: string } | undefined;
+}
+
+/** URLs of a session's page and downloads under /console/sessions/. */
+export function sessionUrls(sessionId: string): { self: string; exportJson: string; cast: (channel: number) => string } {
+  const self = `/console/sessions/${encodeURIComponent(sessionId)}`;
+  return { self, exportJson: `${self}/export.json`, cast: (channel) => `${self}/export.cast?channel=${channel}` };
+}
+
+export function createSessionPageService(services: SessionPageServices): SessionPageService {
+  const terminalsOf = services.terminalsOf ?? (() => []);
+  return {
+    async verify(sessionId) {
+      try {
+        return await verifySessionForConsole(services.sink, sessionId, {
+          ...(services.trustedKeys ? { trustedKeys: services.trustedKeys } : {}),
+          ...(services.witness ? { witness: await services.witness.heads() } : {}),
+        });
+      } catch (e) {
+        // The log store or the witness could not be read: not verified, and the page says why.
+        const reason = isGatehouseError(e) ? `${e.code}: ${e.message}` : 'the log store or the witness could not be read';
+        return { status: 'broken', ok: false, firstBroken: { code: 'VERIFY_UNAVAILABLE', reason }, witnessed: services.witness !== undefined, warnings: [] };
+      }
+    },
+    render(transcript, viewer, verification) {
+      const urls = sessionUrls(transcript.session.id);
+      const terminals: SessionTerminal[] = terminalsOf(transcript.events).map((t) => ({ label: t.label, recording: t.recording, castUrl: urls.cast(t.channel) }));
+      return renderSessionPage({
+        session: transcript.session,
+        events: transcript.events,
+        verification,
+        viewer,
+        links: { self: urls.self, exportJson: urls.exportJson },
+        terminals,
+        prices: services.prices,
+      });
+    },
+    json: sessionJsonExport,
+    cast(transcript, channel) {
+      const t = terminalsOf(transcript.events).find((c) => c.channel === channel);
+      return t === undefined ? undefined : sessionCastExport(transcript.session.id, t.recording);
+    },
+  };
+}
