@@ -91,7 +91,8 @@ export function parseAuthorization(request: SignedRequest): ParsedAuthorization 
   const queryNames = parseQuery(request.query).map(([k]) => k.toLowerCase());
   const queryAuth = queryNames.some((k) => QUERY_AUTH.includes(k) && k !== 'x-amz-date' && k !== 'x-amz-security-token');
   const auth = byName.get('authorization');
-  if (auth && queryAuth) throw new GatehouseError('GH_ERR_AWS_AUTH_AMBIGUOUS', 'the request carries both header and query authentication');
+  // With header authentication, no authentication parameter may ride in the query (not even a date or a token).
+  if (auth && queryNames.some((k) => QUERY_AUTH.includes(k))) throw new GatehouseError('GH_ERR_AWS_AUTH_AMBIGUOUS', 'the request carries both header and query authentication');
   if (queryAuth) throw new GatehouseError('GH_ERR_AWS_PRESIGNED_REFUSED', 'presigned requests are refused: their signature is the caller\'s, not the gateway\'s');
   if (!auth) throw new GatehouseError('GH_ERR_AWS_SIGNATURE_MISSING', 'the request carries no AWS Signature Version 4 authentication');
   for (const [name, values] of byName) {

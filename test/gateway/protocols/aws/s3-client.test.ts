@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { isGatehouseError } from '../../../../gateway/src/errors';
 import type { Principal } from '../../../../gateway/src/identity';
@@ -103,6 +104,16 @@ describe('a real @aws-sdk/client-s3 with gateway-issued credentials', () => {
       ['aws:s3:ListObjectsV2', 'read', 'my-bucket', null, 'hash'],
       ['aws:s3:DeleteObject', 'write', 'my-bucket', 'dir/a file+1.txt', 'hash'],
     ]);
+  });
+
+  it('a streamed upload is signed as STREAMING-UNSIGNED-PAYLOAD-TRAILER (aws-chunked with a CRC32 trailer): recognized and recorded', async () => {
+    captured.length = 0;
+    await client.send(new PutObjectCommand({ Bucket: 'my-bucket', Key: 'big', Body: Readable.from([Buffer.from('hello '), Buffer.from('world')]), ContentLength: 11 }));
+    const c = captured[0]!;
+    expect(c.headers['content-encoding']).toBe('aws-chunked');
+    const auth = authenticateAwsRequest(keyring, c.request);
+    expect(auth.signature.payload).toEqual({ kind: 'streaming', mode: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' });
+    expect(deriveOperation({ ...c.request, host: c.host, headers: c.headers }, { service: 's3', region: 'eu-west-1' })).toMatchObject({ action: 'aws:s3:PutObject', resources: { Bucket: 'my-bucket', Key: 'big' } });
   });
 
   it('fails verification when the captured method, path, query, a header or the body is tampered with', async () => {

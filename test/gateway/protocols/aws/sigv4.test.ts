@@ -122,6 +122,7 @@ describe('SigV4 verification of the caller', () => {
     refusedWith('GH_ERR_AWS_PRESIGNED_REFUSED', () => authenticateAwsRequest(keyring, onWire(presigned), { now: NOW }));
     const header = onWire(await sign('s3', s3Put()));
     refusedWith('GH_ERR_AWS_AUTH_AMBIGUOUS', () => authenticateAwsRequest(keyring, { ...header, query: `${header.query}&X-Amz-Signature=${'0'.repeat(64)}` }, { now: NOW }));
+    refusedWith('GH_ERR_AWS_AUTH_AMBIGUOUS', () => authenticateAwsRequest(keyring, { ...header, query: `${header.query}&X-Amz-Security-Token=other` }, { now: NOW }));
   });
 
   it('refuses repeated auth headers, unsigned x-amz-* headers, required headers left unsigned, malformed Authorization', async () => {
