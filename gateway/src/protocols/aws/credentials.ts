@@ -238,3 +238,32 @@ function wellFormed(p: TicketPayload): boolean {
     Number.isInteger(p.iat) && Number.isInteger(p.exp)
   );
 }
+
+/**
+ * Reads a keyring from its secret value: `{"current": "k2", "keys": {"k1": "<base64>", "k2": "<base64>"}}`
+ * (one secret in the secret store, so every replica holds the same keys). Errors name the problem,
+ * never the key bytes.
+ */
+export function parseKeyring(text: string): GatewayKeyring {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the AWS credential keyring secret is not JSON');
+  }
+  const obj = parsed as { current?: unknown; keys?: unknown };
+  if (typeof obj?.current !== 'string' || obj.keys === null || typeof obj.keys !== 'object' || Array.isArray(obj.keys)) {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the AWS credential keyring secret must be {"current": "<key id>", "keys": {"<key id>": "<base64 key>"}}');
+  }
+  const keys: Record<string, Uint8Array> = {};
+  for (const [id, value] of Object.entries(obj.keys as Record<string, unknown>)) {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) throw new GatehouseError('GH_ERR_CONFIG_INVALID', `AWS credential key "${id.slice(0, 32)}" is not base64`);
+    keys[id] = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
+  }
+  return createKeyring(obj.current, keys);
+}
+
+/** The `credential_process` answer for `~/.aws/config` (Version 1, as the SDKs and the CLI read it). */
+export function credentialProcessOutput(c: CallerCredential): { Version: 1; AccessKeyId: string; SecretAccessKey: string; SessionToken: string; Expiration: string } {
+  return { Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration };
+}

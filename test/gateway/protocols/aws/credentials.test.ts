@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isGatehouseError, type ErrorCode } from '../../../../gateway/src/errors';
 import type { Principal } from '../../../../gateway/src/identity';
-import { createKeyring, mintCallerCredential, verifyCallerCredential } from '../../../../gateway/src/protocols/aws/credentials';
+import { createKeyring, credentialProcessOutput, mintCallerCredential, parseKeyring, verifyCallerCredential } from '../../../../gateway/src/protocols/aws/credentials';
 
 const NOW = 1_800_000_000;
 const k1 = randomBytes(32);
@@ -85,5 +85,29 @@ describe('gateway-issued AWS caller credentials', () => {
     refusedWith('GH_ERR_CONFIG_INVALID', () => createKeyring('k1', { k1: randomBytes(16) }));
     refusedWith('GH_ERR_CONFIG_INVALID', () => createKeyring('k1', { k2 }));
     refusedWith('GH_ERR_CONFIG_INVALID', () => createKeyring('bad id', { 'bad id': k1 }));
+  });
+
+  it('read the keyring from its secret value, refusing bad ones without echoing key bytes', () => {
+    const ring = parseKeyring(JSON.stringify({ current: 'k2', keys: { k1: k1.toString('base64'), k2: k2.toString('base64url') } }));
+    const c = mintCallerCredential(keyring, principal, 'c', { now: NOW });
+    expect(verifyCallerCredential(ring, c.accessKeyId, c.sessionToken, { now: NOW }).secret).toBe(c.secretAccessKey);
+    // It mints with its current key, k2 (given base64url).
+    const minted = mintCallerCredential(ring, principal, 'c', { now: NOW });
+    expect(verifyCallerCredential(createKeyring('k2', { k2 }), minted.accessKeyId, minted.sessionToken, { now: NOW }).secret).toBe(minted.secretAccessKey);
+    for (const bad of ['not json', '{"current":"k1"}', JSON.stringify({ current: 'k1', keys: { k1: 'not base64!' } }), JSON.stringify({ current: 'k1', keys: { k1: randomBytes(8).toString('base64') } })]) {
+      let caught: unknown;
+      try {
+        parseKeyring(bad);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isGatehouseError(caught, 'GH_ERR_CONFIG_INVALID')).toBe(true);
+      expect((caught as Error).message).not.toContain('base64!');
+    }
+  });
+
+  it('answer credential_process in its Version 1 shape', () => {
+    const c = mintCallerCredential(keyring, principal, 'c', { now: NOW });
+    expect(credentialProcessOutput(c)).toEqual({ Version: 1, AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, SessionToken: c.sessionToken, Expiration: c.expiration });
   });
 });
