@@ -181,7 +181,7 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
       return;
     }
-    const exchange = new Exchange(this, upstream, match, target, lease.session, principal, req, res, method, started);
+    const exchange = new Exchange(this, upstream, match, target, lease.session, lease.streams, principal, req, res, method, started);
     try {
       await exchange.run();
     } finally {

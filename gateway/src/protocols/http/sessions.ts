@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { HttpConnectionConfig } from '../../config/schema';
 import type { Principal } from '../../identity/principal';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
+import { StreamExpiry } from './stream-expiry';
 import type { ProxyLogger } from './types';
 
 interface Entry {
@@ -20,12 +21,16 @@ interface Entry {
   closeWhenIdle: boolean;
   closeReason: string;
   closed: boolean;
+  /** Its open streams, ended when the token each was authorized with expires. */
+  readonly streams: StreamExpiry;
 }
 
 /** Held for the duration of one request; give it back with `release`. */
 export interface SessionLease {
   readonly session: GatewaySession;
   readonly entry: unknown;
+  /** The session's streams by token expiry (one timer per expiry, not per stream). */
+  readonly streams: StreamExpiry;
 }
 
 export interface HttpSessionsOptions {
@@ -84,7 +89,7 @@ export class HttpSessions {
       ) {
         last.inflight++;
         last.lastUsed = this.options.now();
-        return { session: last.session, entry: last };
+        return { session: last.session, entry: last, streams: last.streams };
       }
     }
     const socketId = clientSessionId === undefined ? this.socketId(socket) : 0;
@@ -116,6 +121,7 @@ export class HttpSessions {
         closeWhenIdle: false,
         closeReason: 'client_disconnected',
         closed: false,
+        streams: new StreamExpiry(),
       };
       entry = created;
       this.entries.set(key, created);
@@ -137,14 +143,14 @@ export class HttpSessions {
     }
     entry.inflight++;
     entry.lastUsed = this.options.now();
-    if (entry.session !== undefined) return { session: entry.session, entry };
+    if (entry.session !== undefined) return { session: entry.session, entry, streams: entry.streams };
     return this.whenOpen(entry);
   }
 
   private async whenOpen(entry: Entry): Promise<SessionLease> {
     try {
       const session = await entry.opening;
-      return { session, entry };
+      return { session, entry, streams: entry.streams };
     } catch (e) {
       entry.inflight--;
       throw e;
@@ -221,6 +227,7 @@ export class HttpSessions {
   private async closeEntry(entry: Entry, reason: string): Promise<void> {
     if (entry.closed) return;
     this.forget(entry);
+    entry.streams.release();
     let session: GatewaySession;
     try {
       session = await entry.opening;

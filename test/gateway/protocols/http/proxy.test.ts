@@ -355,6 +355,43 @@ describe('HTTP proxy', () => {
   });
 
   describe('streaming', () => {
+    it('sends the headers of a stream before its first chunk when the upstream holds the chunk back', async () => {
+      // The upstream sends its head at once and its first event only when the test releases it:
+      // the client must see the head while the upstream has sent no body byte yet.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let dataSent = false;
+      const held = await startUpstream(async (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.flushHeaders();
+        await gate;
+        dataSent = true;
+        res.end('event: tick\ndata: {"n":0}\n\n');
+      });
+      try {
+        running = await startProxy(await pipelineWith(), [connection({ name: 's', upstream: held.url, route: { pathPrefix: '/' } })]);
+        const body = await new Promise<string>((resolve, reject) => {
+          const req = http.request(`${running!.url}/events`, { headers: auth, agent: false }, (res) => {
+            expect(res.statusCode).toBe(200);
+            expect(res.headers['content-type']).toBe('text/event-stream');
+            expect(dataSent).toBe(false); // the head arrived on its own
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve(text));
+            res.on('error', reject);
+            release();
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(body).toBe('event: tick\ndata: {"n":0}\n\n');
+      } finally {
+        release();
+        await held.close();
+      }
+    });
+
     it('passes SSE events through as they arrive: the client reads the first event before the upstream sends the last', async () => {
       const streamer = await startGatedStreamer(3);
       const pipeline = await pipelineWith();
