@@ -133,6 +133,7 @@ export class GatewayPipeline implements Pipeline {
         clientAddress: client.address,
         startedAt: new Date(),
         status: 'open',
+        clientSessionId: client.clientSessionId ?? null,
       })
       .catch((err) => this.options.logger.warn({ err: String(err), sessionId }, 'session index update failed'));
     return session;
@@ -320,6 +321,7 @@ class PipelineSession implements GatewaySession {
         (payload as { decision?: RecordedDecision }).decision = decision;
       }
     }
+    const seq = this.recorder.seq ?? this.eventCount;
     try {
       this.recorder.appendNow(type, payload, options);
     } catch (e) {
@@ -327,6 +329,7 @@ class PipelineSession implements GatewaySession {
       throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
     }
     this.eventCount++;
+    this.indexEvent(type, payload, seq, requestId);
     return true;
   }
 
@@ -348,13 +351,27 @@ class PipelineSession implements GatewaySession {
     }
     // Only a durable append has a latency worth measuring; a buffered one returns at once.
     const started = options?.durable ? performance.now() : 0;
+    // The recorder assigns the seq synchronously as append starts: read it just before.
+    const seq = this.recorder.seq ?? this.eventCount;
     try {
       await this.recorder.append(type, payload, options);
       this.eventCount++;
+      this.indexEvent(type, payload, seq, requestId);
       if (options?.durable) this.observer.recorded(performance.now() - started, true);
     } catch (e) {
       this.observer.recorded(options?.durable ? performance.now() - started : 0, false);
       throw toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+    }
+  }
+
+  /** Hands a stored event to the session index's search rows (batched there; never throws here). */
+  private indexEvent(type: EventType, payload: object, seq: number, requestId: string | undefined): void {
+    const index = this.options.index;
+    if (index.eventRecorded === undefined) return;
+    try {
+      index.eventRecorded({ sessionId: this.id, seq, time: new Date(), type, requestId, payload: payload as Record<string, unknown> });
+    } catch (e) {
+      this.options.logger.warn({ err: String(e), sessionId: this.id, type }, 'session index: event not indexed');
     }
   }
 

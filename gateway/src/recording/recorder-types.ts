@@ -28,6 +28,8 @@ export interface AppendOptions {
 
 export interface SessionRecorder {
   readonly id: string;
+  /** The seq the next event gets (the session index names indexed events by it). Optional for other recorders. */
+  readonly seq?: number;
   /** Only registered types (event-catalog.ts); an unregistered one rejects with GH_ERR_EVENT_UNREGISTERED. */
   append<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): Promise<void>;
   /**

@@ -1,3 +1,5 @@
+import type { SessionDecision } from './session-search';
+
 /**
  * The session index: what `gatehouse sessions list|show|export` and the admin API query.
  * Implementations: PostgreSQL via URL, embedded PGlite by default (state/).
@@ -23,6 +25,21 @@ export interface SessionRow {
   readonly counters: Readonly<Record<string, number>>;
   /** Log-store keys of segments holding this session's events. */
   readonly segments: readonly string[];
+  /** The client's own session id (Claude Code's `x-claude-code-session-id`), when it sent one. */
+  readonly clientSessionId?: string | null;
+  /** Every decision seen in the session (allowed, denied, reviewed, masked, failed). */
+  readonly decisions?: readonly SessionDecision[];
+}
+
+/** One recorded event, as the pipeline hands it to the index after the recorder accepted it. */
+export interface RecordedEventRef {
+  readonly sessionId: string;
+  readonly seq: number;
+  readonly time: Date;
+  readonly type: string;
+  readonly requestId?: string;
+  /** The payload exactly as recorded (masked when the connection masks). */
+  readonly payload: Readonly<Record<string, unknown>>;
 }
 
 export interface SessionFilter {
@@ -40,12 +57,18 @@ export interface SessionFilter {
 
 export interface SessionIndex {
   init(): Promise<void>;
-  sessionStarted(row: Pick<SessionRow, 'id' | 'protocol' | 'connection' | 'subject' | 'userName' | 'issuer' | 'groups' | 'clientAddress' | 'startedAt' | 'status'>): Promise<void>;
+  sessionStarted(row: Pick<SessionRow, 'id' | 'protocol' | 'connection' | 'subject' | 'userName' | 'issuer' | 'groups' | 'clientAddress' | 'startedAt' | 'status' | 'clientSessionId'>): Promise<void>;
   /**
    * Indexes a client-supplied request id (Gatehouse's own request ids name their session and are
    * found without a row). Buffered: written in batches, not one round trip per request.
    */
   requestSeen(sessionId: string, requestId: string, clientRequestId: string | undefined, time: Date): void;
+  /**
+   * Indexes one recorded event for the console's search (decision bits, bounded text). Buffered
+   * and written in batches off the hot path; never throws: an index failure is counted and
+   * logged, the log store stays the source of truth. Optional for indexes without search.
+   */
+  eventRecorded?(event: RecordedEventRef): void;
   sessionEnded(id: string, update: { endedAt: Date; status: string; eventCount: number; requestCount: number; deniedCount: number; counters?: Record<string, number> }): Promise<void>;
   segmentSealed(key: string, sessionIds: readonly string[]): Promise<void>;
   list(filter: SessionFilter): Promise<SessionRow[]>;

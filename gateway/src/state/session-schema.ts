@@ -47,4 +47,33 @@ export const SESSION_MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'console search: event rows, decision bits, client session ids, full text',
+    statements: [
+      // Session aggregates, so the console's list query never scans events: the OR of the
+      // sessions' decision bits (event-index-row.ts), the client's own session id (Claude Code's
+      // x-claude-code-session-id), and the union of its events' lexemes (stripped of positions:
+      // the per-event documents keep them).
+      'alter table gatehouse_sessions add column decisions integer not null default 0',
+      'alter table gatehouse_sessions add column client_session_id text',
+      'alter table gatehouse_sessions add column doc tsvector',
+      'create index gatehouse_sessions_doc on gatehouse_sessions using gin (doc)',
+      'create index gatehouse_sessions_client_session on gatehouse_sessions (client_session_id) where client_session_id is not null',
+      'create index gatehouse_sessions_protocol on gatehouse_sessions (protocol, started_at desc)',
+      'create index gatehouse_sessions_subject_started on gatehouse_sessions (subject, issuer, started_at desc)',
+      // One compact row per recorded event: where it is, what was decided, what it says (masked,
+      // as recorded; capped at 8 KiB of text). No foreign key: rows arrive in background batches.
+      `create table gatehouse_session_events (
+        session_id text not null,
+        seq integer not null,
+        time timestamptz not null,
+        type text not null,
+        decisions smallint not null default 0,
+        request_id text,
+        doc tsvector,
+        primary key (session_id, seq)
+      )`,
+    ],
+  },
 ];

@@ -3,7 +3,8 @@ import type { StateConfig } from '../config/schema';
 import { sessionIdOfRequest } from '../ids';
 import { GatehouseError } from '../errors';
 import { runMigrations } from './migrations';
-import type { SessionFilter, SessionIndex, SessionRow } from './session-index';
+import { DECISION_BITS, decisionNames, eventIndexFacts } from './event-index-row';
+import type { RecordedEventRef, SessionFilter, SessionIndex, SessionRow } from './session-index';
 import { SESSION_MIGRATIONS } from './session-schema';
 import { createStateStore, type StateLogger, type StateStore } from './store';
 
@@ -25,6 +26,8 @@ export interface SessionIndexOptions {
   readonly maxBatch?: number;
   /** Bound on request ids waiting while the store is unreachable; the oldest are dropped beyond it. @default 50000 */
   readonly maxPending?: number;
+  /** Bound on event rows waiting for the store; the oldest are dropped (and counted) beyond it. @default 50000 */
+  readonly maxPendingEvents?: number;
   /** Delay before retrying a failed background batch. @default 1000 */
   readonly retryDelayMs?: number;
 }
@@ -33,7 +36,13 @@ export interface SessionIndexStats {
   readonly pendingRequestIds: number;
   /** Request ids dropped because the store stayed unreachable (the recording still holds them). */
   readonly droppedRequestIds: number;
+  readonly pendingEvents: number;
+  /** Event rows not indexed (store unreachable past the bound, or refused); the log store still holds the events. */
+  readonly droppedEvents: number;
 }
+
+/** Distinct lexemes kept per session for the list's full-text filter; later text is still in the event rows. */
+export const MAX_SESSION_LEXEMES = 50000;
 
 /** The session index on the state store; `state.url` selects PostgreSQL, otherwise embedded PGlite. */
 export function createSessionIndex(stateConfig: StateConfig, options: SessionIndexOptions = {}): SqlSessionIndex {
@@ -45,6 +54,16 @@ interface PendingRequest {
   readonly requestId: string;
   readonly clientRequestId: string | null;
   readonly time: string;
+}
+
+interface PendingEvent {
+  readonly sessionId: string;
+  readonly seq: number;
+  readonly time: string;
+  readonly type: string;
+  readonly decisions: number;
+  readonly requestId: string | null;
+  readonly text: string;
 }
 
 /** A row of SELECT_SESSIONS, before toSessionRow (session-search.ts shares both). */
@@ -65,10 +84,13 @@ export interface SessionDbRow {
   denied_count: number | string;
   counters: Record<string, number> | string | null;
   segments: string[] | null;
+  client_session_id?: string | null;
+  decisions?: number | string | null;
 }
 
 export const SELECT_SESSIONS = `select s.id, s.protocol, s.connection, s.subject, s.user_name, s.issuer, s.groups,
   s.client_address, s.started_at, s.ended_at, s.status, s.event_count, s.request_count, s.denied_count, s.counters,
+  s.client_session_id, s.decisions,
   coalesce((select array_agg(g.segment_key order by g.segment_key) from gatehouse_session_segments g where g.session_id = s.id), '{}') as segments
   from gatehouse_sessions s`;
 
@@ -84,6 +106,9 @@ export class SqlSessionIndex implements SessionIndex {
   private initializing: Promise<void> | undefined;
   private pending: PendingRequest[] = [];
   private dropped = 0;
+  private pendingEvents: PendingEvent[] = [];
+  private droppedEvents = 0;
+  private readonly maxPendingEvents: number;
   private timer: NodeJS.Timeout | undefined;
   private flushChain: Promise<void> = Promise.resolve();
   private failing = false;
@@ -97,6 +122,7 @@ export class SqlSessionIndex implements SessionIndex {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxPending = options.maxPending ?? 50000;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.maxPendingEvents = options.maxPendingEvents ?? 50000;
   }
 
   /** Opens the store and applies pending migrations; safe to call more than once and from many replicas. */
@@ -115,10 +141,13 @@ export class SqlSessionIndex implements SessionIndex {
   async sessionStarted(row: Parameters<SessionIndex['sessionStarted']>[0]): Promise<void> {
     await this.ready();
     await this.store.query(
-      `insert into gatehouse_sessions (id, protocol, connection, subject, user_name, issuer, groups, client_address, started_at, status)
-       values ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9::timestamptz, $10)
+      // Event rows written before this row existed (another connection's batch) are folded in here.
+      `insert into gatehouse_sessions (id, protocol, connection, subject, user_name, issuer, groups, client_address, started_at, status, client_session_id, decisions, doc)
+       values ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9::timestamptz, $10, $11,
+         coalesce((select bit_or(e.decisions) from gatehouse_session_events e where e.session_id = $1), 0),
+         (select array_to_tsvector(array_agg(distinct l.lexeme)) from gatehouse_session_events e, unnest(tsvector_to_array(e.doc)) as l(lexeme) where e.session_id = $1))
        on conflict (id) do nothing`,
-      [row.id, row.protocol, row.connection, row.subject, row.userName, row.issuer, [...row.groups], row.clientAddress, row.startedAt.toISOString(), row.status],
+      [row.id, row.protocol, row.connection, row.subject, row.userName, row.issuer, [...row.groups], row.clientAddress, row.startedAt.toISOString(), row.status, row.clientSessionId ?? null],
     );
   }
 
@@ -138,13 +167,44 @@ export class SqlSessionIndex implements SessionIndex {
     }
   }
 
+  eventRecorded(event: RecordedEventRef): void {
+    if (this.closed) {
+      this.droppedEvents++;
+      return;
+    }
+    let facts;
+    try {
+      facts = eventIndexFacts(event.type, event.payload);
+    } catch (e) {
+      // A payload the index cannot read is still in the record; only its search row is missing.
+      this.droppedEvents++;
+      this.logger.warn({ sessionId: event.sessionId, seq: event.seq, err: (e as Error).message }, 'event not indexed');
+      return;
+    }
+    this.pendingEvents.push({
+      sessionId: event.sessionId,
+      seq: event.seq,
+      time: event.time.toISOString(),
+      type: event.type,
+      decisions: facts.decisions,
+      requestId: event.requestId ?? null,
+      text: facts.text,
+    });
+    this.trimPending();
+    if (this.pendingEvents.length >= this.maxBatch && !this.failing) {
+      this.flushInBackground();
+    } else {
+      this.schedule(this.failing ? this.retryDelayMs : this.flushIntervalMs);
+    }
+  }
+
   async sessionEnded(id: string, update: Parameters<SessionIndex['sessionEnded']>[1]): Promise<void> {
     await this.ready();
     await this.store.query(
       `update gatehouse_sessions set ended_at = $2::timestamptz, status = $3, event_count = $4, request_count = $5, denied_count = $6,
-         counters = coalesce($7::jsonb, counters)
+         counters = coalesce($7::jsonb, counters), decisions = decisions | $8
        where id = $1`,
-      [id, update.endedAt.toISOString(), update.status, update.eventCount, update.requestCount, update.deniedCount, update.counters === undefined ? null : JSON.stringify(update.counters)],
+      [id, update.endedAt.toISOString(), update.status, update.eventCount, update.requestCount, update.deniedCount, update.counters === undefined ? null : JSON.stringify(update.counters), endDecisions(update)],
     );
   }
 
@@ -204,7 +264,7 @@ export class SqlSessionIndex implements SessionIndex {
     return row === undefined ? undefined : toSessionRow(row);
   }
 
-  /** Writes every buffered request id; rejects with GH_ERR_STATE_UNAVAILABLE (they stay buffered). */
+  /** Writes every buffered request id and event row; rejects with GH_ERR_STATE_UNAVAILABLE (they stay buffered). */
   flush(): Promise<void> {
     this.clearTimer();
     const run = this.flushChain.then(() => this.writePending());
@@ -216,7 +276,7 @@ export class SqlSessionIndex implements SessionIndex {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
-      if (this.pending.length > 0) await this.flush();
+      if (this.pending.length > 0 || this.pendingEvents.length > 0) await this.flush();
     } finally {
       this.closed = true;
       this.clearTimer();
@@ -225,12 +285,17 @@ export class SqlSessionIndex implements SessionIndex {
         this.logger.warn({ count: this.pending.length }, 'session index closed with request ids not indexed');
         this.pending = [];
       }
+      if (this.pendingEvents.length > 0) {
+        this.droppedEvents += this.pendingEvents.length;
+        this.logger.warn({ count: this.pendingEvents.length }, 'session index closed with events not indexed');
+        this.pendingEvents = [];
+      }
       if (this.ownsStore) await this.store.close();
     }
   }
 
   stats(): SessionIndexStats {
-    return { pendingRequestIds: this.pending.length, droppedRequestIds: this.dropped };
+    return { pendingRequestIds: this.pending.length, droppedRequestIds: this.dropped, pendingEvents: this.pendingEvents.length, droppedEvents: this.droppedEvents };
   }
 
   private ready(): Promise<void> {
@@ -255,8 +320,54 @@ export class SqlSessionIndex implements SessionIndex {
         throw e;
       }
     }
-    if (this.failing) this.logger.info('session index reachable again; buffered request ids written');
+    while (this.pendingEvents.length > 0) {
+      const batch = this.pendingEvents.splice(0, this.maxBatch);
+      try {
+        await this.ready();
+        await this.writeEvents(batch);
+      } catch (e) {
+        this.pendingEvents.unshift(...batch);
+        this.trimPending();
+        throw e;
+      }
+    }
+    if (this.failing) this.logger.info('session index reachable again; buffered rows written');
     this.failing = false;
+  }
+
+  /**
+   * One statement per batch: event rows in, and each session's aggregates (decision bits, the
+   * union of lexemes, bounded) folded into its row, so the list query never reads events.
+   */
+  private async writeEvents(batch: readonly PendingEvent[]): Promise<void> {
+    await this.store.query(
+      `with rows as (
+         select * from unnest($1::text[], $2::integer[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::text[])
+           as u(session_id, seq, time, type, decisions, request_id, text)
+       ), ins as (
+         insert into gatehouse_session_events (session_id, seq, time, type, decisions, request_id, doc)
+         select session_id, seq, time, type, decisions, request_id, case when text = '' then null else to_tsvector('simple', text) end from rows
+         on conflict do nothing
+       ), agg as (
+         select session_id, bit_or(decisions) as decisions, strip(to_tsvector('simple', coalesce(string_agg(nullif(text, ''), ' '), ''))) as doc
+         from rows group by session_id
+       )
+       update gatehouse_sessions s set decisions = s.decisions | agg.decisions,
+         doc = case when length(agg.doc) = 0 then s.doc
+                    when s.doc is null then agg.doc
+                    when length(s.doc) >= ${MAX_SESSION_LEXEMES} then s.doc
+                    else s.doc || agg.doc end
+       from agg where s.id = agg.session_id`,
+      [
+        batch.map((e) => e.sessionId),
+        batch.map((e) => e.seq),
+        batch.map((e) => e.time),
+        batch.map((e) => e.type),
+        batch.map((e) => e.decisions),
+        batch.map((e) => e.requestId),
+        batch.map((e) => e.text),
+      ],
+    );
   }
 
   private flushInBackground(): void {
@@ -288,11 +399,30 @@ export class SqlSessionIndex implements SessionIndex {
       this.pending.splice(0, excess);
       this.dropped += excess;
     }
+    const excessEvents = this.pendingEvents.length - this.maxPendingEvents;
+    if (excessEvents > 0) {
+      this.pendingEvents.splice(0, excessEvents);
+      this.droppedEvents += excessEvents;
+      this.logger.warn({ dropped: excessEvents, total: this.droppedEvents }, 'session index: event rows dropped (store not keeping up); `gatehouse index rebuild` restores them');
+    }
   }
 }
 
 function closedError(): GatehouseError {
   return new GatehouseError('GH_ERR_STATE_UNAVAILABLE', 'the session index is closed');
+}
+
+/** Decision bits a session's end tells (counters and status), beyond its events' own. */
+function endDecisions(update: Parameters<SessionIndex['sessionEnded']>[1]): number {
+  let bits = 0;
+  if (update.status === 'auth_failed') bits |= DECISION_BITS.failed;
+  if (update.deniedCount > 0) bits |= DECISION_BITS.denied;
+  for (const [name, n] of Object.entries(update.counters ?? {})) {
+    if (n <= 0) continue;
+    if (name.startsWith('masked.')) bits |= DECISION_BITS.masked;
+    if (name === 'masking.failed') bits |= DECISION_BITS.failed;
+  }
+  return bits;
 }
 
 export function toSessionRow(r: SessionDbRow): SessionRow {
@@ -313,5 +443,7 @@ export function toSessionRow(r: SessionDbRow): SessionRow {
     deniedCount: Number(r.denied_count),
     counters: typeof r.counters === 'string' ? (JSON.parse(r.counters) as Record<string, number>) : (r.counters ?? {}),
     segments: r.segments ?? [],
+    clientSessionId: r.client_session_id ?? null,
+    decisions: decisionNames(Number(r.decisions ?? 0)),
   };
 }

@@ -240,3 +240,38 @@ describe('GatewayPipeline: identity, drain and close', () => {
     }
   });
 });
+
+describe('GatewayPipeline: the search index', () => {
+  it.each(['buffered', 'strict'] as const)('%s: each stored event gets an index row under its recorded seq, with its decision and text', async (recordingMode) => {
+    const e = await start({ recordingMode });
+    const s = await e.pipeline.openSession(await e.principal(['developers']), e.connection, 'http', { address: '127.0.0.1', clientSessionId: 'cc-session-1' });
+    const allowed = s.newRequestId();
+    await s.admit(op('GET'), allowed, request('GET'));
+    const denied = s.newRequestId();
+    await s.admit(op('DELETE', '/items/7'), denied, request('DELETE'));
+    await s.close('done');
+    const recorded = (await e.events(s.id)).filter((x) => x.type !== 'session.start' && x.type !== 'session.end');
+    await e.index.flush();
+    const rows = await e.index.store.query<{ seq: number; type: string; decisions: number; request_id: string }>(
+      'select seq, type, decisions, request_id from gatehouse_session_events where session_id = $1 order by seq',
+      [s.id],
+    );
+    expect(rows.rows.map((r) => [Number(r.seq), r.type, r.request_id])).toEqual(recorded.map((x) => [x.seq, x.type, x.requestId]));
+    expect(rows.rows.map((r) => Number(r.decisions))).toEqual([1, 2]);
+    const row = await until(async () => {
+      const r = await e.index.get(s.id);
+      return r?.status === 'closed' ? r : undefined;
+    });
+    expect(row).toMatchObject({ clientSessionId: 'cc-session-1', decisions: ['allowed', 'denied'] });
+  });
+
+  it('does not index an event the recorder refused', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e);
+    await s.close('done');
+    s.recordOutcome('http.response', { status: 200, headers: {}, body: { size: 0 }, timings: { ttfbMs: 1, totalMs: 1, gatewayMs: 0 } }, s.newRequestId());
+    await e.index.flush();
+    const rows = await e.index.store.query('select seq from gatehouse_session_events where session_id = $1', [s.id]);
+    expect(rows.rows).toEqual([]);
+  });
+});

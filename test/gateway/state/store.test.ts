@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SESSION_MIGRATIONS } from '../../../gateway/src/state/session-schema';
 import { createSessionIndex } from '../../../gateway/src/state/sql-session-index';
 import { createStateStore, isMemoryPath } from '../../../gateway/src/state/store';
 
@@ -19,7 +20,7 @@ describe('state store', () => {
       expect((await second.get('s-1'))?.subject).toBe('u');
       expect((await second.list({ requestId: 'req-1' })).map((s) => s.id)).toEqual(['s-1']);
       const versions = await second.store.query("select version from gatehouse_schema_migrations where component = 'sessions'");
-      expect(versions.rows).toHaveLength(1);
+      expect(versions.rows).toHaveLength(SESSION_MIGRATIONS.length);
       await second.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
