@@ -1,5 +1,6 @@
 import { GatehouseError } from '../errors';
 import { sessionIdOfRequest } from '../ids';
+import { DECISION_BITS } from './event-index-row';
 import type { SessionRow } from './session-index';
 import { SELECT_SESSIONS, toSessionRow, type SessionDbRow, type SqlSessionIndex } from './sql-session-index';
 
@@ -66,6 +67,8 @@ export interface SessionSearch {
 }
 
 export const MAX_SEARCH_LIMIT = 200;
+/** Longest free-text query accepted (characters). */
+export const MAX_QUERY_LENGTH = 500;
 
 /** The position after a row in newest-first order. */
 export interface SessionCursor {
@@ -100,6 +103,9 @@ export function checkSearch(search: Pick<SessionSearch, 'supports'>, filter: Ses
       throw new GatehouseError('GH_ERR_REQUEST_INVALID', `searching by ${key} needs the event index, which this gateway does not have`, { details: { parameter: key } });
     }
   }
+  if (filter.q !== undefined && filter.q.length > MAX_QUERY_LENGTH) {
+    throw new GatehouseError('GH_ERR_REQUEST_INVALID', `the search text is longer than ${MAX_QUERY_LENGTH} characters`, { details: { parameter: 'q' } });
+  }
   if (filter.decision !== undefined && !SESSION_DECISIONS.includes(filter.decision)) {
     throw new GatehouseError('GH_ERR_REQUEST_INVALID', `decision must be one of ${SESSION_DECISIONS.join(', ')}`, { details: { parameter: 'decision' } });
   }
@@ -108,19 +114,37 @@ export function checkSearch(search: Pick<SessionSearch, 'supports'>, filter: Ses
   }
 }
 
+export interface SqlSessionSearchOptions {
+  /** Bound on one search's query time; past it the search fails with GH_ERR_STATE_UNAVAILABLE (reason `timeout`). @default 5000 */
+  readonly timeoutMs?: number;
+}
+
 /**
- * The search over the session table alone (state/sql-session-index.ts): user, connection,
- * protocol, time range and request id. Keyset paging on (started_at desc, id desc), which the
- * table's `gatehouse_sessions_started` index serves.
+ * The search over the session index (state/sql-session-index.ts, schema in session-schema.ts):
+ * every filter is answered from `gatehouse_sessions` alone (decision bits, client session id and
+ * the union of lexemes are kept on the session row as its events are indexed), so a page never
+ * scans events. Keyset paging on (started_at desc, id desc), which `gatehouse_sessions_started`
+ * serves; the viewer's scope is part of the query. Free text: `websearch_to_tsquery('simple', q)`
+ * against the session's lexemes; 'simple' because the indexed text is SQL, paths, identifiers
+ * and prompts in any language: no stemming, no stop words (an English configuration would drop
+ * "all", "into", "where" and stem table names).
  */
 export class SqlSessionSearch implements SessionSearch {
-  readonly supports: ReadonlySet<SessionSearchFilterKey> = new Set<SessionSearchFilterKey>(['user', 'connection', 'protocol', 'from', 'to', 'requestId']);
+  readonly supports: ReadonlySet<SessionSearchFilterKey> = new Set<SessionSearchFilterKey>(SESSION_SEARCH_FILTER_KEYS);
+  private readonly timeoutMs: number;
 
-  constructor(private readonly index: Pick<SqlSessionIndex, 'store' | 'init' | 'flush'>) {}
+  constructor(
+    private readonly index: Pick<SqlSessionIndex, 'store' | 'init' | 'flush'>,
+    options: SqlSessionSearchOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
 
   async search(filter: SessionSearchFilter, page: SessionSearchPage, viewer: SessionViewer): Promise<SessionSearchResult> {
     checkSearch(this, filter, page);
     const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    if (viewer.scope !== 'all' && viewer.scope !== 'own') throw new GatehouseError('GH_ERR_FORBIDDEN', 'unknown viewer scope');
+    const q = filter.q?.trim();
     await this.index.init();
     // Request ids buffered on this replica must be findable by the search that follows them.
     if (filter.requestId !== undefined) await this.index.flush();
@@ -131,7 +155,6 @@ export class SqlSessionSearch implements SessionSearch {
       return `$${params.length}`;
     };
     if (viewer.scope === 'own') where.push(`s.issuer = ${param(viewer.issuer)} and s.subject = ${param(viewer.subject)}`);
-    else if (viewer.scope !== 'all') throw new GatehouseError('GH_ERR_FORBIDDEN', 'unknown viewer scope');
     if (filter.user !== undefined) {
       const p = param(filter.user);
       where.push(`(s.subject = ${p} or s.user_name = ${p})`);
@@ -146,6 +169,13 @@ export class SqlSessionSearch implements SessionSearch {
       const direct = own === undefined ? '' : `s.id = ${param(own)} or `;
       where.push(`(${direct}exists (select 1 from gatehouse_session_requests r where r.session_id = s.id and (r.request_id = ${p} or r.client_request_id = ${p})))`);
     }
+    if (filter.claudeSessionId !== undefined) where.push(`s.client_session_id = ${param(filter.claudeSessionId)}`);
+    if (filter.decision !== undefined) where.push(`(s.decisions & ${param(DECISION_BITS[filter.decision])}::integer) <> 0`);
+    let queryParam: string | undefined;
+    if (q !== undefined && q !== '') {
+      queryParam = param(q);
+      where.push(`s.doc @@ websearch_to_tsquery('simple', ${queryParam})`);
+    }
     if (cursor !== undefined) {
       const t = param(cursor.startedAt.toISOString());
       where.push(`(s.started_at < ${t}::timestamptz or (s.started_at = ${t}::timestamptz and s.id < ${param(cursor.id)}))`);
@@ -153,9 +183,30 @@ export class SqlSessionSearch implements SessionSearch {
     // One row more than asked tells whether a next page exists.
     const sql = `${SELECT_SESSIONS}${where.length > 0 ? ` where ${where.join(' and ')}` : ''}
       order by s.started_at desc, s.id desc limit ${param(page.limit + 1)}`;
-    const result = await this.index.store.query<SessionDbRow>(sql, params);
-    const rows = result.rows.slice(0, page.limit).map(toSessionRow);
+    const result = await this.run(sql, params, queryParam === undefined ? undefined : q);
+    const rows = result.slice(0, page.limit).map(toSessionRow);
     const last = rows[rows.length - 1];
-    return { rows, nextCursor: result.rows.length > page.limit && last !== undefined ? encodeCursor(last) : null };
+    return { rows, nextCursor: result.length > page.limit && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  /** Runs the page query under a local statement_timeout; refuses a text query that holds no word. */
+  private async run(sql: string, params: readonly unknown[], q: string | undefined): Promise<SessionDbRow[]> {
+    try {
+      return await this.index.store.transaction(async (tx) => {
+        await tx.query(`select set_config('statement_timeout', $1, true)`, [String(this.timeoutMs)]);
+        if (q !== undefined) {
+          const words = await tx.query<{ n: number | string }>(`select numnode(websearch_to_tsquery('simple', $1)) as n`, [q]);
+          if (Number(words.rows[0]?.n ?? 0) === 0) {
+            throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the search text holds no word to search for', { details: { parameter: 'q' } });
+          }
+        }
+        return (await tx.query<SessionDbRow>(sql, params)).rows;
+      });
+    } catch (e) {
+      if (e instanceof GatehouseError && e.details?.driverCode === '57014') {
+        throw new GatehouseError('GH_ERR_STATE_UNAVAILABLE', `the search took longer than ${this.timeoutMs} ms; narrow it (a time range, a user or a connection)`, { cause: e, details: { reason: 'timeout' } });
+      }
+      throw e;
+    }
   }
 }
