@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench -- <name>`: runs one benchmark (or all) and writes bench/results/<name>.json.
 const benches = {
+  console: () => import('./console.mjs'),
   http: () => import('./http.mjs'),
   masking: () => import('./masking.mjs'),
   postgres: () => import('./postgres.mjs'),
