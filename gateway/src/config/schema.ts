@@ -298,7 +298,33 @@ export const postgresConnectionSchema = z
   })
   .strict();
 
-export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema]);
+/**
+ * A host reached over SSH (docs/ssh.md). Clients select it by SSH user name: `<name>` or
+ * `<user>@<name>`; the gateway logs in upstream with the brokered private key and accepts only the
+ * pinned host key. The SSH listener itself is not wired into the gateway's start yet (docs/ssh.md).
+ */
+export const sshConnectionSchema = z
+  .object({
+    name,
+    kind: z.literal('ssh'),
+    upstream: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(22),
+        /** The user the gateway logs in as. */
+        user: z.string().min(1).max(64),
+        /** Secret reference to the brokered private key (OpenSSH or PEM; no passphrase). */
+        privateKey: secretRef,
+        /** The upstream's host key as a known_hosts entry without the host: `ssh-ed25519 AAAA…`. A different key is refused. */
+        hostKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}$/, 'a public key such as "ssh-ed25519 AAAA…"'),
+      })
+      .strict(),
+    /** Masking of the recorded terminal output and input; @default the top-level `masking` block, else off. */
+    masking: maskingSchema.optional(),
+  })
+  .strict();
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema, sshConnectionSchema]);
 
 /** A key prefix inside a bucket/container: empty, or segments ending in "/" (e.g. `gatehouse/`). */
 const objectPrefix = z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix such as "gatehouse/" (segments of letters, digits, ".", "_", "-", each ending in "/")').default('');
@@ -568,6 +594,7 @@ export type IssuerConfig = z.infer<typeof issuerSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
+export type SshConnectionConfig = z.infer<typeof sshConnectionSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

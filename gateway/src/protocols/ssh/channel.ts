@@ -1,0 +1,84 @@
+import type { ClientChannel, ServerChannel } from 'ssh2';
+import { toGatehouseError } from '../../errors';
+import type { GatewaySession } from '../../pipeline/types';
+import type { TerminalEvent, TerminalRecorder } from './terminal-recorder';
+
+/** Records one terminal event after forwarding began (never throws; the recorder counts failures). */
+function recordTerminal(session: GatewaySession, e: TerminalEvent, requestId: string): void {
+  switch (e.type) {
+    case 'ssh.data':
+      session.recordOutcome('ssh.data', e.payload, requestId);
+      return;
+    case 'ssh.resize':
+      session.recordOutcome('ssh.resize', e.payload, requestId);
+      return;
+    case 'ssh.exit':
+      session.recordOutcome('ssh.exit', e.payload, requestId);
+      return;
+  }
+}
+
+/**
+ * Joins the client's channel to the upstream's, recording every chunk in both directions, the
+ * exit status and the end. A chunk is recorded (masked) before it is passed on; when masking
+ * fails the channel is closed and `masking.failed` recorded: what could not be masked is neither
+ * recorded in the clear nor delivered.
+ */
+export function bridgeChannel(session: GatewaySession, requestId: string, client: ServerChannel, upstream: ClientChannel, recorder: TerminalRecorder): { resize(cols: number, rows: number, width: number, height: number): void } {
+  let broken = false;
+  const fail = (e: unknown): void => {
+    if (broken) return;
+    broken = true;
+    const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED', 'masking failed');
+    session.recordOutcome('masking.failed', { code: err.code, phase: 'result', message: err.message }, requestId);
+    client.stderr.write(`gatehouse: ${err.code}: the output could not be masked; the channel is closed\r\n`);
+    client.exit(1);
+    client.end();
+    upstream.close();
+  };
+  const pass = (stream: 'stdout' | 'stderr' | 'stdin', chunk: Buffer, deliver: () => void): void => {
+    if (broken) return;
+    let e: TerminalEvent | undefined;
+    try {
+      e = recorder.data(stream, chunk);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (e !== undefined) recordTerminal(session, e, requestId);
+    deliver();
+  };
+  upstream.on('data', (d: Buffer) => pass('stdout', d, () => client.write(d)));
+  upstream.stderr.on('data', (d: Buffer) => pass('stderr', d, () => client.stderr.write(d)));
+  client.on('data', (d: Buffer) => pass('stdin', d, () => upstream.write(d)));
+  client.on('end', () => upstream.end());
+  client.on('close', () => upstream.close());
+  upstream.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {
+    if (broken) return;
+    if (typeof code === 'number') {
+      recordTerminal(session, recorder.exit(code), requestId);
+      client.exit(code);
+    } else {
+      recordTerminal(session, recorder.exit(null, signal), requestId);
+      if (signal !== undefined) client.exit(signal, dump === true, desc ?? '');
+    }
+  });
+  upstream.on('close', () => {
+    if (!broken) {
+      try {
+        for (const e of recorder.end()) recordTerminal(session, e, requestId);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+    }
+    client.end();
+  });
+  return {
+    resize(cols, rows, width, height) {
+      if (broken) return;
+      recordTerminal(session, recorder.resize(cols, rows), requestId);
+      upstream.setWindow(rows, cols, height, width);
+    },
+  };
+}

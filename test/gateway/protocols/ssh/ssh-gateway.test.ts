@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'ssh2';
+import { sshConnectionSchema, type SshConnectionConfig } from '../../../../gateway/src/config/schema';
+import { silentLogger } from '../../../../gateway/src/observability/logger';
+import { SshKeyRegistry } from '../../../../gateway/src/protocols/ssh/key-registry';
+import { REFUSED_EXIT_STATUS, SshGateway } from '../../../../gateway/src/protocols/ssh/server';
+import { terminalRecording } from '../../../../gateway/src/protocols/ssh/terminal-replay';
+import { toAsciicast } from '../../../../gateway/src/admin/console/session-page/terminal';
+import { makeTempDir } from '../../../support/recording-helpers';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
+import { sshKeygen, startSshd, type KeyPair, type Sshd } from '../../../support/sshd';
+
+const POLICY = `
+permit (principal in Gatehouse::Group::"developers", action in [Gatehouse::Action::"ssh:exec", Gatehouse::Action::"ssh:shell"], resource);
+forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "touch *" };
+`;
+
+let world: PipelineWorld;
+let rp: RealPipeline;
+let sshd: Sshd;
+let gateway: SshGateway;
+let port: number;
+let dir: string;
+let cleanup: () => Promise<void>;
+let client: KeyPair;
+let keys: SshKeyRegistry;
+let knownHosts: string;
+
+function connection(name: string, hostKey: string): SshConnectionConfig {
+  return sshConnectionSchema.parse({ name, kind: 'ssh', upstream: { host: '127.0.0.1', port: sshd.port, user: sshd.user, privateKey: 'env:BROKER_KEY', hostKey: hostKey.split(' ').slice(0, 2).join(' ') } });
+}
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await makeTempDir('gh-ssh-'));
+  const broker = sshKeygen(dir, 'broker');
+  const gatewayHost = sshKeygen(dir, 'gateway-host');
+  const impostor = sshKeygen(dir, 'impostor-host');
+  client = sshKeygen(dir, 'client');
+  sshd = await startSshd(dir, [broker.publicKey]);
+  world = await startPipelineWorld();
+  rp = await startRealPipeline({ world, policy: POLICY, env: { BROKER_KEY: broker.privateKey, HOST_KEY: gatewayHost.privateKey } });
+  keys = new SshKeyRegistry();
+  gateway = new SshGateway({
+    pipeline: rp.pipeline,
+    hostKey: 'env:HOST_KEY',
+    keys,
+    connections: [connection('box', sshd.hostKey), connection('impostor', impostor.publicKey)],
+    logger: silentLogger(),
+  });
+  port = (await gateway.listen(0)).port;
+  knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${gateway.hostPublicKey}\n`);
+  keys.registerKey(await rp.principal(['developers'], 'agent-1'), client.publicKey, new Date(Date.now() + 600_000));
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await rp?.close();
+  await world?.close();
+  await sshd?.stop();
+  await cleanup?.();
+});
+
+/** The real OpenSSH client, strict about the gateway's host key, with the registered key only. */
+function ssh(user: string, command: string, extra: string[] = [], identity = client.path): Promise<{ code: number; stdout: string; stderr: string }> {
+  const args = ['-p', String(port), '-i', identity, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', ...extra, '-l', user, '127.0.0.1', command];
+  return new Promise((resolve) => {
+    execFile('ssh', args, { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
+  });
+}
+
+function ssh2Connect(user: string, privateKey: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.connect({ host: '127.0.0.1', port, username: user, privateKey, hostVerifier: (key: Buffer) => key.toString('base64') === gateway.hostPublicKey.split(' ')[1], readyTimeout: 20_000 });
+  });
+}
+
+function ssh2Exec(c: Client, command: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    c.exec(command, (err, ch) => {
+      if (err) return reject(err);
+      let stdout = '';
+      let stderr = '';
+      let code: number | null = null;
+      ch.on('data', (d: Buffer) => (stdout += d.toString()));
+      ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      ch.on('exit', (c2: number | null) => (code = c2));
+      ch.on('close', () => resolve({ code, stdout, stderr }));
+    });
+  });
+}
+
+async function sessionEventsWith(type: string, predicate: (p: Record<string, unknown>) => boolean) {
+  const all = await rp.allEvents();
+  const hit = all.find((e) => e.type === type && predicate(e.payload));
+  expect(hit).toBeDefined();
+  return all.filter((e) => e.session === hit!.session);
+}
+
+describe('SSH gateway against a real OpenSSH server', () => {
+  it('runs an allowed exec through ssh2 and records it: upstream, channel with decision, output, exit; replayable', async () => {
+    const c = await ssh2Connect('box', client.privateKey);
+    const r = await ssh2Exec(c, 'echo hello; echo oops >&2');
+    c.end();
+    expect(r).toEqual({ code: 0, stdout: 'hello\n', stderr: 'oops\n' });
+    const events = await sessionEventsWith('ssh.channel.open', (p) => p.command === 'echo hello; echo oops >&2');
+    expect(events.find((e) => e.type === 'ssh.session.open')?.payload).toMatchObject({ upstream: `127.0.0.1:${sshd.port}`, upstreamUser: sshd.user, requestedUser: 'box', clientKey: expect.stringMatching(/^SHA256:/) });
+    const open = events.find((e) => e.type === 'ssh.channel.open')!;
+    expect(open.payload).toMatchObject({ kind: 'exec', pty: null, decision: { effect: 'allow', code: 'policy.permit' } });
+    const data = events.filter((e) => e.type === 'ssh.data');
+    expect(data.filter((e) => e.payload.stream === 'stdout').map((e) => e.payload.text).join('')).toBe('hello\n');
+    expect(data.filter((e) => e.payload.stream === 'stderr').map((e) => e.payload.text).join('')).toBe('oops\n');
+    expect(events.find((e) => e.type === 'ssh.exit')?.payload).toMatchObject({ code: 0 });
+    const cast = toAsciicast(terminalRecording(events, open.payload.channel as number)!);
+    expect(cast).toContain('"hello\\n"');
+  }, 60_000);
+
+  it('runs an exec from the real ssh client (strict host key checking against the gateway key)', async () => {
+    const r = await ssh('box', 'echo hello');
+    expect(r).toMatchObject({ code: 0, stdout: 'hello\n' });
+    const r2 = await ssh(`${sshd.user}@box`, 'echo again');
+    expect(r2).toMatchObject({ code: 0, stdout: 'again\n' });
+  }, 60_000);
+
+  it('refuses a denied command with its decision on stderr and exit status 126; the upstream never ran it', async () => {
+    const marker = join(dir, 'denied-marker');
+    const r = await ssh('box', `touch ${marker}`);
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('gatehouse: denied (policy.forbid)');
+    expect(existsSync(marker)).toBe(false);
+    const events = await sessionEventsWith('policy.denied', (p) => p.action === 'ssh:exec');
+    expect(events.some((e) => e.type === 'ssh.channel.open')).toBe(false);
+  }, 60_000);
+
+  it('refuses local port forwarding and records it as policy.denied (ssh.port_forward)', async () => {
+    const c = await ssh2Connect('box', client.privateKey);
+    const err = await new Promise<Error | undefined>((resolve) => c.forwardOut('127.0.0.1', 0, '127.0.0.1', sshd.port, (e) => resolve(e)));
+    c.end();
+    expect(err).toBeInstanceOf(Error);
+    await sessionEventsWith('policy.denied', (p) => p.code === 'ssh.port_forward' && p.action === 'ssh:port-forward');
+  }, 60_000);
+
+  it('refuses an upstream whose host key is not the pinned one, before any command runs', async () => {
+    const marker = join(dir, 'impostor-marker');
+    const r = await ssh('impostor', `echo x > ${marker}`);
+    expect(r.code).not.toBe(0);
+    expect(existsSync(marker)).toBe(false);
+    const events = await sessionEventsWith('ssh.upstream_error', (p) => p.reason === 'host_key_mismatch');
+    expect(events.some((e) => e.type === 'ssh.channel.open' || e.type === 'ssh.session.open')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ type: 'session.end', payload: { reason: 'upstream_host_key_mismatch' } });
+  }, 60_000);
+
+  it('refuses an unregistered key, an expired key and an unknown target', async () => {
+    const stranger = sshKeygen(dir, 'stranger');
+    await expect(ssh2Connect('box', stranger.privateKey)).rejects.toThrow(/authentication methods failed/);
+    const late = sshKeygen(dir, 'late');
+    keys.registerKey(await rp.principal(['developers'], 'agent-2'), late.publicKey, new Date(Date.now() - 1000));
+    await expect(ssh2Connect('box', late.privateKey)).rejects.toThrow(/authentication methods failed/);
+    const r = await ssh('box', 'echo hello', [], late.path);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/Permission denied \(publickey\)/);
+    await expect(ssh2Connect('nowhere', client.privateKey)).rejects.toThrow(/authentication methods failed/);
+    await expect(ssh2Connect('someone-else@box', client.privateKey)).rejects.toThrow(/authentication methods failed/);
+  }, 60_000);
+});
