@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { GatehouseError, toGatehouseError } from '../../errors';
-import type { HttpErrorPayload, HttpRequestPayload, HttpResponsePayload } from '../../pipeline/types';
+import type { HttpErrorPayload, HttpRequestPayload, HttpResponsePayload, MaskingFailedPayload } from '../../pipeline/types';
 import type { CanonicalTarget } from './canonical-target';
 import { redactHeaders, redactQuery } from './headers';
 import { redactPathQuery, round } from './request';
@@ -77,4 +77,11 @@ export function errorPayload(err: GatehouseError, reason: string, status: number
 export function maskingFailure(e: unknown): GatehouseError {
   const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED', 'masking failed');
   return err.code === 'GH_ERR_MASKING_FAILED' ? err : new GatehouseError('GH_ERR_MASKING_FAILED', 'masking failed', { details: { cause: err.code } });
+}
+
+/** `masking.failed`, never with content: the error's message and details are secret-free. */
+export function maskingFailedPayload(err: GatehouseError, phase: MaskingFailedPayload['phase'], afterHeaders: boolean): MaskingFailedPayload {
+  const payload: MaskingFailedPayload = { code: err.code, phase, message: err.message, afterHeaders };
+  if (err.details !== undefined) payload.details = err.details;
+  return payload;
 }

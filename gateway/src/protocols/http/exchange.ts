@@ -16,9 +16,9 @@ import { BodyCapture, ResponseDecoder } from './capture';
 import { CredentialScrubber, credentialForms, scrubHeaders } from './credential-scrubber';
 import { httpOperation } from './dialects';
 import { dialectRefusalError, refusalError } from './errors';
-import { errorPayload, maskingFailure, recordedQuery, requestPayload, responsePayload } from './exchange-recording';
+import { errorPayload, maskingFailedPayload, maskingFailure, recordedQuery, requestPayload, responsePayload } from './exchange-recording';
 import { applyCredential, approvalHeaders, buildClientResponseHeaders, buildUpstreamHeaders, redactQuery, REDACTED } from './headers';
-import { maskRequestBody, maskTranscriptRequest, recordMaskingFailure, startMaskedResponse, type MaskedResponse } from './masked-exchange';
+import { maskRequestBody, maskTranscriptRequest, startMaskedResponse, type MaskedResponse } from './masked-exchange';
 import { formMethodOverride, isFormBody, methodOverrideOf } from './method-override';
 import { hasBody, header, isIdentity, NO_BODY, prefixBytes, readPrefix, round, type RequestPrefix } from './request';
 import { decompressorFor, HEADERS_INVALIDATED_BY_MASKING } from './response-masking';
@@ -354,7 +354,9 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       } catch (e) {
         // The record must not hold what could not be masked: nothing is recorded or forwarded.
         const err = maskingFailure(e);
-        await recordMaskingFailure(session, requestId, err, 'request', false, this.proxy.logger);
+        // In order before http.error and the answer (recordOutcome never rejects).
+        const recorded = session.recordOutcome('masking.failed', maskingFailedPayload(err, 'request', false), requestId);
+        if (recorded !== undefined) await recorded;
         await this.recordError(err, 'masking_failed');
         this.proxy.refuse(res, this.connection.name, err, requestId);
         return;
@@ -673,7 +675,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     if (this.failure !== undefined) return;
     const err = maskingFailure(e);
     this.masked?.abort();
-    void recordMaskingFailure(this.session, this.requestId, err, phase, this.res.headersSent, this.proxy.logger);
+    void this.session.recordOutcome('masking.failed', maskingFailedPayload(err, phase, this.res.headersSent), this.requestId);
     this.fail(err, 'masking_failed');
   }
 

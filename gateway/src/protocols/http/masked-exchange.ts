@@ -3,7 +3,6 @@ import type { Transform } from 'node:stream';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { MaskingPolicy } from '../../masking/masking-policy';
 import type { MaskCounts } from '../../masking/redact';
-import type { GatewaySession, MaskingFailedPayload } from '../../pipeline/types';
 import { BodyCapture } from './capture';
 import type { CredentialScrubber } from './credential-scrubber';
 import type { LlmExchange } from './llm/exchange';
@@ -14,7 +13,6 @@ import {
   responseMaskMode,
   type ResponseMasker,
 } from './response-masking';
-import type { ProxyLogger } from './types';
 
 /**
  * The masking side of one HTTP exchange, driven by the proxy through a few calls so the unmasked
@@ -245,20 +243,4 @@ export function maskTranscriptRequest(policy: MaskingPolicy, body: Buffer): { bo
   if (body.length === 0) return { body, counts: {} };
   const r = policy.maskJson(body.toString('utf8'));
   return { body: Buffer.from(r.text, 'utf8'), counts: r.counts };
-}
-
-/** Records `masking.failed` (never with content: the error's message and details are secret-free). */
-export function recordMaskingFailure(
-  session: GatewaySession,
-  requestId: string,
-  err: GatehouseError,
-  phase: 'request' | 'response' | 'transcript',
-  headersSent: boolean,
-  logger: ProxyLogger,
-): Promise<void> {
-  const payload: MaskingFailedPayload = { code: err.code, phase, message: err.message, afterHeaders: headersSent };
-  if (err.details !== undefined) payload.details = err.details;
-  return session.record('masking.failed', payload, { requestId }).catch((e: unknown) => {
-    logger.error({ requestId, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording masking.failed failed');
-  });
 }
