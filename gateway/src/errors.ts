@@ -120,6 +120,17 @@ export const ERROR_CODES = {
   GH_ERR_METHOD_NOT_ALLOWED: 405,
   /** An unexpected failure; the message sent to a client says no more than that. */
   GH_ERR_INTERNAL: 500,
+  // client login (`gatehouse login` / `token`); statuses are the closest HTTP equivalent
+  /** The argument is not a gateway URL, or its /.well-known/gatehouse could not be read. */
+  GH_ERR_LOGIN_GATEWAY: 400,
+  /** The gateway publishes no login configuration. */
+  GH_ERR_LOGIN_NOT_CONFIGURED: 404,
+  /** The issuer refused or the flow failed (denied, expired code, state/nonce mismatch). */
+  GH_ERR_LOGIN_FAILED: 401,
+  /** No cached login for the gateway, or it expired and cannot be refreshed. */
+  GH_ERR_NOT_LOGGED_IN: 401,
+  /** An ambient workload token (GitHub Actions, file, environment) could not be read. */
+  GH_ERR_AMBIENT_TOKEN: 401,
   // log verification
   GH_ERR_VERIFY_FAILED: 1,
 } as const;

@@ -11,6 +11,8 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   dev: async () => (await import('./cli/commands/dev')).devCommand,
   'check-config': async () => (await import('./cli/commands/check-config')).checkConfigCommand,
   token: async () => (await import('./cli/commands/token')).tokenCommand,
+  login: async () => (await import('./cli/commands/login')).loginCommand,
+  logout: async () => (await import('./cli/commands/logout')).logoutCommand,
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,

@@ -12,11 +12,12 @@ Commands:
                               connection) and print how to send a first request.
   run --config FILE           Start the gateway with a configuration file.
   check-config FILE           Validate a configuration file; print every problem at once.
-  token --dev [options]       Print a development token from the local development issuer.
-        --sub NAME            subject (default: the current user)
-        --groups A,B          groups (default: developers)
-        --ttl SECONDS         lifetime (default: 3600)
-        --config FILE         the configuration whose dev issuer to use
+  login GATEWAY               Sign in for a gateway (browser, or --device for a code to enter
+                              elsewhere); tokens are cached for \`gatehouse token\`.
+  logout [GATEWAY]            Remove the cached tokens (--all: of every gateway).
+  token [GATEWAY]             Print a current token (refreshed when near expiry) for tools such as
+                              Claude Code's apiKeyHelper. --ambient / --token-file / --token-env:
+                              a workload's platform token. --dev: a development token.
   verify PATH                 Verify a whole log (digests, segments, per-event hash chains) and
                               name the first broken link. Exit 0 only when every event is covered
                               by a signed digest and every instance ends sealed; 1 when not.
@@ -97,21 +98,45 @@ Cedar policies parsed and validated, secret references of known schemes, the sig
 TLS material readable and well-formed, the development issuer's key). Exit 0 when valid (warnings
 are printed), 1 with the list of problems, 2 on usage errors.
 `,
-  token: `Usage: gatehouse token --dev [--sub NAME] [--groups A,B] [--ttl SECONDS] [--name NAME] [--config FILE]
+  token: `Usage: gatehouse token [GATEWAY] [--min-valid SECONDS]
+       gatehouse token --ambient [--audience AUD] | --token-file PATH | --token-env NAME
+       gatehouse token --dev [--sub NAME] [--groups A,B] [--ttl SECONDS] [--name NAME] [--config FILE]
 
-Prints a development token signed by the local development issuer of a gateway in development
-mode. The issuer's key file must already exist (a gateway with identity.devIssuer.enabled creates
-it when it starts): the command never creates a key, since a token from a new key would be
-refused by the running gateway. Refused in production mode.
+Prints a current token for a gateway, from the cache \`gatehouse login\` wrote (default: the gateway
+of the last login). When it has less than --min-valid seconds left (default 300) it is refreshed
+with the cached refresh token first. Fails (exit 1, nothing on stdout) when there is no login or it
+can no longer be refreshed: run \`gatehouse login\` again.
+
+Workloads (CI, containers) read their platform's token instead:
+  --ambient         GitHub Actions' ID token (the job needs \`permissions: id-token: write\`),
+                    requested for --audience
+  --token-file PATH a token file the platform keeps fresh (e.g. a projected service account token)
+  --token-env NAME  an environment variable holding the token
+
+Development:
+  --dev             a token from the local development issuer of a gateway in development mode;
+                    its key file must already exist (the gateway creates it). Refused in
+                    production mode. --sub (default: the current user), --groups (default:
+                    developers), --ttl (default: 3600), --name, --config FILE (default:
+                    GATEHOUSE_CONFIG, else ./.gatehouse/dev.yaml)
+`,
+  login: `Usage: gatehouse login GATEWAY [--device | --browser] [--timeout SECONDS]
+
+Signs you in for a gateway: reads GATEWAY/.well-known/gatehouse (issuer, client id, scopes), then
+signs in at that issuer: in a browser (authorization code + PKCE, redirect to 127.0.0.1) when one
+can be opened ($BROWSER, xdg-open, open; the URL is printed too), else with a code to enter on
+another device (device authorization grant). Tokens are cached in
+$XDG_CONFIG_HOME/gatehouse/tokens (default ~/.config/gatehouse/tokens), readable by you only.
 
 Options:
-  --dev             required: only development tokens are minted here
-  --sub NAME        subject (default: the current user)
-  --groups A,B      groups (default: developers)
-  --ttl SECONDS     lifetime (default: 3600)
-  --name NAME       display name (default: the subject)
-  --config FILE     the configuration whose development issuer to use (default: GATEHOUSE_CONFIG,
-                    else ./.gatehouse/dev.yaml)
+  --device          use the device flow (SSH sessions, headless machines)
+  --browser         use the browser flow even when no display is detected
+  --timeout SECONDS how long to wait for the browser (default: 300)
+`,
+  logout: `Usage: gatehouse logout [GATEWAY] [--all]
+
+Removes the cached tokens for GATEWAY (default: the gateway of the last login), or for every
+gateway with --all. The issuer's session is not ended.
 `,
   // The one help text of verify (commands/verify.ts prints it too); kept here so that
   // \`gatehouse verify --help\` answers without loading the verifier.

@@ -114,6 +114,17 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
     }
   });
 
+  // The CLI presents an ID token, whose `aud` is the client id: a client id the issuer's audiences
+  // do not list would make every `gatehouse login` produce a token this gateway refuses.
+  if (config.login) {
+    const issuer = config.identity.issuers.find((i) => i.name === config.login!.issuer);
+    if (!issuer) problems.push({ path: 'login.issuer', message: `no identity.issuers entry is named "${config.login.issuer}"` });
+    else if (issuer.kind !== 'human') problems.push({ path: 'login.issuer', message: `identity issuer "${issuer.name}" is a workload issuer; people log in with a human one` });
+    else if (!issuer.audiences.includes(config.login.clientId)) {
+      problems.push({ path: 'login.clientId', message: `"${config.login.clientId}" is not among identity issuer "${issuer.name}"'s audiences, so the ID tokens login obtains would be refused` });
+    }
+  }
+
   const prefixes = new Map<string, number>();
   config.connections.forEach((c, i) => {
     if (c.kind !== 'http') return;

@@ -556,6 +556,22 @@ export const configSchema = z
       // Missing entirely is reported by the cross-field check ("at least one trusted issuer").
       .default({ issuers: [], devIssuer: { enabled: false, keyPath: './.gatehouse/dev-issuer.json', audience: 'gatehouse' } }),
     policy: policySchema.default({ files: [], packs: [] }),
+    /**
+     * What `gatehouse login` uses, published at `/.well-known/gatehouse` (docs/clients.md). Absent:
+     * the document says login is not configured. `clientId` must be one of the issuer's
+     * `audiences`, since the ID token the CLI presents carries it as its `aud`.
+     */
+    login: z
+      .object({
+        /** `name` of the `identity.issuers` entry people sign in with. */
+        issuer: name,
+        /** The public (secretless) OIDC client registered for the CLI: code + PKCE, device grant. */
+        clientId: z.string().min(1),
+        /** Scopes requested. @default ['openid', 'email', 'profile', 'offline_access'] */
+        scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token')).min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Default masking for connections without their own `masking` block (docs/masking.md). */
     masking: maskingSchema.optional(),
     connections: z.array(connectionSchema).default([]),
@@ -599,6 +615,7 @@ export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type LoginConfig = NonNullable<GatehouseConfig['login']>;
 export type StateConfig = z.infer<typeof stateSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;
 export type ApprovalsConfig = z.infer<typeof approvalsSchema>;

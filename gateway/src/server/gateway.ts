@@ -29,6 +29,7 @@ import { listen, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
 import { preflight } from './preflight';
+import { withWellKnown } from './well-known';
 import { formatProblems } from '../config/load';
 
 export interface RunningGateway {
@@ -194,7 +195,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   });
   let adminListener: Listener;
   try {
-    adminListener = await listen('admin', config.listeners.admin, adminHandler, secrets);
+    adminListener = await listen('admin', config.listeners.admin, withWellKnown(config, adminHandler), secrets);
   } catch (e) {
     await protocols.close(0);
     throw e;

@@ -1,18 +1,25 @@
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../../config/load';
-import { assertDevIssuerAllowed, mintDevToken } from '../../identity/dev-issuer';
-import { defaultConfigPath } from '../config-path';
+import { GatehouseError } from '../../errors';
 import type { CommandIO } from '../io';
+import { normalizeGateway, readDefaultGateway, readLogin, type CachedLogin } from '../login/token-cache';
+
+/** Refresh when the cached token has less than this left (Claude Code asks its helper every 5 min). */
+const DEFAULT_MIN_VALID_SECONDS = 300;
+
+export interface TokenDeps {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Seconds since the epoch. */
+  readonly now?: () => number;
+}
 
 /**
- * `gatehouse token --dev`: prints a token from the local development issuer. Refused when the
- * configuration it would serve runs in production mode or has the development issuer disabled,
- * and when the issuer's key file does not exist yet (GH_ERR_DEV_ISSUER_UNAVAILABLE): a gateway
- * creates it when it starts, and a token from a key this command made up would be refused there.
+ * `gatehouse token [gateway]`: prints a current token for a gateway, for tools to call on every
+ * use (Claude Code's apiKeyHelper, wrappers). The cached path reads one small file and exits;
+ * everything heavy (openid-client for a refresh, the config and jose for --dev) is imported only
+ * when needed, and the bundle splits those into chunks that are not loaded otherwise.
  */
-export async function tokenCommand(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseArgs({
+export async function tokenCommand(argv: string[], io: CommandIO, deps: TokenDeps = {}): Promise<number> {
+  const { values, positionals } = parseArgs({
     args: argv,
     options: {
       dev: { type: 'boolean', default: false },
@@ -21,44 +28,49 @@ export async function tokenCommand(argv: string[], io: CommandIO): Promise<numbe
       ttl: { type: 'string', default: '3600' },
       config: { type: 'string' },
       name: { type: 'string' },
+      ambient: { type: 'boolean', default: false },
+      'token-file': { type: 'string' },
+      'token-env': { type: 'string' },
+      audience: { type: 'string' },
+      'min-valid': { type: 'string' },
     },
-    allowPositionals: false,
+    allowPositionals: true,
   });
-  if (!values.dev) {
-    io.err('gatehouse token only mints development tokens: pass --dev (real tokens come from your OIDC provider)');
-    return 2;
+  if (values.dev) {
+    if (positionals.length > 0) throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', '--dev takes no gateway');
+    return (await import('./token-dev')).devTokenCommand(values, io);
   }
-  let keyPath = './.gatehouse/dev-issuer.json';
-  let audience = 'gatehouse';
-  const configPath = values.config ?? defaultConfigPath();
-  if (configPath) {
-    const { config } = loadConfigFile(configPath);
-    assertDevIssuerAllowed(config.mode);
-    if (!config.identity.devIssuer.enabled) {
-      io.err(`${configPath}: identity.devIssuer is not enabled, so the gateway would refuse a development token`);
-      return 1;
-    }
-    keyPath = config.identity.devIssuer.keyPath;
-    audience = config.identity.devIssuer.audience;
+  if (values.ambient || values['token-file'] !== undefined || values['token-env'] !== undefined) {
+    const { readAmbientToken } = await import('../login/ambient');
+    io.out(await readAmbientToken({ tokenFile: values['token-file'], tokenEnv: values['token-env'], audience: values.audience, env: deps.env }));
+    return 0;
   }
-  const ttlSeconds = Number(values.ttl);
-  const token = await mintDevToken({
-    subject: values.sub ?? safeUserName(),
-    name: values.name,
-    groups: values.groups.split(',').map((g) => g.trim()).filter(Boolean),
-    ttlSeconds,
-    audience,
-    keyPath,
-    createKey: false,
-  });
-  io.out(token);
+  if (positionals.length > 1) throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', 'give at most one gateway');
+  const env = deps.env ?? process.env;
+  const gateway = positionals[0] !== undefined ? normalizeGateway(positionals[0]) : readDefaultGateway(env);
+  if (!gateway) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', 'not logged in: run gatehouse login <gateway-url>');
+  const minValid = values['min-valid'] === undefined ? DEFAULT_MIN_VALID_SECONDS : Number(values['min-valid']);
+  if (!Number.isInteger(minValid) || minValid < 0) throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', '--min-valid takes a whole number of seconds');
+
+  const cached = readLogin(gateway, env);
+  if (!cached) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', `not logged in to ${gateway}: run gatehouse login ${gateway}`);
+  const now = deps.now?.() ?? Math.floor(Date.now() / 1000);
+  if (cached.expiresAt - now > minValid) {
+    io.out(cached.idToken);
+    return 0;
+  }
+  io.out(await refreshCached(cached, env));
   return 0;
 }
 
-function safeUserName(): string {
-  try {
-    return userInfo().username || 'developer';
-  } catch {
-    return 'developer';
+async function refreshCached(cached: CachedLogin, env: NodeJS.ProcessEnv): Promise<string> {
+  if (!cached.refreshToken) {
+    throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', `the login for ${cached.gateway} has expired and the issuer gave no refresh token: run gatehouse login ${cached.gateway}`);
   }
+  const { discoverIssuer, refresh } = await import('../login/oidc-flows');
+  const { saveLogin } = await import('../login/token-cache');
+  const config = await discoverIssuer(cached);
+  const tokens = await refresh(config, cached.refreshToken);
+  saveLogin({ gateway: cached.gateway, issuer: cached.issuer, clientId: cached.clientId, scopes: cached.scopes, ...tokens }, env, false);
+  return tokens.idToken;
 }

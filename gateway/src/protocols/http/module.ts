@@ -2,6 +2,7 @@ import type { HttpConnectionConfig, ListenerConfig } from '../../config/schema';
 import { listen, type Listener } from '../../server/listener';
 import type { ProtocolModule } from '../kit/module';
 import { createHttpProxy } from './proxy';
+import { withWellKnown } from '../../server/well-known';
 
 interface HttpSection {
   readonly listener: ListenerConfig;
@@ -32,7 +33,8 @@ export const httpModule: ProtocolModule<HttpSection, Listener> = {
     });
     let listener: Listener;
     try {
-      listener = await listen('http', section.listener, proxy.handler, secrets);
+      // Agents reach this listener (the admin one is often kept internal): it publishes the login document.
+      listener = await listen('http', section.listener, withWellKnown(config, proxy.handler), secrets);
     } catch (e) {
       await proxy.close();
       throw e;

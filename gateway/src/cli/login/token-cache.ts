@@ -1,0 +1,153 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { GatehouseError } from '../../errors';
+
+/**
+ * The per-user token cache: one file per gateway and issuer under
+ * `$XDG_CONFIG_HOME/gatehouse/tokens` (default `~/.config/gatehouse/tokens`), the directory 0700,
+ * each file 0600 and replaced atomically (write a temporary file, rename), so a reader never sees
+ * half a token and another user never sees one at all.
+ *
+ * Loaded by `gatehouse token` on every use: only Node built-ins here, nothing heavy.
+ */
+export interface CachedLogin {
+  readonly version: 1;
+  /** The gateway's origin, as given to `gatehouse login` (normalized). */
+  readonly gateway: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  /** The credential presented to the gateway (an ID token: `aud` is the client id). */
+  readonly idToken: string;
+  /** The ID token's `exp`, in seconds since the epoch. */
+  readonly expiresAt: number;
+  readonly refreshToken?: string;
+  /** When this entry was written, ms since the epoch: the newest wins when a gateway changed issuer. */
+  readonly savedAt: number;
+}
+
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  // The XDG spec says a relative value is invalid and must be ignored.
+  const base = xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.config');
+  return join(base, 'gatehouse');
+}
+
+export function tokensDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(configDir(env), 'tokens');
+}
+
+/** `https://GW.example:443/x/` → `https://gw.example`: one spelling per gateway. */
+export function normalizeGateway(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `https://${input}`);
+  } catch {
+    throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `"${input}" is not a gateway URL (e.g. https://gatehouse.example.com)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `"${input}" is not an http(s) URL`);
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+
+function fileName(gateway: string, issuer: string): string {
+  return `${hash(gateway)}-${hash(issuer)}.json`;
+}
+
+/** Writes a login; `makeDefault` (a new login, not a refresh) also makes it `gatehouse token`'s default. */
+export function saveLogin(entry: Omit<CachedLogin, 'version' | 'savedAt'>, env: NodeJS.ProcessEnv = process.env, makeDefault = true): string {
+  const dir = tokensDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode applies only to directories it creates and is masked by the umask: enforce it.
+  chmodSync(dir, 0o700);
+  chmodSync(configDir(env), 0o700);
+  const path = join(dir, fileName(entry.gateway, entry.issuer));
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const body: CachedLogin = { version: 1, ...entry, savedAt: Date.now() };
+  try {
+    // `wx`: never follow or reuse an existing file at the temporary name.
+    writeFileSync(tmp, JSON.stringify(body), { mode: 0o600, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  if (makeDefault) writeDefaultGateway(entry.gateway, env);
+  return path;
+}
+
+/** The newest cached login for a gateway, or undefined. */
+export function readLogin(gateway: string, env: NodeJS.ProcessEnv = process.env): CachedLogin | undefined {
+  const dir = tokensDir(env);
+  let best: CachedLogin | undefined;
+  for (const file of entriesFor(gateway, env)) {
+    let entry: CachedLogin;
+    try {
+      entry = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CachedLogin;
+    } catch {
+      continue; // unreadable or foreign: ignored, `login` replaces it
+    }
+    if (entry.version !== 1 || entry.gateway !== gateway || typeof entry.idToken !== 'string') continue;
+    if (!best || entry.savedAt > best.savedAt) best = entry;
+  }
+  return best;
+}
+
+/** Removes every cached login for a gateway; returns how many files were removed. */
+export function removeLogins(gateway: string, env: NodeJS.ProcessEnv = process.env): number {
+  const dir = tokensDir(env);
+  const files = entriesFor(gateway, env);
+  for (const file of files) rmSync(join(dir, file), { force: true });
+  if (readDefaultGateway(env) === gateway) rmSync(join(configDir(env), 'default-gateway'), { force: true });
+  return files.length;
+}
+
+/** Every gateway with a cached login. */
+export function cachedGateways(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dir = tokensDir(env);
+  const out = new Set<string>();
+  for (const file of listDir(dir)) {
+    if (!file.endsWith('.json')) continue;
+    try {
+      out.add((JSON.parse(readFileSync(join(dir, file), 'utf8')) as CachedLogin).gateway);
+    } catch {
+      /* ignored */
+    }
+  }
+  return [...out];
+}
+
+/** The gateway of the last `gatehouse login`: what `gatehouse token` uses without an argument. */
+export function readDefaultGateway(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    const value = readFileSync(join(configDir(env), 'default-gateway'), 'utf8').trim();
+    return value || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeDefaultGateway(gateway: string, env: NodeJS.ProcessEnv): void {
+  const path = join(configDir(env), 'default-gateway');
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${gateway}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, path);
+}
+
+function entriesFor(gateway: string, env: NodeJS.ProcessEnv): string[] {
+  const prefix = `${hash(gateway)}-`;
+  return listDir(tokensDir(env)).filter((f) => f.startsWith(prefix) && f.endsWith('.json'));
+}
+
+function listDir(dir: string): string[] {
+  try {
+    if (!statSync(dir).isDirectory()) return [];
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

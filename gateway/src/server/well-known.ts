@@ -1,0 +1,76 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatehouseConfig } from '../config/schema';
+
+/** Where a gateway publishes what a client needs to log in and connect. */
+export const WELL_KNOWN_PATH = '/.well-known/gatehouse';
+
+export const DEFAULT_LOGIN_SCOPES: readonly string[] = ['openid', 'email', 'profile', 'offline_access'];
+
+/** The login part: how `gatehouse login` obtains a credential this gateway accepts. */
+export type WellKnownLogin =
+  | {
+      readonly configured: true;
+      /** The issuer's exact `iss` (its discovery is `${issuer}/.well-known/openid-configuration`). */
+      readonly issuer: string;
+      /** A public client: no secret exists to publish. */
+      readonly clientId: string;
+      readonly scopes: readonly string[];
+      /** The token presented to the gateway: its `aud` is the client id. */
+      readonly credential: 'id_token';
+    }
+  | { readonly configured: false; readonly reason: string };
+
+export type WellKnownConnection =
+  | { readonly name: string; readonly kind: 'http'; readonly pathPrefix?: string; readonly host?: string }
+  | { readonly name: string; readonly kind: 'postgres'; readonly databases: readonly string[]; readonly port: number; readonly tls: boolean };
+
+/**
+ * `GET /.well-known/gatehouse`. Only what a client needs and anyone who can reach the listener may
+ * know: issuer URLs, the public client id, audiences, connection names and routes. Never upstream
+ * addresses, credentials, policy or group mappings.
+ */
+export interface WellKnownDocument {
+  readonly gatehouse: 1;
+  readonly login: WellKnownLogin;
+  /** Tokens from these issuers with one of these audiences are accepted (human issuers only). */
+  readonly issuers: readonly { readonly issuer: string; readonly audiences: readonly string[] }[];
+  readonly connections: readonly WellKnownConnection[];
+}
+
+export function buildWellKnownDocument(config: Pick<GatehouseConfig, 'login' | 'identity' | 'connections' | 'listeners'>): WellKnownDocument {
+  const humans = config.identity.issuers.filter((i) => i.kind === 'human');
+  const loginIssuer = config.login ? humans.find((i) => i.name === config.login!.issuer) : undefined;
+  const login: WellKnownLogin =
+    config.login && loginIssuer
+      ? { configured: true, issuer: loginIssuer.issuer, clientId: config.login.clientId, scopes: config.login.scopes ?? DEFAULT_LOGIN_SCOPES, credential: 'id_token' }
+      : { configured: false, reason: 'this gateway has no login block in its configuration: ask its operator for a token' };
+  const pg = config.listeners.postgres;
+  const connections: WellKnownConnection[] = [];
+  for (const c of config.connections) {
+    if (c.kind === 'http') connections.push({ name: c.name, kind: 'http', ...(c.route.pathPrefix !== undefined && { pathPrefix: c.route.pathPrefix }), ...(c.route.host !== undefined && { host: c.route.host }) });
+    // A PostgreSQL connection without its listener cannot be reached: not published.
+    else if (c.kind === 'postgres' && pg) connections.push({ name: c.name, kind: 'postgres', databases: c.databases ?? [c.name], port: pg.port, tls: pg.tls !== undefined });
+  }
+  return { gatehouse: 1, login, issuers: humans.map((i) => ({ issuer: i.issuer, audiences: i.audiences })), connections };
+}
+
+/**
+ * Wraps a listener's request handler so it answers `GET|HEAD /.well-known/gatehouse` itself (before
+ * any connection's route, which could otherwise claim every path) and passes everything else on.
+ */
+export function withWellKnown(
+  config: Pick<GatehouseConfig, 'login' | 'identity' | 'connections' | 'listeners'>,
+  next: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const body = Buffer.from(JSON.stringify(buildWellKnownDocument(config)));
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (url !== WELL_KNOWN_PATH && !url.startsWith(`${WELL_KNOWN_PATH}?`)) return next(req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end('{"error":"method not allowed"}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'public, max-age=300' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
