@@ -27,6 +27,12 @@ export interface StartTestIssuerOptions {
   readonly alg?: TestSigningAlgorithm;
   /** Audience of tokens from `issueClientCredentialsToken` (must be an absolute URI). @default 'https://gatehouse.test' */
   readonly resource?: string;
+  /**
+   * Also act as a people's IdP for one browser client (authorization code + PKCE, public client):
+   * oidc-provider's development login form accepts any login name (password ignored), consent is
+   * implied, and the ID token carries `email`, `name` and `groups` from `accounts`.
+   */
+  readonly loginClient?: { readonly clientId: string; readonly redirectUri: string; readonly accounts: Readonly<Record<string, { readonly groups: readonly string[] }>> };
 }
 
 export interface MintTokenOptions {
@@ -116,8 +122,31 @@ function memoryAdapterClass() {
   };
 }
 
-function buildProvider(issuer: string, keys: readonly SigningKey[], resource: string, alg: TestSigningAlgorithm): Provider {
+function buildProvider(issuer: string, keys: readonly SigningKey[], resource: string, alg: TestSigningAlgorithm, login?: StartTestIssuerOptions['loginClient']): Provider {
+  const loginClients = login === undefined ? [] : [{ client_id: login.clientId, token_endpoint_auth_method: 'none', redirect_uris: [login.redirectUri], grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: alg }];
+  const loginOptions =
+    login === undefined
+      ? {}
+      : {
+          findAccount: (_ctx: unknown, id: string) => ({
+            accountId: id,
+            claims: () => ({ sub: id, email: `${id}@example.test`, email_verified: true, name: id, groups: [...(login.accounts[id]?.groups ?? [])] }),
+          }),
+          claims: { openid: ['sub', 'groups'], email: ['email', 'email_verified'], profile: ['name'] },
+          // Scope claims in the ID token itself: the console reads groups from it, as from any token.
+          conformIdTokenClaims: false,
+          // Consent is implied for the test client (the development form has no consent step then).
+          loadExistingGrant: async (ctx: any) => {
+            const existing = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+            if (existing) return ctx.oidc.provider.Grant.find(existing);
+            const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+            grant.addOIDCScope('openid email profile');
+            await grant.save();
+            return grant;
+          },
+        };
   return new Provider(issuer, {
+    ...loginOptions,
     adapter: memoryAdapterClass(),
     jwks: { keys: keys.map((k) => k.privateJwk) },
     cookies: { keys: ['gatehouse-test-cookie-key'] },
@@ -130,11 +159,12 @@ function buildProvider(issuer: string, keys: readonly SigningKey[], resource: st
         redirect_uris: [],
         id_token_signed_response_alg: alg,
       },
+      ...loginClients,
     ],
     enabledJWA: { idTokenSigningAlgValues: [alg] },
     ttl: { ClientCredentials: 300 },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: login !== undefined },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -169,7 +199,7 @@ export async function startTestIssuer(options: StartTestIssuerOptions = {}): Pro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const start = (): void => {
-    handler = buildProvider(issuer, keys, resource, alg).callback();
+    handler = buildProvider(issuer, keys, resource, alg, options.loginClient).callback();
   };
   start();
 

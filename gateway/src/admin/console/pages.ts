@@ -20,6 +20,7 @@ export function layout(chrome: PageChrome, content: Html): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${chrome.title} · Gatehouse</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/static/console.css">
 <script src="/console/static/console.js" defer></script>
 </head><body${chrome.live === undefined ? '' : html` data-live="${chrome.live}"`}>

@@ -288,11 +288,11 @@ function liveApprovals(req: IncomingMessage, res: ServerResponse, approvals: Pic
 
 function checkCsrf(req: IncomingMessage, form: URLSearchParams, session: ConsoleSession, origin: string): void {
   const from = req.headers.origin;
-  // Browsers send Origin on every POST; a different one is a cross-site request.
-  if (from !== undefined && from !== origin) throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site (Origin does not match the console)');
-  if (from === undefined && req.headers['sec-fetch-site'] !== undefined && req.headers['sec-fetch-site'] !== 'same-origin') {
-    throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site');
-  }
+  const site = req.headers['sec-fetch-site'];
+  // Browsers send Origin on every POST; with Referrer-Policy: no-referrer Chromium sends the
+  // opaque "null", and then Sec-Fetch-Site still says whether the form was this site's own.
+  if (from !== undefined && from !== 'null' && from !== origin) throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site (Origin does not match the console)');
+  if ((from === undefined || from === 'null') && site !== undefined && site !== 'same-origin') throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site');
   const token = form.get('csrf');
   if (token === null || !tokensEqual(token, session.csrf)) throw new GatehouseError('GH_ERR_FORBIDDEN', 'the form is stale or forged (CSRF token mismatch); reload the page');
 }

@@ -210,6 +210,9 @@ describe('web console routes', () => {
       expect(wrongToken.status).toBe(403);
       const crossSite = await call(`/console/approvals/${id}/decide`, { method: 'POST', cookie: g.cookie, body: `verdict=approve&csrf=${g.csrf}`, headers: { origin: 'https://evil.example' } });
       expect(crossSite.status).toBe(403);
+      // An opaque Origin (what no-referrer pages send) passes only when the fetch metadata says same-origin.
+      const opaqueCrossSite = await call(`/console/approvals/${id}/decide`, { method: 'POST', cookie: g.cookie, body: `verdict=approve&csrf=${g.csrf}`, headers: { origin: 'null', 'sec-fetch-site': 'cross-site' } });
+      expect(opaqueCrossSite.status).toBe(403);
       expect((await approvals.get(id)).status).toBe('pending');
     });
 
