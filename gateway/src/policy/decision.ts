@@ -78,6 +78,13 @@ export const DECISION_CODES = {
   awsOperationUndecodable: 'aws.operation_undecodable',
   /** An operation that mints or reveals credentials (STS AssumeRole*, SSO GetRoleCredentials, ...), denied by default. */
   awsMintsCredentials: 'aws.mints_credentials',
+  // git smart HTTP (protocols/git): requests the git dialect refuses by itself
+  /** A repository path with more than one spelling (`..`, `//`, escapes, `.git` variants) or none. */
+  gitPathAmbiguous: 'git.path_ambiguous',
+  /** A Git request that is not smart HTTP (dumb-protocol paths, unknown service, wrong method). */
+  gitUnsupported: 'git.unsupported',
+  /** A pkt-line body that cannot be decoded (bad framing, commands, ref names, ids). */
+  gitRequestInvalid: 'git.request_invalid',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];
