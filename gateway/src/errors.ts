@@ -110,6 +110,9 @@ export const ERROR_CODES = {
   GH_ERR_AWS_OPERATION_UNKNOWN: 400,
   /** A request two operations match equally well: refused, never guessed. */
   GH_ERR_AWS_OPERATION_AMBIGUOUS: 400,
+  // Git (protocols/git)
+  /** A push could not be judged: the system git failed, timed out or exceeded its bounds (the push does not go through). */
+  GH_ERR_GIT_INSPECTION_FAILED: 502,
   // state store / admin
   GH_ERR_STATE_UNAVAILABLE: 503,
   /** No login token for the state database from the platform identity (state.iamAuth): no connection is tried without one. */
