@@ -1,5 +1,7 @@
 import type { Operation } from '../../policy/decision';
 import type { GitEndpoint } from './endpoint';
+import type { PushInspection, RefUpdateKind } from './inspect-push';
+import type { ReceivePackRequest } from './receive-pack';
 import type { UploadPackRequest } from './upload-pack';
 
 /**
@@ -26,4 +28,39 @@ export function gitFetchOperation(endpoint: GitEndpoint, connection: string, req
   }
   const what = request === undefined ? 'ref advertisement' : request.command === 'fetch' ? `fetch of ${request.wants.length + request.wantRefs.length} wants` : request.command;
   return { protocol: 'git', action: 'git:fetch', attributes, summary: `git ${what} from ${endpoint.repository}` };
+}
+
+/** The Cedar action of one ref update: deletions and history rewrites are actions of their own. */
+export function pushActionOf(update: RefUpdateKind): 'git:push' | 'git:push:force' | 'git:delete' {
+  return update === 'force' ? 'git:push:force' : update === 'delete' ? 'git:delete' : 'git:push';
+}
+
+/**
+ * One operation per ref a push updates, each judged on its own (`ng` for those refused; all of
+ * them under `atomic`). Policy reads the repository, the ref, the update (`create`, `delete`,
+ * `fast-forward`, `force`: named `update`, not `kind`, which would make kind groups), the commits'
+ * count, people, signatures, paths and largest blob, and the push's options.
+ */
+export function gitPushOperations(endpoint: GitEndpoint, connection: string, request: ReceivePackRequest, inspection: PushInspection): Operation[] {
+  return inspection.refs.map((r) => {
+    const attributes: Record<string, string | number | boolean | readonly string[]> = {
+      repository: endpoint.repository,
+      connection,
+      ref: r.ref,
+      update: r.kind,
+      oldId: r.oldId,
+      newId: r.newId,
+      commits: r.commits,
+      authors: r.authors,
+      committers: r.committers,
+      signed: r.signed,
+      changedPaths: r.changedPaths,
+      pathsTruncated: r.pathsTruncated,
+      largestBlob: r.largestBlob,
+      atomic: request.atomic,
+      pushOptions: request.pushOptions,
+    };
+    const what = r.kind === 'delete' ? `delete ${r.ref}` : `${r.kind} ${r.ref} (${r.commits} commit${r.commits === 1 ? '' : 's'})`;
+    return { protocol: 'git', action: pushActionOf(r.kind), attributes, summary: `git push to ${endpoint.repository}: ${what}` };
+  });
 }
