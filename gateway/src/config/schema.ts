@@ -495,6 +495,17 @@ export const consoleSchema = z
     sessionKey: secretRef.optional(),
     /** A login lasts this long, then the console asks to log in again (no refresh). @default 60 */
     sessionMinutes: z.number().int().min(5).max(1440).default(60),
+    /**
+     * Model prices for the session page's cost estimates, USD per million tokens, keyed by model
+     * name prefix (the longest matching prefix wins), laid over the built-in list prices
+     * (admin/console/session-page/pricing.ts). @default the built-in table
+     */
+    prices: z
+      .record(
+        z.string().min(1),
+        z.object({ input: z.number().min(0), output: z.number().min(0), cacheWrite: z.number().min(0).optional(), cacheRead: z.number().min(0).optional() }).strict(),
+      )
+      .optional(),
   })
   .strict();
 

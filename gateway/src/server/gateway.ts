@@ -24,6 +24,7 @@ import { createSessionIndex } from '../state/sql-session-index';
 import { StateRecordingWitness } from '../state/recording-witness';
 import { isMemoryPath } from '../state/store';
 import { FileWitness, MultiWitness, type RecordingWitness } from '../recording/witness';
+import { createSessionPageService, pricesWith } from '../admin/console/session-page';
 import { startRecordingSweeper } from './recording-sweeper';
 import { listen, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
@@ -168,7 +169,10 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     return exportSession(sink, id);
   };
   const audit = createAdminAudit(recorder);
-  const consoleHandler = await consoleFromConfig(config, { secrets, verifier, search: new SqlSessionSearch(index), index, readSession, approvals, audit, logger });
+  // The session page verifies each session against this gateway's own signing key and the witness
+  // (after a key rotation, digests signed by the old key show as untrusted: fail closed).
+  const sessionPages = createSessionPageService({ sink, witness, trustedKeys: [signer.publicKeyPem], prices: pricesWith(config.console.prices) });
+  const consoleHandler = await consoleFromConfig(config, { secrets, verifier, search: new SqlSessionSearch(index), index, readSession, approvals, audit, logger, sessionPages });
   const adminHandler = createAdminServer({
     index,
     verifier,

@@ -9,7 +9,8 @@ import type { SessionSearch } from '../../state/session-search';
 import type { AdminAudit } from '../audit';
 import { CookieSealer } from './cookies';
 import { OidcLogin } from './oidc-login';
-import { createConsole, type ConsoleHandler, type SessionPageRenderer } from './router';
+import { createConsole, type ConsoleHandler } from './router';
+import type { SessionPageService } from './session-page';
 
 export interface ConsoleRuntime {
   readonly secrets: Pick<SecretStore, 'get'>;
@@ -20,7 +21,7 @@ export interface ConsoleRuntime {
   readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
   readonly audit?: AdminAudit;
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-  readonly renderSessionPage?: SessionPageRenderer;
+  readonly sessionPages?: SessionPageService;
 }
 
 /** The console from `console.*` (validated by config/load.ts), or undefined when it is off. */
@@ -61,6 +62,6 @@ export async function consoleFromConfig(config: GatehouseConfig, runtime: Consol
     approvals: runtime.approvals,
     audit: runtime.audit,
     logger: runtime.logger,
-    renderSessionPage: runtime.renderSessionPage,
+    sessionPages: runtime.sessionPages,
   });
 }

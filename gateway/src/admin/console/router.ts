@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalService } from '../../approvals/service';
 import type { Approval } from '../../approvals/types';
@@ -6,12 +7,14 @@ import type { Principal } from '../../identity/principal';
 import type { Logger } from '../../observability/logger';
 import type { SessionIndex, SessionRow } from '../../state/session-index';
 import type { SessionSearch, SessionViewer } from '../../state/session-search';
+import type { SessionTranscript } from '../../recording/reader';
 import type { AdminAudit } from '../audit';
 import { clearCookie, LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, tokensEqual, type ConsoleSession, type CookieSealer } from './cookies';
 import type { Html } from './html';
 import type { OidcLogin } from './oidc-login';
-import { approvalPage, approvalsPage, errorPage, loginPage, sessionPage, sessionsPage, type PageChrome, type SessionPageInput } from './pages';
+import { approvalPage, approvalsPage, errorPage, layout, loginPage, sessionPage, sessionsPage, type PageChrome, type SessionPageInput } from './pages';
 import { parseConsoleQuery } from './query';
+import { consoleAssets, sessionJsonExport, type SessionPageService } from './session-page';
 import { STATIC_ASSETS } from './static';
 
 /**
@@ -23,8 +26,20 @@ import { STATIC_ASSETS } from './static';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** The session page's renderer (console/session-page/), plugged in when it exists. */
-export type SessionPageRenderer = (input: SessionPageInput & { readonly transcript: unknown }) => Html;
+/**
+ * The terminal player (asciinema-player) compiles its WebAssembly terminal emulator: the session
+ * page of a terminal session, and only it, also allows that ('wasm-unsafe-eval' permits
+ * WebAssembly compilation, not JavaScript eval).
+ */
+export const PLAYER_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'");
+
+/** The session page's assets (stylesheet, terminal player, its loader), served like the console's own. */
+let sessionPageAssets: ReadonlyMap<string, { body: Buffer; contentType: string; etag: string }> | undefined;
+function sessionPageAsset(path: string): { body: Buffer; contentType: string; etag: string } | undefined {
+  if (!path.startsWith('/console/assets/')) return undefined;
+  sessionPageAssets ??= new Map(consoleAssets().map((a) => [a.path, { body: a.body, contentType: a.contentType, etag: `"${createHash('sha256').update(a.body).digest('base64url').slice(0, 16)}"` }]));
+  return sessionPageAssets.get(path);
+}
 
 export interface ConsoleOptions {
   readonly sealer: CookieSealer;
@@ -40,7 +55,8 @@ export interface ConsoleOptions {
   readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
   readonly audit?: AdminAudit;
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-  readonly renderSessionPage?: SessionPageRenderer;
+  /** The full session page (console/session-page/: timeline, verification badge, exports); without it, the minimal page. */
+  readonly sessionPages?: SessionPageService;
   /** How often the live approvals stream looks for changes. @default 2000 */
   readonly livePollMs?: number;
   readonly now?: () => Date;
@@ -64,13 +80,23 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
   const canSee = (p: Principal, row: SessionRow): boolean => isAdmin(p) || (row.issuer === p.issuer && row.subject === p.subject);
   const chromeOf = (s: ConsoleSession, title: string, nav?: PageChrome['nav'], live?: string): PageChrome => ({ title, principal: s.principal, csrf: s.csrf, nav, live });
 
+  /** `.cast` of one terminal channel (`?channel=N`, default the first). */
+  const castOf = (transcript: SessionTranscript, url: URL): { filename: string; contentType: string; body: string } => {
+    const terminals = options.sessionPages?.terminals(transcript) ?? [];
+    const wanted = url.searchParams.get('channel');
+    const channel = wanted === null ? terminals[0]?.channel : Number(wanted);
+    const cast = channel === undefined || !Number.isSafeInteger(channel) ? undefined : options.sessionPages?.cast(transcript, channel);
+    if (cast === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `session ${transcript.session.id} has no terminal recording${wanted === null ? '' : ` on channel ${wanted}`}`);
+    return cast;
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const address = req.socket.remoteAddress;
     securityHeaders(res);
 
-    const asset = STATIC_ASSETS.get(path);
+    const asset = STATIC_ASSETS.get(path) ?? sessionPageAsset(path);
     if (asset !== undefined) {
       res.setHeader('cache-control', 'public, max-age=300');
       res.setHeader('etag', asset.etag);
@@ -140,7 +166,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       return sendHtml(res, 200, sessionsPage({ chrome: chromeOf(session, 'Sessions', 'sessions'), query: shown, rows: result.rows, nextUrl: next, supports: options.search.supports, scope: viewer.scope }));
     }
 
-    const sessionMatch = /^\/console\/sessions\/([^/]+)(\/export\.json)?$/.exec(path);
+    const sessionMatch = /^\/console\/sessions\/([^/]+)(\/export\.json|\/export\.cast)?$/.exec(path);
     if (sessionMatch !== null && isRead(method)) {
       const id = decodeId(sessionMatch[1]!);
       const row = await options.index.get(id);
@@ -149,9 +175,11 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       if (sessionMatch[2] !== undefined) {
         await options.audit?.record('admin.session.export', principal, { path, sessionId: id }, address);
         options.logger.info({ sessionId: id, subject: principal.subject, issuer: principal.issuer }, 'session exported through the console');
-        const transcript = await options.readSession(id);
-        res.setHeader('content-disposition', `attachment; filename="session-${id}.json"`);
-        return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(transcript));
+        const transcript = (await options.readSession(id)) as SessionTranscript;
+        // The same bytes as `gatehouse sessions export`.
+        const download = sessionMatch[2] === '/export.json' ? sessionJsonExport(transcript) : castOf(transcript, url);
+        res.setHeader('content-disposition', `attachment; filename="${download.filename}"`);
+        return send(res, 200, download.contentType, download.body);
       }
       await options.audit?.record('admin.session.read', principal, { path, sessionId: id }, address);
       let transcript: unknown;
@@ -163,7 +191,12 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
         events = { error: isGatehouseError(e) ? `${e.code}: ${e.message}` : 'the transcript could not be read' };
       }
       const input: SessionPageInput = { chrome: chromeOf(session, `Session ${id}`, 'sessions'), row, events };
-      return sendHtml(res, 200, options.renderSessionPage !== undefined && transcript !== undefined ? options.renderSessionPage({ ...input, transcript }) : sessionPage(input));
+      const pages = options.sessionPages;
+      if (pages === undefined || transcript === undefined) return sendHtml(res, 200, sessionPage(input));
+      const t = transcript as SessionTranscript;
+      const body = pages.render(t, { name: principal.name, subject: principal.subject }, await pages.verify(id));
+      if (pages.terminals(t).length > 0) res.setHeader('content-security-policy', PLAYER_CONTENT_SECURITY_POLICY);
+      return sendHtml(res, 200, layout(input.chrome, body));
     }
 
     if (path === '/console/approvals' || path.startsWith('/console/approvals/')) {
@@ -351,7 +384,7 @@ function sendHtml(res: ServerResponse, status: number, page: Html): void {
   send(res, status, 'text/html; charset=utf-8', page.value);
 }
 
-function send(res: ServerResponse, status: number, contentType: string, text: string): void {
+function send(res: ServerResponse, status: number, contentType: string, text: string | Buffer): void {
   res.statusCode = status;
   res.setHeader('content-type', contentType);
   res.setHeader('content-length', Buffer.byteLength(text));

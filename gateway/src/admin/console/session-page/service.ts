@@ -39,6 +39,8 @@ export interface SessionPageService {
   verify(sessionId: string): Promise<SessionVerification>;
   render(transcript: SessionTranscript, viewer: { name: string; subject: string }, verification: SessionVerification | undefined): Html;
   json(transcript: SessionTranscript): { filename: string; contentType: string; body: string };
+  /** The session's terminal recordings (empty for a session without a terminal). */
+  terminals(transcript: SessionTranscript): readonly ChannelRecording[];
   /** The `.cast` of one channel; undefined when the session has no such terminal recording. */
   cast(transcript: SessionTranscript, channel: number): { filename: string; contentType: string; body: string } | undefined;
 }
@@ -78,6 +80,7 @@ export function createSessionPageService(services: SessionPageServices): Session
       });
     },
     json: sessionJsonExport,
+    terminals: (transcript) => terminalsOf(transcript.events),
     cast(transcript, channel) {
       const t = terminalsOf(transcript.events).find((c) => c.channel === channel);
       return t === undefined ? undefined : sessionCastExport(transcript.session.id, t.recording);
