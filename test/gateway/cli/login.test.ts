@@ -117,6 +117,16 @@ describe('gatehouse login, token, logout', () => {
     expect(statSync(join(tokensDir(env), cacheFiles()[0])).mode & 0o777).toBe(0o600);
   });
 
+  test('concurrent token calls near expiry refresh once and all get the new token', async () => {
+    expect((await signInWithBrowser()).code).toBe(0);
+    const before = idp.grants.refresh_token ?? 0;
+    const results = await Promise.all([1, 2, 3].map(() => run((c) => tokenCommand([tg.url], c.io, { env }))));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(idp.grants.refresh_token).toBe(before + 1);
+    expect(new Set(results.map((r) => r.out[0])).size).toBe(1);
+    expect(readdirSync(tokensDir(env)).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  });
+
   test('device flow: the code is approved through the provider, the token is cached', async () => {
     idp.account = 'bob';
     try {

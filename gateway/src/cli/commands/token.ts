@@ -59,18 +59,28 @@ export async function tokenCommand(argv: string[], io: CommandIO, deps: TokenDep
     io.out(cached.idToken);
     return 0;
   }
-  io.out(await refreshCached(cached, env));
+  io.out(await refreshCached(cached, env, minValid, now));
   return 0;
 }
 
-async function refreshCached(cached: CachedLogin, env: NodeJS.ProcessEnv): Promise<string> {
+async function refreshCached(cached: CachedLogin, env: NodeJS.ProcessEnv, minValid: number, now: number): Promise<string> {
   if (!cached.refreshToken) {
     throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', `the login for ${cached.gateway} has expired and the issuer gave no refresh token: run gatehouse login ${cached.gateway}`);
   }
   const { discoverIssuer, refresh } = await import('../login/oidc-flows');
-  const { saveLogin } = await import('../login/token-cache');
-  const config = await discoverIssuer(cached);
-  const tokens = await refresh(config, cached.refreshToken);
-  saveLogin({ gateway: cached.gateway, issuer: cached.issuer, clientId: cached.clientId, scopes: cached.scopes, ...tokens }, env, false);
-  return tokens.idToken;
+  const { saveLogin, withRefreshLock } = await import('../login/token-cache');
+  // Tools call `token` concurrently (several Claude Code sessions): one refreshes, the others wait
+  // and take its result. Two refreshes with a rotating refresh token would fail the second, and
+  // some issuers then revoke the whole grant.
+  return withRefreshLock(cached.gateway, env, async () => {
+    const current = readLogin(cached.gateway, env) ?? cached;
+    // Refreshed by another process while we waited (even if the issuer's tokens live shorter than
+    // the margin), or still fresh enough: no second refresh.
+    if ((current.savedAt > cached.savedAt && current.expiresAt > now) || current.expiresAt - now > minValid) return current.idToken;
+    if (!current.refreshToken) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', `the login for ${cached.gateway} can no longer be refreshed: run gatehouse login ${cached.gateway}`);
+    const config = await discoverIssuer(current);
+    const tokens = await refresh(config, current.refreshToken);
+    saveLogin({ gateway: current.gateway, issuer: current.issuer, clientId: current.clientId, scopes: current.scopes, ...tokens }, env, false);
+    return tokens.idToken;
+  });
 }

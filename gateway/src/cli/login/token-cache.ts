@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GatehouseError } from '../../errors';
@@ -136,6 +136,42 @@ function writeDefaultGateway(gateway: string, env: NodeJS.ProcessEnv): void {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(tmp, `${gateway}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, path);
+}
+
+/**
+ * Runs `fn` holding the gateway's refresh lock: a lock file created exclusively (O_EXCL), waited
+ * for up to `waitMs`, and taken over when older than `staleMs` (a process that died holding it).
+ */
+export async function withRefreshLock<T>(gateway: string, env: NodeJS.ProcessEnv, fn: () => Promise<T>, waitMs = 20_000, staleMs = 30_000): Promise<T> {
+  const dir = tokensDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = join(dir, `${hash(gateway)}.lock`);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > staleMs) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', `another gatehouse process has been refreshing the login for ${gateway} for too long (${lock})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 function entriesFor(gateway: string, env: NodeJS.ProcessEnv): string[] {
