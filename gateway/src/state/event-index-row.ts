@@ -72,7 +72,10 @@ function eventText(type: string, p: Payload): string {
   switch (type) {
     case 'http.request': {
       const query = typeof p.query === 'string' && p.query !== '' ? `?${p.query}` : '';
-      return cap(`${str(p.method)} ${str(p.path)}${query} ${str(p.host)}`);
+      // The parser keeps a path as one token ('/v1/messages'); its segments are added as words too,
+      // so a search for one segment ('messages') finds it.
+      const path = str(p.path);
+      return cap(`${str(p.method)} ${path}${query} ${str(p.host)} ${path.replace(/[/.]+/g, ' ')}`);
     }
     case 'pg.query':
       return cap(str(p.text));

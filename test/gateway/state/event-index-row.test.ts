@@ -12,7 +12,7 @@ describe('event index facts', () => {
       decision: { effect: 'allow', code: 'policy.allow', reasons: [] },
     });
     expect(facts.decisions).toBe(DECISION_BITS.allowed);
-    expect(facts.text).toBe('POST /v1/messages?beta=true api.anthropic.com');
+    expect(facts.text).toBe('POST /v1/messages?beta=true api.anthropic.com  v1 messages');
   });
 
   it('marks denials, reviews, failures and masks', () => {
