@@ -127,6 +127,44 @@ describe('SSH gateway against a real OpenSSH server', () => {
     expect(r2).toMatchObject({ code: 0, stdout: 'again\n' });
   }, 60_000);
 
+  it('opens an interactive shell on a pty at the client size, follows a window change, and records both', async () => {
+    const c = await ssh2Connect('box', client.privateKey);
+    const out = await new Promise<{ text: string; code: number | null }>((resolve, reject) => {
+      c.shell({ term: 'xterm', cols: 100, rows: 30 }, (err, ch) => {
+        if (err) return reject(err);
+        let text = '';
+        let step = 0;
+        let code: number | null = null;
+        ch.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (step === 0 && text.includes('30 100')) {
+            step = 1;
+            ch.setWindow(40, 120, 0, 0);
+            ch.write('stty size\n');
+          } else if (step === 1 && text.includes('40 120')) {
+            step = 2;
+            ch.write('exit 3\n');
+          }
+        });
+        ch.on('exit', (x: number | null) => (code = x));
+        ch.on('close', () => resolve({ text, code }));
+        ch.write('stty size\n');
+      });
+    });
+    c.end();
+    expect(out.code).toBe(3);
+    expect(out.text).toContain('40 120');
+    const events = await sessionEventsWith('ssh.channel.open', (p) => p.kind === 'shell');
+    const open = events.find((e) => e.type === 'ssh.channel.open')!;
+    expect(open.payload).toMatchObject({ command: null, pty: { term: 'xterm', cols: 100, rows: 30 }, decision: { effect: 'allow' } });
+    expect(events.find((e) => e.type === 'ssh.resize')?.payload).toMatchObject({ cols: 120, rows: 40 });
+    expect(events.filter((e) => e.type === 'ssh.data' && e.payload.stream === 'stdin').map((e) => e.payload.text).join('')).toContain('exit 3');
+    expect(events.find((e) => e.type === 'ssh.exit')?.payload).toMatchObject({ code: 3 });
+    const rec = terminalRecording(events, open.payload.channel as number)!;
+    expect(rec).toMatchObject({ cols: 100, rows: 30, title: 'shell' });
+    expect(rec.frames.some((f) => f.kind === 'resize' && f.cols === 120 && f.rows === 40)).toBe(true);
+  }, 60_000);
+
   it('refuses a denied command with its decision on stderr and exit status 126; the upstream never ran it', async () => {
     const marker = join(dir, 'denied-marker');
     const r = await ssh('box', `touch ${marker}`);
