@@ -166,8 +166,10 @@ export class SqlSessionSearch implements SessionSearch {
     if (filter.requestId !== undefined) {
       const p = param(filter.requestId);
       const own = sessionIdOfRequest(filter.requestId);
-      const direct = own === undefined ? '' : `s.id = ${param(own)} or `;
-      where.push(`(${direct}exists (select 1 from gatehouse_session_requests r where r.session_id = s.id and (r.request_id = ${p} or r.client_request_id = ${p})))`);
+      // An IN over a union (not `s.id = … or exists …`): each arm uses its index; the OR form
+      // scanned every session (measured 430 ms at 100k sessions).
+      const direct = own === undefined ? '' : `select ${param(own)}::text union all `;
+      where.push(`s.id in (${direct}select r.session_id from gatehouse_session_requests r where r.request_id = ${p} union all select r.session_id from gatehouse_session_requests r where r.client_request_id = ${p})`);
     }
     if (filter.claudeSessionId !== undefined) where.push(`s.client_session_id = ${param(filter.claudeSessionId)}`);
     if (filter.decision !== undefined) where.push(`(s.decisions & ${param(DECISION_BITS[filter.decision])}::integer) <> 0`);
