@@ -76,6 +76,10 @@ export async function inspectPush(input: InspectPushInput): Promise<PushInspecti
     const env = { GIT_DIR: input.mirrorDir, GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(input.mirrorDir, 'objects') };
     const git = (args: string[], opts: { stdin?: Buffer; okCodes?: number[]; maxOutputBytes?: number } = {}) => runGit(args, { env, timeoutMs, ...opts });
 
+    // ids are judged in the mirror's object format: a push in another one cannot be proven
+    const mirrorFormat = (await git(['rev-parse', '--show-object-format'])).stdout.toString('utf8').trim();
+    if (mirrorFormat !== request.objectFormat) throw new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `the push uses ${request.objectFormat} object ids, the upstream mirror ${mirrorFormat}`);
+
     let packBytes = 0;
     let packSha256: string | undefined;
     if (!request.deleteOnly) {

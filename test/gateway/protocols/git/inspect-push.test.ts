@@ -87,7 +87,7 @@ describe('push inspection with the system git', () => {
     expect(inspection.refs[0]).toMatchObject({ kind: 'fast-forward', commits: 1, signed: true, authors: ['Bob <bob@example.com>'], committers: ['Ada <ada@example.com>'], changedPaths: [] });
   });
 
-  it('fails closed: a pack over its cap, a corrupt pack, an old value upstream never had', async () => {
+  it('fails closed: a pack over its cap, a corrupt pack, an old value upstream never had, another object format', async () => {
     await mirror.refresh();
     commitFile('d.txt', 'd\n', 'd');
     const body = world.capturePush(work, upstream, [], ['main']);
@@ -100,6 +100,8 @@ describe('push inspection with the system git', () => {
     expect(await codeOf(inspectPush({ mirrorDir: mirror.gitDir, scratchDir, request: s.request, pack: Buffer.from('PACK garbage') }))).toBe('GH_ERR_GIT_INSPECTION_FAILED');
     const stale = { ...s.request, commands: [{ ...s.request.commands[0], oldId: 'f'.repeat(40) }] };
     expect(await codeOf(inspectPush({ mirrorDir: mirror.gitDir, scratchDir, request: stale, pack }))).toBe('GH_ERR_GIT_INSPECTION_FAILED');
+    const sha256 = { ...s.request, objectFormat: 'sha256' as const };
+    expect(await codeOf(inspectPush({ mirrorDir: mirror.gitDir, scratchDir, request: sha256, pack }))).toBe('GH_ERR_GIT_INSPECTION_FAILED');
     expect(await codeOf(inspectPush({ mirrorDir: mirror.gitDir, scratchDir, request: s.request, pack }))).toBe('resolved');
   });
 });
