@@ -180,8 +180,11 @@ class PipelineSession implements GatewaySession {
   private requestCount = 0;
   private deniedCount = 0;
   private requestSeq = 0;
-  /** Allow decisions waiting for the operation's first event (see authorize). */
-  private readonly pendingDecisions = new Map<string, RecordedDecision>();
+  /**
+   * Allow decisions waiting for the request's first event (see authorize): one decision, or, when
+   * one request yields several operations (a dialect's decode), each of them in order.
+   */
+  private readonly pendingDecisions = new Map<string, RecordedDecision | RecordedDecision[]>();
   private readonly counters: Record<string, number> = {};
 
   constructor(
@@ -271,7 +274,7 @@ class PipelineSession implements GatewaySession {
     } else {
       // An allowed operation's decision travels in the first event the protocol records for it
       // (its request event): one event fewer per operation on the hot path, same information.
-      this.pendingDecisions.set(requestId, checked === undefined ? { effect: decision.effect, code: decision.code, reasons: decision.reasons } : { effect: decision.effect, code: decision.code, reasons: decision.reasons, principal: checked });
+      this.pendDecision(requestId, checked === undefined ? { effect: decision.effect, code: decision.code, reasons: decision.reasons } : { effect: decision.effect, code: decision.code, reasons: decision.reasons, principal: checked });
     }
     return decision;
   }
@@ -307,20 +310,40 @@ class PipelineSession implements GatewaySession {
     }
     this.observer.decision(decision.effect, this.connection.name);
     const checked = this.checkedPrincipal(principal);
-    this.pendingDecisions.set(requestId, checked === undefined ? { effect: decision.effect, code: decision.code, reasons: decision.reasons } : { effect: decision.effect, code: decision.code, reasons: decision.reasons, principal: checked });
+    this.pendDecision(requestId, checked === undefined ? { effect: decision.effect, code: decision.code, reasons: decision.reasons } : { effect: decision.effect, code: decision.code, reasons: decision.reasons, principal: checked });
     return decision;
+  }
+
+  /** Keeps an allow decision for the request's first event; a request's second operation makes it a list. */
+  private pendDecision(requestId: string, decision: RecordedDecision): void {
+    const earlier = this.pendingDecisions.get(requestId);
+    if (earlier === undefined) this.pendingDecisions.set(requestId, decision);
+    else if (Array.isArray(earlier)) earlier.push(decision);
+    else this.pendingDecisions.set(requestId, [earlier, decision]);
+  }
+
+  /**
+   * The request's pending decisions into its first event: `decision` (one operation; with several,
+   * the last, as a single-operation reader expects) and, with several, `decisions`: every
+   * operation's, in the order they were judged.
+   */
+  private attachDecisions(payload: unknown, requestId: string): void {
+    const pending = this.pendingDecisions.get(requestId);
+    if (pending === undefined) return;
+    this.pendingDecisions.delete(requestId);
+    const event = payload as { decision?: RecordedDecision; decisions?: readonly RecordedDecision[] };
+    if (Array.isArray(pending)) {
+      event.decision = pending[pending.length - 1];
+      event.decisions = pending;
+    } else {
+      event.decision = pending;
+    }
   }
 
   recordNow<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): boolean {
     if (options?.durable || this.recorder.appendNow === undefined) return false;
     const requestId = options?.requestId;
-    if (requestId !== undefined && this.pendingDecisions.size > 0) {
-      const decision = this.pendingDecisions.get(requestId);
-      if (decision !== undefined) {
-        this.pendingDecisions.delete(requestId);
-        (payload as { decision?: RecordedDecision }).decision = decision;
-      }
-    }
+    if (requestId !== undefined && this.pendingDecisions.size > 0) this.attachDecisions(payload, requestId);
     const seq = this.recorder.seq ?? this.eventCount;
     try {
       this.recorder.appendNow(type, payload, options);
@@ -342,13 +365,7 @@ class PipelineSession implements GatewaySession {
 
   async record<T extends EventType>(type: T, payload: PayloadOf<T>, options?: AppendOptions): Promise<void> {
     const requestId = options?.requestId;
-    if (requestId !== undefined && this.pendingDecisions.size > 0) {
-      const decision = this.pendingDecisions.get(requestId);
-      if (decision !== undefined) {
-        this.pendingDecisions.delete(requestId);
-        (payload as { decision?: RecordedDecision }).decision = decision;
-      }
-    }
+    if (requestId !== undefined && this.pendingDecisions.size > 0) this.attachDecisions(payload, requestId);
     // Only a durable append has a latency worth measuring; a buffered one returns at once.
     const started = options?.durable ? performance.now() : 0;
     // The recorder assigns the seq synchronously as append starts: read it just before.

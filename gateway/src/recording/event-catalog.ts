@@ -58,6 +58,8 @@ export interface RecordedDecision {
 /** Any event recorded with a request id may carry the decision that let the operation through. */
 interface OperationEvent {
   decision?: RecordedDecision;
+  /** When the request carried several operations (a dialect's decode): every one's decision, in order (`decision` is the last). */
+  decisions?: readonly RecordedDecision[];
 }
 
 /** A captured body as recording describes it (capture.ts, masking): size, hash, text or base64. */

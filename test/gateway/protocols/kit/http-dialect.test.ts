@@ -16,6 +16,9 @@ const POLICY = `
 @id("developers")
 permit (principal in Gatehouse::Group::"developers", action, resource);
 
+@id("b-target")
+permit (principal in Gatehouse::Group::"developers", action, resource) when { context.path == "/b" };
+
 @id("no-danger")
 @message("the danger target is not allowed")
 forbid (principal, action, resource) when { context.path == "/danger" };
@@ -86,6 +89,25 @@ describe('HttpDialect: judging on the body', () => {
     expect(res.status).toBe(200);
     expect(echo.received).toHaveLength(1);
     expect(echo.received[0]!.body.toString('utf8')).toBe(body);
+  });
+
+  it.each(['strict', 'buffered'] as const)("records every operation's decision in the request event when all are allowed (%s)", async (mode) => {
+    await start(targetsDialect('whole'), mode);
+    const several = await post('{"targets":["a","b"]}');
+    const single = await post('{"targets":["a"]}');
+    expect([several.status, single.status]).toEqual([200, 200]);
+    const [first] = (await sessionEvents(several)).filter((e) => e.type === 'http.request');
+    const [second] = (await env.events(sessionIdOfRequest(String(single.headers['x-gatehouse-request-id']))!)).filter((e) => e.type === 'http.request');
+    const requests = [first, second];
+    const allow = (reasons: string[]) => ({ effect: 'allow', code: 'policy.permit', reasons });
+    // Cedar names the permitting policies in no fixed order.
+    const sorted = (d: unknown) => ({ ...(d as { reasons: string[] }), reasons: [...(d as { reasons: string[] }).reasons].sort() });
+    // Several operations: each one's decision, in the order judged; `decision` keeps the single-operation shape.
+    expect((requests[0]!.payload.decisions as unknown[]).map(sorted)).toEqual([allow(['developers']), allow(['b-target', 'developers'])]);
+    expect(sorted(requests[0]!.payload.decision)).toEqual(allow(['b-target', 'developers']));
+    // One operation: the shape is unchanged, no list.
+    expect(requests[1]!.payload.decision).toEqual(allow(['developers']));
+    expect(requests[1]!.payload).not.toHaveProperty('decisions');
   });
 
   it('refuses the request when one of its operations is denied, and the upstream never sees it', async () => {
