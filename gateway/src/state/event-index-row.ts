@@ -7,6 +7,7 @@
 
 // Type-only: session-search.ts imports the session index, which imports this file.
 import type { SessionDecision } from './session-search';
+import { isApprovalOutcome, type DecisionCode } from '../policy/decision';
 
 /** Decision bits, one per filterable outcome; a session's bits are the OR of its events'. */
 export const DECISION_BITS: Readonly<Record<SessionDecision, number>> = {
@@ -51,7 +52,7 @@ export function decisionBits(type: string, payload: Payload): number {
   if (decision !== undefined && decision !== null) {
     if (decision.effect === 'allow') bits |= DECISION_BITS.allowed;
     // An operation let through by approvers carries the approval's code in its decision.
-    if (typeof decision.code === 'string' && decision.code.startsWith('approval.')) bits |= DECISION_BITS.reviewed;
+    if (typeof decision.code === 'string' && isApprovalOutcome(decision.code as DecisionCode)) bits |= DECISION_BITS.reviewed;
   }
   if (DENIED_TYPES.has(type)) bits |= DECISION_BITS.denied;
   if (type.startsWith('approval.')) bits |= DECISION_BITS.reviewed;
