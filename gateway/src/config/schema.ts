@@ -421,6 +421,12 @@ export const stateSchema = z
     /** Directory of the embedded PostgreSQL (PGlite); `memory` keeps it in memory. */
     embeddedPath: z.string().min(1).default('./.gatehouse/state'),
     /**
+     * Index every recorded event for the console's decision and full-text filters. Default: on with
+     * PostgreSQL (`url`), off on the embedded store, where the index would run in the gateway's own
+     * process and cost it a third to two thirds of its throughput (bench/results, 2026-12-06).
+     */
+    indexEvents: z.boolean().optional(),
+    /**
      * Log in with a fresh token from the platform identity instead of a password: `azure-entra`
      * (Azure Database for PostgreSQL, Microsoft Entra) or `gcp-cloudsql` (Cloud SQL IAM database
      * authentication). @default none: the URL's password (or none)

@@ -87,7 +87,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   if (!signer) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'no digest signing key');
   if (generated) logger.warn({ path: devKeyPath }, 'generated a development signing key for digests');
 
-  const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref) });
+  const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref), indexEvents: config.state.indexEvents ?? config.state.url !== undefined });
   await index.init();
 
   // The recording witness and leases live in the state database (every replica sees it).

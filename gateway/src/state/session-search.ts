@@ -130,14 +130,18 @@ export interface SqlSessionSearchOptions {
  * "all", "into", "where" and stem table names).
  */
 export class SqlSessionSearch implements SessionSearch {
-  readonly supports: ReadonlySet<SessionSearchFilterKey> = new Set<SessionSearchFilterKey>(SESSION_SEARCH_FILTER_KEYS);
+  readonly supports: ReadonlySet<SessionSearchFilterKey>;
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly index: Pick<SqlSessionIndex, 'store' | 'init' | 'flush'>,
+    private readonly index: Pick<SqlSessionIndex, 'store' | 'init' | 'flush'> & { readonly indexEvents?: boolean },
     options: SqlSessionSearchOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 5000;
+    // Decision bits and words come from event rows: without them these filters would silently find
+    // nothing, so they are refused instead (the console shows why).
+    const eventFilters = new Set<SessionSearchFilterKey>(['decision', 'q'] as SessionSearchFilterKey[]);
+    this.supports = new Set(SESSION_SEARCH_FILTER_KEYS.filter((k) => index.indexEvents !== false || !eventFilters.has(k)));
   }
 
   async search(filter: SessionSearchFilter, page: SessionSearchPage, viewer: SessionViewer): Promise<SessionSearchResult> {

@@ -28,6 +28,12 @@ export interface SessionIndexOptions {
   readonly maxPending?: number;
   /** Bound on event rows waiting for the store; the oldest are dropped (and counted) beyond it. @default 50000 */
   readonly maxPendingEvents?: number;
+  /**
+   * Index every recorded event (decisions, request ids, search text) for the console's decision and
+   * full-text filters. Off, sessions are still indexed (user, connection, protocol, time, ids).
+   * @default true
+   */
+  readonly indexEvents?: boolean;
   /** Delay before retrying a failed background batch. @default 1000 */
   readonly retryDelayMs?: number;
 }
@@ -114,6 +120,9 @@ export class SqlSessionIndex implements SessionIndex {
   private failing = false;
   private closed = false;
 
+  /** Whether event rows are written (SessionIndexOptions.indexEvents). */
+  readonly indexEvents: boolean;
+
   constructor(stateConfig: StateConfig, options: SessionIndexOptions = {}) {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.ownsStore = options.store === undefined;
@@ -123,6 +132,7 @@ export class SqlSessionIndex implements SessionIndex {
     this.maxPending = options.maxPending ?? 50000;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.maxPendingEvents = options.maxPendingEvents ?? 50000;
+    this.indexEvents = options.indexEvents ?? true;
   }
 
   /** Opens the store and applies pending migrations; safe to call more than once and from many replicas. */
@@ -168,6 +178,7 @@ export class SqlSessionIndex implements SessionIndex {
   }
 
   eventRecorded(event: RecordedEventRef): void {
+    if (!this.indexEvents) return;
     if (this.closed) {
       this.droppedEvents++;
       return;
