@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { GatehouseError } from '../../errors';
+import { GatehouseError, isGatehouseError } from '../../errors';
 
 /**
  * Runs the system `git` with a deadline and bounded input and output, for judging pushes. Any
@@ -21,6 +21,13 @@ export interface RunGitOptions {
   readonly timeoutMs?: number;
   /** Exit codes that are answers, not failures (`merge-base --is-ancestor` exits 1 for no). @default [0] */
   readonly okCodes?: readonly number[];
+  /**
+   * Receives stdout as it arrives instead of collecting it (the result's stdout is then empty;
+   * maxOutputBytes still applies): for output read once, such as a push's patches.
+   */
+  readonly onStdout?: (chunk: Buffer) => void;
+  /** Aborting kills git and rejects (GH_ERR_GIT_INSPECTION_FAILED): the consumer has seen enough. */
+  readonly signal?: AbortSignal;
 }
 
 export interface RunGitResult {
@@ -51,11 +58,24 @@ export function runGit(args: readonly string[], options: RunGitOptions = {}): Pr
       failure = e;
       child.kill('SIGKILL');
     };
+    const onAbort = (): void => fail(new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `git ${args[0]} was stopped`));
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => fail(new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `git ${args[0]} did not finish within ${options.timeoutMs ?? 30_000} ms`)), options.timeoutMs ?? 30_000);
     child.stdout.on('data', (c: Buffer) => {
       outBytes += c.length;
       if (outBytes > maxOut) return fail(new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `git ${args[0]} wrote more than ${maxOut} bytes`));
-      out.push(c);
+      if (failure !== undefined) return;
+      if (options.onStdout === undefined) out.push(c);
+      else {
+        try {
+          options.onStdout(c);
+        } catch (e) {
+          // The consumer's own error (e.g. GH_ERR_MASKING_FAILED) keeps its code; anything else is
+          // wrapped without its cause, which could quote what was being read.
+          fail(isGatehouseError(e) ? e : new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `the output of git ${args[0]} could not be read`));
+        }
+      }
     });
     child.stderr.on('data', (c: Buffer) => {
       if (err.length < 4096) err += c.toString('utf8');
@@ -64,6 +84,7 @@ export function runGit(args: readonly string[], options: RunGitOptions = {}): Pr
     child.on('error', (e) => fail(new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `git could not be started: ${e.message}`)));
     child.on('close', (code) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       if (failure !== undefined) return reject(failure);
       if (code === null || !okCodes.includes(code)) return reject(new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', `git ${args[0]} failed (exit ${code ?? 'signal'})`, { details: { stderr: err.slice(0, 1024) } }));
       resolve({ code, stdout: Buffer.concat(out) });
