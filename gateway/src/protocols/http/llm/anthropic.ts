@@ -1,5 +1,4 @@
-import { SseParser } from './sse';
-import { JsonAccumulator, TranscriptBudget, isRecord, parseJson, pick, readRequestJson, type LlmExchange } from './exchange';
+import { ModelCallTranscript, isRecord, parseJson, pick } from './exchange';
 
 /** Anthropic Messages API: `POST .../v1/messages` (not `/v1/messages/count_tokens` or batches). */
 export function isAnthropicMessages(method: string, routedPath: string): boolean {
@@ -19,75 +18,28 @@ interface Block {
  * input_json_delta assembled and parsed at block stop, thinking_delta, signature_delta,
  * citations_delta), message_delta (stop_reason, cumulative usage), ping, error.
  */
-export class AnthropicExchange implements LlmExchange {
-  private readonly budget: TranscriptBudget;
-  private requestBlock: Record<string, unknown> = {};
-  private status = 0;
-  private stream = false;
-  private sse: SseParser | undefined;
-  private json: JsonAccumulator | undefined;
+export class AnthropicExchange extends ModelCallTranscript {
   private readonly message: Record<string, unknown> = {};
   private readonly blocks: (Block | undefined)[] = [];
   private readonly toolJson = new Map<number, string>();
   private usage: Record<string, unknown> = {};
   private pings = 0;
-  private events = 0;
-  private error: unknown;
-  private problem: string | undefined;
 
-  constructor(private readonly limit: number) {
-    this.budget = new TranscriptBudget(limit);
-  }
-
-  request(body: Buffer, truncated: boolean): void {
-    const { json, problem } = readRequestJson(body, truncated);
-    if (json === undefined) {
-      this.requestBlock = { problem };
-      if (truncated) this.budget.truncated = true;
-      return;
-    }
+  protected describeRequest(json: Record<string, unknown>): Record<string, unknown> {
     const tools = Array.isArray(json.tools) ? json.tools.map((t) => (isRecord(t) ? (t.name ?? t.type) : undefined)) : undefined;
     const parameters = pick(json, PARAMETERS);
     if (tools !== undefined) parameters.tools = tools;
-    this.requestBlock = { model: json.model, system: json.system, messages: json.messages, parameters };
-    if (isRecord(json.metadata) && typeof json.metadata.user_id === 'string') this.requestBlock.userId = json.metadata.user_id;
-    // The prompt counts against the same budget as the answer.
-    this.budget.charge(body.length);
+    const block: Record<string, unknown> = { model: json.model, system: json.system, messages: json.messages, parameters };
+    if (isRecord(json.metadata) && typeof json.metadata.user_id === 'string') block.userId = json.metadata.user_id;
+    return block;
   }
 
-  responseStart(status: number, contentType: string | undefined): void {
-    this.status = status;
-    if (contentType !== undefined && contentType.includes('text/event-stream')) {
-      this.stream = true;
-      this.sse = new SseParser((event, data) => this.onEvent(event, data));
-    } else {
-      this.json = new JsonAccumulator(this.limit);
-    }
+  /** A stream cut short still yields the tool input assembled so far. */
+  protected override streamEnded(): void {
+    for (const index of [...this.toolJson.keys()]) this.finishBlock(index);
   }
 
-  responseData(chunk: Buffer): void {
-    if (this.sse !== undefined) this.sse.push(chunk);
-    else this.json?.push(chunk);
-  }
-
-  responseEnd(): void {
-    if (this.sse !== undefined) {
-      this.sse.end();
-      this.closeOpenBlocks();
-      return;
-    }
-    if (this.json === undefined) return;
-    const text = this.json.text();
-    if (text === undefined) {
-      this.budget.truncated = true;
-      this.problem = 'response body exceeds the transcript limit';
-      return;
-    }
-    const body = parseJson(text);
-    if (!isRecord(body)) {
-      this.problem = 'response body is not JSON';
-      return;
-    }
+  protected onResponseBody(body: Record<string, unknown>): void {
     if (body.type === 'error') {
       this.error = body.error;
       return;
@@ -99,8 +51,7 @@ export class AnthropicExchange implements LlmExchange {
     }
   }
 
-  private onEvent(event: string, data: string): void {
-    this.events++;
+  protected onEvent(event: string, data: string): void {
     if (event === 'ping') {
       this.pings++;
       return;
@@ -200,11 +151,6 @@ export class AnthropicExchange implements LlmExchange {
     }
   }
 
-  /** A stream cut short still yields the tool input assembled so far. */
-  private closeOpenBlocks(): void {
-    for (const index of [...this.toolJson.keys()]) this.finishBlock(index);
-  }
-
   result(): Record<string, unknown> {
     const response: Record<string, unknown> = { ...this.message, content: this.blocks.filter((b) => b !== undefined), usage: this.usage };
     const out: Record<string, unknown> = {
@@ -219,9 +165,6 @@ export class AnthropicExchange implements LlmExchange {
       out.events = this.events;
       out.pings = this.pings;
     }
-    if (this.error !== undefined) out.error = this.error;
-    if (this.problem !== undefined) out.problem = this.problem;
-    if (this.budget.truncated) out.truncated = true;
-    return out;
+    return this.finish(out);
   }
 }

@@ -1,5 +1,4 @@
-import { SseParser } from './sse';
-import { JsonAccumulator, TranscriptBudget, isRecord, parseJson, pick, readRequestJson, type LlmExchange } from './exchange';
+import { ModelCallTranscript, isRecord, parseJson, pick } from './exchange';
 
 export type OpenAiApi = 'chat.completions' | 'responses';
 
@@ -68,78 +67,34 @@ function parseArguments(call: ToolCall): void {
  * streams are typed events whose terminal `response.completed` (or `.incomplete`/`.failed`) carries
  * the whole response, with `response.output_text.delta` kept as a fallback for a cut stream.
  */
-export class OpenAiExchange implements LlmExchange {
-  private readonly budget: TranscriptBudget;
-  private requestBlock: Record<string, unknown> = {};
-  private status = 0;
-  private stream = false;
-  private sse: SseParser | undefined;
-  private json: JsonAccumulator | undefined;
+export class OpenAiExchange extends ModelCallTranscript {
   private readonly meta: Record<string, unknown> = {};
   private readonly choices: Choice[] = [];
   private usage: unknown;
-  private error: unknown;
-  private problem: string | undefined;
   private done = false;
-  private events = 0;
   // Responses API
   private finalResponse: Record<string, unknown> | undefined;
   private partialText = '';
 
-  constructor(private readonly api: OpenAiApi, private readonly limit: number) {
-    this.budget = new TranscriptBudget(limit);
+  constructor(private readonly api: OpenAiApi, limit: number) {
+    super(limit);
   }
 
-  request(body: Buffer, truncated: boolean): void {
-    const { json, problem } = readRequestJson(body, truncated);
-    if (json === undefined) {
-      this.requestBlock = { problem };
-      if (truncated) this.budget.truncated = true;
-      return;
-    }
+  protected describeRequest(json: Record<string, unknown>): Record<string, unknown> {
     const parameters = pick(json, this.api === 'chat.completions' ? CHAT_PARAMETERS : RESPONSES_PARAMETERS);
     const tools = toolNames(json.tools);
     if (tools !== undefined) parameters.tools = tools;
-    this.requestBlock =
-      this.api === 'chat.completions'
-        ? { model: json.model, messages: json.messages, parameters }
-        : { model: json.model, instructions: json.instructions, input: json.input, parameters };
-    this.budget.charge(body.length);
+    return this.api === 'chat.completions'
+      ? { model: json.model, messages: json.messages, parameters }
+      : { model: json.model, instructions: json.instructions, input: json.input, parameters };
   }
 
-  responseStart(status: number, contentType: string | undefined): void {
-    this.status = status;
-    if (contentType !== undefined && contentType.includes('text/event-stream')) {
-      this.stream = true;
-      this.sse = new SseParser((event, data) => this.onEvent(event, data));
-    } else {
-      this.json = new JsonAccumulator(this.limit);
-    }
+  /** Tool calls whose arguments streamed to the end are parsed now. */
+  protected override streamEnded(): void {
+    for (const c of this.choices) for (const t of c.tool_calls ?? []) if (t.input === undefined && !t.inputIncomplete) parseArguments(t);
   }
 
-  responseData(chunk: Buffer): void {
-    if (this.sse !== undefined) this.sse.push(chunk);
-    else this.json?.push(chunk);
-  }
-
-  responseEnd(): void {
-    if (this.sse !== undefined) {
-      this.sse.end();
-      for (const c of this.choices) for (const t of c.tool_calls ?? []) if (t.input === undefined && !t.inputIncomplete) parseArguments(t);
-      return;
-    }
-    if (this.json === undefined) return;
-    const text = this.json.text();
-    if (text === undefined) {
-      this.budget.truncated = true;
-      this.problem = 'response body exceeds the transcript limit';
-      return;
-    }
-    const body = parseJson(text);
-    if (!isRecord(body)) {
-      this.problem = 'response body is not JSON';
-      return;
-    }
+  protected onResponseBody(body: Record<string, unknown>): void {
     if (body.error !== undefined && body.error !== null) this.error = body.error;
     if (this.api === 'responses') {
       this.finalResponse = body;
@@ -168,8 +123,7 @@ export class OpenAiExchange implements LlmExchange {
     }
   }
 
-  private onEvent(event: string, data: string): void {
-    this.events++;
+  protected onEvent(event: string, data: string): void {
     if (data === '[DONE]') {
       this.done = true;
       return;
@@ -255,9 +209,6 @@ export class OpenAiExchange implements LlmExchange {
       out.response = { ...this.meta, partialText: this.partialText };
     }
     if (this.stream) out.events = this.events;
-    if (this.error !== undefined) out.error = this.error;
-    if (this.problem !== undefined) out.problem = this.problem;
-    if (this.budget.truncated) out.truncated = true;
-    return out;
+    return this.finish(out);
   }
 }
