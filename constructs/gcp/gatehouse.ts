@@ -69,9 +69,9 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    */
   readonly enableApis?: boolean;
   /**
-   * Create the Cloud Run service (and TCP instances). The first deploy sets `false`: everything
-   * else is created, then the state bootstrap job runs, then a deploy with `true` starts the
-   * gateway against a prepared database (docs/gcp.md, "Deploy").
+   * Create the Cloud Run service (and TCP instances). Not needed for the first deploy: one apply
+   * creates everything, runs the state bootstrap job and only then the service. `false` leaves the
+   * gateway out (e.g. to prepare a project before an image exists elsewhere).
    * @default true
    */
   readonly serveGateway?: boolean;
@@ -168,6 +168,8 @@ export class Gatehouse extends Construct {
     this.credentials.addAccess(gatewayMember);
     ready.push(...this.credentials.grants);
 
+    // By digest: the service, the TCP instances and the bootstrap job run the same image.
+    const image = this.resolveImage(props.image);
     let state: GatewayConfigDocument;
     if (props.existingDatabaseUrlSecret) {
       state = { url: this.credentials.referenceFor('gatehouse-state-url') };
@@ -181,7 +183,7 @@ export class Gatehouse extends Construct {
       });
       this.database = database;
       const gatewayUser = database.addIamServiceAccountUser('Gateway', this.serviceAccount.email);
-      ready.push(gatewayUser.user);
+      ready.push(gatewayUser.user, gatewayUser.login);
       // The CA is a public certificate; a secret version carries it intact (a PEM inside the YAML
       // document would be folded) to every place the gateway runs, and it exists before the service.
       ready.push(new SecretManagerSecretVersion(this, 'StateCaVersion', { secret: this.credentials.secrets.get(STATE_CA_SECRET_ID)!.id, secretData: database.serverCaCertPem }));
@@ -194,14 +196,16 @@ export class Gatehouse extends Construct {
       };
       this.stateBootstrap = new StateBootstrapJob(this, 'StateBootstrap', {
         region,
-        image: props.image,
+        image,
         database,
-        appRole: gatewayUser.roleName,
+        appUser: gatewayUser,
         network: net.networkId,
         subnetwork: net.subnetworkId,
         caEnvironmentVariable: STATE_CA_ENV,
-        dependsOn: [gatewayUser.user],
       });
+      // The job's creation waits for its execution (run_execution_token): after it, the
+      // gateway's role has its schema and rights.
+      ready.push(this.stateBootstrap.job);
     }
 
     this.config = {
@@ -218,7 +222,6 @@ export class Gatehouse extends Construct {
       ...tuningConfig(props.busyPollMicroseconds),
     };
 
-    const image = this.resolveImage(props.image);
     const replicas = props.replicas ?? { min: 1, max: 10 };
     if (props.serveGateway !== false) {
       this.gateway = new GatewayCloudRun(this, 'Gateway', {
@@ -246,6 +249,7 @@ export class Gatehouse extends Construct {
           clientCidrs,
           config: { ...this.config, shutdownGraceSeconds: GATEWAY_DRAIN_SECONDS },
           instances: props.tcpInstances,
+          dependsOn: ready,
         });
       }
     }

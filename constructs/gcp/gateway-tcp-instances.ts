@@ -5,7 +5,7 @@ import { ComputeRegionBackendService } from '@cdktf/provider-google/lib/compute-
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
 import { ComputeRegionInstanceGroupManager } from '@cdktf/provider-google/lib/compute-region-instance-group-manager';
 import { ComputeRegionInstanceTemplate } from '@cdktf/provider-google/lib/compute-region-instance-template';
-import { Fn, Token } from 'cdktf';
+import { Fn, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayTcpProtocol } from '../core/gateway-ports';
@@ -36,6 +36,12 @@ export interface GatewayTcpInstancesProps {
   readonly instances?: { readonly min: number; readonly max: number };
   /** @default 'e2-standard-2' */
   readonly machineType?: string;
+  /**
+   * What must exist before the first VM starts the gateway (its grants, database user, the state
+   * bootstrap): the same list the Cloud Run service waits for.
+   * @default none
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 /** Google's health-check probers (documented ranges). */
@@ -128,6 +134,7 @@ export class GatewayTcpInstances extends Construct {
       version: [{ instanceTemplate: this.template.selfLink, name: 'gateway' }],
       autoHealingPolicies: { healthCheck: this.healthCheck.id, initialDelaySec: 120 },
       updatePolicy: { type: 'PROACTIVE', minimalAction: 'REPLACE', maxSurgeFixed: 3, maxUnavailableFixed: 0 },
+      dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
     });
     this.autoscaler = new ComputeRegionAutoscaler(this, 'Autoscaler', {
       name: 'gatehouse-tcp',

@@ -2,7 +2,7 @@ import { SqlDatabase } from '@cdktf/provider-google/lib/sql-database';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { SqlDatabaseInstance } from '@cdktf/provider-google/lib/sql-database-instance';
 import { SqlUser } from '@cdktf/provider-google/lib/sql-user';
-import { Fn, Token, type ITerraformDependable } from 'cdktf';
+import { Fn, TerraformStack, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 
 export interface StateDatabaseProps {
@@ -38,7 +38,28 @@ export interface IamDatabaseUser {
   readonly user: SqlUser;
   /** The PostgreSQL role name: the account's email without `.gserviceaccount.com`. */
   readonly roleName: string;
+  /** The IAM grant that lets the account log in (`roles/cloudsql.instanceUser` on this instance only). */
+  readonly login: ProjectIamMember;
 }
+
+export interface IamDatabaseUserOptions {
+  /**
+   * Database roles Cloud SQL grants the user when it creates it (`database_roles`, e.g.
+   * `cloudsqlsuperuser` for an account that administers the database).
+   * @default none: the user can log in and has no privilege until one is granted
+   */
+  readonly databaseRoles?: readonly string[];
+}
+
+/**
+ * The google provider the Google Cloud kit needs: `database_roles` on `google_sql_user` arrived in
+ * 7.18.0 and `run_execution_token` on `google_cloud_run_v2_job` became GA in 7.42.0
+ * (hashicorp/terraform-provider-google: google/services/sql/resource_sql_user.go,
+ * google/services/cloudrunv2/resource_cloud_run_v2_job.go, CHANGELOG). The prebuilt bindings
+ * (@cdktf/provider-google 16.12.1) were generated from 6.50.0, so the kit sets those two
+ * attributes by override and requires a 7.x provider; it uses no attribute 7.0 removed.
+ */
+export const GOOGLE_PROVIDER_VERSION = '>= 7.42.0, < 8.0.0';
 
 /**
  * The gateway's state store on Google Cloud: Cloud SQL for PostgreSQL with a private IP only (no
@@ -117,7 +138,7 @@ export class StateDatabase extends Construct {
    * Postgres only, GCP requires omitting the \".gserviceaccount.com\" suffix"). It has no privilege
    * in the database until one is granted (the bootstrap job does).
    */
-  public addIamServiceAccountUser(id: string, serviceAccountEmail: string): IamDatabaseUser {
+  public addIamServiceAccountUser(id: string, serviceAccountEmail: string, options: IamDatabaseUserOptions = {}): IamDatabaseUser {
     const roleName = Token.isUnresolved(serviceAccountEmail)
       ? Fn.trimsuffix(serviceAccountEmail, '.gserviceaccount.com')
       : serviceAccountEmail.replace(/\.gserviceaccount\.com$/, '');
@@ -127,7 +148,13 @@ export class StateDatabase extends Construct {
       name: roleName,
       type: 'CLOUD_IAM_SERVICE_ACCOUNT',
     });
-    new ProjectIamMember(this, `${id}Login`, {
+    if (options.databaseRoles && options.databaseRoles.length > 0) {
+      // Not in the 6.50-generated bindings (see GOOGLE_PROVIDER_VERSION): Cloud SQL assigns the
+      // roles at creation (sqladmin users.insert `databaseRoles`, resource_sql_user.go v7.18.0+).
+      user.addOverride('database_roles', [...options.databaseRoles]);
+      requireGoogleProvider(this);
+    }
+    const login = new ProjectIamMember(this, `${id}Login`, {
       project: this.project,
       role: 'roles/cloudsql.instanceUser',
       member: `serviceAccount:${serviceAccountEmail}`,
@@ -137,7 +164,7 @@ export class StateDatabase extends Construct {
         expression: `resource.name == "projects/${this.project}/instances/${this.instance.name}" && resource.type == "sqladmin.googleapis.com/Instance"`,
       },
     });
-    return { user, roleName };
+    return { user, roleName, login };
   }
 
   /**
@@ -168,4 +195,12 @@ export class StateDatabase extends Construct {
   public get privateIp(): string {
     return this.instance.privateIpAddress;
   }
+}
+
+/**
+ * Makes the stack require the google provider version the kit's overrides need. The version is
+ * the kit's requirement, so it is set where the resources are, not left to each stack.
+ */
+export function requireGoogleProvider(scope: Construct): void {
+  TerraformStack.of(scope).addOverride('terraform.required_providers.google.version', GOOGLE_PROVIDER_VERSION);
 }

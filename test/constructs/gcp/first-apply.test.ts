@@ -1,12 +1,14 @@
 // The rules a first `cdktf deploy` of the Google Cloud kit must satisfy, each one as the provider
-// (hashicorp/terraform-provider-google v6.50.0, what @cdktf/provider-google 16.12.1 wraps) or
-// Google's documentation states it. No terraform runs here: each rule is checked on the
-// synthesized JSON of one complete Gatehouse.
+// (hashicorp/terraform-provider-google; @cdktf/provider-google 16.12.1 wraps v6.50.0, the kit
+// requires >= 7.42.0 for two attributes it sets by override) or Google's documentation states it.
+// No terraform runs here: each rule is checked on the synthesized JSON of one complete Gatehouse.
 import { parse } from 'yaml';
 import { Gatehouse, STATE_CA_SECRET_ID } from '../../../constructs/gcp/gatehouse';
 import { CLOUD_RUN_TERMINATION_SECONDS, GatewayCloudRun } from '../../../constructs/gcp/gateway-cloud-run';
 import { GATEHOUSE_APIS } from '../../../constructs/gcp/project-services';
 import { STORAGE_ANALYTICS_WRITER } from '../../../constructs/gcp/record-bucket';
+import { BOOTSTRAP_JOB_NAME, EXECUTION_TOKEN_LENGTH } from '../../../constructs/gcp/state-bootstrap-job';
+import { GOOGLE_PROVIDER_VERSION } from '../../../constructs/gcp/state-database';
 import { synth } from '../../support/cdktf';
 
 const IMAGE = 'europe-west1-docker.pkg.dev/p/gatehouse/gateway:1.0.0';
@@ -28,6 +30,7 @@ beforeAll(() => {
       { name: 'anthropic', spec: { kind: 'http', upstream: 'https://api.anthropic.com', route: { pathPrefix: '/anthropic' }, credential: { type: 'bearer' } } },
       { name: 'openai', spec: { kind: 'http', upstream: 'https://api.openai.com', route: { pathPrefix: '/openai' }, credential: { type: 'bearer' } }, secret: 'projects/p/secrets/team-openai' },
     ],
+    tcpProtocols: ['postgres'],
   })));
   res = doc.resource;
   service = all('google_cloud_run_v2_service')[0];
@@ -105,6 +108,20 @@ describe('the first revision becomes ready', () => {
     expect(service.depends_on).toEqual(expect.arrayContaining(needed));
   });
 
+  test('the service, and the TCP instances, start after the state bootstrap ran and after their own login grant', () => {
+    // The gateway's first query needs its schema and rights (gateway/src/state/store.ts opens
+    // with `select 1` and runs migrations in schema gatehouse); the job's creation waits for the
+    // bootstrap's execution (run_execution_token, below). The login grant is
+    // `cloudsql.instances.login` (https://cloud.google.com/sql/docs/postgres/iam-logins).
+    const job = addr('google_cloud_run_v2_job', () => true);
+    const gatewayLogin = addr('google_project_iam_member', (m) => m.role === 'roles/cloudsql.instanceUser' && /GatewayServiceAccount/.test(m.member));
+    expect(job).toHaveLength(1);
+    expect(gatewayLogin).toHaveLength(1);
+    expect(service.depends_on).toEqual(expect.arrayContaining([...job, ...gatewayLogin]));
+    const group = all('google_compute_region_instance_group_manager')[0];
+    expect(group.depends_on).toEqual(expect.arrayContaining([...job, ...gatewayLogin]));
+  });
+
   test('what the gateway reads at start exists after the apply: no secret without a version', () => {
     // The gateway's preflight loads the signing key and the state settings before it listens
     // (gateway/src/server/preflight.ts, gateway.ts); a `versions/latest` of a secret with no
@@ -167,5 +184,86 @@ describe('federation', () => {
       expect.stringMatching(/^principal:\/\/iam\.googleapis\.com\/\$\{google_iam_workload_identity_pool\.[^}]+\.name\}\/subject\/repo:acme\/audit:ref:refs\/heads\/main$/),
       expect.stringMatching(/subject\/repo:acme\/audit:ref:refs\/heads\/main$/),
     ]);
+  });
+});
+
+describe('the state database is prepared during the same apply (no gcloud step)', () => {
+  const jobEntry = () => Object.entries(res.google_cloud_run_v2_job)[0]! as [string, any];
+  const bootstrapAccount = () => Object.keys(res.google_service_account).find((id) => /StateBootstrap/.test(id))!;
+
+  test('the stack requires a google provider with run_execution_token (GA in 7.42.0) and database_roles (7.18.0)', () => {
+    // hashicorp/terraform-provider-google: commit f01d2fdb02 "cloudrunv2: promote start_execution_token
+    // and run_execution_token to GA", first in tag v7.42.0; google/services/sql/resource_sql_user.go
+    // has `database_roles` from v7.18.0 (absent in v6.50.0, what the bindings were generated from).
+    expect(doc.terraform.required_providers.google.version).toBe(GOOGLE_PROVIDER_VERSION);
+    const [lower, upper] = GOOGLE_PROVIDER_VERSION.split(',').map((c) => c.trim());
+    expect(lower).toBe('>= 7.42.0');
+    expect(upper).toBe('< 8.0.0');
+  });
+
+  test('the job runs during the apply, and its creation waits for the execution to succeed', () => {
+    // resource_cloud_run_v2_job.go (v7.42.0): run_execution_token "A unique string used as a suffix
+    // creating a new execution upon job create or update. The Job will become ready when the
+    // execution is successfully completed. The sum of job name and token length must be fewer than
+    // 63 characters." start_execution_token starts one without waiting, which would let the
+    // service race the bootstrap; the two conflict (ConflictsWith). A failed execution fails the
+    // create after the id is set (resourceCloudRunV2JobCreate: d.SetId, then
+    // CloudRunV2OperationWaitTime returns the error), so Terraform marks the job tainted and the
+    // next `deploy` replaces it (deletion_protection false), which runs the bootstrap again.
+    const job = jobEntry()[1];
+    expect(job.start_execution_token).toBeUndefined();
+    expect(job.run_execution_token).toMatch(new RegExp(`^\\$\\{substr\\(sha256\\(join\\("\\|", \\[data\\.google_artifact_registry_docker_image\\.[^,]+\\.self_link, trimsuffix\\(google_service_account\\.G_GatewayServiceAccount[^)]+\\), "gatehouse"\\]\\)\\), 0, ${EXECUTION_TOKEN_LENGTH}\\)\\}$`));
+    expect(BOOTSTRAP_JOB_NAME.length + 1 + EXECUTION_TOKEN_LENGTH).toBeLessThan(63);
+    expect(job.name).toBe(BOOTSTRAP_JOB_NAME);
+    expect(job.deletion_protection).toBe(false);
+    // The same image as the service, by digest: a new image re-runs the bootstrap (new token).
+    expect(job.template.template.containers[0].image).toBe(service.template.containers[0].image);
+  });
+
+  test('the job starts after both database users, its login grant and the database it connects to', () => {
+    // The URL names the database as a plain string (no implicit edge to google_sql_database), and
+    // a Cloud SQL IAM user without `cloudsql.instances.login` cannot log in.
+    const [, job] = jobEntry();
+    const users = addr('google_sql_user', () => true);
+    const adminLogin = addr('google_project_iam_member', (m) => m.role === 'roles/cloudsql.instanceUser' && m.member.includes(bootstrapAccount()));
+    expect(users).toHaveLength(2);
+    expect(adminLogin).toHaveLength(1);
+    expect(job.depends_on).toEqual(expect.arrayContaining([...users, ...adminLogin, ...addr('google_sql_database', () => true)]));
+  });
+
+  test('only the bootstrap account is a cloudsqlsuperuser; the gateway\'s user has no database role', () => {
+    // https://cloud.google.com/sql/docs/postgres/add-manage-iam-users: an IAM user has no privilege
+    // until granted; resource_sql_user.go (v7.18.0+) passes database_roles to users.insert.
+    const users = all('google_sql_user');
+    expect(users.find((u) => u.name.includes(bootstrapAccount())).database_roles).toEqual(['cloudsqlsuperuser']);
+    expect(users.find((u) => /GatewayServiceAccount/.test(u.name)).database_roles).toBeUndefined();
+  });
+
+  test('the bootstrap account holds one IAM grant: logging in to this instance; nothing on secrets, keys or records', () => {
+    const mine = (m: any) => typeof m.member === 'string' && m.member.includes(bootstrapAccount());
+    const grants = Object.entries(res)
+      .filter(([type]) => /_iam_(member|binding)$/.test(type))
+      .flatMap(([type, byId]) => Object.values(byId).filter((g: any) => mine(g) || (g.members ?? []).some((x: string) => x.includes(bootstrapAccount()))).map((g: any) => ({ type, ...g })));
+    expect(grants).toEqual([expect.objectContaining({
+      type: 'google_project_iam_member',
+      role: 'roles/cloudsql.instanceUser',
+      condition: expect.objectContaining({ expression: expect.stringMatching(/^resource\.name == "projects\/p\/instances\/\$\{google_sql_database_instance\.[^}]+\.name\}"/) }),
+    })]);
+    // The gateway never runs as it.
+    expect(service.template.service_account).not.toContain(bootstrapAccount());
+    expect(jobEntry()[1].template.template.service_account).toContain(bootstrapAccount());
+  });
+
+  test('the configuration uses no attribute google 7.0 removed (the bindings were generated from 6.50)', () => {
+    // website/docs/guides/version_7_upgrade.html.markdown: google_compute_subnetwork.enable_flow_logs
+    // removed (log_config instead); google_project_service.disable_on_destroy has no default
+    // (the kit sets it); google_storage_bucket.retention_period is a string (Terraform converts).
+    for (const subnet of all('google_compute_subnetwork')) {
+      expect(subnet.enable_flow_logs).toBeUndefined();
+      expect(subnet.log_config).toBeDefined();
+    }
+    for (const s of all('google_project_service')) expect(s.disable_on_destroy).toBe(false);
+    expect(res.google_cloud_run_v2_worker_pool).toBeUndefined();
+    expect(res.google_tpu_node).toBeUndefined();
   });
 });

@@ -109,7 +109,7 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(onlyResource(build({ recordLocation: 'EU' }), 'google_kms_key_ring').location).toBe('europe');
   });
 
-  test('serveGateway: false creates everything but the service (the first deploy, before the bootstrap job runs)', () => {
+  test('serveGateway: false creates everything but the service (the bootstrap job included)', () => {
     const first = build({ serveGateway: false });
     expect(Object.keys(resources(first, 'google_cloud_run_v2_service'))).toHaveLength(0);
     expect(Object.keys(resources(first, 'google_cloud_run_v2_job'))).toHaveLength(1);
