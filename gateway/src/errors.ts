@@ -134,6 +134,10 @@ export const ERROR_CODES = {
   GH_ERR_NOT_LOGGED_IN: 401,
   /** An ambient workload token (GitHub Actions, file, environment) could not be read. */
   GH_ERR_AMBIENT_TOKEN: 401,
+  /** `gatehouse setup`: bad arguments, or a client's existing file cannot be merged safely (not valid JSON, ...). */
+  GH_ERR_CLIENT_SETUP: 400,
+  /** A client program the command runs (psql, git) is not installed or could not be started. */
+  GH_ERR_CLIENT_MISSING: 500,
   // log verification
   GH_ERR_VERIFY_FAILED: 1,
 } as const;

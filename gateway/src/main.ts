@@ -13,6 +13,8 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   token: async () => (await import('./cli/commands/token')).tokenCommand,
   login: async () => (await import('./cli/commands/login')).loginCommand,
   logout: async () => (await import('./cli/commands/logout')).logoutCommand,
+  setup: async () => (await import('./cli/commands/setup')).setupCommand,
+  psql: async () => (await import('./cli/commands/psql')).psqlCommand,
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,

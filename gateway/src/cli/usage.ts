@@ -15,6 +15,8 @@ Commands:
   login GATEWAY               Sign in for a gateway (browser, or --device for a code to enter
                               elsewhere); tokens are cached for \`gatehouse token\`.
   logout [GATEWAY]            Remove the cached tokens (--all: of every gateway).
+  setup CLIENT [GATEWAY]      Configure claude-code, psql, git or aws for a gateway (--print: only show).
+  psql [--gateway GW] [-- ARGS] Run psql with a current token as its password (child's env only).
   token [GATEWAY]             Print a current token (refreshed when near expiry) for tools such as
                               Claude Code's apiKeyHelper. --ambient / --token-file / --token-env:
                               a workload's platform token. --dev: a development token.
@@ -132,6 +134,37 @@ Options:
   --device          use the device flow (SSH sessions, headless machines)
   --browser         use the browser flow even when no display is detected
   --timeout SECONDS how long to wait for the browser (default: 300)
+`,
+  setup: `Usage: gatehouse setup claude-code|psql|git|aws [GATEWAY] [--print] [options]
+
+Writes one client's configuration for a gateway (default: the gateway of the last login), merged
+into the existing file (other keys, sections and comments kept), and prints what it changes as a
+diff. Running it again changes nothing. Reads GATEWAY/.well-known/gatehouse for the connections.
+
+  --print             only show the changes
+  --connection NAME   which connection, when the gateway has several of the kind
+  --gatehouse CMD     how clients call gatehouse back (default: this node and this bundle, by
+                      absolute path; with --project: \`gatehouse\` from PATH)
+
+  claude-code         $CLAUDE_CONFIG_DIR/settings.json (default ~/.claude/settings.json), or
+                      .claude/settings.json with --project: env ANTHROPIC_BASE_URL,
+                      CLAUDE_CODE_API_KEY_HELPER_TTL_MS, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1,
+                      apiKeyHelper = gatehouse token GATEWAY; removes ANTHROPIC_API_KEY/AUTH_TOKEN
+  psql                a service in $PGSERVICEFILE (default ~/.pg_service.conf), no password:
+                      --service NAME (default gatehouse-CONNECTION) --database DB --user U
+                      --sslrootcert FILE; connect with gatehouse psql -- service=NAME
+  git                 credential.GATEWAY.helper = gatehouse git-credential, with
+                      git config --global, or --file FILE
+  aws                 [profile NAME] in $AWS_CONFIG_FILE (default ~/.aws/config): credential_process
+                      = gatehouse aws-credentials GATEWAY, endpoint_url; --profile NAME (default
+                      gatehouse) --region R --endpoint-url URL
+`,
+  psql: `Usage: gatehouse psql [--gateway GATEWAY] [--psql PATH] [--] [psql arguments]
+
+Runs psql with a current token (as \`gatehouse token\` prints it) in PGPASSWORD of psql's environment
+only: not in a file, not in your shell, not on a command line. The arguments go to psql as they are,
+e.g. \`gatehouse psql -- service=gatehouse-orders -c 'SELECT 1'\` (see \`gatehouse setup psql\`).
+Exit status: psql's.
 `,
   logout: `Usage: gatehouse logout [GATEWAY] [--all]
 

@@ -45,7 +45,7 @@ describe('/.well-known/gatehouse', () => {
       issuers: [{ issuer: 'https://idp.example.com', audiences: ['gatehouse-cli', 'gatehouse'] }],
       connections: [
         { name: 'everything', kind: 'http', pathPrefix: '/' },
-        { name: 'anthropic', kind: 'http', pathPrefix: '/anthropic' },
+        { name: 'anthropic', kind: 'http', pathPrefix: '/anthropic', llm: 'anthropic' },
       ],
     });
     // No upstream address and no secret reference leaks.

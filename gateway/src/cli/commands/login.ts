@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { GatehouseError } from '../../errors';
-import type { WellKnownDocument } from '../../server/well-known';
 import type { CommandIO } from '../io';
 import { browserAvailable, codeFlow, deviceFlow, discoverIssuer, openBrowser, type LoginTokens } from '../login/oidc-flows';
+import { fetchWellKnown } from '../login/gateway-document';
 import { normalizeGateway, saveLogin } from '../login/token-cache';
 
 export interface LoginDeps {
@@ -46,23 +46,4 @@ export async function loginCommand(argv: string[], io: CommandIO, deps: LoginDep
   const path = saveLogin({ gateway, issuer: client.issuer, clientId: client.clientId, scopes: client.scopes, ...tokens }, env);
   io.err(`Logged in to ${gateway} (token cached in ${path}${tokens.refreshToken ? ', refreshed automatically' : '; no refresh token, so log in again when it expires'}).`);
   return 0;
-}
-
-async function fetchWellKnown(gateway: string, fetchImpl: typeof fetch): Promise<WellKnownDocument> {
-  const url = `${gateway}/.well-known/gatehouse`;
-  let response: Response;
-  try {
-    response = await fetchImpl(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000), redirect: 'error' });
-  } catch (e) {
-    throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `cannot reach ${url}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (!response.ok) throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${url} answered ${response.status} (is this a Gatehouse gateway?)`);
-  const doc = (await response.json().catch(() => undefined)) as WellKnownDocument | undefined;
-  if (!doc || doc.gatehouse !== 1 || typeof doc.login !== 'object' || doc.login === null) {
-    throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${url} is not a Gatehouse document`);
-  }
-  if (doc.login.configured && (typeof doc.login.issuer !== 'string' || typeof doc.login.clientId !== 'string' || !Array.isArray(doc.login.scopes))) {
-    throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${url} has an incomplete login block`);
-  }
-  return doc;
 }
