@@ -87,6 +87,11 @@ export class GatewayPipeline implements Pipeline {
     }
   }
 
+  async authenticationFailed(error: GatehouseError, client: ClientInfo, protocol: string, connection?: string): Promise<void> {
+    this.observer.authFailure(error.code, protocol);
+    await this.recordAuthFailure(error, client, protocol, connection);
+  }
+
   /**
    * An authentication failure is recorded as a short session of its own, so it can be found with
    * `sessions list --status auth_failed`. Failing to record it does not change the answer (the

@@ -1,4 +1,5 @@
 import type { ConnectionConfig } from '../config/schema';
+import type { GatehouseError } from '../errors';
 import type { Principal } from '../identity/principal';
 import type { Decision, DecisionCode, Operation } from '../policy/decision';
 import type { EventType, PayloadOf } from '../recording/event-catalog';
@@ -164,6 +165,12 @@ export interface Pipeline {
   authenticate(token: string | undefined, client: ClientInfo, protocol: string, connection?: string): Promise<Principal>;
   /** The principal of a token verified before and valid now, without waiting; undefined otherwise (call authenticate). */
   authenticateCached?(token: string | undefined): Principal | undefined;
+  /**
+   * Records a failed authentication a protocol performed itself (e.g. an AWS SigV4 signature) the
+   * way `authenticate` records its own: an `auth.failure` in a short session of its own, counted.
+   * Never throws.
+   */
+  authenticationFailed?(error: GatehouseError, client: ClientInfo, protocol: string, connection?: string): Promise<void>;
   openSession(principal: Principal, connection: ConnectionConfig, protocol: string, client: ClientInfo): Promise<GatewaySession>;
   readonly secrets: SecretProvider;
   /** Default recorded body cap in bytes. */

@@ -10,7 +10,7 @@ import type { Principal } from '../../identity/principal';
 import { countMasked, type MaskingPolicy } from '../../masking/masking-policy';
 import type { Decision, Operation } from '../../policy/decision';
 import type { GatewaySession, Pipeline } from '../../pipeline/types';
-import { decodeRequest, HttpRefusal, type HttpRequestHead, type HttpTranscript } from '../kit/http-dialect';
+import { decodeRequest, HttpRefusal, type HttpCaller, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite } from '../kit/http-dialect';
 import type { CanonicalTarget } from './canonical-target';
 import { BodyCapture, ResponseDecoder } from './capture';
 import { CredentialScrubber, credentialForms, scrubHeaders } from './credential-scrubber';
@@ -113,6 +113,8 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     /** The method on the wire. */
     readonly wireMethod: string,
     private readonly started: number,
+    /** A dialect that authenticates the caller itself: the prefix it read and the caller it named. */
+    private readonly authenticated?: { readonly prefix: RequestPrefix; readonly caller: HttpCaller },
   ) {
     this.requestId = session.newRequestId();
     this.method = wireMethod;
@@ -128,6 +130,14 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
 
   get params(): Readonly<Record<string, string>> {
     return this.target.params;
+  }
+
+  get query(): string {
+    return this.target.query;
+  }
+
+  get caller(): HttpCaller | undefined {
+    return this.authenticated?.caller;
   }
 
   get shownQuery(): string {
@@ -216,7 +226,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     // upstream first, unchanged.
     let prefix: RequestPrefix;
     try {
-      const read = readPrefix(req, this.upstream.readCap);
+      const read = this.authenticated?.prefix ?? readPrefix(req, this.upstream.readCap);
       prefix = read instanceof Promise ? await read : read;
     } catch (e) {
       await this.refuseEarly(toGatehouseError(e, 'GH_ERR_REQUEST_INVALID'), 'before_forwarding');
@@ -333,7 +343,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       proto: (req.socket as TLSSocket).encrypted === true ? 'https' : 'http',
       host: header(req, 'host'),
     }, this.upstream.callerHeaders);
-    const upstreamPath = applyCredential(credential, secret, headers, this.match.upstreamPath);
+    let upstreamPath = applyCredential(credential, secret, headers, this.match.upstreamPath);
     if (secret !== undefined) {
       // Rebuilt only when the secret rotated: the hot path compares one string.
       const u = this.upstream;
@@ -380,8 +390,21 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       await this.recordError(new GatehouseError('GH_ERR_REQUEST_INVALID', 'the client closed the connection before forwarding'), 'client_aborted');
       return;
     }
+    let bodyTransform: HttpUpstreamRewrite['body'];
+    if (dialect.upstreamRequest !== undefined) {
+      // The dialect's rewrite (e.g. AWS re-signing with the brokered credential), after the record.
+      try {
+        const r = dialect.upstreamRequest({ head: this, method: wireMethod, origin: this.upstream.origin, path: upstreamPath, headers, body: { bytes: prefixBytes(prefix), complete: prefix.ended } });
+        const rewrite = r instanceof Promise ? await r : r;
+        if (rewrite.path !== undefined) upstreamPath = rewrite.path;
+        bodyTransform = rewrite.body;
+      } catch (e) {
+        await this.refuseEarly(toGatehouseError(e, 'GH_ERR_INTERNAL', `the ${dialect.name} dialect failed to prepare the upstream request`), 'before_forwarding');
+        return;
+      }
+    }
     const finished = new Promise<void>((resolve) => (this.done = resolve));
-    this.forward(pool, headers, upstreamPath, prefix, wireMethod);
+    this.forward(pool, headers, upstreamPath, prefix, wireMethod, bodyTransform);
     await finished;
   }
 
@@ -405,11 +428,19 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     this.proxy.refuse(this.res, this.connection.name, dialectRefusalError(refusal), this.requestId, refusal.decision);
   }
 
-  private forward(pool: Pool, headers: OutgoingHttpHeaders, path: string, prefix: RequestPrefix, method: string): void {
+  private forward(pool: Pool, headers: OutgoingHttpHeaders, path: string, prefix: RequestPrefix, method: string, transform?: HttpUpstreamRewrite['body']): void {
     this.forwardedAt = performance.now();
     this.res.on('close', this.onClientClose);
     let body: Dispatcher.DispatchOptions['body'] = null;
-    if (prefix.ended) {
+    if (transform !== undefined) {
+      // A dialect re-frames the body as it streams (AWS aws-chunked re-signing): prefix, then the rest.
+      if (!prefix.ended) {
+        this.uploadHash = createHash('sha256');
+        for (const c of prefix.chunks) this.uploadHash.update(c);
+        this.uploadBytes = prefix.bytes;
+      } else this.finishLlmRequest();
+      body = Readable.from(transform(prefix.ended ? chunksOf(prefix.chunks) : this.upload(prefix.chunks)), { objectMode: false });
+    } else if (prefix.ended) {
       if (prefix.chunks.length > 0) body = prefixBytes(prefix);
       this.finishLlmRequest();
     } else {
@@ -765,6 +796,10 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     const recorded = this.session.recordOutcome('http.error', errorPayload(err, reason, status, totalMs, this.upstreamStatus === undefined ? undefined : this.wireBytes), this.requestId);
     if (recorded !== undefined) await recorded;
   }
+}
+
+async function* chunksOf(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
+  for (const c of chunks) yield c;
 }
 
 /**

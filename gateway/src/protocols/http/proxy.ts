@@ -3,16 +3,16 @@ import { performance } from 'node:perf_hooks';
 import type { HttpConnectionConfig, MaskingConfig } from '../../config/schema';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Detector } from '../../masking/detector';
-import type { Pipeline } from '../../pipeline/types';
-import type { HttpDialect } from '../kit/http-dialect';
+import type { ClientInfo, Pipeline } from '../../pipeline/types';
+import type { HttpCaller, HttpDialect } from '../kit/http-dialect';
 import { canonicalTarget, originForm, type CanonicalTarget } from './canonical-target';
 import { sendError } from './errors';
 import { Exchange, type ExchangeContext } from './exchange';
-import { bearerToken, clientInfo } from './request';
+import { bearerToken, clientInfo, prefixBytes, readPrefix, type RequestPrefix } from './request';
 import { HttpRouter, type RouteMatch } from './router';
 import { HttpSessions, type SessionLease } from './sessions';
 import type { HttpProxyMetrics, ProxyLogger } from './types';
-import { HttpUpstreams } from './upstreams';
+import { HttpUpstreams, type Upstream } from './upstreams';
 
 export { bearerToken } from './request';
 
@@ -162,6 +162,10 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       return;
     }
     const client = clientInfo(req);
+    if (upstream.dialect.authenticate !== undefined) {
+      await this.handleDialectAuthenticated(req, res, upstream, match, target, method, started, client);
+      return;
+    }
     let principal;
     try {
       const token = bearerToken(req);
@@ -189,12 +193,57 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
     }
   }
 
+  /**
+   * A connection whose dialect authenticates the caller itself (AWS SigV4): the body prefix is read
+   * first (a signature may cover its hash), the dialect names the principal or refuses, and the
+   * exchange goes on with that prefix. Failures are recorded as `auth.failure`, as bearer tokens' are.
+   */
+  private async handleDialectAuthenticated(req: IncomingMessage, res: ServerResponse, upstream: Upstream, match: RouteMatch, target: CanonicalTarget, method: string, started: number, client: ClientInfo): Promise<void> {
+    const connection = match.connection;
+    let prefix: RequestPrefix;
+    let caller: HttpCaller;
+    try {
+      const read = readPrefix(req, upstream.readCap);
+      prefix = read instanceof Promise ? await read : read;
+    } catch (e) {
+      this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_REQUEST_INVALID'));
+      return;
+    }
+    try {
+      const authenticated = upstream.dialect.authenticate!({ req, connectionName: connection.name, body: { bytes: prefixBytes(prefix), complete: prefix.ended } });
+      caller = authenticated instanceof Promise ? await authenticated : authenticated;
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
+      await this.pipeline.authenticationFailed?.(err, client, 'http', connection.name);
+      if (!prefix.ended) res.setHeader('connection', 'close');
+      this.refuse(res, connection.name, err);
+      return;
+    }
+    let lease: SessionLease;
+    try {
+      const acquired = this.sessions.acquire(caller.principal, connection, req.socket, client);
+      lease = acquired instanceof Promise ? await acquired : acquired;
+    } catch (e) {
+      this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
+      return;
+    }
+    const exchange = new Exchange(this, upstream, match, target, lease.session, lease.streams, caller.principal, req, res, method, started, { prefix, caller });
+    try {
+      await exchange.run();
+    } finally {
+      this.sessions.release(lease);
+    }
+  }
+
   refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string): void {
     this.metrics?.observeError?.(connection, err.code);
     // One line per refusal with a top-level status and code: operators alarm on these (the AWS
     // kit's 5xx-rate and recording-failure metric filters read exactly these fields).
     this.logger.warn({ connection, status: err.status, code: err.code, requestId }, 'http request refused');
-    sendError(res, err, { requestId, decision });
+    // A dialect answers in its protocol's own error shape (AWS: XML/JSON errors the SDKs parse).
+    const native = connection === '' ? undefined : this.upstreams.get(connection)?.dialect.sendError;
+    if (native !== undefined) native(res, err, { requestId, decision });
+    else sendError(res, err, { requestId, decision });
   }
 }
 

@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { ErrorCode } from '../../errors';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ErrorCode, GatehouseError } from '../../errors';
+import type { Principal } from '../../identity/principal';
 import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
 
 /**
@@ -34,6 +35,66 @@ export interface HttpDialect {
   decode(head: HttpRequestHead, body: HttpRequestBody | undefined): Operation | readonly Operation[] | HttpRefusal;
   /** A per-request transcript kept beside the exchange (LLM calls: `llm.exchange`); undefined: none. */
   transcript?(head: HttpRequestHead): HttpTranscript | undefined;
+  /**
+   * The caller's authentication, when the protocol carries its own instead of a bearer token (AWS:
+   * a SigV4 signature made with gateway-issued credentials). Called before the session is found,
+   * with the body prefix already read (a signature may cover the body's hash). Throws a
+   * GatehouseError to refuse: the exchange records it as `auth.failure` and answers through
+   * `sendError`. Undefined: the bearer token path (the synchronous fast path) is taken.
+   */
+  authenticate?(request: HttpAuthRequest): HttpCaller | Promise<HttpCaller>;
+  /**
+   * Rewrites the request the exchange forwards, once it is admitted and recorded: e.g. re-signs it
+   * with the brokered credential, or re-frames the body. May change `headers` in place. Throws a
+   * GatehouseError to refuse before anything is sent.
+   */
+  upstreamRequest?(request: HttpUpstreamRequest): HttpUpstreamRewrite | Promise<HttpUpstreamRewrite>;
+  /**
+   * Answers an error in the protocol's own shape (AWS: XML or JSON errors the SDKs parse).
+   * @default protocols/http/errors.ts `sendError` (a JSON body in the LLM APIs' shape)
+   */
+  sendError?(res: ServerResponse, err: GatehouseError, extras: { readonly requestId?: string; readonly decision?: string }): void;
+}
+
+/** What a dialect's `authenticate` sees: the request as received, and the body read before judging. */
+export interface HttpAuthRequest {
+  readonly req: IncomingMessage;
+  readonly connectionName: string;
+  readonly body: HttpRequestBody;
+}
+
+/** A caller a dialect authenticated: its principal, and what the dialect keeps for this request. */
+export interface HttpCaller {
+  readonly principal: Principal;
+  /** The dialect's own per-request state (e.g. the verified signature), handed back in `head.caller`. */
+  readonly context?: unknown;
+}
+
+/** The request about to be forwarded, for a dialect's `upstreamRequest`. */
+export interface HttpUpstreamRequest {
+  readonly head: HttpRequestHead;
+  /** The wire method sent upstream. */
+  readonly method: string;
+  /** The upstream origin (`https://host:port`). */
+  readonly origin: string;
+  /** The path sent upstream, with its query. */
+  readonly path: string;
+  /** The headers sent upstream (caller credentials already stripped): change them in place. */
+  readonly headers: OutgoingHttpHeaders;
+  /** The body prefix as read before judging (the whole body when `complete`). */
+  readonly body: HttpRequestBody;
+}
+
+export interface HttpUpstreamRewrite {
+  /** Another path (with query) to send. @default unchanged */
+  readonly path?: string;
+  /**
+   * A transform of the whole request body as it streams upstream (prefix first, then the rest):
+   * bounded memory, pulled as the upstream takes it. Its failure aborts the upstream request. A
+   * transform that changes the length must fix `content-length` in `headers` (or delete it).
+   * @default the body as received
+   */
+  readonly body?: (source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
 }
 
 /** One request as a dialect sees it: canonical, routed, with any accepted method override applied. */
@@ -53,6 +114,10 @@ export interface HttpRequestHead {
   readonly shownQuery: string;
   /** The client's headers (credentials included: never record them from here). */
   readonly headers: IncomingHttpHeaders;
+  /** The canonical query without `?`, names and values as sent (unredacted). '' when none. */
+  readonly query?: string;
+  /** The caller as the dialect's `authenticate` returned it (undefined for bearer-token dialects). */
+  readonly caller?: HttpCaller;
   /** What an approver sees for this request, given the operation's attributes (built only on review). */
   approvalDetails(attributes: Readonly<Record<string, unknown>>): Record<string, unknown>;
 }

@@ -1,3 +1,5 @@
+import { GatehouseError } from '../../../../gateway/src/errors';
+import type { Principal } from '../../../../gateway/src/identity/principal';
 import { DECISION_CODES, type Operation } from '../../../../gateway/src/policy/decision';
 import { HttpRefusal, type HttpDialect, type HttpRequestBody, type HttpRequestHead } from '../../../../gateway/src/protocols/kit/http-dialect';
 import { dialectFor, httpOperation, plainHttpDialect } from '../../../../gateway/src/protocols/http/dialects';
@@ -162,5 +164,81 @@ describe('HttpDialect: chosen once per connection', () => {
     const llm = dialectFor(connection({ name: 'b', upstream: 'http://127.0.0.1:9', route: { pathPrefix: '/b' }, credential: { type: 'none' }, llm: 'anthropic' }), 1024);
     expect(llm.name).toBe('llm.anthropic');
     expect(llm.body).toBe('none');
+  });
+});
+
+/**
+ * A dialect that authenticates the caller itself (as AWS does with SigV4): `x-test-caller: <token>`
+ * carries an OIDC token the dialect verifies through the pipeline's verifier; it rewrites the
+ * forwarded request (a header, a re-framed body) and answers errors in its own shape.
+ */
+function selfAuthDialect(verify: (token: string) => Promise<Principal>): HttpDialect {
+  return {
+    name: 'selfauth',
+    body: 'prefix',
+    bodyCap: CAP,
+    decode: httpOperation,
+    async authenticate({ req, body }) {
+      const token = req.headers['x-test-caller'];
+      if (typeof token !== 'string') throw new GatehouseError('GH_ERR_TOKEN_MISSING', 'no x-test-caller');
+      return { principal: await verify(token), context: { bodySeen: body.bytes.toString('utf8') } };
+    },
+    upstreamRequest({ head, headers }) {
+      headers['x-rewritten'] = `by-dialect:${String((head.caller?.context as { bodySeen: string }).bodySeen.length)}`;
+      return {
+        async *body(source) {
+          for await (const chunk of source) yield Buffer.from(chunk.toString('utf8').toUpperCase());
+        },
+      };
+    },
+    sendError(res, err, extras) {
+      res.writeHead(err.status, { 'content-type': 'text/plain' }).end(`NATIVE ${err.code} ${extras.decision ?? '-'}`);
+    },
+  };
+}
+
+describe('HttpDialect: caller authentication and upstream rewrite by the dialect', () => {
+  async function startSelfAuth(): Promise<void> {
+    env = await startRealPipeline({ policy: POLICY, world, recordingMode: 'strict' });
+    echo = await startEcho();
+    proxy = await startProxy(env.pipeline, [connection({ name: 'api', upstream: echo.url, route: { pathPrefix: '/api' }, credential: { type: 'none' } })], { dialects: { api: selfAuthDialect((t) => env.verifier.verify(t)) } });
+    token = await env.token();
+  }
+
+  it('judges under the principal the dialect named, and forwards the rewritten request and body', async () => {
+    await startSelfAuth();
+    const res = await request(`${proxy.url}/api/things`, { method: 'POST', headers: { 'x-test-caller': token, 'content-type': 'text/plain' }, body: 'hello' });
+    expect(res.status).toBe(200);
+    expect(echo.received).toHaveLength(1);
+    expect(echo.received[0]!.headers['x-rewritten']).toBe('by-dialect:5');
+    expect(echo.received[0]!.body.toString('utf8')).toBe('HELLO');
+    const events = await sessionEvents(res);
+    expect(events.find((e) => e.type === 'session.start')?.principal).toMatchObject({ subject: expect.any(String) });
+  });
+
+  it('re-frames a body longer than what was read before judging, streaming the rest', async () => {
+    await startSelfAuth();
+    const body = 'x'.repeat(CAP * 40);
+    const res = await request(`${proxy.url}/api/things`, { method: 'POST', headers: { 'x-test-caller': token, 'content-type': 'text/plain' }, body });
+    expect(res.status).toBe(200);
+    expect(echo.received[0]!.body.toString('utf8')).toBe(body.toUpperCase());
+  });
+
+  it('refuses a caller the dialect does not authenticate, in its native shape, recorded as auth.failure', async () => {
+    await startSelfAuth();
+    const res = await request(`${proxy.url}/api/things`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(res.status).toBe(401);
+    expect(res.body.toString('utf8')).toBe('NATIVE GH_ERR_TOKEN_MISSING -');
+    expect(echo.received).toHaveLength(0);
+    const failure = await env.waitForEvent('auth.failure');
+    expect(failure.payload).toMatchObject({ code: 'GH_ERR_TOKEN_MISSING', connection: 'api' });
+  });
+
+  it('answers a policy denial in the native shape with its decision code', async () => {
+    await startSelfAuth();
+    const res = await request(`${proxy.url}/api/danger`, { method: 'POST', headers: { 'x-test-caller': token }, body: 'x' });
+    expect(res.status).toBe(403);
+    expect(res.body.toString('utf8')).toBe('NATIVE GH_ERR_POLICY_DENIED policy.forbid');
+    expect(echo.received).toHaveLength(0);
   });
 });
