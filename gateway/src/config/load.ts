@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import { GatehouseError } from '../errors';
 import { prepareMasking } from '../masking/masking-policy';
 import { checkPackSelection } from '../policy/packs';
-import { configSchema, type GatehouseConfig, type MaskingConfig } from './schema';
+import { configSchema, type GatehouseConfig, type ListenerConfig, type MaskingConfig } from './schema';
 
 /** One problem found in a configuration, with its dotted path (e.g. `connections.0.upstream`). */
 export interface ConfigProblem {
@@ -101,9 +101,8 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
   for (const message of checkPackSelection(config.policy.packs)) problems.push({ path: 'policy.packs', message });
   if (config.masking !== undefined) problems.push(...maskingProblems(config.masking, 'masking', 'default'));
   config.connections.forEach((c, i) => {
-    // The SSH front exists as a library but no listener serves it yet: a config naming an ssh
-    // connection would otherwise validate and then silently serve nothing.
-    if (c.kind === 'ssh') problems.push({ path: `connections.${i}.kind`, message: `connection "${c.name}": ssh connections are not served by this version yet (docs/ssh.md)` });
+    // An ssh connection without the SSH listener would validate and then silently serve nothing.
+    if (c.kind === 'ssh' && config.listeners.ssh === undefined) problems.push({ path: `connections.${i}.kind`, message: `connection "${c.name}": ssh connections need listeners.ssh (docs/ssh.md)` });
     const m = (c as { masking?: MaskingConfig }).masking;
     if (m !== undefined) problems.push(...maskingProblems(m, `connections.${i}.masking`, c.name));
     // PostgreSQL result rows are masked but their originals are not kept yet: refuse the setting
@@ -165,13 +164,13 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
     if (!config.recording.signingKey) {
       problems.push({ path: 'recording.signingKey', message: 'production needs a signing key reference for digests (e.g. "file:/run/secrets/gatehouse-signing-key")' });
     }
-    for (const [name, listener] of Object.entries(config.listeners)) {
+    for (const [name, listener] of tlsListeners(config)) {
       if (listener && !listener.tls && !listener.allowPlaintext) {
         problems.push({ path: `listeners.${name}.tls`, message: 'TLS is required (give tls.cert and tls.key, or set allowPlaintext: true explicitly)' });
       }
     }
   }
-  for (const [name, listener] of Object.entries(config.listeners)) {
+  for (const [name, listener] of tlsListeners(config)) {
     if (listener && !listener.tls && !listener.allowPlaintext && config.mode === 'development' && !isLoopback(listener.address)) {
       problems.push({ path: `listeners.${name}.tls`, message: `plaintext on non-loopback address ${listener.address} needs allowPlaintext: true` });
     }
@@ -223,10 +222,16 @@ function warningsFor(config: GatehouseConfig): string[] {
     if (config.console.enabled && !config.console.sessionKey) warnings.push('no console.sessionKey: a console session key is generated at each start (everyone logs in again after a restart)');
     if (!config.recording.signingKey) warnings.push('no recording.signingKey: a development signing key is generated and stored beside the log');
   }
-  for (const [name, listener] of Object.entries(config.listeners)) {
+  for (const [name, listener] of tlsListeners(config)) {
     if (listener && !listener.tls) warnings.push(`listener ${name} serves plaintext on ${listener.address}:${listener.port}`);
   }
   return warnings;
+}
+
+/** The listeners that speak TLS or plaintext (SSH brings its own encryption and has no `tls` block). */
+export function tlsListeners(config: Pick<GatehouseConfig, 'listeners'>): [string, ListenerConfig | undefined][] {
+  const { ssh: _ssh, ...rest } = config.listeners;
+  return Object.entries(rest);
 }
 
 export function isLoopback(address: string): boolean {

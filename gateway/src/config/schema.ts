@@ -33,6 +33,28 @@ export const listenerSchema = z
   })
   .strict();
 
+/**
+ * The SSH listener (docs/ssh.md). SSH brings its own encryption: no `tls` block. Clients pin the
+ * gateway's host key (`gatehouse` logs its fingerprint at start; `gatehouse ssh-key` prints it).
+ */
+export const sshListenerSchema = z
+  .object({
+    address: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535),
+    /** Secret reference to the gateway's host key (OpenSSH or PEM private key, no passphrase). */
+    hostKey: secretRef,
+    /**
+     * Secret reference to the ed25519 key that signs the short-lived user certificates
+     * `gatehouse ssh-key` obtains (verified by every replica without shared state). A separate key
+     * from the host key. @default none: certificates are not issued; registered plain keys are
+     * accepted by the replica that registered them only
+     */
+    userCaKey: secretRef.optional(),
+    /** Longest lifetime of a registered key or certificate, in minutes; the caller's token expiry cuts it shorter. @default 60 */
+    keyTtlMinutes: z.number().int().min(1).max(1440).default(60),
+  })
+  .strict();
+
 export const subjectRuleSchema = z
   .object({
     /** Glob over `sub` (`*` matches any run of characters), e.g. `repo:acme/api:ref:refs/heads/main`. */
@@ -301,7 +323,7 @@ export const postgresConnectionSchema = z
 /**
  * A host reached over SSH (docs/ssh.md). Clients select it by SSH user name: `<name>` or
  * `<user>@<name>`; the gateway logs in upstream with the brokered private key and accepts only the
- * pinned host key. The SSH listener itself is not wired into the gateway's start yet (docs/ssh.md).
+ * pinned host key. Served by `listeners.ssh`.
  */
 export const sshConnectionSchema = z
   .object({
@@ -549,6 +571,8 @@ export const configSchema = z
         admin: listenerSchema.default({ address: '127.0.0.1', port: 9090, allowPlaintext: false }),
         /** PostgreSQL protocol listener; off unless configured. Without TLS it needs allowPlaintext: true. */
         postgres: listenerSchema.optional(),
+        /** SSH listener (docs/ssh.md); off unless configured. Needs at least one `kind: ssh` connection. */
+        ssh: sshListenerSchema.optional(),
       })
       .strict()
       .default({
@@ -632,6 +656,7 @@ export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;
+export type SshListenerConfig = z.infer<typeof sshListenerSchema>;
 export type LoginConfig = NonNullable<GatehouseConfig['login']>;
 export type StateConfig = z.infer<typeof stateSchema>;
 export type SinkConfig = z.infer<typeof sinkSchema>;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import type { ConfigProblem } from '../config/load';
+import { tlsListeners, type ConfigProblem } from '../config/load';
 import { configSchema, secretRef, type GatehouseConfig } from '../config/schema';
 import { isGatehouseError } from '../errors';
 import { readExistingDevIssuer } from '../identity/dev-issuer';
@@ -65,7 +65,7 @@ export async function preflight(config: GatehouseConfig, options: PreflightOptio
   const [policy] = await Promise.all([
     policyEngine(config, problems, options.logger),
     loadDigestSigner(config, secrets, options.devSigningKeyPath, { generate: false }).catch((e: unknown) => add('recording.signingKey', e)),
-    ...Object.entries(config.listeners).map(async ([name, listener]) => {
+    ...tlsListeners(config).map(async ([name, listener]) => {
       if (!listener?.tls) return;
       const [cert, key] = await Promise.all([
         readListenerPem(listener.tls.cert, secrets).catch((e: unknown) => void add(`listeners.${name}.tls.cert`, e)),

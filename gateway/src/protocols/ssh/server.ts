@@ -1,24 +1,29 @@
-import type { AddressInfo } from 'node:net';
-import { Server, utils, type AuthContext, type Connection, type ClientInfo as Ssh2ClientInfo, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
+import net, { type AddressInfo } from 'node:net';
+import { Server, utils, type AuthContext, type Client, type Connection, type ClientInfo as Ssh2ClientInfo, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
 import type { SshConnectionConfig } from '../../config/schema';
-import { isGatehouseError, toGatehouseError } from '../../errors';
+import { GatehouseError, isGatehouseError, toGatehouseError } from '../../errors';
 import type { Principal } from '../../identity/principal';
 import type { Logger } from '../../observability/logger';
 import type { GatewaySession, Pipeline, SshPtySize } from '../../pipeline/types';
 import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
+import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
-import { loadHostKey } from './host-key';
+import { loadHostKey, parsePublicKey } from './host-key';
 import type { SshKeyRegistry } from './key-registry';
 import { resolveTarget } from './target';
 import { TerminalRecorder, type TerminalMasking } from './terminal-recorder';
 import { connectUpstream, SshUpstreamError, upstreamExec, upstreamShell } from './upstream';
-import type { Client } from 'ssh2';
+import { CERT_ALGO_ED25519, verifyCertificateSignature, type UserCertificateAuthority } from './user-certificate';
 
 export interface SshGatewayOptions {
   readonly pipeline: Pipeline;
   /** Secret reference to the gateway's host key (OpenSSH or PEM private key, unencrypted). */
   readonly hostKey: string;
   readonly keys: SshKeyRegistry;
+  /** Signs and verifies short-lived user certificates (stateless across replicas). @default none: registered keys only */
+  readonly userCa?: UserCertificateAuthority;
+  /** Longest lifetime of a registered key or certificate (the token's expiry cuts it shorter). @default 3600000 */
+  readonly keyTtlMs?: number;
   readonly connections: readonly SshConnectionConfig[];
   /** The recording's masking per connection. @default none (recorded in the clear) */
   readonly masking?: (connection: SshConnectionConfig) => TerminalMasking | undefined;
@@ -32,11 +37,35 @@ export interface SshGatewayOptions {
 /** Exit status of a channel the gateway refused (policy, recording): "cannot execute", as shells use. */
 export const REFUSED_EXIT_STATUS = 126;
 
+/**
+ * The SSH user name `gatehouse ssh-key` logs in with to register a key (no connection can have
+ * it: connection names cannot hold "+"). Only its `register-key` exec is served (registration.ts).
+ */
+export const REGISTER_USER = 'gatehouse+ssh-key';
+export const REGISTER_COMMAND = 'register-key';
+
 interface Ready {
   readonly session: GatewaySession;
   readonly upstream: Client;
   readonly connection: SshConnectionConfig;
+}
+
+/** Who a client connection authenticated as, and until when its key or certificate is valid. */
+interface Login {
+  readonly principal: Principal;
+  readonly connection: SshConnectionConfig;
   readonly keyFingerprint: string;
+  readonly requestedUser: string;
+  readonly via: 'registered' | 'certificate';
+  readonly expiresAt: number;
+}
+
+/** One client connection: its open channels and whether it should end once they are done. */
+interface Conn {
+  readonly client: Connection;
+  open: number;
+  draining: boolean;
+  ready: Promise<Ready> | undefined;
 }
 
 function ptySize(pty: PseudoTtyInfo | undefined): SshPtySize | null {
@@ -49,16 +78,21 @@ function operation(action: string, attributes: Operation['attributes'], summary:
 
 /**
  * The SSH front (docs/ssh.md): terminates SSH with the gateway's host key, authenticates clients
- * by registered short-lived public keys (publickey only), opens one upstream SSH connection per
- * client connection with the brokered key and the pinned host key, judges each shell and exec
- * channel through `session.admit` (`ssh:shell`, `ssh:exec` with the command in context), records
- * every channel's bytes, and refuses what it cannot judge and record yet: port forwarding, agent
- * forwarding, X11, SFTP and other subsystems.
+ * by short-lived keys (a gateway-signed certificate, or a key registered on this replica;
+ * publickey only), opens one upstream SSH connection per client connection with the brokered key
+ * and the pinned host key, judges each shell and exec channel through `session.admit`
+ * (`ssh:shell`, `ssh:exec` with the command in context), records every channel's bytes, and
+ * refuses what it cannot judge and record yet: port forwarding, agent forwarding, X11, SFTP and
+ * other subsystems. Listens on the protocol kit's TCP harness and closes gracefully.
  */
 export class SshGateway {
-  private server: Server | undefined;
-  private readonly clients = new Set<Connection>();
-  private readonly closers = new Set<() => Promise<void>>();
+  private tcp: net.Server | undefined;
+  private readonly conns = new Set<Conn>();
+  private readonly sockets = new Set<net.Socket>();
+  /** Session closes in flight: `close` waits for them so every session.end is recorded. */
+  private readonly closing = new Set<Promise<void>>();
+  private readonly liveSessions = new Set<GatewaySession>();
+  private draining = false;
   /** SHA256 fingerprint of the gateway's host key (for known_hosts; `gatehouse` prints it). */
   hostKeyFingerprint = '';
   /** The host key's public half, `ssh-ed25519 AAAA…`. */
@@ -66,85 +100,135 @@ export class SshGateway {
 
   constructor(private readonly options: SshGatewayOptions) {}
 
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Open client connections. */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
     const hostKey = loadHostKey(await this.options.pipeline.secrets.get(this.options.hostKey));
     this.hostKeyFingerprint = hostKey.fingerprint;
     this.hostPublicKey = hostKey.publicKey;
     const server = new Server({ hostKeys: [hostKey.privateKey], ident: 'Gatehouse' }, (client, info) => this.accept(client, info));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    // The kit's listener owns the sockets (graceful close); ssh2 gets each one injected.
+    const tcp = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      socket.setNoDelay(true);
+      server.injectSocket(socket);
     });
-    return server.address() as AddressInfo;
+    this.tcp = tcp;
+    const bound = await listenTcp(tcp, host, port);
+    return { address: bound.address, port: bound.port, family: net.isIPv6(bound.address) ? 'IPv6' : 'IPv4' };
   }
 
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    const closed = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const c of this.clients) c.end();
-    await Promise.all([...this.closers].map((f) => f()));
-    await closed;
+  /**
+   * Stops accepting, lets connections with running channels finish until `graceMs`, ends the
+   * rest, and closes every session this listener opened (each records session.end).
+   */
+  async close(graceMs = 0): Promise<void> {
+    this.draining = true;
+    const tcp = this.tcp;
+    this.tcp = undefined;
+    if (tcp !== undefined) {
+      await closeTcpGracefully<Conn>({
+        server: tcp,
+        connections: this.conns,
+        sockets: this.sockets,
+        endWhenIdle: (c) => {
+          c.draining = true;
+          if (c.open === 0) c.client.end();
+        },
+        cut: (c) => c.client.end(),
+        graceMs,
+      });
+    }
+    for (const s of [...this.liveSessions]) this.closeSession(s, 'shutdown');
+    while (this.closing.size > 0) await Promise.all([...this.closing]);
+  }
+
+  private closeSession(session: GatewaySession, reason: string): void {
+    this.liveSessions.delete(session);
+    if (session.closed) return;
+    const p: Promise<void> = session.close(reason).catch(() => undefined).finally(() => this.closing.delete(p));
+    this.closing.add(p);
+  }
+
+  /** The login a presented key or certificate stands for, or why not (logged; the client sees only "denied"). */
+  private login(ctx: AuthContext & { method: 'publickey' }): Login | string {
+    const target = resolveTarget(ctx.username, this.options.connections);
+    if (target === undefined) return 'unknown_target';
+    if (ctx.key.algo === CERT_ALGO_ED25519) {
+      const ca = this.options.userCa;
+      if (ca === undefined) return 'certificates_not_configured';
+      const cert = ca.verify(ctx.key.data, this.now());
+      if (!cert.ok) return `certificate_${cert.reason}`;
+      if (ctx.signature !== undefined && (ctx.blob === undefined || !verifyCertificateSignature(cert.key, ctx.blob, ctx.signature))) return 'bad_signature';
+      return { principal: cert.principal, connection: target, keyFingerprint: cert.fingerprint, requestedUser: ctx.username, via: 'certificate', expiresAt: cert.expiresAt.getTime() };
+    }
+    const found = this.options.keys.lookup(ctx.key.data);
+    if (!found.ok) return found.reason;
+    if (ctx.signature !== undefined) {
+      const pub = utils.parseKey(`${found.key.algo} ${ctx.key.data.toString('base64')}`);
+      if (pub instanceof Error || Array.isArray(pub) || ctx.blob === undefined || pub.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return 'bad_signature';
+    }
+    return { principal: found.key.principal, connection: target, keyFingerprint: found.key.fingerprint, requestedUser: ctx.username, via: 'registered', expiresAt: found.key.expiresAt.getTime() };
+  }
+
+  /** Still valid for a new channel: unexpired, and (a registered key) not revoked. */
+  private stillValid(login: Login): boolean {
+    if (login.expiresAt <= this.now()) return false;
+    return login.via === 'certificate' || this.options.keys.valid(login.keyFingerprint);
   }
 
   private accept(client: Connection, info: Ssh2ClientInfo): void {
-    this.clients.add(client);
-    const { keys, connections, logger } = this.options;
-    let principal: Principal | undefined;
-    let connection: SshConnectionConfig | undefined;
-    let keyFingerprint = '';
-    let requestedUser = '';
-    let ready: Promise<Ready> | undefined;
+    const conn: Conn = { client, open: 0, draining: false, ready: undefined };
+    this.conns.add(conn);
+    const { logger } = this.options;
+    let login: Login | undefined;
+    let registering = false;
     let expiry: NodeJS.Timeout | undefined;
     let channels = 0;
 
     client.on('error', (err) => logger.debug({ err: err.message }, 'ssh client connection error'));
 
     client.on('authentication', (ctx: AuthContext) => {
+      if (ctx.username === REGISTER_USER) {
+        // Registration carries its OIDC token inside the channel (registration.ts), never as a password.
+        if (ctx.method !== 'none') return ctx.reject(['none']);
+        registering = true;
+        return ctx.accept();
+      }
       // Publickey only: a JWT is never an SSH password, and no other method is offered.
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
-      const target = resolveTarget(ctx.username, connections);
-      const found = keys.lookup(ctx.key.data);
-      if (target === undefined || !found.ok) {
-        logger.info({ user: ctx.username, reason: target === undefined ? 'unknown_target' : found.ok ? 'ok' : found.reason }, 'ssh key refused');
+      const found = this.login(ctx);
+      if (typeof found === 'string') {
+        logger.info({ user: ctx.username, reason: found }, 'ssh key refused');
         return ctx.reject(['publickey']);
       }
       if (ctx.signature === undefined) return ctx.accept(); // the client asks whether the key would do
-      const pub = utils.parseKey(`${found.key.algo} ${ctx.key.data.toString('base64')}`);
-      if (pub instanceof Error || Array.isArray(pub) || ctx.blob === undefined || pub.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
-        return ctx.reject(['publickey']);
-      }
-      principal = found.key.principal;
-      connection = target;
-      keyFingerprint = found.key.fingerprint;
-      requestedUser = ctx.username;
+      login = found;
       ctx.accept();
     });
 
     client.on('ready', () => {
-      if (principal === undefined || connection === undefined) return client.end();
-      const p = principal;
-      const conn = connection;
-      ready = this.open(p, conn, keyFingerprint, requestedUser, info);
-      ready.then(
+      if (registering) return;
+      if (login === undefined || this.draining) return client.end();
+      const l = login;
+      conn.ready = this.open(l, info);
+      conn.ready.then(
         (r) => {
+          this.liveSessions.add(r.session);
           // The key's expiry ends the connection (new channels check it too).
-          const left = keys.expiresIn(r.keyFingerprint);
-          expiry = setTimeout(() => client.end(), Math.min(Math.max(0, left), 2_147_000_000));
+          expiry = setTimeout(() => client.end(), Math.min(Math.max(0, l.expiresAt - this.now()), 2_147_000_000));
           expiry.unref();
-          const closer = async () => {
-            r.upstream.end();
-            if (!r.session.closed) await r.session.close('shutdown').catch(() => undefined);
-          };
-          this.closers.add(closer);
           client.once('close', () => {
-            this.closers.delete(closer);
             r.upstream.end();
-            if (!r.session.closed) r.session.close('client_closed').catch(() => undefined);
+            this.closeSession(r.session, 'client_closed');
           });
           r.upstream.on('close', () => client.end());
         },
@@ -153,25 +237,39 @@ export class SshGateway {
     });
 
     client.on('close', () => {
-      this.clients.delete(client);
+      this.conns.delete(conn);
       if (expiry !== undefined) clearTimeout(expiry);
     });
 
     // Forwarding and other channel kinds: refused (recorded as policy.denied) until they are judged and recorded.
     client.on('tcpip', (_accept, reject, i) => {
-      this.refuse(ready, operation('ssh:port-forward', { direction: 'local', host: i.destIP, port: i.destPort }, `port forward to ${i.destIP}:${i.destPort}`), DECISION_CODES.sshPortForward, reject);
+      this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'local', host: i.destIP, port: i.destPort }, `port forward to ${i.destIP}:${i.destPort}`), DECISION_CODES.sshPortForward, reject);
     });
     client.on('openssh.streamlocal', (_accept, reject, i) => {
-      this.refuse(ready, operation('ssh:port-forward', { direction: 'local', socket: i.socketPath }, `socket forward to ${i.socketPath}`), DECISION_CODES.sshPortForward, reject);
+      this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'local', socket: i.socketPath }, `socket forward to ${i.socketPath}`), DECISION_CODES.sshPortForward, reject);
     });
     client.on('request', (_accept, reject, name, i) => {
       const bind = i as { bindAddr?: string; bindPort?: number };
-      this.refuse(ready, operation('ssh:port-forward', { direction: 'remote', request: name, host: bind.bindAddr ?? '', port: bind.bindPort ?? 0 }, `${name} ${bind.bindAddr ?? ''}:${bind.bindPort ?? ''}`), DECISION_CODES.sshPortForward, () => reject?.());
+      this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'remote', request: name, host: bind.bindAddr ?? '', port: bind.bindPort ?? 0 }, `${name} ${bind.bindAddr ?? ''}:${bind.bindPort ?? ''}`), DECISION_CODES.sshPortForward, () => reject?.());
     });
 
-    client.on('session', (acceptSession) => {
+    client.on('session', (acceptSession, rejectSession) => {
+      if (registering) {
+        this.registrationSession(acceptSession(), info);
+        return;
+      }
+      if (conn.draining || this.draining) return rejectSession();
       const s: Session = acceptSession();
       const channel = channels++;
+      conn.open++;
+      let done = false;
+      const finished = (): void => {
+        if (done) return;
+        done = true;
+        conn.open--;
+        if (conn.open === 0 && conn.draining) client.end();
+      };
+      s.once('close', finished);
       let pty: PseudoTtyInfo | undefined;
       let resize: ((cols: number, rows: number, width: number, height: number) => void) | undefined;
       s.on('pty', (accept, _reject, i) => {
@@ -186,31 +284,91 @@ export class SshGateway {
       s.on('env', (_accept, reject) => reject?.());
       s.on('signal', (accept) => accept?.());
       s.on('auth-agent', (_accept, reject) => {
-        this.refuse(ready, operation('ssh:agent-forward', {}, 'agent forwarding'), DECISION_CODES.sshAgentForward, () => reject?.());
+        this.refuse(conn.ready, operation('ssh:agent-forward', {}, 'agent forwarding'), DECISION_CODES.sshAgentForward, () => reject?.());
       });
       s.on('x11', (_accept, reject) => {
-        this.refuse(ready, operation('ssh:x11', {}, 'X11 forwarding'), DECISION_CODES.sshPortForward, () => reject?.());
+        this.refuse(conn.ready, operation('ssh:x11', {}, 'X11 forwarding'), DECISION_CODES.sshPortForward, () => reject?.());
       });
       s.on('sftp', (_accept, reject) => {
-        this.refuse(ready, operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), DECISION_CODES.sshSubsystem, reject);
+        this.refuse(conn.ready, operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), DECISION_CODES.sshSubsystem, reject);
       });
       s.on('subsystem', (_accept, reject, i) => {
-        this.refuse(ready, operation('ssh:subsystem', { subsystem: i.name }, `subsystem ${i.name}`), DECISION_CODES.sshSubsystem, reject);
+        this.refuse(conn.ready, operation('ssh:subsystem', { subsystem: i.name }, `subsystem ${i.name}`), DECISION_CODES.sshSubsystem, reject);
       });
       s.on('exec', (accept, reject, i) => {
         const op = operation('ssh:exec', { command: i.command, pty: pty !== undefined }, `exec ${i.command}`);
-        void this.channel(ready, channel, op, 'exec', i.command, pty, accept, reject).then((r) => (resize = r));
+        void this.channel(conn, login, channel, op, 'exec', i.command, pty, accept, reject).then((r) => (resize = r));
       });
       s.on('shell', (accept, reject) => {
         const op = operation('ssh:shell', { pty: pty !== undefined }, 'shell');
-        void this.channel(ready, channel, op, 'shell', null, pty, accept, reject).then((r) => (resize = r));
+        void this.channel(conn, login, channel, op, 'shell', null, pty, accept, reject).then((r) => (resize = r));
       });
     });
   }
 
+  /**
+   * The registration channel of `gatehouse ssh-key`: one `register-key` exec whose stdin is a JSON
+   * line `{token, publicKey}`; answered with a JSON line on stdout (fingerprint, expiry and, with a
+   * user CA, the certificate), or `gatehouse: <code>: <message>` on stderr and exit status 1.
+   */
+  private registrationSession(s: Session, info: Ssh2ClientInfo): void {
+    s.on('exec', (accept, reject, i) => {
+      if (i.command !== REGISTER_COMMAND) return reject?.();
+      const ch = accept();
+      let input = '';
+      let answered = false;
+      const answer = (code: number, out: string, err: string): void => {
+        if (answered) return;
+        answered = true;
+        if (out) ch.write(out);
+        if (err) ch.stderr.write(err);
+        ch.exit(code);
+        ch.end();
+      };
+      ch.on('data', (d: Buffer) => {
+        input += d.toString('utf8');
+        if (input.length > 64 * 1024) answer(1, '', 'gatehouse: GH_ERR_REQUEST_INVALID: registration request too large\n');
+      });
+      ch.on('end', () => {
+        this.register(input, info).then(
+          (result) => answer(0, `${JSON.stringify(result)}\n`, ''),
+          (e: unknown) => {
+            const err = toGatehouseError(e, 'GH_ERR_INTERNAL', 'registration failed');
+            answer(1, '', `gatehouse: ${err.code}: ${err.message}\n`);
+          },
+        );
+      });
+    });
+  }
+
+  /** Verifies the caller's token (an auth.failure is recorded when it fails) and registers or certifies the key. */
+  private async register(input: string, info: Ssh2ClientInfo): Promise<Record<string, unknown>> {
+    let req: { token?: unknown; publicKey?: unknown };
+    try {
+      req = JSON.parse(input) as typeof req;
+    } catch {
+      throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the registration request is not JSON');
+    }
+    if (typeof req.publicKey !== 'string') throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'publicKey is missing');
+    const key = parsePublicKey(req.publicKey);
+    const principal = await this.options.pipeline.authenticate(typeof req.token === 'string' ? req.token : undefined, { address: info.ip, port: info.port, userAgent: info.header.versions.software }, 'ssh');
+    const now = this.now();
+    const until = new Date(now + (this.options.keyTtlMs ?? 3_600_000));
+    const registered = this.options.keys.registerKey(principal, key, until);
+    const out: Record<string, unknown> = { fingerprint: registered.fingerprint, expiresAt: registered.expiresAt.toISOString(), subject: principal.subject, hostKey: this.hostPublicKey };
+    if (this.options.userCa !== undefined && key.algo === 'ssh-ed25519') {
+      // Backdated a little: a client clock slightly behind must not see a certificate from the future.
+      const cert = this.options.userCa.issue(key, principal, new Date(now - 60_000), registered.expiresAt);
+      out.certificate = cert.line;
+    }
+    this.options.logger.info({ subject: principal.subject, issuer: principal.issuer, fingerprint: registered.fingerprint, expiresAt: out.expiresAt, certificate: out.certificate !== undefined }, 'ssh key registered');
+    return out;
+  }
+
   /** After authentication: the gateway session, then the upstream connection (recorded either way). */
-  private async open(principal: Principal, connection: SshConnectionConfig, keyFingerprint: string, requestedUser: string, info: Ssh2ClientInfo): Promise<Ready> {
+  private async open(login: Login, info: Ssh2ClientInfo): Promise<Ready> {
     const { pipeline } = this.options;
+    const { principal, connection, keyFingerprint, requestedUser } = login;
     const session = await pipeline.openSession(principal, connection, 'ssh', { address: info.ip, port: info.port, userAgent: info.header.versions.software });
     const upstreamName = `${connection.upstream.host}:${connection.upstream.port}`;
     try {
@@ -223,12 +381,15 @@ export class SshGateway {
         clientKey: keyFingerprint,
         upstreamHostKey: up.hostKeyFingerprint,
       });
-      return { session, upstream: up.client, connection, keyFingerprint };
+      return { session, upstream: up.client, connection };
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE', 'upstream unavailable');
       const reason = e instanceof SshUpstreamError ? e.reason : isGatehouseError(e) && e.code === 'GH_ERR_SECRET_UNAVAILABLE' ? 'secret_unavailable' : 'unreachable';
       session.recordOutcome('ssh.upstream_error', { upstream: upstreamName, code: err.code, reason, message: err.message }, session.newRequestId());
-      await session.close(reason === 'host_key_mismatch' ? 'upstream_host_key_mismatch' : 'upstream_unavailable').catch(() => undefined);
+      const closing = session.close(reason === 'host_key_mismatch' ? 'upstream_host_key_mismatch' : 'upstream_unavailable').catch(() => undefined);
+      this.closing.add(closing);
+      await closing;
+      this.closing.delete(closing);
       throw err;
     }
   }
@@ -251,7 +412,8 @@ export class SshGateway {
    * with the decision code and exit status 126, so scripts see why.
    */
   private async channel(
-    ready: Promise<Ready> | undefined,
+    conn: Conn,
+    login: Login | undefined,
     channel: number,
     op: Operation,
     kind: 'shell' | 'exec',
@@ -262,13 +424,13 @@ export class SshGateway {
   ): Promise<((cols: number, rows: number, width: number, height: number) => void) | undefined> {
     let r: Ready;
     try {
-      if (ready === undefined) throw new Error('not authenticated');
-      r = await ready;
+      if (conn.ready === undefined || login === undefined) throw new Error('not authenticated');
+      r = await conn.ready;
     } catch {
       reject();
       return undefined;
     }
-    const { session, upstream, keyFingerprint } = r;
+    const { session, upstream } = r;
     const refuseOnChannel = (message: string): undefined => {
       const stream = accept();
       stream.stderr.write(`gatehouse: ${message}\r\n`);
@@ -276,11 +438,12 @@ export class SshGateway {
       stream.end();
       return undefined;
     };
-    if (!this.options.keys.valid(keyFingerprint)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one');
+    if (!this.stillValid(login)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
+    if (this.draining || !this.options.pipeline.accepting()) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
     const requestId = session.newRequestId();
     try {
       const decision = await session.admit(op, requestId, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } });
-      if (decision.effect !== 'allow') return refuseOnChannel(`denied (${decision.code}): ${decision.message}`);
+      if (decision.effect !== 'allow') return refuseOnChannel(`GH_ERR_POLICY_DENIED (${decision.code}): ${decision.message}`);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
       return refuseOnChannel(`${err.code}: ${err.message}`);

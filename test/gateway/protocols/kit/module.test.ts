@@ -2,7 +2,7 @@ import net from 'node:net';
 import { configSchema } from '../../../../gateway/src/config/schema';
 import type { ProtocolContext, ProtocolModule } from '../../../../gateway/src/protocols/kit/module';
 import { StartedProtocols } from '../../../../gateway/src/protocols/kit/module';
-import { httpModule, postgresModule, PROTOCOL_MODULES } from '../../../../gateway/src/protocols/registry';
+import { httpModule, postgresModule, PROTOCOL_MODULES, sshModule } from '../../../../gateway/src/protocols/registry';
 
 /** A minimal real protocol: a TCP listener that counts what it was asked to do. */
 function tcpModule(name: string, log: string[], options: { configured?: boolean; fail?: boolean } = {}): ProtocolModule<{ port: number }, net.Server> {
@@ -30,8 +30,8 @@ function tcpModule(name: string, log: string[], options: { configured?: boolean;
 const context = { config: {} } as unknown as ProtocolContext;
 
 describe('protocol registry and StartedProtocols', () => {
-  it('registers HTTP and PostgreSQL; PostgreSQL only when its listener is configured', () => {
-    expect(PROTOCOL_MODULES.map((m) => m.name)).toEqual(['http', 'postgres']);
+  it('registers HTTP, PostgreSQL and SSH; PostgreSQL and SSH only when their listener is configured', () => {
+    expect(PROTOCOL_MODULES.map((m) => m.name)).toEqual(['http', 'postgres', 'ssh']);
     const config = configSchema.parse({
       listeners: { http: { port: 0 }, admin: { port: 0 } },
       identity: { issuers: [{ name: 'corp', issuer: 'https://idp.example', audiences: ['gatehouse'] }] },
@@ -39,6 +39,7 @@ describe('protocol registry and StartedProtocols', () => {
     });
     expect(httpModule.configure(config)).toMatchObject({ connections: [{ name: 'a' }] });
     expect(postgresModule.configure(config)).toBeUndefined();
+    expect(sshModule.configure(config)).toBeUndefined();
   });
 
   it('starts configured modules in order, names their endpoints, hands out their handles and closes them all', async () => {

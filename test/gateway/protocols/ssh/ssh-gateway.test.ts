@@ -169,7 +169,7 @@ describe('SSH gateway against a real OpenSSH server', () => {
     const marker = join(dir, 'denied-marker');
     const r = await ssh('box', `touch ${marker}`);
     expect(r.code).toBe(REFUSED_EXIT_STATUS);
-    expect(r.stderr).toContain('gatehouse: denied (policy.forbid)');
+    expect(r.stderr).toContain('gatehouse: GH_ERR_POLICY_DENIED (policy.forbid)');
     expect(existsSync(marker)).toBe(false);
     const events = await sessionEventsWith('policy.denied', (p) => p.action === 'ssh:exec');
     expect(events.some((e) => e.type === 'ssh.channel.open')).toBe(false);

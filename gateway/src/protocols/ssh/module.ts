@@ -1,0 +1,49 @@
+import type { SshConnectionConfig, SshListenerConfig } from '../../config/schema';
+import { prepareMasking } from '../../masking/masking-policy';
+import type { ProtocolModule } from '../kit/module';
+import { SshKeyRegistry } from './key-registry';
+import { SshGateway } from './server';
+import type { TerminalMasking } from './terminal-recorder';
+import { UserCertificateAuthority } from './user-certificate';
+
+interface SshSection {
+  readonly listener: SshListenerConfig;
+  readonly connections: readonly SshConnectionConfig[];
+}
+
+/**
+ * SSH (docs/ssh.md): started when `listeners.ssh` is configured. The endpoint names the host key's
+ * fingerprint, so the start-up log says what clients must pin.
+ */
+export const sshModule: ProtocolModule<SshSection, SshGateway> = {
+  name: 'ssh',
+  configure: (config) =>
+    config.listeners.ssh === undefined ? undefined : { listener: config.listeners.ssh, connections: config.connections.filter((c): c is SshConnectionConfig => c.kind === 'ssh') },
+  async start(section, { config, pipeline, secrets, logger, extraMaskingDetectors }) {
+    // Masking is compiled and its secrets read here, so a bad rule or secret stops start-up.
+    const masking = new Map<string, TerminalMasking>();
+    for (const c of section.connections) {
+      const prepared = prepareMasking(c.masking ?? config.masking, { connection: c.name, extraDetectors: extraMaskingDetectors?.[c.name] });
+      if (prepared !== undefined) masking.set(c.name, await prepared.resolve(secrets));
+    }
+    const { listener } = section;
+    const userCa = listener.userCaKey === undefined ? undefined : new UserCertificateAuthority(await secrets.get(listener.userCaKey));
+    const gateway = new SshGateway({
+      pipeline,
+      hostKey: listener.hostKey,
+      keys: new SshKeyRegistry(),
+      userCa,
+      keyTtlMs: listener.keyTtlMinutes * 60_000,
+      connections: section.connections,
+      masking: (c) => masking.get(c.name),
+      logger,
+    });
+    const bound = await gateway.listen(listener.port, listener.address);
+    return {
+      handle: gateway,
+      endpoint: `ssh://${bound.address}:${bound.port} (host key ${gateway.hostKeyFingerprint})`,
+      metrics: () => ({ connections: gateway.connectionCount }),
+      close: (graceMs) => gateway.close(graceMs),
+    };
+  },
+};
