@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Readable, type Transform } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
@@ -10,7 +11,7 @@ import type { Principal } from '../../identity/principal';
 import { countMasked, type MaskingPolicy } from '../../masking/masking-policy';
 import type { Decision, Operation } from '../../policy/decision';
 import type { GatewaySession, Pipeline } from '../../pipeline/types';
-import { decodeRequest, HttpRefusal, type HttpCaller, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite } from '../kit/http-dialect';
+import { bodyTooLarge, decodeRequest, HttpRefusal, type HttpCaller, type HttpRefusedAbout, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite, type SpooledBody } from '../kit/http-dialect';
 import type { CanonicalTarget } from './canonical-target';
 import { BodyCapture, ResponseDecoder } from './capture';
 import { CredentialScrubber, credentialForms, scrubHeaders } from './credential-scrubber';
@@ -23,6 +24,7 @@ import { formMethodOverride, isFormBody, methodOverrideOf } from './method-overr
 import { hasBody, header, isIdentity, NO_BODY, prefixBytes, readPrefix, round, type RequestPrefix } from './request';
 import { decompressorFor, HEADERS_INVALIDATED_BY_MASKING } from './response-masking';
 import type { RouteMatch } from './router';
+import { removeSpool, spoolBody } from './spool';
 import type { ExpiringStream, StreamExpiry } from './stream-expiry';
 import type { HttpProxyMetrics, ProxyLogger } from './types';
 import { headersFromRaw, upstreamFailureOf } from './upstream-pool';
@@ -38,7 +40,7 @@ export interface ExchangeContext {
   /** Bound on what one transcript accumulates. */
   readonly transcriptLimit: number;
   /** Answers with an error (errors.ts), logged and counted as a refusal. */
-  refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string): void;
+  refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string, about?: HttpRefusedAbout): void;
 }
 
 /**
@@ -93,6 +95,8 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
   private sentAs: 'identity' | undefined;
   /** The token expiry this stream is tracked under in the session's StreamExpiry (undefined: not tracked). */
   private trackedExpiry: number | undefined;
+  /** A `spool` dialect's body, when it was spooled to a file (removed by `removeSpool`). */
+  private spooled: SpooledBody | undefined;
   /** Headers written but not yet sent: they leave with the first chunk, or by flushPendingHeads. */
   private headPending = false;
   private done!: () => void;
@@ -269,7 +273,15 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     const dialect = this.upstream.dialect;
     let decoded: Operation | readonly Operation[] | HttpRefusal;
     try {
-      decoded = dialect.body === 'none' ? dialect.decode(this, undefined) : decodeRequest(dialect, this, { bytes: prefixBytes(prefix), complete: prefix.ended });
+      if (dialect.body === 'spool') {
+        // The whole body, spooled past the prefix, judged once it has all arrived (kit/http-dialect.ts).
+        const spooled = await spoolBody(req, prefix, dialect.bodyCap, dialect.spoolDir);
+        if (spooled === 'too_large') decoded = bodyTooLarge(dialect);
+        else {
+          this.spooled = spooled;
+          decoded = await dialect.inspect!(this, spooled, this.clientGone());
+        }
+      } else decoded = dialect.body === 'none' ? dialect.decode(this, undefined) : decodeRequest(dialect, this, { bytes: prefixBytes(prefix), complete: prefix.ended });
     } catch (e) {
       await this.refuseEarly(toGatehouseError(e, 'GH_ERR_INTERNAL', `the ${dialect.name} dialect failed to decode the request`), 'before_forwarding');
       return;
@@ -280,21 +292,25 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     }
 
     let decision: Decision | undefined;
+    let judged: Operation | undefined;
     try {
       // The common case (a cached allow) is decided in this turn; reviews and durable denials wait.
       if (!Array.isArray(decoded)) {
+        judged = decoded as Operation;
         const admitted = session.admit(decoded as Operation, requestId, undefined, { signal: this.clientGone, principal: this.principal });
         decision = admitted instanceof Promise ? await admitted : admitted;
       } else {
         // Several operations in one request: each is judged; the first refusal refuses the request.
         for (const operation of decoded as readonly Operation[]) {
+          judged = operation;
           const admitted = session.admit(operation, requestId, undefined, { signal: this.clientGone, principal: this.principal });
           decision = admitted instanceof Promise ? await admitted : admitted;
           if (decision.effect !== 'allow') break;
         }
       }
     } catch (e) {
-      this.proxy.refuse(res, this.connection.name, toGatehouseError(e, 'GH_ERR_POLICY_FAILED'), requestId);
+      const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED');
+      this.proxy.refuse(res, this.connection.name, err, requestId, undefined, { head: this, operation: judged });
       return;
     }
     if (decision === undefined) {
@@ -304,7 +320,8 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     }
     if (decision.effect !== 'allow') {
       // The pipeline recorded the decision; the upstream is never contacted.
-      this.proxy.refuse(res, this.connection.name, refusalError(decision), requestId, decision.code);
+      const err = refusalError(decision);
+      this.proxy.refuse(res, this.connection.name, err, requestId, decision.code, { head: this, operation: judged });
       return;
     }
 
@@ -368,7 +385,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         const recorded = session.recordOutcome('masking.failed', maskingFailedPayload(err, 'request', false), requestId);
         if (recorded !== undefined) await recorded;
         await this.recordError(err, 'masking_failed');
-        this.proxy.refuse(res, this.connection.name, err, requestId);
+        this.proxy.refuse(res, this.connection.name, err, requestId, undefined, { head: this });
         return;
       }
     }
@@ -381,7 +398,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       // Fail closed: a request that cannot be recorded is not forwarded.
       const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
       res.setHeader('connection', 'close');
-      this.proxy.refuse(res, this.connection.name, err, requestId);
+      this.proxy.refuse(res, this.connection.name, err, requestId, undefined, { head: this });
       return;
     }
 
@@ -411,7 +428,14 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
   /** Refuses before anything is forwarded, with the refusal in the record (`http.error`). */
   private async refuseEarly(err: GatehouseError, reason: string): Promise<void> {
     await this.recordError(err, reason);
-    this.proxy.refuse(this.res, this.connection.name, err, this.requestId);
+    this.proxy.refuse(this.res, this.connection.name, err, this.requestId, undefined, { head: this });
+  }
+
+  /** Removes a spooled body (after the exchange: an upload still reading it keeps its open file). */
+  removeSpool(): Promise<void> | undefined {
+    const file = this.spooled?.file;
+    this.spooled = undefined;
+    return file === undefined ? undefined : removeSpool(file);
   }
 
   /** A dialect's refusal: recorded (`policy.denied`, counted) by the one refusal rule, then answered. */
@@ -420,12 +444,14 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       const recorded = this.session.refuse(refusal.operation ?? httpOperation(this), refusal.decision, refusal.message, this.requestId, { principal: this.principal });
       if (recorded !== undefined) await recorded;
     } catch (e) {
-      this.proxy.refuse(this.res, this.connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'), this.requestId);
+      const err = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+      this.proxy.refuse(this.res, this.connection.name, err, this.requestId, undefined, { head: this, operation: refusal.operation });
       return;
     }
     // The rest of the body is never read: the connection cannot carry another request.
     if (!this.req.readableEnded) this.res.setHeader('connection', 'close');
-    this.proxy.refuse(this.res, this.connection.name, dialectRefusalError(refusal), this.requestId, refusal.decision);
+    const err = dialectRefusalError(refusal);
+    this.proxy.refuse(this.res, this.connection.name, err, this.requestId, refusal.decision, { head: this, operation: refusal.operation });
   }
 
   private forward(pool: Pool, headers: OutgoingHttpHeaders, path: string, prefix: RequestPrefix, method: string, transform?: HttpUpstreamRewrite['body']): void {
@@ -439,10 +465,17 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         for (const c of prefix.chunks) this.uploadHash.update(c);
         this.uploadBytes = prefix.bytes;
       } else this.finishLlmRequest();
-      body = Readable.from(transform(prefix.ended ? chunksOf(prefix.chunks) : this.upload(prefix.chunks)), { objectMode: false });
+      const source = prefix.ended ? chunksOf(prefix.chunks) : this.spooled?.file !== undefined ? (createReadStream(this.spooled.file) as AsyncIterable<Buffer>) : this.upload(prefix.chunks);
+      body = Readable.from(transform(source), { objectMode: false });
     } else if (prefix.ended) {
       if (prefix.chunks.length > 0) body = prefixBytes(prefix);
       this.finishLlmRequest();
+    } else if (this.spooled?.file !== undefined) {
+      // Exactly the spooled bytes that were judged, from the file.
+      const { file, size, sha256 } = this.spooled;
+      const stream = createReadStream(file);
+      stream.once('end', () => void this.session.recordOutcome('http.request.body', { size, sha256, capturedInRequest: this.upstream.bodyCap }, this.requestId));
+      body = stream;
     } else {
       this.uploadHash = createHash('sha256');
       for (const c of prefix.chunks) this.uploadHash.update(c);

@@ -4,7 +4,7 @@ import type { HttpConnectionConfig, MaskingConfig } from '../../config/schema';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Detector } from '../../masking/detector';
 import type { ClientInfo, Pipeline } from '../../pipeline/types';
-import type { HttpCaller, HttpDialect } from '../kit/http-dialect';
+import type { HttpCaller, HttpDialect, HttpRefusedAbout } from '../kit/http-dialect';
 import { canonicalTarget, originForm, type CanonicalTarget } from './canonical-target';
 import { sendError } from './errors';
 import { Exchange, type ExchangeContext } from './exchange';
@@ -168,7 +168,7 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
     }
     let principal;
     try {
-      const token = bearerToken(req);
+      const token = upstream.dialect.callerToken?.(req.headers) ?? bearerToken(req);
       // A token seen before is checked (times included) without a promise; anything else, and
       // every failure, goes the full way, which records it.
       principal = this.pipeline.authenticateCached?.(token) ?? (await this.pipeline.authenticate(token, client, 'http', connection.name));
@@ -190,6 +190,7 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       await exchange.run();
     } finally {
       this.sessions.release(lease);
+      await exchange.removeSpool();
     }
   }
 
@@ -232,17 +233,18 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       await exchange.run();
     } finally {
       this.sessions.release(lease);
+      await exchange.removeSpool();
     }
   }
 
-  refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string): void {
+  refuse(res: ServerResponse, connection: string, err: GatehouseError, requestId?: string, decision?: string, about?: HttpRefusedAbout): void {
     this.metrics?.observeError?.(connection, err.code);
     // One line per refusal with a top-level status and code: operators alarm on these (the AWS
     // kit's 5xx-rate and recording-failure metric filters read exactly these fields).
     this.logger.warn({ connection, status: err.status, code: err.code, requestId }, 'http request refused');
     // A dialect answers in its protocol's own error shape (AWS: XML/JSON errors the SDKs parse).
     const native = connection === '' ? undefined : this.upstreams.get(connection)?.dialect.sendError;
-    if (native !== undefined) native(res, err, { requestId, decision });
+    if (native !== undefined) native(res, err, { requestId, decision, ...about });
     else sendError(res, err, { requestId, decision });
   }
 }

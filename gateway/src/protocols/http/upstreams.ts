@@ -77,7 +77,8 @@ export class HttpUpstreams {
       callerHeaders: callerHeaderRule(connection.credential, connection.forwardHeaders),
       bodyCap,
       dialect,
-      readCap: dialect.body === 'none' ? bodyCap : Math.max(bodyCap, dialect.bodyCap),
+      // A spooling dialect holds only the recording cap in memory; the rest goes to a file.
+      readCap: dialect.body === 'none' || dialect.body === 'spool' ? bodyCap : Math.max(bodyCap, dialect.bodyCap),
       // Compiled now so a bad rule stops start-up (GH_ERR_CONFIG_INVALID); its secrets are read on first use.
       masking: prepareMasking(connection.masking ?? this.options.defaultMasking, { connection: connection.name, extraDetectors: this.options.extraMaskingDetectors?.[connection.name] }),
       pool: undefined,

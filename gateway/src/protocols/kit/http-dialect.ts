@@ -22,17 +22,38 @@ export interface HttpDialect {
    * - `prefix`: the first `bodyCap` bytes are enough (e.g. Git's ref-update commands ahead of the
    *   pack); decode learns whether it got the whole body;
    * - `whole`: the whole body, at most `bodyCap` bytes; a longer body is refused by the exchange
-   *   (`http.body_too_large`, HTTP 413) before decode is called, never judged on a prefix.
+   *   (`http.body_too_large`, HTTP 413) before decode is called, never judged on a prefix;
+   * - `spool`: the whole body, at most `bodyCap` bytes, judged asynchronously by `inspect` (not
+   *   `decode`) once it has all arrived: a body longer than the recording cap is streamed to a
+   *   temporary file (bounded memory), and exactly the file's bytes are forwarded, then the file
+   *   is removed. A longer body is refused like `whole`'s. For protocols whose judgment needs the
+   *   whole of a large body (a Git push's pack: ancestry is proven after indexing it).
    */
-  readonly body: 'none' | 'prefix' | 'whole';
-  /** Bytes decode may need (ignored for `none`). The exchange reads max(this, the recording cap). */
+  readonly body: 'none' | 'prefix' | 'whole' | 'spool';
+  /**
+   * Bytes decode may need (ignored for `none`). The exchange reads max(this, the recording cap)
+   * into memory; for `spool`, the most it spools (memory holds only the recording cap).
+   */
   readonly bodyCap: number;
+  /** `spool`: where bodies longer than the recording cap are spooled. @default the system temp dir */
+  readonly spoolDir?: string;
   /**
    * The operation(s) this request performs, each judged by `session.admit` (all must be allowed
    * for the request to go through), or a refusal. Pure and synchronous; must not throw for client
    * input (return a refusal instead): an exception is answered as a gateway failure.
    */
   decode(head: HttpRequestHead, body: HttpRequestBody | undefined): Operation | readonly Operation[] | HttpRefusal;
+  /**
+   * `spool` dialects: the operation(s) of a request whose whole body has arrived (and been spooled
+   * when long), or a refusal. Rejecting is answered as a gateway failure (fail closed). `signal`
+   * fires when the client goes away.
+   */
+  inspect?(head: HttpRequestHead, body: SpooledBody, signal: AbortSignal): Promise<Operation | readonly Operation[] | HttpRefusal>;
+  /**
+   * The caller's token when the protocol's client carries it its own way (Git: the password of
+   * HTTP Basic, which git's credential helpers supply); undefined falls back to `Bearer`/`x-api-key`.
+   */
+  callerToken?(headers: IncomingHttpHeaders): string | undefined;
   /** A per-request transcript kept beside the exchange (LLM calls: `llm.exchange`); undefined: none. */
   transcript?(head: HttpRequestHead): HttpTranscript | undefined;
   /**
@@ -53,7 +74,18 @@ export interface HttpDialect {
    * Answers an error in the protocol's own shape (AWS: XML or JSON errors the SDKs parse).
    * @default protocols/http/errors.ts `sendError` (a JSON body in the LLM APIs' shape)
    */
-  sendError?(res: ServerResponse, err: GatehouseError, extras: { readonly requestId?: string; readonly decision?: string }): void;
+  sendError?(res: ServerResponse, err: GatehouseError, extras: { readonly requestId?: string; readonly decision?: string } & HttpRefusedAbout): void;
+}
+
+/**
+ * What a refusal answered by a dialect's `sendError` was about, when the exchange knows it (a
+ * refusal before the exchange began, e.g. authentication, has neither): Git answers a refused ref
+ * with report-status naming it, which needs the request it decoded and the operation refused.
+ */
+export interface HttpRefusedAbout {
+  readonly head?: HttpRequestHead;
+  /** The operation refused (by policy, an approval, the dialect itself), when one was. */
+  readonly operation?: Operation;
 }
 
 /** What a dialect's `authenticate` sees: the request as received, and the body read before judging. */
@@ -95,6 +127,17 @@ export interface HttpUpstreamRewrite {
    * @default the body as received
    */
   readonly body?: (source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+}
+
+/** A `spool` dialect's whole request body. */
+export interface SpooledBody {
+  /** The body's first bytes, held in memory (all of it when `file` is undefined). */
+  readonly prefix: Buffer;
+  /** The temporary file holding the whole body (prefix included) when it was longer than the prefix; the exchange removes it. */
+  readonly file: string | undefined;
+  /** The whole body's size in bytes and its SHA-256 (hex). */
+  readonly size: number;
+  readonly sha256: string;
 }
 
 /** One request as a dialect sees it: canonical, routed, with any accepted method override applied. */

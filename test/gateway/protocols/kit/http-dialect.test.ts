@@ -1,7 +1,11 @@
 import { GatehouseError } from '../../../../gateway/src/errors';
 import type { Principal } from '../../../../gateway/src/identity/principal';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DECISION_CODES, type Operation } from '../../../../gateway/src/policy/decision';
-import { HttpRefusal, type HttpDialect, type HttpRequestBody, type HttpRequestHead } from '../../../../gateway/src/protocols/kit/http-dialect';
+import { HttpRefusal, type HttpDialect, type HttpRequestBody, type HttpRequestHead, type SpooledBody } from '../../../../gateway/src/protocols/kit/http-dialect';
 import { dialectFor, httpOperation, plainHttpDialect } from '../../../../gateway/src/protocols/http/dialects';
 import { sessionIdOfRequest } from '../../../../gateway/src/ids';
 import { EVENT_CODES } from '../../../../gateway/src/recording/event-catalog';
@@ -240,5 +244,93 @@ describe('HttpDialect: caller authentication and upstream rewrite by the dialect
     expect(res.status).toBe(403);
     expect(res.body.toString('utf8')).toBe('NATIVE GH_ERR_POLICY_DENIED policy.forbid');
     expect(echo.received).toHaveLength(0);
+  });
+});
+
+describe('HttpDialect: spooled bodies, judged whole and asynchronously', () => {
+  const RECORDING_CAP = 32;
+  let spoolDir: string;
+  let seen: { body: SpooledBody; fileBytes: Buffer | undefined }[];
+  beforeEach(() => {
+    spoolDir = mkdtempSync(join(tmpdir(), 'gh-spool-test-'));
+    seen = [];
+  });
+  afterEach(() => rmSync(spoolDir, { recursive: true, force: true }));
+  /** The spool folder's entries once the exchange has cleaned up (it removes the file after answering). */
+  async function spoolLeft(): Promise<string[]> {
+    for (let i = 0; i < 100 && readdirSync(spoolDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    return readdirSync(spoolDir);
+  }
+
+  /** Judges on the whole body, which names its target at its end; answers refusals natively. */
+  function spoolDialect(cap: number): HttpDialect {
+    return {
+      name: 'spooler',
+      body: 'spool',
+      bodyCap: cap,
+      spoolDir,
+      decode: () => new HttpRefusal(DECISION_CODES.httpBodyUndecodable, 'GH_ERR_INTERNAL', 'never called for spool'),
+      async inspect(head, body) {
+        const whole = body.file === undefined ? body.prefix : readFileSync(body.file);
+        seen.push({ body, fileBytes: body.file === undefined ? undefined : whole });
+        const target = whole.toString('utf8').split(':').at(-1)!;
+        return { ...httpOperation(head), attributes: { ...httpOperation(head).attributes, path: `/${target}` }, summary: `target ${target}` };
+      },
+      sendError(res, err, extras) {
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-gatehouse-error': err.code }).end(`native: ${extras.decision ?? err.code} ${extras.operation?.summary ?? '-'}`);
+      },
+    };
+  }
+
+  async function startSpool(cap: number): Promise<void> {
+    env = await startRealPipeline({ policy: POLICY, world, recordingMode: 'strict' });
+    echo = await startEcho();
+    proxy = await startProxy(env.pipeline, [connection({ name: 'api', upstream: echo.url, route: { pathPrefix: '/api' }, credential: { type: 'none' }, bodyCapBytes: RECORDING_CAP })], { dialects: { api: spoolDialect(cap) } });
+    token = await env.token();
+  }
+
+  it('spools a body longer than the recording cap to a file, judges it whole, forwards exactly those bytes, then removes the file', async () => {
+    await startSpool(1 << 20);
+    const body = Buffer.concat([Buffer.alloc(200_000, 'x'), Buffer.from(':a')]);
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body).toMatchObject({ size: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect(seen[0]!.body.prefix.length).toBeLessThan(body.length);
+    expect(seen[0]!.fileBytes!.equals(body)).toBe(true);
+    expect(echo.received[0]!.body.equals(body)).toBe(true);
+    expect(await spoolLeft()).toEqual([]);
+    const events = await sessionEvents(res);
+    expect(events.find((e) => e.type === 'http.request.body')).toMatchObject({ payload: { size: body.length, sha256: seen[0]!.body.sha256 } });
+  });
+
+  it('keeps a body within the recording cap in memory (no file)', async () => {
+    await startSpool(1 << 20);
+    const res = await post('short:b');
+    expect(res.status).toBe(200);
+    expect(seen[0]!.body.file).toBeUndefined();
+    expect(seen[0]!.body.prefix.toString()).toBe('short:b');
+    expect(echo.received[0]!.body.toString()).toBe('short:b');
+  });
+
+  it('judges on what only the end of a long body says, and answers the refusal natively; the upstream sees nothing and no file is left', async () => {
+    await startSpool(1 << 20);
+    const res = await post(Buffer.concat([Buffer.alloc(100_000, 'y'), Buffer.from(':danger')]));
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe('native: policy.forbid target danger');
+    expect(res.headers['x-gatehouse-error']).toBe('GH_ERR_POLICY_DENIED');
+    expect(echo.received).toHaveLength(0);
+    expect(await spoolLeft()).toEqual([]);
+  });
+
+  it('refuses a body longer than the spool cap (413 semantics, natively answered), never judged, no file left', async () => {
+    await startSpool(50_000);
+    // The client may see the answer, or a reset while it still writes the body the gateway stopped reading.
+    const res = await post(Buffer.concat([Buffer.alloc(100_000, 'z'), Buffer.from(':a')])).catch(() => undefined);
+    if (res !== undefined) expect(res.body.toString()).toBe('native: http.body_too_large -');
+    expect(seen).toHaveLength(0);
+    expect(echo.received).toHaveLength(0);
+    expect(await spoolLeft()).toEqual([]);
+    expect(existsSync(spoolDir)).toBe(true);
   });
 });
