@@ -11,6 +11,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   dev: async () => (await import('./cli/commands/dev')).devCommand,
   'check-config': async () => (await import('./cli/commands/check-config')).checkConfigCommand,
   token: async () => (await import('./cli/commands/token')).tokenCommand,
+  'git-credential': async () => (await import('./cli/commands/git-credential')).gitCredentialCommand,
   login: async () => (await import('./cli/commands/login')).loginCommand,
   logout: async () => (await import('./cli/commands/logout')).logoutCommand,
   setup: async () => (await import('./cli/commands/setup')).setupCommand,

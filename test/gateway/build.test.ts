@@ -35,7 +35,7 @@ describe('the esbuild bundle', () => {
   test('--help prints the usage of the gatehouse command', async () => {
     const { stdout } = await gatehouse(['--help']);
     expect(stdout).toMatch(/^gatehouse \d+\.\d+\.\d+/);
-    for (const command of ['dev', 'run --config FILE', 'check-config FILE', 'token [GATEWAY]', 'login GATEWAY', '--dev: a development token', 'verify PATH', 'sessions list']) expect(stdout).toContain(command);
+    for (const command of ['dev', 'run --config FILE', 'check-config FILE', 'token [GATEWAY]', 'git-credential [GATEWAY] get', 'login GATEWAY', '--dev: a development token', 'verify PATH', 'sessions list']) expect(stdout).toContain(command);
   });
 
   test('an unknown command and bad flags fail with a message, not a stack trace', async () => {

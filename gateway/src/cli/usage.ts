@@ -20,6 +20,10 @@ Commands:
   token [GATEWAY]             Print a current token (refreshed when near expiry) for tools such as
                               Claude Code's apiKeyHelper. --ambient / --token-file / --token-env:
                               a workload's platform token. --dev: a development token.
+  git-credential [GATEWAY] get
+                              Git's credential helper: answers Git with a current token for the
+                              gateway's host only (same source as token). Set up with
+                              git config --global credential.https://GW.helper '!gatehouse git-credential'
   verify PATH                 Verify a whole log (digests, segments, per-event hash chains) and
                               name the first broken link. Exit 0 only when every event is covered
                               by a signed digest and every instance ends sealed; 1 when not.
@@ -121,6 +125,28 @@ Development:
                     production mode. --sub (default: the current user), --groups (default:
                     developers), --ttl (default: 3600), --name, --config FILE (default:
                     GATEHOUSE_CONFIG, else ./.gatehouse/dev.yaml)
+`,
+  'git-credential': `Usage: gatehouse git-credential [GATEWAY] [options] get|store|erase
+
+Git's credential helper (gitcredentials(7)). Git runs it with the operation as its last argument
+and writes key=value lines (protocol, host, ...) on stdin. For \`get\` on the gateway's own scheme
+and host it prints username=gatehouse and password=<a current token>, taken where \`gatehouse
+token\` takes it (the login cache of GATEWAY, default: the last login; refreshed near expiry).
+For any other host it prints nothing, so Git asks its next helper and the token goes nowhere
+else. \`store\` and \`erase\` change nothing (\`gatehouse logout\` removes a login). Fails with exit
+1 and a message on stderr (never the token) when there is no usable token.
+
+Set up once (the ! runs a command; GW is the gateway's host):
+  git config --global credential.https://GW.helper '!gatehouse git-credential'
+
+Options:
+  --username NAME   the user name Git sends (default: gatehouse)
+  --min-valid SECONDS
+                    refresh a cached token with less left (default: 300)
+  --ambient [--audience AUD] | --token-file PATH | --token-env NAME
+                    a workload's platform token, as for \`gatehouse token\` (GATEWAY required)
+  --dev [--sub NAME] [--groups A,B] [--config FILE]
+                    a development token, as for \`gatehouse token --dev\` (GATEWAY required)
 `,
   login: `Usage: gatehouse login GATEWAY [--device | --browser] [--timeout SECONDS]
 
