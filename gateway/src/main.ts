@@ -16,6 +16,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   logout: async () => (await import('./cli/commands/logout')).logoutCommand,
   setup: async () => (await import('./cli/commands/setup')).setupCommand,
   psql: async () => (await import('./cli/commands/psql')).psqlCommand,
+  'ssh-key': async () => (await import('./cli/commands/ssh-key')).sshKeyCommand,
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,

@@ -4,6 +4,9 @@ import { startTestGateway } from '../../support/gateway';
 import { startTestIssuer } from '../../support/oidc-issuer';
 import { protocolConformance, type DriverOperation, type DriverSession } from '../../support/protocol-conformance';
 import { startUpstream } from '../../support/upstreams';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSshTestEnv, ssh2Connect, ssh2Exec } from '../../support/ssh-gateway';
 
 /**
  * Every registered protocol passes the same conformance suite (test/support/protocol-conformance.ts);
@@ -106,6 +109,81 @@ protocolConformance({
       upstreamOperations: async () => {
         const r = await env.direct('select last_value, is_called from conformance_ops');
         return r.rows[0].is_called ? Number(r.rows[0].last_value) : 0;
+      },
+      stop: () => env.stop(),
+    };
+  },
+});
+
+const SSH_POLICY = `
+@id("developers")
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("no-forbidden")
+forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "*forbidden*" };
+`;
+
+protocolConformance({
+  name: 'ssh',
+  // Refusals are answered on the channel's stderr (`gatehouse: <code> (<decision>)`, exit 126). A
+  // bad token is refused at key registration. At the key's expiry (the token's) the gateway ends
+  // the connection: ssh2 cannot send a disconnect description, so the end itself is the answer.
+  native: {
+    forbidden: 'GH_ERR_POLICY_DENIED (policy.forbid)',
+    badToken: 'GH_ERR_TOKEN_SIGNATURE',
+    tokenExpired: 'connection closed',
+    policyFailed: 'GH_ERR_POLICY_DENIED (policy.error)',
+    maskingFailed: 'GH_ERR_MASKING_FAILED',
+    recordingFailed: 'GH_ERR_RECORDING_FAILED',
+  },
+  async start(injection) {
+    const env = await startSshTestEnv({ policy: SSH_POLICY, masking: injection.masking, start: injection.startOptions('box') });
+    // The upstream's own count: every command the upstream sshd runs appends a line to this file.
+    const counter = join(env.dir, 'upstream-ops');
+    const octal = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    const command = (op: DriverOperation): string =>
+      op.kind === 'forbidden' ? `echo forbidden >> ${counter}` : `echo op >> ${counter}; printf '${op.answer === undefined ? 'fine' : octal(op.answer)}'`;
+    return {
+      gateway: env.gw.gateway,
+      token: (ttlSeconds) => env.token({}, ttlSeconds),
+      open: async (token) => {
+        let key;
+        try {
+          key = await env.register(token);
+        } catch (e) {
+          return String((e as { code?: string }).code);
+        }
+        const client = await ssh2Connect(env, 'box', key.privateKey);
+        let closed = false;
+        client.on('close', () => (closed = true));
+        client.on('error', () => undefined);
+        const session: DriverSession = {
+          send: async (op) => {
+            if (closed) return 'connection closed';
+            try {
+              const r = await ssh2Exec(client, command(op));
+              if (r.code === 0) return 'ok';
+              // Whatever the refusal, the answer the gateway refused must not have reached the client.
+              if (op.answer !== undefined && r.stdout.includes(op.answer)) return 'answer leaked to the client';
+              const m = /gatehouse: (GH_ERR_[A-Z_]+(?: \([a-z_.]+\))?)/.exec(r.stderr);
+              return m ? m[1]! : `exit ${r.code}: ${r.stderr}`;
+            } catch (e) {
+              return closed ? 'connection closed' : `error: ${(e as Error).message}`;
+            }
+          },
+          close: async () => {
+            client.end();
+            if (!closed) await new Promise<void>((r) => client.once('close', () => r()));
+          },
+        };
+        return session;
+      },
+      upstreamOperations: async () => {
+        try {
+          return readFileSync(counter, 'utf8').split('\n').filter(Boolean).length;
+        } catch {
+          return 0;
+        }
       },
       stop: () => env.stop(),
     };

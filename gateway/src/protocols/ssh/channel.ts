@@ -26,6 +26,10 @@ function recordTerminal(session: GatewaySession, e: TerminalEvent, requestId: st
  */
 export function bridgeChannel(session: GatewaySession, requestId: string, client: ServerChannel, upstream: ClientChannel, recorder: TerminalRecorder): { resize(cols: number, rows: number, width: number, height: number): void } {
   let broken = false;
+  // Either side may be ended under the other (expiry, shutdown, a peer that went away): a late
+  // write then fails on a closed stream, which must not crash the gateway.
+  client.on('error', () => undefined);
+  upstream.on('error', () => undefined);
   const fail = (e: unknown): void => {
     if (broken) return;
     broken = true;

@@ -13,6 +13,7 @@ import type { SshKeyRegistry } from './key-registry';
 import { resolveTarget } from './target';
 import { TerminalRecorder, type TerminalMasking } from './terminal-recorder';
 import { connectUpstream, SshUpstreamError, upstreamExec, upstreamShell } from './upstream';
+import { REGISTER_COMMAND, REGISTER_USER } from './registration';
 import { CERT_ALGO_ED25519, verifyCertificateSignature, type UserCertificateAuthority } from './user-certificate';
 
 export interface SshGatewayOptions {
@@ -37,13 +38,6 @@ export interface SshGatewayOptions {
 /** Exit status of a channel the gateway refused (policy, recording): "cannot execute", as shells use. */
 export const REFUSED_EXIT_STATUS = 126;
 
-/**
- * The SSH user name `gatehouse ssh-key` logs in with to register a key (no connection can have
- * it: connection names cannot hold "+"). Only its `register-key` exec is served (registration.ts).
- */
-export const REGISTER_USER = 'gatehouse+ssh-key';
-export const REGISTER_COMMAND = 'register-key';
-
 interface Ready {
   readonly session: GatewaySession;
   readonly upstream: Client;
@@ -63,6 +57,8 @@ interface Login {
 /** One client connection: its open channels and whether it should end once they are done. */
 interface Conn {
   readonly client: Connection;
+  /** Bridged channels, told why when the connection is ended under them. */
+  readonly streams: Set<ServerChannel>;
   open: number;
   draining: boolean;
   ready: Promise<Ready> | undefined;
@@ -97,6 +93,9 @@ export class SshGateway {
   hostKeyFingerprint = '';
   /** The host key's public half, `ssh-ed25519 AAAA…`. */
   hostPublicKey = '';
+  /** Where it listens, once `listen` resolved. */
+  address = '';
+  port = 0;
 
   constructor(private readonly options: SshGatewayOptions) {}
 
@@ -123,6 +122,8 @@ export class SshGateway {
     });
     this.tcp = tcp;
     const bound = await listenTcp(tcp, host, port);
+    this.address = bound.address;
+    this.port = bound.port;
     return { address: bound.address, port: bound.port, family: net.isIPv6(bound.address) ? 'IPv6' : 'IPv4' };
   }
 
@@ -143,12 +144,23 @@ export class SshGateway {
           c.draining = true;
           if (c.open === 0) c.client.end();
         },
-        cut: (c) => c.client.end(),
+        cut: (c) => this.endConn(c, 'GH_ERR_SHUTTING_DOWN: the gateway is shutting down'),
         graceMs,
       });
     }
     for (const s of [...this.liveSessions]) this.closeSession(s, 'shutdown');
     while (this.closing.size > 0) await Promise.all([...this.closing]);
+  }
+
+  /** Ends a client connection, first telling each running channel why on its stderr. */
+  private endConn(c: Conn, message: string): void {
+    for (const stream of c.streams) {
+      stream.stderr.write(`\r\ngatehouse: ${message}\r\n`);
+      stream.exit(REFUSED_EXIT_STATUS);
+      stream.end();
+    }
+    c.streams.clear();
+    c.client.end();
   }
 
   private closeSession(session: GatewaySession, reason: string): void {
@@ -186,7 +198,7 @@ export class SshGateway {
   }
 
   private accept(client: Connection, info: Ssh2ClientInfo): void {
-    const conn: Conn = { client, open: 0, draining: false, ready: undefined };
+    const conn: Conn = { client, streams: new Set(), open: 0, draining: false, ready: undefined };
     this.conns.add(conn);
     const { logger } = this.options;
     let login: Login | undefined;
@@ -224,7 +236,7 @@ export class SshGateway {
         (r) => {
           this.liveSessions.add(r.session);
           // The key's expiry ends the connection (new channels check it too).
-          expiry = setTimeout(() => client.end(), Math.min(Math.max(0, l.expiresAt - this.now()), 2_147_000_000));
+          expiry = setTimeout(() => this.endConn(conn, 'GH_ERR_SESSION_EXPIRED: the SSH key expired; register a new one (gatehouse ssh-key)'), Math.min(Math.max(0, l.expiresAt - this.now()), 2_147_000_000));
           expiry.unref();
           client.once('close', () => {
             r.upstream.end();
@@ -459,7 +471,10 @@ export class SshGateway {
       return refuseOnChannel(`${err.code}: the upstream refused the channel`);
     }
     const recorder = new TerminalRecorder(channel, this.options.now ?? Date.now, this.options.masking?.(r.connection));
-    const bridge = bridgeChannel(session, requestId, accept(), up, recorder);
+    const stream = accept();
+    conn.streams.add(stream);
+    stream.once('close', () => conn.streams.delete(stream));
+    const bridge = bridgeChannel(session, requestId, stream, up, recorder);
     return (cols, rows, width, height) => bridge.resize(cols, rows, width, height);
   }
 }
