@@ -2,6 +2,7 @@
 // `npm run bench -- <name>`: runs one benchmark (or all) and writes bench/results/<name>.json.
 const benches = {
   console: () => import('./console.mjs'),
+  git: () => import('./git.mjs'),
   http: () => import('./http.mjs'),
   masking: () => import('./masking.mjs'),
   postgres: () => import('./postgres.mjs'),
