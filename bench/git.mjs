@@ -18,16 +18,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' };
 
 function parseArgs(argv) {
-  const opts = { mb: 100, commits: 3000, pushCommits: 1000, rounds: 3, cache: undefined };
+  const opts = { mb: 100, commits: 3000, pushCommits: 1000, rounds: 3, cache: undefined, prepareOnly: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--mb') opts.mb = Number(argv[++i]);
     else if (argv[i] === '--commits') opts.commits = Number(argv[++i]);
     else if (argv[i] === '--push-commits') opts.pushCommits = Number(argv[++i]);
     else if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
     else if (argv[i] === '--cache') opts.cache = argv[++i];
-    else throw new Error(`unknown option ${argv[i]} (--mb N --commits N --push-commits N --rounds N --cache DIR)`);
+    else if (argv[i] === '--prepare') opts.prepareOnly = true;
+    else throw new Error(`unknown option ${argv[i]} (--mb N --commits N --push-commits N --rounds N --cache DIR --prepare)`);
   }
-  opts.cache ??= join(tmpdir(), `gatehouse-bench-git-${opts.mb}mb-${opts.commits}c-${opts.pushCommits}p-v1`);
+  opts.cache ??= join(tmpdir(), `gatehouse-bench-git-${opts.mb}mb-${opts.commits}c-${opts.pushCommits}p-v2`);
   return opts;
 }
 
@@ -62,7 +63,7 @@ async function ensureRepository(opts) {
   git(['init', '-q', '--bare', '-b', 'main', upstream]);
   // Each commit edits one of 200 source files and adds one file of incompressible text, so the
   // pack reaches the target size with realistic history (deltas for the edits).
-  const blobBytes = Math.max(256, Math.floor(((opts.mb * 1e6) / opts.commits) * 0.74));
+  const blobBytes = Math.max(256, Math.floor(((opts.mb * 1e6) / opts.commits) * 0.97));
   const sources = Array.from({ length: 200 }, (_, i) => ({ name: `src/module${i}.ts`, lines: 40 }));
   await fastImport(upstream, async (write) => {
     for (let i = 0; i < opts.commits; i++) {
@@ -259,8 +260,9 @@ function timed(fn) {
 
 export async function main(argv) {
   const opts = parseArgs(argv);
-  if (!which('nginx')) throw new Error('nginx is required (apt-get install nginx-light)');
   const { upstream: cached, work } = await ensureRepository(opts);
+  if (opts.prepareOnly) return void process.stderr.write(`repository cached in ${opts.cache}\n`);
+  if (!which('nginx')) throw new Error('nginx is required (apt-get install nginx-light)');
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-git-'));
   for (const d of ['body', 'proxy', 'fcgi', 'uwsgi', 'scgi', 'clones']) mkdirSync(join(dir, d));
   const stops = [];
