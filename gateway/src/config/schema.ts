@@ -346,7 +346,82 @@ export const sshConnectionSchema = z
   })
   .strict();
 
-export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema, sshConnectionSchema]);
+/**
+ * AWS APIs of one service in one region (docs/aws-apis.md): clients point their SDK's endpoint
+ * (`AWS_ENDPOINT_URL_<SERVICE>`, `endpoint_url`) at this connection's route and sign with
+ * gateway-issued credentials (`gatehouse aws-credentials`); the gateway verifies that signature,
+ * judges the operation (`aws:<service>:<Operation>`) and re-signs with the brokered credential.
+ */
+export const awsConnectionSchema = z
+  .object({
+    name,
+    kind: z.literal('aws'),
+    /** The service's signing name (`s3`, `dynamodb`, `kms`, `secretsmanager`, `sts`, ...). */
+    service: z.string().regex(/^[a-z0-9-]{2,63}$/, 'an AWS signing name such as "s3"'),
+    /** The region served; a request signed for another is refused. */
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'an AWS region such as "eu-west-1"'),
+    /** How clients reach this connection on the HTTP listener (as an http connection's `route`). */
+    route: z
+      .object({
+        pathPrefix: z.string().startsWith('/').optional(),
+        host: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((r) => r.pathPrefix !== undefined || r.host !== undefined, 'a route needs pathPrefix or host'),
+    /**
+     * The upstream endpoint (an S3-compatible store, a stand-in, a VPC endpoint). @default AWS's
+     * regional endpoint, `https://<service>.<region>.amazonaws.com`
+     */
+    endpoint: z.string().url().optional(),
+    /** Host name suffixes of virtual-hosted S3 requests (`<bucket>.<suffix>`). @default [] (path style only) */
+    virtualHostSuffixes: z.array(z.string().min(1)).default([]),
+    /** The credentials callers sign with (`gatehouse aws-credentials`): worthless anywhere else. */
+    callerCredentials: z
+      .object({
+        /** Secret reference to the keyring `{"current": "k1", "keys": {"k1": "<base64, >= 32 bytes>"}}`. */
+        keys: secretRef,
+        /** Connections with the same scope accept each other's caller credentials (one profile for several services). @default the connection's name */
+        scope: name.optional(),
+        /** Lifetime of a minted credential, never beyond the caller's token. @default 3600 */
+        ttlSeconds: z.number().int().min(60).max(43200).default(3600),
+      })
+      .strict(),
+    /** The credential the gateway signs upstream requests with; the caller never sees it. @default the gateway's ambient credentials */
+    brokered: z
+      .object({
+        /** `ambient`: the gateway's own (task role, instance profile, environment); `static`: keys from the secret store (S3-compatible stores). */
+        source: z.enum(['ambient', 'static']).default('ambient'),
+        accessKeyId: secretRef.optional(),
+        secretAccessKey: secretRef.optional(),
+        /** A role the gateway assumes (sts:AssumeRole with the source credential), cached in memory only. */
+        roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN').optional(),
+        externalId: z.string().min(2).max(1224).optional(),
+        /** @default gatehouse-<connection> */
+        sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/).optional(),
+        durationSeconds: z.number().int().min(900).max(43200).default(3600),
+        /** The STS endpoint for AssumeRole. @default https://sts.<region>.amazonaws.com */
+        stsEndpoint: z.string().url().optional(),
+      })
+      .strict()
+      .refine((b) => b.source !== 'static' || (b.accessKeyId !== undefined && b.secretAccessKey !== undefined), 'source static needs accessKeyId and secretAccessKey')
+      .default({ source: 'ambient', durationSeconds: 3600 }),
+    /**
+     * Operations that mint or reveal credentials (STS AssumeRole*, GetSessionToken, Secrets Manager
+     * GetSecretValue, ...) are refused (decision `aws.mints_credentials`) unless listed here, as
+     * `aws:<service>:<Operation>`; listed ones are then judged by policy like any other. @default []
+     */
+    allowCredentialOperations: z.array(z.string().regex(/^aws:[a-z0-9-]+:[A-Za-z0-9]+$/)).default([]),
+    /** Request/response bodies recorded up to this many bytes each (and JSON bodies judged whole up to it). */
+    bodyCapBytes: z.number().int().min(0).optional(),
+    timeoutMs: z.number().int().min(100).default(120000),
+    /** Trust a custom CA for the upstream (PEM file or secret reference). */
+    upstreamCa: z.string().optional(),
+    /** Masking of the record and of responses; @default the top-level `masking` block, else off. */
+    masking: maskingSchema.optional(),
+  })
+  .strict();
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema, sshConnectionSchema, awsConnectionSchema]);
 
 /** A key prefix inside a bucket/container: empty, or segments ending in "/" (e.g. `gatehouse/`). */
 const objectPrefix = z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix such as "gatehouse/" (segments of letters, digits, ".", "_", "-", each ending in "/")').default('');
@@ -652,6 +727,7 @@ export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type SshConnectionConfig = z.infer<typeof sshConnectionSchema>;
+export type AwsConnectionConfig = z.infer<typeof awsConnectionSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

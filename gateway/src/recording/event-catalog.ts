@@ -199,6 +199,37 @@ export interface LlmExchangePayload extends OperationEvent {
   masked?: boolean;
 }
 
+/** One AWS API call's outcome (protocols/aws): the operation, what it acted on, and AWS's answer. */
+export interface AwsResponsePayload {
+  readonly service: string;
+  readonly region: string;
+  /** `aws:<service>:<Operation>`. */
+  readonly action: string;
+  readonly operation: string;
+  readonly group: 'read' | 'write';
+  readonly resources: Readonly<Record<string, string>>;
+  readonly status: number;
+  /** AWS's request id (`x-amz-request-id`, `x-amzn-RequestId`). */
+  readonly awsRequestId?: string;
+  /** AWS's error code on a failed call (`<Code>`, `__type`, `x-amzn-ErrorType`). */
+  readonly errorCode?: string;
+  /** The response body up to the cap, as delivered (masked when the connection masks); omitted for calls that reveal credentials. */
+  readonly body?: RecordedBody;
+  /** True when the body was left out because the call mints or reveals credentials. */
+  readonly bodyOmitted?: boolean;
+  readonly masked?: boolean;
+}
+
+/** Caller credentials issued for AWS APIs (`gatehouse aws-credentials`): never the secret. */
+export interface AwsCredentialsIssuedPayload {
+  readonly connection: string;
+  /** The credential scope (connections sharing it accept the credential). */
+  readonly scope: string;
+  readonly accessKeyId: string;
+  /** ISO 8601. */
+  readonly expiration: string;
+}
+
 export interface PgSessionPayload {
   readonly upstream: string;
   /** The upstream role logged in as (`upstream.roles` chooses it by group). */
@@ -403,6 +434,8 @@ export const EVENT_CATALOG = {
   'http.error': event<HttpErrorPayload>()('error', 'GH2002E', 'An HTTP exchange failed (upstream, masking, client abort, recording).'),
   'http.request.body': event<HttpRequestBodyPayload>()('info', 'GH2003I', 'A request body longer than the cap: its total size and SHA-256, after the upload ended.'),
   'llm.exchange': event<LlmExchangePayload>()('info', 'GH2100I', 'The transcript of one model call.'),
+  'aws.response': event<AwsResponsePayload>()('info', 'GH2600I', "An AWS API call's outcome: operation, resources, status, AWS request id and error code, the answer up to the cap."),
+  'aws.credentials.issued': event<AwsCredentialsIssuedPayload>()('info', 'GH2601I', 'Gateway-issued AWS caller credentials were handed to a caller (access key id and expiry; never the secret).'),
   'pg.query': event<PgQueryPayload>()('info', 'GH2200I', 'A SQL statement (or bound portal), recorded before it is forwarded.'),
   'pg.result': event<PgResultPayload>()('info', 'GH2201I', "A statement's outcome: tag, rows (masked), or its error."),
   'pg.error': event<PgErrorPayload>()('error', 'GH2202E', 'PostgreSQL refused a Parse or Bind, or the client broke the protocol.'),

@@ -29,6 +29,7 @@ export type WellKnownConnection =
       /** The LLM API it serves (absent for plain HTTP): how `gatehouse setup claude-code` finds its base URL. */
       readonly llm?: 'anthropic' | 'openai';
     }
+  | { readonly name: string; readonly kind: 'aws'; readonly service: string; readonly region: string; readonly pathPrefix?: string; readonly host?: string }
   | { readonly name: string; readonly kind: 'postgres'; readonly databases: readonly string[]; readonly port: number; readonly tls: boolean };
 
 /**
@@ -55,6 +56,7 @@ export function buildWellKnownDocument(config: Pick<GatehouseConfig, 'login' | '
   const connections: WellKnownConnection[] = [];
   for (const c of config.connections) {
     if (c.kind === 'http') connections.push({ name: c.name, kind: 'http', ...(c.route.pathPrefix !== undefined && { pathPrefix: c.route.pathPrefix }), ...(c.route.host !== undefined && { host: c.route.host }), ...(c.llm !== 'none' && { llm: c.llm }) });
+    if (c.kind === 'aws') connections.push({ name: c.name, kind: 'aws', service: c.service, region: c.region, ...(c.route.pathPrefix !== undefined && { pathPrefix: c.route.pathPrefix }), ...(c.route.host !== undefined && { host: c.route.host }) });
     // A PostgreSQL connection without its listener cannot be reached: not published.
     else if (c.kind === 'postgres' && pg) connections.push({ name: c.name, kind: 'postgres', databases: c.databases ?? [c.name], port: pg.port, tls: pg.tls !== undefined });
   }

@@ -8,6 +8,8 @@ export interface AuthenticatedAwsRequest {
   readonly connection: string;
   readonly accessKeyId: string;
   readonly signature: VerifiedSignature;
+  /** The caller credential's SigV4 secret (to check an aws-chunked body's chunk signatures). Never logged or recorded. */
+  readonly secret: string;
 }
 
 export interface AuthenticateOptions {
@@ -36,5 +38,5 @@ export function authenticateAwsRequest(keyring: GatewayKeyring, request: SignedR
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.service === undefined ? {} : { service: options.service }),
   });
-  return { principal: credential.principal, connection: credential.connection, accessKeyId: credential.accessKeyId, signature };
+  return { principal: credential.principal, connection: credential.connection, accessKeyId: credential.accessKeyId, signature, secret: credential.secret };
 }

@@ -202,6 +202,11 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     return controller.signal;
   };
 
+  /** What is recorded of the response body: the connection's cap, unless the dialect keeps less of this one. */
+  private responseBodyCap(): number {
+    return this.upstream.dialect.responseBodyCap?.(this) ?? this.upstream.bodyCap;
+  }
+
   private get connection(): HttpConnectionConfig {
     return this.upstream.connection;
   }
@@ -350,7 +355,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
 
     // A transcript (LLM dialects) reads the whole request body, bounded by its own limit.
     this.llm = dialect.transcript?.(this);
-    if (this.llm !== undefined) {
+    if (this.llm?.request !== undefined) {
       this.llmRequest = new BodyCapture(this.proxy.transcriptLimit);
       for (const c of prefix.chunks) this.llmRequest.push(c);
     }
@@ -525,7 +530,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         return;
       }
     }
-    this.llm.request(body, c.total > c.cap);
+    this.llm.request?.(body, c.total > c.cap);
   }
 
   // undici dispatch handler: the Exchange is its own handler, so no closure is allocated per request.
@@ -567,6 +572,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       }
     }
     this.upstreamHeaders = upHeaders;
+    this.llm?.responseHeaders?.(upHeaders);
     this.ttfb = performance.now() - this.forwardedAt;
     const { res } = this;
     const headers = buildClientResponseHeaders(upHeaders);
@@ -600,7 +606,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       this.headPending = true;
       flushSoon(this);
     }
-    this.responseCapture = new BodyCapture(this.upstream.bodyCap);
+    this.responseCapture = new BodyCapture(this.responseBodyCap());
     this.llm?.responseStart(status, upHeaders['content-type']);
     this.decoder = new ResponseDecoder(encoding, this.onDecoded);
     res.once('finish', this.onClientFinish);
@@ -718,7 +724,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         contentEncoding: upHeaders['content-encoding'],
         llmKind: this.connection.llm,
         llm: this.llm,
-        bodyCap: this.upstream.bodyCap,
+        bodyCap: this.responseBodyCap(),
         originalsContext: `${this.session.id}/${this.requestId}/response.body`,
         onFailure: (err) => (err.code === 'GH_ERR_CREDENTIAL_REFLECTED' ? this.fail(err, 'credential_reflected') : this.failMasking(err, 'response')),
         onResume: this.onClientDrain,
@@ -809,7 +815,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
           this.llm.responseEnd();
           const transcript = this.llm.result();
           if (this.masking !== undefined) transcript.masked = true;
-          void this.session.recordOutcome('llm.exchange', transcript, this.requestId);
+          void this.session.recordOutcome(this.llm.eventType ?? 'llm.exchange', transcript as never, this.requestId);
         }
       }
     } finally {

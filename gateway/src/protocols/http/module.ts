@@ -1,4 +1,6 @@
-import type { HttpConnectionConfig, ListenerConfig } from '../../config/schema';
+import type { AwsConnectionConfig, HttpConnectionConfig, ListenerConfig } from '../../config/schema';
+import { prepareAwsConnections } from '../aws/connections';
+import { withAwsCredentials } from '../aws/credential-endpoint';
 import { listen, type Listener } from '../../server/listener';
 import type { ProtocolModule } from '../kit/module';
 import { createHttpProxy } from './proxy';
@@ -7,16 +9,24 @@ import { withWellKnown } from '../../server/well-known';
 interface HttpSection {
   readonly listener: ListenerConfig;
   readonly connections: readonly HttpConnectionConfig[];
+  /** `aws` connections ride on the HTTP exchange with the aws dialect (protocols/aws). */
+  readonly aws: readonly AwsConnectionConfig[];
 }
 
 /** HTTP (any HTTP API, LLM-aware): always configured, `listeners.http` is required. */
 export const httpModule: ProtocolModule<HttpSection, Listener> = {
   name: 'http',
-  configure: (config) => ({ listener: config.listeners.http, connections: config.connections.filter((c): c is HttpConnectionConfig => c.kind === 'http') }),
+  configure: (config) => ({
+    listener: config.listeners.http,
+    connections: config.connections.filter((c): c is HttpConnectionConfig => c.kind === 'http'),
+    aws: config.connections.filter((c): c is AwsConnectionConfig => c.kind === 'aws'),
+  }),
   async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors }) {
+    const aws = prepareAwsConnections(section.aws, { secrets, bodyCapBytes: pipeline.bodyCapBytes });
     const proxy = createHttpProxy({
       pipeline,
-      connections: section.connections,
+      connections: [...section.connections, ...aws.http],
+      dialects: aws.dialects,
       logger,
       metrics: {
         observeRequest: (connection, _method, status, seconds) => {
@@ -34,7 +44,7 @@ export const httpModule: ProtocolModule<HttpSection, Listener> = {
     let listener: Listener;
     try {
       // Agents reach this listener (the admin one is often kept internal): it publishes the login document.
-      listener = await listen('http', section.listener, withWellKnown(config, proxy.handler), secrets);
+      listener = await listen('http', section.listener, withWellKnown(config, withAwsCredentials(pipeline, aws, proxy.handler)), secrets);
     } catch (e) {
       await proxy.close();
       throw e;

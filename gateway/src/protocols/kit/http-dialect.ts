@@ -71,6 +71,12 @@ export interface HttpDialect {
    */
   upstreamRequest?(request: HttpUpstreamRequest): HttpUpstreamRewrite | Promise<HttpUpstreamRewrite>;
   /**
+   * Bytes of this request's response body kept in the record (`http.response`), when not the
+   * connection's body cap: 0 for an answer that must never be recorded (AWS: a call that reveals
+   * credentials). @default the connection's body cap
+   */
+  responseBodyCap?(head: HttpRequestHead): number | undefined;
+  /**
    * Answers an error in the protocol's own shape (AWS: XML or JSON errors the SDKs parse).
    * @default protocols/http/errors.ts `sendError` (a JSON body in the LLM APIs' shape)
    */
@@ -193,8 +199,12 @@ export class HttpRefusal {
 
 /** Watches one exchange's bodies as they pass and yields its transcript (recorded as `llm.exchange`). */
 export interface HttpTranscript {
-  /** The request body as the transcript sees it (bounded by the transcript limit). */
-  request(body: Buffer, truncated: boolean): void;
+  /** The event the transcript is recorded as. @default `llm.exchange` */
+  readonly eventType?: 'llm.exchange' | 'aws.response';
+  /** The upstream's response headers (e.g. AWS's request id and error type), before any body. */
+  responseHeaders?(headers: IncomingHttpHeaders): void;
+  /** The request body as the transcript sees it (bounded by the transcript limit). Undefined: the request body is not kept for it. */
+  request?(body: Buffer, truncated: boolean): void;
   responseStart(status: number, contentType: string | undefined): void;
   /** Decoded response bytes, in order, as they arrive. */
   responseData(chunk: Buffer): void;

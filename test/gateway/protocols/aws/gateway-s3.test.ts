@@ -1,0 +1,300 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { awsConnectionSchema, type AwsConnectionConfig } from '../../../../gateway/src/config/schema';
+import { createHttpProxy, type HttpProxy } from '../../../../gateway/src/protocols/http/proxy';
+import { prepareAwsConnections } from '../../../../gateway/src/protocols/aws/connections';
+import { AWS_CREDENTIALS_PATH, withAwsCredentials } from '../../../../gateway/src/protocols/aws/credential-endpoint';
+import { createKeyring, mintCallerCredential, parseKeyring, type CallerCredential } from '../../../../gateway/src/protocols/aws/credentials';
+import { NodeSha256 } from '../../../../gateway/src/protocols/aws/sha256';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
+import { startAwsFront, type AwsFront } from '../../../support/aws-front';
+import { MemoryLogger } from '../http/harness';
+
+/**
+ * The `aws` connection kind end to end: a real @aws-sdk/client-s3 with gateway-issued credentials
+ * talks to the gateway (real pipeline: OIDC issuer, Cedar, strict recorder); the gateway re-signs
+ * with the brokered credential for a SigV4-verifying front (recomputing every signature with
+ * @smithy/signature-v4, checking chunk signatures and checksum trailers) before s3rver.
+ */
+const POLICY = `
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("keep-protected")
+@message("objects under protected/ are never deleted")
+forbid (principal, action == Gatehouse::Action::"aws:s3:DeleteObject", resource)
+  when { context.resources has Key && context.resources.Key like "protected/*" };
+`;
+
+const REGION = 'eu-west-1';
+const BUCKET = 'agent-bucket';
+const BROKERED = { accessKeyId: 'AKIABROKEREDEXAMPLE1', secretAccessKey: 'brokered/secret/key/EXAMPLE0000000000000000' };
+const KEYRING_JSON = JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } });
+
+let world: PipelineWorld;
+let env: RealPipeline;
+let s3rver: S3rver;
+let s3dir: string;
+let front: AwsFront;
+let proxy: HttpProxy;
+let server: http.Server;
+let gateway: string;
+let token: string;
+
+beforeAll(async () => {
+  world = await startPipelineWorld();
+  env = await startRealPipeline({ policy: POLICY, world, recordingMode: 'strict', env: { AWS_KEYRING: KEYRING_JSON, BROKERED_ID: BROKERED.accessKeyId, BROKERED_SECRET: BROKERED.secretAccessKey } });
+  s3dir = await mkdtemp(join(tmpdir(), 'gh-s3rver-'));
+  s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET }] });
+  const { port } = await s3rver.run();
+  front = await startAwsFront({ upstream: `http://127.0.0.1:${port}`, credentials: () => BROKERED, service: 's3', region: REGION });
+  const connection: AwsConnectionConfig = awsConnectionSchema.parse({
+    name: 's3',
+    kind: 'aws',
+    service: 's3',
+    region: REGION,
+    route: { pathPrefix: '/aws/s3' },
+    endpoint: front.url,
+    callerCredentials: { keys: 'env:AWS_KEYRING' },
+    brokered: { source: 'static', accessKeyId: 'env:BROKERED_ID', secretAccessKey: 'env:BROKERED_SECRET' },
+  });
+  const aws = prepareAwsConnections([connection], { secrets: env.pipeline.secrets, bodyCapBytes: env.pipeline.bodyCapBytes });
+  proxy = createHttpProxy({ pipeline: env.pipeline, connections: aws.http, dialects: aws.dialects, logger: new MemoryLogger(), idleSweepMs: 0 });
+  server = http.createServer(withAwsCredentials(env.pipeline, aws, proxy.handler));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  token = await env.token(['developers'], 'agent-7');
+}, 60_000);
+
+afterAll(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((r) => server?.close(() => r()));
+  await proxy?.close();
+  await front?.close();
+  await s3rver?.close();
+  await env?.close();
+  await world?.close();
+  await rm(s3dir, { recursive: true, force: true });
+});
+
+async function fetchCredentials(bearer = token): Promise<{ status: number; body: Record<string, string | number> }> {
+  const res = await fetch(`${gateway}${AWS_CREDENTIALS_PATH}?connection=s3`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, string | number> };
+}
+
+function clientWith(c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): S3Client {
+  // Without `expiration`: the SDK would refuse to use an expired credential itself.
+  const credentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }) };
+  return new S3Client({ endpoint: `${gateway}/aws/s3`, forcePathStyle: true, region: REGION, credentials, maxAttempts: 1 });
+}
+
+async function caller(): Promise<{ client: S3Client; credential: CallerCredential }> {
+  const { status, body } = await fetchCredentials();
+  expect(status).toBe(200);
+  const credential = { accessKeyId: String(body.AccessKeyId), secretAccessKey: String(body.SecretAccessKey), sessionToken: String(body.SessionToken), expiration: String(body.Expiration) };
+  return { client: clientWith(credential), credential };
+}
+
+/** No header the upstream received carries anything of the caller's credential. */
+function expectNoCallerCredentialUpstream(credential: CallerCredential, from: number): void {
+  for (const r of front.records.slice(from)) {
+    const all = r.rawHeaders.join('\n');
+    expect(all).not.toContain(credential.accessKeyId);
+    expect(all).not.toContain(credential.sessionToken);
+    expect(all).not.toContain('GHGW');
+    expect(r.accessKeyId).toBe(BROKERED.accessKeyId);
+  }
+}
+
+describe('aws connection: S3 through the gateway with a real SDK', () => {
+  it('issues credential_process credentials for an OIDC token, and refuses without one', async () => {
+    const { status, body } = await fetchCredentials();
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^GHGW[A-Z2-7]{16}$/), SecretAccessKey: expect.any(String), SessionToken: expect.stringMatching(/^GHGW1\./) });
+    expect(Date.parse(String(body.Expiration))).toBeGreaterThan(Date.now());
+    const refused = await fetchCredentials('not-a-token');
+    expect(refused.status).toBe(401);
+    const issued = await env.waitForEvent('aws.credentials.issued', (e) => e.payload.accessKeyId === body.AccessKeyId);
+    expect(issued.payload).toMatchObject({ connection: 's3', scope: 's3' });
+    expect(JSON.stringify(issued)).not.toContain(String(body.SecretAccessKey));
+  });
+
+  it('puts, gets, lists and deletes; each call judged, re-signed with the brokered credential, recorded', async () => {
+    const { client, credential } = await caller();
+    const from = front.records.length;
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'dir/hello world.txt', Body: 'hello gateway', ContentType: 'text/plain' }));
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'dir/hello world.txt' }));
+    expect(await got.Body!.transformToString()).toBe('hello gateway');
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(['dir/hello world.txt']);
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'dir/hello world.txt' }));
+    const records = front.records.slice(from);
+    expect(records.map((r) => [r.method, r.verified])).toEqual([['PUT', true], ['GET', true], ['GET', true], ['DELETE', true]]);
+    expectNoCallerCredentialUpstream(credential, from);
+    const responses = (await env.eventsOf('aws.response')).slice(-4);
+    expect(responses.map((e) => [e.payload.action, e.payload.status, (e.payload.resources as Record<string, string>).Key ?? null])).toEqual([
+      ['aws:s3:PutObject', 200, 'dir/hello world.txt'],
+      ['aws:s3:GetObject', 200, 'dir/hello world.txt'],
+      ['aws:s3:ListObjectsV2', 200, null],
+      ['aws:s3:DeleteObject', 204, 'dir/hello world.txt'],
+    ]);
+    expect(responses[0]!.payload.awsRequestId).toEqual(expect.any(String));
+    client.destroy();
+  });
+
+  it('re-signs a streamed aws-chunked upload (STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32 trailer) the upstream verifies', async () => {
+    const { client, credential } = await caller();
+    const from = front.records.length;
+    const data = randomBytes(300 * 1024);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'streamed.bin', Body: Readable.from([data.subarray(0, 100_000), data.subarray(100_000)]), ContentLength: data.length }));
+    expect(front.records[from]).toMatchObject({ method: 'PUT', payload: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', verified: true });
+    expect(front.records[from]!.body.equals(data)).toBe(true);
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'streamed.bin' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);
+    expectNoCallerCredentialUpstream(credential, from);
+    client.destroy();
+  });
+
+  it('passes a multipart upload (create, parts, complete), each part judged and re-signed', async () => {
+    const { client } = await caller();
+    const from = front.records.length;
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi.bin' }));
+    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1024)];
+    const etags: string[] = [];
+    for (const [i, body] of parts.entries()) etags.push((await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'multi.bin', UploadId, PartNumber: i + 1, Body: body }))).ETag!);
+    await client.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'multi.bin', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'multi.bin' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat(parts))).toBe(true);
+    expect(front.records.slice(from).every((r) => r.verified)).toBe(true);
+    const actions = (await env.eventsOf('aws.response')).map((e) => e.payload.action);
+    expect(actions).toEqual(expect.arrayContaining(['aws:s3:CreateMultipartUpload', 'aws:s3:UploadPart', 'aws:s3:CompleteMultipartUpload']));
+    client.destroy();
+  });
+
+  it('verifies and re-signs each chunk of a signed aws-chunked upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)', async () => {
+    const { credential } = await caller();
+    const from = front.records.length;
+    const data = randomBytes(150_000);
+    const res = await signedChunkedPut(credential, 'chunked.bin', data, 64 * 1024);
+    expect(res.status).toBe(200);
+    expect(front.records[from]).toMatchObject({ payload: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD', verified: true });
+    expect(front.records[from]!.body.equals(data)).toBe(true);
+    // A chunk changed in flight (its signature no longer matches) never reaches the upstream whole.
+    const before = front.records.length;
+    const tampered = await signedChunkedPut(credential, 'tampered.bin', data, 64 * 1024, true);
+    expect(tampered.status).not.toBe(200);
+    expect(front.records.slice(before).every((r) => !r.verified)).toBe(true);
+    const { client } = await caller();
+    await expect(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'tampered.bin' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+    client.destroy();
+  });
+
+  it('refuses a DeleteObject policy forbids, with AccessDenied, recorded before the answer; the upstream never sees it', async () => {
+    const { client } = await caller();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'protected/keep.txt', Body: 'keep' }));
+    const from = front.records.length;
+    const err = await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'protected/keep.txt' })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    expect((err as Error).message).toContain('GH_ERR_POLICY_DENIED');
+    expect(front.records.length).toBe(from);
+    const denied = await env.storedEvents();
+    expect(denied.some((e) => e.type === 'policy.denied' && e.payload.action === 'aws:s3:DeleteObject' && e.payload.code === 'policy.forbid')).toBe(true);
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'protected/keep.txt' }));
+    expect(await got.Body!.transformToString()).toBe('keep');
+    client.destroy();
+  });
+
+  it('refuses expired, forged and foreign caller credentials with AWS errors, recorded as auth.failure; nothing reaches the upstream', async () => {
+    const keyring = parseKeyring(KEYRING_JSON);
+    const principal = await env.principal(['developers'], 'agent-7');
+    const expired = mintCallerCredential(keyring, principal, 's3', { now: Math.floor(Date.now() / 1000) - 7200, ttlSeconds: 3600 });
+    const good = mintCallerCredential(keyring, principal, 's3');
+    const otherGateway = mintCallerCredential(createKeyring('k1', { k1: randomBytes(32) }), principal, 's3');
+    const from = front.records.length;
+    const cases: [{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }, string][] = [
+      [expired, 'ExpiredToken'],
+      [{ ...good, secretAccessKey: 'forged-secret-forged-secret-forged-secre' }, 'SignatureDoesNotMatch'],
+      [otherGateway, 'InvalidAccessKeyId'],
+      [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }, 'InvalidAccessKeyId'],
+    ];
+    for (const [credentials, name] of cases) {
+      const client = clientWith(credentials);
+      await expect(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'protected/keep.txt' }))).rejects.toMatchObject({ name });
+      client.destroy();
+    }
+    expect(front.records.length).toBe(from);
+    const failures = (await env.eventsOf('auth.failure')).map((e) => e.payload.code);
+    expect(failures).toEqual(expect.arrayContaining(['GH_ERR_AWS_CREDENTIAL_EXPIRED', 'GH_ERR_AWS_SIGNATURE_MISMATCH', 'GH_ERR_AWS_CREDENTIAL_INVALID', 'GH_ERR_AWS_CREDENTIAL_FOREIGN']));
+  });
+});
+
+/**
+ * A PUT with a signed aws-chunked body, as SDKs that sign chunks send it: the seed signature from
+ * @smithy/signature-v4, each chunk signed in the chain (AWS's sigv4-streaming). `tamper` flips a
+ * byte of the second chunk after signing.
+ */
+async function signedChunkedPut(c: CallerCredential, key: string, data: Buffer, chunkSize: number, tamper = false): Promise<{ status: number; body: string }> {
+  const url = new URL(`${gateway}/aws/s3/${BUCKET}/${key}`);
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < data.length; at += chunkSize) chunks.push(data.subarray(at, at + chunkSize));
+  chunks.push(Buffer.alloc(0));
+  const encodedLength = chunks.reduce((n, ch) => n + ch.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + ch.length, 0);
+  const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken }, region: REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  const signed = await signer.sign({
+    method: 'PUT',
+    protocol: 'http:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query: {},
+    headers: {
+      host: url.host,
+      'content-encoding': 'aws-chunked',
+      'content-length': String(encodedLength),
+      'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      'x-amz-decoded-content-length': String(data.length),
+    },
+  });
+  const amzDate = signed.headers['x-amz-date']!;
+  const day = amzDate.slice(0, 8);
+  let k = createHmac('sha256', `AWS4${c.secretAccessKey}`).update(day).digest();
+  for (const part of [REGION, 's3', 'aws4_request']) k = createHmac('sha256', k).update(part).digest();
+  let previous = /Signature=([0-9a-f]{64})/.exec(signed.headers.authorization!)![1]!;
+  const empty = createHash('sha256').update('').digest('hex');
+  const framed: Buffer[] = [];
+  for (const [i, chunk] of chunks.entries()) {
+    const sts = `AWS4-HMAC-SHA256-PAYLOAD\n${amzDate}\n${day}/${REGION}/s3/aws4_request\n${previous}\n${empty}\n${createHash('sha256').update(chunk).digest('hex')}`;
+    previous = createHmac('sha256', k).update(sts).digest('hex');
+    const body = Buffer.from(chunk);
+    if (tamper && i === 1) body[0] = body[0]! ^ 0xff;
+    framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`), body, Buffer.from('\r\n'));
+  }
+  const payload = Buffer.concat(framed);
+  expect(payload.length).toBe(encodedLength);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'PUT', headers: signed.headers, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
+    });
+    req.on('error', (e) => (tamper ? resolve({ status: 0, body: String(e) }) : reject(e)));
+    req.end(payload);
+  });
+}
