@@ -307,14 +307,22 @@ export class SshGateway {
       s.on('subsystem', (_accept, reject, i) => {
         this.refuse(conn.ready, operation('ssh:subsystem', { subsystem: i.name }, `subsystem ${i.name}`), DECISION_CODES.sshSubsystem, reject);
       });
-      s.on('exec', (accept, reject, i) => {
-        const op = operation('ssh:exec', { command: i.command, pty: pty !== undefined }, `exec ${i.command}`);
-        void this.channel(conn, login, channel, op, 'exec', i.command, pty, accept, reject).then((r) => (resize = r));
-      });
-      s.on('shell', (accept, reject) => {
-        const op = operation('ssh:shell', { pty: pty !== undefined }, 'shell');
-        void this.channel(conn, login, channel, op, 'shell', null, pty, accept, reject).then((r) => (resize = r));
-      });
+      // The request is accepted at once and judged after: a client may send EOF (stdin at its
+      // end) before judging finishes, and ssh2 accepts no request on a channel in EOF. Until the
+      // upstream channel is bridged nothing is forwarded; a refusal is answered on the channel.
+      const start = (op: Operation, kind: 'shell' | 'exec', command: string | null, accept: () => ServerChannel | undefined): void => {
+        const stream = accept();
+        if (stream === undefined) return;
+        this.channel(conn, login, channel, op, kind, command, pty, stream).then(
+          (r) => (resize = r),
+          (e: unknown) => {
+            logger.error({ err: (e as Error)?.message }, 'ssh channel failed');
+            stream.destroy();
+          },
+        );
+      };
+      s.on('exec', (accept, _reject, i) => start(operation('ssh:exec', { command: i.command, pty: pty !== undefined }, `exec ${i.command}`), 'exec', i.command, accept as () => ServerChannel | undefined));
+      s.on('shell', (accept) => start(operation('ssh:shell', { pty: pty !== undefined }, 'shell'), 'shell', null, accept as () => ServerChannel | undefined));
     });
   }
 
@@ -431,25 +439,23 @@ export class SshGateway {
     kind: 'shell' | 'exec',
     command: string | null,
     pty: PseudoTtyInfo | undefined,
-    accept: () => ServerChannel,
-    reject: () => void,
+    stream: ServerChannel,
   ): Promise<((cols: number, rows: number, width: number, height: number) => void) | undefined> {
-    let r: Ready;
-    try {
-      if (conn.ready === undefined || login === undefined) throw new Error('not authenticated');
-      r = await conn.ready;
-    } catch {
-      reject();
-      return undefined;
-    }
-    const { session, upstream } = r;
+    stream.on('error', () => undefined);
     const refuseOnChannel = (message: string): undefined => {
-      const stream = accept();
       stream.stderr.write(`gatehouse: ${message}\r\n`);
       stream.exit(REFUSED_EXIT_STATUS);
       stream.end();
       return undefined;
     };
+    let r: Ready;
+    try {
+      if (conn.ready === undefined || login === undefined) throw new Error('not authenticated');
+      r = await conn.ready;
+    } catch {
+      return refuseOnChannel('GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
+    }
+    const { session, upstream } = r;
     if (!this.stillValid(login)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
     if (this.draining || !this.options.pipeline.accepting()) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
     const requestId = session.newRequestId();
@@ -471,7 +477,6 @@ export class SshGateway {
       return refuseOnChannel(`${err.code}: the upstream refused the channel`);
     }
     const recorder = new TerminalRecorder(channel, this.options.now ?? Date.now, this.options.masking?.(r.connection));
-    const stream = accept();
     conn.streams.add(stream);
     stream.once('close', () => conn.streams.delete(stream));
     const bridge = bridgeChannel(session, requestId, stream, up, recorder);

@@ -1,0 +1,160 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { sshKeyCommand } from '../../../../gateway/src/cli/commands/ssh-key';
+import { REFUSED_EXIT_STATUS } from '../../../../gateway/src/protocols/ssh/server';
+import { readEvents } from '../../../support/pg-gateway';
+import { runSsh, startSshTestEnv, type SshTestEnv } from '../../../support/ssh-gateway';
+
+/**
+ * SSH served by the whole gateway from its configuration (listeners.ssh, the registry's module),
+ * driven by the real OpenSSH client with keys and certificates from `gatehouse ssh-key`, in front
+ * of Debian's OpenSSH server.
+ */
+const POLICY = `
+permit (principal in Gatehouse::Group::"developers", action in [Gatehouse::Action::"ssh:exec", Gatehouse::Action::"ssh:shell"], resource);
+forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "touch *" };
+`;
+
+type Event = { type: string; session: string; payload: Record<string, unknown> };
+
+let env: SshTestEnv;
+let keyPath: string;
+
+async function events(): Promise<Event[]> {
+  await env.gw.gateway.recorder.flush();
+  return (await readEvents(env.gw.gateway.sink)) as Event[];
+}
+
+async function sessionWith(type: string, predicate: (p: Record<string, unknown>) => boolean): Promise<Event[]> {
+  const all = await events();
+  const hit = all.find((e) => e.type === type && predicate(e.payload));
+  expect(hit).toBeDefined();
+  return all.filter((e) => e.session === hit!.session);
+}
+
+beforeAll(async () => {
+  env = await startSshTestEnv({ policy: POLICY, recordingMode: 'buffered' });
+  // `gatehouse ssh-key` as a user runs it: a token from the environment, files under a home directory.
+  const out: string[] = [];
+  const code = await sshKeyCommand(
+    ['--ssh', `127.0.0.1:${env.ssh.port}`, '--fingerprint', env.ssh.hostKeyFingerprint, '--token-env', 'GH_TEST_TOKEN', '--alias', 'gw'],
+    { out: (l) => out.push(l), err: (l) => out.push(l) },
+    { env: { GH_TEST_TOKEN: await env.token({ sub: 'ada' }) }, home: env.dir },
+  );
+  expect({ code, out }).toMatchObject({ code: 0 });
+  keyPath = join(env.dir, '.ssh', 'gw_ed25519');
+}, 90_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', () => {
+  it('writes a private key only its owner reads, a certificate OpenSSH parses, known_hosts and an ssh config that works as written', async () => {
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const listed = execFileSync('ssh-keygen', ['-L', '-f', `${keyPath}-cert.pub`], { encoding: 'utf8' });
+    expect(listed).toMatch(/ssh-ed25519-cert-v01@openssh.com user certificate/);
+    expect(listed).toContain('Key ID: "gatehouse:corp:ada"');
+    expect(readFileSync(`${keyPath}.known_hosts`, 'utf8')).toBe(`[127.0.0.1]:${env.ssh.port} ${env.ssh.hostPublicKey}\n`);
+    // The snippet alone (plus batch mode) is enough: host, port, key, certificate, pinned host key.
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn('ssh', ['-F', `${keyPath}.ssh_config`, '-o', 'BatchMode=yes', 'box@gw', 'echo via-config'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(r).toEqual({ code: 0, stdout: 'via-config\n' });
+  }, 60_000);
+
+  it('logs in with the certificate alone: the key is not registered on this replica, the signed principal is used', async () => {
+    // A certificate for a key the registry never saw: only the CA's signature vouches for it.
+    const reg = await env.register(await env.token({ sub: 'grace' }), 'cert-only');
+    env.ssh['options'].keys.revoke(reg.registration.fingerprint);
+    const r = await runSsh(env, reg.path, 'box', 'echo cert');
+    expect(r).toMatchObject({ code: 0, stdout: 'cert\n' });
+    const s = await sessionWith('ssh.session.open', (p) => p.clientKey === reg.registration.fingerprint);
+    expect(s.find((e) => e.type === 'session.start')).toMatchObject({ payload: expect.anything() });
+    expect(JSON.stringify(s)).toContain('grace');
+  }, 60_000);
+
+  it('runs an interactive shell on a pseudo-terminal (ssh -tt): input, output, size and exit status recorded', async () => {
+    const r = await runSsh(env, keyPath, 'box', undefined, ['-tt'], 'stty size; echo tty-$((6*7))\nexit 3\n');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('tty-42');
+    const s = await sessionWith('ssh.channel.open', (p) => p.kind === 'shell');
+    expect(s.find((e) => e.type === 'ssh.channel.open')?.payload).toMatchObject({ command: null, pty: { term: expect.any(String) }, decision: { effect: 'allow' } });
+    expect(s.filter((e) => e.type === 'ssh.data' && e.payload.stream === 'stdin').map((e) => e.payload.text).join('')).toContain('exit 3');
+    expect(s.filter((e) => e.type === 'ssh.data' && e.payload.stream === 'stdout').map((e) => e.payload.text).join('')).toContain('tty-42');
+    expect(s.find((e) => e.type === 'ssh.exit')?.payload).toMatchObject({ code: 3 });
+  }, 60_000);
+
+  it('refuses a denied command with its code and decision on stderr and exit status 126; the upstream never ran it', async () => {
+    const marker = join(env.dir, 'denied-marker');
+    const r = await runSsh(env, keyPath, 'box', `touch ${marker}`);
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('gatehouse: GH_ERR_POLICY_DENIED (policy.forbid)');
+    expect(existsSync(marker)).toBe(false);
+  }, 60_000);
+
+  it('refuses remote and stdio port forwarding from the real client, each recorded as policy.denied', async () => {
+    const remote = await runSsh(env, keyPath, 'box', undefined, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9']);
+    expect(remote.code).toBe(255);
+    expect(remote.stderr).toMatch(/remote port forwarding failed/i);
+    const stdio = await runSsh(env, keyPath, 'box', undefined, ['-W', `127.0.0.1:${env.sshd.port}`]);
+    expect(stdio.code).toBe(255);
+    expect(stdio.stdout).not.toContain('SSH-2.0');
+    const denied = (await events()).filter((e) => e.type === 'policy.denied' && e.payload.code === 'ssh.port_forward');
+    // `operation` is the refused operation's summary: one remote (tcpip-forward), one local (direct-tcpip).
+    expect(denied.map((e) => e.payload.operation)).toEqual(expect.arrayContaining([expect.stringMatching(/^tcpip-forward /), `port forward to 127.0.0.1:${env.sshd.port}`]));
+  }, 60_000);
+
+  it('refuses agent forwarding (ssh -A with a running agent): the upstream command sees no agent, the refusal is recorded', async () => {
+    const sock = join(env.dir, 'agent.sock');
+    const agent = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' });
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(agent)![1]!;
+    try {
+      const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const args = ['-A', '-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', 'echo "agent=[$SSH_AUTH_SOCK]"'];
+        const child = spawn('ssh', args, { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout }));
+      });
+      expect(r).toEqual({ code: 0, stdout: 'agent=[]\n' });
+      await sessionWith('policy.denied', (p) => p.code === 'ssh.agent_forward' && p.action === 'ssh:agent-forward');
+    } finally {
+      process.kill(Number(pid));
+    }
+  }, 60_000);
+
+  it('refuses an expired certificate, and ends a running command when its key expires', async () => {
+    const reg = await env.register(await env.token({ sub: 'brief' }, 3), 'short-lived');
+    const running = runSsh(env, reg.path, 'box', 'sleep 30; echo never');
+    const r = await running;
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('GH_ERR_SESSION_EXPIRED');
+    expect(r.stdout).not.toContain('never');
+    const again = await runSsh(env, reg.path, 'box', 'echo late');
+    expect(again.code).toBe(255);
+    expect(again.stderr).toMatch(/Permission denied \(publickey\)/);
+  }, 60_000);
+
+  it('serves many short exec sessions in a row (Ansible-style), each its own recorded and sealed session', async () => {
+    const before = new Set((await events()).filter((e) => e.type === 'session.start').map((e) => e.session));
+    const n = 12;
+    for (let i = 0; i < n; i++) {
+      const r = await runSsh(env, keyPath, 'box', `echo run-${i}`);
+      expect(r).toMatchObject({ code: 0, stdout: `run-${i}\n` });
+    }
+    // The client's close ends the session a moment after ssh exits.
+    let fresh: Event[] = [];
+    for (let i = 0; i < 100; i++) {
+      fresh = (await events()).filter((e) => !before.has(e.session));
+      if (fresh.filter((e) => e.type === 'session.end').length >= n) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(fresh.filter((e) => e.type === 'ssh.channel.open').length).toBe(n);
+    expect(fresh.filter((e) => e.type === 'session.end').length).toBe(n);
+  }, 120_000);
+});
