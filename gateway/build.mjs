@@ -1,7 +1,7 @@
 // Builds the one gateway bundle: dist/gateway.mjs, runnable with plain `node` and no node_modules.
 // WASM assets the bundle loads at run time are copied beside it (dist/).
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,5 +52,11 @@ for (const [from, to] of assets) {
   const src = join(root, 'node_modules', from);
   if (!existsSync(src)) throw new Error(`build: asset ${from} not found (is it installed?)`);
   cpSync(src, join(out, to));
+}
+// CA bundles for verify-full TLS to managed databases (gateway/ca-bundles.mjs), with their licence.
+const { caBundles } = await import('./ca-bundles.mjs');
+for (const [file, pem, licence] of caBundles()) {
+  writeFileSync(join(out, file), pem);
+  cpSync(join(root, 'node_modules', licence), join(out, `${file}.LICENSE.txt`));
 }
 console.log(`built dist/gateway.mjs in ${Date.now() - started} ms (${assets.length} assets)`);

@@ -19,6 +19,7 @@ import {
   type ReplicaRange,
 } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
+import { AWS_RDS_CA_PATH } from '../core/image-files';
 import { DeliveryLogsBucket } from './delivery-logs-bucket';
 import { GatewayAlarms } from './gateway-alarms';
 import { GatewayNetwork } from './gateway-network';
@@ -62,6 +63,12 @@ export interface ExistingStateDatabase {
   readonly securityGroup?: ec2.ISecurityGroup;
   /** @default 5432 */
   readonly port?: number;
+  /**
+   * Secret reference (`aws-sm:…`, `file:/path`) to the PEM CA the database's server certificate
+   * chains to; the gateway connects with verify-full either way.
+   * @default the Amazon RDS CAs in the image (`file:/app/aws-rds-ca.pem`): an RDS or Aurora database
+   */
+  readonly caCert?: string;
 }
 
 /** An internal DNS name for the gateway: an alias record to the load balancer. */
@@ -188,8 +195,13 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     });
 
     let stateUrl: string;
+    // The URL is rendered from an RDS-style secret with sslmode=require; the gateway raises it to
+    // verify-full (state.sslMode) against the RDS CAs the image carries (state.caCert), so the
+    // password goes only to the database whose certificate names the URL's host.
+    let stateCa = stateCaReference(undefined);
     if (props.existingDatabase) {
       stateUrl = `aws-sm:${props.existingDatabase.secret.secretArn}#postgres-url`;
+      stateCa = stateCaReference(props.existingDatabase.caCert);
     } else {
       this.database = new StateDatabase(this, 'State', {
         vpc: this.vpc,
@@ -208,7 +220,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
         sink: { type: 's3', bucket: this.records.bucket.bucketName, prefix: this.records.prefix, region: this.records.bucket.stack.region },
         signingKey: this.signingKey.reference,
       },
-      state: { url: stateUrl, ...(this.database ? { schema: this.database.schema } : {}) },
+      state: { url: stateUrl, sslMode: 'verify-full', caCert: stateCa, ...(this.database ? { schema: this.database.schema } : {}) },
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
       ...tuningConfig(props.busyPollMicroseconds),
     };
@@ -337,4 +349,13 @@ function validateProps(props: GatehouseProps): void {
       throw new Error(`Gatehouse: issuer "${issuer.name}" federation.oidcProvider is for "${provider.oidcProviderIssuer}", not "${issuer.issuer}"`);
     }
   }
+}
+
+/** `state.caCert`: the one given, or the RDS CAs in the image. */
+function stateCaReference(given: string | undefined): string {
+  if (given === undefined) return `file:${AWS_RDS_CA_PATH}`;
+  if (!Token.isUnresolved(given) && !/^[a-z][a-z0-9-]*:.+/.test(given)) {
+    throw new Error(`Gatehouse: existingDatabase.caCert must be a secret reference such as "file:/path" or "aws-sm:<arn>", got "${given}"`);
+  }
+  return given;
 }

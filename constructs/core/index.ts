@@ -2,3 +2,4 @@ export * from './connection-spec';
 export * from './gatehouse-props';
 export * from './gateway-config';
 export * from './gateway-ports';
+export * from './image-files';

@@ -117,6 +117,11 @@ export const ERROR_CODES = {
   GH_ERR_STATE_UNAVAILABLE: 503,
   /** No login token for the state database from the platform identity (state.iamAuth): no connection is tried without one. */
   GH_ERR_STATE_TOKEN_UNAVAILABLE: 503,
+  /**
+   * The state database's TLS certificate was not verified (unknown CA, wrong name, expired): the
+   * connection is refused before anything, a password or token included, is sent.
+   */
+  GH_ERR_STATE_TLS_UNVERIFIED: 503,
   GH_ERR_NOT_FOUND: 404,
   GH_ERR_FORBIDDEN: 403,
   GH_ERR_SHUTTING_DOWN: 503,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SCHEMA_NAME, STATE_IAM_AUTH, stateConnectionProblems } from '../state/connection-url';
+import { SCHEMA_NAME, STATE_IAM_AUTH, STATE_SSL_MODES, stateConnectionProblems } from '../state/connection-url';
 
 /**
  * The one schema for the whole gateway configuration. Every option has a default where a safe
@@ -529,6 +529,12 @@ export const stateSchema = z
      * authentication). @default none: the URL's password (or none)
      */
     iamAuth: z.enum(STATE_IAM_AUTH).optional(),
+    /**
+     * `verify-full` replaces the URL's sslmode, for a URL the gateway does not write itself (e.g.
+     * `aws-sm:<arn>#postgres-url`, rendered from an RDS secret with `sslmode=require`). It only
+     * raises the mode. @default the URL's sslmode
+     */
+    sslMode: z.enum(STATE_SSL_MODES).optional(),
     /** PEM CA the server certificate must chain to (a secret reference). @default the system roots */
     caCert: secretRef.optional(),
     /** The name the server certificate must carry when it differs from the URL's host. @default the URL's host */

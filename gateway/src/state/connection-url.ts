@@ -13,8 +13,17 @@ export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const PLAIN_URL = /^postgres(ql)?:\/\//i;
 
+/** The one `state.sslMode` value: it can raise the URL's sslmode, never lower it. */
+export const STATE_SSL_MODES = ['verify-full'] as const;
+export type StateSslMode = (typeof STATE_SSL_MODES)[number];
+
 export interface StateConnectionFields {
   readonly url?: string;
+  /**
+   * Replaces the URL's `sslmode` (libpq: a keyword given apart from the URL wins). For a URL the
+   * gateway does not write itself, e.g. one rendered from an RDS secret by `aws-sm:…#postgres-url`.
+   */
+  readonly sslMode?: StateSslMode;
   readonly iamAuth?: StateIamAuth;
   readonly caCert?: string;
   readonly serverName?: string;
@@ -86,7 +95,7 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
   }
   if (state.url === undefined) {
     // The embedded store has no server to log in to or to verify.
-    for (const field of ['iamAuth', 'caCert', 'serverName'] as const) {
+    for (const field of ['iamAuth', 'caCert', 'serverName', 'sslMode'] as const) {
       if (state[field] !== undefined) problems.push({ field, message: `${field} applies to a PostgreSQL server: give state.url too` });
     }
     return problems;
@@ -100,7 +109,7 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
     problems.push({ field: 'url', message: (e as Error).message });
     return problems;
   }
-  const sslmode = parsed.params.get('sslmode');
+  const sslmode = effectiveSslMode(parsed.params, state);
   if (state.iamAuth !== undefined) {
     if (parsed.password !== undefined) {
       problems.push({ field: 'url', message: `a password in the URL together with iamAuth ${state.iamAuth}: remove the password, the gateway logs in with a token from its platform identity` });
@@ -120,4 +129,9 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
     problems.push({ field: 'caCert', message: 'give the CA once: either caCert or sslrootcert in the URL' });
   }
   return problems;
+}
+
+/** The sslmode a connection uses: `state.sslMode` when given, else the URL's. */
+export function effectiveSslMode(params: ReadonlyMap<string, string>, state: Pick<StateConnectionFields, 'sslMode'>): string | undefined {
+  return state.sslMode ?? params.get('sslmode');
 }

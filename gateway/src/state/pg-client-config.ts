@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type pg from 'pg';
 import { GatehouseError } from '../errors';
-import { parseStateUrl, stateConnectionProblems, type StateConnectionFields } from './connection-url';
+import { effectiveSslMode, parseStateUrl, stateConnectionProblems, type StateConnectionFields } from './connection-url';
 
 /**
  * Turns the `state` section (its URL already resolved from a secret reference) into a `pg`
@@ -12,7 +12,7 @@ import { parseStateUrl, stateConnectionProblems, type StateConnectionFields } fr
  *
  * TLS follows the `pg` driver's own reading of `sslmode` (8.x): `disable` is plaintext,
  * `no-verify` encrypts without checks, every other mode verifies the chain and the name
- * (verify-full). `caCert` replaces the system roots; `serverName` is the name checked when the
+ * (verify-full); `sslMode` replaces the URL's. `caCert` replaces the system roots; `serverName` is the name checked when the
  * certificate does not carry the URL's host (Cloud SQL over a private IP).
  */
 export interface PgClientConfigInput extends StateConnectionFields {
@@ -61,7 +61,7 @@ export function pgClientConfig(input: PgClientConfigInput): pg.ClientConfig {
 }
 
 function tlsOptions(params: ReadonlyMap<string, string>, input: PgClientConfigInput): pg.ClientConfig['ssl'] {
-  const sslmode = params.get('sslmode');
+  const sslmode = effectiveSslMode(params, input);
   const file = (name: string): string | undefined => {
     const path = params.get(name);
     if (path === undefined) return undefined;

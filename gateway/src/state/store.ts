@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StateConfig } from '../config/schema';
@@ -180,7 +181,7 @@ export async function resolveStateClientConfig(config: StateConfig, options: Pic
       throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the secret named by state.url does not hold a postgres:// URL');
     }
   }
-  const caPem = config.caCert === undefined ? undefined : await resolve('caCert', config.caCert);
+  const caPem = config.caCert === undefined ? undefined : await resolveCaCert(config.caCert, (ref) => resolve('caCert', ref));
   let password: (() => Promise<string>) | undefined;
   if (config.iamAuth !== undefined) {
     const source = options.tokenSource ?? createIamTokenSource(config.iamAuth);
@@ -189,6 +190,7 @@ export async function resolveStateClientConfig(config: StateConfig, options: Pic
   return pgClientConfig({
     url: connectionString,
     iamAuth: config.iamAuth,
+    sslMode: config.sslMode,
     caCert: config.caCert,
     serverName: config.serverName,
     schema: config.schema,
@@ -248,14 +250,46 @@ async function openPostgres(config: StateConfig, options: StateStoreOptions): Pr
 }
 
 /** Wraps a driver error; the message keeps the driver's reason but never a URL's credentials. */
+/**
+ * `state.caCert`: a certificate is public, so an absolute `file:` path is read as libpq reads
+ * `sslrootcert`, whatever its permissions (the secret store refuses world-readable files in
+ * production, and the CA bundles in the image are world-readable). Other references, relative
+ * paths included, go through the secret store.
+ */
+async function resolveCaCert(ref: string, viaSecrets: (ref: string) => Promise<string>): Promise<string> {
+  const path = ref.startsWith('file:') ? ref.slice('file:'.length) : undefined;
+  if (path === undefined || !isAbsolute(path)) return viaSecrets(ref);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'error';
+    throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `state.caCert: ${path} cannot be read (${code})`, { cause: e, details: { ref } });
+  }
+}
+
 export function unavailable(e: unknown, context: string): GatehouseError {
   if (isGatehouseError(e)) return e;
   const err = e as { message?: unknown; code?: unknown };
   const reason = typeof err?.message === 'string' && err.message !== '' ? redact(err.message) : String(e);
   const details: Record<string, unknown> = {};
   if (typeof err?.code === 'string') details.driverCode = err.code;
+  if (typeof err?.code === 'string' && TLS_VERIFICATION_CODES.has(err.code)) {
+    return new GatehouseError('GH_ERR_STATE_TLS_UNVERIFIED', `${context}: the server's certificate was not verified (${err.code}): ${reason}; check state.caCert and state.serverName`, { cause: e, details });
+  }
   return new GatehouseError('GH_ERR_STATE_UNAVAILABLE', `${context}: ${reason}`, { cause: e, details });
 }
+
+/**
+ * Node's codes for a certificate that failed verification (OpenSSL X509_V_ERR_* names and
+ * `checkServerIdentity`'s ERR_TLS_CERT_ALTNAME_INVALID): a misconfigured CA or name, or someone
+ * else answering, never an outage to wait out.
+ */
+const TLS_VERIFICATION_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED',
+  'CERT_REJECTED', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'INVALID_CA', 'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function redact(text: string): string {
   return text.replace(/(postgres(?:ql)?:\/\/)[^@\s/]*@/gi, '$1***@');

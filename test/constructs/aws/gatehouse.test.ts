@@ -40,7 +40,7 @@ describe('Gatehouse', () => {
     expect(text).toContain('type: s3');
     expect(text).toContain('signingKey: aws-kms:');
     expect(text).toContain('secret: aws-sm:');
-    expect(text).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n  schema: gatehouse/);
+    expect(text).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n  sslMode: verify-full\\n  caCert: file:\/app\/aws-rds-ca.pem\\n  schema: gatehouse/);
     expect(text).toContain('kind: workload');
   });
 

@@ -1,6 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Gatehouse } from '../../../constructs/aws/gatehouse';
+import { AWS_RDS_CA_PATH } from '../../../constructs/core/image-files';
 import { configSchema } from '../../../gateway/src/config/schema';
 import { IMAGE_FIXTURE, newStack, testCertificate } from './helpers';
 
@@ -163,7 +165,7 @@ describe('AWS parity (docs/deployment.md)', () => {
 
   test('least-privilege-state-database: the gateway logs in as its own role, created by a bootstrap; it cannot read the administrator\'s secret', () => {
     const db = gatehouse.database!;
-    expect(configText()).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n {2}schema: gatehouse/);
+    expect(configText()).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n {2}sslMode: verify-full\\n {2}caCert: file:\/app\/aws-rds-ca.pem\\n {2}schema: gatehouse/);
     const readable = taskRoleStatements().filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).flatMap((s) => [s.Resource].flat());
     const adminSecret = stack.resolve((db.secret as any).secretArn);
     expect(readable).toContainEqual(stack.resolve(db.appSecret.secretArn));
@@ -178,5 +180,23 @@ describe('AWS parity (docs/deployment.md)', () => {
     const service = resources('AWS::ECS::Service')[0][1];
     expect(service.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/StateAppRole/)]));
     expect(Stack.of(db).resolve(db.appRole)).toBe('gatehouse_app');
+  });
+
+  test('state-database-verified-tls: verify-full against the RDS CAs in the image, for the created database and a bring-your-own one', () => {
+    // The rendered URL says sslmode=require (gateway/src/secrets/aws-secrets-manager.ts,
+    // postgresUrlFromRdsSecret); state.sslMode raises it, and caCert needs verify-full
+    // (gateway/src/state/connection-url.ts). test/constructs/core/image-files.test.ts proves the
+    // file is in the image; test/gateway/state/tls-verify.test.ts that the client verifies with it.
+    expect(AWS_RDS_CA_PATH).toBe('/app/aws-rds-ca.pem');
+    expect(configText()).toMatch(/#postgres-url\\n {2}sslMode: verify-full\\n {2}caCert: file:\/app\/aws-rds-ca.pem\\n/);
+    const byo = (caCert?: string) => {
+      const st = newStack();
+      new Gatehouse(st, 'G', { certificate: testCertificate(st), imageDirectory: IMAGE_FIXTURE, existingDatabase: { secret: new secretsmanager.Secret(st, 'Db'), ...(caCert ? { caCert } : {}) } });
+      const t = Template.fromStack(st);
+      return JSON.stringify(st.resolve(Object.values(t.findResources('AWS::SSM::Parameter'))[0]!.Properties.Value));
+    };
+    expect(byo()).toMatch(/sslMode: verify-full\\n {2}caCert: file:\/app\/aws-rds-ca.pem/);
+    expect(byo('file:/etc/my-ca.pem')).toMatch(/sslMode: verify-full\\n {2}caCert: file:\/etc\/my-ca.pem/);
+    expect(() => byo('/etc/my-ca.pem')).toThrow(/existingDatabase.caCert must be a secret reference such as "file:\/path" or "aws-sm:<arn>", got "\/etc\/my-ca.pem"/);
   });
 });

@@ -1,6 +1,9 @@
 // One test per row of the security parity table in docs/deployment.md (Azure column), each named
 // with the row id. One synthesis of the complete construct serves them all.
+import { X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import { Gatehouse } from '../../../constructs/azure/gatehouse';
+import { pgClientConfig } from '../../../gateway/src/state/pg-client-config';
 import { resources, synth } from '../../support/cdktf';
 import { IMAGE, RG } from './helpers';
 
@@ -153,5 +156,23 @@ describe('Azure parity (docs/deployment.md)', () => {
     expect(yaml).toMatch(/url: postgresql:\/\/gatehouse-gateway@.*sslmode=verify-full\n {2}iamAuth: azure-entra/);
     const job = only(json, 'azurerm_container_app_job');
     expect(job.template.container[0].args).toEqual(expect.arrayContaining(['bootstrap-state', '--app-role', 'gatehouse-gateway']));
+  });
+
+  test('state-database-verified-tls: verify-full on the server FQDN against Node\'s root store, which holds Azure\'s PostgreSQL roots', () => {
+    // https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-ssl-tls:
+    // server certificates chain to DigiCert Global Root G2 or Microsoft RSA Root Certificate
+    // Authority 2017. Without state.caCert the gateway verifies against Node's bundled (Mozilla)
+    // store, not the image's /etc/ssl/certs; both roots are in it (SHA-256 fingerprints as published).
+    const state = /\nstate:\n((?: {2}.*\n)+)/.exec(yaml)![1]!;
+    expect(state).toMatch(/^ {2}url: postgresql:\/\/gatehouse-gateway@\$\{azurerm_postgresql_flexible_server\.[^}]+\.fqdn\}:5432\/gatehouse\?sslmode=verify-full$/m);
+    expect(state).not.toMatch(/caCert|serverName|sslMode/);
+    const roots = rootCertificates.map((pem) => new X509Certificate(pem).fingerprint256);
+    expect(roots).toEqual(expect.arrayContaining([
+      'CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F', // DigiCert Global Root G2
+      'C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0', // Microsoft RSA Root Certificate Authority 2017
+    ]));
+    // The client the gateway builds for that URL: verified, with the default (Node) roots, the URL's host as the name.
+    const client = pgClientConfig({ url: 'postgresql://gatehouse-gateway@gh.postgres.database.azure.com:5432/gatehouse?sslmode=verify-full', iamAuth: 'azure-entra', password: async () => 't' });
+    expect(client.ssl).toEqual({ rejectUnauthorized: true });
   });
 });

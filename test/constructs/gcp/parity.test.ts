@@ -1,7 +1,7 @@
 // One test per row of the parity table in docs/deployment.md (the same row ids on every cloud):
 // what the AWS kit has, the Google Cloud kit has too, checked on one synthesized Gatehouse.
 import { parse } from 'yaml';
-import { Gatehouse } from '../../../constructs/gcp/gatehouse';
+import { Gatehouse, STATE_CA_SECRET_ID } from '../../../constructs/gcp/gatehouse';
 import { CLOUD_RUN_TERMINATION_SECONDS } from '../../../constructs/gcp/gateway-cloud-run';
 import { synth } from '../../support/cdktf';
 
@@ -98,5 +98,19 @@ describe('parity (Google Cloud column of docs/deployment.md)', () => {
     expect(config.state.url).not.toMatch(/:[^@/]*@/);
     expect(all('google_sql_user').every((u) => u.type === 'CLOUD_IAM_SERVICE_ACCOUNT' && u.password === undefined)).toBe(true);
     expect(all('google_cloud_run_v2_job')[0].template.template.service_account).not.toBe(service.template.service_account);
+  });
+
+  test('state-database-verified-tls: verify-full against the instance\'s own CA, copied by Terraform, and the name its certificate carries', () => {
+    // website/docs/r/sql_database_instance.html.markdown (v6.50.0): `server_ca_cert` exports the
+    // CA of the instance; with GOOGLE_MANAGED_INTERNAL_CA the server certificate names
+    // `<project>:<instance>` (GoogleCloudPlatform/cloud-sql-nodejs-connector src/socket.ts checks the same).
+    const instance = Object.entries(res.google_sql_database_instance)[0]! as [string, any];
+    expect(instance[1].settings.ip_configuration).toMatchObject({ ssl_mode: 'ENCRYPTED_ONLY', server_ca_mode: 'GOOGLE_MANAGED_INTERNAL_CA' });
+    expect(config.state.url).toMatch(/sslmode=verify-full$/);
+    expect(config.state.serverName).toBe(`p:\${google_sql_database_instance.${instance[0]}.name}`);
+    const caSecret = Object.entries(res.google_secret_manager_secret).find(([, sec]) => sec.secret_id === STATE_CA_SECRET_ID)![0];
+    expect(config.state.caCert).toBe(`gcp-sm:\${google_secret_manager_secret.${caSecret}.id}/versions/latest`);
+    const version = all('google_secret_manager_secret_version').find((v) => v.secret === `\${google_secret_manager_secret.${caSecret}.id}`);
+    expect(version.secret_data).toBe(`\${google_sql_database_instance.${instance[0]}.server_ca_cert[0].cert}`);
   });
 });

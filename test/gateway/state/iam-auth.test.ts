@@ -267,7 +267,7 @@ describe('state store: IAM token login over verify-full TLS', () => {
       const store = createStateStore(azureLike(over), { resolveSecret, tokenSource: counting });
       try {
         const e = await store.open().then(() => undefined, (err: unknown) => err);
-        expect(e).toMatchObject({ code: 'GH_ERR_STATE_UNAVAILABLE', message: expect.stringMatching(reason) });
+        expect(e).toMatchObject({ code: 'GH_ERR_STATE_TLS_UNVERIFIED', message: expect.stringMatching(reason) });
       } finally {
         await store.close();
       }
