@@ -1,7 +1,7 @@
 import type { KeyVaultKey } from '@cdktf/provider-azurerm/lib/key-vault-key';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
-import { Token, type ITerraformDependable } from 'cdktf';
+import { Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { validateBaseProps, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
@@ -321,6 +321,11 @@ export class Gatehouse extends Construct {
         schema: AZURE_NAMES.stateSchema,
         dependsOn: [this.database.administrator, this.database.database, ...access],
       });
+      // The schedule is armed before any revision is created: if Container Apps holds the app's
+      // creation until a replica is ready (/readyz), the job's first run (within one period)
+      // creates the role that readiness waits for, instead of racing the apps for the environment.
+      const job = dependable(this.bootstrap.job);
+      for (const app of this.gateway.apps.values()) app.dependsOn = [...(app.dependsOn ?? []), job];
     }
 
     this.alerts = new GatewayAlerts(this, 'Alerts', {

@@ -78,6 +78,20 @@ describe('Gatehouse (Azure)', () => {
     }
   });
 
+  test('the bootstrap schedule exists before any app: the first revision\'s readiness waits on a run that is already armed', () => {
+    // azurerm_container_app_job never starts a job on create (container_app_job_resource.go:
+    // Create is CreateOrUpdateThenPoll only), so the gateway's role comes from the schedule; the
+    // apps' create (CreateOrUpdateThenPoll) may hold until a replica is ready (/readyz, which
+    // needs that role), so the job must not be created after them.
+    const jobId = Object.keys(resources(json, 'azurerm_container_app_job'))[0];
+    const apps = all(json, 'azurerm_container_app');
+    expect(apps.length).toBeGreaterThan(0);
+    for (const app of apps) expect(app.depends_on).toContain(`azurerm_container_app_job.${jobId}`);
+    // And the job does not wait for the apps (no cycle): it needs the environment only.
+    const job = all(json, 'azurerm_container_app_job')[0];
+    expect((job.depends_on ?? []).filter((d: string) => d.startsWith('azurerm_container_app.'))).toEqual([]);
+  });
+
   test('a connection with its own secret is referenced there; the others use the kit vault', () => {
     const yaml = yamlOf(json);
     expect(yaml).toContain('secret: azure-kv:shared/openai-key');
