@@ -110,6 +110,8 @@ describe('the gateway image', () => {
     const plain = await listApp(IMAGE);
     expect(plain).toContain('gateway.mjs');
     expect(plain).toContain('cedar_wasm_bg.wasm');
+    // The AWS kit's state.caCert (constructs/core/image-files.ts: /app/aws-rds-ca.pem), with its licence.
+    expect(plain).toEqual(expect.arrayContaining(['aws-rds-ca.pem', 'aws-rds-ca.pem.LICENSE.txt']));
     expect(plain.filter((f) => f.endsWith('.map'))).toEqual([]);
     const withMaps = await listApp(IMAGE_MAPS);
     expect(withMaps).toContain('gateway.mjs.map');
