@@ -169,9 +169,20 @@ export async function bootstrapState(admin: pg.Client, options: BootstrapOptions
       'select setconfig as c from pg_db_role_setting where setrole = (select oid from pg_roles where rolname = $1) and setdatabase = (select oid from pg_database where datname = current_database())',
       [role],
     );
+    const notes: string[] = [];
     if (!(searchPath.rows[0]?.c ?? []).includes(`search_path=${schema}`)) {
-      // The gateway sets search_path per connection (state.schema); this covers a config without it.
-      await exec(`alter role ${r} in database ${d} set search_path = ${s}`, [], `set the search_path of ${role} in ${database} to ${schema}`);
+      // The gateway sets search_path per connection (state.schema); this covers a config without
+      // it, so an administrator who may not change the role's settings is not a failure. That is
+      // the case on PostgreSQL 16 for a role the administrator did not create (ALTER ROLE ... SET
+      // needs ADMIN OPTION on the role), e.g. the IAM user Cloud SQL creates for the gateway.
+      await admin.query('savepoint gatehouse_search_path');
+      try {
+        await exec(`alter role ${r} in database ${d} set search_path = ${s}`, [], `set the search_path of ${role} in ${database} to ${schema}`);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== '42501') throw e;
+        await admin.query('rollback to savepoint gatehouse_search_path');
+        notes.push(`the administrator may not set ${role}'s search_path (ADMIN OPTION on the role is needed): configure the gateway with state.schema: ${schema}, which sets it on every connection`);
+      }
     }
 
     // 3. Nothing on public.
@@ -187,7 +198,7 @@ export async function bootstrapState(admin: pg.Client, options: BootstrapOptions
 
     const report = await inspect(admin, role, schema, database, actions);
     await exec('commit');
-    return report;
+    return notes.length === 0 ? report : { ...report, warnings: [...report.warnings, ...notes] };
   } catch (e) {
     await admin.query('rollback').catch(() => undefined);
     throw e;

@@ -151,6 +151,31 @@ describe('gatehouse bootstrap-state', () => {
     expect(ok.out()).toContain('state.iamAuth: gcp-cloudsql');
   });
 
+  test('an administrator that may not change the role\'s settings (no ADMIN OPTION, as on PostgreSQL 16 for a role Cloud SQL created) still bootstraps, with a warning naming state.schema', async () => {
+    await asAdmin(server.url, async (c) => {
+      // A non-superuser administrator without CREATEROLE: ALTER ROLE ... SET is refused (42501) on
+      // PostgreSQL 15 too, the same refusal PostgreSQL 16 gives without ADMIN OPTION.
+      await c.query('create role gh_limited_admin login');
+      await c.query(`grant create, connect on database ${server.database} to gh_limited_admin with grant option`);
+      await c.query('create role gh_iam_app login');
+    });
+    const limited = `postgres://gh_limited_admin@127.0.0.1:${server.port}/${server.database}`;
+    const report = await asAdmin(limited, (c) => bootstrapState(c, { appRole: 'gh_iam_app', iamAuth: 'gcp-cloudsql', schema: 'gh_limited' }));
+    expect(report.problems).toEqual([]);
+    expect(report.privileges).toMatchObject({ connect: true, schemaUsage: true, schemaCreate: true });
+    expect(report.warnings.join('\n')).toContain('configure the gateway with state.schema: gh_limited');
+    expect(report.actions.some((a) => a.includes('search_path'))).toBe(false);
+    // The rest of the run was kept (savepoint, not a rolled-back transaction).
+    const index = createSessionIndex({ url: roleUrl(server, 'gh_iam_app'), embeddedPath: 'memory', schema: 'gh_limited' });
+    try {
+      await index.init();
+      const who = await index.store.query<{ u: string; s: string }>('select current_user as u, current_schema() as s');
+      expect(who.rows[0]).toEqual({ u: 'gh_iam_app', s: 'gh_limited' });
+    } finally {
+      await index.close();
+    }
+  });
+
   test('usage errors exit 2; the administrator URL can come from the environment', async () => {
     const bad = capture();
     expect(await main(['bootstrap-state', '--admin-url', server.url, '--iam-auth', 'kerberos', '--app-role', 'x'], bad.io)).toBe(2);
