@@ -129,8 +129,9 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
 
   const prefixes = new Map<string, number>();
   config.connections.forEach((c, i) => {
-    if (c.kind !== 'http') return;
-    const key = `${c.route.host ?? '*'}|${c.route.pathPrefix ?? '/'}`;
+    if (c.kind !== 'http' && c.kind !== 'git') return;
+    // git connections are served on the HTTP listener by path prefix, so they share its routes.
+    const key = c.kind === 'git' ? `*|${c.route.pathPrefix ?? `/git/${c.name}`}` : `${c.route.host ?? '*'}|${c.route.pathPrefix ?? '/'}`;
     const first = prefixes.get(key);
     if (first !== undefined) problems.push({ path: `connections.${i}.route`, message: `same route as connections.${first}` });
     else prefixes.set(key, i);

@@ -421,7 +421,60 @@ export const awsConnectionSchema = z
   })
   .strict();
 
-export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema, sshConnectionSchema, awsConnectionSchema]);
+/**
+ * Git repositories over smart HTTP (docs/git.md), served on the HTTP listener under
+ * `route.pathPrefix`: `https://gw<pathPrefix>/<repository>.git` proxies
+ * `<upstream>/<repository>.git`. Callers authenticate with their OIDC token as the HTTP Basic
+ * password (git's credential helper); the gateway fetches and pushes upstream with the brokered
+ * credential. Every fetch and every ref a push updates is judged (`git:fetch`, `git:push`,
+ * `git:push:force`, `git:delete`).
+ */
+export const gitConnectionSchema = z
+  .object({
+    name,
+    kind: z.literal('git'),
+    /** The upstream's base URL: repositories are `<upstream>/<repository>.git` (e.g. `https://github.com/`). */
+    upstream: z.string().url(),
+    route: z
+      .object({
+        /** Requests under this prefix reach this connection. @default `/git/<name>` */
+        pathPrefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'a path prefix such as "/git/github"').optional(),
+      })
+      .strict()
+      .default({}),
+    /**
+     * The brokered credential the gateway fetches and pushes with: `basic` (GitHub: username
+     * `x-access-token` and a token; GitLab `oauth2`; Azure DevOps any name and a PAT) or `bearer`.
+     */
+    credential: credentialSchema.default({ type: 'none' }),
+    /** Repository names are compared without letter case (GitHub, GitLab, Azure DevOps). @default true */
+    caseInsensitive: z.boolean().default(true),
+    push: z
+      .object({
+        /** Largest request body (commands and pack) a push may send; larger is refused (HTTP 413). @default 2 GiB */
+        maxPackBytes: z.number().int().min(1024).max(64 * 1024 * 1024 * 1024).default(2 * 1024 * 1024 * 1024),
+        /** Each git step of judging a push (mirror refresh, index-pack, ancestry). @default 120000 */
+        timeoutMs: z.number().int().min(1000).max(3600000).default(120000),
+        /** Scan the lines a push adds for secrets (masking's secret detectors); a finding refuses the push. @default true */
+        secretScan: z.boolean().default(true),
+        /** Paths listed per ref update in policy's context. @default 1000 */
+        maxPaths: z.number().int().min(0).max(100000).default(1000),
+      })
+      .strict()
+      .default({ maxPackBytes: 2 * 1024 * 1024 * 1024, timeoutMs: 120000, secretScan: true, maxPaths: 1000 }),
+    /**
+     * Where the gateway keeps its bare mirrors of upstream repositories (to prove ancestry) and
+     * spools pushed packs. @default `<system temp>/gatehouse-git/<name>`
+     */
+    dataDir: z.string().min(1).optional(),
+    /** Upstream request timeout (time to response headers). */
+    timeoutMs: z.number().int().min(100).default(300000),
+    /** Trust a custom CA for the upstream (PEM file or secret reference). */
+    upstreamCa: z.string().optional(),
+  })
+  .strict();
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnectionSchema, postgresConnectionSchema, sshConnectionSchema, awsConnectionSchema, gitConnectionSchema]);
 
 /** A key prefix inside a bucket/container: empty, or segments ending in "/" (e.g. `gatehouse/`). */
 const objectPrefix = z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'a prefix such as "gatehouse/" (segments of letters, digits, ".", "_", "-", each ending in "/")').default('');
@@ -734,6 +787,7 @@ export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type SshConnectionConfig = z.infer<typeof sshConnectionSchema>;
 export type AwsConnectionConfig = z.infer<typeof awsConnectionSchema>;
+export type GitConnectionConfig = z.infer<typeof gitConnectionSchema>;
 export type MaskingConfig = z.infer<typeof maskingSchema>;
 export type CredentialConfig = z.infer<typeof credentialSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

@@ -85,6 +85,10 @@ export const DECISION_CODES = {
   gitUnsupported: 'git.unsupported',
   /** A pkt-line body that cannot be decoded (bad framing, commands, ref names, ids). */
   gitRequestInvalid: 'git.request_invalid',
+  /** A push adds a line the secret detectors flag (named by file, line and detector, never the value). */
+  gitSecretFound: 'git.secret_found',
+  /** A push whose added lines could not all be scanned within the bounds: refused rather than passed unscanned. */
+  gitScanIncomplete: 'git.scan_incomplete',
 } as const;
 
 export type DecisionCode = (typeof DECISION_CODES)[keyof typeof DECISION_CODES];

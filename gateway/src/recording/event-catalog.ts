@@ -355,6 +355,61 @@ export interface SshExitPayload {
   readonly signal?: string;
 }
 
+/** A Git fetch (ref advertisement or upload-pack call): what was asked for, never contents (protocols/git). */
+export interface GitFetchPayload {
+  readonly repository: string;
+  readonly service: 'git-upload-pack' | 'git-receive-pack';
+  readonly phase: 'advertise' | 'rpc';
+  readonly protocolVersion: number;
+  /** v2 command (`ls-refs`, `fetch`, ...); v0/v1 calls are `fetch`. */
+  readonly command?: string;
+  readonly wants?: readonly string[];
+  readonly wantRefs?: readonly string[];
+  readonly haves?: number;
+  readonly refPrefixes?: readonly string[];
+  readonly filter?: string;
+  readonly shallow?: boolean;
+  /** Bytes of the request body. */
+  readonly requestBytes: number;
+}
+
+/** One ref update of a push, as proven against the upstream's mirror. */
+export interface GitRefUpdateRecord {
+  readonly ref: string;
+  readonly oldId: string;
+  readonly newId: string;
+  readonly update: 'create' | 'delete' | 'fast-forward' | 'force';
+  readonly commits: number;
+  readonly authors: readonly string[];
+  readonly committers: readonly string[];
+  readonly signed: boolean;
+  readonly changedPaths: readonly string[];
+  readonly pathsTruncated: boolean;
+  readonly largestBlob: number;
+}
+
+/** A Git push, judged per ref (protocols/git): recorded before the decision, whatever it is. */
+export interface GitPushPayload {
+  readonly repository: string;
+  readonly refs: readonly GitRefUpdateRecord[];
+  readonly atomic: boolean;
+  readonly pushOptions: readonly string[];
+  /** The pack as pushed: bytes and SHA-256 (absent for a delete-only push). */
+  readonly packBytes: number;
+  readonly packSha256?: string;
+  /** The whole request body's bytes and SHA-256 (what was forwarded when allowed). */
+  readonly requestBytes: number;
+  readonly requestSha256: string;
+  /** The secret scan of the lines the push adds: findings name commit, path, line and detector, never the value. */
+  readonly secretScan?: {
+    readonly complete: boolean;
+    readonly findingsTotal: number;
+    readonly findings: readonly { readonly commit: string; readonly path: string; readonly line: number; readonly detector: string }[];
+    readonly incomplete: readonly { readonly bound: string; readonly path?: string }[];
+    readonly addedBytes: number;
+  };
+}
+
 /** The upstream sshd could not be reached, refused the brokered key, or showed another host key. */
 export interface SshUpstreamErrorPayload {
   readonly upstream: string;
@@ -446,6 +501,8 @@ export const EVENT_CATALOG = {
   'ssh.data': event<SshDataPayload>()('info', 'GH2302I', "Bytes on a channel (stdin, stdout, stderr) with their timing, UTF-8 safe and masked as configured."),
   'ssh.resize': event<SshResizePayload>()('info', 'GH2303I', "The client's terminal changed size."),
   'ssh.exit': event<SshExitPayload>()('info', 'GH2304I', "A channel's command or shell ended: exit status or signal."),
+  'git.fetch': event<GitFetchPayload>()('info', 'GH2400I', 'A Git fetch: the ref advertisement or an upload-pack call, with what it asked for (wants, ref prefixes; never contents).'),
+  'git.push': event<GitPushPayload>()('info', 'GH2401I', 'A Git push as judged: each ref update proven against the upstream mirror, its commits, the pack hash and size, the secret scan.'),
   'ssh.upstream_error': event<SshUpstreamErrorPayload>()('error', 'GH2305E', 'The upstream sshd could not be reached, refused the brokered key, or showed a host key other than the pinned one.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),

@@ -63,6 +63,12 @@ export interface InspectPushInput {
   /** The pack (the request body after its head); ignored for a delete-only push. */
   readonly pack?: Buffer | Readable;
   readonly limits?: InspectLimits;
+  /**
+   * Runs once the refs are classified, while the quarantine still exists (the secret scan reads
+   * the pushed objects from it: `objectDir`, borrowing the mirror's). Its rejection fails the
+   * inspection.
+   */
+  readonly whileQuarantined?: (objectDir: string, refs: readonly RefUpdateFacts[]) => Promise<void>;
 }
 
 export async function inspectPush(input: InspectPushInput): Promise<PushInspection> {
@@ -104,6 +110,7 @@ export async function inspectPush(input: InspectPushInput): Promise<PushInspecti
     const types = await objectTypes(git, ids);
     const refs: RefUpdateFacts[] = [];
     for (const c of request.commands) refs.push(await refFacts(git, c, types, input.limits));
+    await input.whileQuarantined?.(objects, refs);
     return { refs, packBytes, packSha256 };
   } finally {
     await rm(quarantine, { recursive: true, force: true });

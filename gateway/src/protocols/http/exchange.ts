@@ -11,6 +11,7 @@ import type { Principal } from '../../identity/principal';
 import { countMasked, type MaskingPolicy } from '../../masking/masking-policy';
 import type { Decision, Operation } from '../../policy/decision';
 import type { GatewaySession, Pipeline } from '../../pipeline/types';
+import type { EventType } from '../../recording/event-catalog';
 import { bodyTooLarge, decodeRequest, HttpRefusal, type HttpCaller, type HttpRefusedAbout, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite, type SpooledBody } from '../kit/http-dialect';
 import type { CanonicalTarget } from './canonical-target';
 import { BodyCapture, ResponseDecoder } from './capture';
@@ -150,6 +151,10 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
 
   get headers(): IncomingHttpHeaders {
     return this.req.headers;
+  }
+
+  record(type: EventType, payload: Record<string, unknown>): void {
+    void this.session.recordOutcome(type as never, payload as never, this.requestId);
   }
 
   /**

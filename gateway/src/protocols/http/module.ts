@@ -1,6 +1,8 @@
-import type { AwsConnectionConfig, HttpConnectionConfig, ListenerConfig } from '../../config/schema';
+import type { AwsConnectionConfig, GitConnectionConfig, HttpConnectionConfig, ListenerConfig } from '../../config/schema';
 import { prepareAwsConnections } from '../aws/connections';
 import { withAwsCredentials } from '../aws/credential-endpoint';
+import { gitHttpConnection } from '../git/connection';
+import { gitDialect } from '../git/dialect';
 import { listen, type Listener } from '../../server/listener';
 import type { ProtocolModule } from '../kit/module';
 import { createHttpProxy } from './proxy';
@@ -11,6 +13,8 @@ interface HttpSection {
   readonly connections: readonly HttpConnectionConfig[];
   /** `aws` connections ride on the HTTP exchange with the aws dialect (protocols/aws). */
   readonly aws: readonly AwsConnectionConfig[];
+  /** Git repositories over smart HTTP (protocols/git), served on this listener by path prefix. */
+  readonly git: readonly GitConnectionConfig[];
 }
 
 /** HTTP (any HTTP API, LLM-aware): always configured, `listeners.http` is required. */
@@ -20,13 +24,15 @@ export const httpModule: ProtocolModule<HttpSection, Listener> = {
     listener: config.listeners.http,
     connections: config.connections.filter((c): c is HttpConnectionConfig => c.kind === 'http'),
     aws: config.connections.filter((c): c is AwsConnectionConfig => c.kind === 'aws'),
+    git: config.connections.filter((c): c is GitConnectionConfig => c.kind === 'git'),
   }),
   async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors }) {
     const aws = prepareAwsConnections(section.aws, { secrets, bodyCapBytes: pipeline.bodyCapBytes });
     const proxy = createHttpProxy({
       pipeline,
-      connections: [...section.connections, ...aws.http],
-      dialects: aws.dialects,
+      connections: [...section.connections, ...aws.http, ...section.git.map(gitHttpConnection)],
+      // aws and git connections ride on the exchange with their own dialects.
+      dialects: { ...aws.dialects, ...Object.fromEntries(section.git.map((c) => [c.name, gitDialect(c, { secrets })])) },
       logger,
       metrics: {
         observeRequest: (connection, _method, status, seconds) => {

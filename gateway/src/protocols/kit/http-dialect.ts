@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ErrorCode, GatehouseError } from '../../errors';
 import type { Principal } from '../../identity/principal';
+import type { EventType } from '../../recording/event-catalog';
 import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
 
 /**
@@ -167,6 +168,12 @@ export interface HttpRequestHead {
   readonly query?: string;
   /** The caller as the dialect's `authenticate` returned it (undefined for bearer-token dialects). */
   readonly caller?: HttpCaller;
+  /**
+   * Records an event about this request in its session (`session.recordOutcome`: in order, never
+   * throwing; the type must be registered): a dialect's own description of what it decoded (Git:
+   * `git.push` with its ref updates). Absent on heads built outside an exchange.
+   */
+  record?(type: EventType, payload: Record<string, unknown>): void;
   /** What an approver sees for this request, given the operation's attributes (built only on review). */
   approvalDetails(attributes: Readonly<Record<string, unknown>>): Record<string, unknown>;
 }

@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { CredentialConfig, GitConnectionConfig } from '../../config/schema';
+import { GatehouseError } from '../../errors';
+import type { SecretProvider } from '../../pipeline/types';
+import { DECISION_CODES, type Operation } from '../../policy/decision';
+import type { GitPushPayload } from '../../recording/event-catalog';
+import { HttpRefusal, type HttpDialect, type HttpRefusedAbout, type HttpRequestHead, type SpooledBody } from '../kit/http-dialect';
+import { gitEndpoint, type GitEndpoint } from './endpoint';
+import { inspectPush, type PushInspection } from './inspect-push';
+import { GitMirror } from './mirror';
+import { gitFetchOperation, gitPushOperations } from './operations';
+import { encodePktLine, FLUSH_PKT } from './pkt-line';
+import { ReceivePackDecoder, type ReceivePackRequest } from './receive-pack';
+import { ATOMIC_FAILURE, encodeReport, refusalReport } from './report-status';
+import { scanPushedSecrets, type SecretScanResult } from './secret-scan';
+import { decodeUploadPack } from './upload-pack';
+
+/**
+ * The `git` connection kind's HTTP dialect (docs/git.md): smart HTTP decoded into the operations
+ * policy judges, on the kit's spooled-body mode, so a push is judged after its whole pack is seen.
+ *
+ * - `GET info/refs?service=…` and `POST git-upload-pack` are `git:fetch` (with what a fetch asks
+ *   for: wants, want-refs, ref prefixes), recorded as `git.fetch`.
+ * - `POST git-receive-pack`: the command list is decoded, the upstream's bare mirror refreshed, the
+ *   pack indexed into a quarantine beside it, each ref update proven (create, delete, fast-forward,
+ *   force) and described (commits, people, paths, largest blob, signatures), the added lines
+ *   scanned for secrets; one operation per ref (`git:push`, `git:push:force`, `git:delete`),
+ *   recorded as `git.push` whatever the decision.
+ * - The caller's OIDC token is the password of HTTP Basic (git's credential helper gives it); a
+ *   401 carries a Basic challenge so git asks its helper. Refusals are answered the way git
+ *   prints them: report-status `ng <ref> <reason>` for a push, an `ERR` packet otherwise.
+ */
+export interface GitDialectOptions {
+  readonly secrets: SecretProvider;
+}
+
+const ADVERTISE_CAP_NOTE = 'upload-pack requests are judged whole';
+/** Largest upload-pack request (wants and haves) decoded; clients send far less. */
+const MAX_UPLOAD_PACK_BYTES = 64 * 1024 * 1024;
+/** Longest push command list read before the pack (10000 commands of ~300 bytes). */
+const MAX_PUSH_HEAD_BYTES = 4 * 1024 * 1024;
+
+interface RequestState {
+  readonly endpoint: GitEndpoint;
+  push?: ReceivePackRequest;
+}
+
+export function gitDialect(connection: GitConnectionConfig, options: GitDialectOptions): HttpDialect {
+  return new GitDialect(connection, options);
+}
+
+/** The directory a connection keeps its mirrors and spooled bodies in. */
+export function gitDataDir(connection: GitConnectionConfig): string {
+  return connection.dataDir ?? join(tmpdir(), 'gatehouse-git', connection.name);
+}
+
+class GitDialect implements HttpDialect {
+  readonly name = 'git';
+  readonly body = 'spool' as const;
+  readonly bodyCap: number;
+  readonly spoolDir: string;
+  /** Per request: what sendError needs to answer natively (the head is the exchange: collected with it). */
+  private readonly states = new WeakMap<HttpRequestHead, RequestState>();
+  private readonly mirrors = new Map<string, GitMirror>();
+  private readonly dataDir: string;
+
+  constructor(
+    private readonly connection: GitConnectionConfig,
+    private readonly options: GitDialectOptions,
+  ) {
+    this.bodyCap = connection.push.maxPackBytes;
+    this.dataDir = gitDataDir(connection);
+    this.spoolDir = this.dataDir;
+    this.sendError = this.sendError.bind(this);
+  }
+
+  decode(): HttpRefusal {
+    // Never called: a spooling dialect is judged by inspect.
+    return new HttpRefusal(DECISION_CODES.gitUnsupported, 'GH_ERR_INTERNAL', 'the git dialect judges requests whole');
+  }
+
+  /** The OIDC token is the HTTP Basic password (any user name), as git's credential helpers send it. */
+  callerToken(headers: IncomingHttpHeaders): string | undefined {
+    const auth = headers.authorization;
+    if (auth === undefined || auth.length < 7 || auth.slice(0, 6).toLowerCase() !== 'basic ') return undefined;
+    const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const password = colon < 0 ? '' : decoded.slice(colon + 1);
+    const user = colon < 0 ? decoded : decoded.slice(0, colon);
+    // Some helpers put a token in the user name and leave the password empty.
+    const token = password !== '' ? password : user;
+    return token === '' ? undefined : token;
+  }
+
+  async inspect(head: HttpRequestHead, body: SpooledBody): Promise<Operation | readonly Operation[] | HttpRefusal> {
+    const found = gitEndpoint(head.method, head.routedPath, head.params, head.headers, { caseInsensitive: this.connection.caseInsensitive });
+    if (!found.ok) return new HttpRefusal(found.kind === 'ambiguous' ? DECISION_CODES.gitPathAmbiguous : DECISION_CODES.gitUnsupported, 'GH_ERR_REQUEST_INVALID', found.reason);
+    const endpoint = found.endpoint;
+    const state: RequestState = { endpoint };
+    this.states.set(head, state);
+    const name = this.connection.name;
+    if (endpoint.phase === 'advertise') {
+      head.record?.('git.fetch', { repository: endpoint.repository, service: endpoint.service, phase: 'advertise', protocolVersion: endpoint.protocolVersion, requestBytes: body.size });
+      return gitFetchOperation(endpoint, name);
+    }
+    if (endpoint.service === 'git-upload-pack') return this.inspectFetch(head, endpoint, body);
+    return this.inspectPush(head, state, endpoint, body);
+  }
+
+  private async inspectFetch(head: HttpRequestHead, endpoint: GitEndpoint, body: SpooledBody): Promise<Operation | HttpRefusal> {
+    if (body.size > MAX_UPLOAD_PACK_BYTES) return new HttpRefusal(DECISION_CODES.httpBodyTooLarge, 'GH_ERR_MESSAGE_TOO_LARGE', `${ADVERTISE_CAP_NOTE}, up to ${MAX_UPLOAD_PACK_BYTES} bytes`);
+    let bytes = body.file === undefined ? body.prefix : await readFile(body.file);
+    const encoding = String(head.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (encoding === 'gzip' || encoding === 'x-gzip') {
+      try {
+        bytes = gunzipSync(bytes, { maxOutputLength: MAX_UPLOAD_PACK_BYTES });
+      } catch {
+        return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', 'the gzip-encoded upload-pack request could not be decoded');
+      }
+    } else if (encoding !== '' && encoding !== 'identity') {
+      return new HttpRefusal(DECISION_CODES.gitUnsupported, 'GH_ERR_REQUEST_INVALID', `an upload-pack request encoded as ${JSON.stringify(encoding.slice(0, 40))}`);
+    }
+    const decoded = decodeUploadPack(bytes, endpoint.protocolVersion);
+    if (!decoded.ok) return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', `the upload-pack request cannot be decoded: ${decoded.reason}`);
+    const r = decoded.request;
+    head.record?.('git.fetch', {
+      repository: endpoint.repository,
+      service: endpoint.service,
+      phase: 'rpc',
+      protocolVersion: endpoint.protocolVersion,
+      command: r.command,
+      wants: r.wants,
+      ...(r.wantRefs.length > 0 && { wantRefs: r.wantRefs }),
+      haves: r.haves,
+      ...(r.refPrefixes.length > 0 && { refPrefixes: r.refPrefixes }),
+      ...(r.filter !== undefined && { filter: r.filter }),
+      ...(r.deepen.length > 0 && { shallow: true }),
+      requestBytes: body.size,
+    });
+    return gitFetchOperation(endpoint, this.connection.name, r);
+  }
+
+  private async inspectPush(head: HttpRequestHead, state: RequestState, endpoint: GitEndpoint, body: SpooledBody): Promise<readonly Operation[] | HttpRefusal> {
+    const encoding = String(head.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (encoding !== '' && encoding !== 'identity') return new HttpRefusal(DECISION_CODES.gitUnsupported, 'GH_ERR_REQUEST_INVALID', `a receive-pack request encoded as ${JSON.stringify(encoding.slice(0, 40))}`);
+    const decoded = await readPushHead(body);
+    if (decoded.status !== 'complete') return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', decoded.status === 'invalid' ? `the push cannot be decoded: ${decoded.reason}` : 'the push ends inside its command list');
+    const request = decoded.request;
+    state.push = request;
+    if (request.deleteOnly && body.size > request.headLength) return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', 'bytes after a delete-only command list');
+    const mirror = this.mirrorOf(endpoint.repository);
+    await mirror.refresh();
+    const timeoutMs = this.connection.push.timeoutMs;
+    let scan: SecretScanResult | undefined;
+    const pack = request.deleteOnly ? undefined : body.file === undefined ? body.prefix.subarray(request.headLength) : createReadStream(body.file, { start: request.headLength });
+    const inspection: PushInspection = await inspectPush({
+      mirrorDir: mirror.gitDir,
+      scratchDir: join(this.dataDir, 'quarantine'),
+      request,
+      pack,
+      limits: { maxPackBytes: this.connection.push.maxPackBytes, timeoutMs, maxPaths: this.connection.push.maxPaths },
+      whileQuarantined: this.connection.push.secretScan
+        ? async (objectDir, refs) => {
+            scan = await scanPushedSecrets({ mirrorDir: mirror.gitDir, quarantineObjectDir: objectDir, updates: refs.map((r) => ({ ref: r.ref, oldId: r.oldId, newId: r.newId })), limits: { timeoutMs } });
+          }
+        : undefined,
+    });
+    const payload: GitPushPayload = {
+      repository: endpoint.repository,
+      refs: inspection.refs.map((r) => ({ ref: r.ref, oldId: r.oldId, newId: r.newId, update: r.kind, commits: r.commits, authors: r.authors, committers: r.committers, signed: r.signed, changedPaths: r.changedPaths, pathsTruncated: r.pathsTruncated, largestBlob: r.largestBlob })),
+      atomic: request.atomic,
+      pushOptions: request.pushOptions,
+      packBytes: inspection.packBytes,
+      ...(inspection.packSha256 !== undefined && { packSha256: inspection.packSha256 }),
+      requestBytes: body.size,
+      requestSha256: body.sha256,
+      ...(scan !== undefined && {
+        secretScan: {
+          complete: scan.complete,
+          findingsTotal: scan.findingsTotal,
+          findings: scan.findings.map((f) => ({ commit: f.commit, path: f.path, line: f.line, detector: f.detector })),
+          incomplete: scan.incomplete.map((i) => ({ bound: i.bound, ...(i.path !== undefined && { path: i.path }) })),
+          addedBytes: scan.addedBytes,
+        },
+      }),
+    };
+    head.record?.('git.push', payload as unknown as Record<string, unknown>);
+    const operations = gitPushOperations(endpoint, this.connection.name, request, inspection);
+    if (scan !== undefined && scan.findingsTotal > 0) {
+      const shown = scan.findings.slice(0, 3).map((f) => `${f.path}:${f.line} (${f.detector})`).join(', ');
+      const more = scan.findingsTotal > 3 ? ` and ${scan.findingsTotal - 3} more` : '';
+      return new HttpRefusal(DECISION_CODES.gitSecretFound, 'GH_ERR_POLICY_DENIED', `secret found: ${shown}${more}`, operations[0]);
+    }
+    if (scan !== undefined && !scan.complete) {
+      const bound = scan.incomplete[0]!;
+      return new HttpRefusal(DECISION_CODES.gitScanIncomplete, 'GH_ERR_POLICY_DENIED', `the pushed content could not all be scanned for secrets (${bound.bound}${bound.path === undefined ? '' : ` at ${bound.path}`})`, operations[0]);
+    }
+    return operations;
+  }
+
+  private mirrorOf(repository: string): GitMirror {
+    let m = this.mirrors.get(repository);
+    if (m === undefined) {
+      const id = createHash('sha256').update(repository).digest('hex').slice(0, 24);
+      const base = this.connection.upstream.endsWith('/') ? this.connection.upstream : `${this.connection.upstream}/`;
+      m = new GitMirror({
+        gitDir: join(this.dataDir, 'mirrors', `${id}.git`),
+        upstreamUrl: new URL(`${repository}.git`, base).toString(),
+        headers: () => upstreamHeaders(this.connection.credential, this.options.secrets),
+        timeoutMs: this.connection.push.timeoutMs,
+      });
+      this.mirrors.set(repository, m);
+    }
+    return m;
+  }
+
+  /**
+   * Refusals as git prints them: a push gets report-status (`! [remote rejected] main -> main
+   * (reason)`), a fetch an `ERR` packet (`fatal: remote error: reason`), an authentication failure
+   * a 401 with a Basic challenge (git asks its credential helper, then says the authentication failed).
+   */
+  sendError(res: ServerResponse, err: GatehouseError, extras: { readonly requestId?: string; readonly decision?: string } & HttpRefusedAbout): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (res.destroyed) return;
+    const reason = `${err.message} [${extras.decision ?? err.code}]`;
+    const headers: Record<string, string | number> = { 'x-gatehouse-error': err.code, 'cache-control': 'no-cache' };
+    if (extras.requestId !== undefined) headers['x-gatehouse-request-id'] = extras.requestId;
+    if (err.status === 401) {
+      const text = Buffer.from(`${reason}\n`);
+      res.writeHead(401, { ...headers, 'www-authenticate': 'Basic realm="Gatehouse", charset="UTF-8"', 'content-type': 'text/plain; charset=utf-8', 'content-length': text.length });
+      res.end(text);
+      return;
+    }
+    const head = extras.head;
+    let state = head === undefined ? undefined : this.states.get(head);
+    if (state === undefined && head !== undefined) {
+      const found = gitEndpoint(head.method, head.routedPath, head.params, head.headers, { caseInsensitive: this.connection.caseInsensitive });
+      if (found.ok) state = { endpoint: found.endpoint };
+    }
+    if (state === undefined) {
+      // Not a Git endpoint: git shows the status line.
+      const text = Buffer.from(`${reason}\n`);
+      res.writeHead(err.status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': text.length });
+      res.end(text);
+      return;
+    }
+    const { endpoint, push } = state;
+    let bytes: Buffer;
+    if (endpoint.phase === 'advertise') {
+      bytes = Buffer.concat([encodePktLine(`# service=${endpoint.service}\n`), FLUSH_PKT, encodePktLine(`ERR ${oneLine(reason)}\n`)]);
+      headers['content-type'] = `application/x-${endpoint.service}-advertisement`;
+    } else if (push !== undefined && push.report !== 'none') {
+      bytes = encodeReport(pushRefusal(push, extras.operation, reason), push.sideBand);
+      headers['content-type'] = 'application/x-git-receive-pack-result';
+    } else {
+      bytes = encodePktLine(`ERR ${oneLine(reason)}\n`);
+      headers['content-type'] = `application/x-${endpoint.service}-result`;
+    }
+    headers['content-length'] = bytes.length;
+    res.writeHead(200, headers);
+    res.end(bytes);
+  }
+}
+
+/** The report for a refused push: the refused ref with the reason; the others not pushed (all refs when no single one was refused). */
+function pushRefusal(push: ReceivePackRequest, operation: Operation | undefined, reason: string): ReturnType<typeof refusalReport> {
+  const ref = operation?.attributes.ref;
+  const denied = new Map<string, string>();
+  if (typeof ref === 'string' && push.commands.some((c) => c.ref === ref)) {
+    denied.set(ref, reason);
+    // The gateway forwards a push whole or not at all: the other refs were not pushed either.
+    for (const c of push.commands) if (c.ref !== ref) denied.set(c.ref, push.atomic ? ATOMIC_FAILURE : `not pushed: ${ref} was refused`);
+  } else for (const c of push.commands) denied.set(c.ref, reason);
+  return refusalReport(push, denied);
+}
+
+/** The push's command list, from the prefix and, past it, the spooled file. */
+async function readPushHead(body: SpooledBody): Promise<ReturnType<ReceivePackDecoder['feed']>> {
+  const decoder = new ReceivePackDecoder();
+  let state = decoder.feed(body.prefix);
+  if (state.status !== 'incomplete' || body.file === undefined) return state;
+  const stream = createReadStream(body.file, { start: body.prefix.length, end: Math.min(body.size, MAX_PUSH_HEAD_BYTES) - 1, highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      state = decoder.feed(chunk);
+      if (state.status !== 'incomplete') break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return state;
+}
+
+/** The upstream credential as HTTP headers, for the mirror's fetches (never in argv or logs). */
+async function upstreamHeaders(credential: CredentialConfig, secrets: SecretProvider): Promise<Record<string, string>> {
+  switch (credential.type) {
+    case 'none':
+      return {};
+    case 'bearer':
+      return { Authorization: `Bearer ${await secrets.get(credential.secret)}` };
+    case 'basic':
+      return { Authorization: `Basic ${Buffer.from(`${credential.username}:${await secrets.get(credential.secret)}`, 'utf8').toString('base64')}` };
+    case 'header':
+      return { [credential.header]: `${credential.prefix}${await secrets.get(credential.secret)}` };
+    case 'query':
+      throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'a git connection cannot broker a credential in the query');
+  }
+}
+
+function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f]+/g, ' ').trim().slice(0, 900);
+}
