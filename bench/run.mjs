@@ -6,6 +6,7 @@ const benches = {
   http: () => import('./http.mjs'),
   masking: () => import('./masking.mjs'),
   postgres: () => import('./postgres.mjs'),
+  ssh: () => import('./ssh.mjs'),
 };
 const which = process.argv[2];
 if (!which || !(which in benches) && which !== 'all') {

@@ -37,10 +37,17 @@ await build({
       '#!/usr/bin/env node',
       "import { createRequire as __gatehouseCreateRequire } from 'node:module';",
       'const require = __gatehouseCreateRequire(import.meta.url);',
+      // ...and some read __dirname at load (ssh2's emscripten-built poly1305 locates itself by it).
+      "import { fileURLToPath as __gatehouseFileURLToPath } from 'node:url';",
+      "import { dirname as __gatehouseDirname } from 'node:path';",
+      'const __dirname = __gatehouseDirname(__gatehouseFileURLToPath(import.meta.url));',
     ].join('\n'),
   },
-  // Optional native accelerators some dependencies probe for; the pure-JS fallback is used.
-  external: ['pg-native'],
+  // Optional native accelerators some dependencies probe for (inside try/catch); the pure-JS
+  // fallback is used where they are absent: pg-native for pg, and for ssh2 its own crypto
+  // binding (a .node file) and cpu-features (ssh2 then uses Node's crypto for AES-GCM and its JS
+  // ChaCha20-Poly1305).
+  external: ['pg-native', 'cpu-features', '*.node'],
 });
 
 // Run-time assets that esbuild cannot inline (see each module for how it finds them).

@@ -58,10 +58,9 @@ export async function sshKeyCommand(argv: string[], io: CommandIO, deps: SshKeyD
   const code = await tokenCommand(tokenArgs, capture, { env });
   if (code !== 0 || token === '') return code === 0 ? 1 : code;
 
-  const { utils } = await import('ssh2');
-  const { registerKey } = await import('../../protocols/ssh/registration');
+  const { generateClientKeyPair, registerKey } = await import('../../protocols/ssh/registration');
   const keyPath = resolve(values.out ?? join(deps.home ?? homedir(), '.ssh', `${values.alias}_ed25519`));
-  const pair = utils.generateKeyPairSync('ed25519', { comment: `gatehouse ssh-key ${new Date().toISOString()}` });
+  const pair = generateClientKeyPair(`gatehouse ssh-key ${new Date().toISOString()}`);
   const registration = await registerKey({ host, port, hostKeyFingerprint: values.fingerprint, token, publicKey: pair.public });
 
   mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });

@@ -1,4 +1,4 @@
-import { Client } from 'ssh2';
+import { Client, utils } from 'ssh2';
 import { GatehouseError } from '../../errors';
 import { fingerprint } from './host-key';
 
@@ -89,4 +89,10 @@ export function registerKey(options: RegisterOptions): Promise<Registration> {
       },
     });
   });
+}
+
+/** A fresh ed25519 key pair in OpenSSH's formats (`private`: the key file; `public`: the one-line form). */
+export function generateClientKeyPair(comment: string): { readonly private: string; readonly public: string } {
+  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  return { private: pair.private, public: pair.public };
 }
