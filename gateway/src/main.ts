@@ -12,6 +12,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   'check-config': async () => (await import('./cli/commands/check-config')).checkConfigCommand,
   token: async () => (await import('./cli/commands/token')).tokenCommand,
   'git-credential': async () => (await import('./cli/commands/git-credential')).gitCredentialCommand,
+  'aws-credentials': async () => (await import('./cli/commands/aws-credentials')).awsCredentialsCommand,
   login: async () => (await import('./cli/commands/login')).loginCommand,
   logout: async () => (await import('./cli/commands/logout')).logoutCommand,
   setup: async () => (await import('./cli/commands/setup')).setupCommand,

@@ -27,6 +27,9 @@ Commands:
                               Git's credential helper: answers Git with a current token for the
                               gateway's host only (same source as token). Set up with
                               git config --global credential.https://GW.helper '!gatehouse git-credential'
+  aws-credentials [GATEWAY] [--connection NAME]
+                              AWS credential_process: prints short-lived caller credentials only
+                              the gateway accepts (same token source as token, or --token).
   verify PATH                 Verify a whole log (digests, segments, per-event hash chains) and
                               name the first broken link. Exit 0 only when every event is covered
                               by a signed digest and every instance ends sealed; 1 when not.
@@ -128,6 +131,20 @@ Development:
                     production mode. --sub (default: the current user), --groups (default:
                     developers), --ttl (default: 3600), --name, --config FILE (default:
                     GATEHOUSE_CONFIG, else ./.gatehouse/dev.yaml)
+`,
+  'aws-credentials': `Usage: gatehouse aws-credentials [GATEWAY] [--connection NAME] [--min-valid SECONDS]
+       gatehouse aws-credentials GATEWAY [--connection NAME] --ambient [--audience AUD] | --token-file PATH | --token-env NAME | --token TOKEN
+
+The AWS CLI's and SDKs' credential_process (~/.aws/config; \`gatehouse setup aws\` writes it):
+exchanges a current token (taken where \`gatehouse token\` takes it, or --token / GATEHOUSE_TOKEN)
+at the gateway for short-lived AWS caller credentials that only this gateway accepts, and prints
+them as credential_process JSON (Version 1, AccessKeyId, SecretAccessKey, SessionToken,
+Expiration). --connection names the gateway's aws connection (needed when it has several).
+Exit 1 with a message on stderr, nothing on stdout, when the gateway refuses.
+
+  [profile gatehouse]
+  credential_process = gatehouse aws-credentials https://gatehouse.example.com --connection s3
+  endpoint_url = https://gatehouse.example.com/aws/s3
 `,
   'git-credential': `Usage: gatehouse git-credential [GATEWAY] [options] get|store|erase
 

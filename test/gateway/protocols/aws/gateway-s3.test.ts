@@ -26,6 +26,7 @@ import { NodeSha256 } from '../../../../gateway/src/protocols/aws/sha256';
 import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
 import { startAwsFront, type AwsFront } from '../../../support/aws-front';
 import { MemoryLogger } from '../http/harness';
+import { awsCredentialsCommand } from '../../../../gateway/src/cli/commands/aws-credentials';
 
 /**
  * The `aws` connection kind end to end: a real @aws-sdk/client-s3 with gateway-issued credentials
@@ -133,6 +134,21 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     const issued = await env.waitForEvent('aws.credentials.issued', (e) => e.payload.accessKeyId === body.AccessKeyId);
     expect(issued.payload).toMatchObject({ connection: 's3', scope: 's3' });
     expect(JSON.stringify(issued)).not.toContain(String(body.SecretAccessKey));
+  });
+
+  it('gatehouse aws-credentials prints credential_process JSON the SDK signs with, and fails without a usable token', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await awsCredentialsCommand([gateway, '--connection', 's3', '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(0);
+    const printed = JSON.parse(out.join('')) as Record<string, unknown>;
+    expect(Object.keys(printed)).toEqual(['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration']);
+    const client = clientWith({ accessKeyId: String(printed.AccessKeyId), secretAccessKey: String(printed.SecretAccessKey), sessionToken: String(printed.SessionToken) });
+    await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    client.destroy();
+    const refusedOut: string[] = [];
+    expect(await awsCredentialsCommand([gateway, '--token', 'forged'], { out: (l) => refusedOut.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(1);
+    expect(refusedOut).toEqual([]);
+    expect(err.join('\n')).toContain('GH_ERR_TOKEN');
   });
 
   it('puts, gets, lists and deletes; each call judged, re-signed with the brokered credential, recorded', async () => {
