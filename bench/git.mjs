@@ -18,7 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@example.com', GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@example.com' };
 
 function parseArgs(argv) {
-  const opts = { mb: 100, commits: 3000, pushCommits: 1000, rounds: 3, cache: undefined, prepareOnly: false };
+  const opts = { mb: 100, commits: 3000, pushCommits: 1000, rounds: 3, cache: undefined, prepareOnly: false, bundle: join(root, 'dist/gateway.mjs') };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--mb') opts.mb = Number(argv[++i]);
     else if (argv[i] === '--commits') opts.commits = Number(argv[++i]);
@@ -26,7 +26,8 @@ function parseArgs(argv) {
     else if (argv[i] === '--rounds') opts.rounds = Number(argv[++i]);
     else if (argv[i] === '--cache') opts.cache = argv[++i];
     else if (argv[i] === '--prepare') opts.prepareOnly = true;
-    else throw new Error(`unknown option ${argv[i]} (--mb N --commits N --push-commits N --rounds N --cache DIR --prepare)`);
+    else if (argv[i] === '--bundle') opts.bundle = argv[++i];
+    else throw new Error(`unknown option ${argv[i]} (--mb N --commits N --push-commits N --rounds N --cache DIR --prepare --bundle FILE)`);
   }
   opts.cache ??= join(tmpdir(), `gatehouse-bench-git-${opts.mb}mb-${opts.commits}c-${opts.pushCommits}p-v2`);
   return opts;
@@ -152,9 +153,8 @@ logging: { level: warn }
 }
 
 /** Starts Gatehouse with a git connection, or says why it cannot (not built, or no `git` kind yet). */
-async function startGatehouse(dir, upstreamPort) {
-  const bundle = join(root, 'dist/gateway.mjs');
-  if (!existsSync(bundle)) return { missing: 'dist/gateway.mjs is not built (npm run build)' };
+async function startGatehouse(dir, upstreamPort, bundle) {
+  if (!existsSync(bundle)) return { missing: `${bundle} is not built (npm run build)` };
   const port = await freePort();
   const adminPort = await freePort();
   const cfg = join(dir, 'gatehouse.yaml');
@@ -283,7 +283,7 @@ export async function main(argv) {
     const nginx = startProcess(which('nginx'), ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')]);
     stops.push(nginx);
     await waitForPort(nginxPort);
-    const gatehouse = await startGatehouse(dir, backendPort);
+    const gatehouse = await startGatehouse(dir, backendPort, opts.bundle);
     if (gatehouse.proc) stops.push(gatehouse.proc);
     else process.stderr.write(`Gatehouse: MISSING from this run (${gatehouse.missing}); measuring direct and nginx only\n`);
 
@@ -292,6 +292,13 @@ export async function main(argv) {
       nginx: { url: `http://127.0.0.1:${nginxPort}/bench.git`, gitConfig: [] },
       ...(gatehouse.proc ? { gatehouse: { url: gatehouse.url, gitConfig: gatehouse.gitConfig } } : {}),
     };
+    // One untimed push through every target first: Gatehouse's first push creates its mirror of
+    // the upstream (a full fetch), which is set-up, not the judgment of a push.
+    for (const [name, t] of Object.entries(targets)) {
+      const ref = `refs/heads/bench-warmup-${name}`;
+      git([...t.gitConfig, 'push', '-q', t.url, `push-src:${ref}`], { cwd: work });
+      git(['update-ref', '-d', ref], { cwd: upstream });
+    }
     const clone = {};
     const push = {};
     let n = 0;
