@@ -18,6 +18,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   setup: async () => (await import('./cli/commands/setup')).setupCommand,
   psql: async () => (await import('./cli/commands/psql')).psqlCommand,
   'ssh-key': async () => (await import('./cli/commands/ssh-key')).sshKeyCommand,
+  doctor: async () => (await import('./cli/commands/doctor')).doctorCommand,
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,

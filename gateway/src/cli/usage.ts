@@ -20,6 +20,7 @@ Commands:
   ssh-key --ssh HOST[:PORT] --fingerprint SHA256:…
                               Register a fresh short-lived SSH key (and certificate) for your
                               token with the gateway's SSH listener; writes it with an ssh config.
+  doctor [GATEWAY]            Check end to end what is set up for a gateway; print what to fix.
   token [GATEWAY]             Print a current token (refreshed when near expiry) for tools such as
                               Claude Code's apiKeyHelper. --ambient / --token-file / --token-env:
                               a workload's platform token. --dev: a development token.
@@ -228,6 +229,21 @@ Runs psql with a current token (as \`gatehouse token\` prints it) in PGPASSWORD 
 only: not in a file, not in your shell, not on a command line. The arguments go to psql as they are,
 e.g. \`gatehouse psql -- service=gatehouse-orders -c 'SELECT 1'\` (see \`gatehouse setup psql\`).
 Exit status: psql's.
+`,
+  doctor: `Usage: gatehouse doctor [GATEWAY] [--json]
+
+Checks, end to end, what is set up here for a gateway (default: the gateway of the last login) and
+prints one line per check, with what to fix under each failure:
+  gateway       GATEWAY/.well-known/gatehouse answers
+  token         a token can be had (refreshed if needed) and how long it stays valid
+  connection X  a harmless operation passes the gateway (token accepted, policy allows it) and
+                the service behind answers: GET /v1/models on LLM connections, HEAD / on other
+                HTTP ones, SELECT 1 on PostgreSQL ones through your pg_service.conf entry
+  claude-code   its settings route through the gateway (ANTHROPIC_BASE_URL, apiKeyHelper,
+                CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1, nothing that outranks the helper),
+                and the apiKeyHelper prints a token
+  git, aws      the credential helper and profiles that name the gateway, run as the client would
+Exit 0 when nothing failed (skipped checks are what is not set up), 1 otherwise.
 `,
   logout: `Usage: gatehouse logout [GATEWAY] [--all]
 

@@ -104,6 +104,13 @@ describe('Claude Code through the gateway, configured by gatehouse setup claude-
     expect(new Set(failures)).toEqual(new Set(['GH_ERR_TOKEN_EXPIRED']));
     expect((idp.grants.refresh_token ?? 0) - refreshesBefore).toBeGreaterThanOrEqual(2); // at start, and after the refusal
     expect(idp.grants.authorization_code).toBe(1);
+
+    // 4. gatehouse doctor agrees: every check passes, Claude Code's included (its helper was run).
+    const doctor = await exec(process.execPath, [bundle, 'doctor', tg.url], env, work);
+    expect(doctor.stdout).toMatch(/^ok    claude-code\s+routes through http:\/\/127\.0\.0\.1:\d+\/anthropic, apiKeyHelper prints a token/m);
+    expect(doctor.stdout).toMatch(/^ok    connection anthropic\s+GET \/anthropic\/v1\/models went through \(the upstream answered 404\)/m);
+    expect(doctor.stdout).toContain('All checks passed.');
+    expect(doctor.code).toBe(0);
   }, 120_000);
 });
 
