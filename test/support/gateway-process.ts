@@ -45,8 +45,17 @@ export async function buildGatewayBundle(dir: string): Promise<string> {
     target: 'node20',
     logLevel: 'error',
     define: { GATEHOUSE_VERSION: JSON.stringify(pkg.version) },
-    banner: { js: "import { createRequire as __gatehouseCreateRequire } from 'node:module';\nconst require = __gatehouseCreateRequire(import.meta.url);" },
-    external: ['pg-native'],
+    // As build.mjs: require() and __dirname for CommonJS dependencies, optional native addons left out.
+    banner: {
+      js: [
+        "import { createRequire as __gatehouseCreateRequire } from 'node:module';",
+        'const require = __gatehouseCreateRequire(import.meta.url);',
+        "import { fileURLToPath as __gatehouseFileURLToPath } from 'node:url';",
+        "import { dirname as __gatehouseDirname } from 'node:path';",
+        'const __dirname = __gatehouseDirname(__gatehouseFileURLToPath(import.meta.url));',
+      ].join('\n'),
+    },
+    external: ['pg-native', 'cpu-features', '*.node'],
   });
   const { assets } = (await import(join(root, 'gateway/assets.mjs'))) as { assets: [string, string][] };
   for (const [from, to] of assets) if (existsSync(join(root, 'node_modules', from))) cpSync(join(root, 'node_modules', from), join(dir, 'dist', to));
