@@ -55,8 +55,10 @@ export interface DriverEnv {
 }
 
 export interface ProtocolDriver {
-  /** The module's name in the registry. */
+  /** The protocol's name (and, unless `module` says otherwise, its module's name in the registry). */
   readonly name: string;
+  /** The registry module that serves it, for protocols that ride on another's listener (AWS on HTTP). @default name */
+  readonly module?: string;
   /** The native errors the client must get, one per failing stage. */
   readonly native: {
     /** Policy forbids the operation (HTTP `403`, PostgreSQL `42501`). */
@@ -146,8 +148,8 @@ export function protocolConformance(driver: ProtocolDriver): void {
     };
 
     it('is a registered module, started by the registry', () => {
-      expect(PROTOCOL_MODULES.map((m) => m.name)).toContain(driver.name);
-      expect(Object.keys(env.gateway.protocols.endpoints())).toContain(driver.name);
+      expect(PROTOCOL_MODULES.map((m) => m.name)).toContain(driver.module ?? driver.name);
+      expect(Object.keys(env.gateway.protocols.endpoints())).toContain(driver.module ?? driver.name);
     });
 
     it('forwards an allowed operation: the upstream counts it (the witness the other tests rely on)', async () => {

@@ -7,6 +7,8 @@ import { startUpstream } from '../../support/upstreams';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshTestEnv, ssh2Connect, ssh2Exec } from '../../support/ssh-gateway';
+import { randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 /**
  * Every registered protocol passes the same conformance suite (test/support/protocol-conformance.ts);
@@ -186,6 +188,99 @@ protocolConformance({
         }
       },
       stop: () => env.stop(),
+    };
+  },
+});
+
+const AWS_POLICY = `
+@id("developers")
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("no-deletes")
+forbid (principal, action == Gatehouse::Action::"aws:s3:DeleteObject", resource);
+`;
+
+protocolConformance({
+  name: 'aws',
+  // AWS APIs ride on the HTTP listener (the aws dialect on the HTTP exchange).
+  module: 'http',
+  // A session is a caller credential (gatehouse aws-credentials); it expires with the token it was
+  // exchanged for (ExpiredToken, 403). A bad token is refused by the credential exchange (401).
+  native: { forbidden: '403 AccessDenied', badToken: '401', tokenExpired: '403 ExpiredToken', policyFailed: '403 AccessDenied', maskingFailed: '502 InternalError', recordingFailed: '503 ServiceUnavailable' },
+  async start(injection) {
+    const issuer = await startTestIssuer();
+    // Stands in for S3 behind the re-signing gateway: answers GetObject of `answer/<hex>` with that text, counts every request.
+    const upstream = await startUpstream((req, res) => {
+      // The SDK adds `?x-id=GetObject` to the path.
+      const m = /\/answer\/([0-9a-f]+)(?:\?|$)/.exec(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-amz-request-id': 'UP1' });
+      res.end(m ? Buffer.from(m[1]!, 'hex').toString('utf8') : 'fine');
+    });
+    process.env.GH_CONFORMANCE_AWS_KEYRING = JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } });
+    process.env.GH_CONFORMANCE_AWS_ID = 'AKIABROKEREDEXAMPLE1';
+    process.env.GH_CONFORMANCE_AWS_SECRET = 'brokered-secret-example';
+    const gw = await startTestGateway(
+      () => ({
+        identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }] },
+        policy: { cedar: AWS_POLICY },
+        recording: { mode: 'strict' },
+        connections: [
+          {
+            name: 's3',
+            kind: 'aws',
+            service: 's3',
+            region: 'eu-west-1',
+            route: { pathPrefix: '/aws/s3' },
+            endpoint: upstream.url,
+            callerCredentials: { keys: 'env:GH_CONFORMANCE_AWS_KEYRING' },
+            brokered: { source: 'static', accessKeyId: 'env:GH_CONFORMANCE_AWS_ID', secretAccessKey: 'env:GH_CONFORMANCE_AWS_SECRET' },
+            masking: injection.masking,
+          },
+        ],
+      }),
+      injection.startOptions('s3'),
+    );
+    const native = (e: unknown): string => {
+      const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+      return `${err.$metadata?.httpStatusCode ?? 0} ${err.name ?? 'Error'}`;
+    };
+    return {
+      gateway: gw.gateway,
+      token: (ttlSeconds) => issuer.mintToken({ sub: 'ada', groups: ['developers'] }, ttlSeconds === undefined ? {} : { ttlSeconds }),
+      open: async (token) => {
+        const res = await fetch(`${gw.url}/.well-known/gatehouse/aws-credentials?connection=s3`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as Record<string, string>;
+        if (res.status !== 200) return String(res.status);
+        const client = new S3Client({
+          endpoint: `${gw.url}/aws/s3`,
+          forcePathStyle: true,
+          region: 'eu-west-1',
+          credentials: { accessKeyId: body.AccessKeyId!, secretAccessKey: body.SecretAccessKey!, sessionToken: body.SessionToken! },
+          maxAttempts: 1,
+        });
+        const session: DriverSession = {
+          send: async (op) => {
+            try {
+              if (op.kind === 'forbidden') await client.send(new DeleteObjectCommand({ Bucket: 'bucket', Key: 'items/1' }));
+              else {
+                const got = await client.send(new GetObjectCommand({ Bucket: 'bucket', Key: op.answer === undefined ? 'items/1' : `answer/${hex(op.answer)}` }));
+                await got.Body!.transformToString();
+              }
+              return 'ok';
+            } catch (e) {
+              return native(e);
+            }
+          },
+          close: async () => client.destroy(),
+        };
+        return session;
+      },
+      upstreamOperations: async () => upstream.received.length,
+      stop: async () => {
+        await gw.stop();
+        await upstream.close();
+        await issuer.close();
+      },
     };
   },
 });
