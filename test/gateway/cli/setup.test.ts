@@ -142,17 +142,17 @@ describe('gatehouse setup', () => {
     execFileSync('git', ['config', '--global', 'credential.helper', 'store'], { env });
     const r = await run(['git', tg.url]);
     expect(r.code).toBe(0);
-    expect(get('--global')).toBe(`\n${GH} git-credential\n`);
+    expect(get('--global')).toBe(`\n${GH} git-credential ${tg.url}\n`);
     expect(execFileSync('git', ['config', '--global', 'credential.helper'], { env, encoding: 'utf8' })).toBe('store\n'); // other settings untouched
     expect((await run(['git', tg.url])).out).toContain('(already set up)');
     expect(get('--global').split('\n')).toHaveLength(3);
 
     const file = join(home, 'gitconfig');
     const printed = await run(['git', tg.url, '--file', file, '--print']);
-    expect(printed.out).toContain(`+ ${key} = "${GH} git-credential"`);
+    expect(printed.out).toContain(`+ ${key} = "${GH} git-credential ${tg.url}"`);
     expect(() => statSync(file)).toThrow();
     await run(['git', tg.url, '--file', file]);
-    expect(get('--file', file)).toBe(`\n${GH} git-credential\n`);
+    expect(get('--file', file)).toBe(`\n${GH} git-credential ${tg.url}\n`);
   });
 
   test('aws: a profile with credential_process and endpoint_url in AWS_CONFIG_FILE, other profiles kept', async () => {

@@ -63,7 +63,7 @@ async function runChecks(gateway: string, env: NodeJS.ProcessEnv, cwd: string, f
   checks.push(checkClaudeCode(gateway, doc, env, cwd, anthropic.length > 0 ? anthropic.map((c) => connectionBaseUrl(gateway, c))[0] : undefined));
   checks.push(checkGit(gateway, env, cwd));
   const aws = checkAws(gateway, env);
-  if (aws.length === 0 && doc.connections.some((c) => (c as { kind: string }).kind === 'aws')) aws.push(skip('aws', `no profile in ${awsConfigPath(env)} uses this gateway`, `to use the AWS CLI through it: gatehouse setup aws ${gateway}`));
+  if (aws.length === 0 && doc.connections.some((c) => c.kind === 'aws')) aws.push(skip('aws', `no profile in ${awsConfigPath(env)} uses this gateway`, `to use the AWS CLI through it: gatehouse setup aws ${gateway}`));
   checks.push(...aws);
   return checks;
 }

@@ -80,17 +80,19 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
       break;
     }
     case 'git': {
-      const plan = planGitCredential(gateway, shellJoin([...self, 'git-credential']), values.file, env);
+      // The gateway named: the helper answers for it even after a login to another gateway.
+      const plan = planGitCredential(gateway, shellJoin([...self, 'git-credential', gateway]), values.file, env);
       io.out(describeGitPlan(plan));
       if (!values.print) applyGitPlan(plan, values.file, env);
       io.out(values.print ? '(--print: nothing written)' : gitPlanChanged(plan) ? 'Done: git asks gatehouse for credentials on this gateway\'s URLs.' : 'Nothing to change.');
       return 0;
     }
     case 'aws': {
-      const aws = values.connection !== undefined || hasKind(doc, 'aws') ? pickConnection(doc, (c) => (c as { kind: string }).kind === 'aws', values.connection, 'AWS connection') : undefined;
+      const aws = values.connection !== undefined || hasKind(doc, 'aws') ? (pickConnection(doc, (c) => c.kind === 'aws', values.connection, 'AWS connection') as Extract<WellKnownConnection, { kind: 'aws' }>) : undefined;
       const endpointUrl = values['endpoint-url'] ?? (aws ? connectionBaseUrl(gateway, aws) : gateway);
+      // Caller credentials are good for one connection: the process names it.
       const processCommand = shellJoin([...self, 'aws-credentials', gateway, ...(aws ? ['--connection', aws.name] : [])]);
-      changes = [planAwsProfile(awsConfigPath(env), { profile: values.profile, credentialProcess: processCommand, endpointUrl, region: values.region })];
+      changes = [planAwsProfile(awsConfigPath(env), { profile: values.profile, credentialProcess: processCommand, endpointUrl, region: values.region ?? aws?.region })];
       notes.push(`Use it with: aws --profile ${values.profile} ...  (or AWS_PROFILE=${values.profile})`);
       break;
     }
@@ -106,8 +108,8 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
   return 0;
 }
 
-function hasKind(doc: WellKnownDocument, kind: string): boolean {
-  return doc.connections.some((c) => (c as { kind: string }).kind === kind);
+function hasKind(doc: WellKnownDocument, kind: WellKnownConnection['kind']): boolean {
+  return doc.connections.some((c) => c.kind === kind);
 }
 
 /** The connection named by --connection, else the only one that fits. */
