@@ -63,7 +63,7 @@ export const DECISION_CODES = {
   httpBodyTooLarge: 'http.body_too_large',
   /** A request body its HTTP dialect cannot decode into operations (malformed, ambiguous). */
   httpBodyUndecodable: 'http.body_undecodable',
-  /** SSH port forwarding (direct-tcpip, tcpip-forward, streamlocal): refused until policy can allow it (protocols/ssh). */
+  /** SSH remote and socket forwarding (tcpip-forward, streamlocal), which the gateway does not serve (local forwards are judged by policy; protocols/ssh). */
   sshPortForward: 'ssh.port_forward',
   /** SSH agent forwarding: refused until policy can allow it. */
   sshAgentForward: 'ssh.agent_forward',

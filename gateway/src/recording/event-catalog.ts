@@ -301,6 +301,29 @@ export interface SshSessionOpenPayload {
   readonly upstreamHostKey: string;
 }
 
+/**
+ * A local port forward (direct-tcpip: `ssh -L`, `ssh -W`) that policy allowed (`ssh:port-forward`),
+ * recorded with its decision before it is opened upstream. Its bytes are counted, not recorded.
+ */
+export interface SshForwardOpenPayload extends OperationEvent {
+  /** Numbers forwards on the client connection (their own sequence, apart from session channels). */
+  readonly forward: number;
+  readonly direction: 'local';
+  /** Where the upstream host connects to. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A forward ended: bytes each way and how long it was open. */
+export interface SshForwardClosePayload {
+  readonly forward: number;
+  /** Milliseconds it was open. */
+  readonly t: number;
+  /** Bytes from the client to the forwarded destination, and back. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
 /** A terminal's size (pty-req, window-change): columns and rows. */
 export interface SshPtySize {
   readonly term?: string;
@@ -503,6 +526,8 @@ export const EVENT_CATALOG = {
   'ssh.exit': event<SshExitPayload>()('info', 'GH2304I', "A channel's command or shell ended: exit status or signal."),
   'git.fetch': event<GitFetchPayload>()('info', 'GH2400I', 'A Git fetch: the ref advertisement or an upload-pack call, with what it asked for (wants, ref prefixes; never contents).'),
   'git.push': event<GitPushPayload>()('info', 'GH2401I', 'A Git push as judged: each ref update proven against the upstream mirror, its commits, the pack hash and size, the secret scan.'),
+  'ssh.forward.open': event<SshForwardOpenPayload>()('info', 'GH2306I', 'A local port forward policy allowed, recorded (with its decision) before it is opened upstream.'),
+  'ssh.forward.close': event<SshForwardClosePayload>()('info', 'GH2307I', 'A port forward ended: bytes each way (counted, not recorded) and how long it was open.'),
   'ssh.upstream_error': event<SshUpstreamErrorPayload>()('error', 'GH2305E', 'The upstream sshd could not be reached, refused the brokered key, or showed a host key other than the pinned one.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),

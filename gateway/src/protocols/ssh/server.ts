@@ -254,8 +254,14 @@ export class SshGateway {
     });
 
     // Forwarding and other channel kinds: refused (recorded as policy.denied) until they are judged and recorded.
-    client.on('tcpip', (_accept, reject, i) => {
-      this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'local', host: i.destIP, port: i.destPort }, `port forward to ${i.destIP}:${i.destPort}`), DECISION_CODES.sshPortForward, reject);
+    // Local forwarding (direct-tcpip) is judged: off unless policy permits `ssh:port-forward`.
+    let forwards = 0;
+    client.on('tcpip', (accept, reject, i) => {
+      const op = operation('ssh:port-forward', { direction: 'local', host: i.destIP, port: i.destPort }, `port forward to ${i.destIP}:${i.destPort}`);
+      this.forward(conn, login, forwards++, op, i, accept, reject).catch((e: unknown) => {
+        logger.error({ err: (e as Error)?.message }, 'ssh forward failed');
+        reject();
+      });
     });
     client.on('openssh.streamlocal', (_accept, reject, i) => {
       this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'local', socket: i.socketPath }, `socket forward to ${i.socketPath}`), DECISION_CODES.sshPortForward, reject);
@@ -412,6 +418,60 @@ export class SshGateway {
       this.closing.delete(closing);
       throw err;
     }
+  }
+
+  /**
+   * A local port forward: judged by policy (a denial is recorded and counted), recorded as
+   * `ssh.forward.open` when allowed, opened from the upstream host and piped both ways, its bytes
+   * counted in `ssh.forward.close`. Refused on the wire (administratively prohibited) otherwise.
+   */
+  private async forward(
+    conn: Conn,
+    login: Login | undefined,
+    forward: number,
+    op: Operation,
+    info: { srcIP: string; srcPort: number; destIP: string; destPort: number },
+    accept: () => ServerChannel,
+    reject: () => void,
+  ): Promise<void> {
+    if (conn.ready === undefined || login === undefined || !this.stillValid(login) || this.draining) return reject();
+    const r = await conn.ready.catch(() => undefined);
+    if (r === undefined) return reject();
+    const { session, upstream } = r;
+    const requestId = session.newRequestId();
+    try {
+      const decision = await session.admit(op, requestId, { type: 'ssh.forward.open', payload: { forward, direction: 'local', host: info.destIP, port: info.destPort } });
+      if (decision.effect !== 'allow') return reject();
+    } catch {
+      return reject();
+    }
+    const up = await new Promise<import('ssh2').ClientChannel | undefined>((resolve) =>
+      upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, ch) => resolve(err ? undefined : ch)),
+    );
+    if (up === undefined) {
+      const c = r.connection.upstream;
+      session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: 'GH_ERR_UPSTREAM_UNAVAILABLE', reason: 'channel_failed', message: `the upstream could not open ${info.destIP}:${info.destPort}` }, requestId);
+      return reject();
+    }
+    const down = accept();
+    const opened = this.now();
+    let bytesIn = 0;
+    let bytesOut = 0;
+    down.on('error', () => undefined);
+    up.on('error', () => undefined);
+    down.on('data', (d: Buffer) => (bytesIn += d.length));
+    up.on('data', (d: Buffer) => (bytesOut += d.length));
+    down.pipe(up).pipe(down);
+    let closed = false;
+    const done = (): void => {
+      if (closed) return;
+      closed = true;
+      session.recordOutcome('ssh.forward.close', { forward, t: this.now() - opened, bytesIn, bytesOut }, requestId);
+      down.destroy();
+      up.close();
+    };
+    down.once('close', done);
+    up.once('close', done);
   }
 
   /** Refuses a channel or request kind: recorded as policy.denied, then rejected on the wire. */

@@ -175,12 +175,12 @@ describe('SSH gateway against a real OpenSSH server', () => {
     expect(events.some((e) => e.type === 'ssh.channel.open')).toBe(false);
   }, 60_000);
 
-  it('refuses local port forwarding and records it as policy.denied (ssh.port_forward)', async () => {
+  it('refuses local port forwarding policy does not permit, recorded as policy.denied (policy.no_permit)', async () => {
     const c = await ssh2Connect('box', client.privateKey);
     const err = await new Promise<Error | undefined>((resolve) => c.forwardOut('127.0.0.1', 0, '127.0.0.1', sshd.port, (e) => resolve(e)));
     c.end();
     expect(err).toBeInstanceOf(Error);
-    await sessionEventsWith('policy.denied', (p) => p.code === 'ssh.port_forward' && p.action === 'ssh:port-forward');
+    await sessionEventsWith('policy.denied', (p) => p.code === 'policy.no_permit' && p.action === 'ssh:port-forward');
   }, 60_000);
 
   it('refuses an upstream whose host key is not the pinned one, before any command runs', async () => {

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sshKeyCommand } from '../../../../gateway/src/cli/commands/ssh-key';
@@ -14,12 +15,15 @@ import { runSsh, startSshTestEnv, type SshTestEnv } from '../../../support/ssh-g
 const POLICY = `
 permit (principal in Gatehouse::Group::"developers", action in [Gatehouse::Action::"ssh:exec", Gatehouse::Action::"ssh:shell"], resource);
 forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "touch *" };
+permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:port-forward", resource) when { context.direction == "local" && context.host == "127.0.0.1" && context.port == ECHO_PORT };
 `;
 
 type Event = { type: string; session: string; payload: Record<string, unknown> };
 
 let env: SshTestEnv;
 let keyPath: string;
+/** A TCP echo server: the one destination policy lets clients forward to. */
+let echo: net.Server;
 
 async function events(): Promise<Event[]> {
   await env.gw.gateway.recorder.flush();
@@ -34,7 +38,10 @@ async function sessionWith(type: string, predicate: (p: Record<string, unknown>)
 }
 
 beforeAll(async () => {
-  env = await startSshTestEnv({ policy: POLICY, recordingMode: 'buffered' });
+  echo = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  const echoPort = (echo.address() as net.AddressInfo).port;
+  env = await startSshTestEnv({ policy: POLICY.replace('ECHO_PORT', String(echoPort)), recordingMode: 'buffered' });
   // `gatehouse ssh-key` as a user runs it: a token from the environment, files under a home directory.
   const out: string[] = [];
   const code = await sshKeyCommand(
@@ -48,6 +55,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await env?.stop();
+  await new Promise((r) => echo?.close(r));
 });
 
 describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', () => {
@@ -97,16 +105,28 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(existsSync(marker)).toBe(false);
   }, 60_000);
 
-  it('refuses remote and stdio port forwarding from the real client, each recorded as policy.denied', async () => {
-    const remote = await runSsh(env, keyPath, 'box', undefined, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9']);
-    expect(remote.code).toBe(255);
-    expect(remote.stderr).toMatch(/remote port forwarding failed/i);
+  it('judges port forwarding: a local forward policy permits carries bytes and is recorded; others are refused and recorded', async () => {
+    const echoPort = (echo.address() as net.AddressInfo).port;
+    const allowed = await runSsh(env, keyPath, 'box', undefined, ['-W', `127.0.0.1:${echoPort}`], 'ping through the tunnel\n');
+    expect(allowed).toMatchObject({ code: 0, stdout: 'ping through the tunnel\n' });
+    const s = await sessionWith('ssh.forward.open', (p) => p.port === echoPort);
+    expect(s.find((e) => e.type === 'ssh.forward.open')?.payload).toMatchObject({ direction: 'local', host: '127.0.0.1', decision: { effect: 'allow', code: 'policy.permit' } });
+    for (let i = 0; i < 100 && !s.some((e) => e.type === 'ssh.forward.close'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      s.splice(0, s.length, ...(await sessionWith('ssh.forward.open', (p) => p.port === echoPort)));
+    }
+    expect(s.find((e) => e.type === 'ssh.forward.close')?.payload).toMatchObject({ bytesIn: Buffer.byteLength('ping through the tunnel\n'), bytesOut: Buffer.byteLength('ping through the tunnel\n') });
+
+    // To a destination policy does not name: refused (no permit), never opened upstream.
     const stdio = await runSsh(env, keyPath, 'box', undefined, ['-W', `127.0.0.1:${env.sshd.port}`]);
     expect(stdio.code).toBe(255);
     expect(stdio.stdout).not.toContain('SSH-2.0');
-    const denied = (await events()).filter((e) => e.type === 'policy.denied' && e.payload.code === 'ssh.port_forward');
-    // `operation` is the refused operation's summary: one remote (tcpip-forward), one local (direct-tcpip).
-    expect(denied.map((e) => e.payload.operation)).toEqual(expect.arrayContaining([expect.stringMatching(/^tcpip-forward /), `port forward to 127.0.0.1:${env.sshd.port}`]));
+    await sessionWith('policy.denied', (p) => p.code === 'policy.no_permit' && p.operation === `port forward to 127.0.0.1:${env.sshd.port}`);
+    // Remote forwarding is not served at all: refused by the gateway (ssh.port_forward).
+    const remote = await runSsh(env, keyPath, 'box', undefined, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9']);
+    expect(remote.code).toBe(255);
+    expect(remote.stderr).toMatch(/remote port forwarding failed/i);
+    await sessionWith('policy.denied', (p) => p.code === 'ssh.port_forward' && String(p.operation).startsWith('tcpip-forward '));
   }, 60_000);
 
   it('refuses agent forwarding (ssh -A with a running agent): the upstream command sees no agent, the refusal is recorded', async () => {
