@@ -1,0 +1,60 @@
+import { awsConnectionSchema } from '../../../../gateway/src/config/schema';
+import { HttpRefusal, type HttpRequestHead } from '../../../../gateway/src/protocols/kit/http-dialect';
+import { BrokeredCredentials } from '../../../../gateway/src/protocols/aws/brokered';
+import { awsDialect } from '../../../../gateway/src/protocols/aws/dialect';
+import { createKeyring } from '../../../../gateway/src/protocols/aws/credentials';
+
+/** Calls that mint or reveal credentials are refused unless the connection lists them; their answers are never recorded. */
+function dialectFor(allow: string[] = []) {
+  const connection = awsConnectionSchema.parse({
+    name: 'sm',
+    kind: 'aws',
+    service: 'secretsmanager',
+    region: 'eu-west-1',
+    route: { pathPrefix: '/aws/sm' },
+    callerCredentials: { keys: 'env:UNUSED' },
+    allowCredentialOperations: allow,
+  });
+  return awsDialect({ connection, keyring: () => createKeyring('k', { k: Buffer.alloc(32, 1) }), brokered: new BrokeredCredentials(async () => ({ accessKeyId: 'A', secretAccessKey: 'S' })), bodyCap: 65536, recordCap: 4096 });
+}
+
+function head(target: string, body: string): [HttpRequestHead, { bytes: Buffer; complete: boolean }] {
+  const h = {
+    method: 'POST',
+    wireMethod: 'POST',
+    routedPath: '/',
+    host: 'gw',
+    connectionName: 'sm',
+    params: {},
+    shownQuery: '',
+    query: '',
+    headers: { 'x-amz-target': `secretsmanager.${target}`, 'content-type': 'application/x-amz-json-1.1' },
+    caller: { principal: { issuer: 'i', issuerName: 'corp', subject: 'a', name: 'a', groups: ['developers'], kind: 'human', tokenId: 't' }, context: { auth: { accessKeyId: 'GHGWAAAAAAAAAAAAAAAA' } } },
+    approvalDetails: () => ({}),
+  } as unknown as HttpRequestHead;
+  return [h, { bytes: Buffer.from(body), complete: true }];
+}
+
+describe('aws dialect: credential-minting calls', () => {
+  it('refuses GetSecretValue by default with aws.mints_credentials, naming the secret', () => {
+    const d = dialectFor();
+    const decoded = d.decode(...head('GetSecretValue', '{"SecretId":"prod/db"}'));
+    expect(decoded).toBeInstanceOf(HttpRefusal);
+    expect(decoded).toMatchObject({ decision: 'aws.mints_credentials', error: 'GH_ERR_POLICY_DENIED', operation: { action: 'aws:secretsmanager:GetSecretValue', attributes: { resources: { SecretId: 'prod/db' } } } });
+  });
+
+  it('judges it like any other call when the connection lists it, and keeps its answer out of the record', () => {
+    const d = dialectFor(['aws:secretsmanager:GetSecretValue']);
+    const [h, b] = head('GetSecretValue', '{"SecretId":"prod/db"}');
+    expect(d.decode(h, b)).toMatchObject({ protocol: 'aws', action: 'aws:secretsmanager:GetSecretValue', attributes: { kind: 'read', mintsCredentials: true } });
+    expect(d.responseBodyCap?.(h)).toBe(0);
+  });
+
+  it('lets other calls through to policy, their answers recorded as configured', () => {
+    const d = dialectFor();
+    const [h, b] = head('ListSecrets', '{}');
+    expect(d.decode(h, b)).toMatchObject({ action: 'aws:secretsmanager:ListSecrets', attributes: { kind: 'read', mintsCredentials: false } });
+    expect(d.responseBodyCap?.(h)).toBeUndefined();
+    expect(d.decode(...head('NoSuchCall', '{}'))).toMatchObject({ decision: 'aws.operation_undecodable', error: 'GH_ERR_AWS_OPERATION_UNKNOWN' });
+  });
+});
