@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { GatehouseError } from '../errors';
+import { DEV_ISSUER_NAME } from '../identity/dev-issuer';
 import { prepareMasking } from '../masking/masking-policy';
 import { checkPackSelection } from '../policy/packs';
 import { configSchema, type GatehouseConfig, type ListenerConfig, type MaskingConfig } from './schema';
@@ -186,12 +187,15 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
 /** The console needs an issuer to log in with, a client and where browsers reach it. */
 function consoleProblems(config: GatehouseConfig): ConfigProblem[] {
   const c = config.console;
-  if (!c.enabled) return [];
+  if (!c.enabled) return config.listeners.console === undefined ? [] : [{ path: 'listeners.console', message: 'a console listener is configured but console.enabled is false' }];
   const problems: ConfigProblem[] = [];
-  if (c.issuer === undefined) problems.push({ path: 'console.issuer', message: 'the console needs the name of an identity.issuers entry to log people in with' });
+  if (c.issuer === DEV_ISSUER_NAME) {
+    // The development issuer: people name themselves on a form (admin/console/dev-login.ts); no client.
+    if (!config.identity.devIssuer.enabled) problems.push({ path: 'console.issuer', message: 'console.issuer: dev logs people in with the development issuer: it needs identity.devIssuer.enabled (development mode only)' });
+  } else if (c.issuer === undefined) problems.push({ path: 'console.issuer', message: 'the console needs the name of an identity.issuers entry to log people in with (or dev, the development issuer, in development mode)' });
   else if (!config.identity.issuers.some((i) => i.name === c.issuer)) problems.push({ path: 'console.issuer', message: `no identity.issuers entry is named "${c.issuer}"` });
-  if (c.clientId === undefined) problems.push({ path: 'console.clientId', message: "the console needs its OAuth client id at the issuer" });
-  else {
+  if (c.issuer !== DEV_ISSUER_NAME && c.clientId === undefined) problems.push({ path: 'console.clientId', message: "the console needs its OAuth client id at the issuer" });
+  else if (c.issuer !== DEV_ISSUER_NAME && c.clientId !== undefined) {
     const issuer = config.identity.issuers.find((i) => i.name === c.issuer);
     // The ID token's aud is the client id; the gateway's own verifier must accept it.
     if (issuer !== undefined && !issuer.audiences.includes(c.clientId)) problems.push({ path: 'console.clientId', message: `"${c.clientId}" must also be one of identity.issuers (${issuer.name}).audiences: the ID token's audience is the client id` });

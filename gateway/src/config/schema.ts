@@ -638,18 +638,18 @@ export const approvalsSchema = z
   })
   .strict();
 
-/** The web console (docs/console.md): server-rendered pages on the admin listener under /console/. */
+/** The web console (docs/console.md): server-rendered pages under /console/ on the admin listener, or on `listeners.console`. */
 export const consoleSchema = z
   .object({
     /** Serve the console. @default false */
     enabled: z.boolean().default(false),
-    /** Name of the `identity.issuers` entry people log in with (authorization code + PKCE). */
+    /** Name of the `identity.issuers` entry people log in with (authorization code + PKCE), or `dev`: the development issuer (development mode). */
     issuer: name.optional(),
     /** The console's OAuth client id at that issuer; it must be one of the issuer's `audiences` (the ID token's `aud`). */
     clientId: z.string().min(1).optional(),
     /** Client secret reference; leave out for a public client (PKCE alone). */
     clientSecret: secretRef.optional(),
-    /** The admin listener as browsers reach it, e.g. `https://gatehouse-admin.example.com`; the redirect URI is `${externalUrl}/console/callback`. */
+    /** The console's listener (admin, or `listeners.console`) as browsers reach it, e.g. `https://gatehouse-admin.example.com`; the redirect URI is `${externalUrl}/console/callback`. */
     externalUrl: z.string().url().optional(),
     /** Scopes asked for. @default ['openid', 'email', 'profile'] */
     scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
@@ -707,6 +707,8 @@ export const configSchema = z
         postgres: listenerSchema.optional(),
         /** SSH listener (docs/ssh.md); off unless configured. Needs at least one `kind: ssh` connection. */
         ssh: sshListenerSchema.optional(),
+        /** The web console on its own listener (only the console); without it the console is on the admin listener. */
+        console: listenerSchema.optional(),
       })
       .strict()
       .default({

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { createAdminServer } from '../admin/server';
 import { createAdminAudit } from '../admin/audit';
 import { consoleFromConfig } from '../admin/console/from-config';
+import { consoleListenerHandler } from '../admin/console/listener-handler';
 import { SqlSessionSearch } from '../state/session-search';
 import { approvalsFromConfig, type ApprovalService } from '../approvals';
 import { createGatewayMetrics, type GatewayMetrics } from '../admin/metrics';
@@ -37,6 +38,8 @@ import { formatProblems } from '../config/load';
 export interface RunningGateway {
   readonly http: Listener;
   readonly admin: Listener;
+  /** The console's own listener, when `listeners.console` is configured. */
+  readonly console?: Listener;
   /** The PostgreSQL listener, when `listeners.postgres` is configured. */
   readonly postgres?: PostgresProxy;
   /** Every started protocol (protocols/registry.ts). */
@@ -185,7 +188,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     onAuthFailure: (code) => metrics.authFailure(code, 'admin'),
     audit,
     approvals,
-    console: consoleHandler,
+    // On its own listener when `listeners.console` is set; then the admin listener has no console.
+    console: config.listeners.console === undefined ? consoleHandler : undefined,
   });
 
   // Every configured protocol, from the registry: started whole or not at all.
@@ -199,15 +203,27 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     extraMaskingDetectors: options.extraMaskingDetectors,
   });
   let adminListener: Listener;
+  let consoleListener: Listener | undefined;
   try {
     adminListener = await listen('admin', config.listeners.admin, withWellKnown(config, adminHandler), secrets);
+    if (config.listeners.console !== undefined && consoleHandler !== undefined) {
+      consoleListener = await listen('console', config.listeners.console, consoleListenerHandler(consoleHandler, logger), secrets).catch(async (e: unknown) => {
+        await adminListener.close(0);
+        throw e;
+      });
+    }
   } catch (e) {
     await protocols.close(0);
     throw e;
   }
   const httpListener = protocols.get(httpModule)!;
   logger.info(
-    { instanceId, ...protocols.endpoints(), admin: `${adminListener.tls ? 'https' : 'http'}://${adminListener.address}:${adminListener.port}`, recording: config.recording.mode, mode: config.mode },
+    {
+      instanceId,
+      ...protocols.endpoints(),
+      admin: `${adminListener.tls ? 'https' : 'http'}://${adminListener.address}:${adminListener.port}`,
+      ...(consoleListener === undefined ? {} : { console: `${consoleListener.tls ? 'https' : 'http'}://${consoleListener.address}:${consoleListener.port}` }),
+      recording: config.recording.mode, mode: config.mode },
     'gatehouse started',
   );
 
@@ -230,13 +246,14 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
       await sink.close?.();
       await closeSecrets();
       await adminListener.close(1000);
+      await consoleListener?.close(1000);
       busyPoller.stop();
       logger.info({ reason }, 'stopped: sessions sealed, final digest written');
     })();
     return shutdownPromise;
   };
 
-  return { http: httpListener, admin: adminListener, postgres: protocols.get(postgresModule), protocols, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
+  return { http: httpListener, admin: adminListener, console: consoleListener, postgres: protocols.get(postgresModule), protocols, pipeline, recorder, metrics, sink, instanceId, approvals, shutdown };
 }
 
 /**

@@ -35,4 +35,22 @@ describe('console configuration', () => {
     expect(p['console.sessionKey']).toMatch(/session key/);
     expect(p['console.externalUrl']).toMatch(/https/);
   });
+
+  test('issuer dev logs people in with the development issuer: no client id, but the development issuer must be on', () => {
+    const dev = 'mode: development\nidentity: { devIssuer: { enabled: true } }\n';
+    expect(parseConfig(`${dev}console: { enabled: true, issuer: dev, externalUrl: "http://127.0.0.1:9090" }\n`).ok).toBe(true);
+    expect(problems(`mode: development\n${issuers('gatehouse')}\nconsole: { enabled: true, issuer: dev, externalUrl: "http://127.0.0.1:9090" }\n`)['console.issuer']).toMatch(/identity.devIssuer.enabled/);
+    // Production refuses the development issuer itself, so it can never log anyone in to a production console.
+    expect(problems(`mode: production\nidentity: { devIssuer: { enabled: true } }\nconsole: { enabled: true, issuer: dev, externalUrl: "https://a.example.com", sessionKey: "env:K" }\n`)['identity.devIssuer.enabled']).toMatch(/refused in production/);
+  });
+
+  test('the console can have its own listener, only when the console is on', () => {
+    const base = `mode: development\n${issuers('gatehouse, gatehouse-console')}\n`;
+    const on = parseConfig(`${base}listeners: { console: { port: 9443 } }\nconsole: { enabled: true, issuer: corp, clientId: gatehouse-console, externalUrl: "http://127.0.0.1:9443" }\n`);
+    expect(on.ok).toBe(true);
+    if (on.ok) expect(on.config.listeners.console).toEqual({ address: '127.0.0.1', port: 9443, allowPlaintext: false });
+    expect(problems(`${base}listeners: { console: { port: 9443 } }\n`)['listeners.console']).toMatch(/console.enabled is false/);
+    // Like every listener: TLS in production unless plaintext is asked for explicitly.
+    expect(problems(`mode: production\n${issuers('gatehouse-console')}\nlisteners: { console: { address: 0.0.0.0, port: 9443 } }\nconsole: { enabled: true, issuer: corp, clientId: gatehouse-console, externalUrl: "https://c.example.com", sessionKey: "env:K" }\n`)['listeners.console.tls']).toMatch(/TLS is required/);
+  });
 });

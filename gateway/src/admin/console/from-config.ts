@@ -7,7 +7,9 @@ import type { SecretStore } from '../../secrets';
 import type { SessionIndex } from '../../state/session-index';
 import type { SessionSearch } from '../../state/session-search';
 import type { AdminAudit } from '../audit';
+import { DEV_ISSUER_NAME } from '../../identity/dev-issuer';
 import { CookieSealer } from './cookies';
+import { DevLogin } from './dev-login';
 import { OidcLogin } from './oidc-login';
 import { createConsole, type ConsoleHandler } from './router';
 import type { SessionPageService } from './session-page';
@@ -28,8 +30,9 @@ export interface ConsoleRuntime {
 export async function consoleFromConfig(config: GatehouseConfig, runtime: ConsoleRuntime): Promise<ConsoleHandler | undefined> {
   const c = config.console;
   if (!c.enabled) return undefined;
+  const dev = c.issuer === DEV_ISSUER_NAME;
   const issuer = config.identity.issuers.find((i) => i.name === c.issuer);
-  if (issuer === undefined || c.clientId === undefined || c.externalUrl === undefined) {
+  if (c.externalUrl === undefined || (!dev && (issuer === undefined || c.clientId === undefined))) {
     throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'console.issuer, console.clientId and console.externalUrl are required when the console is enabled');
   }
   let sealer: CookieSealer;
@@ -42,17 +45,26 @@ export async function consoleFromConfig(config: GatehouseConfig, runtime: Consol
     throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'production needs console.sessionKey (a secret reference to 32 bytes or more)');
   }
   const base = c.externalUrl.replace(/\/$/, '');
-  const login = new OidcLogin({
-    issuer: issuer.issuer,
-    clientId: c.clientId,
-    clientSecret: c.clientSecret === undefined ? undefined : await runtime.secrets.get(c.clientSecret),
-    redirectUri: `${base}/console/callback`,
-    scopes: c.scopes,
-    verifier: runtime.verifier,
-  });
+  let login: OidcLogin | undefined;
+  let devLogin: DevLogin | undefined;
+  if (dev) {
+    if (!config.identity.devIssuer.enabled) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'console.issuer: dev needs identity.devIssuer.enabled');
+    runtime.logger.warn({ externalUrl: base }, 'the console logs people in with the development issuer: anyone on this host can log in as anyone');
+    devLogin = new DevLogin({ mode: config.mode, keyPath: config.identity.devIssuer.keyPath, audience: config.identity.devIssuer.audience, verifier: runtime.verifier });
+  } else {
+    login = new OidcLogin({
+      issuer: issuer!.issuer,
+      clientId: c.clientId!,
+      clientSecret: c.clientSecret === undefined ? undefined : await runtime.secrets.get(c.clientSecret),
+      redirectUri: `${base}/console/callback`,
+      scopes: c.scopes,
+      verifier: runtime.verifier,
+    });
+  }
   return createConsole({
     sealer,
     login,
+    devLogin,
     externalUrl: base,
     sessionSeconds: c.sessionMinutes * 60,
     adminGroups: config.admin.groups,

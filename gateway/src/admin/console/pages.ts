@@ -43,6 +43,22 @@ export function loginPage(error?: string): Html {
   );
 }
 
+/**
+ * The development issuer's login form (console.issuer: dev): who to be and in which groups. The
+ * groups start as the admin groups, so the person running `gatehouse dev` sees every session.
+ */
+export function devLoginPage(input: { readonly state: string; readonly groups: string; readonly error?: string }): Html {
+  return layout(
+    { title: 'Log in (development)' },
+    html`<h1>Gatehouse console</h1>${input.error === undefined ? '' : html`<p class="notice error" role="alert">${input.error}</p>`}
+<p class="notice">Development login: the gateway signs you in with its local development issuer, as whoever you name. Production refuses it.</p>
+<form class="dev-login" method="post" action="/console/login"><input type="hidden" name="state" value="${input.state}">
+<label>User<input type="text" name="subject" required maxlength="64" autocomplete="username" autofocus></label>
+<label>Groups<input type="text" name="groups" value="${input.groups}" maxlength="1300"></label>
+<button type="submit">Log in</button></form>`,
+  );
+}
+
 export function errorPage(chrome: Omit<PageChrome, 'title'>, status: number, code: string, message: string): Html {
   return layout({ ...chrome, title: `Error ${status}` }, html`<h1>${status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Something went wrong'}</h1>
 <p class="notice error" role="alert"><code>${code}</code> ${message}</p><p><a href="/console/sessions">Back to sessions</a></p>`);

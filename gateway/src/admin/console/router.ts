@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalService } from '../../approvals/service';
 import type { Approval } from '../../approvals/types';
@@ -11,8 +11,9 @@ import type { SessionTranscript } from '../../recording/reader';
 import type { AdminAudit } from '../audit';
 import { clearCookie, LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, tokensEqual, type ConsoleSession, type CookieSealer } from './cookies';
 import type { Html } from './html';
+import { isLoopbackPeer, type DevLogin } from './dev-login';
 import type { OidcLogin } from './oidc-login';
-import { approvalPage, approvalsPage, errorPage, layout, loginPage, sessionPage, sessionsPage, type PageChrome, type SessionPageInput } from './pages';
+import { approvalPage, approvalsPage, devLoginPage, errorPage, layout, loginPage, sessionPage, sessionsPage, type PageChrome, type SessionPageInput } from './pages';
 import { parseConsoleQuery } from './query';
 import { consoleAssets, sessionJsonExport, type SessionPageService } from './session-page';
 import { STATIC_ASSETS } from './static';
@@ -43,7 +44,10 @@ function sessionPageAsset(path: string): { body: Buffer; contentType: string; et
 
 export interface ConsoleOptions {
   readonly sealer: CookieSealer;
-  readonly login: Pick<OidcLogin, 'start' | 'finish'>;
+  /** People log in at an OIDC issuer (authorization code + PKCE)... */
+  readonly login?: Pick<OidcLogin, 'start' | 'finish'>;
+  /** ...or, in development, with the local development issuer (dev-login.ts). Exactly one of the two. */
+  readonly devLogin?: Pick<DevLogin, 'login'>;
   /** The console's external base URL (its origin is the only one allowed to POST). */
   readonly externalUrl: string;
   readonly sessionSeconds: number;
@@ -72,6 +76,7 @@ const MAX_FORM = 8192;
 const PAGE_SIZE = 50;
 
 export function createConsole(options: ConsoleOptions): ConsoleHandler {
+  if ((options.login === undefined) === (options.devLogin === undefined)) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'the console needs exactly one way to log in (an OIDC issuer or the development issuer)');
   const adminGroups = new Set(options.adminGroups);
   const origin = new URL(options.externalUrl).origin;
   const now = options.now ?? (() => new Date());
@@ -88,6 +93,54 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
     const cast = channel === undefined || !Number.isSafeInteger(channel) ? undefined : options.sessionPages?.cast(transcript, channel);
     if (cast === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `session ${transcript.session.id} has no terminal recording${wanted === null ? '' : ` on channel ${wanted}`}`);
     return cast;
+  };
+
+  const startSession = async (res: ServerResponse, principal: Principal, returnTo: string): Promise<void> => {
+    // Fixed lifetime, no refresh: after it the console sends the person through the issuer again.
+    const lifetime = options.sessionSeconds;
+    const { value } = await options.sealer.sealSession(principal, lifetime);
+    res.setHeader('set-cookie', [clearCookie(LOGIN_COOKIE), setCookie(SESSION_COOKIE, value, lifetime)]);
+    options.logger.info({ subject: principal.subject, issuer: principal.issuer }, 'console login');
+    redirect(res, returnTo);
+  };
+
+  /**
+   * The development issuer's login (console.issuer: dev): GET asks who you are, POST mints a
+   * development token and verifies it into the Principal. Loopback clients only; the form must come
+   * from the console's own origin and echo the state sealed in the login cookie (no login CSRF).
+   */
+  const devLogin = async (req: IncomingMessage, res: ServerResponse, url: URL, dev: Pick<DevLogin, 'login'>): Promise<void> => {
+    const address = req.socket.remoteAddress;
+    if (!isLoopbackPeer(address)) {
+      await options.audit?.record('admin.auth.failure', undefined, { code: 'GH_ERR_FORBIDDEN', path: '/console/login' }, address).catch(() => undefined);
+      throw new GatehouseError('GH_ERR_FORBIDDEN', 'the development login is open to loopback clients only');
+    }
+    const method = req.method ?? 'GET';
+    if (isRead(method)) {
+      const returnTo = safeReturn(url.searchParams.get('return_to'));
+      const login = { state: randomBytes(24).toString('base64url'), nonce: '', codeVerifier: '', returnTo };
+      res.setHeader('set-cookie', setCookie(LOGIN_COOKIE, await options.sealer.sealLogin(login), 600));
+      return sendHtml(res, 200, devLoginPage({ state: login.state, groups: options.adminGroups.join(', ') }));
+    }
+    if (method !== 'POST') {
+      res.setHeader('allow', 'GET, HEAD, POST');
+      throw new GatehouseError('GH_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed`);
+    }
+    checkOrigin(req, origin);
+    const form = await readForm(req);
+    const login = await options.sealer.openLogin(readCookie(req.headers.cookie, LOGIN_COOKIE));
+    const state = form.get('state');
+    if (login === undefined || state === null || !tokensEqual(state, login.state)) return sendHtml(res, 400, loginPage('The login expired or was started in another browser; log in again.'));
+    let principal: Principal;
+    try {
+      principal = await dev.login((form.get('subject') ?? '').trim(), form.get('groups') ?? '');
+    } catch (e) {
+      const err = isGatehouseError(e) ? e : new GatehouseError('GH_ERR_TOKEN_MALFORMED', 'the login failed');
+      options.logger.warn({ code: err.code, address }, 'console development login refused');
+      await options.audit?.record('admin.auth.failure', undefined, { code: err.code, path: '/console/login' }, address).catch(() => undefined);
+      return sendHtml(res, err.status === 400 ? 400 : 401, devLoginPage({ state: login.state, groups: form.get('groups') ?? '', error: `The login was refused (${err.code}): ${err.message}` }));
+    }
+    return startSession(res, principal, login.returnTo);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -110,13 +163,14 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
     }
     if (path === '/console' || path === '/console/') return redirect(res, '/console/sessions');
     if (path === '/console/welcome') return sendHtml(res, 200, loginPage(url.searchParams.has('signed_out') ? 'You are logged out.' : undefined));
-    if (path === '/console/login' && isRead(method)) {
+    if (path === '/console/login' && options.devLogin !== undefined) return devLogin(req, res, url, options.devLogin);
+    if (path === '/console/login' && isRead(method) && options.login !== undefined) {
       const returnTo = safeReturn(url.searchParams.get('return_to'));
       const { url: to, login } = await options.login.start(returnTo);
       res.setHeader('set-cookie', setCookie(LOGIN_COOKIE, await options.sealer.sealLogin(login), 600));
       return redirect(res, to);
     }
-    if (path === '/console/callback' && isRead(method)) {
+    if (path === '/console/callback' && isRead(method) && options.login !== undefined) {
       const login = await options.sealer.openLogin(readCookie(req.headers.cookie, LOGIN_COOKIE));
       if (login === undefined) return sendHtml(res, 400, loginPage('The login expired or was started in another browser; log in again.'));
       let principal: Principal;
@@ -129,12 +183,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
         res.setHeader('set-cookie', clearCookie(LOGIN_COOKIE));
         return sendHtml(res, 401, loginPage(`The login was refused (${err.code}).`));
       }
-      // Fixed lifetime, no refresh: after it the console sends the person through the issuer again.
-      const lifetime = options.sessionSeconds;
-      const { value } = await options.sealer.sealSession(principal, lifetime);
-      res.setHeader('set-cookie', [clearCookie(LOGIN_COOKIE), setCookie(SESSION_COOKIE, value, lifetime)]);
-      options.logger.info({ subject: principal.subject, issuer: principal.issuer }, 'console login');
-      return redirect(res, login.returnTo);
+      return startSession(res, principal, login.returnTo);
     }
 
     const session = await options.sealer.openSession(readCookie(req.headers.cookie, SESSION_COOKIE));
@@ -320,14 +369,18 @@ function liveApprovals(req: IncomingMessage, res: ServerResponse, approvals: Pic
 }
 
 function checkCsrf(req: IncomingMessage, form: URLSearchParams, session: ConsoleSession, origin: string): void {
+  checkOrigin(req, origin);
+  const token = form.get('csrf');
+  if (token === null || !tokensEqual(token, session.csrf)) throw new GatehouseError('GH_ERR_FORBIDDEN', 'the form is stale or forged (CSRF token mismatch); reload the page');
+}
+
+function checkOrigin(req: IncomingMessage, origin: string): void {
   const from = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
   // Browsers send Origin on every POST; with Referrer-Policy: no-referrer Chromium sends the
   // opaque "null", and then Sec-Fetch-Site still says whether the form was this site's own.
   if (from !== undefined && from !== 'null' && from !== origin) throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site (Origin does not match the console)');
   if ((from === undefined || from === 'null') && site !== undefined && site !== 'same-origin') throw new GatehouseError('GH_ERR_FORBIDDEN', 'this request came from another site');
-  const token = form.get('csrf');
-  if (token === null || !tokensEqual(token, session.csrf)) throw new GatehouseError('GH_ERR_FORBIDDEN', 'the form is stale or forged (CSRF token mismatch); reload the page');
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {

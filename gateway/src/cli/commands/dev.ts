@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../config/load';
+import type { GatehouseConfig } from '../../config/schema';
+import { DEV_ISSUER_NAME } from '../../identity/dev-issuer';
 import { createLogger } from '../../observability/logger';
 import { startGateway } from '../../server/gateway';
 import { localLogRoot } from '../../server/sinks';
@@ -48,7 +50,7 @@ export async function devCommand(argv: string[], io: CommandIO): Promise<number>
   io.out(`
 Gatehouse is running in development mode.
   gateway   ${base}        (connection "demo" at /demo -> demo API ${demo.url})
-  admin     http://127.0.0.1:${gateway.admin.port}   (/healthz, /readyz, /metrics, /api/sessions)
+  admin     http://127.0.0.1:${gateway.admin.port}   (/healthz, /readyz, /metrics, /api/sessions)${consoleLine(config.console, gateway.console?.port ?? gateway.admin.port)}
   record    ${logPath} (${config.recording.mode} mode)
 
 In another terminal, from this directory:
@@ -70,7 +72,14 @@ Stop with Ctrl-C: open sessions are sealed and a final signed digest is written.
   return code;
 }
 
-function devConfigText(port: number, adminPort: number, demoPort: number): string {
+/** The console's address in the banner, when it is on (a dev.yaml written before the console has none). */
+function consoleLine(c: GatehouseConfig['console'], port: number): string {
+  if (!c.enabled) return '';
+  const base = c.externalUrl?.replace(/\/$/, '') ?? `http://127.0.0.1:${port}`;
+  return `\n  console   ${base}/console/${c.issuer === DEV_ISSUER_NAME ? '   (log in as anyone: development issuer)' : ''}`;
+}
+
+export function devConfigText(port: number, adminPort: number, demoPort: number): string {
   return `# Gatehouse quickstart configuration, written by \`gatehouse dev\`. Every field: docs/configuration.md
 mode: development
 listeners:
@@ -102,6 +111,11 @@ state:
   embeddedPath: ${DEV_DIR}/state
 admin:
   groups: [gatehouse-admins]
+console:
+  # The web console; you log in with the development issuer by naming yourself (loopback only).
+  enabled: true
+  issuer: dev
+  externalUrl: http://127.0.0.1:${adminPort}
 logging:
   level: info
 `;
