@@ -22,6 +22,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   verify: async () => (await import('./cli/commands/verify')).verifyCommand,
   sessions: async () => (await import('./cli/commands/sessions')).sessionsCommand,
   approvals: async () => (await import('./cli/commands/approvals')).approvalsCommand,
+  index: async () => (await import('./cli/commands/index-rebuild')).indexCommand,
   'bootstrap-state': async () => (await import('./cli/commands/bootstrap-state')).bootstrapStateCommand,
   health: async () => (await import('./cli/commands/health')).healthCommand,
 };

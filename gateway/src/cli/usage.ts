@@ -55,6 +55,8 @@ Commands:
         (approvals commands use a running gateway's admin API: --admin-url URL or --config FILE,
          --token TOKEN or GATEHOUSE_TOKEN; in development --as NAME mints a dev token)
 
+  index rebuild               Refill the session index (and, with state.indexEvents, the console's
+                              text and decision search) from the log store. --config FILE
   bootstrap-state             Create the gateway's least-privilege database role and schema
                               (run once by a platform job as the database administrator).
         --admin-url URL --iam-auth azure-entra|gcp-cloudsql|none --app-role NAME
@@ -337,6 +339,24 @@ Options:
   --url URL          probe this URL instead
   --config FILE      the configuration whose admin listener to probe
   --timeout SECONDS  how long to wait for the answer (default: 3)
+`,
+  index: `Usage: gatehouse index rebuild [--config FILE] [--quiet]
+
+Rebuilds the session index in the state store from the log store, the source of truth: every
+segment in order, each session's row, its segment keys and, when state.indexEvents is on, one
+search row per event (the console's text and decision filters). Run it after turning
+state.indexEvents on, after the gateway logged that index rows were dropped, or to fill a new state
+database. Idempotent: what is already indexed stays as it is.
+
+The embedded state store (no state.url) belongs to the gateway process that opens it: stop the
+gateway first (the command refuses while the configured admin listener answers). With PostgreSQL
+(state.url) it can run while replicas serve.
+
+The configuration comes from --config FILE, GATEHOUSE_CONFIG_YAML or GATEHOUSE_CONFIG, as for \`run\`.
+
+Options:
+  --config FILE   the gateway's configuration (state store, log store)
+  --quiet         no progress lines on stderr
 `,
 } as const;
 
