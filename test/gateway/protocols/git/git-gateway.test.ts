@@ -21,6 +21,11 @@ permit (principal in Gatehouse::Group::"developers", action, resource);
 @message("force pushes are not allowed here")
 forbid (principal, action == Gatehouse::Action::"git:push:force", resource);
 
+@id("release-needs-approval")
+@decision("review")
+@message("pushes to release need an approval")
+permit (principal in Gatehouse::Group::"developers", action, resource) when { context has ref && context.ref == "refs/heads/release" };
+
 @id("protected")
 @message("refs/heads/protected is protected")
 forbid (principal, action, resource) when { context has ref && context.ref == "refs/heads/protected" };
@@ -34,6 +39,7 @@ let issuer: TestIssuer;
 let backend: GitHttpBackend;
 let gw: TestGateway;
 let token: string;
+let approver: string;
 let upstreamRepo: string;
 let remote: string;
 let work: string;
@@ -55,9 +61,11 @@ beforeAll(async () => {
   gw = await startTestGateway((dir) => ({
     identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'] }] },
     policy: { cedar: POLICY },
+    approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 60 },
     connections: [{ name: 'code', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git') }],
   }));
   token = await issuer.mintToken({ sub: 'ada', groups: ['developers'] }, { ttlSeconds: 600 });
+  approver = await issuer.mintToken({ sub: 'grace', groups: ['approvers'] }, { ttlSeconds: 600 });
   remote = `${gw.url}/git/code/team/app.git`;
 }, 60_000);
 
@@ -187,6 +195,28 @@ describe('git over the gateway, with the real git client and git http-backend up
     expect(JSON.stringify(all)).not.toContain(secret);
     expect(all.filter((e) => e.type === 'policy.denied').at(-1)!.payload).toMatchObject({ code: 'git.secret_found' });
     world.git(work, 'reset', '-q', '--hard', before);
+  });
+
+  it('holds a push that policy sends for review until an approver grants it, then it goes through', async () => {
+    const tip = world.git(work, 'rev-parse', 'HEAD');
+    const pushing = git(work, 'push', '-q', 'origin', 'main:refs/heads/release');
+    const admin = async (path: string, init: RequestInit = {}) => {
+      const res = await fetch(`${gw.adminUrl}${path}`, { ...init, headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' } });
+      return (await res.json()) as { approvals?: { id: number; action: string; summary: string }[] };
+    };
+    let pending: { id: number; action: string; summary: string } | undefined;
+    for (let i = 0; i < 400 && pending === undefined; i++) {
+      pending = (await admin('/api/approvals?status=pending')).approvals?.find((a) => a.action === 'git:push' && a.summary.includes('refs/heads/release'));
+      if (pending === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(pending).toBeDefined();
+    // Nothing reached the upstream while the push waited.
+    expect(upstreamRef('refs/heads/release')).toBe('');
+    await admin(`/api/approvals/${pending!.id}/approve`, { method: 'POST', body: JSON.stringify({ reason: 'release OPS-7' }) });
+    expect(await pushing).toMatchObject({ code: 0 });
+    expect(upstreamRef('refs/heads/release')).toBe(tip);
+    const types = (await events()).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted']));
   });
 
   it('fetches what others pushed (upload-pack v2 fetch with haves)', async () => {
