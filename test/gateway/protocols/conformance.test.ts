@@ -4,6 +4,10 @@ import { startTestGateway } from '../../support/gateway';
 import { startTestIssuer } from '../../support/oidc-issuer';
 import { protocolConformance, type DriverOperation, type DriverSession } from '../../support/protocol-conformance';
 import { startUpstream } from '../../support/upstreams';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startGitHttpBackend } from '../../support/git-http-backend';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshTestEnv, ssh2Connect, ssh2Exec } from '../../support/ssh-gateway';
@@ -280,6 +284,67 @@ protocolConformance({
         await gw.stop();
         await upstream.close();
         await issuer.close();
+      },
+    };
+  },
+});
+
+const GIT_POLICY = `
+@id("developers")
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("no-forbidden-repo")
+forbid (principal, action, resource) when { context has repository && context.repository == "team/forbidden" };
+`;
+
+protocolConformance({
+  name: 'git',
+  module: 'http',
+  unmasked: 'git answers are packs and pkt-line streams: a git connection has no masking (packs are scanned for secrets on push instead)',
+  // What the real git client prints: a refusal's reason ends with its [decision or code] (an ERR
+  // packet: "remote error: ..."; a 401 or 503 body, which git shows before "Authentication failed"
+  // or the status line).
+  native: { forbidden: 'policy.forbid', badToken: 'GH_ERR_TOKEN_SIGNATURE', tokenExpired: 'GH_ERR_TOKEN_EXPIRED', policyFailed: 'policy.error', recordingFailed: 'GH_ERR_SHUTTING_DOWN' },
+  async start(injection) {
+    const issuer = await startTestIssuer();
+    const dir = mkdtempSync(join(tmpdir(), 'gh-git-conf-'));
+    mkdirSync(join(dir, 'root', 'team'), { recursive: true });
+    const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir, GIT_TERMINAL_PROMPT: '0' };
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', join(dir, 'root', 'team', 'app.git')], { env: gitEnv });
+    // The upstream counts each ref advertisement it serves: one per allowed `git ls-remote` (protocol v0).
+    const backend = await startGitHttpBackend({ root: join(dir, 'root') });
+    const gw = await startTestGateway(
+      () => ({
+        identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }] },
+        policy: { cedar: GIT_POLICY },
+        recording: { mode: 'strict' },
+        connections: [{ name: 'code', kind: 'git', upstream: backend.url, dataDir: join(dir, 'data') }],
+      }),
+      injection.startOptions('code'),
+    );
+    const lsRemote = (token: string, repo: string): Promise<string> =>
+      new Promise((resolve) => {
+        const helper = `!f() { echo username=agent; echo password=${token}; }; f`;
+        execFile('git', ['-c', 'credential.helper=', '-c', `credential.helper=${helper}`, '-c', 'protocol.version=0', 'ls-remote', `${gw.url}/git/code/${repo}.git`], { env: gitEnv, encoding: 'utf8' }, (err, _out, stderr) => {
+          if (err === null) return resolve('ok');
+          const tag = /\[([A-Za-z0-9_.]+)\]\s*$/m.exec(stderr);
+          if (tag !== null) return resolve(tag[1]!);
+          if (/Authentication failed/.test(stderr)) return resolve('authentication failed');
+          const status = /returned error: (\d+)/.exec(stderr);
+          resolve(status !== null ? `http ${status[1]}` : stderr.trim());
+        });
+      });
+    return {
+      gateway: gw.gateway,
+      token: (ttlSeconds) => issuer.mintToken({ sub: 'ada', groups: ['developers'] }, ttlSeconds === undefined ? {} : { ttlSeconds }),
+      // Git carries the token on every request (the credential helper's password): a session is its token.
+      open: async (token) => ({ send: (op: DriverOperation) => lsRemote(token, op.kind === 'allowed' ? 'team/app' : 'team/forbidden'), close: async () => undefined }),
+      upstreamOperations: async () => backend.received.filter((r) => r.method === 'GET' && r.url.includes('/info/refs')).length,
+      stop: async () => {
+        await gw.stop();
+        await backend.close();
+        await issuer.close();
+        rmSync(dir, { recursive: true, force: true });
       },
     };
   },
