@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench -- <name>`: runs one benchmark (or all) and writes bench/results/<name>.json.
 const benches = {
+  aws: () => import('./aws.mjs'),
   console: () => import('./console.mjs'),
   git: () => import('./git.mjs'),
   http: () => import('./http.mjs'),
