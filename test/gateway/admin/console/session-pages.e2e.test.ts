@@ -238,6 +238,24 @@ describe('console session pages in a real browser', () => {
     await page.close();
   });
 
+  it("needs that one addition: under the console's strict CSP the player's WebAssembly is refused", async () => {
+    const page = await context.newPage();
+    const url = `${consoleUrl}/console/sessions/${ids.ssh}`;
+    await page.route(url, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CONTENT_SECURITY_POLICY } });
+    });
+    await page.goto(url);
+    await page.locator('.gh-player[data-player=ready]').waitFor();
+    let reported = '';
+    for (let tries = 0; tries < 100 && !reported.includes('wasm-eval'); tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      reported = (await page.evaluate(() => (globalThis as unknown as { __csp?: string[] }).__csp ?? [])).join('\n');
+    }
+    expect(reported).toMatch(/CSP violation: script-src\S* blocked wasm-eval/);
+    await page.close();
+  });
+
   it('turns the badge red, naming the broken segment and why, once a recorded segment is edited', async () => {
     // Change one recorded value inside the SQL session's segment (still valid gzip and JSON): the
     // segment no longer matches the hash its signed digest lists.
