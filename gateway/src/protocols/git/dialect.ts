@@ -288,6 +288,8 @@ async function readPushHead(body: SpooledBody): Promise<ReturnType<ReceivePackDe
   const decoder = new ReceivePackDecoder();
   let state = decoder.feed(body.prefix);
   if (state.status !== 'incomplete' || body.file === undefined) return state;
+  // A command list longer than the bound is refused (also when the prefix held in memory is longer).
+  if (body.prefix.length >= MAX_PUSH_HEAD_BYTES) return { status: 'invalid', reason: `a command list longer than ${MAX_PUSH_HEAD_BYTES} bytes` };
   const stream = createReadStream(body.file, { start: body.prefix.length, end: Math.min(body.size, MAX_PUSH_HEAD_BYTES) - 1, highWaterMark: 64 * 1024 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
