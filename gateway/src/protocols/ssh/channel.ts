@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { toGatehouseError } from '../../errors';
 import type { GatewaySession } from '../../pipeline/types';
@@ -52,9 +53,18 @@ export function bridgeChannel(session: GatewaySession, requestId: string, client
     if (e !== undefined) recordTerminal(session, e, requestId);
     deliver();
   };
-  upstream.on('data', (d: Buffer) => pass('stdout', d, () => client.write(d)));
-  upstream.stderr.on('data', (d: Buffer) => pass('stderr', d, () => client.stderr.write(d)));
-  client.on('data', (d: Buffer) => pass('stdin', d, () => upstream.write(d)));
+  // Backpressure: a side that cannot take more pauses the other (its SSH window then stops
+  // growing, so the sender waits): a fast upstream and a slow client hold at most a window each.
+  const flow = (stream: 'stdout' | 'stderr' | 'stdin', source: Readable, sink: Writable) => (d: Buffer) =>
+    pass(stream, d, () => {
+      if (!sink.write(d)) {
+        source.pause();
+        sink.once('drain', () => source.resume());
+      }
+    });
+  upstream.on('data', flow('stdout', upstream, client));
+  upstream.stderr.on('data', flow('stderr', upstream.stderr, client.stderr));
+  client.on('data', flow('stdin', client, upstream));
   client.on('end', () => upstream.end());
   client.on('close', () => upstream.close());
   upstream.on('exit', (code: number | null, signal?: string, dump?: boolean | string, desc?: string) => {

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sshKeyCommand } from '../../../../gateway/src/cli/commands/ssh-key';
 import { REFUSED_EXIT_STATUS } from '../../../../gateway/src/protocols/ssh/server';
@@ -149,7 +150,8 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
   }, 60_000);
 
   it('refuses an expired certificate, and ends a running command when its key expires', async () => {
-    const reg = await env.register(await env.token({ sub: 'brief' }, 3), 'short-lived');
+    // Long enough for ssh to log in on a loaded machine, short enough to wait for.
+    const reg = await env.register(await env.token({ sub: 'brief' }, 6), 'short-lived');
     const running = runSsh(env, reg.path, 'box', 'sleep 30; echo never');
     const r = await running;
     expect(r.code).toBe(REFUSED_EXIT_STATUS);
@@ -159,6 +161,37 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(again.code).toBe(255);
     expect(again.stderr).toMatch(/Permission denied \(publickey\)/);
   }, 60_000);
+
+  it('carries 16 MB each way byte for byte through exec (cat up, cat down), with the byte counts recorded', async () => {
+    const data = randomBytes(16 * 1024 * 1024);
+    const src = join(env.dir, 'big-src.bin');
+    const dst = join(env.dir, 'big-dst.bin');
+    writeFileSync(src, data);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const up = await new Promise<number | null>((resolve) => {
+      const child = spawn('ssh', ['-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', `cat > ${dst}`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      child.on('close', resolve);
+      child.stdin.end(data);
+    });
+    expect(up).toBe(0);
+    expect(sha(readFileSync(dst))).toBe(sha(data));
+    const down = await new Promise<{ code: number | null; out: Buffer }>((resolve) => {
+      const child = spawn('ssh', ['-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', `cat ${src}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const parts: Buffer[] = [];
+      child.stdout.on('data', (d: Buffer) => parts.push(d));
+      child.on('close', (code) => resolve({ code, out: Buffer.concat(parts) }));
+    });
+    expect(down.code).toBe(0);
+    expect(sha(down.out)).toBe(sha(data));
+    // The last chunks' events may still be on their way to the recorder when the client has its bytes.
+    const recorded = async () => (await sessionWith('ssh.channel.open', (p) => p.command === `cat ${src}`)).filter((e) => e.type === 'ssh.data' && e.payload.stream === 'stdout').reduce((n, e) => n + (e.payload.bytes as number), 0);
+    let n = await recorded();
+    for (let i = 0; i < 100 && n < data.length; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      n = await recorded();
+    }
+    expect(n).toBe(data.length);
+  }, 120_000);
 
   it('serves many short exec sessions in a row (Ansible-style), each its own recorded and sealed session', async () => {
     const before = new Set((await events()).filter((e) => e.type === 'session.start').map((e) => e.session));
