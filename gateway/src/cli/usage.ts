@@ -83,7 +83,9 @@ export const COMMAND_HELP = {
 
 Starts a local gateway on embedded defaults: writes ./.gatehouse/dev.yaml on first use (edit it
 freely afterwards), starts a demo API and the gateway on loopback, and prints how to send a first
-request. The directory it runs in becomes a development directory (see \`gatehouse run --help\`).
+request. The web console is on the admin port (/console/); you log in there by typing a name and
+groups (the development issuer; loopback clients only). The directory it runs in becomes a
+development directory (see \`gatehouse run --help\`).
 
 Options:
   --port N          gateway HTTP port (default: 8080)
