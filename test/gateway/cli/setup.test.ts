@@ -107,6 +107,12 @@ describe('gatehouse setup', () => {
       expect(JSON.parse(readFileSync(join(project, '.claude', 'settings.json'), 'utf8')).apiKeyHelper).toBe(`gatehouse token ${tg.url}`);
     });
 
+    test('--dev (gatehouse dev): the helper mints development tokens from the directory the gateway runs in', async () => {
+      await run(['claude-code', tg.url, '--dev', '--sub', 'ada']);
+      expect(JSON.parse(readFileSync(settingsPath(), 'utf8')).apiKeyHelper).toBe(`cd ${home} && ${GH} token --dev --sub ada`);
+      expect((await run(['psql', tg.url, '--dev'])).out).toContain('--dev is for claude-code');
+    });
+
     test('a settings file that is not valid JSON is refused and left as it was', async () => {
       mkdirSync(join(home, '.claude'));
       writeFileSync(settingsPath(), '{ "model": "opus", }');

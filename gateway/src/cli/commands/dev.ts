@@ -49,7 +49,8 @@ export async function devCommand(argv: string[], io: CommandIO): Promise<number>
   const cli = 'node dist/gateway.mjs';
   io.out(`
 Gatehouse is running in development mode.
-  gateway   ${base}        (connection "demo" at /demo -> demo API ${demo.url})
+  gateway   ${base}        (connection "demo" at /demo -> demo API ${demo.url},
+                                        "anthropic" at /anthropic -> a Messages API stand-in)
   admin     http://127.0.0.1:${gateway.admin.port}   (/healthz, /readyz, /metrics, /api/sessions)${consoleLine(config.console, gateway.console?.port ?? gateway.admin.port)}
   record    ${logPath} (${config.recording.mode} mode)
 
@@ -60,7 +61,10 @@ In another terminal, from this directory:
        curl -s -H "Authorization: Bearer $TOKEN" ${base}/demo/hello
      and one that policy refuses (DELETE is forbidden for developers):
        curl -s -X DELETE -H "Authorization: Bearer $TOKEN" ${base}/demo/hello
-  3. Look at the record:
+  3. Point Claude Code at the gateway (its settings; the stand-in answers):
+       ${cli} setup claude-code ${base} --dev
+       claude -p "hello"
+  4. Look at the record:
        ${cli} sessions list
        ${cli} sessions show <ID>        # or: sessions export <ID> for the JSON transcript
        ${cli} verify ${logPath}
@@ -103,6 +107,14 @@ connections:
     route: { pathPrefix: /demo }
     # The demo API's own credential: injected by the gateway, never seen by the caller.
     credential: { type: bearer, secret: "file:${DEMO_TOKEN_FILE}" }
+  - name: anthropic
+    kind: http
+    # A stand-in for Anthropic's Messages API (in the demo API): Claude Code answers through it.
+    # For the real API: upstream https://api.anthropic.com and secret "env:ANTHROPIC_API_KEY".
+    upstream: http://127.0.0.1:${demoPort}
+    route: { pathPrefix: /anthropic }
+    llm: anthropic
+    credential: { type: header, header: x-api-key, secret: "file:${DEMO_TOKEN_FILE}" }
 recording:
   mode: strict
   sink: { type: fs, path: ${DEV_DIR}/log }

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { GatehouseError } from '../../errors';
 import type { WellKnownConnection, WellKnownDocument } from '../../server/well-known';
@@ -9,7 +10,7 @@ import { claudeSettingsPath, planClaudeCode } from '../setup/claude-code';
 import { applyChange, changed, describeChange, type FileChange } from '../setup/file-change';
 import { applyGitPlan, describeGitPlan, gitPlanChanged, planGitCredential } from '../setup/git';
 import { pgServiceFilePath, planPsqlService, type PostgresConnection } from '../setup/psql';
-import { parseGatehouseOption, selfCommand, shellJoin } from '../setup/self-command';
+import { parseGatehouseOption, selfCommand, shellJoin, shellQuote } from '../setup/self-command';
 
 export const SETUP_CLIENTS = ['claude-code', 'psql', 'git', 'aws'] as const;
 type Client = (typeof SETUP_CLIENTS)[number];
@@ -30,6 +31,8 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
     args: argv,
     options: {
       print: { type: 'boolean', default: false },
+      dev: { type: 'boolean', default: false },
+      sub: { type: 'string' },
       project: { type: 'boolean', default: false },
       connection: { type: 'string' },
       gatehouse: { type: 'string' },
@@ -53,6 +56,7 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
   }
   const env = deps.env ?? process.env;
   const cwd = deps.cwd ?? process.cwd();
+  if (values.dev && client !== 'claude-code') throw new GatehouseError('GH_ERR_CLIENT_SETUP', '--dev is for claude-code (psql and the others take a login)');
   const gateway = gatewayArg !== undefined ? normalizeGateway(gatewayArg) : readDefaultGateway(env);
   if (!gateway) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', 'which gateway? give its URL, or run gatehouse login <gateway-url> first');
   const doc = await fetchWellKnown(gateway, deps.fetch ?? fetch);
@@ -65,7 +69,12 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
     case 'claude-code': {
       const connection = pickConnection(doc, (c) => c.kind === 'http' && c.llm === 'anthropic', values.connection, 'Anthropic connection (llm: anthropic)');
       const path = claudeSettingsPath(values.project ? 'project' : 'user', env, cwd);
-      changes = [planClaudeCode(path, { baseUrl: connectionBaseUrl(gateway, connection), apiKeyHelper: shellJoin([...self, 'token', gateway]) })];
+      // --dev: a local gateway's development issuer instead of a login (gatehouse dev). Its
+      // configuration names files relative to this directory, so the helper runs from here.
+      const helper = values.dev
+        ? `cd ${shellQuote(cwd)} && ${shellJoin([...self, 'token', '--dev', '--sub', values.sub ?? safeUser()])}`
+        : shellJoin([...self, 'token', gateway]);
+      changes = [planClaudeCode(path, { baseUrl: connectionBaseUrl(gateway, connection), apiKeyHelper: helper })];
       notes.push('Claude Code asks `gatehouse token` for a token on start and every 5 minutes; run `claude` as usual.');
       if (values.project) notes.push('The project file calls `gatehouse` from PATH: every teammate needs it installed and a `gatehouse login`.');
       break;
@@ -135,4 +144,12 @@ export function connectionBaseUrl(gateway: string, connection: WellKnownConnecti
     return url.href.replace(/\/+$/, '');
   }
   return gateway;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'developer';
+  }
 }
