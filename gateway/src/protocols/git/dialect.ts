@@ -284,7 +284,7 @@ function pushRefusal(push: ReceivePackRequest, operation: Operation | undefined,
 }
 
 /** The push's command list, from the prefix and, past it, the spooled file. */
-async function readPushHead(body: SpooledBody): Promise<ReturnType<ReceivePackDecoder['feed']>> {
+export async function readPushHead(body: SpooledBody): Promise<ReturnType<ReceivePackDecoder['feed']>> {
   const decoder = new ReceivePackDecoder();
   let state = decoder.feed(body.prefix);
   if (state.status !== 'incomplete' || body.file === undefined) return state;
