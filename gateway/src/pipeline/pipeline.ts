@@ -230,25 +230,32 @@ class PipelineSession implements GatewaySession {
     return this.recordRequest('policy.denied', payload, requestId);
   }
 
-  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
+  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string): Promise<void> | undefined {
     const strict = this.options.recorder.mode === 'strict';
     if (!strict && this.recordNow(type, payload, { requestId })) return undefined;
     return this.record(type, payload, { requestId, durable: strict });
   }
 
-  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
+  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string, failed?: (error: GatehouseError) => void): Promise<void> | undefined {
     try {
       if (this.recordNow(type, payload, { requestId })) return undefined;
     } catch (e) {
-      this.outcomeNotRecorded(type, requestId, e);
+      const error = this.outcomeNotRecorded(type, requestId, e);
+      // Never inside the call: the protocol may be in the middle of framing the bytes it describes.
+      if (failed !== undefined) queueMicrotask(() => failed(error));
       return undefined;
     }
-    return this.record(type, payload, { requestId }).catch((e: unknown) => this.outcomeNotRecorded(type, requestId, e));
+    return this.record(type, payload, { requestId }).catch((e: unknown) => {
+      const error = this.outcomeNotRecorded(type, requestId, e);
+      failed?.(error);
+    });
   }
 
-  /** The recorder counted the failure and turned unhealthy (new operations are refused); say which event. */
-  private outcomeNotRecorded(type: EventType, requestId: string, e: unknown): void {
-    this.options.logger.error({ sessionId: this.id, requestId, type, code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code }, 'recording failed after forwarding');
+  /** The recorder counted the refused event (a failing store also turns it unhealthy: new operations are refused); say which event. */
+  private outcomeNotRecorded(type: EventType, requestId: string | undefined, e: unknown): GatehouseError {
+    const error = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');
+    this.options.logger.error({ sessionId: this.id, requestId, type, code: error.code }, 'recording failed after forwarding');
+    return error;
   }
 
   async authorize(operation: Operation, requestId: string, options?: AuthorizeOptions): Promise<Decision> {

@@ -108,16 +108,24 @@ export interface GatewaySession {
    * Records an operation's request event by recording mode, before the operation is forwarded:
    * strict waits for the durable acknowledgement (returns its promise), buffered puts it in the
    * recorder's buffer in this turn (returns undefined). Throws or rejects when it cannot be stored.
+   * `requestId` is left out only for an event of the whole session that must be stored before its
+   * traffic starts (PostgreSQL's `pg.session`).
    */
-  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined;
+  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string): Promise<void> | undefined;
   /**
    * Records what became of an operation after it was forwarded (a response, a result, an error, a
    * transcript). Bytes already sent cannot be called back, so this never throws: a failure is
    * logged here and counted by the recorder, which turns unhealthy and so stops new traffic.
    * Returns undefined when the event is in the recorder's buffer in this turn, else a promise
-   * (never rejecting) to wait on where the order of records matters.
+   * (never rejecting) to wait on where the order of records matters. `requestId` is left out for
+   * what belongs to no one operation (a protocol violation, an upstream that could not be
+   * reached). `failed`, when given, is called (once, always after this call returned, never inside
+   * it) when the event could not be stored: a protocol whose connection outlives one operation
+   * ends that connection there, since the recorder's health alone may not stop it (an overloaded
+   * buffer refuses one event and stays healthy). HTTP needs none: each request asks `accepting()`.
+   * Pass a function made once per connection, not per call: this is the hot path.
    */
-  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined;
+  recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string, failed?: (error: GatehouseError) => void): Promise<void> | undefined;
   /**
    * Judges one operation and records the decision: a denial as its own `policy.denied` event
    * (durable in strict mode), an allow as a `decision` member added to the first event the

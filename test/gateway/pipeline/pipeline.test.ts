@@ -207,6 +207,17 @@ describe('GatewayPipeline: session.recordOutcome', () => {
     await s.close('done');
     expect(() => s.recordOutcome('http.response', response, s.newRequestId())).not.toThrow();
   });
+
+  it('tells `failed` why, after the call returned (never inside it), so a connection can end', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const s = await open(e);
+    await s.close('done');
+    const failures: string[] = [];
+    s.recordOutcome('pg.result', { ms: 1 }, undefined, (err) => failures.push(err.code));
+    expect(failures).toEqual([]);
+    await Promise.resolve();
+    expect(failures).toEqual(['GH_ERR_RECORDING_CLOSED']);
+  });
 });
 
 describe('GatewayPipeline: identity, drain and close', () => {

@@ -1,17 +1,16 @@
 import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import { DECISION_CODES, type Operation } from '../../policy/decision';
 import { pgErrorFor } from './errors';
 import type { GatewaySession } from '../../pipeline/types';
-import { judgeSql, lexingAmbiguous, refusePipelined, sqlSessionState, type Judgment, type SqlJudgmentRules } from './judge';
+import { judgeSql, lexingAmbiguous, refuseFunctionCall, refusePipelined, sqlSessionState, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
 import { MaskedServerStream, type RowMasker } from './row-masking';
 import { pinnedViolation } from './pinned';
 import { ClientFramer, type Action } from './client-framer';
-import { ExtendedQueryTracker, Kind, type Entry, type PreparedStatement } from './extended-query';
+import { ExtendedQueryTracker, Kind, type PreparedStatement } from './extended-query';
 import { ServerFramer } from './server-framer';
-import { bindParameters, resultPayload, StatementEvents } from './statement-events';
+import { StatementEvents } from './statement-events';
 import { refusalError, refusedParse, refusedQuery } from './refusal';
 import type { ConnectionObserver } from './metrics';
 import {
@@ -23,7 +22,6 @@ import {
   parseQuery,
   parseRowDescription,
   T,
-  type ErrorFields,
 } from './messages';
 
 /**
@@ -79,8 +77,6 @@ export interface ProxySettings {
 
 
 const TERMINATE = Buffer.from([T.Terminate, 0, 0, 0, 4]);
-/** The fast-path function call protocol (FunctionCall message), refused: no statement to judge. */
-const FUNCTION_CALL: Operation = { protocol: 'postgres', action: 'sql:function_call', attributes: {}, summary: 'FunctionCall' };
 const COLLECT_MAX = 1 << 20;
 const HOLD_MAX = 1 << 20;
 
@@ -109,7 +105,9 @@ export class ProxyConnection {
     initialStatus: number,
   ) {
     this.txStatus = initialStatus;
-    this.events = new StatementEvents(session);
+    // An outcome of this connection's traffic that cannot be stored ends the connection (the bytes
+    // it describes are already on their way; nothing more goes).
+    this.events = new StatementEvents(session, () => this.terminate('57P01', 'terminating connection: the gateway could not record the session', 'recording_failed'));
     const conn = this;
     this.reader = new ClientFramer(
       {
@@ -261,10 +259,9 @@ export class ProxyConnection {
     if (type === T.Bind) return this.onBind(body);
     // FunctionCall runs a function by oid outside SQL, where no statement can be judged: refused,
     // by the server itself at this place (so a transaction block is aborted as by any error).
-    const requestId = this.session.newRequestId();
     const message = 'gatehouse: the fast-path function call protocol is not supported through the gateway';
     if (this.settings.observer !== undefined) this.settings.observer.refused.value++;
-    const recorded = this.session.refuse(FUNCTION_CALL, DECISION_CODES.postgresFunctionCall, 'the function call protocol is not supported', requestId);
+    const recorded = refuseFunctionCall(this.session);
     const forward = (): Action => {
       this.q.push(Kind.Refused).refusal = refusalError(message);
       this.q.push(Kind.Sync);
@@ -364,8 +361,7 @@ export class ProxyConnection {
       requestId = this.session.newRequestId();
       this.session.noteRequest(requestId);
     }
-    const parameters = bindParameters(bind, this.settings.valueCap);
-    const recorded = this.events.record('pg.query', { protocol: 'extended', text: stmt?.text ?? null, statement: bind.statement || null, portal: bind.portal || null, parameters }, requestId);
+    const recorded = this.events.bound(bind, stmt?.text ?? null, requestId, this.settings.valueCap);
     const id = requestId;
     const forward = (): Action => {
       this.q.portals.set(bind.portal, { requestId: id, statement: bind.statement, resultFormats: bind.resultFormats });
@@ -479,7 +475,7 @@ export class ProxyConnection {
         if (head !== undefined && head.kind === Kind.Exec) {
           fifo.shift();
           const tag = type === T.CommandComplete && body.length > 0 ? body.toString('utf8', 0, body.length - 1) : type === T.EmptyQueryResponse ? '' : null;
-          this.result(head, tag, type === T.PortalSuspended, undefined);
+          this.events.result(head, tag, type === T.PortalSuspended, undefined);
         }
         return;
       case T.ErrorResponse: {
@@ -491,11 +487,11 @@ export class ProxyConnection {
         // The server skips everything up to the next Sync (or ends the Query): so do its entries.
         const error = body.length > 0 ? parseErrorFields(body) : { severity: 'ERROR', sqlstate: '', message: '' };
         fifo.shift();
-        if (head.kind === Kind.Exec) this.result(head, null, false, error);
-        else if (head.kind === Kind.Parse || head.kind === Kind.Bind) this.session.record('pg.error', { sqlstate: error.sqlstate, message: error.message, severity: error.severity, phase: head.kind === Kind.Parse ? 'parse' : 'bind' }).catch(() => undefined);
+        if (head.kind === Kind.Exec) this.events.result(head, null, false, error);
+        else if (head.kind === Kind.Parse || head.kind === Kind.Bind) this.events.serverError(error, head.kind === Kind.Parse ? 'parse' : 'bind');
         while (fifo.length > 0 && fifo[0]!.kind !== Kind.Sync) {
           const skipped = fifo.shift()!;
-          if (skipped.kind === Kind.Exec && skipped.requestId !== undefined) this.result(skipped, null, false, undefined, true);
+          if (skipped.kind === Kind.Exec) this.events.result(skipped, null, false, undefined, true);
         }
         return;
       }
@@ -505,7 +501,7 @@ export class ProxyConnection {
           // The server now reads SQL differently from what was judged: nothing more may reach it.
           this.framer.flushUpTo(end);
           this.settings.logger.warn({ code: 'GH_ERR_PG_PARAMETER_CHANGED', sessionId: this.session.id, parameter: changed.name }, 'postgres server parameter changed; connection closed');
-          this.session.record('pg.error', { sqlstate: '0A000', message: `the server reported ${changed.name} = ${changed.value}`, phase: 'parameter' }).catch(() => undefined);
+          this.events.fatalError({ sqlstate: '0A000', message: `the server reported ${changed.name} = ${changed.value}`, phase: 'parameter' });
           this.terminate('0A000', `gatehouse: the server reported ${changed.name} = "${changed.value}", but the gateway judges SQL only with ${changed.name} = "${this.settings.pinned.get(changed.name)}"; the connection is closed`, 'parameter_changed');
         }
         return;
@@ -515,7 +511,7 @@ export class ProxyConnection {
         while (fifo.length > 0) {
           const e = fifo.shift()!;
           if (e.kind === Kind.Sync) break;
-          if (e.kind === Kind.Exec && e.requestId !== undefined) this.result(e, null, false, undefined, true);
+          if (e.kind === Kind.Exec) this.events.result(e, null, false, undefined, true);
         }
         if (this.terminateWhenIdle && this.idle) {
           this.framer.flushUpTo(end);
@@ -530,16 +526,6 @@ export class ProxyConnection {
 
 
 
-
-  private result(entry: Entry, tag: string | null, suspended: boolean, error: ErrorFields | undefined, skipped = false): void {
-    if (entry.requestId === undefined) return;
-    const payload = resultPayload(entry, tag, suspended, error, skipped);
-    this.session.record('pg.result', payload, { requestId: entry.requestId }).catch((e: unknown) => {
-      // Results are already on their way; a record that cannot be stored stops the connection.
-      this.settings.logger.error({ code: toGatehouseError(e, 'GH_ERR_RECORDING_FAILED').code, sessionId: this.session.id }, 'recording a pg.result failed');
-      this.terminate('57P01', 'terminating connection: the gateway could not record the session');
-    });
-  }
 
   // ---------------------------------------------------------------- result masking (row-masking.ts)
 
@@ -560,10 +546,7 @@ export class ProxyConnection {
       failed: (err) => {
         const head = this.q.fifo[0];
         const requestId = head !== undefined && head.kind === Kind.Exec ? head.requestId : undefined;
-        this.session.count('masking.failed');
-        this.session
-          .record('masking.failed', { code: err.code, phase: 'result', message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) }, { requestId })
-          .catch(() => this.settings.logger.error({ code: err.code, sessionId: this.session.id }, 'recording masking.failed failed'));
+        this.events.maskingFailed(err, requestId);
         this.settings.logger.warn({ code: err.code, sessionId: this.session.id }, 'postgres result masking failed; connection closed');
         if (this.closed) return;
         // Whole messages only reach the client in this mode, so the error lands on a message boundary.
@@ -580,14 +563,14 @@ export class ProxyConnection {
 
   private protocolError(detail: string): void {
     this.settings.observer?.protocolError('client', 'GH_ERR_REQUEST_INVALID', this.session.id);
-    this.session.record('pg.error', { sqlstate: '08P01', message: detail, phase: 'protocol' }).catch(() => undefined);
+    this.events.fatalError({ sqlstate: '08P01', message: detail, phase: 'protocol' });
     this.terminate('08P01', `gatehouse: protocol violation: ${detail}`);
   }
 
   /** A client message over maxMessageBytes: refused before it is read, so the connection cannot buffer it. */
   private tooLarge(type: number, bytes: number): void {
     const limit = this.settings.maxMessageBytes;
-    this.session.record('pg.error', { sqlstate: '54000', message: `a client message of ${bytes} bytes exceeds maxMessageBytes (${limit})`, phase: 'protocol' }).catch(() => undefined);
+    this.events.fatalError({ sqlstate: '54000', message: `a client message of ${bytes} bytes exceeds maxMessageBytes (${limit})`, phase: 'protocol' });
     this.settings.observer?.protocolError('client', 'GH_ERR_MESSAGE_TOO_LARGE', this.session.id);
     this.terminate('54000', `gatehouse: the ${String.fromCharCode(type)} message of ${bytes} bytes exceeds this connection's limit of ${limit} bytes (maxMessageBytes, GH_ERR_MESSAGE_TOO_LARGE); the connection is closed`, 'message_too_large');
   }

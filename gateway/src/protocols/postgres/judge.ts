@@ -450,3 +450,14 @@ export async function refusePipelined(session: GatewaySession, text: string): Pr
   session.count('denied.lexing_setting');
   return { allowed: false, statements: [], refusal: PIPELINED_MESSAGE };
 }
+
+/** The fast-path function call protocol (FunctionCall message): no statement to judge. */
+const FUNCTION_CALL: Operation = { protocol: 'postgres', action: 'sql:function_call', attributes: {}, summary: 'FunctionCall' };
+
+/**
+ * Refuses a FunctionCall (it runs a function by oid outside SQL, where nothing can be judged),
+ * recorded as a denial; undefined when that happened in this turn, else a promise to wait for.
+ */
+export function refuseFunctionCall(session: GatewaySession): Promise<void> | undefined {
+  return session.refuse(FUNCTION_CALL, DECISION_CODES.postgresFunctionCall, 'the function call protocol is not supported', session.newRequestId());
+}

@@ -249,7 +249,7 @@ class PostgresProxyImpl implements PostgresProxy {
       login = await loginUpstream(target, { user: role.user, password }, upstreamParams, watched);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE');
-      await session.record('pg.upstream_error', { upstream: upstreamName, code: err.code, message: err.message }).catch(() => undefined);
+      await session.recordOutcome('pg.upstream_error', { upstream: upstreamName, code: err.code, message: err.message });
       await this.closeSession(session, 'upstream_unavailable');
       return this.fatal(socket, SQLSTATE.connectionFailure, `gatehouse: could not open connection "${connection.name}" upstream (${err.code}): ${err.message}`);
     }
@@ -259,7 +259,8 @@ class PostgresProxyImpl implements PostgresProxy {
       return;
     }
     try {
-      await session.record('pg.session', {
+      // Before any statement goes: stored by mode as a request event is, or the connection is refused.
+      await session.recordRequest('pg.session', {
         upstream: upstreamName,
         upstreamUser: role.user,
         readOnly: role.readOnly,
@@ -267,7 +268,7 @@ class PostgresProxyImpl implements PostgresProxy {
         clientTls: encrypted,
         requested: { user: params.user ?? null, database: params.database ?? null, application_name: params.application_name ?? null },
         backendPid: login.backendPid,
-      }, { durable: pipeline.recordingMode === 'strict' });
+      });
     } catch (e) {
       login.socket.destroy();
       await this.closeSession(session, 'recording_failed');
@@ -283,7 +284,7 @@ class PostgresProxyImpl implements PostgresProxy {
         // Without its masking (e.g. the hash key cannot be read) the connection must not open.
         const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED');
         login.socket.destroy();
-        await session.record('masking.failed', { code: err.code, phase: 'setup', message: err.message }).catch(() => undefined);
+        await session.recordOutcome('masking.failed', { code: err.code, phase: 'setup', message: err.message });
         await this.closeSession(session, 'masking_unavailable');
         return this.fatal(socket, SQLSTATE.systemError, `gatehouse: masking for connection "${connection.name}" is unavailable (${err.code}); the connection is refused`);
       }

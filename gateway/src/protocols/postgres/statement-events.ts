@@ -1,14 +1,24 @@
-import type { EventType, GatewaySession, PayloadOf, PgResultPayload } from '../../pipeline/types';
+import type { GatehouseError } from '../../errors';
+import type { EventType, GatewaySession, PayloadOf, PgErrorPayload, PgResultPayload } from '../../pipeline/types';
 import type { Entry } from './extended-query';
 import type { JudgedStatement } from './judge';
 import { rowsFromTag, type BindMessage, type ErrorFields } from './messages';
 
 /**
- * The request events of one connection's statements (`pg.query` before a statement is forwarded)
- * and the payloads of their outcomes (`pg.result`).
+ * Every record one connection makes after login, through the session seam only: the request
+ * events of its statements (`pg.query`, before a statement is forwarded: `recordRequest`) and what
+ * followed forwarding (`pg.result`, `pg.error`, `masking.failed`: `recordOutcome`). connection.ts
+ * calls these and records nothing itself.
  */
 export class StatementEvents {
-  constructor(private readonly session: GatewaySession) {}
+  /**
+   * @param recordingFailed called (after the call that recorded) when an outcome of this
+   * connection's traffic could not be stored: the connection ends there.
+   */
+  constructor(
+    private readonly session: GatewaySession,
+    private readonly recordingFailed: (error: GatehouseError) => void,
+  ) {}
 
   /**
    * Records a request event before its operation is forwarded (session.recordRequest): in this
@@ -39,6 +49,33 @@ export class StatementEvents {
       if (p !== undefined) (pending ??= []).push(p);
     }
     return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
+  }
+
+  /** The `pg.query` of a Bind (its parameters capped at `valueCap` bytes each), before it is forwarded. */
+  bound(bind: BindMessage, text: string | null, requestId: string, valueCap: number): Promise<void> | undefined {
+    return this.record('pg.query', { protocol: 'extended', text, statement: bind.statement || null, portal: bind.portal || null, parameters: bindParameters(bind, valueCap) }, requestId);
+  }
+
+  /** The `pg.result` of an Exec entry the server answered (or skipped); the rows are already on their way to the client. */
+  result(entry: Entry, tag: string | null, suspended: boolean, error: ErrorFields | undefined, skipped = false): void {
+    if (entry.requestId === undefined) return;
+    this.session.recordOutcome('pg.result', resultPayload(entry, tag, suspended, error, skipped), entry.requestId, this.recordingFailed);
+  }
+
+  /** The server refused a Parse or Bind: forwarded, so an outcome (a failure to store it ends the connection). */
+  serverError(error: ErrorFields, phase: 'parse' | 'bind'): void {
+    this.session.recordOutcome('pg.error', { sqlstate: error.sqlstate, message: error.message, severity: error.severity, phase }, undefined, this.recordingFailed);
+  }
+
+  /** An error that ends the connection anyway (a protocol violation, a pinned setting changed). */
+  fatalError(payload: PgErrorPayload): void {
+    this.session.recordOutcome('pg.error', payload);
+  }
+
+  /** A result that could not be masked (neither delivered nor recorded); the connection ends. */
+  maskingFailed(err: GatehouseError, requestId: string | undefined): void {
+    this.session.count('masking.failed');
+    this.session.recordOutcome('masking.failed', { code: err.code, phase: 'result', message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) }, requestId);
   }
 }
 
