@@ -48,7 +48,22 @@ export interface RealPipeline {
   waitForEvent(type: string, predicate?: (e: AuditEvent) => boolean, timeoutMs?: number): Promise<AuditEvent>;
   /** The sessions as the log store tells them: who, which client, and how (whether) they ended. */
   sessions(): Promise<StoredSession[]>;
+  /**
+   * The events of the sessions that start from now on, for tests that share one pipeline per file
+   * (each test looks only at what it caused).
+   */
+  newSessions(): Promise<EventView>;
   close(): Promise<void>;
+}
+
+/** Some of the stored events (RealPipeline.newSessions); every read flushes the recorder first. */
+export interface EventView {
+  all(): Promise<AuditEvent[]>;
+  of(type: string): Promise<AuditEvent[]>;
+  /** Polls until an event of this type (matching `predicate`) is stored. */
+  waitFor(type: string, predicate?: (e: AuditEvent) => boolean, timeoutMs?: number): Promise<AuditEvent>;
+  /** The counters of the view's sessions' `session.end` (masking counts and the like), merged; after they closed. */
+  counters(): Promise<Record<string, number>>;
 }
 
 /** One session read back from the log store. */
@@ -146,6 +161,16 @@ export async function startRealPipeline(options: RealPipelineOptions): Promise<R
     return readAllEvents(sink);
   };
   const eventsOf = async (type: string) => (await allEvents()).filter((e) => e.type === type);
+  const waitForEvent = async (type: string, predicate: (e: AuditEvent) => boolean = () => true, timeoutMs = 5000): Promise<AuditEvent> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const all = await allEvents();
+      const e = all.find((x) => x.type === type && predicate(x));
+      if (e !== undefined) return e;
+      if (Date.now() > deadline) throw new Error(`no ${type} event was stored within ${timeoutMs} ms; have: ${all.map((x) => x.type).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   return {
     pipeline,
     recorder,
@@ -164,15 +189,24 @@ export async function startRealPipeline(options: RealPipelineOptions): Promise<R
     allEvents,
     storedEvents: () => readAllEvents(sink),
     eventsOf,
-    waitForEvent: async (type, predicate = () => true, timeoutMs = 5000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const all = await allEvents();
-        const e = all.find((x) => x.type === type && predicate(x));
-        if (e !== undefined) return e;
-        if (Date.now() > deadline) throw new Error(`no ${type} event was stored within ${timeoutMs} ms; have: ${all.map((x) => x.type).join(', ')}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+    waitForEvent,
+    newSessions: async () => {
+      const earlier = new Set((await allEvents()).map((e) => e.session));
+      const mine = (e: AuditEvent): boolean => !earlier.has(e.session);
+      const all = async () => (await allEvents()).filter(mine);
+      return {
+        all,
+        of: async (type) => (await all()).filter((e) => e.type === type),
+        waitFor: (type, predicate = () => true, timeoutMs) => waitForEvent(type, (e) => mine(e) && predicate(e), timeoutMs),
+        counters: async () => {
+          const counters: Record<string, number> = {};
+          for (const e of await all()) {
+            if (e.type !== 'session.end') continue;
+            for (const [k, v] of Object.entries((e.payload.counters ?? {}) as Record<string, number>)) counters[k] = (counters[k] ?? 0) + v;
+          }
+          return counters;
+        },
+      };
     },
     sessions: async () => {
       const all = await allEvents();

@@ -8,21 +8,53 @@ import type { Decision, Operation } from '../../../gateway/src/policy/decision';
 import { createStateStore, type StateStore } from '../../../gateway/src/state/store';
 import { silentLogger } from '../../../gateway/src/observability/logger';
 import { startPostgres, type TestPostgres } from '../../support/postgres';
-import { principalFor, TestPipeline, type TestSession } from '../../support/test-pipeline';
+import type { AuditEvent } from '../../../gateway/src/recording/events';
+import type { GatewaySession } from '../../../gateway/src/pipeline/types';
+import { testPrincipal } from '../../support/principals';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../support/real-pipeline';
 
 /**
  * The approval store and service on both drivers: the embedded PGlite and a real PostgreSQL 15.
- * Expiry uses an injected clock, never a sleep of the timeout.
+ * Expiry uses an injected clock, never a sleep of the timeout. Reviews run in sessions of the real
+ * GatewayPipeline (one per file, strict recording, the recorder's timer flush held back), so an
+ * approval event in the log store before any flush is one the service recorded durably.
  */
 const connection = { name: 'api', kind: 'http', upstream: 'http://127.0.0.1:1', route: { pathPrefix: '/api', stripPrefix: true } } as unknown as ConnectionConfig;
 const operation: Operation = { protocol: 'http', action: 'http:DELETE', attributes: { method: 'DELETE', path: '/users/7' }, summary: 'DELETE /users/7' };
 const review: Decision = { effect: 'review', code: 'policy.review', reasons: ['policy0'], message: 'needs review' };
 
-const ada = principalFor('ada', { groups: ['developers'] });
-const grace = principalFor('grace', { groups: ['approvers'], name: 'Grace Hopper' });
-const linus = principalFor('linus', { groups: ['approvers'] });
-const mallory = principalFor('mallory', { groups: ['developers'] });
-const adaApprover = principalFor('ada', { groups: ['developers', 'approvers'] });
+const ada = testPrincipal('ada', { groups: ['developers'] });
+const grace = testPrincipal('grace', { groups: ['approvers'], name: 'Grace Hopper' });
+const linus = testPrincipal('linus', { groups: ['approvers'] });
+const mallory = testPrincipal('mallory', { groups: ['developers'] });
+const adaApprover = testPrincipal('ada', { groups: ['developers', 'approvers'] });
+
+let world: PipelineWorld;
+let env: RealPipeline;
+beforeAll(async () => {
+  world = await startPipelineWorld();
+  env = await startRealPipeline({ world, policy: 'permit (principal, action, resource);', recordingMode: 'strict', recorder: { flushIntervalMs: 600_000 } });
+}, 60_000);
+afterAll(async () => {
+  await env?.close();
+  await world?.close();
+});
+
+/** A session of the real pipeline, and what it recorded (flushed and read back from the log store). */
+async function openSession(principal: Principal = ada): Promise<{ session: GatewaySession; eventsOf: (type: string) => Promise<AuditEvent[]> }> {
+  const session = await env.pipeline.openSession(principal, connection, 'http', { address: '127.0.0.1' });
+  return { session, eventsOf: async (type) => (await env.events(session.id)).filter((e) => e.type === type) };
+}
+
+/** Polls the log store, without flushing the recorder, until the session's `approval.requested` is there: stored durably. */
+async function durablyRequested(session: GatewaySession): Promise<AuditEvent> {
+  for (let i = 0; ; i++) {
+    const e = (await env.storedEvents()).find((x) => x.session === session.id && x.type === 'approval.requested');
+    if (e !== undefined) return e;
+    if (i > 500) throw new Error('approval.requested was not stored durably');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 class Clock {
   t = new Date('2026-03-01T12:00:00Z').getTime();
@@ -87,24 +119,18 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     return s;
   };
 
-  const openSession = async (principal: Principal = ada) => {
-    const pipeline = new TestPipeline();
-    const session = (await pipeline.openSession(principal, connection, 'http', { address: '127.0.0.1' })) as TestSession;
-    return { pipeline, session };
-  };
-
   /** Starts a review and resolves the approval id once `approval.requested` is recorded. */
   const startReview = async (svc: ApprovalService, principal: Principal = ada, signal?: AbortSignal) => {
-    const { pipeline, session } = await openSession(principal);
+    const { session, eventsOf } = await openSession(principal);
     const decision = svc.review(session, operation, 'r-1', review, signal);
-    const requested = await pipeline.waitForEvent('approval.requested');
-    return { pipeline, session, decision, id: requested.payload.approvalId as string };
+    const requested = await durablyRequested(session);
+    return { eventsOf, session, decision, id: requested.payload.approvalId as string };
   };
 
   test('a review waits until an approver grants it; the record holds who, why and when', async () => {
     const svc = service();
     await svc.init();
-    const { pipeline, decision, id } = await startReview(svc);
+    const { eventsOf, decision, id } = await startReview(svc);
     expect(svc.waiting()).toBe(1);
     expect((await svc.get(id)).status).toBe('pending');
 
@@ -114,10 +140,10 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     expect(d).toMatchObject({ effect: 'allow', code: 'approval.granted' });
     expect(d.reasons).toEqual(['policy0', `approval:${id}`]);
 
-    const requested = pipeline.eventsOf('approval.requested')[0]!;
-    expect(requested).toMatchObject({ requestId: 'r-1', durable: true, payload: { approvalId: id, operation: 'DELETE /users/7', action: 'http:DELETE', approverGroups: ['approvers'], minApprovals: 1 } });
+    const requested = (await eventsOf('approval.requested'))[0]!;
+    expect(requested).toMatchObject({ requestId: 'r-1', payload: { approvalId: id, operation: 'DELETE /users/7', action: 'http:DELETE', approverGroups: ['approvers'], minApprovals: 1 } });
     expect(requested.payload.expiresAt).toBe(new Date(clock.t + 300_000).toISOString());
-    const event = pipeline.eventsOf('approval.granted')[0]!;
+    const event = (await eventsOf('approval.granted'))[0]!;
     expect(event.payload).toMatchObject({ approvalId: id, by: ['grace'], reason: 'checked the ticket', decidedAt: clock.now().toISOString() });
     expect(event.payload.approvers).toEqual([expect.objectContaining({ subject: 'grace', name: 'Grace Hopper', verdict: 'approve', reason: 'checked the ticket' })]);
     expect(svc.waiting()).toBe(0);
@@ -126,12 +152,12 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
   test('a denial decides at once and answers with the denier and reason', async () => {
     const svc = service({ minApprovals: 2 });
     await svc.init();
-    const { pipeline, decision, id } = await startReview(svc);
+    const { eventsOf, decision, id } = await startReview(svc);
     await svc.decide(id, linus, 'deny', 'not during the freeze');
     const d = await decision;
     expect(d).toMatchObject({ effect: 'deny', code: 'approval.denied' });
     expect(d.message).toContain('not during the freeze');
-    expect(pipeline.eventsOf('approval.denied')[0]!.payload).toMatchObject({ approvalId: id, by: 'linus', reason: 'not during the freeze' });
+    expect((await eventsOf('approval.denied'))[0]!.payload).toMatchObject({ approvalId: id, by: 'linus', reason: 'not during the freeze' });
   });
 
   test('nobody approves their own request, even as an approver', async () => {
@@ -159,7 +185,7 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
   test('minApprovals counts distinct approvers; a second vote by the same one is refused', async () => {
     const svc = service({ minApprovals: 2 });
     await svc.init();
-    const { pipeline, decision, id } = await startReview(svc);
+    const { eventsOf, decision, id } = await startReview(svc);
     const first = await svc.decide(id, grace, 'approve', 'one');
     expect(first.status).toBe('pending');
     expect(first.votes).toHaveLength(1);
@@ -168,7 +194,7 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     const second = await svc.decide(id, linus, 'approve', 'two');
     expect(second.status).toBe('granted');
     expect((await decision).effect).toBe('allow');
-    expect(pipeline.eventsOf('approval.granted')[0]!.payload.by).toEqual(['grace', 'linus']);
+    expect((await eventsOf('approval.granted'))[0]!.payload.by).toEqual(['grace', 'linus']);
   });
 
   test('two approvers racing: exactly one decision wins, the other gets GH_ERR_APPROVAL_CLOSED', async () => {
@@ -189,11 +215,11 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
   test('expiry (injected clock) denies the waiting operation and a later decision is refused', async () => {
     const svc = service({ timeoutSeconds: 60 });
     await svc.init();
-    const { pipeline, decision, id } = await startReview(svc);
+    const { eventsOf, decision, id } = await startReview(svc);
     clock.advance(61);
     const d = await decision;
     expect(d).toMatchObject({ effect: 'deny', code: 'approval.expired' });
-    expect(pipeline.eventsOf('approval.expired')[0]!.payload).toMatchObject({ approvalId: id });
+    expect((await eventsOf('approval.expired'))[0]!.payload).toMatchObject({ approvalId: id });
     const details = await expectCode(svc.decide(id, grace, 'approve', 'too late'), 'GH_ERR_APPROVAL_CLOSED');
     expect(details).toMatchObject({ status: 'expired' });
   });
@@ -231,12 +257,12 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     const svc = service();
     await svc.init();
     const abort = new AbortController();
-    const { pipeline, decision, id } = await startReview(svc, ada, abort.signal);
+    const { eventsOf, decision, id } = await startReview(svc, ada, abort.signal);
     abort.abort();
     const d = await decision;
     expect(d).toMatchObject({ effect: 'deny', code: 'approval.cancelled' });
     expect((await svc.get(id)).status).toBe('cancelled');
-    expect(pipeline.eventsOf('approval.cancelled')[0]!.payload).toMatchObject({ approvalId: id, reason: expect.stringContaining('client went away') });
+    expect((await eventsOf('approval.cancelled'))[0]!.payload).toMatchObject({ approvalId: id, reason: expect.stringContaining('client went away') });
     await expectCode(svc.decide(id, grace, 'approve', null), 'GH_ERR_APPROVAL_CLOSED');
   });
 
@@ -244,18 +270,23 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     const closed = createStateStore({ url: 'postgres://127.0.0.1:1/none', embeddedPath: 'unused' });
     await closed.close();
     const svc = service({ store: new ApprovalStore(closed) });
-    const { pipeline, session } = await openSession();
+    const { eventsOf, session } = await openSession();
     const d = await svc.review(session, operation, 'r-1', review);
     expect(d).toMatchObject({ effect: 'deny', code: 'approval.unavailable' });
-    expect(pipeline.eventsOf('approval.denied')[0]!.payload).toMatchObject({ approvalId: null, code: 'approval.unavailable', by: null });
+    expect((await eventsOf('approval.denied'))[0]!.payload).toMatchObject({ approvalId: null, code: 'approval.unavailable', by: null });
   });
 
   test('a request that cannot be recorded is withdrawn and the review throws', async () => {
     const svc = service();
     await svc.init();
-    const { pipeline, session } = await openSession();
-    pipeline.failRecording = 'GH_ERR_RECORDING_FAILED';
-    await expect(svc.review(session, operation, 'r-1', review)).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    const { session } = await openSession();
+    // The log store fails (a full disk): the durable approval.requested cannot be stored.
+    env.sink.failWith = 'ENOSPC';
+    try {
+      await expect(svc.review(session, operation, 'r-1', review)).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    } finally {
+      env.sink.failWith = undefined;
+    }
     const [a] = await store.list();
     expect(a!.status).toBe('cancelled');
   });
@@ -298,15 +329,14 @@ describe('across replicas on PostgreSQL 15', () => {
     const b = make(stateB, 'b');
     try {
       await Promise.all([a.init(), b.init()]);
-      const pipeline = new TestPipeline();
-      const session = await pipeline.openSession(ada, connection, 'http', { address: '127.0.0.1' });
+      const { session, eventsOf } = await openSession(ada);
       const decision = a.review(session, operation, 'r-1', review);
-      const id = (await pipeline.waitForEvent('approval.requested')).payload.approvalId as string;
+      const id = (await durablyRequested(session)).payload.approvalId as string;
       // Give A's listener its connection (it LISTENs asynchronously after init).
       await new Promise((r) => setTimeout(r, 300));
       await b.decide(id, grace, 'approve', 'from the other replica');
       await expect(decision).resolves.toMatchObject({ effect: 'allow', code: 'approval.granted' });
-      expect(pipeline.eventsOf('approval.granted')[0]!.payload).toMatchObject({ by: ['grace'], reason: 'from the other replica' });
+      expect((await eventsOf('approval.granted'))[0]!.payload).toMatchObject({ by: ['grace'], reason: 'from the other replica' });
     } finally {
       await Promise.all([a.close(), b.close()]);
       await Promise.all([stateA.close(), stateB.close()]);

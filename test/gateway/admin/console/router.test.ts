@@ -9,7 +9,8 @@ import { silentLogger } from '../../../../gateway/src/observability/logger';
 import type { Decision, Operation } from '../../../../gateway/src/policy/decision';
 import { SqlSessionSearch } from '../../../../gateway/src/state/session-search';
 import { createSessionIndex, type SqlSessionIndex } from '../../../../gateway/src/state/sql-session-index';
-import { principalFor, TestPipeline, type TestSession } from '../../../support/test-pipeline';
+import { testPrincipal } from '../../../support/principals';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
 import type { ConnectionConfig } from '../../../../gateway/src/config/schema';
 
 /**
@@ -19,10 +20,10 @@ import type { ConnectionConfig } from '../../../../gateway/src/config/schema';
  */
 const EXTERNAL = 'https://console.test';
 const ISSUER = 'https://idp.test';
-const admin = principalFor('root', { groups: ['gatehouse-admins'], issuer: ISSUER });
-const alice = principalFor('alice', { groups: ['developers'], issuer: ISSUER });
-const bob = principalFor('bob', { groups: ['developers'], issuer: ISSUER });
-const grace = principalFor('grace', { groups: ['approvers'], issuer: ISSUER });
+const admin = testPrincipal('root', { groups: ['gatehouse-admins'], issuer: ISSUER });
+const alice = testPrincipal('alice', { groups: ['developers'], issuer: ISSUER });
+const bob = testPrincipal('bob', { groups: ['developers'], issuer: ISSUER });
+const grace = testPrincipal('grace', { groups: ['approvers'], issuer: ISSUER });
 
 interface Reply {
   status: number;
@@ -186,11 +187,19 @@ describe('web console routes', () => {
     const operation: Operation = { protocol: 'http', action: 'http:DELETE', attributes: { method: 'DELETE', path: '/users/7' }, summary: 'DELETE /users/7' };
     const connection = { name: 'api', kind: 'http', upstream: 'http://127.0.0.1:1', route: { pathPrefix: '/api', stripPrefix: true } } as unknown as ConnectionConfig;
 
+    // The waiting operation's session: a real pipeline's, which the approval service records into.
+    let world: PipelineWorld;
+    let env: RealPipeline;
     beforeAll(async () => {
-      const pipeline = new TestPipeline();
-      const session = (await pipeline.openSession(alice, connection, 'http', { address: '127.0.0.1' })) as TestSession;
+      world = await startPipelineWorld();
+      env = await startRealPipeline({ world, policy: 'permit (principal, action, resource);' });
+      const session = await env.pipeline.openSession(alice, connection, 'http', { address: '127.0.0.1' });
       decision = approvals.review(session, operation, 'r-1', { effect: 'review', code: 'policy.review', reasons: ['sql-guardrails/unbounded-delete'], message: 'needs review' });
-      id = (await pipeline.waitForEvent('approval.requested')).payload.approvalId as string;
+      id = (await env.waitForEvent('approval.requested', (e) => e.session === session.id)).payload.approvalId as string;
+    }, 60_000);
+    afterAll(async () => {
+      await env?.close();
+      await world?.close();
     });
 
     it('lists waiting operations to approvers with who, what and why, and refuses others', async () => {
@@ -219,7 +228,7 @@ describe('web console routes', () => {
     });
 
     it('refuses self-approval and non-approvers exactly as the service does', async () => {
-      const selfApprover = await loginAs(principalFor('alice', { groups: ['developers', 'approvers'], issuer: ISSUER }));
+      const selfApprover = await loginAs(testPrincipal('alice', { groups: ['developers', 'approvers'], issuer: ISSUER }));
       const self = await call(`/console/approvals/${id}/decide`, { method: 'POST', cookie: selfApprover.cookie, body: `verdict=approve&csrf=${selfApprover.csrf}`, headers: { origin: EXTERNAL } });
       expect(self.status).toBe(403);
       expect(self.text).toContain('GH_ERR_APPROVAL_SELF');

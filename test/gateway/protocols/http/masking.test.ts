@@ -3,15 +3,14 @@ import zlib from 'node:zlib';
 import type { Detector } from '../../../../gateway/src/masking/detector';
 import { openOriginal, type SealedOriginal } from '../../../../gateway/src/masking/originals';
 import { startEcho, startUpstream, type Upstream } from '../../../support/upstreams';
-import { TestPipeline } from '../../../support/test-pipeline';
+import { startPipelineWorld, startRealPipeline, type EventView, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
 import { connection, json, request, startProxy, type RunningProxy } from './harness';
 
-const TOKEN = 'good-token';
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const EMAIL = 'ada.lovelace@example.com';
 const HASH_KEY = 'a-masking-hash-key-of-32-bytes!!';
 const ORIGINALS_KEY = Buffer.alloc(32, 7).toString('base64');
-const auth = { authorization: `Bearer ${TOKEN}` };
+const auth = { authorization: '' };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 2));
 
 /** Throws on any text containing BOOM: proves fail-closed behaviour (a test-only hook). */
@@ -26,12 +25,26 @@ const boomDetector: Detector = {
   },
 };
 
-function pipelineWith(): TestPipeline {
-  return new TestPipeline({
-    tokens: { [TOKEN]: { subject: 'alice' } },
-    secrets: { 'env:MASK_HASH_KEY': HASH_KEY, 'env:ORIGINALS_KEY': ORIGINALS_KEY },
+/**
+ * On the real GatewayPipeline (one per file: OIDC issuer, Cedar, the recorder on a filesystem log
+ * store, PGlite's session index): what is checked is what the log store holds.
+ */
+let world: PipelineWorld;
+let env: RealPipeline;
+beforeAll(async () => {
+  world = await startPipelineWorld();
+  env = await startRealPipeline({
+    world,
+    policy: '@id("developers") permit (principal in Gatehouse::Group::"developers", action, resource);',
+    env: { MASK_HASH_KEY: HASH_KEY, ORIGINALS_KEY },
+    bodyCapBytes: 65536,
   });
-}
+  auth.authorization = `Bearer ${await env.token(['developers'], 'alice')}`;
+}, 60_000);
+afterAll(async () => {
+  await env?.close();
+  await world?.close();
+});
 
 /** One-shot upstream answers: a body with a content type, optionally in several timed writes. */
 function startScripted(): Promise<Upstream> {
@@ -115,11 +128,13 @@ function rawRequest(url: string, headers: Record<string, string>): Promise<{ sta
 describe('HTTP masking', () => {
   let upstream: Upstream;
   let running: RunningProxy | undefined;
-  let pipeline: TestPipeline;
+  /** What this test's sessions recorded. */
+  let recorded: EventView;
+  const pipeline = () => env.pipeline;
 
   beforeEach(async () => {
     upstream = await startScripted();
-    pipeline = pipelineWith();
+    recorded = await env.newSessions();
   });
   afterEach(async () => {
     await running?.close();
@@ -128,7 +143,7 @@ describe('HTTP masking', () => {
   });
 
   async function start(masking: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Promise<void> {
-    running = await startProxy(pipeline, [connection({ name: 'api', upstream: upstream.url, route: { pathPrefix: '/' }, ...(masking ? { masking } : {}), ...extra })], options);
+    running = await startProxy(pipeline(), [connection({ name: 'api', upstream: upstream.url, route: { pathPrefix: '/' }, ...(masking ? { masking } : {}), ...extra })], options);
   }
 
   it('masks a JSON response by path and by value, with a correct content-length, and records the masked body and counts', async () => {
@@ -145,13 +160,15 @@ describe('HTTP masking', () => {
       token: '[JSON_PATH]',
       list: [{ token: '[JSON_PATH]' }],
     });
-    const ev = await pipeline.waitForEvent('http.response');
+    const ev = await recorded.waitFor('http.response');
     const body = ev.payload.body as { text: string; masked: Record<string, number>; original?: unknown };
     expect(body.text).toBe(text);
     expect(body.masked).toEqual({ email: 1, aws_access_key_id: 1, json_path: 2 });
     expect(body.original).toBeUndefined();
-    const session = pipeline.sessions[0]!;
-    expect(Object.fromEntries(session.counters)).toMatchObject({ 'masked.email': 1, 'masked.aws_access_key_id': 1, 'masked.json_path': 2 });
+    // Counted in the session's end (the index entry): the proxy closes its sessions when it closes.
+    await running!.close();
+    running = undefined;
+    expect(await recorded.counters()).toMatchObject({ 'masked.email': 1, 'masked.aws_access_key_id': 1, 'masked.json_path': 2 });
   });
 
   it('masks a chunked text stream when a secret is split across two chunks', async () => {
@@ -160,7 +177,7 @@ describe('HTTP masking', () => {
     const text = r.body.toString('utf8');
     expect(text).toBe('first line\nthe key is [AWS_ACCESS_KEY_ID] and mail [EMAIL]\n');
     expect(r.headers['content-length']).toBeUndefined();
-    const ev = await pipeline.waitForEvent('http.response');
+    const ev = await recorded.waitFor('http.response');
     expect((ev.payload.body as { text: string }).text).toBe(text);
   });
 
@@ -176,7 +193,7 @@ describe('HTTP masking', () => {
   it('decodes a gzip response, masks it and sends it uncompressed', async () => {
     const echo = await startEcho();
     try {
-      running = await startProxy(pipeline, [connection({ name: 'echo', upstream: echo.url, route: { pathPrefix: '/' }, masking: {} })]);
+      running = await startProxy(pipeline(), [connection({ name: 'echo', upstream: echo.url, route: { pathPrefix: '/' }, masking: {} })]);
       const r = await request(`${running.url}/gzip/x`, { method: 'POST', headers: { ...auth, 'accept-encoding': 'gzip', 'content-type': 'application/json' }, body: JSON.stringify({ mail: EMAIL }) });
       expect(r.status).toBe(200);
       expect(r.headers['content-encoding']).toBeUndefined();
@@ -186,9 +203,9 @@ describe('HTTP masking', () => {
       expect(echoed.body).toBe('{"mail":"[EMAIL]"}');
       expect(r.body.toString()).not.toContain(EMAIL);
       // The recorded request body is masked too.
-      const req = await pipeline.waitForEvent('http.request');
+      const req = await recorded.waitFor('http.request');
       expect((req.payload.body as { text: string }).text).toBe('{"mail":"[EMAIL]"}');
-      const res = await pipeline.waitForEvent('http.response');
+      const res = await recorded.waitFor('http.response');
       expect(res.payload.body).toMatchObject({ contentEncoding: 'gzip', sentAs: 'identity' });
     } finally {
       await running?.close();
@@ -220,11 +237,11 @@ describe('HTTP masking', () => {
     await start({ storeOriginals: true, originalsKey: 'env:ORIGINALS_KEY' });
     const r = await request(`${running!.url}/json`, { headers: auth });
     expect(r.body.toString()).not.toContain(EMAIL);
-    const ev = await pipeline.waitForEvent('http.response');
+    const ev = await recorded.waitFor('http.response');
     const body = ev.payload.body as { text: string; original: SealedOriginal };
     expect(body.text).not.toContain(EMAIL);
     expect(body.original).toMatchObject({ alg: 'AES-256-GCM', kid: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) });
-    const everything = JSON.stringify(pipeline.events);
+    const everything = JSON.stringify(await recorded.all());
     expect(everything).not.toContain(EMAIL);
     expect(everything).not.toContain(ORIGINALS_KEY);
     const context = `${ev.session}/${ev.requestId}/response.body`;
@@ -243,12 +260,12 @@ describe('HTTP masking', () => {
     expect((json(r.body).error as { code: string }).code).toBe('GH_ERR_MASKING_FAILED');
     expect(text).not.toContain(AWS_KEY);
     expect(text).not.toContain('BOOM');
-    const failed = await pipeline.waitForEvent('masking.failed');
+    const failed = await recorded.waitFor('masking.failed');
     expect(failed.payload).toMatchObject({ code: 'GH_ERR_MASKING_FAILED', phase: 'response', afterHeaders: false, details: { detector: 'test-boom' } });
-    const err = await pipeline.waitForEvent('http.error');
+    const err = await recorded.waitFor('http.error');
     expect(err.payload).toMatchObject({ code: 'GH_ERR_MASKING_FAILED', reason: 'masking_failed' });
-    expect(pipeline.eventsOf('http.response')).toHaveLength(0);
-    expect(JSON.stringify(pipeline.events)).not.toContain(AWS_KEY);
+    expect(await recorded.of('http.response')).toHaveLength(0);
+    expect(JSON.stringify(await recorded.all())).not.toContain(AWS_KEY);
   });
 
   it('fails closed mid-stream: the connection is cut (never a clean end), nothing after the failure arrives, masking.failed recorded', async () => {
@@ -257,10 +274,10 @@ describe('HTTP masking', () => {
     expect(r.status).toBe(200);
     expect(r.complete).toBe(false);
     expect(r.body).toBe('event: note\ndata: {"text":"fine"}\n\n');
-    const failed = await pipeline.waitForEvent('masking.failed');
+    const failed = await recorded.waitFor('masking.failed');
     expect(failed.payload).toMatchObject({ code: 'GH_ERR_MASKING_FAILED', phase: 'response', afterHeaders: true });
-    await pipeline.waitForEvent('http.error');
-    expect(JSON.stringify(pipeline.events)).not.toContain(AWS_KEY);
+    await recorded.waitFor('http.error');
+    expect(JSON.stringify(await recorded.all())).not.toContain(AWS_KEY);
   });
 
   it('refuses a response in an encoding it cannot decode (cannot mask what it cannot read)', async () => {
@@ -275,7 +292,7 @@ describe('HTTP masking', () => {
     const r = await request(`${running!.url}/json`, { method: 'POST', headers: { ...auth, 'content-type': 'text/plain' }, body: 'BOOM' });
     expect(r.status).toBe(502);
     expect(upstream.received).toHaveLength(0);
-    expect((await pipeline.waitForEvent('masking.failed')).payload).toMatchObject({ phase: 'request' });
+    expect((await recorded.waitFor('masking.failed')).payload).toMatchObject({ phase: 'request' });
   });
 
   it('passes binary content unmasked by default and refuses it with binary: refuse', async () => {
@@ -295,14 +312,16 @@ describe('HTTP masking', () => {
     expect(r.body.toString()).toContain(EMAIL);
     expect(r.body.toString()).toContain(AWS_KEY);
     expect(Number(r.headers['content-length'])).toBe(r.body.length);
-    const ev = await pipeline.waitForEvent('http.response');
+    const ev = await recorded.waitFor('http.response');
     expect((ev.payload.body as { masked?: unknown }).masked).toBeUndefined();
-    expect([...pipeline.sessions[0]!.counters.keys()].filter((k) => k.startsWith('masked.'))).toEqual([]);
+    await running!.close();
+    running = undefined;
+    expect(Object.keys(await recorded.counters()).filter((k) => k.startsWith('masked.'))).toEqual([]);
   });
 
   it('uses the top-level default for connections without their own block; enabled: false opts out', async () => {
     running = await startProxy(
-      pipeline,
+      pipeline(),
       [
         connection({ name: 'dflt', upstream: upstream.url, route: { pathPrefix: '/d' } }),
         connection({ name: 'off', upstream: upstream.url, route: { pathPrefix: '/o' }, masking: { enabled: false } }),
@@ -326,7 +345,7 @@ describe('HTTP masking', () => {
       z.end(`${EMAIL.slice(5)} end`);
     });
     try {
-      running = await startProxy(pipeline, [connection({ name: 'gz', upstream: gz.url, route: { pathPrefix: '/' }, masking: {} })]);
+      running = await startProxy(pipeline(), [connection({ name: 'gz', upstream: gz.url, route: { pathPrefix: '/' }, masking: {} })]);
       const r = await request(`${running.url}/t`, { headers: { ...auth, 'accept-encoding': 'gzip' } });
       expect(r.headers['content-encoding']).toBeUndefined();
       expect(r.body.toString()).toBe('mail [EMAIL] end');

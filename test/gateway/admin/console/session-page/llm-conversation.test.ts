@@ -1,39 +1,25 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { renderSessionPage } from '../../../../../gateway/src/admin/console/session-page';
-import { EVENT_CATALOG, isEventType } from '../../../../../gateway/src/recording/event-catalog';
-import type { AuditEvent } from '../../../../../gateway/src/recording/events';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type Upstream } from '../../../../support/upstreams';
-import { TestPipeline, type RecordedEvent } from '../../../../support/test-pipeline';
+import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../../support/real-pipeline';
 import { connection, startProxy, type RunningProxy } from '../../../protocols/http/harness';
 
-const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.gatehouse-token.sig';
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>';
 
-/** The events as the recorder would number them (TestPipeline keeps the payloads the proxy recorded). */
-function asAuditEvents(recorded: readonly RecordedEvent[]): AuditEvent[] {
-  return recorded.map((e, seq) => ({
-    seq,
-    type: e.type,
-    code: isEventType(e.type) ? EVENT_CATALOG[e.type].code : 'GH0000I',
-    time: new Date(Date.UTC(2026, 0, 15, 10, 0, seq)).toISOString(),
-    session: e.session,
-    requestId: e.requestId,
-    payload: e.payload,
-    prev: '',
-    hash: '',
-  }));
-}
-
+/** The page renders the events the real pipeline stored (read back from its log store), as the console does. */
 describe('session page: an LLM session recorded through the real proxy (masking connection, fake Anthropic)', () => {
+  let world: PipelineWorld;
+  let env: RealPipeline;
   let upstream: Upstream;
   let running: RunningProxy;
   let page: string;
 
   beforeAll(async () => {
     upstream = await startFakeAnthropic();
-    const pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'dev@example.test' } }, secrets: { 'env:ANTHROPIC_API_KEY': FAKE_ANTHROPIC_KEY } });
-    running = await startProxy(pipeline, [
+    world = await startPipelineWorld();
+    env = await startRealPipeline({ world, policy: '@id("developers") permit (principal in Gatehouse::Group::"developers", action, resource);', env: { ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY }, bodyCapBytes: 65536 });
+    running = await startProxy(env.pipeline, [
       connection({
         name: 'anthropic',
         upstream: upstream.url,
@@ -43,7 +29,7 @@ describe('session page: an LLM session recorded through the real proxy (masking 
         masking: {},
       }),
     ]);
-    const client = new Anthropic({ baseURL: `${running.url}/anthropic`, apiKey: TOKEN, maxRetries: 0 });
+    const client = new Anthropic({ baseURL: `${running.url}/anthropic`, apiKey: await env.token(['developers'], 'dev'), maxRetries: 0 });
     await client.messages
       .stream({
         model: 'claude-sonnet-4-5',
@@ -58,18 +44,20 @@ describe('session page: an LLM session recorded through the real proxy (masking 
         ],
       })
       .finalMessage();
-    await pipeline.waitForEvent('llm.exchange');
-    const events = asAuditEvents(pipeline.events);
+    const exchange = await env.waitForEvent('llm.exchange');
+    const events = await env.events(exchange.session);
     page = renderSessionPage({
       session: { id: events[0]!.session, protocol: 'http', eventCount: events.length, chain: { intact: true } },
       events,
       viewer: { name: 'auditor', subject: 'auditor' },
       links: { self: '/console/sessions/s1', exportJson: '/console/sessions/s1/export.json' },
     }).value;
-  });
+  }, 60_000);
   afterAll(async () => {
-    await running.close();
-    await upstream.close();
+    await running?.close();
+    await upstream?.close();
+    await env?.close();
+    await world?.close();
   });
 
   it('renders the call as a conversation: system prompt, user turns, tool result, thinking, answer and tool call', () => {

@@ -13,7 +13,7 @@ import { silentLogger } from '../../../../../gateway/src/observability/logger';
 import { SqlSessionSearch } from '../../../../../gateway/src/state/session-search';
 import { createSessionIndex, type SqlSessionIndex } from '../../../../../gateway/src/state/sql-session-index';
 import { makeTempDir, PRINCIPAL, recorderOptions, synthetic, TEST_KEY } from '../../../../support/recording-helpers';
-import { principalFor } from '../../../../support/test-pipeline';
+import { testPrincipal } from '../../../../support/principals';
 
 /**
  * The session page behind the console's router: authorization as the router does it, the full
@@ -21,8 +21,8 @@ import { principalFor } from '../../../../support/test-pipeline';
  * the `.cast` export, the player's assets and the CSP that lets the player run on terminal pages only.
  */
 const ISSUER = 'https://idp.test';
-const alice = principalFor('alice', { groups: ['developers'], issuer: ISSUER });
-const bob = principalFor('bob', { groups: ['developers'], issuer: ISSUER });
+const alice = testPrincipal('alice', { groups: ['developers'], issuer: ISSUER });
+const bob = testPrincipal('bob', { groups: ['developers'], issuer: ISSUER });
 
 function terminalTranscript(): SessionTranscript {
   const raw = [

@@ -1,10 +1,35 @@
 import Anthropic from '@anthropic-ai/sdk';
 import http from 'node:http';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type Upstream } from '../../../../support/upstreams';
-import { TestPipeline, type RecordedEvent } from '../../../../support/test-pipeline';
+import type { AuditEvent } from '../../../../../gateway/src/recording/events';
+import { startPipelineWorld, startRealPipeline, type EventView, type PipelineWorld, type RealPipeline } from '../../../../support/real-pipeline';
 import { connection, startProxy, type RunningProxy } from '../harness';
 
-const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.gatehouse-token.sig';
+/**
+ * On the real GatewayPipeline, one per file (OIDC issuer, Cedar, the recorder on a filesystem log
+ * store, PGlite's session index): the events checked are the ones the log store holds.
+ */
+const POLICY = `
+@id("developers")
+permit (principal in Gatehouse::Group::"developers", action, resource);
+
+@id("llm-model")
+@message("model calls are not allowed for your group")
+forbid (principal in Gatehouse::Group::"contractors", action, resource);
+`;
+let world: PipelineWorld;
+let env: RealPipeline;
+/** A developer's token (sent as the API key, as Claude Code does). */
+let TOKEN = '';
+beforeAll(async () => {
+  world = await startPipelineWorld();
+  env = await startRealPipeline({ world, policy: POLICY, env: { ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY }, bodyCapBytes: 65536 });
+  TOKEN = await env.token(['developers'], 'dev');
+}, 60_000);
+afterAll(async () => {
+  await env?.close();
+  await world?.close();
+});
 const MODEL = 'claude-sonnet-5-5';
 
 const weatherTool = {
@@ -24,13 +49,14 @@ interface Transcript {
 
 describe('Anthropic Messages API through the proxy', () => {
   let upstream: Upstream;
-  let pipeline: TestPipeline;
   let running: RunningProxy;
+  /** What this test's sessions recorded. */
+  let recorded: EventView;
   let client: Anthropic;
 
   async function start(connExtra: Record<string, unknown> = {}, proxyExtra: Record<string, unknown> = {}): Promise<void> {
     running = await startProxy(
-      pipeline,
+      env.pipeline,
       [
         connection({
           name: 'anthropic',
@@ -48,15 +74,15 @@ describe('Anthropic Messages API through the proxy', () => {
 
   beforeEach(async () => {
     upstream = await startFakeAnthropic();
-    pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'dev@example.test' } }, secrets: { 'env:ANTHROPIC_API_KEY': FAKE_ANTHROPIC_KEY } });
+    recorded = await env.newSessions();
   });
   afterEach(async () => {
     await running.close();
     await upstream.close();
   });
 
-  async function transcript(): Promise<{ event: RecordedEvent; t: Transcript }> {
-    const event = await pipeline.waitForEvent('llm.exchange');
+  async function transcript(): Promise<{ event: AuditEvent; t: Transcript }> {
+    const event = await recorded.waitFor('llm.exchange');
     return { event, t: event.payload as unknown as Transcript };
   }
 
@@ -78,7 +104,7 @@ describe('Anthropic Messages API through the proxy', () => {
     expect(toolUse).toMatchObject({ name: 'get_weather', input: { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
 
     const { event, t } = await transcript();
-    expect(event.requestId).toBe(pipeline.eventsOf('http.request')[0]!.requestId);
+    expect(event.requestId).toBe((await recorded.of('http.request'))[0]!.requestId);
     expect(t.provider).toBe('anthropic');
     expect(t.stream).toBe(true);
     expect(t.request.model).toBe(MODEL);
@@ -142,10 +168,11 @@ describe('Anthropic Messages API through the proxy', () => {
     expect(JSON.stringify(got.headers)).not.toContain(TOKEN);
     expect(got.headers['anthropic-version']).toBe('2023-06-01');
     expect(got.headers['anthropic-beta']).toBe('interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14');
-    expect(pipeline.sessions[0]!.client.clientSessionId).toBe('cc-session-9');
     await transcript();
-    expect(JSON.stringify(pipeline.events)).not.toContain(FAKE_ANTHROPIC_KEY);
-    expect(JSON.stringify(pipeline.events)).not.toContain(TOKEN);
+    const events = await recorded.all();
+    expect(events.find((e) => e.type === 'session.start')!.payload.client).toMatchObject({ clientSessionId: 'cc-session-9' });
+    expect(JSON.stringify(events)).not.toContain(FAKE_ANTHROPIC_KEY);
+    expect(JSON.stringify(events)).not.toContain(TOKEN);
   });
 
   it('passes ping events through to the client (raw SSE) and keeps the raw stream byte for byte', async () => {
@@ -167,7 +194,7 @@ describe('Anthropic Messages API through the proxy', () => {
     expect(raw).toContain('event: ping\ndata: {"type":"ping"}\n\n');
     expect(raw.startsWith('event: message_start\n')).toBe(true);
     expect(raw.trimEnd().endsWith('data: {"type":"message_stop"}')).toBe(true);
-    const response = await pipeline.waitForEvent('http.response');
+    const response = await recorded.waitFor('http.response');
     expect((response.payload.body as { text: string }).text).toBe(raw);
   });
 
@@ -178,9 +205,9 @@ describe('Anthropic Messages API through the proxy', () => {
     expect(t.truncated).toBeUndefined();
     expect(t.request.messages).toHaveLength(1);
     expect(t.response.content[1]).toMatchObject({ input: { location: 'Paris, France', unit: 'celsius', days: [1, 2] } });
-    const raw = await pipeline.waitForEvent('http.response');
+    const raw = await recorded.waitFor('http.response');
     expect(raw.payload.body).toMatchObject({ captured: 40, truncated: true });
-    expect(pipeline.eventsOf('http.request')[0]!.payload.body).toMatchObject({ truncated: true, complete: false });
+    expect((await recorded.of('http.request'))[0]!.payload.body).toMatchObject({ truncated: true, complete: false });
   });
 
   it('bounds the transcript by its own limit and marks it truncated', async () => {
@@ -192,9 +219,9 @@ describe('Anthropic Messages API through the proxy', () => {
   });
 
   it('a policy refusal reaches the SDK as a PermissionDeniedError carrying the gateway message', async () => {
-    pipeline.decide = () => ({ effect: 'deny', code: 'policy.forbid', reasons: ['rule.llm-model'], message: 'model calls are not allowed for your group' });
     await start();
-    const err = await client.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const contractor = new Anthropic({ baseURL: `${running.url}/anthropic`, apiKey: await env.token(['developers', 'contractors'], 'contractor'), maxRetries: 0 });
+    const err = await contractor.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect((err as Error).message).toContain('model calls are not allowed for your group');
     expect(upstream.received).toHaveLength(0);
@@ -202,7 +229,11 @@ describe('Anthropic Messages API through the proxy', () => {
 
   it('a bad token reaches the SDK as an AuthenticationError carrying the gateway message', async () => {
     await start();
-    const bad = new Anthropic({ baseURL: `${running.url}/anthropic`, apiKey: 'not-a-gatehouse-token', maxRetries: 0 });
+    // A real token whose claims were changed after signing (another subject): the signature does not verify.
+    const [header, payload, signature] = TOKEN.split('.') as [string, string, string];
+    const claims = { ...(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>), sub: 'mallory' };
+    const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    const bad = new Anthropic({ baseURL: `${running.url}/anthropic`, apiKey: forged, maxRetries: 0 });
     const err = await bad.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((err as Error).message).toContain('GH_ERR_TOKEN_SIGNATURE');
@@ -242,8 +273,8 @@ describe('compressed Anthropic streams', () => {
       });
       res.end();
     });
-    const pipeline = new TestPipeline({ tokens: { [TOKEN]: { subject: 'a' } } });
-    const running = await startProxy(pipeline, [connection({ name: 'anthropic', upstream: up.url, route: { pathPrefix: '/' }, llm: 'anthropic' })]);
+    const recorded = await env.newSessions();
+    const running = await startProxy(env.pipeline, [connection({ name: 'anthropic', upstream: up.url, route: { pathPrefix: '/' }, llm: 'anthropic' })]);
     try {
       const got = await new Promise<Buffer>((resolve, reject) => {
         const req = http.request(`${running.url}/v1/messages`, { method: 'POST', agent: false, headers: { 'x-api-key': TOKEN, 'accept-encoding': 'gzip, zstd', 'content-type': 'application/json' } }, (res) => {
@@ -256,7 +287,7 @@ describe('compressed Anthropic streams', () => {
         req.end(JSON.stringify({ model: MODEL, max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }));
       });
       expect(got.equals(Buffer.concat(sent))).toBe(true);
-      const t = (await pipeline.waitForEvent('llm.exchange')).payload as unknown as Transcript;
+      const t = (await recorded.waitFor('llm.exchange')).payload as unknown as Transcript;
       expect(t.response.content).toEqual([{ type: 'text', text: 'compressed hello' }]);
       expect(t.response.usage).toEqual({ input_tokens: 3, output_tokens: 2 });
       expect(t.pings).toBe(1);
