@@ -26,7 +26,7 @@ export class StatementEvents {
    * acknowledgement (strict mode). Throws (buffered) or rejects (strict) when the event cannot be
    * stored: the operation must not go.
    */
-  record<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
+  recordRequest<T extends EventType>(type: T, payload: PayloadOf<T>, requestId: string): Promise<void> | undefined {
     return this.session.recordRequest(type, payload, requestId);
   }
 
@@ -34,7 +34,7 @@ export class StatementEvents {
   queries(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {
     let pending: Promise<void>[] | undefined;
     for (const s of statements) {
-      const p = this.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, s.requestId);
+      const p = this.recordRequest('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables }, s.requestId);
       if (p !== undefined) (pending ??= []).push(p);
     }
     if (pending === undefined) return undefined;
@@ -45,7 +45,7 @@ export class StatementEvents {
   unrun(statements: readonly JudgedStatement[], protocol: string): Promise<void> | undefined {
     let pending: Promise<void>[] | undefined;
     for (const s of statements) {
-      const p = this.record('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables, executed: false, reason: 'another statement of the same message was refused' }, s.requestId);
+      const p = this.recordRequest('pg.query', { protocol, text: s.text, command: s.command, kind: s.kind, tables: s.tables, executed: false, reason: 'another statement of the same message was refused' }, s.requestId);
       if (p !== undefined) (pending ??= []).push(p);
     }
     return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
@@ -53,7 +53,7 @@ export class StatementEvents {
 
   /** The `pg.query` of a Bind (its parameters capped at `valueCap` bytes each), before it is forwarded. */
   bound(bind: BindMessage, text: string | null, requestId: string, valueCap: number): Promise<void> | undefined {
-    return this.record('pg.query', { protocol: 'extended', text, statement: bind.statement || null, portal: bind.portal || null, parameters: bindParameters(bind, valueCap) }, requestId);
+    return this.recordRequest('pg.query', { protocol: 'extended', text, statement: bind.statement || null, portal: bind.portal || null, parameters: bindParameters(bind, valueCap) }, requestId);
   }
 
   /** The `pg.result` of an Exec entry the server answered (or skipped); the rows are already on their way to the client. */
