@@ -29,34 +29,11 @@ export function waitForLog(child: ChildProcess, msg: string, timeoutMs: number):
  */
 export async function buildGatewayBundle(dir: string): Promise<string> {
   const { build } = await import('esbuild');
-  const { cpSync, existsSync, readFileSync } = await import('node:fs');
+  const { cpSync, existsSync } = await import('node:fs');
   const { join } = await import('node:path');
   const root = join(new URL('.', import.meta.url).pathname, '../..');
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  await build({
-    entryPoints: { gateway: join(root, 'gateway/src/main.ts') },
-    outdir: join(dir, 'dist'),
-    outExtension: { '.js': '.mjs' },
-    splitting: true,
-    chunkNames: 'chunk-[hash]',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    define: { GATEHOUSE_VERSION: JSON.stringify(pkg.version) },
-    // As build.mjs: require() and __dirname for CommonJS dependencies, optional native addons left out.
-    banner: {
-      js: [
-        "import { createRequire as __gatehouseCreateRequire } from 'node:module';",
-        'const require = __gatehouseCreateRequire(import.meta.url);',
-        "import { fileURLToPath as __gatehouseFileURLToPath } from 'node:url';",
-        "import { dirname as __gatehouseDirname } from 'node:path';",
-        'const __dirname = __gatehouseDirname(__gatehouseFileURLToPath(import.meta.url));',
-      ].join('\n'),
-    },
-    external: ['pg-native', 'cpu-features', '*.node'],
-  });
+  const { gatewayBundleOptions } = (await import(join(root, 'gateway/bundle-options.mjs'))) as { gatewayBundleOptions: (root: string, outdir: string) => Parameters<typeof build>[0] };
+  await build({ ...gatewayBundleOptions(root, join(dir, 'dist')), logLevel: 'error' });
   const { assets } = (await import(join(root, 'gateway/assets.mjs'))) as { assets: [string, string][] };
   for (const [from, to] of assets) if (existsSync(join(root, 'node_modules', from))) cpSync(join(root, 'node_modules', from), join(dir, 'dist', to));
   return join(dir, 'dist/gateway.mjs');

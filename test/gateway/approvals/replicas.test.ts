@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, stop as stopEsbuild } from 'esbuild';
+import { stop as stopEsbuild } from 'esbuild';
 import { mintDevToken } from '../../../gateway/src/identity/dev-issuer';
 import { startPostgres, type TestPostgres } from '../../support/postgres';
 import { startEcho, type Upstream } from '../../support/upstreams';
-import { waitForLog } from '../../support/gateway-process';
+import { buildGatewayBundle, waitForLog } from '../../support/gateway-process';
 
 /**
  * Two real gateway processes (the esbuild bundle, run with plain `node`) sharing one real
@@ -14,7 +14,6 @@ import { waitForLog } from '../../support/gateway-process';
  * replica B's admin API. The safety poll is set to 10 minutes, so only LISTEN/NOTIFY can release
  * it within the test.
  */
-const root = join(new URL('.', import.meta.url).pathname, '../../..');
 const POLICY = `@id("deletes-need-approval")
 @decision("review")
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"http:DELETE", resource);`;
@@ -27,29 +26,8 @@ describe('approvals across two gateway processes', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-replicas-'));
-    // Our own bundle in a temp dir (dist/ belongs to `npm run build`), built the way build.mjs does.
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-    const [server] = await Promise.all([
-      startPostgres(),
-      build({
-        entryPoints: { gateway: join(root, 'gateway/src/main.ts') },
-        outdir: join(dir, 'dist'),
-        outExtension: { '.js': '.mjs' },
-        splitting: true,
-        chunkNames: 'chunk-[hash]',
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        logLevel: 'error',
-        define: { GATEHOUSE_VERSION: JSON.stringify(pkg.version) },
-        banner: { js: "import { createRequire as __gatehouseCreateRequire } from 'node:module';\nconst require = __gatehouseCreateRequire(import.meta.url);" },
-        external: ['pg-native'],
-      }),
-    ]);
-    pg = server;
-    const { assets } = (await import(join(root, 'gateway/assets.mjs'))) as { assets: [string, string][] };
-    for (const [from, to] of assets) if (existsSync(join(root, 'node_modules', from))) cpSync(join(root, 'node_modules', from), join(dir, 'dist', to));
+    // Our own bundle in a temp dir (dist/ belongs to `npm run build`), built as build.mjs builds it.
+    [, pg] = await Promise.all([buildGatewayBundle(dir), startPostgres()]);
     echo = await startEcho();
   }, 120_000);
 
