@@ -71,6 +71,14 @@ export class GatewayPipeline implements Pipeline {
     return !this.draining && this.options.recorder.stats().healthy;
   }
 
+  notAccepting(): GatehouseError | undefined {
+    if (this.draining) return new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another replica');
+    if (!this.options.recorder.stats().healthy) {
+      return new GatehouseError('GH_ERR_RECORDING_FAILED', 'recording is unavailable (the log store refused writes): new operations are refused until it recovers');
+    }
+    return undefined;
+  }
+
   authenticateCached(token: string | undefined): Principal | undefined {
     return token ? this.options.verifier.verifyCached?.(token) : undefined;
   }

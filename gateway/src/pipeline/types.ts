@@ -185,4 +185,10 @@ export interface Pipeline {
   readonly bodyCapBytes: number;
   /** False while shutting down or when recording is unhealthy: new operations are refused. */
   accepting(): boolean;
+  /**
+   * Why new operations are refused, when they are: GH_ERR_SHUTTING_DOWN while draining,
+   * GH_ERR_RECORDING_FAILED while recording is unhealthy (the client is told the real reason,
+   * whether the failing write was its own or an earlier timer flush); undefined when accepting.
+   */
+  notAccepting(): GatehouseError | undefined;
 }

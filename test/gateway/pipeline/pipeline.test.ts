@@ -234,6 +234,22 @@ describe('GatewayPipeline: identity, drain and close', () => {
     expect(events[1]!.code).toBe('GH1100W');
   });
 
+  it('says why it refuses new work: the recording failure while the log store fails, shutting down once draining', async () => {
+    const e = await start({ recordingMode: 'strict' });
+    const s = await open(e);
+    expect(e.pipeline.notAccepting()).toBeUndefined();
+    e.sink.failWith = 'ENOSPC';
+    await expect(s.admit(op('GET'), s.newRequestId(), request('GET'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    // Whichever write failed first (this request's, or an earlier timer flush), the next client is
+    // told the real reason, not that the gateway is going away.
+    expect(e.pipeline.accepting()).toBe(false);
+    expect(e.pipeline.notAccepting()).toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    e.pipeline.drain();
+    expect(e.pipeline.notAccepting()).toMatchObject({ code: 'GH_ERR_SHUTTING_DOWN' });
+    e.sink.failWith = undefined;
+    await e.pipeline.closeAll('shutdown').catch(() => undefined);
+  });
+
   it('after drain no session opens; closeAll seals every open one', async () => {
     const e = await start();
     const a = await open(e);

@@ -304,7 +304,7 @@ protocolConformance({
   // What the real git client prints: a refusal's reason ends with its [decision or code] (an ERR
   // packet: "remote error: ..."; a 401 or 503 body, which git shows before "Authentication failed"
   // or the status line).
-  native: { forbidden: 'policy.forbid', badToken: 'GH_ERR_TOKEN_SIGNATURE', tokenExpired: 'GH_ERR_TOKEN_EXPIRED', policyFailed: 'policy.error', recordingFailed: 'GH_ERR_SHUTTING_DOWN' },
+  native: { forbidden: 'policy.forbid', badToken: 'GH_ERR_TOKEN_SIGNATURE', tokenExpired: 'GH_ERR_TOKEN_EXPIRED', policyFailed: 'policy.error', recordingFailed: 'GH_ERR_RECORDING_FAILED' },
   async start(injection) {
     const issuer = await startTestIssuer();
     const dir = mkdtempSync(join(tmpdir(), 'gh-git-conf-'));

@@ -157,8 +157,9 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
     }
     const connection = match.connection;
     const upstream = this.upstreams.get(connection.name);
-    if (!this.pipeline.accepting()) {
-      this.refuse(res, connection.name, new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is not accepting new requests (shutting down or recording unavailable)'));
+    const notAccepting = this.pipeline.notAccepting();
+    if (notAccepting !== undefined) {
+      this.refuse(res, connection.name, notAccepting);
       return;
     }
     const client = clientInfo(req);

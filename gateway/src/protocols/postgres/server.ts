@@ -179,7 +179,8 @@ class PostgresProxyImpl implements PostgresProxy {
       const database = params.database ?? params.user ?? '';
       const connection = this.byDatabase.get(database);
       if (connection === undefined) return this.fatal(socket, '3D000', `gatehouse: database "${database}" is not served by this gateway`);
-      if (!this.options.pipeline.accepting() || this.closing) return this.fatal(socket, SQLSTATE.cannotConnectNow, 'gatehouse: the gateway is not accepting new connections (shutting down or recording unavailable)');
+      const notAccepting = this.closing ? new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another replica') : this.options.pipeline.notAccepting();
+      if (notAccepting !== undefined) return this.fatal(socket, SQLSTATE.cannotConnectNow, `gatehouse: the gateway is not accepting new connections: ${notAccepting.message} (${notAccepting.code})`);
       // Settings that change how the server reads SQL are pinned: refused before any password is asked for.
       let forwarded: Record<string, string>;
       try {

@@ -517,7 +517,9 @@ export class SshGateway {
     }
     const { session, upstream } = r;
     if (!this.stillValid(login)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
-    if (this.draining || !this.options.pipeline.accepting()) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
+    if (this.draining) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
+    const notAccepting = this.options.pipeline.notAccepting();
+    if (notAccepting !== undefined) return refuseOnChannel(`${notAccepting.code}: ${notAccepting.message}`);
     const requestId = session.newRequestId();
     try {
       const decision = await session.admit(op, requestId, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } });

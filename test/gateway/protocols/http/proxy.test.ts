@@ -231,7 +231,8 @@ describe('HTTP proxy', () => {
 
     it('answers 503 with the recorder error code and does not forward when the request cannot be recorded', async () => {
       // No timer flush: under load one could fail on the buffered outcome of /warm first, leaving the
-      // recorder unhealthy before /x arrives (answered GH_ERR_SHUTTING_DOWN, not this test's case).
+      // recorder unhealthy before /x arrives; /x is then refused before being judged (same code, but
+      // not the path this test is about).
       const pipeline = await pipelineWith({ recorder: { flushIntervalMs: 60_000 } });
       running = await startProxy(pipeline, [connection({ name: 'a', upstream: echo.url, route: { pathPrefix: '/' } })]);
       // The session opens fine (a session header keeps it across sockets); the request record fails.
