@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, median, startProcess, waitForPort, which } from './lib/proc.mjs';
+import { nginxProxyConfig } from './lib/nginx.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUCKET = 'bench';
@@ -36,29 +37,7 @@ function parseArgs(argv) {
 }
 
 function nginxConfig(dir, port, upstreamPort) {
-  return `
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 16; }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_buffering off;
-      proxy_request_buffering off;
-    }
-  }
-}`;
+  return nginxProxyConfig(dir, port, upstreamPort, { unlimitedBody: true, location: ['proxy_set_header Host $http_host', 'proxy_buffering off', 'proxy_request_buffering off'] });
 }
 
 function gatehouseConfig(dir, port, adminPort, upstreamPort) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, freePort, median, startProcess, waitForPort, which, wrk } from './lib/proc.mjs';
+import { nginxProxyConfig } from './lib/nginx.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -124,26 +125,7 @@ function keepCoresAwake() {
 }
 
 function nginxConfig(dir, port, upstreamPort) {
-  return `
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-    }
-  }
-}`;
+  return nginxProxyConfig(dir, port, upstreamPort, { workerConnections: 4096, keepalive: 128, location: ['proxy_buffering off'] });
 }
 
 function gatehouseConfig(dir, port, adminPort, upstreamPort, mode, busyPollMicroseconds = 0) {
