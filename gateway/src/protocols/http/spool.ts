@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,9 @@ export async function spoolBody(req: IncomingMessage, prefix: RequestPrefix, cap
   for (const c of prefix.chunks) hash.update(c);
   if (prefix.bytes > cap) return 'too_large';
   if (prefix.ended) return { prefix: prefixBytes(prefix), file: undefined, size: prefix.bytes, sha256: hash.digest('hex') };
+  // The dialect's folder (e.g. a git connection's dataDir) need not exist before its first large
+  // body: made here, private, rather than failing that request.
+  if (dir !== undefined) await mkdir(dir, { recursive: true, mode: 0o700 });
   const folder = await mkdtemp(join(dir ?? tmpdir(), 'gatehouse-spool-'));
   const file = join(folder, 'body');
   const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });

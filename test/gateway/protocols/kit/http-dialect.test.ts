@@ -1,7 +1,7 @@
 import { GatehouseError } from '../../../../gateway/src/errors';
 import type { Principal } from '../../../../gateway/src/identity/principal';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DECISION_CODES, type Operation } from '../../../../gateway/src/policy/decision';
@@ -302,6 +302,22 @@ describe('HttpDialect: spooled bodies, judged whole and asynchronously', () => {
     expect(await spoolLeft()).toEqual([]);
     const events = await sessionEvents(res);
     expect(events.find((e) => e.type === 'http.request.body')).toMatchObject({ payload: { size: body.length, sha256: seen[0]!.body.sha256 } });
+  });
+
+  it('creates the spool folder (private) when it does not exist yet, instead of failing the first long body', async () => {
+    const parent = spoolDir;
+    spoolDir = join(parent, 'not', 'yet');
+    try {
+      await startSpool(1 << 20);
+      const body = Buffer.concat([Buffer.alloc(100_000, 'z'), Buffer.from(':c')]);
+      const res = await post(body);
+      expect(res.status).toBe(200);
+      expect(echo.received[0]!.body.equals(body)).toBe(true);
+      expect(statSync(spoolDir).mode & 0o777).toBe(0o700);
+      expect(await spoolLeft()).toEqual([]);
+    } finally {
+      spoolDir = parent;
+    }
   });
 
   it('keeps a body within the recording cap in memory (no file)', async () => {
