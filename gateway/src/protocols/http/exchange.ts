@@ -293,7 +293,12 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         }
       } else decoded = dialect.body === 'none' ? dialect.decode(this, undefined) : decodeRequest(dialect, this, { bytes: prefixBytes(prefix), complete: prefix.ended });
     } catch (e) {
-      await this.refuseEarly(toGatehouseError(e, 'GH_ERR_INTERNAL', `the ${dialect.name} dialect failed to decode the request`), 'before_forwarding');
+      const error = toGatehouseError(e, 'GH_ERR_INTERNAL', `the ${dialect.name} dialect failed to decode the request`);
+      // The client gets a generic answer for an internal failure; the operator needs its cause.
+      if (error.code === 'GH_ERR_INTERNAL') {
+        this.proxy.logger.error({ connection: this.connection.name, requestId: this.requestId, dialect: dialect.name, err: e instanceof Error ? e.message : String(e) }, 'dialect failed to decode a request');
+      }
+      await this.refuseEarly(error, 'before_forwarding');
       return;
     }
     if (decoded instanceof HttpRefusal) {

@@ -274,6 +274,7 @@ describe('HttpDialect: spooled bodies, judged whole and asynchronously', () => {
         const whole = body.file === undefined ? body.prefix : readFileSync(body.file);
         seen.push({ body, fileBytes: body.file === undefined ? undefined : whole });
         const target = whole.toString('utf8').split(':').at(-1)!;
+        if (target === 'explode') throw new Error('inspect exploded (test fixture)');
         return { ...httpOperation(head), attributes: { ...httpOperation(head).attributes, path: `/${target}` }, summary: `target ${target}` };
       },
       sendError(res, err, extras) {
@@ -318,6 +319,16 @@ describe('HttpDialect: spooled bodies, judged whole and asynchronously', () => {
     } finally {
       spoolDir = parent;
     }
+  });
+
+  it('a dialect that throws is answered as an internal error, never forwarded, and its cause is logged for the operator', async () => {
+    await startSpool(1 << 20);
+    const res = await post(Buffer.concat([Buffer.alloc(100_000, 'e'), Buffer.from(':explode')]));
+    expect(res.headers['x-gatehouse-error']).toBe('GH_ERR_INTERNAL');
+    expect(echo.received).toHaveLength(0);
+    const logged = proxy.logger.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'dialect failed to decode a request', dialect: 'spooler', err: 'inspect exploded (test fixture)' }));
+    expect(await spoolLeft()).toEqual([]);
   });
 
   it('keeps a body within the recording cap in memory (no file)', async () => {
