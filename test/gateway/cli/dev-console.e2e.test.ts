@@ -1,24 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { mintDevToken } from '../../../gateway/src/identity/dev-issuer';
 import { buildGatewayBundle, spawnGateway, stopChild, waitForLog } from '../../support/gateway-process';
+import { freePort } from '../../support/ports';
 
 /**
  * `gatehouse dev` (the bundle, as a process, in an empty directory) has a console a person can log
  * in to with no IdP: Chromium opens the console address the banner prints, names itself on the
  * development login, and finds and opens the session its own development token just made.
  */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('gatehouse dev: the console with the development issuer, in a real browser', () => {
   let dir: string;

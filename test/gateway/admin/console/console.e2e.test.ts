@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CONTENT_SECURITY_POLICY } from '../../../../gateway/src/admin/console/router';
 import { startTestGateway, type TestGateway } from '../../../support/gateway';
 import { startTestIssuer, type TestIssuer } from '../../../support/oidc-issuer';
 import { startEcho, type Upstream } from '../../../support/upstreams';
+import { freePort } from '../../../support/ports';
 
 /**
  * The console in a real browser (Debian's Chromium through playwright-core) against a whole
@@ -24,13 +24,6 @@ permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action
 `;
 const SHOTS = process.env.GATEHOUSE_SCREENSHOTS;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('web console in a real browser', () => {
   let idp: TestIssuer;

@@ -1,5 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { LOGIN_COOKIE, SESSION_COOKIE } from '../../../../gateway/src/admin/console/cookies';
 import { consoleFromConfig } from '../../../../gateway/src/admin/console/from-config';
@@ -7,6 +7,7 @@ import { CONTENT_SECURITY_POLICY } from '../../../../gateway/src/admin/console/r
 import { mintDevToken } from '../../../../gateway/src/identity/dev-issuer';
 import { startTestGateway, type TestGateway } from '../../../support/gateway';
 import { startEcho, type Upstream } from '../../../support/upstreams';
+import { freePort } from '../../../support/ports';
 
 /**
  * The console logged into with the development issuer (console.issuer: dev), on its own listener
@@ -15,13 +16,6 @@ import { startEcho, type Upstream } from '../../../support/upstreams';
  * listener then has no console, and the console listener nothing else. The browser drives the same
  * flow in dev-console.e2e.test.ts (`gatehouse dev`).
  */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** `name=value` of one Set-Cookie header line. */
 function cookieOf(res: Response, name: string): string {

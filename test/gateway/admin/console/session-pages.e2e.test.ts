@@ -1,6 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import pg from 'pg';
@@ -17,6 +16,7 @@ import { readEvents } from '../../../support/pg-gateway';
 import { startPostgres, type TestPostgres } from '../../../support/postgres';
 import { sshKeygen, startSshd, type Sshd } from '../../../support/sshd';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type Upstream } from '../../../support/upstreams';
+import { freePort } from '../../../support/ports';
 
 /**
  * The session page in a real browser (Debian's Chromium through playwright-core), on sessions a
@@ -32,13 +32,6 @@ const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const EMAIL = 'ada.lovelace@example.com';
 const POLICY = 'permit (principal in Gatehouse::Group::"developers", action, resource);';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 describe('console session pages in a real browser', () => {
   let db: TestPostgres;
