@@ -119,11 +119,21 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     return s;
   };
 
-  /** Starts a review and resolves the approval id once `approval.requested` is recorded. */
+  /**
+   * Starts a review and resolves the approval id once `approval.requested` is recorded and the
+   * operation waits. The event can be in the log store a few ticks before the service's write
+   * resolves and it starts waiting, so waiting is its own condition (asserting it right after the
+   * event appeared failed once in CI).
+   */
   const startReview = async (svc: ApprovalService, principal: Principal = ada, signal?: AbortSignal) => {
     const { session, eventsOf } = await openSession(principal);
+    const before = svc.waiting();
     const decision = svc.review(session, operation, 'r-1', review, signal);
     const requested = await durablyRequested(session);
+    for (let i = 0; svc.waiting() === before; i++) {
+      if (i > 500) throw new Error('the review never started waiting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     return { eventsOf, session, decision, id: requested.payload.approvalId as string };
   };
 
