@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import type { httpConnectionSchema, postgresConnectionSchema } from '../../gateway/src/config/schema';
+import type {
+  awsConnectionSchema,
+  gitConnectionSchema,
+  httpConnectionSchema,
+  postgresConnectionSchema,
+  sshConnectionSchema,
+} from '../../gateway/src/config/schema';
 
 /**
  * The typed form of one upstream connection as the kits take it: the gateway's own connection
@@ -10,6 +16,9 @@ import type { httpConnectionSchema, postgresConnectionSchema } from '../../gatew
  */
 type HttpConnectionInput = z.input<typeof httpConnectionSchema>;
 type PostgresConnectionInput = z.input<typeof postgresConnectionSchema>;
+type GitConnectionInput = z.input<typeof gitConnectionSchema>;
+type SshConnectionInput = z.input<typeof sshConnectionSchema>;
+type AwsConnectionInput = z.input<typeof awsConnectionSchema>;
 
 /** `Omit` that keeps a union a union (one member per credential type). */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -25,5 +34,27 @@ export type HttpConnectionSpec = Omit<HttpConnectionInput, 'name' | 'credential'
  */
 export type PostgresConnectionSpec = Omit<PostgresConnectionInput, 'name'>;
 
+/**
+ * Git over smart HTTP: `{ kind: 'git', upstream: 'https://github.com/', credential: { type: 'basic', username: 'x-access-token' } }`.
+ * Its brokered credential's secret is the kit's (or the connection's `secret`), as for HTTP.
+ */
+export type GitConnectionSpec = Omit<GitConnectionInput, 'name' | 'credential'> & {
+  readonly credential?: OmitEach<NonNullable<GitConnectionInput['credential']>, 'secret'>;
+};
+
+/**
+ * An SSH host: `{ kind: 'ssh', upstream: { host, user, privateKey, hostKey } }`. `privateKey` is a
+ * secret reference the user gives (e.g. `gcp-sm:projects/<p>/secrets/<id>/versions/latest`); the
+ * kit creates no secret for it and grants none.
+ */
+export type SshConnectionSpec = Omit<SshConnectionInput, 'name'>;
+
+/**
+ * AWS APIs of one service: `{ kind: 'aws', service, region, route, callerCredentials: { keys } }`.
+ * `callerCredentials.keys` (and `brokered` static keys) are secret references the user gives; the
+ * kit creates no secret for them and grants none.
+ */
+export type AwsConnectionSpec = Omit<AwsConnectionInput, 'name'>;
+
 /** One connection's spec, as in the gateway's `connections`, minus `name` and `credential.secret`. */
-export type GatewayConnectionSpec = HttpConnectionSpec | PostgresConnectionSpec;
+export type GatewayConnectionSpec = HttpConnectionSpec | PostgresConnectionSpec | GitConnectionSpec | SshConnectionSpec | AwsConnectionSpec;

@@ -1,4 +1,4 @@
-import { connectionSchema } from '../../gateway/src/config/schema';
+import { connectionSpecProblems } from '../connection-specs';
 import type { GatewayConnectionSpec } from '../../constructs/core/connection-spec';
 import type { GatewaySize, ReplicaRange } from '../../constructs/core/gatehouse-props';
 
@@ -157,7 +157,7 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Refere
       problems.push(`gatehouse:connections[${n}]: needs name and spec`);
       return;
     }
-    problems.push(...checkConnectionSpec(c).map((p) => `gatehouse:connections[${n}].spec: ${p}`));
+    problems.push(...connectionSpecProblems(c, 'aws-sm:checked-at-synth').map((p) => `gatehouse:connections[${n}].spec: ${p}`));
   });
   const tcpProtocols = arr<'postgres' | 'mysql' | 'ssh'>('tcpProtocols') ?? [];
   tcpProtocols.forEach((p) => {
@@ -207,17 +207,4 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Refere
   }
   if (problems.length > 0) throw new Error(`Invalid Gatehouse context:\n  ${problems.join('\n  ')}`);
   return settings;
-}
-
-/**
- * Checks a connection's spec against the gateway's own schema at synth, as the gateway will at
- * start: the kit fills in `name` and `credential.secret`, so a stand-in secret reference is put
- * there for the check.
- */
-function checkConnectionSpec(connection: ConnectionSetting): string[] {
-  const spec = connection.spec as { credential?: { type?: unknown } };
-  const credential = spec.credential && spec.credential.type !== 'none' ? { ...spec.credential, secret: 'aws-sm:checked-at-synth' } : spec.credential;
-  const result = connectionSchema.safeParse({ ...connection.spec, name: connection.name, ...(credential ? { credential } : {}) });
-  if (result.success) return [];
-  return result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
 }

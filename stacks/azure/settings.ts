@@ -1,3 +1,4 @@
+import { connectionSpecProblems } from '../connection-specs';
 import type { GatehouseConnection, GatehouseIssuer } from '../../constructs/azure/gatehouse';
 import type { GatewaySize, ReplicaRange } from '../../constructs/core/gatehouse-props';
 import type { GatewayTcpProtocol } from '../../constructs/core/gateway-ports';
@@ -80,8 +81,12 @@ export function readAzureSettings(raw: unknown): AzureSettings {
   });
   const connections = arr<GatehouseConnection>('connections');
   connections.forEach((c, n) => {
-    if (typeof c?.name !== 'string' || typeof c?.spec !== 'object' || c.spec === null) problems.push(`gatehouse:azure.connections[${n}]: needs name and spec`);
     unknown(`gatehouse:azure.connections[${n}]`, c, CONNECTION_KEYS);
+    if (typeof c?.name !== 'string' || typeof c?.spec !== 'object' || c.spec === null) {
+      problems.push(`gatehouse:azure.connections[${n}]: needs name and spec`);
+      return;
+    }
+    problems.push(...connectionSpecProblems(c, 'azure-kv:checked-at-synth/secret').map((p) => `gatehouse:azure.connections[${n}].spec: ${p}`));
   });
   const tcpProtocols = arr<GatewayTcpProtocol>('tcpProtocols');
   tcpProtocols.forEach((p) => {

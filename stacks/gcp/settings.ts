@@ -1,3 +1,4 @@
+import { connectionSpecProblems } from '../connection-specs';
 import type { GatehouseConnection, GatehouseIssuer } from '../../constructs/gcp/gatehouse';
 import type { GatewayTcpProtocol } from '../../constructs/core/gateway-ports';
 import type { GatewaySize, ReplicaRange } from '../../constructs/core/gatehouse-props';
@@ -66,8 +67,12 @@ export function readGcpSettings(raw: unknown): GcpSettings {
   });
   const connections = arr<GatehouseConnection>('connections');
   connections.forEach((c, n) => {
-    if (typeof c?.name !== 'string' || typeof c?.spec !== 'object' || c.spec === null) problems.push(`gatehouse:gcp.connections[${n}]: needs name and spec`);
     unknownKeys(`gatehouse:gcp.connections[${n}]`, c, CONNECTION_KEYS);
+    if (typeof c?.name !== 'string' || typeof c?.spec !== 'object' || c.spec === null) {
+      problems.push(`gatehouse:gcp.connections[${n}]: needs name and spec`);
+      return;
+    }
+    problems.push(...connectionSpecProblems(c, 'gcp-sm:projects/checked-at-synth/secrets/s/versions/latest').map((p) => `gatehouse:gcp.connections[${n}].spec: ${p}`));
   });
   const retention = o.recordRetentionDays ?? 365;
   if (typeof retention !== 'number') problems.push('gatehouse:gcp.recordRetentionDays: expected a number');

@@ -3,6 +3,7 @@ import { App } from 'cdktf';
 import { GatehouseAzureStack } from '../../../stacks/azure/gatehouse-azure-stack';
 import { readAzureSettings } from '../../../stacks/azure/settings';
 import { Testing } from '../../support/cdktf';
+import { BAD_CONNECTION_SPECS, connectionsOfEveryKind } from '../../support/connection-specs';
 import { checkEmittedConfig } from '../../support/gateway-config';
 
 const context = () => JSON.parse(readFileSync('cdktf.json', 'utf8')).context;
@@ -76,6 +77,24 @@ describe('reference stack (stacks/azure)', () => {
     expect(() => readAzureSettings({ ...base, recordRetentionDay: 30 })).toThrow(/gatehouse:azure\.recordRetentionDay: unknown key/);
     expect(() => readAzureSettings({ ...base, issuers: [{ ...base.issuers[0], azureIdentity: { subjects: ['x'] } }] })).toThrow(/issuers\[0\]\.azureIdentity: unknown key/);
     expect(() => readAzureSettings({ ...base, connections: [{ ...base.connections[0], secrte: {} }] })).toThrow(/connections\[0\]\.secrte: unknown key/);
+  });
+
+  test('connection specs are checked against the gateway\'s own schema at synth, every problem with its path', () => {
+    // Before: only the AWS stack checked them; a bad spec deployed and kept every replica unready.
+    const base = context()['gatehouse:azure'];
+    const bad = () => readAzureSettings({ ...base, connections: BAD_CONNECTION_SPECS.map(({ name, spec }) => ({ name, spec })) });
+    for (const { path } of BAD_CONNECTION_SPECS) expect(bad).toThrow(path);
+  });
+
+  test('every connection kind passes the check; http, postgres, git and aws reach a configuration the gateway accepts', () => {
+    // ssh passes the spec check too, but serving it needs listeners.ssh with a host key, which the
+    // kit does not provision yet (docs/deployment.md): it is left out of the emitted document here.
+    const all = connectionsOfEveryKind('azure-kv:my-vault/user-held');
+    expect(() => readAzureSettings({ ...context()['gatehouse:azure'], connections: all })).not.toThrow();
+    const connections = all.filter((c) => c.spec.kind !== 'ssh');
+    const every = readAzureSettings({ ...context()['gatehouse:azure'], connections });
+    const out = JSON.parse(Testing.synth(new GatehouseAzureStack(Testing.app(), 'kinds', every)));
+    for (const app of Object.values(out.resource.azurerm_container_app) as any[]) expect(checkEmittedConfig(yamlOf(app)).problems).toEqual([]);
   });
 
   test('the app entry point reads cdktf.json context (the CLI context overrides it)', () => {

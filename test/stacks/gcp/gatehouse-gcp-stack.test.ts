@@ -3,6 +3,7 @@ import { checkGatehouseContextKeys } from '../../../stacks/context-keys';
 import { FOUNDATION_APIS, GatehouseGcpFoundationStack, GatehouseGcpStack } from '../../../stacks/gcp/gatehouse-gcp-stack';
 import { readGcpSettings } from '../../../stacks/gcp/settings';
 import { Testing } from '../../support/cdktf';
+import { BAD_CONNECTION_SPECS, connectionsOfEveryKind } from '../../support/connection-specs';
 import { checkEmittedConfig } from '../../support/gateway-config';
 const context = JSON.parse(readFileSync('cdktf.json', 'utf8')).context;
 const settings = () => readGcpSettings(context['gatehouse:gcp']);
@@ -52,6 +53,28 @@ describe('reference stacks (stacks/gcp)', () => {
     expect(() => readGcpSettings({ connections: [{ name: 1 }], recordRetentionDays: 'x', replicas: {}, busyPollMicroseconds: 'fast', instances: { min: 1, max: 2 }, issuers: [{ name: 'a', issuer: 'https://a', audiences: [], gcpFederation: {} }] })).toThrow(
       /gatehouse:gcp\.instances: unknown key[\s\S]*issuers\[0\]\.gcpFederation: unknown key[\s\S]*connections\[0\]: needs name and spec[\s\S]*recordRetentionDays: expected a number[\s\S]*replicas: expected[\s\S]*busyPollMicroseconds: expected a number/,
     );
+  });
+
+  test('connection specs are checked against the gateway\'s own schema at synth, every problem with its path', () => {
+    // Before: only the AWS stack checked them; a bad spec deployed and kept every replica unready.
+    const base = context['gatehouse:gcp'];
+    const bad = () => readGcpSettings({ ...base, connections: BAD_CONNECTION_SPECS.map(({ name, spec }) => ({ name, spec })) });
+    for (const { path } of BAD_CONNECTION_SPECS) expect(bad).toThrow(path);
+  });
+
+  test('every connection kind passes the check; http, postgres, git and aws reach a configuration the gateway accepts', () => {
+    // ssh passes the spec check too, but serving it needs listeners.ssh with a host key, which the
+    // kit does not provision yet (docs/deployment.md): it is left out of the emitted document here.
+    const all = connectionsOfEveryKind('gcp-sm:projects/p/secrets/user-held/versions/latest');
+    expect(() => readGcpSettings({ ...context['gatehouse:gcp'], connections: all })).not.toThrow();
+    const connections = all.filter((c) => c.spec.kind !== 'ssh');
+    const every = readGcpSettings({ ...context['gatehouse:gcp'], connections });
+    const out = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 'kinds', every)));
+    const text: string = (Object.values(out.resource.google_cloud_run_v2_service)[0] as any).template.containers[0].env[0].value;
+    expect(checkEmittedConfig(text).problems).toEqual([]);
+    // Only the kinds with a brokered `credential` get a kit-made secret.
+    const secretIds = (Object.values(out.resource.google_secret_manager_secret) as any[]).map((s) => s.secret_id).sort();
+    expect(secretIds).toEqual(['gatehouse-api', 'gatehouse-github', 'gatehouse-state-ca']);
   });
 
   test('the documented image build uploads dist/ (.gcloudignore replaces .gitignore, which excludes it) and builds gateway/Dockerfile', () => {
