@@ -578,10 +578,16 @@ export const stateSchema = z
     indexEvents: z.boolean().optional(),
     /**
      * Log in with a fresh token from the platform identity instead of a password: `azure-entra`
-     * (Azure Database for PostgreSQL, Microsoft Entra) or `gcp-cloudsql` (Cloud SQL IAM database
-     * authentication). @default none: the URL's password (or none)
+     * (Azure Database for PostgreSQL, Microsoft Entra), `gcp-cloudsql` (Cloud SQL IAM database
+     * authentication) or `aws-rds` (RDS IAM authentication: a SigV4 token signed per connection
+     * with the task role). @default none: the URL's password (or none)
      */
     iamAuth: z.enum(STATE_IAM_AUTH).optional(),
+    /**
+     * `iamAuth: aws-rds` only: the region its tokens are signed for. @default the region in the
+     * RDS endpoint host name (`<name>.<id>.<region>.rds.amazonaws.com`), else `AWS_REGION`
+     */
+    awsRegion: z.string().min(1).optional(),
     /**
      * `verify-full` replaces the URL's sslmode, for a URL the gateway does not write itself (e.g.
      * `aws-sm:<arn>#postgres-url`, rendered from an RDS secret with `sslmode=require`). It only

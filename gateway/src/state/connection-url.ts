@@ -5,7 +5,7 @@
  */
 
 /** How the gateway proves itself to its state database instead of with a password. */
-export const STATE_IAM_AUTH = ['azure-entra', 'gcp-cloudsql'] as const;
+export const STATE_IAM_AUTH = ['azure-entra', 'gcp-cloudsql', 'aws-rds'] as const;
 export type StateIamAuth = (typeof STATE_IAM_AUTH)[number];
 
 /** A schema name the gateway puts in search_path unquoted: no quoting, no case folding surprises. */
@@ -25,6 +25,8 @@ export interface StateConnectionFields {
    */
   readonly sslMode?: StateSslMode;
   readonly iamAuth?: StateIamAuth;
+  /** `aws-rds` only: the region the token is signed for (default: the RDS endpoint's, else AWS_REGION). */
+  readonly awsRegion?: string;
   readonly caCert?: string;
   readonly serverName?: string;
   readonly schema?: string;
@@ -90,12 +92,16 @@ export function parseStateUrl(url: string): ParsedStateUrl {
 /** Every cross-field problem of a `state` section (url given as written, or as resolved). */
 export function stateConnectionProblems(state: StateConnectionFields): StateConnectionProblem[] {
   const problems: StateConnectionProblem[] = [];
+  if (state.awsRegion !== undefined) {
+    if (!AWS_REGION.test(state.awsRegion)) problems.push({ field: 'awsRegion', message: `an AWS region such as "eu-west-1", got "${state.awsRegion}"` });
+    else if (state.iamAuth !== 'aws-rds') problems.push({ field: 'awsRegion', message: 'awsRegion applies to iamAuth aws-rds only' });
+  }
   if (state.schema !== undefined && !SCHEMA_NAME.test(state.schema)) {
     problems.push({ field: 'schema', message: 'a lowercase SQL name: letters, digits and "_", not starting with a digit' });
   }
   if (state.url === undefined) {
     // The embedded store has no server to log in to or to verify.
-    for (const field of ['iamAuth', 'caCert', 'serverName', 'sslMode'] as const) {
+    for (const field of ['iamAuth', 'awsRegion', 'caCert', 'serverName', 'sslMode'] as const) {
       if (state[field] !== undefined) problems.push({ field, message: `${field} applies to a PostgreSQL server: give state.url too` });
     }
     return problems;
@@ -115,6 +121,11 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
       problems.push({ field: 'url', message: `a password in the URL together with iamAuth ${state.iamAuth}: remove the password, the gateway logs in with a token from its platform identity` });
     }
     if (parsed.user === '') problems.push({ field: 'url', message: `iamAuth ${state.iamAuth} needs the database user in the URL (postgresql://USER@HOST:5432/DB?sslmode=verify-full)` });
+    const endpointRegion = rdsRegionOf(parsed.host);
+    if (state.iamAuth === 'aws-rds' && state.awsRegion !== undefined && endpointRegion !== undefined && endpointRegion !== state.awsRegion) {
+      // RDS checks the token's credential scope against its own region: a mismatch never logs in.
+      problems.push({ field: 'awsRegion', message: `awsRegion ${state.awsRegion}, but the URL's host is an RDS endpoint in ${endpointRegion}` });
+    }
     if (sslmode !== 'verify-full') {
       // A token is a bearer credential: sent to a server whose identity was not verified, it can be replayed.
       problems.push({ field: 'url', message: `iamAuth ${state.iamAuth} needs sslmode=verify-full in the URL (found ${sslmode === undefined ? 'no sslmode' : `sslmode=${sslmode}`}): tokens are only sent to a verified server` });
@@ -129,6 +140,26 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
     problems.push({ field: 'caCert', message: 'give the CA once: either caCert or sslrootcert in the URL' });
   }
   return problems;
+}
+
+/** An AWS region name. */
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** `<name>.<id>.<region>.rds.amazonaws.com` (and `.amazonaws.com.cn`): the region RDS names in its endpoints. */
+const RDS_ENDPOINT = /\.([a-z]{2}(?:-[a-z]+)+-\d{1,2})\.rds\.amazonaws\.com(?:\.cn)?$/i;
+
+/** The region of an RDS endpoint host name, or undefined for any other host. */
+export function rdsRegionOf(host: string): string | undefined {
+  return RDS_ENDPOINT.exec(host)?.[1]?.toLowerCase();
+}
+
+/**
+ * The region an `aws-rds` token is signed for: `awsRegion`, else the RDS endpoint's, else the
+ * platform's (`AWS_REGION`, which ECS sets in every task; `AWS_DEFAULT_REGION`).
+ */
+export function rdsSigningRegion(host: string, awsRegion: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const region = awsRegion ?? rdsRegionOf(host) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  return region !== undefined && AWS_REGION.test(region) ? region : undefined;
 }
 
 /** The sslmode a connection uses: `state.sslMode` when given, else the URL's. */

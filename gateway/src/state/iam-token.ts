@@ -16,6 +16,8 @@ import type { StateIamAuth } from './connection-url';
  *   the `sqlservice.login` scope as the password ("Log in using IAM database authentication",
  *   cloud.google.com/sql/docs/postgres/iam-logins, manual login with an access token); on Cloud
  *   Run it comes from the metadata server (via google-auth-library).
+ * - `aws-rds`: RDS IAM authentication; the token is signed locally per connection, not fetched
+ *   (rds-auth-token.ts), so it bypasses this cache.
  *
  * A failure is GH_ERR_STATE_TOKEN_UNAVAILABLE and the connection is not tried: the gateway never
  * falls back to another password or to none. Tokens never appear in errors or logs.
@@ -84,7 +86,7 @@ export function createIamTokenSource(kind: StateIamAuth, options: IamTokenSource
   };
 }
 
-function tokenUnavailable(kind: StateIamAuth, e: unknown): GatehouseError {
+export function tokenUnavailable(kind: StateIamAuth, e: unknown): GatehouseError {
   const name = e instanceof Error ? e.name : 'Error';
   const message = e instanceof Error ? scrub(e.message) : '';
   return new GatehouseError('GH_ERR_STATE_TOKEN_UNAVAILABLE', `no ${kind} login token for the state database (${name}${message ? `: ${message}` : ''}); not connecting without one`, {
@@ -104,6 +106,12 @@ function scrub(message: string): string {
 
 /** The real fetchers; the SDKs are loaded only when a deployment uses them. */
 export function platformFetcher(kind: StateIamAuth): IamTokenFetcher {
+  if (kind === 'aws-rds') {
+    // Its source needs the endpoint and user (createRdsTokenSource); reaching here is a wiring bug.
+    return async () => {
+      throw new Error('aws-rds tokens are signed per connection (state/rds-auth-token.ts), not fetched');
+    };
+  }
   if (kind === 'azure-entra') {
     let credential: import('@azure/core-auth').TokenCredential | undefined;
     return async () => {

@@ -4,8 +4,9 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StateConfig } from '../config/schema';
 import { GatehouseError, isGatehouseError } from '../errors';
-import { isPlainStateUrl, SCHEMA_NAME } from './connection-url';
+import { isPlainStateUrl, parseStateUrl, rdsSigningRegion, SCHEMA_NAME } from './connection-url';
 import { createIamTokenSource, type IamTokenSource } from './iam-token';
+import { createRdsTokenSource, type RdsTokenSourceOptions } from './rds-auth-token';
 import { pgClientConfig } from './pg-client-config';
 
 /**
@@ -56,6 +57,8 @@ export interface StateStoreOptions {
   readonly connectTimeoutMs?: number;
   /** Login tokens for `state.iamAuth`. @default the platform's (state/iam-token.ts) */
   readonly tokenSource?: IamTokenSource;
+  /** `iamAuth: aws-rds`: the credentials and clock its tokens are signed with. @default the SDK's default chain, Date.now */
+  readonly rdsSigner?: RdsTokenSourceOptions;
 }
 
 interface Driver extends StateQueryable {
@@ -166,7 +169,7 @@ async function openEmbedded(embeddedPath: string, schema: string | undefined): P
  * references, and with `iamAuth` a password function that fetches a token per new connection.
  * The token source is shared by every connection made from the result (pool and listener).
  */
-export async function resolveStateClientConfig(config: StateConfig, options: Pick<StateStoreOptions, 'resolveSecret' | 'tokenSource'> & { applicationName?: string }): Promise<pg.ClientConfig> {
+export async function resolveStateClientConfig(config: StateConfig, options: Pick<StateStoreOptions, 'resolveSecret' | 'tokenSource' | 'rdsSigner'> & { applicationName?: string }): Promise<pg.ClientConfig> {
   const resolve = async (field: string, ref: string): Promise<string> => {
     if (options.resolveSecret === undefined) {
       throw new GatehouseError('GH_ERR_CONFIG_INVALID', `state.${field} is a secret reference, and no secret provider was given`);
@@ -184,12 +187,13 @@ export async function resolveStateClientConfig(config: StateConfig, options: Pic
   const caPem = config.caCert === undefined ? undefined : await resolveCaCert(config.caCert, (ref) => resolve('caCert', ref));
   let password: (() => Promise<string>) | undefined;
   if (config.iamAuth !== undefined) {
-    const source = options.tokenSource ?? createIamTokenSource(config.iamAuth);
+    const source = options.tokenSource ?? (config.iamAuth === 'aws-rds' ? rdsTokenSource(connectionString, config, options.rdsSigner) : createIamTokenSource(config.iamAuth));
     password = () => source.token();
   }
   return pgClientConfig({
     url: connectionString,
     iamAuth: config.iamAuth,
+    awsRegion: config.awsRegion,
     sslMode: config.sslMode,
     caCert: config.caCert,
     serverName: config.serverName,
@@ -198,6 +202,27 @@ export async function resolveStateClientConfig(config: StateConfig, options: Pic
     password,
     applicationName: options.applicationName,
   });
+}
+
+/**
+ * The token source of `iamAuth: aws-rds`, bound to the URL's host, port and user (what RDS
+ * checks the token against). The URL's own problems are reported by pgClientConfig, after this.
+ */
+function rdsTokenSource(url: string, config: StateConfig, signer: RdsTokenSourceOptions | undefined): IamTokenSource {
+  let parsed;
+  try {
+    parsed = parseStateUrl(url);
+  } catch (e) {
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', `state.url: ${(e as Error).message}`);
+  }
+  const region = rdsSigningRegion(parsed.host, config.awsRegion);
+  if (region === undefined) {
+    throw new GatehouseError(
+      'GH_ERR_CONFIG_INVALID',
+      'state.awsRegion: iamAuth aws-rds needs the region to sign for: give state.awsRegion, use the RDS endpoint (<name>.<id>.<region>.rds.amazonaws.com) as the URL\'s host, or set AWS_REGION',
+    );
+  }
+  return createRdsTokenSource({ host: parsed.host, port: parsed.port, user: parsed.user, region }, signer);
 }
 
 async function openPostgres(config: StateConfig, options: StateStoreOptions): Promise<Driver & { clientConfig: pg.ClientConfig }> {

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { StateConfig } from '../../../gateway/src/config/schema';
 import { createSecretProvider } from '../../../gateway/src/secrets';
 import { createIamTokenSource } from '../../../gateway/src/state/iam-token';
+import { rdsAuthToken } from '../../../gateway/src/state/rds-auth-token';
 import { createStateStore, type StateStore } from '../../../gateway/src/state/store';
 import { startPostgres, type TestPostgres } from '../../support/postgres';
 
@@ -16,6 +17,12 @@ import { startPostgres, type TestPostgres } from '../../support/postgres';
  * platform's token endpoint (Container Apps' IDENTITY_ENDPOINT; Cloud Run's metadata server via
  * GCE_METADATA_HOST). The app role's password is set to the token the stand-in will issue, so a
  * login succeeds only with that exact token.
+ *
+ * RDS IAM tokens cannot be validated by a plain PostgreSQL: there, the role's password is set to
+ * the token the gateway must send for a fixed clock and the credentials the real SDK chain got
+ * from an ECS container-credentials stand-in, so a login proves the plumbing end to end (URL →
+ * host, port, user; credentials; one token per new connection). That the token is the one RDS
+ * expects is shown against AWS's own signer in rds-auth-token.test.ts.
  */
 const SERVER_NAME = 'db.gatehouse.test';
 
@@ -246,6 +253,81 @@ describe('state store: IAM token login over verify-full TLS', () => {
       expect(JSON.stringify(failed)).not.toContain(`${kind}-token`);
       standIn.down = false;
     }, 30000);
+  });
+
+  describe('aws-rds', () => {
+    const role = 'gatehouse_app';
+    const ecs = { server: createServer(), requests: [] as IncomingMessage['headers'][], n: 0 };
+    // ECS container credentials as the agent serves them (a new session token per fetch).
+    const credentialsOf = (n: number) => ({ accessKeyId: `ASIAGATEHOUSETEST${n}`, secretAccessKey: `secret-${n}-${'k'.repeat(30)}`, sessionToken: `session-${n}-${'t'.repeat(300)}` });
+    let clock = Date.UTC(2026, 11, 6, 22, 30, 0);
+    let store: StateStore;
+    const config = (): StateConfig => ({ url: url(role), embeddedPath: 'memory', iamAuth: 'aws-rds', awsRegion: 'eu-west-1', caCert: 'env:GH_TEST_STATE_CA', serverName: SERVER_NAME });
+    const expected = (n: number) => rdsAuthToken({ host: '127.0.0.1', port: db.port, user: role, region: 'eu-west-1' }, credentialsOf(n), new Date(clock));
+
+    beforeAll(async () => {
+      await admin([`create role ${role} login`]);
+      ecs.server.on('request', (req, res) => {
+        ecs.requests.push(req.headers);
+        ecs.n++;
+        const c = credentialsOf(ecs.n);
+        res.setHeader('content-type', 'application/json');
+        // Expiring in an hour: the SDK's chain caches them (as it does the task role's).
+        res.end(JSON.stringify({ AccessKeyId: c.accessKeyId, SecretAccessKey: c.secretAccessKey, Token: c.sessionToken, Expiration: new Date(Date.now() + 3_600_000).toISOString(), RoleArn: 'arn:aws:iam::123456789012:role/gatehouse-task' }));
+      });
+      const port = await listen(ecs.server);
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']) delete process.env[k];
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'no-credentials');
+      process.env.AWS_CONFIG_FILE = join(dir, 'no-config');
+      process.env.AWS_EC2_METADATA_DISABLED = 'true';
+      // What ECS gives a task with a role (the Fargate agent's endpoint, here on loopback).
+      process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${port}/v2/credentials/task`;
+      process.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = 'ecs-agent-authorization';
+      store = createStateStore(config(), { resolveSecret, rdsSigner: { now: () => clock } });
+    });
+    afterAll(async () => {
+      await store?.close();
+      ecs.server.close();
+    });
+
+    test('the pool logs in with the token for the URL\'s host, port and user, signed with the task role\'s credentials from the ECS endpoint', async () => {
+      await setPassword(role, await expected(1));
+      const r = await store.query<{ u: string; ssl: boolean }>('select current_user as u, (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as ssl');
+      expect(r.rows[0]).toEqual({ u: role, ssl: true });
+      expect(ecs.requests).toHaveLength(1);
+      expect(ecs.requests[0]!.authorization).toBe('ecs-agent-authorization');
+    }, 20000);
+
+    test('each new connection gets a token of its own moment: a connection opened a minute later sends the new one', async () => {
+      await store.transaction(async (tx) => {
+        // The pool's one connection is held here, so the query below opens a second one.
+        clock += 60_000;
+        await setPassword(role, await expected(1));
+        const r = await store.query<{ u: string }>('select current_user as u');
+        expect(r.rows[0]!.u).toBe(role);
+        await tx.query('select 1');
+      });
+      // The token of a minute ago no longer logs in: what the gateway sent was made now.
+      clock -= 60_000;
+      expect(await connectOnce(store)).toMatchObject({ code: '28P01' });
+      clock += 60_000;
+      expect(await connectOnce(store)).toBe(role);
+      expect(ecs.requests).toHaveLength(1); // the chain's cache served the credentials
+    }, 20000);
+
+    test('without a region to sign for, the store refuses to open (GH_ERR_CONFIG_INVALID), before any credential is fetched', async () => {
+      const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_DEFAULT_REGION;
+      const fresh = createStateStore({ ...config(), awsRegion: undefined }, { resolveSecret });
+      try {
+        await expect(fresh.open()).rejects.toMatchObject({ code: 'GH_ERR_CONFIG_INVALID', message: expect.stringContaining('state.awsRegion') });
+      } finally {
+        await fresh.close();
+        Object.assign(process.env, Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined)));
+      }
+      expect(ecs.requests).toHaveLength(1);
+    });
   });
 
   describe('verify-full', () => {
