@@ -64,7 +64,7 @@ describe('config: the state section', () => {
   test('caCert must be a secret reference; schema a plain lowercase name; iamAuth a known kind', () => {
     expect(problems('  url: postgresql://a@h/d?sslmode=verify-full\n  caCert: /etc/ca.pem\n').map((p) => p.path)).toContain('state.caCert');
     expect(problems('  schema: "gh; drop table x"\n').map((p) => p.path)).toContain('state.schema');
-    expect(problems('  url: postgresql://a@h/d?sslmode=verify-full\n  iamAuth: aws-rds\n').map((p) => p.path)).toContain('state.iamAuth');
+    expect(problems('  url: postgresql://a@h/d?sslmode=verify-full\n  iamAuth: kerberos\n').map((p) => p.path)).toContain('state.iamAuth');
   });
 
   test('a URL held in a secret is checked when the store opens, not at validation', () => {
