@@ -16,7 +16,7 @@ import { inspectPush, type PushInspection } from './inspect-push';
 import { GitMirror } from './mirror';
 import { gitFetchOperation, gitPushOperations } from './operations';
 import { encodePktLine, FLUSH_PKT } from './pkt-line';
-import { ReceivePackDecoder, type ReceivePackRequest } from './receive-pack';
+import { peekPushFraming, ReceivePackDecoder, type ReceivePackRequest } from './receive-pack';
 import { ATOMIC_FAILURE, encodeReport, refusalReport } from './report-status';
 import { scanPushedSecrets, type SecretScanResult } from './secret-scan';
 import { decodeUploadPack } from './upload-pack';
@@ -253,13 +253,23 @@ class GitDialect implements HttpDialect {
       res.end(text);
       return;
     }
-    const { endpoint, push } = state;
+    const { endpoint } = state;
+    // A push refused before the dialect decoded it (too large, unreadable, a failure before
+    // inspect) is answered in the framing its first bytes negotiated: an ERR packet where the
+    // client expects side-band is printed as "bad band #69", not as the reason.
+    const pushBytes = endpoint.service === 'git-receive-pack' && endpoint.phase === 'rpc' && state.push === undefined ? head?.bodyPrefix?.() : undefined;
+    const push = state.push ?? (pushBytes === undefined ? undefined : decodedPush(pushBytes));
+    const framing = push ?? (pushBytes === undefined ? undefined : peekPushFraming(pushBytes));
     let bytes: Buffer;
     if (endpoint.phase === 'advertise') {
       bytes = Buffer.concat([encodePktLine(`# service=${endpoint.service}\n`), FLUSH_PKT, encodePktLine(`ERR ${oneLine(reason)}\n`)]);
       headers['content-type'] = `application/x-${endpoint.service}-advertisement`;
     } else if (push !== undefined && push.report !== 'none') {
       bytes = encodeReport(pushRefusal(push, extras.operation, reason), push.sideBand);
+      headers['content-type'] = 'application/x-git-receive-pack-result';
+    } else if (framing !== undefined && framing.sideBand !== 'none') {
+      // Band 3 is side-band's error channel: git prints "remote error: <reason>" and stops.
+      bytes = Buffer.concat([encodePktLine(Buffer.concat([Buffer.from([3]), Buffer.from(`${oneLine(reason)}\n`)])), FLUSH_PKT]);
       headers['content-type'] = 'application/x-git-receive-pack-result';
     } else {
       bytes = encodePktLine(`ERR ${oneLine(reason)}\n`);
@@ -281,6 +291,12 @@ function pushRefusal(push: ReceivePackRequest, operation: Operation | undefined,
     for (const c of push.commands) if (c.ref !== ref) denied.set(c.ref, push.atomic ? ATOMIC_FAILURE : `not pushed: ${ref} was refused`);
   } else for (const c of push.commands) denied.set(c.ref, reason);
   return refusalReport(push, denied);
+}
+
+/** The push whose whole command list is in `bytes`, or undefined. */
+function decodedPush(bytes: Buffer): ReceivePackRequest | undefined {
+  const state = new ReceivePackDecoder().feed(bytes);
+  return state.status === 'complete' ? state.request : undefined;
 }
 
 /** The push's command list, from the prefix and, past it, the spooled file. */

@@ -169,8 +169,7 @@ export class ReceivePackDecoder {
       capabilities: caps,
       objectFormat: this.format,
       atomic: caps.includes('atomic'),
-      report: caps.includes('report-status-v2') ? 'report-status-v2' : caps.includes('report-status') ? 'report-status' : 'none',
-      sideBand: caps.includes('side-band-64k') ? 'side-band-64k' : caps.includes('side-band') ? 'side-band' : 'none',
+      ...negotiated(caps),
       quiet: caps.includes('quiet'),
       pushOptions: this.options,
       shallow: this.shallow,
@@ -179,6 +178,36 @@ export class ReceivePackDecoder {
     };
     return { status: 'complete', request };
   }
+}
+
+/** How the client wants its answer framed, from its capability list. */
+function negotiated(caps: readonly string[]): Pick<ReceivePackRequest, 'report' | 'sideBand'> {
+  return {
+    report: caps.includes('report-status-v2') ? 'report-status-v2' : caps.includes('report-status') ? 'report-status' : 'none',
+    sideBand: caps.includes('side-band-64k') ? 'side-band-64k' : caps.includes('side-band') ? 'side-band' : 'none',
+  };
+}
+
+/**
+ * How a push wants its answer framed, from the request's first bytes alone (its shallow lines and
+ * first command, which carries the capabilities): for answering a push refused before its whole
+ * command list was read. Undefined when those bytes do not hold a readable first command.
+ */
+export function peekPushFraming(bytes: Buffer): Pick<ReceivePackRequest, 'report' | 'sideBand'> | undefined {
+  const framer = new PktLineFramer();
+  framer.feed(bytes);
+  try {
+    for (let p = framer.read(); p !== undefined; p = framer.read()) {
+      if (p.type !== 'data') return undefined;
+      const line = pktText(p.payload);
+      if (line.startsWith('shallow ')) continue;
+      const nul = line.indexOf('\0');
+      return nul < 0 ? undefined : negotiated(line.slice(nul + 1).split(' ').filter((c) => c !== ''));
+    }
+  } catch (e) {
+    if (!(e instanceof PktLineError)) throw e;
+  }
+  return undefined;
 }
 
 function invalid(reason: string): ReceivePackState {

@@ -96,6 +96,8 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
   private sentAs: 'identity' | undefined;
   /** The token expiry this stream is tracked under in the session's StreamExpiry (undefined: not tracked). */
   private trackedExpiry: number | undefined;
+  /** The body prefix once read (bodyPrefix). */
+  private prefixRead: RequestPrefix | undefined;
   /** A `spool` dialect's body, when it was spooled to a file (removed by `removeSpool`). */
   private spooled: SpooledBody | undefined;
   /** Headers written but not yet sent: they leave with the first chunk, or by flushPendingHeads. */
@@ -151,6 +153,10 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
 
   get headers(): IncomingHttpHeaders {
     return this.req.headers;
+  }
+
+  bodyPrefix(): Buffer | undefined {
+    return this.prefixRead === undefined ? undefined : prefixBytes(this.prefixRead);
   }
 
   record(type: EventType, payload: Record<string, unknown>): void {
@@ -242,6 +248,7 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     try {
       const read = this.authenticated?.prefix ?? readPrefix(req, this.upstream.readCap);
       prefix = read instanceof Promise ? await read : read;
+      this.prefixRead = prefix;
     } catch (e) {
       await this.refuseEarly(toGatehouseError(e, 'GH_ERR_REQUEST_INVALID'), 'before_forwarding');
       return;

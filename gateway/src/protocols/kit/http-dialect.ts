@@ -174,6 +174,12 @@ export interface HttpRequestHead {
    * `git.push` with its ref updates). Absent on heads built outside an exchange.
    */
   record?(type: EventType, payload: Record<string, unknown>): void;
+  /**
+   * The body bytes read before judging, once read (undefined before, and on heads built outside an
+   * exchange): for a `sendError` that must answer in a framing the body negotiated when the
+   * request was refused before the dialect decoded it (Git: the side-band of a push too large).
+   */
+  bodyPrefix?(): Buffer | undefined;
   /** What an approver sees for this request, given the operation's attributes (built only on review). */
   approvalDetails(attributes: Readonly<Record<string, unknown>>): Record<string, unknown>;
 }

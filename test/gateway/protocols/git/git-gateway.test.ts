@@ -62,7 +62,11 @@ beforeAll(async () => {
     identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'] }] },
     policy: { cedar: POLICY },
     approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 60 },
-    connections: [{ name: 'code', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git') }],
+    connections: [
+      { name: 'code', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git') },
+      // The same upstream with a small push bound: a push over it is refused before its head is decoded.
+      { name: 'small', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git-small'), push: { maxPackBytes: 64 * 1024 } },
+    ],
   }));
   token = await issuer.mintToken({ sub: 'ada', groups: ['developers'] }, { ttlSeconds: 600 });
   approver = await issuer.mintToken({ sub: 'grace', groups: ['approvers'] }, { ttlSeconds: 600 });
@@ -165,6 +169,17 @@ describe('git over the gateway, with the real git client and git http-backend up
     expect(atomic.stderr).toContain('main -> feature (atomic push failure)');
     expect(upstreamRef('refs/heads/feature')).toBe('');
     expect(upstreamRef('refs/heads/protected')).toBe('');
+  });
+
+  it('answers a push refused before its command list is read in the band git negotiated: git prints the reason, not "bad band"', async () => {
+    const before = upstreamRef('refs/heads/main');
+    commit('noise.bin', randomBytes(200 * 1024), 'noise');
+    const r = await git(work, 'push', `${gw.url}/git/small/team/app.git`, 'main');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).not.toContain('bad band');
+    expect(r.stderr).toContain('! [remote rejected] main -> main (the request body is longer than the 65536 bytes');
+    expect(upstreamRef('refs/heads/main')).toBe(before);
+    world.git(work, 'reset', '-q', '--hard', before);
   });
 
   it('pushes several refs atomically, tags, and deletes a ref', async () => {
