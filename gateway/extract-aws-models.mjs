@@ -15,7 +15,8 @@ const CLIENTS = [
   { dir: 'node_modules/@aws-sdk/client-s3/dist-es', signingName: 's3' },
   { dir: 'node_modules/@aws-sdk/client-kms/dist-es' },
   { dir: 'node_modules/@aws-sdk/client-secrets-manager/dist-es' },
-  { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts' },
+  { dir: 'node_modules/@aws-sdk/client-dynamodb/dist-es' },
+  { dir: 'node_modules/@aws-sdk/client-sts/dist-es' },
   { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso' },
   { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/cognito-identity' },
 ];
@@ -57,6 +58,7 @@ async function extract({ dir, signingName }) {
     const m = /command\((_ep\d+),\s*\w+,\s*"(\w+)"/.exec(text);
     if (m && controlSets.has(m[1])) expressControl.add(m[2]);
   }
+  const resourcePaths = await resourcePathsOf(abs, protocol);
   const operations = {};
   for (const file of readdirSync(schemaDir).filter((f) => f.endsWith('.js')).sort()) {
     // dist-es uses extensionless relative imports that Node's ESM loader refuses: bundle the schema file first.
@@ -94,6 +96,7 @@ async function extract({ dir, signingName }) {
       }
       if (members.includes('Bucket')) entry.bucket = true;
       if (expressControl.has(opName)) entry.s3ExpressControl = true;
+      if (resourcePaths.has(opName)) entry.resourcePaths = resourcePaths.get(opName);
       operations[opName] = entry;
     }
   }
@@ -102,6 +105,55 @@ async function extract({ dir, signingName }) {
   const version = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).version;
   const sorted = Object.fromEntries(Object.keys(operations).sort().map((k) => [k, operations[k]]));
   return [name, { namespace, protocol, target: serviceTarget, source: `${pkg.replace('node_modules/', '')}@${version}`, operations: sorted }];
+}
+
+/**
+ * The members that name the resources of each operation of a JSON or query protocol service, from the
+ * endpoint context parameters the SDK declares per command (`ResourceArn` / `ResourceArnList`: DynamoDB
+ * names its tables this way, for account-based endpoints). REST services name theirs in the URI.
+ * A path is a list of steps: a member name, `[]` (each element of a list) or `{}` (the keys of a map).
+ */
+async function resourcePathsOf(abs, protocol) {
+  const byOperation = new Map();
+  if (protocol === 'restXml' || protocol === 'restJson1') return byOperation;
+  const bundled = await build({ entryPoints: [join(abs, 'commandBuilder.js')], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
+  const mod = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
+  for (const file of readdirSync(join(abs, 'commands')).filter((f) => f.endsWith('Command.js'))) {
+    const m = /command\((_ep\d+),\s*\w+,\s*"(\w+)"/.exec(readFileSync(join(abs, 'commands', file), 'utf8'));
+    if (!m) throw new Error(`${file}: the command builder call does not parse`);
+    const params = mod[m[1]];
+    const paths = [];
+    for (const [param, spec] of Object.entries(params ?? {})) {
+      if (param !== 'ResourceArn' && param !== 'ResourceArnList') continue;
+      if (spec.type === 'contextParams') paths.push([spec.name]);
+      else if (spec.type === 'operationContextParams') paths.push(...pathsOfGetter(String(spec.get)));
+      else throw new Error(`${file}: ${param} is a ${spec.type}`);
+    }
+    if (paths.length > 0) byOperation.set(m[2], paths);
+  }
+  return byOperation;
+}
+
+/**
+ * Translates the compiled JMESPath getters the SDK ships (`(input) => Object.keys(input?.RequestItems ?? {})`,
+ * `input?.TransactItems?.map((obj) => [obj?.Put?.TableName, ...].filter((i) => i)).flat()`) back into
+ * paths; any other shape stops the extraction rather than being guessed at.
+ */
+function pathsOfGetter(source) {
+  const chain = (text, root) => {
+    const m = new RegExp(`^${root}((?:\\?\\.\\w+)+)$`).exec(text.trim());
+    if (!m) throw new Error(`unrecognized resource getter step: ${text}`);
+    return m[1].split('?.').filter((s) => s !== '');
+  };
+  let m = /^\(input\) => Object\.keys\((.+) \?\? \{\}\)$/.exec(source.trim());
+  if (m) return [[...chain(m[1], 'input'), '{}']];
+  m = /^\(input\) => (input[\w?.]+)\?\.map\(\(obj\) => \[(.+)\]\.filter\(\(i\) => i\)\)\.flat\(\)$/.exec(source.trim());
+  if (m) return m[2].split(',').map((item) => [...chain(m[1], 'input'), '[]', ...chain(item, 'obj')]);
+  m = /^\(input\) => (input[\w?.]+)\?\.map\(\(obj\) => (obj[\w?.]+)\)$/.exec(source.trim());
+  if (m) return [[...chain(m[1], 'input'), '[]', ...chain(m[2], 'obj')]];
+  m = /^\(input\) => (input[\w?.]+)$/.exec(source.trim());
+  if (m) return [chain(m[1], 'input')];
+  throw new Error(`unrecognized resource getter: ${source}`);
 }
 
 const services = Object.fromEntries(await Promise.all(CLIENTS.map(extract)));

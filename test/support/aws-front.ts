@@ -39,7 +39,20 @@ export interface AwsFront {
   close(): Promise<void>;
 }
 
-export async function startAwsFront(options: { upstream: string; credentials: () => FrontCredentials; service: string; region: string }): Promise<AwsFront> {
+export interface AwsFrontOptions {
+  readonly upstream: string;
+  readonly credentials: () => FrontCredentials;
+  readonly service: string;
+  readonly region: string;
+  /**
+   * Authentication and `x-amz-*` headers passed on to the stand-in after verification (dynalite
+   * needs `x-amz-target` and a SigV4-shaped `authorization`, which it does not check). @default none
+   */
+  readonly forwardHeaders?: readonly string[];
+}
+
+export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront> {
+  const forward = new Set(options.forwardHeaders ?? []);
   const records: FrontRecord[] = [];
   const target = new URL(options.upstream);
   const server = http.createServer((req, res) => {
@@ -74,7 +87,8 @@ export async function startAwsFront(options: { upstream: string; credentials: ()
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || k === 'authorization' || k.startsWith('x-amz-') || k === 'host' || k === 'content-length' || k === 'transfer-encoding' || k === 'connection') continue;
+      if (v === undefined) continue;
+      if (!forward.has(k) && (k === 'authorization' || k.startsWith('x-amz-')) || k === 'host' || k === 'content-length' || k === 'transfer-encoding' || k === 'connection') continue;
       if (k === 'content-encoding') {
         const rest = String(v).split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked');
         if (rest.length > 0) headers[k] = rest.join(',');

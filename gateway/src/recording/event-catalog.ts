@@ -208,6 +208,8 @@ export interface AwsResponsePayload {
   readonly operation: string;
   readonly group: 'read' | 'write';
   readonly resources: Readonly<Record<string, string>>;
+  /** DynamoDB: every table the call names. */
+  readonly tables?: readonly string[];
   readonly status: number;
   /** AWS's request id (`x-amz-request-id`, `x-amzn-RequestId`). */
   readonly awsRequestId?: string;

@@ -69,6 +69,7 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
   const now = options.now ?? Date.now;
   return {
     name: `aws.${service}`,
+    sessionProtocol: 'aws',
     // S3 is judged on its head (bucket, key, query); JSON and query protocols on the whole body.
     body: protocol === 'restXml' ? 'none' : 'whole',
     bodyCap: options.bodyCap,
@@ -193,12 +194,19 @@ function awsOperation(head: HttpRequestHead, op: AwsOperation, accessKeyId: stri
     kind: op.group,
     mintsCredentials: op.mintsCredentials,
     resources: op.resources,
+    // DynamoDB: every table the call names (`context.tables.contains("audit")` covers batch and transactional calls).
+    ...(op.tables === undefined ? {} : { tables: op.tables }),
     connection: head.connectionName,
     method: head.method,
     path: head.routedPath,
     accessKeyId,
   };
-  const hint = op.resources.Bucket !== undefined ? `${op.resources.Bucket}${op.resources.Key === undefined ? '' : '/' + op.resources.Key}` : Object.values(op.resources)[0];
+  const hint =
+    op.resources.Bucket !== undefined
+      ? `${op.resources.Bucket}${op.resources.Key === undefined ? '' : '/' + op.resources.Key}`
+      : op.tables !== undefined && op.tables.length > 0
+        ? op.tables.join(', ')
+        : Object.values(op.resources)[0];
   return {
     protocol: 'aws',
     action: op.action,

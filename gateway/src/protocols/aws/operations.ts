@@ -3,13 +3,16 @@ import { DECISION_CODES, type DecisionCode } from '../../policy/decision';
 import { AWS_SERVICE_MODELS } from './model/services.generated';
 import type { AwsOperationModel, AwsServiceModel } from './model/types';
 import { parseQuery } from './sigv4';
+import { isJsonObject, parseStrictJson, StrictJsonError, type StrictJsonValue } from './strict-json';
 
 /**
  * Which AWS operation a request is (issue 20, point 3), from the service models the SDK clients ship
  * (model/services.generated.ts, extracted by gateway/extract-aws-models.mjs): never hand-written
- * routes, never a guess. JSON protocols by `X-Amz-Target`, query protocols by `Action=` (query
- * string or form body, not both), REST protocols by method and URI template (the most specific
- * template wins; two equally specific ones refuse the request).
+ * routes, never a guess. JSON protocols by `X-Amz-Target` (the body read strictly: strict-json.ts),
+ * query protocols by `Action=` (query string or form body, not both; no parameter repeated), REST
+ * protocols by method and URI template (the most specific template wins; two equally specific ones
+ * refuse the request). What a call names as its resources (DynamoDB's tables) comes from the
+ * members the SDK's models declare for it, every one of them.
  */
 
 /** Whether an operation only reads or may change something. */
@@ -28,6 +31,13 @@ export interface AwsOperation {
   readonly mintsCredentials: boolean;
   /** Resource hints for policy: bucket and key (S3), URI labels of REST operations, well-known members of JSON bodies. */
   readonly resources: Readonly<Record<string, string>>;
+  /**
+   * DynamoDB: every table the call names, from the members its model declares (`TableName`, each
+   * key of `RequestItems`, each `TransactItems[].<Put|Update|Delete|ConditionCheck|Get>.TableName`,
+   * `TableArn`, `BackupArn`, ...), a table ARN (or a backup, export, stream or index ARN under it)
+   * reduced to the table's name; unique, sorted. Empty for calls that name none (ListTables).
+   */
+  readonly tables?: readonly string[];
 }
 
 /** A request that cannot be judged: refused with this code, never guessed at. */
@@ -71,7 +81,8 @@ export interface DeriveOptions {
  * (trimmed) models yet so that a newer model cannot bring them in unflagged.
  */
 const MINTS_CREDENTIALS: Readonly<Record<string, readonly string[]>> = {
-  sts: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AssumeRoot', 'GetFederationToken', 'GetSessionToken'],
+  // GetDelegatedAccessToken and GetWebIdentityToken (outbound identity federation: a signed JWT) mint too.
+  sts: ['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AssumeRoot', 'GetDelegatedAccessToken', 'GetFederationToken', 'GetSessionToken', 'GetWebIdentityToken'],
   awsssoportal: ['GetRoleCredentials'],
   'sso-oauth': ['CreateToken', 'CreateTokenWithIAM'],
   'cognito-identity': ['GetCredentialsForIdentity', 'GetOpenIdToken', 'GetOpenIdTokenForDeveloperIdentity'],
@@ -79,7 +90,7 @@ const MINTS_CREDENTIALS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Name prefixes of operations that only read (AWS's own naming convention). */
-const READ_PREFIXES = ['Get', 'List', 'Describe', 'Head', 'Query', 'Scan', 'BatchGet'];
+const READ_PREFIXES = ['Get', 'List', 'Describe', 'Head', 'Query', 'Scan', 'BatchGet', 'TransactGet'];
 
 /**
  * Exceptions to the prefix rule. They only ever move an operation from read to write (failing safe):
@@ -108,7 +119,7 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
   const models = options.models ?? AWS_SERVICE_MODELS;
   const model = Object.hasOwn(models, options.service) ? models[options.service] : undefined;
   if (!model) return refuse('GH_ERR_AWS_SERVICE_UNKNOWN', `no operation model is known for service ${options.service}`);
-  let found: { operation: string; resources: Record<string, string> } | AwsOperationRefusal;
+  let found: Found | AwsOperationRefusal;
   switch (model.protocol) {
     case 'awsJson1_0':
     case 'awsJson1_1':
@@ -134,14 +145,29 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
     group: actionGroup(options.service, found.operation),
     mintsCredentials: mintsCredentials(options.service, found.operation),
     resources: found.resources,
+    ...(options.service === 'dynamodb' ? { tables: [...new Set((found.named ?? []).map(dynamoTableOf))].sort() } : {}),
   };
+}
+
+/** What a protocol's decoder found: the operation, its resource hints, and every resource its model's paths reach. */
+interface Found {
+  readonly operation: string;
+  readonly resources: Record<string, string>;
+  readonly named?: readonly string[];
+}
+
+/** A DynamoDB table ARN, or an ARN under a table (backup, export, import, stream, index), as the table's name. */
+const DYNAMO_TABLE_ARN = /^arn:[a-z0-9-]+:dynamodb:[a-z0-9-]*:\d*:table\/([^/]+)(?:\/.*)?$/s;
+
+export function dynamoTableOf(name: string): string {
+  return DYNAMO_TABLE_ARN.exec(name)?.[1] ?? name;
 }
 
 function refuse(code: ErrorCode, message: string): AwsOperationRefusal {
   return { refusal: true, code, decision: DECISION_CODES.awsOperationUndecodable, message };
 }
 
-function jsonOperation(head: AwsRequestHead, model: AwsServiceModel): { operation: string; resources: Record<string, string> } | AwsOperationRefusal {
+function jsonOperation(head: AwsRequestHead, model: AwsServiceModel): Found | AwsOperationRefusal {
   if (head.method.toUpperCase() !== 'POST') return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', `${model.target} takes POST requests only`);
   const target = head.headers['x-amz-target'];
   if (target === undefined) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'the request has no X-Amz-Target header');
@@ -149,40 +175,125 @@ function jsonOperation(head: AwsRequestHead, model: AwsServiceModel): { operatio
   const operation = target.startsWith(prefix) ? target.slice(prefix.length) : undefined;
   if (operation === undefined || !Object.hasOwn(model.operations, operation)) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'X-Amz-Target names no operation of the service model');
   const resources: Record<string, string> = {};
+  let parsed: StrictJsonValue = {};
   if (head.body !== undefined && head.body.length > 0) {
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.from(head.body).toString('utf8'));
-    } catch {
-      return refuse('GH_ERR_REQUEST_INVALID', 'the JSON body does not parse');
+      parsed = parseStrictJson(head.body);
+    } catch (e) {
+      // Judged as the service would read it, or not at all: a duplicate member could name another table.
+      return refuse('GH_ERR_REQUEST_INVALID', e instanceof StrictJsonError ? `the JSON body is refused: ${e.message}` : 'the JSON body does not parse');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return refuse('GH_ERR_REQUEST_INVALID', 'the JSON body is not an object');
+    if (!isJsonObject(parsed)) return refuse('GH_ERR_REQUEST_INVALID', 'the JSON body is not an object');
     for (const name of JSON_HINTS) {
-      const value = (parsed as Record<string, unknown>)[name];
+      const value = Object.hasOwn(parsed, name) ? parsed[name] : undefined;
       if (typeof value === 'string') resources[name] = value;
     }
+  }
+  const paths = model.operations[operation]!.resourcePaths;
+  if (paths === undefined) return { operation, resources };
+  const named: string[] = [];
+  for (const path of paths) {
+    const problem = collectNamed(parsed, path, 0, named);
+    if (problem !== undefined) return refuse('GH_ERR_REQUEST_INVALID', `the JSON body does not fit the ${operation} model: ${problem}`);
+    // A member naming one resource is also a hint (TableName, BackupArn, ResourceArn).
+    if (path.length === 1 && isJsonObject(parsed) && Object.hasOwn(parsed, path[0]!) && typeof parsed[path[0]!] === 'string') resources[path[0]!] = parsed[path[0]!] as string;
+  }
+  return { operation, resources, named };
+}
+
+/**
+ * Every string a resource path reaches, into `out`; a problem when the body takes another shape
+ * than the model's along the path (the service would refuse it; the gateway does not guess) or
+ * spells a member of the path in another letter case (a case-insensitive reader could take it).
+ */
+function collectNamed(value: StrictJsonValue | undefined, path: readonly string[], i: number, out: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (i === path.length) {
+    if (typeof value !== 'string') return `${path.join('.')} is not a string`;
+    out.push(value);
+    return undefined;
+  }
+  const step = path[i]!;
+  if (step === '[]') {
+    if (!Array.isArray(value)) return `${path.slice(0, i).join('.')} is not a list`;
+    for (const element of value as readonly StrictJsonValue[]) {
+      const problem = collectNamed(element, path, i + 1, out);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  if (!isJsonObject(value)) return `${path.slice(0, i).join('.') || 'the body'} is not an object`;
+  if (step === '{}') {
+    for (const key of Object.keys(value)) out.push(key);
+    return undefined;
+  }
+  if (!Object.hasOwn(value, step)) {
+    const lower = step.toLowerCase();
+    if (Object.keys(value).some((k) => k.toLowerCase() === lower)) return `member ${step} is spelled in another letter case`;
+    return undefined;
+  }
+  return collectNamed(value[step], path, i + 1, out);
+}
+
+/**
+ * Query protocols (STS, ...): the parameters come from the query string or from a form-encoded
+ * body, never both; no parameter may be given twice, none may decode badly. The service would merge,
+ * pick or reject these differently than the gateway, so they are refused rather than interpreted.
+ */
+function queryOperation(head: AwsRequestHead, model: AwsServiceModel): Found | AwsOperationRefusal {
+  let fromQuery: [string, string][];
+  try {
+    fromQuery = parseQuery(head.query);
+  } catch {
+    return refuse('GH_ERR_REQUEST_INVALID', 'the query string does not decode');
+  }
+  const contentType = (head.headers['content-type'] ?? '').toLowerCase();
+  const form = contentType.split(';')[0]!.trim() === 'application/x-www-form-urlencoded';
+  let fromBody: [string, string][] = [];
+  if (form) {
+    if (head.body === undefined) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'a form-encoded query request must be judged on its body');
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(contentType)?.[1];
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return refuse('GH_ERR_REQUEST_INVALID', `a form body in charset ${charset} is not judged (UTF-8 only)`);
+    const decoded = parseForm(head.body);
+    if (decoded === undefined) return refuse('GH_ERR_REQUEST_INVALID', 'the form body does not decode (bad percent-encoding or UTF-8)');
+    fromBody = decoded;
+  } else if (head.body !== undefined && head.body.length > 0) {
+    return refuse('GH_ERR_REQUEST_INVALID', 'a query-protocol body must be application/x-www-form-urlencoded');
+  }
+  if (fromQuery.length > 0 && fromBody.length > 0) return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', 'parameters are given in both the query string and the body');
+  const params = new Map<string, string>();
+  for (const [k, v] of fromBody.length > 0 ? fromBody : fromQuery) {
+    if (params.has(k)) return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', `parameter ${k.slice(0, 64)} is given more than once`);
+    params.set(k, v);
+  }
+  const operation = params.get('Action');
+  if (operation === undefined || !Object.hasOwn(model.operations, operation)) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'Action= names no operation of the service model');
+  const resources: Record<string, string> = {};
+  for (const name of JSON_HINTS) {
+    const value = params.get(name);
+    if (value !== undefined) resources[name] = value;
   }
   return { operation, resources };
 }
 
-function queryOperation(head: AwsRequestHead, model: AwsServiceModel): { operation: string; resources: Record<string, string> } | AwsOperationRefusal {
-  let fromQuery: string[];
-  try {
-    fromQuery = parseQuery(head.query).filter(([k]) => k === 'Action').map(([, v]) => v);
-  } catch {
-    return refuse('GH_ERR_REQUEST_INVALID', 'the query string does not decode');
+/** `application/x-www-form-urlencoded` pairs, strictly: `+` is a space, a bad escape or bad UTF-8 is undefined. */
+function parseForm(body: Uint8Array): [string, string][] | undefined {
+  const text = Buffer.from(body).toString('latin1');
+  // Percent-escapes carry any non-ASCII byte; a raw one is not form encoding.
+  if (/[^\x20-\x7e]/.test(text)) return undefined;
+  const out: [string, string][] = [];
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    try {
+      const k = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
+      const v = decodeURIComponent((eq < 0 ? '' : pair.slice(eq + 1)).replace(/\+/g, ' '));
+      out.push([k, v]);
+    } catch {
+      return undefined;
+    }
   }
-  let fromBody: string[] = [];
-  const form = (head.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
-  if (form) {
-    if (head.body === undefined) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'a form-encoded query request must be judged on its body');
-    fromBody = new URLSearchParams(Buffer.from(head.body).toString('utf8')).getAll('Action');
-  }
-  const actions = [...fromQuery, ...fromBody];
-  if (actions.length > 1) return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', 'Action= is given more than once (query string and body, or repeated)');
-  const operation = actions[0];
-  if (operation === undefined || !Object.hasOwn(model.operations, operation)) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'Action= names no operation of the service model');
-  return { operation, resources: {} };
+  return out;
 }
 
 interface Template {
@@ -220,7 +331,7 @@ function templates(model: AwsServiceModel): readonly Template[] {
   return list;
 }
 
-function restOperation(head: AwsRequestHead, model: AwsServiceModel, options: DeriveOptions): { operation: string; resources: Record<string, string> } | AwsOperationRefusal {
+function restOperation(head: AwsRequestHead, model: AwsServiceModel, options: DeriveOptions): Found | AwsOperationRefusal {
   let query: [string, string][];
   try {
     query = parseQuery(head.query);

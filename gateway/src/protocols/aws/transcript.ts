@@ -53,6 +53,7 @@ export class AwsCallTranscript implements HttpTranscript {
       resources: op.resources,
       status: this.status,
     };
+    if (op.tables !== undefined) payload.tables = op.tables;
     if (this.awsRequestId !== undefined) payload.awsRequestId = this.awsRequestId;
     const errorCode = this.status >= 300 ? (this.errorType ?? errorCodeOf(this.body?.bytes())) : undefined;
     if (errorCode !== undefined) payload.errorCode = errorCode;

@@ -172,7 +172,7 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       const token = upstream.dialect.callerToken?.(req.headers) ?? bearerToken(req);
       // A token seen before is checked (times included) without a promise; anything else, and
       // every failure, goes the full way, which records it.
-      principal = this.pipeline.authenticateCached?.(token) ?? (await this.pipeline.authenticate(token, client, 'http', connection.name));
+      principal = this.pipeline.authenticateCached?.(token) ?? (await this.pipeline.authenticate(token, client, upstream.dialect.sessionProtocol ?? 'http', connection.name));
     } catch (e) {
       // The pipeline recorded the failure; the upstream is never contacted.
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_ISSUER_UNAVAILABLE'));
@@ -180,7 +180,7 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
     }
     let lease: SessionLease;
     try {
-      const acquired = this.sessions.acquire(principal, connection, req.socket, client);
+      const acquired = this.sessions.acquire(principal, connection, req.socket, client, upstream.dialect.sessionProtocol);
       lease = acquired instanceof Promise ? await acquired : acquired;
     } catch (e) {
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));
@@ -216,14 +216,14 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       caller = authenticated instanceof Promise ? await authenticated : authenticated;
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED');
-      await this.pipeline.authenticationFailed?.(err, client, 'http', connection.name);
+      await this.pipeline.authenticationFailed?.(err, client, upstream.dialect.sessionProtocol ?? 'http', connection.name);
       if (!prefix.ended) res.setHeader('connection', 'close');
       this.refuse(res, connection.name, err);
       return;
     }
     let lease: SessionLease;
     try {
-      const acquired = this.sessions.acquire(caller.principal, connection, req.socket, client);
+      const acquired = this.sessions.acquire(caller.principal, connection, req.socket, client, upstream.dialect.sessionProtocol);
       lease = acquired instanceof Promise ? await acquired : acquired;
     } catch (e) {
       this.refuse(res, connection.name, toGatehouseError(e, 'GH_ERR_RECORDING_FAILED'));

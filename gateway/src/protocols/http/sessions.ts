@@ -73,7 +73,7 @@ export class HttpSessions {
   }
 
   /** Synchronous while the session is already open (every request after a session's first). */
-  acquire(principal: Principal, connection: HttpConnectionConfig, socket: Socket, client: ClientInfo): SessionLease | Promise<SessionLease> {
+  acquire(principal: Principal, connection: HttpConnectionConfig, socket: Socket, client: ClientInfo, protocol = 'http'): SessionLease | Promise<SessionLease> {
     const clientSessionId = client.clientSessionId;
     if (clientSessionId === undefined) {
       const last = this.socketLast.get(socket);
@@ -113,7 +113,8 @@ export class HttpSessions {
         issuer: principal.issuer,
         subject: principal.subject,
         socketKeyed: clientSessionId === undefined,
-        opening: this.options.pipeline.openSession(principal, connection, 'http', client),
+        // A connection has one dialect: the protocol never differs between requests of one key.
+        opening: this.options.pipeline.openSession(principal, connection, protocol, client),
         session: undefined,
         inflight: 0,
         lastUsed: this.options.now(),

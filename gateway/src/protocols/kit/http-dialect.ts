@@ -18,6 +18,12 @@ export interface HttpDialect {
   /** `http`, `llm.anthropic`, `git`, ...: named in logs and docs. */
   readonly name: string;
   /**
+   * The protocol its sessions (and refused authentications) are recorded and indexed under
+   * (`session.start`'s `protocol`, the console's Protocol column): `aws` for AWS APIs, whose calls
+   * are not plain HTTP requests to whoever reads the record. @default `http`
+   */
+  readonly sessionProtocol?: string;
+  /**
    * What `decode` needs of the body:
    * - `none`: judged on the head alone (decode gets no body; the cheapest path);
    * - `prefix`: the first `bodyCap` bytes are enough (e.g. Git's ref-update commands ahead of the

@@ -92,7 +92,7 @@ describe('AWS operation derivation from the shipped service models', () => {
     expect(derive(head('GET', '/b/k?acl&acl'))).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
     expect(derive(head('PATCH', '/b/k'))).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
     expect(derive(head('GET', '/b/k?bad=%ZZ'))).toBe('GH_ERR_REQUEST_INVALID');
-    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'DynamoDB_20120810.GetItem' } }), 'dynamodb')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'Foo_20120810.GetItem' } }), 'foo')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
     expect(derive(head('POST', '/'), 'constructor')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
   });
 
@@ -107,14 +107,72 @@ describe('AWS operation derivation from the shipped service models', () => {
     expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.ListKeys' }, body: Buffer.from('[1]') }), 'kms')).toBe('GH_ERR_REQUEST_INVALID');
   });
 
+  it('JSON protocols: a body another parser could read differently is refused (JSON.parse keeps the last of two SecretIds)', () => {
+    const target = { 'x-amz-target': 'secretsmanager.DescribeSecret' };
+    for (const body of ['{"SecretId":"dev/db","SecretId":"prod/db"}', '{"SecretId":"dev/db","secretid":"prod/db"}', '{"a":{"b":1,"b":2}}', '\ufeff{"SecretId":"x"}', '{"SecretId":"x",}', '{"SecretId":"x"} {}']) {
+      expect([body, derive(head('POST', '/', { headers: target, body: Buffer.from(body) }), 'secretsmanager')]).toEqual([body, 'GH_ERR_REQUEST_INVALID']);
+    }
+    // Invalid UTF-8 (a decoder would substitute U+FFFD) is refused too.
+    expect(derive(head('POST', '/', { headers: target, body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) }), 'secretsmanager')).toBe('GH_ERR_REQUEST_INVALID');
+    // Escapes decode as the service decodes them.
+    expect(derive(head('POST', '/', { headers: target, body: Buffer.from('{"SecretId":"prod\\u002fdb","__proto__":{}}') }), 'secretsmanager')).toEqual(['aws:secretsmanager:DescribeSecret', 'read', { SecretId: 'prod/db' }]);
+  });
+
+  it('DynamoDB (JSON 1.0): the tables a call names come from the members its model declares, every one of them', () => {
+    const ddb = (op: string, body: unknown): unknown => {
+      const got = deriveOperation(head('POST', '/', { headers: { 'x-amz-target': `DynamoDB_20120810.${op}` }, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) }), { service: 'dynamodb', region: 'eu-west-1' });
+      return 'refusal' in got ? got.code : [got.action, got.group, got.tables, got.resources];
+    };
+    expect(ddb('GetItem', { TableName: 'notes', Key: { id: { S: '1' } } })).toEqual(['aws:dynamodb:GetItem', 'read', ['notes'], { TableName: 'notes' }]);
+    expect(ddb('Query', { TableName: 'arn:aws:dynamodb:eu-west-1:123456789012:table/notes', KeyConditionExpression: 'id = :v' })).toEqual(['aws:dynamodb:Query', 'read', ['notes'], { TableName: 'arn:aws:dynamodb:eu-west-1:123456789012:table/notes' }]);
+    expect(ddb('DeleteTable', { TableName: 'notes' })).toEqual(['aws:dynamodb:DeleteTable', 'write', ['notes'], { TableName: 'notes' }]);
+    expect(ddb('ListTables', {})).toEqual(['aws:dynamodb:ListTables', 'read', [], {}]);
+    expect(ddb('BatchWriteItem', { RequestItems: { notes: [{ PutRequest: { Item: { id: { S: '1' } } } }], audit: [{ DeleteRequest: { Key: { id: { S: '1' } } } }] } })).toEqual(['aws:dynamodb:BatchWriteItem', 'write', ['audit', 'notes'], {}]);
+    expect(ddb('BatchGetItem', { RequestItems: { notes: { Keys: [] } } })).toEqual(['aws:dynamodb:BatchGetItem', 'read', ['notes'], {}]);
+    expect(ddb('TransactWriteItems', { TransactItems: [{ Put: { TableName: 'notes', Item: {} } }, { ConditionCheck: { TableName: 'locks', Key: {}, ConditionExpression: 'x' } }, { Update: { TableName: 'audit', Key: {} } }, { Delete: { TableName: 'notes', Key: {} } }] })).toEqual(['aws:dynamodb:TransactWriteItems', 'write', ['audit', 'locks', 'notes'], {}]);
+    expect(ddb('TransactGetItems', { TransactItems: [{ Get: { TableName: 'notes', Key: {} } }] })).toEqual(['aws:dynamodb:TransactGetItems', 'read', ['notes'], {}]);
+    expect(ddb('ImportTable', { TableCreationParameters: { TableName: 'imported' } })).toEqual(['aws:dynamodb:ImportTable', 'write', ['imported'], {}]);
+    expect(ddb('DeleteBackup', { BackupArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/notes/backup/01489602797149-73d8d5bc' })).toEqual(['aws:dynamodb:DeleteBackup', 'write', ['notes'], { BackupArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/notes/backup/01489602797149-73d8d5bc' }]);
+    // Item data named like a member is data, not a table.
+    expect(ddb('PutItem', { TableName: 'notes', Item: { TableName: { S: 'audit' } } })).toEqual(['aws:dynamodb:PutItem', 'write', ['notes'], { TableName: 'notes' }]);
+    // Refused: a second TableName (the upstream's JSON.parse would execute on "audit"), a member spelled in another
+    // case, a table named by a non-string, a body of another shape than the model's along a table path.
+    expect(ddb('DeleteItem', '{"TableName":"notes","Key":{"id":{"S":"1"}},"TableName":"audit"}')).toBe('GH_ERR_REQUEST_INVALID');
+    expect(ddb('BatchWriteItem', '{"RequestItems":{"notes":[],"notes":[]}}')).toBe('GH_ERR_REQUEST_INVALID');
+    expect(ddb('ListBackups', { tablename: 'audit' })).toBe('GH_ERR_REQUEST_INVALID');
+    expect(ddb('GetItem', { TableName: ['audit'] })).toBe('GH_ERR_REQUEST_INVALID');
+    expect(ddb('TransactWriteItems', { TransactItems: { Put: { TableName: 'audit' } } })).toBe('GH_ERR_REQUEST_INVALID');
+    expect(ddb('BatchWriteItem', { RequestItems: [['audit']] })).toBe('GH_ERR_REQUEST_INVALID');
+  });
+
   it('query protocol: Action= from the query string or the form body, never both; credential minting flagged', () => {
     const form = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
-    expect(derive(head('POST', '/', { headers: form, body: Buffer.from('Action=AssumeRole&Version=2011-06-15&RoleArn=arn') }), 'sts')).toEqual(['aws:sts:AssumeRole', 'write', {}, 'mints']);
+    expect(derive(head('POST', '/', { headers: form, body: Buffer.from('Action=AssumeRole&Version=2011-06-15&RoleArn=arn') }), 'sts')).toEqual(['aws:sts:AssumeRole', 'write', { RoleArn: 'arn' }, 'mints']);
     expect(derive(head('GET', '/?Action=AssumeRoleWithWebIdentity&Version=2011-06-15'), 'sts')).toEqual(['aws:sts:AssumeRoleWithWebIdentity', 'write', {}, 'mints']);
     expect(derive(head('POST', '/?Action=AssumeRole', { headers: form, body: Buffer.from('Action=AssumeRole') }), 'sts')).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
     expect(derive(head('POST', '/', { headers: form }), 'sts')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
-    // Not in the shipped (trimmed) STS model: refused rather than guessed.
-    expect(derive(head('POST', '/', { headers: form, body: Buffer.from('Action=GetCallerIdentity') }), 'sts')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    // The whole STS model (@aws-sdk/client-sts): every call that mints a credential or token is flagged.
+    expect(derive(head('POST', '/', { headers: form, body: Buffer.from('Action=GetCallerIdentity&Version=2011-06-15') }), 'sts')).toEqual(['aws:sts:GetCallerIdentity', 'read', {}]);
+    const minting = Object.keys(AWS_SERVICE_MODELS['sts']!.operations).filter((op) => {
+      const got = deriveOperation(head('POST', '/', { headers: form, body: Buffer.from(`Action=${op}&Version=2011-06-15`) }), { service: 'sts', region: 'eu-west-1' });
+      return !('refusal' in got) && got.mintsCredentials;
+    });
+    expect(minting).toEqual(['AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AssumeRoot', 'GetDelegatedAccessToken', 'GetFederationToken', 'GetSessionToken', 'GetWebIdentityToken']);
+  });
+
+  it('query protocol: a parameter given twice, in both places, badly encoded or in another charset is refused, never picked', () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+    const sts = (body: string, extra: Partial<AwsRequestHead> = {}): unknown => derive(head('POST', '/', { headers: form, body: Buffer.from(body), ...extra }), 'sts');
+    expect(sts('Action=GetCallerIdentity&Action=GetSessionToken')).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
+    expect(sts('Action=GetCallerIdentity&Version=2011-06-15&Version=2011-06-15')).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
+    // The same name once encoded and once not is the same parameter.
+    expect(sts('Action=AssumeRole&RoleArn=a&Role%41rn=b')).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
+    expect(sts('Version=2011-06-15', { query: 'Action=GetSessionToken' })).toBe('GH_ERR_AWS_OPERATION_AMBIGUOUS');
+    expect(sts('Action=GetCallerIdentity&x=%ZZ')).toBe('GH_ERR_REQUEST_INVALID');
+    expect(sts('Action=GetCallerIdentity&x=%C3')).toBe('GH_ERR_REQUEST_INVALID');
+    expect(sts('Action=GetCallerIdentity', { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' } })).toBe('GH_ERR_REQUEST_INVALID');
+    expect(sts('{"Action":"GetCallerIdentity"}', { headers: { 'content-type': 'application/json' } })).toBe('GH_ERR_REQUEST_INVALID');
+    expect(sts('Action=Get+CallerIdentity')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
   });
 
   it('REST JSON (SSO portal): the credential-minting GetRoleCredentials is flagged (its required bearer header is part of the match)', () => {

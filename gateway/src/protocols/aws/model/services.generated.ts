@@ -995,14 +995,444 @@ export const AWS_SERVICE_MODELS: Readonly<Record<string, AwsServiceModel>> = {
    "ValidateResourcePolicy": {}
   }
  },
+ "dynamodb": {
+  "namespace": "com.amazonaws.dynamodb",
+  "protocol": "awsJson1_0",
+  "target": "DynamoDB_20120810",
+  "source": "@aws-sdk/client-dynamodb@3.1164.0",
+  "operations": {
+   "BatchExecuteStatement": {},
+   "BatchGetItem": {
+    "resourcePaths": [
+     [
+      "RequestItems",
+      "{}"
+     ]
+    ]
+   },
+   "BatchWriteItem": {
+    "resourcePaths": [
+     [
+      "RequestItems",
+      "{}"
+     ]
+    ]
+   },
+   "CancelBulkOperation": {
+    "resourcePaths": [
+     [
+      "BulkOperationArn"
+     ]
+    ]
+   },
+   "CreateBackup": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "CreateGlobalTable": {
+    "resourcePaths": [
+     [
+      "GlobalTableName"
+     ]
+    ]
+   },
+   "CreateTable": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DeleteBackup": {
+    "resourcePaths": [
+     [
+      "BackupArn"
+     ]
+    ]
+   },
+   "DeleteItem": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DeleteResourcePolicy": {
+    "resourcePaths": [
+     [
+      "ResourceArn"
+     ]
+    ]
+   },
+   "DeleteTable": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DescribeBackup": {
+    "resourcePaths": [
+     [
+      "BackupArn"
+     ]
+    ]
+   },
+   "DescribeBulkOperation": {
+    "resourcePaths": [
+     [
+      "BulkOperationArn"
+     ]
+    ]
+   },
+   "DescribeContinuousBackups": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DescribeContributorInsights": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DescribeEndpoints": {},
+   "DescribeExport": {
+    "resourcePaths": [
+     [
+      "ExportArn"
+     ]
+    ]
+   },
+   "DescribeGlobalTable": {
+    "resourcePaths": [
+     [
+      "GlobalTableName"
+     ]
+    ]
+   },
+   "DescribeGlobalTableSettings": {
+    "resourcePaths": [
+     [
+      "GlobalTableName"
+     ]
+    ]
+   },
+   "DescribeImport": {
+    "resourcePaths": [
+     [
+      "ImportArn"
+     ]
+    ]
+   },
+   "DescribeKinesisStreamingDestination": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DescribeLimits": {},
+   "DescribeTable": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DescribeTableReplicaAutoScaling": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DescribeTimeToLive": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "DisableKinesisStreamingDestination": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "EnableKinesisStreamingDestination": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "ExecuteStatement": {},
+   "ExecuteTransaction": {},
+   "ExportTableToPointInTime": {
+    "resourcePaths": [
+     [
+      "TableArn"
+     ]
+    ]
+   },
+   "GetItem": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "GetResourcePolicy": {
+    "resourcePaths": [
+     [
+      "ResourceArn"
+     ]
+    ]
+   },
+   "ImportTable": {
+    "resourcePaths": [
+     [
+      "TableCreationParameters",
+      "TableName"
+     ]
+    ]
+   },
+   "ListBackups": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "ListBulkOperations": {},
+   "ListContributorInsights": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "ListExports": {
+    "resourcePaths": [
+     [
+      "TableArn"
+     ]
+    ]
+   },
+   "ListGlobalTables": {},
+   "ListImports": {
+    "resourcePaths": [
+     [
+      "TableArn"
+     ]
+    ]
+   },
+   "ListTables": {},
+   "ListTagsOfResource": {
+    "resourcePaths": [
+     [
+      "ResourceArn"
+     ]
+    ]
+   },
+   "PutItem": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "PutResourcePolicy": {
+    "resourcePaths": [
+     [
+      "ResourceArn"
+     ]
+    ]
+   },
+   "Query": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "RestoreTableFromBackup": {
+    "resourcePaths": [
+     [
+      "TargetTableName"
+     ]
+    ]
+   },
+   "RestoreTableToPointInTime": {
+    "resourcePaths": [
+     [
+      "TargetTableName"
+     ]
+    ]
+   },
+   "Scan": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "SearchVectors": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "StartBulkPutItems": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "TagResource": {
+    "resourcePaths": [
+     [
+      "ResourceArn"
+     ]
+    ]
+   },
+   "TransactGetItems": {
+    "resourcePaths": [
+     [
+      "TransactItems",
+      "[]",
+      "Get",
+      "TableName"
+     ]
+    ]
+   },
+   "TransactWriteItems": {
+    "resourcePaths": [
+     [
+      "TransactItems",
+      "[]",
+      "ConditionCheck",
+      "TableName"
+     ],
+     [
+      "TransactItems",
+      "[]",
+      "Put",
+      "TableName"
+     ],
+     [
+      "TransactItems",
+      "[]",
+      "Delete",
+      "TableName"
+     ],
+     [
+      "TransactItems",
+      "[]",
+      "Update",
+      "TableName"
+     ]
+    ]
+   },
+   "UntagResource": {
+    "resourcePaths": [
+     [
+      "ResourceArn"
+     ]
+    ]
+   },
+   "UpdateContinuousBackups": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "UpdateContributorInsights": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "UpdateGlobalTable": {
+    "resourcePaths": [
+     [
+      "GlobalTableName"
+     ]
+    ]
+   },
+   "UpdateGlobalTableSettings": {
+    "resourcePaths": [
+     [
+      "GlobalTableName"
+     ]
+    ]
+   },
+   "UpdateItem": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "UpdateKinesisStreamingDestination": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "UpdateTable": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "UpdateTableReplicaAutoScaling": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   },
+   "UpdateTimeToLive": {
+    "resourcePaths": [
+     [
+      "TableName"
+     ]
+    ]
+   }
+  }
+ },
  "sts": {
   "namespace": "com.amazonaws.sts",
   "protocol": "awsQuery",
   "target": "AWSSecurityTokenServiceV20110615",
-  "source": "@aws-sdk/nested-clients@3.998.4",
+  "source": "@aws-sdk/client-sts@3.1164.0",
   "operations": {
    "AssumeRole": {},
-   "AssumeRoleWithWebIdentity": {}
+   "AssumeRoleWithSAML": {},
+   "AssumeRoleWithWebIdentity": {},
+   "AssumeRoot": {},
+   "DecodeAuthorizationMessage": {},
+   "GetAccessKeyInfo": {},
+   "GetCallerIdentity": {},
+   "GetDelegatedAccessToken": {},
+   "GetFederationToken": {},
+   "GetSessionToken": {},
+   "GetWebIdentityToken": {}
   }
  },
  "awsssoportal": {

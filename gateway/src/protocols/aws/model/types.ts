@@ -16,6 +16,13 @@ export interface AwsOperationModel {
   readonly bucket?: boolean;
   /** S3: the SDK routes the operation to the S3 Express control endpoint (static endpoint parameter). */
   readonly s3ExpressControl?: boolean;
+  /**
+   * JSON and query protocols: where the input names the resources the call acts on, from the SDK's
+   * endpoint context parameters (`ResourceArn`, `ResourceArnList`). Each path is a list of steps: a
+   * member name, `[]` (each element of a list) or `{}` (the keys of a map): DynamoDB's
+   * `["RequestItems", "{}"]` are the tables of a BatchWriteItem.
+   */
+  readonly resourcePaths?: readonly (readonly string[])[];
 }
 
 /** One service: its signing name is the key of the table. */
