@@ -5,9 +5,13 @@
 // a smaller scale. Writes bench/results/console-<date>.md.
 //   npm run bench -- console [--sessions 100000] [--events 10000000] [--samples 30]
 //                            [--pglite-sessions 10000] [--pglite-events 1000000] [--no-pglite]
-import { mkdirSync, mkdtempSync, writeFileSync, accessSync, constants } from 'node:fs';
+//                            [--keep DIR]
+// --keep DIR keeps the PostgreSQL cluster in DIR and reuses it on the next run with the same
+// --sessions/--events (generation is skipped; the index's pending migrations still run on it,
+// as they would on an upgraded gateway's database). Remove DIR to start over.
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, accessSync, constants } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { freePort } from './lib/proc.mjs';
@@ -16,7 +20,7 @@ import { chownTo, cleanupRegistry, serverOwner, startCluster } from './lib/postg
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export function parseArgs(argv) {
-  const opts = { sessions: 100000, events: 10000000, samples: 30, pgliteSessions: 10000, pgliteEvents: 1000000, pglite: true, pageSize: 50, deepPages: 20 };
+  const opts = { sessions: 100000, events: 10000000, samples: 30, pgliteSessions: 10000, pgliteEvents: 1000000, pglite: true, pageSize: 50, deepPages: 20, keep: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--sessions') opts.sessions = Number(argv[++i]);
@@ -25,6 +29,7 @@ export function parseArgs(argv) {
     else if (a === '--pglite-sessions') opts.pgliteSessions = Number(argv[++i]);
     else if (a === '--pglite-events') opts.pgliteEvents = Number(argv[++i]);
     else if (a === '--no-pglite') opts.pglite = false;
+    else if (a === '--keep') opts.keep = resolve(argv[++i]);
     else throw new Error(`unknown option ${a}`);
   }
   return opts;
@@ -52,6 +57,8 @@ const CONNECTIONS = 20;
 function generationSql(sessions, events) {
   const mean = events / sessions;
   return [
+    // A kept cluster whose last generation was cut short starts again from empty tables.
+    'truncate gatehouse_session_events, gatehouse_sessions, gatehouse_session_requests, gatehouse_session_segments',
     'drop table if exists bench_s',
     `create unlogged table bench_s as
        select n,
@@ -181,6 +188,21 @@ function table(rows) {
   return lines.join('\n');
 }
 
+/**
+ * A kept cluster: its password (made once, mode 0600) and, when it holds data generated at the
+ * requested scale, how long that generation took. A scale change needs a fresh directory.
+ */
+function keptCluster(dir, opts) {
+  const pwfile = join(dir, 'bench-password');
+  if (!existsSync(pwfile)) writeFileSync(pwfile, `bench-${Math.random().toString(36).slice(2)}`, { mode: 0o600 });
+  const marker = join(dir, 'generated.json');
+  const done = existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) : undefined;
+  if (done !== undefined && (done.sessions !== opts.sessions || done.events !== opts.events)) {
+    throw new Error(`${dir} holds ${done.sessions} sessions / ${done.events} events, not the ${opts.sessions} / ${opts.events} asked for: remove it or pass the same scale`);
+  }
+  return { password: readFileSync(pwfile, 'utf8').trim(), marker, genSeconds: done?.genSeconds };
+}
+
 async function generate(exec, sessions, events) {
   const t0 = performance.now();
   for (const sql of generationSql(sessions, events)) await exec(sql);
@@ -195,19 +217,29 @@ export async function main(argv) {
   try {
     const owner = serverOwner();
     const scratch = (() => { try { accessSync('/dev/shm', constants.W_OK); return '/dev/shm'; } catch { return tmpdir(); } })();
-    const dir = registry.addDir(mkdtempSync(join(scratch, 'gh-bench-console-')));
+    const dir = opts.keep ?? registry.addDir(mkdtempSync(join(scratch, 'gh-bench-console-')));
+    mkdirSync(dir, { recursive: true });
     chownTo(dir, owner);
     const { SqlSessionSearch, createSessionIndex } = await loadSearch(registry.addDir(mkdtempSync(join(root, '.bench-console-'))));
 
     // PostgreSQL 15 at full scale.
-    const password = `bench-${Math.random().toString(36).slice(2)}`;
+    const kept = opts.keep === undefined ? undefined : keptCluster(dir, opts);
+    const password = kept?.password ?? `bench-${Math.random().toString(36).slice(2)}`;
     const port = await freePort();
-    const cluster = await startCluster({ dir, port, owner, user: 'bench', password, database: 'bench', settings: { shared_buffers: '512MB', work_mem: '32MB', maintenance_work_mem: '512MB', max_wal_size: '4GB' } });
+    const cluster = await startCluster({ dir, port, owner, user: 'bench', password, database: 'bench', reuse: kept !== undefined, settings: { shared_buffers: '512MB', work_mem: '32MB', maintenance_work_mem: '512MB', max_wal_size: '4GB' } });
     registry.addProcess(cluster.server);
     const index = createSessionIndex({ url: `postgres://bench:${password}@127.0.0.1:${port}/bench`, embeddedPath: 'unused' });
+    const migrateStart = performance.now();
     await index.init();
-    process.stderr.write(`PostgreSQL ${cluster.version}: generating ${opts.sessions} sessions, ~${opts.events} events\n`);
-    const genSeconds = await generate((sql) => index.store.query(sql), opts.sessions, opts.events);
+    process.stderr.write(`schema ready in ${((performance.now() - migrateStart) / 1000).toFixed(1)} s\n`);
+    let genSeconds = kept?.genSeconds;
+    if (genSeconds === undefined) {
+      process.stderr.write(`PostgreSQL ${cluster.version}: generating ${opts.sessions} sessions, ~${opts.events} events\n`);
+      genSeconds = await generate((sql) => index.store.query(sql), opts.sessions, opts.events);
+      if (kept !== undefined) writeFileSync(kept.marker, JSON.stringify({ sessions: opts.sessions, events: opts.events, genSeconds }));
+    } else {
+      process.stderr.write(`PostgreSQL ${cluster.version}: reusing the data in ${dir}\n`);
+    }
     const size = (await index.store.query(`select pg_size_pretty(pg_database_size('bench')) as db,
         pg_size_pretty(pg_total_relation_size('gatehouse_sessions')) as sessions, pg_size_pretty(pg_total_relation_size('gatehouse_session_events')) as events,
         (select count(*) from gatehouse_session_events) as n_events, (select count(*) from gatehouse_sessions) as n_sessions`)).rows[0];
@@ -228,11 +260,15 @@ export async function main(argv) {
     }
     const header = `# Console search benchmark (${date})\n\n\`npm run bench -- console ${argv.join(' ')}\` on ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), load average at the end ${loadavg()[0].toFixed(1)} (the machine is shared: absolute times are noisy).\nThe query is SqlSessionSearch.search (gateway/src/state/session-search.ts) through the index's own store, timed in the client (network round trip and row decoding included).`;
     const md = `${header}\n\n${sections.join('\n\n')}\n`;
-    mkdirSync(join(root, 'bench/results'), { recursive: true });
-    const file = join(root, `bench/results/console-${date}.md`);
-    writeFileSync(file, md);
     console.log(md);
-    console.log(`wrote ${file}`);
+    // Only a run at the documented scale replaces the dated results file.
+    const defaults = parseArgs([]);
+    if (opts.sessions === defaults.sessions && opts.events === defaults.events) {
+      mkdirSync(join(root, 'bench/results'), { recursive: true });
+      const file = join(root, `bench/results/console-${date}.md`);
+      writeFileSync(file, md);
+      console.log(`wrote ${file}`);
+    }
   } finally {
     await registry.stopAll();
   }

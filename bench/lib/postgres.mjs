@@ -147,17 +147,21 @@ async function runOk(cmd, args, opts) {
  * proxies in front of one and the same server, and a tmpfs-speed database leaves more of the
  * difference to the proxies.
  */
-export async function startCluster({ dir, port, cpu, owner, user, password, database, settings = {} }) {
+export async function startCluster({ dir, port, cpu, owner, user, password, database, settings = {}, reuse = false }) {
   const bin = pgBinDir();
   const data = join(dir, 'pgdata');
   const sock = join(dir, 'pgsock');
   const pwfile = join(dir, 'pwfile');
   spawnSync('mkdir', ['-p', sock]);
   chownTo(sock, owner);
-  writeFileSync(pwfile, password + '\n', { mode: 0o600 });
-  chownTo(pwfile, owner);
-  await runOk(join(bin, 'initdb'), ['-D', data, '-U', user, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C', '--no-instructions'], { owner, cwd: dir });
-  rmSync(pwfile);
+  // `reuse`: a cluster this function made earlier in `dir` (same user and password) starts as it is.
+  const existing = reuse && existsSync(join(data, 'PG_VERSION'));
+  if (!existing) {
+    writeFileSync(pwfile, password + '\n', { mode: 0o600 });
+    chownTo(pwfile, owner);
+    await runOk(join(bin, 'initdb'), ['-D', data, '-U', user, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync', '-E', 'UTF8', '--locale=C', '--no-instructions'], { owner, cwd: dir });
+    rmSync(pwfile);
+  }
   const all = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: sock,
@@ -186,7 +190,7 @@ export async function startCluster({ dir, port, cpu, owner, user, password, data
     if (Date.now() > until) throw new Error(`postgres did not accept connections within 30 s: ${server.stderr().trim()}`);
     await new Promise((r2) => setTimeout(r2, 100));
   }
-  await psql(`create database ${database}`);
+  if (!existing) await psql(`create database ${database}`);
   const version = (await psql('show server_version')).stdout.trim();
   return { server, bin, env, psql, version, port, user, database };
 }

@@ -140,6 +140,19 @@ describe.each(backends)('SqlSessionSearch on %s', (_name, makeBackend) => {
     expect(await ids('nothing-like-this')).toEqual([]);
   });
 
+  it('matches a phrase only where its words are adjacent in one event, with exclusions and alternatives', async () => {
+    const ids = async (q: string): Promise<string[]> => (await search.search({ q }, { limit: 10 }, ALL)).rows.map((r) => r.id);
+    // The session row keeps words without positions: phrases are checked on the event rows.
+    expect(await ids('"from customers"')).toEqual(['s2']);
+    expect(await ids('"customers from"')).toEqual([]);
+    expect(await ids('"email from customers" -kubernetes')).toEqual(['s2']);
+    expect(await ids('"from customers" -invoices')).toEqual([]);
+    expect(await ids('"select email" -"drop table"')).toEqual([]);
+    expect(await ids('"select email" -"table drop"')).toEqual(['s2']);
+    expect(await ids('"rewrote the deployment" or "from customers"')).toEqual(['s2', 's1']);
+    expect(await ids('"from customers" kubernetes')).toEqual([]);
+  });
+
   it('combines filters, text and the viewer scope, and pages through a filtered list', async () => {
     const ids = async (f: Parameters<SqlSessionSearch['search']>[0], viewer: SessionViewer = ALL): Promise<string[]> => (await search.search(f, { limit: 10 }, viewer)).rows.map((r) => r.id);
     expect(await ids({ decision: 'allowed', protocol: 'http' })).toEqual(['s1']);
