@@ -3,7 +3,7 @@ import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { validateBaseProps, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';
+import { validateBaseProps, type ExistingDatabaseBase, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GatewayAlerts } from './gateway-alerts';
 import { GatewayContainerApps } from './gateway-container-apps';
@@ -74,10 +74,12 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    */
   readonly deployerPrincipalId?: string;
   /**
-   * Name of a Key Vault secret (in the kit's vault) holding the URL of an existing PostgreSQL
-   * database; then no server, bootstrap identity or job is created.
+   * Use an existing PostgreSQL database; its URL is in the Key Vault secret named `secret` (in the
+   * kit's vault). Then no server, bootstrap identity or job is created.
    * @default a new StateDatabase with Entra authentication only
    */
+  readonly existingDatabase?: ExistingDatabaseBase<string>;
+  /** @deprecated use `existingDatabase: { secret }` (the name all three kits use) */
   readonly existingDatabaseUrlSecret?: string;
   /** @default StateDatabase defaults */
   readonly database?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
@@ -133,8 +135,12 @@ export class Gatehouse extends Construct {
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
     validateBaseProps(props, Token.isUnresolved);
-    if (props.existingDatabaseUrlSecret && props.database) {
-      throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabaseUrlSecret');
+    if (props.existingDatabase && props.existingDatabaseUrlSecret) {
+      throw new Error('Gatehouse: existingDatabaseUrlSecret is the old name of existingDatabase.secret; give only existingDatabase');
+    }
+    const existingDatabaseSecret = props.existingDatabase?.secret ?? props.existingDatabaseUrlSecret;
+    if (existingDatabaseSecret && props.database) {
+      throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabase');
     }
     if (!props.network && !props.existingVault && (props.deployerCidrs ?? []).length === 0) {
       throw new Error('Gatehouse: deployerCidrs is required when the kit creates the network and the vault: Terraform creates the keys through the vault\'s data plane, which is private otherwise, and the first deploy cannot run inside a VNet that does not exist yet (give the deploying machine\'s public address, e.g. ["203.0.113.7/32"])');
@@ -186,7 +192,7 @@ export class Gatehouse extends Construct {
       logAnalyticsWorkspaceId: props.existingVault ? undefined : this.logs.id,
     });
     const access: RoleAssignment[] = [];
-    if (this.credentials.secretNames.size > 0 || props.existingDatabaseUrlSecret) access.push(this.credentials.addAccess(gatewayPrincipal));
+    if (this.credentials.secretNames.size > 0 || existingDatabaseSecret) access.push(this.credentials.addAccess(gatewayPrincipal));
     connections.filter((c) => c.secret).forEach((c, i) => access.push(new RoleAssignment(this, `ConnectionSecret${i}`, {
       scope: `${c.secret!.vaultId}/secrets/${c.secret!.name}`,
       roleDefinitionName: 'Key Vault Secrets User',
@@ -211,7 +217,7 @@ export class Gatehouse extends Construct {
       };
       this.recordsKey = this.credentials.addKey('RecordsKey', { name: AZURE_NAMES.recordsKey, algorithm: 'RSA', operations: ['wrapKey', 'unwrapKey'], rotateAfter: 'P365D' });
       encryptionKey = cmkFor(this.recordsKey);
-      if (!props.existingDatabaseUrlSecret) {
+      if (!existingDatabaseSecret) {
         this.stateKey = this.credentials.addKey('StateKey', { name: AZURE_NAMES.stateKey, algorithm: 'RSA', operations: ['wrapKey', 'unwrapKey'] });
         stateEncryptionKey = cmkFor(this.stateKey);
       }
@@ -228,8 +234,8 @@ export class Gatehouse extends Construct {
     access.push(this.records.addAccess(gatewayPrincipal, 'append'));
 
     let stateConfig: GatewayConfigDocument;
-    if (props.existingDatabaseUrlSecret) {
-      stateConfig = { url: this.credentials.reference(props.existingDatabaseUrlSecret) };
+    if (existingDatabaseSecret) {
+      stateConfig = { url: this.credentials.reference(existingDatabaseSecret) };
     } else {
       this.bootstrapIdentity = new WorkloadIdentity(this, 'BootstrapIdentity', { resourceGroup: rg, name: AZURE_NAMES.bootstrapIdentity });
       this.database = new StateDatabase(this, 'State', {

@@ -18,7 +18,18 @@ import type { GatewayTcpProtocol } from './gateway-ports';
  * | who may reach the gateway       | `clientCidrs`           |
  * | container/platform log retention| `logRetentionDays`      |
  * | alarm notifications             | `alarmEmail`            |
+ * | bring your own state database   | `existingDatabase` (`{ secret, ... }`, `ExistingDatabaseBase`) |
+ * | customer-managed keys (Azure, GCP; AWS always) | `customerManagedKeys` |
  */
+
+/**
+ * An existing PostgreSQL database instead of the one the kit creates (then no server, no bootstrap).
+ * `TSecret` is how the cloud names a secret; each cloud may add what it needs (AWS: security group, CA).
+ */
+export interface ExistingDatabaseBase<TSecret> {
+  /** The secret holding the database's URL (`postgresql://...`); the gateway gets read access to it. */
+  readonly secret: TSecret;
+}
 
 /** Federation of an issuer's workloads into the cloud (read access to the record, e.g. for `gatehouse verify`). */
 export interface GatehouseFederation {

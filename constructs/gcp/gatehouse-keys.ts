@@ -2,6 +2,7 @@ import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/l
 import { KmsCryptoKey } from '@cdktf/provider-google/lib/kms-crypto-key';
 import { KmsCryptoKeyIamMember } from '@cdktf/provider-google/lib/kms-crypto-key-iam-member';
 import { KmsKeyRing } from '@cdktf/provider-google/lib/kms-key-ring';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 
 export interface GatehouseKeysProps {
@@ -10,6 +11,14 @@ export interface GatehouseKeysProps {
   readonly location: string;
   /** @default 'gatehouse' */
   readonly keyRingName?: string;
+  /**
+   * The region of the secrets and the state database. Their CMEK keys must be in their own
+   * location (Secret Manager: a replica's key in the replica's location; Cloud SQL: "the provided
+   * key must be in the same region as the SQL instance", website/docs/r/sql_database_instance.html.markdown),
+   * so when it differs from `location` (records in a multi-region) a second ring there holds `regionalKey`.
+   * @default `location`
+   */
+  readonly region?: string;
 }
 
 /**
@@ -38,6 +47,10 @@ export class GatehouseKeys extends Construct {
   public readonly keyRing: KmsKeyRing;
   public readonly signingKey: KmsCryptoKey;
   public readonly dataKey: KmsCryptoKey;
+  /** Symmetric key in `region` for the secrets and the state database: `dataKey` when the locations agree. */
+  public readonly regionalKey: KmsCryptoKey;
+  /** The second key ring, when `region` differs from `location`. */
+  public readonly regionalKeyRing?: KmsKeyRing;
   /** The Cloud Storage service agent's use of `dataKey`: a bucket encrypted with it depends on this. */
   public readonly storageAgentGrant: KmsCryptoKeyIamMember;
   private grants = 0;
@@ -62,6 +75,23 @@ export class GatehouseKeys extends Construct {
       labels: { 'managed-by': 'gatehouse' },
       lifecycle: { preventDestroy: true },
     });
+    const region = props.region ?? props.location;
+    const sameLocation = !Token.isUnresolved(region) && !Token.isUnresolved(props.location) && region.toLowerCase() === props.location.toLowerCase();
+    if (sameLocation) {
+      this.regionalKey = this.dataKey;
+    } else {
+      // Named apart from the first ring: with a location known only at deploy time the two may coincide.
+      this.regionalKeyRing = new KmsKeyRing(this, 'RegionalKeyRing', { project: props.project, name: `${props.keyRingName ?? 'gatehouse'}-regional`, location: region, lifecycle: { preventDestroy: true } });
+      this.regionalKey = new KmsCryptoKey(this, 'RegionalKey', {
+        name: 'regional-data',
+        keyRing: this.regionalKeyRing.id,
+        purpose: 'ENCRYPT_DECRYPT',
+        rotationPeriod: `${90 * 86400}s`,
+        versionTemplate: { algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', protectionLevel: 'HSM' },
+        labels: { 'managed-by': 'gatehouse' },
+        lifecycle: { preventDestroy: true },
+      });
+    }
     // The bucket is created with this key as its default: the Cloud Storage service agent must hold
     // encrypt/decrypt on it first (website/docs/r/storage_bucket.html.markdown, `default_kms_key_name`),
     // and the bucket must depend on this grant (website/docs/d/storage_project_service_account.html.markdown).

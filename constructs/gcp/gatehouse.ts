@@ -1,13 +1,14 @@
 import { DataGoogleArtifactRegistryDockerImage } from '@cdktf/provider-google/lib/data-google-artifact-registry-docker-image';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import { TerraformDataSource, TerraformResource, Token, dependable, type ITerraformDependable } from 'cdktf';
+import { Annotations, TerraformDataSource, TerraformResource, Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   validateBaseProps,
   type GatehouseBaseProps,
   type GatehouseConnectionBase,
   type GatehouseIssuerBase,
+  type ExistingDatabaseBase,
   type ReplicaRange,
 } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, tuningConfig, validateUniqueNames, type GatewayConfigDocument } from '../core/gateway-config';
@@ -20,6 +21,7 @@ import { GatewayTcpInstances } from './gateway-tcp-instances';
 import { parseArtifactRegistryImage } from './image-repository';
 import { ProjectServices } from './project-services';
 import { RecordBucket } from './record-bucket';
+import { ServiceAgentKey } from './service-agent';
 import { STATE_SCHEMA, StateBootstrapJob } from './state-bootstrap-job';
 import { StateDatabase } from './state-database';
 import { UpstreamCredentials } from './upstream-credentials';
@@ -54,11 +56,21 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   /** @default a new GatewayNetwork */
   readonly network?: ExistingGatewayNetwork;
   /**
-   * Use an existing PostgreSQL database; its URL is in this Secret Manager secret
+   * Use an existing PostgreSQL database; its URL is in the Secret Manager secret `secret`
    * (`projects/<p>/secrets/<id>`).
    * @default a new StateDatabase with IAM database authentication (no password anywhere)
    */
+  readonly existingDatabase?: ExistingDatabaseBase<string>;
+  /** @deprecated use `existingDatabase: { secret }` (the name all three kits use) */
   readonly existingDatabaseUrlSecret?: string;
+  /**
+   * Encrypt the created secrets and the state database with the kit's Cloud KMS key (HSM,
+   * 90-day rotation), as the record bucket always is. Their service agents are created and granted
+   * the key first (`ServiceAgentKey`, google-beta provider). The database's key is set at creation
+   * only: turning this on or off later would replace the instance, which `prevent_destroy` refuses.
+   * @default true
+   */
+  readonly customerManagedKeys?: boolean;
   /** @default StateDatabase defaults */
   readonly databaseTier?: string;
   /** @default GatewayTcpInstances defaults */
@@ -102,6 +114,9 @@ export class Gatehouse extends Construct {
   public readonly tcp?: GatewayTcpInstances;
   public readonly alarms: GatewayAlarms;
   public readonly federations: ReadonlyMap<string, WorkloadIdentityFederation>;
+  /** The Secret Manager and Cloud SQL service agents and their grants on `keys.regionalKey` (with `customerManagedKeys`). */
+  public readonly secretsAgent?: ServiceAgentKey;
+  public readonly databaseAgent?: ServiceAgentKey;
   /** The gateway configuration document (references only, never secret values). */
   public readonly config: GatewayConfigDocument;
 
@@ -113,8 +128,12 @@ export class Gatehouse extends Construct {
     if (typeof props.project !== 'string' || (!Token.isUnresolved(props.project) && !/^[a-z][a-z0-9-]*$/.test(props.project))) {
       throw new Error(`Gatehouse: project must be a Google Cloud project id (lowercase letters, digits and "-"), got "${String(props.project)}"`);
     }
-    if (props.existingDatabaseUrlSecret && props.databaseTier) {
-      throw new Error('Gatehouse: databaseTier applies to a created database; it conflicts with existingDatabaseUrlSecret');
+    if (props.existingDatabase && props.existingDatabaseUrlSecret) {
+      throw new Error('Gatehouse: existingDatabaseUrlSecret is the old name of existingDatabase.secret; give only existingDatabase');
+    }
+    const existingDatabaseSecret = props.existingDatabase?.secret ?? props.existingDatabaseUrlSecret;
+    if (existingDatabaseSecret && props.databaseTier) {
+      throw new Error('Gatehouse: databaseTier applies to a created database; it conflicts with existingDatabase');
     }
     if (props.logRetentionDays !== undefined) {
       throw new Error('Gatehouse: logRetentionDays is not supported on Google Cloud yet: Cloud Run logs go to the project\'s _Default log bucket, whose retention is the project\'s to set (docs/gcp.md)');
@@ -141,7 +160,8 @@ export class Gatehouse extends Construct {
     const gatewayMember = `serviceAccount:${this.serviceAccount.email}`;
     const ready: ITerraformDependable[] = [];
 
-    this.keys = new GatehouseKeys(this, 'Keys', { project, location: Token.isUnresolved(props.recordLocation) ? props.recordLocation! : kmsLocationFor(props.recordLocation ?? region) });
+    this.keys = new GatehouseKeys(this, 'Keys', { project, region, location: Token.isUnresolved(props.recordLocation) ? props.recordLocation! : kmsLocationFor(props.recordLocation ?? region) });
+    const cmek = props.customerManagedKeys !== false;
     ready.push(this.keys.addSigner(gatewayMember));
 
     this.records = new RecordBucket(this, 'Records', {
@@ -155,15 +175,18 @@ export class Gatehouse extends Construct {
     this.auditLogs = new DataAccessAuditLogs(this, 'AuditLogs', { project });
 
     const connections = props.connections ?? [];
-    const stateCa = !props.existingDatabaseUrlSecret;
+    const stateCa = !existingDatabaseSecret;
+    if (cmek) this.secretsAgent = new ServiceAgentKey(this, 'SecretManagerAgent', { project, service: 'secretmanager.googleapis.com', cryptoKeyId: this.keys.regionalKey.id });
     this.credentials = new UpstreamCredentials(this, 'Credentials', {
       region,
       connections: connections.filter((c) => !c.secret && needsSecret(c)).map((c) => c.name),
       existing: {
         ...Object.fromEntries(connections.filter((c) => c.secret).map((c) => [c.name, c.secret!])),
-        ...(props.existingDatabaseUrlSecret ? { 'gatehouse-state-url': props.existingDatabaseUrlSecret } : {}),
+        ...(existingDatabaseSecret ? { 'gatehouse-state-url': existingDatabaseSecret } : {}),
       },
       extraSecrets: stateCa ? [STATE_CA_SECRET_ID] : [],
+      kmsKeyName: this.secretsAgent ? this.keys.regionalKey.id : undefined,
+      dependsOn: this.secretsAgent ? [this.secretsAgent.grant] : undefined,
     });
     this.credentials.addAccess(gatewayMember);
     ready.push(...this.credentials.grants);
@@ -171,15 +194,18 @@ export class Gatehouse extends Construct {
     // By digest: the service, the TCP instances and the bootstrap job run the same image.
     const image = this.resolveImage(props.image);
     let state: GatewayConfigDocument;
-    if (props.existingDatabaseUrlSecret) {
+    if (existingDatabaseSecret) {
       state = { url: this.credentials.referenceFor('gatehouse-state-url') };
     } else {
+      if (cmek) this.databaseAgent = new ServiceAgentKey(this, 'CloudSqlAgent', { project, service: 'sqladmin.googleapis.com', cryptoKeyId: this.keys.regionalKey.id });
       const database = new StateDatabase(this, 'State', {
         project,
         region,
         networkId: net.networkId,
         privateServicesConnection: this.network?.privateServicesConnection,
         tier: props.databaseTier,
+        kmsKeyName: this.databaseAgent ? this.keys.regionalKey.id : undefined,
+        dependsOn: this.databaseAgent ? [this.databaseAgent.grant] : undefined,
       });
       this.database = database;
       const gatewayUser = database.addIamServiceAccountUser('Gateway', this.serviceAccount.email);
@@ -235,6 +261,16 @@ export class Gatehouse extends Construct {
         size: props.size,
         dependsOn: ready,
       });
+      if (props.clientCidrs) {
+        // Cloud Run takes requests at Google's front end, not on an interface in the VPC: no firewall
+        // rule reaches it, and no ingress setting narrows by address (INGRESS_TRAFFIC_INTERNAL_ONLY
+        // admits the project's VPC networks, Shared VPC, VPC-SC perimeter resources and internal
+        // Application Load Balancers: https://cloud.google.com/run/docs/securing/ingress).
+        Annotations.of(this).addWarning(
+          'Gatehouse: clientCidrs narrows the TCP load balancer only; Cloud Run\'s internal ingress admits every internal source of the project\'s VPC networks, ' +
+            'so on HTTP every caller in them reaches the listener and is refused unless it presents a valid token (docs/gcp.md, "Who can reach the gateway")',
+        );
+      }
       const tcpProtocols = props.tcpProtocols ?? [];
       if (tcpProtocols.length > 0) {
         const clientCidrs = props.clientCidrs ?? (this.network ? [this.network.subnetCidr] : undefined);

@@ -8,6 +8,7 @@ export * from './gateway-tcp-instances';
 export * from './image-repository';
 export * from './project-services';
 export * from './record-bucket';
+export * from './service-agent';
 export * from './state-bootstrap-job';
 export * from './state-database';
 export * from './upstream-credentials';

@@ -31,6 +31,18 @@ export interface StateDatabaseProps {
   readonly backupRetentionDays?: number;
   /** @default 'gatehouse' */
   readonly databaseName?: string;
+  /**
+   * Cloud KMS key (in `region`) for customer-managed encryption of the instance's disks and
+   * backups (`encryption_key_name`). **Creation only**: the provider replaces the instance when it
+   * changes (ForceNew in google/services/sql/resource_sql_database_instance.go, v7.42.0), which
+   * `prevent_destroy` then refuses; so choose it before the first apply. The Cloud SQL service agent
+   * must hold `roles/cloudkms.cryptoKeyEncrypterDecrypter` on it first (`ServiceAgentKey` for
+   * `sqladmin.googleapis.com`): pass that grant in `dependsOn`.
+   * @default Google-managed encryption
+   */
+  readonly kmsKeyName?: string;
+  /** What the instance must wait for (e.g. the service agent's grant on `kmsKeyName`). @default none */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 /** A Cloud SQL IAM database user for a service account. */
@@ -94,6 +106,7 @@ export class StateDatabase extends Construct {
       name: props.instanceName ?? 'gatehouse-state',
       region: props.region,
       databaseVersion: props.databaseVersion ?? 'POSTGRES_16',
+      encryptionKeyName: props.kmsKeyName,
       deletionProtection: true,
       settings: {
         tier: props.tier ?? 'db-custom-1-3840',
@@ -125,7 +138,7 @@ export class StateDatabase extends Construct {
           { name: 'log_disconnections', value: 'on' },
         ],
       },
-      dependsOn: props.privateServicesConnection ? [props.privateServicesConnection] : undefined,
+      dependsOn: [...(props.privateServicesConnection ? [props.privateServicesConnection] : []), ...(props.dependsOn ?? [])],
       lifecycle: { preventDestroy: true },
     });
     this.database = new SqlDatabase(this, 'Database', { project: props.project, name: databaseName, instance: this.instance.name });

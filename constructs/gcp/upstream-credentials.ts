@@ -1,7 +1,7 @@
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { SecretManagerSecretIamBinding } from '@cdktf/provider-google/lib/secret-manager-secret-iam-binding';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
-import { Lazy, Token } from 'cdktf';
+import { Lazy, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 
 export interface UpstreamCredentialsProps {
@@ -25,13 +25,16 @@ export interface UpstreamCredentialsProps {
    */
   readonly existing?: Readonly<Record<string, string>>;
   /**
-   * Cloud KMS key in `region` for customer-managed encryption of the created secrets. The Secret
-   * Manager service agent (`service-<number>@gcp-sa-secretmanager.iam.gserviceaccount.com`) must
-   * hold `roles/cloudkms.cryptoKeyEncrypterDecrypter` on it; the GA provider cannot create that agent
-   * (`google_project_service_identity` is google-beta only), so the kit does not default to one.
+   * Cloud KMS key in `region` for customer-managed encryption of the created secrets (a replica's
+   * key must be in the replica's location). The Secret Manager service agent
+   * (`service-<number>@gcp-sa-secretmanager.iam.gserviceaccount.com`) must hold
+   * `roles/cloudkms.cryptoKeyEncrypterDecrypter` on it first (`ServiceAgentKey` for
+   * `secretmanager.googleapis.com`, which `Gatehouse` creates): pass that grant in `dependsOn`.
    * @default Google-managed encryption
    */
   readonly kmsKeyName?: string;
+  /** What the created secrets must wait for (e.g. the service agent's grant on `kmsKeyName`). @default none */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 const CONNECTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -81,6 +84,7 @@ export class UpstreamCredentials extends Construct {
         labels: { 'managed-by': 'gatehouse' },
         annotations: { description },
         deletionProtection: true,
+        dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
       });
       secrets.set(key, secret);
       ids.set(key, secret.id);

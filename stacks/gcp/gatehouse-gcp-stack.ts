@@ -3,6 +3,7 @@ import { Annotations, TerraformOutput, TerraformStack, dependable } from 'cdktf'
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/gcp/gatehouse';
 import { ImageRepository } from '../../constructs/gcp/image-repository';
+import { GoogleBetaProvider } from '../../constructs/gcp/service-agent';
 import { ProjectServices } from '../../constructs/gcp/project-services';
 import { PLACEHOLDER_PROJECT, type GcpSettings } from './settings';
 
@@ -37,6 +38,8 @@ export class GatehouseGcpStack extends TerraformStack {
       Annotations.of(this).addWarning('gatehouse:gcp.project is the placeholder; set your project (and image) before `cdktf deploy` (docs/gcp.md)');
     }
     new GoogleProvider(this, 'google', { project: settings.project, region: settings.region });
+    // For the service agents that customer-managed keys need (google_project_service_identity is beta only).
+    new GoogleBetaProvider(this, 'google-beta', { project: settings.project, region: settings.region });
 
     this.gatehouse = new Gatehouse(this, 'gatehouse', {
       project: settings.project,

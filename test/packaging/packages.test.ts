@@ -87,7 +87,7 @@ new Gatehouse(stack, 'gatehouse', {
   resourceGroup: group,
   tenantId: '00000000-0000-0000-0000-000000000000',
   image: 'platform.azurecr.io/gatehouse:0.1.0',
-  existingDatabaseUrlSecret: 'platform-state-url',
+  existingDatabase: { secret: 'platform-state-url' },
   deployerCidrs: ['203.0.113.7/32'],
 } as GatehouseProps);
 app.synth();
@@ -100,11 +100,12 @@ console.log(JSON.stringify({ loaded: loaded.filter((f) => f.includes('provider-g
 const GCP_APP = `
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { App, TerraformStack } from 'cdktf';
-import { Gatehouse, type GatehouseProps } from '@gatehouse/cdktf/gcp';
+import { Gatehouse, GoogleBetaProvider, type GatehouseProps } from '@gatehouse/cdktf/gcp';
 
 const app = new App({ outdir: process.argv[2] });
 const stack = new TerraformStack(app, 'platform-gcp');
 new GoogleProvider(stack, 'google', { project: 'platform-project', region: 'europe-west1' });
+new GoogleBetaProvider(stack, 'google-beta', { project: 'platform-project', region: 'europe-west1' });
 new Gatehouse(stack, 'gatehouse', {
   project: 'platform-project',
   region: 'europe-west1',

@@ -120,7 +120,7 @@ describe('Gatehouse (Azure)', () => {
   });
 
   test('an existing database URL secret replaces the server, the bootstrap identity and the job', () => {
-    const other = synth((s) => new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, existingDatabaseUrlSecret: 'pg-url', deployerCidrs: ['198.51.100.4/32'] }));
+    const other = synth((s) => new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, existingDatabase: { secret: 'pg-url' }, deployerCidrs: ['198.51.100.4/32'] }));
     expect(all(other, 'azurerm_postgresql_flexible_server')).toHaveLength(0);
     expect(all(other, 'azurerm_container_app_job')).toHaveLength(0);
     expect(other).toContain('/pg-url');
@@ -128,7 +128,8 @@ describe('Gatehouse (Azure)', () => {
 
   test.each([
     ['no deployerCidrs while creating network and vault', { deployerCidrs: [] }, /deployerCidrs is required/],
-    ['database with an existing database', { existingDatabaseUrlSecret: 'x', database: { skuName: 'B_Standard_B1ms' } }, /conflicts with existingDatabaseUrlSecret/],
+    ['database with an existing database', { existingDatabase: { secret: 'x' }, database: { skuName: 'B_Standard_B1ms' } }, /conflicts with existingDatabase/],
+    ['both names of the existing database', { existingDatabase: { secret: 'x' }, existingDatabaseUrlSecret: 'y' }, /old name of existingDatabase\.secret/],
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
     ['a credential secret inside spec', { connections: [{ name: 'a', spec: { credential: { type: 'bearer', secret: 'env:X' } } }] }, /sets credential.secret/],
     ['a plain-http issuer', { issuers: [{ name: 'x', issuer: 'http://x', audiences: ['a'] }] }, /https URL/],

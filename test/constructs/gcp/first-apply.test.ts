@@ -156,7 +156,8 @@ describe('audit and secrets', () => {
     // https://cloud.google.com/secret-manager/docs/choosing-replication: automatic replication may store the payload anywhere.
     for (const s of all('google_secret_manager_secret')) {
       expect(s.replication.auto).toBeUndefined();
-      expect(s.replication.user_managed.replicas).toEqual([{ location: 'europe-west1' }]);
+      expect(s.replication.user_managed.replicas).toEqual([expect.objectContaining({ location: 'europe-west1' })]);
+      expect(s.replication.user_managed.replicas).toHaveLength(1);
     }
   });
 
@@ -169,6 +170,40 @@ describe('audit and secrets', () => {
       expect.objectContaining({ role: 'roles/secretmanager.secretAccessor', member: expect.stringMatching(/^serviceAccount:\$\{google_service_account\./) }),
     ]);
     expect(all('google_secret_manager_secret').map((s) => s.secret_id).sort()).toEqual(['gatehouse-anthropic', STATE_CA_SECRET_ID]);
+  });
+});
+
+describe('customer-managed keys for secrets and the state database', () => {
+  // A service agent exists only once generateServiceIdentity is called, and a grant to a missing
+  // one fails; Terraform's call is google_project_service_identity, google-beta only
+  // (website/docs/r/project_service_identity.html.markdown, v7.42.0: "These resources are in beta,
+  // and should be used with the terraform-provider-google-beta provider").
+  const agentFor = (service: string): string => addr('google_project_service_identity', (i) => i.service === service)[0];
+  const grantTo = (agent: string): string => addr('google_kms_crypto_key_iam_member', (m) => m.member === `\${${agent}.member}`)[0];
+
+  test('the Secret Manager and Cloud SQL agents are created on google-beta, and the stack requires that provider', () => {
+    for (const service of ['secretmanager.googleapis.com', 'sqladmin.googleapis.com']) {
+      const id = agentFor(service).split('.')[1];
+      expect(res.google_project_service_identity[id]).toMatchObject({ provider: 'google-beta', project: 'p', service });
+    }
+    expect(doc.terraform.required_providers['google-beta']).toEqual({ source: 'hashicorp/google-beta', version: GOOGLE_PROVIDER_VERSION });
+  });
+
+  test('each agent holds encrypt/decrypt on the regional key before the secrets and the instance that use it are created', () => {
+    const secretsGrant = grantTo(agentFor('secretmanager.googleapis.com'));
+    const sqlGrant = grantTo(agentFor('sqladmin.googleapis.com'));
+    for (const grant of [secretsGrant, sqlGrant]) {
+      expect(res.google_kms_crypto_key_iam_member[grant.split('.')[1]]).toMatchObject({ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', crypto_key_id: expect.stringMatching(/google_kms_crypto_key\..*DataKey.*\.id/) });
+    }
+    // Secret Manager: a user-managed replica's key must be in the replica's location (here the region, as the key ring).
+    for (const secret of all('google_secret_manager_secret')) {
+      expect(secret.replication.user_managed.replicas).toEqual([{ location: 'europe-west1', customer_managed_encryption: { kms_key_name: expect.stringMatching(/DataKey/) } }]);
+      expect(secret.depends_on).toEqual(expect.arrayContaining([secretsGrant]));
+    }
+    // Cloud SQL: "The provided key must be in the same region as the SQL instance" (website/docs/r/sql_database_instance.html.markdown).
+    const instance = all('google_sql_database_instance')[0];
+    expect(instance.encryption_key_name).toMatch(/google_kms_crypto_key\..*DataKey.*\.id/);
+    expect(instance.depends_on).toEqual(expect.arrayContaining([sqlGrant]));
   });
 });
 

@@ -104,9 +104,24 @@ describe('Gatehouse (Google Cloud)', () => {
     for (const p of Object.values(resources(withEmail, 'google_monitoring_alert_policy')) as any[]) expect(p.notification_channels).toHaveLength(1);
   });
 
-  test('the key ring is where the record bucket is (a multi-region bucket gets the Cloud KMS multi-region)', () => {
+  test('the key ring is where the record bucket is (a multi-region bucket gets the Cloud KMS multi-region); secrets and database use a key in their region', () => {
     expect(onlyResource(json, 'google_kms_key_ring').location).toBe('europe-west1');
-    expect(onlyResource(build({ recordLocation: 'EU' }), 'google_kms_key_ring').location).toBe('europe');
+    const eu = build({ recordLocation: 'EU' });
+    const rings = Object.values(resources(eu, 'google_kms_key_ring')) as any[];
+    expect(rings.map((r) => [r.name, r.location])).toEqual([['gatehouse', 'europe'], ['gatehouse-regional', 'europe-west1']]);
+    // Secret Manager and Cloud SQL take only a key in their own location: the regional one.
+    expect(onlyResource(eu, 'google_sql_database_instance').encryption_key_name).toMatch(/RegionalKey/);
+    for (const secret of Object.values(resources(eu, 'google_secret_manager_secret')) as any[]) {
+      expect(secret.replication.user_managed.replicas[0].customer_managed_encryption.kms_key_name).toMatch(/RegionalKey/);
+    }
+    expect((Object.values(resources(eu, 'google_storage_bucket')) as any[]).find((b) => b.name === 'p-records').encryption.default_kms_key_name).toMatch(/DataKey/);
+  });
+
+  test('customerManagedKeys: false leaves secrets and database on Google-managed keys, and needs no google-beta', () => {
+    const plain = build({ customerManagedKeys: false });
+    expect(Object.keys(resources(plain, 'google_project_service_identity'))).toHaveLength(0);
+    expect(onlyResource(plain, 'google_sql_database_instance').encryption_key_name).toBeUndefined();
+    expect(JSON.parse(plain).terraform?.required_providers?.['google-beta']).toBeUndefined();
   });
 
   test('serveGateway: false creates everything but the service (the bootstrap job included)', () => {
@@ -136,17 +151,21 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(onlyResource(tcp, 'google_cloud_run_v2_service').template.containers[0].ports.container_port).toBe(8443);
   });
 
-  test('an existing database URL secret replaces the created instance and bootstrap job', () => {
-    const existing = build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' });
+  test('an existing database (existingDatabase.secret, the name all three kits use) replaces the created instance, its agent and the bootstrap job', () => {
+    const existing = build({ existingDatabase: { secret: 'projects/p/secrets/pg' } });
     expect(Object.keys(resources(existing, 'google_sql_database_instance'))).toHaveLength(0);
     expect(Object.keys(resources(existing, 'google_cloud_run_v2_job'))).toHaveLength(0);
+    expect((Object.values(resources(existing, 'google_project_service_identity')) as any[]).map((i) => i.service)).toEqual(['secretmanager.googleapis.com']);
     expect(yamlOf(existing).state).toEqual({ url: 'gcp-sm:projects/p/secrets/pg/versions/latest' });
+    // The old name still works, alone.
+    expect(yamlOf(build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' })).state).toEqual(yamlOf(existing).state);
   });
 
   test.each([
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
     ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], network: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
-    ['a database tier with an existing database', { existingDatabaseUrlSecret: 'projects/p/secrets/pg', databaseTier: 'x' }, /conflicts/],
+    ['a database tier with an existing database', { existingDatabase: { secret: 'projects/p/secrets/pg' }, databaseTier: 'x' }, /conflicts with existingDatabase/],
+    ['both names of the existing database', { existingDatabase: { secret: 'a' }, existingDatabaseUrlSecret: 'b' }, /old name of existingDatabase\.secret/],
     ['a wildcard federation subject', { issuers: [{ name: 'gh', issuer: 'https://x', audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }] }, /wildcard/],
     ['logRetentionDays (not supported on Google Cloud)', { logRetentionDays: 30 }, /logRetentionDays is not supported on Google Cloud/],
     ['a missing project', { project: undefined }, /project must be a Google Cloud project id/],

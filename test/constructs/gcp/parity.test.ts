@@ -1,9 +1,10 @@
 // One test per row of the parity table in docs/deployment.md (the same row ids on every cloud):
 // what the AWS kit has, the Google Cloud kit has too, checked on one synthesized Gatehouse.
 import { parse } from 'yaml';
-import { Gatehouse, STATE_CA_SECRET_ID } from '../../../constructs/gcp/gatehouse';
+import { TerraformStack } from 'cdktf';
+import { Gatehouse, STATE_CA_SECRET_ID, type GatehouseProps } from '../../../constructs/gcp/gatehouse';
 import { CLOUD_RUN_TERMINATION_SECONDS } from '../../../constructs/gcp/gateway-cloud-run';
-import { synth } from '../../support/cdktf';
+import { Testing, synth } from '../../support/cdktf';
 
 let res: Record<string, Record<string, any>>;
 let config: any;
@@ -32,14 +33,28 @@ describe('parity (Google Cloud column of docs/deployment.md)', () => {
     expect(all('google_compute_subnetwork')[0]).toMatchObject({ private_ip_google_access: true, log_config: expect.any(Object) });
   });
 
-  test('internal-ingress-only: Cloud Run accepts traffic from the VPC only', () => {
+  test('internal-ingress-only: Cloud Run accepts traffic from the VPC only; clientCidrs, which cannot narrow it, says so at synth', () => {
     expect(service.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+    // No ingress setting narrows Cloud Run by source address (https://cloud.google.com/run/docs/securing/ingress),
+    // and firewall rules apply to VPC interfaces, which Cloud Run's front end is not: the narrowing
+    // AWS and Azure give HTTP is not there, and a user who sets clientCidrs is told (docs/gcp.md).
+    const warnings = (props: Partial<GatehouseProps>) => {
+      const stack = new TerraformStack(Testing.app(), 's');
+      const g = new Gatehouse(stack, 'G', { project: 'p', region: 'europe-west1', image: 'img', recordBucketName: 'p-records', ...props });
+      return g.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+    };
+    expect(warnings({ clientCidrs: ['10.8.0.0/24'] })).toEqual([expect.stringMatching(/clientCidrs narrows the TCP load balancer only.*refused unless it presents a valid token/)]);
+    expect(warnings({})).toEqual([]);
   });
 
-  test('customer-managed-keys: the record bucket is encrypted with a Cloud KMS key the kit creates', () => {
+  test('customer-managed-keys: the record bucket, the secrets and the database are encrypted with a Cloud KMS key the kit creates', () => {
     const records = all('google_storage_bucket').find((b) => b.name === 'p-records');
     expect(records.encryption.default_kms_key_name).toMatch(/google_kms_crypto_key\./);
     expect(all('google_kms_crypto_key').find((k) => k.purpose === 'ENCRYPT_DECRYPT')).toMatchObject({ rotation_period: `${90 * 86400}s` });
+    for (const secret of all('google_secret_manager_secret')) {
+      expect(secret.replication.user_managed.replicas[0].customer_managed_encryption.kms_key_name).toMatch(/google_kms_crypto_key\./);
+    }
+    expect(all('google_sql_database_instance')[0].encryption_key_name).toMatch(/google_kms_crypto_key\./);
   });
 
   test('record-overwrite-delete-prevention: locked retention, and the gateway holds no delete permission', () => {
