@@ -12,5 +12,8 @@ export default {
     }],
   },
   testTimeout: 30000,
+  globalSetup: '<rootDir>/test/support/pglite-template.global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/pglite-template.global-teardown.mjs',
+  setupFilesAfterEnv: ['<rootDir>/test/support/pglite-template.setup.ts'],
   maxWorkers: 2,
 };

@@ -1,10 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StateConfig } from '../config/schema';
 import { GatehouseError, isGatehouseError } from '../errors';
 import { isPlainStateUrl, parseStateUrl, rdsSigningRegion, SCHEMA_NAME } from './connection-url';
+import { freshMemoryCluster } from './fresh-memory-cluster';
 import { createIamTokenSource, type IamTokenSource } from './iam-token';
 import { createRdsTokenSource, type RdsTokenSourceOptions } from './rds-auth-token';
 import { pgClientConfig } from './pg-client-config';
@@ -120,14 +122,13 @@ export function createStateStore(config: StateConfig, options: StateStoreOptions
 async function openEmbedded(embeddedPath: string, schema: string | undefined): Promise<Driver> {
   // Imported lazily: the URL driver never pays for loading the WASM build.
   const { PGlite } = await import('@electric-sql/pglite');
-  let dataDir: string;
+  let db: PGlite;
   if (isMemoryPath(embeddedPath)) {
-    dataDir = 'memory://';
+    db = await freshMemoryCluster((dataDir, options) => PGlite.create(dataDir, options));
   } else {
     await mkdir(embeddedPath, { recursive: true, mode: 0o700 });
-    dataDir = embeddedPath;
+    db = await PGlite.create(embeddedPath);
   }
-  const db = await PGlite.create(dataDir);
   if (schema !== undefined) {
     if (!SCHEMA_NAME.test(schema)) throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'state.schema: a lowercase SQL name: letters, digits and "_"');
     // One connection for the process: setting search_path once covers every later statement.
