@@ -8,6 +8,7 @@ const benches = {
   masking: () => import('./masking.mjs'),
   postgres: () => import('./postgres.mjs'),
   ssh: () => import('./ssh.mjs'),
+  token: () => import('./token.mjs'),
 };
 const which = process.argv[2];
 if (!which || !(which in benches) && which !== 'all') {

@@ -13,3 +13,7 @@ export const assets = [
   ['asciinema-player/dist/bundle/asciinema-player.min.js', 'console-asciinema-player.min.js'],
   ['asciinema-player/dist/bundle/asciinema-player.css', 'console-asciinema-player.css'],
 ];
+
+// Programs shipped beside the bundle: [path in this repository, name in dist/], copied executable.
+// gatehouse-token: the POSIX-shell fast path of `gatehouse token` (docs/clients.md); a second `bin`.
+export const programs = [['gateway/bin/gatehouse-token', 'gatehouse-token']];

@@ -1,7 +1,7 @@
 // Builds the one gateway bundle: dist/gateway.mjs, runnable with plain `node` and no node_modules.
 // WASM assets the bundle loads at run time are copied beside it (dist/).
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayBundleOptions } from './bundle-options.mjs';
@@ -33,6 +33,10 @@ for (const [from, to] of assets) {
   const src = join(root, 'node_modules', from);
   if (!existsSync(src)) throw new Error(`build: asset ${from} not found (is it installed?)`);
   cpSync(src, join(out, to));
+}
+for (const [from, to] of (await import('./assets.mjs')).programs) {
+  cpSync(join(root, from), join(out, to));
+  chmodSync(join(out, to), 0o755);
 }
 // CA bundles for verify-full TLS to managed databases (gateway/ca-bundles.mjs), with their licence.
 const { caBundles } = await import('./ca-bundles.mjs');

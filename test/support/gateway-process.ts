@@ -29,13 +29,17 @@ export function waitForLog(child: ChildProcess, msg: string, timeoutMs: number):
  */
 export async function buildGatewayBundle(dir: string): Promise<string> {
   const { build } = await import('esbuild');
-  const { cpSync, existsSync } = await import('node:fs');
+  const { chmodSync, cpSync, existsSync } = await import('node:fs');
   const { join } = await import('node:path');
   const root = join(new URL('.', import.meta.url).pathname, '../..');
   const { gatewayBundleOptions } = (await import(join(root, 'gateway/bundle-options.mjs'))) as { gatewayBundleOptions: (root: string, outdir: string) => Parameters<typeof build>[0] };
   await build({ ...gatewayBundleOptions(root, join(dir, 'dist')), logLevel: 'error' });
-  const { assets } = (await import(join(root, 'gateway/assets.mjs'))) as { assets: [string, string][] };
+  const { assets, programs } = (await import(join(root, 'gateway/assets.mjs'))) as { assets: [string, string][]; programs: [string, string][] };
   for (const [from, to] of assets) if (existsSync(join(root, 'node_modules', from))) cpSync(join(root, 'node_modules', from), join(dir, 'dist', to));
+  for (const [from, to] of programs) {
+    cpSync(join(root, from), join(dir, 'dist', to));
+    chmodSync(join(dir, 'dist', to), 0o755);
+  }
   return join(dir, 'dist/gateway.mjs');
 }
 

@@ -124,6 +124,10 @@ of the last login). When it has less than --min-valid seconds left (default 300)
 with the cached refresh token first. Fails (exit 1, nothing on stdout) when there is no login or it
 can no longer be refreshed: run \`gatehouse login\` again.
 
+Faster: \`gatehouse-token [--min-valid SECONDS] [GATEWAY] [-- GATEHOUSE-COMMAND]\`, the shell
+script beside this program, prints the cached token without starting Node and runs this command
+when it cannot (docs/clients.md). \`gatehouse setup claude-code\` uses it.
+
 Workloads (CI, containers) read their platform's token instead:
   --ambient         GitHub Actions' ID token (the job needs \`permissions: id-token: write\`),
                     requested for --audience

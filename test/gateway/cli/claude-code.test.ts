@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loginCommand } from '../../../gateway/src/cli/commands/login';
 import { buildGatewayBundle } from '../../support/gateway-process';
 import { startTestGateway, type TestGateway } from '../../support/gateway';
@@ -72,11 +72,13 @@ describe('Claude Code through the gateway, configured by gatehouse setup claude-
     const login = await loginCommand([tg.url], { out: () => undefined, err: () => undefined }, { env, openBrowser: async (url) => (await idp.signInAt(url), true) });
     expect(login).toBe(0);
 
-    // 2. gatehouse setup claude-code, by the built bundle: the helper it writes must call that bundle back.
+    // 2. gatehouse setup claude-code, by the built bundle: the helper it writes is the shell fast
+    // path shipped beside the bundle, calling that bundle back for refreshes. The token lives
+    // shorter than the refresh margin, so every call here goes through to the Node command.
     const setup = await exec(process.execPath, [bundle, 'setup', 'claude-code', tg.url], env);
     expect(setup.code).toBe(0);
     const settings = JSON.parse(readFileSync(join(env.CLAUDE_CONFIG_DIR!, 'settings.json'), 'utf8'));
-    expect(settings.apiKeyHelper).toBe(`${process.execPath} ${bundle} token ${tg.url}`);
+    expect(settings.apiKeyHelper).toBe(`${join(dirname(bundle), 'gatehouse-token')} ${tg.url} -- ${process.execPath} ${bundle}`);
     expect(settings.env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
 
     // 3. claude -p, from a project directory, nothing else configured.

@@ -1,8 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loginCommand } from '../../../gateway/src/cli/commands/login';
 import { logoutCommand } from '../../../gateway/src/cli/commands/logout';
 import { tokenCommand } from '../../../gateway/src/cli/commands/token';
@@ -11,6 +12,7 @@ import { isGatehouseError } from '../../../gateway/src/errors';
 import { identityVerifierFromConfig } from '../../../gateway/src/identity/from-config';
 import type { GatewayIdentityVerifier } from '../../../gateway/src/identity/verifier';
 import { startTestGateway, type TestGateway } from '../../support/gateway';
+import { buildGatewayBundle } from '../../support/gateway-process';
 import { LOGIN_CLIENT_ID, startLoginIssuer, type LoginIssuer } from '../../support/oidc-login-issuer';
 
 /**
@@ -25,6 +27,8 @@ describe('gatehouse login, token, logout', () => {
   let verifier: GatewayIdentityVerifier;
   let home: string;
   let env: NodeJS.ProcessEnv;
+  let buildDir: string;
+  let bundle: string;
 
   const io = () => {
     const out: string[] = [];
@@ -46,17 +50,21 @@ describe('gatehouse login, token, logout', () => {
 
   beforeAll(async () => {
     // ID tokens live 120 s: under `token`'s default 300 s margin, so the next `token` refreshes.
+    buildDir = mkdtempSync(join(tmpdir(), 'gh-login-bundle-'));
+    const built = buildGatewayBundle(buildDir);
     idp = await startLoginIssuer({ idTokenTtl: 120 });
     tg = await startTestGateway(() => ({
       identity: { issuers: [{ name: 'corp', issuer: idp.issuer, audiences: [LOGIN_CLIENT_ID], groupsClaim: 'groups' }] },
       login: { issuer: 'corp', clientId: LOGIN_CLIENT_ID, scopes: ['openid', 'email', 'groups', 'offline_access'] },
     }));
     verifier = await identityVerifierFromConfig(tg.config);
-  });
+    bundle = await built;
+  }, 60_000);
   afterAll(async () => {
     verifier?.close();
     await tg?.stop();
     await idp?.close();
+    rmSync(buildDir, { recursive: true, force: true });
   });
   beforeEach(() => {
     home = mkdtempSync(join(tmpdir(), 'gh-login-'));
@@ -125,6 +133,31 @@ describe('gatehouse login, token, logout', () => {
     expect(idp.grants.refresh_token).toBe(before + 1);
     expect(new Set(results.map((r) => r.out[0])).size).toBe(1);
     expect(readdirSync(tokensDir(env)).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  });
+
+  test('gatehouse-token prints the cached token without Node; near expiry the Node command it runs refreshes at the issuer and rewrites its entry', async () => {
+    expect((await signInWithBrowser()).code).toBe(0);
+    const helper = join(dirname(bundle), 'gatehouse-token');
+    const shell = (margin: string, ...fallback: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(helper, ['--min-valid', margin, tg.url, '--', ...fallback], { env: { ...env, PATH: '/usr/bin:/bin' } }, (error, stdout) =>
+          resolve({ code: error ? Number(error.code) || 1 : 0, out: String(stdout).trim() }),
+        );
+      });
+    const before = idp.grants.refresh_token ?? 0;
+    // The ID token lives 120 s: fresh for a 60 s margin. /bin/false as the Node command proves
+    // the helper answered alone.
+    const cached = await shell('60', '/bin/false');
+    expect(cached.code).toBe(0);
+    expect(await verifier.verify(cached.out)).toMatchObject({ subject: 'alice' });
+    // A 200 s margin: the helper runs the real Node command, which refreshes.
+    const refreshed = await shell('200', process.execPath, bundle);
+    expect(refreshed.code).toBe(0);
+    expect(idp.grants.refresh_token).toBe(before + 1);
+    expect(await verifier.verify(refreshed.out)).toMatchObject({ subject: 'alice' });
+    // The refresh rewrote the entry: the helper alone serves the new token.
+    expect(await shell('60', '/bin/false')).toEqual({ code: 0, out: refreshed.out });
+    expect(idp.grants.refresh_token).toBe(before + 1);
   });
 
   test('device flow: the code is approved through the provider, the token is cached', async () => {

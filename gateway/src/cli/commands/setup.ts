@@ -10,7 +10,7 @@ import { claudeSettingsPath, planClaudeCode } from '../setup/claude-code';
 import { applyChange, changed, describeChange, type FileChange } from '../setup/file-change';
 import { applyGitPlan, describeGitPlan, gitPlanChanged, planGitCredential } from '../setup/git';
 import { pgServiceFilePath, planPsqlService, type PostgresConnection } from '../setup/psql';
-import { parseGatehouseOption, selfCommand, shellJoin, shellQuote } from '../setup/self-command';
+import { fastTokenHelper, parseGatehouseOption, selfCommand, shellJoin, shellQuote } from '../setup/self-command';
 
 export const SETUP_CLIENTS = ['claude-code', 'psql', 'git', 'aws'] as const;
 type Client = (typeof SETUP_CLIENTS)[number];
@@ -71,9 +71,15 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
       const path = claudeSettingsPath(values.project ? 'project' : 'user', env, cwd);
       // --dev: a local gateway's development issuer instead of a login (gatehouse dev). Its
       // configuration names files relative to this directory, so the helper runs from here.
+      // Otherwise the shell helper beside this program when there is one (it prints a cached token
+      // without starting Node and runs this program's `token` when the token needs a refresh), else
+      // `gatehouse token`. A shared project file names neither path: teammates' installs differ.
+      const fast = values.dev || values.project ? undefined : fastTokenHelper(self);
       const helper = values.dev
         ? `cd ${shellQuote(cwd)} && ${shellJoin([...self, 'token', '--dev', '--sub', values.sub ?? safeUser()])}`
-        : shellJoin([...self, 'token', gateway]);
+        : fast !== undefined
+          ? shellJoin([fast, gateway, '--', ...self])
+          : shellJoin([...self, 'token', gateway]);
       changes = [planClaudeCode(path, { baseUrl: connectionBaseUrl(gateway, connection), apiKeyHelper: helper })];
       notes.push('Claude Code asks `gatehouse token` for a token on start and every 5 minutes; run `claude` as usual.');
       if (values.project) notes.push('The project file calls `gatehouse` from PATH: every teammate needs it installed and a `gatehouse login`.');

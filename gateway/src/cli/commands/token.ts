@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { GatehouseError } from '../../errors';
 import type { CommandIO } from '../io';
-import { normalizeGateway, readDefaultGateway, readLogin, type CachedLogin } from '../login/token-cache';
+import { ensureTokenEntry, normalizeGateway, readDefaultGateway, readLogin, type CachedLogin } from '../login/token-cache';
 
 /** Refresh when the cached token has less than this left (Claude Code asks its helper every 5 min). */
 const DEFAULT_MIN_VALID_SECONDS = 300;
@@ -56,6 +56,9 @@ export async function tokenCommand(argv: string[], io: CommandIO, deps: TokenDep
   if (!cached) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', `not logged in to ${gateway}: run gatehouse login ${gateway}`);
   const now = deps.now?.() ?? Math.floor(Date.now() / 1000);
   if (cached.expiresAt - now > minValid) {
+    // The fast helper (gatehouse-token) fell back to us, or was never used: its entry is made to
+    // match, so its next call needs no Node.
+    ensureTokenEntry(cached, env);
     io.out(cached.idToken);
     return 0;
   }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GatehouseError } from '../../errors';
@@ -66,18 +66,78 @@ export function saveLogin(entry: Omit<CachedLogin, 'version' | 'savedAt'>, env: 
   chmodSync(dir, 0o700);
   chmodSync(configDir(env), 0o700);
   const path = join(dir, fileName(entry.gateway, entry.issuer));
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const body: CachedLogin = { version: 1, ...entry, savedAt: Date.now() };
+  writeAtomically(path, JSON.stringify(body));
+  // The newest login is the one `gatehouse token` serves: the fast helper's entry follows it.
+  writeTokenEntry(body, env);
+  if (makeDefault) writeDefaultGateway(entry.gateway, env);
+  return path;
+}
+
+/** Writes a 0600 file by writing a temporary one and renaming it: a reader sees all or nothing. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     // `wx`: never follow or reuse an existing file at the temporary name.
-    writeFileSync(tmp, JSON.stringify(body), { mode: 0o600, flag: 'wx' });
+    writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
-  if (makeDefault) writeDefaultGateway(entry.gateway, env);
-  return path;
+}
+
+/**
+ * The fast helper's entry for a gateway (gateway/bin/gatehouse-token reads it without Node): its
+ * file name is the gateway with `:` as `+` and `/` as `_`, which a POSIX shell computes without
+ * starting a process. Only gateways spelled with `[A-Za-z0-9.:/-]` (no IPv6 brackets, no `_` or
+ * `+` that would make two gateways share a name) and at most 200 characters get one; the others
+ * always take the Node path. Undefined for those.
+ */
+export function tokenEntryName(gateway: string): string | undefined {
+  if (gateway.length > 200 || !/^https?:\/\/[A-Za-z0-9.:/-]+$/.test(gateway)) return undefined;
+  return `${gateway.replace(/:/g, '+').replace(/\//g, '_')}.tok`;
+}
+
+/** What the fast helper reads: a header line, the expiry in seconds since the epoch, the token. */
+function tokenEntryText(login: Pick<CachedLogin, 'idToken' | 'expiresAt'>): string | undefined {
+  // The helper prints only what it can check for shape: an integer expiry and a JWT's characters.
+  if (!Number.isSafeInteger(login.expiresAt) || login.expiresAt < 0 || !/^[A-Za-z0-9._-]+$/.test(login.idToken)) return undefined;
+  return `gatehouse-token 1\n${login.expiresAt}\n${login.idToken}\n`;
+}
+
+function writeTokenEntry(login: Pick<CachedLogin, 'gateway' | 'idToken' | 'expiresAt'>, env: NodeJS.ProcessEnv): void {
+  const name = tokenEntryName(login.gateway);
+  if (name === undefined) return;
+  const path = join(tokensDir(env), name);
+  const text = tokenEntryText(login);
+  if (text === undefined) rmSync(path, { force: true });
+  else writeAtomically(path, text);
+}
+
+/**
+ * Makes the fast helper's entry match a login `gatehouse token` just served from the JSON cache:
+ * written when missing (a login from before the helper existed), replaced when it differs or is
+ * not a 0600 regular file of this user's (the helper refuses those and would always fall back).
+ * Best effort: the entry only makes the next call faster, so a failure here never costs the token.
+ */
+export function ensureTokenEntry(login: CachedLogin, env: NodeJS.ProcessEnv = process.env): void {
+  const name = tokenEntryName(login.gateway);
+  const text = tokenEntryText(login);
+  if (name === undefined || text === undefined) return;
+  const path = join(tokensDir(env), name);
+  try {
+    const info = lstatSync(path);
+    const mine = typeof process.getuid !== 'function' || info.uid === process.getuid();
+    if (info.isFile() && mine && (info.mode & 0o777) === 0o600 && readFileSync(path, 'utf8') === text) return;
+  } catch {
+    // missing: written below
+  }
+  try {
+    writeAtomically(path, text);
+  } catch {
+    // Best effort (see above): the Node path keeps working without the entry.
+  }
 }
 
 /** The newest cached login for a gateway, or undefined. */
@@ -102,6 +162,8 @@ export function removeLogins(gateway: string, env: NodeJS.ProcessEnv = process.e
   const dir = tokensDir(env);
   const files = entriesFor(gateway, env);
   for (const file of files) rmSync(join(dir, file), { force: true });
+  const entry = tokenEntryName(gateway);
+  if (entry !== undefined) rmSync(join(dir, entry), { force: true });
   if (readDefaultGateway(env) === gateway) rmSync(join(configDir(env), 'default-gateway'), { force: true });
   return files.length;
 }
@@ -132,10 +194,7 @@ export function readDefaultGateway(env: NodeJS.ProcessEnv = process.env): string
 }
 
 function writeDefaultGateway(gateway: string, env: NodeJS.ProcessEnv): void {
-  const path = join(configDir(env), 'default-gateway');
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(tmp, `${gateway}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, path);
+  writeAtomically(join(configDir(env), 'default-gateway'), `${gateway}\n`);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { realpathSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { GatehouseError } from '../../errors';
 
 /**
@@ -20,6 +20,25 @@ export function selfCommand(argv: readonly string[] = process.argv, execPath: st
     throw new GatehouseError('GH_ERR_CLIENT_SETUP', `gatehouse is running from ${real}, which clients cannot call back: pass --gatehouse "<absolute command>"`);
   }
   return [execPath, real];
+}
+
+/**
+ * The fast token helper (gateway/bin/gatehouse-token, a POSIX shell script) shipped beside the
+ * program `self` runs: `[node, …/dist/gateway.mjs]` or an executable. Undefined where there is none
+ * (a single-file executable, a test runner, Windows): clients then call `gatehouse token` itself.
+ */
+export function fastTokenHelper(self: readonly string[], platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform === 'win32') return undefined;
+  const program = self[self.length - 1];
+  if (program === undefined || !isAbsolute(program)) return undefined;
+  const helper = join(dirname(program), 'gatehouse-token');
+  try {
+    if (!statSync(helper).isFile()) return undefined;
+    accessSync(helper, constants.X_OK);
+    return helper;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A POSIX shell word: bare when it is safe, else single-quoted. */
