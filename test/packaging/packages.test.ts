@@ -225,6 +225,9 @@ describe('the packages, installed outside the repository', () => {
   test('its bin runs the gatehouse command and its exports resolve to the public API with types', async () => {
     const help = await exec(join(gw, 'node_modules/.bin/gatehouse'), ['--help'], { cwd: gw, env });
     expect(help.stdout).toMatch(/^gatehouse \d+\.\d+\.\d+ /);
+    // The second bin, the shell fast path of `gatehouse token`, is installed runnable.
+    const helper = await execRaw(join(gw, 'node_modules/.bin/gatehouse-token'), ['--min-valid', 'soon'], { cwd: gw, env, encoding: 'utf8' }).catch((e: { code?: number; stderr?: string }) => e);
+    expect(helper).toMatchObject({ code: 2, stderr: expect.stringContaining('--min-valid takes a whole number of seconds') });
     const used = JSON.parse((await node([join(gw, 'out/use.js')], gw)).stdout);
     expect(used).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/), bad: ['listeners.http.port'], good: true, code: 500 });
   });

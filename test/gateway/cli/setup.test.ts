@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupCommand } from '../../../gateway/src/cli/commands/setup';
 import { lineDiff } from '../../../gateway/src/cli/setup/file-change';
+import { isLoopbackHost } from '../../../gateway/src/cli/setup/psql';
 import { selfCommand } from '../../../gateway/src/cli/setup/self-command';
 import { isGatehouseError } from '../../../gateway/src/errors';
 import { startTestGateway, type TestGateway } from '../../support/gateway';
@@ -107,6 +108,21 @@ describe('gatehouse setup', () => {
       expect(JSON.parse(readFileSync(join(project, '.claude', 'settings.json'), 'utf8')).apiKeyHelper).toBe(`gatehouse token ${tg.url}`);
     });
 
+    test('the shell fast path shipped beside the program becomes the apiKeyHelper, calling the program back (not in a project file)', async () => {
+      const dist = join(home, 'opt', 'dist');
+      mkdirSync(dist, { recursive: true });
+      writeFileSync(join(dist, 'gateway.mjs'), '');
+      writeFileSync(join(dist, 'gatehouse-token'), '#!/bin/sh\n', { mode: 0o755 });
+      const out: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+      await setupCommand(['claude-code', tg.url, '--gatehouse', `/usr/bin/node ${dist}/gateway.mjs`], io, { env, cwd: home });
+      expect(JSON.parse(readFileSync(settingsPath(), 'utf8')).apiKeyHelper).toBe(`${dist}/gatehouse-token ${tg.url} -- /usr/bin/node ${dist}/gateway.mjs`);
+      const project = join(home, 'repo');
+      mkdirSync(project);
+      await setupCommand(['claude-code', tg.url, '--project', '--gatehouse', `/usr/bin/node ${dist}/gateway.mjs`], io, { env, cwd: project });
+      expect(JSON.parse(readFileSync(join(project, '.claude', 'settings.json'), 'utf8')).apiKeyHelper).toBe(`/usr/bin/node ${dist}/gateway.mjs token ${tg.url}`);
+    });
+
     test('--dev (gatehouse dev): the helper mints development tokens from the directory the gateway runs in', async () => {
       await run(['claude-code', tg.url, '--dev', '--sub', 'ada']);
       expect(JSON.parse(readFileSync(settingsPath(), 'utf8')).apiKeyHelper).toBe(`cd ${home} && ${GH} token --dev --sub ada`);
@@ -140,6 +156,30 @@ describe('gatehouse setup', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(`port=${port}`, 'port=1\n# keep me'));
     await run(['psql', tg.url, '--user', 'ada']);
     expect(readFileSync(file, 'utf8')).toContain(`port=${port}\n# keep me\ndbname=orders`);
+  });
+
+  test('psql: a listener without TLS is set up only for a gateway on loopback; elsewhere setup refuses and writes nothing', async () => {
+    const file = join(home, 'pg_service.conf');
+    env.PGSERVICEFILE = file;
+    const port = new URL(tg.url).port;
+    // The same gateway under a name that is not loopback (its requests are routed to it here).
+    const remote = `http://gatehouse.internal.example:${port}`;
+    const routed: typeof fetch = (input, init) => fetch(String(input).replace(remote, tg.url), init);
+    const out: string[] = [];
+    const refused = await setupCommand(['psql', remote, '--gatehouse', GH], { out: (l) => out.push(l), err: (l) => out.push(l) }, { env, cwd: home, fetch: routed }).catch((e: unknown) => e);
+    expect(isGatehouseError(refused) && refused.code).toBe('GH_ERR_CLIENT_SETUP');
+    expect((refused as Error).message).toMatch(/listener for "orders" \(gatehouse\.internal\.example:\d+\) has no TLS: psql would send your token as a cleartext password .*listeners\.postgres\.tls/);
+    expect(existsSync(file)).toBe(false);
+    // localhost names this machine: plaintext stays on loopback.
+    const local = await run(['psql', `http://localhost:${port}`, '--user', 'ada']);
+    expect(local.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('host=localhost\n');
+    expect(readFileSync(file, 'utf8')).toContain('sslmode=disable\n');
+  });
+
+  test('loopback hosts: localhost, 127.0.0.0/8, ::1 and IPv4-mapped 127.x; nothing else', () => {
+    for (const h of ['localhost', 'LOCALHOST.', 'db.localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect([h, isLoopbackHost(h)]).toEqual([h, true]);
+    for (const h of ['gatehouse.example.com', 'localhost.example.com', '128.0.0.1', '10.0.0.1', '::2', '::ffff:10.0.0.1', '0.0.0.0', '::']) expect([h, isLoopbackHost(h)]).toEqual([h, false]);
   });
 
   test('git: an empty helper then gatehouse git-credential, for the gateway URL only; idempotent; --file', async () => {

@@ -92,6 +92,9 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
       changes = [planPsqlService(pgServiceFilePath(env), { service, host, connection, database: values.database, user: values.user, sslRootCert: values.sslrootcert })];
       notes.push(`Connect with: ${shellJoin([...self, 'psql', '--gateway', gateway, '--', `service=${service}`])}`);
       notes.push('(the token reaches psql in its environment only; no password is stored)');
+      if (connection.tls && values.sslrootcert === undefined) {
+        notes.push("verify-full checks the gateway's certificate against libpq's default CA file (~/.postgresql/root.crt): if its CA is not there, run setup again with --sslrootcert FILE (libpq 16+: --sslrootcert system for a public CA)");
+      }
       break;
     }
     case 'git': {
