@@ -13,6 +13,7 @@ import {
   QueryCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { AssumeRoleCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../../../gateway/src/protocols/aws/sha256';
 import { startAwsFront, type AwsFront } from '../../../support/aws-front';
@@ -79,6 +80,17 @@ beforeAll(async () => {
         callerCredentials: { keys: 'env:GH_TEST_DDB_KEYRING' },
         brokered: { source: 'static', accessKeyId: 'env:GH_TEST_DDB_ID', secretAccessKey: 'env:GH_TEST_DDB_SECRET' },
       },
+      {
+        // Nothing listens there: every call below is refused before an upstream is contacted.
+        name: 'sts',
+        kind: 'aws',
+        service: 'sts',
+        region: REGION,
+        route: { pathPrefix: '/aws/sts' },
+        endpoint: 'http://127.0.0.1:9',
+        callerCredentials: { keys: 'env:GH_TEST_DDB_KEYRING' },
+        brokered: { source: 'static', accessKeyId: 'env:GH_TEST_DDB_ID', secretAccessKey: 'env:GH_TEST_DDB_SECRET' },
+      },
     ],
   }));
   token = await issuer.mintToken({ sub: 'ada', groups: ['developers'] }, { ttlSeconds: 600 });
@@ -113,10 +125,10 @@ async function events(): Promise<Json[]> {
 
 const item = async (TableName: string, pk: string, sk: string): Promise<Json | undefined> => (await direct.send(new GetItemCommand({ TableName, Key: { pk: { S: pk }, sk: { S: sk } } }))).Item;
 
-/** A request signed with the caller credential exactly as given (the SDK would never send a duplicate member). */
-async function rawCall(target: string, body: string): Promise<{ status: number; json: Json }> {
-  const url = new URL(`${gw.url}/aws/ddb/`);
-  const signer = new SignatureV4({ credentials, region: REGION, service: 'dynamodb', sha256: NodeSha256 });
+/** A request signed with the caller credential exactly as given (the SDKs would never send a duplicate member). */
+async function rawCall(connection: string, contentType: string, body: string, signWith: typeof credentials = credentials, target?: string): Promise<{ status: number; text: string }> {
+  const url = new URL(`${gw.url}/aws/${connection}/`);
+  const signer = new SignatureV4({ credentials: signWith, region: REGION, service: connection === 'ddb' ? 'dynamodb' : connection, sha256: NodeSha256 });
   const signed = await signer.sign({
     method: 'POST',
     protocol: 'http:',
@@ -124,19 +136,48 @@ async function rawCall(target: string, body: string): Promise<{ status: number; 
     port: Number(url.port),
     path: url.pathname,
     query: {},
-    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${target}` },
+    headers: { host: url.host, 'content-type': contentType, ...(target === undefined ? {} : { 'x-amz-target': target }) },
     body,
   });
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', headers: signed.headers, agent: false }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as Json }));
+      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(parts).toString('utf8') }));
     });
     req.on('error', reject);
     req.end(body);
   });
 }
+
+/** A DynamoDB call signed as given. */
+async function ddbCall(operation: string, body: string): Promise<{ status: number; json: Json }> {
+  const r = await rawCall('ddb', 'application/x-amz-json-1.0', body, credentials, `DynamoDB_20120810.${operation}`);
+  return { status: r.status, json: JSON.parse(r.text || '{}') as Json };
+}
+
+describe('aws connection: STS (query protocol) with a real SDK', () => {
+  it('refuses credential-minting calls with AccessDenied the SDK parses; a parameter given twice is refused, not picked', async () => {
+    const res = await fetch(`${gw.url}/.well-known/gatehouse/aws-credentials?connection=sts`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const c = (await res.json()) as Json;
+    const sts = new STSClient({ endpoint: `${gw.url}/aws/sts`, region: REGION, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }, maxAttempts: 1 });
+    for (const command of [new GetSessionTokenCommand({}), new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/admin', RoleSessionName: 'x' })]) {
+      const err = (await sts.send(command as GetSessionTokenCommand).catch((e: unknown) => e)) as Json;
+      expect(err).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      expect(err.message).toMatch(/mints or reveals credentials.*aws\.mints_credentials/);
+    }
+    sts.destroy();
+    const denied = (await events()).filter((e) => e.type === 'policy.denied' && e.connection === 'sts');
+    expect(denied.map((e) => [e.payload.action, e.payload.code])).toEqual([
+      ['aws:sts:GetSessionToken', 'aws.mints_credentials'],
+      ['aws:sts:AssumeRole', 'aws.mints_credentials'],
+    ]);
+    // Signed by the caller as given: two Action parameters (which one would STS run?) are refused.
+    const twice = await rawCall('sts', 'application/x-www-form-urlencoded; charset=utf-8', 'Action=GetCallerIdentity&Version=2011-06-15&Action=GetSessionToken', { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken });
+    expect(twice.status).toBe(400);
+    expect(twice.text).toMatch(/<ErrorResponse><Error><Type>Sender<\/Type><Code>InvalidRequest<\/Code><Message>parameter Action is given more than once/);
+  });
+});
 
 describe('aws connection: DynamoDB through the gateway with a real SDK and dynalite', () => {
   it('puts, gets and queries; each call judged on its table, re-signed with the brokered credential, recorded', async () => {
@@ -207,17 +248,17 @@ describe('aws connection: DynamoDB through the gateway with a real SDK and dynal
     const from = front.records.length;
     const body = '{"TableName":"notes","Item":{"pk":{"S":"dup"},"sk":{"S":"a"}},"TableName":"audit"}';
     expect(JSON.parse(body).TableName).toBe('audit');
-    const dup = await rawCall('PutItem', body);
+    const dup = await ddbCall('PutItem', body);
     expect(dup.status).toBe(400);
     expect(dup.json.__type).toBe('ValidationException');
     expect(dup.json.message).toMatch(/given twice.*GH_ERR_REQUEST_INVALID/);
-    const folded = await rawCall('PutItem', '{"TableName":"notes","Item":{"pk":{"S":"dup"},"sk":{"S":"a"}},"tablename":"audit"}');
+    const folded = await ddbCall('PutItem', '{"TableName":"notes","Item":{"pk":{"S":"dup"},"sk":{"S":"a"}},"tablename":"audit"}');
     expect(folded.status).toBe(400);
     expect(front.records.length).toBe(from);
     expect(await item('audit', 'dup', 'a')).toBeUndefined();
     expect(await item('notes', 'dup', 'a')).toBeUndefined();
     // The same call without the duplicate is a plain, allowed PutItem: the refusal was the duplicate's.
-    expect((await rawCall('PutItem', '{"TableName":"notes","Item":{"pk":{"S":"dup"},"sk":{"S":"a"}}}')).status).toBe(200);
+    expect((await ddbCall('PutItem', '{"TableName":"notes","Item":{"pk":{"S":"dup"},"sk":{"S":"a"}}}')).status).toBe(200);
     expect(await item('notes', 'dup', 'a')).toBeDefined();
   });
 });
