@@ -1,6 +1,4 @@
-import type { KeyVaultKey } from '@cdktf/provider-azurerm/lib/key-vault-key';
-import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
-import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { type KeyVaultKey, LogAnalyticsWorkspace, RoleAssignment } from './providers';
 import { Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { validateBaseProps, type ExistingDatabaseBase, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';

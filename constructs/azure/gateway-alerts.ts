@@ -1,7 +1,4 @@
-import type { ContainerApp } from '@cdktf/provider-azurerm/lib/container-app';
-import { MonitorActionGroup } from '@cdktf/provider-azurerm/lib/monitor-action-group';
-import { MonitorMetricAlert } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
-import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
+import { type ContainerApp, MonitorActionGroup, MonitorMetricAlert, MonitorScheduledQueryRulesAlertV2 } from './providers';
 import { Construct } from 'constructs';
 import type { ResourceGroupRef } from './resource-group-ref';
 

@@ -1,9 +1,4 @@
-import { ContainerApp, type ContainerAppTemplateContainerLivenessProbe } from '@cdktf/provider-azurerm/lib/container-app';
-import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
-import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
-import { PrivateDnsARecord } from '@cdktf/provider-azurerm/lib/private-dns-a-record';
-import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
-import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
+import { ContainerApp, ContainerAppEnvironment, type ContainerAppTemplateContainerLivenessProbe, MonitorDiagnosticSetting, PrivateDnsARecord, PrivateDnsZone, PrivateDnsZoneVirtualNetworkLink } from './providers';
 import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';

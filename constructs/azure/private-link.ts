@@ -1,6 +1,4 @@
-import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
-import { PrivateDnsZoneVirtualNetworkLink } from '@cdktf/provider-azurerm/lib/private-dns-zone-virtual-network-link';
-import { PrivateEndpoint } from '@cdktf/provider-azurerm/lib/private-endpoint';
+import { PrivateDnsZone, PrivateDnsZoneVirtualNetworkLink, PrivateEndpoint } from './providers';
 import { Construct } from 'constructs';
 import type { ResourceGroupRef } from './resource-group-ref';
 

@@ -1,4 +1,4 @@
-import type { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import type { RoleAssignment } from './providers';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 

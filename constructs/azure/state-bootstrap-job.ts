@@ -1,4 +1,4 @@
-import { ContainerAppJob } from '@cdktf/provider-azurerm/lib/container-app-job';
+import { ContainerAppJob } from './providers';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GatewayIdentityRef } from './gateway-container-apps';

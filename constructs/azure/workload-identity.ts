@@ -1,5 +1,4 @@
-import { FederatedIdentityCredential } from '@cdktf/provider-azurerm/lib/federated-identity-credential';
-import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
+import { FederatedIdentityCredential, UserAssignedIdentity } from './providers';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import type { ResourceGroupRef } from './resource-group-ref';

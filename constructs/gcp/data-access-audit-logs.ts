@@ -1,4 +1,4 @@
-import { ProjectIamAuditConfig } from '@cdktf/provider-google/lib/project-iam-audit-config';
+import { ProjectIamAuditConfig } from './providers';
 import { Construct } from 'constructs';
 
 /** Services whose Data Access audit logs the kit turns on: where the record, its keys, secrets and state live. */

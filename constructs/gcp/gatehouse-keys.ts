@@ -1,7 +1,4 @@
-import { DataGoogleStorageProjectServiceAccount } from '@cdktf/provider-google/lib/data-google-storage-project-service-account';
-import { KmsCryptoKey } from '@cdktf/provider-google/lib/kms-crypto-key';
-import { KmsCryptoKeyIamMember } from '@cdktf/provider-google/lib/kms-crypto-key-iam-member';
-import { KmsKeyRing } from '@cdktf/provider-google/lib/kms-key-ring';
+import { DataGoogleStorageProjectServiceAccount, KmsCryptoKey, KmsCryptoKeyIamMember, KmsKeyRing } from './providers';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 

@@ -1,6 +1,4 @@
-import { DataGoogleArtifactRegistryDockerImage } from '@cdktf/provider-google/lib/data-google-artifact-registry-docker-image';
-import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
-import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { DataGoogleArtifactRegistryDockerImage, SecretManagerSecretVersion, ServiceAccount } from './providers';
 import { Annotations, TerraformDataSource, TerraformResource, Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import {

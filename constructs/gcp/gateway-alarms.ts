@@ -1,6 +1,4 @@
-import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
-import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
-import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
+import { LoggingMetric, MonitoringAlertPolicy, MonitoringNotificationChannel } from './providers';
 import { Construct } from 'constructs';
 
 export interface GatewayAlarmsProps {

@@ -1,5 +1,4 @@
-import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
-import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { CloudRunV2Service, ServiceAccount } from './providers';
 import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';

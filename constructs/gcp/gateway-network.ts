@@ -1,9 +1,4 @@
-import { ComputeGlobalAddress } from '@cdktf/provider-google/lib/compute-global-address';
-import { ComputeNetwork } from '@cdktf/provider-google/lib/compute-network';
-import { ComputeRouter } from '@cdktf/provider-google/lib/compute-router';
-import { ComputeRouterNat } from '@cdktf/provider-google/lib/compute-router-nat';
-import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
-import { ServiceNetworkingConnection } from '@cdktf/provider-google/lib/service-networking-connection';
+import { ComputeGlobalAddress, ComputeNetwork, ComputeRouter, ComputeRouterNat, ComputeSubnetwork, ServiceNetworkingConnection } from './providers';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 

@@ -1,10 +1,4 @@
-import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall';
-import { ComputeForwardingRule } from '@cdktf/provider-google/lib/compute-forwarding-rule';
-import { ComputeRegionAutoscaler } from '@cdktf/provider-google/lib/compute-region-autoscaler';
-import { ComputeRegionBackendService } from '@cdktf/provider-google/lib/compute-region-backend-service';
-import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
-import { ComputeRegionInstanceGroupManager } from '@cdktf/provider-google/lib/compute-region-instance-group-manager';
-import { ComputeRegionInstanceTemplate } from '@cdktf/provider-google/lib/compute-region-instance-template';
+import { ComputeFirewall, ComputeForwardingRule, ComputeRegionAutoscaler, ComputeRegionBackendService, ComputeRegionHealthCheck, ComputeRegionInstanceGroupManager, ComputeRegionInstanceTemplate } from './providers';
 import { Fn, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';

@@ -1,4 +1,4 @@
-import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository';
+import { ArtifactRegistryRepository } from './providers';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 

@@ -1,4 +1,4 @@
-import { ProjectService } from '@cdktf/provider-google/lib/project-service';
+import { ProjectService } from './providers';
 import { Construct } from 'constructs';
 
 /**

@@ -1,5 +1,4 @@
-import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
-import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
+import { StorageBucket, StorageBucketIamMember } from './providers';
 import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 

@@ -1,4 +1,4 @@
-import { KmsCryptoKeyIamMember } from '@cdktf/provider-google/lib/kms-crypto-key-iam-member';
+import { KmsCryptoKeyIamMember } from './providers';
 import { TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { GOOGLE_PROVIDER_VERSION } from './state-database';

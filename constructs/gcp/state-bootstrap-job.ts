@@ -1,5 +1,4 @@
-import { CloudRunV2Job } from '@cdktf/provider-google/lib/cloud-run-v2-job';
-import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { CloudRunV2Job, ServiceAccount } from './providers';
 import { Fn, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { requireGoogleProvider, type IamDatabaseUser, type StateDatabase } from './state-database';

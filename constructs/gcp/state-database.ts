@@ -1,7 +1,4 @@
-import { SqlDatabase } from '@cdktf/provider-google/lib/sql-database';
-import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
-import { SqlDatabaseInstance } from '@cdktf/provider-google/lib/sql-database-instance';
-import { SqlUser } from '@cdktf/provider-google/lib/sql-user';
+import { ProjectIamMember, SqlDatabase, SqlDatabaseInstance, SqlUser } from './providers';
 import { Fn, TerraformStack, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 

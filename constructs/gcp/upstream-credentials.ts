@@ -1,6 +1,4 @@
-import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
-import { SecretManagerSecretIamBinding } from '@cdktf/provider-google/lib/secret-manager-secret-iam-binding';
-import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
+import { SecretManagerSecret, SecretManagerSecretIamBinding, SecretManagerSecretIamMember } from './providers';
 import { Lazy, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 

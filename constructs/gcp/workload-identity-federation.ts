@@ -1,5 +1,4 @@
-import { IamWorkloadIdentityPool } from '@cdktf/provider-google/lib/iam-workload-identity-pool';
-import { IamWorkloadIdentityPoolProvider } from '@cdktf/provider-google/lib/iam-workload-identity-pool-provider';
+import { IamWorkloadIdentityPool, IamWorkloadIdentityPoolProvider } from './providers';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 

@@ -1,6 +1,4 @@
-import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
-import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
-import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { AzurermProvider, DataAzurermClientConfig, ResourceGroup } from '../../constructs/azure/providers';
 import { Annotations, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/azure/gatehouse';

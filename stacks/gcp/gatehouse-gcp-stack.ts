@@ -1,4 +1,4 @@
-import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { GoogleProvider } from '../../constructs/gcp/providers';
 import { Annotations, TerraformOutput, TerraformStack, dependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/gcp/gatehouse';

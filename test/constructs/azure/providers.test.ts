@@ -1,0 +1,14 @@
+// The prebuilt provider bindings are named in one file per cloud (constructs/azure/providers.ts):
+// CDKTF is archived, and a move to a successor should change that file, not every construct.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const importsOf = (file: string): string[] => [...readFileSync(file, 'utf8').matchAll(/from '(@cdktf\/provider-[^']+)'/g)].map((m) => m[1]);
+
+test('only providers.ts imports @cdktf/provider-azurerm (constructs/azure and stacks/azure), and by deep path', () => {
+  const files = ['constructs/azure', 'stacks/azure'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)));
+  expect(files.filter((f) => importsOf(f).length > 0)).toEqual(['constructs/azure/providers.ts']);
+  const facade = importsOf('constructs/azure/providers.ts');
+  expect(facade.length).toBeGreaterThan(10);
+  for (const spec of facade) expect(spec).toMatch(/^@cdktf\/provider-azurerm\/lib\/[a-z0-9-]+$/);
+});
