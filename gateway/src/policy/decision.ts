@@ -67,8 +67,10 @@ export const DECISION_CODES = {
   sshPortForward: 'ssh.port_forward',
   /** SSH agent forwarding: refused until policy can allow it. */
   sshAgentForward: 'ssh.agent_forward',
-  /** SFTP and other subsystems, X11: refused until file transfers are parsed and recorded. */
+  /** Subsystems other than SFTP, X11: refused (SFTP is parsed and judged per file operation: protocols/ssh/sftp). */
   sshSubsystem: 'ssh.subsystem',
+  /** An SFTP request whose path the gateway cannot make unambiguous (NUL, not UTF-8, `..`, relative before the working directory is known) or whose handle it does not know. */
+  sshSftpPath: 'ssh.sftp_path',
   // AWS APIs (protocols/aws)
   /** The caller's gateway-issued AWS credential or its SigV4 signature did not verify. */
   awsAuthentication: 'aws.authentication',

@@ -24,9 +24,15 @@ export const ENTITY_TYPES: ReadonlySet<string> = new Set([USER, GROUP, ACTION, C
  * of `<protocol>:any`, so a policy can name a whole protocol. Protocols add their groups here (or pass
  * `actionGroups` to the engine) as they arrive.
  */
+/** The SFTP operations judged by policy, as `ssh:sftp:<op>` (protocols/ssh/sftp/bridge.ts). */
+export const SFTP_OPS = ['open', 'opendir', 'stat', 'lstat', 'setstat', 'remove', 'rename', 'mkdir', 'rmdir', 'symlink', 'link', 'readlink', 'realpath', 'extended'] as const;
+
 export const DEFAULT_ACTION_GROUPS: Readonly<Record<string, readonly string[]>> = {
   'http:read': ['http:GET', 'http:HEAD', 'http:OPTIONS'],
   'http:write': ['http:POST', 'http:PUT', 'http:PATCH', 'http:DELETE'],
+  // Every SFTP file operation is in `ssh:sftp` (also the action of opening the subsystem):
+  // `action in Gatehouse::Action::"ssh:sftp"` permits the subsystem and all it does (protocols/ssh/sftp).
+  'ssh:sftp': SFTP_OPS.map((op) => `ssh:sftp:${op}`),
 };
 
 /**

@@ -380,6 +380,83 @@ export interface SshExitPayload {
   readonly signal?: string;
 }
 
+/** The SFTP subsystem on a session channel (`ssh:sftp`), recorded (with its decision) before it is opened upstream. */
+export interface SshSftpOpenPayload extends OperationEvent {
+  readonly channel: number;
+}
+
+/**
+ * One SFTP request policy allowed (`ssh:sftp:<op>`), recorded (with its decision) before it is
+ * forwarded. Paths are canonical (protocols/ssh/sftp/paths.ts): absolute, as the server acts on them.
+ */
+export interface SshSftpRequestPayload extends OperationEvent {
+  readonly channel: number;
+  /** The SFTP request id (the reply carries it). */
+  readonly request: number;
+  /** `open`, `opendir`, `stat`, `lstat`, `setstat`, `remove`, `rename`, `mkdir`, `rmdir`, `symlink`, `link`, `readlink`, `realpath`, `extended`. */
+  readonly op: string;
+  readonly path: string;
+  /** rename, link: the new name. */
+  readonly newPath?: string;
+  /** symlink: what the link points to (as sent, not resolved). */
+  readonly target?: string;
+  /** open: the SSH_FXF flags by name. */
+  readonly flags?: readonly string[];
+  /** setstat, mkdir, open: the attributes asked for. */
+  readonly attrs?: Readonly<Record<string, number>>;
+  /** extended: the extension's name. */
+  readonly name?: string;
+}
+
+/** The server's answer to a recorded SFTP request: `ok`, or the SSH_FX status by name and its message. */
+export interface SshSftpResultPayload {
+  readonly channel: number;
+  readonly request: number;
+  readonly op: string;
+  readonly status: string;
+  readonly message?: string;
+}
+
+/**
+ * A file or directory handle closed (or left open when the channel ended): the bytes read and
+ * written through it (counted, never recorded) and their SHA-256 when they passed in order from
+ * offset 0 without gaps (else null).
+ */
+export interface SshSftpCloseHandlePayload {
+  readonly channel: number;
+  readonly path: string;
+  readonly kind: 'file' | 'directory';
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly reads: number;
+  readonly writes: number;
+  readonly sha256Read: string | null;
+  readonly sha256Written: string | null;
+  /** Directory: entries listed. */
+  readonly entries?: number;
+  /** False when the channel ended with the handle still open. */
+  readonly closed: boolean;
+}
+
+/** The SFTP channel ended: its totals. */
+export interface SshSftpEndPayload {
+  readonly channel: number;
+  /** Milliseconds it was open. */
+  readonly t: number;
+  readonly requests: number;
+  readonly refused: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
+/** The SFTP channel broke the protocol (a packet beyond the limit, truncated, unknown handle reuse): closed. */
+export interface SshSftpErrorPayload {
+  readonly channel: number;
+  /** `client` or `server`: who sent the bad packet. */
+  readonly from: 'client' | 'server';
+  readonly message: string;
+}
+
 /** A Git fetch (ref advertisement or upload-pack call): what was asked for, never contents (protocols/git). */
 export interface GitFetchPayload {
   readonly repository: string;
@@ -530,6 +607,12 @@ export const EVENT_CATALOG = {
   'git.push': event<GitPushPayload>()('info', 'GH2401I', 'A Git push as judged: each ref update proven against the upstream mirror, its commits, the pack hash and size, the secret scan.'),
   'ssh.forward.open': event<SshForwardOpenPayload>()('info', 'GH2306I', 'A local port forward policy allowed, recorded (with its decision) before it is opened upstream.'),
   'ssh.forward.close': event<SshForwardClosePayload>()('info', 'GH2307I', 'A port forward ended: bytes each way (counted, not recorded) and how long it was open.'),
+  'ssh.sftp.open': event<SshSftpOpenPayload>()('info', 'GH2308I', 'The SFTP subsystem policy allowed, recorded (with its decision) before it is opened upstream.'),
+  'ssh.sftp.request': event<SshSftpRequestPayload>()('info', 'GH2309I', 'An SFTP file operation policy allowed (canonical path), recorded before it is forwarded.'),
+  'ssh.sftp.result': event<SshSftpResultPayload>()('info', 'GH2310I', "The server's answer to a recorded SFTP file operation."),
+  'ssh.sftp.close': event<SshSftpCloseHandlePayload>()('info', 'GH2311I', 'An SFTP file or directory handle closed: bytes read and written (counted, not recorded) and their SHA-256.'),
+  'ssh.sftp.end': event<SshSftpEndPayload>()('info', 'GH2312I', "An SFTP channel ended: its requests, refusals and bytes each way."),
+  'ssh.sftp.error': event<SshSftpErrorPayload>()('error', 'GH2313E', 'An SFTP channel broke the protocol (oversized or malformed packet): it was closed.'),
   'ssh.upstream_error': event<SshUpstreamErrorPayload>()('error', 'GH2305E', 'The upstream sshd could not be reached, refused the brokered key, or showed a host key other than the pinned one.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),

@@ -5,14 +5,15 @@ import { GatehouseError, isGatehouseError, toGatehouseError } from '../../errors
 import type { Principal } from '../../identity/principal';
 import type { Logger } from '../../observability/logger';
 import type { GatewaySession, Pipeline, SshPtySize } from '../../pipeline/types';
-import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
+import { DECISION_CODES, refusalErrorCode, type DecisionCode, type Operation } from '../../policy/decision';
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
 import { loadHostKey, parsePublicKey } from './host-key';
 import type { SshKeyRegistry } from './key-registry';
 import { resolveTarget } from './target';
 import { TerminalRecorder, type TerminalMasking } from './terminal-recorder';
-import { connectUpstream, SshUpstreamError, upstreamExec, upstreamShell } from './upstream';
+import { SftpBridge } from './sftp/bridge';
+import { connectUpstream, SshUpstreamError, upstreamExec, upstreamShell, upstreamSubsystem } from './upstream';
 import { REGISTER_COMMAND, REGISTER_USER } from './registration';
 import { CERT_ALGO_ED25519, verifyCertificateSignature, type UserCertificateAuthority } from './user-certificate';
 
@@ -78,8 +79,8 @@ function operation(action: string, attributes: Operation['attributes'], summary:
  * publickey only), opens one upstream SSH connection per client connection with the brokered key
  * and the pinned host key, judges each shell and exec channel through `session.admit`
  * (`ssh:shell`, `ssh:exec` with the command in context), records every channel's bytes, and
- * refuses what it cannot judge and record yet: port forwarding, agent forwarding, X11, SFTP and
- * other subsystems. Listens on the protocol kit's TCP harness and closes gracefully.
+ * bridges SFTP judging every file operation (sftp/bridge.ts), and refuses what it cannot judge and
+ * record yet: remote forwarding, agent forwarding, X11 and other subsystems. Listens on the protocol kit's TCP harness and closes gracefully.
  */
 export class SshGateway {
   private tcp: net.Server | undefined;
@@ -307,11 +308,14 @@ export class SshGateway {
       s.on('x11', (_accept, reject) => {
         this.refuse(conn.ready, operation('ssh:x11', {}, 'X11 forwarding'), DECISION_CODES.sshPortForward, () => reject?.());
       });
-      s.on('sftp', (_accept, reject) => {
-        this.refuse(conn.ready, operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), DECISION_CODES.sshSubsystem, reject);
-      });
-      s.on('subsystem', (_accept, reject, i) => {
-        this.refuse(conn.ready, operation('ssh:subsystem', { subsystem: i.name }, `subsystem ${i.name}`), DECISION_CODES.sshSubsystem, reject);
+      // No 'sftp' listener: ssh2 then hands the SFTP subsystem over as a raw channel (its own SFTP
+      // server would answer the client itself); the gateway parses it between the two ends.
+      s.on('subsystem', (accept, reject, i) => {
+        if (i.name === 'sftp') {
+          this.sftp(conn, login, channel, accept as () => ServerChannel | undefined).catch((e: unknown) => logger.error({ err: (e as Error)?.message }, 'ssh sftp channel failed'));
+          return;
+        }
+        this.refuse(conn.ready, operation('ssh:subsystem', { subsystem: i.name }, `subsystem ${i.name}`), DECISION_CODES.sshSubsystem, () => reject?.());
       });
       // The request is accepted at once and judged after: a client may send EOF (stdin at its
       // end) before judging finishes, and ssh2 accepts no request on a channel in EOF. Until the
@@ -484,6 +488,51 @@ export class SshGateway {
       })
       .catch((e: unknown) => this.options.logger.warn({ err: (e as Error).message }, 'ssh refusal not recorded'))
       .finally(reject);
+  }
+
+  /**
+   * The SFTP subsystem: accepted at once (OpenSSH's client sends its INIT before the subsystem
+   * request is answered, and ssh2 drops data on a channel not yet accepted; unread, it waits in the
+   * channel within the SSH window), judged as `ssh:sftp` (its `ssh.sftp.open` recorded with the
+   * decision), opened upstream, then bridged by SftpBridge, which judges every file operation. A
+   * refusal is answered on the channel's stderr with exit status 126, as for exec.
+   */
+  private async sftp(conn: Conn, login: Login | undefined, channel: number, accept: () => ServerChannel | undefined): Promise<void> {
+    const stream = accept();
+    if (stream === undefined) return;
+    stream.on('error', () => undefined);
+    const refuseOnChannel = (message: string): void => {
+      stream.stderr.write(`gatehouse: ${message}\r\n`);
+      stream.exit(REFUSED_EXIT_STATUS);
+      stream.end();
+    };
+    const r = conn.ready === undefined || login === undefined ? undefined : await conn.ready.catch(() => undefined);
+    if (r === undefined) return refuseOnChannel('GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
+    if (!this.stillValid(login!)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
+    if (this.draining) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
+    const notAccepting = this.options.pipeline.notAccepting();
+    if (notAccepting !== undefined) return refuseOnChannel(`${notAccepting.code}: ${notAccepting.message}`);
+    const { session, upstream } = r;
+    const requestId = session.newRequestId();
+    try {
+      const decision = await session.admit(operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), requestId, { type: 'ssh.sftp.open', payload: { channel } });
+      if (decision.effect !== 'allow') return refuseOnChannel(`${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
+      return refuseOnChannel(`${err.code}: ${err.message}`);
+    }
+    let up: import('ssh2').ClientChannel;
+    try {
+      up = await upstreamSubsystem(upstream, 'sftp');
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE', 'upstream channel failed');
+      const c = r.connection.upstream;
+      session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: err.code, reason: 'channel_failed', message: err.message }, requestId);
+      return refuseOnChannel(`${err.code}: the upstream refused the SFTP subsystem`);
+    }
+    conn.streams.add(stream);
+    stream.once('close', () => conn.streams.delete(stream));
+    new SftpBridge(session, channel, stream, up, this.options.now ?? Date.now);
   }
 
   /**

@@ -78,3 +78,10 @@ export function upstreamShell(client: Client, pty: PseudoTtyOptions | undefined)
     client.shell(pty ?? false, (err: Error | undefined, ch: ClientChannel) => (err ? reject(err) : resolve(ch)));
   });
 }
+
+/** Opens a subsystem channel upstream (`sftp`). */
+export function upstreamSubsystem(client: Client, name: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.subsys(name, (err: Error | undefined, ch: ClientChannel) => (err ? reject(err) : resolve(ch)));
+  });
+}
