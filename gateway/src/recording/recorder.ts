@@ -250,7 +250,10 @@ export class GatehouseRecorder implements Recorder {
       await this.appendEvent(session, 'session.start', { protocol: start.protocol, client: start.client }, { durable: this.mode === 'strict' });
     } catch (e) {
       this.sessions.delete(start.sessionId);
-      session.markEnded();
+      // A start the store refused but kept for its retry will be written: end the session with it,
+      // so the record never shows a session that began and went on unrecorded.
+      if (session.seq > 0) session.end({ reason: 'recording failed' }).catch(noop);
+      else session.markEnded();
       throw e;
     }
     return session;
@@ -341,9 +344,11 @@ export class GatehouseRecorder implements Recorder {
   private enqueue(s: RecorderSession, type: EventType, payload: object, options?: AppendOptions): Batch {
     if (this.stopped) throw closedError();
     if (s.ended) throw new GatehouseError('GH_ERR_RECORDING_CLOSED', `recording session ${s.id} has ended`);
-    if (!this.healthy && !options?.durable) {
+    if (!this.healthy && !options?.durable && type !== 'session.end') {
       // Fail closed: while the store is failing nothing vouches that this event will be stored.
-      // Durable appends instead wait for the next retry, which answers them either way.
+      // Durable appends instead wait for the next retry, which answers them either way. A session's
+      // end authorizes nothing: it is kept for the retry too, so a session cut by the failure is
+      // sealed once the store is back rather than left looking as if it went on unrecorded.
       this.eventsRefused++;
       throw new GatehouseError('GH_ERR_RECORDING_FAILED', `recording is failing (${this.lastError ?? 'log store write failed'}); operation refused`);
     }

@@ -187,7 +187,8 @@ describe('GatehouseRecorder', () => {
     const fs = new FsLogSink(dir);
     const rec = track(new GatehouseRecorder(recorderOptions(fs)));
     await expect(rec.openSession(start('s1'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED', status: 503 });
-    expect(rec.stats()).toMatchObject({ healthy: false, eventsFailed: 1, pendingEvents: 1 });
+    // The refused start stays queued for the retry, and so does the end that seals its session.
+    expect(rec.stats()).toMatchObject({ healthy: false, eventsFailed: 1, pendingEvents: 2 });
     expect(rec.stats().lastError).toMatch(/not a directory/);
     const s2 = rec.openSession(start('s2'));
     await expect(s2).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
@@ -198,7 +199,7 @@ describe('GatehouseRecorder', () => {
     await s3.append('http.request', synthetic({}), { durable: true });
     expect(rec.stats()).toMatchObject({ healthy: true, pendingEvents: 0 });
     const types = (await eventsOnDisk(dir, fs)).map((e) => `${e.session}:${e.type}`);
-    expect(types).toEqual(['s1:session.start', 's2:session.start', 's3:session.start', 's3:http.request']);
+    expect(types).toEqual(['s1:session.start', 's1:session.end', 's2:session.start', 's2:session.end', 's3:session.start', 's3:http.request']);
     await rec.close();
     expect((await verifyLog(fs)).ok).toBe(true);
   });
@@ -397,6 +398,33 @@ describe('GatehouseRecorder', () => {
       [3, 'session.end'],
     ]);
     expect((await verifyLog(sink.inner)).ok).toBe(true);
+  });
+
+  it.each(['strict', 'buffered'] as const)('%s: a session that ends while the store is failing is sealed once it recovers (its end is kept for retry, never refused)', async (mode) => {
+    const sink = new InstrumentedSink(new FsLogSink(dir));
+    const rec = track(new GatehouseRecorder(recorderOptions(sink, { mode })));
+    const s = await rec.openSession(start('s1'));
+    await s.append('http.request', synthetic({ n: 1 }), { durable: true });
+    sink.failWith = 'EIO';
+    await expect(s.append('http.request', synthetic({ n: 2 }), { durable: true })).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    expect(rec.stats().healthy).toBe(false);
+    // The client goes away while the store is still failing: its end is queued behind the failed write.
+    const ended = s.end({ reason: 'client closed' });
+    if (mode === 'strict') await expect(ended).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
+    else await ended;
+    sink.failWith = undefined;
+    await until(() => rec.stats().healthy && rec.stats().pendingEvents === 0);
+    await rec.close();
+    const events = await eventsOnDisk(dir, sink.inner as FsLogSink);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [0, 'session.start'],
+      [1, 'http.request'],
+      [2, 'http.request'],
+      [3, 'session.end'],
+    ]);
+    const verdict = await verifyLog(sink.inner);
+    expect(verdict.ok).toBe(true);
+    expect(verdict.stats.sessionsOpen).toBe(0);
   });
 
   it('keeps replicas apart: each instance has its own segments and digest chain in one store', async () => {
