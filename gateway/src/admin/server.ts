@@ -51,7 +51,7 @@ export interface AdminServerOptions {
   /** Counts refused admin tokens (e.g. GatewayMetrics.authFailure with protocol `admin`). */
   readonly onAuthFailure?: (code: string) => void;
   /** Serves `/api/approvals*` when approvals are configured; approvers need not be admins. */
-  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
+  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide' | 'watchPending'>;
   /**
    * Records every `/api/*` action (before it is served; a failure refuses it) and every refused
    * admin token in the tamper-evident record (audit.ts).

@@ -8,8 +8,9 @@ import type { StateLogger } from '../state/store';
 import type { ApprovalListener } from './listener';
 import { approvalLink } from './notifiers/messages';
 import type { ApprovalNotifier } from './notifiers/webhook';
-import type { ApprovalStore, ListApprovalsFilter } from './store';
+import { MAX_APPROVAL_LIST, type ApprovalStore, type ListApprovalsFilter } from './store';
 import type { Approval, Verdict } from './types';
+import { PendingApprovalsWatch, type PendingApprovalsListener } from './watch';
 
 /**
  * Just-in-time approval of operations policy marked `review`: creates the request, records
@@ -17,8 +18,9 @@ import type { Approval, Verdict } from './types';
  * outcome with who/why/when, and returns an allow or deny decision.
  *
  * Waiting is cheap: a waiter sleeps until it is woken (a decision made through this replica, or
- * a NOTIFY from another one through the listener), its expiry timer fires, or the slow safety
- * poll comes round (which also covers PGlite and notifications missed during a reconnect).
+ * a NOTIFY from another one through the listener), its expiry timer fires, or the replica's one
+ * safety poll (PendingApprovalsWatch, shared with the console's live pages) no longer finds its
+ * approval pending (which also covers PGlite and notifications missed during a reconnect).
  * Everything fails closed: an unreachable store, a recording failure or a client that went away
  * never turns into an allow.
  */
@@ -30,7 +32,7 @@ export interface ApprovalServiceOptions {
   readonly approverGroups: readonly string[];
   readonly timeoutSeconds: number;
   readonly minApprovals: number;
-  /** Safety poll while waiting. @default 2000 */
+  /** The safety poll of the pending approvals while anyone waits or watches (one read per replica). @default 2000 */
   readonly pollIntervalMs?: number;
   readonly consoleUrl?: string;
   readonly notifiers?: readonly ApprovalNotifier[];
@@ -45,6 +47,9 @@ export interface ApprovalServiceOptions {
   readonly listen?: (handlers: { changed(id: string): void; resync(): void }) => ApprovalListener;
 }
 
+/** setTimeout's longest delay (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type ApprovalOutcome = 'granted' | 'denied' | 'expired' | 'cancelled' | 'unavailable';
 
 interface Waiter {
@@ -57,6 +62,9 @@ export class ApprovalService {
   private readonly clock: () => Date;
   private readonly pollMs: number;
   private listener: ApprovalListener | undefined;
+  /** The one poll of pending approvals on this replica: waiters and console streams share it. */
+  private readonly watch: PendingApprovalsWatch;
+  private unwatchWaiters: (() => void) | undefined;
   private readonly shutdown = new AbortController();
   private closed = false;
 
@@ -65,6 +73,7 @@ export class ApprovalService {
     this.approverGroups = new Set(options.approverGroups);
     this.clock = options.clock ?? (() => new Date());
     this.pollMs = options.pollIntervalMs ?? 2000;
+    this.watch = new PendingApprovalsWatch({ read: () => this.list({ status: 'pending', limit: MAX_APPROVAL_LIST }), intervalMs: this.pollMs, logger: options.logger });
   }
 
   /** Applies the schema and starts listening for decisions made on other replicas. */
@@ -79,6 +88,7 @@ export class ApprovalService {
     this.closed = true;
     this.shutdown.abort();
     this.wakeAll();
+    this.watch.close();
     await this.listener?.close();
   }
 
@@ -121,13 +131,24 @@ export class ApprovalService {
     return result;
   }
 
+  /**
+   * Calls `listener` with the pending approvals at every read of this replica's one poll (and at
+   * once with the newest read, if the poll is running); returns the unsubscribe function. Any
+   * number of watchers cost one read per interval, brought forward when a change is signalled.
+   */
+  watchPending(listener: PendingApprovalsListener): () => void {
+    return this.watch.subscribe(listener);
+  }
+
   /** Wakes the waiters of one approval (a NOTIFY arrived, or a decision was made here). */
   wake(id: string): void {
     for (const w of this.waiters.get(id) ?? []) w.wake();
+    this.watch.poke();
   }
 
   wakeAll(): void {
     for (const set of this.waiters.values()) for (const w of set) w.wake();
+    this.watch.poke();
   }
 
   /** Operations waiting on this replica. */
@@ -202,6 +223,7 @@ export class ApprovalService {
       await this.options.store.finish(id, 'cancelled', this.clock(), 'the request could not be recorded').catch(() => undefined);
       throw e;
     }
+    this.watch.poke(); // the console's live pages show the new request without waiting for the poll
     for (const n of this.options.notifiers ?? []) {
       // Never awaited: a slow or broken notifier must not hold the operation or the decision.
       n.notify(approval).catch(() => undefined);
@@ -225,6 +247,8 @@ export class ApprovalService {
     let set = this.waiters.get(id);
     if (set === undefined) this.waiters.set(id, (set = new Set()));
     set.add(waiter);
+    // The replica's one poll wakes a waiter whose approval is no longer pending; no poll of its own.
+    this.unwatchWaiters ??= this.watch.subscribe((pending) => this.wakeDecided(pending));
     const onAbort = () => waiter.wake();
     signal?.addEventListener('abort', onAbort);
     try {
@@ -255,8 +279,10 @@ export class ApprovalService {
         }
         if (woken) continue;
         const untilExpiry = approval.expiresAt.getTime() - this.clock().getTime();
+        // Asleep until woken or expired; after a failed read, retried at the poll's interval.
+        const sleep = Math.min(failures > 0 ? this.pollMs : MAX_TIMER_MS, untilExpiry + 5);
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(0, Math.min(this.pollMs, untilExpiry + 5)));
+          const timer = setTimeout(done, Math.max(0, sleep));
           function done() {
             clearTimeout(timer);
             wake = () => undefined;
@@ -270,7 +296,17 @@ export class ApprovalService {
       signal?.removeEventListener('abort', onAbort);
       set.delete(waiter);
       if (set.size === 0) this.waiters.delete(id);
+      if (this.waiters.size === 0) {
+        this.unwatchWaiters?.();
+        this.unwatchWaiters = undefined;
+      }
     }
+  }
+
+  /** Wakes the waiters whose approval the poll did not find pending (decided, expired, or beyond the list's bound). */
+  private wakeDecided(pending: readonly Approval[]): void {
+    const open = new Set(pending.map((a) => a.id));
+    for (const [id, set] of this.waiters) if (!open.has(id)) for (const w of set) w.wake();
   }
 
   private async conclude(record: RecordApproval, operation: Operation, decision: Decision, final: Approval | { unavailable: true; expired: boolean }): Promise<Decision> {

@@ -301,6 +301,40 @@ describe.each(backends)('approvals on %s', (_name, makeBackend) => {
     expect(a!.status).toBe('cancelled');
   });
 
+  test('waiting operations share the replica\'s one poll: none reads the store on its own, and the poll releases them', async () => {
+    let gets = 0;
+    let lists = 0;
+    const counting = new (class extends ApprovalStore {
+      override get(id: string) {
+        gets++;
+        return super.get(id);
+      }
+      override list(filter?: Parameters<ApprovalStore['list']>[0]) {
+        lists++;
+        return super.list(filter);
+      }
+    })(state);
+    const svc = service({ store: counting });
+    await svc.init();
+    const reviews = [await startReview(svc), await startReview(svc), await startReview(svc)];
+    const polls = async (n: number) => {
+      const target = lists + n;
+      for (let i = 0; lists < target; i++) {
+        if (i > 500) throw new Error('the poll stopped');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await polls(2); // settled: every approval is in the poll's reads
+    const before = gets;
+    await polls(5);
+    expect(gets).toBe(before);
+    // Decided through another replica whose NOTIFY this one does not hear: the poll releases the waiter.
+    await service({ store: new ApprovalStore(state) }).decide(reviews[0]!.id, grace, 'approve', null);
+    expect((await reviews[0]!.decision).effect).toBe('allow');
+    for (const r of reviews.slice(1)) await svc.decide(r.id, grace, 'deny', null);
+    expect((await Promise.all(reviews.slice(1).map((r) => r.decision))).map((d) => d.effect)).toEqual(['deny', 'deny']);
+  });
+
   test('shutting down cancels operations still waiting', async () => {
     const svc = service();
     await svc.init();

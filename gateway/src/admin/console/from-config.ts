@@ -20,7 +20,7 @@ export interface ConsoleRuntime {
   readonly search: SessionSearch;
   readonly index: Pick<SessionIndex, 'get'>;
   readonly readSession: (id: string) => Promise<object>;
-  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
+  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide' | 'watchPending'>;
   readonly audit?: AdminAudit;
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   readonly sessionPages?: SessionPageService;

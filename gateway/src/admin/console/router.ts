@@ -56,13 +56,11 @@ export interface ConsoleOptions {
   readonly index: Pick<SessionIndex, 'get'>;
   /** The session's transcript (admin API's readSession). */
   readonly readSession: (id: string) => Promise<object>;
-  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide'>;
+  readonly approvals?: Pick<ApprovalService, 'isApprover' | 'list' | 'get' | 'decide' | 'watchPending'>;
   readonly audit?: AdminAudit;
   readonly logger: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** The full session page (console/session-page/: timeline, verification badge, exports); without it, the minimal page. */
   readonly sessionPages?: SessionPageService;
-  /** How often the live approvals stream looks for changes. @default 2000 */
-  readonly livePollMs?: number;
   readonly now?: () => Date;
 }
 
@@ -263,7 +261,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
           approvalsPage({ chrome: chromeOf(session, 'Approvals', 'approvals', '/console/approvals/events'), pending, recent: all.filter((a) => a.status !== 'pending').slice(0, 20), now: now(), canDecide: approver }),
         );
       }
-      if (path === '/console/approvals/events' && isRead(method)) return liveApprovals(req, res, approvals, options.livePollMs ?? 2000);
+      if (path === '/console/approvals/events' && isRead(method)) return liveApprovals(req, res, approvals);
 
       const m = /^\/console\/approvals\/([^/]+)(\/decide)?$/.exec(path);
       if (m === null) throw new GatehouseError('GH_ERR_NOT_FOUND', 'no such console page');
@@ -340,32 +338,24 @@ function cannotDecide(a: Approval, p: Principal, approver: boolean): string | un
   return undefined;
 }
 
-/** Server-sent events: `changed` whenever the set of waiting approvals (or their votes) changes. */
-function liveApprovals(req: IncomingMessage, res: ServerResponse, approvals: Pick<ApprovalService, 'list'>, pollMs: number): void {
+/**
+ * Server-sent events: `changed` whenever the set of waiting approvals (or their votes) changes.
+ * Every open stream (one per tab) listens to the approval service's one poll of this replica
+ * (ApprovalService.watchPending): tabs add listeners, never database reads.
+ */
+function liveApprovals(req: IncomingMessage, res: ServerResponse, approvals: Pick<ApprovalService, 'watchPending'>): void {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write('retry: 5000\n\n');
   let last: string | undefined;
-  let stopped = false;
   let beats = 0;
-  const tick = async (): Promise<void> => {
-    try {
-      const pending = await approvals.list({ status: 'pending', limit: 200 });
-      const print = pending.map((a) => `${a.id}:${a.votes.length}`).join(',');
-      if (last !== undefined && print !== last) res.write(`event: changed\ndata: ${pending.length}\n\n`);
-      else if (++beats % 10 === 0) res.write(': keep-alive\n\n');
-      last = print;
-    } catch {
-      // The stream only hints; the page itself is the truth. Try again next tick.
-    }
-    if (!stopped) timer = setTimeout(() => void tick(), pollMs);
-  };
-  let timer = setTimeout(() => void tick(), 0);
-  const stop = (): void => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-  req.on('close', stop);
-  res.on('close', stop);
+  const unwatch = approvals.watchPending((pending) => {
+    const print = pending.map((a) => `${a.id}:${a.votes.length}`).join(',');
+    if (last !== undefined && print !== last) res.write(`event: changed\ndata: ${pending.length}\n\n`);
+    else if (++beats % 10 === 0) res.write(': keep-alive\n\n');
+    last = print;
+  });
+  req.on('close', unwatch);
+  res.on('close', unwatch);
 }
 
 function checkCsrf(req: IncomingMessage, form: URLSearchParams, session: ConsoleSession, origin: string): void {
