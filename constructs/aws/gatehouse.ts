@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -147,7 +147,8 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
 /**
  * Everything a production Gatehouse needs in one account, composed from the other constructs and
  * wired with least privilege: the task role may append to its record prefix and read it back,
- * sign digests, read its upstream credentials and its own database secret, and nothing else.
+ * sign digests, read its upstream credentials, log in to its state database as its own role
+ * (`rds-db:connect` on that one database user), and nothing else.
  *
  * It is `IConnectable` (its `connections` are the gateway tasks': allow them to reach an upstream
  * with `gatehouse.connections.allowTo(db, ec2.Port.tcp(5432))`) and offers `metric*()` helpers.
@@ -194,21 +195,30 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
       existing: Object.fromEntries(connections.filter((c) => c.secret).map((c) => [c.name, c.secret!])),
     });
 
-    let stateUrl: string;
-    // The URL is rendered from an RDS-style secret with sslmode=require; the gateway raises it to
-    // verify-full (state.sslMode) against the RDS CAs the image carries (state.caCert), so the
-    // password goes only to the database whose certificate names the URL's host.
-    let stateCa = stateCaReference(undefined);
+    // Either way the gateway verifies the server (verify-full) against the RDS CAs the image
+    // carries (state.caCert) before it sends a token or a password.
+    let stateConfig: GatewayConfigDocument;
     if (props.existingDatabase) {
-      stateUrl = `aws-sm:${props.existingDatabase.secret.secretArn}#postgres-url`;
-      stateCa = stateCaReference(props.existingDatabase.caCert);
+      // The URL is rendered from an RDS-style secret with sslmode=require; state.sslMode raises it.
+      stateConfig = {
+        url: `aws-sm:${props.existingDatabase.secret.secretArn}#postgres-url`,
+        sslMode: 'verify-full',
+        caCert: stateCaReference(props.existingDatabase.caCert),
+      };
     } else {
       this.database = new StateDatabase(this, 'State', {
         vpc: this.vpc,
         capacity: props.databaseCapacity,
         deletionProtection: props.deletionProtection,
       });
-      stateUrl = this.database.urlReference;
+      // RDS IAM authentication: a token per connection, signed with the task role; no password.
+      stateConfig = {
+        url: this.database.url,
+        iamAuth: 'aws-rds',
+        awsRegion: Stack.of(this).region,
+        caCert: stateCaReference(undefined),
+        schema: this.database.schema,
+      };
     }
 
     const config: GatewayConfigDocument = {
@@ -220,7 +230,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
         sink: { type: 's3', bucket: this.records.bucket.bucketName, prefix: this.records.prefix, region: this.records.bucket.stack.region },
         signingKey: this.signingKey.reference,
       },
-      state: { url: stateUrl, sslMode: 'verify-full', caCert: stateCa, ...(this.database ? { schema: this.database.schema } : {}) },
+      state: stateConfig,
       ...(props.adminGroups ? { admin: { groups: [...props.adminGroups] } } : {}),
       ...tuningConfig(props.busyPollMicroseconds),
     };

@@ -33,8 +33,8 @@ export interface StateDatabaseProps {
    */
   readonly backupRetention?: Duration;
   /**
-   * Rotate the master credentials on this schedule (a Secrets Manager rotation function in the
-   * VPC's private subnets). The gateway re-reads the secret when a connection is refused.
+   * Rotate the administrator's credentials on this schedule (a Secrets Manager rotation function
+   * in the VPC's private subnets). The gateway holds no password: it logs in with RDS IAM tokens.
    * @default Duration.days(30)
    */
   readonly rotation?: Duration;
@@ -63,8 +63,15 @@ export interface StateDatabaseProps {
 
 /**
  * The gateway's state store (session index, approvals): Aurora Serverless v2 PostgreSQL in
- * isolated subnets, encrypted, credentials in Secrets Manager, and a security group that admits
- * nothing until `allowFrom` names the gateway.
+ * isolated subnets, encrypted, the administrator's credentials in Secrets Manager (rotated), and a
+ * security group that admits nothing until `allowFrom` names the gateway.
+ *
+ * The gateway logs in as its own least-privileged role with RDS IAM authentication
+ * (docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.html): IAM
+ * authentication is on for the cluster, the role is granted `rds_iam` by the bootstrap, and
+ * `grantConnect` gives `rds-db:connect` on exactly that database user. No password for it exists
+ * anywhere: the gateway signs a 15-minute token per connection with its task role
+ * (`state.iamAuth: aws-rds`).
  *
  * To use an existing database, skip this construct and pass the gateway its secret instead.
  */
@@ -72,9 +79,7 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
   public readonly cluster: rds.DatabaseCluster;
   /** The administrator's secret: used by its rotation and the role bootstrap only, never by the gateway. */
   public readonly secret: secretsmanager.ISecret;
-  /** The gateway's own role's secret (RDS JSON form, attached to the cluster), rotated. */
-  public readonly appSecret: secretsmanager.ISecret;
-  /** The gateway's role (least privilege; see StateRoleBootstrap). */
+  /** The gateway's role (least privilege, `rds_iam`, no password; see StateRoleBootstrap). */
   public readonly appRole: string;
   /** The schema holding the gateway's tables. */
   public readonly schema: string;
@@ -126,7 +131,8 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
       monitoringInterval: props.monitoringInterval ?? Duration.seconds(60),
       backup: { retention: props.backupRetention ?? Duration.days(7) },
       cloudwatchLogsExports: ['postgresql'],
-      iamAuthentication: false,
+      // The gateway's role logs in with IAM tokens only (UsingWithRDS.IAMDBAuth.Enabling.html).
+      iamAuthentication: true,
       // The role bootstrap runs its SQL through the Data API: no function with database
       // connectivity or a PostgreSQL driver is needed at deploy time.
       enableDataApi: true,
@@ -135,35 +141,14 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
     this.secret = this.cluster.secret!;
     this.appRole = 'gatehouse_app';
     this.schema = 'gatehouse';
-    const appSecret = new rds.DatabaseSecret(this, 'AppSecret', {
-      username: this.appRole,
-      dbname: this.databaseName,
-      encryptionKey: this.encryptionKey,
-      masterSecret: this.secret,
-    });
-    this.appSecret = appSecret.attach(this.cluster);
     this.appRoleBootstrap = new StateRoleBootstrap(this, 'AppRole', {
       cluster: this.cluster,
       adminSecret: this.secret,
-      appSecret: this.appSecret,
       appRole: this.appRole,
       schema: this.schema,
       databaseName: this.databaseName,
       vpc: props.vpc,
     });
-    // The role changes its own password (single user): it owns no one else's objects, and the
-    // administrator's secret is not involved. Its first rotation waits for the role to exist.
-    const appRotation = new secretsmanager.SecretRotation(this, 'AppSecretRotation', {
-      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
-      secret: this.appSecret,
-      target: this.cluster,
-      vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      automaticallyAfter: props.rotation ?? Duration.days(30),
-    });
-    appRotation.node.addDependency(this.appRoleBootstrap.resource);
-    // The schedule (whose creation starts the first rotation) lives under the secret, not the rotation.
-    this.appSecret.node.tryFindChild('RotationSchedule')?.node.addDependency(this.appRoleBootstrap.resource);
     this.connections = this.cluster.connections;
 
     this.cluster.addRotationSingleUser({
@@ -209,11 +194,6 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
       });
     }
     Validations.of(this.cluster).acknowledge({
-      id: 'AwsSolutions-RDS6',
-      reason:
-        'The gateway authenticates with the rotated Secrets Manager credential; IAM database tokens would need a signer in the gateway (not yet built). The database is reachable only from the gateway security group.',
-    });
-    Validations.of(this.cluster).acknowledge({
       id: 'AwsSolutions-RDS11',
       reason:
         'The security group admits only the gateway; a non-default port adds no protection and breaks clients that assume 5432.',
@@ -243,17 +223,24 @@ export class StateDatabase extends Construct implements ec2.IConnectable {
     this.cluster.connections.allowFrom(peer, ec2.Port.tcp(5432), 'Gatehouse gateway to its state database');
   }
 
-  /** Lets `grantee` read the gateway role's credentials (never the administrator's). */
+  /**
+   * Lets `grantee` log in as the gateway's role with IAM tokens: `rds-db:connect` on exactly
+   * `arn:<partition>:rds-db:<region>:<account>:dbuser:<DbClusterResourceId>/<appRole>`, the ARN
+   * form for an Aurora cluster ("Creating and using an IAM policy for IAM database access",
+   * docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html).
+   * Never the administrator's user.
+   */
   public grantConnect(grantee: iam.IGrantable): iam.Grant {
-    return this.appSecret.grantRead(grantee);
+    return this.cluster.grantConnect(grantee, this.appRole);
   }
 
   /**
-   * The gateway's `state.url` reference: the secret in RDS JSON form, rendered by the
-   * `aws-sm` provider as a `postgresql://` URL (fragment `#postgres-url`).
+   * The gateway's `state.url`: the cluster (writer) endpoint, the role without a password, and
+   * `sslmode=verify-full` (RDS accepts IAM tokens over SSL only, and the gateway sends a token
+   * only to a server whose certificate names this host). Use with `state.iamAuth: aws-rds`.
    */
-  public get urlReference(): string {
-    return `aws-sm:${this.appSecret.secretArn}#postgres-url`;
+  public get url(): string {
+    return `postgresql://${this.appRole}@${this.cluster.clusterEndpoint.hostname}:5432/${this.databaseName}?sslmode=verify-full`;
   }
 }
 

@@ -10,22 +10,24 @@ import { Construct } from 'constructs';
 
 /**
  * The SQL that makes the gateway's own database role, run as the cluster administrator in one
- * transaction after `gatehouse.app_role`, `gatehouse.app_password` and `gatehouse.app_schema`
- * were set with `set_config(..., true)` (transaction-local, passed as bind parameters, so the
- * password is in no statement text and no log of statements).
+ * transaction after `gatehouse.app_role` and `gatehouse.app_schema` were set with
+ * `set_config(..., true)` (transaction-local, passed as bind parameters).
  *
- * It grants what the gateway's own `gatehouse bootstrap-state` grants (gateway/src/state/bootstrap.ts),
- * and nothing more: LOGIN; CONNECT on the database; USAGE and CREATE on its schema (owned by the
- * administrator, so the role cannot drop or re-grant it); its search_path; no CREATE on `public`;
- * no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, no membership in `rds_superuser`.
- * Idempotent: a re-run (stack update) only sets the password to the secret's current value.
+ * It grants what the gateway's own `gatehouse bootstrap-state --iam-auth aws-rds` grants
+ * (gateway/src/state/bootstrap.ts), and nothing more: LOGIN with no password and membership in
+ * `rds_iam`, so the role logs in with RDS IAM tokens only ("Creating a database account using IAM
+ * authentication", docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.DBAccounts.html:
+ * `CREATE USER db_userx; GRANT rds_iam TO db_userx;`); CONNECT on the database; USAGE and CREATE
+ * on its schema (owned by the administrator, so the role cannot drop or re-grant it); its
+ * search_path; no CREATE on `public`; no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or
+ * BYPASSRLS, no membership in `rds_superuser`. `PASSWORD NULL` also removes a password an earlier
+ * version of the kit set (it rotated one). Idempotent: a re-run (stack update) changes nothing.
  * The test runs this exact text against a real PostgreSQL and then the gateway's bootstrap, which
  * must find nothing left to do.
  */
 export const STATE_ROLE_BOOTSTRAP_SQL = `DO $gatehouse$
 DECLARE
   app text := current_setting('gatehouse.app_role');
-  pw text := current_setting('gatehouse.app_password');
   sch text := current_setting('gatehouse.app_schema');
 BEGIN
   PERFORM pg_advisory_xact_lock(1734504303);
@@ -35,7 +37,8 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = app) THEN
     EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', app);
   END IF;
-  EXECUTE format('ALTER ROLE %I LOGIN NOCREATEDB NOCREATEROLE PASSWORD %L', app, pw);
+  EXECUTE format('ALTER ROLE %I LOGIN NOCREATEDB NOCREATEROLE PASSWORD NULL', app);
+  EXECUTE format('GRANT rds_iam TO %I', app);
   EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', sch);
   EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), app);
   EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', sch, app);
@@ -44,9 +47,9 @@ BEGIN
 END
 $gatehouse$`;
 
-/** Sets the three transaction-local values the bootstrap SQL reads (bind parameters :role, :password, :schema). */
+/** Sets the two transaction-local values the bootstrap SQL reads (bind parameters :role, :schema). */
 export const STATE_ROLE_BOOTSTRAP_SETTINGS_SQL =
-  "select set_config('gatehouse.app_role', :role, true), set_config('gatehouse.app_password', :password, true), set_config('gatehouse.app_schema', :schema, true)";
+  "select set_config('gatehouse.app_role', :role, true), set_config('gatehouse.app_schema', :schema, true)";
 
 /**
  * CloudFormation takes inline Lambda code (`Code.ZipFile`) up to 4096 characters
@@ -56,20 +59,16 @@ export const STATE_ROLE_BOOTSTRAP_SETTINGS_SQL =
 export const INLINE_CODE_LIMIT = 4096;
 
 /**
- * The custom resource's handler (Node.js, the Lambda runtime's bundled AWS SDK v3). It reads the
- * role's secret, then runs the two statements through the RDS Data API with the administrator's
- * secret (which the Data API reads itself: the function never sees the administrator's
- * password), and answers CloudFormation. A delete changes nothing (the role goes with the cluster).
- * Neither the error reason nor the log carries a secret value (the Data API does not echo parameters).
+ * The custom resource's handler (Node.js, the Lambda runtime's bundled AWS SDK v3). It runs the
+ * two statements through the RDS Data API with the administrator's secret (which the Data API
+ * reads itself: the function never sees a password), and answers CloudFormation. A delete
+ * changes nothing (the role goes with the cluster).
  */
-export const STATE_ROLE_BOOTSTRAP_HANDLER = `const { SecretsManagerClient: S, GetSecretValueCommand: G } = require('@aws-sdk/client-secrets-manager');
-const D = require('@aws-sdk/client-rds-data');
+export const STATE_ROLE_BOOTSTRAP_HANDLER = `const D = require('@aws-sdk/client-rds-data');
 const https = require('https');
 const SET = ${JSON.stringify(STATE_ROLE_BOOTSTRAP_SETTINGS_SQL)};
 const SQL = ${JSON.stringify(STATE_ROLE_BOOTSTRAP_SQL.replace(/\n\s*/g, ' '))};
 async function run(p) {
-  const s = JSON.parse((await new S({}).send(new G({ SecretId: p.AppSecretArn }))).SecretString);
-  if (s.username !== p.AppRole) throw new Error('the secret names user ' + JSON.stringify(s.username) + ', not ' + p.AppRole);
   const rds = new D.RDSDataClient({});
   const t = { resourceArn: p.ClusterArn, secretArn: p.AdminSecretArn };
   let b;
@@ -81,7 +80,7 @@ async function run(p) {
   const v = (k) => ({ stringValue: k });
   try {
     await rds.send(new D.ExecuteStatementCommand({ ...x, database: p.Database, sql: SET, parameters: [
-      { name: 'role', value: v(p.AppRole) }, { name: 'password', value: v(s.password) }, { name: 'schema', value: v(p.Schema) }] }));
+      { name: 'role', value: v(p.AppRole) }, { name: 'schema', value: v(p.Schema) }] }));
     await rds.send(new D.ExecuteStatementCommand({ ...x, database: p.Database, sql: SQL }));
     await rds.send(new D.CommitTransactionCommand(x));
   } catch (e) {
@@ -104,8 +103,6 @@ export interface StateRoleBootstrapProps {
   readonly cluster: rds.DatabaseCluster;
   /** The administrator's secret (the Data API logs in with it). */
   readonly adminSecret: secretsmanager.ISecret;
-  /** The gateway role's secret (RDS JSON: `username`, `password`). */
-  readonly appSecret: secretsmanager.ISecret;
   readonly appRole: string;
   readonly schema: string;
   readonly databaseName: string;
@@ -114,7 +111,7 @@ export interface StateRoleBootstrapProps {
 
 /**
  * Creates the gateway's least-privilege database role at deploy time (a custom resource): the
- * gateway then never logs in as the administrator, and no password appears in the template.
+ * gateway then never logs in as the administrator, and its role has no password at all.
  */
 export class StateRoleBootstrap extends Construct {
   public readonly resource: CustomResource;
@@ -144,7 +141,6 @@ export class StateRoleBootstrap extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       logGroup,
     });
-    props.appSecret.grantRead(this.function);
     props.cluster.grantDataApiAccess(this.function);
 
     this.resource = new CustomResource(this, 'Resource', {
@@ -153,7 +149,6 @@ export class StateRoleBootstrap extends Construct {
       properties: {
         ClusterArn: props.cluster.clusterArn,
         AdminSecretArn: props.adminSecret.secretArn,
-        AppSecretArn: props.appSecret.secretArn,
         AppRole: props.appRole,
         Schema: props.schema,
         Database: props.databaseName,

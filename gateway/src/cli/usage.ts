@@ -59,7 +59,7 @@ Commands:
                               text and decision search) from the log store. --config FILE
   bootstrap-state             Create the gateway's least-privilege database role and schema
                               (run once by a platform job as the database administrator).
-        --admin-url URL --iam-auth azure-entra|gcp-cloudsql|none --app-role NAME
+        --admin-url URL --iam-auth azure-entra|gcp-cloudsql|aws-rds|none --app-role NAME
   health                      Exit 0 when the gateway on this host answers /healthz (the image's
                               HEALTHCHECK); reads the admin listener from the configuration.
         --url URL             probe this URL instead
@@ -306,7 +306,7 @@ store and the log of --config FILE (or GATEHOUSE_CONFIG, or ./.gatehouse/dev.yam
 The commands use a running gateway's admin API: --admin-url URL or --config FILE, --token TOKEN
 or GATEHOUSE_TOKEN; in development --as NAME mints a development token.
 `,
-  'bootstrap-state': `Usage: gatehouse bootstrap-state --admin-url URL --iam-auth azure-entra|gcp-cloudsql|none --app-role NAME [options]
+  'bootstrap-state': `Usage: gatehouse bootstrap-state --admin-url URL --iam-auth azure-entra|gcp-cloudsql|aws-rds|none --app-role NAME [options]
 
 Creates, idempotently, the role the gateway logs in to its state database with and the schema it
 keeps its tables in, connected as the database administrator. The role gets LOGIN, CONNECT on the
@@ -318,10 +318,12 @@ usage errors. docs/configuration.md ("state") says how the gateway then connects
   --admin-url URL         the administrator's postgres:// URL, or env:NAME / file:/path holding it
                           (keeps a password off the command line). Without a password and with
                           --iam-auth other than none, the job logs in with a token from its own
-                          platform identity (an Entra administrator; a Cloud SQL IAM user)
+                          platform identity (an Entra administrator; a Cloud SQL IAM user; an RDS
+                          user with rds_iam)
   --iam-auth MODE         how the gateway's role logs in: azure-entra (created with
                           pgaadauth_create_principal_with_oid), gcp-cloudsql (the IAM user must
-                          exist: Terraform google_sql_user, CLOUD_IAM_SERVICE_ACCOUNT), or none
+                          exist: Terraform google_sql_user, CLOUD_IAM_SERVICE_ACCOUNT), aws-rds
+                          (CREATE ROLE ... LOGIN without a password, GRANT rds_iam), or none
                           (CREATE ROLE ... LOGIN without a password; set one, or use certificates)
   --app-role NAME         the gateway's role (Cloud SQL: SA@PROJECT.iam; Entra: the identity's name)
   --app-role-oid ID       azure-entra: the managed identity's object id (needed to create the role)

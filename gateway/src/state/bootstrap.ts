@@ -14,7 +14,13 @@ import { SCHEMA_NAME } from './connection-url';
  * grant it to others or drop it; a non-superuser administrator (Azure, Cloud SQL) could not
  * create a schema owned by a role it is not a member of anyway.
  */
-export type BootstrapIamAuth = 'azure-entra' | 'gcp-cloudsql' | 'none';
+export type BootstrapIamAuth = 'azure-entra' | 'gcp-cloudsql' | 'aws-rds' | 'none';
+
+/**
+ * Amazon RDS's built-in role whose members log in with IAM tokens only ("Creating a database
+ * account using IAM authentication", docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.DBAccounts.html).
+ */
+export const RDS_IAM_ROLE = 'rds_iam';
 
 export interface BootstrapOptions {
   /** The gateway's database role (for Cloud SQL IAM: `SA@PROJECT.iam`; for Entra: the principal's name). */
@@ -113,7 +119,7 @@ export async function bootstrapState(admin: pg.Client, options: BootstrapOptions
     // 1. The role.
     let attrs = await roleAttributes(admin, role);
     if (attrs === undefined) {
-      if (options.iamAuth === 'none') {
+      if (options.iamAuth === 'none' || options.iamAuth === 'aws-rds') {
         await exec(`create role ${r} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls`, [], `created role ${role} (LOGIN, no password)`);
       } else if (options.iamAuth === 'azure-entra') {
         if (options.appRoleOid === undefined) {
@@ -149,6 +155,14 @@ export async function bootstrapState(admin: pg.Client, options: BootstrapOptions
       await exec(`alter role ${r} ${excess.map((a) => `no${a}`).join(' ')}`, [], `removed ${excess.map((a) => a.toUpperCase()).join(', ')} from ${role}`);
     }
     if (!attrs.login) await exec(`alter role ${r} login`, [], `allowed ${role} to log in`);
+    if (options.iamAuth === 'aws-rds') {
+      if (!(await bool(admin, 'select exists (select 1 from pg_roles where rolname = $1) as v', [RDS_IAM_ROLE]))) {
+        throw new GatehouseError('GH_ERR_CONFIG_INVALID', `role ${RDS_IAM_ROLE} does not exist: --iam-auth aws-rds is for Amazon RDS and Aurora PostgreSQL, which create it`);
+      }
+      if (!(await bool(admin, "select pg_has_role($1, $2, 'MEMBER') as v", [role, RDS_IAM_ROLE]))) {
+        await exec(`grant ${RDS_IAM_ROLE} to ${r}`, [], `granted ${RDS_IAM_ROLE} to ${role} (RDS IAM authentication)`);
+      }
+    }
 
     // 2. The database and the schema.
     if (!(await bool(admin, 'select has_database_privilege($1, current_database(), \'CONNECT\') as v', [role]))) {
@@ -196,7 +210,7 @@ export async function bootstrapState(admin: pg.Client, options: BootstrapOptions
       await exec('revoke create on schema public from public', [], 'revoked CREATE on schema public from PUBLIC');
     }
 
-    const report = await inspect(admin, role, schema, database, actions);
+    const report = await inspect(admin, role, schema, database, actions, options.iamAuth);
     await exec('commit');
     return notes.length === 0 ? report : { ...report, warnings: [...report.warnings, ...notes] };
   } catch (e) {
@@ -230,7 +244,7 @@ async function bool(admin: pg.Client, sql: string, params: unknown[]): Promise<b
 }
 
 /** The role's effective rights, read back from the catalog: what the report claims is what holds. */
-async function inspect(admin: pg.Client, role: string, schema: string, database: string, actions: string[]): Promise<BootstrapReport> {
+async function inspect(admin: pg.Client, role: string, schema: string, database: string, actions: string[], iamAuth: BootstrapIamAuth): Promise<BootstrapReport> {
   const attrs = (await roleAttributes(admin, role))!;
   const memberOf = (
     await admin.query<{ name: string }>(
@@ -257,7 +271,10 @@ async function inspect(admin: pg.Client, role: string, schema: string, database:
   }
   if (privileges.publicCreate) problems.push(`${role} can create in schema public through PUBLIC (PostgreSQL 14 and older): run again with --revoke-public-create, or REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
   // Left alone: a platform may put its principals in roles of its own; the operator decides.
-  const warnings = memberOf.length > 0 ? [`${role} is a member of ${memberOf.join(', ')}: it holds their rights too; revoke the memberships it does not need`] : [];
+  // rds_iam carries no rights: it only switches the role's login to IAM tokens.
+  const others = memberOf.filter((m) => !(iamAuth === 'aws-rds' && m === RDS_IAM_ROLE));
+  const warnings = others.length > 0 ? [`${role} is a member of ${others.join(', ')}: it holds their rights too; revoke the memberships it does not need`] : [];
+  if (iamAuth === 'aws-rds' && !memberOf.includes(RDS_IAM_ROLE)) problems.push(`${role} is not a member of ${RDS_IAM_ROLE}: it cannot log in with IAM tokens`);
   if (!privileges.login || !privileges.connect || !privileges.schemaUsage || !privileges.schemaCreate) problems.push(`${role} lacks a right the gateway needs (LOGIN, CONNECT, USAGE and CREATE on ${schema})`);
   return { role, schema, database, actions, privileges, problems, warnings };
 }

@@ -19,7 +19,7 @@ function build(props: Partial<GatehouseProps> = {}) {
 }
 
 describe('Gatehouse', () => {
-  test('the task role gets exactly: append+read its record prefix, sign, read its secrets; no delete and no admin wildcard', () => {
+  test('the task role gets exactly: append+read its record prefix, sign, read its secrets, log in to its database; no delete and no admin wildcard', () => {
     const { template, stack, gatehouse } = build();
     const roleId = stack.resolve((gatehouse.gateway.taskRole.node.defaultChild as any).logicalId);
     const policies = (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
@@ -27,7 +27,7 @@ describe('Gatehouse', () => {
     const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat())).sort();
     expect([...new Set(actions)]).toEqual([
       'kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:GetPublicKey', 'kms:Sign',
-      's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject',
+      'rds-db:connect', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject',
       'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
     ].sort());
   });
@@ -40,7 +40,7 @@ describe('Gatehouse', () => {
     expect(text).toContain('type: s3');
     expect(text).toContain('signingKey: aws-kms:');
     expect(text).toContain('secret: aws-sm:');
-    expect(text).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n  sslMode: verify-full\\n  caCert: file:\/app\/aws-rds-ca.pem\\n  schema: gatehouse/);
+    expect(text).toMatch(/url: postgresql:\/\/gatehouse_app@",\{"Fn::GetAtt":\["GStateCluster[0-9A-F]+","Endpoint.Address"\]\},":5432\/gatehouse\?sslmode=verify-full\\n  iamAuth: aws-rds\\n  awsRegion: eu-west-1\\n  caCert: file:\/app\/aws-rds-ca.pem\\n  schema: gatehouse/);
     expect(text).toContain('kind: workload');
   });
 
@@ -52,14 +52,13 @@ describe('Gatehouse', () => {
     expect(() => build({ busyPollMicroseconds: 20_000 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got 20000/);
   });
 
-  test('the database admits only the gateway tasks (and its two rotation functions)', () => {
+  test('the database admits only the gateway tasks (and the administrator\'s rotation function)', () => {
     const { template } = build();
     const toDb = (Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')) as any[])
       .filter((r) => JSON.stringify(r.Properties.GroupId).includes('StateSecurityGroup'));
     const sources = toDb.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
     expect(sources).toEqual([
       expect.stringMatching(/^GGatewayServiceSecurityGroup/),
-      expect.stringMatching(/^GStateAppSecretRotationSecurityGroup/),
       expect.stringMatching(/^GStateClusterRotationSingleUserSecurityGroup/),
     ]);
     for (const r of toDb) expect(r.Properties.CidrIp).toBeUndefined();

@@ -163,20 +163,20 @@ describe('AWS parity (docs/deployment.md)', () => {
     expect(onSigningKey.flatMap((s) => [s.Action].flat()).sort()).toEqual(['kms:DescribeKey', 'kms:GetPublicKey', 'kms:Sign']);
   });
 
-  test('least-privilege-state-database: the gateway logs in as its own role, created by a bootstrap; it cannot read the administrator\'s secret', () => {
+  test('least-privilege-state-database: the gateway logs in as its own role, created by a bootstrap, with RDS IAM tokens (no password for it anywhere); it cannot read the administrator\'s secret', () => {
     const db = gatehouse.database!;
-    expect(configText()).toMatch(/url: aws-sm:",\{"Ref":"GStateAppSecretAttachment[0-9A-F]+"\},"#postgres-url\\n {2}sslMode: verify-full\\n {2}caCert: file:\/app\/aws-rds-ca.pem\\n {2}schema: gatehouse/);
+    expect(configText()).toMatch(/url: postgresql:\/\/gatehouse_app@",\{"Fn::GetAtt":\["GStateCluster[0-9A-F]+","Endpoint.Address"\]\},":5432\/gatehouse\?sslmode=verify-full\\n {2}iamAuth: aws-rds\\n/);
+    template.hasResourceProperties('AWS::RDS::DBCluster', { EnableIAMDatabaseAuthentication: true });
+    // rds-db:connect on the gateway's database user only (never the administrator "gatehouse").
+    const connect = taskRoleStatements().filter((s) => [s.Action].flat().includes('rds-db:connect'));
+    expect(connect).toHaveLength(1);
+    expect(JSON.stringify(connect[0].Resource)).toMatch(/:dbuser:",\{"Fn::GetAtt":\["GStateCluster[0-9A-F]+","DBClusterResourceId"\]\},"\/gatehouse_app"\]\]\}$/);
+    expect([connect[0].Action].flat()).toEqual(['rds-db:connect']);
     const readable = taskRoleStatements().filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).flatMap((s) => [s.Resource].flat());
-    const adminSecret = stack.resolve((db.secret as any).secretArn);
-    expect(readable).toContainEqual(stack.resolve(db.appSecret.secretArn));
-    expect(readable).not.toContainEqual(adminSecret);
+    expect(readable).not.toContainEqual(stack.resolve((db.secret as any).secretArn));
     template.hasResourceProperties('Custom::GatehouseStateRole', { AppRole: 'gatehouse_app', Schema: 'gatehouse', Database: 'gatehouse' });
-    const appSecret = resources('AWS::SecretsManager::Secret').filter(([k]) => k.includes('StateAppSecret'));
-    expect(appSecret).toHaveLength(1);
-    expect(JSON.stringify(appSecret[0][1].Properties.GenerateSecretString.SecretStringTemplate)).toContain('\\"username\\":\\"gatehouse_app\\"');
-    // Rotated, and not before the role exists (a first rotation must log in with the current password).
-    const schedule = resources('AWS::SecretsManager::RotationSchedule').find(([k]) => k.startsWith('GStateAppSecretAttachment'))![1];
-    expect(schedule.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/StateAppRole/)]));
+    // Only the administrator has a secret (rotated); the gateway's role has none to read or leak.
+    expect(resources('AWS::SecretsManager::Secret').map(([k]) => k).sort()).toEqual([expect.stringMatching(/^GCredentialsSecretanthropic/), expect.stringMatching(/^TestGStateClusterSecret/)]);
     const service = resources('AWS::ECS::Service')[0][1];
     expect(service.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/StateAppRole/)]));
     expect(Stack.of(db).resolve(db.appRole)).toBe('gatehouse_app');
@@ -188,7 +188,7 @@ describe('AWS parity (docs/deployment.md)', () => {
     // (gateway/src/state/connection-url.ts). test/constructs/core/image-files.test.ts proves the
     // file is in the image; test/gateway/state/tls-verify.test.ts that the client verifies with it.
     expect(AWS_RDS_CA_PATH).toBe('/app/aws-rds-ca.pem');
-    expect(configText()).toMatch(/#postgres-url\\n {2}sslMode: verify-full\\n {2}caCert: file:\/app\/aws-rds-ca.pem\\n/);
+    expect(configText()).toMatch(/\?sslmode=verify-full\\n {2}iamAuth: aws-rds\\n {2}awsRegion: eu-west-1\\n {2}caCert: file:\/app\/aws-rds-ca.pem\\n/);
     const byo = (caCert?: string) => {
       const st = newStack();
       new Gatehouse(st, 'G', { certificate: testCertificate(st), imageDirectory: IMAGE_FIXTURE, existingDatabase: { secret: new secretsmanager.Secret(st, 'Db'), ...(caCert ? { caCert } : {}) } });

@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { StateDatabase } from '../../../constructs/aws/state-database';
 import { newStack, testVpc } from './helpers';
 
@@ -27,10 +28,32 @@ describe('StateDatabase', () => {
     for (const s of stack.resolve(group.Properties.SubnetIds)) expect(s.Ref).toMatch(/isolatedSubnet/);
   });
 
-  test('credentials live in an encrypted, rotated secret', () => {
+  test('the administrator\'s credentials live in an encrypted, rotated secret: the only secret (the gateway\'s role has no password)', () => {
     const { template } = build();
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StateKey'), 'Arn'] } });
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
     template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+  });
+
+  test('RDS IAM authentication: on for the cluster; grantConnect allows rds-db:connect on exactly the gateway role\'s dbuser ARN', () => {
+    const stack = newStack();
+    const db = new StateDatabase(stack, 'State', { vpc: testVpc(stack) });
+    const task = new iam.Role(stack, 'Task', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    db.grantConnect(task);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::RDS::DBCluster', { EnableIAMDatabaseAuthentication: true });
+    const clusterId = stack.resolve((db.cluster.node.defaultChild as any).logicalId);
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('Task'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    // Aurora: arn:aws:rds-db:<region>:<account>:dbuser:<DbClusterResourceId>/<user>
+    // (docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html).
+    expect(statements).toEqual([{
+      Effect: 'Allow',
+      Action: 'rds-db:connect',
+      Resource: { 'Fn::Join': ['', ['arn:aws:rds-db:eu-west-1:123456789012:dbuser:', { 'Fn::GetAtt': [clusterId, 'DBClusterResourceId'] }, '/gatehouse_app']] },
+    }]);
   });
 
   test('reachable only from the security groups it is opened to', () => {
@@ -45,8 +68,9 @@ describe('StateDatabase', () => {
     }
   });
 
-  test('its URL reference asks the aws-sm provider for a postgres URL', () => {
-    expect(build().db.urlReference).toMatch(/^aws-sm:.+#postgres-url$/);
+  test('its URL: the cluster endpoint, the gateway\'s role without a password, verify-full', () => {
+    const { db, stack } = build();
+    expect(JSON.stringify(stack.resolve(db.url))).toMatch(/^\{"Fn::Join":\["",\["postgresql:\/\/gatehouse_app@",\{"Fn::GetAtt":\["StateCluster[0-9A-F]+","Endpoint.Address"\]\},":5432\/gatehouse\?sslmode=verify-full"\]\]\}$/);
   });
 
   test.each([

@@ -7,7 +7,7 @@ import { isPlainStateUrl, parseStateUrl, type StateIamAuth } from '../../state/c
 import { resolveStateClientConfig } from '../../state/store';
 import type { CommandIO } from '../io';
 
-const IAM_AUTH: readonly BootstrapIamAuth[] = ['azure-entra', 'gcp-cloudsql', 'none'];
+const IAM_AUTH: readonly BootstrapIamAuth[] = ['azure-entra', 'gcp-cloudsql', 'aws-rds', 'none'];
 
 /**
  * `gatehouse bootstrap-state`: run once (per environment) by a platform job with an administrator
@@ -41,7 +41,7 @@ export async function bootstrapStateCommand(argv: string[], io: CommandIO): Prom
   if (values['admin-url'] === undefined) usage.push('--admin-url is required');
   if (values['app-role'] === undefined) usage.push('--app-role is required');
   const iamAuth = values['iam-auth'] as BootstrapIamAuth | undefined;
-  if (iamAuth === undefined || !IAM_AUTH.includes(iamAuth)) usage.push('--iam-auth must be azure-entra, gcp-cloudsql or none');
+  if (iamAuth === undefined || !IAM_AUTH.includes(iamAuth)) usage.push('--iam-auth must be azure-entra, gcp-cloudsql, aws-rds or none');
   if (usage.length > 0) {
     io.err(`gatehouse bootstrap-state: ${usage.join('; ')}\n(see gatehouse bootstrap-state --help)`);
     return 2;
