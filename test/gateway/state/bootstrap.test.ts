@@ -151,6 +151,25 @@ describe('gatehouse bootstrap-state', () => {
     expect(ok.out()).toContain('state.iamAuth: gcp-cloudsql');
   });
 
+  test('aws-rds: refused where rds_iam does not exist (not RDS); on RDS the role is created without a password and granted rds_iam, which is no warning; a second run changes nothing', async () => {
+    const notRds = capture();
+    expect(await main(['bootstrap-state', '--admin-url', adminWithPassword(), '--iam-auth', 'aws-rds', '--app-role', 'gh_rds'], notRds.io)).toBe(1);
+    expect(notRds.err()).toContain('role rds_iam does not exist');
+    await asAdmin(server.url, (c) => c.query('create role rds_iam nologin')); // as RDS and Aurora have it
+    const first = await asAdmin(server.url, (c) => bootstrapState(c, { appRole: 'gh_rds', iamAuth: 'aws-rds', schema: 'gh_rds_state' }));
+    expect(first.actions).toEqual(expect.arrayContaining(['created role gh_rds (LOGIN, no password)', 'granted rds_iam to gh_rds (RDS IAM authentication)']));
+    expect(first.privileges.memberOf).toEqual(['rds_iam']);
+    expect(first.warnings).toEqual([]);
+    expect(first.problems).toEqual([]);
+    const again = capture();
+    expect(await main(['bootstrap-state', '--admin-url', adminWithPassword(), '--iam-auth', 'aws-rds', '--app-role', 'gh_rds', '--schema', 'gh_rds_state'], again.io)).toBe(0);
+    expect(again.out()).toContain('nothing to change: already bootstrapped');
+    expect(again.out()).toContain('state.iamAuth: aws-rds');
+    // The same membership for a password role is worth a warning (it would hold rds_iam's meaning for nothing).
+    const other = await asAdmin(server.url, (c) => bootstrapState(c, { appRole: 'gh_rds', iamAuth: 'none', schema: 'gh_rds_state' }));
+    expect(other.warnings).toEqual([expect.stringContaining('member of rds_iam')]);
+  });
+
   test('an administrator that may not change the role\'s settings (no ADMIN OPTION, as on PostgreSQL 16 for a role Cloud SQL created) still bootstraps, with a warning naming state.schema', async () => {
     await asAdmin(server.url, async (c) => {
       // A non-superuser administrator without CREATEROLE: ALTER ROLE ... SET is refused (42501) on
@@ -179,7 +198,7 @@ describe('gatehouse bootstrap-state', () => {
   test('usage errors exit 2; the administrator URL can come from the environment', async () => {
     const bad = capture();
     expect(await main(['bootstrap-state', '--admin-url', server.url, '--iam-auth', 'kerberos', '--app-role', 'x'], bad.io)).toBe(2);
-    expect(bad.err()).toContain('--iam-auth must be azure-entra, gcp-cloudsql or none');
+    expect(bad.err()).toContain('--iam-auth must be azure-entra, gcp-cloudsql, aws-rds or none');
     const reserved = capture();
     expect(await main(['bootstrap-state', '--admin-url', server.url, '--iam-auth', 'none', '--app-role', 'postgres'], reserved.io)).toBe(2);
     process.env.GH_TEST_ADMIN_URL = server.url;
