@@ -3,7 +3,7 @@ import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
@@ -258,6 +258,14 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     this.records.grantAppend(taskRole, { acknowledgePrefixWildcard: true });
     this.signingKey.grantSign(taskRole);
     this.credentials.grantRead(taskRole);
+    // An `aws` connection that names a role to assume (`brokered.roleArn`): the gateway calls
+    // sts:AssumeRole with its task role, so the task role may assume exactly those roles and no
+    // other. The role's trust policy must admit the task role too (name `gatehouse.gateway.taskRole`,
+    // or trust its account, whose identity policies then decide).
+    const assumable = assumableRoleArns(connections);
+    if (assumable.length > 0) {
+      taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'AssumeConnectionRoles', actions: ['sts:AssumeRole'], resources: assumable }));
+    }
     if (this.database) {
       this.database.grantConnect(taskRole);
       this.database.allowFrom(this.gateway);
@@ -359,6 +367,25 @@ function validateProps(props: GatehouseProps): void {
       throw new Error(`Gatehouse: issuer "${issuer.name}" federation.oidcProvider is for "${provider.oidcProviderIssuer}", not "${issuer.issuer}"`);
     }
   }
+}
+
+/**
+ * The `brokered.roleArn` of every `aws` connection, once each. Checked as the gateway's schema
+ * checks it (gateway/src/config/schema.ts, awsConnectionSchema) and, beyond it, with no wildcard:
+ * in an IAM policy `*` or `?` would let the task role assume more than the role the connection names.
+ */
+function assumableRoleArns(connections: readonly GatehouseConnection[]): string[] {
+  const arns = new Set<string>();
+  for (const c of connections) {
+    if (c.spec.kind !== 'aws') continue;
+    const roleArn = c.spec.brokered?.roleArn;
+    if (roleArn === undefined) continue;
+    if (!Token.isUnresolved(roleArn) && (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn) || /[*?]/.test(roleArn))) {
+      throw new Error(`Gatehouse: connection "${c.name}" brokered.roleArn must be one IAM role's ARN (arn:aws:iam::<account>:role/<name>, no wildcard), got "${roleArn}"`);
+    }
+    arns.add(roleArn);
+  }
+  return [...arns];
 }
 
 /** `state.caCert`: the one given, or the RDS CAs in the image. */

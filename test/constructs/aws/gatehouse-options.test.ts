@@ -18,7 +18,19 @@ function platformStack() {
   const zone = new route53.PrivateHostedZone(stack, 'Zone', { vpc, zoneName: 'internal.example.com' });
   const agents = new ec2.SecurityGroup(stack, 'Agents', { vpc });
   const auditor = new iam.Role(stack, 'Auditor', { assumedBy: new iam.AccountRootPrincipal() });
-  return { stack, vpc, cluster, provider, zone, agents, auditor };
+  const agentRole = new iam.Role(stack, 'QueueWorker', { assumedBy: new iam.AccountRootPrincipal() });
+  return { stack, vpc, cluster, provider, zone, agents, auditor, agentRole };
+}
+
+const S3_ROLE = 'arn:aws:iam::210987654321:role/agents-s3-read';
+
+/** An `aws` connection of the gateway's schema (gateway/src/config/schema.ts, awsConnectionSchema). */
+function awsSpec(service: string, brokered?: { roleArn: string; externalId?: string }) {
+  return {
+    kind: 'aws' as const, service, region: 'eu-west-1', route: { pathPrefix: `/aws/${service}` },
+    callerCredentials: { keys: 'aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-aws-keys-AbCdEf' },
+    ...(brokered ? { brokered } : {}),
+  };
 }
 
 describe('Gatehouse options', () => {
@@ -36,9 +48,35 @@ describe('Gatehouse options', () => {
     clientSecurityGroups: [p.agents],
     domain: { domainName: 'gatehouse.internal.example.com', hostedZone: p.zone },
     issuers: [{ name: 'github', issuer: GITHUB, audiences: ['gatehouse'], federation: { subjects: ['repo:acme/api:ref:refs/heads/main'], oidcProvider: p.provider } }],
+    connections: [
+      // Two services through one role to assume, and one on the task role's own credentials.
+      { name: 's3', spec: awsSpec('s3', { roleArn: S3_ROLE }) },
+      { name: 'dynamodb', spec: awsSpec('dynamodb', { roleArn: S3_ROLE, externalId: 'gatehouse' }) },
+      { name: 'sqs', spec: awsSpec('sqs', { roleArn: p.agentRole.roleArn }) },
+      { name: 'kms', spec: awsSpec('kms') },
+    ],
   });
   gatehouse.records.grantRead(p.auditor);
   const template = Template.fromStack(p.stack);
+
+  test('aws connections: the task role may sts:AssumeRole exactly the roles they name (each once), and nothing broader', () => {
+    const roleId = p.stack.resolve((gatehouse.gateway.taskRole.node.defaultChild as iam.CfnRole).logicalId);
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+      .filter((pol) => JSON.stringify(pol.Properties.Roles).includes(roleId))
+      .flatMap((pol) => pol.Properties.PolicyDocument.Statement as any[]);
+    const agentRoleArn = { 'Fn::GetAtt': [p.stack.resolve((p.agentRole.node.defaultChild as iam.CfnRole).logicalId), 'Arn'] };
+    const sts = statements.filter((st) => JSON.stringify(st.Action).includes('sts:'));
+    expect(sts).toEqual([{ Sid: 'AssumeConnectionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [S3_ROLE, agentRoleArn] }]);
+  });
+
+  test.each([
+    ['a wildcard role', 'arn:aws:iam::210987654321:role/agents-*'],
+    ['a user, not a role', 'arn:aws:iam::210987654321:user/alice'],
+  ])('an aws connection naming %s to assume fails the synth', (_what, roleArn) => {
+    const st = newStack();
+    expect(() => new Gatehouse(st, 'G', { certificate: testCertificate(st), imageDirectory: IMAGE_FIXTURE, connections: [{ name: 's3', spec: awsSpec('s3', { roleArn }) }] }))
+      .toThrow(`Gatehouse: connection "s3" brokered.roleArn must be one IAM role's ARN (arn:aws:iam::<account>:role/<name>, no wildcard), got "${roleArn}"`);
+  });
 
   test('reuses the VPC, the cluster and the OIDC provider instead of creating them', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);

@@ -209,7 +209,8 @@ describe('state store: IAM token login over verify-full TLS', () => {
 
     beforeAll(async () => {
       await start(standIn);
-      store = createStateStore(config(), { resolveSecret, tokenSource });
+      // google-auth-library's first token takes seconds (platform detection): more than the default 5 s on a loaded machine.
+      store = createStateStore(config(), { resolveSecret, tokenSource, connectTimeoutMs: 20000 });
     });
     afterAll(async () => {
       await store?.close();
