@@ -78,6 +78,9 @@ describe('web console in a real browser', () => {
       connections: [{ name: 'api', kind: 'http', upstream: echo.url, route: { pathPrefix: '/api' } }],
       admin: { groups: ['gatehouse-admins'] },
       approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 120 },
+      // Events indexed as with PostgreSQL (off by default on the embedded store): the full-text
+      // and decision filters are on the page, and in the docs' screenshots.
+      state: { indexEvents: true },
       console: { enabled: true, issuer: 'corp', clientId: 'gatehouse-console', externalUrl: console },
     }));
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -102,9 +105,10 @@ describe('web console in a real browser', () => {
     expect(await page.locator('header .who').textContent()).toContain('grace');
     await shot(page, 'sessions');
 
-    await page.fill('input[name=user]', 'ada');
+    // Full text: ada asked for /api/hello, bea for /api/other.
+    await page.fill('input[name=q]', 'hello');
     await page.click('form.filters button[type=submit]');
-    await page.waitForURL(/user=ada/);
+    await page.waitForURL(/q=hello/);
     const rows = page.locator('tbody tr[data-row]');
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await page.locator('tbody').textContent()).not.toContain('bea@');
