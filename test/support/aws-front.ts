@@ -72,6 +72,7 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
     try {
       await verifyHeaders(req, auth, options.credentials(), options.service, options.region, raw);
       if (payload === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD') body = decodeSignedChunks(raw, req, auth, options.credentials().secretAccessKey);
+      else if (payload === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER') body = decodeSignedChunks(raw, req, auth, options.credentials().secretAccessKey, true);
       else if (payload === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') body = decodeTrailerChunks(raw, req);
       else if (payload !== undefined && payload !== 'UNSIGNED-PAYLOAD' && createHash('sha256').update(raw).digest('hex') !== payload) throw new Error('x-amz-content-sha256 does not match the body');
       const decoded = req.headers['x-amz-decoded-content-length'];
@@ -153,8 +154,13 @@ function signingKey(secret: string, date: string, region: string, service: strin
   return k;
 }
 
-/** Decodes STREAMING-AWS4-HMAC-SHA256-PAYLOAD, checking each chunk's signature in the chain from the request's. */
-function decodeSignedChunks(raw: Buffer, req: IncomingMessage, auth: string, secret: string): Buffer {
+/**
+ * Decodes STREAMING-AWS4-HMAC-SHA256-PAYLOAD, checking each chunk's signature in the chain from the
+ * request's; with `trailer` (…-PAYLOAD-TRAILER, AWS's sigv4-streaming-trailers) also the trailing
+ * headers after the final chunk, their signature (AWS4-HMAC-SHA256-TRAILER over `name:value\n`
+ * lines) and the CRC32 checksum they carry.
+ */
+function decodeSignedChunks(raw: Buffer, req: IncomingMessage, auth: string, secret: string, trailer = false): Buffer {
   const [, date, region, service] = /Credential=[^/]+\/(\d{8})\/([^/]+)\/([^/]+)\//.exec(auth)!;
   const key = signingKey(secret, date!, region!, service!);
   const scope = `${date}/${region}/${service}/aws4_request`;
@@ -173,11 +179,31 @@ function decodeSignedChunks(raw: Buffer, req: IncomingMessage, auth: string, sec
     const expected = createHmac('sha256', key).update(sts).digest('hex');
     if (expected !== header[2]) throw new Error('a chunk signature does not match the brokered credential');
     previous = expected;
+    if (size === 0 && trailer) {
+      at = eol + 2;
+      break;
+    }
     at = eol + 2 + size + 2;
     if (size === 0) break;
     out.push(data);
   }
-  return Buffer.concat(out);
+  const body = Buffer.concat(out);
+  if (!trailer) return body;
+  const lines = raw.subarray(at).toString('latin1').split('\r\n');
+  if (lines.at(-1) !== '' || lines.at(-2) !== '') throw new Error('the trailing headers do not end with an empty line');
+  const headers = lines.slice(0, -2);
+  const signed = /^x-amz-trailer-signature:([0-9a-f]{64})$/.exec(headers.pop() ?? '');
+  if (!signed) throw new Error('no trailer signature');
+  const canonical = headers.map((h) => `${h.slice(0, h.indexOf(':')).toLowerCase()}:${h.slice(h.indexOf(':') + 1).trim()}\n`).sort().join('');
+  const sts = `AWS4-HMAC-SHA256-TRAILER\n${amzDate}\n${scope}\n${previous}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  if (createHmac('sha256', key).update(sts).digest('hex') !== signed[1]) throw new Error('the trailer signature does not match the brokered credential');
+  const declared = String(req.headers['x-amz-trailer'] ?? '');
+  const crc = headers.find((h) => h.toLowerCase().startsWith(`${declared}:`));
+  if (declared !== 'x-amz-checksum-crc32' || crc === undefined) throw new Error(`unexpected trailer ${declared}`);
+  const want = Buffer.alloc(4);
+  want.writeUInt32BE(crc32(body) >>> 0);
+  if (crc.slice(crc.indexOf(':') + 1) !== want.toString('base64')) throw new Error('the CRC32 trailer does not match the body');
+  return body;
 }
 
 /** Decodes STREAMING-UNSIGNED-PAYLOAD-TRAILER and checks its CRC32 / SHA-256 checksum trailer. */

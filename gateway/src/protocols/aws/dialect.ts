@@ -118,7 +118,11 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
         { method: request.method, origin: request.origin, path: request.path, headers: request.headers, ...(needsBody ? { body: request.body.bytes } : {}), callerSigned: signature.signedHeaders, service, region },
         credentials,
       );
-      if (payload.kind !== 'streaming' || payload.mode !== 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD') return {};
+      if (payload.kind !== 'streaming' || payload.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') return {};
+      // Signed trailers: the trailing headers x-amz-trailer declares (a signed header, so the caller's).
+      const trailer = request.headers['x-amz-trailer'];
+      const trailers = payload.mode === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' ? trailerNames(trailer) : undefined;
+      if (trailers !== undefined && trailers.length === 0) throw new GatehouseError('GH_ERR_AWS_PAYLOAD_HASH_MISMATCH', 'a STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER upload must declare its trailing headers in x-amz-trailer');
       // Signed chunks: each is checked in the caller's chain and re-signed in the upstream's.
       const callerSide: ChunkSigner = {
         key: signingKey(call.auth.secret, signature.date, signature.region, signature.service),
@@ -128,7 +132,7 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
       };
       const day = upstream.amzDate.slice(0, 8);
       const upstreamSide: ChunkSigner = { key: signingKey(credentials.secretAccessKey, day, region, service), amzDate: upstream.amzDate, scope: `${day}/${region}/${service}/aws4_request`, seed: upstream.signature };
-      return { body: (source) => resignChunks(source, callerSide, () => upstreamSide) };
+      return { body: (source) => resignChunks(source, callerSide, () => upstreamSide, trailers === undefined ? {} : { trailers }) };
     },
 
     transcript(head: HttpRequestHead): HttpTranscript | undefined {
@@ -150,10 +154,6 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
 
   function authenticate(keyring: GatewayKeyring, { req, body }: HttpAuthRequest): HttpCaller {
     const signed = signedRequestOf(req, body);
-    const payloadMode = signed.headers.find(([k]) => k.toLowerCase() === 'x-amz-content-sha256')?.[1];
-    if (payloadMode === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER') {
-      throw new GatehouseError('GH_ERR_AWS_PAYLOAD_HASH_MISMATCH', 'signed aws-chunked uploads with signed trailers are not re-signed by this gateway yet: send STREAMING-UNSIGNED-PAYLOAD-TRAILER (current SDKs) or STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
-    }
     const auth = authenticateAwsRequest(keyring, signed, { now: now(), connection: scope, region, service });
     const call: AwsCall = { auth };
     return { principal: auth.principal, context: call };
@@ -174,6 +174,15 @@ function signedRequestOf(req: IncomingMessage, body: HttpRequestBody): SignedReq
     headers,
     ...(body.complete ? { body: body.bytes } : {}),
   };
+}
+
+/** The lower-case names of `x-amz-trailer` (comma-separated), unique. */
+function trailerNames(value: string | string[] | number | undefined): string[] {
+  const names = String(value ?? '')
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n !== '');
+  return [...new Set(names)];
 }
 
 function singleHeaders(headers: IncomingHttpHeaders): Record<string, string | undefined> {

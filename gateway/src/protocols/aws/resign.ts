@@ -127,28 +127,62 @@ function chunkSignature(signer: ChunkSigner, previous: string, dataHash: string)
 export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 const MAX_CHUNK_HEADER = 256;
 const CHUNK_HEADER = /^([0-9a-fA-F]{1,8});chunk-signature=([0-9a-f]{64})$/;
+const SIGNATURE_HEX = /^[0-9a-f]{64}$/;
 
 function chunkError(message: string): GatehouseError {
   return new GatehouseError('GH_ERR_AWS_SIGNATURE_MISMATCH', `aws-chunked upload refused: ${message}`);
 }
 
+/** Bytes of the trailing headers (checksums and their signature are a few dozen each). */
+const MAX_TRAILER_BYTES = 4096;
+const TRAILER_SIGNATURE = 'x-amz-trailer-signature';
+const TRAILER_LINE = /^([A-Za-z0-9-]+):(.*)$/s;
+
+/** What a signed-trailer stream declared (`x-amz-trailer`): the trailing headers it must end with. */
+export interface ResignChunksOptions {
+  /**
+   * `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`: the lower-case names the request's `x-amz-trailer`
+   * declared. The final chunk is then followed by exactly those trailing headers and an
+   * `x-amz-trailer-signature` over them. @default no trailers (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`)
+   */
+  readonly trailers?: readonly string[];
+}
+
+function trailerSignature(signer: ChunkSigner, previous: string, canonical: string): string {
+  const stringToSign = `AWS4-HMAC-SHA256-TRAILER\n${signer.amzDate}\n${signer.scope}\n${previous}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  return createHmac('sha256', signer.key).update(stringToSign).digest('hex');
+}
+
 /**
- * Re-frames an `aws-chunked` body signed chunk by chunk (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`):
- * each chunk's signature is checked against the caller's chain before the chunk leaves, then the
- * chunk is sent with its signature in the upstream chain. One chunk is held at a time. The framing
- * keeps its length (hex sizes and 64-digit signatures alike), so Content-Length stands. A chunk that
- * does not verify, a malformed frame or a body that ends early throws: the upstream request is cut
- * before that chunk, so an upstream never stores a body the caller did not sign.
+ * Re-frames an `aws-chunked` body signed chunk by chunk (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`, and
+ * with `trailers` its `-TRAILER` form): each chunk's signature is checked against the caller's chain
+ * before the chunk leaves, then the chunk is sent with its signature in the upstream chain. One
+ * chunk is held at a time. The framing keeps its length (hex sizes and 64-digit signatures alike),
+ * so Content-Length stands. A chunk that does not verify, a malformed frame or a body that ends
+ * early throws: the upstream request is cut before that chunk, so an upstream never stores a body
+ * the caller did not sign.
+ *
+ * Signed trailers (AWS's sigv4-streaming-trailers; the Java and .NET SDKs send them over plain
+ * HTTP): after the final, empty chunk come `name:value` lines, `x-amz-trailer-signature:<sig>`
+ * and an empty line. The signature chains from the final chunk's over the trailing headers in
+ * canonical form (sorted `name:value\n`, string to sign `AWS4-HMAC-SHA256-TRAILER`). The trailing
+ * headers must be exactly the declared ones, each once; they are checked as a whole and passed on
+ * unchanged with the upstream's trailer signature, so the upstream checks the checksum they carry
+ * against the bytes it received.
  */
-export async function* resignChunks(source: AsyncIterable<Buffer>, caller: ChunkSigner, upstream: () => ChunkSigner): AsyncGenerator<Buffer> {
+export async function* resignChunks(source: AsyncIterable<Buffer>, caller: ChunkSigner, upstream: () => ChunkSigner, options: ResignChunksOptions = {}): AsyncGenerator<Buffer> {
+  const declared = options.trailers;
   let buffered: Buffer[] = [];
   let bufferedBytes = 0;
   let callerPrevious = caller.seed;
   let upstreamSide: ChunkSigner | undefined;
   let upstreamPrevious = '';
-  let state: 'header' | 'data' | 'done' = 'header';
+  let state: 'header' | 'data' | 'trailer' | 'done' = 'header';
   let size = 0;
   let signature = '';
+  const trailerLines: [string, string][] = [];
+  let trailerBytes = 0;
+  let trailerSigned: string | undefined;
 
   const take = (n: number): Buffer => {
     const all = buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered, bufferedBytes);
@@ -162,6 +196,18 @@ export async function* resignChunks(source: AsyncIterable<Buffer>, caller: Chunk
     const all = buffered.length === 1 ? buffered[0]! : Buffer.concat(buffered, bufferedBytes);
     buffered = all.length > 0 ? [all] : [];
     return all.indexOf('\r\n');
+  };
+  /** Checks a chunk's data against the caller's chain; its header in the upstream's chain. */
+  const resignedHeader = (data: Buffer): Buffer => {
+    const hash = createHash('sha256').update(data).digest('hex');
+    const expected = Buffer.from(chunkSignature(caller, callerPrevious, hash), 'hex');
+    const given = Buffer.from(signature, 'hex');
+    if (!timingSafeEqual(expected, given)) throw chunkError('a chunk signature does not match (the chunk was changed, or signed with another secret)');
+    callerPrevious = signature;
+    upstreamSide ??= upstream();
+    if (upstreamPrevious === '') upstreamPrevious = upstreamSide.seed;
+    upstreamPrevious = chunkSignature(upstreamSide, upstreamPrevious, hash);
+    return Buffer.from(`${size.toString(16)};chunk-signature=${upstreamPrevious}\r\n`, 'latin1');
   };
 
   for await (const piece of source) {
@@ -184,28 +230,60 @@ export async function* resignChunks(source: AsyncIterable<Buffer>, caller: Chunk
         size = parseInt(m[1]!, 16);
         if (size > MAX_CHUNK_BYTES) throw chunkError(`a chunk is larger than ${MAX_CHUNK_BYTES} bytes`);
         signature = m[2]!;
-        state = 'data';
+        if (size === 0 && declared !== undefined) {
+          // The final chunk of a trailer stream carries no CRLF of its own: the trailing headers follow.
+          yield resignedHeader(Buffer.alloc(0));
+          state = 'trailer';
+        } else state = 'data';
       }
       if (state === 'data') {
         if (bufferedBytes < size + 2) break;
         const framed = take(size + 2);
         if (framed[size] !== 0x0d || framed[size + 1] !== 0x0a) throw chunkError('a chunk does not end with CRLF');
-        const data = framed.subarray(0, size);
-        const hash = createHash('sha256').update(data).digest('hex');
-        const expected = Buffer.from(chunkSignature(caller, callerPrevious, hash), 'hex');
-        const given = Buffer.from(signature, 'hex');
-        if (!timingSafeEqual(expected, given)) throw chunkError('a chunk signature does not match (the chunk was changed, or signed with another secret)');
-        callerPrevious = signature;
-        upstreamSide ??= upstream();
-        if (upstreamPrevious === '') upstreamPrevious = upstreamSide.seed;
-        upstreamPrevious = chunkSignature(upstreamSide, upstreamPrevious, hash);
-        yield Buffer.concat([Buffer.from(`${size.toString(16)};chunk-signature=${upstreamPrevious}\r\n`, 'latin1'), framed]);
+        yield Buffer.concat([resignedHeader(framed.subarray(0, size)), framed]);
         if (size === 0) {
           state = 'done';
           if (bufferedBytes > 0) throw chunkError('bytes after the final chunk');
           break;
         }
         state = 'header';
+      }
+      if (state === 'trailer') {
+        const end = headerEnd();
+        if (end < 0) {
+          if (trailerBytes + bufferedBytes > MAX_TRAILER_BYTES) throw chunkError('the trailing headers are too long');
+          break;
+        }
+        trailerBytes += end + 2;
+        if (trailerBytes > MAX_TRAILER_BYTES) throw chunkError('the trailing headers are too long');
+        const line = take(end + 2).subarray(0, end).toString('latin1');
+        if (line !== '') {
+          const m = TRAILER_LINE.exec(line);
+          if (!m || trailerSigned !== undefined) throw chunkError('a trailing header does not parse, or follows the trailer signature');
+          const name = m[1]!.toLowerCase();
+          if (name === TRAILER_SIGNATURE) {
+            if (!SIGNATURE_HEX.test(m[2]!)) throw chunkError('the trailer signature does not parse');
+            trailerSigned = m[2]!;
+          } else {
+            if (!declared!.includes(name) || trailerLines.some(([n]) => n === name)) throw chunkError(`trailing header ${name.slice(0, 64)} was not declared in x-amz-trailer, or is repeated`);
+            trailerLines.push([name, line]);
+          }
+          continue;
+        }
+        // The empty line ends the trailer: check it whole, then send it signed in the upstream's chain.
+        if (trailerSigned === undefined) throw chunkError('the trailing headers carry no x-amz-trailer-signature');
+        if (trailerLines.length !== declared!.length) throw chunkError('a trailing header declared in x-amz-trailer is missing');
+        const canonical = trailerLines
+          .map(([name, raw]) => `${name}:${raw.slice(raw.indexOf(':') + 1).trim().replace(/\s+/g, ' ')}\n`)
+          .sort()
+          .join('');
+        const expected = Buffer.from(trailerSignature(caller, callerPrevious, canonical), 'hex');
+        if (!timingSafeEqual(expected, Buffer.from(trailerSigned, 'hex'))) throw chunkError('the trailer signature does not match (a trailing header was changed, or signed with another secret)');
+        const resigned = trailerSignature(upstreamSide!, upstreamPrevious, canonical);
+        yield Buffer.from(`${trailerLines.map(([, raw]) => `${raw}\r\n`).join('')}${TRAILER_SIGNATURE}:${resigned}\r\n\r\n`, 'latin1');
+        state = 'done';
+        if (bufferedBytes > 0) throw chunkError('bytes after the trailing headers');
+        break;
       }
     }
   }

@@ -25,6 +25,8 @@ import { startTestIssuer, type TestIssuer } from '../../../support/oidc-issuer';
  * requests with the brokered credential. A DeleteObject under review/ waits for an approver.
  */
 const AWS = '/usr/bin/aws';
+/** Each CLI run starts a Python interpreter (~0.6 s idle, several seconds on a loaded machine): a guard, not a measurement. */
+const CLI_TIMEOUT = 180_000;
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: Record<string, unknown>) => Server;
 
 const POLICY = `
@@ -171,7 +173,7 @@ describe('the AWS CLI through the gateway (credential_process = gatehouse aws-cr
     expect(records.every((r) => r.accessKeyId === S3_KEY.accessKeyId)).toBe(true);
     const actions = (await events()).filter((e) => e.type === 'aws.response').map((e) => e.payload.action);
     expect(actions).toEqual(expect.arrayContaining(['aws:s3:CreateMultipartUpload', 'aws:s3:UploadPart', 'aws:s3:CompleteMultipartUpload', 'aws:s3:ListObjectsV2', 'aws:s3:GetObject']));
-  });
+  }, CLI_TIMEOUT);
 
   it('aws s3 rm under review/ waits for an approver; granted through the admin API, it completes and is recorded', async () => {
     const from = s3Front.records.length;
@@ -197,7 +199,7 @@ describe('the AWS CLI through the gateway (credential_process = gatehouse aws-cr
     const requested = all.find((e) => e.type === 'approval.requested' && e.payload.approvalId === pending!.id)!;
     expect(all.find((e) => e.type === 'approval.granted' && e.payload.approvalId === pending!.id)).toMatchObject({ requestId: requested.requestId });
     expect(all.find((e) => e.type === 'aws.response' && e.requestId === requested.requestId)?.payload).toMatchObject({ action: 'aws:s3:DeleteObject', status: 204 });
-  });
+  }, CLI_TIMEOUT);
 
   it('aws dynamodb: put-item and get-item go through; delete-table is refused with AccessDeniedException', async () => {
     const put = await aws('ddb', 'dynamodb', 'put-item', '--table-name', 'cli', '--item', '{"pk":{"S":"k1"},"note":{"S":"from the cli"}}');
@@ -212,5 +214,5 @@ describe('the AWS CLI through the gateway (credential_process = gatehouse aws-cr
     expect(ddbFront.records.length).toBe(from);
     const responses = (await events()).filter((e) => e.type === 'aws.response' && e.payload.service === 'dynamodb');
     expect(responses.map((e) => [e.payload.action, e.payload.tables])).toEqual(expect.arrayContaining([['aws:dynamodb:PutItem', ['cli']], ['aws:dynamodb:GetItem', ['cli']]]));
-  });
+  }, CLI_TIMEOUT);
 });

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,6 +222,24 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     client.destroy();
   });
 
+  it('verifies and re-signs a signed upload with a signed checksum trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER); a changed trailer is refused', async () => {
+    const { credential } = await caller();
+    const from = front.records.length;
+    const data = randomBytes(100_000);
+    const res = await signedChunkedPut(credential, 'trailer.bin', data, 64 * 1024, false, {});
+    expect(res.status).toBe(200);
+    expect(front.records[from]).toMatchObject({ payload: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', verified: true });
+    expect(front.records[from]!.body.equals(data)).toBe(true);
+    // The checksum changed after the caller signed: the trailer signature no longer matches; the upstream never gets it whole.
+    const before = front.records.length;
+    const tampered = await signedChunkedPut(credential, 'trailer-tampered.bin', data, 64 * 1024, false, { tamperTrailer: true });
+    expect(tampered.status).not.toBe(200);
+    expect(front.records.slice(before).every((r) => !r.verified)).toBe(true);
+    const { client } = await caller();
+    await expect(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'trailer-tampered.bin' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+    client.destroy();
+  });
+
   it('refuses a DeleteObject policy forbids, with AccessDenied, recorded before the answer; the upstream never sees it', async () => {
     const { client } = await caller();
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'protected/keep.txt', Body: 'keep' }));
@@ -263,14 +282,22 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
 /**
  * A PUT with a signed aws-chunked body, as SDKs that sign chunks send it: the seed signature from
  * @smithy/signature-v4, each chunk signed in the chain (AWS's sigv4-streaming). `tamper` flips a
- * byte of the second chunk after signing.
+ * byte of the second chunk after signing. With `trailer`, the upload ends with a CRC32 checksum
+ * trailer and its signature (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, AWS's
+ * sigv4-streaming-trailers, as the Java and .NET SDKs send over plain HTTP); `tamperTrailer`
+ * changes the checksum after signing.
  */
-async function signedChunkedPut(c: CallerCredential, key: string, data: Buffer, chunkSize: number, tamper = false): Promise<{ status: number; body: string }> {
+async function signedChunkedPut(c: CallerCredential, key: string, data: Buffer, chunkSize: number, tamper = false, trailer?: { tamperTrailer?: boolean }): Promise<{ status: number; body: string }> {
   const url = new URL(`${gateway}/aws/s3/${BUCKET}/${key}`);
   const chunks: Buffer[] = [];
   for (let at = 0; at < data.length; at += chunkSize) chunks.push(data.subarray(at, at + chunkSize));
   chunks.push(Buffer.alloc(0));
-  const encodedLength = chunks.reduce((n, ch) => n + ch.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + ch.length, 0);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(data) >>> 0);
+  const checksumLine = `x-amz-checksum-crc32:${crc.toString('base64')}`;
+  let encodedLength = chunks.reduce((n, ch) => n + ch.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + ch.length, 0);
+  // With a trailer the final chunk has no CRLF of its own; the trailing headers and an empty line follow.
+  if (trailer) encodedLength += -2 + checksumLine.length + 2 + 'x-amz-trailer-signature:'.length + 64 + 2 + 2;
   const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken }, region: REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
   const signed = await signer.sign({
     method: 'PUT',
@@ -283,8 +310,9 @@ async function signedChunkedPut(c: CallerCredential, key: string, data: Buffer, 
       host: url.host,
       'content-encoding': 'aws-chunked',
       'content-length': String(encodedLength),
-      'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      'x-amz-content-sha256': trailer ? 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' : 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
       'x-amz-decoded-content-length': String(data.length),
+      ...(trailer ? { 'x-amz-trailer': 'x-amz-checksum-crc32' } : {}),
     },
   });
   const amzDate = signed.headers['x-amz-date']!;
@@ -299,7 +327,14 @@ async function signedChunkedPut(c: CallerCredential, key: string, data: Buffer, 
     previous = createHmac('sha256', k).update(sts).digest('hex');
     const body = Buffer.from(chunk);
     if (tamper && i === 1) body[0] = body[0]! ^ 0xff;
-    framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`), body, Buffer.from('\r\n'));
+    framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${previous}\r\n`), body);
+    if (!trailer || chunk.length > 0) framed.push(Buffer.from('\r\n'));
+  }
+  if (trailer) {
+    const sts = `AWS4-HMAC-SHA256-TRAILER\n${amzDate}\n${day}/${REGION}/s3/aws4_request\n${previous}\n${createHash('sha256').update(`${checksumLine}\n`).digest('hex')}`;
+    const trailerSignature = createHmac('sha256', k).update(sts).digest('hex');
+    const sent = trailer.tamperTrailer ? checksumLine.replace(/.(=*)$/, (m, pad: string) => (m[0] === 'A' ? 'B' : 'A') + pad) : checksumLine;
+    framed.push(Buffer.from(`${sent}\r\nx-amz-trailer-signature:${trailerSignature}\r\n\r\n`));
   }
   const payload = Buffer.concat(framed);
   expect(payload.length).toBe(encodedLength);
@@ -310,7 +345,7 @@ async function signedChunkedPut(c: CallerCredential, key: string, data: Buffer, 
       res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts).toString('utf8') }));
       res.on('error', () => resolve({ status: 0, body: '' }));
     });
-    req.on('error', (e) => (tamper ? resolve({ status: 0, body: String(e) }) : reject(e)));
+    req.on('error', (e) => (tamper || trailer?.tamperTrailer ? resolve({ status: 0, body: String(e) }) : reject(e)));
     req.end(payload);
   });
 }

@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../../../gateway/src/errors';
@@ -71,6 +72,44 @@ describe('resignChunks', () => {
       for await (const c of resignChunks(pieces(wrong, 8192), AWS_EXAMPLE, () => AWS_EXAMPLE)) emitted.push(c);
     })()).rejects.toBeInstanceOf(GatehouseError);
     expect(emitted).toEqual([]);
+  });
+});
+
+describe('resignChunks with signed trailers (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER)', () => {
+  // AWS's chunk chain above, its final chunk followed by a checksum trailer signed from that chunk's signature.
+  const checksum = 'x-amz-checksum-crc32c:sOO8/Q==';
+  const trailerSig = (signer: ChunkSigner, previous: string, canonical: string): string =>
+    createHmac('sha256', signer.key).update(`AWS4-HMAC-SHA256-TRAILER\n${signer.amzDate}\n${signer.scope}\n${previous}\n${createHash('sha256').update(canonical).digest('hex')}`).digest('hex');
+  const stream = (lines: string[]): Buffer =>
+    Buffer.concat([framed([65536, 1024], AWS_CHUNK_SIGNATURES), Buffer.from(`0;chunk-signature=${AWS_CHUNK_SIGNATURES[2]}\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`)]);
+  const signedLine = `x-amz-trailer-signature:${trailerSig(AWS_EXAMPLE, AWS_CHUNK_SIGNATURES[2]!, `${checksum}\n`)}`;
+  const trailers = { trailers: ['x-amz-checksum-crc32c'] };
+
+  it('accepts a trailer signed from the final chunk over its canonical form, passes it on unchanged and re-signed, in pieces of any size', async () => {
+    const body = stream([checksum, signedLine]);
+    for (const piece of [1, 13, body.length]) expect((await collect(resignChunks(pieces(body, piece), AWS_EXAMPLE, () => AWS_EXAMPLE, trailers))).equals(body)).toBe(true);
+    const upstream: ChunkSigner = { ...AWS_EXAMPLE, key: signingKey('another-secret', '20130524', 'us-east-1', 's3'), seed: 'f'.repeat(64) };
+    const out = await collect(resignChunks(pieces(body, 4096), AWS_EXAMPLE, () => upstream, trailers));
+    expect(out.length).toBe(body.length);
+    const text = out.toString('latin1');
+    const finalSig = /\r\n0;chunk-signature=([0-9a-f]{64})\r\n/.exec(text)![1]!;
+    expect(text.endsWith(`${checksum}\r\nx-amz-trailer-signature:${trailerSig(upstream, finalSig, `${checksum}\n`)}\r\n\r\n`)).toBe(true);
+  });
+
+  it('refuses a changed, undeclared, repeated or missing trailing header, a missing or misplaced signature, and bytes after the trailer', async () => {
+    const cases: [string, Buffer, { trailers: string[] }?][] = [
+      ['checksum changed after signing', stream(['x-amz-checksum-crc32c:AAAAAA==', signedLine])],
+      ['undeclared header', stream([checksum, 'x-amz-meta-x:1', signedLine])],
+      ['repeated header', stream([checksum, checksum, signedLine])],
+      ['declared header missing', stream([checksum, signedLine]), { trailers: ['x-amz-checksum-crc32c', 'x-amz-checksum-sha256'] }],
+      ['no signature', stream([checksum])],
+      ['header after the signature', stream([signedLine, checksum])],
+      ['bytes after', Buffer.concat([stream([checksum, signedLine]), Buffer.from('x')])],
+      ['cut short', stream([checksum, signedLine]).subarray(0, -2)],
+    ];
+    for (const [what, body, options] of cases) {
+      await expect([what, await collect(resignChunks(pieces(body, 8192), AWS_EXAMPLE, () => AWS_EXAMPLE, options ?? trailers)).then(() => 'passed', (e: GatehouseError) => e.code)]).toEqual([what, 'GH_ERR_AWS_SIGNATURE_MISMATCH']);
+    }
   });
 });
 
