@@ -123,6 +123,9 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   readonly clientSecurityGroups?: readonly ec2.ISecurityGroup[];
   /**
    * Retention of the gateway's container logs, in days (a CloudWatch Logs value).
+   * 365 by default, as long as `recordRetentionDays`' default: the container log says why a record
+   * is missing or late (`GH_ERR_RECORDING_*`, refused operations), so it is kept as long as the
+   * record it explains. Costs little: the gateway logs a line per exchange, never bodies.
    * @default 365
    */
   readonly logRetentionDays?: number;

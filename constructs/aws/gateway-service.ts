@@ -197,7 +197,9 @@ export class GatewayService extends Construct implements ec2.IConnectable {
         protocol: ecs.Protocol.TCP,
       })),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'gateway' }),
-      // The gateway drains for shutdownGraceSeconds (default 25 s) after SIGTERM.
+      // The gateway drains for shutdownGraceSeconds (default 25 s) after SIGTERM. Fargate allows
+      // at most 120 s ("For tasks that use the Fargate launch type, the max stop timeout value is
+      // 120 seconds": docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html, stopTimeout).
       stopTimeout: Duration.seconds(30),
     });
     // The only writable path: a task-scoped ephemeral volume, gone with the task.
@@ -406,6 +408,12 @@ function fargateCpuUnits(size: GatewaySize): number {
   return units;
 }
 
+/**
+ * CloudWatch Logs takes only these retentions ("Possible values are: 1, 3, 5, …, 3653",
+ * docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html,
+ * retentionInDays); aws-cdk-lib's RetentionDays lists the same plus INFINITE (no policy), which a
+ * gateway's logs never get. The test compares this list with the documented one.
+ */
 function validateLogRetention(days: number): logs.RetentionDays {
   const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v !== logs.RetentionDays.INFINITE);
   if (!allowed.includes(days)) {

@@ -110,7 +110,11 @@ export interface GatehouseBaseProps<TIssuer extends GatehouseIssuerBase, TConnec
   readonly tcpProtocols?: readonly GatewayTcpProtocol[];
   /** CIDRs allowed to reach the gateway. @default the network's own address range */
   readonly clientCidrs?: readonly string[];
-  /** Retention of the gateway's container logs, in days. @default 90 */
+  /**
+   * Retention of the gateway's container logs, in days. Each cloud limits the values (CloudWatch
+   * Logs' list; Log Analytics 30-730) and keeps its own default; Google Cloud refuses the prop.
+   * @default AWS 365 (as long as the records' default retention), Azure 90
+   */
   readonly logRetentionDays?: number;
   /** An address notified by the alarms. @default alarms without a subscriber */
   readonly alarmEmail?: string;

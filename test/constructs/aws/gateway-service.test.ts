@@ -146,7 +146,10 @@ describe('GatewayService', () => {
     ['max below min', { replicas: { min: 3, max: 2 } }, /2 <= min <= max/],
     ['a size Fargate does not offer', { size: { cpu: 1, memoryMiB: 1024 } }, /not a Fargate task size; cpu is in vCPU/],
     ['CPU units where vCPU is meant', { size: { cpu: 1024, memoryMiB: 2048 } }, /not a Fargate task size/],
-    ['a log retention CloudWatch does not offer', { logRetentionDays: 100 }, /logRetentionDays must be one of/],
+    // The list PutRetentionPolicy documents for retentionInDays ("Possible values are: ...",
+    // docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html).
+    ['a log retention CloudWatch does not offer', { logRetentionDays: 100 }, "logRetentionDays must be one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653), got 100"],
+    ['no expiry (CloudWatch has no such retention value)', { logRetentionDays: 9999 }, /logRetentionDays must be one of .*, got 9999/],
     ['no clients at all', { clientCidrs: [] }, /nobody could reach the gateway/],
     ['listeners in config', { config: { listeners: {} } }, /config.listeners is set by the port plan/],
   ])('refuses %s', (_name, props, message) => {

@@ -149,7 +149,9 @@ describe('AWS parity (docs/deployment.md)', () => {
     expect(drain).toBe(25);
     const container = resources('AWS::ECS::TaskDefinition')[0][1].Properties.ContainerDefinitions[0];
     expect(container.StopTimeout).toBeGreaterThan(drain);
-    expect(container.StopTimeout).toBeLessThanOrEqual(120); // Fargate's maximum
+    // "For tasks that use the Fargate launch type, the max stop timeout value is 120 seconds"
+    // (docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html, stopTimeout).
+    expect(container.StopTimeout).toBeLessThanOrEqual(120);
     expect(configText()).not.toContain('shutdownGraceSeconds');
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),

@@ -33,7 +33,15 @@ describe('StateDatabase', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StateKey'), 'Arn'] } });
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
-    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+    // The schedule names the secret through its attachment to the cluster, so it exists (and its
+    // first rotation runs) only once the cluster does: a rotation's setSecret step changes the
+    // password by logging in with the current one ("How rotation works",
+    // docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_how.html).
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: Match.stringLikeRegexp('^StateClusterSecretAttachment') },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', { TargetId: { Ref: Match.stringLikeRegexp('^StateCluster') }, TargetType: 'AWS::RDS::DBCluster' });
   });
 
   test('RDS IAM authentication: on for the cluster; grantConnect allows rds-db:connect on exactly the gateway role\'s dbuser ARN', () => {
