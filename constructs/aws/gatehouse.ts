@@ -125,7 +125,7 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * Retention of the gateway's container logs, in days (a CloudWatch Logs value).
    * 365 by default, as long as `recordRetentionDays`' default: the container log says why a record
    * is missing or late (`GH_ERR_RECORDING_*`, refused operations), so it is kept as long as the
-   * record it explains. Costs little: the gateway logs a line per exchange, never bodies.
+   * record it explains.
    * @default 365
    */
   readonly logRetentionDays?: number;
