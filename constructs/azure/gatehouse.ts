@@ -79,6 +79,20 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   readonly existingDatabase?: ExistingDatabaseBase<string>;
   /** @deprecated use `existingDatabase: { secret }` (the name all three kits use) */
   readonly existingDatabaseUrlSecret?: string;
+  /**
+   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
+   * private key), e.g. `azure-kv:<vault>/<secret>`; required when `tcpProtocols` holds `ssh`. Give the
+   * gateway's identity read access to it (the kit grants nothing on references you give).
+   * @default none
+   */
+  readonly sshHostKey?: string;
+  /**
+   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
+   * listener presents (`listeners.<p>.tls`); required when `tcpProtocols` holds one of them.
+   * Read access as for `sshHostKey`.
+   * @default none
+   */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   /** @default StateDatabase defaults */
   readonly database?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
   /**
@@ -142,6 +156,11 @@ export class Gatehouse extends Construct {
     }
     if (!props.network && !props.existingVault && (props.deployerCidrs ?? []).length === 0) {
       throw new Error('Gatehouse: deployerCidrs is required when the kit creates the network and the vault: Terraform creates the keys through the vault\'s data plane, which is private otherwise, and the first deploy cannot run inside a VNet that does not exist yet (give the deploying machine\'s public address, e.g. ["203.0.113.7/32"])');
+    }
+    const sshConnections = (props.connections ?? []).filter((c) => (c.spec as { kind?: unknown }).kind === 'ssh').map((c) => c.name);
+    if (sshConnections.length > 0 && !(props.tcpProtocols ?? []).includes('ssh')) {
+      // The gateway refuses an ssh connection without its listener (gateway/src/config/load.ts): it would serve nothing.
+      throw new Error(`Gatehouse: ssh connection${sshConnections.length > 1 ? 's' : ''} ${sshConnections.join(', ')} need${sshConnections.length > 1 ? '' : 's'} tcpProtocols to include "ssh" (and sshHostKey)`);
     }
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
@@ -300,6 +319,8 @@ export class Gatehouse extends Construct {
       clientCidrs: props.clientCidrs ?? net.clientCidrs,
       config,
       tcpProtocols: props.tcpProtocols,
+      sshHostKey: props.sshHostKey,
+      tcpTls: props.tcpTls,
       replicas: props.replicas,
       size: props.size,
       // The gateway checks its signing key at start (server/preflight.ts): its roles must have

@@ -2,7 +2,7 @@ import { ContainerApp, ContainerAppEnvironment, type ContainerAppTemplateContain
 import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import type { ResourceGroupRef } from './resource-group-ref';
 
@@ -52,6 +52,14 @@ export interface GatewayContainerAppsProps {
    * @default []
    */
   readonly tcpProtocols?: readonly GatewayTcpProtocol[];
+  /**
+   * Secret references the TCP listeners need (`tcpTls` with postgres or mysql, `sshHostKey` with
+   * ssh), e.g. `azure-kv:<vault>/<secret>`. The gateway's identity must be able to read them (the
+   * kit grants nothing on references you give).
+   * @default none
+   */
+  readonly tcpTls?: TcpListenerSecrets['tcpTls'];
+  readonly sshHostKey?: string;
   /**
    * Replica bounds of each app. At least two (the environment spreads them over zones).
    * @default { min: 2, max: 6 }
@@ -177,7 +185,7 @@ export class GatewayContainerApps extends Construct {
       });
     }
 
-    this.configYaml = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames) });
+    this.configYaml = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames, props) });
     // Liveness on /healthz (the process works), readiness on /readyz (it can serve): a replica
     // whose secrets, signing key or database role do not exist yet stays alive and out of
     // rotation (fails closed) instead of restarting, and turns ready once they exist.
@@ -252,12 +260,13 @@ export class GatewayContainerApps extends Construct {
   }
 }
 
-function listenerConfig(names: readonly GatewayListenerName[]): Record<string, unknown> {
+function listenerConfig(names: readonly GatewayListenerName[], secrets: TcpListenerSecrets): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of names) {
-    const port = GATEWAY_PORTS[name];
     // TLS ends at the environment's ingress for HTTP listeners; TCP listeners carry their own.
-    out[name] = { address: '0.0.0.0', port: port.containerPort, allowPlaintext: port.termination === 'tls' };
+    out[name] = name === 'http' || name === 'admin'
+      ? { address: '0.0.0.0', port: GATEWAY_PORTS[name].containerPort, allowPlaintext: true }
+      : tcpListenerConfig(name, secrets, 'GatewayContainerApps');
   }
   return out;
 }

@@ -28,3 +28,35 @@ export const GATEWAY_PORTS: Readonly<Record<GatewayListenerName, GatewayPort>> =
 
 /** The gateway's health endpoint: on the admin listener, plain HTTP inside the VPC. */
 export const HEALTH_CHECK = { port: GATEWAY_PORTS.admin.containerPort, path: '/healthz' } as const;
+
+/** What the gateway's TCP listeners need beyond a port: secret references, never values. */
+export interface TcpListenerSecrets {
+  /**
+   * The certificate chain and private key the PostgreSQL (and MySQL) listener presents: it
+   * negotiates TLS inside the protocol, which no load balancer terminates (`listeners.<p>.tls`).
+   */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
+  /** The gateway's SSH host key (`listeners.ssh.hostKey`). */
+  readonly sshHostKey?: string;
+}
+
+/**
+ * The gateway's `listeners.<protocol>` entry for a TCP protocol, on every interface, as the
+ * gateway's schema wants it (gateway/src/config/schema.ts): PostgreSQL and MySQL with `tls` (the
+ * gateway refuses plaintext on a non-loopback address), SSH with its `hostKey` and no
+ * `allowPlaintext`. A missing secret is an error here, at synth, not a gateway that never starts.
+ * @param owner the construct, for the error message
+ */
+export function tcpListenerConfig(protocol: GatewayTcpProtocol, secrets: TcpListenerSecrets, owner: string): Record<string, unknown> {
+  const port = GATEWAY_PORTS[protocol].containerPort;
+  if (protocol === 'ssh') {
+    if (!secrets.sshHostKey) {
+      throw new Error(`${owner}: tcpProtocols "ssh" needs sshHostKey, a secret reference to the gateway's SSH host key (listeners.ssh.hostKey; docs/ssh.md): the gateway refuses an SSH listener without one`);
+    }
+    return { address: '0.0.0.0', port, hostKey: secrets.sshHostKey };
+  }
+  if (!secrets.tcpTls) {
+    throw new Error(`${owner}: tcpProtocols "${protocol}" needs tcpTls ({ cert, key } secret references): the listener negotiates TLS inside the protocol, and the gateway refuses plaintext on a non-loopback address`);
+  }
+  return { address: '0.0.0.0', port, tls: { cert: secrets.tcpTls.cert, key: secrets.tcpTls.key } };
+}

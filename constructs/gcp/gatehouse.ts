@@ -69,6 +69,20 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * @default true
    */
   readonly customerManagedKeys?: boolean;
+  /**
+   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
+   * private key), e.g. `gcp-sm:projects/<p>/secrets/<id>/versions/latest`; required when `tcpProtocols` holds `ssh`. Give the
+   * gateway's service account read access to it (the kit grants nothing on references you give).
+   * @default none
+   */
+  readonly sshHostKey?: string;
+  /**
+   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
+   * listener presents (`listeners.<p>.tls`); required when `tcpProtocols` holds one of them.
+   * Read access as for `sshHostKey`.
+   * @default none
+   */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   /** @default StateDatabase defaults */
   readonly databaseTier?: string;
   /** @default GatewayTcpInstances defaults */
@@ -135,6 +149,11 @@ export class Gatehouse extends Construct {
     }
     if (props.logRetentionDays !== undefined) {
       throw new Error('Gatehouse: logRetentionDays is not supported on Google Cloud yet: Cloud Run logs go to the project\'s _Default log bucket, whose retention is the project\'s to set (docs/gcp.md)');
+    }
+    const sshConnections = (props.connections ?? []).filter((c) => (c.spec as { kind?: unknown }).kind === 'ssh').map((c) => c.name);
+    if (sshConnections.length > 0 && !(props.tcpProtocols ?? []).includes('ssh')) {
+      // The gateway refuses an ssh connection without its listener (gateway/src/config/load.ts): it would serve nothing.
+      throw new Error(`Gatehouse: ssh connection${sshConnections.length > 1 ? 's' : ''} ${sshConnections.join(', ')} need${sshConnections.length > 1 ? '' : 's'} tcpProtocols to include "ssh" (and sshHostKey)`);
     }
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
@@ -254,7 +273,8 @@ export class Gatehouse extends Construct {
         network: net.networkId,
         subnetwork: net.subnetworkId,
         serviceAccountEmail: this.serviceAccount.email,
-        config: this.config,
+        // Cloud Run serves HTTP only: ssh connections are the TCP instances' (with a listener there).
+        config: { ...this.config, connections: (this.config.connections as GatewayConfigDocument[]).filter((c) => c.kind !== 'ssh') },
         replicas,
         size: props.size,
         dependsOn: ready,
@@ -280,6 +300,8 @@ export class Gatehouse extends Construct {
           subnetwork: net.subnetworkId,
           serviceAccountEmail: this.serviceAccount.email,
           tcpProtocols,
+          sshHostKey: props.sshHostKey,
+          tcpTls: props.tcpTls,
           clientCidrs,
           config: { ...this.config, shutdownGraceSeconds: GATEWAY_DRAIN_SECONDS },
           instances: props.tcpInstances,

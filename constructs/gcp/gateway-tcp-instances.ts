@@ -2,7 +2,7 @@ import { ComputeFirewall, ComputeForwardingRule, ComputeRegionAutoscaler, Comput
 import { Fn, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayTcpProtocol } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
 
 export interface GatewayTcpInstancesProps {
   readonly region: string;
@@ -30,6 +30,14 @@ export interface GatewayTcpInstancesProps {
   readonly instances?: { readonly min: number; readonly max: number };
   /** @default 'e2-standard-2' */
   readonly machineType?: string;
+  /**
+   * Secret references the TCP listeners need (`tcpTls` with postgres or mysql, `sshHostKey` with
+   * ssh), e.g. `gcp-sm:projects/<p>/secrets/<id>/versions/latest`. The gateway's service account
+   * must be able to read them (the kit grants nothing on references you give).
+   * @default none
+   */
+  readonly tcpTls?: TcpListenerSecrets['tcpTls'];
+  readonly sshHostKey?: string;
   /**
    * What must exist before the first VM starts the gateway (its grants, database user, the state
    * bootstrap): the same list the Cloud Run service waits for.
@@ -86,7 +94,7 @@ export class GatewayTcpInstances extends Construct {
       http: { address: '127.0.0.1', port: GATEWAY_PORTS.http.containerPort, allowPlaintext: true },
       admin: { address: '0.0.0.0', port: HEALTH_CHECK.port, allowPlaintext: true },
     };
-    for (const p of protocols) listeners[p] = { address: '0.0.0.0', port: GATEWAY_PORTS[p].containerPort, allowPlaintext: false };
+    for (const p of protocols) listeners[p] = tcpListenerConfig(p, props, 'GatewayTcpInstances');
     this.configYaml = renderGatewayConfig({ ...(props.config ?? {}), listeners });
 
     const registry = props.image.split('/')[0]!;

@@ -2,6 +2,7 @@ import { AzurermProvider, DataAzurermClientConfig, ResourceGroup } from '../../c
 import { Annotations, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/azure/gatehouse';
+import { emittedConfigProblems } from '../gateway-config-check';
 import { PLACEHOLDER_DEPLOYER_CIDR, PLACEHOLDER_IMAGE, type AzureSettings } from './settings';
 
 /** The Azure reference deployment: one resource group with a complete Gatehouse. */
@@ -51,12 +52,16 @@ export class GatehouseAzureStack extends TerraformStack {
       clientCidrs: settings.clientCidrs,
       logRetentionDays: settings.logRetentionDays,
       alarmEmail: settings.alarmEmail,
+      sshHostKey: settings.sshHostKey,
+      tcpTls: settings.tcpTls,
       database: settings.database,
       customerManagedKeys: settings.customerManagedKeys,
       busyPollMicroseconds: settings.busyPollMicroseconds,
     });
 
     const g = this.gatehouse;
+    // The document every app runs with, checked by the gateway's own parser at synth.
+    this.node.addValidation({ validate: () => emittedConfigProblems(g.gateway.configYaml).map((p) => `gateway configuration: ${p}`) });
     new TerraformOutput(this, 'gateway_fqdn', { description: 'HTTPS endpoint inside the VNet', value: g.gateway.fqdnOf('http') });
     new TerraformOutput(this, 'admin_fqdn', { value: g.gateway.fqdnOf('admin') });
     new TerraformOutput(this, 'record_container', { value: `${g.records.blobEndpoint}${g.records.container.name}` });

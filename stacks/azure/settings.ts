@@ -27,6 +27,10 @@ export interface AzureSettings {
   readonly clientCidrs?: readonly string[];
   readonly logRetentionDays?: number;
   readonly alarmEmail?: string;
+  /** Secret reference to the gateway's SSH host key; required with tcpProtocols "ssh". */
+  readonly sshHostKey?: string;
+  /** Secret references `{ cert, key }` for the PostgreSQL/MySQL listeners; required with those tcpProtocols. */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   readonly database?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
   readonly customerManagedKeys?: boolean;
   /** Gateway `tuning.busyPollMicroseconds` (docs/configuration.md); off when unset. */
@@ -40,7 +44,7 @@ export const PLACEHOLDER_DEPLOYER_CIDR = '203.0.113.7/32';
 
 const KEYS = [
   'stackName', 'location', 'resourceGroupName', 'subscriptionId', 'image', 'registry', 'deployerCidrs', 'issuers', 'connections',
-  'recordRetentionDays', 'replicas', 'size', 'tcpProtocols', 'clientCidrs', 'logRetentionDays', 'alarmEmail', 'database',
+  'recordRetentionDays', 'replicas', 'size', 'tcpProtocols', 'clientCidrs', 'logRetentionDays', 'alarmEmail', 'sshHostKey', 'tcpTls', 'database',
   'customerManagedKeys', 'busyPollMicroseconds',
 ] as const;
 const ISSUER_KEYS = ['name', 'issuer', 'audiences', 'options', 'federation'];
@@ -123,10 +127,22 @@ export function readAzureSettings(raw: unknown): AzureSettings {
     clientCidrs,
     logRetentionDays: num('logRetentionDays'),
     alarmEmail: str('alarmEmail'),
+    sshHostKey: str('sshHostKey'),
+    tcpTls: tcpTlsOf(o.tcpTls, problems, 'gatehouse:azure.tcpTls'),
     database,
     customerManagedKeys: typeof cmk === 'boolean' ? cmk : undefined,
     busyPollMicroseconds: num('busyPollMicroseconds'),
   };
   if (problems.length > 0) throw new Error(`Invalid Gatehouse Azure settings:\n  ${problems.join('\n  ')}`);
   return settings;
+}
+
+function tcpTlsOf(value: unknown, problems: string[], where: string): { cert: string; key: string } | undefined {
+  if (value === undefined) return undefined;
+  const v = value as { cert?: unknown; key?: unknown };
+  if (typeof v !== 'object' || v === null || typeof v.cert !== 'string' || typeof v.key !== 'string' || Object.keys(v).some((k) => k !== 'cert' && k !== 'key')) {
+    problems.push(`${where}: expected {"cert": secret reference, "key": secret reference}`);
+    return undefined;
+  }
+  return { cert: v.cert, key: v.key };
 }

@@ -2,6 +2,7 @@ import { GoogleProvider } from '../../constructs/gcp/providers';
 import { Annotations, TerraformOutput, TerraformStack, dependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/gcp/gatehouse';
+import { emittedConfigProblems } from '../gateway-config-check';
 import { ImageRepository } from '../../constructs/gcp/image-repository';
 import { GoogleBetaProvider } from '../../constructs/gcp/service-agent';
 import { ProjectServices } from '../../constructs/gcp/project-services';
@@ -55,10 +56,19 @@ export class GatehouseGcpStack extends TerraformStack {
       clientCidrs: settings.clientCidrs,
       busyPollMicroseconds: settings.busyPollMicroseconds,
       alarmEmail: settings.alarmEmail,
+      sshHostKey: settings.sshHostKey,
+      tcpTls: settings.tcpTls,
       serveGateway: settings.serveGateway,
     });
 
     const g = this.gatehouse;
+    // The documents Cloud Run and the TCP instances run with, checked by the gateway's own parser at synth.
+    this.node.addValidation({
+      validate: () => [
+        ...(g.gateway ? emittedConfigProblems(g.gateway.configYaml).map((p) => `Cloud Run gateway configuration: ${p}`) : []),
+        ...(g.tcp ? emittedConfigProblems(g.tcp.configYaml).map((p) => `TCP instances' gateway configuration: ${p}`) : []),
+      ],
+    });
     if (g.gateway) new TerraformOutput(this, 'gateway_uri', { description: 'Internal ingress: reachable from the VPC only', value: g.gateway.uri });
     new TerraformOutput(this, 'gateway_service_account', { value: g.serviceAccount.email });
     new TerraformOutput(this, 'record_bucket', { value: g.records.bucket.name });

@@ -24,6 +24,10 @@ export interface GcpSettings {
   /** Gateway `tuning.busyPollMicroseconds` (docs/configuration.md); off when unset. */
   readonly busyPollMicroseconds?: number;
   readonly alarmEmail?: string;
+  /** Secret reference to the gateway's SSH host key; required with tcpProtocols "ssh". */
+  readonly sshHostKey?: string;
+  /** Secret references `{ cert, key }` for the PostgreSQL/MySQL listeners; required with those tcpProtocols. */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   /** false for the first deploy (docs/gcp.md, "Deploy"). */
   readonly serveGateway: boolean;
 }
@@ -33,7 +37,7 @@ export const PLACEHOLDER_PROJECT = 'my-gatehouse-project';
 
 const KEYS = [
   'stackName', 'project', 'region', 'image', 'recordBucketName', 'issuers', 'connections', 'recordRetentionDays',
-  'replicas', 'size', 'tcpProtocols', 'clientCidrs', 'busyPollMicroseconds', 'alarmEmail', 'serveGateway',
+  'replicas', 'size', 'tcpProtocols', 'clientCidrs', 'busyPollMicroseconds', 'alarmEmail', 'sshHostKey', 'tcpTls', 'serveGateway',
 ] as const;
 const ISSUER_KEYS = ['name', 'issuer', 'audiences', 'options', 'federation'];
 const CONNECTION_KEYS = ['name', 'spec', 'secret'];
@@ -107,8 +111,20 @@ export function readGcpSettings(raw: unknown): GcpSettings {
     clientCidrs,
     busyPollMicroseconds: typeof busyPoll === 'number' ? busyPoll : undefined,
     alarmEmail: str('alarmEmail'),
+    sshHostKey: str('sshHostKey'),
+    tcpTls: tcpTlsOf(o.tcpTls, problems, 'gatehouse:gcp.tcpTls'),
     serveGateway: serve !== false,
   };
   if (problems.length > 0) throw new Error(`Invalid Gatehouse Google Cloud settings:\n  ${problems.join('\n  ')}`);
   return settings;
+}
+
+function tcpTlsOf(value: unknown, problems: string[], where: string): { cert: string; key: string } | undefined {
+  if (value === undefined) return undefined;
+  const v = value as { cert?: unknown; key?: unknown };
+  if (typeof v !== 'object' || v === null || typeof v.cert !== 'string' || typeof v.key !== 'string' || Object.keys(v).some((k) => k !== 'cert' && k !== 'key')) {
+    problems.push(`${where}: expected {"cert": secret reference, "key": secret reference}`);
+    return undefined;
+  }
+  return { cert: v.cert, key: v.key };
 }

@@ -1,7 +1,10 @@
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
 import { PrivateDnsZone } from '@cdktf/provider-azurerm/lib/private-dns-zone';
 import { GatewayContainerApps, type GatewayContainerAppsProps } from '../../../constructs/azure/gateway-container-apps';
-import { onlyResource, resources, synth } from '../../support/cdktf';
+import { TerraformStack } from 'cdktf';
+import { parse } from 'yaml';
+import { emittedConfigProblems } from '../../../stacks/gateway-config-check';
+import { Testing, onlyResource, resources, synth } from '../../support/cdktf';
 import { IMAGE, RG, SUBNET_ID, VNET_ID } from './helpers';
 
 const base: GatewayContainerAppsProps = {
@@ -43,8 +46,20 @@ describe('GatewayContainerApps', () => {
     });
   });
 
+  test('its listeners are ones the gateway accepts: PostgreSQL with TLS, SSH with its host key; without those secrets, synth refuses', () => {
+    // gateway/src/config/schema.ts + load.ts: an SSH listener needs hostKey and has no allowPlaintext;
+    // PostgreSQL on 0.0.0.0 needs tls. Before, the kit emitted { allowPlaintext: false } for both, and every replica refused it.
+    const config = { mode: 'development', identity: { devIssuer: { enabled: true } } };
+    const ga = new GatewayContainerApps(new TerraformStack(Testing.app(), 's'), 'G', { ...base, config, tcpProtocols: ['postgres', 'ssh'], sshHostKey: 'azure-kv:v/ssh-host-key', tcpTls: { cert: 'azure-kv:v/pg-cert', key: 'azure-kv:v/pg-key' } });
+    expect(emittedConfigProblems(ga.configYaml)).toEqual([]);
+    expect(parse(ga.configYaml).listeners.ssh).toEqual({ address: '0.0.0.0', port: 2222, hostKey: 'azure-kv:v/ssh-host-key' });
+    expect(parse(ga.configYaml).listeners.postgres).toEqual({ address: '0.0.0.0', port: 5432, tls: { cert: 'azure-kv:v/pg-cert', key: 'azure-kv:v/pg-key' } });
+    expect(() => synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['ssh'] }))).toThrow(/tcpProtocols "ssh" needs sshHostKey/);
+    expect(() => synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['postgres'] }))).toThrow(/tcpProtocols "postgres" needs tcpTls/);
+  });
+
   test('every listener of the port plan is reachable: one app each, on its port', () => {
-    const json = synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['postgres', 'ssh'] }));
+    const json = synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['postgres', 'ssh'], sshHostKey: 'azure-kv:v/ssh-host-key', tcpTls: { cert: 'azure-kv:v/pg-cert', key: 'azure-kv:v/pg-key' } }));
     const ingress = Object.fromEntries(apps(json).map((a) => [a.name, [a.ingress.transport, a.ingress.target_port, a.ingress.exposed_port]]));
     expect(ingress).toEqual({
       'gatehouse-http': ['auto', 8443, undefined],

@@ -31,6 +31,7 @@ beforeAll(() => {
       { name: 'openai', spec: { kind: 'http', upstream: 'https://api.openai.com', route: { pathPrefix: '/openai' }, credential: { type: 'bearer' } }, secret: 'projects/p/secrets/team-openai' },
     ],
     tcpProtocols: ['postgres'],
+    tcpTls: { cert: 'gcp-sm:projects/p/secrets/pg-cert/versions/latest', key: 'gcp-sm:projects/p/secrets/pg-key/versions/latest' },
   })));
   res = doc.resource;
   service = all('google_cloud_run_v2_service')[0];

@@ -143,7 +143,7 @@ describe('Gatehouse (Google Cloud)', () => {
   });
 
   test('TCP protocols go to an instance group behind an internal load balancer, running as the same service account with the same configuration', () => {
-    const tcp = build({ tcpProtocols: ['postgres', 'ssh'] });
+    const tcp = build({ tcpProtocols: ['postgres', 'ssh'], sshHostKey: 'gcp-sm:projects/p/secrets/ssh-host/versions/latest', tcpTls: { cert: 'gcp-sm:projects/p/secrets/pg-cert/versions/latest', key: 'gcp-sm:projects/p/secrets/pg-key/versions/latest' } });
     expect(onlyResource(tcp, 'google_compute_forwarding_rule').ports).toEqual(['5432', '2222']);
     const template = onlyResource(tcp, 'google_compute_region_instance_template');
     expect(template.service_account.email).toMatch(/google_service_account\./);
@@ -163,7 +163,8 @@ describe('Gatehouse (Google Cloud)', () => {
 
   test.each([
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
-    ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], network: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
+    ['an ssh connection without the ssh listener', { connections: [{ name: 'box', spec: { kind: 'ssh', upstream: { host: 'h', user: 'u', privateKey: 'env:K', hostKey: 'ssh-ed25519 AAAA' } } }] }, /ssh connection box needs tcpProtocols to include "ssh"/],
+    ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], sshHostKey: 'env:K', network: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
     ['a database tier with an existing database', { existingDatabase: { secret: 'projects/p/secrets/pg' }, databaseTier: 'x' }, /conflicts with existingDatabase/],
     ['both names of the existing database', { existingDatabase: { secret: 'a' }, existingDatabaseUrlSecret: 'b' }, /old name of existingDatabase\.secret/],
     ['a wildcard federation subject', { issuers: [{ name: 'gh', issuer: 'https://x', audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }] }, /wildcard/],

@@ -1,7 +1,10 @@
 import { ComputeForwardingRule } from '@cdktf/provider-google/lib/compute-forwarding-rule';
 import { ComputeRegionInstanceTemplate } from '@cdktf/provider-google/lib/compute-region-instance-template';
 import { GatewayTcpInstances, type GatewayTcpInstancesProps } from '../../../constructs/gcp/gateway-tcp-instances';
-import { onlyResource, resources, synth } from '../../support/cdktf';
+import { TerraformStack } from 'cdktf';
+import { parse } from 'yaml';
+import { emittedConfigProblems } from '../../../stacks/gateway-config-check';
+import { Testing, onlyResource, resources, synth } from '../../support/cdktf';
 
 const base: GatewayTcpInstancesProps = {
   region: 'europe-west1',
@@ -11,9 +14,22 @@ const base: GatewayTcpInstancesProps = {
   serviceAccountEmail: 'gw@p.iam.gserviceaccount.com',
   tcpProtocols: ['postgres', 'ssh'],
   clientCidrs: ['10.50.0.0/20'],
+  sshHostKey: 'gcp-sm:projects/p/secrets/gatehouse-ssh-host-key/versions/latest',
+  tcpTls: { cert: 'gcp-sm:projects/p/secrets/pg-cert/versions/latest', key: 'gcp-sm:projects/p/secrets/pg-key/versions/latest' },
 };
 
 describe('GatewayTcpInstances (Compute Engine + internal passthrough load balancer)', () => {
+  test('its listeners are ones the gateway accepts: PostgreSQL with TLS, SSH with its host key; without those secrets, synth refuses', () => {
+    // gateway/src/config/schema.ts + load.ts: an SSH listener needs hostKey and has no allowPlaintext;
+    // PostgreSQL on 0.0.0.0 needs tls. Before, the kit emitted { allowPlaintext: false } for both, and every VM's gateway refused it.
+    const t = new GatewayTcpInstances(new TerraformStack(Testing.app(), 's'), 'T', { ...base, config: { mode: 'development', identity: { devIssuer: { enabled: true } } } });
+    expect(emittedConfigProblems(t.configYaml)).toEqual([]);
+    expect(parse(t.configYaml).listeners.ssh).toEqual({ address: '0.0.0.0', port: 2222, hostKey: base.sshHostKey });
+    expect(parse(t.configYaml).listeners.postgres).toEqual({ address: '0.0.0.0', port: 5432, tls: base.tcpTls });
+    expect(() => synth((s) => new GatewayTcpInstances(s, 'T', { ...base, sshHostKey: undefined }))).toThrow(/tcpProtocols "ssh" needs sshHostKey/);
+    expect(() => synth((s) => new GatewayTcpInstances(s, 'T', { ...base, tcpTls: undefined }))).toThrow(/tcpProtocols "postgres" needs tcpTls/);
+  });
+
   test('an internal passthrough load balancer on the protocol ports', () => {
     expect(synth((s) => new GatewayTcpInstances(s, 'T', base))).toHaveResourceWithProperties(ComputeForwardingRule, {
       load_balancing_scheme: 'INTERNAL',
@@ -44,7 +60,7 @@ describe('GatewayTcpInstances (Compute Engine + internal passthrough load balanc
     let yaml = '';
     synth((s) => void (yaml = new GatewayTcpInstances(s, 'T', base).configYaml));
     expect(yaml).toMatch(/http:\n\s+address: 127\.0\.0\.1/);
-    expect(yaml).toMatch(/postgres:\n\s+address: 0\.0\.0\.0\n\s+port: 5432\n\s+allowPlaintext: false/);
+    expect(yaml).toMatch(/postgres:\n\s+address: 0\.0\.0\.0\n\s+port: 5432\n\s+tls:/);
     expect(yaml).toMatch(/ssh:\n\s+address: 0\.0\.0\.0\n\s+port: 2222/);
   });
 
