@@ -265,6 +265,12 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     // sts:AssumeRole with its task role, so the task role may assume exactly those roles and no
     // other. The role's trust policy must admit the task role too (name `gatehouse.gateway.taskRole`,
     // or trust its account, whose identity policies then decide).
+    // Secret references the specs hold themselves (aws callerCredentials.keys, an SSH private key, a
+    // PostgreSQL password): the gateway reads each with its task role, so it may read exactly those.
+    const referenced = referencedSecretArns(connections);
+    if (referenced.length > 0) {
+      taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadConnectionSecrets', actions: ['secretsmanager:GetSecretValue'], resources: referenced }));
+    }
     const assumable = assumableRoleArns(connections);
     if (assumable.length > 0) {
       taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'AssumeConnectionRoles', actions: ['sts:AssumeRole'], resources: assumable }));
@@ -388,6 +394,29 @@ function assumableRoleArns(connections: readonly GatehouseConnection[]): string[
     }
     arns.add(roleArn);
   }
+  return [...arns];
+}
+
+/**
+ * The Secrets Manager secrets that `aws-sm:<ARN>[#field]` references in the connection specs name,
+ * once each (the kit's own connection secrets are granted apart). A reference by name is left out:
+ * its ARN ends in a suffix Secrets Manager chose, and granting `name-??????` would reach any secret
+ * created under that name later; give the ARN (or `aws-sm:${secret.secretArn}`) instead.
+ */
+function referencedSecretArns(connections: readonly GatehouseConnection[]): string[] {
+  const arns = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (!value.startsWith('aws-sm:')) return;
+      const id = value.slice('aws-sm:'.length).split('#')[0]!;
+      if (Token.isUnresolved(id) || /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*?]+$/.test(id)) arns.add(id);
+    } else if (Array.isArray(value)) {
+      value.forEach(visit);
+    } else if (typeof value === 'object' && value !== null) {
+      Object.values(value).forEach(visit);
+    }
+  };
+  for (const c of connections) visit(c.spec);
   return [...arns];
 }
 

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Gatehouse, type GatehouseProps } from '../../../constructs/aws/gatehouse';
 import { IMAGE_FIXTURE, newStack, testCertificate, testVpc } from './helpers';
 
@@ -19,16 +20,19 @@ function platformStack() {
   const agents = new ec2.SecurityGroup(stack, 'Agents', { vpc });
   const auditor = new iam.Role(stack, 'Auditor', { assumedBy: new iam.AccountRootPrincipal() });
   const agentRole = new iam.Role(stack, 'QueueWorker', { assumedBy: new iam.AccountRootPrincipal() });
-  return { stack, vpc, cluster, provider, zone, agents, auditor, agentRole };
+  const sshKey = new secretsmanager.Secret(stack, 'BastionKey');
+  return { stack, vpc, cluster, provider, zone, agents, auditor, agentRole, sshKey };
 }
 
 const S3_ROLE = 'arn:aws:iam::210987654321:role/agents-s3-read';
+const AWS_KEYS = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-aws-keys-AbCdEf';
+const REPORTS_DB = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reports-db-QwErTy';
 
 /** An `aws` connection of the gateway's schema (gateway/src/config/schema.ts, awsConnectionSchema). */
 function awsSpec(service: string, brokered?: { roleArn: string; externalId?: string }) {
   return {
     kind: 'aws' as const, service, region: 'eu-west-1', route: { pathPrefix: `/aws/${service}` },
-    callerCredentials: { keys: 'aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-aws-keys-AbCdEf' },
+    callerCredentials: { keys: `aws-sm:${AWS_KEYS}` },
     ...(brokered ? { brokered } : {}),
   };
 }
@@ -54,6 +58,10 @@ describe('Gatehouse options', () => {
       { name: 'dynamodb', spec: awsSpec('dynamodb', { roleArn: S3_ROLE, externalId: 'gatehouse' }) },
       { name: 'sqs', spec: awsSpec('sqs', { roleArn: p.agentRole.roleArn }) },
       { name: 'kms', spec: awsSpec('kms') },
+      // Secret references of the user's own: by token, by ARN with a field, and by name (not granted).
+      { name: 'bastion', spec: { kind: 'ssh', upstream: { host: 'bastion.internal', user: 'ops', privateKey: `aws-sm:${p.sshKey.secretArn}`, hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' } } },
+      { name: 'reports', spec: { kind: 'postgres', upstream: { host: 'reports.internal', database: 'reports', user: 'agent', password: `aws-sm:${REPORTS_DB}#password` } } },
+      { name: 'legacy', spec: { kind: 'postgres', upstream: { host: 'legacy.internal', database: 'legacy', user: 'agent', password: 'aws-sm:legacy-db-password' } } },
     ],
   });
   gatehouse.records.grantRead(p.auditor);
@@ -67,6 +75,19 @@ describe('Gatehouse options', () => {
     const agentRoleArn = { 'Fn::GetAtt': [p.stack.resolve((p.agentRole.node.defaultChild as iam.CfnRole).logicalId), 'Arn'] };
     const sts = statements.filter((st) => JSON.stringify(st.Action).includes('sts:'));
     expect(sts).toEqual([{ Sid: 'AssumeConnectionRoles', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: [S3_ROLE, agentRoleArn] }]);
+  });
+
+  test('secret references in the specs: the task role may read exactly the secrets they name by ARN (each once), not one named by name only', () => {
+    const roleId = p.stack.resolve((gatehouse.gateway.taskRole.node.defaultChild as iam.CfnRole).logicalId);
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+      .filter((pol) => JSON.stringify(pol.Properties.Roles).includes(roleId))
+      .flatMap((pol) => pol.Properties.PolicyDocument.Statement as any[]);
+    const read = statements.find((st) => st.Sid === 'ReadConnectionSecrets');
+    expect(read).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
+    const expected = [AWS_KEYS, { Ref: p.stack.resolve((p.sshKey.node.defaultChild as secretsmanager.CfnSecret).logicalId) }, REPORTS_DB];
+    expect(read.Resource).toHaveLength(expected.length);
+    expect(read.Resource).toEqual(expect.arrayContaining(expected));
+    expect(JSON.stringify(statements)).not.toContain('legacy-db-password');
   });
 
   test.each([
