@@ -40,7 +40,7 @@ export class GatehouseGcpStack extends TerraformStack {
     }
     new GoogleProvider(this, 'google', { project: settings.project, region: settings.region });
     // For the service agents that customer-managed keys need (google_project_service_identity is beta only).
-    new GoogleBetaProvider(this, 'google-beta', { project: settings.project, region: settings.region });
+    if (settings.customerManagedKeys !== false) new GoogleBetaProvider(this, 'google-beta', { project: settings.project, region: settings.region });
 
     this.gatehouse = new Gatehouse(this, 'gatehouse', {
       project: settings.project,
@@ -59,6 +59,7 @@ export class GatehouseGcpStack extends TerraformStack {
       sshHostKey: settings.sshHostKey,
       tcpTls: settings.tcpTls,
       serveGateway: settings.serveGateway,
+      customerManagedKeys: settings.customerManagedKeys,
     });
 
     const g = this.gatehouse;

@@ -30,6 +30,8 @@ export interface GcpSettings {
   readonly tcpTls?: { readonly cert: string; readonly key: string };
   /** false for the first deploy (docs/gcp.md, "Deploy"). */
   readonly serveGateway: boolean;
+  /** Cloud KMS keys for secrets and Cloud SQL (default true; decide before the first apply). */
+  readonly customerManagedKeys?: boolean;
 }
 
 /** Shown in cdktf.json until the operator sets real values. */
@@ -37,7 +39,7 @@ export const PLACEHOLDER_PROJECT = 'my-gatehouse-project';
 
 const KEYS = [
   'stackName', 'project', 'region', 'image', 'recordBucketName', 'issuers', 'connections', 'recordRetentionDays',
-  'replicas', 'size', 'tcpProtocols', 'clientCidrs', 'busyPollMicroseconds', 'alarmEmail', 'sshHostKey', 'tcpTls', 'serveGateway',
+  'replicas', 'size', 'tcpProtocols', 'clientCidrs', 'busyPollMicroseconds', 'alarmEmail', 'sshHostKey', 'tcpTls', 'serveGateway', 'customerManagedKeys',
 ] as const;
 const ISSUER_KEYS = ['name', 'issuer', 'audiences', 'options', 'federation'];
 const CONNECTION_KEYS = ['name', 'spec', 'secret'];
@@ -93,6 +95,8 @@ export function readGcpSettings(raw: unknown): GcpSettings {
   const clientCidrs = o.clientCidrs === undefined ? undefined : arr<string>('clientCidrs');
   const busyPoll = o.busyPollMicroseconds;
   if (busyPoll !== undefined && typeof busyPoll !== 'number') problems.push('gatehouse:gcp.busyPollMicroseconds: expected a number');
+  const cmk = o.customerManagedKeys;
+  if (cmk !== undefined && typeof cmk !== 'boolean') problems.push('gatehouse:gcp.customerManagedKeys: expected true or false');
   const serve = o.serveGateway ?? true;
   if (typeof serve !== 'boolean') problems.push('gatehouse:gcp.serveGateway: expected true or false');
 
@@ -114,6 +118,7 @@ export function readGcpSettings(raw: unknown): GcpSettings {
     sshHostKey: str('sshHostKey'),
     tcpTls: tcpTlsOf(o.tcpTls, problems, 'gatehouse:gcp.tcpTls'),
     serveGateway: serve !== false,
+    ...(typeof cmk === 'boolean' ? { customerManagedKeys: cmk } : {}),
   };
   if (problems.length > 0) throw new Error(`Invalid Gatehouse Google Cloud settings:\n  ${problems.join('\n  ')}`);
   return settings;

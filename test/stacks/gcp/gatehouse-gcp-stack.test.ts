@@ -35,6 +35,14 @@ describe('reference stacks (stacks/gcp)', () => {
     expect(text).toMatch(/tuning:\n {2}busyPollMicroseconds: 1000/);
   });
 
+  test('customerManagedKeys: false in the settings drops the service agents and the google-beta provider', () => {
+    expect(json.provider['google-beta']).toEqual([{ project: 'my-gatehouse-project', region: 'europe-west1' }]);
+    const plain = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 'plain', readGcpSettings({ ...context['gatehouse:gcp'], customerManagedKeys: false })), true));
+    expect(plain.provider['google-beta']).toBeUndefined();
+    expect(plain.resource.google_project_service_identity).toBeUndefined();
+    expect(() => readGcpSettings({ ...context['gatehouse:gcp'], customerManagedKeys: 'yes' })).toThrow(/customerManagedKeys: expected true or false/);
+  });
+
   test('the foundation stack holds the image repository (pushed to before the main stack is applied) and its APIs', () => {
     const foundation = JSON.parse(Testing.synth(new GatehouseGcpFoundationStack(Testing.app(), 'f', settings())));
     const repo = Object.values(foundation.resource.google_artifact_registry_repository)[0] as any;
