@@ -77,6 +77,8 @@ export const ERROR_CODES = {
   GH_ERR_MESSAGE_TOO_LARGE: 413,
   /** A long-lived connection outlived its login token or its maximum session life. */
   GH_ERR_SESSION_EXPIRED: 401,
+  /** SSH publickey authentication refused every key the client presented (unregistered, expired, revoked, a certificate not from the gateway's CA, an unknown target); the reasons are in the message. */
+  GH_ERR_SSH_KEY_REFUSED: 401,
   // AWS APIs (protocols/aws): AWS answers authentication failures with 403 and malformed ones with 400
   /** The access key id or session token is not a gateway-issued caller credential (an AWS key, another format, none). */
   GH_ERR_AWS_CREDENTIAL_FOREIGN: 403,

@@ -43,6 +43,8 @@ export interface SshTestEnvOptions {
   readonly recordingMode?: 'strict' | 'buffered';
   /** listeners.ssh.keyTtlMinutes. */
   readonly keyTtlMinutes?: number;
+  /** The `approvals` config section. @default none */
+  readonly approvals?: Record<string, unknown>;
 }
 
 export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTestEnv> {
@@ -59,6 +61,7 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
       identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }] },
       policy: { cedar: options.policy },
       recording: { mode: options.recordingMode ?? 'strict' },
+      ...(options.approvals !== undefined ? { approvals: options.approvals } : {}),
       listeners: { ssh: { address: '127.0.0.1', port: 0, hostKey: `file:${hostKey.path}`, userCaKey: `file:${userCa.path}`, ...(options.keyTtlMinutes !== undefined ? { keyTtlMinutes: options.keyTtlMinutes } : {}) } },
       connections: [
         { name: 'box', kind: 'ssh', upstream: upstream(sshd.hostKey), ...(options.masking !== undefined ? { masking: options.masking } : {}) },

@@ -8,7 +8,7 @@ import type { GatewaySession, Pipeline, SshPtySize } from '../../pipeline/types'
 import { DECISION_CODES, refusalErrorCode, type DecisionCode, type Operation } from '../../policy/decision';
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
-import { loadHostKey, parsePublicKey } from './host-key';
+import { fingerprint, loadHostKey, parsePublicKey } from './host-key';
 import type { SshKeyRegistry } from './key-registry';
 import { resolveTarget } from './target';
 import { TerminalRecorder, type TerminalMasking } from './terminal-recorder';
@@ -171,6 +171,15 @@ export class SshGateway {
     this.closing.add(p);
   }
 
+  /** Records a connection whose every presented key was refused as auth.failure (GH_ERR_SSH_KEY_REFUSED, the reasons in the message). */
+  private authFailed(refused: readonly string[], connection: string | undefined, info: Ssh2ClientInfo): void {
+    const record = this.options.pipeline.authenticationFailed;
+    if (record === undefined) return;
+    const err = new GatehouseError('GH_ERR_SSH_KEY_REFUSED', `no presented SSH key was accepted: ${refused.join('; ')}`);
+    const p: Promise<void> = record.call(this.options.pipeline, err, { address: info.ip, port: info.port, userAgent: info.header.versions.software }, 'ssh', connection).finally(() => this.closing.delete(p));
+    this.closing.add(p);
+  }
+
   /** The login a presented key or certificate stands for, or why not (logged; the client sees only "denied"). */
   private login(ctx: AuthContext & { method: 'publickey' }): Login | string {
     const target = resolveTarget(ctx.username, this.options.connections);
@@ -206,6 +215,9 @@ export class SshGateway {
     let registering = false;
     let expiry: NodeJS.Timeout | undefined;
     let channels = 0;
+    /** Keys refused on this connection (a few): recorded as one auth.failure if it never logs in. */
+    const refused: string[] = [];
+    let refusedTarget: string | undefined;
 
     client.on('error', (err) => logger.debug({ err: err.message }, 'ssh client connection error'));
 
@@ -221,6 +233,8 @@ export class SshGateway {
       const found = this.login(ctx);
       if (typeof found === 'string') {
         logger.info({ user: ctx.username, reason: found }, 'ssh key refused');
+        if (refused.length < 8) refused.push(`${fingerprint(ctx.key.data)} (${ctx.key.algo}): ${found}`);
+        refusedTarget ??= resolveTarget(ctx.username, this.options.connections)?.name;
         return ctx.reject(['publickey']);
       }
       if (ctx.signature === undefined) return ctx.accept(); // the client asks whether the key would do
@@ -252,6 +266,9 @@ export class SshGateway {
     client.on('close', () => {
       this.conns.delete(conn);
       if (expiry !== undefined) clearTimeout(expiry);
+      // Refused keys are recorded once the client gave up (a client tries its keys in turn; one
+      // that logs in with a later key did not fail to authenticate).
+      if (login === undefined && !registering && refused.length > 0) this.authFailed(refused, refusedTarget, info);
     });
 
     // Forwarding and other channel kinds: refused (recorded as policy.denied) until they are judged and recorded.
@@ -515,7 +532,12 @@ export class SshGateway {
     const { session, upstream } = r;
     const requestId = session.newRequestId();
     try {
-      const decision = await session.admit(operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), requestId, { type: 'ssh.sftp.open', payload: { channel } });
+      const signal = (): AbortSignal => {
+        const ac = new AbortController();
+        stream.once('close', () => ac.abort());
+        return ac.signal;
+      };
+      const decision = await session.admit(operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), requestId, { type: 'ssh.sftp.open', payload: { channel } }, { signal });
       if (decision.effect !== 'allow') return refuseOnChannel(`${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
@@ -571,8 +593,14 @@ export class SshGateway {
     if (notAccepting !== undefined) return refuseOnChannel(`${notAccepting.code}: ${notAccepting.message}`);
     const requestId = session.newRequestId();
     try {
-      const decision = await session.admit(op, requestId, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } });
-      if (decision.effect !== 'allow') return refuseOnChannel(`GH_ERR_POLICY_DENIED (${decision.code}): ${decision.message}`);
+      // A channel waiting for an approval whose client goes away cancels it (recorded as approval.cancelled).
+      const signal = (): AbortSignal => {
+        const ac = new AbortController();
+        stream.once('close', () => ac.abort());
+        return ac.signal;
+      };
+      const decision = await session.admit(op, requestId, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } }, { signal });
+      if (decision.effect !== 'allow') return refuseOnChannel(`${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
       return refuseOnChannel(`${err.code}: ${err.message}`);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'ssh2';
@@ -204,5 +205,17 @@ describe('SSH gateway against a real OpenSSH server', () => {
     expect(r.stderr).toMatch(/Permission denied \(publickey\)/);
     await expect(ssh2Connect('nowhere', client.privateKey)).rejects.toThrow(/authentication methods failed/);
     await expect(ssh2Connect('someone-else@box', client.privateKey)).rejects.toThrow(/authentication methods failed/);
+    // Each connection that never logged in is recorded as an auth.failure naming its keys' reasons
+    // (recorded when the client's connection closes, a moment after it gave up).
+    const fp = (publicKey: string) => `SHA256:${createHash('sha256').update(Buffer.from(publicKey.split(' ')[1]!, 'base64')).digest('base64').replace(/=+$/, '')}`;
+    const wanted = [`${fp(stranger.publicKey)} (ssh-ed25519): unknown`, `${fp(late.publicKey)} (ssh-ed25519): expired`, 'unknown_target'];
+    let failures: Record<string, unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      failures = (await rp.allEvents()).filter((e) => e.type === 'auth.failure').map((e) => e.payload);
+      if (wanted.every((w) => failures.some((f) => String(f.message).includes(w))) && failures.length >= 5) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const w of wanted) expect(failures).toContainEqual(expect.objectContaining({ code: 'GH_ERR_SSH_KEY_REFUSED', message: expect.stringContaining(w) }));
+    expect(failures.filter((f) => String(f.message).includes(': expired'))).toEqual(expect.arrayContaining([expect.objectContaining({ connection: 'box' })]));
   }, 60_000);
 });

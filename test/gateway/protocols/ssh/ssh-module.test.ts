@@ -15,6 +15,10 @@ import { runSsh, startSshTestEnv, type SshTestEnv } from '../../../support/ssh-g
  */
 const POLICY = `
 permit (principal in Gatehouse::Group::"developers", action in [Gatehouse::Action::"ssh:exec", Gatehouse::Action::"ssh:shell"], resource);
+@id("review-deploys")
+@decision("review")
+@message("deploys need an approval")
+permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "deploy*" };
 forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "touch *" };
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:port-forward", resource) when { context.direction == "local" && context.host == "127.0.0.1" && context.port == ECHO_PORT };
 `;
@@ -38,11 +42,27 @@ async function sessionWith(type: string, predicate: (p: Record<string, unknown>)
   return all.filter((e) => e.session === hit!.session);
 }
 
+/** The admin API as an approver (`approvers` group). */
+async function admin(path: string, init: RequestInit = {}): Promise<Record<string, any>> {
+  const approver = await env.token({ sub: 'grace', groups: ['approvers'] });
+  const res = await fetch(`${env.gw.adminUrl}${path}`, { ...init, headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' } });
+  return (await res.json()) as Record<string, any>;
+}
+
+/** Waits for the pending approval of an action (the condition itself, no fixed sleep). */
+async function pendingApproval(action: string): Promise<Record<string, any>> {
+  for (;;) {
+    const found = ((await admin('/api/approvals?status=pending')).approvals as Record<string, any>[]).find((a) => a.action === action);
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 beforeAll(async () => {
   echo = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   const echoPort = (echo.address() as net.AddressInfo).port;
-  env = await startSshTestEnv({ policy: POLICY.replace('ECHO_PORT', String(echoPort)), recordingMode: 'buffered' });
+  env = await startSshTestEnv({ policy: POLICY.replace('ECHO_PORT', String(echoPort)), recordingMode: 'buffered', approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 60 } });
   // `gatehouse ssh-key` as a user runs it: a token from the environment, files under a home directory.
   const out: string[] = [];
   const code = await sshKeyCommand(
@@ -106,6 +126,36 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(existsSync(marker)).toBe(false);
   }, 60_000);
 
+  it('holds an exec under a review policy until an approver grants it through the admin API; then it runs and is recorded', async () => {
+    const marker = join(env.dir, 'deploy-marker');
+    // `deploy…` is what policy reviews; the shell then runs the rest of the line.
+    const running = runSsh(env, keyPath, 'box', `deploy=1; echo deployed > ${marker}; echo approved-$((6*7))`);
+    const pending = await pendingApproval('ssh:exec');
+    expect(pending).toMatchObject({ protocol: 'ssh', connection: 'box', requester: { subject: 'ada' }, reasons: ['review-deploys'] });
+    // Held: the upstream has not run it while it waits.
+    expect(existsSync(marker)).toBe(false);
+    const granted = await admin(`/api/approvals/${pending.id}/approve`, { method: 'POST', body: JSON.stringify({ reason: 'release 7' }) });
+    expect(granted.approval.status).toBe('granted');
+    const r = await running;
+    expect(r).toMatchObject({ code: 0, stdout: 'approved-42\n' });
+    expect(readFileSync(marker, 'utf8')).toBe('deployed\n');
+    const s = await sessionWith('approval.requested', (p) => p.approvalId === pending.id);
+    const requested = s.find((e) => e.type === 'approval.requested')! as Event & { requestId?: string };
+    expect(s.find((e) => e.type === 'approval.granted')).toMatchObject({ requestId: requested.requestId });
+    expect(s.find((e) => e.type === 'ssh.channel.open')).toMatchObject({ requestId: requested.requestId, payload: { kind: 'exec', decision: { effect: 'allow', code: 'approval.granted' } } });
+  }, 60_000);
+
+  it('refuses the held exec when the approver denies it: exit status 126 with the code, never run upstream', async () => {
+    const marker = join(env.dir, 'deploy-denied-marker');
+    const running = runSsh(env, keyPath, 'box', `deploy=2; touch ${marker}`);
+    const pending = await pendingApproval('ssh:exec');
+    await admin(`/api/approvals/${pending.id}/deny`, { method: 'POST', body: JSON.stringify({ reason: 'not today' }) });
+    const r = await running;
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('gatehouse: GH_ERR_APPROVAL_DENIED (approval.denied)');
+    expect(existsSync(marker)).toBe(false);
+  }, 60_000);
+
   it('judges port forwarding: a local forward policy permits carries bytes and is recorded; others are refused and recorded', async () => {
     const echoPort = (echo.address() as net.AddressInfo).port;
     const allowed = await runSsh(env, keyPath, 'box', undefined, ['-W', `127.0.0.1:${echoPort}`], 'ping through the tunnel\n');
@@ -160,6 +210,15 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     const again = await runSsh(env, reg.path, 'box', 'echo late');
     expect(again.code).toBe(255);
     expect(again.stderr).toMatch(/Permission denied \(publickey\)/);
+    // Recorded as auth.failure with the reasons: the certificate expired, and its key (tried after
+    // it) expired in the registry too.
+    let failure: Event | undefined;
+    for (let i = 0; i < 200 && failure === undefined; i++) {
+      failure = (await events()).find((e) => e.type === 'auth.failure' && String(e.payload.message).includes(reg.registration.fingerprint));
+      if (failure === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(failure?.payload).toMatchObject({ code: 'GH_ERR_SSH_KEY_REFUSED', connection: 'box', message: expect.stringContaining('certificate_expired') });
+    expect(failure?.payload.message).toContain(`${reg.registration.fingerprint} (ssh-ed25519): expired`);
   }, 60_000);
 
   it('carries 16 MB each way byte for byte through exec (cat up, cat down), with the byte counts recorded', async () => {
