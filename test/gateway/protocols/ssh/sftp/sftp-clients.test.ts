@@ -4,7 +4,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvents } from '../../../../support/pg-gateway';
 import { makeTempDir } from '../../../../support/recording-helpers';
-import { startSshTestEnv, type SshTestEnv } from '../../../../support/ssh-gateway';
+import type { ClientChannel } from 'ssh2';
+import { body, FX, FXF, FXP, header, PacketFramer } from '../../../../../gateway/src/protocols/ssh/sftp/packets';
+import { ssh2Connect, startSshTestEnv, type SshTestEnv } from '../../../../support/ssh-gateway';
 
 /**
  * SFTP through the whole gateway, driven by OpenSSH's own `sftp` (batch mode) and `scp` (SFTP
@@ -141,6 +143,74 @@ describe('SFTP through the gateway with the real OpenSSH clients', () => {
     expect(r.code).toBe(0);
     expect(existsSync(join(protectedDir, 'keep.txt'))).toBe(true);
     await sessionWith('policy.denied', (p) => p.code === 'ssh.sftp_path' && p.action === 'ssh:sftp:remove');
+  }, 60_000);
+
+  it('judges a raw SFTP client: relative paths only after REALPATH ".", a WRITE on a read handle and a forged handle refused, an oversized packet ends the channel', async () => {
+    const reg = await env.register(await env.token({ sub: 'raw' }), 'raw-client');
+    const c = await ssh2Connect(env, 'box', reg.privateKey);
+    const ch = await new Promise<ClientChannel>((resolve, reject) => c.subsys('sftp', (err, stream) => (err ? reject(err) : resolve(stream))));
+    const framer = new PacketFramer();
+    const replies: Buffer[] = [];
+    let waiting: (() => void) | undefined;
+    ch.on('data', (d: Buffer) => {
+      replies.push(...framer.push(d));
+      waiting?.();
+    });
+    const closed = new Promise<void>((r) => ch.once('close', () => r()));
+    const str = (v: string | Buffer) => {
+      const b = Buffer.isBuffer(v) ? v : Buffer.from(v);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      return Buffer.concat([len, b]);
+    };
+    const u32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    const send = (type: number, id: number | undefined, ...parts: Buffer[]) => {
+      const rest = Buffer.concat([Buffer.from([type]), ...(id === undefined ? [] : [u32(id)]), ...parts]);
+      ch.write(Buffer.concat([u32(rest.length), rest]));
+    };
+    /** The next reply (in order; the server answers in order, the gateway's refusals at once). */
+    const next = async (): Promise<Buffer> => {
+      while (replies.length === 0) await new Promise<void>((r) => (waiting = r));
+      return replies.shift()!;
+    };
+    const status = (p: Buffer) => {
+      const r = body(p);
+      return { type: header(p).type, id: header(p).id, code: r.u32(), message: r.bytes().toString() };
+    };
+    send(FXP.INIT, undefined, u32(3));
+    expect(header(await next()).type).toBe(FXP.VERSION);
+    send(FXP.OPEN, 1, str('relative.txt'), u32(FXF.READ), u32(0));
+    expect(status(await next())).toMatchObject({ id: 1, code: FX.PERMISSION_DENIED, message: expect.stringContaining('ssh.sftp_path') });
+    send(FXP.REALPATH, 2, str('.'));
+    const name = await next();
+    const nr = body(name);
+    nr.u32();
+    const cwd = nr.bytes().toString();
+    expect(cwd).toMatch(/^\//);
+    send(FXP.STAT, 3, str('gh-no-such-file'));
+    expect(status(await next())).toMatchObject({ id: 3, code: FX.NO_SUCH_FILE });
+    const file = join(env.dir, 'raw-read.txt');
+    writeFileSync(file, 'read only\n');
+    send(FXP.OPEN, 4, str(file), u32(FXF.READ), u32(0));
+    const handle = body(await next()).bytes();
+    send(FXP.WRITE, 5, str(handle), Buffer.alloc(8), str('overwrite'));
+    expect(status(await next())).toMatchObject({ id: 5, code: FX.PERMISSION_DENIED, message: expect.stringContaining('not opened for writing') });
+    send(FXP.READ, 6, str('forged'), Buffer.alloc(8), u32(100));
+    expect(status(await next())).toMatchObject({ id: 6, code: FX.PERMISSION_DENIED, message: expect.stringContaining('did not see opened') });
+    expect(readFileSync(file, 'utf8')).toBe('read only\n');
+    // A length beyond 256 KiB: the channel is closed, nothing buffered.
+    ch.write(u32(300 * 1024));
+    await closed;
+    c.end();
+    const s = await sessionWith('ssh.sftp.error', (p) => String(p.message).includes('262144'));
+    expect(s.find((e) => e.type === 'ssh.sftp.request' && e.payload.op === 'stat')?.payload).toMatchObject({ path: `${cwd}/gh-no-such-file` });
+    expect(s.find((e) => e.type === 'ssh.sftp.error')?.payload).toMatchObject({ from: 'client' });
+    expect(s.filter((e) => e.type === 'policy.denied').map((e) => e.payload.code)).toEqual(['ssh.sftp_path', 'ssh.sftp_path', 'ssh.sftp_path']);
+    expect(s.find((e) => e.type === 'ssh.sftp.close')?.payload).toMatchObject({ path: file, closed: false });
   }, 60_000);
 
   it('copies a 50 MB file up and down with scp (SFTP mode) byte for byte; the gateway process grows far less than the file', async () => {
