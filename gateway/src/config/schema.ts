@@ -34,6 +34,22 @@ export const listenerSchema = z
   .strict();
 
 /**
+ * Where clients reach a TCP listener when something between them and the gateway changes the name
+ * or port (a load balancer listening on 22 for a container's 2222, a separate DNS name for the
+ * database endpoint). Published at `/.well-known/gatehouse`, so `gatehouse setup psql` and SSH
+ * clients connect there. Each field left out: the gateway URL's host name, the port bound.
+ */
+export const advertiseSchema = z
+  .object({
+    host: z.string().regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'a host name or IP address ([…] for IPv6)').optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+  })
+  .strict();
+
+/** The PostgreSQL listener: a listener clients may reach under another name or port. */
+export const postgresListenerSchema = listenerSchema.extend({ advertise: advertiseSchema.optional() }).strict();
+
+/**
  * The SSH listener (docs/ssh.md). SSH brings its own encryption: no `tls` block. Clients pin the
  * gateway's host key (`gatehouse` logs its fingerprint at start; `gatehouse ssh-key` prints it).
  */
@@ -52,6 +68,8 @@ export const sshListenerSchema = z
     userCaKey: secretRef.optional(),
     /** Longest lifetime of a registered key or certificate, in minutes; the caller's token expiry cuts it shorter. @default 60 */
     keyTtlMinutes: z.number().int().min(1).max(1440).default(60),
+    /** Where clients reach this listener, when not at the gateway's host name and the bound port. */
+    advertise: advertiseSchema.optional(),
   })
   .strict();
 
@@ -710,7 +728,7 @@ export const configSchema = z
         http: listenerSchema.default({ address: '127.0.0.1', port: 8080, allowPlaintext: false }),
         admin: listenerSchema.default({ address: '127.0.0.1', port: 9090, allowPlaintext: false }),
         /** PostgreSQL protocol listener; off unless configured. Without TLS it needs allowPlaintext: true. */
-        postgres: listenerSchema.optional(),
+        postgres: postgresListenerSchema.optional(),
         /** SSH listener (docs/ssh.md); off unless configured. Needs at least one `kind: ssh` connection. */
         ssh: sshListenerSchema.optional(),
         /** The web console on its own listener (only the console); without it the console is on the admin listener. */

@@ -15,7 +15,7 @@ import { GatewayPipeline } from '../pipeline/pipeline';
 import type { PolicyEngine } from '../pipeline/types';
 import type { PostgresProxy } from '../protocols/postgres';
 import { StartedProtocols } from '../protocols/kit/module';
-import { httpModule, postgresModule, PROTOCOL_MODULES } from '../protocols/registry';
+import { httpModule, postgresModule, PROTOCOL_MODULES, sshModule } from '../protocols/registry';
 import { exportSession } from '../recording/reader';
 import { GatehouseRecorder } from '../recording/recorder';
 import type { LogSink } from '../recording/sinks/sink';
@@ -32,7 +32,7 @@ import { listen, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
 import { preflight } from './preflight';
-import { withWellKnown } from './well-known';
+import { WellKnownPublisher, withWellKnown } from './well-known';
 import { formatProblems } from '../config/load';
 
 export interface RunningGateway {
@@ -192,8 +192,10 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     console: config.listeners.console === undefined ? consoleHandler : undefined,
   });
 
+  const wellKnown = new WellKnownPublisher(config);
   // Every configured protocol, from the registry: started whole or not at all.
   const protocols = await StartedProtocols.start(PROTOCOL_MODULES, {
+    wellKnown,
     config,
     pipeline,
     secrets,
@@ -202,10 +204,17 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     onActivity: busyPoller.touch,
     extraMaskingDetectors: options.extraMaskingDetectors,
   });
+  // What clients need to connect, with the ports bound and the SSH host key read.
+  const pgProxy = protocols.get(postgresModule);
+  const ssh = protocols.get(sshModule);
+  wellKnown.publish({
+    ...(pgProxy !== undefined && { postgres: { port: pgProxy.port } }),
+    ...(ssh !== undefined && { ssh: { port: ssh.port, hostKey: ssh.hostPublicKey, hostKeyFingerprint: ssh.hostKeyFingerprint } }),
+  });
   let adminListener: Listener;
   let consoleListener: Listener | undefined;
   try {
-    adminListener = await listen('admin', config.listeners.admin, withWellKnown(config, adminHandler), secrets);
+    adminListener = await listen('admin', config.listeners.admin, withWellKnown(wellKnown, adminHandler), secrets);
     if (config.listeners.console !== undefined && consoleHandler !== undefined) {
       consoleListener = await listen('console', config.listeners.console, consoleListenerHandler(consoleHandler, logger), secrets).catch(async (e: unknown) => {
         await adminListener.close(0);

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,10 +32,9 @@ describe('gatehouse setup', () => {
   };
 
   beforeAll(async () => {
-    // A fixed free port: the published document names the configured port (0 would say 0).
-    const pgPort = await freePort();
+    // Port 0: the published document names the port bound, which setup psql writes.
     tg = await startTestGateway(() => ({
-      listeners: { postgres: { address: '127.0.0.1', port: pgPort, allowPlaintext: true } },
+      listeners: { postgres: { address: '127.0.0.1', port: 0, allowPlaintext: true } },
       connections: [
         { name: 'anthropic', kind: 'http', upstream: 'http://127.0.0.1:9', route: { pathPrefix: '/anthropic' }, llm: 'anthropic' },
         { name: 'demo', kind: 'http', upstream: 'http://127.0.0.1:9', route: { pathPrefix: '/demo' } },
@@ -227,13 +225,3 @@ describe('gatehouse setup', () => {
     expect(lineDiff('a\nb\nc\nd\ne\n', 'a\nb\nC\nd\ne\n')).toEqual(['  b', '- c', '+ C', '  d']);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

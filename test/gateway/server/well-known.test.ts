@@ -1,15 +1,29 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configSchema } from '../../../gateway/src/config/schema';
-import { buildWellKnownDocument } from '../../../gateway/src/server/well-known';
+import { sshModule } from '../../../gateway/src/protocols/registry';
+import { buildWellKnownDocument, WellKnownPublisher, withWellKnown } from '../../../gateway/src/server/well-known';
 import { startTestGateway, type TestGateway } from '../../support/gateway';
 
 /** `/.well-known/gatehouse`: what `gatehouse login <gateway>` needs, and nothing secret. */
 describe('/.well-known/gatehouse', () => {
   let upstream: Server;
   let tg: TestGateway;
+  let keys: string;
+  /** The gateway's SSH host key as OpenSSH itself reads it. */
+  let hostKey: { line: string; fingerprint: string };
 
   beforeAll(async () => {
+    keys = mkdtempSync(join(tmpdir(), 'gh-wk-keys-'));
+    for (const name of ['host', 'broker']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(keys, name)]);
+    hostKey = {
+      line: readFileSync(join(keys, 'host.pub'), 'utf8').split(' ').slice(0, 2).join(' '),
+      fingerprint: execFileSync('ssh-keygen', ['-l', '-f', join(keys, 'host.pub')], { encoding: 'utf8' }).split(' ')[1]!,
+    };
     // An upstream that would answer every path: the document must come from the gateway, not it.
     upstream = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"from":"upstream"}'));
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -22,18 +36,26 @@ describe('/.well-known/gatehouse', () => {
         ],
       },
       login: { issuer: 'corp', clientId: 'gatehouse-cli' },
+      // Port 0 for both: the document must name the ports the OS chose.
+      listeners: {
+        postgres: { address: '127.0.0.1', port: 0, allowPlaintext: true },
+        ssh: { address: '127.0.0.1', port: 0, hostKey: `file:${join(keys, 'host')}` },
+      },
       connections: [
         { name: 'everything', kind: 'http', upstream: upstreamUrl, route: { pathPrefix: '/' }, credential: { type: 'bearer', secret: 'env:GH_TEST_NEVER_SET' } },
         { name: 'anthropic', kind: 'http', upstream: upstreamUrl, route: { pathPrefix: '/anthropic' }, llm: 'anthropic' },
+        { name: 'orders', kind: 'postgres', upstream: { host: '127.0.0.1', database: 'orders', user: 'gw', tls: { mode: 'disable' } } },
+        { name: 'box', kind: 'ssh', upstream: { host: '127.0.0.1', user: 'deploy', privateKey: `file:${join(keys, 'broker')}`, hostKey: readFileSync(join(keys, 'broker.pub'), 'utf8').split(' ').slice(0, 2).join(' ') } },
       ],
     }));
   });
   afterAll(async () => {
     await tg?.stop();
     await new Promise((resolve) => upstream.close(resolve));
+    rmSync(keys, { recursive: true, force: true });
   });
 
-  test('the HTTP listener serves it before any connection route, with issuer, client id, audiences and connections', async () => {
+  test('the HTTP listener serves it before any connection route, with issuer, client id, audiences and connections (the ports bound, the SSH host key)', async () => {
     const res = await fetch(`${tg.url}/.well-known/gatehouse`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
@@ -46,10 +68,14 @@ describe('/.well-known/gatehouse', () => {
       connections: [
         { name: 'everything', kind: 'http', pathPrefix: '/' },
         { name: 'anthropic', kind: 'http', pathPrefix: '/anthropic', llm: 'anthropic' },
+        { name: 'orders', kind: 'postgres', databases: ['orders'], port: tg.gateway.postgres!.port, tls: false },
+        { name: 'box', kind: 'ssh', port: tg.gateway.protocols.get(sshModule)!.port, hostKey: hostKey.line, hostKeyFingerprint: hostKey.fingerprint },
       ],
     });
-    // No upstream address and no secret reference leaks.
-    expect(text).not.toMatch(/127\.0\.0\.1|GH_TEST_NEVER_SET|env:/);
+    expect(tg.gateway.postgres!.port).toBeGreaterThan(0);
+    expect(tg.gateway.protocols.get(sshModule)!.port).toBeGreaterThan(0);
+    // No upstream address, user, key or secret reference leaks.
+    expect(text).not.toMatch(/127\.0\.0\.1|GH_TEST_NEVER_SET|env:|file:|deploy|broker/);
   });
 
   test('the admin listener serves the same document', async () => {
@@ -79,5 +105,44 @@ describe('/.well-known/gatehouse', () => {
       connections: [{ name: 'orders', kind: 'postgres', databases: ['orders', 'orders_ro'], upstream: { host: 'db.internal', database: 'orders', user: 'gw', password: 'env:PGPW' } }],
     });
     expect(buildWellKnownDocument(config).connections).toEqual([{ name: 'orders', kind: 'postgres', databases: ['orders', 'orders_ro'], port: 6543, tls: false }]);
+  });
+
+  test('behind a load balancer the advertised host and port are published instead of the bound ones', () => {
+    const config = configSchema.parse({
+      mode: 'development',
+      listeners: {
+        postgres: { port: 0, allowPlaintext: true, advertise: { host: 'db.gatehouse.example.com', port: 5432 } },
+        ssh: { port: 2222, hostKey: 'env:HOST_KEY', advertise: { port: 22 } },
+      },
+      identity: { issuers: [{ name: 'corp', issuer: 'https://idp.example.com', audiences: ['gatehouse'] }] },
+      connections: [
+        { name: 'orders', kind: 'postgres', upstream: { host: 'db.internal', database: 'orders', user: 'gw' } },
+        { name: 'box', kind: 'ssh', upstream: { host: 'box.internal', user: 'deploy', privateKey: 'env:K', hostKey: 'ssh-ed25519 AAAA' } },
+      ],
+    });
+    const bound = { postgres: { port: 40001 }, ssh: { port: 2222, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc' } };
+    expect(buildWellKnownDocument(config, bound).connections).toEqual([
+      { name: 'orders', kind: 'postgres', databases: ['orders'], host: 'db.gatehouse.example.com', port: 5432, tls: false },
+      { name: 'box', kind: 'ssh', port: 22, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc' },
+    ]);
+    // Offline (no running listeners): no SSH host key to publish, so no SSH entry.
+    expect(buildWellKnownDocument(config).connections.map((c) => c.kind)).toEqual(['postgres']);
+    expect(() => configSchema.parse({ listeners: { postgres: { port: 1, advertise: { host: 'db example' } } } })).toThrow(/host name or IP address/);
+  });
+
+  test('until the listeners it names have bound, the document is 503 (retry), not a guess', async () => {
+    const config = configSchema.parse({ mode: 'development', identity: { issuers: [{ name: 'corp', issuer: 'https://idp.example.com', audiences: ['gatehouse'] }] } });
+    const publisher = new WellKnownPublisher(config);
+    const server = createServer(withWellKnown(publisher, (_req, res) => res.writeHead(404).end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/gatehouse`;
+      const early = await fetch(url);
+      expect([early.status, early.headers.get('retry-after'), await early.text()]).toEqual([503, '1', '{"error":"starting"}']);
+      publisher.publish({});
+      expect(await (await fetch(url)).json()).toMatchObject({ gatehouse: 1, connections: [] });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

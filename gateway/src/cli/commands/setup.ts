@@ -88,7 +88,8 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
     case 'psql': {
       const connection = pickConnection(doc, (c) => c.kind === 'postgres', values.connection, 'PostgreSQL connection') as PostgresConnection;
       const service = values.service ?? `gatehouse-${connection.name}`;
-      const host = new URL(gateway).hostname.replace(/^\[|\]$/g, '');
+      // The advertised host when the operator published one (a separate load balancer name), else the gateway's.
+      const host = (connection.host ?? new URL(gateway).hostname).replace(/^\[|\]$/g, '');
       changes = [planPsqlService(pgServiceFilePath(env), { service, host, connection, database: values.database, user: values.user, sslRootCert: values.sslrootcert })];
       notes.push(`Connect with: ${shellJoin([...self, 'psql', '--gateway', gateway, '--', `service=${service}`])}`);
       notes.push('(the token reaches psql in its environment only; no password is stored)');

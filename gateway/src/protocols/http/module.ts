@@ -26,7 +26,7 @@ export const httpModule: ProtocolModule<HttpSection, Listener> = {
     aws: config.connections.filter((c): c is AwsConnectionConfig => c.kind === 'aws'),
     git: config.connections.filter((c): c is GitConnectionConfig => c.kind === 'git'),
   }),
-  async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors }) {
+  async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors, wellKnown }) {
     const aws = prepareAwsConnections(section.aws, { secrets, bodyCapBytes: pipeline.bodyCapBytes });
     const proxy = createHttpProxy({
       pipeline,
@@ -50,7 +50,7 @@ export const httpModule: ProtocolModule<HttpSection, Listener> = {
     let listener: Listener;
     try {
       // Agents reach this listener (the admin one is often kept internal): it publishes the login document.
-      listener = await listen('http', section.listener, withWellKnown(config, withAwsCredentials(pipeline, aws, proxy.handler)), secrets);
+      listener = await listen('http', section.listener, withWellKnown(wellKnown, withAwsCredentials(pipeline, aws, proxy.handler)), secrets);
     } catch (e) {
       await proxy.close();
       throw e;

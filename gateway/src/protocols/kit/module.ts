@@ -3,6 +3,7 @@ import type { GatehouseConfig } from '../../config/schema';
 import type { Detector } from '../../masking/detector';
 import type { Logger } from '../../observability/logger';
 import type { Pipeline, SecretProvider } from '../../pipeline/types';
+import type { WellKnownPublisher } from '../../server/well-known';
 
 /**
  * The contract every protocol implements (Teleport's RegisterEngine): the server loops over the
@@ -34,6 +35,8 @@ export interface ProtocolContext {
   readonly metrics: GatewayMetrics;
   /** Called on traffic (busy polling, server/busy-poll.ts). */
   readonly onActivity: () => void;
+  /** The gateway's `/.well-known/gatehouse`, for the listeners agents reach to serve. */
+  readonly wellKnown: WellKnownPublisher;
   /** Extra masking detectors per connection name (embedding and tests). */
   readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
 }
