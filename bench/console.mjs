@@ -137,6 +137,7 @@ function scenarios(sessions) {
     ['text, common term', (i) => ({ q: pick(i, ['invoices', 'select', 'messages', 'w1']) })],
     ['text, rare term', (i) => ({ q: `rareterm${(i * 7919 * 7) % 50000}` })],
     ['text, phrase + exclusion', () => ({ q: '"delete from" -ledger' })],
+    ['text, no match (correlated exclusion)', () => ({ q: 'w1 -please' })],
     ['user + protocol + decision', (i) => ({ user: `user-${i % USERS}`, protocol: 'postgres', decision: 'denied' })],
     ['connection + time range + text', (i) => ({ connection: `conn-${i % CONNECTIONS}`, from: new Date(Date.now() - 7 * 86400000), q: 'invoices' })],
     ['own sessions (non-admin) + text', (i) => ({ q: 'select' }), (i) => ({ scope: 'own', issuer: 'https://idp.example.com', subject: `user-${i % USERS}` })],

@@ -4,7 +4,7 @@ import { DECISION_BITS } from './event-index-row';
 import type { SessionRow } from './session-index';
 import { SELECT_SESSIONS, toSessionRow, type SessionDbRow, type SqlSessionIndex } from './sql-session-index';
 import type { StateQueryable } from './store';
-import { planTextQuery, type TextCheck } from './text-query';
+import { planTextQuery, type TextCheck, type TextQueryPlan } from './text-query';
 
 /**
  * The one query behind the web console's session list: filters, keyset paging and who may see
@@ -119,6 +119,8 @@ export function checkSearch(search: Pick<SessionSearch, 'supports'>, filter: Ses
 export interface SqlSessionSearchOptions {
   /** Bound on one search's query time; past it the search fails with GH_ERR_STATE_UNAVAILABLE (reason `timeout`). @default 5000 */
   readonly timeoutMs?: number;
+  /** Sessions a text search walks in page order before it turns to the text index for older ones. @default 2000 */
+  readonly textWindow?: number;
 }
 
 /**
@@ -134,12 +136,14 @@ export interface SqlSessionSearchOptions {
 export class SqlSessionSearch implements SessionSearch {
   readonly supports: ReadonlySet<SessionSearchFilterKey>;
   private readonly timeoutMs: number;
+  private readonly textWindow: number;
 
   constructor(
     private readonly index: Pick<SqlSessionIndex, 'store' | 'init' | 'flush'> & { readonly indexEvents?: boolean },
     options: SqlSessionSearchOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.textWindow = options.textWindow ?? TEXT_WINDOW;
     // Decision bits and words come from event rows: without them these filters would silently find
     // nothing, so they are refused instead (the console shows why).
     const eventFilters = new Set<SessionSearchFilterKey>(['decision', 'q'] as SessionSearchFilterKey[]);
@@ -154,48 +158,76 @@ export class SqlSessionSearch implements SessionSearch {
     await this.index.init();
     // Request ids buffered on this replica must be findable by the search that follows them.
     if (filter.requestId !== undefined) await this.index.flush();
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (viewer.scope === 'own') where.push(`s.issuer = ${param(viewer.issuer)} and s.subject = ${param(viewer.subject)}`);
-    if (filter.user !== undefined) {
-      const p = param(filter.user);
-      where.push(`(s.subject = ${p} or s.user_name = ${p})`);
-    }
-    if (filter.connection !== undefined) where.push(`s.connection = ${param(filter.connection)}`);
-    if (filter.protocol !== undefined) where.push(`s.protocol = ${param(filter.protocol)}`);
-    if (filter.to !== undefined) where.push(`s.started_at <= ${param(filter.to.toISOString())}::timestamptz`);
-    if (filter.from !== undefined) where.push(`(s.ended_at is null or s.ended_at >= ${param(filter.from.toISOString())}::timestamptz)`);
-    if (filter.requestId !== undefined) {
-      const p = param(filter.requestId);
-      const own = sessionIdOfRequest(filter.requestId);
-      // An IN over a union (not `s.id = … or exists …`): each arm uses its index; the OR form
-      // scanned every session (measured 430 ms at 100k sessions).
-      const direct = own === undefined ? '' : `select ${param(own)}::text union all `;
-      where.push(`s.id in (${direct}select r.session_id from gatehouse_session_requests r where r.request_id = ${p} union all select r.session_id from gatehouse_session_requests r where r.client_request_id = ${p})`);
-    }
-    if (filter.claudeSessionId !== undefined) where.push(`s.client_session_id = ${param(filter.claudeSessionId)}`);
-    if (filter.decision !== undefined) where.push(`(s.decisions & ${param(DECISION_BITS[filter.decision])}::integer) <> 0`);
-    if (cursor !== undefined) {
-      const t = param(cursor.startedAt.toISOString());
-      // A row comparison, which the (started_at desc, id desc) index seeks to; the spelled-out
-      // `a < t or (a = t and id < x)` was only a filter, so page 21 walked the 1,000 rows before
-      // it. `started_at <= t` lets the other (…, started_at desc) indexes start there too.
-      where.push(`s.started_at <= ${t}::timestamptz and (s.started_at, s.id) < (${t}::timestamptz, ${param(cursor.id)}::text)`);
-    }
-    const result = await this.run(async (tx) => {
-      if (q !== undefined && q !== '') {
-        const text = await textCondition(tx, q, param);
-        if (text === false) return [];
-        if (text !== true) where.push(text);
+    /** The conditions of every filter but the text, with their parameters through `param`. */
+    const filters = (param: (value: unknown) => string): string[] => {
+      const where: string[] = [];
+      if (viewer.scope === 'own') where.push(`s.issuer = ${param(viewer.issuer)} and s.subject = ${param(viewer.subject)}`);
+      if (filter.user !== undefined) {
+        const p = param(filter.user);
+        where.push(`(s.subject = ${p} or s.user_name = ${p})`);
       }
-      // One row more than asked tells whether a next page exists.
-      const sql = `${SELECT_SESSIONS}${where.length > 0 ? ` where ${where.join(' and ')}` : ''}
-        order by s.started_at desc, s.id desc limit ${param(page.limit + 1)}`;
-      return (await tx.query<SessionDbRow>(sql, params)).rows;
+      if (filter.connection !== undefined) where.push(`s.connection = ${param(filter.connection)}`);
+      if (filter.protocol !== undefined) where.push(`s.protocol = ${param(filter.protocol)}`);
+      if (filter.to !== undefined) where.push(`s.started_at <= ${param(filter.to.toISOString())}::timestamptz`);
+      if (filter.from !== undefined) where.push(`(s.ended_at is null or s.ended_at >= ${param(filter.from.toISOString())}::timestamptz)`);
+      if (filter.requestId !== undefined) {
+        const p = param(filter.requestId);
+        const own = sessionIdOfRequest(filter.requestId);
+        // An IN over a union (not `s.id = … or exists …`): each arm uses its index; the OR form
+        // scanned every session (measured 430 ms at 100k sessions).
+        const direct = own === undefined ? '' : `select ${param(own)}::text union all `;
+        where.push(`s.id in (${direct}select r.session_id from gatehouse_session_requests r where r.request_id = ${p} union all select r.session_id from gatehouse_session_requests r where r.client_request_id = ${p})`);
+      }
+      if (filter.claudeSessionId !== undefined) where.push(`s.client_session_id = ${param(filter.claudeSessionId)}`);
+      if (filter.decision !== undefined) where.push(`(s.decisions & ${param(DECISION_BITS[filter.decision])}::integer) <> 0`);
+      if (cursor !== undefined) where.push(position(param, cursor, 'older'));
+      return where;
+    };
+    const limit = page.limit + 1; // one row more than asked tells whether a next page exists
+    const result = await this.run(async (tx) => {
+      const plan = q === undefined || q === '' ? undefined : await textPlan(tx, q);
+      if (plan?.prefilter === false) return [];
+      type Conditions = (param: (value: unknown) => string) => string[];
+      /** `inner`: conditions of an ordered subquery the `extra` ones then filter lazily, row by row, until the page is full. */
+      const pageOf = async (extra: Conditions, n: number, o: { select?: string; offset?: number; inner?: Conditions } = {}) => {
+        const params: unknown[] = [];
+        const param = (value: unknown): string => {
+          params.push(value);
+          return `$${params.length}`;
+        };
+        const order = 'order by s.started_at desc, s.id desc';
+        let select = o.select ?? SELECT_SESSIONS;
+        let where: string[];
+        if (o.inner !== undefined) {
+          const inner = [...filters(param), ...o.inner(param)];
+          select = select.replace(/from gatehouse_sessions s$/, `from (select s.* from gatehouse_sessions s where ${inner.join(' and ')} ${order}) s`);
+          where = extra(param);
+        } else {
+          where = [...filters(param), ...extra(param)];
+        }
+        const sql = `${select}${where.length > 0 ? ` where ${where.join(' and ')}` : ''} ${order} limit ${param(n)}${o.offset ? ` offset ${param(o.offset)}` : ''}`;
+        return (await tx.query<SessionDbRow>(sql, params)).rows;
+      };
+      if (plan === undefined) return pageOf(() => [], limit);
+      const text: Conditions = (param) => textSql(plan, param);
+      // Text: the planner cannot know how the words correlate (every session that says "w1" may
+      // also say "please"), and a wrong guess walks the whole table in page order testing each
+      // row's words (840 ms at 100k sessions for a search with no match). So the walk is bounded:
+      // the newest `textWindow` sessions the other filters select first, then, if the page is not
+      // full, the older ones through the text index (a bitmap: cost bounded by the matches).
+      const [edge] = await pageOf(() => [], 1, { select: 'select s.started_at, s.id from gatehouse_sessions s', offset: this.textWindow - 1 });
+      if (edge === undefined) return pageOf(text, limit);
+      const boundary: SessionCursor = { startedAt: new Date(edge.started_at), id: edge.id };
+      const newest = await pageOf((param) => [...text(param), position(param, boundary, 'atOrNewer')], limit);
+      if (newest.length >= limit) return newest;
+      // Local to this transaction, which ends with the page: the older candidates through bitmap
+      // scans of the session row's index, sorted, then a phrase (on event rows) checked on them
+      // one by one until the page is full, not on every candidate before the sort.
+      await tx.query(`select set_config('enable_indexscan', 'off', true), set_config('enable_seqscan', 'off', true)`);
+      const prefilter: Conditions = (param) => (typeof plan.prefilter === 'string' ? [`s.doc @@ ${param(plan.prefilter)}::tsquery`] : []);
+      const phrase: Conditions = (param) => (plan.check === undefined ? [] : [checkSql(plan.check, param)]);
+      const older = await pageOf(phrase, limit - newest.length, { inner: (param) => [...prefilter(param), position(param, boundary, 'older')] });
+      return [...newest, ...older];
     });
     const rows = result.slice(0, page.limit).map(toSessionRow);
     const last = rows[rows.length - 1];
@@ -208,7 +240,8 @@ export class SqlSessionSearch implements SessionSearch {
       return await this.index.store.transaction(async (tx) => {
         // No parallel workers: a page reads a bounded number of rows, and starting workers cost
         // more than they saved (measured: a phrase page 40-50 ms with two workers, 3.5 ms without).
-        await tx.query(`select set_config('statement_timeout', $1, true), set_config('max_parallel_workers_per_gather', '0', true)`, [String(this.timeoutMs)]);
+        // No JIT either: compiling costs hundreds of milliseconds, more than any page reads.
+        await tx.query(`select set_config('statement_timeout', $1, true), set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)`, [String(this.timeoutMs)]);
         return query(tx);
       });
     } catch (e) {
@@ -220,24 +253,45 @@ export class SqlSessionSearch implements SessionSearch {
   }
 }
 
+/** Sessions walked in page order before a text search turns to its index (see search()). */
+const TEXT_WINDOW = 2000;
+
 /**
- * The full-text condition for the search text `q` (text-query.ts): the session row's lexemes
- * through their GIN index, and, when the query holds a phrase, the phrase checked on the
- * session's event rows (which keep word positions). Returns `true` when every session is a
- * candidate and `false` when none can match. Refuses text that holds no word.
+ * Rows older than a position in newest-first order, or the row itself and newer ones. A row
+ * comparison, which the (started_at desc, id desc) index seeks to: the spelled-out `a < t or
+ * (a = t and id < x)` was only a filter, so page 21 walked the 1,000 rows before it. The plain
+ * bound on started_at lets the other (…, started_at desc) indexes start there too.
  */
-async function textCondition(tx: StateQueryable, q: string, param: (value: unknown) => string): Promise<string | boolean> {
+function position(param: (value: unknown) => string, at: SessionCursor, side: 'older' | 'atOrNewer'): string {
+  const t = param(at.startedAt.toISOString());
+  const id = param(at.id);
+  return side === 'older'
+    ? `s.started_at <= ${t}::timestamptz and (s.started_at, s.id) < (${t}::timestamptz, ${id}::text)`
+    : `s.started_at >= ${t}::timestamptz and (s.started_at, s.id) >= (${t}::timestamptz, ${id}::text)`;
+}
+
+/**
+ * The plan of the search text `q` (text-query.ts), from PostgreSQL's own parse of it. Refuses
+ * text that holds no word.
+ */
+async function textPlan(tx: StateQueryable, q: string): Promise<TextQueryPlan> {
   const parsed = await tx.query<{ n: number | string; text: string }>(`select numnode(t) as n, t::text as text from websearch_to_tsquery('simple', $1) as t`, [q]);
   const row = parsed.rows[0];
   if (row === undefined || Number(row.n) === 0) {
     throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the search text holds no word to search for', { details: { parameter: 'q' } });
   }
-  const plan = planTextQuery(row.text);
+  return planTextQuery(row.text);
+}
+
+/**
+ * The text conditions: the session row's lexemes through their GIN index, and, when the query
+ * holds a phrase, the phrase checked on the session's event rows (which keep word positions).
+ */
+function textSql(plan: TextQueryPlan, param: (value: unknown) => string): string[] {
   const parts: string[] = [];
-  if (plan.prefilter === false) return false;
-  if (plan.prefilter !== true) parts.push(`s.doc @@ ${param(plan.prefilter)}::tsquery`);
+  if (typeof plan.prefilter === 'string') parts.push(`s.doc @@ ${param(plan.prefilter)}::tsquery`);
   if (plan.check !== undefined) parts.push(checkSql(plan.check, param));
-  return parts.length === 0 ? true : parts.join(' and ');
+  return parts;
 }
 
 function checkSql(c: TextCheck, param: (value: unknown) => string): string {

@@ -153,6 +153,24 @@ describe.each(backends)('SqlSessionSearch on %s', (_name, makeBackend) => {
     expect(await ids('"from customers" kubernetes')).toEqual([]);
   });
 
+  it('answers text the same when the page runs past the newest sessions it walks first', async () => {
+    // A window of 2: the newest two sessions are tested in page order, the older ones through the
+    // text index; the pages must be the same as with the whole table walked.
+    const narrow = new SqlSessionSearch(index, { textWindow: 2 });
+    const ids = async (q: string, cursor?: string) => {
+      const page = await narrow.search({ q }, { limit: 1, cursor }, ALL);
+      return { ids: page.rows.map((r) => r.id), next: page.nextCursor };
+    };
+    const first = await ids('customers or kubernetes or deployment or upstream');
+    expect(first.ids).toEqual(['s2']);
+    const second = await ids('customers or kubernetes or deployment or upstream', first.next!);
+    expect(second.ids).toEqual(['s1']);
+    const third = await ids('customers or kubernetes or deployment or upstream', second.next!);
+    expect(third).toEqual({ ids: ['s6'], next: null });
+    expect((await narrow.search({ q: '"from customers" or "rewrote the deployment"' }, { limit: 10 }, ALL)).rows.map((r) => r.id)).toEqual(['s2', 's1']);
+    expect((await narrow.search({ q: 'kubernetes -deployment' }, { limit: 10 }, ALL)).rows).toEqual([]);
+  });
+
   it('combines filters, text and the viewer scope, and pages through a filtered list', async () => {
     const ids = async (f: Parameters<SqlSessionSearch['search']>[0], viewer: SessionViewer = ALL): Promise<string[]> => (await search.search(f, { limit: 10 }, viewer)).rows.map((r) => r.id);
     expect(await ids({ decision: 'allowed', protocol: 'http' })).toEqual(['s1']);
