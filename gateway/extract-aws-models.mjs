@@ -94,6 +94,11 @@ async function extract({ dir, signingName }) {
         if (requiredQuery.length > 0) entry.requiredQuery = requiredQuery.sort();
         if (requiredHeaders.length > 0) entry.requiredHeaders = requiredHeaders.sort();
       }
+      // Event streams (a union member with the streaming trait): binary frames each with its own CRCs,
+      // which the gateway neither masks nor records frame by frame, so it refuses these operations.
+      const output = typeof value[5] === 'function' ? value[5]() : value[5];
+      const streams = [hasEventStream(inputSchema) && 'input', hasEventStream(output) && 'output'].filter(Boolean);
+      if (streams.length > 0) entry.eventStream = streams.join('+');
       if (members.includes('Bucket')) entry.bucket = true;
       if (expressControl.has(opName)) entry.s3ExpressControl = true;
       if (resourcePaths.has(opName)) entry.resourcePaths = resourcePaths.get(opName);
@@ -105,6 +110,16 @@ async function extract({ dir, signingName }) {
   const version = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).version;
   const sorted = Object.fromEntries(Object.keys(operations).sort().map((k) => [k, operations[k]]));
   return [name, { namespace, protocol, target: serviceTarget, source: `${pkg.replace('node_modules/', '')}@${version}`, operations: sorted }];
+}
+
+/** Whether a structure schema has a member that is an event stream (a union with the `streaming` trait). */
+function hasEventStream(schema) {
+  if (!Array.isArray(schema) || !Array.isArray(schema[5])) return false;
+  return schema[5].some((m) => {
+    const ref = Array.isArray(m) ? m[0] : m;
+    const resolved = typeof ref === 'function' ? ref() : ref;
+    return Array.isArray(resolved) && resolved[0] === 4 && resolved[3] !== null && typeof resolved[3] === 'object' && resolved[3].streaming === 1;
+  });
 }
 
 /**

@@ -112,6 +112,8 @@ export const ERROR_CODES = {
   GH_ERR_AWS_OPERATION_UNKNOWN: 400,
   /** A request two operations match equally well: refused, never guessed. */
   GH_ERR_AWS_OPERATION_AMBIGUOUS: 400,
+  /** An operation that streams events (S3 SelectObjectContent, Bedrock streaming): not judged frame by frame, so refused. */
+  GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED: 501,
   // Git (protocols/git)
   /** A push could not be judged: the system git failed, timed out or exceeded its bounds (the push does not go through). */
   GH_ERR_GIT_INSPECTION_FAILED: 502,

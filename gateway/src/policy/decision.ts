@@ -80,6 +80,8 @@ export const DECISION_CODES = {
   awsOperationUndecodable: 'aws.operation_undecodable',
   /** An operation that mints or reveals credentials (STS AssumeRole*, SSO GetRoleCredentials, ...), denied by default. */
   awsMintsCredentials: 'aws.mints_credentials',
+  /** An operation whose input or output is an event stream (S3 SelectObjectContent, Bedrock streaming): refused. */
+  awsEventStream: 'aws.event_stream',
   // git smart HTTP (protocols/git): requests the git dialect refuses by itself
   /** A repository path with more than one spelling (`..`, `//`, escapes, `.git` variants) or none. */
   gitPathAmbiguous: 'git.path_ambiguous',

@@ -89,6 +89,16 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
       if ('refusal' in derived) return new HttpRefusal(derived.decision, derived.code, derived.message, plainOperation(head, service, region));
       call.operation = derived;
       const operation = awsOperation(head, derived, call.auth.accessKeyId);
+      if (derived.eventStream !== undefined) {
+        // Event-stream frames carry their own CRCs: masking could break them and the record would hold
+        // binary frames, so these calls are refused until the gateway reads them frame by frame.
+        return new HttpRefusal(
+          DECISION_CODES.awsEventStream,
+          'GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED',
+          `${derived.action} streams events (its ${derived.eventStream}), which this gateway does not judge, mask or record frame by frame: refused`,
+          operation,
+        );
+      }
       if (derived.mintsCredentials && !allowed.has(derived.action)) {
         return new HttpRefusal(
           DECISION_CODES.awsMintsCredentials,

@@ -38,6 +38,8 @@ export interface AwsOperation {
    * reduced to the table's name; unique, sorted. Empty for calls that name none (ListTables).
    */
   readonly tables?: readonly string[];
+  /** The operation streams events (`input`, `output` or `input+output`): refused by the dialect. */
+  readonly eventStream?: string;
 }
 
 /** A request that cannot be judged: refused with this code, never guessed at. */
@@ -100,6 +102,15 @@ const WRITE_DESPITE_NAME: Readonly<Record<string, readonly string[]>> = {
   'cognito-identity': ['GetId'],
 };
 
+/**
+ * Operations that name their resources in a statement's text rather than in members (DynamoDB's
+ * PartiQL calls: `DELETE FROM "audit" ...`). The gateway does not parse the statement, so it cannot
+ * say which tables they touch, and a per-table policy would not hold: refused, never guessed at.
+ */
+const RESOURCES_IN_STATEMENT: Readonly<Record<string, readonly string[]>> = {
+  dynamodb: ['BatchExecuteStatement', 'ExecuteStatement', 'ExecuteTransaction'],
+};
+
 /** Top-level JSON members that name the resource a call acts on. */
 const JSON_HINTS = ['TableName', 'SecretId', 'KeyId', 'FunctionName', 'QueueUrl', 'IdentityId', 'IdentityPoolId', 'RoleArn', 'StreamName', 'LogGroupName'];
 
@@ -137,6 +148,9 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
       return refuse('GH_ERR_AWS_SERVICE_UNKNOWN', `service ${options.service} speaks ${model.protocol}, which the gateway does not decode`);
   }
   if ('refusal' in found) return found;
+  if (RESOURCES_IN_STATEMENT[options.service]?.includes(found.operation)) {
+    return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', `aws:${options.service}:${found.operation} names its tables inside a PartiQL statement, which the gateway does not parse: refused (use the item and batch operations, whose tables are judged)`);
+  }
   return {
     service: options.service,
     region: options.region,
@@ -146,6 +160,7 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
     mintsCredentials: mintsCredentials(options.service, found.operation),
     resources: found.resources,
     ...(options.service === 'dynamodb' ? { tables: [...new Set((found.named ?? []).map(dynamoTableOf))].sort() } : {}),
+    ...(model.operations[found.operation]?.eventStream === undefined ? {} : { eventStream: model.operations[found.operation]!.eventStream! }),
   };
 }
 

@@ -58,3 +58,14 @@ describe('aws dialect: credential-minting calls', () => {
     expect(d.decode(...head('NoSuchCall', '{}'))).toMatchObject({ decision: 'aws.operation_undecodable', error: 'GH_ERR_AWS_OPERATION_UNKNOWN' });
   });
 });
+
+describe('aws dialect: event streams', () => {
+  it('refuses an operation whose answer is an event stream (S3 SelectObjectContent) with aws.event_stream, naming it', () => {
+    const connection = awsConnectionSchema.parse({ name: 's3', kind: 'aws', service: 's3', region: 'eu-west-1', route: { pathPrefix: '/aws/s3' }, callerCredentials: { keys: 'env:UNUSED' } });
+    const d = awsDialect({ connection, keyring: () => createKeyring('k', { k: Buffer.alloc(32, 1) }), brokered: new BrokeredCredentials(async () => ({ accessKeyId: 'A', secretAccessKey: 'S' })), bodyCap: 65536, recordCap: 4096 });
+    const [h] = head('x', '');
+    const select = { ...h, routedPath: '/b/data.csv', query: 'select&select-type=2', headers: {} } as HttpRequestHead;
+    expect(d.decode(select, undefined)).toMatchObject({ decision: 'aws.event_stream', error: 'GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED', operation: { action: 'aws:s3:SelectObjectContent' } });
+    expect(d.decode({ ...select, routedPath: '/b/data.csv', query: '', method: 'GET' } as HttpRequestHead, undefined)).toMatchObject({ action: 'aws:s3:GetObject' });
+  });
+});

@@ -15,6 +15,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  SelectObjectContentCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -237,6 +238,18 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     expect(front.records.slice(before).every((r) => !r.verified)).toBe(true);
     const { client } = await caller();
     await expect(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'trailer-tampered.bin' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+    client.destroy();
+  });
+
+  it('refuses SelectObjectContent (its answer is an event stream) with NotImplemented the SDK parses; the upstream never sees it', async () => {
+    const { client } = await caller();
+    const from = front.records.length;
+    const err = (await client
+      .send(new SelectObjectContentCommand({ Bucket: BUCKET, Key: 'data.csv', Expression: 'select * from s3object', ExpressionType: 'SQL', InputSerialization: { CSV: {} }, OutputSerialization: { CSV: {} } }))
+      .catch((e: unknown) => e)) as { name: string; message: string; $metadata: { httpStatusCode: number } };
+    expect(err).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
+    expect(err.message).toMatch(/aws:s3:SelectObjectContent streams events .*GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED, decision aws\.event_stream/);
+    expect(front.records.length).toBe(from);
     client.destroy();
   });
 

@@ -143,6 +143,9 @@ describe('AWS operation derivation from the shipped service models', () => {
     expect(ddb('GetItem', { TableName: ['audit'] })).toBe('GH_ERR_REQUEST_INVALID');
     expect(ddb('TransactWriteItems', { TransactItems: { Put: { TableName: 'audit' } } })).toBe('GH_ERR_REQUEST_INVALID');
     expect(ddb('BatchWriteItem', { RequestItems: [['audit']] })).toBe('GH_ERR_REQUEST_INVALID');
+    // PartiQL names its tables in SQL text the gateway does not parse: a forbid on "audit" could not hold.
+    expect(ddb('ExecuteStatement', { Statement: 'DELETE FROM "audit" WHERE pk = \'x\'' })).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
+    expect(ddb('ExecuteTransaction', { TransactStatements: [] })).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
   });
 
   it('query protocol: Action= from the query string or the form body, never both; credential minting flagged', () => {
@@ -178,6 +181,12 @@ describe('AWS operation derivation from the shipped service models', () => {
   it('REST JSON (SSO portal): the credential-minting GetRoleCredentials is flagged (its required bearer header is part of the match)', () => {
     expect(derive(head('GET', '/federation/credentials?role_name=r&account_id=1'), 'awsssoportal')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
     expect(derive(head('GET', '/federation/credentials?role_name=r&account_id=1', { headers: { 'x-amz-sso_bearer_token': 't' } }), 'awsssoportal')).toEqual(['aws:awsssoportal:GetRoleCredentials', 'read', {}, 'mints']);
+  });
+
+  it('operations that stream events are marked from the model (S3 SelectObjectContent answers with an event stream)', () => {
+    const streaming = Object.entries(AWS_SERVICE_MODELS).flatMap(([service, m]) => Object.entries(m.operations).filter(([, op]) => op.eventStream !== undefined).map(([name, op]) => `${service}:${name}:${op.eventStream}`));
+    expect(streaming).toEqual(['s3:SelectObjectContent:output']);
+    expect(deriveOperation(head('POST', '/b/k.csv?select&select-type=2'), { service: 's3', region: 'eu-west-1' })).toMatchObject({ action: 'aws:s3:SelectObjectContent', eventStream: 'output' });
   });
 
   it('read/write groups follow the name prefix; exceptions only ever make an operation write', () => {

@@ -833,6 +833,7 @@ export const AWS_SERVICE_MODELS: Readonly<Record<string, AwsServiceModel>> = {
    "SelectObjectContent": {
     "method": "POST",
     "uri": "/{Key+}?select&select-type=2",
+    "eventStream": "output",
     "bucket": true
    },
    "UpdateBucketMetadataAnnotationTableConfiguration": {

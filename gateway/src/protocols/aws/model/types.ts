@@ -23,6 +23,11 @@ export interface AwsOperationModel {
    * `["RequestItems", "{}"]` are the tables of a BatchWriteItem.
    */
   readonly resourcePaths?: readonly (readonly string[])[];
+  /**
+   * The operation's input or output (or both: `input+output`) is an event stream (S3's
+   * SelectObjectContent answer, Bedrock's streaming calls): binary frames with their own CRCs.
+   */
+  readonly eventStream?: string;
 }
 
 /** One service: its signing name is the key of the table. */
