@@ -61,6 +61,11 @@ describe.each(SHELLS)('gatehouse-token under %s', (shell) => {
     rmSync(probeLog);
     expect(helper('--min-valid', '100', GATEWAY).out).toBe(`${TOKEN}\n`);
     expect(helper('--min-valid=250', GATEWAY).fallback).toEqual([`token --min-valid 250 ${GATEWAY}|0`]);
+    rmSync(probeLog);
+    // Decimal, even with leading zeros (the shell's arithmetic would read 0250 as octal 168).
+    expect(helper('--min-valid', '0250', GATEWAY).fallback).toEqual([`token --min-valid 250 ${GATEWAY}|0`]);
+    rmSync(probeLog);
+    expect(helper('--min-valid', '08', GATEWAY)).toMatchObject({ code: 0, out: `${TOKEN}\n`, fallback: [] });
   });
 
   test('no entry, no login, or a gateway it cannot name an entry for: the Node command decides', () => {
