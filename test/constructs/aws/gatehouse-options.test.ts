@@ -5,7 +5,9 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Gatehouse, type GatehouseProps } from '../../../constructs/aws/gatehouse';
+import { parseConfig } from '../../../gateway/src/config/load';
 import { IMAGE_FIXTURE, newStack, testCertificate, testVpc } from './helpers';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
@@ -20,8 +22,8 @@ function platformStack() {
   const agents = new ec2.SecurityGroup(stack, 'Agents', { vpc });
   const auditor = new iam.Role(stack, 'Auditor', { assumedBy: new iam.AccountRootPrincipal() });
   const agentRole = new iam.Role(stack, 'QueueWorker', { assumedBy: new iam.AccountRootPrincipal() });
-  const sshKey = new secretsmanager.Secret(stack, 'BastionKey');
-  return { stack, vpc, cluster, provider, zone, agents, auditor, agentRole, sshKey };
+  const dbSecret = new secretsmanager.Secret(stack, 'WarehousePassword');
+  return { stack, vpc, cluster, provider, zone, agents, auditor, agentRole, dbSecret };
 }
 
 const S3_ROLE = 'arn:aws:iam::210987654321:role/agents-s3-read';
@@ -59,7 +61,7 @@ describe('Gatehouse options', () => {
       { name: 'sqs', spec: awsSpec('sqs', { roleArn: p.agentRole.roleArn }) },
       { name: 'kms', spec: awsSpec('kms') },
       // Secret references of the user's own: by token, by ARN with a field, and by name (not granted).
-      { name: 'bastion', spec: { kind: 'ssh', upstream: { host: 'bastion.internal', user: 'ops', privateKey: `aws-sm:${p.sshKey.secretArn}`, hostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl' } } },
+      { name: 'warehouse', spec: { kind: 'postgres', upstream: { host: 'warehouse.internal', database: 'dw', user: 'agent', password: `aws-sm:${p.dbSecret.secretArn}` } } },
       { name: 'reports', spec: { kind: 'postgres', upstream: { host: 'reports.internal', database: 'reports', user: 'agent', password: `aws-sm:${REPORTS_DB}#password` } } },
       { name: 'legacy', spec: { kind: 'postgres', upstream: { host: 'legacy.internal', database: 'legacy', user: 'agent', password: 'aws-sm:legacy-db-password' } } },
     ],
@@ -84,7 +86,7 @@ describe('Gatehouse options', () => {
       .flatMap((pol) => pol.Properties.PolicyDocument.Statement as any[]);
     const read = statements.find((st) => st.Sid === 'ReadConnectionSecrets');
     expect(read).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
-    const expected = [AWS_KEYS, { Ref: p.stack.resolve((p.sshKey.node.defaultChild as secretsmanager.CfnSecret).logicalId) }, REPORTS_DB];
+    const expected = [AWS_KEYS, { Ref: p.stack.resolve((p.dbSecret.node.defaultChild as secretsmanager.CfnSecret).logicalId) }, REPORTS_DB];
     expect(read.Resource).toHaveLength(expected.length);
     expect(read.Resource).toEqual(expect.arrayContaining(expected));
     expect(JSON.stringify(statements)).not.toContain('legacy-db-password');
@@ -97,6 +99,17 @@ describe('Gatehouse options', () => {
     const st = newStack();
     expect(() => new Gatehouse(st, 'G', { certificate: testCertificate(st), imageDirectory: IMAGE_FIXTURE, connections: [{ name: 's3', spec: awsSpec('s3', { roleArn }) }] }))
       .toThrow(`Gatehouse: connection "s3" brokered.roleArn must be one IAM role's ARN (arn:aws:iam::<account>:role/<name>, no wildcard), got "${roleArn}"`);
+  });
+
+  test('the configuration it emits (state.iamAuth aws-rds, aws and postgres connections) passes the gateway\'s own parser', () => {
+    // Values known only at deploy time are CDK tokens in the YAML: each becomes a placeholder of the form its field expects.
+    const yaml = String((gatehouse.gateway.configParameter.node.defaultChild as ssm.CfnParameter).value);
+    expect(yaml).toMatch(/iamAuth: aws-rds/);
+    const text = yaml
+      .replace(/roleArn: \$\{Token\[[^\]]+\]\}/g, 'roleArn: arn:aws:iam::123456789012:role/cdk-value')
+      .replace(/\$\{Token\[[^\]]+\]\}/g, 'cdkvalue');
+    const result = parseConfig(text);
+    expect(result.ok ? [] : result.problems).toEqual([]);
   });
 
   test('reuses the VPC, the cluster and the OIDC provider instead of creating them', () => {
