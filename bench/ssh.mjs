@@ -2,8 +2,9 @@
 // exec sessions (Ansible-style: one connection each), against Debian's OpenSSH server directly,
 // through an OpenSSH jump host (`ssh -J`, the peer: a second sshd forwarding the TCP stream), and
 // through Gatehouse (an `ssh` connection; `gatehouse ssh-key` key and certificate, buffered
-// recording). Every transfer uses `scp -O` (the exec-based protocol), since Gatehouse refuses the
-// SFTP subsystem that OpenSSH 9's scp uses by default. Targets alternate within each round.
+// recording). Each transfer runs twice: `scp -O` (the exec-based protocol, bytes recorded on the
+// exec channel) and plain `scp` (SFTP, OpenSSH 9's default; Gatehouse parses and judges each file
+// operation and counts and hashes the bytes). Targets alternate within each round.
 // Writes bench/results/ssh.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -155,7 +156,7 @@ export async function main(argv) {
         : {}),
     };
     const names = Object.keys(targets);
-    const samples = Object.fromEntries(names.map((n) => [n, { upload_mb_s: [], download_mb_s: [], exec_ms: [] }]));
+    const samples = Object.fromEntries(names.map((n) => [n, { upload_mb_s: [], download_mb_s: [], sftp_upload_mb_s: [], sftp_download_mb_s: [], exec_ms: [] }]));
     for (let r = 0; r < opts.rounds; r++) {
       for (const n of r % 2 === 0 ? names : [...names].reverse()) {
         const t = targets[n];
@@ -168,6 +169,13 @@ export async function main(argv) {
         rmSync(remote);
         samples[n].upload_mb_s.push(bytes / 1e6 / up);
         samples[n].download_mb_s.push(bytes / 1e6 / down);
+        const sftpUp = await timed(() => run('scp', ['-q', ...COMMON, ...t.scp, file, `${t.user}@127.0.0.1:${remote}`]));
+        const sftpDown = await timed(() => run('scp', ['-q', ...COMMON, ...t.scp, `${t.user}@127.0.0.1:${remote}`, back]));
+        if (statSync(back).size !== bytes) throw new Error(`${n}: the SFTP download has ${statSync(back).size} bytes, not ${bytes}`);
+        rmSync(back);
+        rmSync(remote);
+        samples[n].sftp_upload_mb_s.push(bytes / 1e6 / sftpUp);
+        samples[n].sftp_download_mb_s.push(bytes / 1e6 / sftpDown);
         const per = [];
         for (let i = 0; i < opts.execs; i++) per.push((await timed(() => run('ssh', [...COMMON, ...t.ssh, '-l', t.user, '127.0.0.1', 'true']))) * 1000);
         samples[n].exec_ms.push(median(per));
@@ -178,9 +186,9 @@ export async function main(argv) {
     const ratios = {};
     for (const peer of ['direct', 'jump']) {
       if (!targets.gatehouse) break;
-      for (const k of ['upload_mb_s', 'download_mb_s', 'exec_ms']) ratios[`${k}:gatehouse/${peer}`] = ratio('gatehouse', peer, k);
+      for (const k of ['upload_mb_s', 'download_mb_s', 'sftp_upload_mb_s', 'sftp_download_mb_s', 'exec_ms']) ratios[`${k}:gatehouse/${peer}`] = ratio('gatehouse', peer, k);
     }
-    for (const k of ['upload_mb_s', 'download_mb_s', 'exec_ms']) ratios[`${k}:jump/direct`] = ratio('jump', 'direct', k);
+    for (const k of ['upload_mb_s', 'download_mb_s', 'sftp_upload_mb_s', 'sftp_download_mb_s', 'exec_ms']) ratios[`${k}:jump/direct`] = ratio('jump', 'direct', k);
     const result = { bench: 'ssh', at: new Date().toISOString(), options: opts, bytes, figures, ratios, gatehouse: gatehouse.proc ? 'measured' : `missing: ${gatehouse.missing}` };
     console.log(JSON.stringify(result, null, 2));
     writeFileSync(join(root, 'bench/results/ssh.json'), `${JSON.stringify(result, null, 2)}\n`);
