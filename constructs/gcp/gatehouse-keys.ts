@@ -105,9 +105,20 @@ export class GatehouseKeys extends Construct {
     return `gcp-kms:${this.signingKey.id}/cryptoKeyVersions/1`;
   }
 
-  /** Lets `member` sign with the record-signing key (that key only). */
-  public addSigner(member: string): KmsCryptoKeyIamMember {
-    return new KmsCryptoKeyIamMember(this, `Signer${this.grants++}`, { cryptoKeyId: this.signingKey.id, role: 'roles/cloudkms.signer', member });
+  /**
+   * Lets `member` sign with the record-signing key (that key only) and read its public key: the
+   * gateway's signer reads it at start (gcp-kms-signer.ts, `readGcpKmsPublicKey`), and
+   * cryptoKeyVersions.getPublicKey needs `cloudkms.cryptoKeyVersions.viewPublicKey`
+   * (cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys.cryptoKeyVersions/getPublicKey),
+   * which `roles/cloudkms.signer` does not hold (cloud.google.com/iam/docs/roles-permissions/cloudkms).
+   * Without it no replica starts.
+   */
+  public addSigner(member: string): KmsCryptoKeyIamMember[] {
+    const n = this.grants++;
+    return [
+      new KmsCryptoKeyIamMember(this, `Signer${n}`, { cryptoKeyId: this.signingKey.id, role: 'roles/cloudkms.signer', member }),
+      new KmsCryptoKeyIamMember(this, `SignerReadsPublicKey${n}`, { cryptoKeyId: this.signingKey.id, role: 'roles/cloudkms.publicKeyViewer', member }),
+    ];
   }
 
   /** Lets `member` read the record-signing key's public key (e.g. `gatehouse verify`). */

@@ -179,7 +179,7 @@ export class Gatehouse extends Construct {
 
     this.keys = new GatehouseKeys(this, 'Keys', { project, region, location: Token.isUnresolved(props.recordLocation) ? props.recordLocation! : kmsLocationFor(props.recordLocation ?? region) });
     const cmek = props.customerManagedKeys !== false;
-    ready.push(this.keys.addSigner(gatewayMember));
+    ready.push(...this.keys.addSigner(gatewayMember));
 
     this.records = new RecordBucket(this, 'Records', {
       location: props.recordLocation ?? region,

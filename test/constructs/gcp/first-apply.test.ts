@@ -98,7 +98,7 @@ describe('the first revision becomes ready', () => {
     // Cloud Run's create waits for the revision to be ready (resource_cloud_run_v2_service.go,
     // v6.50.0, waits on the create operation); a revision that cannot read its key or log in never is.
     const needed = [
-      ...addr('google_kms_crypto_key_iam_member', (m) => m.role === 'roles/cloudkms.signer'),
+      ...addr('google_kms_crypto_key_iam_member', (m) => m.role === 'roles/cloudkms.signer' || (m.role === 'roles/cloudkms.publicKeyViewer' && /GatewayServiceAccount/.test(m.member))),
       ...addr('google_storage_bucket_iam_member', (m) => /google_service_account/.test(m.member)),
       ...addr('google_secret_manager_secret_iam_binding', () => true),
       ...addr('google_secret_manager_secret_iam_member', () => true),

@@ -26,14 +26,17 @@ describe('Gatehouse (Google Cloud)', () => {
     config = yamlOf(json);
   });
 
-  test('the gateway service account gets exactly: create+read record objects, read its secrets, sign with its key, log in to its database', () => {
+  test('the gateway service account gets exactly: create+read record objects, read its secrets, sign with its key and read its public key, log in to its database', () => {
     const bucketRoles = (Object.values(resources(json, 'google_storage_bucket_iam_member')) as any[]).filter((m) => gw.test(m.member)).map((m) => m.role).sort();
     expect(bucketRoles).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
     const bindings = Object.values(resources(json, 'google_secret_manager_secret_iam_binding')) as any[];
     expect(bindings).toHaveLength(2);
     for (const b of bindings) expect(b.members).toEqual([expect.stringMatching(gw)]);
     const kms = (Object.values(resources(json, 'google_kms_crypto_key_iam_member')) as any[]).filter((m) => gw.test(m.member));
-    expect(kms).toEqual([expect.objectContaining({ role: 'roles/cloudkms.signer', crypto_key_id: expect.stringMatching(/SigningKey/) })]);
+    expect(kms).toEqual([
+      expect.objectContaining({ role: 'roles/cloudkms.signer', crypto_key_id: expect.stringMatching(/SigningKey/) }),
+      expect.objectContaining({ role: 'roles/cloudkms.publicKeyViewer', crypto_key_id: expect.stringMatching(/SigningKey/) }),
+    ]);
     const project = (Object.values(resources(json, 'google_project_iam_member')) as any[]).filter((m) => gw.test(m.member));
     expect(project).toEqual([expect.objectContaining({ role: 'roles/cloudsql.instanceUser', condition: expect.any(Object) })]);
   });

@@ -101,11 +101,14 @@ describe('parity (Google Cloud column of docs/deployment.md)', () => {
     expect(config.shutdownGraceSeconds).toBeLessThan(CLOUD_RUN_TERMINATION_SECONDS);
   });
 
-  test('hsm-signing-key: digests signed by an HSM key in Cloud KMS the gateway may only sign with', () => {
+  test('hsm-signing-key: digests signed by an HSM key in Cloud KMS the gateway may only sign with and read the public key of', () => {
     const key = all('google_kms_crypto_key').find((k) => k.purpose === 'ASYMMETRIC_SIGN');
     expect(key.version_template).toEqual({ algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'HSM' });
     expect(config.recording.signingKey).toMatch(/^gcp-kms:/);
-    expect(all('google_kms_crypto_key_iam_member').filter((m) => gw.test(m.member)).map((m) => m.role)).toEqual(['roles/cloudkms.signer']);
+    // The signer reads its public key at start: getPublicKey needs cloudkms.cryptoKeyVersions.viewPublicKey
+    // (cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys.cryptoKeyVersions/getPublicKey),
+    // which roles/cloudkms.signer lacks (cloud.google.com/iam/docs/roles-permissions/cloudkms).
+    expect(all('google_kms_crypto_key_iam_member').filter((m) => gw.test(m.member)).map((m) => m.role).sort()).toEqual(['roles/cloudkms.publicKeyViewer', 'roles/cloudkms.signer']);
   });
 
   test('least-privilege-state-database: IAM login as its own role, verify-full, no password, a separate bootstrap identity', () => {
