@@ -512,6 +512,17 @@ export interface GitPushPayload {
   };
 }
 
+/** A non-atomic push forwarded without its refused refs (protocols/git/partial-push.ts). */
+export interface GitPushPartialPayload {
+  readonly repository: string;
+  /** The refs whose commands were forwarded, in the client's order. */
+  readonly forwarded: readonly string[];
+  /** The refs refused, each with the reason the client was given. */
+  readonly refused: readonly { readonly ref: string; readonly reason: string }[];
+  /** Bytes of the request as forwarded (the command list rewritten, the pack as pushed). */
+  readonly requestBytes: number;
+}
+
 /** The upstream sshd could not be reached, refused the brokered key, or showed another host key. */
 export interface SshUpstreamErrorPayload {
   readonly upstream: string;
@@ -605,6 +616,7 @@ export const EVENT_CATALOG = {
   'ssh.exit': event<SshExitPayload>()('info', 'GH2304I', "A channel's command or shell ended: exit status or signal."),
   'git.fetch': event<GitFetchPayload>()('info', 'GH2400I', 'A Git fetch: the ref advertisement or an upload-pack call, with what it asked for (wants, ref prefixes; never contents).'),
   'git.push': event<GitPushPayload>()('info', 'GH2401I', 'A Git push as judged: each ref update proven against the upstream mirror, its commits, the pack hash and size, the secret scan.'),
+  'git.push.partial': event<GitPushPartialPayload>()('info', 'GH2402I', 'A non-atomic push forwarded in part: the refs forwarded, the refs refused with their reasons, the size of the request as forwarded.'),
   'ssh.forward.open': event<SshForwardOpenPayload>()('info', 'GH2306I', 'A local port forward policy allowed, recorded (with its decision) before it is opened upstream.'),
   'ssh.forward.close': event<SshForwardClosePayload>()('info', 'GH2307I', 'A port forward ended: bytes each way (counted, not recorded) and how long it was open.'),
   'ssh.sftp.open': event<SshSftpOpenPayload>()('info', 'GH2308I', 'The SFTP subsystem policy allowed, recorded (with its decision) before it is opened upstream.'),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +10,15 @@ import { GatehouseError } from '../../errors';
 import type { SecretProvider } from '../../pipeline/types';
 import { DECISION_CODES, type Operation } from '../../policy/decision';
 import type { GitPushPayload } from '../../recording/event-catalog';
-import { HttpRefusal, type HttpDialect, type HttpRefusedAbout, type HttpRequestHead, type SpooledBody } from '../kit/http-dialect';
+import { HttpRefusal, type HttpDialect, type HttpRefusedAbout, type HttpRequestHead, type HttpUpstreamRequest, type HttpUpstreamRewrite, type SpooledBody } from '../kit/http-dialect';
 import { gitEndpoint, type GitEndpoint } from './endpoint';
 import { inspectPush, type PushInspection } from './inspect-push';
 import { GitMirror } from './mirror';
 import { gitFetchOperation, gitPushOperations } from './operations';
 import { encodePktLine, FLUSH_PKT } from './pkt-line';
 import { peekPushFraming, ReceivePackDecoder, type ReceivePackRequest } from './receive-pack';
-import { ATOMIC_FAILURE, encodeReport, refusalReport } from './report-status';
+import { partialPush } from './partial-push';
+import { ATOMIC_FAILURE, encodeReport, refusalReport, ReportMerger } from './report-status';
 import { scanPushedSecrets, type SecretScanResult } from './secret-scan';
 import { decodeUploadPack } from './upload-pack';
 
@@ -49,6 +50,9 @@ const MAX_PUSH_HEAD_BYTES = 4 * 1024 * 1024;
 interface RequestState {
   readonly endpoint: GitEndpoint;
   push?: ReceivePackRequest;
+  /** A push's command list as received and the whole body's size: what a partial forward rewrites. */
+  pushHead?: Buffer;
+  bodySize?: number;
 }
 
 export function gitDialect(connection: GitConnectionConfig, options: GitDialectOptions): HttpDialect {
@@ -153,6 +157,8 @@ class GitDialect implements HttpDialect {
     if (decoded.status !== 'complete') return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', decoded.status === 'invalid' ? `the push cannot be decoded: ${decoded.reason}` : 'the push ends inside its command list');
     const request = decoded.request;
     state.push = request;
+    state.bodySize = body.size;
+    if (!request.atomic && request.commands.length > 1) state.pushHead = await readHeadBytes(body, request.headLength);
     if (request.deleteOnly && body.size > request.headLength) return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', 'bytes after a delete-only command list');
     const mirror = this.mirrorOf(endpoint.repository);
     await mirror.refresh();
@@ -202,6 +208,46 @@ class GitDialect implements HttpDialect {
       return new HttpRefusal(DECISION_CODES.gitScanIncomplete, 'GH_ERR_POLICY_DENIED', `the pushed content could not all be scanned for secrets (${bound.bound}${bound.path === undefined ? '' : ` at ${bound.path}`})`, operations[0]);
     }
     return operations;
+  }
+
+  /** A non-atomic push is applied ref by ref upstream, so it may go through in part (partial-push.ts). */
+  partial(head: HttpRequestHead): boolean {
+    const push = this.states.get(head)?.push;
+    return push !== undefined && !push.atomic;
+  }
+
+  /**
+   * A push forwarded in part: the command list upstream holds exactly the allowed commands, and
+   * the answer merges the refused refs' `ng` lines into the upstream's report. Recorded as
+   * `git.push.partial` before anything is sent.
+   */
+  upstreamRequest(request: HttpUpstreamRequest): HttpUpstreamRewrite {
+    if (request.refused.length === 0) return {};
+    const state = this.states.get(request.head);
+    const push = state?.push;
+    if (push === undefined || push.atomic || state?.bodySize === undefined || state.pushHead === undefined) throw new GatehouseError('GH_ERR_INTERNAL', 'only a decoded non-atomic push can be forwarded in part');
+    const refused = new Map<string, string>();
+    for (const r of request.refused) {
+      const ref = r.operation.attributes.ref;
+      if (typeof ref !== 'string') throw new GatehouseError('GH_ERR_INTERNAL', 'a refused push operation names no ref');
+      refused.set(ref, `${r.message} [${r.decision}]`);
+    }
+    const forward = partialPush(push, state.pushHead, refused.keys(), state.bodySize);
+    request.headers['content-length'] = String(forward.size);
+    delete request.headers['transfer-encoding'];
+    request.head.record?.('git.push.partial', {
+      repository: state.endpoint.repository,
+      forwarded: forward.commands.map((c) => c.ref),
+      refused: [...refused].map(([ref, reason]) => ({ ref, reason })),
+      requestBytes: forward.size,
+    });
+    return {
+      body: forward.body,
+      response: (status, headers) =>
+        status === 200 && String(headers['content-type'] ?? '') === 'application/x-git-receive-pack-result' && push.report !== 'none'
+          ? new ReportMerger(push.sideBand, [...refused].map(([ref, reason]) => ({ ref, reason })))
+          : undefined,
+    };
   }
 
   private mirrorOf(repository: string): GitMirror {
@@ -265,7 +311,7 @@ class GitDialect implements HttpDialect {
       bytes = Buffer.concat([encodePktLine(`# service=${endpoint.service}\n`), FLUSH_PKT, encodePktLine(`ERR ${oneLine(reason)}\n`)]);
       headers['content-type'] = `application/x-${endpoint.service}-advertisement`;
     } else if (push !== undefined && push.report !== 'none') {
-      bytes = encodeReport(pushRefusal(push, extras.operation, reason), push.sideBand);
+      bytes = encodeReport(pushRefusal(push, extras.operation, reason, extras.refused), push.sideBand);
       headers['content-type'] = 'application/x-git-receive-pack-result';
     } else if (framing !== undefined && framing.sideBand !== 'none') {
       // Band 3 is side-band's error channel: git prints "remote error: <reason>" and stops.
@@ -281,16 +327,41 @@ class GitDialect implements HttpDialect {
   }
 }
 
-/** The report for a refused push: the refused ref with the reason; the others not pushed (all refs when no single one was refused). */
-function pushRefusal(push: ReceivePackRequest, operation: Operation | undefined, reason: string): ReturnType<typeof refusalReport> {
+/**
+ * The report for a refused push: each ref refused with its own reason when every one was judged
+ * and refused (a non-atomic push); else the refused ref with the reason and the others not pushed
+ * (all refs when no single one was refused).
+ */
+function pushRefusal(push: ReceivePackRequest, operation: Operation | undefined, reason: string, refused: HttpRefusedAbout['refused']): ReturnType<typeof refusalReport> {
   const ref = operation?.attributes.ref;
   const denied = new Map<string, string>();
-  if (typeof ref === 'string' && push.commands.some((c) => c.ref === ref)) {
+  for (const r of refused ?? []) if (typeof r.operation.attributes.ref === 'string') denied.set(r.operation.attributes.ref, `${r.message} [${r.decision}]`);
+  if (denied.size > 0 && push.commands.every((c) => denied.has(c.ref))) {
+    // every ref has its own reason
+  } else if (typeof ref === 'string' && push.commands.some((c) => c.ref === ref)) {
+    denied.clear();
     denied.set(ref, reason);
     // The gateway forwards a push whole or not at all: the other refs were not pushed either.
     for (const c of push.commands) if (c.ref !== ref) denied.set(c.ref, push.atomic ? ATOMIC_FAILURE : `not pushed: ${ref} was refused`);
-  } else for (const c of push.commands) denied.set(c.ref, reason);
+  } else {
+    denied.clear();
+    for (const c of push.commands) denied.set(c.ref, reason);
+  }
   return refusalReport(push, denied);
+}
+
+/** The first `length` bytes of a spooled body (a push's command list, at most MAX_PUSH_HEAD_BYTES). */
+async function readHeadBytes(body: SpooledBody, length: number): Promise<Buffer> {
+  if (length <= body.prefix.length || body.file === undefined) return body.prefix.subarray(0, length);
+  const handle = await open(body.file, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(out, 0, length, 0);
+    if (bytesRead !== length) throw new GatehouseError('GH_ERR_INTERNAL', 'the spooled push is shorter than its command list');
+    return out;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The push whose whole command list is in `bytes`, or undefined. */

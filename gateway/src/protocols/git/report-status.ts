@@ -1,4 +1,4 @@
-import { encodePktLine, FLUSH_PKT, PktLineError, PktLineFramer, pktText } from './pkt-line';
+import { DELIM_PKT, encodePktLine, FLUSH_PKT, PktLineError, PktLineFramer, pktText, type PktLine } from './pkt-line';
 import type { ReceivePackRequest } from './receive-pack';
 
 /**
@@ -93,4 +93,134 @@ function oneLine(s: string): string {
   // eslint-disable-next-line no-control-regex
   const t = s.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   return t === '' ? 'refused' : t.slice(0, 900);
+}
+
+/** Most report bytes held while merging (10000 refs of ~300 bytes, with room). */
+const MAX_MERGED_REPORT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Merges the refs the gateway refused into the upstream's report of a push forwarded in part (a
+ * non-atomic push without its refused commands): their `ng <ref> <reason>` lines go in before the
+ * report's flush, so the client hears about every ref it sent (git matches report lines by name;
+ * a ref left out would print "remote did not report status"). Streams: side-band progress (band
+ * 2) and errors (band 3) pass at once; only the report itself (band 1, or the bare pkt-lines) is
+ * held until its flush, then everything passes. Bytes it cannot read as a report pass unchanged:
+ * the refused refs then get no line, which the client reports as a failure too.
+ */
+export class ReportMerger {
+  /** Side-band packets. */
+  private readonly outer = new PktLineFramer();
+  /** Report packets (band 1's content under side-band). */
+  private readonly inner = new PktLineFramer();
+  /** The report's packets read so far, as they came. */
+  private readonly held: Buffer[] = [];
+  private heldBytes = 0;
+  private passing = false;
+  private readonly lines: Buffer;
+
+  constructor(
+    private readonly sideBand: ReceivePackRequest['sideBand'],
+    refused: readonly { readonly ref: string; readonly reason: string }[],
+  ) {
+    this.lines = Buffer.concat(refused.map((r) => encodePktLine(`ng ${r.ref} ${oneLine(r.reason)}\n`)));
+  }
+
+  push(chunk: Buffer): Buffer {
+    if (this.passing) return chunk;
+    return this.sideBand === 'none' ? this.pushReport(chunk) : this.pushBands(chunk);
+  }
+
+  end(): Buffer {
+    if (this.passing) return Buffer.alloc(0);
+    // The report never ended: what was held goes out as it came.
+    this.passing = true;
+    return Buffer.concat([this.heldRaw(), this.sideBand === 'none' ? Buffer.alloc(0) : this.outer.rest()]);
+  }
+
+  private pushReport(chunk: Buffer): Buffer {
+    this.inner.feed(chunk);
+    const merged = this.readReport();
+    if (merged === 'more') return Buffer.alloc(0);
+    this.passing = true;
+    return merged === 'invalid' ? this.heldRaw() : Buffer.concat([merged, this.inner.rest()]);
+  }
+
+  private pushBands(chunk: Buffer): Buffer {
+    this.outer.feed(chunk);
+    const out: Buffer[] = [];
+    for (;;) {
+      let p: PktLine | undefined;
+      try {
+        p = this.outer.read();
+      } catch (e) {
+        if (!(e instanceof PktLineError)) throw e;
+        p = undefined;
+        this.passing = true;
+      }
+      if (this.passing || (p !== undefined && (p.type !== 'data' || p.payload.length === 0))) {
+        // Bad framing, or the stream ended (flush) before the report did: the rest as it came.
+        this.passing = true;
+        out.push(this.heldRaw(), p === undefined ? Buffer.alloc(0) : rawOf(p), this.outer.rest());
+        return Buffer.concat(out);
+      }
+      if (p === undefined) return Buffer.concat(out);
+      if (p.type !== 'data') continue; // (narrowing: handled above)
+      if (p.payload[0] !== 1) {
+        out.push(rawOf(p));
+        continue;
+      }
+      this.inner.feed(p.payload.subarray(1));
+      const merged = this.readReport();
+      if (merged === 'more') continue;
+      this.passing = true;
+      out.push(merged === 'invalid' ? this.heldRaw() : this.band1(Buffer.concat([merged, this.inner.rest()])), this.outer.rest());
+      return Buffer.concat(out);
+    }
+  }
+
+  /** Reads report packets: at its flush, the report with the refused refs' lines before it. */
+  private readReport(): Buffer | 'more' | 'invalid' {
+    for (;;) {
+      let p: PktLine | undefined;
+      try {
+        p = this.inner.read();
+      } catch (e) {
+        if (!(e instanceof PktLineError)) throw e;
+        return 'invalid';
+      }
+      if (p === undefined) return 'more';
+      if (p.type === 'flush' && this.held.length > 0) return Buffer.concat([...this.held, this.lines, FLUSH_PKT]);
+      const raw = rawOf(p);
+      this.held.push(raw);
+      this.heldBytes += raw.length;
+      if (p.type !== 'data' || (this.held.length === 1 && !pktText(p.payload).startsWith('unpack ')) || this.heldBytes > MAX_MERGED_REPORT_BYTES) return 'invalid';
+    }
+  }
+
+  /** What was held and not yet read, as it came (under side-band, in band 1). */
+  private heldRaw(): Buffer {
+    const inner = Buffer.concat([...this.held, this.inner.rest()]);
+    this.held.length = 0;
+    return this.sideBand === 'none' || inner.length === 0 ? inner : this.band1(inner);
+  }
+
+  private band1(bytes: Buffer): Buffer {
+    const max = this.sideBand === 'side-band-64k' ? 65515 : 999;
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += max) out.push(encodePktLine(Buffer.concat([Buffer.from([1]), bytes.subarray(i, i + max)])));
+    return Buffer.concat(out);
+  }
+}
+
+function rawOf(p: PktLine): Buffer {
+  switch (p.type) {
+    case 'data':
+      return encodePktLine(p.payload);
+    case 'flush':
+      return FLUSH_PKT;
+    case 'delim':
+      return DELIM_PKT;
+    case 'response-end':
+      return Buffer.from('0002', 'latin1');
+  }
 }

@@ -12,7 +12,7 @@ import { countMasked, type MaskingPolicy } from '../../masking/masking-policy';
 import type { Decision, Operation } from '../../policy/decision';
 import type { GatewaySession, Pipeline } from '../../pipeline/types';
 import type { EventType } from '../../recording/event-catalog';
-import { bodyTooLarge, decodeRequest, HttpRefusal, type HttpCaller, type HttpRefusedAbout, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite, type SpooledBody } from '../kit/http-dialect';
+import { bodyTooLarge, decodeRequest, HttpRefusal, type HttpCaller, type HttpRefusedAbout, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite, type HttpRefusedOperation, type HttpResponseRewrite, type SpooledBody } from '../kit/http-dialect';
 import type { CanonicalTarget } from './canonical-target';
 import { BodyCapture, ResponseDecoder } from './capture';
 import { CredentialScrubber, credentialForms, scrubHeaders } from './credential-scrubber';
@@ -96,6 +96,9 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
   private sentAs: 'identity' | undefined;
   /** The token expiry this stream is tracked under in the session's StreamExpiry (undefined: not tracked). */
   private trackedExpiry: number | undefined;
+  /** The dialect's rewrite of the response (chosen at the upstream's headers) and the one chosen. */
+  private responseRewriter: HttpUpstreamRewrite['response'];
+  private rewrite: HttpResponseRewrite | undefined;
   /** The body prefix once read (bodyPrefix). */
   private prefixRead: RequestPrefix | undefined;
   /** A `spool` dialect's body, when it was spooled to a file (removed by `removeSpool`). */
@@ -315,6 +318,9 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
 
     let decision: Decision | undefined;
     let judged: Operation | undefined;
+    /** A partial request's refused operations (forwarded without them when any other is allowed). */
+    const refused: HttpRefusedOperation[] = [];
+    let refusedFirst: { decision: Decision; operation: Operation } | undefined;
     try {
       // The common case (a cached allow) is decided in this turn; reviews and durable denials wait.
       if (!Array.isArray(decoded)) {
@@ -322,12 +328,26 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         const admitted = session.admit(decoded as Operation, requestId, undefined, { signal: this.clientGone, principal: this.principal });
         decision = admitted instanceof Promise ? await admitted : admitted;
       } else {
-        // Several operations in one request: each is judged; the first refusal refuses the request.
+        // Several operations in one request: each is judged; the first refusal refuses the request,
+        // unless the dialect can forward it in part (then every one is judged).
+        const partial = dialect.partial?.(this) === true;
+        let allowed: Decision | undefined;
         for (const operation of decoded as readonly Operation[]) {
           judged = operation;
           const admitted = session.admit(operation, requestId, undefined, { signal: this.clientGone, principal: this.principal });
           decision = admitted instanceof Promise ? await admitted : admitted;
-          if (decision.effect !== 'allow') break;
+          if (decision.effect === 'allow') allowed = decision;
+          else if (!partial) break;
+          else {
+            refusedFirst ??= { decision, operation };
+            refused.push({ operation, decision: decision.code, message: refusalError(decision).message });
+          }
+        }
+        if (partial && refusedFirst !== undefined) {
+          if (allowed === undefined) {
+            decision = refusedFirst.decision;
+            judged = refusedFirst.operation;
+          } else decision = allowed;
         }
       }
     } catch (e) {
@@ -343,7 +363,12 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     if (decision.effect !== 'allow') {
       // The pipeline recorded the decision; the upstream is never contacted.
       const err = refusalError(decision);
-      this.proxy.refuse(res, this.connection.name, err, requestId, decision.code, { head: this, operation: judged });
+      this.proxy.refuse(res, this.connection.name, err, requestId, decision.code, { head: this, operation: judged, ...(refused.length > 0 && { refused }) });
+      return;
+    }
+    if (refused.length > 0 && dialect.upstreamRequest === undefined) {
+      // Forwarding the whole request would carry what was refused: fail closed.
+      await this.refuseEarly(new GatehouseError('GH_ERR_INTERNAL', `the ${dialect.name} dialect cannot forward a request in part`), 'before_forwarding');
       return;
     }
 
@@ -433,10 +458,11 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     if (dialect.upstreamRequest !== undefined) {
       // The dialect's rewrite (e.g. AWS re-signing with the brokered credential), after the record.
       try {
-        const r = dialect.upstreamRequest({ head: this, method: wireMethod, origin: this.upstream.origin, path: upstreamPath, headers, body: { bytes: prefixBytes(prefix), complete: prefix.ended } });
+        const r = dialect.upstreamRequest({ head: this, method: wireMethod, origin: this.upstream.origin, path: upstreamPath, headers, body: { bytes: prefixBytes(prefix), complete: prefix.ended }, refused });
         const rewrite = r instanceof Promise ? await r : r;
         if (rewrite.path !== undefined) upstreamPath = rewrite.path;
         bodyTransform = rewrite.body;
+        this.responseRewriter = rewrite.response;
       } catch (e) {
         await this.refuseEarly(toGatehouseError(e, 'GH_ERR_INTERNAL', `the ${dialect.name} dialect failed to prepare the upstream request`), 'before_forwarding');
         return;
@@ -595,6 +621,23 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     const headers = buildClientResponseHeaders(upHeaders);
     headers['x-gatehouse-request-id'] = this.requestId;
     if (upHeaders['content-length'] === undefined && hasBody(this.wireMethod, status)) this.armTokenExpiry();
+    if (this.responseRewriter !== undefined && hasBody(this.wireMethod, status)) {
+      try {
+        this.rewrite = this.responseRewriter(status, upHeaders);
+      } catch (e) {
+        this.fail(toGatehouseError(e, 'GH_ERR_INTERNAL', 'the response could not be rewritten'), 'response_rewrite_failed');
+        return false;
+      }
+      if (this.rewrite !== undefined) {
+        if (this.masking !== undefined) {
+          this.fail(new GatehouseError('GH_ERR_INTERNAL', `the ${this.upstream.dialect.name} dialect's response rewrite cannot be combined with masking`), 'response_rewrite_failed');
+          return false;
+        }
+        delete headers['content-length'];
+        upHeaders = { ...upHeaders };
+        delete upHeaders['content-length'];
+      }
+    }
     if (this.masking !== undefined && this.startMasking(status, upHeaders, headers)) return this.failure === undefined;
     let encoding = upHeaders['content-encoding'];
     if (this.scrubber !== undefined && hasBody(this.wireMethod, status) && !isIdentity(encoding)) {
@@ -643,6 +686,11 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         return false;
       }
     }
+    if (this.rewrite !== undefined) {
+      const out = this.rewriteChunk(chunk, false);
+      if (out === undefined) return false;
+      chunk = out;
+    }
     this.decoder!.write(chunk);
     // An empty write (the scrubber holding bytes back) does not send the headers.
     if (chunk.length !== 0) this.headPending = false;
@@ -662,12 +710,27 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       this.decompress.end();
       return;
     }
-    const tail = this.scrubber?.end();
+    let tail = this.scrubber?.end();
+    if (this.rewrite !== undefined) {
+      tail = this.rewriteChunk(tail ?? Buffer.alloc(0), true);
+      if (tail === undefined) return;
+    }
     if (tail !== undefined && tail.length > 0) {
       this.decoder!.write(tail);
       this.res.write(tail);
     }
     this.res.end();
+  }
+
+  /** A piece of the response through the dialect's rewrite (its end with `last`); undefined when the rewrite failed (the exchange then failed). */
+  private rewriteChunk(chunk: Buffer, last: boolean): Buffer | undefined {
+    try {
+      const out = this.rewrite!.push(chunk);
+      return last ? Buffer.concat([out, this.rewrite!.end()]) : out;
+    } catch (e) {
+      this.fail(toGatehouseError(e, 'GH_ERR_INTERNAL', 'the response could not be rewritten'), 'response_rewrite_failed');
+      return undefined;
+    }
   }
 
   /**
@@ -698,12 +761,16 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
   /** A decoded piece of a compressed response that is scrubbed: out to the client as identity. */
   private readonly onDecompressed = (decoded: Buffer): void => {
     if (this.failure !== undefined) return;
-    let out: Buffer;
+    let out: Buffer | undefined;
     try {
       out = this.scrubber!.push(decoded);
     } catch (e) {
       this.fail(toGatehouseError(e, 'GH_ERR_CREDENTIAL_REFLECTED'), 'credential_reflected');
       return;
+    }
+    if (this.rewrite !== undefined) {
+      out = this.rewriteChunk(out, false);
+      if (out === undefined) return;
     }
     if (out.length === 0) return;
     this.decoder!.write(out);
@@ -715,7 +782,11 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
 
   private readonly onDecompressedEnd = (): void => {
     if (this.failure !== undefined) return;
-    const tail = this.scrubber!.end();
+    let tail: Buffer | undefined = this.scrubber!.end();
+    if (this.rewrite !== undefined) {
+      tail = this.rewriteChunk(tail, true);
+      if (tail === undefined) return;
+    }
     if (tail.length > 0) {
       this.decoder!.write(tail);
       this.res.write(tail);

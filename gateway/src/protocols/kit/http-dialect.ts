@@ -72,9 +72,18 @@ export interface HttpDialect {
    */
   authenticate?(request: HttpAuthRequest): HttpCaller | Promise<HttpCaller>;
   /**
+   * Whether this request's operations may go through in part (Git: a non-atomic push, which the
+   * upstream applies ref by ref): then every operation is judged, and when some are allowed and
+   * some refused the request is forwarded with `upstreamRequest` given the refused ones (it must
+   * forward exactly the allowed part and answer for the refused ones in the response); when all
+   * are refused, the refusal names each (`HttpRefusedAbout.refused`).
+   * @default false: the first refusal refuses the whole request
+   */
+  partial?(head: HttpRequestHead): boolean;
+  /**
    * Rewrites the request the exchange forwards, once it is admitted and recorded: e.g. re-signs it
    * with the brokered credential, or re-frames the body. May change `headers` in place. Throws a
-   * GatehouseError to refuse before anything is sent.
+   * GatehouseError to refuse before anything is sent. Required of a dialect that is `partial`.
    */
   upstreamRequest?(request: HttpUpstreamRequest): HttpUpstreamRewrite | Promise<HttpUpstreamRewrite>;
   /**
@@ -99,6 +108,17 @@ export interface HttpRefusedAbout {
   readonly head?: HttpRequestHead;
   /** The operation refused (by policy, an approval, the dialect itself), when one was. */
   readonly operation?: Operation;
+  /** A `partial` request whose operations were all refused: each with its own reason. */
+  readonly refused?: readonly HttpRefusedOperation[];
+}
+
+/** One operation of a `partial` request that was refused, and why (as the client is told). */
+export interface HttpRefusedOperation {
+  readonly operation: Operation;
+  /** The decision's code (`policy.forbid`, `approval.denied`, ...). */
+  readonly decision: string;
+  /** Safe to show to the client and to record. */
+  readonly message: string;
 }
 
 /** What a dialect's `authenticate` sees: the request as received, and the body read before judging. */
@@ -128,6 +148,8 @@ export interface HttpUpstreamRequest {
   readonly headers: OutgoingHttpHeaders;
   /** The body prefix as read before judging (the whole body when `complete`). */
   readonly body: HttpRequestBody;
+  /** The operations of a `partial` request that were refused (empty when none was). */
+  readonly refused: readonly HttpRefusedOperation[];
 }
 
 export interface HttpUpstreamRewrite {
@@ -140,6 +162,19 @@ export interface HttpUpstreamRewrite {
    * @default the body as received
    */
   readonly body?: (source: AsyncIterable<Buffer>) => AsyncIterable<Buffer>;
+  /**
+   * A rewrite of the response body for the client, chosen once the upstream's status and headers
+   * are known (Git: the upstream's report-status with the refused refs' `ng` lines merged in).
+   * Undefined (or a factory returning undefined): the response as the upstream sent it. The
+   * client's `content-length` is dropped when a rewrite applies; not combined with masking.
+   */
+  readonly response?: (status: number, headers: IncomingHttpHeaders) => HttpResponseRewrite | undefined;
+}
+
+/** Rewrites a response body as it streams: `push` each chunk (after the credential scrubber), `end` once. Throwing fails the exchange. */
+export interface HttpResponseRewrite {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
 }
 
 /** A `spool` dialect's whole request body. */

@@ -182,6 +182,25 @@ describe('git over the gateway, with the real git client and git http-backend up
     world.git(work, 'reset', '-q', '--hard', before);
   });
 
+  it('applies a non-atomic push ref by ref, as git does: the allowed ref is updated, the protected one refused, git prints both', async () => {
+    const tip = world.git(work, 'rev-parse', 'HEAD');
+    const r = await git(work, 'push', 'origin', 'main:refs/heads/protected', 'main:refs/heads/feature2');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\* \[new branch\] +main -> feature2/);
+    expect(r.stderr).toContain('! [remote rejected] main -> protected (refs/heads/protected is protected');
+    expect(upstreamRef('refs/heads/feature2')).toBe(tip);
+    expect(upstreamRef('refs/heads/protected')).toBe('');
+    const all = await events();
+    const partial = all.filter((e) => e.type === 'git.push.partial').at(-1)!;
+    expect(partial.payload).toMatchObject({ repository: 'team/app', forwarded: ['refs/heads/feature2'], refused: [{ ref: 'refs/heads/protected' }] });
+    expect(String((partial.payload.refused as { reason: string }[])[0].reason)).toContain('[policy.forbid]');
+    const denied = all.filter((e) => e.type === 'policy.denied').at(-1)!;
+    expect(denied.payload).toMatchObject({ action: 'git:push', code: 'policy.forbid' });
+    expect(String(denied.payload.operation)).toContain('refs/heads/protected');
+    const request = all.filter((e) => e.type === 'http.request').at(-1)!;
+    expect(request.payload.decisions ?? [request.payload.decision]).toEqual([expect.objectContaining({ effect: 'allow' })]);
+  });
+
   it('pushes several refs atomically, tags, and deletes a ref', async () => {
     world.git(work, 'tag', '-a', '-m', 'release 1', 'v1');
     const tip = world.git(work, 'rev-parse', 'HEAD');
