@@ -122,6 +122,9 @@ export async function scanPushedSecrets(input: SecretScanInput): Promise<SecretS
     ).stdout
       .toString('utf8')
       .split('\n');
+    // Annotated tags the push adds carry messages of their own (a tag already upstream was scanned when it came).
+    await scanTagMessages(scan, updates, input.mirrorDir, (args, o) => runGit(args, { env, timeoutMs: remaining(), ...o }));
+    if (scan.stopped) return scan.result();
     const commitTips: string[] = [];
     for (let i = 0; i < updates.length; i++) {
       const [id, type, size] = (peeled[i] ?? '').split(' ');
@@ -144,6 +147,14 @@ export async function scanPushedSecrets(input: SecretScanInput): Promise<SecretS
     scan.commits = commits.length;
     if (commits.length === 0) return scan.result();
 
+    // Commit messages are added text too: read whole (they are small), scanned like a file.
+    const raw = (await runGit(['cat-file', '--batch'], { env, timeoutMs: remaining(), stdin: Buffer.from(commits.join('\n') + '\n'), maxOutputBytes: limits.maxTotalBytes + commits.length * 1024 })).stdout;
+    for (const o of batchObjects(raw)) {
+      if (o.type !== 'commit') throw new GatehouseError('GH_ERR_GIT_INSPECTION_FAILED', 'an added commit could not be read');
+      scan.wholeText(o.id, COMMIT_MESSAGE, messageOf(o.body));
+      if (scan.stopped) return scan.result();
+    }
+
     const stop = new AbortController();
     scan.onStop = () => stop.abort();
     try {
@@ -162,6 +173,73 @@ export async function scanPushedSecrets(input: SecretScanInput): Promise<SecretS
     if (Date.now() >= deadline) return timedOut();
     throw e;
   }
+}
+
+/** The path a finding in a commit's or a tag's message names (no file is called that: paths never start with a parenthesis in git's output). */
+export const COMMIT_MESSAGE = '(commit message)';
+export const TAG_MESSAGE = '(tag message)';
+
+type Call = (args: string[], o: { stdin?: Buffer; maxOutputBytes: number }) => Promise<{ stdout: Buffer }>;
+
+/** The tag objects the updates add (a chain of tags followed), each message scanned; tags already in the mirror are not. */
+async function scanTagMessages(scan: PatchScanner, updates: readonly RefUpdate[], mirrorDir: string, git: Call): Promise<void> {
+  let ids = [...new Set(updates.map((u) => u.newId))];
+  const seen = new Set<string>();
+  for (let depth = 0; depth < 10 && ids.length > 0; depth++) {
+    const raw = (await git(['cat-file', '--batch'], { stdin: Buffer.from(ids.join('\n') + '\n'), maxOutputBytes: 64 << 20 })).stdout;
+    const tags = batchObjects(raw).filter((o) => o.type === 'tag' && !seen.has(o.id));
+    if (tags.length === 0) return;
+    const upstream = await inMirror(mirrorDir, tags.map((t) => t.id));
+    const next: string[] = [];
+    for (const t of tags) {
+      seen.add(t.id);
+      if (upstream.has(t.id)) continue;
+      scan.wholeText(t.id, TAG_MESSAGE, withoutSignature(messageOf(t.body)));
+      if (scan.stopped) return;
+      const target = /^object ([0-9a-f]+)\ntype tag\n/m.exec(t.body.toString('latin1'));
+      if (target !== null) next.push(target[1]!);
+    }
+    ids = next;
+  }
+}
+
+/** Which of `ids` the mirror holds on its own (without the pushed quarantine). */
+async function inMirror(mirrorDir: string, ids: readonly string[]): Promise<Set<string>> {
+  const out = (await runGit(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { env: { GIT_DIR: mirrorDir }, stdin: Buffer.from(ids.join('\n') + '\n') })).stdout.toString('latin1');
+  const held = new Set<string>();
+  for (const line of out.split('\n')) {
+    const [id, type] = line.split(' ');
+    if (id !== undefined && type !== undefined && type !== 'missing') held.add(id);
+  }
+  return held;
+}
+
+/** `git cat-file --batch` output: `<id> <type> <size>\n<content>\n` per object (a missing one ends the list). */
+function batchObjects(out: Buffer): { id: string; type: string; body: Buffer }[] {
+  const objects: { id: string; type: string; body: Buffer }[] = [];
+  let off = 0;
+  while (off < out.length) {
+    const nl = out.indexOf(0x0a, off);
+    if (nl < 0) break;
+    const [id, type, size] = out.toString('latin1', off, nl).split(' ');
+    const len = Number(size);
+    if (id === undefined || type === undefined || type === 'missing' || !Number.isSafeInteger(len)) break;
+    objects.push({ id, type, body: out.subarray(nl + 1, nl + 1 + len) });
+    off = nl + 1 + len + 1;
+  }
+  return objects;
+}
+
+/** A commit's or tag's message: what follows its header's blank line. */
+function messageOf(body: Buffer): string {
+  const at = body.indexOf('\n\n');
+  return at < 0 ? '' : body.toString('utf8', at + 2);
+}
+
+/** A signed tag's message ends with its signature (base64 armor, not text anyone wrote): not scanned. */
+function withoutSignature(message: string): string {
+  const at = message.search(/^-----BEGIN (?:PGP|SSH) SIGNATURE-----$|^-----BEGIN SIGNED MESSAGE-----$/m);
+  return at < 0 ? message : message.slice(0, at);
 }
 
 function stripUndefined<T extends object>(o: T | undefined): Partial<T> {
@@ -247,16 +325,26 @@ class PatchScanner {
     const max = this.limits.maxFileBytes;
     if (!(size <= max)) return this.note({ bound: 'file-bytes', limit: max, ref });
     const out = (await git(['cat-file', 'blob', id], { maxOutputBytes: max })).stdout;
-    this.commit = id;
-    this.file = { path: ref, addedBytes: 0, skip: false, counted: false };
     if (out.subarray(0, 8000).includes(0)) {
       this.binary(ref);
-    } else {
-      this.cols = 1;
-      this.newLine = 1;
-      for (const line of out.toString('utf8').split('\n')) this.added(line, Buffer.byteLength(line) + 1);
-      this.flushHunk();
+      return;
     }
+    this.wholeText(id, ref, out.toString('utf8'));
+  }
+
+  /** Text added whole (a blob a ref points at, a commit's or tag's message), under the file bounds, its lines numbered from 1. */
+  wholeText(id: string, path: string, text: string): void {
+    if (text === '') return;
+    this.commit = id;
+    // A message is not a file: `files` counts files only.
+    this.file = { path, addedBytes: 0, skip: false, counted: path === COMMIT_MESSAGE || path === TAG_MESSAGE };
+    this.cols = 1;
+    this.newLine = 1;
+    for (const line of text.replace(/\n$/, '').split('\n')) {
+      this.added(line, Buffer.byteLength(line) + 1);
+      if (this.stopped || this.file.skip) break;
+    }
+    this.flushHunk();
     this.file = undefined;
     this.cols = 0;
   }

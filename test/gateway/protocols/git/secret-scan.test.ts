@@ -148,6 +148,21 @@ describe('secret scanning of pushed content', () => {
     expect(r.findings).toEqual([{ commit: ids[201], path: 'many/f1.txt', line: 2, detector: 'github-token', type: 'github_token' }]);
   });
 
+  it('scans the messages of pushed commits and annotated tags; a tag already upstream is not scanned again', async () => {
+    world.git(work, 'commit', '-q', '--allow-empty', '-m', 'fix login', '-m', `token used: ${GITHUB_TOKEN}`);
+    const commit = world.git(work, 'rev-parse', 'HEAD');
+    world.git(work, 'tag', '-a', 'v9', '-m', `release\nAWS ${AWS_KEY}`);
+    const tag = world.git(work, 'rev-parse', 'refs/tags/v9');
+    const r = await pushAndScan(['main', 'refs/tags/v9']);
+    expect(r).toMatchObject({ complete: true, files: 0 });
+    expect(r.findings).toEqual([
+      { commit: tag, path: '(tag message)', line: 2, detector: 'aws-access-key-id', type: 'aws_access_key_id' },
+      { commit, path: '(commit message)', line: 3, detector: 'github-token', type: 'github_token' },
+    ]);
+    world.git(work, 'tag', 'v9-again', 'v9');
+    expect((await pushAndScan(['refs/tags/v9-again'])).findings).toEqual([]);
+  });
+
   it('says explicitly when a bound is exceeded: bytes of one file, bytes in all, commits, time', async () => {
     commitFile('big.txt', 'x'.repeat(3000) + `\nK=${AWS_KEY}\n`, 'big');
     commitFile('small.txt', `T=${GITHUB_TOKEN}\n`, 'small');
