@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -21,11 +22,13 @@ export interface GitHttpBackendOptions {
   readonly root: string;
   /** The only `Authorization` header accepted; undefined: none required. */
   readonly authorization?: string;
+  /** Serve HTTPS with this certificate (PEM) instead of HTTP: `url` is then `https://…`. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export async function startGitHttpBackend(options: GitHttpBackendOptions): Promise<GitHttpBackend> {
   const received: GitHttpBackend['received'] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://backend');
     received.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, protocol: header(req, 'git-protocol') });
     if (options.authorization !== undefined && req.headers.authorization !== options.authorization) {
@@ -96,11 +99,12 @@ export async function startGitHttpBackend(options: GitHttpBackendOptions): Promi
     res.on('close', () => {
       if (child.exitCode === null) child.kill();
     });
-  });
+  };
+  const server = options.tls === undefined ? http.createServer(handler) : https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/`,
     received,
     close: async () => {
       server.closeAllConnections();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { SecretProvider } from '../../pipeline/types';
 import { DECISION_CODES, type Operation } from '../../policy/decision';
 import type { GitPushPayload } from '../../recording/event-catalog';
 import { HttpRefusal, type HttpDialect, type HttpRefusedAbout, type HttpRequestHead, type HttpUpstreamRequest, type HttpUpstreamRewrite, type SpooledBody } from '../kit/http-dialect';
+import { readPemReference } from '../kit/upstream-tls';
 import { gitEndpoint, type GitEndpoint } from './endpoint';
 import { inspectPush, type PushInspection } from './inspect-push';
 import { GitMirror } from './mirror';
@@ -73,6 +74,8 @@ class GitDialect implements HttpDialect {
   private readonly states = new WeakMap<HttpRequestHead, RequestState>();
   private readonly mirrors = new Map<string, GitMirror>();
   private readonly dataDir: string;
+  /** The upstream CA last written for the mirrors' fetches. */
+  private caWritten: string | undefined;
 
   constructor(
     private readonly connection: GitConnectionConfig,
@@ -260,10 +263,29 @@ class GitDialect implements HttpDialect {
         upstreamUrl: new URL(`${repository}.git`, base).toString(),
         headers: () => upstreamHeaders(this.connection.credential, this.options.secrets),
         timeoutMs: this.connection.push.timeoutMs,
+        caFile: this.connection.upstreamCa === undefined ? undefined : () => this.upstreamCaFile(this.connection.upstreamCa!),
       });
       this.mirrors.set(repository, m);
     }
     return m;
+  }
+
+  /**
+   * The connection's `upstreamCa` as a file git can read (`http.sslCAInfo`): the same reference the
+   * proxied requests trust (a file or a secret), read at each refresh and written, private, into
+   * the data directory when it changed (atomically: refreshes of several mirrors may race).
+   */
+  private async upstreamCaFile(ref: string): Promise<string> {
+    const pem = await readPemReference(ref, this.options.secrets);
+    const file = join(this.dataDir, 'upstream-ca.pem');
+    if (this.caWritten !== pem) {
+      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(tmp, pem, { mode: 0o600 });
+      await rename(tmp, file);
+      this.caWritten = pem;
+    }
+    return file;
   }
 
   /**

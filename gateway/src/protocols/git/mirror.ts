@@ -17,6 +17,11 @@ export interface GitMirrorOptions {
   readonly headers?: () => Promise<Readonly<Record<string, string>>>;
   /** @default 120000 */
   readonly timeoutMs?: number;
+  /**
+   * A PEM file of the CA(s) trusted for an https upstream (the connection's `upstreamCa`, as the
+   * proxied requests trust it), asked for at each refresh; undefined: the system's roots.
+   */
+  readonly caFile?: () => Promise<string | undefined>;
 }
 
 export class GitMirror {
@@ -43,11 +48,14 @@ export class GitMirror {
       await runGit(['init', '--quiet', '--bare', dir]);
     }
     const env: Record<string, string> = { GIT_DIR: dir };
-    const headers = Object.entries((await this.options.headers?.()) ?? {});
-    env.GIT_CONFIG_COUNT = String(headers.length);
-    headers.forEach(([name, value], i) => {
-      env[`GIT_CONFIG_KEY_${i}`] = 'http.extraHeader';
-      env[`GIT_CONFIG_VALUE_${i}`] = `${name}: ${value}`;
+    const config: [string, string][] = Object.entries((await this.options.headers?.()) ?? {}).map(([name, value]) => ['http.extraHeader', `${name}: ${value}`]);
+    const ca = await this.options.caFile?.();
+    // Replaces the default roots, as the proxied requests' `ca` does.
+    if (ca !== undefined) config.push(['http.sslCAInfo', ca]);
+    env.GIT_CONFIG_COUNT = String(config.length);
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
     await runGit(['fetch', '--quiet', '--prune', '--no-tags', '--no-write-fetch-head', this.options.upstreamUrl, '+refs/*:refs/*'], { env, timeoutMs: this.options.timeoutMs ?? 120_000 });
   }
