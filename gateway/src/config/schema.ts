@@ -485,6 +485,19 @@ export const gitConnectionSchema = z
      * spools pushed packs. @default `<system temp>/gatehouse-git/<name>`
      */
     dataDir: z.string().min(1).optional(),
+    /**
+     * Bounds on the mirrors' disk use: past either, the least recently used mirrors no push is
+     * using are removed (fetched again, whole, on the next push to their repository).
+     */
+    mirrors: z
+      .object({
+        /** Bytes all mirrors of this connection may take. @default 10 GiB */
+        maxBytes: z.number().int().min(1).default(10 * 1024 * 1024 * 1024),
+        /** Repositories mirrored at once. @default 100 */
+        maxRepositories: z.number().int().min(1).default(100),
+      })
+      .strict()
+      .default({ maxBytes: 10 * 1024 * 1024 * 1024, maxRepositories: 100 }),
     /** Upstream request timeout (time to response headers). */
     timeoutMs: z.number().int().min(100).default(300000),
     /** Trust a custom CA for the upstream (PEM file or secret reference). */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
@@ -15,6 +14,7 @@ import { readPemReference } from '../kit/upstream-tls';
 import { gitEndpoint, type GitEndpoint } from './endpoint';
 import { inspectPush, type PushInspection } from './inspect-push';
 import { GitMirror } from './mirror';
+import { MirrorStore } from './mirror-store';
 import { gitFetchOperation, gitPushOperations } from './operations';
 import { encodePktLine, FLUSH_PKT } from './pkt-line';
 import { peekPushFraming, ReceivePackDecoder, type ReceivePackRequest } from './receive-pack';
@@ -72,7 +72,7 @@ class GitDialect implements HttpDialect {
   readonly spoolDir: string;
   /** Per request: what sendError needs to answer natively (the head is the exchange: collected with it). */
   private readonly states = new WeakMap<HttpRequestHead, RequestState>();
-  private readonly mirrors = new Map<string, GitMirror>();
+  private readonly mirrors: MirrorStore;
   private readonly dataDir: string;
   /** The upstream CA last written for the mirrors' fetches. */
   private caWritten: string | undefined;
@@ -84,6 +84,12 @@ class GitDialect implements HttpDialect {
     this.bodyCap = connection.push.maxPackBytes;
     this.dataDir = gitDataDir(connection);
     this.spoolDir = this.dataDir;
+    this.mirrors = new MirrorStore({
+      dataDir: this.dataDir,
+      maxBytes: connection.mirrors.maxBytes,
+      maxRepositories: connection.mirrors.maxRepositories,
+      create: (repository, gitDir) => this.newMirror(repository, gitDir),
+    });
     this.sendError = this.sendError.bind(this);
   }
 
@@ -163,23 +169,31 @@ class GitDialect implements HttpDialect {
     state.bodySize = body.size;
     if (!request.atomic && request.commands.length > 1) state.pushHead = await readHeadBytes(body, request.headLength);
     if (request.deleteOnly && body.size > request.headLength) return new HttpRefusal(DECISION_CODES.gitRequestInvalid, 'GH_ERR_REQUEST_INVALID', 'bytes after a delete-only command list');
-    const mirror = this.mirrorOf(endpoint.repository);
-    await mirror.refresh();
     const timeoutMs = this.connection.push.timeoutMs;
     let scan: SecretScanResult | undefined;
     const pack = request.deleteOnly ? undefined : body.file === undefined ? body.prefix.subarray(request.headLength) : createReadStream(body.file, { start: request.headLength });
-    const inspection: PushInspection = await inspectPush({
-      mirrorDir: mirror.gitDir,
-      scratchDir: join(this.dataDir, 'quarantine'),
-      request,
-      pack,
-      limits: { maxPackBytes: this.connection.push.maxPackBytes, timeoutMs, maxPaths: this.connection.push.maxPaths },
-      whileQuarantined: this.connection.push.secretScan
-        ? async (objectDir, refs) => {
-            scan = await scanPushedSecrets({ mirrorDir: mirror.gitDir, quarantineObjectDir: objectDir, updates: refs.map((r) => ({ ref: r.ref, oldId: r.oldId, newId: r.newId })), limits: { timeoutMs } });
-          }
-        : undefined,
-    });
+    // The mirror is leased for the whole judgment: the quarantine borrows its objects.
+    const lease = await this.mirrors.lease(endpoint.repository);
+    let inspection: PushInspection;
+    try {
+      const mirror = lease.mirror;
+      await mirror.refresh();
+      await this.mirrors.refreshed(mirror);
+      inspection = await inspectPush({
+        mirrorDir: mirror.gitDir,
+        scratchDir: this.mirrors.quarantineDir,
+        request,
+        pack,
+        limits: { maxPackBytes: this.connection.push.maxPackBytes, timeoutMs, maxPaths: this.connection.push.maxPaths },
+        whileQuarantined: this.connection.push.secretScan
+          ? async (objectDir, refs) => {
+              scan = await scanPushedSecrets({ mirrorDir: mirror.gitDir, quarantineObjectDir: objectDir, updates: refs.map((r) => ({ ref: r.ref, oldId: r.oldId, newId: r.newId })), limits: { timeoutMs } });
+            }
+          : undefined,
+      });
+    } finally {
+      await lease.release();
+    }
     const payload: GitPushPayload = {
       repository: endpoint.repository,
       refs: inspection.refs.map((r) => ({ ref: r.ref, oldId: r.oldId, newId: r.newId, update: r.kind, commits: r.commits, authors: r.authors, committers: r.committers, signed: r.signed, changedPaths: r.changedPaths, pathsTruncated: r.pathsTruncated, largestBlob: r.largestBlob })),
@@ -253,21 +267,16 @@ class GitDialect implements HttpDialect {
     };
   }
 
-  private mirrorOf(repository: string): GitMirror {
-    let m = this.mirrors.get(repository);
-    if (m === undefined) {
-      const id = createHash('sha256').update(repository).digest('hex').slice(0, 24);
-      const base = this.connection.upstream.endsWith('/') ? this.connection.upstream : `${this.connection.upstream}/`;
-      m = new GitMirror({
-        gitDir: join(this.dataDir, 'mirrors', `${id}.git`),
-        upstreamUrl: new URL(`${repository}.git`, base).toString(),
-        headers: () => upstreamHeaders(this.connection.credential, this.options.secrets),
-        timeoutMs: this.connection.push.timeoutMs,
-        caFile: this.connection.upstreamCa === undefined ? undefined : () => this.upstreamCaFile(this.connection.upstreamCa!),
-      });
-      this.mirrors.set(repository, m);
-    }
-    return m;
+  private newMirror(repository: string, gitDir: string): GitMirror {
+    const base = this.connection.upstream.endsWith('/') ? this.connection.upstream : `${this.connection.upstream}/`;
+    const ca = this.connection.upstreamCa;
+    return new GitMirror({
+      gitDir,
+      upstreamUrl: new URL(`${repository}.git`, base).toString(),
+      headers: () => upstreamHeaders(this.connection.credential, this.options.secrets),
+      timeoutMs: this.connection.push.timeoutMs,
+      caFile: ca === undefined ? undefined : () => this.upstreamCaFile(ca),
+    });
   }
 
   /**

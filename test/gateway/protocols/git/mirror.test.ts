@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitConnectionSchema } from '../../../../gateway/src/config/schema';
 import { gitDialect } from '../../../../gateway/src/protocols/git/dialect';
+import { GitMirror } from '../../../../gateway/src/protocols/git/mirror';
+import { MirrorStore } from '../../../../gateway/src/protocols/git/mirror-store';
 import type { HttpRequestHead } from '../../../../gateway/src/protocols/kit/http-dialect';
 import { startGitHttpBackend, type GitHttpBackend } from '../../../support/git-http-backend';
 import { GitWorld } from './real-git';
@@ -64,5 +66,79 @@ describe('git mirror', () => {
 
   it('without upstreamCa the same upstream is not trusted: the push cannot be judged and is refused (fail closed)', async () => {
     await expect(inspect({ dataDir: join(world.dir, 'data-none') }, push)).rejects.toMatchObject({ code: 'GH_ERR_GIT_INSPECTION_FAILED' });
+  });
+});
+
+describe('git mirror store: bounded disk use', () => {
+  let root: string;
+  const upstreams: Record<string, string> = {};
+  beforeAll(() => {
+    root = join(world.dir, 'store-upstreams');
+    for (const name of ['one', 'two', 'three']) {
+      upstreams[name] = world.bare(`store-upstreams/${name}.git`);
+      world.git(work, 'push', '-q', upstreams[name]!, 'main');
+    }
+  });
+
+  function store(dataDir: string, bounds: { maxBytes?: number; maxRepositories?: number }, clock: { t: number }) {
+    return new MirrorStore({ dataDir, ...bounds, now: () => clock.t, create: (repository, gitDir) => new GitMirror({ gitDir, upstreamUrl: join(root, `${repository}.git`) }) });
+  }
+
+  /** Leases, refreshes and releases the mirror of `repository`, as a push's judgment does. */
+  async function use(s: MirrorStore, repository: string, clock: { t: number }): Promise<string> {
+    clock.t++;
+    const lease = await s.lease(repository);
+    await lease.mirror.refresh();
+    await s.refreshed(lease.mirror);
+    await lease.release();
+    return lease.mirror.gitDir;
+  }
+
+  it('keeps at most maxRepositories mirrors, removing the least recently used', async () => {
+    const clock = { t: 0 };
+    const s = store(join(world.dir, 'store-a'), { maxRepositories: 2 }, clock);
+    const one = await use(s, 'one', clock);
+    const two = await use(s, 'two', clock);
+    await use(s, 'one', clock);
+    const three = await use(s, 'three', clock);
+    expect([existsSync(one), existsSync(two), existsSync(three)]).toEqual([true, false, true]);
+    expect(s.usage().repositories).toBe(2);
+  });
+
+  it('keeps the mirrors within maxBytes, but never removes one a push is using', async () => {
+    const clock = { t: 0 };
+    const s = store(join(world.dir, 'store-b'), { maxBytes: 1 }, clock);
+    const held = await s.lease('one');
+    await held.mirror.refresh();
+    await s.refreshed(held.mirror);
+    // Over the bound, but in use: kept.
+    expect(existsSync(held.mirror.gitDir)).toBe(true);
+    const two = await use(s, 'two', clock);
+    expect(existsSync(two)).toBe(false);
+    expect(existsSync(held.mirror.gitDir)).toBe(true);
+    await held.release();
+    await use(s, 'three', clock);
+    expect(existsSync(held.mirror.gitDir)).toBe(false);
+    expect(s.usage().repositories).toBe(0);
+  });
+
+  it('on start removes the quarantines and spooled bodies an earlier run left, and adopts its mirrors within the bounds', async () => {
+    const dataDir = join(world.dir, 'store-c');
+    const clock = { t: 0 };
+    const before = store(dataDir, {}, clock);
+    const one = await use(before, 'one', clock);
+    const two = await use(before, 'two', clock);
+    utimesSync(one, new Date(1000), new Date(1000));
+    mkdirSync(join(dataDir, 'quarantine', 'quarantine-x1', 'objects'), { recursive: true });
+    mkdirSync(join(dataDir, 'gatehouse-spool-x2'), { recursive: true });
+    writeFileSync(join(dataDir, 'gatehouse-spool-x2', 'body'), 'left over');
+    const after = store(dataDir, { maxRepositories: 1 }, clock);
+    await after.start();
+    expect(existsSync(join(dataDir, 'quarantine', 'quarantine-x1'))).toBe(false);
+    expect(existsSync(join(dataDir, 'gatehouse-spool-x2'))).toBe(false);
+    // The older mirror (by modification time) goes; the newer one is adopted and reused.
+    expect([existsSync(one), existsSync(two)]).toEqual([false, true]);
+    expect(after.usage().repositories).toBe(1);
+    expect(after.usage().bytes).toBeGreaterThan(0);
   });
 });
