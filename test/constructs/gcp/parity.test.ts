@@ -67,7 +67,7 @@ describe('parity (Google Cloud column of docs/deployment.md)', () => {
 
   test('access-audit-logs-delivered: usage logs have a writer; Data Access audit logs are on', () => {
     expect(all('google_storage_bucket_iam_member')).toContainEqual(expect.objectContaining({ member: 'group:cloud-storage-analytics@google.com', role: 'roles/storage.objectCreator' }));
-    expect(all('google_project_iam_audit_config').map((c) => c.service)).toEqual(expect.arrayContaining(['storage.googleapis.com', 'cloudkms.googleapis.com']));
+    expect(all('google_project_iam_audit_config').map((c) => c.service).sort()).toEqual(['cloudkms.googleapis.com', 'secretmanager.googleapis.com', 'sqladmin.googleapis.com', 'storage.googleapis.com']);
   });
 
   test('alarm-unhealthy-replicas: fewer active instances than the floor, notified', () => {
