@@ -27,6 +27,7 @@ import { GatewayService } from './gateway-service';
 import { ImmutableLogBucket } from './immutable-log-bucket';
 import { OidcFederationRole } from './oidc-federation-role';
 import { RecordSigningKey } from './record-signing-key';
+import { secretsManagerArnOf } from './secret-reference';
 import { StateDatabase } from './state-database';
 import { UpstreamCredentials } from './upstream-credentials';
 
@@ -141,6 +142,20 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   readonly existingDatabase?: ExistingStateDatabase;
   /** @default StateDatabase's default */
   readonly databaseCapacity?: ReplicaRange;
+  /**
+   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
+   * private key), e.g. `` `aws-sm:${secret.secretArn}` ``; required when `tcpProtocols` holds `ssh`.
+   * The task role may read it when given by ARN (a reference by name is yours to grant).
+   * @default none
+   */
+  readonly sshHostKey?: string;
+  /**
+   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
+   * listener presents (`listeners.<p>.tls`; the load balancer passes these protocols through);
+   * required when `tcpProtocols` holds one of them. Read access as for `sshHostKey`.
+   * @default none
+   */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   /** @default built from `gateway/Dockerfile` */
   readonly image?: ecs.ContainerImage;
   /** @default the current working directory */
@@ -179,6 +194,11 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     super(scope, id);
     validateProps(props);
     validateBaseProps(props, Token.isUnresolved);
+    const sshConnections = (props.connections ?? []).filter((c) => (c.spec as { kind?: unknown }).kind === 'ssh').map((c) => c.name);
+    if (sshConnections.length > 0 && !(props.tcpProtocols ?? []).includes('ssh')) {
+      // The gateway refuses an ssh connection without its listener (gateway/src/config/load.ts): it would serve nothing.
+      throw new Error(`Gatehouse: ssh connection${sshConnections.length > 1 ? 's' : ''} ${sshConnections.join(', ')} need${sshConnections.length > 1 ? '' : 's'} tcpProtocols to include "ssh" (and sshHostKey)`);
+    }
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
 
@@ -246,6 +266,8 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
       imageDirectory: props.imageDirectory,
       config,
       tcpProtocols: props.tcpProtocols,
+      sshHostKey: props.sshHostKey,
+      tcpTls: props.tcpTls,
       clientCidrs: props.clientCidrs,
       clientSecurityGroups: props.clientSecurityGroups,
       replicas: props.replicas,
@@ -407,9 +429,8 @@ function referencedSecretArns(connections: readonly GatehouseConnection[]): stri
   const arns = new Set<string>();
   const visit = (value: unknown): void => {
     if (typeof value === 'string') {
-      if (!value.startsWith('aws-sm:')) return;
-      const id = value.slice('aws-sm:'.length).split('#')[0]!;
-      if (Token.isUnresolved(id) || /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*?]+$/.test(id)) arns.add(id);
+      const arn = secretsManagerArnOf(value);
+      if (arn !== undefined) arns.add(arn);
     } else if (Array.isArray(value)) {
       value.forEach(visit);
     } else if (typeof value === 'object' && value !== null) {

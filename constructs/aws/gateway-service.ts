@@ -14,7 +14,8 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
+import { secretsManagerArnOf } from './secret-reference';
 
 export interface GatewayServiceProps {
   /** The network. Tasks and the load balancer go into its private subnets with egress. */
@@ -47,6 +48,22 @@ export interface GatewayServiceProps {
    * @default []
    */
   readonly tcpProtocols?: readonly GatewayTcpProtocol[];
+  /**
+   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
+   * private key), e.g. `aws-sm:<secret ARN>`; required when `tcpProtocols` holds `ssh`. The task
+   * role may read a secret given by ARN (or `aws-sm:${secret.secretArn}`); one given by name is
+   * yours to grant.
+   * @default none
+   */
+  readonly sshHostKey?: string;
+  /**
+   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
+   * listener presents (`listeners.<p>.tls`): the NLB passes these protocols through, since they
+   * negotiate TLS inside the protocol. Required when `tcpProtocols` holds one of them. Read access
+   * as for `sshHostKey`.
+   * @default none
+   */
+  readonly tcpTls?: TcpListenerSecrets['tcpTls'];
   /**
    * CIDRs that may reach the load balancer's listeners.
    * @default the VPC's CIDR block, unless `clientSecurityGroups` is given
@@ -159,7 +176,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const configText = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames) });
+    const configText = renderGatewayConfig({ ...(props.config ?? {}), listeners: listenerConfig(listenerNames, props) });
     this.configParameter = new ssm.StringParameter(this, 'Config', {
       description: 'Gatehouse gateway configuration (YAML; references to secrets, never their values)',
       stringValue: configText,
@@ -181,6 +198,12 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       volumes: [{ name: 'tmp' }],
     });
     this.taskRole = this.taskDefinition.taskRole;
+    // The listeners' own secrets (TLS certificate and key, SSH host key): the gateway reads them
+    // with its task role at start, so it may read exactly those, named by ARN.
+    const listenerSecrets = listenerSecretArns(tcpProtocols, props);
+    if (listenerSecrets.length > 0) {
+      this.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadListenerSecrets', actions: ['secretsmanager:GetSecretValue'], resources: listenerSecrets }));
+    }
     const executionRole = this.taskDefinition.obtainExecutionRole();
 
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
@@ -369,15 +392,32 @@ export class GatewayService extends Construct implements ec2.IConnectable {
   }
 }
 
-function listenerConfig(names: readonly GatewayListenerName[]): Record<string, unknown> {
+function listenerConfig(names: readonly GatewayListenerName[], secrets: TcpListenerSecrets): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of names) {
     const port = GATEWAY_PORTS[name];
-    // TLS ends at the load balancer for `tls` listeners; the hop to the task stays inside the
-    // VPC, between two security groups that admit only each other.
-    out[name] = { address: '0.0.0.0', port: port.containerPort, allowPlaintext: port.termination === 'tls' };
+    if (name === 'http' || name === 'admin') {
+      // TLS ends at the load balancer for these; the hop to the task stays inside the VPC,
+      // between two security groups that admit only each other.
+      out[name] = { address: '0.0.0.0', port: port.containerPort, allowPlaintext: true };
+      continue;
+    }
+    const listener = tcpListenerConfig(name, secrets, 'GatewayService');
+    // The NLB listens on another port than the container for some protocols (SSH: 22 for 2222):
+    // /.well-known/gatehouse must publish the one clients reach. The host is the gateway URL's,
+    // the same load balancer. MySQL's listener has no `advertise` (and keeps its port).
+    out[name] = port.listenerPort !== port.containerPort && name !== 'mysql' ? { ...listener, advertise: { port: port.listenerPort } } : listener;
   }
   return out;
+}
+
+/** The Secrets Manager ARNs the TCP listeners' secret references name, once each (a reference by name is left out). */
+function listenerSecretArns(protocols: readonly GatewayTcpProtocol[], secrets: TcpListenerSecrets): string[] {
+  const refs: (string | undefined)[] = [];
+  if (protocols.includes('ssh')) refs.push(secrets.sshHostKey);
+  if (protocols.includes('postgres') || protocols.includes('mysql')) refs.push(secrets.tcpTls?.cert, secrets.tcpTls?.key);
+  const arns = refs.map((r) => (r === undefined ? undefined : secretsManagerArnOf(r))).filter((a): a is string => a !== undefined);
+  return [...new Set(arns)];
 }
 
 function validateReplicas(count: ReplicaRange): void {

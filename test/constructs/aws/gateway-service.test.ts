@@ -2,10 +2,18 @@ import { readdirSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { Stack } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
+import { parse } from 'yaml';
 import { GatewayService, type GatewayServiceProps } from '../../../constructs/aws/gateway-service';
+import { emittedConfigProblems } from '../../../stacks/gateway-config-check';
 import { IMAGE_FIXTURE, newApp, newStack, testCertificate, testVpc } from './helpers';
 
-function build(props: Partial<GatewayServiceProps> = {}) {
+/** A document the gateway accepts apart from listeners (which the construct adds). */
+const GATEWAY_DOCUMENT = { mode: 'development', identity: { devIssuer: { enabled: true } } };
+
+function build(props: Partial<GatewayServiceProps> = {}, more?: (stack: Stack) => Partial<GatewayServiceProps>) {
   const app = newApp();
   const stack = newStack(app);
   const gateway = new GatewayService(stack, 'Gateway', {
@@ -13,6 +21,7 @@ function build(props: Partial<GatewayServiceProps> = {}) {
     certificate: testCertificate(stack),
     imageDirectory: props.image ? undefined : IMAGE_FIXTURE,
     ...props,
+    ...(more ? more(stack) : {}),
   });
   return { app, stack, gateway, template: Template.fromStack(stack) };
 }
@@ -78,20 +87,57 @@ describe('GatewayService', () => {
     }
   });
 
-  test('every target group health-checks /healthz on the admin port', () => {
-    const { template } = build({ tcpProtocols: ['postgres', 'ssh'] });
-    const groups = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')) as any[];
-    expect(groups.map((g) => g.Properties.Port).sort()).toEqual([2222, 5432, 8443, 9090]);
-    for (const g of groups) {
-      expect(g.Properties).toMatchObject({ HealthCheckProtocol: 'HTTP', HealthCheckPort: '9090', HealthCheckPath: '/healthz', TargetType: 'ip' });
-    }
-  });
+  describe('TCP protocols (postgres and ssh)', () => {
+    const HOST_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-ssh-host-key-AbCdEf';
+    let t: ReturnType<typeof build>;
+    let tlsCert: secretsmanager.Secret;
+    beforeAll(() => {
+      t = build({
+        tcpProtocols: ['postgres', 'ssh'],
+        config: GATEWAY_DOCUMENT,
+        sshHostKey: `aws-sm:${HOST_KEY_ARN}`,
+      }, (stack) => {
+        tlsCert = new secretsmanager.Secret(stack, 'TlsCert');
+        return { tcpTls: { cert: `aws-sm:${tlsCert.secretArn}#cert`, key: `aws-sm:${tlsCert.secretArn}#key` } };
+      });
+    });
 
-  test('planned TCP protocols get passthrough listeners and container ports', () => {
-    const { template } = build({ tcpProtocols: ['postgres', 'ssh'] });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 5432, Protocol: 'TCP' });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 22, Protocol: 'TCP' });
-    expect(container(template).PortMappings.map((p: any) => p.ContainerPort)).toEqual([8443, 9090, 5432, 2222]);
+    test('get passthrough listeners and container ports', () => {
+      t.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 5432, Protocol: 'TCP' });
+      t.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 22, Protocol: 'TCP' });
+      expect(container(t.template).PortMappings.map((p: any) => p.ContainerPort)).toEqual([8443, 9090, 5432, 2222]);
+    });
+
+    test('every target group health-checks /healthz on the admin port', () => {
+      const groups = Object.values(t.template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')) as any[];
+      expect(groups.map((g) => g.Properties.Port).sort()).toEqual([2222, 5432, 8443, 9090]);
+      for (const g of groups) {
+        expect(g.Properties).toMatchObject({ HealthCheckProtocol: 'HTTP', HealthCheckPort: '9090', HealthCheckPath: '/healthz', TargetType: 'ip' });
+      }
+    });
+
+    test('the configuration they emit passes the gateway\'s own parser: postgres with tls, ssh with its host key, advertised on port 22', () => {
+      const yaml = String((t.gateway.configParameter.node.defaultChild as ssm.CfnParameter).value);
+      expect(emittedConfigProblems(yaml)).toEqual([]);
+      const listeners = (parse(yaml.replace(/\$\{Token\[[^\]]+\]\}/g, 'cdkvalue')) as { listeners: Record<string, any> }).listeners;
+      expect(listeners.postgres).toEqual({ address: '0.0.0.0', port: 5432, tls: { cert: 'aws-sm:cdkvalue#cert', key: 'aws-sm:cdkvalue#key' } });
+      expect(listeners.ssh).toEqual({ address: '0.0.0.0', port: 2222, hostKey: `aws-sm:${HOST_KEY_ARN}`, advertise: { port: 22 } });
+    });
+
+    test('the task role may read exactly the listener secrets named by ARN', () => {
+      const statements = Object.values(t.template.findResources('AWS::IAM::Policy'))
+        .flatMap((pol: any) => pol.Properties.PolicyDocument.Statement as any[]);
+      const read = statements.find((st) => st.Sid === 'ReadListenerSecrets');
+      expect(read).toMatchObject({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue' });
+      const certRef = { Ref: t.stack.resolve((tlsCert.node.defaultChild as secretsmanager.CfnSecret).logicalId) };
+      expect(read.Resource).toHaveLength(2);
+      expect(read.Resource).toEqual(expect.arrayContaining([HOST_KEY_ARN, certRef]));
+    });
+
+    test('a TCP protocol without its secrets fails the synth', () => {
+      expect(() => build({ tcpProtocols: ['ssh'] })).toThrow(/GatewayService: tcpProtocols "ssh" needs sshHostKey/);
+      expect(() => build({ tcpProtocols: ['postgres'] })).toThrow(/GatewayService: tcpProtocols "postgres" needs tcpTls/);
+    });
   });
 
   test('tasks accept traffic only from the load balancer security group', () => {
