@@ -68,6 +68,8 @@ export function gitDataDir(connection: GitConnectionConfig): string {
 class GitDialect implements HttpDialect {
   readonly name = 'git';
   readonly body = 'spool' as const;
+  /** git sends every operation's first request without credentials, to be challenged. */
+  readonly challengeFirst = true;
   readonly bodyCap: number;
   readonly spoolDir: string;
   /** Per request: what sendError needs to answer natively (the head is the exchange: collected with it). */

@@ -167,6 +167,11 @@ class HttpProxyImpl implements HttpProxy, ExchangeContext {
       await this.handleDialectAuthenticated(req, res, upstream, match, target, method, started, client);
       return;
     }
+    if (upstream.dialect.challengeFirst === true && req.headers.authorization === undefined) {
+      // The client's challenge round (kit/http-dialect.ts `challengeFirst`): answered, not recorded.
+      this.refuse(res, connection.name, new GatehouseError('GH_ERR_TOKEN_MISSING', 'no token presented: send an OIDC token as the password'));
+      return;
+    }
     let principal;
     try {
       const token = upstream.dialect.callerToken?.(req.headers) ?? bearerToken(req);

@@ -61,6 +61,15 @@ export interface HttpDialect {
    * HTTP Basic, which git's credential helpers supply); undefined falls back to `Bearer`/`x-api-key`.
    */
   callerToken?(headers: IncomingHttpHeaders): string | undefined;
+  /**
+   * The protocol's clients send a first request without any credential to be challenged (git: a
+   * 401 with a Basic challenge makes it ask its credential helper, on every operation). Such a
+   * request (no `Authorization` header at all) is answered with the challenge and not recorded as
+   * an `auth.failure` session: it presents no identity and reaches nothing, so it is noise in the
+   * record (it is still logged and counted as a refusal). A credential presented and refused is
+   * recorded as always. @default false
+   */
+  readonly challengeFirst?: boolean;
   /** A per-request transcript kept beside the exchange (LLM calls: `llm.exchange`); undefined: none. */
   transcript?(head: HttpRequestHead): HttpTranscript | undefined;
   /**

@@ -134,6 +134,10 @@ describe('git over the gateway, with the real git client and git http-backend up
     const bad = await gitWith(`${token.slice(0, -4)}AAAA`, world.dir, 'ls-remote', remote);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/Authentication failed/);
+    // git's credential-less first request of each operation is a challenge, not a failure: only
+    // the refused token is in the record (the clone before made its own challenge round too).
+    const failures = (await events()).filter((e) => e.type === 'auth.failure');
+    expect(failures.map((e) => e.payload.code)).toEqual(['GH_ERR_TOKEN_SIGNATURE']);
   });
 
   it('pushes a fast-forward, recorded as git.push with the ref update, commits and the pack hash and size', async () => {
