@@ -140,7 +140,7 @@ export class SftpBridge {
           () => {
             this.busy = false;
             if (this.broken) return;
-            this.client.resume();
+            if (!this.serverFull) this.client.resume();
             this.pump();
           },
           (e: unknown) => this.protocolError('client', e),
@@ -149,19 +149,29 @@ export class SftpBridge {
     }
   }
 
+  // Backpressure: a side that cannot take more pauses the other (one drain listener at a time).
+  private serverFull = false;
+  private clientFull = false;
+
   private toServer(packet: Buffer): void {
-    if (!this.upstream.write(packet)) {
+    if (!this.upstream.write(packet) && !this.serverFull) {
+      this.serverFull = true;
       this.client.pause();
       this.upstream.once('drain', () => {
+        this.serverFull = false;
         if (!this.busy) this.client.resume();
       });
     }
   }
 
   private toClient(packet: Buffer): void {
-    if (!this.client.write(packet)) {
+    if (!this.client.write(packet) && !this.clientFull) {
+      this.clientFull = true;
       this.upstream.pause();
-      this.client.once('drain', () => this.upstream.resume());
+      this.client.once('drain', () => {
+        this.clientFull = false;
+        this.upstream.resume();
+      });
     }
   }
 
