@@ -306,6 +306,12 @@ export class GatewayService extends Construct implements ec2.IConnectable {
       }
       lbSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(port.containerPort), `To gateway ${name}`);
       serviceSecurityGroup.addIngressRule(lbSecurityGroup, ec2.Port.tcp(port.containerPort), `Load balancer to ${name}`);
+      if (!tls) {
+        Validations.of(listener).acknowledge({
+          id: 'NIST.800.53.R5-ELBv2ACMCertificateRequired',
+          reason: 'TCP passthrough: PostgreSQL and MySQL negotiate TLS inside the protocol and SSH carries its own encryption, which no load balancer can terminate; the gateway ends them with the tcpTls certificate or the SSH host key.',
+        });
+      }
       listeners.set(name, listener);
       targetGroups.set(name, targetGroup);
     }

@@ -4,8 +4,10 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/aws';
+import { emittedConfigProblems } from '../gateway-config-check';
 import { PLACEHOLDER_CERTIFICATE_ARN, type ReferenceSettings } from './settings';
 
 export interface GatehouseStackProps extends StackProps {
@@ -53,6 +55,8 @@ export class GatehouseStack extends Stack {
       size: s.size,
       databaseCapacity: s.databaseCapacity,
       tcpProtocols: s.tcpProtocols,
+      sshHostKey: s.sshHostKey,
+      tcpTls: s.tcpTls,
       clientCidrs: s.clientCidrs,
       alarmEmail: s.alarmEmail,
       busyPollMicroseconds: s.busyPollMicroseconds,
@@ -71,6 +75,11 @@ export class GatehouseStack extends Stack {
       image: s.imageUri ? ecs.ContainerImage.fromRegistry(s.imageUri) : undefined,
       imageDirectory: s.imageUri ? undefined : props.imageDirectory,
     });
+
+    // The document the tasks run with, checked by the gateway's own parser at synth: one it refuses
+    // would deploy, then keep every task from ever becoming healthy.
+    const configYaml = String((this.gatehouse.gateway.configParameter.node.defaultChild as ssm.CfnParameter).value);
+    this.node.addValidation({ validate: () => emittedConfigProblems(configYaml).map((p) => `gateway configuration: ${p}`) });
 
     new CfnOutput(this, 'GatewayDnsName', {
       description: 'Internal load balancer: HTTP on 443, admin on 9443 (point a private DNS name at it)',

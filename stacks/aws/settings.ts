@@ -19,6 +19,10 @@ export interface ReferenceSettings {
   readonly size: GatewaySize;
   readonly databaseCapacity: ReplicaRange;
   readonly tcpProtocols: readonly ('postgres' | 'mysql' | 'ssh')[];
+  /** Secret reference to the gateway's SSH host key; required with tcpProtocols "ssh". */
+  readonly sshHostKey?: string;
+  /** Secret references `{ cert, key }` for the PostgreSQL/MySQL listeners; required with those tcpProtocols. */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   readonly clientCidrs?: readonly string[];
   readonly alarmEmail?: string;
   readonly imageUri?: string;
@@ -57,7 +61,7 @@ export const PLACEHOLDER_CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:111111111111:c
 /** Every `gatehouse:*` key the reference stack reads; any other is a typo and fails the synth. */
 export const SETTING_KEYS = [
   'stackName', 'account', 'region', 'certificateArn', 'issuers', 'connections', 'recordRetentionDays', 'replicas',
-  'size', 'databaseCapacity', 'tcpProtocols', 'clientCidrs', 'alarmEmail', 'imageUri', 'busyPollMicroseconds',
+  'size', 'databaseCapacity', 'tcpProtocols', 'sshHostKey', 'tcpTls', 'clientCidrs', 'alarmEmail', 'imageUri', 'busyPollMicroseconds',
   'logRetentionDays', 'vpcCidr', 'cpuArchitecture', 'deletionProtection', 'domainName', 'hostedZoneId',
   'hostedZoneName', 'recordingMode', 'adminGroups',
 ] as const;
@@ -188,6 +192,8 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Refere
       : { cpu: 1, memoryMiB: 2048 },
     databaseCapacity: range('databaseCapacity', { min: 0.5, max: 4 }),
     tcpProtocols,
+    sshHostKey: str('sshHostKey'),
+    tcpTls: tcpTlsOf(get('tcpTls'), problems),
     clientCidrs: arr<string>('clientCidrs'),
     alarmEmail: str('alarmEmail'),
     imageUri: str('imageUri'),
@@ -207,4 +213,14 @@ export function readSettings(context: Readonly<Record<string, unknown>>): Refere
   }
   if (problems.length > 0) throw new Error(`Invalid Gatehouse context:\n  ${problems.join('\n  ')}`);
   return settings;
+}
+
+function tcpTlsOf(value: unknown, problems: string[]): { cert: string; key: string } | undefined {
+  if (value === undefined) return undefined;
+  const v = value as { cert?: unknown; key?: unknown };
+  if (typeof v !== 'object' || v === null || typeof v.cert !== 'string' || typeof v.key !== 'string' || Object.keys(v).some((k) => k !== 'cert' && k !== 'key')) {
+    problems.push('gatehouse:tcpTls: expected {"cert": secret reference, "key": secret reference}');
+    return undefined;
+  }
+  return { cert: v.cert, key: v.key };
 }

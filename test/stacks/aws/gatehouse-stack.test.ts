@@ -95,6 +95,27 @@ describe('reference stack (stacks/aws)', () => {
     expect(yamlText).toMatch(/mode: production/);
   });
 
+  test('gatehouse:tcpProtocols postgres and ssh: a configuration the gateway accepts (tls, host key, ssh advertised on 22), listener secrets readable, cdk-nag clean', () => {
+    const hostKey = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-ssh-host-key-AbCdEf';
+    const context = {
+      ...cdkJsonContext(), 'gatehouse:certificateArn': CERT, 'gatehouse:tcpProtocols': '["postgres","ssh"]',
+      'gatehouse:sshHostKey': `aws-sm:${hostKey}`,
+      'gatehouse:tcpTls': '{"cert":"aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-pg-tls-AbCdEf#cert","key":"aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-pg-tls-AbCdEf#key"}',
+    };
+    const app = new App({ context });
+    const stack = new GatehouseStack(app, 'Gatehouse', { settings: readSettings(app.node.getAllContext()), env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
+    const template = Template.fromStack(stack); // runs the stack's own check of the emitted configuration
+    const yamlText = Object.values(template.findResources('AWS::SSM::Parameter')).map((p: any) => renderCfnValue(p.Properties.Value)).find((t) => t.includes('recording:'))!;
+    expect(checkEmittedConfig(yamlText).problems).toEqual([]);
+    expect(yamlText).toContain(`ssh:\n    address: 0.0.0.0\n    port: 2222\n    hostKey: aws-sm:${hostKey}\n    advertise:\n      port: 22`);
+    const read = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((pol: any) => pol.Properties.PolicyDocument.Statement as any[]).find((st) => st.Sid === 'ReadListenerSecrets');
+    expect([...read.Resource].sort()).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-pg-tls-AbCdEf', hostKey]);
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+    expect(new NIST80053R5Checks().validateScope(stack).violations).toEqual([]);
+    expect(() => readSettings({ ...context, 'gatehouse:tcpTls': '{"cert":"aws-sm:x"}' })).toThrow(/gatehouse:tcpTls: expected \{"cert"/);
+  });
+
   test('gatehouse:busyPollMicroseconds reaches the configuration, which the gateway still accepts; a non-number is refused', () => {
     const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT, 'gatehouse:busyPollMicroseconds': '1000' };
     const app = new App({ context });
