@@ -84,6 +84,7 @@ describe('Gatehouse', () => {
     ['a duplicate connection', () => ({ connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }), /given more than once/],
     ['a credential secret inside spec', () => ({ connections: [{ name: 'a', spec: { credential: { type: 'bearer', secret: 'env:X' } } }] }), /sets credential.secret/],
     ['a plain-http issuer', () => ({ issuers: [{ name: 'x', issuer: 'http://x', audiences: ['a'] }] }), /https URL/],
+    ['an ssh connection without the ssh listener (the gateway would refuse it)', () => ({ connections: [{ name: 'bastion', spec: { kind: 'ssh', upstream: { host: 'bastion.internal', user: 'ops' } } }] }), /ssh connection bastion needs tcpProtocols to include "ssh"/],
   ])('refuses %s', (_n, props, message) => {
     const stack = newStack();
     expect(() => new Gatehouse(stack, 'G', { certificate: testCertificate(stack), imageDirectory: IMAGE_FIXTURE, ...props(stack) } as GatehouseProps)).toThrow(message);
