@@ -87,6 +87,19 @@ async function sessionEvents(res: { headers: Record<string, unknown> }) {
   return env.events(id!);
 }
 
+/**
+ * The session's events once `type` is among them. `http.request.body` is recorded when the
+ * forwarded body's stream ends, which can come a tick after the upstream already answered.
+ */
+async function sessionEventsWith(res: { headers: Record<string, unknown> }, type: string) {
+  const id = sessionIdOfRequest(String(res.headers['x-gatehouse-request-id']))!;
+  for (let i = 0; !(await env.events(id)).some((e) => e.type === type); i++) {
+    if (i > 300) throw new Error(`${type} was never recorded`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return sessionEvents(res);
+}
+
 describe('HttpDialect: judging on the body', () => {
   it('forwards what it judged, byte for byte, when every operation is allowed', async () => {
     await start(targetsDialect('whole'));
@@ -301,7 +314,7 @@ describe('HttpDialect: spooled bodies, judged whole and asynchronously', () => {
     expect(seen[0]!.fileBytes!.equals(body)).toBe(true);
     expect(echo.received[0]!.body.equals(body)).toBe(true);
     expect(await spoolLeft()).toEqual([]);
-    const events = await sessionEvents(res);
+    const events = await sessionEventsWith(res, 'http.request.body');
     expect(events.find((e) => e.type === 'http.request.body')).toMatchObject({ payload: { size: body.length, sha256: seen[0]!.body.sha256 } });
   });
 
