@@ -49,14 +49,20 @@ describe('the gateway bundle check', () => {
   });
 
   test('the reference CDK app (as cdk.json runs it) fails before staging when dist/ is missing', async () => {
-    const app = join(dir, 'cdk-app.cjs');
-    await build({ entryPoints: [join(root, 'stacks/aws/main.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', outfile: app, logLevel: 'silent' });
+    // Built as cdk.json builds it (the module format decides whether the gateway's code loads at all).
+    const format = /--format=(\w+)/.exec(JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).app)![1] as 'esm' | 'cjs';
+    const app = join(root, 'node_modules/.cache/gatehouse', `cdk-app-bundle-test-${process.pid}.${format === 'esm' ? 'mjs' : 'cjs'}`);
+    await build({ entryPoints: [join(root, 'stacks/aws/main.ts')], bundle: true, platform: 'node', format, target: 'node20', packages: 'external', outfile: app, logLevel: 'silent' });
     const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;
     const run = (ctx: Record<string, unknown>) =>
       promisify(execFile)(process.execPath, [app], {
         cwd: dir,
         env: { PATH: process.env.PATH, NODE_PATH: join(root, 'node_modules'), CDK_CONTEXT_JSON: JSON.stringify(ctx), CDK_OUTDIR: join(dir, 'cdk.out') },
       });
-    await expect(run(context)).rejects.toMatchObject({ stderr: expect.stringContaining('dist/gateway.mjs is missing: run `npm run build`') });
+    try {
+      await expect(run(context)).rejects.toMatchObject({ stderr: expect.stringContaining('dist/gateway.mjs is missing: run `npm run build`') });
+    } finally {
+      rmSync(app, { force: true });
+    }
   }, 60_000);
 });
