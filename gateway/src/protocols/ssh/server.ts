@@ -39,6 +39,9 @@ export interface SshGatewayOptions {
 /** Exit status of a channel the gateway refused (policy, recording): "cannot execute", as shells use. */
 export const REFUSED_EXIT_STATUS = 126;
 
+/** How long a connection being ended waits for its channels to close (a client that reads nothing more). */
+const END_GRACE_MS = 2_000;
+
 interface Ready {
   readonly session: GatewaySession;
   readonly upstream: Client;
@@ -153,15 +156,32 @@ export class SshGateway {
     while (this.closing.size > 0) await Promise.all([...this.closing]);
   }
 
-  /** Ends a client connection, first telling each running channel why on its stderr. */
+  /**
+   * Ends a client connection, first telling each open channel why on its stderr with exit status
+   * 126. The connection is ended only once those channels closed (or after a short grace): a
+   * channel's CLOSE goes out when its writable side finishes, a tick after `end()`, while the
+   * connection's DISCONNECT would go out at once, and OpenSSH exits 255 on a DISCONNECT that
+   * arrives before the channel's CLOSE, losing the status and the reason.
+   */
   private endConn(c: Conn, message: string): void {
-    for (const stream of c.streams) {
+    const streams = [...c.streams];
+    c.streams.clear();
+    let left = streams.length;
+    const end = (): void => {
+      clearTimeout(grace);
+      c.client.end();
+    };
+    const grace = setTimeout(end, END_GRACE_MS);
+    grace.unref();
+    if (left === 0) return end();
+    for (const stream of streams) {
+      stream.once('close', () => {
+        if (--left === 0) end();
+      });
       stream.stderr.write(`\r\ngatehouse: ${message}\r\n`);
       stream.exit(REFUSED_EXIT_STATUS);
       stream.end();
     }
-    c.streams.clear();
-    c.client.end();
   }
 
   private closeSession(session: GatewaySession, reason: string): void {
@@ -340,6 +360,10 @@ export class SshGateway {
       const start = (op: Operation, kind: 'shell' | 'exec', command: string | null, accept: () => ServerChannel | undefined): void => {
         const stream = accept();
         if (stream === undefined) return;
+        // Tracked from acceptance: a connection ended while the channel is judged or held for an
+        // approval still tells it why (endConn), and it is then not bridged.
+        conn.streams.add(stream);
+        stream.once('close', () => conn.streams.delete(stream));
         this.channel(conn, login, channel, op, kind, command, pty, stream).then(
           (r) => (resize = r),
           (e: unknown) => {
@@ -518,7 +542,11 @@ export class SshGateway {
     const stream = accept();
     if (stream === undefined) return;
     stream.on('error', () => undefined);
+    conn.streams.add(stream);
+    stream.once('close', () => conn.streams.delete(stream));
     const refuseOnChannel = (message: string): void => {
+      // Ended under the judgment (endConn told the client why) or closed by the client: nothing to answer.
+      if (!conn.streams.has(stream)) return;
       stream.stderr.write(`gatehouse: ${message}\r\n`);
       stream.exit(REFUSED_EXIT_STATUS);
       stream.end();
@@ -552,8 +580,10 @@ export class SshGateway {
       session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: err.code, reason: 'channel_failed', message: err.message }, requestId);
       return refuseOnChannel(`${err.code}: the upstream refused the SFTP subsystem`);
     }
-    conn.streams.add(stream);
-    stream.once('close', () => conn.streams.delete(stream));
+    if (!conn.streams.has(stream)) {
+      up.close();
+      return;
+    }
     new SftpBridge(session, channel, stream, up, this.options.now ?? Date.now);
   }
 
@@ -574,6 +604,8 @@ export class SshGateway {
   ): Promise<((cols: number, rows: number, width: number, height: number) => void) | undefined> {
     stream.on('error', () => undefined);
     const refuseOnChannel = (message: string): undefined => {
+      // Ended under the judgment (endConn told the client why) or closed by the client: nothing to answer.
+      if (!conn.streams.has(stream)) return undefined;
       stream.stderr.write(`gatehouse: ${message}\r\n`);
       stream.exit(REFUSED_EXIT_STATUS);
       stream.end();
@@ -615,9 +647,11 @@ export class SshGateway {
       session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: err.code, reason: 'channel_failed', message: err.message }, requestId);
       return refuseOnChannel(`${err.code}: the upstream refused the channel`);
     }
+    if (!conn.streams.has(stream)) {
+      up.close();
+      return undefined;
+    }
     const recorder = new TerminalRecorder(channel, this.options.now ?? Date.now, this.options.masking?.(r.connection));
-    conn.streams.add(stream);
-    stream.once('close', () => conn.streams.delete(stream));
     const bridge = bridgeChannel(session, requestId, stream, up, recorder);
     return (cols, rows, width, height) => bridge.resize(cols, rows, width, height);
   }
