@@ -52,6 +52,16 @@ export const APPROVAL_MIGRATIONS: readonly Migration[] = [
     // HTTP: method, canonical path and query, non-credential headers, body (masked as configured).
     statements: ['alter table gatehouse_approvals add column details jsonb'],
   },
+  {
+    version: 3,
+    name: 'approvals granted for a retried operation',
+    // retry_key: what a refuse-and-retry approval covers; consumed_at: when the retry used it.
+    statements: [
+      'alter table gatehouse_approvals add column retry_key text',
+      'alter table gatehouse_approvals add column consumed_at timestamptz',
+      'create index gatehouse_approvals_retry on gatehouse_approvals (retry_key) where retry_key is not null',
+    ],
+  },
 ];
 
 /** The NOTIFY channel a decision is announced on; the payload is the approval id. */

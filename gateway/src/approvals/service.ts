@@ -180,6 +180,19 @@ export class ApprovalService {
       return this.refuse(record, operation, decision, null, 'the request could not be shown to an approver');
     }
     if (this.closed) return this.refuse(record, operation, decision, null, 'the gateway is shutting down');
+    const retry = operation.retryApproval;
+    if (retry !== undefined) {
+      // Refuse-and-retry: a grant of this very operation (any replica's) lets it through once.
+      let taken: Awaited<ReturnType<ApprovalStore['takeRetry']>>;
+      try {
+        taken = await this.options.store.takeRetry(retry.key, p, now, new Date(now.getTime() - retry.withinSeconds * 1000));
+      } catch (e) {
+        this.options.logger.error({ code: isGatehouseError(e) ? e.code : 'error', sessionId: session.id, requestId }, 'could not read approvals for a retried operation');
+        return this.refuse(record, operation, decision, null, 'the approvals store is unreachable');
+      }
+      if (taken !== undefined && 'granted' in taken) return this.conclude(record, operation, decision, taken.granted);
+      if (taken !== undefined) return this.required(decision, taken.pending.id);
+    }
     let approval: Approval;
     try {
       approval = await this.options.store.create({
@@ -198,6 +211,7 @@ export class ApprovalService {
         createdAt: now,
         expiresAt: new Date(now.getTime() + this.options.timeoutSeconds * 1000),
         instanceId: this.options.instanceId ?? null,
+        retryKey: retry?.key ?? null,
       });
     } catch (e) {
       // Fail closed: no approval can be asked for, so the operation does not go through.
@@ -229,6 +243,8 @@ export class ApprovalService {
       n.notify(approval).catch(() => undefined);
     }
 
+    // Nobody waits: the client is told which approval to get, then retries the same operation.
+    if (retry !== undefined) return this.required(decision, id);
     const final = await this.wait(approval, session, signal);
     return this.conclude(record, operation, decision, final);
   }
@@ -342,6 +358,12 @@ export class ApprovalService {
     // Recorded as a denial by the gateway itself (no approver): the operation needed approval and could not get it.
     await record('approval.denied', { approvalId: id, by: null, code: DECISION_CODES.approvalUnavailable, reason: why, decidedAt: this.clock().toISOString() });
     return this.denial(decision, id, DECISION_CODES.approvalUnavailable, `"${operation.summary}" needs approval, but ${why}`);
+  }
+
+  /** The refusal of a refuse-and-retry operation: names the approval (and its console link) to ask an approver for. */
+  private required(decision: Decision, id: string): Decision {
+    const link = approvalLink(this.options.consoleUrl, id);
+    return this.denial(decision, id, DECISION_CODES.approvalRequired, `approval required: ${id}${link === null ? '' : ` ${link}`}`);
   }
 
   private denial(decision: Decision, id: string | null, code: DecisionCode, message: string): Decision {

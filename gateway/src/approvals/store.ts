@@ -49,6 +49,8 @@ interface ApprovalRow {
   decided_at: Date | string | null;
   reason: string | null;
   instance_id: string | null;
+  retry_key?: string | null;
+  consumed_at?: Date | string | null;
 }
 
 interface VoteRow {
@@ -84,8 +86,8 @@ export class ApprovalStore {
     await this.init();
     await this.state.query(
       `insert into gatehouse_approvals (id, status, session_id, request_id, connection, protocol, action, summary, attributes,
-         requester_subject, requester_issuer, requester_name, requester_groups, reasons, min_approvals, created_at, expires_at, instance_id, details)
-       values ($1, 'pending', $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::text[], $13::text[], $14, $15::timestamptz, $16::timestamptz, $17, $18::jsonb)`,
+         requester_subject, requester_issuer, requester_name, requester_groups, reasons, min_approvals, created_at, expires_at, instance_id, details, retry_key)
+       values ($1, 'pending', $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::text[], $13::text[], $14, $15::timestamptz, $16::timestamptz, $17, $18::jsonb, $19)`,
       [
         a.id,
         a.sessionId,
@@ -105,9 +107,10 @@ export class ApprovalStore {
         a.expiresAt.toISOString(),
         a.instanceId,
         a.details == null ? null : JSON.stringify(a.details),
+        a.retryKey ?? null,
       ],
     );
-    return { ...a, status: 'pending', decidedAt: null, reason: null, votes: [] };
+    return { ...a, status: 'pending', decidedAt: null, reason: null, votes: [], retryKey: a.retryKey ?? null, consumedAt: null };
   }
 
   async get(id: string): Promise<Approval | undefined> {
@@ -129,6 +132,39 @@ export class ApprovalStore {
     if (rows.rows.length === 0) return [];
     const votes = await this.state.query<VoteRow>('select * from gatehouse_approval_votes where approval_id = any($1::text[]) order by decided_at, subject', [rows.rows.map((r) => r.id)]);
     return rows.rows.map((r) => toApproval(r, votes.rows.filter((v) => v.approval_id === r.id)));
+  }
+
+  /**
+   * The approval a retried operation (same key, same requester) stands on: a granted one decided
+   * at or after `grantedSince` and not yet used is marked used (`consumed_at`) in the same
+   * transaction and returned as `granted`, so two replicas racing on one grant let exactly one
+   * retry through; else a still-pending one is returned as `pending` (named again rather than
+   * asking twice); else nothing.
+   */
+  async takeRetry(key: string, requester: Pick<ApprovalPerson, 'subject' | 'issuer'>, now: Date, grantedSince: Date): Promise<{ granted: Approval } | { pending: Approval } | undefined> {
+    await this.init();
+    return this.state.transaction(async (tx) => {
+      const granted = await tx.query<{ id: string }>(
+        `select id from gatehouse_approvals where retry_key = $1 and requester_subject = $2 and requester_issuer = $3
+           and status = 'granted' and consumed_at is null and decided_at >= $4::timestamptz
+         order by decided_at limit 1 for update`,
+        [key, requester.subject, requester.issuer, grantedSince.toISOString()],
+      );
+      const id = granted.rows[0]?.id;
+      if (id !== undefined) {
+        await tx.query('update gatehouse_approvals set consumed_at = $2::timestamptz where id = $1', [id, now.toISOString()]);
+        const a = await this.read(tx, id, false);
+        return a === undefined ? undefined : { granted: a };
+      }
+      const pending = await tx.query<{ id: string }>(
+        `select id from gatehouse_approvals where retry_key = $1 and requester_subject = $2 and requester_issuer = $3
+           and status = 'pending' and expires_at > $4::timestamptz order by created_at desc limit 1`,
+        [key, requester.subject, requester.issuer, now.toISOString()],
+      );
+      const pid = pending.rows[0]?.id;
+      const a = pid === undefined ? undefined : await this.read(tx, pid, false);
+      return a === undefined ? undefined : { pending: a };
+    });
   }
 
   /**
@@ -240,6 +276,8 @@ function toApproval(r: ApprovalRow, votes: readonly VoteRow[]): Approval {
     decidedAt: r.decided_at === null ? null : toDate(r.decided_at),
     reason: r.reason,
     instanceId: r.instance_id,
+    retryKey: r.retry_key ?? null,
+    consumedAt: r.consumed_at == null ? null : toDate(r.consumed_at),
     votes: votes.map((v) => ({ subject: v.subject, issuer: v.issuer, name: v.name, verdict: v.verdict as Verdict, reason: v.reason, at: toDate(v.decided_at) })),
   };
 }

@@ -50,10 +50,14 @@ export interface Approval {
   /** The replica holding the operation. */
   readonly instanceId: string | null;
   readonly votes: readonly ApprovalVote[];
+  /** What a refuse-and-retry approval covers (Operation.retryApproval.key); null for a held operation. */
+  readonly retryKey?: string | null;
+  /** When the retried operation used the grant (it is used once). */
+  readonly consumedAt?: Date | null;
 }
 
 /** What a new approval needs; the store fills in the status, the decision and the votes. */
-export type NewApproval = Omit<Approval, 'status' | 'decidedAt' | 'reason' | 'votes'>;
+export type NewApproval = Omit<Approval, 'status' | 'decidedAt' | 'reason' | 'votes' | 'consumedAt'>;
 
 /** The wire form (admin API, CLI --json, webhooks): ISO times. */
 export function approvalJson(a: Approval): Record<string, unknown> {
@@ -62,6 +66,7 @@ export function approvalJson(a: Approval): Record<string, unknown> {
     createdAt: a.createdAt.toISOString(),
     expiresAt: a.expiresAt.toISOString(),
     decidedAt: a.decidedAt === null ? null : a.decidedAt.toISOString(),
+    consumedAt: a.consumedAt == null ? null : a.consumedAt.toISOString(),
     approvals: a.votes.filter((v) => v.verdict === 'approve').length,
     votes: a.votes.map((v) => ({ ...v, at: v.at.toISOString() })),
   };

@@ -481,6 +481,21 @@ export const gitConnectionSchema = z
       .strict()
       .default({ maxPackBytes: 2 * 1024 * 1024 * 1024, timeoutMs: 120000, secretScan: true, maxPaths: 1000 }),
     /**
+     * A push policy sends for `review`: `hold` keeps the request open until an approver decides
+     * (git and its HTTP client must wait that long); `refuse-and-retry` refuses it at once with
+     * `ng <ref> approval required: <id>` and lets the same principal's identical push (connection,
+     * repository, ref, old and new id) through once, within `retrySeconds` of the grant.
+     */
+    approvals: z
+      .object({
+        /** @default 'hold' */
+        mode: z.enum(['hold', 'refuse-and-retry']).default('hold'),
+        /** How long a granted approval lets the retried push through (once). @default 3600 */
+        retrySeconds: z.number().int().min(1).max(30 * 86400).default(3600),
+      })
+      .strict()
+      .default({ mode: 'hold', retrySeconds: 3600 }),
+    /**
      * Where the gateway keeps its bare mirrors of upstream repositories (to prove ancestry) and
      * spools pushed packs. @default `<system temp>/gatehouse-git/<name>`
      */

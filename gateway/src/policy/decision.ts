@@ -22,6 +22,13 @@ export interface Operation {
    * redacted) replaces the operation's attributes in the approval and is not repeated in it.
    */
   readonly details?: () => Record<string, unknown>;
+  /**
+   * Review by refusal and retry (approvals/service.ts): instead of waiting, a `review` is refused
+   * at once naming a new approval, and a later operation with the same key by the same principal
+   * is allowed once while that approval is granted and younger than `withinSeconds`. The key is
+   * deterministic (a hash of what the approval covers), so any replica finds it in the store.
+   */
+  readonly retryApproval?: { readonly key: string; readonly withinSeconds: number };
 }
 
 export type Effect = 'allow' | 'review' | 'deny';
@@ -45,6 +52,8 @@ export const DECISION_CODES = {
   approvalCancelled: 'approval.cancelled',
   /** No approval could be asked for (none configured, store unreachable, shutting down). */
   approvalUnavailable: 'approval.unavailable',
+  /** Refused until approved: the same operation, retried once the approval is granted, goes through. */
+  approvalRequired: 'approval.required',
   // protocols: refusals a protocol makes itself, without asking policy
   postgresUnparsed: 'postgres.unparsed',
   postgresUnparsedReview: 'postgres.unparsed_review',
@@ -103,6 +112,7 @@ const APPROVAL_OUTCOMES: ReadonlySet<DecisionCode> = new Set([
   DECISION_CODES.approvalExpired,
   DECISION_CODES.approvalCancelled,
   DECISION_CODES.approvalUnavailable,
+  DECISION_CODES.approvalRequired,
 ]);
 
 /** True when an approval (not policy alone) decided: the operation went through review. */

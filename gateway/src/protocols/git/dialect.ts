@@ -216,7 +216,9 @@ class GitDialect implements HttpDialect {
       }),
     };
     head.record?.('git.push', payload as unknown as Record<string, unknown>);
-    const operations = gitPushOperations(endpoint, this.connection.name, request, inspection);
+    const approvals = this.connection.approvals;
+    const retry = approvals.mode === 'refuse-and-retry' ? { withinSeconds: approvals.retrySeconds, caseInsensitive: this.connection.caseInsensitive } : undefined;
+    const operations = gitPushOperations(endpoint, this.connection.name, request, inspection, retry);
     if (scan !== undefined && scan.findingsTotal > 0) {
       const shown = scan.findings.slice(0, 3).map((f) => `${f.path}:${f.line} (${f.detector})`).join(', ');
       const more = scan.findingsTotal > 3 ? ` and ${scan.findingsTotal - 3} more` : '';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Operation } from '../../policy/decision';
 import type { GitEndpoint } from './endpoint';
 import type { PushInspection, RefUpdateKind } from './inspect-push';
@@ -41,7 +42,24 @@ export function pushActionOf(update: RefUpdateKind): 'git:push' | 'git:push:forc
  * `fast-forward`, `force`: named `update`, not `kind`, which would make kind groups), the commits'
  * count, people, signatures, paths and largest blob, and the push's options.
  */
-export function gitPushOperations(endpoint: GitEndpoint, connection: string, request: ReceivePackRequest, inspection: PushInspection): Operation[] {
+export interface PushRetry {
+  /** How long a grant lets the identical push through (once). */
+  readonly withinSeconds: number;
+  /** Repository names compare without letter case. */
+  readonly caseInsensitive: boolean;
+}
+
+/**
+ * The key a refuse-and-retry approval of one ref update is found by on any replica: a hash of
+ * the connection, repository, ref, old and new id (the principal is matched beside it). A push
+ * moving the ref anywhere else, or from elsewhere, has another key and needs its own approval.
+ */
+export function pushRetryKey(connection: string, repository: string, ref: string, oldId: string, newId: string, caseInsensitive: boolean): string {
+  const repo = caseInsensitive ? repository.toLowerCase() : repository;
+  return `git:${createHash('sha256').update(JSON.stringify([connection, repo, ref, oldId, newId])).digest('hex')}`;
+}
+
+export function gitPushOperations(endpoint: GitEndpoint, connection: string, request: ReceivePackRequest, inspection: PushInspection, retry?: PushRetry): Operation[] {
   return inspection.refs.map((r) => {
     const attributes: Record<string, string | number | boolean | readonly string[]> = {
       repository: endpoint.repository,
@@ -60,7 +78,11 @@ export function gitPushOperations(endpoint: GitEndpoint, connection: string, req
       atomic: request.atomic,
       pushOptions: request.pushOptions,
     };
-    const what = r.kind === 'delete' ? `delete ${r.ref}` : `${r.kind} ${r.ref} (${r.commits} commit${r.commits === 1 ? '' : 's'})`;
-    return { protocol: 'git', action: pushActionOf(r.kind), attributes, summary: `git push to ${endpoint.repository}: ${what}` };
+    // The approver sees where the ref moves (abbreviated ids, as git prints them) and how far.
+    const move = `${r.oldId.slice(0, 12)}..${r.newId.slice(0, 12)}`;
+    const what = r.kind === 'delete' ? `delete ${r.ref} (${r.oldId.slice(0, 12)})` : `${r.kind} ${r.ref} ${move} (${r.commits} commit${r.commits === 1 ? '' : 's'})`;
+    const operation: Operation = { protocol: 'git', action: pushActionOf(r.kind), attributes, summary: `git push to ${endpoint.repository}: ${what}` };
+    if (retry === undefined) return operation;
+    return { ...operation, retryApproval: { key: pushRetryKey(connection, endpoint.repository, r.ref, r.oldId, r.newId, retry.caseInsensitive), withinSeconds: retry.withinSeconds } };
   });
 }

@@ -65,6 +65,8 @@ beforeAll(async () => {
     connections: [
       { name: 'code', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git') },
       // The same upstream with a small push bound: a push over it is refused before its head is decoded.
+      // The same upstream, a push under review refused at once and let through when retried after the grant.
+      { name: 'retry', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git-retry'), approvals: { mode: 'refuse-and-retry' } },
       { name: 'small', kind: 'git', upstream: backend.url, credential: { type: 'basic', username: 'x-access-token', secret: 'env:GH_TEST_GIT_UPSTREAM' }, dataDir: join(dir, 'git-small'), push: { maxPackBytes: 64 * 1024 } },
     ],
   }));
@@ -255,6 +257,58 @@ describe('git over the gateway, with the real git client and git http-backend up
     expect(upstreamRef('refs/heads/release')).toBe(tip);
     const types = (await events()).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted']));
+  });
+
+  it('refuse-and-retry: refuses a push under review naming the approval; once granted, the identical push passes once', async () => {
+    const retryRemote = `${gw.url}/git/retry/team/app.git`;
+    const admin = (path: string) => fetch(`${gw.adminUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' }, body: '{}' });
+    const dir = world.work('retry');
+    world.git(dir, 'fetch', '-q', upstreamRepo, 'release');
+    world.git(dir, 'checkout', '-q', '-B', 'rr', 'FETCH_HEAD');
+    const old = world.git(dir, 'rev-parse', 'HEAD');
+    writeFileSync(join(dir, 'r.txt'), 'a\n');
+    world.git(dir, 'add', 'r.txt');
+    world.git(dir, 'commit', '-q', '-m', 'retry a');
+    const a = world.git(dir, 'rev-parse', 'HEAD');
+    const push = async (rev: string) => {
+      const r = await gitWith(token, dir, 'push', '-q', retryRemote, `${rev}:refs/heads/release`);
+      return { ...r, approval: /approval required: (\S+) \[approval\.required\]/.exec(r.stderr)?.[1] };
+    };
+
+    const first = await push(a);
+    expect(first.code).not.toBe(0);
+    expect(first.stderr).toContain('[remote rejected]');
+    expect(first.approval).toMatch(/^ap/);
+    expect(upstreamRef('refs/heads/release')).toBe(old);
+    // Retried before the grant: the same approval is named, not a second one asked for.
+    expect((await push(a)).approval).toBe(first.approval);
+    expect((await admin(`/api/approvals/${first.approval}/approve`)).status).toBe(200);
+    expect(await push(a)).toMatchObject({ code: 0 });
+    expect(upstreamRef('refs/heads/release')).toBe(a);
+
+    // The grant was used: the same update once more (the ref put back upstream) needs a new approval.
+    execFileSync('git', ['--git-dir', upstreamRepo, 'update-ref', 'refs/heads/release', old]);
+    const again = await push(a);
+    expect(again.code).not.toBe(0);
+    expect(again.approval).toMatch(/^ap/);
+    expect(again.approval).not.toBe(first.approval);
+    expect((await admin(`/api/approvals/${again.approval}/approve`)).status).toBe(200);
+    // A push to another new id is not covered by that grant (and does not use it up).
+    world.git(dir, 'commit', '-q', '--amend', '-m', 'retry b');
+    const b = world.git(dir, 'rev-parse', 'HEAD');
+    const other = await push(b);
+    expect(other.code).not.toBe(0);
+    expect([first.approval, again.approval]).not.toContain(other.approval);
+    expect(upstreamRef('refs/heads/release')).toBe(old);
+    expect(await push(a)).toMatchObject({ code: 0 });
+    expect(upstreamRef('refs/heads/release')).toBe(a);
+
+    const all = await events();
+    const requested = all.filter((e) => e.type === 'approval.requested' && e.payload.approvalId === first.approval);
+    expect(requested).toHaveLength(1);
+    expect(requested[0]!.payload.operation).toContain(`${old.slice(0, 12)}..${a.slice(0, 12)} (1 commit)`);
+    expect(all.filter((e) => e.type === 'approval.granted').map((e) => e.payload.approvalId)).toEqual(expect.arrayContaining([first.approval, again.approval]));
+    expect(all.filter((e) => e.type === 'policy.denied' && e.payload.code === 'approval.required').length).toBeGreaterThanOrEqual(4);
   });
 
   it('fetches what others pushed (upload-pack v2 fetch with haves)', async () => {
