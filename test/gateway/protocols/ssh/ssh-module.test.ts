@@ -227,26 +227,35 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     const dst = join(env.dir, 'big-dst.bin');
     writeFileSync(src, data);
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-    const up = await new Promise<number | null>((resolve) => {
-      const child = spawn('ssh', ['-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', `cat > ${dst}`], { stdio: ['pipe', 'ignore', 'ignore'] });
-      child.on('close', resolve);
-      child.stdin.end(data);
-    });
-    expect(up).toBe(0);
+    // Each direction has its own deadline: a transfer that stalls fails here, naming the direction,
+    // instead of running into the test's timeout.
+    const transfer = (command: string, input?: Buffer) =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: Buffer }>((resolve) => {
+        const child = spawn('ssh', ['-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', command], { stdio: ['pipe', 'pipe', 'ignore'] });
+        const stalled = setTimeout(() => child.kill('SIGKILL'), 40_000);
+        const parts: Buffer[] = [];
+        child.stdout.on('data', (d: Buffer) => parts.push(d));
+        child.on('close', (code, signal) => {
+          clearTimeout(stalled);
+          resolve({ code, signal, out: Buffer.concat(parts) });
+        });
+        child.stdin.end(input);
+      });
+    const up = await transfer(`cat > ${dst}`, data);
+    expect({ direction: 'up', code: up.code, signal: up.signal }).toEqual({ direction: 'up', code: 0, signal: null });
     expect(sha(readFileSync(dst))).toBe(sha(data));
-    const down = await new Promise<{ code: number | null; out: Buffer }>((resolve) => {
-      const child = spawn('ssh', ['-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', `cat ${src}`], { stdio: ['ignore', 'pipe', 'ignore'] });
-      const parts: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => parts.push(d));
-      child.on('close', (code) => resolve({ code, out: Buffer.concat(parts) }));
-    });
-    expect(down.code).toBe(0);
+    const down = await transfer(`cat ${src}`);
+    expect({ direction: 'down', code: down.code, signal: down.signal }).toEqual({ direction: 'down', code: 0, signal: null });
     expect(sha(down.out)).toBe(sha(data));
-    // The last chunks' events may still be on their way to the recorder when the client has its bytes.
+    // Every chunk's event is queued before the chunk is passed on (channel.ts), so the flush in
+    // events() stores them all. Each read parses the whole log (tens of MB here, seconds on a
+    // loaded machine): read again only while short of the count, within a deadline, not a fixed
+    // number of times.
     const recorded = async () => (await sessionWith('ssh.channel.open', (p) => p.command === `cat ${src}`)).filter((e) => e.type === 'ssh.data' && e.payload.stream === 'stdout').reduce((n, e) => n + (e.payload.bytes as number), 0);
+    const until = Date.now() + 20_000;
     let n = await recorded();
-    for (let i = 0; i < 100 && n < data.length; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    while (n < data.length && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
       n = await recorded();
     }
     expect(n).toBe(data.length);
