@@ -85,13 +85,13 @@ class GitDialect implements HttpDialect {
   ) {
     this.bodyCap = connection.push.maxPackBytes;
     this.dataDir = gitDataDir(connection);
-    this.spoolDir = this.dataDir;
     this.mirrors = new MirrorStore({
       dataDir: this.dataDir,
       maxBytes: connection.mirrors.maxBytes,
       maxRepositories: connection.mirrors.maxRepositories,
       create: (repository, gitDir) => this.newMirror(repository, gitDir),
     });
+    this.spoolDir = this.mirrors.runSpoolDir;
     this.sendError = this.sendError.bind(this);
   }
 

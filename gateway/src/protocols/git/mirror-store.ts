@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitMirror } from './mirror';
@@ -48,7 +48,16 @@ export class MirrorStore {
 
   constructor(private readonly options: MirrorStoreOptions) {
     this.now = options.now ?? Date.now;
+    this.runSpoolDir = join(this.spoolsDir, `run-${process.pid}-${randomBytes(6).toString('hex')}`);
   }
+
+  /** Where spooled request bodies live: one folder per run of the gateway, under `<dataDir>/spool`. */
+  get spoolsDir(): string {
+    return join(this.options.dataDir, 'spool');
+  }
+
+  /** This run's spool folder (never removed by start()). */
+  readonly runSpoolDir: string;
 
   get mirrorsDir(): string {
     return join(this.options.dataDir, 'mirrors');
@@ -128,9 +137,13 @@ export class MirrorStore {
 
   private async startOnce(): Promise<void> {
     const { dataDir } = this.options;
-    // Nothing of this process uses them yet: whatever is there was left by an earlier run.
+    // Quarantines are made only after a lease, so whatever is there was left by an earlier run.
     for (const name of await names(this.quarantineDir)) if (name.startsWith('quarantine-')) await rm(join(this.quarantineDir, name), { recursive: true, force: true });
+    // Spools are not: start() runs on the first lease, and by then the first push's body is already
+    // spooled in this run's folder (removing it failed that push with ENOENT). Earlier runs' folders
+    // and the flat layout before per-run folders go.
     for (const name of await names(dataDir)) if (name.startsWith('gatehouse-spool-')) await rm(join(dataDir, name), { recursive: true, force: true });
+    for (const name of await names(this.spoolsDir)) if (join(this.spoolsDir, name) !== this.runSpoolDir) await rm(join(this.spoolsDir, name), { recursive: true, force: true });
     for (const name of await names(this.mirrorsDir)) {
       if (!name.endsWith('.git')) continue;
       const gitDir = join(this.mirrorsDir, name);

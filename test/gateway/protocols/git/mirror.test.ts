@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { gitConnectionSchema } from '../../../../gateway/src/config/schema';
 import { gitDialect } from '../../../../gateway/src/protocols/git/dialect';
 import { GitMirror } from '../../../../gateway/src/protocols/git/mirror';
@@ -122,7 +123,7 @@ describe('git mirror store: bounded disk use', () => {
     expect(s.usage().repositories).toBe(0);
   });
 
-  it('on start removes the quarantines and spooled bodies an earlier run left, and adopts its mirrors within the bounds', async () => {
+  it('on start removes the quarantines and spooled bodies an earlier run left (never this run\'s first spooled push), and adopts its mirrors within the bounds', async () => {
     const dataDir = join(world.dir, 'store-c');
     const clock = { t: 0 };
     const before = store(dataDir, {}, clock);
@@ -132,10 +133,17 @@ describe('git mirror store: bounded disk use', () => {
     mkdirSync(join(dataDir, 'quarantine', 'quarantine-x1', 'objects'), { recursive: true });
     mkdirSync(join(dataDir, 'gatehouse-spool-x2'), { recursive: true });
     writeFileSync(join(dataDir, 'gatehouse-spool-x2', 'body'), 'left over');
+    mkdirSync(join(dataDir, 'spool', 'run-1-earlier', 'gatehouse-spool-x3'), { recursive: true });
     const after = store(dataDir, { maxRepositories: 1 }, clock);
+    // The first push of this run spools its body before its lease starts the store: it must survive.
+    await mkdir(after.runSpoolDir, { recursive: true });
+    const firstPush = await mkdtemp(join(after.runSpoolDir, 'gatehouse-spool-'));
+    writeFileSync(join(firstPush, 'body'), 'this run');
     await after.start();
     expect(existsSync(join(dataDir, 'quarantine', 'quarantine-x1'))).toBe(false);
     expect(existsSync(join(dataDir, 'gatehouse-spool-x2'))).toBe(false);
+    expect(existsSync(join(dataDir, 'spool', 'run-1-earlier'))).toBe(false);
+    expect(existsSync(join(firstPush, 'body'))).toBe(true);
     // The older mirror (by modification time) goes; the newer one is adopted and reused.
     expect([existsSync(one), existsSync(two)]).toEqual([false, true]);
     expect(after.usage().repositories).toBe(1);
