@@ -154,7 +154,9 @@ async function startGatehouse(dir, upstreamPort, bundle) {
   const token = execFileSync(process.execPath, [bundle, 'token', '--dev', '--sub', 'bench', '--groups', 'developers', '--config', cfg], { encoding: 'utf8' }).trim();
   // What `gatehouse git-credential` hands git, sent up front (no 401 round trip in the figures).
   const auth = `Authorization: Basic ${Buffer.from(`gatehouse:${token}`).toString('base64')}`;
-  return { proc: gw, url: `http://127.0.0.1:${port}/git/bench/bench.git`, gitConfig: ['-c', `http.extraHeader=${auth}`] };
+  // Through git's environment configuration, not `-c`: a failing command's message quotes its
+  // arguments, and the token must not land in the bench's output.
+  return { proc: gw, url: `http://127.0.0.1:${port}/git/bench/bench.git`, env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: auth } };
 }
 
 /** The gateway's push-judging modules, bundled from the sources (no build needed). */
@@ -267,15 +269,15 @@ export async function main(argv) {
     else process.stderr.write(`Gatehouse: MISSING from this run (${gatehouse.missing}); measuring direct and nginx only\n`);
 
     const targets = {
-      direct: { url: `http://127.0.0.1:${backendPort}/bench.git`, gitConfig: [] },
-      nginx: { url: `http://127.0.0.1:${nginxPort}/bench.git`, gitConfig: [] },
-      ...(gatehouse.proc ? { gatehouse: { url: gatehouse.url, gitConfig: gatehouse.gitConfig } } : {}),
+      direct: { url: `http://127.0.0.1:${backendPort}/bench.git`, env: {} },
+      nginx: { url: `http://127.0.0.1:${nginxPort}/bench.git`, env: {} },
+      ...(gatehouse.proc ? { gatehouse: { url: gatehouse.url, env: gatehouse.env } } : {}),
     };
     // One untimed push through every target first: Gatehouse's first push creates its mirror of
     // the upstream (a full fetch), which is set-up, not the judgment of a push.
     for (const [name, t] of Object.entries(targets)) {
       const ref = `refs/heads/bench-warmup-${name}`;
-      git([...t.gitConfig, 'push', '-q', t.url, `push-src:${ref}`], { cwd: work });
+      git(['push', '-q', t.url, `push-src:${ref}`], { cwd: work, env: t.env });
       git(['update-ref', '-d', ref], { cwd: upstream });
     }
     const clone = {};
@@ -288,12 +290,12 @@ export async function main(argv) {
       for (const name of names) {
         const t = targets[name];
         const dest = join(dir, 'clones', `c${n++}`);
-        const cloneS = timed(() => git([...t.gitConfig, 'clone', '-q', '--bare', t.url, dest]));
+        const cloneS = timed(() => git(['clone', '-q', '--bare', t.url, dest], { env: t.env }));
         const received = packBytes(dest);
         rmSync(dest, { recursive: true, force: true });
         (clone[name] ??= []).push({ seconds: cloneS, mb_per_s: received / 1e6 / cloneS });
         const ref = `refs/heads/bench-${name}-${round}`;
-        const pushS = timed(() => git([...t.gitConfig, 'push', '-q', t.url, `push-src:${ref}`], { cwd: work }));
+        const pushS = timed(() => git(['push', '-q', t.url, `push-src:${ref}`], { cwd: work, env: t.env }));
         // Removed upstream (not timed), so the next push sends the same commits again.
         git(['update-ref', '-d', ref], { cwd: upstream });
         (push[name] ??= []).push({ seconds: pushS });
