@@ -179,6 +179,13 @@ describe('Gatehouse options', () => {
     expect(own.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)).toHaveLength(1);
   });
 
+  test('a created VPC takes the vpcCidr it is given', () => {
+    const b = platformStack();
+    new Gatehouse(b.stack, 'X', { certificate: testCertificate(b.stack), imageDirectory: IMAGE_FIXTURE, vpcCidr: '10.42.0.0/16' } as GatehouseProps);
+    const vpcs = Object.values(Template.fromStack(b.stack).findResources('AWS::EC2::VPC')) as { Properties: { CidrBlock?: string } }[];
+    expect(vpcs.map((v) => v.Properties.CidrBlock)).toContain('10.42.0.0/16');
+  });
+
   test.each([
     ['vpc with vpcCidr', (b: ReturnType<typeof platformStack>) => ({ vpc: b.vpc, vpcCidr: '10.1.0.0/16' }), /vpcCidr applies to a created VPC; it conflicts with vpc/],
     ['a cluster without its VPC', (b: ReturnType<typeof platformStack>) => ({ cluster: b.cluster }), /existing cluster lives in an existing VPC/],
