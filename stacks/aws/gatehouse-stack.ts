@@ -6,7 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { Gatehouse } from '../../constructs/aws';
+import { Gatehouse } from '../../constructs/aws/index'; // the sources: a directory import would follow constructs/aws/package.json to its compiled build
 import { emittedConfigProblems } from '../gateway-config-check';
 import { PLACEHOLDER_CERTIFICATE_ARN, type ReferenceSettings } from './settings';
 

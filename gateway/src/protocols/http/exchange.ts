@@ -520,10 +520,11 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
       this.finishLlmRequest();
     } else if (this.spooled?.file !== undefined) {
       // Exactly the spooled bytes that were judged, from the file.
+      // Its size and hash are known (it was judged whole): recorded now. Waiting for the stream's
+      // 'end' lost the event whenever undici stopped at the declared length without reading EOF.
       const { file, size, sha256 } = this.spooled;
-      const stream = createReadStream(file);
-      stream.once('end', () => void this.session.recordOutcome('http.request.body', { size, sha256, capturedInRequest: this.upstream.bodyCap }, this.requestId));
-      body = stream;
+      void this.session.recordOutcome('http.request.body', { size, sha256, capturedInRequest: this.upstream.bodyCap }, this.requestId);
+      body = createReadStream(file);
     } else {
       this.uploadHash = createHash('sha256');
       for (const c of prefix.chunks) this.uploadHash.update(c);
