@@ -4,7 +4,8 @@ import type { SshConnectionConfig } from '../../config/schema';
 import { GatehouseError, isGatehouseError, toGatehouseError } from '../../errors';
 import type { Principal } from '../../identity/principal';
 import type { Logger } from '../../observability/logger';
-import type { GatewaySession, Pipeline, SshPtySize } from '../../pipeline/types';
+import type { GatewaySession, Pipeline, RequestEvent, SshPtySize } from '../../pipeline/types';
+import type { EventType } from '../../recording/event-catalog';
 import { DECISION_CODES, refusalErrorCode, type DecisionCode, type Operation } from '../../policy/decision';
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
@@ -532,6 +533,51 @@ export class SshGateway {
   }
 
   /**
+   * Answers a refused channel on its stderr with exit status 126, so scripts see why. Nothing is
+   * answered on a channel no longer tracked: ended under the judgment (endConn told the client
+   * why) or closed by the client.
+   */
+  private refuseOnChannel(conn: Conn, stream: ServerChannel, message: string): undefined {
+    if (!conn.streams.has(stream)) return undefined;
+    stream.stderr.write(`gatehouse: ${message}\r\n`);
+    stream.exit(REFUSED_EXIT_STATUS);
+    stream.end();
+    return undefined;
+  }
+
+  /**
+   * What every channel kind (shell, exec, SFTP) passes before it is opened upstream: the upstream
+   * connection is ready, the login is still valid (unexpired, a registered key not revoked), the
+   * gateway accepts new channels, and `session.admit` allows the operation (recording `request`
+   * with the decision). A channel waiting for an approval whose client goes away cancels it
+   * (recorded as approval.cancelled). Returns the connection and the operation's request id, or
+   * undefined once the refusal was answered on the channel.
+   */
+  private async admitChannel<T extends EventType>(conn: Conn, login: Login | undefined, stream: ServerChannel, op: Operation, request: RequestEvent<T>): Promise<{ r: Ready; requestId: string } | undefined> {
+    stream.on('error', () => undefined);
+    const r = conn.ready === undefined || login === undefined ? undefined : await conn.ready.catch(() => undefined);
+    if (r === undefined || login === undefined) return this.refuseOnChannel(conn, stream, 'GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
+    if (!this.stillValid(login)) return this.refuseOnChannel(conn, stream, 'GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
+    if (this.draining) return this.refuseOnChannel(conn, stream, 'GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
+    const notAccepting = this.options.pipeline.notAccepting();
+    if (notAccepting !== undefined) return this.refuseOnChannel(conn, stream, `${notAccepting.code}: ${notAccepting.message}`);
+    const requestId = r.session.newRequestId();
+    try {
+      const signal = (): AbortSignal => {
+        const ac = new AbortController();
+        stream.once('close', () => ac.abort());
+        return ac.signal;
+      };
+      const decision = await r.session.admit(op, requestId, request, { signal });
+      if (decision.effect !== 'allow') return this.refuseOnChannel(conn, stream, `${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
+    } catch (e) {
+      const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
+      return this.refuseOnChannel(conn, stream, `${err.code}: ${err.message}`);
+    }
+    return { r, requestId };
+  }
+
+  /**
    * The SFTP subsystem: accepted at once (OpenSSH's client sends its INIT before the subsystem
    * request is answered, and ssh2 drops data on a channel not yet accepted; unread, it waits in the
    * channel within the SSH window), judged as `ssh:sftp` (its `ssh.sftp.open` recorded with the
@@ -541,44 +587,20 @@ export class SshGateway {
   private async sftp(conn: Conn, login: Login | undefined, channel: number, accept: () => ServerChannel | undefined): Promise<void> {
     const stream = accept();
     if (stream === undefined) return;
-    stream.on('error', () => undefined);
     conn.streams.add(stream);
     stream.once('close', () => conn.streams.delete(stream));
-    const refuseOnChannel = (message: string): void => {
-      // Ended under the judgment (endConn told the client why) or closed by the client: nothing to answer.
-      if (!conn.streams.has(stream)) return;
-      stream.stderr.write(`gatehouse: ${message}\r\n`);
-      stream.exit(REFUSED_EXIT_STATUS);
-      stream.end();
-    };
-    const r = conn.ready === undefined || login === undefined ? undefined : await conn.ready.catch(() => undefined);
-    if (r === undefined) return refuseOnChannel('GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
-    if (!this.stillValid(login!)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
-    if (this.draining) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
-    const notAccepting = this.options.pipeline.notAccepting();
-    if (notAccepting !== undefined) return refuseOnChannel(`${notAccepting.code}: ${notAccepting.message}`);
-    const { session, upstream } = r;
-    const requestId = session.newRequestId();
-    try {
-      const signal = (): AbortSignal => {
-        const ac = new AbortController();
-        stream.once('close', () => ac.abort());
-        return ac.signal;
-      };
-      const decision = await session.admit(operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), requestId, { type: 'ssh.sftp.open', payload: { channel } }, { signal });
-      if (decision.effect !== 'allow') return refuseOnChannel(`${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
-    } catch (e) {
-      const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
-      return refuseOnChannel(`${err.code}: ${err.message}`);
-    }
+    const admitted = await this.admitChannel(conn, login, stream, operation('ssh:sftp', { subsystem: 'sftp' }, 'sftp'), { type: 'ssh.sftp.open', payload: { channel } });
+    if (admitted === undefined) return;
+    const { r, requestId } = admitted;
+    const { session } = r;
     let up: import('ssh2').ClientChannel;
     try {
-      up = await upstreamSubsystem(upstream, 'sftp');
+      up = await upstreamSubsystem(r.upstream, 'sftp');
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE', 'upstream channel failed');
       const c = r.connection.upstream;
       session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: err.code, reason: 'channel_failed', message: err.message }, requestId);
-      return refuseOnChannel(`${err.code}: the upstream refused the SFTP subsystem`);
+      return this.refuseOnChannel(conn, stream, `${err.code}: the upstream refused the SFTP subsystem`);
     }
     if (!conn.streams.has(stream)) {
       up.close();
@@ -602,41 +624,10 @@ export class SshGateway {
     pty: PseudoTtyInfo | undefined,
     stream: ServerChannel,
   ): Promise<((cols: number, rows: number, width: number, height: number) => void) | undefined> {
-    stream.on('error', () => undefined);
-    const refuseOnChannel = (message: string): undefined => {
-      // Ended under the judgment (endConn told the client why) or closed by the client: nothing to answer.
-      if (!conn.streams.has(stream)) return undefined;
-      stream.stderr.write(`gatehouse: ${message}\r\n`);
-      stream.exit(REFUSED_EXIT_STATUS);
-      stream.end();
-      return undefined;
-    };
-    let r: Ready;
-    try {
-      if (conn.ready === undefined || login === undefined) throw new Error('not authenticated');
-      r = await conn.ready;
-    } catch {
-      return refuseOnChannel('GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
-    }
+    const admitted = await this.admitChannel(conn, login, stream, op, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } });
+    if (admitted === undefined) return undefined;
+    const { r, requestId } = admitted;
     const { session, upstream } = r;
-    if (!this.stillValid(login)) return refuseOnChannel('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
-    if (this.draining) return refuseOnChannel('GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
-    const notAccepting = this.options.pipeline.notAccepting();
-    if (notAccepting !== undefined) return refuseOnChannel(`${notAccepting.code}: ${notAccepting.message}`);
-    const requestId = session.newRequestId();
-    try {
-      // A channel waiting for an approval whose client goes away cancels it (recorded as approval.cancelled).
-      const signal = (): AbortSignal => {
-        const ac = new AbortController();
-        stream.once('close', () => ac.abort());
-        return ac.signal;
-      };
-      const decision = await session.admit(op, requestId, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } }, { signal });
-      if (decision.effect !== 'allow') return refuseOnChannel(`${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
-    } catch (e) {
-      const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
-      return refuseOnChannel(`${err.code}: ${err.message}`);
-    }
     const ptyOptions = pty === undefined ? undefined : { rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width, term: pty.term };
     let up;
     try {
@@ -645,7 +636,7 @@ export class SshGateway {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE', 'upstream channel failed');
       const c = r.connection.upstream;
       session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: err.code, reason: 'channel_failed', message: err.message }, requestId);
-      return refuseOnChannel(`${err.code}: the upstream refused the channel`);
+      return this.refuseOnChannel(conn, stream, `${err.code}: the upstream refused the channel`);
     }
     if (!conn.streams.has(stream)) {
       up.close();
