@@ -28,7 +28,7 @@ export function gatewayBundleProblem(root: string): string | undefined {
 export function assertGatewayBundleFresh(root: string): void {
   const problem = gatewayBundleProblem(root);
   if (problem) {
-    throw new Error(`gatehouse: ${problem}: run \`npm run build\` before \`cdk synth\` or \`cdk deploy\` (or set gatehouse:imageUri to a prebuilt image)`);
+    throw new Error(`gatehouse: ${problem}: run \`npm run build\` before \`cdk synth\` or \`cdk deploy\` (or set gatehouse:image to a prebuilt image)`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -12,10 +12,13 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import {
   validateBaseProps,
+  type ExistingDatabaseBase,
   type GatehouseBaseProps,
   type GatehouseConnectionBase,
+  type GatehouseDatabaseBase,
   type GatehouseFederation,
   type GatehouseIssuerBase,
+  type GatehouseNetworkBase,
   type ReplicaRange,
 } from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
@@ -29,6 +32,7 @@ import { OidcFederationRole } from './oidc-federation-role';
 import { RecordSigningKey } from './record-signing-key';
 import { secretsManagerArnOf } from './secret-reference';
 import { StateDatabase } from './state-database';
+import type { StateRoleBootstrap } from './state-role-bootstrap';
 import { UpstreamCredentials } from './upstream-credentials';
 
 /** Federation into AWS: an IAM OIDC provider and a role pinned to exact subjects. */
@@ -54,7 +58,7 @@ export interface GatehouseIssuer extends GatehouseIssuerBase {
 export interface GatehouseConnection extends GatehouseConnectionBase<secretsmanager.ISecret> {}
 
 /** An existing PostgreSQL database for the gateway's state. */
-export interface ExistingStateDatabase {
+export interface ExistingDatabase extends ExistingDatabaseBase<secretsmanager.ISecret> {
   /**
    * Secret in RDS JSON form (`username`, `password`, `host`, `port`, `dbname`) of a dedicated,
    * least-privileged role (never the administrator's).
@@ -72,6 +76,18 @@ export interface ExistingStateDatabase {
   readonly caCert?: string;
 }
 
+/** The state database the kit creates (Aurora PostgreSQL Serverless v2). */
+export interface GatehouseDatabase extends GatehouseDatabaseBase {
+  /** Capacity range in ACUs (0.5 steps; minimum 0 lets the cluster pause). @default { min: 0.5, max: 4 } */
+  readonly capacity?: ReplicaRange;
+}
+
+/** The VPC the kit creates (`GatewayNetwork`): subnets are /24 public, /22 private, /24 isolated per zone. */
+export interface GatehouseNetwork extends GatehouseNetworkBase {
+  /** A /16 to /20. @default '10.0.0.0/16' */
+  readonly cidr?: string;
+}
+
 /** An internal DNS name for the gateway: an alias record to the load balancer. */
 export interface GatehouseDomain {
   /** The name clients use (the certificate's name), inside `hostedZone`. */
@@ -85,16 +101,15 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   readonly certificate: acm.ICertificate;
   /**
    * An existing VPC with private (egress) and isolated subnets in at least two zones.
-   * Conflicts with `vpcCidr`.
+   * Conflicts with `network`.
    * @default a new GatewayNetwork
    */
-  readonly vpc?: ec2.IVpc;
+  readonly existingNetwork?: ec2.IVpc;
   /**
-   * The address range of the created VPC (a /16 to /20; subnets are /24 public, /22 private,
-   * /24 isolated per zone). Conflicts with `vpc`.
-   * @default '10.0.0.0/16'
+   * The VPC the kit creates. Conflicts with `existingNetwork`.
+   * @default a new GatewayNetwork with CIDR '10.0.0.0/16'
    */
-  readonly vpcCidr?: string;
+  readonly network?: GatehouseNetwork;
   /**
    * An existing ECS cluster in the VPC. Its Container Insights feed the running-replicas alarm;
    * without them that alarm stays in ALARM.
@@ -134,31 +149,24 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * An existing asymmetric signing key (ECC_NIST_P256, SIGN_VERIFY).
    * @default a new key
    */
-  readonly signingKey?: kms.IKey;
+  readonly existingSigningKey?: kms.IKey;
   /**
-   * An existing database. Mutually exclusive with `databaseCapacity`.
+   * An existing database. Conflicts with `database`.
    * @default a new StateDatabase (Aurora Serverless v2) with a dedicated gateway role
    */
-  readonly existingDatabase?: ExistingStateDatabase;
-  /** @default StateDatabase's default */
-  readonly databaseCapacity?: ReplicaRange;
+  readonly existingDatabase?: ExistingDatabase;
   /**
-   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
-   * private key), e.g. `` `aws-sm:${secret.secretArn}` ``; required when `tcpProtocols` holds `ssh`.
-   * The task role may read it when given by ARN (a reference by name is yours to grant).
-   * @default none
+   * The state database the kit creates. Conflicts with `existingDatabase`.
+   * @default StateDatabase's defaults (0.5-4 ACUs, 7 days of backups)
    */
-  readonly sshHostKey?: string;
+  readonly database?: GatehouseDatabase;
   /**
-   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
-   * listener presents (`listeners.<p>.tls`; the load balancer passes these protocols through);
-   * required when `tcpProtocols` holds one of them. Read access as for `sshHostKey`.
-   * @default none
+   * The gateway image, prebuilt (e.g. `ecs.ContainerImage.fromRegistry(uri)`). Conflicts with
+   * `imageDirectory`.
+   * @default built by `cdk deploy` from `gateway/Dockerfile` in `imageDirectory`
    */
-  readonly tcpTls?: { readonly cert: string; readonly key: string };
-  /** @default built from `gateway/Dockerfile` */
   readonly image?: ecs.ContainerImage;
-  /** @default the current working directory */
+  /** Where `cdk deploy` builds the image from (holding `gateway/Dockerfile` and `dist/`). @default the current working directory */
   readonly imageDirectory?: string;
 }
 
@@ -172,7 +180,9 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
  * with `gatehouse.connections.allowTo(db, ec2.Port.tcp(5432))`) and offers `metric*()` helpers.
  */
 export class Gatehouse extends Construct implements ec2.IConnectable {
+  /** The VPC in use: the created one, or `existingNetwork`. */
   public readonly vpc: ec2.IVpc;
+  /** The created network (none with `existingNetwork`). */
   public readonly network?: GatewayNetwork;
   /** The immutable record store. */
   public readonly records: ImmutableLogBucket;
@@ -181,7 +191,11 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
   public readonly signingKey: RecordSigningKey;
   public readonly credentials: UpstreamCredentials;
   public readonly database?: StateDatabase;
+  /** Creates the gateway's database role (with a created database). */
+  public readonly stateBootstrap?: StateRoleBootstrap;
   public readonly gateway: GatewayService;
+  /** The gateway's cloud identity: the ECS task role. */
+  public readonly gatewayIdentity: iam.IRole;
   public readonly alarms: GatewayAlarms;
   /** Federation roles by issuer name. */
   public readonly federations: ReadonlyMap<string, OidcFederationRole>;
@@ -204,13 +218,13 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
 
     this.records = new ImmutableLogBucket(this, 'Records', { retentionDays: props.recordRetentionDays });
     this.deliveryLogs = new DeliveryLogsBucket(this, 'DeliveryLogs', { serverAccessLogsBucket: this.records.accessLogsBucket });
-    if (props.vpc) {
-      this.vpc = props.vpc;
+    if (props.existingNetwork) {
+      this.vpc = props.existingNetwork;
     } else {
-      this.network = new GatewayNetwork(this, 'Network', { cidr: props.vpcCidr, flowLogsBucket: this.deliveryLogs.bucket });
+      this.network = new GatewayNetwork(this, 'Network', { cidr: props.network?.cidr, flowLogsBucket: this.deliveryLogs.bucket });
       this.vpc = this.network.vpc;
     }
-    this.signingKey = new RecordSigningKey(this, 'SigningKey', { key: props.signingKey });
+    this.signingKey = new RecordSigningKey(this, 'SigningKey', { key: props.existingSigningKey });
 
     const connections = props.connections ?? [];
     this.credentials = new UpstreamCredentials(this, 'Credentials', {
@@ -231,9 +245,11 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     } else {
       this.database = new StateDatabase(this, 'State', {
         vpc: this.vpc,
-        capacity: props.databaseCapacity,
+        capacity: props.database?.capacity,
+        backupRetention: props.database?.backupRetentionDays === undefined ? undefined : Duration.days(props.database.backupRetentionDays),
         deletionProtection: props.deletionProtection,
       });
+      this.stateBootstrap = this.database.appRoleBootstrap;
       // RDS IAM authentication: a token per connection, signed with the task role; no password.
       stateConfig = {
         url: this.database.url,
@@ -279,7 +295,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     });
     this.connections = this.gateway.connections;
 
-    const taskRole = this.gateway.taskRole;
+    const taskRole = this.gatewayIdentity = this.gateway.taskRole;
     this.records.grantAppend(taskRole, { acknowledgePrefixWildcard: true });
     this.signingKey.grantSign(taskRole);
     this.credentials.grantRead(taskRole);
@@ -369,14 +385,19 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
 
 /** Conflicting or malformed options, refused before anything is built. */
 function validateProps(props: GatehouseProps): void {
-  if (props.existingDatabase && props.databaseCapacity) {
-    throw new Error('Gatehouse: databaseCapacity applies to a created database; it conflicts with existingDatabase');
+  if (props.existingDatabase && props.database) {
+    throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabase (give one or the other)');
   }
-  if (props.vpc && props.vpcCidr !== undefined) {
-    throw new Error('Gatehouse: vpcCidr applies to a created VPC; it conflicts with vpc (give one or the other)');
+  if (props.existingNetwork && props.network) {
+    throw new Error('Gatehouse: network applies to a created VPC; it conflicts with existingNetwork (give one or the other)');
   }
-  if (props.cluster && !props.vpc) {
-    throw new Error('Gatehouse: an existing cluster lives in an existing VPC; give that VPC as vpc too');
+  if (props.cluster && !props.existingNetwork) {
+    throw new Error('Gatehouse: an existing cluster lives in an existing VPC; give that VPC as existingNetwork too');
+  }
+  const retention = props.database?.backupRetentionDays;
+  if (retention !== undefined && !Token.isUnresolved(retention) && (!Number.isInteger(retention) || retention < 1 || retention > 35)) {
+    // Aurora keeps automated backups 1 to 35 days (the cluster's BackupRetentionPeriod).
+    throw new Error(`Gatehouse: database.backupRetentionDays must be a whole number between 1 and 35, got ${retention}`);
   }
   if (props.image && props.imageDirectory) {
     throw new Error('Gatehouse: give either image (prebuilt) or imageDirectory (built by cdk deploy), not both');

@@ -1,9 +1,17 @@
 import { type KeyVaultKey, LogAnalyticsWorkspace, RoleAssignment } from './providers';
 import { Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { validateBaseProps, type ExistingDatabaseBase, type GatehouseBaseProps, type GatehouseConnectionBase, type GatehouseIssuerBase } from '../core/gatehouse-props';
+import {
+  validateBaseProps,
+  type ExistingDatabaseBase,
+  type GatehouseBaseProps,
+  type GatehouseConnectionBase,
+  type GatehouseDatabaseBase,
+  type GatehouseIssuerBase,
+  type GatehouseNetworkBase,
+} from '../core/gatehouse-props';
 import { connectionConfig, issuerConfig, needsSecret, validateUniqueNames, tuningConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GatewayAlerts } from './gateway-alerts';
+import { GatewayAlarms } from './gateway-alarms';
 import { GatewayContainerApps } from './gateway-container-apps';
 import { GatewayNetwork } from './gateway-network';
 import { RbacPropagation } from './rbac-propagation';
@@ -41,11 +49,45 @@ export interface ExistingGatewayNetwork {
   readonly clientCidrs: readonly string[];
 }
 
+/** The VNet the kit creates (`GatewayNetwork`). */
+export interface GatehouseNetwork extends GatehouseNetworkBase {
+  /**
+   * The VNet's address space, a /22 or larger; the subnets below default to its first /23 (apps),
+   * the /24 after it (endpoints) and the next /24 (database).
+   * @default '10.40.0.0/16'
+   */
+  readonly cidr?: string;
+  /** @default the first /23 of `cidr` */
+  readonly appsPrefix?: string;
+  /** @default the /24 after the apps subnet */
+  readonly endpointsPrefix?: string;
+  /** @default the /24 after the endpoints subnet */
+  readonly databasePrefix?: string;
+  /** Outbound internet through a NAT gateway with one static public IP. @default true */
+  readonly natGateway?: boolean;
+}
+
+/** The PostgreSQL Flexible Server the kit creates (`StateDatabase`). */
+export interface GatehouseDatabase extends GatehouseDatabaseBase {
+  /** @default StateDatabase's default SKU */
+  readonly skuName?: string;
+  /** @default StateDatabase's default storage */
+  readonly storageMb?: number;
+  /** Zone-redundant high availability. @default true */
+  readonly zoneRedundant?: boolean;
+}
+
+/** An existing database: its URL is in the Key Vault secret named `secret` (in the kit's vault). */
+export type ExistingDatabase = ExistingDatabaseBase<string>;
+
 export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, GatehouseConnection> {
   readonly resourceGroup: ResourceGroupRef;
   /** Entra ID tenant (Key Vault, database logins). */
   readonly tenantId: string;
-  /** The gateway image (the same image as on AWS and Google Cloud), e.g. `acr.azurecr.io/gatehouse:0.1.0`. */
+  /**
+   * The gateway image (the same image as on AWS and Google Cloud), an image reference such as
+   * `acr.azurecr.io/gatehouse:0.1.0`.
+   */
   readonly image: string;
   /**
    * Registry (ACR) the image is pulled from with the gateway and bootstrap identities: its login
@@ -53,8 +95,16 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * @default a public image
    */
   readonly registry?: { readonly server: string; readonly id?: string };
-  /** @default a new GatewayNetwork */
-  readonly network?: ExistingGatewayNetwork;
+  /**
+   * An existing network with the three subnets GatewayNetwork would create. Conflicts with `network`.
+   * @default a new GatewayNetwork
+   */
+  readonly existingNetwork?: ExistingGatewayNetwork;
+  /**
+   * The VNet the kit creates. Conflicts with `existingNetwork`.
+   * @default a new GatewayNetwork with address space '10.40.0.0/16'
+   */
+  readonly network?: GatehouseNetwork;
   /** @default a new premium vault */
   readonly existingVault?: ExistingKeyVault;
   /**
@@ -76,25 +126,12 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * kit's vault). Then no server, bootstrap identity or job is created.
    * @default a new StateDatabase with Entra authentication only
    */
-  readonly existingDatabase?: ExistingDatabaseBase<string>;
-  /** @deprecated use `existingDatabase: { secret }` (the name all three kits use) */
-  readonly existingDatabaseUrlSecret?: string;
+  readonly existingDatabase?: ExistingDatabase;
   /**
-   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
-   * private key), e.g. `azure-kv:<vault>/<secret>`; required when `tcpProtocols` holds `ssh`. Give the
-   * gateway's identity read access to it (the kit grants nothing on references you give).
-   * @default none
+   * The database the kit creates. Conflicts with `existingDatabase`.
+   * @default StateDatabase's defaults
    */
-  readonly sshHostKey?: string;
-  /**
-   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
-   * listener presents (`listeners.<p>.tls`); required when `tcpProtocols` holds one of them.
-   * Read access as for `sshHostKey`.
-   * @default none
-   */
-  readonly tcpTls?: { readonly cert: string; readonly key: string };
-  /** @default StateDatabase defaults */
-  readonly database?: { readonly skuName?: string; readonly storageMb?: number; readonly zoneRedundant?: boolean };
+  readonly database?: GatehouseDatabase;
   /**
    * Encrypt the record storage account and the state database with customer-managed keys
    * (RSA-HSM 3072 in the vault; the storage key rotates yearly).
@@ -125,9 +162,11 @@ export const AZURE_NAMES = {
  *    exist the gateway is alive but not ready (fails closed); it turns ready by itself.
  */
 export class Gatehouse extends Construct {
+  /** The created network (none with `existingNetwork`). */
   public readonly network?: GatewayNetwork;
   public readonly logs: LogAnalyticsWorkspace;
-  public readonly identity: WorkloadIdentity;
+  /** The gateway's cloud identity: its user-assigned managed identity. */
+  public readonly gatewayIdentity: WorkloadIdentity;
   public readonly records: RecordStorage;
   public readonly credentials: UpstreamCredentials;
   /** The record-signing key (EC P-256, HSM-backed on a premium vault, sign/verify only). */
@@ -138,23 +177,24 @@ export class Gatehouse extends Construct {
   public readonly encryptionIdentity?: WorkloadIdentity;
   public readonly database?: StateDatabase;
   public readonly bootstrapIdentity?: WorkloadIdentity;
-  public readonly bootstrap?: StateBootstrapJob;
+  /** Creates the gateway's database role (with a created database). */
+  public readonly stateBootstrap?: StateBootstrapJob;
   public readonly gateway: GatewayContainerApps;
-  public readonly alerts: GatewayAlerts;
+  public readonly alarms: GatewayAlarms;
   /** Per issuer with `federation`: its read-only identity. */
   public readonly federations: ReadonlyMap<string, WorkloadIdentity>;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
     validateBaseProps(props, Token.isUnresolved);
-    if (props.existingDatabase && props.existingDatabaseUrlSecret) {
-      throw new Error('Gatehouse: existingDatabaseUrlSecret is the old name of existingDatabase.secret; give only existingDatabase');
+    const existingDatabaseSecret = props.existingDatabase?.secret;
+    if (props.existingDatabase && props.database) {
+      throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabase (give one or the other)');
     }
-    const existingDatabaseSecret = props.existingDatabase?.secret ?? props.existingDatabaseUrlSecret;
-    if (existingDatabaseSecret && props.database) {
-      throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabase');
+    if (props.existingNetwork && props.network) {
+      throw new Error('Gatehouse: network applies to a created VNet; it conflicts with existingNetwork (give one or the other)');
     }
-    if (!props.network && !props.existingVault && (props.deployerCidrs ?? []).length === 0) {
+    if (!props.existingNetwork && !props.existingVault && (props.deployerCidrs ?? []).length === 0) {
       throw new Error('Gatehouse: deployerCidrs is required when the kit creates the network and the vault: Terraform creates the keys through the vault\'s data plane, which is private otherwise, and the first deploy cannot run inside a VNet that does not exist yet (give the deploying machine\'s public address, e.g. ["203.0.113.7/32"])');
     }
     const sshConnections = (props.connections ?? []).filter((c) => (c.spec as { kind?: unknown }).kind === 'ssh').map((c) => c.name);
@@ -167,10 +207,11 @@ export class Gatehouse extends Construct {
     const rg = props.resourceGroup;
 
     let net: ExistingGatewayNetwork;
-    if (props.network) {
-      net = props.network;
+    if (props.existingNetwork) {
+      net = props.existingNetwork;
     } else {
-      this.network = new GatewayNetwork(this, 'Network', { resourceGroup: rg });
+      const { cidr, ...subnets } = props.network ?? {};
+      this.network = new GatewayNetwork(this, 'Network', { resourceGroup: rg, addressSpace: cidr, ...subnets });
       net = {
         virtualNetworkId: this.network.virtualNetwork.id,
         appsSubnetId: this.network.appsSubnet.id,
@@ -193,8 +234,8 @@ export class Gatehouse extends Construct {
       localAuthenticationEnabled: false,
     });
 
-    this.identity = new WorkloadIdentity(this, 'Identity', { resourceGroup: rg, name: AZURE_NAMES.gatewayIdentity });
-    const gatewayPrincipal = this.identity.principalId;
+    this.gatewayIdentity = new WorkloadIdentity(this, 'Identity', { resourceGroup: rg, name: AZURE_NAMES.gatewayIdentity });
+    const gatewayPrincipal = this.gatewayIdentity.principalId;
 
     const connections = props.connections ?? [];
     this.credentials = new UpstreamCredentials(this, 'Credentials', {
@@ -311,7 +352,7 @@ export class Gatehouse extends Construct {
     this.gateway = new GatewayContainerApps(this, 'Gateway', {
       resourceGroup: rg,
       image: props.image,
-      identity: { id: this.identity.identity.id, clientId: this.identity.clientId },
+      identity: { id: this.gatewayIdentity.identity.id, clientId: this.gatewayIdentity.clientId },
       registryServer: props.registry?.server,
       infrastructureSubnetId: net.appsSubnetId,
       logAnalyticsWorkspaceId: this.logs.id,
@@ -335,7 +376,7 @@ export class Gatehouse extends Construct {
     });
 
     if (this.database && this.bootstrapIdentity) {
-      this.bootstrap = new StateBootstrapJob(this, 'Bootstrap', {
+      this.stateBootstrap = new StateBootstrapJob(this, 'Bootstrap', {
         resourceGroup: rg,
         environmentId: this.gateway.environmentId,
         image: props.image,
@@ -349,11 +390,11 @@ export class Gatehouse extends Construct {
       // The schedule is armed before any revision is created: if Container Apps holds the app's
       // creation until a replica is ready (/readyz), the job's first run (within one period)
       // creates the role that readiness waits for, instead of racing the apps for the environment.
-      const job = dependable(this.bootstrap.job);
+      const job = dependable(this.stateBootstrap.job);
       for (const app of this.gateway.apps.values()) app.dependsOn = [...(app.dependsOn ?? []), job];
     }
 
-    this.alerts = new GatewayAlerts(this, 'Alerts', {
+    this.alarms = new GatewayAlarms(this, 'Alerts', {
       resourceGroup: rg,
       apps: this.gateway.apps,
       minReplicas: this.gateway.replicas.min,

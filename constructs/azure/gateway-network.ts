@@ -6,24 +6,24 @@ import type { ResourceGroupRef } from './resource-group-ref';
 export interface GatewayNetworkProps {
   readonly resourceGroup: ResourceGroupRef;
   /**
-   * Address space of the VNet.
+   * Address space of the VNet (/24 or larger; /22 or larger when the subnets are carved from it).
    * @default '10.40.0.0/16'
    */
   readonly addressSpace?: string;
   /**
    * Subnet for the Container Apps environment (delegated to `Microsoft.App/environments`;
    * a workload-profiles environment needs at least a /27).
-   * @default '10.40.0.0/23'
+   * @default the first /23 of `addressSpace` ('10.40.0.0/23')
    */
   readonly appsPrefix?: string;
   /**
    * Subnet for private endpoints (Key Vault, Storage).
-   * @default '10.40.2.0/24'
+   * @default the /24 after the apps subnet ('10.40.2.0/24')
    */
   readonly endpointsPrefix?: string;
   /**
    * Subnet for PostgreSQL Flexible Server (delegated to `Microsoft.DBforPostgreSQL/flexibleServers`).
-   * @default '10.40.3.0/24'
+   * @default the /24 after the endpoints subnet ('10.40.3.0/24')
    */
   readonly databasePrefix?: string;
   /**
@@ -56,10 +56,20 @@ export class GatewayNetwork extends Construct {
     const rg = props.resourceGroup;
     const space = props.addressSpace ?? '10.40.0.0/16';
     this.addressSpace = space;
-    const apps = props.appsPrefix ?? '10.40.0.0/23';
-    const endpoints = props.endpointsPrefix ?? '10.40.2.0/24';
-    const database = props.databasePrefix ?? '10.40.3.0/24';
-    for (const [what, cidr, maxBits] of [['addressSpace', space, 24], ['appsPrefix', apps, 27], ['endpointsPrefix', endpoints, 28], ['databasePrefix', database, 28]] as const) {
+    validateCidr('addressSpace', space, 24);
+    // Subnets not given are carved from the start of the address space (a /23 and two /24s), so a
+    // different `addressSpace` alone gives subnets inside it.
+    const carved = (offset: number, bits: number, what: string): string => {
+      const base = Token.isUnresolved(space) ? undefined : ipv4Of(space);
+      if (base === undefined || base.bits > 22) {
+        throw new Error(`GatewayNetwork: ${what} cannot be carved from the address space "${space}" (unresolved, or smaller than /22); give a /22 or larger, or give ${what}`);
+      }
+      return `${ipv4String(base.address + offset)}/${bits}`;
+    };
+    const apps = props.appsPrefix ?? carved(0, 23, 'appsPrefix');
+    const endpoints = props.endpointsPrefix ?? carved(512, 24, 'endpointsPrefix');
+    const database = props.databasePrefix ?? carved(768, 24, 'databasePrefix');
+    for (const [what, cidr, maxBits] of [['appsPrefix', apps, 27], ['endpointsPrefix', endpoints, 28], ['databasePrefix', database, 28]] as const) {
       validateCidr(what, cidr, maxBits);
     }
 
@@ -160,6 +170,20 @@ export class GatewayNetwork extends Construct {
       new SubnetNatGatewayAssociation(this, 'AppsNat', { subnetId: this.appsSubnet.id, natGatewayId: this.natGateway.id });
     }
   }
+}
+
+/** The network address (as a number, host bits cleared) and prefix length of an IPv4 CIDR. */
+function ipv4Of(cidr: string): { address: number; bits: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const bits = Number(m[5]);
+  const address = m.slice(1, 5).reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - bits);
+  return { address: Math.floor(address / size) * size, bits };
+}
+
+function ipv4String(address: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(address / 2 ** shift) % 256).join('.');
 }
 
 function validateCidr(what: string, cidr: string, maxBits: number): void {

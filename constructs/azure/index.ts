@@ -1,5 +1,5 @@
 export * from './gatehouse';
-export * from './gateway-alerts';
+export * from './gateway-alarms';
 export * from './gateway-container-apps';
 export * from './gateway-network';
 export * from './names';

@@ -7,19 +7,42 @@ import type { GatewayTcpProtocol } from './gateway-ports';
  * Each cloud's props extend these, as aws-ecs-patterns' base props serve Fargate and EC2: a concept
  * is named once here, and a cloud adds only what exists on that cloud alone.
  *
- * | concept                         | prop / child            |
- * |---------------------------------|-------------------------|
- * | callers' issuers                | `issuers`               |
- * | federation into the cloud       | `issuers[].federation` → child `federations` |
- * | upstream connections            | `connections` (+ `secret` to bring your own) |
- * | the immutable record store      | child `records`, retention `recordRetentionDays` |
- * | how many gateway replicas       | `replicas`              |
- * | one replica's size              | `size` (`cpu` in vCPU, `memoryMiB`) |
- * | who may reach the gateway       | `clientCidrs`           |
- * | container/platform log retention| `logRetentionDays`      |
- * | alarm notifications             | `alarmEmail`            |
- * | bring your own state database   | `existingDatabase` (`{ secret, ... }`, `ExistingDatabaseBase`) |
- * | customer-managed keys (Azure, GCP; AWS always) | `customerManagedKeys` |
+ * Bring your own or let the kit create: prop `x` shapes the X the kit creates, `existingX` brings
+ * your own instead (giving both is an error), and child `x` is the X the kit created (undefined
+ * when you brought yours). A prop's type is the cloud's own where the thing is (`ec2.IVpc`, a
+ * resource id, a `projects/…` name); its name is the same everywhere.
+ *
+ * This table lists every prop and public child of the three `Gatehouse` constructs, one name per
+ * row; test/constructs/core/vocabulary.test.ts fails when a cloud has a prop or child the table
+ * does not list for it, or lacks one it lists (✓ = the cloud has it, — = it does not).
+ *
+ * | concept | prop | child | aws | azure | gcp |
+ * |---|---|---|---|---|---|
+ * | callers' issuers; `issuers[].federation` lets an issuer's workloads into the cloud | `issuers` | `federations` | ✓ | ✓ | ✓ |
+ * | upstream connections (`connections[].secret` brings your own secret) | `connections` | `credentials` | ✓ | ✓ | ✓ |
+ * | the immutable record store | `recordRetentionDays` | `records` | ✓ | ✓ | ✓ |
+ * | how many gateway replicas (`{ min, max }`) | `replicas` | | ✓ | ✓ | ✓ |
+ * | one replica's size (`cpu` in vCPU, `memoryMiB`) | `size` | | ✓ | ✓ | ✓ |
+ * | TCP listeners beside HTTP and admin, and their secrets | `tcpProtocols`, `sshHostKey`, `tcpTls` | | ✓ | ✓ | ✓ |
+ * | who may reach the gateway | `clientCidrs` | | ✓ | ✓ | ✓ |
+ * | container/platform log retention (Google Cloud refuses it) | `logRetentionDays` | | ✓ | ✓ | ✓ |
+ * | alarms, and who hears them | `alarmEmail` | `alarms` | ✓ | ✓ | ✓ |
+ * | recording mode, tuning, admin groups (gateway configuration) | `recordingMode`, `busyPollMicroseconds`, `adminGroups` | | ✓ | ✓ | ✓ |
+ * | the gateway image (AWS: `ecs.ContainerImage`, default built from `gateway/Dockerfile`; Azure, Google Cloud: an image reference) | `image` | | ✓ | ✓ | ✓ |
+ * | the gateway's service (ECS service, Container Apps, Cloud Run) | | `gateway` | ✓ | ✓ | ✓ |
+ * | the gateway's cloud identity (IAM task role, user-assigned managed identity, service account) | | `gatewayIdentity` | ✓ | ✓ | ✓ |
+ * | the network: created (`network: { cidr, … }`, `GatehouseNetworkBase`) or your own (`existingNetwork`) | `network`, `existingNetwork` | `network` | ✓ | ✓ | ✓ |
+ * | the state database: created (`database: { backupRetentionDays, … }`, `GatehouseDatabaseBase`) or your own (`existingDatabase: { secret, … }`, `ExistingDatabaseBase`) | `database`, `existingDatabase` | `database` | ✓ | ✓ | ✓ |
+ * | the job that creates the gateway's least-privilege database role | | `stateBootstrap` | ✓ | ✓ | ✓ |
+ * | the record-signing key, in the cloud's key service (KMS, Key Vault, Cloud KMS) | | `signingKey` | ✓ | ✓ | ✓ |
+ * | AWS only: bring your own signing key | `existingSigningKey` | | ✓ | — | — |
+ * | customer-managed keys beyond the signing key (AWS: always on) | `customerManagedKeys` | | — | ✓ | ✓ |
+ * | AWS only: TLS certificate, cluster, CPU architecture, deletion protection, internal DNS name, client security groups, a locally built image | `certificate`, `cluster`, `cpuArchitecture`, `deletionProtection`, `domain`, `clientSecurityGroups`, `imageDirectory` | | ✓ | — | — |
+ * | AWS only: the VPC in use (created or yours), delivery logs bucket, DNS record, `IConnectable` | | `vpc`, `deliveryLogs`, `dnsRecord`, `connections` | ✓ | — | — |
+ * | Azure only: where and who deploys (resource group, tenant, registry, vault, deployer) | `resourceGroup`, `tenantId`, `registry`, `existingVault`, `deployerCidrs`, `deployerPrincipalId` | | — | ✓ | — |
+ * | Azure only: Log Analytics, customer-managed keys and their identity, the database administrator identity | | `logs`, `recordsKey`, `stateKey`, `encryptionIdentity`, `bootstrapIdentity` | — | ✓ | — |
+ * | Google Cloud only: project, region, record bucket, TCP instances, APIs, whether to serve | `project`, `region`, `recordBucketName`, `recordLocation`, `tcpInstances`, `enableApis`, `serveGateway` | | — | — | ✓ |
+ * | Google Cloud only: APIs, key ring, Data Access audit logs, TCP instances, service agents, the configuration document | | `apis`, `keys`, `auditLogs`, `tcp`, `secretsAgent`, `databaseAgent`, `config` | — | — | ✓ |
  */
 
 /**
@@ -27,8 +50,30 @@ import type { GatewayTcpProtocol } from './gateway-ports';
  * `TSecret` is how the cloud names a secret; each cloud may add what it needs (AWS: security group, CA).
  */
 export interface ExistingDatabaseBase<TSecret> {
-  /** The secret holding the database's URL (`postgresql://...`); the gateway gets read access to it. */
+  /**
+   * The secret holding how to reach the database (Azure, Google Cloud: its URL `postgresql://...`;
+   * AWS: the RDS JSON form); the gateway gets read access to it.
+   */
   readonly secret: TSecret;
+}
+
+/** What every cloud's created state database takes (prop `database`); each cloud adds its sizing. */
+export interface GatehouseDatabaseBase {
+  /**
+   * How long automated backups are kept, in days (AWS 1-35, Azure 7-35, Google Cloud 1-365).
+   * @default 7
+   */
+  readonly backupRetentionDays?: number;
+}
+
+/** What every cloud's created network takes (prop `network`); each cloud may add its own. */
+export interface GatehouseNetworkBase {
+  /**
+   * The address range of the network the kit creates (AWS: the VPC; Azure: the VNet, its subnets
+   * carved from it; Google Cloud: the gateway subnet).
+   * @default AWS '10.0.0.0/16', Azure '10.40.0.0/16', Google Cloud '10.50.0.0/20'
+   */
+  readonly cidr?: string;
 }
 
 /** Federation of an issuer's workloads into the cloud (read access to the record, e.g. for `gatehouse verify`). */
@@ -108,6 +153,21 @@ export interface GatehouseBaseProps<TIssuer extends GatehouseIssuerBase, TConnec
   readonly size?: GatewaySize;
   /** TCP protocols to open beside HTTP and admin. @default [] */
   readonly tcpProtocols?: readonly GatewayTcpProtocol[];
+  /**
+   * Secret reference (in the cloud's form: `aws-sm:…`, `azure-kv:…`, `gcp-sm:…`) to the gateway's
+   * SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM private key); required when
+   * `tcpProtocols` holds `ssh`. AWS grants the task role read access when it is given by ARN;
+   * Azure and Google Cloud grant nothing on references you give.
+   * @default none
+   */
+  readonly sshHostKey?: string;
+  /**
+   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
+   * listener presents (`listeners.<p>.tls`); required when `tcpProtocols` holds one of them.
+   * Read access as for `sshHostKey`.
+   * @default none
+   */
+  readonly tcpTls?: { readonly cert: string; readonly key: string };
   /** CIDRs allowed to reach the gateway. @default the network's own address range */
   readonly clientCidrs?: readonly string[];
   /**

@@ -1,4 +1,4 @@
-import { DataGoogleArtifactRegistryDockerImage, SecretManagerSecretVersion, ServiceAccount } from './providers';
+import { DataGoogleArtifactRegistryDockerImage, type KmsCryptoKey, SecretManagerSecretVersion, ServiceAccount } from './providers';
 import { Annotations, TerraformDataSource, TerraformResource, Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
@@ -6,6 +6,8 @@ import {
   type GatehouseBaseProps,
   type GatehouseConnectionBase,
   type GatehouseIssuerBase,
+  type GatehouseDatabaseBase,
+  type GatehouseNetworkBase,
   type ExistingDatabaseBase,
   type ReplicaRange,
 } from '../core/gatehouse-props';
@@ -37,12 +39,31 @@ export interface ExistingGatewayNetwork {
   readonly subnetworkId: string;
 }
 
+/** The VPC the kit creates (`GatewayNetwork`). */
+export interface GatehouseNetwork extends GatehouseNetworkBase {
+  /** The gateway subnet's primary range (/16 to /26). @default '10.50.0.0/20' */
+  readonly cidr?: string;
+  /** Prefix length of the range reserved for private services access (Cloud SQL). @default 20 */
+  readonly privateServicesPrefixLength?: number;
+  /** Outbound internet through Cloud NAT. @default true */
+  readonly cloudNat?: boolean;
+}
+
+/** The Cloud SQL instance the kit creates (`StateDatabase`). */
+export interface GatehouseDatabase extends GatehouseDatabaseBase {
+  /** Machine tier. @default StateDatabase's default tier */
+  readonly tier?: string;
+}
+
+/** An existing database: its URL is in the Secret Manager secret `secret` (`projects/<p>/secrets/<id>`). */
+export type ExistingDatabase = ExistingDatabaseBase<string>;
+
 export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, GatehouseConnection> {
   /** Project id (APIs, audit configuration, IAM conditions). */
   readonly project: string;
   readonly region: string;
   /**
-   * The gateway image (the same image as on AWS and Azure). An Artifact Registry reference
+   * The gateway image (the same image as on AWS and Azure), an image reference. An Artifact Registry reference
    * (`<location>-docker.pkg.dev/<project>/<repo>/<image>:<tag>`) is looked up at plan time, so a
    * missing image stops the plan with a clear error, and Cloud Run gets its digest.
    */
@@ -51,16 +72,27 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   readonly recordBucketName: string;
   /** @default `region` */
   readonly recordLocation?: string;
-  /** @default a new GatewayNetwork */
-  readonly network?: ExistingGatewayNetwork;
+  /**
+   * An existing VPC with private services access and a subnet in the region. Conflicts with `network`.
+   * @default a new GatewayNetwork
+   */
+  readonly existingNetwork?: ExistingGatewayNetwork;
+  /**
+   * The VPC the kit creates. Conflicts with `existingNetwork`.
+   * @default a new GatewayNetwork with subnet '10.50.0.0/20'
+   */
+  readonly network?: GatehouseNetwork;
   /**
    * Use an existing PostgreSQL database; its URL is in the Secret Manager secret `secret`
    * (`projects/<p>/secrets/<id>`).
    * @default a new StateDatabase with IAM database authentication (no password anywhere)
    */
-  readonly existingDatabase?: ExistingDatabaseBase<string>;
-  /** @deprecated use `existingDatabase: { secret }` (the name all three kits use) */
-  readonly existingDatabaseUrlSecret?: string;
+  readonly existingDatabase?: ExistingDatabase;
+  /**
+   * The database the kit creates. Conflicts with `existingDatabase`.
+   * @default StateDatabase's defaults
+   */
+  readonly database?: GatehouseDatabase;
   /**
    * Encrypt the created secrets and the state database with the kit's Cloud KMS key (HSM,
    * 90-day rotation), as the record bucket always is. Their service agents are created and granted
@@ -69,22 +101,6 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * @default true
    */
   readonly customerManagedKeys?: boolean;
-  /**
-   * Secret reference to the gateway's SSH host key (`listeners.ssh.hostKey`, an OpenSSH or PEM
-   * private key), e.g. `gcp-sm:projects/<p>/secrets/<id>/versions/latest`; required when `tcpProtocols` holds `ssh`. Give the
-   * gateway's service account read access to it (the kit grants nothing on references you give).
-   * @default none
-   */
-  readonly sshHostKey?: string;
-  /**
-   * Secret references to the certificate chain and private key the PostgreSQL (and MySQL)
-   * listener presents (`listeners.<p>.tls`); required when `tcpProtocols` holds one of them.
-   * Read access as for `sshHostKey`.
-   * @default none
-   */
-  readonly tcpTls?: { readonly cert: string; readonly key: string };
-  /** @default StateDatabase defaults */
-  readonly databaseTier?: string;
   /** @default GatewayTcpInstances defaults */
   readonly tcpInstances?: ReplicaRange;
   /**
@@ -114,14 +130,20 @@ const STATE_CA_ENV = 'GATEHOUSE_STATE_CA';
  */
 export class Gatehouse extends Construct {
   public readonly apis?: ProjectServices;
+  /** The created network (none with `existingNetwork`). */
   public readonly network?: GatewayNetwork;
+  /** The kit's Cloud KMS keys: the signing key and the customer-managed encryption keys. */
   public readonly keys: GatehouseKeys;
+  /** The record-signing key (`keys.signingKey`). */
+  public readonly signingKey: KmsCryptoKey;
   public readonly records: RecordBucket;
   public readonly credentials: UpstreamCredentials;
   public readonly auditLogs: DataAccessAuditLogs;
   public readonly database?: StateDatabase;
+  /** Creates the gateway's database role (with a created database). */
   public readonly stateBootstrap?: StateBootstrapJob;
-  public readonly serviceAccount: ServiceAccount;
+  /** The gateway's cloud identity: its service account. */
+  public readonly gatewayIdentity: ServiceAccount;
   public readonly gateway?: GatewayCloudRun;
   public readonly tcp?: GatewayTcpInstances;
   public readonly alarms: GatewayAlarms;
@@ -140,12 +162,12 @@ export class Gatehouse extends Construct {
     if (typeof props.project !== 'string' || (!Token.isUnresolved(props.project) && !/^[a-z][a-z0-9-]*$/.test(props.project))) {
       throw new Error(`Gatehouse: project must be a Google Cloud project id (lowercase letters, digits and "-"), got "${String(props.project)}"`);
     }
-    if (props.existingDatabase && props.existingDatabaseUrlSecret) {
-      throw new Error('Gatehouse: existingDatabaseUrlSecret is the old name of existingDatabase.secret; give only existingDatabase');
+    const existingDatabaseSecret = props.existingDatabase?.secret;
+    if (props.existingDatabase && props.database) {
+      throw new Error('Gatehouse: database applies to a created database; it conflicts with existingDatabase (give one or the other)');
     }
-    const existingDatabaseSecret = props.existingDatabase?.secret ?? props.existingDatabaseUrlSecret;
-    if (existingDatabaseSecret && props.databaseTier) {
-      throw new Error('Gatehouse: databaseTier applies to a created database; it conflicts with existingDatabase');
+    if (props.existingNetwork && props.network) {
+      throw new Error('Gatehouse: network applies to a created VPC; it conflicts with existingNetwork (give one or the other)');
     }
     if (props.logRetentionDays !== undefined) {
       throw new Error('Gatehouse: logRetentionDays is not supported on Google Cloud yet: Cloud Run logs go to the project\'s _Default log bucket, whose retention is the project\'s to set (docs/gcp.md)');
@@ -162,23 +184,25 @@ export class Gatehouse extends Construct {
     if (props.enableApis !== false) this.apis = new ProjectServices(this, 'Apis', { project });
 
     let net: ExistingGatewayNetwork;
-    if (props.network) {
-      net = props.network;
+    if (props.existingNetwork) {
+      net = props.existingNetwork;
     } else {
-      this.network = new GatewayNetwork(this, 'Network', { region });
+      const { cidr, ...options } = props.network ?? {};
+      this.network = new GatewayNetwork(this, 'Network', { region, subnetCidr: cidr, ...options });
       net = { networkId: this.network.network.id, subnetworkId: this.network.subnet.id };
     }
 
-    this.serviceAccount = new ServiceAccount(this, 'GatewayServiceAccount', {
+    this.gatewayIdentity = new ServiceAccount(this, 'GatewayServiceAccount', {
       accountId: 'gatehouse-gateway',
       displayName: 'Gatehouse gateway',
       description: 'The Gatehouse gateway runs as this account and nothing else does',
     });
-    const gatewayMember = `serviceAccount:${this.serviceAccount.email}`;
+    const gatewayMember = `serviceAccount:${this.gatewayIdentity.email}`;
     const ready: ITerraformDependable[] = [];
 
     this.keys = new GatehouseKeys(this, 'Keys', { project, region, location: Token.isUnresolved(props.recordLocation) ? props.recordLocation! : kmsLocationFor(props.recordLocation ?? region) });
     const cmek = props.customerManagedKeys !== false;
+    this.signingKey = this.keys.signingKey;
     ready.push(...this.keys.addSigner(gatewayMember));
 
     this.records = new RecordBucket(this, 'Records', {
@@ -220,12 +244,13 @@ export class Gatehouse extends Construct {
         region,
         networkId: net.networkId,
         privateServicesConnection: this.network?.privateServicesConnection,
-        tier: props.databaseTier,
+        tier: props.database?.tier,
+        backupRetentionDays: props.database?.backupRetentionDays,
         kmsKeyName: this.databaseAgent ? this.keys.regionalKey.id : undefined,
         dependsOn: this.databaseAgent ? [this.databaseAgent.grant] : undefined,
       });
       this.database = database;
-      const gatewayUser = database.addIamServiceAccountUser('Gateway', this.serviceAccount.email);
+      const gatewayUser = database.addIamServiceAccountUser('Gateway', this.gatewayIdentity.email);
       ready.push(gatewayUser.user, gatewayUser.login);
       // The CA is a public certificate; a secret version carries it intact (a PEM inside the YAML
       // document would be folded) to every place the gateway runs, and it exists before the service.
@@ -272,7 +297,7 @@ export class Gatehouse extends Construct {
         image,
         network: net.networkId,
         subnetwork: net.subnetworkId,
-        serviceAccountEmail: this.serviceAccount.email,
+        serviceAccountEmail: this.gatewayIdentity.email,
         // Cloud Run serves HTTP only: ssh connections are the TCP instances' (with a listener there).
         config: { ...this.config, connections: (this.config.connections as GatewayConfigDocument[]).filter((c) => c.kind !== 'ssh') },
         replicas,
@@ -298,7 +323,7 @@ export class Gatehouse extends Construct {
           image,
           network: net.networkId,
           subnetwork: net.subnetworkId,
-          serviceAccountEmail: this.serviceAccount.email,
+          serviceAccountEmail: this.gatewayIdentity.email,
           tcpProtocols,
           sshHostKey: props.sshHostKey,
           tcpTls: props.tcpTls,

@@ -15,7 +15,7 @@ export interface GatehouseStackProps extends StackProps {
   /**
    * Overrides the image (tests pass a fixture directory so the template does not change with
    * every gateway build).
-   * @default `settings.imageUri` if set, else built from `gateway/Dockerfile` in the working directory
+   * @default `settings.image` if set, else built from `gateway/Dockerfile` in the working directory
    */
   readonly imageDirectory?: string;
 }
@@ -27,33 +27,33 @@ export class GatehouseStack extends Stack {
   constructor(scope: Construct, id: string, props: GatehouseStackProps) {
     super(scope, id, props);
     const s = props.settings;
-    if (s.certificateArn === PLACEHOLDER_CERTIFICATE_ARN) {
+    if (s.certificate === PLACEHOLDER_CERTIFICATE_ARN) {
       Annotations.of(this).addWarningV2(
         'gatehouse:placeholder-certificate',
-        'gatehouse:certificateArn is the placeholder; set your ACM certificate ARN before `cdk deploy` (see docs/aws.md)',
+        'gatehouse:certificate is the placeholder; set your ACM certificate ARN before `cdk deploy` (see docs/aws.md)',
       );
     }
     this.gatehouse = new Gatehouse(this, 'Gatehouse', {
-      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', s.certificateArn),
+      certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', s.certificate),
       issuers: s.issuers.map((i) => ({
         ...i,
         federation: i.federation && {
           subjects: i.federation.subjects,
           audiences: i.federation.audiences,
-          oidcProvider: i.federation.oidcProviderArn
-            ? iam.OidcProviderNative.fromOidcProviderArn(this, `OidcProvider-${i.name}`, i.federation.oidcProviderArn)
+          oidcProvider: i.federation.oidcProvider
+            ? iam.OidcProviderNative.fromOidcProviderArn(this, `OidcProvider-${i.name}`, i.federation.oidcProvider)
             : undefined,
         },
       })),
       connections: s.connections.map((c) => ({
         name: c.name,
         spec: c.spec,
-        secret: c.secretArn ? secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${c.name}`, c.secretArn) : undefined,
+        secret: c.secret ? secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${c.name}`, c.secret) : undefined,
       })),
       recordRetentionDays: s.recordRetentionDays,
       replicas: s.replicas,
       size: s.size,
-      databaseCapacity: s.databaseCapacity,
+      database: s.database,
       tcpProtocols: s.tcpProtocols,
       sshHostKey: s.sshHostKey,
       tcpTls: s.tcpTls,
@@ -61,19 +61,19 @@ export class GatehouseStack extends Stack {
       alarmEmail: s.alarmEmail,
       busyPollMicroseconds: s.busyPollMicroseconds,
       logRetentionDays: s.logRetentionDays,
-      vpcCidr: s.vpcCidr,
+      network: s.network,
       cpuArchitecture: s.cpuArchitecture === 'ARM64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64,
       deletionProtection: s.deletionProtection,
       recordingMode: s.recordingMode,
       adminGroups: s.adminGroups,
-      domain: s.domainName && s.hostedZoneId && s.hostedZoneName
+      domain: s.domain
         ? {
-          domainName: s.domainName,
-          hostedZone: route53.PrivateHostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: s.hostedZoneId, zoneName: s.hostedZoneName }),
+          domainName: s.domain.domainName,
+          hostedZone: route53.PrivateHostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: s.domain.hostedZoneId, zoneName: s.domain.hostedZoneName }),
         }
         : undefined,
-      image: s.imageUri ? ecs.ContainerImage.fromRegistry(s.imageUri) : undefined,
-      imageDirectory: s.imageUri ? undefined : props.imageDirectory,
+      image: s.image ? ecs.ContainerImage.fromRegistry(s.image) : undefined,
+      imageDirectory: s.image ? undefined : props.imageDirectory,
     });
 
     // The document the tasks run with, checked by the gateway's own parser at synth: one it refuses

@@ -8,7 +8,7 @@ import { readSettings } from './settings';
 const app = new App();
 const settings = readSettings(app.node.getAllContext());
 // Without a prebuilt image, cdk stages dist/ from the working directory: refuse a missing or stale bundle.
-if (!settings.imageUri) assertGatewayBundleFresh(process.cwd());
+if (!settings.image) assertGatewayBundleFresh(process.cwd());
 new GatehouseStack(app, settings.stackName, {
   settings,
   env: {

@@ -54,9 +54,12 @@ export class GatehouseAzureStack extends TerraformStack {
       alarmEmail: settings.alarmEmail,
       sshHostKey: settings.sshHostKey,
       tcpTls: settings.tcpTls,
+      network: settings.network,
       database: settings.database,
       customerManagedKeys: settings.customerManagedKeys,
       busyPollMicroseconds: settings.busyPollMicroseconds,
+      recordingMode: settings.recordingMode,
+      adminGroups: settings.adminGroups,
     });
 
     const g = this.gatehouse;
@@ -67,9 +70,9 @@ export class GatehouseAzureStack extends TerraformStack {
     new TerraformOutput(this, 'record_container', { value: `${g.records.blobEndpoint}${g.records.container.name}` });
     new TerraformOutput(this, 'key_vault_name', { description: 'Put each connection\'s credential here (gatehouse-<connection>)', value: g.credentials.vaultName });
     new TerraformOutput(this, 'signing_key_id', { description: 'Record-signing key (for gatehouse verify)', value: g.signingKey.versionlessId });
-    new TerraformOutput(this, 'gateway_identity_client_id', { value: g.identity.clientId });
+    new TerraformOutput(this, 'gateway_identity_client_id', { value: g.gatewayIdentity.clientId });
     if (g.database) new TerraformOutput(this, 'database_fqdn', { value: g.database.fqdn });
-    if (g.bootstrap) new TerraformOutput(this, 'bootstrap_job_name', { value: g.bootstrap.job.name });
+    if (g.stateBootstrap) new TerraformOutput(this, 'bootstrap_job_name', { value: g.stateBootstrap.job.name });
     for (const [name, identity] of g.federations) {
       new TerraformOutput(this, `federated_client_id_${name.replace(/-/g, '_')}`, { value: identity.clientId });
     }

@@ -60,6 +60,10 @@ export class GatehouseGcpStack extends TerraformStack {
       tcpTls: settings.tcpTls,
       serveGateway: settings.serveGateway,
       customerManagedKeys: settings.customerManagedKeys,
+      network: settings.network,
+      database: settings.database,
+      recordingMode: settings.recordingMode,
+      adminGroups: settings.adminGroups,
     });
 
     const g = this.gatehouse;
@@ -71,7 +75,7 @@ export class GatehouseGcpStack extends TerraformStack {
       ],
     });
     if (g.gateway) new TerraformOutput(this, 'gateway_uri', { description: 'Internal ingress: reachable from the VPC only', value: g.gateway.uri });
-    new TerraformOutput(this, 'gateway_service_account', { value: g.serviceAccount.email });
+    new TerraformOutput(this, 'gateway_service_account', { value: g.gatewayIdentity.email });
     new TerraformOutput(this, 'record_bucket', { value: g.records.bucket.name });
     new TerraformOutput(this, 'signing_key', { description: 'Verifiers fetch its public key (gatehouse verify)', value: g.keys.signingKeyReference });
     new TerraformOutput(this, 'secrets_to_fill', {

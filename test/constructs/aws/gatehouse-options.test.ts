@@ -45,7 +45,7 @@ describe('Gatehouse options', () => {
   const gatehouse = new Gatehouse(p.stack, 'G', {
     certificate: testCertificate(p.stack),
     imageDirectory: IMAGE_FIXTURE,
-    vpc: p.vpc,
+    existingNetwork: p.vpc,
     cluster: p.cluster,
     cpuArchitecture: ecs.CpuArchitecture.ARM64,
     deletionProtection: false,
@@ -179,18 +179,27 @@ describe('Gatehouse options', () => {
     expect(own.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)).toHaveLength(1);
   });
 
-  test('a created VPC takes the vpcCidr it is given', () => {
+  test('a created VPC and database take the network and database they are given', () => {
     const b = platformStack();
-    new Gatehouse(b.stack, 'X', { certificate: testCertificate(b.stack), imageDirectory: IMAGE_FIXTURE, vpcCidr: '10.42.0.0/16' } as GatehouseProps);
-    const vpcs = Object.values(Template.fromStack(b.stack).findResources('AWS::EC2::VPC')) as { Properties: { CidrBlock?: string } }[];
+    new Gatehouse(b.stack, 'X', {
+      certificate: testCertificate(b.stack), imageDirectory: IMAGE_FIXTURE,
+      network: { cidr: '10.42.0.0/16' }, database: { capacity: { min: 1, max: 8 }, backupRetentionDays: 14 },
+    } as GatehouseProps);
+    const template = Template.fromStack(b.stack);
+    const vpcs = Object.values(template.findResources('AWS::EC2::VPC')) as { Properties: { CidrBlock?: string } }[];
     expect(vpcs.map((v) => v.Properties.CidrBlock)).toContain('10.42.0.0/16');
+    template.hasResourceProperties('AWS::RDS::DBCluster', {
+      BackupRetentionPeriod: 14,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 1, MaxCapacity: 8 },
+    });
   });
 
   test.each([
-    ['vpc with vpcCidr', (b: ReturnType<typeof platformStack>) => ({ vpc: b.vpc, vpcCidr: '10.1.0.0/16' }), /vpcCidr applies to a created VPC; it conflicts with vpc/],
+    ['existingNetwork with network', (b: ReturnType<typeof platformStack>) => ({ existingNetwork: b.vpc, network: { cidr: '10.1.0.0/16' } }), /network applies to a created VPC; it conflicts with existingNetwork/],
     ['a cluster without its VPC', (b: ReturnType<typeof platformStack>) => ({ cluster: b.cluster }), /existing cluster lives in an existing VPC/],
-    ['a malformed vpcCidr', () => ({ vpcCidr: '10.1.0.0/8' }), /cidr must be an IPv4 block from \/16 to \/20/],
-    ['a domain outside its zone', (b: ReturnType<typeof platformStack>) => ({ vpc: b.vpc, domain: { domainName: 'gatehouse.example.org', hostedZone: b.zone } }), /not inside the hosted zone "internal.example.com"/],
+    ['a malformed network.cidr', () => ({ network: { cidr: '10.1.0.0/8' } }), /cidr must be an IPv4 block from \/16 to \/20/],
+    ['a database backup retention Aurora does not keep', () => ({ database: { backupRetentionDays: 36 } }), /database.backupRetentionDays must be a whole number between 1 and 35, got 36/],
+    ['a domain outside its zone', (b: ReturnType<typeof platformStack>) => ({ existingNetwork: b.vpc, domain: { domainName: 'gatehouse.example.org', hostedZone: b.zone } }), /not inside the hosted zone "internal.example.com"/],
     ['an OIDC provider of another issuer', (b: ReturnType<typeof platformStack>) => ({
       issuers: [{ name: 'gl', issuer: 'https://gitlab.example.com', audiences: ['a'], federation: { subjects: ['project_path:a/b:ref_type:branch:ref:main'], oidcProvider: b.provider } }],
     }), /federation.oidcProvider is for "token.actions.githubusercontent.com", not "https:\/\/gitlab.example.com"/],

@@ -80,7 +80,7 @@ describe('Gatehouse', () => {
   });
 
   test.each([
-    ['a database capacity with an existing database', (s: any) => ({ existingDatabase: { secret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x') }, databaseCapacity: { min: 1, max: 2 } }), /conflicts with existingDatabase/],
+    ['a database capacity with an existing database', (s: any) => ({ existingDatabase: { secret: secretsmanager.Secret.fromSecretNameV2(s, 'X', 'x') }, database: { capacity: { min: 1, max: 2 } } }), /database applies to a created database; it conflicts with existingDatabase/],
     ['a duplicate connection', () => ({ connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }), /given more than once/],
     ['a credential secret inside spec', () => ({ connections: [{ name: 'a', spec: { credential: { type: 'bearer', secret: 'env:X' } } }] }), /sets credential.secret/],
     ['a plain-http issuer', () => ({ issuers: [{ name: 'x', issuer: 'http://x', audiences: ['a'] }] }), /https URL/],

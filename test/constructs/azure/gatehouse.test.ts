@@ -119,6 +119,13 @@ describe('Gatehouse (Azure)', () => {
     expect(all(json, 'azurerm_container_app')[0].ingress.ip_security_restriction.map((r: any) => r.ip_address_range)).toEqual(['10.40.0.0/16']);
   });
 
+  test('network and database shape what the kit creates (the names the three kits share)', () => {
+    const shaped = build({ network: { cidr: '10.60.0.0/16' }, database: { backupRetentionDays: 14 } });
+    expect(all(shaped, 'azurerm_virtual_network').map((v) => v.address_space)).toEqual([['10.60.0.0/16']]);
+    expect(all(shaped, 'azurerm_subnet').map((s) => s.address_prefixes[0]).sort()).toEqual(['10.60.0.0/23', '10.60.2.0/24', '10.60.3.0/24']);
+    expect(all(shaped, 'azurerm_postgresql_flexible_server').map((s) => s.backup_retention_days)).toEqual([14]);
+  });
+
   test('an existing database URL secret replaces the server, the bootstrap identity and the job', () => {
     const other = synth((s) => new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, existingDatabase: { secret: 'pg-url' }, deployerCidrs: ['198.51.100.4/32'] }));
     expect(all(other, 'azurerm_postgresql_flexible_server')).toHaveLength(0);
@@ -129,7 +136,7 @@ describe('Gatehouse (Azure)', () => {
   test.each([
     ['no deployerCidrs while creating network and vault', { deployerCidrs: [] }, /deployerCidrs is required/],
     ['database with an existing database', { existingDatabase: { secret: 'x' }, database: { skuName: 'B_Standard_B1ms' } }, /conflicts with existingDatabase/],
-    ['both names of the existing database', { existingDatabase: { secret: 'x' }, existingDatabaseUrlSecret: 'y' }, /old name of existingDatabase\.secret/],
+    ['a network with an existing network', { existingNetwork: { virtualNetworkId: 'v', appsSubnetId: 'a', endpointsSubnetId: 'e', databaseSubnetId: 'd', clientCidrs: [] }, network: { cidr: '10.60.0.0/16' } }, /network applies to a created VNet; it conflicts with existingNetwork/],
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
     ['a credential secret inside spec', { connections: [{ name: 'a', spec: { credential: { type: 'bearer', secret: 'env:X' } } }] }, /sets credential.secret/],
     ['a plain-http issuer', { issuers: [{ name: 'x', issuer: 'http://x', audiences: ['a'] }] }, /https URL/],

@@ -71,6 +71,15 @@ describe('GatewayNetwork', () => {
     expect(Object.keys(resources(synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG, natGateway: false })), 'azurerm_nat_gateway'))).toHaveLength(0);
   });
 
+  test('another address space alone gives subnets carved from it (they were fixed at 10.40.x, outside it)', () => {
+    const json = synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG, addressSpace: '10.60.0.0/16' }));
+    expect(onlyResource(json, 'azurerm_virtual_network').address_space).toEqual(['10.60.0.0/16']);
+    const prefixes = Object.fromEntries((Object.values(resources(json, 'azurerm_subnet')) as any[]).map((s) => [s.name, s.address_prefixes]));
+    expect(prefixes).toEqual({ 'gatehouse-apps': ['10.60.0.0/23'], 'gatehouse-endpoints': ['10.60.2.0/24'], 'gatehouse-database': ['10.60.3.0/24'] });
+    // A /23 cannot hold a /23 and two /24s: the subnets must then be given.
+    expect(() => synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG, addressSpace: '10.60.0.0/23' }))).toThrow(/appsPrefix cannot be carved from the address space "10.60.0.0\/23"/);
+  });
+
   test('refuses an apps subnet smaller than /27', () => {
     expect(() => synth((s) => new GatewayNetwork(s, 'N', { resourceGroup: RG, appsPrefix: '10.40.0.0/28' }))).toThrow(/appsPrefix must be an IPv4 CIDR of \/27/);
   });

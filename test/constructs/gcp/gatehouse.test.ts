@@ -160,16 +160,23 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(Object.keys(resources(existing, 'google_cloud_run_v2_job'))).toHaveLength(0);
     expect((Object.values(resources(existing, 'google_project_service_identity')) as any[]).map((i) => i.service)).toEqual(['secretmanager.googleapis.com']);
     expect(yamlOf(existing).state).toEqual({ url: 'gcp-sm:projects/p/secrets/pg/versions/latest' });
-    // The old name still works, alone.
-    expect(yamlOf(build({ existingDatabaseUrlSecret: 'projects/p/secrets/pg' })).state).toEqual(yamlOf(existing).state);
+  });
+
+  test('network and database shape what the kit creates (the names the three kits share)', () => {
+    const shaped = build({ network: { cidr: '10.60.0.0/20', cloudNat: false }, database: { tier: 'db-custom-2-7680', backupRetentionDays: 14 } });
+    expect(onlyResource(shaped, 'google_compute_subnetwork').ip_cidr_range).toBe('10.60.0.0/20');
+    expect(Object.keys(resources(shaped, 'google_compute_router_nat'))).toHaveLength(0);
+    const settings = onlyResource(shaped, 'google_sql_database_instance').settings;
+    expect(settings.tier).toBe('db-custom-2-7680');
+    expect(settings.backup_configuration.backup_retention_settings.retained_backups).toBe(14);
   });
 
   test.each([
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
     ['an ssh connection without the ssh listener', { connections: [{ name: 'box', spec: { kind: 'ssh', upstream: { host: 'h', user: 'u', privateKey: 'env:K', hostKey: 'ssh-ed25519 AAAA' } } }] }, /ssh connection box needs tcpProtocols to include "ssh"/],
-    ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], sshHostKey: 'env:K', network: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
-    ['a database tier with an existing database', { existingDatabase: { secret: 'projects/p/secrets/pg' }, databaseTier: 'x' }, /conflicts with existingDatabase/],
-    ['both names of the existing database', { existingDatabase: { secret: 'a' }, existingDatabaseUrlSecret: 'b' }, /old name of existingDatabase\.secret/],
+    ['TCP protocols on an existing network without client ranges', { tcpProtocols: ['ssh'], sshHostKey: 'env:K', existingNetwork: { networkId: 'n', subnetworkId: 's' } }, /need clientCidrs/],
+    ['a database tier with an existing database', { existingDatabase: { secret: 'projects/p/secrets/pg' }, database: { tier: 'x' } }, /database applies to a created database; it conflicts with existingDatabase/],
+    ['a network with an existing network', { existingNetwork: { networkId: 'n', subnetworkId: 's' }, network: { cidr: '10.60.0.0/20' } }, /network applies to a created VPC; it conflicts with existingNetwork/],
     ['a wildcard federation subject', { issuers: [{ name: 'gh', issuer: 'https://x', audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }] }, /wildcard/],
     ['logRetentionDays (not supported on Google Cloud)', { logRetentionDays: 30 }, /logRetentionDays is not supported on Google Cloud/],
     ['a missing project', { project: undefined }, /project must be a Google Cloud project id/],

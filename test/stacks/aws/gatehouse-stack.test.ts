@@ -14,7 +14,7 @@ const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-
 
 /** The reference stack exactly as `cdk synth` builds it from cdk.json, with a fixed certificate, region and image. */
 function referenceApp(validate: boolean) {
-  const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT };
+  const context = { ...cdkJsonContext(), 'gatehouse:certificate': CERT };
   const app = new App({ context, builtinCloudFormationValidation: validate });
   const settings = readSettings(app.node.getAllContext());
   const stack = new GatehouseStack(app, 'Gatehouse', { settings, env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
@@ -98,7 +98,7 @@ describe('reference stack (stacks/aws)', () => {
   test('gatehouse:tcpProtocols postgres and ssh: a configuration the gateway accepts (tls, host key, ssh advertised on 22), listener secrets readable, cdk-nag clean', () => {
     const hostKey = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-ssh-host-key-AbCdEf';
     const context = {
-      ...cdkJsonContext(), 'gatehouse:certificateArn': CERT, 'gatehouse:tcpProtocols': '["postgres","ssh"]',
+      ...cdkJsonContext(), 'gatehouse:certificate': CERT, 'gatehouse:tcpProtocols': '["postgres","ssh"]',
       'gatehouse:sshHostKey': `aws-sm:${hostKey}`,
       'gatehouse:tcpTls': '{"cert":"aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-pg-tls-AbCdEf#cert","key":"aws-sm:arn:aws:secretsmanager:eu-west-1:123456789012:secret:gatehouse-pg-tls-AbCdEf#key"}',
     };
@@ -117,7 +117,7 @@ describe('reference stack (stacks/aws)', () => {
   });
 
   test('gatehouse:busyPollMicroseconds reaches the configuration, which the gateway still accepts; a non-number is refused', () => {
-    const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT, 'gatehouse:busyPollMicroseconds': '1000' };
+    const context = { ...cdkJsonContext(), 'gatehouse:certificate': CERT, 'gatehouse:busyPollMicroseconds': '1000' };
     const app = new App({ context });
     const settings = readSettings(app.node.getAllContext());
     expect(settings.busyPollMicroseconds).toBe(1000);
@@ -130,16 +130,21 @@ describe('reference stack (stacks/aws)', () => {
   });
 
   test('an unknown or renamed gatehouse:* key fails the synth, naming the key; other keys pass through', () => {
-    const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT };
+    const context = { ...cdkJsonContext(), 'gatehouse:certificate': CERT };
     expect(() => readSettings({ ...context, 'gatehouse:replica': { min: 2, max: 4 } })).toThrow(/gatehouse:replica: unknown setting \(known: .*replicas/);
     expect(() => readSettings({ ...context, 'gatehouse:taskCount': { min: 2, max: 4 } })).toThrow(/gatehouse:taskCount: renamed to gatehouse:replicas/);
+    // The names the three clouds now share (issue 17, point 8): each old AWS-only name says the new one.
+    expect(() => readSettings({ ...context, 'gatehouse:vpcCidr': '10.1.0.0/16', 'gatehouse:databaseCapacity': { min: 1, max: 2 }, 'gatehouse:imageUri': 'x' }))
+      .toThrow(/gatehouse:vpcCidr: renamed to gatehouse:network[\s\S]*gatehouse:databaseCapacity: renamed to gatehouse:database[\s\S]*gatehouse:imageUri: renamed to gatehouse:image/);
+    expect(() => readSettings({ ...context, 'gatehouse:connections': [{ name: 'c', spec: { kind: 'http', upstream: 'https://x', route: { pathPrefix: '/x' } }, secretArn: 'arn' }] }))
+      .toThrow(/gatehouse:connections\[0\]\.secretArn: renamed to secret/);
     expect(() => readSettings({ ...context, 'gatehouse:issuers': [{ name: 'g', issuer: 'https://x', audiences: ['a'], awsRole: { subjects: ['s'] } }] }))
       .toThrow(/gatehouse:issuers\[0\].awsRole: renamed to federation/);
     expect(readSettings({ ...context, 'other:key': 1 }).stackName).toBe('Gatehouse');
   });
 
   test('a connection spec is checked against the gateway\'s own schema at synth', () => {
-    const context = { ...cdkJsonContext(), 'gatehouse:certificateArn': CERT };
+    const context = { ...cdkJsonContext(), 'gatehouse:certificate': CERT };
     const bad = [{ name: 'x', spec: { kind: 'http', upstream: 'not a url', route: {}, credential: { type: 'bearer' } } }];
     expect(() => readSettings({ ...context, 'gatehouse:connections': bad })).toThrow(/gatehouse:connections\[0\].spec: upstream: .*\n.*route/);
   });
@@ -154,6 +159,6 @@ describe('reference stack (stacks/aws)', () => {
     const settings = readSettings(app.node.getAllContext());
     const stack = new GatehouseStack(app, 'G', { settings, env: { region: 'eu-west-1' }, imageDirectory: IMAGE_FIXTURE });
     const warnings = stack.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
-    expect(warnings.join('\n')).toMatch(/certificateArn is the placeholder/);
+    expect(warnings.join('\n')).toMatch(/gatehouse:certificate is the placeholder/);
   });
 });

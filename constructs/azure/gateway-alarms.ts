@@ -2,7 +2,7 @@ import { type ContainerApp, MonitorActionGroup, MonitorMetricAlert, MonitorSched
 import { Construct } from 'constructs';
 import type { ResourceGroupRef } from './resource-group-ref';
 
-export interface GatewayAlertsProps {
+export interface GatewayAlarmsProps {
   readonly resourceGroup: ResourceGroupRef;
   /** The gateway's Container Apps, by listener. */
   readonly apps: ReadonlyMap<string, ContainerApp>;
@@ -20,17 +20,17 @@ export interface GatewayAlertsProps {
 }
 
 /**
- * The gateway's alerts, the same three as on AWS: unhealthy replicas (platform metric), the 5xx
+ * The gateway's alarms (Azure Monitor alerts), the same three as on AWS and Google Cloud: unhealthy replicas (platform metric), the 5xx
  * rate and recording failures (both from the gateway's JSON logs in Log Analytics: each request
  * logs a numeric `status`, each recording failure its `code` `GH_ERR_RECORDING_*`).
  */
-export class GatewayAlerts extends Construct {
+export class GatewayAlarms extends Construct {
   public readonly actionGroup: MonitorActionGroup;
   public readonly unhealthyReplicas: MonitorMetricAlert[] = [];
-  public readonly errorRate: MonitorScheduledQueryRulesAlertV2;
+  public readonly serverErrors: MonitorScheduledQueryRulesAlertV2;
   public readonly recordingFailures: MonitorScheduledQueryRulesAlertV2;
 
-  constructor(scope: Construct, id: string, props: GatewayAlertsProps) {
+  constructor(scope: Construct, id: string, props: GatewayAlarmsProps) {
     super(scope, id);
     const rg = props.resourceGroup;
     this.actionGroup = new MonitorActionGroup(this, 'Actions', {
@@ -77,7 +77,7 @@ export class GatewayAlerts extends Construct {
     // The environment's diagnostic setting delivers console lines to the resource-specific table
     // ContainerAppConsoleLogs (one row per line: ContainerAppName, Log; Azure Monitor Logs reference).
     const lines = "ContainerAppConsoleLogs | where ContainerAppName startswith 'gatehouse-' | extend entry = parse_json(Log)";
-    this.errorRate = logAlert('ErrorRate', 'gatehouse-5xx-rate', `More than ${rate * 100}% of HTTP responses are 5xx`,
+    this.serverErrors = logAlert('ErrorRate', 'gatehouse-5xx-rate', `More than ${rate * 100}% of HTTP responses are 5xx`,
       `${lines} | where isnotnull(entry.status) | summarize value = todouble(countif(toint(entry.status) >= 500)) / count()`, rate);
     this.recordingFailures = logAlert('RecordingFailures', 'gatehouse-recording-failures', 'The gateway could not record (traffic it describes is stopped)',
       `${lines} | where tostring(entry.code) startswith 'GH_ERR_RECORDING_' | summarize value = count()`, 0);
