@@ -17,8 +17,7 @@ Commands:
   logout [GATEWAY]            Remove the cached tokens (--all: of every gateway).
   setup CLIENT [GATEWAY]      Configure claude-code, psql, git or aws for a gateway (--print: only show).
   psql [--gateway GW] [-- ARGS] Run psql with a current token as its password (child's env only).
-  ssh-key --ssh HOST[:PORT] --fingerprint SHA256:…
-                              Register a fresh short-lived SSH key (and certificate) for your
+  ssh-key [GATEWAY]           Register a fresh short-lived SSH key (and certificate) for your
                               token with the gateway's SSH listener; writes it with an ssh config.
   doctor [GATEWAY]            Check end to end what is set up for a gateway; print what to fix.
   token [GATEWAY]             Print a current token (refreshed when near expiry) for tools such as
@@ -214,22 +213,26 @@ diff. Running it again changes nothing. Reads GATEWAY/.well-known/gatehouse for 
                       = gatehouse aws-credentials GATEWAY, endpoint_url; --profile NAME (default
                       gatehouse) --region R --endpoint-url URL
 `,
-  'ssh-key': `Usage: gatehouse ssh-key --ssh HOST[:PORT] --fingerprint SHA256:… [--alias NAME] [--out PATH]
-       [GATEWAY token: --gateway GW | --ambient | --token-file PATH | --token-env NAME]
+  'ssh-key': `Usage: gatehouse ssh-key [GATEWAY] [--ssh HOST[:PORT]] [--fingerprint SHA256:…] [--alias NAME]
+       [--out PATH] [token: --ambient | --token-file PATH | --token-env NAME]
 
 Makes a fresh ed25519 key pair and registers its public half with the gateway's SSH listener under
 your token (the cached login, refreshed when near expiry, or a workload's platform token). The key
 is accepted until the token expires (or the gateway's listeners.ssh.keyTtlMinutes, if shorter);
 the gateway refuses it afterwards and closes open sessions at that time. Run it again for a new one.
 
+GATEWAY (default: the gateway of the last login; also --gateway GW) is the gateway's URL: its
+/.well-known/gatehouse names the SSH listener's host, port and host key fingerprint. --ssh and
+--fingerprint override them (both together need no gateway document). A plain http:// gateway
+other than loopback needs --fingerprint: the published one could be swapped on the way.
+
 Writes (default PATH ~/.ssh/gatehouse_ed25519, from --alias):
   PATH, PATH.pub       the key pair (PATH readable by you only)
   PATH-cert.pub        the gateway-signed OpenSSH certificate, when the gateway issues them
-  PATH.known_hosts     the gateway's host key, checked against --fingerprint before the token is sent
+  PATH.known_hosts     the gateway's host key, checked against the fingerprint before the token is sent
   PATH.ssh_config      a Host block: add "Include PATH.ssh_config" to ~/.ssh/config
 
 Then: ssh CONNECTION@gatehouse 'command' (the SSH user name selects the connection; docs/ssh.md).
-The fingerprint is what the gateway logs at start (its ssh endpoint); ask its operator.
 `,
   psql: `Usage: gatehouse psql [--gateway GATEWAY] [--psql PATH] [--] [psql arguments]
 

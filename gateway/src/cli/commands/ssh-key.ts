@@ -9,6 +9,45 @@ export interface SshKeyDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** Where the default key path lives. @default os.homedir() */
   readonly home?: string;
+  /** Reads the gateway's /.well-known/gatehouse. @default global fetch */
+  readonly fetch?: typeof fetch;
+}
+
+interface SshEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly fingerprint: string;
+}
+
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * Where the gateway's SSH listener is and which host key it must show: what `/.well-known/gatehouse`
+ * publishes for its SSH connections (listeners.ssh.advertise, else the port bound; the host key
+ * the gateway read), each part overridden by --ssh / --fingerprint. The document is trusted as far
+ * as the channel it came over: a fingerprint read over plain http from anything but loopback could
+ * have been swapped on the path, and the token would then go to whoever swapped it.
+ */
+async function resolveEndpoint(gateway: string, ssh: string | undefined, fingerprint: string | undefined, fetchImpl: typeof fetch | undefined): Promise<SshEndpoint> {
+  const { fetchWellKnown } = await import('../login/gateway-document');
+  const url = new URL(gateway);
+  const hostName = url.hostname.replace(/^\[|\]$/g, '');
+  if (fingerprint === undefined && url.protocol === 'http:' && !isLoopback(hostName)) {
+    throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${gateway} is plain http: its published host key could be swapped on the way; use its https:// URL or give --fingerprint SHA256:…`);
+  }
+  const doc = await fetchWellKnown(gateway, fetchImpl);
+  const published = doc.connections.find((c) => c.kind === 'ssh');
+  if (published === undefined || published.kind !== 'ssh') {
+    if (ssh !== undefined && fingerprint !== undefined) return { ...parseEndpoint(ssh), fingerprint };
+    throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${gateway} publishes no SSH listener (no kind: ssh connection in /.well-known/gatehouse); give --ssh HOST[:PORT] and --fingerprint SHA256:…`);
+  }
+  if (!FINGERPRINT.test(published.hostKeyFingerprint)) throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${gateway} publishes an SSH host key fingerprint that is not SHA256:…`);
+  const endpoint = ssh !== undefined ? parseEndpoint(ssh) : { host: (published.host ?? hostName).replace(/^\[|\]$/g, ''), port: published.port };
+  return { ...endpoint, fingerprint: fingerprint ?? published.hostKeyFingerprint };
 }
 
 /** `host:port` (port default 2222); IPv6 in brackets. */
@@ -20,7 +59,9 @@ function parseEndpoint(text: string): { host: string; port: number } {
 }
 
 /**
- * `gatehouse ssh-key --ssh HOST[:PORT] --fingerprint SHA256:…`: makes a fresh ed25519 key pair,
+ * `gatehouse ssh-key [GATEWAY]`: finds the gateway's SSH listener and host key in its
+ * `/.well-known/gatehouse` (or takes them from `--ssh HOST[:PORT] --fingerprint SHA256:…`, which
+ * override what is published), makes a fresh ed25519 key pair,
  * registers its public half with the gateway under the caller's OIDC token (over the SSH listener,
  * protocols/ssh/registration.ts), and writes the key, the gateway-signed certificate (when the
  * gateway issues them), a known_hosts file and an ssh config snippet. The key is good until the
@@ -39,29 +80,38 @@ export async function sshKeyCommand(argv: string[], io: CommandIO, deps: SshKeyD
       'token-file': { type: 'string' },
       ambient: { type: 'boolean', default: false },
     },
-    allowPositionals: false,
+    allowPositionals: true,
   });
-  void positionals;
   const env = deps.env ?? process.env;
-  if (values.ssh === undefined) throw new GatehouseError('GH_ERR_REQUEST_INVALID', '--ssh HOST[:PORT] is required: the gateway SSH listener');
-  if (values.fingerprint === undefined || !/^SHA256:[A-Za-z0-9+/]{43}$/.test(values.fingerprint)) {
-    throw new GatehouseError('GH_ERR_REQUEST_INVALID', '--fingerprint SHA256:… is required: the gateway host key fingerprint its operator publishes (logged at start as the ssh endpoint)');
+  if (positionals.length > 1) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'give at most one gateway');
+  if (positionals.length === 1 && values.gateway !== undefined && positionals[0] !== values.gateway) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the gateway is given twice (GATEWAY and --gateway)');
+  const gatewayArg = positionals[0] ?? values.gateway;
+  if (values.fingerprint !== undefined && !FINGERPRINT.test(values.fingerprint)) {
+    throw new GatehouseError('GH_ERR_REQUEST_INVALID', '--fingerprint takes SHA256:… (the gateway host key fingerprint its operator publishes, logged at start as the ssh endpoint)');
   }
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(values.alias)) throw new GatehouseError('GH_ERR_REQUEST_INVALID', '--alias takes letters, digits, ".", "_" and "-"');
-  const { host, port } = parseEndpoint(values.ssh);
+  let endpoint: SshEndpoint;
+  if (values.ssh !== undefined && values.fingerprint !== undefined) endpoint = { ...parseEndpoint(values.ssh), fingerprint: values.fingerprint };
+  else {
+    const { normalizeGateway, readDefaultGateway } = await import('../login/token-cache');
+    const gateway = gatewayArg !== undefined ? normalizeGateway(gatewayArg) : readDefaultGateway(env);
+    if (!gateway) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'name the gateway (gatehouse ssh-key https://gatehouse.example.com), log in to one first (gatehouse login), or give --ssh HOST[:PORT] and --fingerprint SHA256:…');
+    endpoint = await resolveEndpoint(gateway, values.ssh, values.fingerprint, deps.fetch);
+  }
+  const { host, port, fingerprint: hostKeyFingerprint } = endpoint;
 
   // The caller's token: a workload's platform token, or the cached login (refreshed when near expiry).
   let token = '';
   const capture: CommandIO = { out: (line) => (token = line.trim()), err: (line) => io.err(line) };
   const { tokenCommand } = await import('./token');
-  const tokenArgs = values.ambient ? ['--ambient'] : values['token-env'] !== undefined ? ['--token-env', values['token-env']] : values['token-file'] !== undefined ? ['--token-file', values['token-file']] : values.gateway !== undefined ? [values.gateway] : [];
+  const tokenArgs = values.ambient ? ['--ambient'] : values['token-env'] !== undefined ? ['--token-env', values['token-env']] : values['token-file'] !== undefined ? ['--token-file', values['token-file']] : gatewayArg !== undefined ? [gatewayArg] : [];
   const code = await tokenCommand(tokenArgs, capture, { env });
   if (code !== 0 || token === '') return code === 0 ? 1 : code;
 
   const { generateClientKeyPair, registerKey } = await import('../../protocols/ssh/registration');
   const keyPath = resolve(values.out ?? join(deps.home ?? homedir(), '.ssh', `${values.alias}_ed25519`));
   const pair = generateClientKeyPair(`gatehouse ssh-key ${new Date().toISOString()}`);
-  const registration = await registerKey({ host, port, hostKeyFingerprint: values.fingerprint, token, publicKey: pair.public });
+  const registration = await registerKey({ host, port, hostKeyFingerprint, token, publicKey: pair.public });
 
   mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
   writeFileSync(keyPath, pair.private, { mode: 0o600 });
@@ -89,7 +139,7 @@ export async function sshKeyCommand(argv: string[], io: CommandIO, deps: SshKeyD
   );
   io.out(`registered ${registration.fingerprint} for ${registration.subject} until ${registration.expiresAt}`);
   io.out(`key: ${keyPath}${registration.certificate !== undefined ? ` (certificate ${keyPath}-cert.pub)` : ' (no certificate: the gateway has no user CA; the key works on the replica that registered it)'}`);
-  io.out(`gateway host key: ${values.fingerprint}`);
+  io.out(`gateway host key: ${hostKeyFingerprint} (${host}:${port})`);
   io.out(`ssh config: add "Include ${configPath}" to ~/.ssh/config, then: ssh CONNECTION@${values.alias}`);
   return 0;
 }

@@ -96,6 +96,28 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(r).toEqual({ code: 0, stdout: 'via-config\n' });
   }, 60_000);
 
+  it('takes the SSH listener and host key from the gateway /.well-known/gatehouse when named by URL alone; --fingerprint overrides it', async () => {
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+    const deps = { env: { GH_TEST_TOKEN: await env.token({ sub: 'ada' }) }, home: env.dir };
+    expect(await sshKeyCommand([env.gw.url, '--token-env', 'GH_TEST_TOKEN', '--alias', 'wk'], io, deps)).toBe(0);
+    expect(out).toContain(`gateway host key: ${env.ssh.hostKeyFingerprint} (127.0.0.1:${env.ssh.port})`);
+    const config = join(env.dir, '.ssh', 'wk_ed25519.ssh_config');
+    expect(readFileSync(config, 'utf8')).toContain(`Port ${env.ssh.port}`);
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn('ssh', ['-F', config, '-o', 'BatchMode=yes', 'box@wk', 'echo via-well-known'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(r).toEqual({ code: 0, stdout: 'via-well-known\n' });
+    // An explicit fingerprint wins over the published one: the gateway's key does not match it, so nothing is sent.
+    const other = `SHA256:${'A'.repeat(43)}`;
+    await expect(sshKeyCommand([env.gw.url, '--fingerprint', other, '--token-env', 'GH_TEST_TOKEN', '--alias', 'wk2'], io, deps)).rejects.toThrow(`presented host key ${env.ssh.hostKeyFingerprint}, not ${other}`);
+    // A plain-http gateway elsewhere than loopback is not trusted for the fingerprint (refused before any request).
+    await expect(sshKeyCommand(['http://gateway.example.test', '--token-env', 'GH_TEST_TOKEN'], io, deps)).rejects.toThrow(/plain http.*--fingerprint/);
+  }, 60_000);
+
   it('logs in with the certificate alone: the key is not registered on this replica, the signed principal is used', async () => {
     // A certificate for a key the registry never saw: only the CA's signature vouches for it.
     const reg = await env.register(await env.token({ sub: 'grace' }), 'cert-only');
