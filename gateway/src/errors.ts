@@ -79,6 +79,14 @@ export const ERROR_CODES = {
   GH_ERR_SESSION_EXPIRED: 401,
   /** SSH publickey authentication refused every key the client presented (unregistered, expired, revoked, a certificate not from the gateway's CA, an unknown target); the reasons are in the message. */
   GH_ERR_SSH_KEY_REFUSED: 401,
+  /** The SSH user name names no connection (or asks for another upstream user than the connection's). */
+  GH_ERR_SSH_TARGET_UNKNOWN: 401,
+  /** SSH device sign-in (listeners.ssh.deviceLogin): the person refused the sign-in at the issuer (access_denied). */
+  GH_ERR_SSH_DEVICE_DENIED: 401,
+  /** SSH device sign-in: the code expired (the issuer's lifetime, or deviceLogin.timeoutSeconds) before it was approved. */
+  GH_ERR_SSH_DEVICE_EXPIRED: 401,
+  /** SSH device sign-in: the issuer refused the device authorization or the token request (invalid_client, no ID token, ...). */
+  GH_ERR_SSH_DEVICE_FAILED: 401,
   // AWS APIs (protocols/aws): AWS answers authentication failures with 403 and malformed ones with 400
   /** The access key id or session token is not a gateway-issued caller credential (an AWS key, another format, none). */
   GH_ERR_AWS_CREDENTIAL_FOREIGN: 403,

@@ -24,6 +24,11 @@ export interface LoginIssuerOptions {
   readonly refreshTokens?: boolean;
   /** Device code lifetime in seconds. @default 600 */
   readonly deviceCodeTtl?: number;
+  /**
+   * The polling `interval` (seconds) the device authorization response names (RFC 8628 §3.2);
+   * oidc-provider names none, so clients wait the default 5 s between polls. @default none
+   */
+  readonly deviceInterval?: number;
 }
 
 export interface LoginIssuer {
@@ -35,6 +40,11 @@ export interface LoginIssuer {
   signInAt(authorizationUrl: string): Promise<void>;
   /** Enters and confirms a user code at `/device`, then signs in and consents. */
   approveUserCode(userCode: string): Promise<void>;
+  /** Enters a user code at `/device` and aborts it there: the device's poll gets access_denied. */
+  denyUserCode(userCode: string): Promise<void>;
+  /** Lifetimes of ID (and access) tokens and of device codes issued from now on, in seconds. */
+  idTokenTtl: number;
+  deviceCodeTtl: number;
   /** How many token endpoint requests carried each grant type. */
   readonly grants: Record<string, number>;
   close(): Promise<void>;
@@ -46,6 +56,7 @@ interface InteractionProvider {
   Grant: new (init: { accountId: string; clientId: string }) => { addOIDCScope(scope: string): void; save(): Promise<string> };
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   on(event: 'grant.success', listener: (ctx: { oidc: { params: { grant_type?: string } } }) => void): void;
+  use(middleware: (ctx: { path: string; method: string; status: number; body: unknown }, next: () => Promise<void>) => Promise<void>): void;
 }
 
 export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promise<LoginIssuer> {
@@ -54,7 +65,7 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
   const server: Server = createServer((req, res) => handler!(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const state = { account: 'alice', groups: ['developers'] };
+  const state = { account: 'alice', groups: ['developers'], idTokenTtl: options.idTokenTtl ?? 3600, deviceCodeTtl: options.deviceCodeTtl ?? 600 };
 
   const provider = new Provider(issuer, {
     clients: [
@@ -76,7 +87,7 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
       accountId: id,
       claims: () => ({ sub: id, email: `${id}@example.test`, name: id, groups: state.groups }),
     }),
-    ttl: { IdToken: options.idTokenTtl ?? 3600, AccessToken: options.idTokenTtl ?? 3600, DeviceCode: options.deviceCodeTtl ?? 600, RefreshToken: 86400, Grant: 86400, Session: 86400, Interaction: 600 },
+    ttl: { IdToken: () => state.idTokenTtl, AccessToken: () => state.idTokenTtl, DeviceCode: () => state.deviceCodeTtl, RefreshToken: 86400, Grant: 86400, Session: 86400, Interaction: 600 },
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }, code: { scopes: Set<string> }) =>
       (options.refreshTokens ?? true) && client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
@@ -87,6 +98,13 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
     },
   }) as unknown as InteractionProvider;
 
+  if (options.deviceInterval !== undefined) {
+    const interval = options.deviceInterval;
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/device/auth' && ctx.status === 200 && typeof ctx.body === 'object' && ctx.body !== null) (ctx.body as Record<string, unknown>).interval = interval;
+    });
+  }
   provider.on('grant.success', (ctx) => {
     const type = ctx.oidc.params.grant_type ?? 'unknown';
     grants[type] = (grants[type] ?? 0) + 1;
@@ -117,6 +135,18 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
     set groups(v: string[]) {
       state.groups = v;
     },
+    get idTokenTtl() {
+      return state.idTokenTtl;
+    },
+    set idTokenTtl(v: number) {
+      state.idTokenTtl = v;
+    },
+    get deviceCodeTtl() {
+      return state.deviceCodeTtl;
+    },
+    set deviceCodeTtl(v: number) {
+      state.deviceCodeTtl = v;
+    },
     grants,
     // A fresh browser each time: no session carries over from one sign-in (or test) to the next.
     async signInAt(authorizationUrl) {
@@ -138,6 +168,18 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
         done = await browser.follow(decodeEntities(action), undefined, fields);
       }
       if (!/success/i.test(done)) throw new Error(`the device sign-in did not succeed: ${done.slice(0, 300)}`);
+    },
+    async denyUserCode(userCode) {
+      const browser = new CookieBrowser(issuer);
+      const form = await browser.text(`${issuer}/device`);
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
+      if (!xsrf) throw new Error('no xsrf field on the device page');
+      const confirm = await browser.text(`${issuer}/device`, { xsrf, user_code: userCode });
+      const xsrf2 = /name="xsrf" value="([^"]+)"/.exec(confirm)?.[1];
+      if (!xsrf2) throw new Error(`the device page did not ask to confirm: ${confirm.slice(0, 300)}`);
+      // The confirmation page's "[ Abort ]" button.
+      const done = await browser.follow(`${issuer}/device`, undefined, { xsrf: xsrf2, user_code: userCode, abort: 'yes' });
+      if (!/request was interrupted/i.test(done)) throw new Error(`the device sign-in was not aborted: ${done.slice(0, 300)}`);
     },
     async close() {
       server.closeAllConnections();

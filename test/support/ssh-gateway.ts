@@ -8,6 +8,7 @@ import type { SshGateway } from '../../gateway/src/protocols/ssh/server';
 import type { StartOptions } from '../../gateway/src/server/gateway';
 import { startTestGateway, type TestGateway } from './gateway';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer';
+import { LOGIN_CLIENT_ID, startLoginIssuer, type LoginIssuer } from './oidc-login-issuer';
 import { makeTempDir } from './recording-helpers';
 import { sshKeygen, startSshd, type Sshd } from './sshd';
 
@@ -20,6 +21,8 @@ export interface SshTestEnv {
   readonly gw: TestGateway;
   readonly ssh: SshGateway;
   readonly issuer: TestIssuer;
+  /** The issuer people sign in at with a device code (only with `deviceLogin`). */
+  readonly loginIssuer?: LoginIssuer;
   readonly sshd: Sshd;
   readonly dir: string;
   /** A known_hosts file pinning the gateway's host key. */
@@ -45,6 +48,12 @@ export interface SshTestEnvOptions {
   readonly keyTtlMinutes?: number;
   /** The `approvals` config section. @default none */
   readonly approvals?: Record<string, unknown>;
+  /**
+   * Serve keyboard-interactive device sign-in (listeners.ssh.deviceLogin) at a real oidc-provider
+   * issuer (`loginIssuer`, trusted as `people` with the CLI client as audience), which asks for
+   * 1 s polling. @default off
+   */
+  readonly deviceLogin?: boolean;
 }
 
 export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTestEnv> {
@@ -55,14 +64,17 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
   const impostor = sshKeygen(dir, 'impostor-host');
   const sshd = await startSshd(dir, [broker.publicKey]);
   const issuer = await startTestIssuer();
+  const loginIssuer = options.deviceLogin === true ? await startLoginIssuer({ deviceInterval: 1 }) : undefined;
+  const people = loginIssuer === undefined ? [] : [{ name: 'people', issuer: loginIssuer.issuer, audiences: [LOGIN_CLIENT_ID], algorithms: ['RS256'], clockSkewSeconds: 0 }];
+  const deviceLogin = loginIssuer === undefined ? {} : { deviceLogin: { issuer: 'people', clientId: LOGIN_CLIENT_ID, scopes: ['openid', 'email', 'profile', 'groups'] } };
   const upstream = (hk: string) => ({ host: '127.0.0.1', port: sshd.port, user: sshd.user, privateKey: `file:${broker.path}`, hostKey: hk.split(' ').slice(0, 2).join(' ') });
   const gw = await startTestGateway(
     () => ({
-      identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }] },
+      identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }, ...people] },
       policy: { cedar: options.policy },
       recording: { mode: options.recordingMode ?? 'strict' },
       ...(options.approvals !== undefined ? { approvals: options.approvals } : {}),
-      listeners: { ssh: { address: '127.0.0.1', port: 0, hostKey: `file:${hostKey.path}`, userCaKey: `file:${userCa.path}`, ...(options.keyTtlMinutes !== undefined ? { keyTtlMinutes: options.keyTtlMinutes } : {}) } },
+      listeners: { ssh: { address: '127.0.0.1', port: 0, hostKey: `file:${hostKey.path}`, userCaKey: `file:${userCa.path}`, ...(options.keyTtlMinutes !== undefined ? { keyTtlMinutes: options.keyTtlMinutes } : {}), ...deviceLogin } },
       connections: [
         { name: 'box', kind: 'ssh', upstream: upstream(sshd.hostKey), ...(options.masking !== undefined ? { masking: options.masking } : {}) },
         { name: 'impostor', kind: 'ssh', upstream: upstream(impostor.publicKey) },
@@ -78,6 +90,7 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
     gw,
     ssh,
     issuer,
+    ...(loginIssuer !== undefined && { loginIssuer }),
     sshd,
     dir,
     knownHosts,
@@ -95,6 +108,7 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
       await gw.stop();
       await sshd.stop();
       await issuer.close();
+      await loginIssuer?.close();
       await cleanup();
     },
   };
@@ -139,5 +153,28 @@ export function ssh2Exec(c: Client, command: string): Promise<{ code: number | n
       ch.on('exit', (x: number | null) => (code = x));
       ch.on('close', () => resolve({ code, stdout, stderr }));
     });
+  });
+}
+
+/**
+ * ssh2 as a library client with no key, signing in with a device code: `onPrompt` gets the
+ * keyboard-interactive prompt's text (the verification URL and user code) and plays the person;
+ * the prompt is answered when it resolves. Rejects when the gateway refuses the sign-in.
+ */
+export function ssh2DeviceConnect(env: SshTestEnv, user: string, onPrompt: (prompt: string) => Promise<void>): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => {
+      onPrompt(prompts.map((p) => p.prompt).join('\n')).then(
+        () => finish(prompts.map(() => '')),
+        (e: unknown) => {
+          c.end();
+          reject(e);
+        },
+      );
+    });
+    c.connect({ host: '127.0.0.1', port: env.ssh.port, username: user, tryKeyboard: true, hostVerifier: (key: Buffer) => key.toString('base64') === env.ssh.hostPublicKey.split(' ')[1], readyTimeout: 60_000 });
   });
 }

@@ -128,6 +128,20 @@ function crossCheck(config: GatehouseConfig): ConfigProblem[] {
     }
   }
 
+  // The SSH device sign-in presents the ID token it obtains to the gateway's own verifier: an
+  // issuer it does not trust for people, or a client id not among its audiences, would make every
+  // sign-in end refused.
+  const device = config.listeners.ssh?.deviceLogin;
+  if (device !== undefined) {
+    const issuer = config.identity.issuers.find((i) => i.name === device.issuer);
+    if (!issuer) problems.push({ path: 'listeners.ssh.deviceLogin.issuer', message: `no identity.issuers entry is named "${device.issuer}"` });
+    else if (issuer.kind !== 'human') problems.push({ path: 'listeners.ssh.deviceLogin.issuer', message: `identity issuer "${issuer.name}" is a workload issuer; people sign in with a human one` });
+    else if (!issuer.audiences.includes(device.clientId)) {
+      problems.push({ path: 'listeners.ssh.deviceLogin.clientId', message: `"${device.clientId}" is not among identity issuer "${issuer.name}"'s audiences, so the ID tokens the device sign-in obtains would be refused` });
+    }
+    if (!device.scopes.includes('openid')) problems.push({ path: 'listeners.ssh.deviceLogin.scopes', message: 'the scopes must include "openid": the ID token is the credential' });
+  }
+
   const prefixes = new Map<string, number>();
   config.connections.forEach((c, i) => {
     if (c.kind !== 'http' && c.kind !== 'git') return;

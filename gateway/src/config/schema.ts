@@ -66,10 +66,31 @@ export const sshListenerSchema = z
      * accepted by the replica that registered them only
      */
     userCaKey: secretRef.optional(),
-    /** Longest lifetime of a registered key or certificate, in minutes; the caller's token expiry cuts it shorter. @default 60 */
+    /** Longest lifetime of a registered key, certificate or device sign-in, in minutes; the caller's token expiry cuts it shorter. @default 60 */
     keyTtlMinutes: z.number().int().min(1).max(1440).default(60),
     /** Where clients reach this listener, when not at the gateway's host name and the bound port. */
     advertise: advertiseSchema.optional(),
+    /**
+     * Keyboard-interactive sign-in with a device code (OAuth 2.0 device authorization grant) for
+     * clients without a registered key: the client is shown the issuer's verification URL and a
+     * user code, the gateway polls the issuer and verifies the ID token like any caller's. @default
+     * none: publickey only
+     */
+    deviceLogin: z
+      .object({
+        /** `name` of the human `identity.issuers` entry people sign in at; its discovery must name a device_authorization_endpoint. */
+        issuer: name,
+        /** The OAuth client the gateway is at that issuer (device grant allowed); one of the issuer's `audiences`, since the ID token's `aud` is the client id. */
+        clientId: z.string().min(1),
+        /** Secret reference to the client secret of a confidential client. @default none: a public client */
+        clientSecret: secretRef.optional(),
+        /** Scopes asked for; must include `openid` (the ID token is the credential). @default ['openid', 'email', 'profile'] */
+        scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token')).min(1).default(['openid', 'email', 'profile']),
+        /** Longest wait for the person to approve, in seconds; the issuer's code lifetime cuts it shorter. @default 300 */
+        timeoutSeconds: z.number().int().min(10).max(1800).default(300),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

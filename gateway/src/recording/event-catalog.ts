@@ -297,8 +297,10 @@ export interface SshSessionOpenPayload {
   readonly upstreamUser: string;
   /** The SSH user name the client sent (`connection` or `user@connection`). */
   readonly requestedUser: string;
-  /** SHA256 fingerprint of the client's registered key (`SHA256:…`). */
-  readonly clientKey: string;
+  /** How the client logged in: a registered key, a gateway-signed certificate, or a device sign-in (keyboard-interactive). */
+  readonly login: 'registered' | 'certificate' | 'device';
+  /** SHA256 fingerprint of the client's key or certificate's key (`SHA256:…`); null for a device sign-in. */
+  readonly clientKey: string | null;
   /** SHA256 fingerprint of the upstream host key, as pinned. */
   readonly upstreamHostKey: string;
 }

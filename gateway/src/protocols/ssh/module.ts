@@ -1,6 +1,7 @@
 import type { SshConnectionConfig, SshListenerConfig } from '../../config/schema';
 import { prepareMasking } from '../../masking/masking-policy';
 import type { ProtocolModule } from '../kit/module';
+import { DeviceLogin } from './device-login';
 import { SshKeyRegistry } from './key-registry';
 import { SshGateway } from './server';
 import type { TerminalMasking } from './terminal-recorder';
@@ -28,12 +29,27 @@ export const sshModule: ProtocolModule<SshSection, SshGateway> = {
     }
     const { listener } = section;
     const userCa = listener.userCaKey === undefined ? undefined : new UserCertificateAuthority(await secrets.get(listener.userCaKey));
+    // The issuer is discovered at the first sign-in (and again after a failure), so an issuer down
+    // at start does not stop the listener; the client secret is read now, so a missing one does.
+    const device = listener.deviceLogin;
+    const deviceIssuer = device === undefined ? undefined : config.identity.issuers.find((i) => i.name === device.issuer);
+    const deviceLogin =
+      device === undefined || deviceIssuer === undefined
+        ? undefined
+        : new DeviceLogin({
+            issuer: deviceIssuer.issuer,
+            clientId: device.clientId,
+            ...(device.clientSecret !== undefined && { clientSecret: (await secrets.get(device.clientSecret)).trim() }),
+            scopes: device.scopes,
+            timeoutMs: device.timeoutSeconds * 1000,
+          });
     const gateway = new SshGateway({
       pipeline,
       hostKey: listener.hostKey,
       keys: new SshKeyRegistry(),
       userCa,
       keyTtlMs: listener.keyTtlMinutes * 60_000,
+      deviceLogin,
       connections: section.connections,
       masking: (c) => masking.get(c.name),
       logger,

@@ -1,14 +1,15 @@
 import net, { type AddressInfo } from 'node:net';
-import { Server, utils, type AuthContext, type Client, type Connection, type ClientInfo as Ssh2ClientInfo, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
+import { Server, utils, type AuthContext, type AuthenticationType, type Client, type Connection, type KeyboardAuthContext, type ClientInfo as Ssh2ClientInfo, type PseudoTtyInfo, type ServerChannel, type Session } from 'ssh2';
 import type { SshConnectionConfig } from '../../config/schema';
 import { GatehouseError, isGatehouseError, toGatehouseError } from '../../errors';
 import type { Principal } from '../../identity/principal';
 import type { Logger } from '../../observability/logger';
-import type { GatewaySession, Pipeline, RequestEvent, SshPtySize } from '../../pipeline/types';
+import type { ClientInfo, GatewaySession, Pipeline, RequestEvent, SshPtySize } from '../../pipeline/types';
 import type { EventType } from '../../recording/event-catalog';
 import { DECISION_CODES, refusalErrorCode, type DecisionCode, type Operation } from '../../policy/decision';
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
+import type { DeviceAuthorization, DeviceLogin } from './device-login';
 import { fingerprint, loadHostKey, parsePublicKey } from './host-key';
 import type { SshKeyRegistry } from './key-registry';
 import { resolveTarget } from './target';
@@ -27,6 +28,11 @@ export interface SshGatewayOptions {
   readonly userCa?: UserCertificateAuthority;
   /** Longest lifetime of a registered key or certificate (the token's expiry cuts it shorter). @default 3600000 */
   readonly keyTtlMs?: number;
+  /**
+   * Keyboard-interactive sign-in with a device code for clients without a registered key; its
+   * token's expiry (cut to keyTtlMs) bounds the connection. @default none: publickey only
+   */
+  readonly deviceLogin?: DeviceLogin;
   readonly connections: readonly SshConnectionConfig[];
   /** The recording's masking per connection. @default none (recorded in the clear) */
   readonly masking?: (connection: SshConnectionConfig) => TerminalMasking | undefined;
@@ -49,14 +55,31 @@ interface Ready {
   readonly connection: SshConnectionConfig;
 }
 
-/** Who a client connection authenticated as, and until when its key or certificate is valid. */
+/** Who a client connection authenticated as, and until when its key, certificate or device sign-in is valid. */
 interface Login {
   readonly principal: Principal;
   readonly connection: SshConnectionConfig;
-  readonly keyFingerprint: string;
+  /** The client key's fingerprint; null for a device sign-in (no key). */
+  readonly keyFingerprint: string | null;
   readonly requestedUser: string;
-  readonly via: 'registered' | 'certificate';
+  readonly via: 'registered' | 'certificate' | 'device';
   readonly expiresAt: number;
+}
+
+/** What a client whose login expired is told, by how it logged in. */
+function expiredMessage(login: Login): string {
+  return login.via === 'device'
+    ? 'GH_ERR_SESSION_EXPIRED: the sign-in expired; connect again to sign in'
+    : 'GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)';
+}
+
+function clientInfo(info: Ssh2ClientInfo): ClientInfo {
+  return { address: info.ip, port: info.port, userAgent: info.header.versions.software };
+}
+
+/** Text from the issuer shown on a terminal: no control characters (escape sequences) but newlines. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '');
 }
 
 /** One client connection: its open channels and whether it should end once they are done. */
@@ -194,11 +217,7 @@ export class SshGateway {
 
   /** Records a connection whose every presented key was refused as auth.failure (GH_ERR_SSH_KEY_REFUSED, the reasons in the message). */
   private authFailed(refused: readonly string[], connection: string | undefined, info: Ssh2ClientInfo): void {
-    const record = this.options.pipeline.authenticationFailed;
-    if (record === undefined) return;
-    const err = new GatehouseError('GH_ERR_SSH_KEY_REFUSED', `no presented SSH key was accepted: ${refused.join('; ')}`);
-    const p: Promise<void> = record.call(this.options.pipeline, err, { address: info.ip, port: info.port, userAgent: info.header.versions.software }, 'ssh', connection).finally(() => this.closing.delete(p));
-    this.closing.add(p);
+    this.recordAuthFailure(new GatehouseError('GH_ERR_SSH_KEY_REFUSED', `no presented SSH key was accepted: ${refused.join('; ')}`), clientInfo(info), connection);
   }
 
   /** The login a presented key or certificate stands for, or why not (logged; the client sees only "denied"). */
@@ -225,7 +244,88 @@ export class SshGateway {
   /** Still valid for a new channel: unexpired, and (a registered key) not revoked. */
   private stillValid(login: Login): boolean {
     if (login.expiresAt <= this.now()) return false;
-    return login.via === 'certificate' || this.options.keys.valid(login.keyFingerprint);
+    return login.via !== 'registered' || (login.keyFingerprint !== null && this.options.keys.valid(login.keyFingerprint));
+  }
+
+  /** Records a refused sign-in as auth.failure (its code and message) in a short session of its own. */
+  private recordAuthFailure(err: GatehouseError, client: ClientInfo, connection: string | undefined): void {
+    const record = this.options.pipeline.authenticationFailed;
+    if (record === undefined) return;
+    const p: Promise<void> = record.call(this.options.pipeline, err, client, 'ssh', connection).finally(() => this.closing.delete(p));
+    this.closing.add(p);
+  }
+
+  /**
+   * Keyboard-interactive sign-in with a device code (docs/ssh.md): the issuer's verification URL
+   * and user code are shown in the prompt (the prompt, not the instructions: OpenSSH shows
+   * instructions only at its default log level, a prompt always, and hands it to SSH_ASKPASS);
+   * the issuer is polled meanwhile. Once the client answered (any answer: the approval happens at
+   * the issuer) and the issuer issued the ID token, the token is verified by the pipeline like any
+   * caller's (a refusal is recorded there as auth.failure with the verifier's code), and the login
+   * is bound to its principal and expiry. Every failure is recorded as auth.failure with its code,
+   * told to the client (the instructions of a prompt-less request, which needs no answer) and
+   * refused; the client is not offered keyboard-interactive again on that connection.
+   */
+  private async deviceSignIn(ctx: KeyboardAuthContext, device: DeviceLogin, info: Ssh2ClientInfo, closed: AbortSignal): Promise<Login | undefined> {
+    const client = clientInfo(info);
+    const target = resolveTarget(ctx.username, this.options.connections);
+    const fail = (err: GatehouseError, recorded = false): undefined => {
+      if (!recorded) this.recordAuthFailure(err, client, target?.name);
+      this.options.logger.info({ user: ctx.username, code: err.code }, 'ssh device sign-in refused');
+      if (closed.aborted) return undefined;
+      ctx.prompt([], '', printable(`gatehouse: ${err.code}: ${err.message}`), () => ctx.reject(['publickey']));
+      return undefined;
+    };
+    if (target === undefined) return fail(new GatehouseError('GH_ERR_SSH_TARGET_UNKNOWN', `"${ctx.username}" names no SSH connection of this gateway (ssh CONNECTION@gateway, or USER@CONNECTION with the connection's upstream user)`));
+    let auth: DeviceAuthorization;
+    try {
+      auth = await device.start();
+    } catch (e) {
+      return fail(toGatehouseError(e, 'GH_ERR_SSH_DEVICE_FAILED', 'the device sign-in could not start'));
+    }
+    if (closed.aborted) return undefined;
+    // The poll ends when the client goes away or starts another method (the answer never comes).
+    const stop = new AbortController();
+    const onClosed = (): void => stop.abort(new GatehouseError('GH_ERR_SSH_DEVICE_FAILED', 'the client went away before the sign-in completed'));
+    closed.addEventListener('abort', onClosed, { once: true });
+    try {
+      const token = auth.idToken(stop.signal);
+      token.catch(() => undefined); // awaited below, after the answer; never an unhandled rejection
+      const minutes = Math.max(1, Math.round(auth.expiresIn / 60));
+      const text = printable(
+        `Sign in to Gatehouse: open ${auth.verificationUri} and enter the code ${auth.userCode}\n` +
+          (auth.verificationUriComplete !== undefined ? `(or open ${auth.verificationUriComplete})\n` : '') +
+          `The code expires in ${minutes} min. Press Enter once you approved the sign-in: `,
+      );
+      const answered = await new Promise<boolean>((resolve) => {
+        closed.addEventListener('abort', () => resolve(false), { once: true });
+        ctx.prompt([{ prompt: text, echo: true }], (answers: string[] | Error) => resolve(!(answers instanceof Error)));
+      });
+      if (!answered) {
+        stop.abort(new GatehouseError('GH_ERR_SSH_DEVICE_FAILED', 'the client abandoned the sign-in'));
+        return undefined;
+      }
+      let idToken: string;
+      try {
+        idToken = await token;
+      } catch (e) {
+        if (closed.aborted) return undefined;
+        return fail(toGatehouseError(e, 'GH_ERR_SSH_DEVICE_FAILED', 'the device sign-in failed'));
+      }
+      let principal: Principal;
+      try {
+        principal = await this.options.pipeline.authenticate(idToken, client, 'ssh', target.name);
+      } catch (e) {
+        return fail(toGatehouseError(e, 'GH_ERR_TOKEN_MALFORMED', 'the token could not be verified'), true);
+      }
+      const now = this.now();
+      const expiresAt = Math.min(principal.expiresAt === undefined ? Infinity : principal.expiresAt * 1000, now + (this.options.keyTtlMs ?? 3_600_000));
+      if (expiresAt <= now) return fail(new GatehouseError('GH_ERR_SSH_DEVICE_EXPIRED', 'the token the issuer issued has already expired'));
+      this.options.logger.info({ subject: principal.subject, issuer: principal.issuer, connection: target.name, expiresAt: new Date(expiresAt).toISOString() }, 'ssh device sign-in');
+      return { principal, connection: target, keyFingerprint: null, requestedUser: ctx.username, via: 'device', expiresAt };
+    } finally {
+      closed.removeEventListener('abort', onClosed);
+    }
   }
 
   private accept(client: Connection, info: Ssh2ClientInfo): void {
@@ -236,6 +336,10 @@ export class SshGateway {
     let registering = false;
     let expiry: NodeJS.Timeout | undefined;
     let channels = 0;
+    /** One device sign-in per connection: each asks the issuer for a code. */
+    let deviceTried = false;
+    const closed = new AbortController();
+    const methods = (): AuthenticationType[] => (this.options.deviceLogin !== undefined && !deviceTried ? ['publickey', 'keyboard-interactive'] : ['publickey']);
     /** Keys refused on this connection (a few): recorded as one auth.failure if it never logs in. */
     const refused: string[] = [];
     let refusedTarget: string | undefined;
@@ -249,14 +353,31 @@ export class SshGateway {
         registering = true;
         return ctx.accept();
       }
-      // Publickey only: a JWT is never an SSH password, and no other method is offered.
-      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+      // Publickey, and keyboard-interactive for a device sign-in when configured: a JWT is never
+      // an SSH password, and no other method is offered.
+      const device = this.options.deviceLogin;
+      if (ctx.method === 'keyboard-interactive' && device !== undefined && !deviceTried) {
+        deviceTried = true;
+        this.deviceSignIn(ctx, device, info, closed.signal).then(
+          (found) => {
+            if (found === undefined || closed.signal.aborted) return;
+            login = found;
+            ctx.accept();
+          },
+          (e: unknown) => {
+            logger.error({ err: (e as Error)?.message }, 'ssh device sign-in failed');
+            ctx.reject(['publickey']);
+          },
+        );
+        return;
+      }
+      if (ctx.method !== 'publickey') return ctx.reject(methods());
       const found = this.login(ctx);
       if (typeof found === 'string') {
         logger.info({ user: ctx.username, reason: found }, 'ssh key refused');
         if (refused.length < 8) refused.push(`${fingerprint(ctx.key.data)} (${ctx.key.algo}): ${found}`);
         refusedTarget ??= resolveTarget(ctx.username, this.options.connections)?.name;
-        return ctx.reject(['publickey']);
+        return ctx.reject(methods());
       }
       if (ctx.signature === undefined) return ctx.accept(); // the client asks whether the key would do
       login = found;
@@ -271,8 +392,8 @@ export class SshGateway {
       conn.ready.then(
         (r) => {
           this.liveSessions.add(r.session);
-          // The key's expiry ends the connection (new channels check it too).
-          expiry = setTimeout(() => this.endConn(conn, 'GH_ERR_SESSION_EXPIRED: the SSH key expired; register a new one (gatehouse ssh-key)'), Math.min(Math.max(0, l.expiresAt - this.now()), 2_147_000_000));
+          // The key's (or device sign-in's) expiry ends the connection (new channels check it too).
+          expiry = setTimeout(() => this.endConn(conn, expiredMessage(l)), Math.min(Math.max(0, l.expiresAt - this.now()), 2_147_000_000));
           expiry.unref();
           client.once('close', () => {
             r.upstream.end();
@@ -285,6 +406,7 @@ export class SshGateway {
     });
 
     client.on('close', () => {
+      closed.abort();
       this.conns.delete(conn);
       if (expiry !== undefined) clearTimeout(expiry);
       // Refused keys are recorded once the client gave up (a client tries its keys in turn; one
@@ -450,6 +572,7 @@ export class SshGateway {
         upstream: upstreamName,
         upstreamUser: connection.upstream.user,
         requestedUser,
+        login: login.via,
         clientKey: keyFingerprint,
         upstreamHostKey: up.hostKeyFingerprint,
       });
@@ -557,7 +680,7 @@ export class SshGateway {
     stream.on('error', () => undefined);
     const r = conn.ready === undefined || login === undefined ? undefined : await conn.ready.catch(() => undefined);
     if (r === undefined || login === undefined) return this.refuseOnChannel(conn, stream, 'GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
-    if (!this.stillValid(login)) return this.refuseOnChannel(conn, stream, 'GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)');
+    if (!this.stillValid(login)) return this.refuseOnChannel(conn, stream, expiredMessage(login));
     if (this.draining) return this.refuseOnChannel(conn, stream, 'GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
     const notAccepting = this.options.pipeline.notAccepting();
     if (notAccepting !== undefined) return this.refuseOnChannel(conn, stream, `${notAccepting.code}: ${notAccepting.message}`);

@@ -1,0 +1,177 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'ssh2';
+import { REFUSED_EXIT_STATUS } from '../../../../gateway/src/protocols/ssh/server';
+import type { LoginIssuer } from '../../../support/oidc-login-issuer';
+import { readEvents } from '../../../support/pg-gateway';
+import { ssh2DeviceConnect, ssh2Exec, startSshTestEnv, type SshTestEnv } from '../../../support/ssh-gateway';
+
+/**
+ * Keyboard-interactive sign-in with a device code (listeners.ssh.deviceLogin) through the whole
+ * gateway, at a real oidc-provider issuer that plays the person's side through its own /device
+ * pages: `ssh2` and the real OpenSSH client (SSH_ASKPASS) as clients without a key, Debian's
+ * OpenSSH server upstream.
+ */
+const POLICY = `
+permit (principal in Gatehouse::Group::"developers", action in [Gatehouse::Action::"ssh:exec", Gatehouse::Action::"ssh:shell"], resource);
+`;
+
+type Event = { type: string; session: string; principal?: Record<string, unknown>; payload: Record<string, unknown> };
+
+let env: SshTestEnv;
+let issuer: LoginIssuer;
+
+async function events(): Promise<Event[]> {
+  await env.gw.gateway.recorder.flush();
+  return (await readEvents(env.gw.gateway.sink)) as Event[];
+}
+
+/** The auth.failure with this code, once recorded (it is recorded as the refusal is answered). */
+async function authFailure(code: string): Promise<Event> {
+  for (let i = 0; i < 400; i++) {
+    const hit = (await events()).find((e) => e.type === 'auth.failure' && e.payload.code === code);
+    if (hit !== undefined) return hit;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no auth.failure with ${code} was recorded`);
+}
+
+function userCode(prompt: string): string {
+  const code = /enter the code (\S+)/.exec(prompt)?.[1];
+  if (code === undefined) throw new Error(`no user code in the prompt: ${prompt}`);
+  return code;
+}
+
+/** Waits for a file another process writes atomically (the condition itself, no fixed sleep). */
+async function fileText(path: string): Promise<string> {
+  for (let i = 0; i < 1200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25));
+  return readFileSync(path, 'utf8');
+}
+
+/**
+ * The real OpenSSH client with no key, keyboard-interactive only and no terminal: each prompt goes
+ * to SSH_ASKPASS, a script that writes it to `promptFile` and answers with an empty line at once
+ * (before the person approved: the gateway then waits for the issuer).
+ */
+function sshDevice(user: string, command: string, promptFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const askpass = join(env.dir, 'askpass.sh');
+  writeFileSync(askpass, '#!/bin/sh\nprintf \'%s\' "$1" > "$GH_PROMPT_FILE.tmp" && mv "$GH_PROMPT_FILE.tmp" "$GH_PROMPT_FILE"\necho\n', { mode: 0o755 });
+  const args = ['-F', '/dev/null', '-p', String(env.ssh.port), '-o', 'PreferredAuthentications=keyboard-interactive', '-o', 'PubkeyAuthentication=no', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-l', user, '127.0.0.1', command];
+  return new Promise((resolve) => {
+    const child = spawn('ssh', args, { env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', GH_PROMPT_FILE: promptFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  env = await startSshTestEnv({ policy: POLICY, deviceLogin: true });
+  issuer = env.loginIssuer!;
+}, 90_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe('SSH sign-in with a device code (keyboard-interactive)', () => {
+  it('shows the verification URL and user code in the prompt; once approved, the connection runs as the ID token principal, recorded as a device login', async () => {
+    let shown = '';
+    const c = await ssh2DeviceConnect(env, 'box', async (prompt) => {
+      shown = prompt;
+      await issuer.approveUserCode(userCode(prompt));
+    });
+    const r = await ssh2Exec(c, 'echo signed-in');
+    c.end();
+    expect(r).toEqual({ code: 0, stdout: 'signed-in\n', stderr: '' });
+    expect(shown).toMatch(new RegExp(`open ${issuer.issuer}/device and enter the code \\S+`));
+    const all = await events();
+    const open = all.find((e) => e.type === 'ssh.session.open' && e.payload.login === 'device');
+    expect(open?.payload).toMatchObject({ login: 'device', clientKey: null, requestedUser: 'box' });
+    const start = all.find((e) => e.session === open!.session && e.type === 'session.start');
+    expect(start?.principal).toMatchObject({ issuer: issuer.issuer, subject: 'alice', groups: ['developers'], kind: 'human' });
+  }, 60_000);
+
+  it('signs in the real OpenSSH client through SSH_ASKPASS: answered before the approval, the gateway waits for the issuer', async () => {
+    const promptFile = join(env.dir, 'prompt-approve');
+    const running = sshDevice('box', 'echo via-openssh', promptFile);
+    const prompt = await fileText(promptFile);
+    expect(prompt).toContain(`open ${issuer.issuer}/device and enter the code`);
+    await issuer.approveUserCode(userCode(prompt));
+    expect(await running).toMatchObject({ code: 0, stdout: 'via-openssh\n' });
+  }, 60_000);
+
+  it('refuses a sign-in denied at the issuer: the client is told the code, auth.failure GH_ERR_SSH_DEVICE_DENIED is recorded', async () => {
+    const promptFile = join(env.dir, 'prompt-deny');
+    const running = sshDevice('box', 'echo never', promptFile);
+    await issuer.denyUserCode(userCode(await fileText(promptFile)));
+    const r = await running;
+    expect(r.code).toBe(255);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('gatehouse: GH_ERR_SSH_DEVICE_DENIED: the sign-in was denied at the issuer');
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect((await authFailure('GH_ERR_SSH_DEVICE_DENIED')).payload).toMatchObject({ connection: 'box' });
+  }, 60_000);
+
+  it('refuses a token the gateway verifier rejects (a malformed groups claim), recorded with the verifier code', async () => {
+    const groups = issuer.groups;
+    issuer.groups = [{ not: 'a group' }] as unknown as string[];
+    try {
+      await expect(ssh2DeviceConnect(env, 'box', async (prompt) => issuer.approveUserCode(userCode(prompt)))).rejects.toThrow(/authentication methods failed/);
+    } finally {
+      issuer.groups = groups;
+    }
+    expect((await authFailure('GH_ERR_TOKEN_CLAIMS')).payload).toMatchObject({ connection: 'box', message: expect.stringContaining('groups') });
+  }, 60_000);
+
+  it('refuses when the code expires before anyone approves it (GH_ERR_SSH_DEVICE_EXPIRED)', async () => {
+    issuer.deviceCodeTtl = 2;
+    try {
+      await expect(ssh2DeviceConnect(env, 'box', async () => undefined)).rejects.toThrow(/authentication methods failed/);
+    } finally {
+      issuer.deviceCodeTtl = 600;
+    }
+    expect((await authFailure('GH_ERR_SSH_DEVICE_EXPIRED')).payload).toMatchObject({ connection: 'box' });
+  }, 60_000);
+
+  it('refuses an unknown target before asking the issuer, and never takes a token as a password', async () => {
+    let prompted = false;
+    await expect(ssh2DeviceConnect(env, 'nowhere', async () => void (prompted = true))).rejects.toThrow(/authentication methods failed/);
+    expect(prompted).toBe(false);
+    expect((await authFailure('GH_ERR_SSH_TARGET_UNKNOWN')).payload).toMatchObject({ connection: null });
+    const password = await new Promise<Error | undefined>((resolve) => {
+      const c = new Client();
+      c.once('ready', () => {
+        c.end();
+        resolve(undefined);
+      });
+      c.once('error', resolve);
+      void env.token().then((token) => c.connect({ host: '127.0.0.1', port: env.ssh.port, username: 'box', password: token, hostVerifier: () => true, readyTimeout: 20_000 }));
+    });
+    expect(password?.message).toMatch(/authentication methods failed/);
+  }, 60_000);
+
+  it('ends the connection at the token expiry: a running command is told GH_ERR_SESSION_EXPIRED and exits 126', async () => {
+    // Long enough for the exec to start on a loaded machine, short enough to wait for.
+    issuer.idTokenTtl = 6;
+    let c: Client;
+    try {
+      c = await ssh2DeviceConnect(env, 'box', async (prompt) => issuer.approveUserCode(userCode(prompt)));
+    } finally {
+      issuer.idTokenTtl = 3600;
+    }
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    const r = await ssh2Exec(c, 'sleep 30; echo never');
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('GH_ERR_SESSION_EXPIRED: the sign-in expired');
+    expect(r.stdout).not.toContain('never');
+    await closed;
+  }, 60_000);
+});
