@@ -404,7 +404,8 @@ class PipelineSession implements GatewaySession {
   /** Hands a stored event to the session index's search rows (batched there; never throws here). */
   private indexEvent(type: EventType, payload: object, seq: number, requestId: string | undefined): void {
     const index = this.options.index;
-    if (index.eventRecorded === undefined) return;
+    // Event rows off (the embedded store's default): no per-event object or Date on the hot path.
+    if (index.eventRecorded === undefined || index.indexEvents === false) return;
     try {
       index.eventRecorded({ sessionId: this.id, seq, time: new Date(), type, requestId, payload: payload as Record<string, unknown> });
     } catch (e) {

@@ -69,6 +69,8 @@ export interface SessionIndex {
    * logged, the log store stays the source of truth. Optional for indexes without search.
    */
   eventRecorded?(event: RecordedEventRef): void;
+  /** `false` when `eventRecorded` ignores every event (event rows off): callers skip building them. */
+  readonly indexEvents?: boolean;
   sessionEnded(id: string, update: { endedAt: Date; status: string; eventCount: number; requestCount: number; deniedCount: number; counters?: Record<string, number> }): Promise<void>;
   segmentSealed(key: string, sessionIds: readonly string[]): Promise<void>;
   list(filter: SessionFilter): Promise<SessionRow[]>;

@@ -67,6 +67,8 @@ export function gitDataDir(connection: GitConnectionConfig): string {
 
 class GitDialect implements HttpDialect {
   readonly name = 'git';
+  /** Sessions are found and filtered as git (console, `gatehouse sessions --protocol git`), not as plain HTTP. */
+  readonly sessionProtocol = 'git';
   readonly body = 'spool' as const;
   /** git sends every operation's first request without credentials, to be challenged. */
   readonly challengeFirst = true;

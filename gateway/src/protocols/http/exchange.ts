@@ -513,6 +513,12 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
         for (const c of prefix.chunks) this.uploadHash.update(c);
         this.uploadBytes = prefix.bytes;
       } else this.finishLlmRequest();
+      // A spooled body was judged whole: its size and hash are those of the judged bytes, recorded
+      // now, as on the plain spooled path (the dialect records what its rewrite forwards).
+      if (!prefix.ended && this.spooled?.file !== undefined) {
+        const { size, sha256 } = this.spooled;
+        void this.session.recordOutcome('http.request.body', { size, sha256, capturedInRequest: this.upstream.bodyCap }, this.requestId);
+      }
       const source = prefix.ended ? chunksOf(prefix.chunks) : this.spooled?.file !== undefined ? (createReadStream(this.spooled.file) as AsyncIterable<Buffer>) : this.upload(prefix.chunks);
       body = Readable.from(transform(source), { objectMode: false });
     } else if (prefix.ended) {

@@ -44,7 +44,7 @@ let upstreamRepo: string;
 let remote: string;
 let work: string;
 
-type Event = { type: string; code: string; session: string; payload: Record<string, unknown> };
+type Event = { type: string; code: string; session: string; requestId?: string; payload: Record<string, unknown> };
 
 beforeAll(async () => {
   world = new GitWorld();
@@ -125,6 +125,9 @@ describe('git over the gateway, with the real git client and git http-backend up
     const all = await events();
     const fetches = all.filter((e) => e.type === 'git.fetch');
     expect(fetches.some((e) => e.payload.phase === 'rpc' && e.payload.command === 'fetch' && (e.payload.wants as string[]).length > 0)).toBe(true);
+    // The clone's session is a git session (found by protocol in the console and CLI), not plain HTTP.
+    const start = all.find((e) => e.type === 'session.start' && e.session === fetches[0]!.session)!;
+    expect(start.payload).toMatchObject({ protocol: 'git' });
     expect(JSON.stringify(all)).not.toContain(UPSTREAM_SECRET);
     expect(JSON.stringify(all)).not.toContain(token);
   });
@@ -189,6 +192,8 @@ describe('git over the gateway, with the real git client and git http-backend up
   });
 
   it('applies a non-atomic push ref by ref, as git does: the allowed ref is updated, the protected one refused, git prints both', async () => {
+    // Past the 64 KiB body cap, so the pack is spooled to a file and the rewrite streams it from there.
+    commit('partial.bin', randomBytes(160 * 1024), 'partial push');
     const tip = world.git(work, 'rev-parse', 'HEAD');
     const r = await git(work, 'push', 'origin', 'main:refs/heads/protected', 'main:refs/heads/feature2');
     expect(r.code).not.toBe(0);
@@ -205,6 +210,9 @@ describe('git over the gateway, with the real git client and git http-backend up
     expect(String(denied.payload.operation)).toContain('refs/heads/protected');
     const request = all.filter((e) => e.type === 'http.request').at(-1)!;
     expect(request.payload.decisions ?? [request.payload.decision]).toEqual([expect.objectContaining({ effect: 'allow' })]);
+    // The judged (spooled) body is recorded by size and hash even though the dialect rewrote what was forwarded.
+    const body = all.find((e) => e.type === 'http.request.body' && e.requestId === partial.requestId)!;
+    expect(body.payload).toMatchObject({ size: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('pushes several refs atomically, tags, and deletes a ref', async () => {
