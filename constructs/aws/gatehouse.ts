@@ -203,6 +203,8 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
   public readonly dnsRecord?: route53.ARecord;
   /** The gateway tasks' security group(s). */
   public readonly connections: ec2.Connections;
+  /** The gateway configuration document (references only, never secret values). */
+  public readonly config: GatewayConfigDocument;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
@@ -260,7 +262,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
       };
     }
 
-    const config: GatewayConfigDocument = {
+    const config: GatewayConfigDocument = this.config = {
       mode: 'production',
       identity: { issuers: (props.issuers ?? []).map((i) => issuerConfig(i, Token.isUnresolved)) },
       connections: connections.map((c) => connectionConfig(c, () => this.credentials.referenceFor(c.name), `give an existing secret as \`secret\``)),

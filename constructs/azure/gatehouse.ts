@@ -183,6 +183,8 @@ export class Gatehouse extends Construct {
   public readonly alarms: GatewayAlarms;
   /** Per issuer with `federation`: its read-only identity. */
   public readonly federations: ReadonlyMap<string, WorkloadIdentity>;
+  /** The gateway configuration document (references only, never secret values). */
+  public readonly config: GatewayConfigDocument;
 
   constructor(scope: Construct, id: string, props: GatehouseProps) {
     super(scope, id);
@@ -311,7 +313,7 @@ export class Gatehouse extends Construct {
       stateConfig = { url: this.database.url(AZURE_NAMES.gatewayIdentity), iamAuth: 'azure-entra', schema: AZURE_NAMES.stateSchema };
     }
 
-    const config: GatewayConfigDocument = {
+    const config: GatewayConfigDocument = this.config = {
       mode: 'production',
       identity: { issuers: (props.issuers ?? []).map((i) => issuerConfig(i, Token.isUnresolved)) },
       connections: connections.map((c) => connectionConfig(

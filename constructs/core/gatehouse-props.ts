@@ -30,6 +30,7 @@ import type { GatewayTcpProtocol } from './gateway-ports';
  * | recording mode, tuning, admin groups (gateway configuration) | `recordingMode`, `busyPollMicroseconds`, `adminGroups` | | ✓ | ✓ | ✓ |
  * | the gateway image (AWS: `ecs.ContainerImage`, default built from `gateway/Dockerfile`; Azure, Google Cloud: an image reference) | `image` | | ✓ | ✓ | ✓ |
  * | the gateway's service (ECS service, Container Apps, Cloud Run) | | `gateway` | ✓ | ✓ | ✓ |
+ * | the gateway configuration document the kit renders (references only, never secret values) | | `config` | ✓ | ✓ | ✓ |
  * | the gateway's cloud identity (IAM task role, user-assigned managed identity, service account) | | `gatewayIdentity` | ✓ | ✓ | ✓ |
  * | the network: created (`network: { cidr, … }`, `GatehouseNetworkBase`) or your own (`existingNetwork`) | `network`, `existingNetwork` | `network` | ✓ | ✓ | ✓ |
  * | the state database: created (`database: { backupRetentionDays, … }`, `GatehouseDatabaseBase`) or your own (`existingDatabase: { secret, … }`, `ExistingDatabaseBase`) | `database`, `existingDatabase` | `database` | ✓ | ✓ | ✓ |
@@ -42,7 +43,7 @@ import type { GatewayTcpProtocol } from './gateway-ports';
  * | Azure only: where and who deploys (resource group, tenant, registry, vault, deployer) | `resourceGroup`, `tenantId`, `registry`, `existingVault`, `deployerCidrs`, `deployerPrincipalId` | | — | ✓ | — |
  * | Azure only: Log Analytics, customer-managed keys and their identity, the database administrator identity | | `logs`, `recordsKey`, `stateKey`, `encryptionIdentity`, `bootstrapIdentity` | — | ✓ | — |
  * | Google Cloud only: project, region, record bucket, TCP instances, APIs, whether to serve | `project`, `region`, `recordBucketName`, `recordLocation`, `tcpInstances`, `enableApis`, `serveGateway` | | — | — | ✓ |
- * | Google Cloud only: APIs, key ring, Data Access audit logs, TCP instances, service agents, the configuration document | | `apis`, `keys`, `auditLogs`, `tcp`, `secretsAgent`, `databaseAgent`, `config` | — | — | ✓ |
+ * | Google Cloud only: APIs, key ring, Data Access audit logs, TCP instances, service agents | | `apis`, `keys`, `auditLogs`, `tcp`, `secretsAgent`, `databaseAgent` | — | — | ✓ |
  */
 
 /**

@@ -72,7 +72,7 @@ export class GatehouseAzureStack extends TerraformStack {
     new TerraformOutput(this, 'signing_key_id', { description: 'Record-signing key (for gatehouse verify)', value: g.signingKey.versionlessId });
     new TerraformOutput(this, 'gateway_identity_client_id', { value: g.gatewayIdentity.clientId });
     if (g.database) new TerraformOutput(this, 'database_fqdn', { value: g.database.fqdn });
-    if (g.stateBootstrap) new TerraformOutput(this, 'bootstrap_job_name', { value: g.stateBootstrap.job.name });
+    if (g.stateBootstrap) new TerraformOutput(this, 'state_bootstrap_job', { description: 'az containerapp job start -n <this> (it also runs every 5 minutes)', value: g.stateBootstrap.job.name });
     for (const [name, identity] of g.federations) {
       new TerraformOutput(this, `federated_client_id_${name.replace(/-/g, '_')}`, { value: identity.clientId });
     }
