@@ -117,6 +117,8 @@ export interface RealPipelineOptions {
   readonly bodyCapBytes?: number;
   /** Recorder options (e.g. a long `flushIntervalMs`, so only durable writes reach the store on their own). */
   readonly recorder?: Partial<RecorderOptions>;
+  /** More trusted issuers (`identity.issuers` entries) beside the world's `corp`. @default none */
+  readonly issuers?: readonly Record<string, unknown>[];
 }
 
 /** Every event in the log store (all segments), grouped by session in start order, each session in sequence. */
@@ -140,7 +142,7 @@ export async function startRealPipeline(options: RealPipelineOptions): Promise<R
   const connection = connectionSchema.parse({ name: 'conn', kind: 'http', upstream: 'http://127.0.0.1:9', route: { pathPrefix: '/conn' }, credential: { type: 'none' } }) as ConnectionConfig;
   const { dir, cleanup } = await makeTempDir('gh-pipeline-');
   const { issuer, index } = options.world;
-  const verifier = createIdentityVerifier({ issuers: [issuerSchema.parse({ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'] })] });
+  const verifier = createIdentityVerifier({ issuers: [issuerSchema.parse({ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'] }), ...(options.issuers ?? []).map((i) => issuerSchema.parse(i))] });
   const engine = createPolicyEngine({ policies: options.policy });
   const sink = new InstrumentedSink(new FsLogSink(dir));
   const recorder = new GatehouseRecorder(recorderOptions(sink, { mode: options.recordingMode ?? 'strict', ...options.recorder }));

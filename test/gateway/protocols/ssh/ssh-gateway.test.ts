@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { Client } from 'ssh2';
 import { sshConnectionSchema, type SshConnectionConfig } from '../../../../gateway/src/config/schema';
 import { silentLogger } from '../../../../gateway/src/observability/logger';
+import { DeviceLogin } from '../../../../gateway/src/protocols/ssh/device-login';
 import { SshKeyRegistry } from '../../../../gateway/src/protocols/ssh/key-registry';
 import { REFUSED_EXIT_STATUS, SshGateway } from '../../../../gateway/src/protocols/ssh/server';
 import { terminalRecording } from '../../../../gateway/src/protocols/ssh/terminal-replay';
 import { toAsciicast } from '../../../../gateway/src/admin/console/session-page/terminal';
+import { LOGIN_CLIENT_ID, startLoginIssuer, type LoginIssuer } from '../../../support/oidc-login-issuer';
 import { makeTempDir } from '../../../support/recording-helpers';
 import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
 import { sshKeygen, startSshd, type KeyPair, type Sshd } from '../../../support/sshd';
@@ -28,6 +30,8 @@ let cleanup: () => Promise<void>;
 let client: KeyPair;
 let keys: SshKeyRegistry;
 let knownHosts: string;
+/** The issuer people sign in at with a device code (trusted by the pipeline as `people`). */
+let people: LoginIssuer;
 
 function connection(name: string, hostKey: string): SshConnectionConfig {
   return sshConnectionSchema.parse({ name, kind: 'ssh', upstream: { host: '127.0.0.1', port: sshd.port, user: sshd.user, privateKey: 'env:BROKER_KEY', hostKey: hostKey.split(' ').slice(0, 2).join(' ') } });
@@ -41,7 +45,8 @@ beforeAll(async () => {
   client = sshKeygen(dir, 'client');
   sshd = await startSshd(dir, [broker.publicKey]);
   world = await startPipelineWorld();
-  rp = await startRealPipeline({ world, policy: POLICY, env: { BROKER_KEY: broker.privateKey, HOST_KEY: gatewayHost.privateKey } });
+  people = await startLoginIssuer({ deviceInterval: 1 });
+  rp = await startRealPipeline({ world, policy: POLICY, env: { BROKER_KEY: broker.privateKey, HOST_KEY: gatewayHost.privateKey }, issuers: [{ name: 'people', issuer: people.issuer, audiences: [LOGIN_CLIENT_ID] }] });
   keys = new SshKeyRegistry();
   gateway = new SshGateway({
     pipeline: rp.pipeline,
@@ -60,6 +65,7 @@ afterAll(async () => {
   await gateway?.close();
   await rp?.close();
   await world?.close();
+  await people?.close();
   await sshd?.stop();
   await cleanup?.();
 });
@@ -217,5 +223,68 @@ describe('SSH gateway against a real OpenSSH server', () => {
     }
     for (const w of wanted) expect(failures).toContainEqual(expect.objectContaining({ code: 'GH_ERR_SSH_KEY_REFUSED', message: expect.stringContaining(w) }));
     expect(failures.filter((f) => String(f.message).includes(': expired'))).toEqual(expect.arrayContaining([expect.objectContaining({ connection: 'box' })]));
+  }, 60_000);
+});
+
+describe('validity on new channels of an open connection (a clock the test moves)', () => {
+  /** ssh2 on another listener: a key, or (without one) a device sign-in the issuer approves. */
+  function connectTo(listenerPort: number, privateKey?: string): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const c = new Client();
+      c.once('ready', () => resolve(c));
+      c.once('error', reject);
+      c.on('keyboard-interactive', (_n, _i, _l, prompts, finish) => {
+        const code = /enter the code (\S+)/.exec(prompts.map((p) => p.prompt).join('\n'))?.[1];
+        people.approveUserCode(code ?? '').then(() => finish(prompts.map(() => '')), reject);
+      });
+      c.connect({ host: '127.0.0.1', port: listenerPort, username: 'box', ...(privateKey !== undefined ? { privateKey } : { tryKeyboard: true }), hostVerifier: () => true, readyTimeout: 30_000 });
+    });
+  }
+
+  it('refuses new channels once a registered key is revoked, or a key or device sign-in expired, with GH_ERR_SESSION_EXPIRED and exit 126', async () => {
+    let clock = Date.now();
+    const clocked = new SshKeyRegistry(() => clock);
+    const gw = new SshGateway({
+      pipeline: rp.pipeline,
+      hostKey: 'env:HOST_KEY',
+      keys: clocked,
+      connections: [connection('box', sshd.hostKey)],
+      logger: silentLogger(),
+      now: () => clock,
+      deviceLogin: new DeviceLogin({ issuer: people.issuer, clientId: LOGIN_CLIENT_ID, scopes: ['openid', 'groups'], timeoutMs: 60_000 }),
+    });
+    const listenerPort = (await gw.listen(0)).port;
+    const clients: Client[] = [];
+    try {
+      const revoked = sshKeygen(dir, 'revoked-later');
+      const revokedFp = clocked.registerKey(await rp.principal(['developers'], 'agent-r'), revoked.publicKey, new Date(clock + 600_000)).fingerprint;
+      const expiring = sshKeygen(dir, 'expiring-later');
+      clocked.registerKey(await rp.principal(['developers'], 'agent-e'), expiring.publicKey, new Date(clock + 600_000));
+      const byRevoked = await connectTo(listenerPort, revoked.privateKey);
+      const byKey = await connectTo(listenerPort, expiring.privateKey);
+      const byDevice = await connectTo(listenerPort);
+      clients.push(byRevoked, byKey, byDevice);
+      for (const c of clients) expect(await ssh2Exec(c, 'echo open')).toEqual({ code: 0, stdout: 'open\n', stderr: '' });
+
+      clocked.revoke(revokedFp);
+      const afterRevoke = await ssh2Exec(byRevoked, 'echo revoked');
+      expect(afterRevoke).toMatchObject({ code: REFUSED_EXIT_STATUS, stdout: '' });
+      expect(afterRevoke.stderr).toContain('GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked');
+      // The others are untouched by that revocation.
+      expect(await ssh2Exec(byKey, 'echo still')).toMatchObject({ code: 0, stdout: 'still\n' });
+      expect(await ssh2Exec(byDevice, 'echo still')).toMatchObject({ code: 0, stdout: 'still\n' });
+
+      // Past the key's 10 minutes and the ID token's hour (the device sign-in's expiry).
+      clock += 3_600_000 + 1_000;
+      const key = await ssh2Exec(byKey, 'echo late');
+      expect(key).toMatchObject({ code: REFUSED_EXIT_STATUS, stdout: '' });
+      expect(key.stderr).toContain('GH_ERR_SESSION_EXPIRED: the SSH key expired');
+      const device = await ssh2Exec(byDevice, 'echo late');
+      expect(device).toMatchObject({ code: REFUSED_EXIT_STATUS, stdout: '' });
+      expect(device.stderr).toContain('GH_ERR_SESSION_EXPIRED: the sign-in expired');
+    } finally {
+      for (const c of clients) c.end();
+      await gw.close();
+    }
   }, 60_000);
 });
