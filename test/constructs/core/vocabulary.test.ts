@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import ts from 'typescript';
 import { SETTING_KEYS as AWS_SETTING_KEYS } from '../../../stacks/aws/settings';
 import { AZURE_SETTING_KEYS } from '../../../stacks/azure/settings';
@@ -117,7 +117,8 @@ test.each(clouds)('every setting of the %s reference stack is named as the prop 
 
 test('the guides use the shared names: retired ones appear only where a rename is explained', () => {
   const retired = ['vpcCidr', 'databaseCapacity', 'databaseTier', 'existingDatabaseUrlSecret', 'GatewayAlerts', 'imageUri', 'certificateArn', 'clientPeers', 'oidcProviderArn', 'secretArn`'];
-  const guides = ['README.md', 'docs/aws.md', 'docs/azure.md', 'docs/gcp.md', 'docs/deployment.md'];
+  const guides = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  expect(guides).toEqual(expect.arrayContaining(['docs/aws.md', 'docs/azure.md', 'docs/gcp.md', 'docs/deployment.md']));
   const found = guides.flatMap((path) => {
     // A rename note may wrap over lines: the paragraph that says "renamed" is exempt.
     const paragraphs = readFileSync(path, 'utf8').split(/\n\s*\n/).filter((p) => !/\brenamed\b/.test(p));
