@@ -189,6 +189,10 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
   /** Load balancer access logs and VPC flow logs (SSE-KMS). */
   public readonly deliveryLogs: DeliveryLogsBucket;
   public readonly signingKey: RecordSigningKey;
+  /** The KMS key the record bucket is encrypted with. */
+  public readonly recordsKey: kms.IKey;
+  /** The KMS key the created state database is encrypted with. */
+  public readonly stateKey?: kms.IKey;
   public readonly credentials: UpstreamCredentials;
   public readonly database?: StateDatabase;
   /** Creates the gateway's database role (with a created database). */
@@ -219,6 +223,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
 
     this.records = new ImmutableLogBucket(this, 'Records', { retentionDays: props.recordRetentionDays });
+    this.recordsKey = this.records.encryptionKey;
     this.deliveryLogs = new DeliveryLogsBucket(this, 'DeliveryLogs', { serverAccessLogsBucket: this.records.accessLogsBucket });
     if (props.existingNetwork) {
       this.vpc = props.existingNetwork;
@@ -252,6 +257,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
         deletionProtection: props.deletionProtection,
       });
       this.stateBootstrap = this.database.appRoleBootstrap;
+      this.stateKey = this.database.encryptionKey;
       // RDS IAM authentication: a token per connection, signed with the task role; no password.
       stateConfig = {
         url: this.database.url,

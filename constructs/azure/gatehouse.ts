@@ -171,7 +171,9 @@ export class Gatehouse extends Construct {
   public readonly credentials: UpstreamCredentials;
   /** The record-signing key (EC P-256, HSM-backed on a premium vault, sign/verify only). */
   public readonly signingKey: KeyVaultKey;
+  /** The key the record storage account is encrypted with (with `customerManagedKeys`). */
   public readonly recordsKey?: KeyVaultKey;
+  /** The key the created state database is encrypted with (with `customerManagedKeys`). */
   public readonly stateKey?: KeyVaultKey;
   /** The identity storage and the database read their customer-managed keys with. */
   public readonly encryptionIdentity?: WorkloadIdentity;

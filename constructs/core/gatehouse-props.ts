@@ -37,11 +37,12 @@ import type { GatewayTcpProtocol } from './gateway-ports';
  * | the job that creates the gateway's least-privilege database role | | `stateBootstrap` | ✓ | ✓ | ✓ |
  * | the record-signing key, in the cloud's key service (KMS, Key Vault, Cloud KMS) | | `signingKey` | ✓ | ✓ | ✓ |
  * | AWS only: bring your own signing key | `existingSigningKey` | | ✓ | — | — |
- * | customer-managed keys beyond the signing key (AWS: always on) | `customerManagedKeys` | | — | ✓ | ✓ |
+ * | the keys the records and the created state database are encrypted with (AWS: always; Azure, Google Cloud: the state key, and on Azure the records key, with `customerManagedKeys`) | | `recordsKey`, `stateKey` | ✓ | ✓ | ✓ |
+ * | turn customer-managed keys off (AWS: always on) | `customerManagedKeys` | | — | ✓ | ✓ |
  * | AWS only: TLS certificate, cluster, CPU architecture, deletion protection, internal DNS name, client security groups, a locally built image | `certificate`, `cluster`, `cpuArchitecture`, `deletionProtection`, `domain`, `clientSecurityGroups`, `imageDirectory` | | ✓ | — | — |
  * | AWS only: the VPC in use (created or yours), delivery logs bucket, DNS record, `IConnectable` | | `vpc`, `deliveryLogs`, `dnsRecord`, `connections` | ✓ | — | — |
  * | Azure only: where and who deploys (resource group, tenant, registry, vault, deployer) | `resourceGroup`, `tenantId`, `registry`, `existingVault`, `deployerCidrs`, `deployerPrincipalId` | | — | ✓ | — |
- * | Azure only: Log Analytics, customer-managed keys and their identity, the database administrator identity | | `logs`, `recordsKey`, `stateKey`, `encryptionIdentity`, `bootstrapIdentity` | — | ✓ | — |
+ * | Azure only: Log Analytics, the identity that reads the customer-managed keys, the database administrator identity | | `logs`, `encryptionIdentity`, `bootstrapIdentity` | — | ✓ | — |
  * | Google Cloud only: project, region, record bucket, TCP instances, APIs, whether to serve | `project`, `region`, `recordBucketName`, `recordLocation`, `tcpInstances`, `enableApis`, `serveGateway` | | — | — | ✓ |
  * | Google Cloud only: APIs, key ring, Data Access audit logs, TCP instances, service agents | | `apis`, `keys`, `auditLogs`, `tcp`, `secretsAgent`, `databaseAgent` | — | — | ✓ |
  */

@@ -136,6 +136,10 @@ export class Gatehouse extends Construct {
   public readonly keys: GatehouseKeys;
   /** The record-signing key (`keys.signingKey`). */
   public readonly signingKey: KmsCryptoKey;
+  /** The key the record bucket is encrypted with (`keys.dataKey`). */
+  public readonly recordsKey: KmsCryptoKey;
+  /** The key the created state database is encrypted with (`keys.regionalKey`, with `customerManagedKeys`). */
+  public readonly stateKey?: KmsCryptoKey;
   public readonly records: RecordBucket;
   public readonly credentials: UpstreamCredentials;
   public readonly auditLogs: DataAccessAuditLogs;
@@ -203,6 +207,7 @@ export class Gatehouse extends Construct {
     this.keys = new GatehouseKeys(this, 'Keys', { project, region, location: Token.isUnresolved(props.recordLocation) ? props.recordLocation! : kmsLocationFor(props.recordLocation ?? region) });
     const cmek = props.customerManagedKeys !== false;
     this.signingKey = this.keys.signingKey;
+    this.recordsKey = this.keys.dataKey;
     ready.push(...this.keys.addSigner(gatewayMember));
 
     this.records = new RecordBucket(this, 'Records', {
@@ -250,6 +255,7 @@ export class Gatehouse extends Construct {
         dependsOn: this.databaseAgent ? [this.databaseAgent.grant] : undefined,
       });
       this.database = database;
+      if (this.databaseAgent) this.stateKey = this.keys.regionalKey;
       const gatewayUser = database.addIamServiceAccountUser('Gateway', this.gatewayIdentity.email);
       ready.push(gatewayUser.user, gatewayUser.login);
       // The CA is a public certificate; a secret version carries it intact (a PEM inside the YAML

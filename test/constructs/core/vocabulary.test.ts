@@ -86,7 +86,8 @@ test.each(clouds)('every public child of the %s Gatehouse is in the table for th
 test('the concepts issue 17 found named three ways have one name on all three clouds', () => {
   const props = ['issuers', 'connections', 'recordRetentionDays', 'replicas', 'size', 'clientCidrs', 'logRetentionDays', 'alarmEmail', 'image',
     'network', 'existingNetwork', 'database', 'existingDatabase', 'tcpProtocols', 'sshHostKey', 'tcpTls'];
-  const children = ['records', 'federations', 'credentials', 'alarms', 'signingKey', 'stateBootstrap', 'gatewayIdentity', 'gateway', 'network', 'database', 'config'];
+  const children = ['records', 'federations', 'credentials', 'alarms', 'signingKey', 'stateBootstrap', 'gatewayIdentity', 'gateway', 'network', 'database', 'config',
+    'recordsKey', 'stateKey'];
   for (const cloud of clouds) {
     expect(props.filter((p) => !propsOf(cloud).includes(p))).toEqual([]);
     expect(children.filter((c) => !childrenOf(cloud).includes(c))).toEqual([]);
