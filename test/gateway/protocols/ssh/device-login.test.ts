@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'ssh2';
+import { DeviceLogin } from '../../../../gateway/src/protocols/ssh/device-login';
 import { REFUSED_EXIT_STATUS } from '../../../../gateway/src/protocols/ssh/server';
 import type { LoginIssuer } from '../../../support/oidc-login-issuer';
 import { readEvents } from '../../../support/pg-gateway';
@@ -174,4 +175,15 @@ describe('SSH sign-in with a device code (keyboard-interactive)', () => {
     expect(r.stdout).not.toContain('never');
     await closed;
   }, 60_000);
+});
+
+describe('DeviceLogin against issuers that cannot serve it', () => {
+  const options = { clientId: 'gatehouse-cli', scopes: ['openid'], timeoutMs: 10_000 };
+
+  it('fails with GH_ERR_ISSUER_UNAVAILABLE when discovery cannot be read, and with GH_ERR_SSH_DEVICE_FAILED when the issuer has no device endpoint', async () => {
+    // Port 9 (discard) on loopback: nothing answers.
+    await expect(new DeviceLogin({ ...options, issuer: 'http://127.0.0.1:9' }).start()).rejects.toMatchObject({ code: 'GH_ERR_ISSUER_UNAVAILABLE' });
+    // The machine-token issuer of the test environment is a real oidc-provider without the device flow.
+    await expect(new DeviceLogin({ ...options, issuer: env.issuer.issuer }).start()).rejects.toMatchObject({ code: 'GH_ERR_SSH_DEVICE_FAILED', message: expect.stringContaining('no device authorization endpoint') });
+  }, 30_000);
 });
