@@ -18,10 +18,11 @@ async function sourceFiles(dir: string): Promise<string[]> {
 
 /**
  * Every literal event type passed to a recording call in gateway/src: `record('pg.query', …)`,
- * `recordNow(…)`, `recordRequest(…)`, `recordOutcome(…)`, `append(…)`, `appendNow(…)`, `recordQuietly(…)`, `appendEvent(session, '…', …)`.
+ * `recordNow(…)`, `recordRequest(…)`, `recordOutcome(…)`, `append(…)`, `appendNow(…)`, `recordQuietly(…)`, `appendEvent(session, '…', …)`,
+ * and optional calls such as an HTTP dialect's `head.record?.('git.push', …)`.
  */
 async function emittedTypes(): Promise<Map<string, string[]>> {
-  const call = /\b(?:record|recordNow|recordRequest|recordOutcome|recordQuietly|append|appendNow|appendEvent|appendEventNow|enqueue|appendLine)\(\s*(?:[\w.]+,\s*){0,2}['"`]([a-z][a-z_]*(?:\.[a-z_]+)+)['"`]/g;
+  const call = /\b(?:record|recordNow|recordRequest|recordOutcome|recordQuietly|append|appendNow|appendEvent|appendEventNow|enqueue|appendLine)(?:\?\.)?\(\s*(?:[\w.]+,\s*){0,2}['"`]([a-z][a-z_]*(?:\.[a-z_]+)+)['"`]/g;
   const found = new Map<string, string[]>();
   for (const file of await sourceFiles(SRC)) {
     const text = await readFile(file, 'utf8');
@@ -89,7 +90,7 @@ describe('event catalog', () => {
   it('registers every event type emitted in gateway/src', async () => {
     const emitted = await emittedTypes();
     // The scan must see the emitters it is meant to police (so it cannot pass by finding nothing).
-    for (const t of ['session.start', 'session.end', 'auth.failure', 'policy.denied', 'http.request', 'http.error', 'pg.query', 'pg.result', 'pg.error', 'masking.failed', 'approval.granted', 'recording.recovered']) {
+    for (const t of ['session.start', 'session.end', 'auth.failure', 'policy.denied', 'http.request', 'http.error', 'pg.query', 'pg.result', 'pg.error', 'masking.failed', 'approval.granted', 'recording.recovered', 'git.fetch', 'git.push', 'git.push.partial']) {
       expect([t, emitted.has(t)]).toEqual([t, true]);
     }
     const missing = [...emitted].filter(([type]) => !isEventType(type)).map(([type, where]) => `${type} (${where.join(', ')})`);

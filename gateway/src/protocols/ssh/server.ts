@@ -568,7 +568,7 @@ export class SshGateway {
     try {
       const key = await pipeline.secrets.get(connection.upstream.privateKey);
       const up = await connectUpstream(connection, key, this.options.upstreamTimeoutMs ?? 10_000);
-      await session.record('ssh.session.open', {
+      await session.recordRequest('ssh.session.open', {
         upstream: upstreamName,
         upstreamUser: connection.upstream.user,
         requestedUser,

@@ -1,4 +1,7 @@
 import net from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { configSchema } from '../../../../gateway/src/config/schema';
 import type { ProtocolContext, ProtocolModule } from '../../../../gateway/src/protocols/kit/module';
 import { StartedProtocols } from '../../../../gateway/src/protocols/kit/module';
@@ -60,5 +63,29 @@ describe('protocol registry and StartedProtocols', () => {
     const a = tcpModule('a', log);
     await expect(StartedProtocols.start([a, tcpModule('b', log, { fail: true })], context)).rejects.toThrow('b cannot start');
     expect(log).toEqual(['start a', 'close a 0']);
+  });
+});
+
+describe('protocols drive the session only through its stages', () => {
+  // admit, refuse, recordRequest and recordOutcome carry the durability rules (docs/protocols.md):
+  // a protocol calling the session's or pipeline's raw record/authorize would bypass them. The
+  // one `record` a protocol may call is its HTTP request head's (`head.record?.(…)`), the dialect
+  // seam the exchange backs with those stages.
+  it('no file under gateway/src/protocols calls record, recordNow, authorize or tryAuthorizeSync', () => {
+    const root = fileURLToPath(new URL('../../../../gateway/src/protocols', import.meta.url));
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(20);
+    const calls: string[] = [];
+    for (const file of files) {
+      readFileSync(join(root, file), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          for (const m of line.matchAll(/([\w\]).?]+)\.(record|recordNow|authorize|tryAuthorizeSync)\s*(\?\.)?\(/g)) {
+            if (m[2] === 'record' && /(^|\.)head$/.test(m[1]!) && m[3] !== undefined) continue;
+            calls.push(`${file}:${i + 1}: ${line.trim()}`);
+          }
+        });
+    }
+    expect(calls).toEqual([]);
   });
 });
