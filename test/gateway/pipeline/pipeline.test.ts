@@ -86,6 +86,19 @@ describe('GatewayPipeline: session.admit', () => {
     expect(events[2]!.payload).toMatchObject({ denied: 1 });
   });
 
+  it('strict: a denial is durable before it is returned and counted in session.end (the authorize path, not the fast one)', async () => {
+    const e = await start({ recordingMode: 'strict' });
+    const s = await open(e);
+    const admitted = s.admit(op('DELETE'), s.newRequestId(), request('DELETE'));
+    expect(admitted).toBeInstanceOf(Promise);
+    expect(await admitted).toMatchObject({ effect: 'deny', code: 'policy.forbid' });
+    expect((await e.storedEvents()).filter((x) => x.session === s.id).map((x) => x.type)).toContain('policy.denied');
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(types(events)).toEqual(['session.start', 'policy.denied', 'session.end']);
+    expect(events[2]!.payload).toMatchObject({ denied: 1 });
+  });
+
   it('judges under the operation principal, not the session one, and names it in the record', async () => {
     const e = await start({ recordingMode: 'buffered' });
     const s = await open(e, ['developers']);
@@ -118,6 +131,23 @@ describe('GatewayPipeline: session.admit', () => {
     const s = await open(e);
     const decision = await s.admit(op('GET'), s.newRequestId(), request('GET'), { review: true });
     expect(decision).toMatchObject({ effect: 'deny', code: 'approval.unavailable' });
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(types(events)).toEqual(['session.start', 'policy.denied', 'session.end']);
+    expect(events[2]!.payload).toMatchObject({ denied: 1 });
+  });
+
+  it('a review the handler denies is a counted refusal (session.end denied)', async () => {
+    const e = await start({
+      recordingMode: 'buffered',
+      review: async (_s, operation, _id, decision) => ({ effect: 'deny', code: 'approval.denied', reasons: decision.reasons, message: `denied ${operation.summary}` }),
+    });
+    const s = await open(e);
+    expect(await s.admit(op('GET'), s.newRequestId(), request('GET'), { review: true })).toMatchObject({ effect: 'deny', code: 'approval.denied' });
+    await s.close('done');
+    const events = await e.events(s.id);
+    expect(events.find((x) => x.type === 'policy.denied')).toMatchObject({ payload: { code: 'approval.denied' } });
+    expect(events.at(-1)).toMatchObject({ type: 'session.end', payload: { denied: 1 } });
   });
 
   it('review goes through the review handler; a grant admits and records the request', async () => {
