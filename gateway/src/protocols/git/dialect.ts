@@ -217,7 +217,7 @@ class GitDialect implements HttpDialect {
         },
       }),
     };
-    head.record?.('git.push', payload as unknown as Record<string, unknown>);
+    head.record?.('git.push', payload);
     const approvals = this.connection.approvals;
     const retry = approvals.mode === 'refuse-and-retry' ? { withinSeconds: approvals.retrySeconds, caseInsensitive: this.connection.caseInsensitive } : undefined;
     const operations = gitPushOperations(endpoint, this.connection.name, request, inspection, retry);

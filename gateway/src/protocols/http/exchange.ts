@@ -11,7 +11,7 @@ import type { Principal } from '../../identity/principal';
 import { countMasked, type MaskingPolicy } from '../../masking/masking-policy';
 import type { Decision, Operation } from '../../policy/decision';
 import type { GatewaySession, Pipeline } from '../../pipeline/types';
-import type { EventType } from '../../recording/event-catalog';
+import type { EventType, PayloadOf } from '../../recording/event-catalog';
 import { bodyTooLarge, decodeRequest, HttpRefusal, type HttpCaller, type HttpRefusedAbout, type HttpRequestHead, type HttpTranscript, type HttpUpstreamRewrite, type HttpRefusedOperation, type HttpResponseRewrite, type SpooledBody } from '../kit/http-dialect';
 import type { CanonicalTarget } from './canonical-target';
 import { BodyCapture, ResponseDecoder } from './capture';
@@ -162,8 +162,8 @@ export class Exchange implements HttpRequestHead, ExpiringStream {
     return this.prefixRead === undefined ? undefined : prefixBytes(this.prefixRead);
   }
 
-  record(type: EventType, payload: Record<string, unknown>): void {
-    void this.session.recordOutcome(type as never, payload as never, this.requestId);
+  record<T extends EventType>(type: T, payload: PayloadOf<T>): void {
+    void this.session.recordOutcome(type, payload, this.requestId);
   }
 
   /**

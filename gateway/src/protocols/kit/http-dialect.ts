@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { ErrorCode, GatehouseError } from '../../errors';
 import type { Principal } from '../../identity/principal';
-import type { EventType } from '../../recording/event-catalog';
+import type { EventType, PayloadOf } from '../../recording/event-catalog';
 import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
 
 /**
@@ -223,7 +223,7 @@ export interface HttpRequestHead {
    * throwing; the type must be registered): a dialect's own description of what it decoded (Git:
    * `git.push` with its ref updates). Absent on heads built outside an exchange.
    */
-  record?(type: EventType, payload: Record<string, unknown>): void;
+  record?<T extends EventType>(type: T, payload: PayloadOf<T>): void;
   /**
    * The body bytes read before judging, once read (undefined before, and on heads built outside an
    * exchange): for a `sendError` that must answer in a framing the body negotiated when the
