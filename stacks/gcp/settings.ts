@@ -92,6 +92,15 @@ export function readGcpSettings(raw: unknown): GcpSettings {
     recordingMode: r.oneOf('recordingMode', ['strict', 'buffered'] as const),
     adminGroups: r.list<string>('adminGroups'),
   };
+  // A value still naming the placeholder project while `project` is real would deploy to (or look up
+  // an image in) someone else's project: the plan would fail far from the cause. Refuse it here.
+  if (project !== PLACEHOLDER_PROJECT) {
+    for (const key of ['image', 'recordBucketName'] as const) {
+      if (settings[key].includes(PLACEHOLDER_PROJECT)) {
+        r.problems.push(`gatehouse:gcp.${key}: "${settings[key]}" still names the placeholder project "${PLACEHOLDER_PROJECT}" while project is "${project}"; remove ${key} (its default derives from project) or set it`);
+      }
+    }
+  }
   r.finish('Invalid Gatehouse Google Cloud settings');
   return settings;
 }

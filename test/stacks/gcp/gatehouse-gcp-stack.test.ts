@@ -53,6 +53,15 @@ describe('reference stacks (stacks/gcp)', () => {
     expect(settings().image).toBe('europe-west1-docker.pkg.dev/my-gatehouse-project/gatehouse/gateway:0.1.0');
   });
 
+  test('setting only project (docs/gcp.md step 1) moves the image and the record bucket to it; a leftover placeholder value is refused', () => {
+    const own = readGcpSettings({ ...context['gatehouse:gcp'], project: 'acme-gatehouse' });
+    expect(own.image).toBe('europe-west1-docker.pkg.dev/acme-gatehouse/gatehouse/gateway:0.1.0');
+    expect(own.recordBucketName).toBe('acme-gatehouse-gatehouse-records');
+    expect(() => readGcpSettings({ ...context['gatehouse:gcp'], project: 'acme-gatehouse', image: 'europe-west1-docker.pkg.dev/my-gatehouse-project/gatehouse/gateway:0.1.0', recordBucketName: 'my-gatehouse-project-gatehouse-records' })).toThrow(
+      /gatehouse:gcp\.image: .*still names the placeholder project "my-gatehouse-project" while project is "acme-gatehouse"[\s\S]*gatehouse:gcp\.recordBucketName: /,
+    );
+  });
+
   test('template snapshot', () => {
     expect(json).toMatchSnapshot();
   });
@@ -100,7 +109,9 @@ describe('reference stacks (stacks/gcp)', () => {
     const patterns = readFileSync('.gcloudignore', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     expect(patterns.filter((p) => /^\/?dist(\/|$)|^#!include/.test(p))).toEqual([]);
     expect(readFileSync('stacks/gcp/cloudbuild.yaml', 'utf8')).toMatch(/args: \[build, -f, gateway\/Dockerfile, -t, '\$\{_IMAGE\}', \.\]/);
-    expect(readFileSync('docs/gcp.md', 'utf8')).toContain('gcloud builds submit --config stacks/gcp/cloudbuild.yaml');
+    // --project: without it gcloud uses its configured default project, not the one the stacks deploy to.
+    expect(readFileSync('docs/gcp.md', 'utf8')).toContain('gcloud builds submit --project "$PROJECT" --config stacks/gcp/cloudbuild.yaml');
+    expect(readFileSync('docs/gcp.md', 'utf8')).toMatch(/gcloud secrets versions add gatehouse-<connection> --project "\$PROJECT"/);
   });
 
   test('an unknown gatehouse:* context key in cdktf.json is an error; cdktf.json itself passes', () => {
