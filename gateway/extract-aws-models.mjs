@@ -17,6 +17,9 @@ const CLIENTS = [
   { dir: 'node_modules/@aws-sdk/client-secrets-manager/dist-es' },
   { dir: 'node_modules/@aws-sdk/client-dynamodb/dist-es' },
   { dir: 'node_modules/@aws-sdk/client-sts/dist-es' },
+  { dir: 'node_modules/@aws-sdk/client-lambda/dist-es' },
+  { dir: 'node_modules/@aws-sdk/client-sqs/dist-es' },
+  { dir: 'node_modules/@aws-sdk/client-bedrock-runtime/dist-es' },
   { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso' },
   { dir: 'node_modules/@aws-sdk/nested-clients/dist-es/submodules/cognito-identity' },
 ];
@@ -59,6 +62,7 @@ async function extract({ dir, signingName }) {
     if (m && controlSets.has(m[1])) expressControl.add(m[2]);
   }
   const resourcePaths = await resourcePathsOf(abs, protocol);
+  const endpointPrefix = endpointPrefixOf(abs, name);
   const operations = {};
   for (const file of readdirSync(schemaDir).filter((f) => f.endsWith('.js')).sort()) {
     // dist-es uses extensionless relative imports that Node's ESM loader refuses: bundle the schema file first.
@@ -109,7 +113,21 @@ async function extract({ dir, signingName }) {
   const pkg = dir.split('/dist-es')[0];
   const version = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).version;
   const sorted = Object.fromEntries(Object.keys(operations).sort().map((k) => [k, operations[k]]));
-  return [name, { namespace, protocol, target: serviceTarget, source: `${pkg.replace('node_modules/', '')}@${version}`, operations: sorted }];
+  return [name, { namespace, protocol, target: serviceTarget, ...(endpointPrefix === undefined ? {} : { endpointPrefix }), source: `${pkg.replace('node_modules/', '')}@${version}`, operations: sorted }];
+}
+
+/**
+ * The host name prefix of the service's regional endpoint when it is not its signing name (Bedrock
+ * runtime signs as `bedrock` at `bedrock-runtime.<region>`; the SSO portal at `portal.sso.<region>`),
+ * from the endpoint rules the client ships (`https://<prefix>.{Region}...`, FIPS variants aside).
+ */
+function endpointPrefixOf(abs, signingName) {
+  let rules;
+  try { rules = readFileSync(join(abs, 'endpoint/bdd.js'), 'utf8'); } catch { rules = readFileSync(join(abs, 'endpoint/ruleset.js'), 'utf8'); }
+  const prefixes = [...new Set([...rules.matchAll(/https:\/\/([a-z0-9.-]+)\.\{/g)].map((m) => m[1]).filter((p) => !p.endsWith('-fips')))];
+  if (prefixes.length === 0 || prefixes.includes(signingName)) return undefined;
+  if (prefixes.length !== 1) throw new Error(`${abs}: endpoint prefixes ${prefixes.join(', ')}, none of them ${signingName}`);
+  return prefixes[0];
 }
 
 /** Whether a structure schema has a member that is an event stream (a union with the `streaming` trait). */

@@ -120,8 +120,12 @@ export const ERROR_CODES = {
   GH_ERR_AWS_OPERATION_UNKNOWN: 400,
   /** A request two operations match equally well: refused, never guessed. */
   GH_ERR_AWS_OPERATION_AMBIGUOUS: 400,
-  /** An operation that streams events (S3 SelectObjectContent, Bedrock streaming): not judged frame by frame, so refused. */
+  /** An operation whose request is an event stream (HTTP/2 bidirectional: Transcribe streaming, Bedrock's bidirectional stream): not judged, so refused. */
   GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED: 501,
+  /** An upstream event stream whose framing or CRCs do not check: cut, never passed on in part. */
+  GH_ERR_AWS_EVENT_STREAM_MALFORMED: 502,
+  /** A gateway-signed presigned URL whose ticket is expired, forged, or does not fit the request it is used for. */
+  GH_ERR_AWS_PRESIGN_INVALID: 403,
   // Git (protocols/git)
   /** A push could not be judged: the system git failed, timed out or exceeded its bounds (the push does not go through). */
   GH_ERR_GIT_INSPECTION_FAILED: 502,

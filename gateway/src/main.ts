@@ -13,6 +13,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   token: async () => (await import('./cli/commands/token')).tokenCommand,
   'git-credential': async () => (await import('./cli/commands/git-credential')).gitCredentialCommand,
   'aws-credentials': async () => (await import('./cli/commands/aws-credentials')).awsCredentialsCommand,
+  aws: async () => (await import('./cli/commands/aws')).awsCommand,
   login: async () => (await import('./cli/commands/login')).loginCommand,
   logout: async () => (await import('./cli/commands/logout')).logoutCommand,
   setup: async () => (await import('./cli/commands/setup')).setupCommand,

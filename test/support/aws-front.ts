@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { EventStreamCodec } from '@smithy/core/event-streams';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../gateway/src/protocols/aws/sha256';
 
@@ -49,6 +50,18 @@ export interface AwsFrontOptions {
    * needs `x-amz-target` and a SigV4-shaped `authorization`, which it does not check). @default none
    */
   readonly forwardHeaders?: readonly string[];
+  /**
+   * Answers a verified request itself instead of the stand-in (what the stand-in lacks: S3 Select's
+   * event-stream answer); undefined: the stand-in answers. The body may come in pieces, each written
+   * on its own. @default the stand-in answers every request
+   */
+  readonly answer?: (request: { readonly method: string; readonly url: string; readonly body: Buffer }) => Promise<FrontAnswer | undefined> | FrontAnswer | undefined;
+}
+
+export interface FrontAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: readonly Buffer[];
 }
 
 export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront> {
@@ -86,6 +99,13 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
       res.writeHead(403, { 'content-type': 'application/xml', 'x-amz-request-id': 'FRONTREFUSED' }).end(xml);
       return;
     }
+    const own = await options.answer?.({ method: req.method!, url: req.url!, body });
+    if (own !== undefined) {
+      res.writeHead(own.status, { 'x-amz-request-id': `FRONT${records.length}`, ...own.headers });
+      for (const piece of own.body) res.write(piece);
+      res.end();
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (v === undefined) continue;
@@ -101,7 +121,7 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (upRes) => {
       // AWS answers every call with a request id; s3rver does not always: the front adds one, as AWS would.
       const headers = { ...upRes.headers };
-      headers['x-amz-request-id'] ??= `FRONT${records.length}`;
+      if (headers['x-amzn-requestid'] === undefined) headers['x-amz-request-id'] ??= `FRONT${records.length}`;
       res.writeHead(upRes.statusCode!, headers);
       upRes.pipe(res);
     });
@@ -229,4 +249,125 @@ function decodeTrailerChunks(raw: Buffer, req: IncomingMessage): Buffer {
     if (value !== want.toString('base64')) throw new Error('the CRC32 trailer does not match the body');
   } else if (name !== '') throw new Error(`unexpected trailer ${name}`);
   return body;
+}
+
+/**
+ * A minimal STS stand-in (query protocol, XML answers) behind SigV4-verifying fronts: `AssumeRole`
+ * issues a fresh temporary credential for the role it names (the gateway's own call for a
+ * connection's `brokered.roleArn`), and `GetCallerIdentity` answers the identity of the access key
+ * that signed the request (the front passes the verified `Authorization` on). A front before each
+ * role checks the signature: `assumeUrl` with the source credential, `url` with the credential the
+ * last AssumeRole issued, so a GetCallerIdentity the gateway forwards verifies only when the
+ * gateway re-signed it with the role it assumed.
+ */
+export interface StsStandIn {
+  /** The AssumeRole endpoint (the gateway's `brokered.stsEndpoint`): verifies with the source credential. */
+  readonly assumeUrl: string;
+  /** The STS API endpoint (a connection's `endpoint`): verifies with the last issued credential. */
+  readonly url: string;
+  /** The credentials issued by AssumeRole, in order. */
+  readonly issued: readonly (FrontCredentials & { readonly arn: string })[];
+  readonly assumeFront: AwsFront;
+  readonly apiFront: AwsFront;
+  close(): Promise<void>;
+}
+
+export interface StsStandInOptions {
+  readonly region: string;
+  readonly account: string;
+  /** The gateway's source credential (its task role, here static keys) and that identity's ARN. */
+  readonly source: FrontCredentials & { readonly arn: string };
+  /** Roles AssumeRole grants (others: AccessDenied). */
+  readonly roles: readonly string[];
+}
+
+export async function startStsStandIn(options: StsStandInOptions): Promise<StsStandIn> {
+  const issued: (FrontCredentials & { arn: string })[] = [];
+  const identities = new Map<string, string>([[options.source.accessKeyId, options.source.arn]]);
+  const xml = (res: ServerResponse, status: number, body: string): void => {
+    res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': `sts-${issued.length}-${Date.now()}` }).end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
+  };
+  const error = (res: ServerResponse, status: number, code: string, message: string): void =>
+    xml(res, status, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>stand-in</RequestId></ErrorResponse>`);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const key = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+      const ns = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"';
+      switch (form.get('Action')) {
+        case 'AssumeRole': {
+          const role = form.get('RoleArn') ?? '';
+          const session = form.get('RoleSessionName') ?? '';
+          if (!options.roles.includes(role) || key !== options.source.accessKeyId) return error(res, 403, 'AccessDenied', `not authorized to assume ${role}`);
+          const n = issued.length + 1;
+          const arn = `arn:aws:sts::${options.account}:assumed-role/${role.split('/').pop()}/${session}`;
+          const credential = { accessKeyId: `ASIASTANDIN${String(n).padStart(9, '0')}`, secretAccessKey: `assumed/${n}/${Math.random().toString(36).slice(2)}`, sessionToken: `FwoStandIn${n}&token/${Math.random().toString(36).slice(2)}`, arn };
+          issued.push(credential);
+          identities.set(credential.accessKeyId, arn);
+          const exp = new Date(Date.now() + Number(form.get('DurationSeconds') ?? 3600) * 1000).toISOString();
+          const token = credential.sessionToken.replace(/&/g, '&amp;');
+          return xml(res, 200, `<AssumeRoleResponse ${ns}><AssumeRoleResult><Credentials><AccessKeyId>${credential.accessKeyId}</AccessKeyId><SecretAccessKey>${credential.secretAccessKey}</SecretAccessKey><SessionToken>${token}</SessionToken><Expiration>${exp}</Expiration></Credentials><AssumedRoleUser><Arn>${arn}</Arn><AssumedRoleId>AROASTANDIN:${session}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>stand-in-${n}</RequestId></ResponseMetadata></AssumeRoleResponse>`);
+        }
+        case 'GetCallerIdentity': {
+          const arn = key === undefined ? undefined : identities.get(key);
+          if (arn === undefined) return error(res, 403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+          const userId = arn.includes(':assumed-role/') ? `AROASTANDIN:${arn.split('/').pop()}` : 'AIDASTANDINSOURCE';
+          return xml(res, 200, `<GetCallerIdentityResponse ${ns}><GetCallerIdentityResult><Arn>${arn}</Arn><UserId>${userId}</UserId><Account>${options.account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stand-in-gci</RequestId></ResponseMetadata></GetCallerIdentityResponse>`);
+        }
+        default:
+          return error(res, 400, 'InvalidAction', `Could not find operation ${String(form.get('Action')).slice(0, 40)}`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const upstream = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const common = { upstream, service: 'sts', region: options.region, forwardHeaders: ['authorization'] };
+  const assumeFront = await startAwsFront({ ...common, credentials: () => options.source });
+  const apiFront = await startAwsFront({
+    ...common,
+    credentials: () => {
+      const last = issued.at(-1);
+      if (last === undefined) throw new Error('no role was assumed yet');
+      return last;
+    },
+  });
+  return {
+    assumeUrl: assumeFront.url,
+    url: apiFront.url,
+    issued,
+    assumeFront,
+    apiFront,
+    close: async () => {
+      await Promise.all([assumeFront.close(), apiFront.close()]);
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/**
+ * An S3 SelectObjectContent answer as AWS frames it (application/vnd.amazon.eventstream), encoded
+ * with the SDK's own codec: one `Records` event per row group, then `Stats` and `End`
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html). `corrupt`
+ * flips a payload byte of the second message after encoding (its CRC no longer matches).
+ */
+export function selectEventStream(rows: readonly Buffer[], options: { readonly corrupt?: boolean } = {}): Buffer[] {
+  const codec = new EventStreamCodec((b) => Buffer.from(b).toString('utf8'), (s) => new Uint8Array(Buffer.from(s, 'utf8')));
+  const event = (type: string, contentType: string | undefined, body: Buffer): Buffer => {
+    const headers: Record<string, { type: 'string'; value: string }> = { ':message-type': { type: 'string', value: 'event' }, ':event-type': { type: 'string', value: type } };
+    if (contentType !== undefined) headers[':content-type'] = { type: 'string', value: contentType };
+    return Buffer.from(codec.encode({ headers, body: new Uint8Array(body) }));
+  };
+  const returned = rows.reduce((n, r) => n + r.length, 0);
+  const messages = [
+    ...rows.map((r) => event('Records', 'application/octet-stream', r)),
+    event('Stats', 'text/xml', Buffer.from(`<Stats xmlns=""><BytesScanned>${returned}</BytesScanned><BytesProcessed>${returned}</BytesProcessed><BytesReturned>${returned}</BytesReturned></Stats>`)),
+    event('End', undefined, Buffer.alloc(0)),
+  ];
+  if (options.corrupt) {
+    const m = messages[1]!;
+    m[m.length - 6] = m[m.length - 6]! ^ 0xff;
+  }
+  return messages;
 }

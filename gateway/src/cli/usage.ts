@@ -30,6 +30,9 @@ Commands:
   aws-credentials [GATEWAY] [--connection NAME]
                               AWS credential_process: prints short-lived caller credentials only
                               the gateway accepts (same token source as token, or --token).
+  aws presign s3://BUCKET/KEY [--method GET|PUT] [--expires SECONDS]
+                              A presigned URL of one S3 object that points at the gateway, which
+                              judges, re-signs and records each use until it expires.
   verify PATH                 Verify a whole log (digests, segments, per-event hash chains) and
                               name the first broken link. Exit 0 only when every event is covered
                               by a signed digest and every instance ends sealed; 1 when not.
@@ -153,6 +156,20 @@ Exit 1 with a message on stderr, nothing on stdout, when the gateway refuses.
   [profile gatehouse]
   credential_process = gatehouse aws-credentials https://gatehouse.example.com --connection s3
   endpoint_url = https://gatehouse.example.com/aws/s3
+`,
+  aws: `Usage: gatehouse aws presign s3://BUCKET/KEY [--method GET|PUT] [--expires SECONDS] [--gateway URL] [--connection NAME]
+       [--ambient [--audience AUD] | --token-file PATH | --token-env NAME | --token TOKEN]
+
+Asks the gateway (--gateway, default: the last login) for a presigned URL of one S3 object. The
+gateway judges aws:s3:GetObject (GET, the default) or aws:s3:PutObject (PUT) for you, records the
+issuance, and prints a URL that points at the gateway itself: each use is judged again, re-signed
+with the gateway's own AWS credential and recorded, until the URL expires (--expires, default 300
+seconds, at most 3600, never beyond your token). The URL is a bearer credential for that one
+object and method: share it as you would a password. --connection names the S3 connection when
+the gateway has several.
+
+  gatehouse aws presign s3://reports/2026/q4.pdf --expires 600
+  curl -fo q4.pdf "$(gatehouse aws presign s3://reports/2026/q4.pdf)"
 `,
   'git-credential': `Usage: gatehouse git-credential [GATEWAY] [options] get|store|erase
 

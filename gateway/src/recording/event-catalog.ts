@@ -220,6 +220,33 @@ export interface AwsResponsePayload {
   /** True when the body was left out because the call mints or reveals credentials. */
   readonly bodyOmitted?: boolean;
   readonly masked?: boolean;
+  /**
+   * An event-stream answer (`application/vnd.amazon.eventstream`), passed through message by message
+   * after checking each one's framing and CRCs: recorded as metadata (the body is not kept).
+   */
+  readonly eventStream?: {
+    readonly messages: number;
+    readonly bytes: number;
+    readonly sha256: string;
+    readonly events: Readonly<Record<string, number>>;
+    readonly exceptions?: readonly { readonly type: string; readonly message: string }[];
+  };
+  /** The call was made with a gateway-signed presigned URL (`gatehouse aws presign`): its ticket's id. */
+  readonly presign?: string;
+}
+
+/** A gateway presigned URL issued for one S3 object (`gatehouse aws presign`): its ticket's id, never the ticket. */
+export interface AwsPresignIssuedPayload {
+  readonly connection: string;
+  /** The ticket's id (each use's `aws.response` names it as `presign`). */
+  readonly id: string;
+  /** `aws:s3:GetObject` or `aws:s3:PutObject`. */
+  readonly action: string;
+  readonly method: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** ISO 8601. */
+  readonly expiration: string;
 }
 
 /** Caller credentials issued for AWS APIs (`gatehouse aws-credentials`): never the secret. */
@@ -606,6 +633,7 @@ export const EVENT_CATALOG = {
   'llm.exchange': event<LlmExchangePayload>()('info', 'GH2100I', 'The transcript of one model call.'),
   'aws.response': event<AwsResponsePayload>()('info', 'GH2600I', "An AWS API call's outcome: operation, resources, status, AWS request id and error code, the answer up to the cap."),
   'aws.credentials.issued': event<AwsCredentialsIssuedPayload>()('info', 'GH2601I', 'Gateway-issued AWS caller credentials were handed to a caller (access key id and expiry; never the secret).'),
+  'aws.presign.issued': event<AwsPresignIssuedPayload>()('info', 'GH2602I', 'A gateway presigned URL for one S3 object was issued to a caller policy allowed (its id, method, bucket, key, expiry; never the ticket).'),
   'pg.query': event<PgQueryPayload>()('info', 'GH2200I', 'A SQL statement (or bound portal), recorded before it is forwarded.'),
   'pg.result': event<PgResultPayload>()('info', 'GH2201I', "A statement's outcome: tag, rows (masked), or its error."),
   'pg.error': event<PgErrorPayload>()('error', 'GH2202E', 'PostgreSQL refused a Parse or Bind, or the client broke the protocol.'),

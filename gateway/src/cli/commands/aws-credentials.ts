@@ -42,22 +42,8 @@ export async function awsCredentialsCommand(argv: string[], io: CommandIO, deps:
   const gateway = positionals[0] !== undefined ? normalizeGateway(positionals[0]) : readDefaultGateway(env);
   if (!gateway) throw new GatehouseError('GH_ERR_NOT_LOGGED_IN', 'not logged in: run gatehouse login <gateway-url>, or name the gateway');
 
-  let token = values.token ?? env.GATEHOUSE_TOKEN;
-  if (token === undefined || token === '') {
-    const tokenArgs: string[] = [];
-    const workload = values.ambient || values['token-file'] !== undefined || values['token-env'] !== undefined;
-    if (values.ambient) tokenArgs.push('--ambient');
-    if (values.audience !== undefined) tokenArgs.push('--audience', values.audience);
-    if (values['token-file'] !== undefined) tokenArgs.push('--token-file', values['token-file']);
-    if (values['token-env'] !== undefined) tokenArgs.push('--token-env', values['token-env']);
-    if (values['min-valid'] !== undefined) tokenArgs.push('--min-valid', values['min-valid']);
-    if (!workload) tokenArgs.push(gateway);
-    const printed: string[] = [];
-    const code = await tokenCommand(tokenArgs, { out: (l) => printed.push(l), err: (l) => io.err(l) }, { env, ...(deps.now === undefined ? {} : { now: deps.now }) });
-    if (code !== 0) return code;
-    token = printed.join('\n').trim();
-  }
-  if (token === '' || /[\r\n\0]/.test(token)) throw new GatehouseError('GH_ERR_TOKEN_MALFORMED', 'the token source did not give one token on one line');
+  const token = await callerToken(values, gateway, env, io, deps);
+  if (token === undefined) return 1;
 
   const url = new URL(CREDENTIALS_PATH, gateway);
   if (values.connection !== undefined) url.searchParams.set('connection', values.connection);
@@ -85,4 +71,40 @@ export async function awsCredentialsCommand(argv: string[], io: CommandIO, deps:
   }
   io.out(JSON.stringify({ Version: 1, AccessKeyId: body.AccessKeyId, SecretAccessKey: body.SecretAccessKey, SessionToken: body.SessionToken, Expiration: body.Expiration }));
   return 0;
+}
+
+/** Token options shared by the AWS commands (`aws-credentials`, `aws presign`). */
+export interface CallerTokenOptions {
+  readonly token?: string;
+  readonly 'min-valid'?: string;
+  readonly ambient?: boolean;
+  readonly 'token-file'?: string;
+  readonly 'token-env'?: string;
+  readonly audience?: string;
+}
+
+/**
+ * The caller's current token, where `gatehouse token` takes it (--token / GATEHOUSE_TOKEN, the
+ * login cache, or a workload's with --ambient / --token-file / --token-env). Undefined when the
+ * token command failed (it said why on stderr).
+ */
+export async function callerToken(values: CallerTokenOptions, gateway: string, env: NodeJS.ProcessEnv, io: CommandIO, deps: AwsCredentialsDeps): Promise<string | undefined> {
+  let token = values.token ?? env.GATEHOUSE_TOKEN;
+  if (token === undefined || token === '') {
+    const tokenArgs: string[] = [];
+    const workload = values.ambient || values['token-file'] !== undefined || values['token-env'] !== undefined;
+    if (values.ambient) tokenArgs.push('--ambient');
+    if (values.audience !== undefined) tokenArgs.push('--audience', values.audience);
+    if (values['token-file'] !== undefined) tokenArgs.push('--token-file', values['token-file']);
+    if (values['token-env'] !== undefined) tokenArgs.push('--token-env', values['token-env']);
+    if (values['min-valid'] !== undefined) tokenArgs.push('--min-valid', values['min-valid']);
+    if (!workload) tokenArgs.push(gateway);
+    const printed: string[] = [];
+    const code = await tokenCommand(tokenArgs, { out: (l) => printed.push(l), err: (l) => io.err(l) }, { env, ...(deps.now === undefined ? {} : { now: deps.now }) });
+    if (code !== 0) return undefined;
+    token = printed.join('\n').trim();
+  }
+  if (token === '' || /[\r\n\0]/.test(token)) throw new GatehouseError('GH_ERR_TOKEN_MALFORMED', 'the token source did not give one token on one line');
+
+  return token;
 }

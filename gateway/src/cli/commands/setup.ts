@@ -113,6 +113,9 @@ export async function setupCommand(argv: string[], io: CommandIO, deps: SetupDep
       const processCommand = shellJoin([...self, 'aws-credentials', gateway, ...(aws ? ['--connection', aws.name] : [])]);
       changes = [planAwsProfile(awsConfigPath(env), { profile: values.profile, credentialProcess: processCommand, endpointUrl, region: values.region ?? aws?.region })];
       notes.push(`Use it with: aws --profile ${values.profile} ...  (or AWS_PROFILE=${values.profile})`);
+      // endpoint_url (and AWS_ENDPOINT_URL*) arrived in aws-cli 2.13; older CLIs (Debian bookworm's
+      // 2.9) ignore it and call AWS directly, where the gateway's credential is refused.
+      notes.push(`aws-cli older than 2.13 ignores endpoint_url (see aws --version): add --endpoint-url ${endpointUrl} to each command.`);
       break;
     }
   }

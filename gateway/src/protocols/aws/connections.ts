@@ -1,20 +1,22 @@
-import type { AwsConnectionConfig, HttpConnectionConfig } from '../../config/schema';
+import type { AwsConnectionConfig, HttpConnectionConfig, MaskingConfig } from '../../config/schema';
 import { GatehouseError } from '../../errors';
 import type { SecretProvider } from '../../pipeline/types';
 import type { HttpDialect } from '../kit/http-dialect';
 import { brokeredCredentials } from './brokered';
 import { parseKeyring, type GatewayKeyring } from './credentials';
 import { awsDialect } from './dialect';
+import { AWS_SERVICE_MODELS } from './model/services.generated';
 
 /**
  * `aws` connections ride on the HTTP exchange: each becomes an HTTP connection (its route, its
  * upstream endpoint, no bearer credential: the dialect re-signs) with the aws dialect.
  */
 
-/** AWS's regional endpoint of a service (its signing name), unless the connection names one. */
+/** AWS's regional endpoint of a service (its model's endpoint prefix, else its signing name), unless the connection names one. */
 export function endpointOf(connection: AwsConnectionConfig): string {
   if (connection.endpoint !== undefined) return connection.endpoint;
-  return `https://${connection.service}.${connection.region}.amazonaws.com`;
+  const prefix = Object.hasOwn(AWS_SERVICE_MODELS, connection.service) ? (AWS_SERVICE_MODELS[connection.service]!.endpointPrefix ?? connection.service) : connection.service;
+  return `https://${prefix}.${connection.region}.amazonaws.com`;
 }
 
 export function httpConnectionOf(connection: AwsConnectionConfig): HttpConnectionConfig {
@@ -71,6 +73,8 @@ export interface AwsConnectionsOptions {
   readonly bodyCapBytes: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** The top-level masking block, which connections without their own take. @default none */
+  readonly defaultMasking?: MaskingConfig;
 }
 
 /** The prepared `aws` connections: their HTTP form, dialects and keyrings, by name. */
@@ -81,8 +85,14 @@ export interface AwsConnections {
   readonly configs: ReadonlyMap<string, AwsConnectionConfig>;
 }
 
-/** Largest body judged whole (JSON and query protocols): the SDKs' requests are far smaller. */
-const JUDGED_BODY_CAP = 1024 * 1024;
+/**
+ * Largest body judged whole (JSON, REST-JSON and query protocols: read into memory because the
+ * caller's signature covers its hash and the resources it names are judged on it). AWS's largest
+ * documented request of these protocols is DynamoDB's 16 MB (BatchWriteItem, TransactWriteItems;
+ * Lambda's synchronous Invoke takes 6 MB): a smaller cap would refuse valid calls (it was 1 MiB).
+ * A longer body is refused (413) before it is judged. S3 (REST-XML) streams and is not bounded here.
+ */
+export const JUDGED_BODY_CAP = 16 * 1024 * 1024;
 
 export function prepareAwsConnections(connections: readonly AwsConnectionConfig[], options: AwsConnectionsOptions): AwsConnections {
   const dialects: Record<string, HttpDialect> = {};
@@ -99,6 +109,7 @@ export function prepareAwsConnections(connections: readonly AwsConnectionConfig[
       brokered: brokeredCredentials(c, options.secrets),
       bodyCap: Math.max(JUDGED_BODY_CAP, recordCap),
       recordCap,
+      masks: (c.masking ?? options.defaultMasking)?.enabled === true,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
   }

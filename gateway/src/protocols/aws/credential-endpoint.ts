@@ -6,6 +6,7 @@ import { bearerToken, clientInfo } from '../http/request';
 import type { AwsConnections } from './connections';
 import { credentialProcessOutput, mintCallerCredential } from './credentials';
 import { credentialScopeOf } from './dialect';
+import { AWS_PRESIGN_PATH, issuePresign } from './presign-endpoint';
 
 /**
  * `POST /.well-known/gatehouse/aws-credentials?connection=<name>`: exchanges the caller's OIDC
@@ -25,6 +26,14 @@ export function withAwsCredentials(
   if (aws.configs.size === 0) return next;
   return (req, res) => {
     const url = req.url ?? '';
+    if (url === AWS_PRESIGN_PATH || url.startsWith(`${AWS_PRESIGN_PATH}?`)) {
+      // Gateway presigned URLs for S3 objects (presign-endpoint.ts).
+      issuePresign(pipeline, aws, req, res).catch((e: unknown) => {
+        if (!res.headersSent) sendError(res, toGatehouseError(e, 'GH_ERR_INTERNAL'));
+        else res.destroy();
+      });
+      return;
+    }
     if (url !== AWS_CREDENTIALS_PATH && !url.startsWith(`${AWS_CREDENTIALS_PATH}?`)) return next(req, res);
     issue(pipeline, aws, req, res).catch((e: unknown) => sendError(res, toGatehouseError(e, 'GH_ERR_INTERNAL')));
   };

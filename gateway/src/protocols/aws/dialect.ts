@@ -17,10 +17,12 @@ import { authenticateAwsRequest, type AuthenticatedAwsRequest } from './authenti
 import type { BrokeredCredentials } from './brokered';
 import type { GatewayKeyring } from './credentials';
 import { sendAwsError, type AwsWireProtocol } from './errors';
+import { EventStreamPassThrough, isEventStream } from './event-stream';
 import { AWS_SERVICE_MODELS } from './model/services.generated';
 import { deriveOperation, type AwsOperation } from './operations';
+import { PRESIGN_PARAM, verifyPresignTicket, type PresignTicket } from './presign';
 import { resignChunks, resignRequest, signingKey, type ChunkSigner, type UpstreamSignature } from './resign';
-import type { SignedRequest } from './sigv4';
+import { parseQuery, type SignedRequest } from './sigv4';
 import { AwsCallTranscript } from './transcript';
 
 /**
@@ -42,12 +44,21 @@ export interface AwsDialectOptions {
   readonly recordCap: number;
   /** Milliseconds since epoch. @default Date.now */
   readonly now?: () => number;
+  /**
+   * The connection masks its responses: an event-stream answer then takes the masking path as
+   * binary content (the connection's `masking.binary` passes or refuses it), since its frames'
+   * CRCs would not survive masking. @default false
+   */
+  readonly masks?: boolean;
 }
 
-/** What the dialect keeps about one request between its stages. */
+/** What the dialect keeps about one request between its stages: a SigV4-authenticated call, or a gateway presigned URL's. */
 interface AwsCall {
-  readonly auth: AuthenticatedAwsRequest;
+  readonly auth?: AuthenticatedAwsRequest;
+  readonly presign?: PresignTicket;
   operation?: AwsOperation;
+  /** An event-stream answer being passed through (its summary goes into `aws.response`). */
+  events?: EventStreamPassThrough;
 }
 
 /** The caller credential's scope: connections sharing one accept each other's credentials. */
@@ -82,20 +93,30 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
     decode(head: HttpRequestHead, body: HttpRequestBody | undefined): Operation | HttpRefusal {
       const call = head.caller?.context as AwsCall | undefined;
       if (call === undefined) return new HttpRefusal(DECISION_CODES.awsAuthentication, 'GH_ERR_AWS_SIGNATURE_MISSING', 'the request was not authenticated by its AWS signature');
+      const presign = call.presign;
       const derived = deriveOperation(
-        { method: head.method, path: head.routedPath, query: head.query ?? '', host: head.host, headers: singleHeaders(head.headers), ...(body?.complete === true ? { body: body.bytes } : {}) },
+        // A presigned URL's only query parameter is its ticket (checked by authenticate): the operation is the URL's without it.
+        { method: head.method, path: head.routedPath, query: presign === undefined ? (head.query ?? '') : '', host: head.host, headers: singleHeaders(head.headers), ...(body?.complete === true ? { body: body.bytes } : {}) },
         { service, region, virtualHostSuffixes: connection.virtualHostSuffixes },
       );
       if ('refusal' in derived) return new HttpRefusal(derived.decision, derived.code, derived.message, plainOperation(head, service, region));
       call.operation = derived;
-      const operation = awsOperation(head, derived, call.auth.accessKeyId);
-      if (derived.eventStream !== undefined) {
-        // Event-stream frames carry their own CRCs: masking could break them and the record would hold
-        // binary frames, so these calls are refused until the gateway reads them frame by frame.
+      const operation = awsOperation(head, derived, call.auth?.accessKeyId, presign?.id);
+      if (presign !== undefined && (presign.method !== head.method || presign.operation !== derived.operation || presign.bucket !== derived.resources.Bucket || presign.key !== derived.resources.Key)) {
+        return new HttpRefusal(
+          DECISION_CODES.awsPresigned,
+          'GH_ERR_AWS_PRESIGN_INVALID',
+          `the presigned URL grants ${presign.method} (${presign.operation}) of ${presign.bucket}/${presign.key}, not ${head.method} (${derived.operation})${derived.resources.Bucket === undefined ? '' : ` of ${derived.resources.Bucket}/${derived.resources.Key ?? ''}`}`,
+          operation,
+        );
+      }
+      if (derived.eventStream?.includes('input')) {
+        // A request that is itself an event stream (HTTP/2 bidirectional: Transcribe streaming,
+        // Bedrock's bidirectional stream): the gateway would forward events it never judged.
         return new HttpRefusal(
           DECISION_CODES.awsEventStream,
           'GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED',
-          `${derived.action} streams events (its ${derived.eventStream}), which this gateway does not judge, mask or record frame by frame: refused`,
+          `${derived.action} sends its input as an event stream (HTTP/2 bidirectional), which this gateway does not judge event by event: refused`,
           operation,
         );
       }
@@ -119,7 +140,20 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
       } catch (e) {
         throw new GatehouseError('GH_ERR_SECRET_UNAVAILABLE', `the brokered AWS credential of connection "${connection.name}" could not be obtained`, { cause: e });
       }
-      const signature = call.auth.signature;
+      // An answer that is an event stream passes message by message, each checked (event-stream.ts).
+      const response = call.operation?.eventStream?.includes('output') === true && options.masks !== true ? eventStreamResponse(call) : undefined;
+      const withResponse = (rewrite: HttpUpstreamRewrite): HttpUpstreamRewrite => (response === undefined ? rewrite : { ...rewrite, response });
+      if (call.presign !== undefined) {
+        // A gateway presigned URL: the ticket leaves with the query (its only parameter); the body of a
+        // PUT streams as it comes (UNSIGNED-PAYLOAD, as S3's own presigned uploads).
+        const q = request.path.indexOf('?');
+        const path = q < 0 ? request.path : request.path.slice(0, q);
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        await resignRequest({ method: request.method, origin: request.origin, path, headers: request.headers, callerSigned: ['x-amz-content-sha256'], service, region }, credentials);
+        return withResponse({ path });
+      }
+      const auth = call.auth!;
+      const signature = auth.signature;
       const payload = signature.payload;
       // Without x-amz-content-sha256 the signature covers the body's hash: the whole body, known here (body: 'whole').
       const needsBody = request.headers['x-amz-content-sha256'] === undefined;
@@ -128,27 +162,27 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
         { method: request.method, origin: request.origin, path: request.path, headers: request.headers, ...(needsBody ? { body: request.body.bytes } : {}), callerSigned: signature.signedHeaders, service, region },
         credentials,
       );
-      if (payload.kind !== 'streaming' || payload.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') return {};
+      if (payload.kind !== 'streaming' || payload.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') return withResponse({});
       // Signed trailers: the trailing headers x-amz-trailer declares (a signed header, so the caller's).
       const trailer = request.headers['x-amz-trailer'];
       const trailers = payload.mode === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' ? trailerNames(trailer) : undefined;
       if (trailers !== undefined && trailers.length === 0) throw new GatehouseError('GH_ERR_AWS_PAYLOAD_HASH_MISMATCH', 'a STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER upload must declare its trailing headers in x-amz-trailer');
       // Signed chunks: each is checked in the caller's chain and re-signed in the upstream's.
       const callerSide: ChunkSigner = {
-        key: signingKey(call.auth.secret, signature.date, signature.region, signature.service),
+        key: signingKey(auth.secret, signature.date, signature.region, signature.service),
         amzDate: signature.amzDate,
         scope: `${signature.date}/${signature.region}/${signature.service}/aws4_request`,
         seed: signature.signature,
       };
       const day = upstream.amzDate.slice(0, 8);
       const upstreamSide: ChunkSigner = { key: signingKey(credentials.secretAccessKey, day, region, service), amzDate: upstream.amzDate, scope: `${day}/${region}/${service}/aws4_request`, seed: upstream.signature };
-      return { body: (source) => resignChunks(source, callerSide, () => upstreamSide, trailers === undefined ? {} : { trailers }) };
+      return withResponse({ body: (source) => resignChunks(source, callerSide, () => upstreamSide, trailers === undefined ? {} : { trailers }) });
     },
 
     transcript(head: HttpRequestHead): HttpTranscript | undefined {
       const call = head.caller?.context as AwsCall | undefined;
       if (call?.operation === undefined) return undefined;
-      return new AwsCallTranscript(call.operation, options.recordCap);
+      return new AwsCallTranscript(call.operation, options.recordCap, () => call.events?.summary(), call.presign?.id);
     },
 
     responseBodyCap(head: HttpRequestHead): number | undefined {
@@ -163,6 +197,14 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
   };
 
   function authenticate(keyring: GatewayKeyring, { req, body }: HttpAuthRequest): HttpCaller {
+    const ticket = presignTicketOf(req);
+    if (ticket !== undefined) {
+      // A gateway presigned URL (presign.ts): the ticket is the whole authentication, for S3 objects only.
+      if (service !== 's3') throw new GatehouseError('GH_ERR_AWS_PRESIGN_INVALID', 'gateway presigned URLs are for S3 objects');
+      const presign = verifyPresignTicket(keyring, ticket, connection.name, Math.floor(now() / 1000));
+      const call: AwsCall = { presign };
+      return { principal: presign.principal, context: call };
+    }
     const signed = signedRequestOf(req, body);
     const auth = authenticateAwsRequest(keyring, signed, { now: now(), connection: scope, region, service });
     const call: AwsCall = { auth };
@@ -186,6 +228,38 @@ function signedRequestOf(req: IncomingMessage, body: HttpRequestBody): SignedReq
   };
 }
 
+/**
+ * The ticket of a gateway presigned URL, when the request carries one: then it must be the query's
+ * only parameter and the request must carry no other AWS authentication (the ticket is all it grants).
+ */
+function presignTicketOf(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  if (q < 0 || !url.slice(q + 1).toLowerCase().includes(PRESIGN_PARAM.toLowerCase())) return undefined;
+  let params: [string, string][];
+  try {
+    params = parseQuery(url.slice(q + 1));
+  } catch {
+    throw new GatehouseError('GH_ERR_AWS_PRESIGN_INVALID', 'the presigned URL\'s query does not decode');
+  }
+  const named = params.filter(([k]) => k.toLowerCase() === PRESIGN_PARAM.toLowerCase());
+  if (named.length === 0) return undefined;
+  if (params.length !== 1 || named[0]![0] !== PRESIGN_PARAM) throw new GatehouseError('GH_ERR_AWS_PRESIGN_INVALID', `a gateway presigned URL carries ${PRESIGN_PARAM} once and no other query parameter`);
+  if (req.headers.authorization !== undefined || Object.keys(req.headers).some((h) => h.startsWith('x-amz-'))) {
+    throw new GatehouseError('GH_ERR_AWS_AUTH_AMBIGUOUS', 'a gateway presigned URL is used without Authorization or x-amz-* headers: the ticket is its whole authentication');
+  }
+  return named[0]![1];
+}
+
+/** The response rewrite of an operation whose answer may be an event stream (an error answer is not). */
+function eventStreamResponse(call: AwsCall): NonNullable<HttpUpstreamRewrite['response']> {
+  return (_status, headers) => {
+    if (!isEventStream(headers['content-type'])) return undefined;
+    call.events = new EventStreamPassThrough();
+    return call.events;
+  };
+}
+
 /** The lower-case names of `x-amz-trailer` (comma-separated), unique. */
 function trailerNames(value: string | string[] | number | undefined): string[] {
   const names = String(value ?? '')
@@ -204,7 +278,7 @@ function singleHeaders(headers: IncomingHttpHeaders): Record<string, string | un
   return out;
 }
 
-function awsOperation(head: HttpRequestHead, op: AwsOperation, accessKeyId: string): Operation {
+function awsOperation(head: HttpRequestHead, op: AwsOperation, accessKeyId: string | undefined, presign: string | undefined): Operation {
   const attributes = {
     service: op.service,
     region: op.region,
@@ -218,7 +292,9 @@ function awsOperation(head: HttpRequestHead, op: AwsOperation, accessKeyId: stri
     connection: head.connectionName,
     method: head.method,
     path: head.routedPath,
-    accessKeyId,
+    ...(accessKeyId === undefined ? {} : { accessKeyId }),
+    // A gateway presigned URL's ticket id (recorded when it was issued).
+    ...(presign === undefined ? {} : { presign }),
   };
   const hint =
     op.resources.Bucket !== undefined

@@ -33,6 +33,7 @@ const BY_CODE: Partial<Record<ErrorCode, readonly [string, string]>> = {
   GH_ERR_AWS_OPERATION_UNKNOWN: ['InvalidRequest', 'UnknownOperationException'],
   GH_ERR_AWS_OPERATION_AMBIGUOUS: ['InvalidRequest', 'UnknownOperationException'],
   GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED: ['NotImplemented', 'UnsupportedOperationException'],
+  GH_ERR_AWS_PRESIGN_INVALID: ['AccessDenied', 'AccessDeniedException'],
   GH_ERR_MESSAGE_TOO_LARGE: ['EntityTooLarge', 'RequestEntityTooLarge'],
   GH_ERR_UPSTREAM_TIMEOUT: ['RequestTimeout', 'RequestTimeout'],
 };

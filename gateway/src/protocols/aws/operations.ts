@@ -112,7 +112,13 @@ const RESOURCES_IN_STATEMENT: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Top-level JSON members that name the resource a call acts on. */
-const JSON_HINTS = ['TableName', 'SecretId', 'KeyId', 'FunctionName', 'QueueUrl', 'IdentityId', 'IdentityPoolId', 'RoleArn', 'StreamName', 'LogGroupName'];
+const JSON_HINTS = ['TableName', 'SecretId', 'KeyId', 'FunctionName', 'QueueUrl', 'QueueName', 'IdentityId', 'IdentityPoolId', 'RoleArn', 'StreamName', 'LogGroupName'];
+
+/** SQS names a queue by its URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`): its last segment is the queue's name. */
+function queueNameOf(url: string): string | undefined {
+  const m = /\/([A-Za-z0-9_-]{1,80}(?:\.fifo)?)\/?$/.exec(url);
+  return m?.[1];
+}
 
 /** The read/write group of an operation: the prefix rule, then the exceptions. */
 export function actionGroup(service: string, operation: string): AwsActionGroup {
@@ -202,6 +208,10 @@ function jsonOperation(head: AwsRequestHead, model: AwsServiceModel): Found | Aw
     for (const name of JSON_HINTS) {
       const value = Object.hasOwn(parsed, name) ? parsed[name] : undefined;
       if (typeof value === 'string') resources[name] = value;
+    }
+    if (resources.QueueUrl !== undefined && resources.QueueName === undefined) {
+      const queue = queueNameOf(resources.QueueUrl);
+      if (queue !== undefined) resources.QueueName = queue;
     }
   }
   const paths = model.operations[operation]!.resourcePaths;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AwsResponsePayload } from '../../recording/event-catalog';
+import type { EventStreamSummary } from './event-stream';
 import { BodyCapture } from '../http/capture';
 import type { HttpTranscript } from '../kit/http-dialect';
 import type { AwsOperation } from './operations';
@@ -20,6 +21,10 @@ export class AwsCallTranscript implements HttpTranscript {
   constructor(
     private readonly operation: AwsOperation,
     cap: number,
+    /** The summary of an event-stream answer passed through, once there is one. */
+    private readonly eventStream: () => EventStreamSummary | undefined = () => undefined,
+    /** The gateway presigned URL's ticket id, when the call was made with one. */
+    private readonly presign?: string,
   ) {
     this.body = operation.mintsCredentials ? undefined : new BodyCapture(cap);
   }
@@ -55,9 +60,13 @@ export class AwsCallTranscript implements HttpTranscript {
     };
     if (op.tables !== undefined) payload.tables = op.tables;
     if (this.awsRequestId !== undefined) payload.awsRequestId = this.awsRequestId;
+    if (this.presign !== undefined) payload.presign = this.presign;
+    const events = this.eventStream();
     const errorCode = this.status >= 300 ? (this.errorType ?? errorCodeOf(this.body?.bytes())) : undefined;
     if (errorCode !== undefined) payload.errorCode = errorCode;
     if (this.body === undefined) payload.bodyOmitted = true;
+    // An event stream is recorded as its summary (messages, bytes, hash, event types), not as binary frames.
+    else if (events !== undefined) payload.eventStream = events;
     else payload.body = this.body.describe(this.contentType);
     return payload as unknown as Record<string, unknown>;
   }

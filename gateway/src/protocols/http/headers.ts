@@ -280,6 +280,8 @@ const SENSITIVE_QUERY = [
   'x-amz-credential',
   'x-amz-security-token',
   'x-amz-signature',
+  // A gateway presigned URL's ticket (protocols/aws/presign.ts): a bearer credential until it expires.
+  'x-gatehouse-presign',
   'x-goog-signature',
 ];
 

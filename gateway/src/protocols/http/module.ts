@@ -27,7 +27,7 @@ export const httpModule: ProtocolModule<HttpSection, Listener> = {
     git: config.connections.filter((c): c is GitConnectionConfig => c.kind === 'git'),
   }),
   async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors, wellKnown }) {
-    const aws = prepareAwsConnections(section.aws, { secrets, bodyCapBytes: pipeline.bodyCapBytes });
+    const aws = prepareAwsConnections(section.aws, { secrets, bodyCapBytes: pipeline.bodyCapBytes, defaultMasking: config.masking });
     const proxy = createHttpProxy({
       pipeline,
       connections: [...section.connections, ...aws.http, ...section.git.map(gitHttpConnection)],

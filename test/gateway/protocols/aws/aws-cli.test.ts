@@ -11,7 +11,7 @@ import { stop as stopEsbuild } from 'esbuild';
 import S3rver from 's3rver';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setupCommand } from '../../../../gateway/src/cli/commands/setup';
-import { startAwsFront, type AwsFront } from '../../../support/aws-front';
+import { startAwsFront, startStsStandIn, type AwsFront, type StsStandIn } from '../../../support/aws-front';
 import { buildGatewayBundle } from '../../../support/gateway-process';
 import { readEvents } from '../../../support/pg-gateway';
 import { startTestGateway, type TestGateway } from '../../../support/gateway';
@@ -48,6 +48,10 @@ const REGION = 'eu-west-1';
 const BUCKET = 'cli-bucket';
 const S3_KEY = { accessKeyId: 'AKIABROKEREDCLIS3001', secretAccessKey: 'brokered/cli/s3/secret/EXAMPLE000000000000' };
 const DDB_KEY = { accessKeyId: 'AKIABROKEREDCLIDDB01', secretAccessKey: 'brokered/cli/ddb/secret/EXAMPLE00000000000' };
+/** The gateway's own (source) identity for the sts connection, which assumes AGENT_ROLE with it. */
+const ACCOUNT = '123456789012';
+const STS_SOURCE = { accessKeyId: 'AKIAGATEWAYTASKROLE1', secretAccessKey: 'gateway/task/role/secret/EXAMPLE0000000000', arn: `arn:aws:iam::${ACCOUNT}:user/gatehouse-task` };
+const AGENT_ROLE = `arn:aws:iam::${ACCOUNT}:role/agent-readonly`;
 
 type Json = Record<string, any>;
 
@@ -58,9 +62,11 @@ let s3rver: S3rver;
 let ddb: Server;
 let s3Front: AwsFront;
 let ddbFront: AwsFront;
+let sts: StsStandIn;
 let gw: TestGateway;
 let token: string;
 let approver: string;
+let setupOutput: string;
 
 beforeAll(async () => {
   if (!existsSync(AWS)) throw new Error(`${AWS} is missing: apt-get install awscli (.ci/run installs it)`);
@@ -71,7 +77,8 @@ beforeAll(async () => {
   const [{ port: s3Port }] = await Promise.all([s3rver.run(), new Promise<void>((r) => ddb.listen(0, '127.0.0.1', r)), buildGatewayBundle(dir).then((b) => (bundle = b))]);
   s3Front = await startAwsFront({ upstream: `http://127.0.0.1:${s3Port}`, credentials: () => S3_KEY, service: 's3', region: REGION });
   ddbFront = await startAwsFront({ upstream: `http://127.0.0.1:${(ddb.address() as AddressInfo).port}`, credentials: () => DDB_KEY, service: 'dynamodb', region: REGION, forwardHeaders: ['x-amz-target', 'authorization', 'x-amz-date'] });
-  const env = { GH_TEST_CLI_KEYRING: JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }), GH_TEST_CLI_S3_ID: S3_KEY.accessKeyId, GH_TEST_CLI_S3_SECRET: S3_KEY.secretAccessKey, GH_TEST_CLI_DDB_ID: DDB_KEY.accessKeyId, GH_TEST_CLI_DDB_SECRET: DDB_KEY.secretAccessKey };
+  sts = await startStsStandIn({ region: REGION, account: ACCOUNT, source: STS_SOURCE, roles: [AGENT_ROLE] });
+  const env = { GH_TEST_CLI_KEYRING: JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }), GH_TEST_CLI_S3_ID: S3_KEY.accessKeyId, GH_TEST_CLI_S3_SECRET: S3_KEY.secretAccessKey, GH_TEST_CLI_DDB_ID: DDB_KEY.accessKeyId, GH_TEST_CLI_DDB_SECRET: DDB_KEY.secretAccessKey, GH_TEST_CLI_STS_ID: STS_SOURCE.accessKeyId, GH_TEST_CLI_STS_SECRET: STS_SOURCE.secretAccessKey };
   Object.assign(process.env, env);
   const aws = (name: string, service: string, endpoint: string, id: string) => ({
     name,
@@ -87,7 +94,12 @@ beforeAll(async () => {
     identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'] }] },
     policy: { cedar: POLICY },
     approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 60 },
-    connections: [aws('s3', 's3', s3Front.url, 'S3'), aws('ddb', 'dynamodb', ddbFront.url, 'DDB')],
+    connections: [
+      aws('s3', 's3', s3Front.url, 'S3'),
+      aws('ddb', 'dynamodb', ddbFront.url, 'DDB'),
+      // The gateway assumes AGENT_ROLE with its source credential (sts:AssumeRole at the stand-in) and re-signs with it.
+      { ...aws('sts', 'sts', sts.url, 'STS'), brokered: { ...aws('sts', 'sts', sts.url, 'STS').brokered, roleArn: AGENT_ROLE, stsEndpoint: sts.assumeUrl } },
+    ],
   }));
   [token, approver] = await Promise.all([issuer.mintToken({ sub: 'ada', groups: ['developers'] }, { ttlSeconds: 600 }), issuer.mintToken({ sub: 'grace', groups: ['approvers'] }, { ttlSeconds: 600 })]);
   // The table exists beforehand (created on dynalite itself, which checks no signature).
@@ -96,10 +108,11 @@ beforeAll(async () => {
   while ((await direct.send(new DescribeTableCommand({ TableName: 'cli' }))).Table?.TableStatus !== 'ACTIVE') await new Promise((r) => setImmediate(r));
   direct.destroy();
   // The user's own step: one profile per connection, written by gatehouse setup aws.
-  for (const connection of ['s3', 'ddb']) {
+  for (const connection of ['s3', 'ddb', 'sts']) {
     const out: string[] = [];
     const code = await setupCommand(['aws', gw.url, '--connection', connection, '--profile', connection, '--gatehouse', `${process.execPath} ${bundle}`], { out: (l) => out.push(l), err: (l) => out.push(l) }, { env: cliEnv() });
     expect([code, out.join('\n')]).toEqual([0, expect.stringContaining('Done.')]);
+    setupOutput = out.join('\n');
   }
 }, 120_000);
 
@@ -107,11 +120,12 @@ afterAll(async () => {
   await gw?.stop();
   await s3Front?.close();
   await ddbFront?.close();
+  await sts?.close();
   await s3rver?.close();
   await new Promise<void>((r) => (ddb ? ddb.close(() => r()) : r()));
   await issuer?.close();
   await stopEsbuild();
-  for (const name of ['GH_TEST_CLI_KEYRING', 'GH_TEST_CLI_S3_ID', 'GH_TEST_CLI_S3_SECRET', 'GH_TEST_CLI_DDB_ID', 'GH_TEST_CLI_DDB_SECRET']) delete process.env[name];
+  for (const name of ['GH_TEST_CLI_KEYRING', 'GH_TEST_CLI_S3_ID', 'GH_TEST_CLI_S3_SECRET', 'GH_TEST_CLI_DDB_ID', 'GH_TEST_CLI_DDB_SECRET', 'GH_TEST_CLI_STS_ID', 'GH_TEST_CLI_STS_SECRET']) delete process.env[name];
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -132,7 +146,7 @@ function cliEnv(): NodeJS.ProcessEnv {
  * Runs the CLI asynchronously (the gateway runs in this process). Debian's awscli 2.9 predates the
  * `endpoint_url` profile setting (2.13), so the endpoint is also given on the command line.
  */
-function aws(profile: 's3' | 'ddb', ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function aws(profile: 's3' | 'ddb' | 'sts', ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(AWS, ['--profile', profile, '--endpoint-url', `${gw.url}/aws/${profile}`, ...args], { env: cliEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -151,6 +165,9 @@ describe('the AWS CLI through the gateway (credential_process = gatehouse aws-cr
     expect(config).toContain('[profile s3]');
     expect(config).toMatch(/credential_process = \S+ \S+gateway\.mjs aws-credentials http:\/\/127\.0\.0\.1:\d+ --connection s3/);
     expect(config).toContain(`endpoint_url = ${gw.url}/aws/s3`);
+    // aws-cli before 2.13 (Debian's 2.9) ignores endpoint_url: setup says what to do instead.
+    expect(setupOutput).toContain(`--endpoint-url ${gw.url}/aws/sts`);
+    expect(setupOutput).toMatch(/aws-cli older than 2\.13/);
   });
 
   it('aws s3 cp uploads a 9 MiB file (multipart) and downloads it byte for byte; aws s3 ls lists it; every upstream request verified', async () => {
@@ -214,5 +231,22 @@ describe('the AWS CLI through the gateway (credential_process = gatehouse aws-cr
     expect(ddbFront.records.length).toBe(from);
     const responses = (await events()).filter((e) => e.type === 'aws.response' && e.payload.service === 'dynamodb');
     expect(responses.map((e) => [e.payload.action, e.payload.tables])).toEqual(expect.arrayContaining([['aws:dynamodb:PutItem', ['cli']], ['aws:dynamodb:GetItem', ['cli']]]));
+  }, CLI_TIMEOUT);
+
+  it('aws sts get-caller-identity answers the brokered identity (the role the gateway assumed), judged as aws:sts:GetCallerIdentity', async () => {
+    const apiFrom = sts.apiFront.records.length;
+    const r = await aws('sts', 'sts', 'get-caller-identity', '--output', 'json');
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const identity = JSON.parse(r.stdout) as Json;
+    // The gateway's brokered identity, never the caller's: the caller holds only a gateway credential.
+    expect(identity).toEqual({ UserId: 'AROASTANDIN:gatehouse-sts', Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/agent-readonly/gatehouse-sts` });
+    // The gateway's own AssumeRole, signed with its source credential and verified by the stand-in's front.
+    expect(sts.assumeFront.records.map((x) => [x.verified, x.accessKeyId])).toEqual([[true, STS_SOURCE.accessKeyId]]);
+    // The forwarded call, re-signed with the assumed role's key and session token, verified upstream.
+    const forwarded = sts.apiFront.records.slice(apiFrom);
+    expect(forwarded.map((x) => [x.method, x.verified, x.accessKeyId])).toEqual([['POST', true, sts.issued[0]!.accessKeyId]]);
+    expect(forwarded[0]!.body.toString()).toMatch(/^Action=GetCallerIdentity&Version=2011-06-15$/);
+    const response = (await events()).filter((e) => e.type === 'aws.response' && e.payload.service === 'sts').at(-1);
+    expect(response?.payload).toMatchObject({ action: 'aws:sts:GetCallerIdentity', group: 'read', status: 200, awsRequestId: expect.stringMatching(/^sts-/) });
   }, CLI_TIMEOUT);
 });

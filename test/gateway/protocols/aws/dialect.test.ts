@@ -60,12 +60,31 @@ describe('aws dialect: credential-minting calls', () => {
 });
 
 describe('aws dialect: event streams', () => {
-  it('refuses an operation whose answer is an event stream (S3 SelectObjectContent) with aws.event_stream, naming it', () => {
-    const connection = awsConnectionSchema.parse({ name: 's3', kind: 'aws', service: 's3', region: 'eu-west-1', route: { pathPrefix: '/aws/s3' }, callerCredentials: { keys: 'env:UNUSED' } });
-    const d = awsDialect({ connection, keyring: () => createKeyring('k', { k: Buffer.alloc(32, 1) }), brokered: new BrokeredCredentials(async () => ({ accessKeyId: 'A', secretAccessKey: 'S' })), bodyCap: 65536, recordCap: 4096 });
+  const dialectOf = (service: string) =>
+    awsDialect({
+      connection: awsConnectionSchema.parse({ name: service, kind: 'aws', service, region: 'eu-west-1', route: { pathPrefix: `/aws/${service}` }, callerCredentials: { keys: 'env:UNUSED' } }),
+      keyring: () => createKeyring('k', { k: Buffer.alloc(32, 1) }),
+      brokered: new BrokeredCredentials(async () => ({ accessKeyId: 'A', secretAccessKey: 'S' })),
+      bodyCap: 65536,
+      recordCap: 4096,
+    });
+
+  it('judges an operation whose answer is an event stream (S3 SelectObjectContent, Bedrock ConverseStream) like any call', () => {
     const [h] = head('x', '');
     const select = { ...h, routedPath: '/b/data.csv', query: 'select&select-type=2', headers: {} } as HttpRequestHead;
-    expect(d.decode(select, undefined)).toMatchObject({ decision: 'aws.event_stream', error: 'GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED', operation: { action: 'aws:s3:SelectObjectContent' } });
-    expect(d.decode({ ...select, routedPath: '/b/data.csv', query: '', method: 'GET' } as HttpRequestHead, undefined)).toMatchObject({ action: 'aws:s3:GetObject' });
+    expect(dialectOf('s3').decode(select, undefined)).toMatchObject({ protocol: 'aws', action: 'aws:s3:SelectObjectContent', attributes: { resources: { Bucket: 'b', Key: 'data.csv' } } });
+    const converse = { ...h, routedPath: '/model/m/converse-stream', headers: { 'content-type': 'application/json' } } as HttpRequestHead;
+    expect(dialectOf('bedrock').decode(converse, { bytes: Buffer.from('{}'), complete: true })).toMatchObject({ action: 'aws:bedrock:ConverseStream', attributes: { resources: { modelId: 'm' } } });
+  });
+
+  it('refuses an operation whose request is an event stream (Bedrock InvokeModelWithBidirectionalStream) with aws.event_stream, naming it', () => {
+    const [h] = head('x', '');
+    const bidi = { ...h, routedPath: '/model/m/invoke-with-bidirectional-stream', headers: { 'content-type': 'application/vnd.amazon.eventstream' } } as HttpRequestHead;
+    expect(dialectOf('bedrock').decode(bidi, { bytes: Buffer.alloc(0), complete: true })).toMatchObject({
+      decision: 'aws.event_stream',
+      error: 'GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED',
+      message: expect.stringContaining('aws:bedrock:InvokeModelWithBidirectionalStream sends its input as an event stream'),
+      operation: { action: 'aws:bedrock:InvokeModelWithBidirectionalStream' },
+    });
   });
 });

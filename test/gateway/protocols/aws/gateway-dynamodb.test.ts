@@ -261,4 +261,21 @@ describe('aws connection: DynamoDB through the gateway with a real SDK and dynal
     expect((await ddbCall('PutItem', '{"TableName":"notes","Item":{"pk":{"S":"dup"},"sk":{"S":"a"}}}')).status).toBe(200);
     expect(await item('notes', 'dup', 'a')).toBeDefined();
   });
+
+  it('passes a BatchWriteItem of several MiB (DynamoDB takes 16 MB; the judged-body cap was 1 MiB) and refuses one past 16 MiB unjudged', async () => {
+    const blob = 'x'.repeat(300 * 1024);
+    const items = Array.from({ length: 8 }, (_, i) => ({ PutRequest: { Item: { pk: { S: 'big' }, sk: { S: `i${i}` }, blob: { S: blob } } } }));
+    expect(JSON.stringify({ RequestItems: { notes: items } }).length).toBeGreaterThan(2 * 1024 * 1024);
+    const from = front.records.length;
+    await client.send(new BatchWriteItemCommand({ RequestItems: { notes: items } }));
+    expect((await item('notes', 'big', 'i7'))?.blob?.S).toBe(blob);
+    expect(front.records.slice(from).map((r) => [r.verified, r.body.length > 2 * 1024 * 1024])).toEqual([[true, true]]);
+    const response = (await events()).filter((e) => e.type === 'aws.response').at(-1)!;
+    expect(response.payload).toMatchObject({ action: 'aws:dynamodb:BatchWriteItem', tables: ['notes'], status: 200 });
+    // Past the largest request DynamoDB takes: refused before it is judged or forwarded.
+    const huge = JSON.stringify({ RequestItems: { notes: [{ PutRequest: { Item: { pk: { S: 'huge' }, sk: { S: 'a' }, blob: { S: 'y'.repeat(16 * 1024 * 1024) } } } }] } });
+    const refused = await ddbCall('BatchWriteItem', huge);
+    expect([refused.status, refused.json.__type]).toEqual([413, 'RequestEntityTooLarge']);
+    expect(front.records.length).toBe(from + 1);
+  });
 });

@@ -26,9 +26,11 @@ import { AWS_CREDENTIALS_PATH, withAwsCredentials } from '../../../../gateway/sr
 import { createKeyring, mintCallerCredential, parseKeyring, type CallerCredential } from '../../../../gateway/src/protocols/aws/credentials';
 import { NodeSha256 } from '../../../../gateway/src/protocols/aws/sha256';
 import { startPipelineWorld, startRealPipeline, type PipelineWorld, type RealPipeline } from '../../../support/real-pipeline';
-import { startAwsFront, type AwsFront } from '../../../support/aws-front';
+import { selectEventStream, startAwsFront, type AwsFront } from '../../../support/aws-front';
 import { MemoryLogger } from '../http/harness';
 import { awsCredentialsCommand } from '../../../../gateway/src/cli/commands/aws-credentials';
+import { awsCommand } from '../../../../gateway/src/cli/commands/aws';
+import { mintPresignTicket, PRESIGN_PARAM } from '../../../../gateway/src/protocols/aws/presign';
 
 /**
  * The `aws` connection kind end to end: a real @aws-sdk/client-s3 with gateway-issued credentials
@@ -43,6 +45,11 @@ permit (principal in Gatehouse::Group::"developers", action, resource);
 @message("objects under protected/ are never deleted")
 forbid (principal, action == Gatehouse::Action::"aws:s3:DeleteObject", resource)
   when { context.resources has Key && context.resources.Key like "protected/*" };
+
+@id("no-secret-reads")
+@message("objects under secret/ are not read through the gateway")
+forbid (principal, action == Gatehouse::Action::"aws:s3:GetObject", resource)
+  when { context.resources has Key && context.resources.Key like "secret/*" };
 `;
 
 const REGION = 'eu-west-1';
@@ -66,7 +73,21 @@ beforeAll(async () => {
   s3dir = await mkdtemp(join(tmpdir(), 'gh-s3rver-'));
   s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET }] });
   const { port } = await s3rver.run();
-  front = await startAwsFront({ upstream: `http://127.0.0.1:${port}`, credentials: () => BROKERED, service: 's3', region: REGION });
+  front = await startAwsFront({
+    upstream: `http://127.0.0.1:${port}`,
+    credentials: () => BROKERED,
+    service: 's3',
+    region: REGION,
+    // s3rver has no S3 Select: the front answers it as S3 does, an event stream of the object's rows (two lines per Records event).
+    answer: async ({ method, url }) => {
+      if (method !== 'POST' || !/[?&]select(&|=|$)/.test(url)) return undefined;
+      const object = await fetch(`http://127.0.0.1:${port}${url.split('?')[0]}`);
+      const lines = (await object.text()).split(/(?<=\n)/);
+      const rows: Buffer[] = [];
+      for (let i = 0; i < lines.length; i += 2) rows.push(Buffer.from(lines.slice(i, i + 2).join('')));
+      return { status: 200, headers: { 'content-type': 'application/vnd.amazon.eventstream' }, body: selectEventStream(rows, { corrupt: url.includes('corrupt') }) };
+    },
+  });
   const connection: AwsConnectionConfig = awsConnectionSchema.parse({
     name: 's3',
     kind: 'aws',
@@ -241,15 +262,44 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     client.destroy();
   });
 
-  it('refuses SelectObjectContent (its answer is an event stream) with NotImplemented the SDK parses; the upstream never sees it', async () => {
+  it('passes SelectObjectContent\'s event stream through, message by message, to the SDK that decodes it; recorded as its summary', async () => {
     const { client } = await caller();
+    const csv = 'id,name\n1,ada\n2,grace\n3,alan\n4,barbara\n';
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'data.csv', Body: csv }));
     const from = front.records.length;
-    const err = (await client
-      .send(new SelectObjectContentCommand({ Bucket: BUCKET, Key: 'data.csv', Expression: 'select * from s3object', ExpressionType: 'SQL', InputSerialization: { CSV: {} }, OutputSerialization: { CSV: {} } }))
-      .catch((e: unknown) => e)) as { name: string; message: string; $metadata: { httpStatusCode: number } };
-    expect(err).toMatchObject({ name: 'NotImplemented', $metadata: { httpStatusCode: 501 } });
-    expect(err.message).toMatch(/aws:s3:SelectObjectContent streams events .*GH_ERR_AWS_EVENT_STREAM_UNSUPPORTED, decision aws\.event_stream/);
-    expect(front.records.length).toBe(from);
+    const out = await client.send(new SelectObjectContentCommand({ Bucket: BUCKET, Key: 'data.csv', Expression: 'select * from s3object', ExpressionType: 'SQL', InputSerialization: { CSV: {} }, OutputSerialization: { CSV: {} } }));
+    const records: string[] = [];
+    const kinds: string[] = [];
+    for await (const event of out.Payload!) {
+      kinds.push(Object.keys(event).filter((k) => (event as unknown as Record<string, unknown>)[k] !== undefined)[0]!);
+      if (event.Records?.Payload !== undefined) records.push(Buffer.from(event.Records.Payload).toString('utf8'));
+    }
+    expect(records.join('')).toBe(csv);
+    expect(kinds).toEqual(['Records', 'Records', 'Records', 'Stats', 'End']);
+    expect(front.records.slice(from).map((r) => [r.method, r.verified, r.url.split('?')[1]])).toEqual([['POST', true, 'select=&select-type=2']]);
+    const response = (await env.eventsOf('aws.response')).at(-1)!;
+    const sent = Buffer.concat(selectEventStream([Buffer.from('id,name\n1,ada\n'), Buffer.from('2,grace\n3,alan\n'), Buffer.from('4,barbara\n')]));
+    expect(response.payload).toMatchObject({ action: 'aws:s3:SelectObjectContent', status: 200, eventStream: { messages: 5, bytes: sent.length, sha256: createHash('sha256').update(sent).digest('hex'), events: { Records: 3, Stats: 1, End: 1 } } });
+    expect(response.payload.body).toBeUndefined();
+    client.destroy();
+  });
+
+  it('cuts an event stream whose message fails its CRC (fail closed), recorded as GH_ERR_AWS_EVENT_STREAM_MALFORMED', async () => {
+    const { client } = await caller();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'corrupt.csv', Body: 'a\nb\nc\nd\n' }));
+    const received: string[] = [];
+    const failed = await (async () => {
+      const out = await client.send(new SelectObjectContentCommand({ Bucket: BUCKET, Key: 'corrupt.csv', Expression: 'select * from s3object', ExpressionType: 'SQL', InputSerialization: { CSV: {} }, OutputSerialization: { CSV: {} } }));
+      for await (const event of out.Payload!) if (event.Records?.Payload !== undefined) received.push(Buffer.from(event.Records.Payload).toString('utf8'));
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeDefined();
+    // Whole checked messages only: at most the first (when it came apart from the corrupt one), never the corrupt second.
+    expect(received).toEqual(['a\nb\n'].slice(0, received.length));
+    const error = (await env.eventsOf('http.error')).at(-1)!;
+    expect(error.payload).toMatchObject({ code: 'GH_ERR_AWS_EVENT_STREAM_MALFORMED' });
     client.destroy();
   });
 
@@ -289,6 +339,83 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     expect(front.records.length).toBe(from);
     const failures = (await env.eventsOf('auth.failure')).map((e) => e.payload.code);
     expect(failures).toEqual(expect.arrayContaining(['GH_ERR_AWS_CREDENTIAL_EXPIRED', 'GH_ERR_AWS_SIGNATURE_MISMATCH', 'GH_ERR_AWS_CREDENTIAL_INVALID', 'GH_ERR_AWS_CREDENTIAL_FOREIGN']));
+  });
+
+  it('gatehouse aws presign: a gateway-signed URL any HTTP client uses until it expires, for its own object and method only; each use judged, re-signed and recorded', async () => {
+    const { client } = await caller();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared/report.txt', Body: 'quarterly report' }));
+    const presign = async (...args: string[]): Promise<{ code: number; url: string; err: string }> => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await awsCommand(['presign', ...args, '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} });
+      return { code, url: out.join(''), err: err.join('\n') };
+    };
+    const get = await presign(`s3://${BUCKET}/shared/report.txt`, '--expires', '120');
+    expect(get.code).toBe(0);
+    expect(get.url).toMatch(new RegExp(`^${gateway}/aws/s3/${BUCKET}/shared/report\\.txt\\?${PRESIGN_PARAM}=GHPS1\\.`));
+    const ticket = decodeURIComponent(new URL(get.url).searchParams.get(PRESIGN_PARAM)!);
+    const from = front.records.length;
+    const res = await fetch(get.url);
+    expect([res.status, await res.text()]).toEqual([200, 'quarterly report']);
+    // Upstream: re-signed with the brokered credential, without the ticket.
+    expect(front.records.slice(from).map((r) => [r.method, r.url, r.verified, r.accessKeyId])).toEqual([['GET', `/${BUCKET}/shared/report.txt`, true, BROKERED.accessKeyId]]);
+    const issued = (await env.eventsOf('aws.presign.issued')).at(-1)!;
+    expect(issued.payload).toMatchObject({ connection: 's3', action: 'aws:s3:GetObject', method: 'GET', bucket: BUCKET, key: 'shared/report.txt' });
+    const used = (await env.eventsOf('aws.response')).at(-1)!;
+    expect(used.payload).toMatchObject({ action: 'aws:s3:GetObject', status: 200, presign: issued.payload.id, resources: { Bucket: BUCKET, Key: 'shared/report.txt' } });
+    // Refused: another method, another key, another query parameter, a changed ticket; nothing reaches the upstream.
+    const before = front.records.length;
+    const other = new URL(get.url);
+    other.pathname = `/aws/s3/${BUCKET}/shared/other.txt`;
+    const extra = new URL(get.url);
+    extra.searchParams.set('versionId', '1');
+    const forged = new URL(get.url);
+    forged.searchParams.set(PRESIGN_PARAM, ticket.replace(/\.([^.]+)\./, (_m, p: string) => `.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), key: 'shared/other.txt' })).toString('base64url')}.`));
+    forged.pathname = other.pathname;
+    for (const [url, init, code] of [
+      [get.url, { method: 'PUT', body: 'overwritten' }, 'GH_ERR_AWS_PRESIGN_INVALID'],
+      [get.url, { method: 'DELETE' }, 'GH_ERR_AWS_PRESIGN_INVALID'],
+      [other.toString(), {}, 'GH_ERR_AWS_PRESIGN_INVALID'],
+      [extra.toString(), {}, 'GH_ERR_AWS_PRESIGN_INVALID'],
+      [forged.toString(), {}, 'GH_ERR_AWS_PRESIGN_INVALID'],
+    ] as const) {
+      const r = await fetch(url, init);
+      expect([url, r.status, r.headers.get('x-gatehouse-error')]).toEqual([url, 403, code]);
+      expect(await r.text()).toContain('<Code>AccessDenied</Code>');
+    }
+    // Expired (issued two hours ago for a minute).
+    const keyring = parseKeyring(KEYRING_JSON);
+    const principal = await env.principal(['developers'], 'agent-7');
+    const old = mintPresignTicket(keyring, principal, { connection: 's3', method: 'GET', operation: 'GetObject', bucket: BUCKET, key: 'shared/report.txt' }, { now: Math.floor(Date.now() / 1000) - 7200, ttlSeconds: 60 });
+    const expired = await fetch(`${gateway}/aws/s3/${BUCKET}/shared/report.txt?${PRESIGN_PARAM}=${encodeURIComponent(old.ticket)}`);
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toContain('the presigned URL has expired');
+    expect(front.records.length).toBe(before);
+    // The ticket is a bearer credential: it is in no record.
+    expect(JSON.stringify(await env.storedEvents())).not.toContain(ticket.split('.')[2]);
+    client.destroy();
+  });
+
+  it('gatehouse aws presign: PUT uploads through the gateway; policy refuses a URL for an object the caller may not read', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(await awsCommand(['presign', `s3://${BUCKET}/uploads/in.txt`, '--method', 'PUT', '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(0);
+    const from = front.records.length;
+    const put = await fetch(out.join(''), { method: 'PUT', body: 'uploaded with a gateway URL', headers: { 'content-type': 'text/plain' } });
+    expect(put.status).toBe(200);
+    expect(front.records.slice(from).map((r) => [r.method, r.verified, r.payload, r.body.toString()])).toEqual([['PUT', true, 'UNSIGNED-PAYLOAD', 'uploaded with a gateway URL']]);
+    const { client } = await caller();
+    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'uploads/in.txt' }));
+    expect(await got.Body!.transformToString()).toBe('uploaded with a gateway URL');
+    client.destroy();
+    // Judged at issuance: a forbidden read gets no URL.
+    const refusedOut: string[] = [];
+    const refusedErr: string[] = [];
+    expect(await awsCommand(['presign', `s3://${BUCKET}/secret/keys.txt`, '--gateway', gateway, '--token', token], { out: (l) => refusedOut.push(l), err: (l) => refusedErr.push(l) }, { env: {} })).toBe(1);
+    expect(refusedOut).toEqual([]);
+    expect(refusedErr.join('\n')).toMatch(/GH_ERR_POLICY_DENIED.*not read through the gateway/);
+    const denied = (await env.eventsOf('policy.denied')).at(-1)!;
+    expect(denied.payload).toMatchObject({ action: 'aws:s3:GetObject', reasons: ['no-secret-reads'] });
   });
 });
 

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { actionGroup, deriveOperation, type AwsRequestHead } from '../../../../gateway/src/protocols/aws/operations';
 import { AWS_SERVICE_MODELS } from '../../../../gateway/src/protocols/aws/model/services.generated';
+import { endpointOf } from '../../../../gateway/src/protocols/aws/connections';
+import { awsConnectionSchema } from '../../../../gateway/src/config/schema';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -69,7 +71,8 @@ describe('AWS operation derivation from the shipped service models', () => {
       's3:ListDirectoryBuckets with x-id -> "GH_ERR_AWS_OPERATION_UNKNOWN"',
       's3:WriteGetObjectResponse -> "GH_ERR_AWS_OPERATION_UNKNOWN"',
     ]);
-    expect(outcomes).toEqual({ self: 111, ambiguous: 0 });
+    // S3 111 (of 112), Lambda 88, Bedrock runtime 11.
+    expect(outcomes).toEqual({ self: 210, ambiguous: 0 });
   });
 
   it('refuses a request two templates match equally well, never picking one', () => {
@@ -185,8 +188,48 @@ describe('AWS operation derivation from the shipped service models', () => {
 
   it('operations that stream events are marked from the model (S3 SelectObjectContent answers with an event stream)', () => {
     const streaming = Object.entries(AWS_SERVICE_MODELS).flatMap(([service, m]) => Object.entries(m.operations).filter(([, op]) => op.eventStream !== undefined).map(([name, op]) => `${service}:${name}:${op.eventStream}`));
-    expect(streaming).toEqual(['s3:SelectObjectContent:output']);
+    expect(streaming).toEqual([
+      's3:SelectObjectContent:output',
+      'lambda:InvokeWithResponseStream:output',
+      'bedrock:ConverseStream:output',
+      'bedrock:InvokeModelWithBidirectionalStream:input+output',
+      'bedrock:InvokeModelWithResponseStream:output',
+    ]);
     expect(deriveOperation(head('POST', '/b/k.csv?select&select-type=2'), { service: 's3', region: 'eu-west-1' })).toMatchObject({ action: 'aws:s3:SelectObjectContent', eventStream: 'output' });
+  });
+
+  it('Lambda, SQS and Bedrock runtime from their SDK models: function, queue and model id as resource hints', () => {
+    expect(Object.fromEntries(['lambda', 'sqs', 'bedrock'].map((s) => [s, [AWS_SERVICE_MODELS[s]!.protocol, AWS_SERVICE_MODELS[s]!.source]]))).toEqual({
+      lambda: ['restJson1', '@aws-sdk/client-lambda@3.1164.0'],
+      sqs: ['awsJson1_0', '@aws-sdk/client-sqs@3.1164.0'],
+      bedrock: ['restJson1', '@aws-sdk/client-bedrock-runtime@3.1164.0'],
+    });
+    // Lambda (REST-JSON): the function from the URI label.
+    expect(derive(head('POST', '/2015-03-31/functions/my-fn/invocations'), 'lambda')).toEqual(['aws:lambda:Invoke', 'write', { FunctionName: 'my-fn' }]);
+    expect(derive(head('GET', '/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Amy-fn'), 'lambda')).toEqual(['aws:lambda:GetFunction', 'read', { FunctionName: 'arn:aws:lambda:eu-west-1:123456789012:function:my-fn' }]);
+    expect(derive(head('GET', '/2015-03-31/functions/'), 'lambda')).toEqual(['aws:lambda:ListFunctions', 'read', {}]);
+    expect(derive(head('DELETE', '/2015-03-31/functions/my-fn'), 'lambda')).toEqual(['aws:lambda:DeleteFunction', 'write', { FunctionName: 'my-fn' }]);
+    expect(derive(head('POST', '/2021-11-15/functions/my-fn/response-streaming-invocations'), 'lambda')).toEqual(['aws:lambda:InvokeWithResponseStream', 'write', { FunctionName: 'my-fn' }]);
+    // SQS (JSON 1.0): the queue from QueueUrl (its name too) or QueueName.
+    const sqs = (op: string, body: unknown): unknown => derive(head('POST', '/', { headers: { 'x-amz-target': `AmazonSQS.${op}` }, body: Buffer.from(JSON.stringify(body)) }), 'sqs');
+    expect(sqs('SendMessage', { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs.fifo', MessageBody: 'x' })).toEqual(['aws:sqs:SendMessage', 'write', { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs.fifo', QueueName: 'jobs.fifo' }]);
+    expect(sqs('ReceiveMessage', { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs' })).toEqual(['aws:sqs:ReceiveMessage', 'write', { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/jobs', QueueName: 'jobs' }]);
+    expect(sqs('GetQueueUrl', { QueueName: 'jobs' })).toEqual(['aws:sqs:GetQueueUrl', 'read', { QueueName: 'jobs' }]);
+    expect(sqs('ListQueues', {})).toEqual(['aws:sqs:ListQueues', 'read', {}]);
+    // Bedrock runtime (REST-JSON): the model id from the URI label; streaming answers marked, bidirectional input too.
+    expect(derive(head('POST', '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke'), 'bedrock')).toEqual(['aws:bedrock:InvokeModel', 'write', { modelId: 'anthropic.claude-3-haiku-20240307-v1:0' }]);
+    expect(derive(head('POST', '/model/m/converse'), 'bedrock')).toEqual(['aws:bedrock:Converse', 'write', { modelId: 'm' }]);
+    expect(deriveOperation(head('POST', '/model/m/converse-stream'), { service: 'bedrock', region: 'eu-west-1' })).toMatchObject({ action: 'aws:bedrock:ConverseStream', resources: { modelId: 'm' }, eventStream: 'output' });
+    expect(deriveOperation(head('POST', '/model/m/invoke-with-bidirectional-stream'), { service: 'bedrock', region: 'eu-west-1' })).toMatchObject({ action: 'aws:bedrock:InvokeModelWithBidirectionalStream', eventStream: 'input+output' });
+    // The default upstream is the model's endpoint: Bedrock runtime signs as bedrock at bedrock-runtime.<region>.
+    const connection = (service: string) => awsConnectionSchema.parse({ name: 'c', kind: 'aws', service, region: 'eu-west-1', route: { pathPrefix: '/c' }, callerCredentials: { keys: 'env:K' } });
+    expect(['bedrock', 'lambda', 'sqs', 's3', 'awsssoportal'].map((s) => endpointOf(connection(s)))).toEqual([
+      'https://bedrock-runtime.eu-west-1.amazonaws.com',
+      'https://lambda.eu-west-1.amazonaws.com',
+      'https://sqs.eu-west-1.amazonaws.com',
+      'https://s3.eu-west-1.amazonaws.com',
+      'https://portal.sso.eu-west-1.amazonaws.com',
+    ]);
   });
 
   it('read/write groups follow the name prefix; exceptions only ever make an operation write', () => {

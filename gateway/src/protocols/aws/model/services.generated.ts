@@ -1436,10 +1436,663 @@ export const AWS_SERVICE_MODELS: Readonly<Record<string, AwsServiceModel>> = {
    "GetWebIdentityToken": {}
   }
  },
+ "lambda": {
+  "namespace": "com.amazonaws.lambda",
+  "protocol": "restJson1",
+  "target": "AWSGirApiService",
+  "source": "@aws-sdk/client-lambda@3.1164.0",
+  "operations": {
+   "AddLayerVersionPermission": {
+    "method": "POST",
+    "uri": "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy",
+    "query": [
+     "RevisionId"
+    ]
+   },
+   "AddPermission": {
+    "method": "POST",
+    "uri": "/2015-03-31/functions/{FunctionName}/policy",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "CheckpointDurableExecution": {
+    "method": "POST",
+    "uri": "/2025-12-01/durable-executions/{DurableExecutionArn}/checkpoint"
+   },
+   "CreateAlias": {
+    "method": "POST",
+    "uri": "/2015-03-31/functions/{FunctionName}/aliases"
+   },
+   "CreateCapacityProvider": {
+    "method": "POST",
+    "uri": "/2025-11-30/capacity-providers"
+   },
+   "CreateCodeSigningConfig": {
+    "method": "POST",
+    "uri": "/2020-04-22/code-signing-configs"
+   },
+   "CreateEventSourceMapping": {
+    "method": "POST",
+    "uri": "/2015-03-31/event-source-mappings"
+   },
+   "CreateFunction": {
+    "method": "POST",
+    "uri": "/2015-03-31/functions"
+   },
+   "CreateFunctionUrlConfig": {
+    "method": "POST",
+    "uri": "/2021-10-31/functions/{FunctionName}/url",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "DeleteAlias": {
+    "method": "DELETE",
+    "uri": "/2015-03-31/functions/{FunctionName}/aliases/{Name}"
+   },
+   "DeleteCapacityProvider": {
+    "method": "DELETE",
+    "uri": "/2025-11-30/capacity-providers/{CapacityProviderName}"
+   },
+   "DeleteCodeSigningConfig": {
+    "method": "DELETE",
+    "uri": "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}"
+   },
+   "DeleteEventSourceMapping": {
+    "method": "DELETE",
+    "uri": "/2015-03-31/event-source-mappings/{UUID}"
+   },
+   "DeleteFunction": {
+    "method": "DELETE",
+    "uri": "/2015-03-31/functions/{FunctionName}",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "DeleteFunctionCodeSigningConfig": {
+    "method": "DELETE",
+    "uri": "/2020-06-30/functions/{FunctionName}/code-signing-config"
+   },
+   "DeleteFunctionConcurrency": {
+    "method": "DELETE",
+    "uri": "/2017-10-31/functions/{FunctionName}/concurrency"
+   },
+   "DeleteFunctionEventInvokeConfig": {
+    "method": "DELETE",
+    "uri": "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "DeleteFunctionUrlConfig": {
+    "method": "DELETE",
+    "uri": "/2021-10-31/functions/{FunctionName}/url",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "DeleteLayerVersion": {
+    "method": "DELETE",
+    "uri": "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}"
+   },
+   "DeleteProvisionedConcurrencyConfig": {
+    "method": "DELETE",
+    "uri": "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
+    "query": [
+     "Qualifier"
+    ],
+    "requiredQuery": [
+     "Qualifier"
+    ]
+   },
+   "DeleteResourcePolicy": {
+    "method": "DELETE",
+    "uri": "/2026-07-09/resource-policy/{ResourceArn}",
+    "query": [
+     "RevisionId"
+    ]
+   },
+   "GetAccountSettings": {
+    "method": "GET",
+    "uri": "/2016-08-19/account-settings"
+   },
+   "GetAlias": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions/{FunctionName}/aliases/{Name}"
+   },
+   "GetCapacityProvider": {
+    "method": "GET",
+    "uri": "/2025-11-30/capacity-providers/{CapacityProviderName}"
+   },
+   "GetCodeSigningConfig": {
+    "method": "GET",
+    "uri": "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}"
+   },
+   "GetDurableExecution": {
+    "method": "GET",
+    "uri": "/2025-12-01/durable-executions/{DurableExecutionArn}",
+    "query": [
+     "IncludeExecutionData"
+    ]
+   },
+   "GetDurableExecutionHistory": {
+    "method": "GET",
+    "uri": "/2025-12-01/durable-executions/{DurableExecutionArn}/history",
+    "query": [
+     "IncludeExecutionData",
+     "Marker",
+     "MaxItems",
+     "ReverseOrder"
+    ]
+   },
+   "GetDurableExecutionState": {
+    "method": "GET",
+    "uri": "/2025-12-01/durable-executions/{DurableExecutionArn}/state",
+    "query": [
+     "CheckpointToken",
+     "Marker",
+     "MaxItems"
+    ],
+    "requiredQuery": [
+     "CheckpointToken"
+    ]
+   },
+   "GetEventSourceMapping": {
+    "method": "GET",
+    "uri": "/2015-03-31/event-source-mappings/{UUID}"
+   },
+   "GetFunction": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions/{FunctionName}",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "GetFunctionCodeSigningConfig": {
+    "method": "GET",
+    "uri": "/2020-06-30/functions/{FunctionName}/code-signing-config"
+   },
+   "GetFunctionConcurrency": {
+    "method": "GET",
+    "uri": "/2019-09-30/functions/{FunctionName}/concurrency"
+   },
+   "GetFunctionConfiguration": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions/{FunctionName}/configuration",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "GetFunctionEventInvokeConfig": {
+    "method": "GET",
+    "uri": "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "GetFunctionRecursionConfig": {
+    "method": "GET",
+    "uri": "/2024-08-31/functions/{FunctionName}/recursion-config"
+   },
+   "GetFunctionScalingConfig": {
+    "method": "GET",
+    "uri": "/2025-11-30/functions/{FunctionName}/function-scaling-config",
+    "query": [
+     "Qualifier"
+    ],
+    "requiredQuery": [
+     "Qualifier"
+    ]
+   },
+   "GetFunctionUrlConfig": {
+    "method": "GET",
+    "uri": "/2021-10-31/functions/{FunctionName}/url",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "GetLayerVersion": {
+    "method": "GET",
+    "uri": "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}"
+   },
+   "GetLayerVersionByArn": {
+    "method": "GET",
+    "uri": "/2018-10-31/layers?find=LayerVersion",
+    "query": [
+     "Arn"
+    ],
+    "requiredQuery": [
+     "Arn"
+    ]
+   },
+   "GetLayerVersionPolicy": {
+    "method": "GET",
+    "uri": "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy"
+   },
+   "GetPolicy": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions/{FunctionName}/policy",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "GetProvisionedConcurrencyConfig": {
+    "method": "GET",
+    "uri": "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
+    "query": [
+     "Qualifier"
+    ],
+    "requiredQuery": [
+     "Qualifier"
+    ]
+   },
+   "GetResourcePolicy": {
+    "method": "GET",
+    "uri": "/2026-07-09/resource-policy/{ResourceArn}"
+   },
+   "GetRuntimeManagementConfig": {
+    "method": "GET",
+    "uri": "/2021-07-20/functions/{FunctionName}/runtime-management-config",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "Invoke": {
+    "method": "POST",
+    "uri": "/2015-03-31/functions/{FunctionName}/invocations",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "InvokeAsync": {
+    "method": "POST",
+    "uri": "/2014-11-13/functions/{FunctionName}/invoke-async"
+   },
+   "InvokeWithResponseStream": {
+    "method": "POST",
+    "uri": "/2021-11-15/functions/{FunctionName}/response-streaming-invocations",
+    "query": [
+     "Qualifier"
+    ],
+    "eventStream": "output"
+   },
+   "ListAliases": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions/{FunctionName}/aliases",
+    "query": [
+     "FunctionVersion",
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListCapacityProviders": {
+    "method": "GET",
+    "uri": "/2025-11-30/capacity-providers",
+    "query": [
+     "Marker",
+     "MaxItems",
+     "State"
+    ]
+   },
+   "ListCodeSigningConfigs": {
+    "method": "GET",
+    "uri": "/2020-04-22/code-signing-configs",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListDurableExecutionsByFunction": {
+    "method": "GET",
+    "uri": "/2025-12-01/functions/{FunctionName}/durable-executions",
+    "query": [
+     "DurableExecutionName",
+     "Marker",
+     "MaxItems",
+     "Qualifier",
+     "ReverseOrder",
+     "StartedAfter",
+     "StartedBefore",
+     "Statuses"
+    ]
+   },
+   "ListEventSourceMappings": {
+    "method": "GET",
+    "uri": "/2015-03-31/event-source-mappings",
+    "query": [
+     "EventSourceArn",
+     "FunctionName",
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListFunctionEventInvokeConfigs": {
+    "method": "GET",
+    "uri": "/2019-09-25/functions/{FunctionName}/event-invoke-config/list",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListFunctionUrlConfigs": {
+    "method": "GET",
+    "uri": "/2021-10-31/functions/{FunctionName}/urls",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListFunctionVersionsByCapacityProvider": {
+    "method": "GET",
+    "uri": "/2025-11-30/capacity-providers/{CapacityProviderName}/function-versions",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListFunctions": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions",
+    "query": [
+     "FunctionVersion",
+     "Marker",
+     "MasterRegion",
+     "MaxItems"
+    ]
+   },
+   "ListFunctionsByCodeSigningConfig": {
+    "method": "GET",
+    "uri": "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}/functions",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListLayerVersions": {
+    "method": "GET",
+    "uri": "/2018-10-31/layers/{LayerName}/versions",
+    "query": [
+     "CompatibleArchitecture",
+     "CompatibleRuntime",
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListLayers": {
+    "method": "GET",
+    "uri": "/2018-10-31/layers",
+    "query": [
+     "CompatibleArchitecture",
+     "CompatibleRuntime",
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListProvisionedConcurrencyConfigs": {
+    "method": "GET",
+    "uri": "/2019-09-30/functions/{FunctionName}/provisioned-concurrency?List=ALL",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "ListTags": {
+    "method": "GET",
+    "uri": "/2017-03-31/tags/{Resource}"
+   },
+   "ListVersionsByFunction": {
+    "method": "GET",
+    "uri": "/2015-03-31/functions/{FunctionName}/versions",
+    "query": [
+     "Marker",
+     "MaxItems"
+    ]
+   },
+   "PublishLayerVersion": {
+    "method": "POST",
+    "uri": "/2018-10-31/layers/{LayerName}/versions"
+   },
+   "PublishVersion": {
+    "method": "POST",
+    "uri": "/2015-03-31/functions/{FunctionName}/versions"
+   },
+   "PutFunctionCodeSigningConfig": {
+    "method": "PUT",
+    "uri": "/2020-06-30/functions/{FunctionName}/code-signing-config"
+   },
+   "PutFunctionConcurrency": {
+    "method": "PUT",
+    "uri": "/2017-10-31/functions/{FunctionName}/concurrency"
+   },
+   "PutFunctionEventInvokeConfig": {
+    "method": "PUT",
+    "uri": "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "PutFunctionRecursionConfig": {
+    "method": "PUT",
+    "uri": "/2024-08-31/functions/{FunctionName}/recursion-config"
+   },
+   "PutFunctionScalingConfig": {
+    "method": "PUT",
+    "uri": "/2025-11-30/functions/{FunctionName}/function-scaling-config",
+    "query": [
+     "Qualifier"
+    ],
+    "requiredQuery": [
+     "Qualifier"
+    ]
+   },
+   "PutProvisionedConcurrencyConfig": {
+    "method": "PUT",
+    "uri": "/2019-09-30/functions/{FunctionName}/provisioned-concurrency",
+    "query": [
+     "Qualifier"
+    ],
+    "requiredQuery": [
+     "Qualifier"
+    ]
+   },
+   "PutResourcePolicy": {
+    "method": "PUT",
+    "uri": "/2026-07-09/resource-policy/{ResourceArn}"
+   },
+   "PutRuntimeManagementConfig": {
+    "method": "PUT",
+    "uri": "/2021-07-20/functions/{FunctionName}/runtime-management-config",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "RemoveLayerVersionPermission": {
+    "method": "DELETE",
+    "uri": "/2018-10-31/layers/{LayerName}/versions/{VersionNumber}/policy/{StatementId}",
+    "query": [
+     "RevisionId"
+    ]
+   },
+   "RemovePermission": {
+    "method": "DELETE",
+    "uri": "/2015-03-31/functions/{FunctionName}/policy/{StatementId}",
+    "query": [
+     "Qualifier",
+     "RevisionId"
+    ]
+   },
+   "SendDurableExecutionCallbackFailure": {
+    "method": "POST",
+    "uri": "/2025-12-01/durable-execution-callbacks/{CallbackId}/fail"
+   },
+   "SendDurableExecutionCallbackHeartbeat": {
+    "method": "POST",
+    "uri": "/2025-12-01/durable-execution-callbacks/{CallbackId}/heartbeat"
+   },
+   "SendDurableExecutionCallbackSuccess": {
+    "method": "POST",
+    "uri": "/2025-12-01/durable-execution-callbacks/{CallbackId}/succeed"
+   },
+   "StopDurableExecution": {
+    "method": "POST",
+    "uri": "/2025-12-01/durable-executions/{DurableExecutionArn}/stop"
+   },
+   "TagResource": {
+    "method": "POST",
+    "uri": "/2017-03-31/tags/{Resource}"
+   },
+   "UntagResource": {
+    "method": "DELETE",
+    "uri": "/2017-03-31/tags/{Resource}",
+    "query": [
+     "tagKeys"
+    ],
+    "requiredQuery": [
+     "tagKeys"
+    ]
+   },
+   "UpdateAlias": {
+    "method": "PUT",
+    "uri": "/2015-03-31/functions/{FunctionName}/aliases/{Name}"
+   },
+   "UpdateCapacityProvider": {
+    "method": "PUT",
+    "uri": "/2025-11-30/capacity-providers/{CapacityProviderName}"
+   },
+   "UpdateCodeSigningConfig": {
+    "method": "PUT",
+    "uri": "/2020-04-22/code-signing-configs/{CodeSigningConfigArn}"
+   },
+   "UpdateEventSourceMapping": {
+    "method": "PUT",
+    "uri": "/2015-03-31/event-source-mappings/{UUID}"
+   },
+   "UpdateFunctionCode": {
+    "method": "PUT",
+    "uri": "/2015-03-31/functions/{FunctionName}/code"
+   },
+   "UpdateFunctionConfiguration": {
+    "method": "PUT",
+    "uri": "/2015-03-31/functions/{FunctionName}/configuration"
+   },
+   "UpdateFunctionEventInvokeConfig": {
+    "method": "POST",
+    "uri": "/2019-09-25/functions/{FunctionName}/event-invoke-config",
+    "query": [
+     "Qualifier"
+    ]
+   },
+   "UpdateFunctionUrlConfig": {
+    "method": "PUT",
+    "uri": "/2021-10-31/functions/{FunctionName}/url",
+    "query": [
+     "Qualifier"
+    ]
+   }
+  }
+ },
+ "sqs": {
+  "namespace": "com.amazonaws.sqs",
+  "protocol": "awsJson1_0",
+  "target": "AmazonSQS",
+  "source": "@aws-sdk/client-sqs@3.1164.0",
+  "operations": {
+   "AddPermission": {},
+   "CancelMessageMoveTask": {},
+   "ChangeMessageVisibility": {},
+   "ChangeMessageVisibilityBatch": {},
+   "CreateQueue": {},
+   "DeleteMessage": {},
+   "DeleteMessageBatch": {},
+   "DeleteQueue": {},
+   "GetQueueAttributes": {},
+   "GetQueueUrl": {},
+   "ListDeadLetterSourceQueues": {},
+   "ListMessageMoveTasks": {},
+   "ListQueueTags": {},
+   "ListQueues": {},
+   "PurgeQueue": {},
+   "ReceiveMessage": {},
+   "RemovePermission": {},
+   "SendMessage": {},
+   "SendMessageBatch": {},
+   "SetQueueAttributes": {},
+   "StartMessageMoveTask": {},
+   "TagQueue": {},
+   "UntagQueue": {}
+  }
+ },
+ "bedrock": {
+  "namespace": "com.amazonaws.bedrockruntime",
+  "protocol": "restJson1",
+  "target": "AmazonBedrockFrontendService",
+  "endpointPrefix": "bedrock-runtime",
+  "source": "@aws-sdk/client-bedrock-runtime@3.1164.0",
+  "operations": {
+   "ApplyGuardrail": {
+    "method": "POST",
+    "uri": "/guardrail/{guardrailIdentifier}/version/{guardrailVersion}/apply"
+   },
+   "Converse": {
+    "method": "POST",
+    "uri": "/model/{modelId}/converse"
+   },
+   "ConverseStream": {
+    "method": "POST",
+    "uri": "/model/{modelId}/converse-stream",
+    "eventStream": "output"
+   },
+   "CountTokens": {
+    "method": "POST",
+    "uri": "/model/{modelId}/count-tokens"
+   },
+   "GetAsyncInvoke": {
+    "method": "GET",
+    "uri": "/async-invoke/{invocationArn}"
+   },
+   "InvokeGuardrailChecks": {
+    "method": "POST",
+    "uri": "/guardrail-checks/invoke"
+   },
+   "InvokeModel": {
+    "method": "POST",
+    "uri": "/model/{modelId}/invoke"
+   },
+   "InvokeModelWithBidirectionalStream": {
+    "method": "POST",
+    "uri": "/model/{modelId}/invoke-with-bidirectional-stream",
+    "eventStream": "input+output"
+   },
+   "InvokeModelWithResponseStream": {
+    "method": "POST",
+    "uri": "/model/{modelId}/invoke-with-response-stream",
+    "eventStream": "output"
+   },
+   "ListAsyncInvokes": {
+    "method": "GET",
+    "uri": "/async-invoke",
+    "query": [
+     "maxResults",
+     "nextToken",
+     "sortBy",
+     "sortOrder",
+     "statusEquals",
+     "submitTimeAfter",
+     "submitTimeBefore"
+    ]
+   },
+   "StartAsyncInvoke": {
+    "method": "POST",
+    "uri": "/async-invoke"
+   }
+  }
+ },
  "awsssoportal": {
   "namespace": "com.amazonaws.sso",
   "protocol": "restJson1",
   "target": "SWBPortalService",
+  "endpointPrefix": "portal.sso",
   "source": "@aws-sdk/nested-clients@3.998.4",
   "operations": {
    "GetRoleCredentials": {

@@ -38,6 +38,8 @@ export interface AwsServiceModel {
   readonly protocol: string;
   /** The service shape's name: the `X-Amz-Target` prefix of the JSON protocols. */
   readonly target: string;
+  /** The host name prefix of the regional endpoint when it is not the signing name (`bedrock-runtime`). @default the signing name */
+  readonly endpointPrefix?: string;
   /** Which SDK package and version the model came from. */
   readonly source: string;
   readonly operations: Readonly<Record<string, AwsOperationModel>>;
