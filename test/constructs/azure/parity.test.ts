@@ -3,6 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { Gatehouse } from '../../../constructs/azure/gatehouse';
+import { configSchema } from '../../../gateway/src/config/schema';
 import { pgClientConfig } from '../../../gateway/src/state/pg-client-config';
 import { resources, synth } from '../../support/cdktf';
 import { IMAGE, RG } from './helpers';
@@ -110,6 +111,8 @@ describe('Azure parity (docs/deployment.md)', () => {
     expect(alert.criteria[0].query).toMatch(/countif\(toint\(entry\.status\) >= 500\)\) \/ count\(\)/);
     expect(alert.criteria[0]).toMatchObject({ operator: 'GreaterThan', threshold: 0.05 });
     expect(alert.scopes).toEqual([expect.stringMatching(/azurerm_log_analytics_workspace/)]);
+    // Notified: an alert without an action group fires into the portal only.
+    expect(alert.action.action_groups).toEqual([expect.stringMatching(/azurerm_monitor_action_group/)]);
   });
 
   test('alarm-recording-failures: a log alert on the first GH_ERR_RECORDING_* code', () => {
@@ -130,8 +133,11 @@ describe('Azure parity (docs/deployment.md)', () => {
   });
 
   test('graceful-drain-within-termination-window: Container Apps waits 30 s after SIGTERM, beyond the gateway\'s 25 s drain', () => {
+    // The gateway's own default drain (the emitted config leaves shutdownGraceSeconds out).
+    const drain = configSchema.shape.shutdownGraceSeconds.parse(undefined) as number;
+    expect(drain).toBe(25);
     for (const app of all(json, 'azurerm_container_app')) {
-      expect(app.template.termination_grace_period_seconds).toBeGreaterThan(25);
+      expect(app.template.termination_grace_period_seconds).toBeGreaterThan(drain);
       // Out of rotation while draining: readiness is /readyz, which reports not ready once shutdown
       // starts (gateway/src/server/gateway.ts: ready = !shuttingDown && healthy).
       expect(app.template.container[0].readiness_probe[0].path).toBe('/readyz');

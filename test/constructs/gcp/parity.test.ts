@@ -74,6 +74,13 @@ describe('parity (Google Cloud column of docs/deployment.md)', () => {
     const policy = all('google_monitoring_alert_policy').find((p) => /instance_count/.test(p.conditions[0].condition_threshold.filter));
     expect(policy.conditions[0].condition_threshold).toMatchObject({ comparison: 'COMPARISON_LT', threshold_value: 1 });
     expect(policy.notification_channels).toHaveLength(1);
+    // The threshold follows the floor, not a constant 1.
+    const two: Record<string, Record<string, any>> = JSON.parse(synth((s) => new Gatehouse(s, 'G', {
+      project: 'p', region: 'europe-west1', image: 'europe-west1-docker.pkg.dev/p/gatehouse/gateway:1', recordBucketName: 'p-records',
+      alarmEmail: 'oncall@example.com', replicas: { min: 2, max: 4 },
+    }))).resource;
+    const floor2 = Object.values(two.google_monitoring_alert_policy).find((p: any) => /instance_count/.test(p.conditions[0].condition_threshold.filter)) as any;
+    expect(floor2.conditions[0].condition_threshold).toMatchObject({ comparison: 'COMPARISON_LT', threshold_value: 2 });
   });
 
   test('alarm-5xx-rate: the 5xx share of requests, notified', () => {
@@ -94,6 +101,10 @@ describe('parity (Google Cloud column of docs/deployment.md)', () => {
     expect(all('google_iam_workload_identity_pool_provider')[0].attribute_condition).toBe("assertion.sub == 'repo:acme/audit:ref:refs/heads/main'");
     const members = [...all('google_storage_bucket_iam_member'), ...all('google_kms_crypto_key_iam_member')].map((m) => m.member);
     expect(members.some((m) => m.startsWith('principalSet://'))).toBe(false);
+    // Each grant names the one admitted subject of this pool (not only "no principalSet").
+    const federated = members.filter((m) => m.startsWith('principal://'));
+    expect(federated.length).toBeGreaterThan(0);
+    for (const m of federated) expect(m).toMatch(/^principal:\/\/iam\.googleapis\.com\/\$\{google_iam_workload_identity_pool\.[^}]+\.name\}\/subject\/repo:acme\/audit:ref:refs\/heads\/main$/);
   });
 
   test('graceful-drain-within-termination-window: the gateway drains in less than Cloud Run\'s 10 s', () => {
