@@ -101,7 +101,8 @@ export async function startAwsFront(options: AwsFrontOptions): Promise<AwsFront>
     }
     const own = await options.answer?.({ method: req.method!, url: req.url!, body });
     if (own !== undefined) {
-      res.writeHead(own.status, { 'x-amz-request-id': `FRONT${records.length}`, ...own.headers });
+      const id = own.headers['x-amzn-requestid'] === undefined ? { 'x-amz-request-id': `FRONT${records.length}` } : {};
+      res.writeHead(own.status, { ...id, ...own.headers });
       for (const piece of own.body) res.write(piece);
       res.end();
       return;
