@@ -6,7 +6,7 @@ import { registerKey, type Registration } from '../../gateway/src/protocols/ssh/
 import { sshModule } from '../../gateway/src/protocols/registry';
 import type { SshGateway } from '../../gateway/src/protocols/ssh/server';
 import type { StartOptions } from '../../gateway/src/server/gateway';
-import { startTestGateway, type TestGateway } from './gateway';
+import { deepMerge, startTestGateway, type TestGateway } from './gateway';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer';
 import { LOGIN_CLIENT_ID, startLoginIssuer, type LoginIssuer } from './oidc-login-issuer';
 import { makeTempDir } from './recording-helpers';
@@ -54,6 +54,10 @@ export interface SshTestEnvOptions {
    * 1 s polling. @default off
    */
   readonly deviceLogin?: boolean;
+  /** More fields of the `box` connection (e.g. `bodyCapBytes`). @default none */
+  readonly box?: Record<string, unknown>;
+  /** More configuration, merged over the rest (e.g. `state`, `console`). @default none */
+  readonly config?: (dir: string) => Record<string, unknown>;
 }
 
 export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTestEnv> {
@@ -69,17 +73,17 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
   const deviceLogin = loginIssuer === undefined ? {} : { deviceLogin: { issuer: 'people', clientId: LOGIN_CLIENT_ID, scopes: ['openid', 'email', 'profile', 'groups'] } };
   const upstream = (hk: string) => ({ host: '127.0.0.1', port: sshd.port, user: sshd.user, privateKey: `file:${broker.path}`, hostKey: hk.split(' ').slice(0, 2).join(' ') });
   const gw = await startTestGateway(
-    () => ({
+    (gwDir) => deepMerge({
       identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'], clockSkewSeconds: 0 }, ...people] },
       policy: { cedar: options.policy },
       recording: { mode: options.recordingMode ?? 'strict' },
       ...(options.approvals !== undefined ? { approvals: options.approvals } : {}),
       listeners: { ssh: { address: '127.0.0.1', port: 0, hostKey: `file:${hostKey.path}`, userCaKey: `file:${userCa.path}`, ...(options.keyTtlMinutes !== undefined ? { keyTtlMinutes: options.keyTtlMinutes } : {}), ...deviceLogin } },
       connections: [
-        { name: 'box', kind: 'ssh', upstream: upstream(sshd.hostKey), ...(options.masking !== undefined ? { masking: options.masking } : {}) },
+        { name: 'box', kind: 'ssh', upstream: upstream(sshd.hostKey), ...(options.masking !== undefined ? { masking: options.masking } : {}), ...options.box },
         { name: 'impostor', kind: 'ssh', upstream: upstream(impostor.publicKey) },
       ],
-    }),
+    }, options.config?.(gwDir) ?? {}),
     options.start ?? {},
   );
   const ssh = gw.gateway.protocols.get(sshModule)!;

@@ -45,7 +45,7 @@ Commands:
   sessions list [filters]     List recorded sessions, newest first.
         --user U --connection C --from TIME --to TIME --request-id ID --status S --limit N --json
   sessions show ID            Show one session's index entry and its events as text.
-  sessions export ID          Print the full JSON transcript of a session.
+  sessions export ID          Print the full JSON transcript of a session (--format cast-v3|text: a terminal's).
         (sessions commands take --config FILE; with a running gateway they use its admin API:
          --admin-url URL, --token TOKEN or GATEHOUSE_TOKEN)
   approvals list               List approval requests (default: pending), newest first.
@@ -309,6 +309,10 @@ docs/recording.md says what it proves.
         --user U --connection C --from TIME --to TIME --request-id ID --status S --limit N --json
   show ID           one session's index entry and its events as text (--json for JSON)
   export ID         the full JSON transcript of a session
+        --format json|cast|cast-v2|cast-v3|text   (default json) a terminal session (SSH) as
+                    asciicast v2 (cast, cast-v2) or v3 of one channel, or as the plain-text
+                    transcript (terminal emulation) of every channel
+        --channel N       the channel (default: the first for cast, every channel for text)
 
 Output is written completely even into a slow pipe. With a running gateway the commands use its
 admin API (--admin-url URL, --token TOKEN or GATEHOUSE_TOKEN); otherwise they read the state

@@ -382,6 +382,12 @@ export const sshConnectionSchema = z
       .strict(),
     /** Masking of the recorded terminal output and input; @default the top-level `masking` block, else off. */
     masking: maskingSchema.optional(),
+    /**
+     * Bytes recorded of each file read or written through SFTP (its first ones, per direction; text
+     * masked as `masking` says, binary base64 only without masking); 0 records no contents. The
+     * size and SHA-256 of the whole file are recorded either way. @default recording.bodyCapBytes (65536)
+     */
+    bodyCapBytes: z.number().int().min(0).max(16 * 1024 * 1024).optional(),
   })
   .strict();
 

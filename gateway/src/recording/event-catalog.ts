@@ -392,6 +392,22 @@ export interface SshDataPayload {
   readonly bytes: number;
 }
 
+/**
+ * A channel's plain-text transcript for search (protocols/ssh/channel-transcript.ts): its output
+ * as recorded (masked when the connection masks) rendered by terminal emulation at the pty's size,
+ * so cursor movement, backspaces, clears and colour codes are applied, not stored. Recorded when
+ * the channel ends, at most 8 KiB (its head and tail). The full transcript is made from the
+ * `ssh.data` events on export; this one feeds the session index.
+ */
+export interface SshTranscriptPayload {
+  readonly channel: number;
+  /** Milliseconds since the channel opened. */
+  readonly t: number;
+  readonly text: string;
+  /** True when output was left out (the middle of a long channel; `[…]` marks where). */
+  readonly truncated: boolean;
+}
+
 /** The client's terminal changed size (window-change). */
 export interface SshResizePayload {
   readonly channel: number;
@@ -448,8 +464,8 @@ export interface SshSftpResultPayload {
 
 /**
  * A file or directory handle closed (or left open when the channel ended): the bytes read and
- * written through it (counted, never recorded) and their SHA-256 when they passed in order from
- * offset 0 without gaps (else null).
+ * written through it (counted; their first bytes, up to the cap, are in `ssh.file.content`) and
+ * their SHA-256 when they passed in order from offset 0 without gaps (else null).
  */
 export interface SshSftpCloseHandlePayload {
   readonly channel: number;
@@ -465,6 +481,59 @@ export interface SshSftpCloseHandlePayload {
   readonly entries?: number;
   /** False when the channel ended with the handle still open. */
   readonly closed: boolean;
+}
+
+/**
+ * The first bytes of a file read or written through SFTP or legacy SCP, up to the connection's cap
+ * (`bodyCapBytes`), recorded when the file is done (before `ssh.sftp.close` / `ssh.scp.file`,
+ * which keep the SHA-256 of the whole transfer). Text is masked as the connection masks; binary
+ * is base64 when the connection records in the clear and left out (`encoding: none`) when it masks.
+ */
+export interface SshFileContentPayload {
+  readonly channel: number;
+  /** `sftp`, or `scp` (the legacy protocol over exec, `scp -O`). */
+  readonly via: 'sftp' | 'scp';
+  readonly path: string;
+  /** `read` from the server (download), `write` to it (upload). */
+  readonly direction: 'read' | 'write';
+  /** Bytes that passed in this direction (the whole transfer). */
+  readonly size: number;
+  /** Bytes recorded: the first ones, contiguous from offset 0, up to the cap. */
+  readonly recorded: number;
+  /** True when `size` exceeds what was recorded. */
+  readonly truncated: boolean;
+  readonly encoding: 'text' | 'base64' | 'none';
+  readonly text?: string;
+  readonly base64?: string;
+  /** Items masked in `text`, by type. */
+  readonly masked?: Readonly<Record<string, number>>;
+  /** encoding `none`: `binary_masked` (binary on a masking connection), `masking_failed`. */
+  readonly reason?: string;
+}
+
+/**
+ * One file of a legacy SCP transfer (`scp -O`: the exec command `scp -t` or `scp -f`), parsed from
+ * the protocol stream (protocols/ssh/scp.ts): its bytes are not recorded as terminal text.
+ */
+export interface SshScpFilePayload {
+  readonly channel: number;
+  /** `write` (upload, `scp -t`) or `read` (download, `scp -f`). */
+  readonly direction: 'read' | 'write';
+  /** Where on the server: the target (or the target directory and the name), or the named source. */
+  readonly path: string;
+  /** The name the protocol carried. */
+  readonly name: string;
+  /** Permission bits as sent (octal). */
+  readonly mode: string;
+  /** The size announced. */
+  readonly size: number;
+  /** Bytes that passed. */
+  readonly bytes: number;
+  /** SHA-256 of the file; null when it did not arrive whole. */
+  readonly sha256: string | null;
+  readonly complete: boolean;
+  /** Why it is incomplete (the source's message, or the channel's end). */
+  readonly message?: string;
 }
 
 /** The SFTP channel ended: its totals. */
@@ -652,9 +721,12 @@ export const EVENT_CATALOG = {
   'ssh.sftp.open': event<SshSftpOpenPayload>()('info', 'GH2308I', 'The SFTP subsystem policy allowed, recorded (with its decision) before it is opened upstream.'),
   'ssh.sftp.request': event<SshSftpRequestPayload>()('info', 'GH2309I', 'An SFTP file operation policy allowed (canonical path), recorded before it is forwarded.'),
   'ssh.sftp.result': event<SshSftpResultPayload>()('info', 'GH2310I', "The server's answer to a recorded SFTP file operation."),
-  'ssh.sftp.close': event<SshSftpCloseHandlePayload>()('info', 'GH2311I', 'An SFTP file or directory handle closed: bytes read and written (counted, not recorded) and their SHA-256.'),
+  'ssh.sftp.close': event<SshSftpCloseHandlePayload>()('info', 'GH2311I', 'An SFTP file or directory handle closed: bytes read and written (counted; contents up to the cap in ssh.file.content) and their SHA-256.'),
+  'ssh.file.content': event<SshFileContentPayload>()('info', 'GH2321I', "The first bytes of a file read or written through SFTP or SCP, up to the connection's cap: masked text, or base64 when the connection records in the clear."),
+  'ssh.scp.file': event<SshScpFilePayload>()('info', 'GH2322I', 'One file of a legacy SCP transfer (scp -O), parsed from its stream: path, mode, size, SHA-256, whether it arrived whole.'),
   'ssh.sftp.end': event<SshSftpEndPayload>()('info', 'GH2312I', "An SFTP channel ended: its requests, refusals and bytes each way."),
   'ssh.sftp.error': event<SshSftpErrorPayload>()('error', 'GH2313E', 'An SFTP channel broke the protocol (oversized or malformed packet): it was closed.'),
+  'ssh.transcript': event<SshTranscriptPayload>()('info', 'GH2320I', "A channel's plain-text transcript (terminal emulation of its recorded output, at most 8 KiB) for search, recorded when it ends."),
   'ssh.upstream_error': event<SshUpstreamErrorPayload>()('error', 'GH2305E', 'The upstream sshd could not be reached, refused the brokered key, or showed a host key other than the pinned one.'),
   'masking.failed': event<MaskingFailedPayload>()('error', 'GH4000E', 'Masking could not do its job: the content was neither recorded nor delivered.'),
   'recording.gap': event<RecordingGapPayload>()('error', 'GH9000E', 'Events were lost between two recorded ones.'),

@@ -25,8 +25,8 @@ import { createSessionIndex } from '../state/sql-session-index';
 import { StateRecordingWitness } from '../state/recording-witness';
 import { isMemoryPath } from '../state/store';
 import { FileWitness, MultiWitness, type RecordingWitness } from '../recording/witness';
-import { createSessionPageService, pricesWith, type ChannelRecording } from '../admin/console/session-page';
-import { recordedChannels, terminalRecording } from '../protocols/ssh/terminal-replay';
+import { createSessionPageService, pricesWith } from '../admin/console/session-page';
+import { terminalChannels } from '../protocols/ssh/terminal-replay';
 import { startRecordingSweeper } from './recording-sweeper';
 import { listen, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
@@ -175,7 +175,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const audit = createAdminAudit(recorder);
   // The session page verifies each session against this gateway's own signing key and the witness
   // (after a key rotation, digests signed by the old key show as untrusted: fail closed).
-  const sessionPages = createSessionPageService({ sink, witness, trustedKeys: [signer.publicKeyPem], prices: pricesWith(config.console.prices), terminalsOf: sshTerminals });
+  const sessionPages = createSessionPageService({ sink, witness, trustedKeys: [signer.publicKeyPem], prices: pricesWith(config.console.prices), terminalsOf: terminalChannels });
   const consoleHandler = await consoleFromConfig(config, { secrets, verifier, search: new SqlSessionSearch(index), index, readSession, approvals, audit, logger, sessionPages });
   const adminHandler = createAdminServer({
     index,
@@ -276,12 +276,3 @@ async function defaultInstanceId(config: GatehouseConfig, witness: StateRecordin
   return `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${process.pid}`;
 }
 
-/** The SSH channels of a session as terminal recordings for the session page's player and `.cast` export. */
-function sshTerminals(events: Parameters<typeof recordedChannels>[0]): ChannelRecording[] {
-  const out: ChannelRecording[] = [];
-  for (const channel of recordedChannels(events)) {
-    const recording = terminalRecording(events, channel);
-    if (recording !== undefined) out.push({ channel, label: recording.title ?? `channel ${channel}`, recording });
-  }
-  return out;
-}

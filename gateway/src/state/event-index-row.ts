@@ -86,6 +86,10 @@ function eventText(type: string, p: Payload): string {
       return cap(`${str(p.operation)} ${str(p.message)}`);
     case 'approval.requested':
       return cap(str(p.operation));
+    case 'ssh.channel.open':
+      return cap(str(p.command));
+    case 'ssh.transcript':
+      return cap(str(p.text));
     case 'http.error':
     case 'pg.error':
     case 'pg.upstream_error':

@@ -83,14 +83,25 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
   const canSee = (p: Principal, row: SessionRow): boolean => isAdmin(p) || (row.issuer === p.issuer && row.subject === p.subject);
   const chromeOf = (s: ConsoleSession, title: string, nav?: PageChrome['nav'], live?: string): PageChrome => ({ title, principal: s.principal, csrf: s.csrf, nav, live });
 
-  /** `.cast` of one terminal channel (`?channel=N`, default the first). */
-  const castOf = (transcript: SessionTranscript, url: URL): { filename: string; contentType: string; body: string } => {
+  /**
+   * A terminal channel's download (`?channel=N`, default the first): `.cast` (asciicast v2, or v3
+   * with `version=3`) or the plain-text transcript (`kind` text).
+   */
+  const terminalExport = async (transcript: SessionTranscript, url: URL, kind: 'cast' | 'text'): Promise<{ filename: string; contentType: string; body: string }> => {
     const terminals = options.sessionPages?.terminals(transcript) ?? [];
     const wanted = url.searchParams.get('channel');
     const channel = wanted === null ? terminals[0]?.channel : Number(wanted);
-    const cast = channel === undefined || !Number.isSafeInteger(channel) ? undefined : options.sessionPages?.cast(transcript, channel);
-    if (cast === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `session ${transcript.session.id} has no terminal recording${wanted === null ? '' : ` on channel ${wanted}`}`);
-    return cast;
+    const version = url.searchParams.get('version');
+    if (version !== null && version !== '2' && version !== '3') throw new GatehouseError('GH_ERR_REQUEST_INVALID', `asciicast version ${JSON.stringify(version.slice(0, 20))} is not one of 2, 3`);
+    const pages = options.sessionPages;
+    const download =
+      channel === undefined || !Number.isSafeInteger(channel) || pages === undefined
+        ? undefined
+        : kind === 'text'
+          ? await pages.text(transcript, channel)
+          : pages.cast(transcript, channel, version === '3' ? 3 : 2);
+    if (download === undefined) throw new GatehouseError('GH_ERR_NOT_FOUND', `session ${transcript.session.id} has no terminal recording${wanted === null ? '' : ` on channel ${wanted}`}`);
+    return download;
   };
 
   const startSession = async (res: ServerResponse, principal: Principal, returnTo: string): Promise<void> => {
@@ -213,7 +224,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       return sendHtml(res, 200, sessionsPage({ chrome: chromeOf(session, 'Sessions', 'sessions'), query: shown, rows: result.rows, nextUrl: next, supports: options.search.supports, scope: viewer.scope }));
     }
 
-    const sessionMatch = /^\/console\/sessions\/([^/]+)(\/export\.json|\/export\.cast)?$/.exec(path);
+    const sessionMatch = /^\/console\/sessions\/([^/]+)(\/export\.json|\/export\.cast|\/export\.txt)?$/.exec(path);
     if (sessionMatch !== null && isRead(method)) {
       const id = decodeId(sessionMatch[1]!);
       const row = await options.index.get(id);
@@ -224,8 +235,10 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
         options.logger.info({ sessionId: id, subject: principal.subject, issuer: principal.issuer }, 'session exported through the console');
         const transcript = (await options.readSession(id)) as SessionTranscript;
         // The same bytes as `gatehouse sessions export`.
-        const download = sessionMatch[2] === '/export.json' ? sessionJsonExport(transcript) : castOf(transcript, url);
-        res.setHeader('content-disposition', `attachment; filename="${download.filename}"`);
+        const download = sessionMatch[2] === '/export.json' ? sessionJsonExport(transcript) : await terminalExport(transcript, url, sessionMatch[2] === '/export.txt' ? 'text' : 'cast');
+        // A transcript may be viewed in the browser (`view=1`): plain text, never rendered as markup.
+        const inline = sessionMatch[2] === '/export.txt' && url.searchParams.get('view') === '1';
+        res.setHeader('content-disposition', `${inline ? 'inline' : 'attachment'}; filename="${download.filename}"`);
         return send(res, 200, download.contentType, download.body);
       }
       await options.audit?.record('admin.session.read', principal, { path, sessionId: id }, address);

@@ -6,6 +6,9 @@ import { GatehouseError } from '../../errors';
 import { mintDevToken } from '../../identity/dev-issuer';
 import { exportSession, renderTranscript, type SessionTranscript } from '../../recording/reader';
 import { formatTranscriptJson } from '../../admin/console/session-page/export';
+import { toAsciicast } from '../../admin/console/session-page/terminal';
+import { terminalChannels } from '../../protocols/ssh/terminal-replay';
+import { transcriptText } from '../../terminal/transcript';
 import { createSink } from '../../server/sinks';
 import { createSecretProvider } from '../../secrets';
 import type { SessionRow } from '../../state/session-index';
@@ -35,6 +38,8 @@ export async function sessionsCommand(argv: string[], io: CommandIO): Promise<nu
       status: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean', default: false },
+      format: { type: 'string' },
+      channel: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -62,8 +67,17 @@ export async function sessionsCommand(argv: string[], io: CommandIO): Promise<nu
       return 2;
     }
     if (sub === 'export') {
-      io.out(formatTranscriptJson(await source.transcript(id)));
-      return 0;
+      const format = values.format ?? 'json';
+      if (!EXPORT_FORMATS.includes(format)) {
+        io.err(`gatehouse sessions export: --format ${format} is not one of ${EXPORT_FORMATS.join(', ')}`);
+        return 2;
+      }
+      const transcript = await source.transcript(id);
+      if (format === 'json') {
+        io.out(formatTranscriptJson(transcript));
+        return 0;
+      }
+      return await exportTerminal(transcript, format, values.channel, io);
     }
     const row = await source.get(id);
     if (values.json) {
@@ -79,6 +93,40 @@ export async function sessionsCommand(argv: string[], io: CommandIO): Promise<nu
 }
 
 type Json = Record<string, unknown>;
+
+/** `json` (the whole transcript), asciicast (`cast` = `cast-v2`, `cast-v3`) or `text` (the terminal transcript). */
+const EXPORT_FORMATS = ['json', 'cast', 'cast-v2', 'cast-v3', 'text'];
+
+/**
+ * A terminal session's channel as asciicast, or its plain-text transcript (terminal emulation):
+ * the same bytes as the console's downloads. `--channel N` picks the channel; without it, a
+ * `.cast` is of the first channel and the text has every channel, each under a `# channel N: what
+ * it ran` line.
+ */
+async function exportTerminal(transcript: SessionTranscript, format: string, channelFlag: string | undefined, io: CommandIO): Promise<number> {
+  const all = terminalChannels(transcript.events);
+  const wanted = channelFlag === undefined ? undefined : Number(channelFlag);
+  if (wanted !== undefined && !Number.isSafeInteger(wanted)) {
+    io.err(`gatehouse sessions export: --channel ${channelFlag} is not a channel number`);
+    return 2;
+  }
+  const chosen = wanted === undefined ? all : all.filter((c) => c.channel === wanted);
+  if (chosen.length === 0) {
+    io.err(`gatehouse sessions export: session ${transcript.session.id} has no terminal recording${wanted === undefined ? '' : ` on channel ${wanted}`} (channels: ${all.map((c) => c.channel).join(', ') || 'none'})`);
+    return 1;
+  }
+  if (format === 'text') {
+    const parts: string[] = [];
+    for (const c of chosen) {
+      const text = await transcriptText(c.recording);
+      parts.push(wanted !== undefined ? text : `# channel ${c.channel}: ${c.label}\n${text}`);
+    }
+    io.out(parts.join('\n').replace(/\n$/, ''));
+    return 0;
+  }
+  io.out(toAsciicast(chosen[0]!.recording, format === 'cast-v3' ? 3 : 2).replace(/\n$/, ''));
+  return 0;
+}
 
 interface SessionSource {
   list(params: URLSearchParams): Promise<Json[]>;

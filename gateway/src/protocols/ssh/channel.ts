@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { toGatehouseError } from '../../errors';
 import type { GatewaySession } from '../../pipeline/types';
+import type { ScpEvent, ScpTap } from './scp';
 import type { TerminalEvent, TerminalRecorder } from './terminal-recorder';
 
 /** Records one terminal event after forwarding began (never throws; the recorder counts failures). */
@@ -16,7 +17,15 @@ function recordTerminal(session: GatewaySession, e: TerminalEvent, requestId: st
     case 'ssh.exit':
       session.recordOutcome('ssh.exit', e.payload, requestId);
       return;
+    case 'ssh.transcript':
+      session.recordOutcome('ssh.transcript', e.payload, requestId);
+      return;
   }
+}
+
+function recordScp(session: GatewaySession, e: ScpEvent, requestId: string): void {
+  if (e.type === 'ssh.scp.file') session.recordOutcome('ssh.scp.file', e.payload, requestId);
+  else session.recordOutcome('ssh.file.content', e.payload, requestId);
 }
 
 /**
@@ -24,8 +33,19 @@ function recordTerminal(session: GatewaySession, e: TerminalEvent, requestId: st
  * exit status and the end. A chunk is recorded (masked) before it is passed on; when masking
  * fails the channel is closed and `masking.failed` recorded: what could not be masked is neither
  * recorded in the clear nor delivered.
+ *
+ * A legacy SCP transfer (`scp`, the tap) has its file-carrying stream parsed into file records
+ * (scp.ts) instead of terminal text; should that stream break the SCP protocol, the rest of it is
+ * recorded as any channel's.
  */
-export function bridgeChannel(session: GatewaySession, requestId: string, client: ServerChannel, upstream: ClientChannel, recorder: TerminalRecorder): { resize(cols: number, rows: number, width: number, height: number): void } {
+export function bridgeChannel(
+  session: GatewaySession,
+  requestId: string,
+  client: ServerChannel,
+  upstream: ClientChannel,
+  recorder: TerminalRecorder,
+  scp?: ScpTap,
+): { resize(cols: number, rows: number, width: number, height: number): void } {
   let broken = false;
   // Either side may be ended under the other (expiry, shutdown, a peer that went away): a late
   // write then fails on a closed stream, which must not crash the gateway.
@@ -43,6 +63,11 @@ export function bridgeChannel(session: GatewaySession, requestId: string, client
   };
   const pass = (stream: 'stdout' | 'stderr' | 'stdin', chunk: Buffer, deliver: () => void): void => {
     if (broken) return;
+    if (scp !== undefined && stream === scp.stream && scp.parser.broken === undefined) {
+      for (const f of scp.parser.push(chunk)) recordScp(session, f, requestId);
+      // Parsed: its files are recorded. Broken inside this chunk: the chunk is recorded as text too.
+      if (scp.parser.broken === undefined) return deliver();
+    }
     let e: TerminalEvent | undefined;
     try {
       e = recorder.data(stream, chunk);
@@ -79,6 +104,7 @@ export function bridgeChannel(session: GatewaySession, requestId: string, client
   });
   upstream.on('close', () => {
     if (!broken) {
+      if (scp !== undefined) for (const f of scp.parser.end()) recordScp(session, f, requestId);
       try {
         for (const e of recorder.end()) recordTerminal(session, e, requestId);
       } catch (err) {

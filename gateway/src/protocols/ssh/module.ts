@@ -52,6 +52,7 @@ export const sshModule: ProtocolModule<SshSection, SshGateway> = {
       deviceLogin,
       connections: section.connections,
       masking: (c) => masking.get(c.name),
+      bodyCapBytes: config.recording.bodyCapBytes,
       logger,
     });
     const bound = await gateway.listen(listener.port, listener.address);

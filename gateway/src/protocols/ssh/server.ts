@@ -12,8 +12,10 @@ import { bridgeChannel } from './channel';
 import type { DeviceAuthorization, DeviceLogin } from './device-login';
 import { fingerprint, loadHostKey, parsePublicKey } from './host-key';
 import type { SshKeyRegistry } from './key-registry';
+import { loadScreenText } from '../../terminal/screen-text';
 import { resolveTarget } from './target';
 import { TerminalRecorder, type TerminalMasking } from './terminal-recorder';
+import { scpTap } from './scp';
 import { SftpBridge } from './sftp/bridge';
 import { connectUpstream, SshUpstreamError, upstreamExec, upstreamShell, upstreamSubsystem } from './upstream';
 import { REGISTER_COMMAND, REGISTER_USER } from './registration';
@@ -36,6 +38,8 @@ export interface SshGatewayOptions {
   readonly connections: readonly SshConnectionConfig[];
   /** The recording's masking per connection. @default none (recorded in the clear) */
   readonly masking?: (connection: SshConnectionConfig) => TerminalMasking | undefined;
+  /** Bytes recorded of each SFTP file's content (a connection's own `bodyCapBytes` wins). @default 65536 (recording.bodyCapBytes) */
+  readonly bodyCapBytes?: number;
   readonly logger: Logger;
   /** Upstream connect and handshake deadline. @default 10000 */
   readonly upstreamTimeoutMs?: number;
@@ -131,12 +135,19 @@ export class SshGateway {
     return (this.options.now ?? Date.now)();
   }
 
+  /** Bytes recorded of each file a channel transfers (SFTP, SCP). */
+  private contentCap(c: SshConnectionConfig): number {
+    return c.bodyCapBytes ?? this.options.bodyCapBytes ?? 65_536;
+  }
+
   /** Open client connections. */
   get connectionCount(): number {
     return this.conns.size;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    // Channel transcripts (terminal emulation) need the emulator, loaded only where SSH runs.
+    await loadScreenText();
     const hostKey = loadHostKey(await this.options.pipeline.secrets.get(this.options.hostKey));
     this.hostKeyFingerprint = hostKey.fingerprint;
     this.hostPublicKey = hostKey.publicKey;
@@ -729,7 +740,7 @@ export class SshGateway {
       up.close();
       return;
     }
-    new SftpBridge(session, channel, stream, up, this.options.now ?? Date.now);
+    new SftpBridge(session, channel, stream, up, this.options.now ?? Date.now, { capBytes: this.contentCap(r.connection), masking: this.options.masking?.(r.connection) });
   }
 
   /**
@@ -765,8 +776,10 @@ export class SshGateway {
       up.close();
       return undefined;
     }
-    const recorder = new TerminalRecorder(channel, this.options.now ?? Date.now, this.options.masking?.(r.connection));
-    const bridge = bridgeChannel(session, requestId, stream, up, recorder);
+    const masking = this.options.masking?.(r.connection);
+    const recorder = new TerminalRecorder(channel, this.options.now ?? Date.now, masking, ptySize(pty));
+    const scp = kind === 'exec' ? scpTap(channel, command, this.contentCap(r.connection), masking) : undefined;
+    const bridge = bridgeChannel(session, requestId, stream, up, recorder, scp);
     return (cols, rows, width, height) => bridge.resize(cols, rows, width, height);
   }
 }

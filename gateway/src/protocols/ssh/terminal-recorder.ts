@@ -1,6 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { StreamRedactor } from '../../masking';
-import type { SshDataPayload, SshExitPayload, SshResizePayload } from '../../pipeline/types';
+import type { SshDataPayload, SshExitPayload, SshPtySize, SshResizePayload, SshTranscriptPayload } from '../../pipeline/types';
+import { ChannelTranscript } from './channel-transcript';
+import { DEFAULT_TERMINAL } from './terminal-replay';
 
 export type SshStream = SshDataPayload['stream'];
 
@@ -13,7 +15,8 @@ export interface TerminalMasking {
 export type TerminalEvent =
   | { readonly type: 'ssh.data'; readonly payload: SshDataPayload }
   | { readonly type: 'ssh.resize'; readonly payload: SshResizePayload }
-  | { readonly type: 'ssh.exit'; readonly payload: SshExitPayload };
+  | { readonly type: 'ssh.exit'; readonly payload: SshExitPayload }
+  | { readonly type: 'ssh.transcript'; readonly payload: SshTranscriptPayload };
 
 interface StreamState {
   readonly decoder: StringDecoder;
@@ -31,19 +34,27 @@ interface StreamState {
  *
  * Masking applies to the record: the client receives the upstream's bytes as sent (an interactive
  * terminal cannot wait for the redactor's window; docs/ssh.md).
+ *
+ * The output as recorded (masked) also feeds the channel's transcript (channel-transcript.ts,
+ * terminal emulation at the pty's size and its window changes), recorded as `ssh.transcript` at
+ * the end so the session index finds the channel by its commands and output.
  */
 export class TerminalRecorder {
   private readonly streams = new Map<SshStream, StreamState>();
   private readonly openedAt: number;
   private ended = false;
+  private readonly transcript: ChannelTranscript;
 
   constructor(
     readonly channel: number,
     private readonly now: () => number,
     /** The connection's masking (masking-policy.ts `MaskingPolicy`), or undefined when the record is kept in the clear. */
     private readonly masking: TerminalMasking | undefined,
+    /** The pty the client asked for; null or undefined without one (the transcript then assumes 80x24, bare newlines). */
+    pty?: SshPtySize | null,
   ) {
     this.openedAt = now();
+    this.transcript = new ChannelTranscript(pty?.cols ?? DEFAULT_TERMINAL.cols, pty?.rows ?? DEFAULT_TERMINAL.rows, pty !== null && pty !== undefined);
   }
 
   private t(): number {
@@ -68,11 +79,13 @@ export class TerminalRecorder {
     const s = this.state(stream);
     const decoded = s.decoder.write(chunk);
     const text = s.redactor === undefined ? decoded : s.redactor.push(decoded);
+    if (stream !== 'stdin') this.transcript.write(text);
     if (text.length === 0 && chunk.length === 0) return undefined;
     return { type: 'ssh.data', payload: { channel: this.channel, stream, t: this.t(), text, bytes: chunk.length } };
   }
 
   resize(cols: number, rows: number): TerminalEvent {
+    this.transcript.resize(cols, rows);
     return { type: 'ssh.resize', payload: { channel: this.channel, t: this.t(), cols, rows } };
   }
 
@@ -83,7 +96,8 @@ export class TerminalRecorder {
 
   /**
    * The channel closed: what each stream's decoder and redactor still held (an incomplete UTF-8
-   * sequence becomes U+FFFD), one event per stream that had any, with `bytes` 0.
+   * sequence becomes U+FFFD), one event per stream that had any, with `bytes` 0; then the
+   * channel's transcript, when its output had any text.
    */
   end(): TerminalEvent[] {
     if (this.ended) return [];
@@ -93,7 +107,10 @@ export class TerminalRecorder {
       const tail = s.decoder.end();
       const text = s.redactor === undefined ? tail : s.redactor.push(tail) + s.redactor.end();
       if (text.length > 0) out.push({ type: 'ssh.data', payload: { channel: this.channel, stream, t: this.t(), text, bytes: 0 } });
+      if (stream !== 'stdin') this.transcript.write(text);
     }
+    const transcript = this.transcript.finish();
+    if (transcript !== undefined && transcript.text !== '') out.push({ type: 'ssh.transcript', payload: { channel: this.channel, t: this.t(), text: transcript.text, truncated: transcript.truncated } });
     return out;
   }
 

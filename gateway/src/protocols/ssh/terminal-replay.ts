@@ -15,6 +15,8 @@ export interface ReplayRecording {
   readonly startedAt: string;
   readonly title?: string;
   readonly env?: { readonly TERM?: string };
+  /** False for a channel without a pty: its newlines are bare (a transcript then returns the carriage). */
+  readonly pty: boolean;
   readonly frames: readonly ReplayFrame[];
 }
 
@@ -70,5 +72,15 @@ export function terminalRecording(events: readonly StoredEventLike[], channel: n
     }
   }
   const term = typeof pty?.term === 'string' ? pty.term : undefined;
-  return { cols, rows, startedAt: open.time, title: command ?? 'shell', ...(term !== undefined ? { env: { TERM: term } } : {}), frames };
+  return { cols, rows, startedAt: open.time, title: command ?? 'shell', ...(term !== undefined ? { env: { TERM: term } } : {}), pty: pty !== null && pty !== undefined, frames };
+}
+
+/** Every recorded channel of a session as a terminal recording, labelled by what it ran (the console's player and exports, `sessions export`). */
+export function terminalChannels(events: readonly StoredEventLike[]): { channel: number; label: string; recording: ReplayRecording }[] {
+  const out: { channel: number; label: string; recording: ReplayRecording }[] = [];
+  for (const channel of recordedChannels(events)) {
+    const recording = terminalRecording(events, channel);
+    if (recording !== undefined) out.push({ channel, label: recording.title ?? `channel ${channel}`, recording });
+  }
+  return out;
 }

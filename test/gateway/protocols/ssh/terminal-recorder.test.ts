@@ -2,8 +2,12 @@ import { toAsciicast } from '../../../../gateway/src/admin/console/session-page/
 import { createStreamRedactor } from '../../../../gateway/src/masking/stream-redactor';
 import { createReplacement } from '../../../../gateway/src/masking/replacement';
 import { builtInDetectors } from '../../../../gateway/src/masking/detectors/index';
+import { ChannelTranscript, TRANSCRIPT_TEXT_CAP } from '../../../../gateway/src/protocols/ssh/channel-transcript';
 import { TerminalRecorder, type TerminalEvent } from '../../../../gateway/src/protocols/ssh/terminal-recorder';
+import { loadScreenText } from '../../../../gateway/src/terminal/screen-text';
 import { terminalRecording, recordedChannels } from '../../../../gateway/src/protocols/ssh/terminal-replay';
+
+beforeAll(() => loadScreenText());
 
 function clock(start = 1_000) {
   let now = start;
@@ -66,6 +70,54 @@ describe('TerminalRecorder', () => {
     expect(rec.end()).toEqual([]);
   });
 
+  it('records the transcript of its output at the end: emulated at the pty size, masked as recorded', () => {
+    const rec = new TerminalRecorder(4, clock().now, masking, { term: 'xterm', cols: 20, rows: 5 });
+    const events = [
+      rec.data('stdout', Buffer.from('$ ')),
+      rec.data('stdin', Buffer.from('echo typo\x7fed\r')),
+      rec.data('stdout', Buffer.from('echo typo\b \bed\r\ntyped\r\n')),
+      rec.data('stderr', Buffer.from('\u001b[1mkey\u001b[0m=AKIAIOSFODNN7EXAMPLE\r\n$ ')),
+      rec.resize(40, 10),
+      ...rec.end(),
+    ];
+    const transcript = events.find((e) => e?.type === 'ssh.transcript')!;
+    expect(transcript.payload).toMatchObject({ channel: 4, truncated: false });
+    const text = (transcript.payload as { text: string }).text;
+    expect(text.split('\n')).toEqual(['$ echo typed', 'typed', expect.stringMatching(/^key=\[[A-Z_]+(:[0-9a-f]+)?\]$/), '$']);
+    expect(text).not.toContain('AKIA');
+    // Nothing printed, nothing to search: no transcript event.
+    const quiet = new TerminalRecorder(5, clock().now, undefined);
+    quiet.data('stdin', Buffer.from('typed only'));
+    expect(quiet.end().some((e) => e.type === 'ssh.transcript')).toBe(false);
+  });
+
+  it('exports a recording whose chunks split characters with every character whole, in asciicast v2 and v3', () => {
+    const c = clock();
+    const rec = new TerminalRecorder(0, c.now, undefined, { term: 'xterm', cols: 80, rows: 24 });
+    const text = 'é 日本 😀 ✓ ünïcödé\r\n';
+    const bytes = Buffer.from(text, 'utf8');
+    // Every chunk boundary falls inside a character where one can: 1-byte chunks, then 3, then 2.
+    const events: { type: string; time: string; payload: Record<string, unknown> }[] = [
+      { type: 'ssh.channel.open', time: '2026-12-07T00:00:00.000Z', payload: { channel: 0, kind: 'shell', command: null, pty: { term: 'xterm', cols: 80, rows: 24 } } },
+    ];
+    const push = (e: TerminalEvent | undefined) => e && events.push({ type: e.type, time: 'x', payload: e.payload as unknown as Record<string, unknown> });
+    for (let i = 0, size = 1; i < bytes.length; i += size, size = (size % 3) + 1) {
+      c.advance(10);
+      push(rec.data('stdout', bytes.subarray(i, i + size)));
+    }
+    push(rec.exit(0));
+    rec.end().forEach(push);
+    const recording = terminalRecording(events, 0)!;
+    for (const version of [2, 3] as const) {
+      const lines = toAsciicast(recording, version).trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+      const out = lines.filter(([, code]) => code === 'o').map(([, , d]) => d);
+      expect(out.join('')).toBe(text);
+      expect(out.every((d) => !d.includes('\uFFFD'))).toBe(true);
+      expect(lines[lines.length - 1]![1]).toBe(version === 3 ? 'x' : 'm');
+    }
+    expect((events.find((e) => e.type === 'ssh.transcript')!.payload.text as string)).toBe('é 日本 😀 ✓ ünïcödé');
+  });
+
   it('records resize and exit with their channel and time', () => {
     const c = clock();
     const rec = new TerminalRecorder(7, c.now, undefined);
@@ -73,6 +125,26 @@ describe('TerminalRecorder', () => {
     expect(rec.resize(120, 40)).toEqual({ type: 'ssh.resize', payload: { channel: 7, t: 1500, cols: 120, rows: 40 } });
     expect(rec.exit(2)).toEqual({ type: 'ssh.exit', payload: { channel: 7, t: 1500, code: 2 } });
     expect(rec.exit(null, 'TERM').payload).toEqual({ channel: 7, t: 1500, code: null, signal: 'TERM' });
+  });
+});
+
+describe('ChannelTranscript: bounded whatever the channel carries', () => {
+  it('keeps the head and the tail of a long channel within the cap, and says so', () => {
+    const t = new ChannelTranscript(80, 24, true);
+    const lines = Array.from({ length: 20_000 }, (_, i) => `output line ${i}`);
+    for (let i = 0; i < lines.length; i += 100) t.write(lines.slice(i, i + 100).join('\r\n') + '\r\n');
+    const { text, truncated } = t.finish()!;
+    expect(truncated).toBe(true);
+    expect(text.length).toBeLessThanOrEqual(TRANSCRIPT_TEXT_CAP);
+    expect(text.startsWith('output line 0\noutput line 1\n')).toBe(true);
+    expect(text.endsWith('output line 19999')).toBe(true);
+    expect(text).toContain('[…]');
+  });
+
+  it('keeps a short channel whole, and turns bare newlines into lines without a pty', () => {
+    const t = new ChannelTranscript(80, 24, false);
+    t.write('one\ntwo\n');
+    expect(t.finish()).toEqual({ text: 'one\ntwo', truncated: false });
   });
 });
 
@@ -91,7 +163,7 @@ describe('terminalRecording (for the console player)', () => {
   it('plays at the recorded pty size with every frame of its channel, and exports to asciicast v2', () => {
     expect(recordedChannels(events)).toEqual([0]);
     const rec = terminalRecording(events, 0)!;
-    expect(rec).toMatchObject({ cols: 132, rows: 43, startedAt: '2026-12-06T18:00:00.000Z', title: 'shell', env: { TERM: 'xterm' } });
+    expect(rec).toMatchObject({ cols: 132, rows: 43, startedAt: '2026-12-06T18:00:00.000Z', title: 'shell', env: { TERM: 'xterm' }, pty: true });
     const cast = toAsciicast(rec).trim().split('\n').map((l) => JSON.parse(l) as unknown);
     expect(cast[0]).toMatchObject({ version: 2, width: 132, height: 43 });
     expect(cast.slice(1)).toEqual([
@@ -105,7 +177,7 @@ describe('terminalRecording (for the console player)', () => {
 
   it('uses 80x24 for an exec without a pty, and nothing for a channel never opened', () => {
     const exec = [{ type: 'ssh.channel.open', time: 't', payload: { channel: 2, kind: 'exec', command: 'echo hi', pty: null } }];
-    expect(terminalRecording(exec, 2)).toMatchObject({ cols: 80, rows: 24, title: 'echo hi' });
+    expect(terminalRecording(exec, 2)).toMatchObject({ cols: 80, rows: 24, title: 'echo hi', pty: false });
     expect(terminalRecording(exec, 5)).toBeUndefined();
   });
 });

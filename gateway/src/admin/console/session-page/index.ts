@@ -8,9 +8,9 @@ import { eventAnchor, renderTimeline } from './timeline';
 import { renderVerificationBadge, type SessionVerification } from './verification-badge';
 
 export { consoleAssets, CONSOLE_ASSET_PATHS, type ConsoleAsset } from './assets';
-export { sessionCastExport, sessionJsonExport } from './export';
+export { sessionCastExport, sessionJsonExport, sessionTextExport } from './export';
 export { DEFAULT_PRICES, pricesWith, type ModelPrice, type PriceTable } from './pricing';
-export { toAsciicast, type TerminalFrame, type TerminalRecording } from './terminal';
+export { toAsciicast, type AsciicastVersion, type TerminalFrame, type TerminalRecording } from './terminal';
 export { eventAnchor } from './timeline';
 export { summarizeVerification, verifySessionForConsole, type SessionVerification } from './verification-badge';
 
@@ -26,8 +26,12 @@ export interface SessionTerminal {
   /** What the channel ran: `shell`, or the exec command line. */
   readonly label: string;
   readonly recording: TerminalRecording;
-  /** The `.cast` export of this recording (the player loads it; without JavaScript it is a download). */
+  /** The asciicast v3 export of this recording (the player loads it; without JavaScript it is a download). */
   readonly castUrl: string;
+  /** The asciicast v2 export, for players and tools that read only v2. @default none (no link) */
+  readonly castV2Url?: string;
+  /** The plain-text transcript (terminal emulation), shown in the browser or downloaded. @default none (no link) */
+  readonly textUrl?: string;
 }
 
 export interface SessionPageInput {
@@ -67,7 +71,12 @@ export function renderSessionPage(input: SessionPageInput): Html {
 <dt>events</dt><dd>${s.eventCount}</dd>
 </dl>
 ${renderVerificationBadge(input.verification, (seq) => `${input.links.self}#${eventAnchor(seq)}`)}
-<p class="gh-exports"><a href="${input.links.exportJson}" download>Export JSON</a>${terminals.map((t) => html` · <a href="${t.castUrl}" download>Export .cast (${t.label})</a>`)} · <a href="${input.links.self}">Link to this session</a> <span class="gh-muted">(each event's # links to that event; links open for any authorized user)</span></p>
+<p class="gh-exports"><a href="${input.links.exportJson}" download>Export JSON</a>${terminals.map(
+  (t) =>
+    html` · <a href="${t.castUrl}" download>Export .cast v3 (${t.label})</a>${t.castV2Url !== undefined ? html` · <a href="${t.castV2Url}" download>.cast v2</a>` : ''}${
+      t.textUrl !== undefined ? html` · <a href="${t.textUrl}&amp;view=1">Transcript</a> (<a href="${t.textUrl}" download>download</a>)` : ''
+    }`,
+)} · <a href="${input.links.self}">Link to this session</a> <span class="gh-muted">(each event's # links to that event; links open for any authorized user)</span></p>
 <p class="gh-muted">Viewed by ${input.viewer.name}</p>
 </header>
 ${terminals.length > 0 ? html`${terminals.map((t) => renderPlayerSlot(t.recording, t.castUrl, t.label))}<link rel="stylesheet" href="${base}${CONSOLE_ASSET_PATHS.playerCss}"><script src="${base}${CONSOLE_ASSET_PATHS.playerJs}" defer></script><script src="${base}${CONSOLE_ASSET_PATHS.loaderJs}" defer></script>` : ''}

@@ -5,10 +5,10 @@ import type { LogSink } from '../../../recording/sinks/sink';
 import type { TrustedKey } from '../../../recording/verify';
 import type { RecordingWitness } from '../../../recording/witness';
 import type { Html } from '../html';
-import { sessionCastExport, sessionJsonExport } from './export';
+import { sessionCastExport, sessionJsonExport, sessionTextExport } from './export';
 import { renderSessionPage, type SessionTerminal } from './index';
 import type { PriceTable } from './pricing';
-import type { TerminalRecording } from './terminal';
+import type { AsciicastVersion, TerminalRecording } from './terminal';
 import { verifySessionForConsole, type SessionVerification } from './verification-badge';
 
 /** One terminal recording of a session (an SSH shell or exec channel). */
@@ -41,14 +41,21 @@ export interface SessionPageService {
   json(transcript: SessionTranscript): { filename: string; contentType: string; body: string };
   /** The session's terminal recordings (empty for a session without a terminal). */
   terminals(transcript: SessionTranscript): readonly ChannelRecording[];
-  /** The `.cast` of one channel; undefined when the session has no such terminal recording. */
-  cast(transcript: SessionTranscript, channel: number): { filename: string; contentType: string; body: string } | undefined;
+  /** The `.cast` of one channel (asciicast v2 unless `version` is 3); undefined when the session has no such terminal recording. */
+  cast(transcript: SessionTranscript, channel: number, version?: AsciicastVersion): { filename: string; contentType: string; body: string } | undefined;
+  /** The plain-text transcript of one channel (terminal emulation); undefined as for `cast`. */
+  text(transcript: SessionTranscript, channel: number): Promise<{ filename: string; contentType: string; body: string } | undefined>;
 }
 
 /** URLs of a session's page and downloads under /console/sessions/. */
-export function sessionUrls(sessionId: string): { self: string; exportJson: string; cast: (channel: number) => string } {
+export function sessionUrls(sessionId: string): { self: string; exportJson: string; cast: (channel: number, version?: AsciicastVersion) => string; text: (channel: number) => string } {
   const self = `/console/sessions/${encodeURIComponent(sessionId)}`;
-  return { self, exportJson: `${self}/export.json`, cast: (channel) => `${self}/export.cast?channel=${channel}` };
+  return {
+    self,
+    exportJson: `${self}/export.json`,
+    cast: (channel, version = 2) => `${self}/export.cast?channel=${channel}${version === 3 ? '&version=3' : ''}`,
+    text: (channel) => `${self}/export.txt?channel=${channel}`,
+  };
 }
 
 export function createSessionPageService(services: SessionPageServices): SessionPageService {
@@ -68,7 +75,13 @@ export function createSessionPageService(services: SessionPageServices): Session
     },
     render(transcript, viewer, verification) {
       const urls = sessionUrls(transcript.session.id);
-      const terminals: SessionTerminal[] = terminalsOf(transcript.events).map((t) => ({ label: t.label, recording: t.recording, castUrl: urls.cast(t.channel) }));
+      const terminals: SessionTerminal[] = terminalsOf(transcript.events).map((t) => ({
+        label: t.label,
+        recording: t.recording,
+        castUrl: urls.cast(t.channel, 3),
+        castV2Url: urls.cast(t.channel, 2),
+        textUrl: urls.text(t.channel),
+      }));
       return renderSessionPage({
         session: transcript.session,
         events: transcript.events,
@@ -81,9 +94,13 @@ export function createSessionPageService(services: SessionPageServices): Session
     },
     json: sessionJsonExport,
     terminals: (transcript) => terminalsOf(transcript.events),
-    cast(transcript, channel) {
+    cast(transcript, channel, version = 2) {
       const t = terminalsOf(transcript.events).find((c) => c.channel === channel);
-      return t === undefined ? undefined : sessionCastExport(transcript.session.id, t.recording);
+      return t === undefined ? undefined : sessionCastExport(transcript.session.id, t.recording, version);
+    },
+    async text(transcript, channel) {
+      const t = terminalsOf(transcript.events).find((c) => c.channel === channel);
+      return t === undefined ? undefined : sessionTextExport(transcript.session.id, channel, t.recording);
     },
   };
 }

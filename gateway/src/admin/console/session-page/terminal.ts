@@ -3,9 +3,9 @@ import { html, type Html } from '../html';
 
 /**
  * Terminal recordings (ARCHITECTURE.md: SSH and Kubernetes exec record channel bytes as chained
- * events: time, stream, data, resize, exit). No terminal protocol has landed yet, so no terminal
- * event type is registered in the catalog; this module works on the typed shape those events will
- * carry, converts it losslessly to asciicast v2 for the player and the `.cast` export, and renders
+ * events: time, stream, data, resize, exit). This module works on the typed shape of a channel's
+ * recording (protocols/ssh/terminal-replay.ts builds it from SSH events), converts it losslessly to
+ * asciicast v2 and v3 for the player and the `.cast` exports, and renders
  * the player slot at the recording's own size (a replay drawn at the wrong size is the complaint
  * the issue quotes).
  */
@@ -25,8 +25,13 @@ export interface TerminalRecording {
   readonly startedAt: string;
   readonly title?: string;
   readonly env?: { readonly TERM?: string; readonly SHELL?: string };
+  /** False for a channel without a pseudo-terminal (exec without `-t`): its newlines are bare. @default true */
+  readonly pty?: boolean;
   readonly frames: readonly TerminalFrame[];
 }
+
+/** The asciicast versions the console and `gatehouse sessions export` write. */
+export type AsciicastVersion = 2 | 3;
 
 function checkSize(cols: number, rows: number, what: string): void {
   if (!Number.isSafeInteger(cols) || !Number.isSafeInteger(rows) || cols < 1 || rows < 1 || cols > 10_000 || rows > 10_000) {
@@ -35,29 +40,90 @@ function checkSize(cols: number, rows: number, what: string): void {
 }
 
 /**
- * asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then one
- * `[time, code, data]` line per event: `o` output, `i` input, `r` resize (`COLSxROWS`), `m`
- * marker (the exit, which v2 has no event for). Times are seconds, never going backwards.
+ * The frames with every character whole. A recorded chunk holds whole characters (the recorder
+ * decodes UTF-8 across chunk boundaries and the masker never splits a surrogate pair), but a
+ * frame ending in the first half of a surrogate pair (an astral character such as an emoji split
+ * by whatever wrote the frames) would be written as a lone surrogate, which a player decodes as
+ * U+FFFD: the half is carried into the next frame of the same stream. Pure; times are kept.
  */
-export function toAsciicast(rec: TerminalRecording): string {
-  checkSize(rec.cols, rec.rows, 'recording');
-  const started = Date.parse(rec.startedAt);
-  const header: Record<string, unknown> = { version: 2, width: rec.cols, height: rec.rows };
-  if (Number.isFinite(started)) header.timestamp = Math.floor(started / 1000);
-  if (rec.title !== undefined) header.title = rec.title;
-  if (rec.env !== undefined) header.env = rec.env;
-  const lines = [JSON.stringify(header)];
+export function wholeCharacters(frames: readonly TerminalFrame[]): TerminalFrame[] {
+  const carry: Record<'output' | 'input', string> = { output: '', input: '' };
+  const out: TerminalFrame[] = [];
+  for (const f of frames) {
+    if (f.kind !== 'data') {
+      out.push(f);
+      continue;
+    }
+    let data = carry[f.stream] + f.data;
+    carry[f.stream] = '';
+    const last = data.charCodeAt(data.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      carry[f.stream] = data.slice(-1);
+      data = data.slice(0, -1);
+    }
+    if (data.length > 0) out.push({ ...f, data });
+  }
+  // A half never completed stays a half: written as is, it shows as U+FFFD, as it must.
+  for (const stream of ['output', 'input'] as const) {
+    if (carry[stream] !== '') out.push({ kind: 'data', t: out.length > 0 ? out[out.length - 1]!.t : 0, stream, data: carry[stream] });
+  }
+  return out;
+}
+
+/** Seconds with microsecond precision, never going backwards (a clock step must not make the player seek into the past). */
+function monotonicTimes(frames: readonly TerminalFrame[]): number[] {
   let last = 0;
-  for (const f of rec.frames) {
-    // Clamp: a clock step backwards must not make the player seek into the past.
+  return frames.map((f) => {
     const t = Math.round(Math.max(last, f.t) * 1e6) / 1e6;
     last = t;
-    if (f.kind === 'data') lines.push(JSON.stringify([t, f.stream === 'input' ? 'i' : 'o', f.data]));
-    else if (f.kind === 'resize') {
-      checkSize(f.cols, f.rows, `resize at ${t}s`);
-      lines.push(JSON.stringify([t, 'r', `${f.cols}x${f.rows}`]));
-    } else lines.push(JSON.stringify([t, 'm', `exit ${f.code ?? 'signal'}`]));
+    return t;
+  });
+}
+
+/**
+ * asciicast (https://docs.asciinema.org/manual/asciicast/v2/ and /v3/): a header line, then one
+ * `[time, code, data]` line per event: `o` output, `i` input, `r` resize (`COLSxROWS`).
+ *
+ * - v2: `width`/`height` and `env.TERM` in the header; `time` is seconds since the start; the exit
+ *   is a marker (`m`, `exit N`), v2 having no event for it.
+ * - v3: `term: {cols, rows, type}` in the header; `time` is the interval since the previous event;
+ *   the exit is an `x` event with the numeric status; an exit by signal (no status) is a marker.
+ */
+export function toAsciicast(rec: TerminalRecording, version: AsciicastVersion = 2): string {
+  checkSize(rec.cols, rec.rows, 'recording');
+  const started = Date.parse(rec.startedAt);
+  // The exit goes last: output the masker held back is recorded after it, at the channel's close,
+  // though it was sent before (v3's `x` is the recording's last event).
+  const frames = wholeCharacters([...rec.frames.filter((f) => f.kind !== 'exit'), ...rec.frames.filter((f) => f.kind === 'exit')]);
+  const times = monotonicTimes(frames);
+  const lines: string[] = [];
+  if (version === 2) {
+    const header: Record<string, unknown> = { version: 2, width: rec.cols, height: rec.rows };
+    if (Number.isFinite(started)) header.timestamp = Math.floor(started / 1000);
+    if (rec.title !== undefined) header.title = rec.title;
+    if (rec.env !== undefined) header.env = rec.env;
+    lines.push(JSON.stringify(header));
+  } else {
+    const { TERM, ...env }: { readonly TERM?: string; readonly SHELL?: string } = rec.env ?? {};
+    const header: Record<string, unknown> = { version: 3, term: { cols: rec.cols, rows: rec.rows, ...(TERM !== undefined ? { type: TERM } : {}) } };
+    if (Number.isFinite(started)) header.timestamp = Math.floor(started / 1000);
+    if (rec.title !== undefined) header.title = rec.title;
+    if (Object.keys(env).length > 0) header.env = env;
+    lines.push(JSON.stringify(header));
   }
+  let previous = 0;
+  frames.forEach((f, i) => {
+    const at = times[i]!;
+    // v3 intervals come from the rounded absolute times, so they add up to them without drift.
+    const time = version === 2 ? at : Math.round((at - previous) * 1e6) / 1e6;
+    previous = at;
+    if (f.kind === 'data') lines.push(JSON.stringify([time, f.stream === 'input' ? 'i' : 'o', f.data]));
+    else if (f.kind === 'resize') {
+      checkSize(f.cols, f.rows, `resize at ${at}s`);
+      lines.push(JSON.stringify([time, 'r', `${f.cols}x${f.rows}`]));
+    } else if (version === 3 && f.code !== null) lines.push(JSON.stringify([time, 'x', String(f.code)]));
+    else lines.push(JSON.stringify([time, 'm', `exit ${f.code ?? 'signal'}`]));
+  });
   return lines.join('\n') + '\n';
 }
 

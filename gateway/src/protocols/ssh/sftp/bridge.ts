@@ -4,7 +4,16 @@ import { toGatehouseError } from '../../../errors';
 import type { GatewaySession, SshSftpRequestPayload } from '../../../pipeline/types';
 import { DECISION_CODES, refusalErrorCode, type Decision, type Operation } from '../../../policy/decision';
 import { body, FX, FXF, FXP, header, PacketFramer, SftpProtocolError, statusName, statusPacket, versionReply, type Attrs, type Reader } from './packets';
+import type { TerminalMasking } from '../terminal-recorder';
+import { ContentBudget, FileContent } from './file-content';
 import { canonicalPath, decodePath, isCwdQuery } from './paths';
+
+/** How a channel records file contents: the cap per file and direction, and the connection's masking. */
+export interface SftpContentOptions {
+  /** Bytes recorded of each file read or written (its first ones); 0 records none. */
+  readonly capBytes: number;
+  readonly masking: TerminalMasking | undefined;
+}
 
 /** A handle the server gave for an OPEN or OPENDIR the gateway let through. */
 interface Handle {
@@ -23,11 +32,14 @@ interface Handle {
   nextRead: number;
   hashWritten: Hash | null;
   nextWritten: number;
+  /** The first bytes, up to the cap (file-content.ts). */
+  contentRead: FileContent;
+  contentWritten: FileContent;
 }
 
 /** What the gateway remembers of a forwarded request until its reply. */
 type Pending =
-  | { readonly kind: 'judged'; readonly op: string; readonly requestId: string; readonly opens?: Omit<Handle, 'bytesRead' | 'bytesWritten' | 'reads' | 'writes' | 'entries' | 'hashRead' | 'nextRead' | 'hashWritten' | 'nextWritten'>; readonly cwdQuery?: boolean }
+  | { readonly kind: 'judged'; readonly op: string; readonly requestId: string; readonly opens?: Omit<Handle, 'bytesRead' | 'bytesWritten' | 'reads' | 'writes' | 'entries' | 'hashRead' | 'nextRead' | 'hashWritten' | 'nextWritten' | 'contentRead' | 'contentWritten'>; readonly cwdQuery?: boolean }
   | { readonly kind: 'read'; readonly handle: Handle; readonly offset: number }
   | { readonly kind: 'readdir'; readonly handle: Handle }
   | { readonly kind: 'close'; readonly handle: Handle; readonly key: string }
@@ -64,8 +76,9 @@ function attrsRecord(a: Attrs): Record<string, number> {
  * refused one is answered SSH_FX_PERMISSION_DENIED by the gateway and never reaches the server.
  * Allowed packets are forwarded unchanged. READ, WRITE, READDIR, FSTAT and CLOSE act on a handle
  * the gateway saw opened and are governed by that open's decision (a WRITE on a handle opened for
- * reading is refused); their bytes are counted and hashed, not recorded, and summed up in
- * `ssh.sftp.close` per handle and `ssh.sftp.end` per channel.
+ * reading is refused); their bytes are counted and hashed, summed up in `ssh.sftp.close` per
+ * handle and `ssh.sftp.end` per channel, and the first ones of each file, up to the cap, are
+ * recorded in `ssh.file.content` when its handle closes (file-content.ts).
  */
 export class SftpBridge {
   private readonly fromClient = new PacketFramer();
@@ -84,6 +97,7 @@ export class SftpBridge {
   private refused = 0;
   private bytesRead = 0;
   private bytesWritten = 0;
+  private readonly budget = new ContentBudget();
 
   constructor(
     private readonly session: GatewaySession,
@@ -91,6 +105,8 @@ export class SftpBridge {
     private readonly client: ServerChannel,
     private readonly upstream: ClientChannel,
     private readonly now: () => number,
+    /** @default nothing recorded of file contents */
+    private readonly content: SftpContentOptions = { capBytes: 0, masking: undefined },
   ) {
     this.openedAt = now();
     client.on('error', () => undefined);
@@ -216,8 +232,12 @@ export class SftpBridge {
         if (h.hashWritten !== null) {
           if (offset === h.nextWritten) {
             h.hashWritten.update(data);
+            h.contentWritten.add(data);
             h.nextWritten += data.length;
-          } else h.hashWritten = null;
+          } else {
+            h.hashWritten = null;
+            h.contentWritten.stop();
+          }
         }
         this.remember(rid, { kind: 'other' });
         this.toServer(packet);
@@ -474,8 +494,12 @@ export class SftpBridge {
           if (h.hashRead !== null) {
             if (p.offset === h.nextRead) {
               h.hashRead.update(data);
+              h.contentRead.add(data);
               h.nextRead += data.length;
-            } else h.hashRead = null;
+            } else {
+              h.hashRead = null;
+              h.contentRead.stop();
+            }
           }
         }
         break;
@@ -495,7 +519,7 @@ export class SftpBridge {
           message = r.bytes().toString('utf8');
         } else if (type === FXP.HANDLE && p.opens !== undefined) {
           const raw = body(packet).bytes();
-          this.handles.set(raw.toString('latin1'), { ...p.opens, bytesRead: 0, bytesWritten: 0, reads: 0, writes: 0, entries: 0, hashRead: createHash('sha256'), nextRead: 0, hashWritten: createHash('sha256'), nextWritten: 0 });
+          this.handles.set(raw.toString('latin1'), { ...p.opens, bytesRead: 0, bytesWritten: 0, reads: 0, writes: 0, entries: 0, hashRead: createHash('sha256'), nextRead: 0, hashWritten: createHash('sha256'), nextWritten: 0, contentRead: new FileContent(this.content.capBytes, this.budget), contentWritten: new FileContent(this.content.capBytes, this.budget) });
         } else if (type === FXP.NAME && p.cwdQuery === true) {
           const r = body(packet);
           if (r.u32() >= 1) {
@@ -515,6 +539,12 @@ export class SftpBridge {
   // ---- end ----------------------------------------------------------------------------------------
 
   private closed(h: Handle, closed: boolean): void {
+    if (h.kind === 'file') {
+      for (const [direction, content, size] of [['read', h.contentRead, h.bytesRead], ['write', h.contentWritten, h.bytesWritten]] as const) {
+        const payload = content.record({ channel: this.channel, path: h.path, direction }, size, this.content.masking);
+        if (payload !== undefined) this.session.recordOutcome('ssh.file.content', { ...payload, via: 'sftp' }, h.requestId);
+      }
+    }
     const ordered = (hash: Hash | null, bytes: number, next: number): string | null => (hash !== null && next === bytes ? hash.digest('hex') : null);
     this.session.recordOutcome(
       'ssh.sftp.close',

@@ -125,18 +125,28 @@ describe('console session page route', () => {
     expect(page.headers['content-security-policy']).toBe(PLAYER_CONTENT_SECURITY_POLICY);
     expect(PLAYER_CONTENT_SECURITY_POLICY).toContain("script-src 'self' 'wasm-unsafe-eval'");
     expect(PLAYER_CONTENT_SECURITY_POLICY).not.toContain('unsafe-inline');
-    expect(page.text).toContain('data-cast="/console/sessions/ssh-1/export.cast?channel=3" data-cols="90" data-rows="20"');
+    expect(page.text).toContain('data-cast="/console/sessions/ssh-1/export.cast?channel=3&amp;version=3" data-cols="90" data-rows="20"');
     const cast = await call('/console/sessions/ssh-1/export.cast?channel=3', await cookie(alice));
     expect(cast.status).toBe(200);
     expect(cast.headers['content-type']).toMatch(/^application\/x-asciicast/);
     expect(JSON.parse(cast.text.split('\n')[0]!)).toMatchObject({ version: 2, width: 90, height: 20 });
     expect((await call('/console/sessions/ssh-1/export.cast', await cookie(alice))).status).toBe(200);
     expect((await call('/console/sessions/ssh-1/export.cast?channel=9', await cookie(alice))).status).toBe(404);
+    const v3 = await call('/console/sessions/ssh-1/export.cast?channel=3&version=3', await cookie(alice));
+    expect(v3.headers['content-disposition']).toBe('attachment; filename="session-ssh-1.v3.cast"');
+    expect(JSON.parse(v3.text.split('\n')[0]!)).toMatchObject({ version: 3, term: { cols: 90, rows: 20 } });
+    expect((await call('/console/sessions/ssh-1/export.cast?channel=3&version=4', await cookie(alice))).status).toBe(400);
+    const text = await call('/console/sessions/ssh-1/export.txt?channel=3', await cookie(alice));
+    expect(text.status).toBe(200);
+    expect(text.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(text.headers['content-disposition']).toBe('attachment; filename="session-ssh-1-channel-3.txt"');
+    expect((await call('/console/sessions/ssh-1/export.txt?channel=3&view=1', await cookie(alice))).headers['content-disposition']).toBe('inline; filename="session-ssh-1-channel-3.txt"');
+    expect((await call('/console/sessions/ssh-1/export.txt?channel=9', await cookie(alice))).status).toBe(404);
     expect((await call('/console/sessions/h-1/export.cast', await cookie(alice))).status).toBe(404);
   });
 
   it("answers another user's session and its exports as missing", async () => {
-    for (const path of ['/console/sessions/ssh-1', '/console/sessions/ssh-1/export.cast', '/console/sessions/h-1/export.json']) {
+    for (const path of ['/console/sessions/ssh-1', '/console/sessions/ssh-1/export.cast', '/console/sessions/ssh-1/export.txt', '/console/sessions/h-1/export.json']) {
       expect((await call(path, await cookie(bob))).status).toBe(404);
     }
   });

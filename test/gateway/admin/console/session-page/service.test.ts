@@ -86,7 +86,10 @@ describe('session page service: verify, render and export one recorded session',
   it('renders a terminal session: the player at the recorded size and the terminal events as text', () => {
     const service = createSessionPageService({ sink, terminalsOf });
     const page = service.render(terminalTranscript(), { name: 'auditor', subject: 'a' }, undefined).value;
-    expect(page).toContain(`<div class="gh-player" data-cast="${sessionUrls('ssh-1').cast(0)}" data-cols="120" data-rows="40">`);
+    // The player loads asciicast v3; v2 and the transcript are links beside it.
+    expect(page).toContain(`<div class="gh-player" data-cast="${sessionUrls('ssh-1').cast(0, 3).replace('&', '&amp;')}" data-cols="120" data-rows="40">`);
+    expect(page).toContain(`<a href="${sessionUrls('ssh-1').cast(0)}" download>.cast v2</a>`);
+    expect(page).toContain(`<a href="${sessionUrls('ssh-1').text(0)}&amp;view=1">Transcript</a>`);
     expect(page).toContain('<span class="gh-tag">stdin</span>');
     expect(page).toContain('echo <mark class="gh-masked" title="masked by the gateway">[AWS_ACCESS_KEY_ID]</mark>');
     expect(page).toContain('resized to 100×30');
@@ -106,13 +109,18 @@ describe('session page service: verify, render and export one recorded session',
     expect(v).toMatchObject({ status: 'broken', firstBroken: { code: 'SESSION_NOT_FOUND' } });
   });
 
-  it('exports the .cast of a channel at its size, and nothing for a channel it does not have', () => {
+  it('exports the .cast of a channel at its size, and nothing for a channel it does not have', async () => {
     const service = createSessionPageService({ sink, terminalsOf });
     const t = terminalTranscript();
     const cast = service.cast(t, 0)!;
     expect(JSON.parse(cast.body.split('\n')[0]!)).toMatchObject({ version: 2, width: 120, height: 40 });
     expect(cast.body).toBe(toAsciicast(terminalsOf(t.events)[0]!.recording));
     expect(service.cast(t, 7)).toBeUndefined();
+    expect(JSON.parse(service.cast(t, 0, 3)!.body.split('\n')[0]!)).toMatchObject({ version: 3, term: { cols: 120, rows: 40 } });
+    const text = (await service.text(t, 0))!;
+    expect(text).toMatchObject({ filename: 'session-ssh-1-channel-0.txt', contentType: 'text/plain; charset=utf-8' });
+    expect(text.body).not.toContain('\u001b');
+    expect(await service.text(t, 7)).toBeUndefined();
     expect(service.json(t).body).toBe(JSON.stringify(t, null, 2));
   });
 });
