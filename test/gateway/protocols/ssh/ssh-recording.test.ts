@@ -119,7 +119,7 @@ describe('an interactive shell: transcript, exports, search', () => {
     const steps: [string, string][] = [
       ['', "printf 'left\\033[4Dright\\n'\n"],
       ['\u001b[4Dright', `echo zebra-ohno${'\x7f'.repeat(4)}okay\n`],
-      ['\nzebra-okay\r', "printf '\\033[31mred-alert\\033[0m\\n'\n"],
+      ['\rzebra-okay\r', "printf '\\033[31mred-alert\\033[0m\\n'\n"],
       ['\u001b[31mred-alert', "printf '\\033[H\\033[2J'; echo after-clear\n"],
       ['Jafter-clear', 'exit 0\n'],
     ];
@@ -127,7 +127,10 @@ describe('an interactive shell: transcript, exports, search', () => {
       c.shell({ term: 'xterm', cols: 80, rows: 24 }, (err, ch) => {
         if (err) return reject(err);
         let text = '';
+        let seen = '';
         let step = 0;
+        // Says where it stuck (a step whose output never came) instead of only timing out.
+        const stuck = setTimeout(() => reject(new Error(`step ${step} never saw ${JSON.stringify(steps[step]?.[0])}; output: ${JSON.stringify(seen.slice(-2000))}`)), 40_000);
         const next = (): void => {
           while (step < steps.length && text.includes(steps[step]![0])) {
             ch.write(steps[step]![1]);
@@ -137,9 +140,13 @@ describe('an interactive shell: transcript, exports, search', () => {
         };
         ch.on('data', (d: Buffer) => {
           text += d.toString();
+          seen += d.toString();
           next();
         });
-        ch.on('close', () => resolve());
+        ch.on('close', () => {
+          clearTimeout(stuck);
+          resolve();
+        });
         next();
       });
     });
