@@ -3,7 +3,7 @@ import { EventStreamCodec } from '@smithy/core/event-streams';
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { startAwsFront, type AwsFront } from '../../../support/aws-front';
+import { startAwsFront, type AwsFront, type FrontAnswer } from '../../../support/aws-front';
 import { readEvents } from '../../../support/pg-gateway';
 import { startTestGateway, type TestGateway } from '../../../support/gateway';
 import { startTestIssuer, type TestIssuer } from '../../../support/oidc-issuer';
@@ -59,7 +59,7 @@ beforeAll(async () => {
     credentials: () => BEDROCK_KEY,
     service: 'bedrock',
     region: REGION,
-    answer: ({ url }) => {
+    answer: ({ url }): FrontAnswer => {
       const path = decodeURIComponent(url.split('?')[0]!);
       if (path === `/model/${MODEL}/converse-stream`) return { status: 200, headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'bedrock-stream-1' }, body: STREAM };
       if (path === `/model/${MODEL}/converse`) {
