@@ -92,7 +92,7 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
   /**
    * Registry (ACR) the image is pulled from with the gateway and bootstrap identities: its login
    * server and, to grant AcrPull, its resource id.
-   * @default a public image
+   * @default a public image; required for an `*.azurecr.io` image (refused at synth without it)
    */
   readonly registry?: { readonly server: string; readonly id?: string };
   /**
@@ -208,6 +208,7 @@ export class Gatehouse extends Construct {
     }
     validateUniqueNames('issuer', (props.issuers ?? []).map((i) => i.name));
     validateUniqueNames('connection', (props.connections ?? []).map((c) => c.name));
+    validateRegistry(props.image, props.registry);
     const rg = props.resourceGroup;
 
     let net: ExistingGatewayNetwork;
@@ -420,5 +421,22 @@ export class Gatehouse extends Construct {
       federations.set(issuer.name, identity);
     }
     this.federations = federations;
+  }
+}
+
+/**
+ * An ACR never serves anonymous pulls unless its admin enables them; without `registry` the apps
+ * carry no pull identity and the revision fails at apply with an image pull error, far from the
+ * cause. Refuse an `*.azurecr.io` image whose registry is not given (or is another one).
+ */
+function validateRegistry(image: string, registry: GatehouseProps['registry']): void {
+  if (Token.isUnresolved(image)) return;
+  const host = image.split('/')[0].toLowerCase();
+  if (!/\.azurecr\.io$/.test(host)) return;
+  if (!registry) {
+    throw new Error(`Gatehouse: image "${image}" is in Azure Container Registry ${host}, but registry is not set: the apps would pull it anonymously and fail at apply; set registry: { server: "${host}", id: "<registry resource id>" } (the id grants AcrPull to the gateway and bootstrap identities)`);
+  }
+  if (!Token.isUnresolved(registry.server) && registry.server.toLowerCase() !== host) {
+    throw new Error(`Gatehouse: image "${image}" is in ${host}, but registry.server is "${registry.server}": the apps would pull from a registry they have no identity for; set registry.server to "${host}"`);
   }
 }

@@ -12,7 +12,7 @@ export class GatehouseAzureStack extends TerraformStack {
   constructor(scope: Construct, id: string, settings: AzureSettings) {
     super(scope, id);
     if (settings.image === PLACEHOLDER_IMAGE) {
-      Annotations.of(this).addWarning('gatehouse:azure.image is the placeholder; push the image to your registry and set it before `cdktf deploy` (docs/azure.md)');
+      Annotations.of(this).addWarning('gatehouse:azure.image is the placeholder; push the image to your registry and set image and registry before `cdktf deploy` (docs/azure.md)');
     }
     if (settings.deployerCidrs.includes(PLACEHOLDER_DEPLOYER_CIDR)) {
       Annotations.of(this).addWarning(`gatehouse:azure.deployerCidrs holds the placeholder ${PLACEHOLDER_DEPLOYER_CIDR}; set your public address (curl -s https://api.ipify.org) before \`cdktf deploy\` (docs/azure.md)`);

@@ -87,6 +87,7 @@ new Gatehouse(stack, 'gatehouse', {
   resourceGroup: group,
   tenantId: '00000000-0000-0000-0000-000000000000',
   image: 'platform.azurecr.io/gatehouse:0.1.0',
+  registry: { server: 'platform.azurecr.io' },
   existingDatabase: { secret: 'platform-state-url' },
   deployerCidrs: ['203.0.113.7/32'],
 } as GatehouseProps);

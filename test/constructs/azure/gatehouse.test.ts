@@ -115,6 +115,13 @@ describe('Gatehouse (Azure)', () => {
     expect(() => build({ busyPollMicroseconds: -1 })).toThrow(/busyPollMicroseconds must be a whole number from 0 to 10000, got -1/);
   });
 
+  test('an *.azurecr.io image needs registry naming that server (an anonymous ACR pull fails at apply, not at synth)', () => {
+    expect(() => build({ registry: undefined })).toThrow(/image "example\.azurecr\.io\/gatehouse:test" is in Azure Container Registry example\.azurecr\.io, but registry is not set.*registry: \{ server: "example\.azurecr\.io"/);
+    expect(() => build({ registry: { server: 'other.azurecr.io' } })).toThrow(/registry\.server is "other\.azurecr\.io".*set registry\.server to "example\.azurecr\.io"/);
+    // A public image from elsewhere needs no registry.
+    expect(() => build({ image: 'ghcr.io/acme/gatehouse:1', registry: undefined })).not.toThrow();
+  });
+
   test('clients default to the VNet address space', () => {
     expect(all(json, 'azurerm_container_app')[0].ingress.ip_security_restriction.map((r: any) => r.ip_address_range)).toEqual(['10.40.0.0/16']);
   });
@@ -127,7 +134,7 @@ describe('Gatehouse (Azure)', () => {
   });
 
   test('an existing database URL secret replaces the server, the bootstrap identity and the job', () => {
-    const other = synth((s) => new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, existingDatabase: { secret: 'pg-url' }, deployerCidrs: ['198.51.100.4/32'] }));
+    const other = synth((s) => new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, registry: PROPS.registry, existingDatabase: { secret: 'pg-url' }, deployerCidrs: ['198.51.100.4/32'] }));
     expect(all(other, 'azurerm_postgresql_flexible_server')).toHaveLength(0);
     expect(all(other, 'azurerm_container_app_job')).toHaveLength(0);
     expect(other).toContain('/pg-url');

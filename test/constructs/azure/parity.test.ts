@@ -24,6 +24,7 @@ describe('Azure parity (docs/deployment.md)', () => {
       resourceGroup: RG,
       tenantId: 'tenant',
       image: IMAGE,
+      registry: { server: 'example.azurecr.io' },
       deployerCidrs: ['198.51.100.4/32'],
       deployerPrincipalId: 'deployer',
       alarmEmail: 'ops@example.com',
@@ -127,7 +128,7 @@ describe('Azure parity (docs/deployment.md)', () => {
     expect(fic).toMatchObject({ issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:acme/audit:ref:refs/heads/main' });
     expect(fic.parent_id).toMatch(/Federation-ci/);
     expect(() => synth((s) => new Gatehouse(s, 'G', {
-      resourceGroup: RG, tenantId: 't', image: IMAGE, deployerCidrs: ['198.51.100.4/32'],
+      resourceGroup: RG, tenantId: 't', image: IMAGE, registry: { server: 'example.azurecr.io' }, deployerCidrs: ['198.51.100.4/32'],
       issuers: [{ name: 'ci', issuer: 'https://x', audiences: ['a'], federation: { subjects: ['repo:acme/*'] } }],
     }))).toThrow(/wildcard/);
   });
