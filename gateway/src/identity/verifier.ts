@@ -233,9 +233,17 @@ export function createIdentityVerifier(options: IdentityVerifierOptions): Gatewa
     );
   }
 
+  /** As checkTokenTimes's exp check (same clock, same skew), for a principal already mapped. */
+  function expired(principal: Principal): boolean {
+    if (principal.expiresAt === undefined) return false;
+    const skew = trusted.get(principal.issuer)?.clockSkewSeconds ?? 0;
+    return Math.floor(now() / 1000) - skew >= principal.expiresAt;
+  }
+
   return {
     verify,
     verifyCached,
+    expired,
     warmUp,
     close() {
       closed = true;

@@ -212,6 +212,12 @@ class PipelineSession implements GatewaySession {
   ) {}
 
   admit<T extends EventType>(operation: Operation, requestId: string, request?: RequestEvent<T>, options?: AuthorizeOptions): Decision | Promise<Decision> {
+    // No operation runs on an expired credential, whatever the protocol's own expiry handling
+    // (a connection's deadline, a key's lifetime) does or forgets: fail closed, answered natively.
+    const principal = options?.principal ?? this.principal;
+    if (principal.expiresAt !== undefined && this.tokenExpired(principal)) {
+      throw new GatehouseError('GH_ERR_SESSION_EXPIRED', 'the token this operation runs under has expired; present a fresh one');
+    }
     if (options?.review !== true) {
       // The fast path: decided (and a denial recorded) in this turn when nothing has to wait.
       const decision = this.tryAuthorizeSync(operation, requestId, options?.principal);
@@ -222,6 +228,11 @@ class PipelineSession implements GatewaySession {
       }
     }
     return this.admitSlowly(operation, requestId, request, options);
+  }
+
+  private tokenExpired(principal: Principal): boolean {
+    const verifier = this.options.verifier;
+    return verifier.expired !== undefined ? verifier.expired(principal) : principal.expiresAt! * 1000 <= Date.now();
   }
 
   private async admitSlowly<T extends EventType>(operation: Operation, requestId: string, request: RequestEvent<T> | undefined, options: AuthorizeOptions | undefined): Promise<Decision> {

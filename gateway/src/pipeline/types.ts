@@ -26,6 +26,12 @@ export interface IdentityVerifier {
   verify(token: string): Promise<Principal>;
   /** A token already verified and valid now, without waiting; undefined otherwise (call verify). Never throws. */
   verifyCached?(token: string): Principal | undefined;
+  /**
+   * True when the token `principal` came from has expired by this verifier's clock, with its
+   * issuer's allowed clock skew (exactly when `verify` would now refuse it as GH_ERR_TOKEN_EXPIRED).
+   * False for a principal without an expiry. @default the pipeline compares `expiresAt` with the wall clock
+   */
+  expired?(principal: Principal): boolean;
   close?(): void;
 }
 

@@ -171,6 +171,26 @@ describe('GatewayPipeline: session.admit', () => {
     await expect(s.admit(op('GET'), s.newRequestId(), request('GET'))).rejects.toMatchObject({ code: 'GH_ERR_RECORDING_FAILED' });
   });
 
+  it('refuses an operation whose token has expired (GH_ERR_SESSION_EXPIRED), in this turn, recording nothing for it', async () => {
+    const e = await start({ recordingMode: 'buffered' });
+    const fresh = await e.principal(['developers']);
+    // Past the issuer's clock skew: the verifier itself would now refuse this token.
+    const stale = { ...fresh, expiresAt: Math.floor(Date.now() / 1000) - 3600 };
+    const s = await e.pipeline.openSession(stale, e.connection, 'http', { address: '127.0.0.1' });
+    expect(() => s.admit(op('GET'), s.newRequestId(), request('GET'))).toThrow(expect.objectContaining({ code: 'GH_ERR_SESSION_EXPIRED' }));
+    // The operation's own principal decides, not the session's: a fresh one is admitted, a stale one is not.
+    expect(s.admit(op('GET'), s.newRequestId(), request('GET'), { principal: fresh })).toMatchObject({ effect: 'allow' });
+    // Within the issuer's clock skew (60 s by default) the verifier still accepts the token: so does admit.
+    const skewed = { ...fresh, expiresAt: Math.floor(Date.now() / 1000) - 10 };
+    expect(s.admit(op('GET'), s.newRequestId(), request('GET'), { principal: skewed })).toMatchObject({ effect: 'allow' });
+    const live = await open(e);
+    expect(() => live.admit(op('GET'), live.newRequestId(), request('GET'), { principal: stale, review: true })).toThrow(expect.objectContaining({ code: 'GH_ERR_SESSION_EXPIRED' }));
+    await s.close('done');
+    await live.close('done');
+    expect(types(await e.events(s.id))).toEqual(['session.start', 'http.request', 'http.request', 'session.end']);
+    expect(types(await e.events(live.id))).toEqual(['session.start', 'session.end']);
+  });
+
   it('fails closed on a closed session: admit throws in this turn (buffered)', async () => {
     const e = await start({ recordingMode: 'buffered' });
     const s = await open(e);
