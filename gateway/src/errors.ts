@@ -87,6 +87,10 @@ export const ERROR_CODES = {
   GH_ERR_SSH_DEVICE_EXPIRED: 401,
   /** SSH device sign-in: the issuer refused the device authorization or the token request (invalid_client, no ID token, ...). */
   GH_ERR_SSH_DEVICE_FAILED: 401,
+  /** SSH device sign-in: too many sign-ins are waiting for approval, in total or from the client's address (deviceLogin.maxPending, maxPendingPerAddress); refused before the issuer is asked. */
+  GH_ERR_SSH_DEVICE_LIMIT: 429,
+  /** SSH device sign-in: the client went away (or turned to another method and never logged in) before the sign-in was approved; the gateway stopped polling the issuer. */
+  GH_ERR_SSH_DEVICE_ABANDONED: 401,
   // AWS APIs (protocols/aws): AWS answers authentication failures with 403 and malformed ones with 400
   /** The access key id or session token is not a gateway-issued caller credential (an AWS key, another format, none). */
   GH_ERR_AWS_CREDENTIAL_FOREIGN: 403,

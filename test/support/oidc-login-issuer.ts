@@ -47,6 +47,10 @@ export interface LoginIssuer {
   deviceCodeTtl: number;
   /** How many token endpoint requests carried each grant type. */
   readonly grants: Record<string, number>;
+  /** Device authorization requests answered with a code (`/device/auth`). */
+  readonly deviceAuthorizations: number;
+  /** Token endpoint requests (polls) for the device code behind this user code. */
+  pollsFor(userCode: string): number;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,7 @@ interface InteractionProvider {
   Grant: new (init: { accountId: string; clientId: string }) => { addOIDCScope(scope: string): void; save(): Promise<string> };
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   on(event: 'grant.success', listener: (ctx: { oidc: { params: { grant_type?: string } } }) => void): void;
-  use(middleware: (ctx: { path: string; method: string; status: number; body: unknown }, next: () => Promise<void>) => Promise<void>): void;
+  use(middleware: (ctx: { path: string; method: string; status: number; body: unknown; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => Promise<void>): void;
 }
 
 export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promise<LoginIssuer> {
@@ -98,6 +102,20 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
     },
   }) as unknown as InteractionProvider;
 
+  // Who asked for which device code, and how often its token endpoint was polled.
+  let deviceAuthorizations = 0;
+  const deviceCodes = new Map<string, string>();
+  const polls = new Map<string, number>();
+  provider.use(async (ctx, next) => {
+    await next();
+    const body = typeof ctx.body === 'object' && ctx.body !== null ? (ctx.body as Record<string, unknown>) : {};
+    if (ctx.path === '/device/auth' && ctx.status === 200 && typeof body.user_code === 'string' && typeof body.device_code === 'string') {
+      deviceAuthorizations++;
+      deviceCodes.set(body.user_code, body.device_code);
+    }
+    const code = ctx.path === '/token' ? ctx.oidc?.params?.device_code : undefined;
+    if (typeof code === 'string') polls.set(code, (polls.get(code) ?? 0) + 1);
+  });
   if (options.deviceInterval !== undefined) {
     const interval = options.deviceInterval;
     provider.use(async (ctx, next) => {
@@ -148,6 +166,10 @@ export async function startLoginIssuer(options: LoginIssuerOptions = {}): Promis
       state.deviceCodeTtl = v;
     },
     grants,
+    get deviceAuthorizations() {
+      return deviceAuthorizations;
+    },
+    pollsFor: (userCode) => polls.get(deviceCodes.get(userCode) ?? '') ?? 0,
     // A fresh browser each time: no session carries over from one sign-in (or test) to the next.
     async signInAt(authorizationUrl) {
       await new CookieBrowser(issuer).follow(authorizationUrl, (url) => url.pathname === '/callback' && url.hostname === '127.0.0.1' && url.origin !== issuer);

@@ -51,9 +51,9 @@ export interface SshTestEnvOptions {
   /**
    * Serve keyboard-interactive device sign-in (listeners.ssh.deviceLogin) at a real oidc-provider
    * issuer (`loginIssuer`, trusted as `people` with the CLI client as audience), which asks for
-   * 1 s polling. @default off
+   * 1 s polling; with an object, also its bounds on sign-ins waiting at once. @default off
    */
-  readonly deviceLogin?: boolean;
+  readonly deviceLogin?: boolean | { readonly maxPending?: number; readonly maxPendingPerAddress?: number };
   /** More fields of the `box` connection (e.g. `bodyCapBytes`). @default none */
   readonly box?: Record<string, unknown>;
   /** More configuration, merged over the rest (e.g. `state`, `console`). @default none */
@@ -68,9 +68,9 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
   const impostor = sshKeygen(dir, 'impostor-host');
   const sshd = await startSshd(dir, [broker.publicKey]);
   const issuer = await startTestIssuer();
-  const loginIssuer = options.deviceLogin === true ? await startLoginIssuer({ deviceInterval: 1 }) : undefined;
+  const loginIssuer = options.deviceLogin !== undefined && options.deviceLogin !== false ? await startLoginIssuer({ deviceInterval: 1 }) : undefined;
   const people = loginIssuer === undefined ? [] : [{ name: 'people', issuer: loginIssuer.issuer, audiences: [LOGIN_CLIENT_ID], algorithms: ['RS256'], clockSkewSeconds: 0 }];
-  const deviceLogin = loginIssuer === undefined ? {} : { deviceLogin: { issuer: 'people', clientId: LOGIN_CLIENT_ID, scopes: ['openid', 'email', 'profile', 'groups'] } };
+  const deviceLogin = loginIssuer === undefined ? {} : { deviceLogin: { issuer: 'people', clientId: LOGIN_CLIENT_ID, scopes: ['openid', 'email', 'profile', 'groups'], ...(typeof options.deviceLogin === 'object' && options.deviceLogin) } };
   const upstream = (hk: string) => ({ host: '127.0.0.1', port: sshd.port, user: sshd.user, privateKey: `file:${broker.path}`, hostKey: hk.split(' ').slice(0, 2).join(' ') });
   const gw = await startTestGateway(
     (gwDir) => deepMerge({

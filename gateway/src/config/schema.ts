@@ -88,6 +88,14 @@ export const sshListenerSchema = z
         scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token')).min(1).default(['openid', 'email', 'profile']),
         /** Longest wait for the person to approve, in seconds; the issuer's code lifetime cuts it shorter. @default 300 */
         timeoutSeconds: z.number().int().min(10).max(1800).default(300),
+        /**
+         * Most sign-ins waiting for approval at once: each holds a device code at the issuer and
+         * polls its token endpoint, and any client that reaches the listener can start one. The
+         * excess is refused at once (GH_ERR_SSH_DEVICE_LIMIT), never queued. @default 64
+         */
+        maxPending: z.number().int().min(1).max(10000).default(64),
+        /** Most of them from one client address (an IPv6 client: its /64). @default 8 */
+        maxPendingPerAddress: z.number().int().min(1).max(10000).default(8),
       })
       .strict()
       .optional(),

@@ -45,13 +45,14 @@ ${connection}`;
   test('validates with a human issuer and a client id among its audiences, with its defaults', () => {
     const r = parseConfig(config('{ issuer: corp, clientId: gatehouse-ssh }'));
     expect(r.ok ? [] : r.problems).toEqual([]);
-    if (r.ok) expect(r.config.listeners.ssh?.deviceLogin).toEqual({ issuer: 'corp', clientId: 'gatehouse-ssh', scopes: ['openid', 'email', 'profile'], timeoutSeconds: 300 });
+    if (r.ok) expect(r.config.listeners.ssh?.deviceLogin).toEqual({ issuer: 'corp', clientId: 'gatehouse-ssh', scopes: ['openid', 'email', 'profile'], timeoutSeconds: 300, maxPending: 64, maxPendingPerAddress: 8 });
   });
 
-  test('refuses an unknown issuer, a workload issuer, a client id the issuer does not accept and scopes without openid, each with its path', () => {
+  test('refuses an unknown issuer, a workload issuer, a client id the issuer does not accept, scopes without openid and bounds below 1 or fractional, each with its path', () => {
     expect(problems(config('{ issuer: nope, clientId: gatehouse }'))).toContainEqual(expect.stringMatching(/^listeners\.ssh\.deviceLogin\.issuer: no identity\.issuers entry is named "nope"/));
     expect(problems(config('{ issuer: ci, clientId: gatehouse }'))).toContainEqual(expect.stringMatching(/^listeners\.ssh\.deviceLogin\.issuer: .*workload issuer/));
     expect(problems(config('{ issuer: corp, clientId: other-client }'))).toContainEqual(expect.stringMatching(/^listeners\.ssh\.deviceLogin\.clientId: "other-client" is not among/));
     expect(problems(config('{ issuer: corp, clientId: gatehouse, scopes: [email] }'))).toContainEqual(expect.stringMatching(/^listeners\.ssh\.deviceLogin\.scopes: .*openid/));
+    expect(problems(config('{ issuer: corp, clientId: gatehouse, maxPending: 0, maxPendingPerAddress: 1.5 }'))).toEqual(expect.arrayContaining([expect.stringMatching(/^listeners\.ssh\.deviceLogin\.maxPending: /), expect.stringMatching(/^listeners\.ssh\.deviceLogin\.maxPendingPerAddress: /)]));
   });
 });

@@ -31,7 +31,8 @@ export interface DeviceAuthorization {
   /**
    * Polls the token endpoint (at the issuer's interval) until the person approved: the ID token.
    * Rejects with GH_ERR_SSH_DEVICE_DENIED, GH_ERR_SSH_DEVICE_EXPIRED or GH_ERR_SSH_DEVICE_FAILED,
-   * or with the signal's reason when `signal` aborts (the client went away).
+   * or, at once, with the signal's reason when `signal` aborts (the client went away); no request
+   * is sent to the issuer after that.
    */
   idToken(signal: AbortSignal): Promise<string>;
 }
@@ -82,11 +83,16 @@ export class DeviceLogin {
 
 async function poll(config: oidc.Configuration, started: oidc.DeviceAuthorizationResponse, timeoutMs: number, signal: AbortSignal): Promise<string> {
   const deadline = AbortSignal.timeout(timeoutMs);
+  const stop = AbortSignal.any([signal, deadline]);
   let tokens: Awaited<ReturnType<typeof oidc.pollDeviceAuthorizationGrant>>;
   try {
     // openid-client waits the issuer's `interval` (5 s when it names none) between requests, adds
-    // 5 s on slow_down, and throws on expired_token and access_denied.
-    tokens = await oidc.pollDeviceAuthorizationGrant(config, started, undefined, { signal: AbortSignal.any([signal, deadline]) });
+    // 5 s on slow_down, and throws on expired_token and access_denied. Aborted, it sends no further
+    // request (it checks the signal before each one and aborts one in flight) but notices only
+    // at the end of its current 5 s wait step: the race ends the sign-in at once.
+    const polling = oidc.pollDeviceAuthorizationGrant(config, started, undefined, { signal: stop });
+    polling.catch(() => undefined); // settles after the race when aborted: never unhandled
+    tokens = await Promise.race([polling, abortedBy(stop)]);
   } catch (e) {
     if (signal.aborted) throw signal.reason;
     const error = (e as { error?: string }).error;
@@ -96,6 +102,14 @@ async function poll(config: oidc.Configuration, started: oidc.DeviceAuthorizatio
   }
   if (!tokens.id_token) throw new GatehouseError('GH_ERR_SSH_DEVICE_FAILED', 'the issuer returned no ID token (is "openid" among listeners.ssh.deviceLogin.scopes?)');
   return tokens.id_token;
+}
+
+/** Rejects with the signal's reason as soon as it aborts. */
+function abortedBy(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 /** The OAuth error and description, or the error's message: never a token. */

@@ -50,6 +50,7 @@ export const sshModule: ProtocolModule<SshSection, SshGateway> = {
       userCa,
       keyTtlMs: listener.keyTtlMinutes * 60_000,
       deviceLogin,
+      ...(device !== undefined && { deviceLimits: { maxPending: device.maxPending, maxPendingPerAddress: device.maxPendingPerAddress } }),
       connections: section.connections,
       masking: (c) => masking.get(c.name),
       bodyCapBytes: config.recording.bodyCapBytes,

@@ -10,6 +10,7 @@ import { DECISION_CODES, refusalErrorCode, type DecisionCode, type Operation } f
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
 import type { DeviceAuthorization, DeviceLogin } from './device-login';
+import { DeviceSignInSlots, type DeviceSignInLimits } from './device-limit';
 import { fingerprint, loadHostKey, parsePublicKey } from './host-key';
 import type { SshKeyRegistry } from './key-registry';
 import { loadScreenText } from '../../terminal/screen-text';
@@ -35,6 +36,8 @@ export interface SshGatewayOptions {
    * token's expiry (cut to keyTtlMs) bounds the connection. @default none: publickey only
    */
   readonly deviceLogin?: DeviceLogin;
+  /** Bounds on the device sign-ins waiting at once, in total and per client address; the excess is refused at once. @default 64 in total, 8 per address */
+  readonly deviceLimits?: DeviceSignInLimits;
   readonly connections: readonly SshConnectionConfig[];
   /** The recording's masking per connection. @default none (recorded in the clear) */
   readonly masking?: (connection: SshConnectionConfig) => TerminalMasking | undefined;
@@ -121,6 +124,7 @@ export class SshGateway {
   private readonly closing = new Set<Promise<void>>();
   private readonly liveSessions = new Set<GatewaySession>();
   private draining = false;
+  private readonly deviceSlots: DeviceSignInSlots;
   /** SHA256 fingerprint of the gateway's host key (for known_hosts; `gatehouse` prints it). */
   hostKeyFingerprint = '';
   /** The host key's public half, `ssh-ed25519 AAAA…`. */
@@ -129,7 +133,9 @@ export class SshGateway {
   address = '';
   port = 0;
 
-  constructor(private readonly options: SshGatewayOptions) {}
+  constructor(private readonly options: SshGatewayOptions) {
+    this.deviceSlots = new DeviceSignInSlots(options.deviceLimits);
+  }
 
   private now(): number {
     return (this.options.now ?? Date.now)();
@@ -143,6 +149,11 @@ export class SshGateway {
   /** Open client connections. */
   get connectionCount(): number {
     return this.conns.size;
+  }
+
+  /** Device sign-ins in progress (each holds a device code at the issuer). */
+  get deviceSignInsPending(): number {
+    return this.deviceSlots.pending;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
@@ -276,8 +287,14 @@ export class SshGateway {
    * is bound to its principal and expiry. Every failure is recorded as auth.failure with its code,
    * told to the client (the instructions of a prompt-less request, which needs no answer) and
    * refused; the client is not offered keyboard-interactive again on that connection.
+   *
+   * A sign-in holds a place (device-limit.ts) from before the issuer is asked until it ends; one
+   * beyond the bounds is refused at once (GH_ERR_SSH_DEVICE_LIMIT). A client that goes away before
+   * the approval, or turns to another method, ends it at once (the issuer is not polled again):
+   * GH_ERR_SSH_DEVICE_ABANDONED, recorded now when the client went away, and returned (for the
+   * connection to record if it never logs in) when it turned to another method.
    */
-  private async deviceSignIn(ctx: KeyboardAuthContext, device: DeviceLogin, info: Ssh2ClientInfo, closed: AbortSignal): Promise<Login | undefined> {
+  private async deviceSignIn(ctx: KeyboardAuthContext, device: DeviceLogin, info: Ssh2ClientInfo, closed: AbortSignal): Promise<Login | GatehouseError | undefined> {
     const client = clientInfo(info);
     const target = resolveTarget(ctx.username, this.options.connections);
     const fail = (err: GatehouseError, recorded = false): undefined => {
@@ -288,18 +305,30 @@ export class SshGateway {
       return undefined;
     };
     if (target === undefined) return fail(new GatehouseError('GH_ERR_SSH_TARGET_UNKNOWN', `"${ctx.username}" names no SSH connection of this gateway (ssh CONNECTION@gateway, or USER@CONNECTION with the connection's upstream user)`));
-    let auth: DeviceAuthorization;
-    try {
-      auth = await device.start();
-    } catch (e) {
-      return fail(toGatehouseError(e, 'GH_ERR_SSH_DEVICE_FAILED', 'the device sign-in could not start'));
-    }
-    if (closed.aborted) return undefined;
-    // The poll ends when the client goes away or starts another method (the answer never comes).
+    const release = this.deviceSlots.acquire(client.address);
+    if (release instanceof GatehouseError) return fail(release);
+    // Ends the poll (and the wait for the answer) when the client goes away, or starts another
+    // method (ssh2 then aborts this request: its answer never comes).
     const stop = new AbortController();
-    const onClosed = (): void => stop.abort(new GatehouseError('GH_ERR_SSH_DEVICE_FAILED', 'the client went away before the sign-in completed'));
+    const onClosed = (): void => stop.abort();
     closed.addEventListener('abort', onClosed, { once: true });
+    ctx.once('abort', onClosed);
+    const abandoned = (): GatehouseError | undefined => {
+      stop.abort();
+      const err = new GatehouseError('GH_ERR_SSH_DEVICE_ABANDONED', closed.aborted ? 'the client went away before the sign-in was approved' : 'the client turned to another authentication method before the sign-in was approved');
+      this.options.logger.info({ user: ctx.username, address: client.address, code: err.code }, 'ssh device sign-in abandoned');
+      if (!closed.aborted) return err;
+      this.recordAuthFailure(err, client, target.name);
+      return undefined;
+    };
     try {
+      let auth: DeviceAuthorization;
+      try {
+        auth = await device.start();
+      } catch (e) {
+        return fail(toGatehouseError(e, 'GH_ERR_SSH_DEVICE_FAILED', 'the device sign-in could not start'));
+      }
+      if (stop.signal.aborted) return abandoned();
       const token = auth.idToken(stop.signal);
       token.catch(() => undefined); // awaited below, after the answer; never an unhandled rejection
       const minutes = Math.max(1, Math.round(auth.expiresIn / 60));
@@ -309,18 +338,15 @@ export class SshGateway {
           `The code expires in ${minutes} min. Press Enter once you approved the sign-in: `,
       );
       const answered = await new Promise<boolean>((resolve) => {
-        closed.addEventListener('abort', () => resolve(false), { once: true });
+        stop.signal.addEventListener('abort', () => resolve(false), { once: true });
         ctx.prompt([{ prompt: text, echo: true }], (answers: string[] | Error) => resolve(!(answers instanceof Error)));
       });
-      if (!answered) {
-        stop.abort(new GatehouseError('GH_ERR_SSH_DEVICE_FAILED', 'the client abandoned the sign-in'));
-        return undefined;
-      }
+      if (!answered || stop.signal.aborted) return abandoned();
       let idToken: string;
       try {
         idToken = await token;
       } catch (e) {
-        if (closed.aborted) return undefined;
+        if (stop.signal.aborted) return abandoned();
         return fail(toGatehouseError(e, 'GH_ERR_SSH_DEVICE_FAILED', 'the device sign-in failed'));
       }
       let principal: Principal;
@@ -335,7 +361,9 @@ export class SshGateway {
       this.options.logger.info({ subject: principal.subject, issuer: principal.issuer, connection: target.name, expiresAt: new Date(expiresAt).toISOString() }, 'ssh device sign-in');
       return { principal, connection: target, keyFingerprint: null, requestedUser: ctx.username, via: 'device', expiresAt };
     } finally {
+      release();
       closed.removeEventListener('abort', onClosed);
+      ctx.removeListener('abort', onClosed);
     }
   }
 
@@ -349,6 +377,8 @@ export class SshGateway {
     let channels = 0;
     /** One device sign-in per connection: each asks the issuer for a code. */
     let deviceTried = false;
+    /** A device sign-in the client turned away from: recorded if the connection never logs in. */
+    let deviceAbandoned: { readonly err: GatehouseError; readonly target: string | undefined } | undefined;
     const closed = new AbortController();
     const methods = (): AuthenticationType[] => (this.options.deviceLogin !== undefined && !deviceTried ? ['publickey', 'keyboard-interactive'] : ['publickey']);
     /** Keys refused on this connection (a few): recorded as one auth.failure if it never logs in. */
@@ -371,7 +401,8 @@ export class SshGateway {
         deviceTried = true;
         this.deviceSignIn(ctx, device, info, closed.signal).then(
           (found) => {
-            if (found === undefined || closed.signal.aborted) return;
+            if (found instanceof GatehouseError) deviceAbandoned = { err: found, target: resolveTarget(ctx.username, this.options.connections)?.name };
+            if (found === undefined || found instanceof GatehouseError || closed.signal.aborted) return;
             login = found;
             ctx.accept();
           },
@@ -423,6 +454,7 @@ export class SshGateway {
       // Refused keys are recorded once the client gave up (a client tries its keys in turn; one
       // that logs in with a later key did not fail to authenticate).
       if (login === undefined && !registering && refused.length > 0) this.authFailed(refused, refusedTarget, info);
+      if (login === undefined && !registering && deviceAbandoned !== undefined) this.recordAuthFailure(deviceAbandoned.err, clientInfo(info), deviceAbandoned.target);
     });
 
     // Forwarding and other channel kinds: refused (recorded as policy.denied) until they are judged and recorded.

@@ -28,10 +28,10 @@ async function events(): Promise<Event[]> {
   return (await readEvents(env.gw.gateway.sink)) as Event[];
 }
 
-/** The auth.failure with this code, once recorded (it is recorded as the refusal is answered). */
-async function authFailure(code: string): Promise<Event> {
+/** The auth.failure with this code (and message; in none of the sessions `notIn`), once recorded (it is recorded as the refusal is answered). */
+async function authFailure(code: string, message?: string, notIn: ReadonlySet<string> = new Set()): Promise<Event> {
   for (let i = 0; i < 400; i++) {
-    const hit = (await events()).find((e) => e.type === 'auth.failure' && e.payload.code === code);
+    const hit = (await events()).find((e) => e.type === 'auth.failure' && e.payload.code === code && (message === undefined || String(e.payload.message).includes(message)) && !notIn.has(e.session));
     if (hit !== undefined) return hit;
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -42,6 +42,32 @@ function userCode(prompt: string): string {
   const code = /enter the code (\S+)/.exec(prompt)?.[1];
   if (code === undefined) throw new Error(`no user code in the prompt: ${prompt}`);
   return code;
+}
+
+/** The client address recorded for the session an event belongs to. */
+async function clientAddress(event: Event): Promise<unknown> {
+  const start = (await events()).find((e) => e.session === event.session && e.type === 'session.start');
+  return (start?.payload.client as { address?: unknown } | undefined)?.address;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 2400 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(condition()).toBe(true);
+}
+
+/**
+ * An ssh2 client without a key from `localAddress` (every 127.x address is loopback) that starts
+ * a device sign-in and never answers it: `prompt` resolves with what it was shown, `refused` with
+ * the error when the gateway refuses it.
+ */
+function waitingSignIn(localAddress: string): { client: Client; prompt: Promise<string>; refused: Promise<Error> } {
+  const client = new Client();
+  let shown: (text: string) => void = () => undefined;
+  const prompt = new Promise<string>((resolve) => (shown = resolve));
+  const refused = new Promise<Error>((resolve) => client.once('error', resolve));
+  client.on('keyboard-interactive', (_name, _instructions, _lang, prompts) => shown(prompts.map((p) => p.prompt).join('\n')));
+  client.connect({ host: '127.0.0.1', port: env.ssh.port, localAddress, username: 'box', tryKeyboard: true, hostVerifier: (key: Buffer) => key.toString('base64') === env.ssh.hostPublicKey.split(' ')[1], readyTimeout: 60_000 });
+  return { client, prompt, refused };
 }
 
 /** Waits for a file another process writes atomically (the condition itself, no fixed sleep). */
@@ -74,7 +100,8 @@ function sshDevice(user: string, command: string, promptFile: string): Promise<{
 }
 
 beforeAll(async () => {
-  env = await startSshTestEnv({ policy: POLICY, deviceLogin: true });
+  // Tight bounds so the limits are reached with a few clients; the other tests sign in one at a time.
+  env = await startSshTestEnv({ policy: POLICY, deviceLogin: { maxPending: 2, maxPendingPerAddress: 1 } });
   issuer = env.loginIssuer!;
 }, 90_000);
 
@@ -174,6 +201,69 @@ describe('SSH sign-in with a device code (keyboard-interactive)', () => {
     expect(r.stderr).toContain('GH_ERR_SESSION_EXPIRED: the sign-in expired');
     expect(r.stdout).not.toContain('never');
     await closed;
+  }, 60_000);
+});
+
+describe('device sign-ins waiting at once, and abandoned ones', () => {
+  it('refuses a sign-in beyond maxPendingPerAddress from one address and beyond maxPending in total at once, without asking the issuer (GH_ERR_SSH_DEVICE_LIMIT)', async () => {
+    const asked = issuer.deviceAuthorizations;
+    const first = waitingSignIn('127.0.0.1');
+    const second = waitingSignIn('127.0.0.2');
+    const refusedClients: Client[] = [];
+    try {
+      userCode(await first.prompt);
+      userCode(await second.prompt);
+      expect(env.ssh.deviceSignInsPending).toBe(2);
+      // The same address as the first: its per-address bound (1) is reached.
+      const sameAddress = waitingSignIn('127.0.0.1');
+      refusedClients.push(sameAddress.client);
+      expect((await sameAddress.refused).message).toMatch(/authentication methods failed/);
+      const perAddress = await authFailure('GH_ERR_SSH_DEVICE_LIMIT', 'maxPendingPerAddress');
+      expect(perAddress.payload).toMatchObject({ connection: 'box', message: expect.stringContaining('from 127.0.0.1 are already waiting') });
+      expect(await clientAddress(perAddress)).toBe('127.0.0.1');
+      // A third address: the total bound (2) is reached.
+      const third = waitingSignIn('127.0.0.3');
+      refusedClients.push(third.client);
+      expect((await third.refused).message).toMatch(/authentication methods failed/);
+      const total = await authFailure('GH_ERR_SSH_DEVICE_LIMIT', '(listeners.ssh.deviceLogin.maxPending)');
+      expect(await clientAddress(total)).toBe('127.0.0.3');
+      // Neither refused client was shown a code, and the issuer was asked for two codes only.
+      await expect(Promise.race([sameAddress.prompt, third.prompt, Promise.resolve('not shown')])).resolves.toBe('not shown');
+      expect(issuer.deviceAuthorizations - asked).toBe(2);
+    } finally {
+      for (const c of [first.client, second.client, ...refusedClients]) c.end();
+    }
+    await until(() => env.ssh.deviceSignInsPending === 0);
+  }, 60_000);
+
+  it('records a client that goes away before approving as auth.failure GH_ERR_SSH_DEVICE_ABANDONED (target, address); the gateway stops polling the issuer at once and frees its place', async () => {
+    const gone = waitingSignIn('127.0.0.1');
+    const goneCode = userCode(await gone.prompt);
+    await until(() => issuer.pollsFor(goneCode) >= 1);
+    // Another sign-in, polled at the same 1 s interval: the clock the test reads polls by.
+    const clock = waitingSignIn('127.0.0.2');
+    const clockCode = userCode(await clock.prompt);
+    try {
+      const earlier = new Set((await events()).map((e) => e.session));
+      gone.client.end();
+      const abandoned = await authFailure('GH_ERR_SSH_DEVICE_ABANDONED', undefined, earlier);
+      expect(abandoned.payload).toMatchObject({ connection: 'box', message: expect.stringContaining('went away before the sign-in was approved') });
+      expect(await clientAddress(abandoned)).toBe('127.0.0.1');
+      // A poll in flight when the client went away has arrived once the other sign-in polled again;
+      // from then on, while it polls twice more, the abandoned code is not polled.
+      const mark = issuer.pollsFor(clockCode);
+      await until(() => issuer.pollsFor(clockCode) >= mark + 1);
+      const after = issuer.pollsFor(goneCode);
+      await until(() => issuer.pollsFor(clockCode) >= mark + 3);
+      expect(issuer.pollsFor(goneCode)).toBe(after);
+      // Its place is free: the same address (bound 1) signs in again at once.
+      const again = await ssh2DeviceConnect(env, 'box', async (prompt) => issuer.approveUserCode(userCode(prompt)));
+      expect(await ssh2Exec(again, 'echo again')).toMatchObject({ code: 0, stdout: 'again\n' });
+      again.end();
+    } finally {
+      clock.client.end();
+    }
+    await until(() => env.ssh.deviceSignInsPending === 0);
   }, 60_000);
 });
 
