@@ -2,9 +2,10 @@
 // exec sessions (Ansible-style: one connection each), against Debian's OpenSSH server directly,
 // through an OpenSSH jump host (`ssh -J`, the peer: a second sshd forwarding the TCP stream), and
 // through Gatehouse (an `ssh` connection; `gatehouse ssh-key` key and certificate, buffered
-// recording). Each transfer runs twice: `scp -O` (the exec-based protocol, bytes recorded on the
-// exec channel) and plain `scp` (SFTP, OpenSSH 9's default; Gatehouse parses and judges each file
-// operation and counts and hashes the bytes). Targets alternate within each round.
+// recording). Each transfer runs twice: `scp -O` (the exec-based protocol; Gatehouse parses the SCP
+// stream into file records, hashing the bytes and keeping the first ones up to the cap) and plain
+// `scp` (SFTP, OpenSSH 9's default; Gatehouse parses and judges each file operation, counts and
+// hashes the bytes, keeps the first ones up to the cap). Targets alternate within each round.
 // Writes bench/results/ssh.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -223,6 +223,8 @@ describe('console session pages in a real browser', () => {
     await slot.waitFor();
     expect(await slot.getAttribute('data-cols')).toBe('100');
     expect(await slot.getAttribute('data-rows')).toBe('30');
+    // The player loads asciicast v3 (asciinema-player 3.18 reads v2 and v3).
+    expect(await slot.getAttribute('data-cast')).toMatch(/\/export\.cast\?channel=\d+&version=3$/);
     await page.locator('.ap-player').waitFor();
     await page.locator('.ap-player').click(); // start playback
     await page.locator('.ap-term', { hasText: 'hello-42-player' }).waitFor({ timeout: 20_000 });
