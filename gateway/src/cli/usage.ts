@@ -250,6 +250,8 @@ Writes (default PATH ~/.ssh/gatehouse_ed25519, from --alias):
   PATH.ssh_config      a Host block: add "Include PATH.ssh_config" to ~/.ssh/config
 
 Then: ssh CONNECTION@gatehouse 'command' (the SSH user name selects the connection; docs/ssh.md).
+When the gateway's document says its SSH listener offers the device sign-in (deviceLogin), a
+client without a key can also sign in with a device code at the SSH prompt; ssh-key says so.
 `,
   psql: `Usage: gatehouse psql [--gateway GATEWAY] [--psql PATH] [--] [psql arguments]
 

@@ -50,6 +50,8 @@ export type WellKnownConnection =
       readonly hostKey: string;
       /** Its fingerprint as OpenSSH prints it (`SHA256:…`), what `gatehouse ssh-key --fingerprint` pins. */
       readonly hostKeyFingerprint: string;
+      /** A client without a key may sign in with a device code at the SSH prompt (keyboard-interactive, `listeners.ssh.deviceLogin`). */
+      readonly deviceLogin: boolean;
     };
 
 /**
@@ -99,7 +101,7 @@ export function buildWellKnownDocument(config: DocumentConfig, bound: BoundListe
       connections.push({ name: c.name, kind: 'postgres', databases: c.databases ?? [c.name], ...(host !== undefined && { host }), port: pg.advertise?.port ?? bound.postgres?.port ?? pg.port, tls: pg.tls !== undefined });
     } else if (c.kind === 'ssh' && ssh && bound.ssh) {
       const host = ssh.advertise?.host;
-      connections.push({ name: c.name, kind: 'ssh', ...(host !== undefined && { host }), port: ssh.advertise?.port ?? bound.ssh.port, hostKey: bound.ssh.hostKey, hostKeyFingerprint: bound.ssh.hostKeyFingerprint });
+      connections.push({ name: c.name, kind: 'ssh', ...(host !== undefined && { host }), port: ssh.advertise?.port ?? bound.ssh.port, hostKey: bound.ssh.hostKey, hostKeyFingerprint: bound.ssh.hostKeyFingerprint, deviceLogin: ssh.deviceLogin !== undefined });
     }
   }
   return { gatehouse: 1, login, issuers: humans.map((i) => ({ issuer: i.issuer, audiences: i.audiences })), connections };

@@ -69,7 +69,7 @@ describe('/.well-known/gatehouse', () => {
         { name: 'everything', kind: 'http', pathPrefix: '/' },
         { name: 'anthropic', kind: 'http', pathPrefix: '/anthropic', llm: 'anthropic' },
         { name: 'orders', kind: 'postgres', databases: ['orders'], port: tg.gateway.postgres!.port, tls: false },
-        { name: 'box', kind: 'ssh', port: tg.gateway.protocols.get(sshModule)!.port, hostKey: hostKey.line, hostKeyFingerprint: hostKey.fingerprint },
+        { name: 'box', kind: 'ssh', port: tg.gateway.protocols.get(sshModule)!.port, hostKey: hostKey.line, hostKeyFingerprint: hostKey.fingerprint, deviceLogin: false },
       ],
     });
     expect(tg.gateway.postgres!.port).toBeGreaterThan(0);
@@ -123,11 +123,22 @@ describe('/.well-known/gatehouse', () => {
     const bound = { postgres: { port: 40001 }, ssh: { port: 2222, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc' } };
     expect(buildWellKnownDocument(config, bound).connections).toEqual([
       { name: 'orders', kind: 'postgres', databases: ['orders'], host: 'db.gatehouse.example.com', port: 5432, tls: false },
-      { name: 'box', kind: 'ssh', port: 22, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc' },
+      { name: 'box', kind: 'ssh', port: 22, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc', deviceLogin: false },
     ]);
     // Offline (no running listeners): no SSH host key to publish, so no SSH entry.
     expect(buildWellKnownDocument(config).connections.map((c) => c.kind)).toEqual(['postgres']);
     expect(() => configSchema.parse({ listeners: { postgres: { port: 1, advertise: { host: 'db example' } } } })).toThrow(/host name or IP address/);
+  });
+
+  test('SSH connections say whether the listener offers the device sign-in (listeners.ssh.deviceLogin)', () => {
+    const config = configSchema.parse({
+      mode: 'development',
+      listeners: { ssh: { port: 2222, hostKey: 'env:HOST_KEY', deviceLogin: { issuer: 'corp', clientId: 'gatehouse-ssh' } } },
+      identity: { issuers: [{ name: 'corp', issuer: 'https://idp.example.com', audiences: ['gatehouse', 'gatehouse-ssh'] }] },
+      connections: [{ name: 'box', kind: 'ssh', upstream: { host: 'box.internal', user: 'deploy', privateKey: 'env:K', hostKey: 'ssh-ed25519 AAAA' } }],
+    });
+    const bound = { ssh: { port: 2222, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc' } };
+    expect(buildWellKnownDocument(config, bound).connections).toEqual([{ name: 'box', kind: 'ssh', port: 2222, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc', deviceLogin: true }]);
   });
 
   test('until the listeners it names have bound, the document is 503 (retry), not a guess', async () => {

@@ -17,6 +17,8 @@ interface SshEndpoint {
   readonly host: string;
   readonly port: number;
   readonly fingerprint: string;
+  /** The document says the listener offers the device sign-in (unknown without the document). */
+  readonly deviceLogin?: boolean;
 }
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
@@ -47,7 +49,7 @@ async function resolveEndpoint(gateway: string, ssh: string | undefined, fingerp
   }
   if (!FINGERPRINT.test(published.hostKeyFingerprint)) throw new GatehouseError('GH_ERR_LOGIN_GATEWAY', `${gateway} publishes an SSH host key fingerprint that is not SHA256:…`);
   const endpoint = ssh !== undefined ? parseEndpoint(ssh) : { host: (published.host ?? hostName).replace(/^\[|\]$/g, ''), port: published.port };
-  return { ...endpoint, fingerprint: fingerprint ?? published.hostKeyFingerprint };
+  return { ...endpoint, fingerprint: fingerprint ?? published.hostKeyFingerprint, deviceLogin: published.deviceLogin === true };
 }
 
 /** `host:port` (port default 2222); IPv6 in brackets. */
@@ -141,5 +143,6 @@ export async function sshKeyCommand(argv: string[], io: CommandIO, deps: SshKeyD
   io.out(`key: ${keyPath}${registration.certificate !== undefined ? ` (certificate ${keyPath}-cert.pub)` : ' (no certificate: the gateway has no user CA; the key works on the replica that registered it)'}`);
   io.out(`gateway host key: ${hostKeyFingerprint} (${host}:${port})`);
   io.out(`ssh config: add "Include ${configPath}" to ~/.ssh/config, then: ssh CONNECTION@${values.alias}`);
+  if (endpoint.deviceLogin === true) io.out(`without a key: ssh -p ${port} CONNECTION@${host} signs in with a device code at the prompt (keyboard-interactive)`);
   return 0;
 }

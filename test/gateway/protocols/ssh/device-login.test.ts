@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'ssh2';
+import { sshKeyCommand } from '../../../../gateway/src/cli/commands/ssh-key';
 import { DeviceLogin } from '../../../../gateway/src/protocols/ssh/device-login';
 import { REFUSED_EXIT_STATUS } from '../../../../gateway/src/protocols/ssh/server';
 import type { LoginIssuer } from '../../../support/oidc-login-issuer';
@@ -265,6 +266,20 @@ describe('device sign-ins waiting at once, and abandoned ones', () => {
     }
     await until(() => env.ssh.deviceSignInsPending === 0);
   }, 60_000);
+});
+
+describe('advertising the device sign-in', () => {
+  it('/.well-known/gatehouse says the SSH listener offers it, and gatehouse ssh-key tells how to use it', async () => {
+    const doc = (await (await fetch(`${env.gw.url}/.well-known/gatehouse`)).json()) as { connections: { name: string; kind: string; deviceLogin?: boolean }[] };
+    expect(doc.connections.filter((c) => c.kind === 'ssh').map((c) => [c.name, c.deviceLogin])).toEqual([
+      ['box', true],
+      ['impostor', true],
+    ]);
+    const out: string[] = [];
+    const code = await sshKeyCommand([env.gw.url, '--token-env', 'GH_TEST_TOKEN', '--alias', 'device-doc'], { out: (l) => out.push(l), err: (l) => out.push(l) }, { env: { GH_TEST_TOKEN: await env.token() }, home: env.dir });
+    expect(code).toBe(0);
+    expect(out).toContain(`without a key: ssh -p ${env.ssh.port} CONNECTION@127.0.0.1 signs in with a device code at the prompt (keyboard-interactive)`);
+  }, 30_000);
 });
 
 describe('DeviceLogin against issuers that cannot serve it', () => {
