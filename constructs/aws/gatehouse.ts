@@ -166,7 +166,11 @@ export interface GatehouseProps extends GatehouseBaseProps<GatehouseIssuer, Gate
    * @default built by `cdk deploy` from `gateway/Dockerfile` in `imageDirectory`
    */
   readonly image?: ecs.ContainerImage;
-  /** Where `cdk deploy` builds the image from (holding `gateway/Dockerfile` and `dist/`). @default the current working directory */
+  /**
+   * Where `cdk deploy` builds the image from (a Gatehouse checkout holding `gateway/Dockerfile` and `dist/`).
+   * @default the current working directory when it holds `gateway/Dockerfile`, else the installed
+   * `@gatehouse/gateway` package (its Dockerfile and `dist/`)
+   */
   readonly imageDirectory?: string;
 }
 

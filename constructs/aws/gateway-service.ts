@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
 import { Duration, IgnoreMode, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -15,6 +14,7 @@ import { Construct } from 'constructs';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
 import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
+import { gatewayImageSource, type GatewayImageSource } from './gateway-image-source';
 import { secretsManagerArnOf } from './secret-reference';
 
 export interface GatewayServiceProps {
@@ -34,7 +34,8 @@ export interface GatewayServiceProps {
   readonly image?: ecs.ContainerImage;
   /**
    * Repository root holding `gateway/Dockerfile` and `dist/gateway.mjs`; only those two are staged.
-   * @default the current working directory (where `cdk` runs)
+   * @default the current working directory when it holds `gateway/Dockerfile` (a Gatehouse
+   * checkout), else the installed `@gatehouse/gateway` package (its Dockerfile and `dist/`)
    */
   readonly imageDirectory?: string;
   /**
@@ -207,7 +208,7 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     const executionRole = this.taskDefinition.obtainExecutionRole();
 
     this.container = this.taskDefinition.addContainer(CONTAINER_NAME, {
-      image: props.image ?? this.imageFromAsset(props.imageDirectory ?? process.cwd(), props.cpuArchitecture),
+      image: props.image ?? this.imageFromAsset(gatewayImageSource(props.imageDirectory), props.cpuArchitecture),
       essential: true,
       readonlyRootFilesystem: true,
       user: NONROOT,
@@ -347,13 +348,13 @@ export class GatewayService extends Construct implements ec2.IConnectable {
     return this.loadBalancer.loadBalancerDnsName;
   }
 
-  private imageFromAsset(directory: string, architecture: ecs.CpuArchitecture | undefined): ecs.ContainerImage {
+  private imageFromAsset(source: GatewayImageSource, architecture: ecs.CpuArchitecture | undefined): ecs.ContainerImage {
     const asset = new ecrAssets.DockerImageAsset(this, 'Image', {
-      directory: path.resolve(directory),
-      file: 'gateway/Dockerfile',
+      directory: source.directory,
+      file: source.file,
       ignoreMode: IgnoreMode.GLOB,
       // Stage only the bundle and the Dockerfile: the asset hash then changes only with them.
-      exclude: ['*', '.*', '!dist', '!dist/**', '!gateway', 'gateway/*', '!gateway/Dockerfile'],
+      exclude: source.exclude,
       platform: architecture === ecs.CpuArchitecture.ARM64 ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64,
     });
     return ecs.ContainerImage.fromDockerImageAsset(asset);

@@ -55,7 +55,6 @@ const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.jso
 const AWS_APP = `
 import { App, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Gatehouse, type GatehouseProps } from '@gatehouse/aws-cdk';
 import { HEALTH_CHECK } from '@gatehouse/aws-cdk/core';
@@ -63,10 +62,10 @@ import { HEALTH_CHECK } from '@gatehouse/aws-cdk/core';
 // The feature flags \`cdk init\` writes into a new project's cdk.json.
 const app = new App({ outdir: process.argv[2], context: cxapi.CURRENTLY_RECOMMENDED_FLAGS });
 const stack = new Stack(app, 'PlatformStack', { env: { account: '111111111111', region: 'eu-west-1' } });
-const props = {
+// No image: cdk builds it from the installed @gatehouse/gateway package (its Dockerfile and dist/).
+const props: GatehouseProps = {
   certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/11111111-1111-1111-1111-111111111111'),
-  image: ecs.ContainerImage.fromRegistry('registry.example.com/gatehouse:0.1.0'),
-} as GatehouseProps;
+};
 const gatehouse = new Gatehouse(stack, 'Gatehouse', props);
 // The children are the consumer's escape hatch.
 gatehouse.gateway.service.node.addMetadata('platform-team', 'composed');
@@ -83,14 +82,15 @@ const app = new App({ outdir: process.argv[2] });
 const stack = new TerraformStack(app, 'platform-azure');
 new AzurermProvider(stack, 'azurerm', { features: [{}] });
 const group = { id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/platform', name: 'platform', location: 'westeurope' };
-new Gatehouse(stack, 'gatehouse', {
+const props: GatehouseProps = {
   resourceGroup: group,
   tenantId: '00000000-0000-0000-0000-000000000000',
   image: 'platform.azurecr.io/gatehouse:0.1.0',
   registry: { server: 'platform.azurecr.io' },
   existingDatabase: { secret: 'platform-state-url' },
   deployerCidrs: ['203.0.113.7/32'],
-} as GatehouseProps);
+};
+new Gatehouse(stack, 'gatehouse', props);
 app.synth();
 // A subpath loads only its own cloud's provider, and only the resources it uses (deep paths, never
 // the provider's root index, which costs seconds and hundreds of MB to load).
@@ -107,12 +107,13 @@ const app = new App({ outdir: process.argv[2] });
 const stack = new TerraformStack(app, 'platform-gcp');
 new GoogleProvider(stack, 'google', { project: 'platform-project', region: 'europe-west1' });
 new GoogleBetaProvider(stack, 'google-beta', { project: 'platform-project', region: 'europe-west1' });
-new Gatehouse(stack, 'gatehouse', {
+const props: GatehouseProps = {
   project: 'platform-project',
   region: 'europe-west1',
   image: 'europe-docker.pkg.dev/platform-project/gatehouse/gateway:0.1.0',
   recordBucketName: 'platform-project-records',
-} as GatehouseProps);
+};
+new Gatehouse(stack, 'gatehouse', props);
 app.synth();
 const loaded = Object.keys(require.cache);
 console.log(JSON.stringify({ loaded: loaded.filter((f) => f.includes('provider-azurerm')).length, rootIndex: loaded.some((f) => f.endsWith('/provider-google/lib/index.js')) }));
@@ -152,9 +153,15 @@ describe('the packages, installed outside the repository', () => {
       'package.json': JSON.stringify({
         name: 'platform-kit',
         private: true,
-        dependencies: { '@gatehouse/aws-cdk': `file:${tarballs['gatehouse-aws-cdk']}`, '@gatehouse/cdktf': `file:${tarballs['gatehouse-cdktf']}` },
+        dependencies: {
+          '@gatehouse/aws-cdk': `file:${tarballs['gatehouse-aws-cdk']}`,
+          '@gatehouse/cdktf': `file:${tarballs['gatehouse-cdktf']}`,
+          // The image the AWS app builds when it names none.
+          '@gatehouse/gateway': `file:${tarballs['gatehouse-gateway']}`,
+        },
       }),
-      'tsconfig.json': CONSUMER_TSCONFIG({ types: ['node'] }),
+      // No skipLibCheck: the published declarations must stand on their own, and typed props (no casts) catch a missing one.
+      'tsconfig.json': CONSUMER_TSCONFIG({ types: ['node'], skipLibCheck: false }),
       'src/aws.ts': AWS_APP,
       'src/azure.ts': AZURE_APP,
       'src/gcp.ts': GCP_APP,
@@ -190,7 +197,7 @@ describe('the packages, installed outside the repository', () => {
     for (const pkg of [aws, cdktf]) expect(Object.keys(pkg.dependencies ?? {})).toEqual(['yaml', 'zod']);
     const files = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
-    const shipped = files(join(kit, 'node_modules/@gatehouse')).map((f) => f.slice(kit.length));
+    const shipped = ['aws-cdk', 'cdktf'].flatMap((p) => files(join(kit, 'node_modules/@gatehouse', p))).map((f) => f.slice(kit.length));
     expect(shipped.filter((f) => !/\.(js|d\.ts)$/.test(f) && !f.endsWith('package.json'))).toEqual([]);
     expect(shipped).toContain('/node_modules/@gatehouse/cdktf/build/constructs/azure/gatehouse.d.ts');
     expect(shipped).toContain('/node_modules/@gatehouse/aws-cdk/build/constructs/core/gateway-config.js');
@@ -202,6 +209,16 @@ describe('the packages, installed outside the repository', () => {
     expect(types).toContain('AWS::ECS::Service');
     expect(types).toContain('AWS::ElasticLoadBalancingV2::LoadBalancer');
     expect(JSON.parse(out.aws!)).toEqual({ healthPort: 9090 });
+  });
+
+  test("with no image, the consumer's CDK app builds the installed @gatehouse/gateway package (its Dockerfile and bundle)", () => {
+    const assets = JSON.parse(readFileSync(join(work, 'aws.out/PlatformStack.assets.json'), 'utf8'));
+    const images = Object.values(assets.dockerImages as Record<string, { source: { directory: string; dockerFile?: string } }>);
+    expect(images).toHaveLength(1);
+    expect(images[0]!.source.dockerFile ?? 'Dockerfile').toBe('Dockerfile');
+    const staged = join(work, 'aws.out', images[0]!.source.directory);
+    expect(readdirSync(staged).sort()).toEqual(['Dockerfile', 'dist']);
+    expect(readdirSync(join(staged, 'dist'))).toContain('gateway.mjs');
   });
 
   test("the consumer's CDKTF apps compose @gatehouse/cdktf/azure and /gcp, each loading only its own provider, by deep path", () => {
