@@ -241,6 +241,7 @@ function warningsFor(config: GatehouseConfig): string[] {
     if (config.console.enabled && !config.console.sessionKey) warnings.push('no console.sessionKey: a console session key is generated at each start (everyone logs in again after a restart)');
     if (!config.recording.signingKey) warnings.push('no recording.signingKey: a development signing key is generated and stored beside the log');
   }
+  if (config.state.allowUnverifiedServer === true) warnings.push('state.allowUnverifiedServer: the state database\'s identity is not verified; whoever answers at its address gets the gateway\'s database credentials and session index');
   for (const [name, listener] of tlsListeners(config)) {
     if (listener && !listener.tls) warnings.push(`listener ${name} serves plaintext on ${listener.address}:${listener.port}`);
   }

@@ -679,6 +679,13 @@ export const stateSchema = z
     caCert: secretRef.optional(),
     /** The name the server certificate must carry when it differs from the URL's host. @default the URL's host */
     serverName: z.string().min(1).max(253).optional(),
+    /**
+     * Accept a state database on another host than this one (not loopback, not a unix socket)
+     * without `sslmode=verify-full`: plaintext, `no-verify`, `require` or `verify-ca`, where the
+     * server's name (or certificate) is not checked. Refused with `iamAuth`. @default false: such a
+     * URL is refused (at validation, or when the store opens for a URL held in a secret)
+     */
+    allowUnverifiedServer: z.boolean().optional(),
     /** Schema holding the gateway's tables (search_path of every connection). @default the server's search_path */
     schema: z.string().regex(SCHEMA_NAME, 'a lowercase SQL name: letters, digits and "_", not starting with a digit').optional(),
   })

@@ -48,6 +48,11 @@ export interface PipelineOptions {
   readonly logger: Logger;
   readonly observer?: PipelineObserver;
   readonly review?: ReviewHandler;
+  /**
+   * Why no new session may start now beyond draining and recording, e.g. a state database not
+   * prepared yet (server/state-readiness.ts): its error refuses the session. @default always admitted
+   */
+  readonly admission?: () => GatehouseError | undefined;
 }
 
 export class GatewayPipeline implements Pipeline {
@@ -68,7 +73,7 @@ export class GatewayPipeline implements Pipeline {
   }
 
   accepting(): boolean {
-    return !this.draining && this.options.recorder.stats().healthy;
+    return !this.draining && this.options.recorder.stats().healthy && this.options.admission?.() === undefined;
   }
 
   notAccepting(): GatehouseError | undefined {
@@ -76,7 +81,7 @@ export class GatewayPipeline implements Pipeline {
     if (!this.options.recorder.stats().healthy) {
       return new GatehouseError('GH_ERR_RECORDING_FAILED', 'recording is unavailable (the log store refused writes): new operations are refused until it recovers');
     }
-    return undefined;
+    return this.options.admission?.();
   }
 
   authenticateCached(token: string | undefined): Principal | undefined {
@@ -123,6 +128,8 @@ export class GatewayPipeline implements Pipeline {
 
   async openSession(principal: Principal, connection: ConnectionConfig, protocol: string, client: ClientInfo): Promise<GatewaySession> {
     if (this.draining) throw new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another replica');
+    const refused = this.options.admission?.();
+    if (refused !== undefined) throw refused;
     const sessionId = newId('s');
     const recorder = await this.options.recorder.openSession({
       sessionId,

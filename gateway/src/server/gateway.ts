@@ -32,6 +32,7 @@ import { listen, type Listener } from './listener';
 import { devSigningKeyPath, loadDigestSigner } from './signing-key';
 import { createBusyPoller } from './busy-poll';
 import { preflight } from './preflight';
+import { StateReadiness } from './state-readiness';
 import { WellKnownPublisher, withWellKnown } from './well-known';
 import { formatProblems } from '../config/load';
 
@@ -66,6 +67,8 @@ export interface StartOptions {
   readonly extraMaskingDetectors?: Readonly<Record<string, readonly Detector[]>>;
   /** Wraps the policy engine the pipeline judges with (embedding and tests, e.g. one that fails; configuration cannot reach this). */
   readonly policyEngine?: (engine: PolicyEngine) => PolicyEngine;
+  /** First delay between attempts to prepare a state database that was not ready at start (tests). @default 1000, doubling to 30000 */
+  readonly stateRetryMs?: number;
 }
 
 /** Builds every module from one validated configuration and starts the listeners. */
@@ -91,11 +94,14 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   if (generated) logger.warn({ path: devKeyPath }, 'generated a development signing key for digests');
 
   const index = createSessionIndex(config.state, { logger, resolveSecret: (ref) => secrets.get(ref), indexEvents: config.state.indexEvents ?? config.state.url !== undefined });
-  await index.init();
-
   // The recording witness and leases live in the state database (every replica sees it).
   const stateWitness = new StateRecordingWitness(index.store);
-  await stateWitness.init();
+  const embeddedState = config.state.url === undefined;
+  if (embeddedState) {
+    // In-process: nothing outside the gateway prepares it, so a failure here is the start's.
+    await index.init();
+    await stateWitness.init();
+  }
   const instanceId = config.instanceId ?? (await defaultInstanceId(config, stateWitness));
   const witness: RecordingWitness = config.recording.witnessFile ? new MultiWitness([stateWitness, new FileWitness(config.recording.witnessFile)]) : stateWitness;
   const metrics = createGatewayMetrics({ defaultLabels: { instance: instanceId } });
@@ -111,7 +117,20 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     instanceId,
     recordingMode: config.recording.mode,
   });
-  await approvals?.init();
+  // A PostgreSQL server may not be prepared yet (its role is made by a bootstrap job that can run
+  // after this replica starts): then the gateway serves not ready and refuses traffic until it is.
+  const stateReadiness = new StateReadiness({
+    prepare: async () => {
+      await index.init();
+      await stateWitness.init();
+      await approvals?.init();
+    },
+    logger,
+    retryMs: options.stateRetryMs,
+    maxRetryMs: options.stateRetryMs === undefined ? undefined : options.stateRetryMs * 4,
+  });
+  if (embeddedState) await stateReadiness.prepareOrThrow();
+  else await stateReadiness.start();
 
   const recorder = new GatehouseRecorder({
     sink,
@@ -152,16 +171,18 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     logger,
     observer: metrics,
     review: approvals?.review,
+    admission: () => stateReadiness.refusal(),
   });
 
   let shuttingDown = false;
   const health = () => {
     const stats = recorder.stats();
-    const ready = !shuttingDown && stats.healthy;
+    const state = stateReadiness.status();
+    const ready = !shuttingDown && stats.healthy && state.state === 'ok';
     return {
       live: true,
       ready,
-      details: { recording: stats.healthy ? 'ok' : 'failing', shuttingDown, openSessions: pipeline.openSessions(), pendingBytes: stats.pendingBytes },
+      details: { recording: stats.healthy ? 'ok' : 'failing', state: state.state, ...(state.code !== undefined && { stateCode: state.code }), shuttingDown, openSessions: pipeline.openSessions(), pendingBytes: stats.pendingBytes },
     };
   };
   const readSession = async (id: string): Promise<object> => {
@@ -241,6 +262,7 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
   const shutdown = (reason = 'shutdown') => {
     shutdownPromise ??= (async () => {
       shuttingDown = true;
+      stateReadiness.stop();
       pipeline.drain();
       // Operations waiting for approval on this replica are cancelled (recorded) and answered now,
       // instead of holding the drain until the grace period ends.

@@ -30,6 +30,11 @@ export interface StateConnectionFields {
   readonly caCert?: string;
   readonly serverName?: string;
   readonly schema?: string;
+  /**
+   * Accept a state database on another host whose identity the connection does not verify
+   * (plaintext, `no-verify`, or any sslmode but `verify-full`). Never with `iamAuth`.
+   */
+  readonly allowUnverifiedServer?: boolean;
 }
 
 export interface StateConnectionProblem {
@@ -101,7 +106,7 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
   }
   if (state.url === undefined) {
     // The embedded store has no server to log in to or to verify.
-    for (const field of ['iamAuth', 'awsRegion', 'caCert', 'serverName', 'sslMode'] as const) {
+    for (const field of ['iamAuth', 'awsRegion', 'caCert', 'serverName', 'sslMode', 'allowUnverifiedServer'] as const) {
       if (state[field] !== undefined) problems.push({ field, message: `${field} applies to a PostgreSQL server: give state.url too` });
     }
     return problems;
@@ -131,6 +136,18 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
       problems.push({ field: 'url', message: `iamAuth ${state.iamAuth} needs sslmode=verify-full in the URL (found ${sslmode === undefined ? 'no sslmode' : `sslmode=${sslmode}`}): tokens are only sent to a verified server` });
     }
   }
+  if (state.iamAuth !== undefined && state.allowUnverifiedServer === true) {
+    problems.push({ field: 'allowUnverifiedServer', message: `not with iamAuth ${state.iamAuth}: a login token goes only to a server verified with sslmode=verify-full` });
+  }
+  if (state.iamAuth === undefined && sslmode !== 'verify-full' && state.allowUnverifiedServer !== true && !isLocalStateHost(parsed.host)) {
+    // The password and every session's metadata would go to whoever answers at that address:
+    // plaintext, `no-verify`, and libpq's `require`/`verify-ca` (which do not check the name)
+    // leave the server's identity unproven, so only an explicit verify-full is accepted.
+    problems.push({
+      field: 'url',
+      message: `a state database on another host needs sslmode=verify-full (found ${sslmode === undefined ? 'no sslmode' : `sslmode=${sslmode}`}): the gateway sends its credentials and the session index only to a server whose certificate and name it verified. Put sslmode=verify-full in the URL (or state.sslMode: verify-full for a URL you do not write), with state.caCert when the server's CA is not a public one; or set state.allowUnverifiedServer: true to accept an unverified server`,
+    });
+  }
   for (const field of ['caCert', 'serverName'] as const) {
     if (state[field] !== undefined && sslmode !== 'verify-full') {
       problems.push({ field, message: `${field} is used only with sslmode=verify-full; add it to state.url` });
@@ -140,6 +157,15 @@ export function stateConnectionProblems(state: StateConnectionFields): StateConn
     problems.push({ field: 'caCert', message: 'give the CA once: either caCert or sslrootcert in the URL' });
   }
   return problems;
+}
+
+/**
+ * A state database reached without crossing a network: a unix socket (no host, or a socket
+ * directory) or a loopback address. Anything else may be answered by someone else.
+ */
+export function isLocalStateHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === '' || h.startsWith('/') || h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 /** An AWS region name. */

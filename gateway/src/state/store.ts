@@ -199,6 +199,7 @@ export async function resolveStateClientConfig(config: StateConfig, options: Pic
     caCert: config.caCert,
     serverName: config.serverName,
     schema: config.schema,
+    allowUnverifiedServer: config.allowUnverifiedServer,
     caPem,
     password,
     applicationName: options.applicationName,

@@ -54,7 +54,7 @@ describe('config: the state section', () => {
   });
 
   test('caCert and serverName are refused unless the URL says verify-full (they would be ignored)', () => {
-    expect(problems('  url: postgresql://app:pw@db.example/gh?sslmode=require\n  caCert: env:CA\n  serverName: db.internal\n').map((p) => p.path)).toEqual(['state.caCert', 'state.serverName']);
+    expect(problems('  url: postgresql://app:pw@db.example/gh?sslmode=require\n  caCert: env:CA\n  serverName: db.internal\n').map((p) => p.path)).toEqual(['state.url', 'state.caCert', 'state.serverName']);
   });
 
   test('IAM and TLS options without a URL are refused (the embedded store has no server)', () => {
@@ -65,6 +65,43 @@ describe('config: the state section', () => {
     expect(problems('  url: postgresql://a@h/d?sslmode=verify-full\n  caCert: /etc/ca.pem\n').map((p) => p.path)).toContain('state.caCert');
     expect(problems('  schema: "gh; drop table x"\n').map((p) => p.path)).toContain('state.schema');
     expect(problems('  url: postgresql://a@h/d?sslmode=verify-full\n  iamAuth: kerberos\n').map((p) => p.path)).toContain('state.iamAuth');
+  });
+
+  describe('a state database on another host must be verified (sslmode=verify-full)', () => {
+    test.each([
+      ['no sslmode (plaintext)', 'postgresql://app:pw@db.example:5432/gh', 'found no sslmode'],
+      ['disable', 'postgresql://app:pw@db.example:5432/gh?sslmode=disable', 'found sslmode=disable'],
+      ['no-verify', 'postgresql://app:pw@db.example:5432/gh?sslmode=no-verify', 'found sslmode=no-verify'],
+      ['require (libpq: no name check)', 'postgresql://app:pw@10.1.2.3:5432/gh?sslmode=require', 'found sslmode=require'],
+      ['verify-ca', 'postgresql://app:pw@db.example:5432/gh?sslmode=verify-ca', 'found sslmode=verify-ca'],
+    ])('%s is refused at validation, naming state.url and the way out, never the password', (_name, url, found) => {
+      const got = problems(`  url: "${url}"\n`);
+      expect(got).toEqual([{ path: 'state.url', message: expect.stringContaining(`a state database on another host needs sslmode=verify-full (${found})`) }]);
+      expect(got[0]!.message).toContain('state.allowUnverifiedServer: true');
+      expect(JSON.stringify(got)).not.toContain(':pw@');
+    });
+
+    test('verify-full in the URL, or state.sslMode raising it, is accepted (with or without caCert)', () => {
+      expect(problems('  url: postgresql://app:pw@db.example/gh?sslmode=verify-full\n')).toEqual([]);
+      expect(problems('  url: postgresql://app:pw@db.example/gh?sslmode=require\n  sslMode: verify-full\n  caCert: env:CA\n')).toEqual([]);
+    });
+
+    test('loopback and unix sockets (a local proxy such as the Cloud SQL Auth Proxy) are exempt', () => {
+      for (const url of ['postgres://app@127.0.0.1:5432/gh', 'postgres://app@localhost/gh?sslmode=disable', 'postgres://app@[::1]:5432/gh', 'postgres://app@/gh?host=/var/run/postgresql']) {
+        expect([url, problems(`  url: "${url}"\n`)]).toEqual([url, []]);
+      }
+    });
+
+    test('state.allowUnverifiedServer: true is the explicit opt-out, and it is warned about', () => {
+      const result = parseConfig(`${base}state:\n  url: postgresql://app:pw@db.example/gh?sslmode=require\n  allowUnverifiedServer: true\n`);
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      expect(result.warnings).toContainEqual(expect.stringContaining('state.allowUnverifiedServer'));
+    });
+
+    test('the opt-out never covers a login token (iamAuth), nor applies without a URL', () => {
+      expect(problems('  url: postgresql://app@db.example/gh?sslmode=require\n  iamAuth: azure-entra\n  allowUnverifiedServer: true\n').map((p) => p.path).sort()).toEqual(['state.allowUnverifiedServer', 'state.url']);
+      expect(problems('  allowUnverifiedServer: true\n').map((p) => p.path)).toEqual(['state.allowUnverifiedServer']);
+    });
   });
 
   test('a URL held in a secret is checked when the store opens, not at validation', () => {

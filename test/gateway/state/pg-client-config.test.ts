@@ -1,9 +1,10 @@
 import { pgClientConfig } from '../../../gateway/src/state/pg-client-config';
+import { resolveStateClientConfig } from '../../../gateway/src/state/store';
 
 /** The state URL becomes explicit `pg` options, read as the `pg` driver reads a connection string. */
 describe('state: pg client configuration from the URL', () => {
   test('user, password, host, port and database, percent-decoded (Cloud SQL IAM user names hold "@")', () => {
-    const c = pgClientConfig({ url: 'postgresql://gh-sa%40proj.iam:p%40ss@db.internal:6432/state%20db' });
+    const c = pgClientConfig({ url: 'postgresql://gh-sa%40proj.iam:p%40ss@db.internal:6432/state%20db', allowUnverifiedServer: true });
     expect(c).toMatchObject({ user: 'gh-sa@proj.iam', password: 'p@ss', host: 'db.internal', port: 6432, database: 'state db', application_name: 'gatehouse' });
     expect(c.ssl).toBeUndefined();
   });
@@ -15,10 +16,10 @@ describe('state: pg client configuration from the URL', () => {
   });
 
   test('sslmode as pg reads it: disable is plaintext, no-verify unchecked, every other mode verifies', () => {
-    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=disable' }).ssl).toBe(false);
-    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=no-verify' }).ssl).toEqual({ rejectUnauthorized: false });
+    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=disable', allowUnverifiedServer: true }).ssl).toBe(false);
+    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=no-verify', allowUnverifiedServer: true }).ssl).toEqual({ rejectUnauthorized: false });
     for (const mode of ['require', 'verify-ca', 'verify-full', 'prefer']) {
-      expect(pgClientConfig({ url: `postgres://a@h/d?sslmode=${mode}` }).ssl).toEqual({ rejectUnauthorized: true });
+      expect(pgClientConfig({ url: `postgres://a@h/d?sslmode=${mode}`, allowUnverifiedServer: true }).ssl).toEqual({ rejectUnauthorized: true });
     }
   });
 
@@ -29,9 +30,9 @@ describe('state: pg client configuration from the URL', () => {
   });
 
   test('schema becomes search_path in the startup options, after any options of the URL', () => {
-    expect(pgClientConfig({ url: 'postgres://a@h/d', schema: 'gatehouse' }).options).toBe('-c search_path=gatehouse');
-    expect(pgClientConfig({ url: 'postgres://a@h/d?options=-c%20statement_timeout%3D5000', schema: 'gh' }).options).toBe('-c statement_timeout=5000 -c search_path=gh');
-    expect(pgClientConfig({ url: 'postgres://a@h/d' }).options).toBeUndefined();
+    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=verify-full', schema: 'gatehouse' }).options).toBe('-c search_path=gatehouse');
+    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=verify-full&options=-c%20statement_timeout%3D5000', schema: 'gh' }).options).toBe('-c statement_timeout=5000 -c search_path=gh');
+    expect(pgClientConfig({ url: 'postgres://a@h/d?sslmode=verify-full' }).options).toBeUndefined();
   });
 
   test('a unix socket directory in ?host= and other parameters pass through', () => {
@@ -48,5 +49,20 @@ describe('state: pg client configuration from the URL', () => {
     }
     expect(message).toMatch(/state.url: the password in the URL is not valid percent-encoding/);
     expect(message).not.toContain('s3cret');
+  });
+
+  test('a URL held in a secret (a bring-your-own database) is refused at open unless verified: GH_ERR_CONFIG_INVALID, nothing connected, no password repeated', async () => {
+    const urls: Record<string, string> = {
+      'env:BYO_REQUIRE': 'postgresql://app:s3cret@byo.postgres.database.azure.com:5432/gh?sslmode=require',
+      'env:BYO_VERIFIED': 'postgresql://app:s3cret@byo.postgres.database.azure.com:5432/gh?sslmode=verify-full',
+    };
+    const resolveSecret = async (ref: string) => urls[ref]!;
+    const refused = await resolveStateClientConfig({ url: 'env:BYO_REQUIRE', embeddedPath: 'memory' }, { resolveSecret }).then(() => undefined, (e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'GH_ERR_CONFIG_INVALID', message: expect.stringContaining('state.url: a state database on another host needs sslmode=verify-full (found sslmode=require)') });
+    expect((refused as Error).message).not.toContain('s3cret');
+    // The same URL passes with the explicit opt-out, or once raised by state.sslMode.
+    await expect(resolveStateClientConfig({ url: 'env:BYO_REQUIRE', embeddedPath: 'memory', allowUnverifiedServer: true }, { resolveSecret })).resolves.toMatchObject({ ssl: { rejectUnauthorized: true } });
+    await expect(resolveStateClientConfig({ url: 'env:BYO_REQUIRE', embeddedPath: 'memory', sslMode: 'verify-full' }, { resolveSecret })).resolves.toMatchObject({ host: 'byo.postgres.database.azure.com' });
+    await expect(resolveStateClientConfig({ url: 'env:BYO_VERIFIED', embeddedPath: 'memory' }, { resolveSecret })).resolves.toMatchObject({ ssl: { rejectUnauthorized: true } });
   });
 });
