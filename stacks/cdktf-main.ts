@@ -3,12 +3,17 @@
 // which the CLI's CDKTF_CONTEXT_JSON overrides.
 import { readFileSync } from 'node:fs';
 import { App } from 'cdktf';
+import { assertGatewayBundleFresh } from './gateway-bundle';
 import { GatehouseAzureStack } from './azure/gatehouse-azure-stack';
 import { checkGatehouseContextKeys } from './context-keys';
 import { readAzureSettings } from './azure/settings';
 import { GatehouseGcpFoundationStack, GatehouseGcpStack } from './gcp/gatehouse-gcp-stack';
 import { readGcpSettings } from './gcp/settings';
 
+// The images these stacks run are built from this tree's dist/ (docs: `az acr build`, `gcloud
+// builds submit`): a missing or stale bundle means the image pushed, or about to be, is not the
+// code here. Refused before anything is synthesized, as the AWS app does.
+if (process.env.GATEHOUSE_IMAGE_PREBUILT !== '1') assertGatewayBundleFresh(process.cwd(), 'cdktf');
 const fileContext = (JSON.parse(readFileSync('cdktf.json', 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 checkGatehouseContextKeys(fileContext);
 const app = new App({ context: fileContext });

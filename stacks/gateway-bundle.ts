@@ -24,12 +24,20 @@ export function gatewayBundleProblem(root: string): string | undefined {
   return undefined;
 }
 
+/** What to run, per place the check guards. */
+const ADVICE = {
+  cdk: 'run `npm run build` before `cdk synth` or `cdk deploy` (or set gatehouse:image to a prebuilt image)',
+  // The Azure and Google Cloud images are built from this tree by `az acr build` / `gcloud builds
+  // submit` (docs/azure.md, docs/gcp.md), which upload dist/ as it is.
+  cdktf:
+    'run `npm run build`, then build and push the image again (docs/azure.md step 2, docs/gcp.md step 3) with a new tag and set it as `image`, before `cdktf synth` or `cdktf deploy`; when the image was built elsewhere (CI), set GATEHOUSE_IMAGE_PREBUILT=1',
+  image: 'run `npm run build` before building the image (`az acr build`, `gcloud builds submit`, `docker build -f gateway/Dockerfile .`): it would carry this bundle',
+} as const;
+
 /** Throws with what to do when `root`'s bundle is missing or stale. */
-export function assertGatewayBundleFresh(root: string): void {
+export function assertGatewayBundleFresh(root: string, guard: keyof typeof ADVICE = 'cdk'): void {
   const problem = gatewayBundleProblem(root);
-  if (problem) {
-    throw new Error(`gatehouse: ${problem}: run \`npm run build\` before \`cdk synth\` or \`cdk deploy\` (or set gatehouse:image to a prebuilt image)`);
-  }
+  if (problem) throw new Error(`gatehouse: ${problem}: ${ADVICE[guard]}`);
 }
 
 function newestSource(root: string): { path: string; mtimeMs: number } | undefined {

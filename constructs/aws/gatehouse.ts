@@ -252,6 +252,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
         url: `aws-sm:${props.existingDatabase.secret.secretArn}#postgres-url`,
         sslMode: 'verify-full',
         caCert: stateCaReference(props.existingDatabase.caCert),
+        ...(props.existingDatabase.serverName !== undefined && { serverName: props.existingDatabase.serverName }),
       };
     } else {
       this.database = new StateDatabase(this, 'State', {

@@ -58,7 +58,7 @@ export class GatewayAlarms extends Construct {
 
     const http = gateway.targetGroups.get('http')!;
     this.unhealthyTargets = new cloudwatch.Alarm(this, 'UnhealthyTargets', {
-      alarmDescription: 'Gateway tasks are failing the /healthz check behind the load balancer',
+      alarmDescription: 'Gateway tasks are failing the /readyz check behind the load balancer',
       metric: http.metrics.unHealthyHostCount({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -129,7 +129,7 @@ export class GatewayAlarms extends Construct {
     });
   }
 
-  /** Tasks passing the load balancer's `/healthz` check. Minimum per minute. */
+  /** Tasks passing the load balancer's `/readyz` check. Minimum per minute. */
   public metricHealthyReplicas(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.gateway.targetGroups.get('http')!.metrics.healthyHostCount({ statistic: 'Minimum', period: Duration.minutes(1), ...props });
   }

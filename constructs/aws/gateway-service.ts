@@ -13,7 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, READINESS_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
 import { gatewayImageSource, type GatewayImageSource } from './gateway-image-source';
 import { secretsManagerArnOf } from './secret-reference';
 
@@ -124,7 +124,7 @@ const NONROOT = '65532:65532';
  * The gateway on ECS Fargate: private subnets in at least two zones, no public IPs, one internal
  * Network Load Balancer that carries every listener in the port plan (TLS terminated with the
  * operator's certificate for HTTP and admin; TCP passthrough for protocols that negotiate TLS
- * themselves), health checks on `/healthz`, CPU autoscaling from two tasks, a deployment circuit
+ * themselves), health checks on `/readyz`, CPU autoscaling from two tasks, a deployment circuit
  * breaker with rollback, a read-only root filesystem, a non-root user, and encrypted logs.
  *
  * The configuration travels as an SSM parameter injected into `GATEHOUSE_CONFIG_YAML`; its hash
@@ -294,8 +294,10 @@ export class GatewayService extends Construct implements ec2.IConnectable {
         targets: [this.service.loadBalancerTarget({ containerName: CONTAINER_NAME, containerPort: port.containerPort })],
         healthCheck: {
           protocol: elbv2.Protocol.HTTP,
-          port: String(HEALTH_CHECK.port),
-          path: HEALTH_CHECK.path,
+          // Readiness: a task whose state database is not prepared stays out of rotation, and ECS
+          // (circuit breaker included) treats it as unhealthy, as it did when such a task exited.
+          port: String(READINESS_CHECK.port),
+          path: READINESS_CHECK.path,
           healthyThresholdCount: 2,
           unhealthyThresholdCount: 2,
           interval: Duration.seconds(10),
@@ -409,11 +411,9 @@ function listenerConfig(names: readonly GatewayListenerName[], secrets: TcpListe
       out[name] = { address: '0.0.0.0', port: port.containerPort, allowPlaintext: true };
       continue;
     }
-    const listener = tcpListenerConfig(name, secrets, 'GatewayService');
     // The NLB listens on another port than the container for some protocols (SSH: 22 for 2222):
-    // /.well-known/gatehouse must publish the one clients reach. The host is the gateway URL's,
-    // the same load balancer. MySQL's listener has no `advertise` (and keeps its port).
-    out[name] = port.listenerPort !== port.containerPort && name !== 'mysql' ? { ...listener, advertise: { port: port.listenerPort } } : listener;
+    // /.well-known/gatehouse must publish the one clients reach (core/gateway-ports.ts).
+    out[name] = tcpListenerConfig(name, secrets, 'GatewayService', { translatesPorts: true });
   }
   return out;
 }

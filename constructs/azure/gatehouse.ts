@@ -2,6 +2,7 @@ import { type KeyVaultKey, LogAnalyticsWorkspace, RoleAssignment } from './provi
 import { Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
+  existingDatabaseTls,
   validateBaseProps,
   type ExistingDatabaseBase,
   type GatehouseBaseProps,
@@ -298,7 +299,7 @@ export class Gatehouse extends Construct {
 
     let stateConfig: GatewayConfigDocument;
     if (existingDatabaseSecret) {
-      stateConfig = { url: this.credentials.reference(existingDatabaseSecret) };
+      stateConfig = { url: this.credentials.reference(existingDatabaseSecret), ...existingDatabaseTls(props.existingDatabase) };
     } else {
       this.bootstrapIdentity = new WorkloadIdentity(this, 'BootstrapIdentity', { resourceGroup: rg, name: AZURE_NAMES.bootstrapIdentity });
       this.database = new StateDatabase(this, 'State', {

@@ -2,7 +2,7 @@ import { ContainerApp, ContainerAppEnvironment, type ContainerAppTemplateContain
 import { Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, READINESS_CHECK, type GatewayListenerName, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import type { ResourceGroupRef } from './resource-group-ref';
 
@@ -79,9 +79,6 @@ export interface GatewayContainerAppsProps {
    */
   readonly dependsOn?: readonly ITerraformDependable[];
 }
-
-/** Readiness: 503 until the gateway can do its work (secrets, signing key, state role). */
-const READINESS_PATH = '/readyz';
 
 const CONTAINER_NAME = 'gateway';
 
@@ -242,7 +239,7 @@ export class GatewayContainerApps extends Construct {
               { name: 'AZURE_CLIENT_ID', value: props.identity.clientId },
             ],
             startupProbe: [probe({ failureCountThreshold: 30, intervalSeconds: 2 })],
-            readinessProbe: [probe({ path: READINESS_PATH, successCountThreshold: 1 })],
+            readinessProbe: [probe({ path: READINESS_CHECK.path, successCountThreshold: 1 })],
             livenessProbe: [probe({})],
           }],
         },
@@ -266,7 +263,12 @@ function listenerConfig(names: readonly GatewayListenerName[], secrets: TcpListe
     // TLS ends at the environment's ingress for HTTP listeners; TCP listeners carry their own.
     out[name] = name === 'http' || name === 'admin'
       ? { address: '0.0.0.0', port: GATEWAY_PORTS[name].containerPort, allowPlaintext: true }
-      : tcpListenerConfig(name, secrets, 'GatewayContainerApps');
+      // TCP ingress listens on the environment's exposedPort (SSH: 22) and forwards to the
+      // container's (2222). An external exposedPort is unique in the environment and served on its
+      // one inbound IP ("Configure Ingress", learn.microsoft.com/azure/container-apps/ingress-how-to,
+      // `exposedPort`), which every app name resolves to: the gateway URL's host reaches port 22
+      // too, so only the port is advertised.
+      : tcpListenerConfig(name, secrets, 'GatewayContainerApps', { translatesPorts: true });
   }
   return out;
 }

@@ -55,8 +55,22 @@ export interface ExistingDatabaseBase<TSecret> {
   /**
    * The secret holding how to reach the database (Azure, Google Cloud: its URL `postgresql://...`;
    * AWS: the RDS JSON form); the gateway gets read access to it.
+   * Azure and Google Cloud: the gateway refuses a URL to another host without
+   * `sslmode=verify-full` (`state.url`, docs/configuration.md#state) and stays not ready until the
+   * secret holds one it accepts (AWS raises the rendered URL's mode itself).
    */
   readonly secret: TSecret;
+  /**
+   * Secret reference to the PEM CA the server certificate chains to (`state.caCert`), when it is
+   * not a public one (e.g. Cloud SQL's per-instance CA); the gateway must be able to read it.
+   * @default the public roots Node carries
+   */
+  readonly caCert?: string;
+  /**
+   * The name the server certificate carries when it is not the URL's host (`state.serverName`,
+   * e.g. `<project>:<instance>` for Cloud SQL over a private IP). @default the URL's host
+   */
+  readonly serverName?: string;
 }
 
 /** What every cloud's created state database takes (prop `database`); each cloud adds its sizing. */
@@ -193,6 +207,11 @@ export interface GatehouseBaseProps<TIssuer extends GatehouseIssuerBase, TConnec
 }
 
 /** Validates what the base props say alike on every cloud; unresolved tokens are skipped by the caller. */
+/** The `state` fields a bring-your-own database adds beside its URL (only those given). */
+export function existingDatabaseTls(db: Pick<ExistingDatabaseBase<unknown>, 'caCert' | 'serverName'> | undefined): { caCert?: string; serverName?: string } {
+  return { ...(db?.caCert !== undefined && { caCert: db.caCert }), ...(db?.serverName !== undefined && { serverName: db.serverName }) };
+}
+
 export function validateBaseProps(props: GatehouseBaseProps<GatehouseIssuerBase, GatehouseConnectionBase<unknown>>, isUnresolved: (value: unknown) => boolean): void {
   const range = (what: string, r: ReplicaRange | undefined) => {
     if (!r || isUnresolved(r.min) || isUnresolved(r.max)) return;

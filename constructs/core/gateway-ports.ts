@@ -26,8 +26,17 @@ export const GATEWAY_PORTS: Readonly<Record<GatewayListenerName, GatewayPort>> =
   ssh: { containerPort: 2222, listenerPort: 22, termination: 'tcp' },
 };
 
-/** The gateway's health endpoint: on the admin listener, plain HTTP inside the VPC. */
+/** The gateway's liveness endpoint (the process works): on the admin listener, plain HTTP inside the VPC. */
 export const HEALTH_CHECK = { port: GATEWAY_PORTS.admin.containerPort, path: '/healthz' } as const;
+
+/**
+ * The gateway's readiness endpoint (it can serve): 503 while its state database is not prepared
+ * (gateway/src/server/state-readiness.ts), its recording fails, or it drains. What routes traffic
+ * (load balancer target health, Cloud Run's startup probe, Container Apps' readiness probe) asks
+ * this one, so a replica that cannot serve gets nothing and a deployment of them fails, as it did
+ * when such a replica exited at start; restarts are decided on HEALTH_CHECK.
+ */
+export const READINESS_CHECK = { port: GATEWAY_PORTS.admin.containerPort, path: '/readyz' } as const;
 
 /** What the gateway's TCP listeners need beyond a port: secret references, never values. */
 export interface TcpListenerSecrets {
@@ -40,14 +49,36 @@ export interface TcpListenerSecrets {
   readonly sshHostKey?: string;
 }
 
+/** How clients reach the TCP listeners on a platform. */
+export interface TcpIngress {
+  /**
+   * The platform's front end listens on `listenerPort` and forwards to `containerPort` (AWS's
+   * Network Load Balancer, Azure Container Apps' TCP ingress with `exposedPort`), rather than
+   * passing the port through (Google Cloud's internal passthrough load balancer). Then each
+   * listener whose two ports differ is advertised on `listenerPort`. @default false
+   */
+  readonly translatesPorts?: boolean;
+}
+
 /**
  * The gateway's `listeners.<protocol>` entry for a TCP protocol, on every interface, as the
  * gateway's schema wants it (gateway/src/config/schema.ts): PostgreSQL and MySQL with `tls` (the
  * gateway refuses plaintext on a non-loopback address), SSH with its `hostKey` and no
  * `allowPlaintext`. A missing secret is an error here, at synth, not a gateway that never starts.
+ *
+ * Behind a front end that translates ports (SSH: 22 outside, 2222 in the container), the listener
+ * carries `advertise: { port }`, so `/.well-known/gatehouse` tells clients the port they reach,
+ * not the one the container binds. The host stays the gateway URL's (the same front end). MySQL's
+ * listener has no `advertise` in the gateway's schema (and keeps its port everywhere).
  * @param owner the construct, for the error message
  */
-export function tcpListenerConfig(protocol: GatewayTcpProtocol, secrets: TcpListenerSecrets, owner: string): Record<string, unknown> {
+export function tcpListenerConfig(protocol: GatewayTcpProtocol, secrets: TcpListenerSecrets, owner: string, ingress: TcpIngress = {}): Record<string, unknown> {
+  const listener = tcpListenerEntry(protocol, secrets, owner);
+  const { containerPort, listenerPort } = GATEWAY_PORTS[protocol];
+  return ingress.translatesPorts === true && protocol !== 'mysql' && listenerPort !== containerPort ? { ...listener, advertise: { port: listenerPort } } : listener;
+}
+
+function tcpListenerEntry(protocol: GatewayTcpProtocol, secrets: TcpListenerSecrets, owner: string): Record<string, unknown> {
   const port = GATEWAY_PORTS[protocol].containerPort;
   if (protocol === 'ssh') {
     if (!secrets.sshHostKey) {

@@ -2,6 +2,7 @@ import { DataGoogleArtifactRegistryDockerImage, type KmsCryptoKey, SecretManager
 import { Annotations, TerraformDataSource, TerraformResource, Token, dependable, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
+  existingDatabaseTls,
   validateBaseProps,
   type GatehouseBaseProps,
   type GatehouseConnectionBase,
@@ -241,7 +242,7 @@ export class Gatehouse extends Construct {
     const image = this.resolveImage(props.image);
     let state: GatewayConfigDocument;
     if (existingDatabaseSecret) {
-      state = { url: this.credentials.referenceFor('gatehouse-state-url') };
+      state = { url: this.credentials.referenceFor('gatehouse-state-url'), ...existingDatabaseTls(props.existingDatabase) };
     } else {
       if (cmek) this.databaseAgent = new ServiceAgentKey(this, 'CloudSqlAgent', { project, service: 'sqladmin.googleapis.com', cryptoKeyId: this.keys.regionalKey.id });
       const database = new StateDatabase(this, 'State', {

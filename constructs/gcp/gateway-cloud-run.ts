@@ -3,7 +3,7 @@ import type { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { GatewaySize, ReplicaRange } from '../core/gatehouse-props';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayListenerName } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, READINESS_CHECK, type GatewayListenerName } from '../core/gateway-ports';
 
 /**
  * Cloud Run sends SIGTERM and, 10 seconds later, SIGKILL to an instance it shuts down
@@ -62,7 +62,7 @@ export interface GatewayCloudRunProps {
  * The gateway on Cloud Run (v2): internal ingress only (reachable from the VPC and Private Google
  * Access, never from the internet), Direct VPC egress for all traffic, at least one warm instance,
  * a dedicated service account as its only identity, CPU always allocated (the recorder flushes in
- * the background), startup and liveness probes on `/healthz` (admin port), and its configuration
+ * the background), a startup probe on `/readyz` and a liveness probe on `/healthz` (admin port), and its configuration
  * in `GATEHOUSE_CONFIG_YAML` (references to secrets, never their values).
  *
  * Cloud Run's own IAM check on invocation is off: callers present their OIDC tokens to the
@@ -150,8 +150,11 @@ export class GatewayCloudRun extends Construct {
             { name: 'GATEHOUSE_CONFIG_YAML', value: this.configYaml },
             ...Object.entries(props.environment ?? {}).map(([name, value]) => ({ name, value })),
           ],
+          // Started = ready (/readyz): Cloud Run routes to an instance once its startup probe passes,
+          // so one whose state database is not prepared never gets traffic, and a revision of them
+          // fails (and the apply with it) as it did when such a gateway exited at start.
           startupProbe: {
-            httpGet: { path: HEALTH_CHECK.path, port: HEALTH_CHECK.port },
+            httpGet: { path: READINESS_CHECK.path, port: READINESS_CHECK.port },
             periodSeconds: 2,
             failureThreshold: 30,
             timeoutSeconds: 1,

@@ -2,7 +2,7 @@ import { ComputeFirewall, ComputeForwardingRule, ComputeRegionAutoscaler, Comput
 import { Fn, Token, type ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { renderGatewayConfig, type GatewayConfigDocument } from '../core/gateway-config';
-import { GATEWAY_PORTS, HEALTH_CHECK, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
+import { GATEWAY_PORTS, HEALTH_CHECK, READINESS_CHECK, type GatewayTcpProtocol, tcpListenerConfig, type TcpListenerSecrets } from '../core/gateway-ports';
 
 export interface GatewayTcpInstancesProps {
   readonly region: string;
@@ -55,7 +55,7 @@ const HEALTH_CHECK_RANGES = ['35.191.0.0/16', '130.211.0.0/22'];
  * Shielded VM, OS Login, project SSH keys blocked, the gateway's service account), behind an
  * internal passthrough Network Load Balancer. A passthrough balancer does not translate ports, so
  * clients connect to the container ports (5432, 3306, 2222). Health checks and autohealing use
- * `GET /healthz` on the admin port; firewall rules admit the client ranges on the protocol ports
+ * `GET /readyz` on the admin port; firewall rules admit the client ranges on the protocol ports
  * and Google's probers on the admin port, nothing else.
  *
  * The container runs read-only, as user 65532, with every capability dropped; its configuration is
@@ -125,7 +125,9 @@ export class GatewayTcpInstances extends Construct {
       timeoutSec: 5,
       healthyThreshold: 2,
       unhealthyThreshold: 3,
-      httpHealthCheck: { port: HEALTH_CHECK.port, requestPath: HEALTH_CHECK.path },
+      // Readiness: the balancer sends nothing to a VM that cannot serve; autohealing (after its
+      // initial delay) replaces one that never becomes ready, as it did one whose gateway exited.
+      httpHealthCheck: { port: READINESS_CHECK.port, requestPath: READINESS_CHECK.path },
       logConfig: { enable: true },
     });
 

@@ -65,4 +65,41 @@ describe('the gateway bundle check', () => {
       rmSync(app, { force: true });
     }
   }, 60_000);
+
+  // Issue 17: the Azure and Google Cloud images are built from this tree by `az acr build` and
+  // `gcloud builds submit`, which upload dist/ as it is; nothing checked it before.
+  const buildEntry = async (entry: string, name: string): Promise<string> => {
+    const out = join(root, 'node_modules/.cache/gatehouse', `${name}-${process.pid}.mjs`);
+    await build({ entryPoints: [join(root, entry)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: out, logLevel: 'silent' });
+    return out;
+  };
+
+  test('the reference CDKTF app (Azure, Google Cloud) refuses to synthesize when dist/ is missing, saying to rebuild and push the image (test/stacks/cdktf-app.test.ts synthesizes with GATEHOUSE_IMAGE_PREBUILT=1)', async () => {
+    // The app command cdktf.json runs, built the same way (esm, packages external).
+    expect(JSON.parse(readFileSync(join(root, 'cdktf.json'), 'utf8')).app).toContain('esbuild stacks/cdktf-main.ts');
+    const app = await buildEntry('stacks/cdktf-main.ts', 'cdktf-app-bundle-test');
+    writeFileSync(join(dir, 'cdktf.json'), readFileSync(join(root, 'cdktf.json')));
+    const run = () => promisify(execFile)(process.execPath, [app], { cwd: dir, env: { PATH: process.env.PATH, CDKTF_OUTDIR: join(dir, 'cdktf.out') }, maxBuffer: 16 * 1024 * 1024 });
+    try {
+      await expect(run()).rejects.toMatchObject({ stderr: expect.stringMatching(/dist\/gateway\.mjs is missing: run `npm run build`, then build and push the image again/) });
+      at(dir, 'dist/gateway.mjs', 1_000_050); // older than gateway/src/recording/recorder.ts
+      await expect(run()).rejects.toMatchObject({ stderr: expect.stringContaining('is older than gateway/src/recording/recorder.ts') });
+    } finally {
+      rmSync(app, { force: true });
+    }
+  }, 120_000);
+
+  test('npm run image:check says whether the image about to be built would carry a missing or stale bundle', async () => {
+    const script = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts['image:check'] as string;
+    expect(script).toContain('stacks/image-check.ts');
+    const check = await buildEntry('stacks/image-check.ts', 'image-check-test');
+    const run = () => promisify(execFile)(process.execPath, [check], { cwd: dir, env: { PATH: process.env.PATH } });
+    try {
+      await expect(run()).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('dist/gateway.mjs is missing: run `npm run build` before building the image') });
+      at(dir, 'dist/gateway.mjs', 1_000_200);
+      await expect(run()).resolves.toMatchObject({ stdout: expect.stringContaining('dist/gateway.mjs is newer than every gateway source') });
+    } finally {
+      rmSync(check, { force: true });
+    }
+  }, 60_000);
 });

@@ -108,11 +108,13 @@ describe('GatewayService', () => {
       expect(container(t.template).PortMappings.map((p: any) => p.ContainerPort)).toEqual([8443, 9090, 5432, 2222]);
     });
 
-    test('every target group health-checks /healthz on the admin port', () => {
+    // /readyz: a task whose state database is not prepared (it stays up since state-readiness.ts)
+    // must get no traffic and count as unhealthy for the circuit breaker, as when it exited at start.
+    test('every target group health-checks readiness (/readyz) on the admin port', () => {
       const groups = Object.values(t.template.findResources('AWS::ElasticLoadBalancingV2::TargetGroup')) as any[];
       expect(groups.map((g) => g.Properties.Port).sort()).toEqual([2222, 5432, 8443, 9090]);
       for (const g of groups) {
-        expect(g.Properties).toMatchObject({ HealthCheckProtocol: 'HTTP', HealthCheckPort: '9090', HealthCheckPath: '/healthz', TargetType: 'ip' });
+        expect(g.Properties).toMatchObject({ HealthCheckProtocol: 'HTTP', HealthCheckPort: '9090', HealthCheckPath: '/readyz', TargetType: 'ip' });
       }
     });
 

@@ -1,4 +1,5 @@
 import { Gatehouse, type GatehouseProps } from '../../../constructs/azure/gatehouse';
+import { parse } from 'yaml';
 import { resources, synth } from '../../support/cdktf';
 import { IMAGE, RG } from './helpers';
 
@@ -138,6 +139,15 @@ describe('Gatehouse (Azure)', () => {
     expect(all(other, 'azurerm_postgresql_flexible_server')).toHaveLength(0);
     expect(all(other, 'azurerm_container_app_job')).toHaveLength(0);
     expect(other).toContain('/pg-url');
+  });
+
+  test('an existing database may name its CA and server name; the gateway verifies that server (state.caCert, state.serverName)', () => {
+    let g!: Gatehouse;
+    synth((s) => {
+      g = new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, existingDatabase: { secret: 'pg-url', caCert: 'azure-kv:corp-vault/pg-ca', serverName: 'pg.corp.example' }, deployerCidrs: ['198.51.100.4/32'] });
+    });
+    const state = parse(g.gateway.configYaml).state;
+    expect(state).toEqual({ url: expect.stringMatching(/\/pg-url$/), caCert: 'azure-kv:corp-vault/pg-ca', serverName: 'pg.corp.example' });
   });
 
   test.each([

@@ -4,6 +4,9 @@ import { GatewayContainerApps, type GatewayContainerAppsProps } from '../../../c
 import { TerraformStack } from 'cdktf';
 import { parse } from 'yaml';
 import { emittedConfigProblems } from '../../../stacks/gateway-config-check';
+import { parseConfig } from '../../../gateway/src/config/load';
+import { buildWellKnownDocument } from '../../../gateway/src/server/well-known';
+import { connectionsOfEveryKind } from '../../support/connection-specs';
 import { Testing, onlyResource, resources, synth } from '../../support/cdktf';
 import { IMAGE, RG, SUBNET_ID, VNET_ID } from './helpers';
 
@@ -52,7 +55,7 @@ describe('GatewayContainerApps', () => {
     const config = { mode: 'development', identity: { devIssuer: { enabled: true } } };
     const ga = new GatewayContainerApps(new TerraformStack(Testing.app(), 's'), 'G', { ...base, config, tcpProtocols: ['postgres', 'ssh'], sshHostKey: 'azure-kv:v/ssh-host-key', tcpTls: { cert: 'azure-kv:v/pg-cert', key: 'azure-kv:v/pg-key' } });
     expect(emittedConfigProblems(ga.configYaml)).toEqual([]);
-    expect(parse(ga.configYaml).listeners.ssh).toEqual({ address: '0.0.0.0', port: 2222, hostKey: 'azure-kv:v/ssh-host-key' });
+    expect(parse(ga.configYaml).listeners.ssh).toEqual({ address: '0.0.0.0', port: 2222, hostKey: 'azure-kv:v/ssh-host-key', advertise: { port: 22 } });
     expect(parse(ga.configYaml).listeners.postgres).toEqual({ address: '0.0.0.0', port: 5432, tls: { cert: 'azure-kv:v/pg-cert', key: 'azure-kv:v/pg-key' } });
     expect(() => synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['ssh'] }))).toThrow(/tcpProtocols "ssh" needs sshHostKey/);
     expect(() => synth((s) => new GatewayContainerApps(s, 'G', { ...base, tcpProtocols: ['postgres'] }))).toThrow(/tcpProtocols "postgres" needs tcpTls/);
@@ -67,6 +70,26 @@ describe('GatewayContainerApps', () => {
       'gatehouse-postgres': ['tcp', 5432, 5432],
       'gatehouse-ssh': ['tcp', 2222, 22],
     });
+  });
+
+  // TCP ingress listens on exposedPort and forwards to targetPort (ingress-how-to, `exposedPort`):
+  // SSH is reached on 22, the container binds 2222. Before, the document told clients 2222.
+  test('/.well-known/gatehouse tells clients the port the TCP ingress exposes (SSH 22, PostgreSQL 5432), not the container\'s', () => {
+    const connections = connectionsOfEveryKind('azure-kv:v/user-key').filter((c) => c.spec.kind === 'ssh' || c.spec.kind === 'postgres').map((c) => ({ name: c.name, ...c.spec }));
+    const config = { mode: 'development', identity: { devIssuer: { enabled: true } }, connections };
+    const json = synth((s) => new GatewayContainerApps(s, 'G', { ...base, config, tcpProtocols: ['postgres', 'ssh'], sshHostKey: 'azure-kv:v/ssh-host-key', tcpTls: { cert: 'azure-kv:v/pg-cert', key: 'azure-kv:v/pg-key' } }));
+    const byName = new Map(apps(json).map((a) => [a.name as string, a]));
+    // The document the ssh app's replicas are given, as they parse it, and what they would serve
+    // once their listeners are bound on the container ports.
+    const yaml = byName.get('gatehouse-ssh').template.container[0].env.find((e: { name: string }) => e.name === 'GATEHOUSE_CONFIG_YAML').value;
+    const parsed = parseConfig(yaml);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const doc = buildWellKnownDocument(parsed.config, { postgres: { port: 5432 }, ssh: { port: 2222, hostKey: 'ssh-ed25519 AAAA', hostKeyFingerprint: 'SHA256:x' } });
+    const port = (kind: string) => doc.connections.find((c) => c.kind === kind) as { port: number; host?: string } | undefined;
+    expect(port('ssh')).toMatchObject({ port: byName.get('gatehouse-ssh').ingress.exposed_port });
+    expect(port('ssh')!.port).toBe(22);
+    expect(port('ssh')!.host).toBeUndefined(); // the gateway URL's host: every app shares the environment's inbound IP
+    expect(port('postgres')).toMatchObject({ port: byName.get('gatehouse-postgres').ingress.exposed_port });
   });
 
   test('ingress refuses plain HTTP and admits only the client ranges', () => {

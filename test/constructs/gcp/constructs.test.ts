@@ -69,11 +69,13 @@ describe('GatewayCloudRun', () => {
     expect(onlyResource(json, 'google_service_account').account_id).toBe('gatehouse-gateway');
   });
 
-  test('probes hit /healthz on the admin port; the HTTP port serves traffic; config in GATEHOUSE_CONFIG_YAML', () => {
+  // Cloud Run routes to an instance once its startup probe passes: readiness, so an instance whose
+  // state database is not prepared never serves (and its revision fails, as when it exited at start).
+  test('startup probe on /readyz, liveness on /healthz, at the admin port; the HTTP port serves traffic; config in GATEHOUSE_CONFIG_YAML', () => {
     const service = onlyResource(synth((s) => new GatewayCloudRun(s, 'G', runBase)), 'google_cloud_run_v2_service');
     const c = service.template.containers[0];
     expect(c.ports).toEqual({ name: 'http1', container_port: 8443 });
-    expect(c.startup_probe.http_get).toEqual({ path: '/healthz', port: 9090 });
+    expect(c.startup_probe.http_get).toEqual({ path: '/readyz', port: 9090 });
     expect(c.liveness_probe.http_get).toEqual({ path: '/healthz', port: 9090 });
     expect(c.env[0].name).toBe('GATEHOUSE_CONFIG_YAML');
   });

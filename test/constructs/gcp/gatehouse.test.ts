@@ -171,6 +171,11 @@ describe('Gatehouse (Google Cloud)', () => {
     expect(settings.backup_configuration.backup_retention_settings.retained_backups).toBe(14);
   });
 
+  test('an existing Cloud SQL names its per-instance CA and server name, so the gateway can verify it (verify-full)', () => {
+    const byo = build({ existingDatabase: { secret: 'projects/p/secrets/pg', caCert: 'gcp-sm:projects/p/secrets/pg-ca/versions/latest', serverName: 'p:byo-state' } });
+    expect(yamlOf(byo).state).toEqual({ url: 'gcp-sm:projects/p/secrets/pg/versions/latest', caCert: 'gcp-sm:projects/p/secrets/pg-ca/versions/latest', serverName: 'p:byo-state' });
+  });
+
   test.each([
     ['a duplicate connection', { connections: [{ name: 'a', spec: {} }, { name: 'a', spec: {} }] }, /given more than once/],
     ['an ssh connection without the ssh listener', { connections: [{ name: 'box', spec: { kind: 'ssh', upstream: { host: 'h', user: 'u', privateKey: 'env:K', hostKey: 'ssh-ed25519 AAAA' } } }] }, /ssh connection box needs tcpProtocols to include "ssh"/],

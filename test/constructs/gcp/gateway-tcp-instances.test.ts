@@ -73,9 +73,9 @@ describe('GatewayTcpInstances (Compute Engine + internal passthrough load balanc
     });
   });
 
-  test('health checks on /healthz drive the load balancer and autohealing; at least two instances', () => {
+  test('health checks on readiness (/readyz) drive the load balancer and autohealing; at least two instances', () => {
     const json = synth((s) => new GatewayTcpInstances(s, 'T', base));
-    expect(onlyResource(json, 'google_compute_region_health_check').http_health_check).toEqual({ port: 9090, request_path: '/healthz' });
+    expect(onlyResource(json, 'google_compute_region_health_check').http_health_check).toEqual({ port: 9090, request_path: '/readyz' });
     expect(onlyResource(json, 'google_compute_region_instance_group_manager').auto_healing_policies.health_check).toMatch(/google_compute_region_health_check\./);
     expect(onlyResource(json, 'google_compute_region_autoscaler').autoscaling_policy.min_replicas).toBe(2);
   });
