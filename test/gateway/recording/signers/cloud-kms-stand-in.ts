@@ -6,6 +6,15 @@ import { signPrehashedP256 } from './fake-kms';
 
 const KEY = 'projects/gh-test-project/locations/europe-west1/keyRings/gatehouse/cryptoKeys/records';
 
+/** The Cloud KMS permissions of the predefined roles that bear on these two methods (same page). */
+export const ROLE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
+  'roles/cloudkms.signer': ['cloudkms.cryptoKeyVersions.useToSign'],
+  'roles/cloudkms.publicKeyViewer': ['cloudkms.cryptoKeyVersions.viewPublicKey'],
+  'roles/cloudkms.signerVerifier': ['cloudkms.cryptoKeyVersions.useToSign', 'cloudkms.cryptoKeyVersions.useToVerify', 'cloudkms.cryptoKeyVersions.viewPublicKey'],
+  'roles/cloudkms.cryptoKeyEncrypterDecrypter': ['cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt'],
+};
+const GATEWAY_ROLES = ['roles/cloudkms.signer', 'roles/cloudkms.publicKeyViewer'];
+
 /**
  * A loopback stand-in for the two Cloud KMS v1 REST methods the signer uses (no Cloud KMS emulator
  * runs here):
@@ -24,6 +33,15 @@ export class CloudKmsStandIn {
   readonly calls: Array<{ method: string; path: string; authorization: string | undefined; body?: Record<string, unknown> }> = [];
   readonly versions = new Map<string, { privateKey: KeyObject; publicKey: KeyObject; algorithm: string }>();
   expectedToken = 'gcp-test-token';
+  /**
+   * IAM on the key: the roles the principal behind each bearer token holds. Each method needs one
+   * permission ("Cloud KMS permissions and roles", cloud.google.com/kms/docs/reference/permissions-and-roles):
+   * getPublicKey `cloudkms.cryptoKeyVersions.viewPublicKey`, asymmetricSign
+   * `cloudkms.cryptoKeyVersions.useToSign`; without it Cloud KMS answers 403 PERMISSION_DENIED.
+   * A token listed here is accepted besides `expectedToken`, which holds what the GCP kit grants the
+   * gateway (GatehouseKeys.addSigner: roles/cloudkms.signer and roles/cloudkms.publicKeyViewer).
+   */
+  readonly roles = new Map<string, readonly string[]>();
   failures = new Map<'publicKey' | 'sign', { status: number; status_: string }>();
   signWith?: KeyObject;
   /** Corrupt the answer's integrity fields, as transit corruption would. */
@@ -73,11 +91,15 @@ export class CloudKmsStandIn {
       res.end(out);
     };
     const error = (code: number, status: string, message: string) => reply(code, { error: { code, message, status } });
-    if (req.headers.authorization !== `Bearer ${this.expectedToken}`) return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (token === undefined || (token !== this.expectedToken && !this.roles.has(token))) return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     const m = /^\/v1\/(projects\/.+\/cryptoKeyVersions\/[0-9]+)(\/publicKey|:asymmetricSign)$/.exec(path);
     if (!m) return error(404, 'NOT_FOUND', 'unknown method');
     const [, name, method] = m;
     const op = method === '/publicKey' ? 'publicKey' : 'sign';
+    const permission = op === 'publicKey' ? 'cloudkms.cryptoKeyVersions.viewPublicKey' : 'cloudkms.cryptoKeyVersions.useToSign';
+    const held = (this.roles.get(token) ?? GATEWAY_ROLES).flatMap((r) => ROLE_PERMISSIONS[r] ?? []);
+    if (!held.includes(permission)) return error(403, 'PERMISSION_DENIED', `Permission '${permission}' denied on resource '${name}' (or it may not exist).`);
     const failure = this.failures.get(op);
     if (failure) return error(failure.status, failure.status_, `${failure.status_} (stand-in)`);
     const version = this.versions.get(name!);

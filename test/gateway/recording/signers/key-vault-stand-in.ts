@@ -17,6 +17,19 @@ import { signPrehashedP256 } from './fake-kms';
  * Every call needs `Authorization: Bearer <token>` with the token the test expects.
  * `kid`s name the real vault URL (what the service returns), whatever address served them.
  */
+/**
+ * Key data actions of the built-in roles the kit assigns ("Azure built-in roles for Security",
+ * learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
+ */
+export const BUILT_IN_KEY_ROLES: Readonly<Record<string, readonly string[]>> = {
+  'Key Vault Crypto User': [
+    'Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/update/action', 'Microsoft.KeyVault/vaults/keys/backup/action',
+    'Microsoft.KeyVault/vaults/keys/encrypt/action', 'Microsoft.KeyVault/vaults/keys/decrypt/action', 'Microsoft.KeyVault/vaults/keys/wrap/action',
+    'Microsoft.KeyVault/vaults/keys/unwrap/action', 'Microsoft.KeyVault/vaults/keys/sign/action', 'Microsoft.KeyVault/vaults/keys/verify/action',
+  ],
+  'Key Vault Crypto Service Encryption User': ['Microsoft.KeyVault/vaults/keys/read', 'Microsoft.KeyVault/vaults/keys/wrap/action', 'Microsoft.KeyVault/vaults/keys/unwrap/action'],
+};
+
 export class KeyVaultStandIn {
   readonly vaultUrl = 'https://gh-test-kv.vault.azure.net';
   readonly keyName = 'gatehouse-signing';
@@ -25,6 +38,15 @@ export class KeyVaultStandIn {
   readonly versions: Array<{ version: string; privateKey: KeyObject; publicKey: KeyObject; enabled: boolean }> = [];
   /** The bearer token accepted. */
   expectedToken = 'kv-test-token';
+  /**
+   * Azure RBAC on the key: the data actions the principal behind each bearer token holds. Get Key
+   * needs `Microsoft.KeyVault/vaults/keys/read`, Sign `.../keys/sign/action`; without it Key Vault
+   * answers 403 Forbidden, inner code ForbiddenByRbac ("Azure RBAC for Key Vault data plane
+   * operations", learn.microsoft.com/azure/key-vault/general/rbac-guide). A token listed here is
+   * accepted besides `expectedToken`, which holds what the Azure kit gives the gateway: the built-in
+   * Key Vault Crypto User (BUILT_IN_KEY_ROLES).
+   */
+  readonly dataActions = new Map<string, readonly string[]>();
   /** Answer every call of this operation with an error. */
   failures = new Map<'get' | 'sign', { status: number; code: string }>();
   /** Sign with this key instead (a signature that does not match the version's public key). */
@@ -83,12 +105,17 @@ export class KeyVaultStandIn {
       res.end(out);
     };
     const error = (status: number, code: string, message: string) => reply(status, { error: { code, message } });
-    if (req.headers.authorization !== `Bearer ${this.expectedToken}`) return error(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.');
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (token === undefined || (token !== this.expectedToken && !this.dataActions.has(token))) return error(401, 'Unauthorized', 'AKV10000: Request is missing a Bearer or PoP token.');
     if (url.searchParams.get('api-version') !== '7.4') return error(400, 'BadParameter', 'The specified version of the API is not supported.');
     const m = /^\/keys\/([A-Za-z0-9-]+)(?:\/([0-9a-f]{32}))?(\/sign)?$/.exec(url.pathname);
     if (!m) return error(404, 'NotFound', 'unknown path');
     const [, name, version, sign] = m;
     const op = sign ? 'sign' : 'get';
+    const action = sign ? 'Microsoft.KeyVault/vaults/keys/sign/action' : 'Microsoft.KeyVault/vaults/keys/read';
+    if (!(this.dataActions.get(token) ?? BUILT_IN_KEY_ROLES['Key Vault Crypto User']!).includes(action)) {
+      return reply(403, { error: { code: 'Forbidden', message: `Caller is not authorized to perform action on resource. Action: '${action}'`, innererror: { code: 'ForbiddenByRbac' } } });
+    }
     const failure = this.failures.get(op);
     if (failure) return error(failure.status, failure.code, `${failure.code} (stand-in)`);
     const entry = name === this.keyName ? (version === undefined ? this.versions[this.versions.length - 1] : this.versions.find((v) => v.version === version)) : undefined;
