@@ -191,14 +191,16 @@ describe('AWS parity (docs/deployment.md)', () => {
     // file is in the image; test/gateway/state/tls-verify.test.ts that the client verifies with it.
     expect(AWS_RDS_CA_PATH).toBe('/app/aws-rds-ca.pem');
     expect(configText()).toMatch(/\?sslmode=verify-full\\n {2}iamAuth: aws-rds\\n {2}awsRegion: eu-west-1\\n {2}caCert: file:\/app\/aws-rds-ca.pem\\n/);
-    const byo = (caCert?: string) => {
+    const byo = (caCert?: string, serverName?: string) => {
       const st = newStack();
-      new Gatehouse(st, 'G', { certificate: testCertificate(st), imageDirectory: IMAGE_FIXTURE, existingDatabase: { secret: new secretsmanager.Secret(st, 'Db'), ...(caCert ? { caCert } : {}) } });
+      new Gatehouse(st, 'G', { certificate: testCertificate(st), imageDirectory: IMAGE_FIXTURE, existingDatabase: { secret: new secretsmanager.Secret(st, 'Db'), ...(caCert ? { caCert } : {}), ...(serverName ? { serverName } : {}) } });
       const t = Template.fromStack(st);
       return JSON.stringify(st.resolve(Object.values(t.findResources('AWS::SSM::Parameter'))[0]!.Properties.Value));
     };
     expect(byo()).toMatch(/sslMode: verify-full\\n {2}caCert: file:\/app\/aws-rds-ca.pem/);
     expect(byo('file:/etc/my-ca.pem')).toMatch(/sslMode: verify-full\\n {2}caCert: file:\/etc\/my-ca.pem/);
+    // existingDatabase.serverName (the shared prop): a certificate that names another host than the secret's.
+    expect(byo('file:/etc/my-ca.pem', 'db.internal.example')).toMatch(/caCert: file:\/etc\/my-ca.pem\\n {2}serverName: db.internal.example/);
     expect(() => byo('/etc/my-ca.pem')).toThrow(/existingDatabase.caCert must be a secret reference such as "file:\/path" or "aws-sm:<arn>", got "\/etc\/my-ca.pem"/);
   });
 });
