@@ -144,7 +144,7 @@ describe('Gatehouse (Azure)', () => {
   test('an existing database may name its CA and server name; the gateway verifies that server (state.caCert, state.serverName)', () => {
     let g!: Gatehouse;
     synth((s) => {
-      g = new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, existingDatabase: { secret: 'pg-url', caCert: 'azure-kv:corp-vault/pg-ca', serverName: 'pg.corp.example' }, deployerCidrs: ['198.51.100.4/32'] });
+      g = new Gatehouse(s, 'G', { resourceGroup: RG, tenantId: 't', image: IMAGE, registry: PROPS.registry, existingDatabase: { secret: 'pg-url', caCert: 'azure-kv:corp-vault/pg-ca', serverName: 'pg.corp.example' }, deployerCidrs: ['198.51.100.4/32'] });
     });
     const state = parse(g.gateway.configYaml).state;
     expect(state).toEqual({ url: expect.stringMatching(/\/pg-url$/), caCert: 'azure-kv:corp-vault/pg-ca', serverName: 'pg.corp.example' });
