@@ -498,8 +498,10 @@ export class SshGateway {
         pty = i;
         accept?.();
       });
+      // The latest size is kept whatever the channel's state: a change that arrives while the
+      // channel is judged or held for an approval is applied once it is bridged (channel()).
       s.on('window-change', (accept, _reject, i) => {
-        if (pty !== undefined) pty = { ...pty, cols: i.cols, rows: i.rows };
+        if (pty !== undefined) pty = { ...pty, cols: i.cols, rows: i.rows, width: i.width, height: i.height };
         resize?.(i.cols, i.rows, i.width, i.height);
         accept?.();
       });
@@ -530,7 +532,7 @@ export class SshGateway {
         // approval still tells it why (endConn), and it is then not bridged.
         conn.streams.add(stream);
         stream.once('close', () => conn.streams.delete(stream));
-        this.channel(conn, login, channel, op, kind, command, pty, stream).then(
+        this.channel(conn, login, channel, op, kind, command, () => pty, stream).then(
           (r) => (resize = r),
           (e: unknown) => {
             logger.error({ err: (e as Error)?.message }, 'ssh channel failed');
@@ -787,14 +789,19 @@ export class SshGateway {
     op: Operation,
     kind: 'shell' | 'exec',
     command: string | null,
-    pty: PseudoTtyInfo | undefined,
+    size: () => PseudoTtyInfo | undefined,
     stream: ServerChannel,
   ): Promise<((cols: number, rows: number, width: number, height: number) => void) | undefined> {
+    // The size the channel asked for (recorded at its open), and the latest one from each step on:
+    // window changes keep arriving while the channel is judged, held and opened upstream.
+    const pty = size();
     const admitted = await this.admitChannel(conn, login, stream, op, { type: 'ssh.channel.open', payload: { channel, kind, command, pty: ptySize(pty) } });
     if (admitted === undefined) return undefined;
     const { r, requestId } = admitted;
     const { session, upstream } = r;
-    const ptyOptions = pty === undefined ? undefined : { rows: pty.rows, cols: pty.cols, height: pty.height, width: pty.width, term: pty.term };
+    // Opened upstream at the latest size, so a command that reads it at once sees the real one.
+    const latest = size();
+    const ptyOptions = latest === undefined ? undefined : { rows: latest.rows, cols: latest.cols, height: latest.height, width: latest.width, term: latest.term };
     let up;
     try {
       up = kind === 'exec' ? await upstreamExec(upstream, command ?? '', ptyOptions) : await upstreamShell(upstream, ptyOptions);
@@ -812,6 +819,10 @@ export class SshGateway {
     const recorder = new TerminalRecorder(channel, this.options.now ?? Date.now, masking, ptySize(pty));
     const scp = kind === 'exec' ? scpTap(channel, command, this.contentCap(r.connection), masking) : undefined;
     const bridge = bridgeChannel(session, requestId, stream, up, recorder, scp);
+    // A change that arrived before the bridge: recorded (ssh.resize) and applied upstream (a no-op
+    // there when the upstream channel was opened at it already).
+    const now = size();
+    if (pty !== undefined && now !== undefined && (now.cols !== pty.cols || now.rows !== pty.rows)) bridge.resize(now.cols, now.rows, now.width, now.height);
     return (cols, rows, width, height) => bridge.resize(cols, rows, width, height);
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { sshKeyCommand } from '../../../../gateway/src/cli/commands/ssh-key';
 import { REFUSED_EXIT_STATUS } from '../../../../gateway/src/protocols/ssh/server';
 import { readEvents } from '../../../support/pg-gateway';
-import { runSsh, startSshTestEnv, type SshTestEnv } from '../../../support/ssh-gateway';
+import { runSsh, ssh2Connect, startSshTestEnv, type SshTestEnv } from '../../../support/ssh-gateway';
 
 /**
  * SSH served by the whole gateway from its configuration (listeners.ssh, the registry's module),
@@ -176,6 +176,35 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(r.code).toBe(REFUSED_EXIT_STATUS);
     expect(r.stderr).toContain('gatehouse: GH_ERR_APPROVAL_DENIED (approval.denied)');
     expect(existsSync(marker)).toBe(false);
+  }, 60_000);
+
+  it('keeps a window change sent while the exec is held for approval: the upstream runs at the new size, one ssh.resize recorded', async () => {
+    const reg = await env.register(await env.token({ sub: 'ada' }), 'resize-held');
+    const c = await ssh2Connect(env, 'box', reg.privateKey);
+    try {
+      const command = 'deploy=resize; stty size';
+      const running = new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+        c.exec(command, { pty: { term: 'xterm', cols: 100, rows: 30 } }, (err, ch) => {
+          if (err) return reject(err);
+          // At once, while the gateway judges the channel and holds it for the approval.
+          ch.setWindow(40, 120, 0, 0);
+          let stdout = '';
+          let code: number | null = null;
+          ch.on('data', (d: Buffer) => (stdout += d.toString()));
+          ch.on('exit', (x: number | null) => (code = x));
+          ch.on('close', () => resolve({ code, stdout }));
+        });
+      });
+      const pending = await pendingApproval('ssh:exec');
+      await admin(`/api/approvals/${pending.id}/approve`, { method: 'POST', body: JSON.stringify({ reason: 'resize' }) });
+      const r = await running;
+      expect(r).toEqual({ code: 0, stdout: '40 120\r\n' });
+      const s = await sessionWith('ssh.channel.open', (p) => p.command === command);
+      expect(s.find((e) => e.type === 'ssh.channel.open')?.payload).toMatchObject({ pty: { cols: 100, rows: 30 } });
+      expect(s.filter((e) => e.type === 'ssh.resize').map((e) => e.payload)).toEqual([expect.objectContaining({ cols: 120, rows: 40 })]);
+    } finally {
+      c.end();
+    }
   }, 60_000);
 
   it('judges port forwarding: a local forward policy permits carries bytes and is recorded; others are refused and recorded', async () => {
