@@ -143,11 +143,14 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
       // An answer that is an event stream passes message by message, each checked (event-stream.ts).
       const response = call.operation?.eventStream?.includes('output') === true && options.masks !== true ? eventStreamResponse(call) : undefined;
       const withResponse = (rewrite: HttpUpstreamRewrite): HttpUpstreamRewrite => (response === undefined ? rewrite : { ...rewrite, response });
+      // What is forwarded names the bucket that was judged: a virtual-hosted bucket moves into the path.
+      const forwardPath = pathStyle(request.path, request.head.routedPath, call.operation?.hostBucket);
+      const withPath = (rewrite: HttpUpstreamRewrite): HttpUpstreamRewrite => withResponse(forwardPath === request.path ? rewrite : { path: forwardPath, ...rewrite });
       if (call.presign !== undefined) {
         // A gateway presigned URL: the ticket leaves with the query (its only parameter); the body of a
         // PUT streams as it comes (UNSIGNED-PAYLOAD, as S3's own presigned uploads).
-        const q = request.path.indexOf('?');
-        const path = q < 0 ? request.path : request.path.slice(0, q);
+        const q = forwardPath.indexOf('?');
+        const path = q < 0 ? forwardPath : forwardPath.slice(0, q);
         request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
         await resignRequest({ method: request.method, origin: request.origin, path, headers: request.headers, callerSigned: ['x-amz-content-sha256'], service, region }, credentials);
         return withResponse({ path });
@@ -159,10 +162,10 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
       const needsBody = request.headers['x-amz-content-sha256'] === undefined;
       if (needsBody && !request.body.complete) throw new GatehouseError('GH_ERR_MESSAGE_TOO_LARGE', 'a request body without x-amz-content-sha256 must fit the body cap to be re-signed');
       const upstream: UpstreamSignature = await resignRequest(
-        { method: request.method, origin: request.origin, path: request.path, headers: request.headers, ...(needsBody ? { body: request.body.bytes } : {}), callerSigned: signature.signedHeaders, service, region },
+        { method: request.method, origin: request.origin, path: forwardPath, headers: request.headers, ...(needsBody ? { body: request.body.bytes } : {}), callerSigned: signature.signedHeaders, service, region },
         credentials,
       );
-      if (payload.kind !== 'streaming' || payload.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') return withResponse({});
+      if (payload.kind !== 'streaming' || payload.mode === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') return withPath({});
       // Signed trailers: the trailing headers x-amz-trailer declares (a signed header, so the caller's).
       const trailer = request.headers['x-amz-trailer'];
       const trailers = payload.mode === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER' ? trailerNames(trailer) : undefined;
@@ -176,7 +179,7 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
       };
       const day = upstream.amzDate.slice(0, 8);
       const upstreamSide: ChunkSigner = { key: signingKey(credentials.secretAccessKey, day, region, service), amzDate: upstream.amzDate, scope: `${day}/${region}/${service}/aws4_request`, seed: upstream.signature };
-      return withResponse({ body: (source) => resignChunks(source, callerSide, () => upstreamSide, trailers === undefined ? {} : { trailers }) });
+      return withPath({ body: (source) => resignChunks(source, callerSide, () => upstreamSide, trailers === undefined ? {} : { trailers }) });
     },
 
     transcript(head: HttpRequestHead): HttpTranscript | undefined {
@@ -315,4 +318,18 @@ function awsOperation(head: HttpRequestHead, op: AwsOperation, accessKeyId: stri
 function plainOperation(head: HttpRequestHead, service: string, region: string): Operation {
   const attributes = { service, region, connection: head.connectionName, method: head.method, path: head.routedPath };
   return { protocol: 'aws', action: `aws:${service}:Unknown`, attributes, summary: `${head.method} ${head.routedPath}`, details: () => head.approvalDetails(attributes) };
+}
+
+/**
+ * The upstream path (with its query) of a request whose bucket the Host header named: the bucket
+ * becomes the path's first segment, as the path-style endpoint reads it. Unchanged without one.
+ */
+export function pathStyle(upstreamPath: string, routedPath: string, hostBucket: string | undefined): string {
+  if (hostBucket === undefined) return upstreamPath;
+  const q = upstreamPath.indexOf('?');
+  const path = q < 0 ? upstreamPath : upstreamPath.slice(0, q);
+  const routed = routedPath === '' ? '/' : routedPath;
+  if (!path.endsWith(routed)) throw new GatehouseError('GH_ERR_REQUEST_INVALID', 'the upstream path does not end with the routed path: the virtual-hosted bucket cannot be placed');
+  const base = path.slice(0, path.length - routed.length).replace(/\/$/, '');
+  return `${base}/${encodeURIComponent(hostBucket)}${routed === '/' ? '' : routed}${q < 0 ? '' : upstreamPath.slice(q)}`;
 }

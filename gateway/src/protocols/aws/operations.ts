@@ -40,6 +40,12 @@ export interface AwsOperation {
   readonly tables?: readonly string[];
   /** The operation streams events (`input`, `output` or `input+output`): refused by the dialect. */
   readonly eventStream?: string;
+  /**
+   * S3: the bucket the Host header named (virtual-hosted addressing). The upstream endpoint is
+   * addressed path-style, so the forwarded request must name this bucket in its path: otherwise the
+   * upstream would read the path's first segment as the bucket, not the one judged.
+   */
+  readonly hostBucket?: string;
 }
 
 /** A request that cannot be judged: refused with this code, never guessed at. */
@@ -167,6 +173,7 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
     resources: found.resources,
     ...(options.service === 'dynamodb' ? { tables: [...new Set((found.named ?? []).map(dynamoTableOf))].sort() } : {}),
     ...(model.operations[found.operation]?.eventStream === undefined ? {} : { eventStream: model.operations[found.operation]!.eventStream! }),
+    ...(found.hostBucket === undefined ? {} : { hostBucket: found.hostBucket }),
   };
 }
 
@@ -175,6 +182,7 @@ interface Found {
   readonly operation: string;
   readonly resources: Record<string, string>;
   readonly named?: readonly string[];
+  readonly hostBucket?: string;
 }
 
 /** A DynamoDB table ARN, or an ARN under a table (backup, export, import, stream, index), as the table's name. */
@@ -370,11 +378,15 @@ function restOperation(head: AwsRequestHead, model: AwsServiceModel, options: De
   }
   let path = head.path === '' ? '/' : head.path;
   let bucket: string | undefined;
+  let hostBucket: string | undefined;
   if (options.service === 's3') {
     const host = head.host.toLowerCase().replace(/:\d+$/, '');
     const suffix = options.virtualHostSuffixes?.find((s) => host.endsWith(`.${s.toLowerCase()}`));
     if (suffix !== undefined) {
       bucket = host.slice(0, host.length - suffix.length - 1);
+      // A bucket name is DNS-safe (lower case, digits, dots, hyphens): anything else cannot be forwarded path-style as judged.
+      if (!/^[a-z0-9][a-z0-9.-]*$/.test(bucket)) return refuse('GH_ERR_REQUEST_INVALID', 'the virtual-hosted S3 bucket name is not a valid bucket name');
+      hostBucket = bucket;
     } else {
       const m = /^\/([^/]+)(\/.*)?$/.exec(path);
       if (m) {
@@ -413,7 +425,7 @@ function restOperation(head: AwsRequestHead, model: AwsServiceModel, options: De
   if (best.matches.length > 1) {
     return refuse('GH_ERR_AWS_OPERATION_AMBIGUOUS', `the request matches ${best.matches.map((m) => m.operation).sort().join(' and ')} equally`);
   }
-  return best.matches[0]!;
+  return hostBucket === undefined ? best.matches[0]! : { ...best.matches[0]!, hostBucket };
 }
 
 function queryFits(t: Template, query: ReadonlyMap<string, string>): boolean {

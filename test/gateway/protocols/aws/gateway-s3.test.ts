@@ -54,6 +54,9 @@ forbid (principal, action == Gatehouse::Action::"aws:s3:GetObject", resource)
 
 const REGION = 'eu-west-1';
 const BUCKET = 'agent-bucket';
+/** A second bucket, named as the first segment of a virtual-hosted request's path. */
+const OTHER_BUCKET = 'other-bucket';
+const VHOST_SUFFIX = 's3.gw.local';
 const BROKERED = { accessKeyId: 'AKIABROKEREDEXAMPLE1', secretAccessKey: 'brokered/secret/key/EXAMPLE0000000000000000' };
 const KEYRING_JSON = JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } });
 
@@ -71,7 +74,7 @@ beforeAll(async () => {
   world = await startPipelineWorld();
   env = await startRealPipeline({ policy: POLICY, world, recordingMode: 'strict', env: { AWS_KEYRING: KEYRING_JSON, BROKERED_ID: BROKERED.accessKeyId, BROKERED_SECRET: BROKERED.secretAccessKey } });
   s3dir = await mkdtemp(join(tmpdir(), 'gh-s3rver-'));
-  s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET }] });
+  s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3dir, configureBuckets: [{ name: BUCKET }, { name: OTHER_BUCKET }] });
   const { port } = await s3rver.run();
   front = await startAwsFront({
     upstream: `http://127.0.0.1:${port}`,
@@ -98,7 +101,15 @@ beforeAll(async () => {
     callerCredentials: { keys: 'env:AWS_KEYRING' },
     brokered: { source: 'static', accessKeyId: 'env:BROKERED_ID', secretAccessKey: 'env:BROKERED_SECRET' },
   });
-  const aws = prepareAwsConnections([connection], { secrets: env.pipeline.secrets, bodyCapBytes: env.pipeline.bodyCapBytes });
+  // The same endpoint (path-style) answering virtual-hosted requests `<bucket>.s3.gw.local`; it accepts the s3 connection's credentials.
+  const virtualHosted: AwsConnectionConfig = awsConnectionSchema.parse({
+    ...connection,
+    name: 's3v',
+    route: { pathPrefix: '/aws/s3v' },
+    virtualHostSuffixes: [VHOST_SUFFIX],
+    callerCredentials: { keys: 'env:AWS_KEYRING', scope: 's3' },
+  });
+  const aws = prepareAwsConnections([connection, virtualHosted], { secrets: env.pipeline.secrets, bodyCapBytes: env.pipeline.bodyCapBytes });
   proxy = createHttpProxy({ pipeline: env.pipeline, connections: aws.http, dialects: aws.dialects, logger: new MemoryLogger(), idleSweepMs: 0 });
   server = http.createServer(withAwsCredentials(env.pipeline, aws, proxy.handler));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -116,6 +127,26 @@ afterAll(async () => {
   await world?.close();
   await rm(s3dir, { recursive: true, force: true });
 });
+
+/** A GET signed by the caller for a virtual-hosted Host header (the gateway is reached on 127.0.0.1 all the same). */
+async function virtualHostedGet(c: CallerCredential, host: string, path: string, query = ''): Promise<{ status: number; body: string }> {
+  const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken }, region: REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: host, path, query: {}, headers: { host, 'x-amz-content-sha256': createHash('sha256').update('').digest('hex') } });
+  return rawGet(host, path + query, query === '' ? signed.headers : { host });
+}
+
+function rawGet(host: string, target: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const url = new URL(gateway);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname: url.hostname, port: url.port, path: target, method: 'GET', headers: { ...headers, host }, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 async function fetchCredentials(bearer = token): Promise<{ status: number; body: Record<string, string | number> }> {
   const res = await fetch(`${gateway}${AWS_CREDENTIALS_PATH}?connection=s3`, { method: 'POST', headers: { authorization: `Bearer ${bearer}` } });
@@ -169,7 +200,7 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     client.destroy();
     const refusedOut: string[] = [];
-    expect(await awsCredentialsCommand([gateway, '--token', 'forged'], { out: (l) => refusedOut.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(1);
+    expect(await awsCredentialsCommand([gateway, '--connection', 's3', '--token', 'forged'], { out: (l) => refusedOut.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(1);
     expect(refusedOut).toEqual([]);
     expect(err.join('\n')).toContain('GH_ERR_TOKEN');
   });
@@ -341,13 +372,35 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     expect(failures).toEqual(expect.arrayContaining(['GH_ERR_AWS_CREDENTIAL_EXPIRED', 'GH_ERR_AWS_SIGNATURE_MISMATCH', 'GH_ERR_AWS_CREDENTIAL_INVALID', 'GH_ERR_AWS_CREDENTIAL_FOREIGN']));
   });
 
+  it('forwards a virtual-hosted request path-style to the bucket it was judged on, never to the bucket its path names (signed and presigned)', async () => {
+    const { client, credential } = await caller();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${OTHER_BUCKET}/data.txt`, Body: 'judged object' }));
+    await client.send(new PutObjectCommand({ Bucket: OTHER_BUCKET, Key: 'data.txt', Body: 'object never judged' }));
+    const from = front.records.length;
+    const host = `${BUCKET}.${VHOST_SUFFIX}`;
+    const got = await virtualHostedGet(credential, host, `/aws/s3v/${OTHER_BUCKET}/data.txt`);
+    expect(got).toEqual({ status: 200, body: 'judged object' });
+    expect(front.records.slice(from).map((r) => [r.method, r.url, r.verified])).toEqual([['GET', `/${BUCKET}/${OTHER_BUCKET}/data.txt`, true]]);
+    const judged = (await env.eventsOf('aws.response')).at(-1)!;
+    expect(judged.payload).toMatchObject({ action: 'aws:s3:GetObject', resources: { Bucket: BUCKET, Key: `${OTHER_BUCKET}/data.txt` } });
+    // The same through a gateway presigned URL used on the virtual host.
+    const out: string[] = [];
+    expect(await awsCommand(['presign', `s3://${BUCKET}/${OTHER_BUCKET}/data.txt`, '--connection', 's3v', '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: () => undefined }, { env: {} })).toBe(0);
+    const presigned = new URL(out.join(''));
+    const before = front.records.length;
+    const viaTicket = await rawGet(host, `/aws/s3v/${OTHER_BUCKET}/data.txt${presigned.search}`, {});
+    expect(viaTicket).toEqual({ status: 200, body: 'judged object' });
+    expect(front.records.slice(before).map((r) => [r.method, r.url, r.verified])).toEqual([['GET', `/${BUCKET}/${OTHER_BUCKET}/data.txt`, true]]);
+    client.destroy();
+  });
+
   it('gatehouse aws presign: a gateway-signed URL any HTTP client uses until it expires, for its own object and method only; each use judged, re-signed and recorded', async () => {
     const { client } = await caller();
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'shared/report.txt', Body: 'quarterly report' }));
     const presign = async (...args: string[]): Promise<{ code: number; url: string; err: string }> => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await awsCommand(['presign', ...args, '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} });
+      const code = await awsCommand(['presign', ...args, '--connection', 's3', '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} });
       return { code, url: out.join(''), err: err.join('\n') };
     };
     const get = await presign(`s3://${BUCKET}/shared/report.txt`, '--expires', '120');
@@ -399,7 +452,7 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
   it('gatehouse aws presign: PUT uploads through the gateway; policy refuses a URL for an object the caller may not read', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    expect(await awsCommand(['presign', `s3://${BUCKET}/uploads/in.txt`, '--method', 'PUT', '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(0);
+    expect(await awsCommand(['presign', `s3://${BUCKET}/uploads/in.txt`, '--method', 'PUT', '--connection', 's3', '--gateway', gateway, '--token', token], { out: (l) => out.push(l), err: (l) => err.push(l) }, { env: {} })).toBe(0);
     const from = front.records.length;
     const put = await fetch(out.join(''), { method: 'PUT', body: 'uploaded with a gateway URL', headers: { 'content-type': 'text/plain' } });
     expect(put.status).toBe(200);
@@ -411,7 +464,7 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     // Judged at issuance: a forbidden read gets no URL.
     const refusedOut: string[] = [];
     const refusedErr: string[] = [];
-    expect(await awsCommand(['presign', `s3://${BUCKET}/secret/keys.txt`, '--gateway', gateway, '--token', token], { out: (l) => refusedOut.push(l), err: (l) => refusedErr.push(l) }, { env: {} })).toBe(1);
+    expect(await awsCommand(['presign', `s3://${BUCKET}/secret/keys.txt`, '--connection', 's3', '--gateway', gateway, '--token', token], { out: (l) => refusedOut.push(l), err: (l) => refusedErr.push(l) }, { env: {} })).toBe(1);
     expect(refusedOut).toEqual([]);
     expect(refusedErr.join('\n')).toMatch(/GH_ERR_POLICY_DENIED.*not read through the gateway/);
     const denied = (await env.eventsOf('policy.denied')).at(-1)!;
