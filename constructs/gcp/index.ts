@@ -5,6 +5,7 @@ export * from './gateway-alarms';
 export * from './gateway-cloud-run';
 export * from './gateway-network';
 export * from './gateway-tcp-instances';
+export * from './image-build-account';
 export * from './image-repository';
 export * from './project-services';
 export * from './record-bucket';

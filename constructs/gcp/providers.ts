@@ -3,6 +3,7 @@
 // move off CDKTF (docs/deployment.md, "Moving off CDKTF") changes these lines, not every construct.
 // Deep paths, never the package's root index: loading that costs seconds and hundreds of MB.
 export { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
+export { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
 export { CloudRunV2Job } from '@cdktf/provider-google/lib/cloud-run-v2-job/index.js';
 export { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service/index.js';
 export { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall/index.js';

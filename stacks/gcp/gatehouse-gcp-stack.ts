@@ -3,13 +3,14 @@ import { Annotations, TerraformOutput, TerraformStack, dependable } from 'cdktf'
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/gcp/gatehouse';
 import { emittedConfigProblems } from '../gateway-config-check';
+import { ImageBuildAccount } from '../../constructs/gcp/image-build-account';
 import { ImageRepository } from '../../constructs/gcp/image-repository';
 import { GoogleBetaProvider } from '../../constructs/gcp/service-agent';
 import { ProjectServices } from '../../constructs/gcp/project-services';
 import { PLACEHOLDER_PROJECT, type GcpSettings } from './settings';
 
 /** APIs the foundation needs before anything else: the image repository, and Cloud Build to fill it. */
-export const FOUNDATION_APIS = ['serviceusage.googleapis.com', 'cloudresourcemanager.googleapis.com', 'artifactregistry.googleapis.com', 'cloudbuild.googleapis.com', 'storage.googleapis.com'] as const;
+export const FOUNDATION_APIS = ['serviceusage.googleapis.com', 'cloudresourcemanager.googleapis.com', 'artifactregistry.googleapis.com', 'cloudbuild.googleapis.com', 'storage.googleapis.com', 'iam.googleapis.com'] as const;
 
 /**
  * What must exist before the gateway image can be pushed: the APIs and the Artifact Registry
@@ -18,6 +19,7 @@ export const FOUNDATION_APIS = ['serviceusage.googleapis.com', 'cloudresourceman
  */
 export class GatehouseGcpFoundationStack extends TerraformStack {
   public readonly repository: ImageRepository;
+  public readonly imageBuild: ImageBuildAccount;
 
   constructor(scope: Construct, id: string, settings: GcpSettings) {
     super(scope, id);
@@ -26,6 +28,12 @@ export class GatehouseGcpFoundationStack extends TerraformStack {
     this.repository = new ImageRepository(this, 'Images', { project: settings.project, location: settings.region });
     this.repository.repository.dependsOn = apis.services.map((s) => dependable(s));
     new TerraformOutput(this, 'image_repository', { value: `${settings.region}-docker.pkg.dev/${settings.project}/${this.repository.repositoryId}` });
+    this.imageBuild = new ImageBuildAccount(this, 'ImageBuild', { project: settings.project, location: settings.region, repository: this.repository });
+    this.imageBuild.account.dependsOn = apis.services.map((s) => dependable(s));
+    this.imageBuild.sourceBucket.dependsOn = apis.services.map((s) => dependable(s));
+    // For `gcloud builds submit --service-account … --gcs-source-staging-dir …` (docs/gcp.md, step 3).
+    new TerraformOutput(this, 'image_build_service_account', { value: this.imageBuild.account.email });
+    new TerraformOutput(this, 'image_build_source_dir', { value: this.imageBuild.sourceStagingDir });
   }
 }
 

@@ -62,6 +62,29 @@ describe('reference stacks (stacks/gcp)', () => {
     );
   });
 
+  test('the foundation gives the image build its own account: push to the repository, write logs, read its source bucket; the docs pass it', () => {
+    // Without --service-account, builds run as the project's default build account, in newer projects
+    // the Compute Engine default account, which may lack the push permission
+    // (cloud.google.com/build/docs/cloud-build-service-account); a user-specified account must log to
+    // Cloud Logging or a user bucket (cloud.google.com/build/docs/securing-builds/configure-user-specified-service-accounts).
+    const foundation = JSON.parse(Testing.synth(new GatehouseGcpFoundationStack(Testing.app(), 'f', settings())));
+    const account = Object.values(foundation.resource.google_service_account)[0] as any;
+    expect(account.account_id).toBe('gatehouse-image-build');
+    const email = /\$\{google_service_account\.[^}]+\.email\}/;
+    expect(Object.values(foundation.resource.google_artifact_registry_repository_iam_member)).toEqual([
+      expect.objectContaining({ role: 'roles/artifactregistry.writer', repository: expect.stringMatching(/google_artifact_registry_repository\..+\.name/), member: expect.stringMatching(email) }),
+    ]);
+    expect(Object.values(foundation.resource.google_project_iam_member)).toEqual([expect.objectContaining({ role: 'roles/logging.logWriter', member: expect.stringMatching(email) })]);
+    const source = Object.values(foundation.resource.google_storage_bucket)[0] as any;
+    expect(source).toMatchObject({ name: 'my-gatehouse-project-gatehouse-build-source', uniform_bucket_level_access: true, public_access_prevention: 'enforced' });
+    expect(Object.values(foundation.resource.google_storage_bucket_iam_member)).toEqual([expect.objectContaining({ role: 'roles/storage.objectViewer', member: expect.stringMatching(email) })]);
+    expect(foundation.output.image_build_service_account.value).toMatch(email);
+    const docs = readFileSync('docs/gcp.md', 'utf8');
+    expect(docs).toContain('--service-account "projects/$PROJECT/serviceAccounts/gatehouse-image-build@$PROJECT.iam.gserviceaccount.com"');
+    expect(docs).toContain('--gcs-source-staging-dir "gs://$PROJECT-gatehouse-build-source/source"');
+    expect(readFileSync('stacks/gcp/cloudbuild.yaml', 'utf8')).toMatch(/^options:\n {2}logging: CLOUD_LOGGING_ONLY$/m);
+  });
+
   test('template snapshot', () => {
     expect(json).toMatchSnapshot();
   });
