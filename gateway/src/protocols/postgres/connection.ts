@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
-import { pgErrorFor } from './errors';
+import { pgErrorFor, pgSqlstate, SQLSTATE, type Sqlstate } from './errors';
 import type { GatewaySession } from '../../pipeline/types';
 import { judgeSql, lexingAmbiguous, refuseFunctionCall, refusePipelined, sqlSessionState, type Judgment, type SqlJudgmentRules } from './judge';
 import { countMasked } from '../../masking/masking-policy';
@@ -107,7 +107,7 @@ export class ProxyConnection {
     this.txStatus = initialStatus;
     // An outcome of this connection's traffic that cannot be stored ends the connection (the bytes
     // it describes are already on their way; nothing more goes).
-    this.events = new StatementEvents(session, () => this.terminate('57P01', 'terminating connection: the gateway could not record the session', 'recording_failed'));
+    this.events = new StatementEvents(session, () => this.terminate(pgSqlstate('GH_ERR_RECORDING_FAILED', 'session'), 'terminating connection: the gateway could not record the session', 'recording_failed'));
     const conn = this;
     this.reader = new ClientFramer(
       {
@@ -122,7 +122,7 @@ export class ProxyConnection {
         tooLarge: (type, bytes) => conn.tooLarge(type, bytes),
         failed: (e) => conn.fail(e),
         settled: () => {
-          if (conn.terminateWhenIdle && conn.idle) conn.terminate('57P01', 'terminating connection: the gateway is shutting down');
+          if (conn.terminateWhenIdle && conn.idle) conn.terminate(pgSqlstate('GH_ERR_SHUTTING_DOWN', 'session'), 'terminating connection: the gateway is shutting down');
         },
         holding: (on) => {
           if (on && !conn.clientPaused) {
@@ -173,7 +173,7 @@ export class ProxyConnection {
 
   /** Graceful shutdown: terminate now if idle, else as soon as the connection is idle. */
   terminateGracefully(): void {
-    if (this.idle) this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+    if (this.idle) this.terminate(pgSqlstate('GH_ERR_SHUTTING_DOWN', 'session'), 'terminating connection: the gateway is shutting down');
     else this.terminateWhenIdle = true;
   }
 
@@ -501,8 +501,8 @@ export class ProxyConnection {
           // The server now reads SQL differently from what was judged: nothing more may reach it.
           this.framer.flushUpTo(end);
           this.settings.logger.warn({ code: 'GH_ERR_PG_PARAMETER_CHANGED', sessionId: this.session.id, parameter: changed.name }, 'postgres server parameter changed; connection closed');
-          this.events.fatalError({ sqlstate: '0A000', message: `the server reported ${changed.name} = ${changed.value}`, phase: 'parameter' });
-          this.terminate('0A000', `gatehouse: the server reported ${changed.name} = "${changed.value}", but the gateway judges SQL only with ${changed.name} = "${this.settings.pinned.get(changed.name)}"; the connection is closed`, 'parameter_changed');
+          this.events.fatalError({ sqlstate: pgSqlstate('GH_ERR_PG_PARAMETER_CHANGED', 'session'), message: `the server reported ${changed.name} = ${changed.value}`, phase: 'parameter' });
+          this.terminate(pgSqlstate('GH_ERR_PG_PARAMETER_CHANGED', 'session'), `gatehouse: the server reported ${changed.name} = "${changed.value}", but the gateway judges SQL only with ${changed.name} = "${this.settings.pinned.get(changed.name)}"; the connection is closed`, 'parameter_changed');
         }
         return;
       }
@@ -515,7 +515,7 @@ export class ProxyConnection {
         }
         if (this.terminateWhenIdle && this.idle) {
           this.framer.flushUpTo(end);
-          this.terminate('57P01', 'terminating connection: the gateway is shutting down');
+          this.terminate(pgSqlstate('GH_ERR_SHUTTING_DOWN', 'session'), 'terminating connection: the gateway is shutting down');
         }
         return;
       }
@@ -550,7 +550,7 @@ export class ProxyConnection {
         this.settings.logger.warn({ code: err.code, sessionId: this.session.id }, 'postgres result masking failed; connection closed');
         if (this.closed) return;
         // Whole messages only reach the client in this mode, so the error lands on a message boundary.
-        this.client.write(errorResponse('FATAL', 'XX000', `gatehouse: masking the result failed, so it was not delivered and the connection is closed (${err.code}): ${err.message}`));
+        this.client.write(errorResponse('FATAL', pgSqlstate('GH_ERR_MASKING_FAILED', 'session'), `gatehouse: masking the result failed, so it was not delivered and the connection is closed (${err.code}): ${err.message}`));
         this.client.end();
         this.upstream.destroy();
         this.shutdown('masking_failed');
@@ -563,25 +563,25 @@ export class ProxyConnection {
 
   private protocolError(detail: string): void {
     this.settings.observer?.protocolError('client', 'GH_ERR_REQUEST_INVALID', this.session.id);
-    this.events.fatalError({ sqlstate: '08P01', message: detail, phase: 'protocol' });
-    this.terminate('08P01', `gatehouse: protocol violation: ${detail}`);
+    this.events.fatalError({ sqlstate: SQLSTATE.protocolViolation, message: detail, phase: 'protocol' });
+    this.terminate(SQLSTATE.protocolViolation, `gatehouse: protocol violation: ${detail}`);
   }
 
   /** A client message over maxMessageBytes: refused before it is read, so the connection cannot buffer it. */
   private tooLarge(type: number, bytes: number): void {
     const limit = this.settings.maxMessageBytes;
-    this.events.fatalError({ sqlstate: '54000', message: `a client message of ${bytes} bytes exceeds maxMessageBytes (${limit})`, phase: 'protocol' });
+    this.events.fatalError({ sqlstate: pgSqlstate('GH_ERR_MESSAGE_TOO_LARGE', 'session'), message: `a client message of ${bytes} bytes exceeds maxMessageBytes (${limit})`, phase: 'protocol' });
     this.settings.observer?.protocolError('client', 'GH_ERR_MESSAGE_TOO_LARGE', this.session.id);
-    this.terminate('54000', `gatehouse: the ${String.fromCharCode(type)} message of ${bytes} bytes exceeds this connection's limit of ${limit} bytes (maxMessageBytes, GH_ERR_MESSAGE_TOO_LARGE); the connection is closed`, 'message_too_large');
+    this.terminate(pgSqlstate('GH_ERR_MESSAGE_TOO_LARGE', 'session'), `gatehouse: the ${String.fromCharCode(type)} message of ${bytes} bytes exceeds this connection's limit of ${limit} bytes (maxMessageBytes, GH_ERR_MESSAGE_TOO_LARGE); the connection is closed`, 'message_too_large');
   }
 
   private upstreamProtocolError(): void {
     this.settings.observer?.protocolError('server', 'GH_ERR_UPSTREAM_UNAVAILABLE', this.session.id);
-    this.terminate('08P01', 'gatehouse: the upstream sent a malformed message');
+    this.terminate(SQLSTATE.protocolViolation, 'gatehouse: the upstream sent a malformed message');
   }
 
   /** Sends a FATAL ErrorResponse (when the client's stream is at a message boundary) and closes both sides. */
-  terminate(sqlstate: string, text: string, reason?: string): void {
+  terminate(sqlstate: Sqlstate, text: string, reason?: string): void {
     if (this.closed) return;
     // Server messages already due go first: the FATAL follows them at a message boundary.
     const due = this.framer.take();
@@ -589,12 +589,12 @@ export class ProxyConnection {
     if (this.framer.atBoundary) this.client.write(errorResponse('FATAL', sqlstate, text));
     this.client.end();
     this.upstream.destroy();
-    this.shutdown(reason ?? (sqlstate === '57P01' ? 'terminated' : 'protocol_error'));
+    this.shutdown(reason ?? (sqlstate === SQLSTATE.adminShutdown ? 'terminated' : 'protocol_error'));
   }
 
   private upstreamGone(): void {
     if (this.closed) return;
-    this.terminate('08006', 'gatehouse: the upstream database closed the connection');
+    this.terminate(SQLSTATE.connectionFailure, 'gatehouse: the upstream database closed the connection');
   }
 
   private fail(e: unknown): void {

@@ -1,4 +1,4 @@
-import { toGatehouseError, type ErrorCode, type GatehouseError } from '../../errors';
+import { ERROR_CODES, toGatehouseError, type ErrorCode, type GatehouseError } from '../../errors';
 
 /**
  * The one place a GatehouseError becomes a PostgreSQL error (SQLSTATE + message): at start-up
@@ -11,8 +11,22 @@ export type PgPhase = 'startup' | 'session';
 export const SQLSTATE = {
   /** insufficient_privilege: a refused statement (policy, approval, the gateway's own rules). */
   refused: '42501',
-  /** invalid_password: the password (an OIDC token) was refused. */
+  /** invalid_password: the password (an OIDC token) was refused at login. */
   invalidPassword: '28P01',
+  /**
+   * invalid_authorization_specification: the authorization itself is no longer (or not) valid: the
+   * token a session logged in with expired (not a wrong password: libpq users read 28P01 as one),
+   * or a connection without the TLS the token must travel in.
+   */
+  invalidAuthorization: '28000',
+  /** invalid_catalog_name: a database this gateway does not serve. */
+  invalidCatalogName: '3D000',
+  /** invalid_parameter_value: a start-up parameter the gateway pins, sent with another value. */
+  invalidParameterValue: '22023',
+  /** feature_not_supported: a frontend protocol other than 3.0, a pinned parameter the server changed. */
+  featureNotSupported: '0A000',
+  /** program_limit_exceeded: a client message larger than the connection's maxMessageBytes. */
+  programLimitExceeded: '54000',
   /** connection_failure: the upstream could not be reached, or the issuer's keys could not. */
   connectionFailure: '08006',
   /** protocol_violation. */
@@ -26,7 +40,7 @@ export const SQLSTATE = {
   internalError: 'XX000',
 } as const;
 
-type Sqlstate = (typeof SQLSTATE)[keyof typeof SQLSTATE];
+export type Sqlstate = (typeof SQLSTATE)[keyof typeof SQLSTATE];
 
 /** Codes whose SQLSTATE differs by phase: [at start-up, during a session]. */
 const BY_PHASE: Partial<Record<ErrorCode, readonly [Sqlstate, Sqlstate]>> = {
@@ -48,6 +62,10 @@ const FIXED: Partial<Record<ErrorCode, Sqlstate>> = {
   GH_ERR_UPSTREAM_TIMEOUT: SQLSTATE.connectionFailure,
   GH_ERR_SECRET_UNAVAILABLE: SQLSTATE.connectionFailure,
   GH_ERR_REQUEST_INVALID: SQLSTATE.protocolViolation,
+  GH_ERR_SESSION_EXPIRED: SQLSTATE.invalidAuthorization,
+  GH_ERR_MESSAGE_TOO_LARGE: SQLSTATE.programLimitExceeded,
+  GH_ERR_PG_PARAMETER_CHANGED: SQLSTATE.featureNotSupported,
+  GH_ERR_PG_PARAMETER_PINNED: SQLSTATE.invalidParameterValue,
 };
 
 /** The SQLSTATE of a GatehouseError code in a phase. */
@@ -59,6 +77,11 @@ export function sqlstateFor(code: ErrorCode, status: number, phase: PgPhase): Sq
   // Every credential failure (GH_ERR_TOKEN_*, subject rules, ...) is a refused password.
   if (status === 401) return SQLSTATE.invalidPassword;
   return SQLSTATE.internalError;
+}
+
+/** The SQLSTATE of a GatehouseError code in a phase, with the code's registered status. */
+export function pgSqlstate(code: ErrorCode, phase: PgPhase): Sqlstate {
+  return sqlstateFor(code, ERROR_CODES[code], phase);
 }
 
 /** The message a client sees: never an internal error's text (it may name internals). */

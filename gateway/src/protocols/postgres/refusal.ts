@@ -1,3 +1,4 @@
+import { SQLSTATE } from './errors';
 import { errorResponse, failingParse, message, REFUSED_STATEMENT, T } from './messages';
 
 /**
@@ -9,7 +10,7 @@ import { errorResponse, failingParse, message, REFUSED_STATEMENT, T } from './me
 
 /** The client's ErrorResponse for a refusal. */
 export function refusalError(text: string): Buffer {
-  return errorResponse('ERROR', '42501', text);
+  return errorResponse('ERROR', SQLSTATE.refused, text);
 }
 
 const REFUSED_QUERY = message(T.Query, Buffer.from(`${REFUSED_STATEMENT}\0`, 'utf8'));

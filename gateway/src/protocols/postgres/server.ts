@@ -9,7 +9,7 @@ import { GatehouseError, toGatehouseError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { ClientInfo, GatewaySession, Pipeline } from '../../pipeline/types';
 import { ProxyConnection } from './connection';
-import { pgLoginError, pgStartupError, SQLSTATE } from './errors';
+import { pgLoginError, pgSqlstate, pgStartupError, SQLSTATE, type Sqlstate } from './errors';
 import { UpstreamCaCache } from '../kit/upstream-tls';
 import { closeTcpGracefully, listenTcp, upgradeServerTls } from '../kit/tcp-listener';
 import { authRequest, backendKeyData, CANCEL_REQUEST, errorResponse, GSSENC_REQUEST, parseStartupParams, PROTOCOL_3_0, readyForQuery, SSL_REQUEST, T } from './messages';
@@ -169,16 +169,16 @@ class PostgresProxyImpl implements PostgresProxy {
         } else if (packet.code === PROTOCOL_3_0) {
           params = parseStartupParams(packet.body);
         } else {
-          return this.fatal(socket, '0A000', `gatehouse: unsupported frontend protocol ${packet.code >>> 16}.${packet.code & 0xffff}: the gateway speaks 3.0`);
+          return this.fatal(socket, SQLSTATE.featureNotSupported, `gatehouse: unsupported frontend protocol ${packet.code >>> 16}.${packet.code & 0xffff}: the gateway speaks 3.0`);
         }
       }
       if (params.application_name) client = { ...client, userAgent: params.application_name.slice(0, 200) };
       if (!encrypted && !this.options.listener.allowPlaintext) {
-        return this.fatal(socket, '28000', 'gatehouse: TLS is required: connect with sslmode=require (the password is an OIDC token)');
+        return this.fatal(socket, SQLSTATE.invalidAuthorization, 'gatehouse: TLS is required: connect with sslmode=require (the password is an OIDC token)');
       }
       const database = params.database ?? params.user ?? '';
       const connection = this.byDatabase.get(database);
-      if (connection === undefined) return this.fatal(socket, '3D000', `gatehouse: database "${database}" is not served by this gateway`);
+      if (connection === undefined) return this.fatal(socket, SQLSTATE.invalidCatalogName, `gatehouse: database "${database}" is not served by this gateway`);
       const notAccepting = this.closing ? new GatehouseError('GH_ERR_SHUTTING_DOWN', 'the gateway is shutting down; retry on another replica') : this.options.pipeline.notAccepting();
       if (notAccepting !== undefined) return this.fatal(socket, SQLSTATE.cannotConnectNow, `gatehouse: the gateway is not accepting new connections: ${notAccepting.message} (${notAccepting.code})`);
       // Settings that change how the server reads SQL are pinned: refused before any password is asked for.
@@ -188,7 +188,7 @@ class PostgresProxyImpl implements PostgresProxy {
       } catch (e) {
         const err = toGatehouseError(e, 'GH_ERR_PG_PARAMETER_PINNED');
         this.startupError(client, err.code, connection.name);
-        return this.fatal(socket, '22023', err.message);
+        return this.fatal(socket, pgSqlstate('GH_ERR_PG_PARAMETER_PINNED', 'startup'), err.message);
       }
 
       socket.write(authRequest(3));
@@ -227,7 +227,7 @@ class PostgresProxyImpl implements PostgresProxy {
     try {
       upstreamParams = upstreamStartupParameters(forwarded, role.readOnly);
     } catch (e) {
-      return this.fatal(socket, '22023', toGatehouseError(e, 'GH_ERR_PG_PARAMETER_PINNED').message);
+      return this.fatal(socket, pgSqlstate('GH_ERR_PG_PARAMETER_PINNED', 'startup'), toGatehouseError(e, 'GH_ERR_PG_PARAMETER_PINNED').message);
     }
     const watched = watchedParameters(role.readOnly);
     let session: GatewaySession;
@@ -319,9 +319,9 @@ class PostgresProxyImpl implements PostgresProxy {
     expiry = deadline.arm(() => {
       this.options.logger.info({ code: 'GH_ERR_SESSION_EXPIRED', sessionId: session.id, reason: deadline.reason }, 'postgres connection ended at its session deadline');
       if (deadline.reason === 'token_expired') {
-        proxied.terminate('28000', `gatehouse: terminating connection: the token it logged in with expired (GH_ERR_SESSION_EXPIRED); connect again with a fresh token`, 'token_expired');
+        proxied.terminate(pgSqlstate('GH_ERR_SESSION_EXPIRED', 'session'), `gatehouse: terminating connection: the token it logged in with expired (GH_ERR_SESSION_EXPIRED); connect again with a fresh token`, 'token_expired');
       } else {
-        proxied.terminate('57P01', `gatehouse: terminating connection: it reached its maximum life of ${connection.maxSessionSeconds} s (maxSessionSeconds, GH_ERR_SESSION_EXPIRED)`, 'max_life');
+        proxied.terminate(SQLSTATE.adminShutdown, `gatehouse: terminating connection: it reached its maximum life of ${connection.maxSessionSeconds} s (maxSessionSeconds, GH_ERR_SESSION_EXPIRED)`, 'max_life');
       }
     });
   }
@@ -362,7 +362,7 @@ class PostgresProxyImpl implements PostgresProxy {
     return upgradeServerTls(raw, { secureContext: this.secureContext!, alpn: ['postgresql'], requireAlpn: direct ? 'postgresql' : undefined, prefix });
   }
 
-  private fatal(socket: net.Socket, sqlstate: string, text: string): void {
+  private fatal(socket: net.Socket, sqlstate: Sqlstate, text: string): void {
     if (socket.destroyed) return;
     socket.end(errorResponse('FATAL', sqlstate, text));
     setTimeout(() => socket.destroy(), 1000).unref();
@@ -375,7 +375,7 @@ class PostgresProxyImpl implements PostgresProxy {
       connections: this.live,
       sockets: this.sockets,
       endWhenIdle: (c) => c.terminateGracefully(),
-      cut: (c) => c.terminate('57P01', 'terminating connection: the gateway is shutting down'),
+      cut: (c) => c.terminate(pgSqlstate('GH_ERR_SHUTTING_DOWN', 'session'), 'terminating connection: the gateway is shutting down'),
       graceMs,
     });
     await Promise.all([...this.sessions].map((s) => this.closeSession(s, 'shutdown')));

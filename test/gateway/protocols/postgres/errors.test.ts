@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, GatehouseError, type ErrorCode } from '../../../../gateway/src/errors';
-import { pgErrorFor, pgLoginError, pgStartupError, sqlstateFor } from '../../../../gateway/src/protocols/postgres/errors';
+import { pgErrorFor, pgLoginError, pgSqlstate, pgStartupError, sqlstateFor } from '../../../../gateway/src/protocols/postgres/errors';
 
 const PROTOCOLS = fileURLToPath(new URL('../../../../gateway/src/protocols', import.meta.url));
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
@@ -25,6 +25,33 @@ describe('postgres error mapping', () => {
       expect(sqlstateFor(code, ERROR_CODES[code], 'session')).toBe('57P01');
     }
     expect(sqlstateFor('GH_ERR_UPSTREAM_UNAVAILABLE', 502, 'startup')).toBe('08006');
+  });
+
+  it('answers what the gateway ends or refuses by itself with PostgreSQL\'s own meaning of the condition', () => {
+    for (const phase of ['startup', 'session'] as const) {
+      // The login's token expired: its authorization is no longer valid (not a wrong password, 28P01).
+      expect(pgSqlstate('GH_ERR_SESSION_EXPIRED', phase)).toBe('28000');
+      expect(pgSqlstate('GH_ERR_MESSAGE_TOO_LARGE', phase)).toBe('54000');
+      expect(pgSqlstate('GH_ERR_PG_PARAMETER_CHANGED', phase)).toBe('0A000');
+      expect(pgSqlstate('GH_ERR_PG_PARAMETER_PINNED', phase)).toBe('22023');
+    }
+    expect(pgErrorFor(new GatehouseError('GH_ERR_SESSION_EXPIRED', 'the token expired'), 'session').sqlstate).toBe('28000');
+  });
+
+  it('no SQLSTATE literal in protocols/postgres outside errors.ts: every native error comes from its table', async () => {
+    const root = join(PROTOCOLS, 'postgres');
+    const sqlstateLiteral = /["'`](?=[0-9A-Z]{5}["'`])(?=[A-Z]*[0-9])[0-9A-Z]{5}["'`]/;
+    const offenders: string[] = [];
+    const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts') && f !== 'errors.ts');
+    expect(files).toContain('connection.ts');
+    for (const f of files) {
+      (await readFile(join(root, f), 'utf8')).split('\n').forEach((line, i) => {
+        if (sqlstateLiteral.test(line)) offenders.push(`${f}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(offenders).toEqual([]);
+    expect(sqlstateLiteral.test("this.terminate('57P01', 'bye')")).toBe(true);
+    expect(sqlstateLiteral.test("errorResponse('FATAL', s, t)")).toBe(false);
   });
 
   it('never shows an internal error its text', () => {
