@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel, ServerChannel } from 'ssh2';
 import { toGatehouseError } from '../../errors';
 import type { GatewaySession } from '../../pipeline/types';
+import { answerOnChannel, FAILED_EXIT_STATUS, sshReason } from './errors';
 import type { ScpEvent, ScpTap } from './scp';
 import type { TerminalEvent, TerminalRecorder } from './terminal-recorder';
 
@@ -56,9 +57,7 @@ export function bridgeChannel(
     broken = true;
     const err = toGatehouseError(e, 'GH_ERR_MASKING_FAILED', 'masking failed');
     session.recordOutcome('masking.failed', { code: err.code, phase: 'result', message: err.message }, requestId);
-    client.stderr.write(`gatehouse: ${err.code}: the output could not be masked; the channel is closed\r\n`);
-    client.exit(1);
-    client.end();
+    answerOnChannel(client, sshReason({ code: err.code, message: 'the output could not be masked; the channel is closed' }), { status: FAILED_EXIT_STATUS });
     upstream.close();
   };
   const pass = (stream: 'stdout' | 'stderr' | 'stdin', chunk: Buffer, deliver: () => void): void => {

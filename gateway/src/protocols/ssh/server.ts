@@ -6,9 +6,10 @@ import type { Principal } from '../../identity/principal';
 import type { Logger } from '../../observability/logger';
 import type { ClientInfo, GatewaySession, Pipeline, RequestEvent, SshPtySize } from '../../pipeline/types';
 import type { EventType } from '../../recording/event-catalog';
-import { DECISION_CODES, refusalErrorCode, type DecisionCode, type Operation } from '../../policy/decision';
+import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
 import { bridgeChannel } from './channel';
+import { answerOnChannel, sshReason, sshRefusalReason } from './errors';
 import type { DeviceAuthorization, DeviceLogin } from './device-login';
 import { DeviceSignInSlots, type DeviceSignInLimits } from './device-limit';
 import { fingerprint, loadHostKey, parsePublicKey } from './host-key';
@@ -50,8 +51,7 @@ export interface SshGatewayOptions {
   readonly now?: () => number;
 }
 
-/** Exit status of a channel the gateway refused (policy, recording): "cannot execute", as shells use. */
-export const REFUSED_EXIT_STATUS = 126;
+export { REFUSED_EXIT_STATUS } from './errors';
 
 /** How long a connection being ended waits for its channels to close (a client that reads nothing more). */
 const END_GRACE_MS = 2_000;
@@ -76,8 +76,8 @@ interface Login {
 /** What a client whose login expired is told, by how it logged in. */
 function expiredMessage(login: Login): string {
   return login.via === 'device'
-    ? 'GH_ERR_SESSION_EXPIRED: the sign-in expired; connect again to sign in'
-    : 'GH_ERR_SESSION_EXPIRED: the SSH key expired or was revoked; register a new one (gatehouse ssh-key)';
+    ? sshReason({ code: 'GH_ERR_SESSION_EXPIRED', message: 'the sign-in expired; connect again to sign in' })
+    : sshReason({ code: 'GH_ERR_SESSION_EXPIRED', message: 'the SSH key expired or was revoked; register a new one (gatehouse ssh-key)' });
 }
 
 function clientInfo(info: Ssh2ClientInfo): ClientInfo {
@@ -194,7 +194,7 @@ export class SshGateway {
           c.draining = true;
           if (c.open === 0) c.client.end();
         },
-        cut: (c) => this.endConn(c, 'GH_ERR_SHUTTING_DOWN: the gateway is shutting down'),
+        cut: (c) => this.endConn(c, sshReason({ code: 'GH_ERR_SHUTTING_DOWN', message: 'the gateway is shutting down' })),
         graceMs,
       });
     }
@@ -224,9 +224,7 @@ export class SshGateway {
       stream.once('close', () => {
         if (--left === 0) end();
       });
-      stream.stderr.write(`\r\ngatehouse: ${message}\r\n`);
-      stream.exit(REFUSED_EXIT_STATUS);
-      stream.end();
+      answerOnChannel(stream, message, { lead: true });
     }
   }
 
@@ -707,9 +705,7 @@ export class SshGateway {
    */
   private refuseOnChannel(conn: Conn, stream: ServerChannel, message: string): undefined {
     if (!conn.streams.has(stream)) return undefined;
-    stream.stderr.write(`gatehouse: ${message}\r\n`);
-    stream.exit(REFUSED_EXIT_STATUS);
-    stream.end();
+    answerOnChannel(stream, message);
     return undefined;
   }
 
@@ -724,11 +720,11 @@ export class SshGateway {
   private async admitChannel<T extends EventType>(conn: Conn, login: Login | undefined, stream: ServerChannel, op: Operation, request: RequestEvent<T>): Promise<{ r: Ready; requestId: string } | undefined> {
     stream.on('error', () => undefined);
     const r = conn.ready === undefined || login === undefined ? undefined : await conn.ready.catch(() => undefined);
-    if (r === undefined || login === undefined) return this.refuseOnChannel(conn, stream, 'GH_ERR_UPSTREAM_UNAVAILABLE: the upstream connection is not available');
+    if (r === undefined || login === undefined) return this.refuseOnChannel(conn, stream, sshReason({ code: 'GH_ERR_UPSTREAM_UNAVAILABLE', message: 'the upstream connection is not available' }));
     if (!this.stillValid(login)) return this.refuseOnChannel(conn, stream, expiredMessage(login));
-    if (this.draining) return this.refuseOnChannel(conn, stream, 'GH_ERR_SHUTTING_DOWN: the gateway is not accepting new channels');
+    if (this.draining) return this.refuseOnChannel(conn, stream, sshReason({ code: 'GH_ERR_SHUTTING_DOWN', message: 'the gateway is not accepting new channels' }));
     const notAccepting = this.options.pipeline.notAccepting();
-    if (notAccepting !== undefined) return this.refuseOnChannel(conn, stream, `${notAccepting.code}: ${notAccepting.message}`);
+    if (notAccepting !== undefined) return this.refuseOnChannel(conn, stream, sshReason(notAccepting));
     const requestId = r.session.newRequestId();
     try {
       const signal = (): AbortSignal => {
@@ -737,10 +733,10 @@ export class SshGateway {
         return ac.signal;
       };
       const decision = await r.session.admit(op, requestId, request, { signal });
-      if (decision.effect !== 'allow') return this.refuseOnChannel(conn, stream, `${refusalErrorCode(decision.code)} (${decision.code}): ${decision.message}`);
+      if (decision.effect !== 'allow') return this.refuseOnChannel(conn, stream, sshRefusalReason(decision));
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_POLICY_FAILED', 'the channel could not be judged or recorded');
-      return this.refuseOnChannel(conn, stream, `${err.code}: ${err.message}`);
+      return this.refuseOnChannel(conn, stream, sshReason(err));
     }
     return { r, requestId };
   }
