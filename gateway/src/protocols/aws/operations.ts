@@ -117,6 +117,9 @@ const RESOURCES_IN_STATEMENT: Readonly<Record<string, readonly string[]>> = {
   dynamodb: ['BatchExecuteStatement', 'ExecuteStatement', 'ExecuteTransaction'],
 };
 
+/** The media types the SDKs send for the JSON protocols (awsJson1_0: DynamoDB, SQS, ...; awsJson1_1: KMS, Secrets Manager, ...). */
+const JSON_CONTENT_TYPES = ['application/x-amz-json-1.0', 'application/x-amz-json-1.1'];
+
 /** Top-level JSON members that name the resource a call acts on. */
 const JSON_HINTS = ['TableName', 'SecretId', 'KeyId', 'FunctionName', 'QueueUrl', 'QueueName', 'IdentityId', 'IdentityPoolId', 'RoleArn', 'StreamName', 'LogGroupName'];
 
@@ -198,6 +201,13 @@ function refuse(code: ErrorCode, message: string): AwsOperationRefusal {
 
 function jsonOperation(head: AwsRequestHead, model: AwsServiceModel): Found | AwsOperationRefusal {
   if (head.method.toUpperCase() !== 'POST') return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', `${model.target} takes POST requests only`);
+  // The operation is judged on X-Amz-Target and the JSON body alone: a query string or a form body
+  // could be read as another operation (SQS's query compatibility: `?Action=DeleteQueue`), so neither passes.
+  if (head.query !== '') return refuse('GH_ERR_REQUEST_INVALID', `${model.target} takes its input in a JSON body: a query string is refused`);
+  const contentType = (head.headers['content-type'] ?? '').trim().toLowerCase();
+  if (!JSON_CONTENT_TYPES.includes(contentType)) {
+    return refuse('GH_ERR_REQUEST_INVALID', `${model.target} takes a JSON body (Content-Type ${JSON_CONTENT_TYPES.join(' or ')}), not ${contentType === '' ? 'none' : JSON.stringify(contentType.slice(0, 100))}`);
+  }
   const target = head.headers['x-amz-target'];
   if (target === undefined) return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', 'the request has no X-Amz-Target header');
   const prefix = `${model.target}.`;

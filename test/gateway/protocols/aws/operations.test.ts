@@ -9,7 +9,10 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 function head(method: string, target: string, extra: Partial<AwsRequestHead> = {}): AwsRequestHead {
   const q = target.indexOf('?');
-  return { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), host: 'gw.local:8443', headers: {}, ...extra };
+  const h = { method, path: q < 0 ? target : target.slice(0, q), query: q < 0 ? '' : target.slice(q + 1), host: 'gw.local:8443', headers: {}, ...extra };
+  // A JSON-protocol call carries the Content-Type the SDKs send (1.0 or 1.1 alike are accepted), unless the test names one.
+  if (h.headers['x-amz-target'] !== undefined && !('content-type' in h.headers)) return { ...h, headers: { ...h.headers, 'content-type': 'application/x-amz-json-1.1' } };
+  return h;
 }
 
 /** [action, group, resources] or the refusal's code. */
@@ -108,6 +111,22 @@ describe('AWS operation derivation from the shipped service models', () => {
     expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.NoSuchThing' } }), 'kms')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
     expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'secretsmanager.ListSecrets' } }), 'kms')).toBe('GH_ERR_AWS_OPERATION_UNKNOWN');
     expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.ListKeys' }, body: Buffer.from('[1]') }), 'kms')).toBe('GH_ERR_REQUEST_INVALID');
+  });
+
+  it('JSON protocols: a query string or another Content-Type is refused (SQS would read ?Action=DeleteQueue, not X-Amz-Target ListQueues)', () => {
+    const target = { 'x-amz-target': 'AmazonSQS.ListQueues' };
+    const url = encodeURIComponent('https://sqs.eu-west-1.amazonaws.com/123456789012/jobs');
+    const form = 'application/x-www-form-urlencoded';
+    expect(derive(head('POST', `/?Action=DeleteQueue&QueueUrl=${url}`, { headers: { ...target, 'content-type': form } }), 'sqs')).toBe('GH_ERR_REQUEST_INVALID');
+    expect(derive(head('POST', `/?Action=DeleteQueue&QueueUrl=${url}`, { headers: { ...target, 'content-type': 'application/x-amz-json-1.0' }, body: Buffer.from('{}') }), 'sqs')).toBe('GH_ERR_REQUEST_INVALID');
+    expect(derive(head('POST', '/', { headers: { ...target, 'content-type': form }, body: Buffer.from(`Action=DeleteQueue&QueueUrl=${url}`) }), 'sqs')).toBe('GH_ERR_REQUEST_INVALID');
+    for (const type of [form, 'application/json', 'text/plain', 'application/x-amz-json-1.0; x=1']) {
+      expect([type, derive(head('POST', '/', { headers: { ...target, 'content-type': type }, body: Buffer.from('{}') }), 'sqs')]).toEqual([type, 'GH_ERR_REQUEST_INVALID']);
+    }
+    expect(derive({ method: 'POST', path: '/', query: '', host: 'gw.local', headers: target, body: Buffer.from('{}') }, 'sqs')).toBe('GH_ERR_REQUEST_INVALID');
+    // What the SDKs send: DynamoDB and SQS 1.0, KMS and Secrets Manager 1.1.
+    expect(derive(head('POST', '/', { headers: { ...target, 'content-type': 'application/x-amz-json-1.0' }, body: Buffer.from('{}') }), 'sqs')).toEqual(['aws:sqs:ListQueues', 'read', {}]);
+    expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'TrentService.ListKeys', 'content-type': 'application/x-amz-json-1.1' }, body: Buffer.from('{}') }), 'kms')).toEqual(['aws:kms:ListKeys', 'read', {}]);
   });
 
   it('JSON protocols: a body another parser could read differently is refused (JSON.parse keeps the last of two SecretIds)', () => {
