@@ -385,7 +385,7 @@ export class Gatehouse extends Construct implements ec2.IConnectable {
     return this.alarms.metric5xxRate();
   }
 
-  /** Tasks passing the load balancer's `/healthz` check. Minimum per minute. */
+  /** Tasks passing the load balancer's readiness (`/readyz`) check. Minimum per minute. */
   public metricHealthyReplicas(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.alarms.metricHealthyReplicas(props);
   }
