@@ -102,7 +102,16 @@ const trippingDetector: Detector = {
   },
 };
 
+/** Every driver this file's process declared, in order: to check that no registered module lacks one. */
+const declared: ProtocolDriver[] = [];
+
+/** The registry modules served by the drivers declared so far (a driver's `module`, else its name). */
+export function modulesWithDriver(): ReadonlySet<string> {
+  return new Set(declared.map((d) => d.module ?? d.name));
+}
+
 export function protocolConformance(driver: ProtocolDriver): void {
+  declared.push(driver);
   describe(`protocol conformance: ${driver.name}`, () => {
     let env: DriverEnv;
     let policyFails = false;

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { DEFAULT_POLICY, startPgTestEnv } from '../../support/pg-gateway';
 import { startTestGateway } from '../../support/gateway';
 import { startTestIssuer } from '../../support/oidc-issuer';
-import { protocolConformance, type DriverOperation, type DriverSession } from '../../support/protocol-conformance';
+import { modulesWithDriver, protocolConformance, type DriverOperation, type DriverSession } from '../../support/protocol-conformance';
+import { PROTOCOL_MODULES } from '../../../gateway/src/protocols/registry';
 import { startUpstream } from '../../support/upstreams';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -348,4 +349,13 @@ protocolConformance({
       },
     };
   },
+});
+
+// A protocol is done when the shared suite passes against it: a module in the registry without a
+// driver here would be registered and never proven.
+describe('protocol conformance: coverage', () => {
+  it('every registered protocol module has a driver in this file', () => {
+    const covered = modulesWithDriver();
+    expect(PROTOCOL_MODULES.map((m) => m.name).filter((name) => !covered.has(name))).toEqual([]);
+  });
 });

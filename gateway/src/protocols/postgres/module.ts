@@ -16,7 +16,7 @@ export const postgresModule: ProtocolModule<PostgresSection, PostgresProxy> = {
     config.listeners.postgres === undefined
       ? undefined
       : { listener: config.listeners.postgres, connections: config.connections.filter((c): c is PostgresConnectionConfig => c.kind === 'postgres') },
-  async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors }) {
+  async start(section, { config, pipeline, secrets, logger, metrics, onActivity, extraMaskingDetectors, wellKnown }) {
     // SQL the parser could not classify: counted, and logged at most once per reason every 10 s.
     const parserObservers = [
       onParserEvent((reason) => metrics.sqlParseFailure(reason)),
@@ -49,6 +49,8 @@ export const postgresModule: ProtocolModule<PostgresSection, PostgresProxy> = {
       stopObservers();
       throw e;
     }
+    // What clients connect to: the port bound (a configured 0 is the OS's choice).
+    wellKnown.bind({ postgres: { port: proxy.port } });
     return {
       handle: proxy,
       endpoint: `postgres://${proxy.address}:${proxy.port}${proxy.tls ? ' (TLS)' : ''}`,
