@@ -15,7 +15,7 @@ import { GatewayPipeline } from '../pipeline/pipeline';
 import type { PolicyEngine } from '../pipeline/types';
 import type { PostgresProxy } from '../protocols/postgres';
 import { StartedProtocols } from '../protocols/kit/module';
-import { httpModule, postgresModule, PROTOCOL_MODULES, sshModule } from '../protocols/registry';
+import { httpModule, postgresModule, PROTOCOL_MODULES } from '../protocols/registry';
 import { exportSession } from '../recording/reader';
 import { GatehouseRecorder } from '../recording/recorder';
 import type { LogSink } from '../recording/sinks/sink';
@@ -225,13 +225,8 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     onActivity: busyPoller.touch,
     extraMaskingDetectors: options.extraMaskingDetectors,
   });
-  // What clients need to connect, with the ports bound and the SSH host key read.
-  const pgProxy = protocols.get(postgresModule);
-  const ssh = protocols.get(sshModule);
-  wellKnown.publish({
-    ...(pgProxy !== undefined && { postgres: { port: pgProxy.port } }),
-    ...(ssh !== undefined && { ssh: { port: ssh.port, hostKey: ssh.hostPublicKey, hostKeyFingerprint: ssh.hostKeyFingerprint } }),
-  });
+  // What clients need to connect: each module bound its own part while starting.
+  wellKnown.publish();
   let adminListener: Listener;
   let consoleListener: Listener | undefined;
   try {
@@ -246,7 +241,12 @@ export async function startGateway(config: GatehouseConfig, options: StartOption
     await protocols.close(0);
     throw e;
   }
-  const httpListener = protocols.get(httpModule)!;
+  const httpListener = protocols.get(httpModule);
+  if (httpListener === undefined) {
+    // The schema requires listeners.http; a configuration that got past it without one fails here, closed.
+    await Promise.all([protocols.close(0), adminListener.close(0), consoleListener?.close(0)]);
+    throw new GatehouseError('GH_ERR_CONFIG_INVALID', 'listeners.http is required: the HTTP module did not start');
+  }
   logger.info(
     {
       instanceId,

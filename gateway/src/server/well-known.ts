@@ -114,11 +114,22 @@ export function buildWellKnownDocument(config: DocumentConfig, bound: BoundListe
  */
 export class WellKnownPublisher {
   private body: Buffer | undefined;
+  private bound: BoundListeners = {};
 
   constructor(private readonly config: DocumentConfig) {}
 
-  publish(bound: BoundListeners): void {
-    this.body = Buffer.from(JSON.stringify(buildWellKnownDocument(this.config, bound)));
+  /**
+   * A protocol module's own part of the document (what only its running listener knows: the port
+   * bound, the SSH host key), given from its `start` (ProtocolContext.wellKnown): the server
+   * publishes the parts it collected, and knows no protocol's details.
+   */
+  bind(part: BoundListeners): void {
+    this.bound = { ...this.bound, ...part };
+  }
+
+  /** Serves the document with every part bound so far (and `bound`, when given). */
+  publish(bound: BoundListeners = {}): void {
+    this.body = Buffer.from(JSON.stringify(buildWellKnownDocument(this.config, { ...this.bound, ...bound })));
   }
 
   /** The serialized document, or undefined before `publish`. */

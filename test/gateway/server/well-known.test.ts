@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../../../gateway/src/config/schema';
 import { sshModule } from '../../../gateway/src/protocols/registry';
-import { buildWellKnownDocument, WellKnownPublisher, withWellKnown } from '../../../gateway/src/server/well-known';
+import { buildWellKnownDocument, WellKnownPublisher, withWellKnown, type BoundListeners } from '../../../gateway/src/server/well-known';
+import { StartedProtocols, type ProtocolContext, type ProtocolModule } from '../../../gateway/src/protocols/kit/module';
 import { startTestGateway, type TestGateway } from '../../support/gateway';
 
 /** `/.well-known/gatehouse`: what `gatehouse login <gateway>` needs, and nothing secret. */
@@ -139,6 +140,38 @@ describe('/.well-known/gatehouse', () => {
     });
     const bound = { ssh: { port: 2222, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc' } };
     expect(buildWellKnownDocument(config, bound).connections).toEqual([{ name: 'box', kind: 'ssh', port: 2222, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:abc', deviceLogin: true }]);
+  });
+
+  test('each protocol module publishes its own part through its start context; the server only publishes what they bound', async () => {
+    const config = configSchema.parse({
+      mode: 'development',
+      listeners: { postgres: { port: 0, allowPlaintext: true }, ssh: { port: 0, hostKey: 'env:HOST_KEY' } },
+      identity: { issuers: [{ name: 'corp', issuer: 'https://idp.example.com', audiences: ['gatehouse'] }] },
+      connections: [
+        { name: 'orders', kind: 'postgres', upstream: { host: 'db.internal', database: 'orders', user: 'gw' } },
+        { name: 'box', kind: 'ssh', upstream: { host: 'box.internal', user: 'deploy', privateKey: 'env:K', hostKey: 'ssh-ed25519 AAAA' } },
+      ],
+    });
+    const wellKnown = new WellKnownPublisher(config);
+    // Two modules that only bind their part from start, as the PostgreSQL and SSH modules do.
+    const binding = (name: string, part: BoundListeners): ProtocolModule => ({
+      name,
+      configure: () => ({}),
+      async start(_section, context) {
+        context.wellKnown.bind(part);
+        return { handle: name, endpoint: name, metrics: () => ({ connections: 0 }), close: async () => undefined };
+      },
+    });
+    const started = await StartedProtocols.start(
+      [binding('pg', { postgres: { port: 40002 } }), binding('sshd', { ssh: { port: 40022, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:xyz' } })],
+      { config, wellKnown } as unknown as ProtocolContext,
+    );
+    wellKnown.publish();
+    expect(JSON.parse(wellKnown.document!.toString('utf8')).connections).toEqual([
+      { name: 'orders', kind: 'postgres', databases: ['orders'], port: 40002, tls: false },
+      { name: 'box', kind: 'ssh', port: 40022, hostKey: 'ssh-ed25519 AAAAC3Nza', hostKeyFingerprint: 'SHA256:xyz', deviceLogin: false },
+    ]);
+    await started.close(0);
   });
 
   test('until the listeners it names have bound, the document is 503 (retry), not a guess', async () => {

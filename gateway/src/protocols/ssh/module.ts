@@ -20,7 +20,7 @@ export const sshModule: ProtocolModule<SshSection, SshGateway> = {
   name: 'ssh',
   configure: (config) =>
     config.listeners.ssh === undefined ? undefined : { listener: config.listeners.ssh, connections: config.connections.filter((c): c is SshConnectionConfig => c.kind === 'ssh') },
-  async start(section, { config, pipeline, secrets, logger, extraMaskingDetectors }) {
+  async start(section, { config, pipeline, secrets, logger, extraMaskingDetectors, wellKnown }) {
     // Masking is compiled and its secrets read here, so a bad rule or secret stops start-up.
     const masking = new Map<string, TerminalMasking>();
     for (const c of section.connections) {
@@ -57,6 +57,8 @@ export const sshModule: ProtocolModule<SshSection, SshGateway> = {
       logger,
     });
     const bound = await gateway.listen(listener.port, listener.address);
+    // What clients connect to and pin: the port bound and the host key read from the secret store.
+    wellKnown.bind({ ssh: { port: bound.port, hostKey: gateway.hostPublicKey, hostKeyFingerprint: gateway.hostKeyFingerprint } });
     return {
       handle: gateway,
       endpoint: `ssh://${bound.address}:${bound.port} (host key ${gateway.hostKeyFingerprint})`,
