@@ -772,7 +772,7 @@ export const policySchema = z
     /** Cedar policy files, read at start. */
     files: z.array(z.string().min(1)).default([]),
     /**
-     * Built-in rule packs (docs/policy.md): `sql-guardrails`, `http-guardrails`. Each entry is a pack
+     * Built-in rule packs (docs/policy.md): `sql-guardrails`, `http-guardrails`, `ssh-guardrails`. Each entry is a pack
      * name, or `{ name, disable: [rule ids] }` to leave rules out. Packs classify (review, deny) and
      * never grant. @default none
      */

@@ -4,6 +4,7 @@ import { createPolicyEngine } from '../../../gateway/src/policy/engine';
 import { checkPackSelection, packRules, packSources, POLICY_PACKS, type PackSelection } from '../../../gateway/src/policy/packs';
 import { readPolicySources } from '../../../gateway/src/policy/sources';
 import { classifySql, loadSqlParser, sqlOperation } from '../../../gateway/src/protocols/postgres/sql/classify';
+import { commandHazards } from '../../../gateway/src/protocols/ssh/command-hazards';
 
 function principal(groups: string[]): Principal {
   return { issuer: 'https://idp.example.test', issuerName: 'corp', subject: 'agent-1', name: 'agent', groups, kind: 'workload', tokenId: 't' };
@@ -105,6 +106,66 @@ describe('http-guardrails', () => {
   });
 });
 
+/** An exec as the SSH front builds it (protocols/ssh/server.ts): the command line and its hazards. */
+function exec(command: string): Operation {
+  return { protocol: 'ssh', action: 'ssh:exec', attributes: { command, pty: false, hazards: commandHazards(command) }, summary: `exec ${command}` };
+}
+
+describe('ssh-guardrails', () => {
+  const engine = engineWith(['ssh-guardrails']);
+  const decide = (command: string) => engine.decide(dev, 'box', exec(command));
+
+  test.each([
+    ['pack.ssh.remove-root', 'deny', ['rm -rf /', 'rm -fr /', 'rm -r -f /', 'rm --recursive --force /', 'rm -Rf /*', 'sudo rm -rf --no-preserve-root /', '/bin/rm -rf /etc', 'rm -rf "/usr/"', 'cd /tmp && rm -rf -- /var', 'X=1 sudo -u root rm -rf /home/*', 'echo hi; rm -r /boot']],
+    ['pack.ssh.permissions-root', 'deny', ['chmod -R 777 /', 'chmod --recursive 777 /etc', 'sudo chown -R nobody /', 'chgrp -R users /usr']],
+    ['pack.ssh.fork-bomb', 'deny', [':(){ :|:& };:', 'bomb() { bomb | bomb & }; bomb']],
+    ['pack.ssh.disk', 'review', ['mkfs.ext4 /dev/sdb1', 'sudo mkfs -t xfs /dev/vdb', 'mke2fs /dev/sdc', 'dd if=/dev/zero of=/dev/sda bs=1M', 'dd if=img of=/dev/nvme0n1', 'echo x > /dev/sda', 'cat img >>/dev/vdb', 'cat img | sudo tee /dev/sdb']],
+    ['pack.ssh.power', 'review', ['shutdown -h now', 'sudo reboot', 'halt', 'poweroff', 'systemctl reboot', 'init 0', 'sleep 1; /sbin/shutdown -r +1']],
+  ])('%s classifies its commands as %s', (rule, effect, commands) => {
+    for (const command of commands) {
+      const decision = decide(command);
+      expect({ command, effect: decision.effect, reasons: decision.reasons }).toEqual({ command, effect, reasons: expect.arrayContaining([rule]) });
+    }
+  });
+
+  test('ordinary commands pass every rule', () => {
+    for (const command of [
+      'ls -la /',
+      'rm -rf /tmp/build',
+      'rm -f /etc/motd.bak',
+      'rm -rf ./node_modules',
+      'rm -rf build/',
+      'chmod 644 /etc/motd',
+      'chmod -R 755 /srv/app/public',
+      'dd if=/dev/zero of=/tmp/blob bs=1M count=1',
+      'dd if=/dev/sda of=/dev/null count=1',
+      'echo ok > /dev/null',
+      'cat /dev/sda1 | head -c 512 > /tmp/mbr',
+      'systemctl status nginx',
+      'git commit -m "reboot the rm -rf / guard"',
+      'grep -r shutdown /var/log',
+    ]) {
+      expect({ command, decision: decide(command) }).toEqual({ command, decision: expect.objectContaining({ effect: 'allow', reasons: ['developers'] }) });
+    }
+  });
+
+  test('a string heuristic on the command line as sent: what an interpreter builds is not seen (docs/ssh.md)', () => {
+    // Quotes are dropped and `sh -c` / `eval` unwrapped, so these are seen…
+    expect(decide("sh -c 'r''m -rf /'")).toMatchObject({ effect: 'deny' });
+    expect(decide('bash -lc "cd / && rm -rf /etc"')).toMatchObject({ effect: 'deny' });
+    expect(decide("eval 'reboot'")).toMatchObject({ effect: 'review' });
+    // …but nothing is expanded or run: variables, command substitution, decoded scripts.
+    expect(decide('c=rm; $c -rf /')).toMatchObject({ effect: 'allow' });
+    expect(decide(`eval "$(printf 'rm -rf /')"`)).toMatchObject({ effect: 'allow' });
+    expect(decide('echo cm0gLXJmIC8= | base64 -d | sh')).toMatchObject({ effect: 'allow' });
+  });
+
+  test('rules do not fail on SSH operations without hazards (shell, port forward)', () => {
+    expect(engine.decide(dev, 'box', { protocol: 'ssh', action: 'ssh:shell', attributes: { pty: true }, summary: 'shell' })).toMatchObject({ effect: 'allow' });
+    expect(engine.decide(dev, 'box', { protocol: 'ssh', action: 'ssh:exec', attributes: { command: 'rm -rf /', pty: false }, summary: 'x' })).toMatchObject({ effect: 'allow' });
+  });
+});
+
 describe('overriding a pack rule', () => {
   test('a disabled rule no longer fires; the others still do', () => {
     const engine = engineWith([{ name: 'sql-guardrails', disable: ['pack.sql.truncate'] }]);
@@ -155,7 +216,7 @@ describe('overriding a pack rule', () => {
 describe('pack selection', () => {
   test('every built-in rule has a pack.<area>.<rule> id', () => {
     for (const name of Object.keys(POLICY_PACKS)) {
-      for (const rule of packRules(name)) expect(rule.id).toMatch(/^pack\.(sql|http)\.[a-z-]+$/);
+      for (const rule of packRules(name)) expect(rule.id).toMatch(/^pack\.(sql|http|ssh)\.[a-z-]+$/);
     }
     expect(packRules('sql-guardrails').map((r) => r.id)).toEqual([
       'pack.sql.ddl',
@@ -169,7 +230,7 @@ describe('pack selection', () => {
 
   test('reports unknown packs, unknown rule ids and duplicates all at once', () => {
     expect(checkPackSelection(['sql-guardrails', 'nope', { name: 'http-guardrails', disable: ['pack.http.nope'] }, 'sql-guardrails'])).toEqual([
-      'unknown policy pack "nope" (known: sql-guardrails, http-guardrails)',
+      'unknown policy pack "nope" (known: sql-guardrails, http-guardrails, ssh-guardrails)',
       'policy pack "http-guardrails" has no rule "pack.http.nope" to disable (its rules: pack.http.unusual-methods, pack.http.delete, pack.http.admin-paths)',
       'policy pack "sql-guardrails" is selected twice',
     ]);

@@ -3,6 +3,7 @@ import { loadCedar } from '../cedar-runtime';
 import type { PolicySource } from '../policy-set';
 import { HTTP_GUARDRAILS } from './http-guardrails';
 import { SQL_GUARDRAILS } from './sql-guardrails';
+import { SSH_GUARDRAILS } from './ssh-guardrails';
 
 /**
  * Built-in rule packs: Cedar policies that classify operations as review or deny (they never grant;
@@ -26,6 +27,11 @@ export const POLICY_PACKS: Readonly<Record<string, PolicyPack>> = {
     name: 'http-guardrails',
     description: 'DELETE and writes to admin paths need approval; unusual methods are refused',
     text: HTTP_GUARDRAILS,
+  },
+  'ssh-guardrails': {
+    name: 'ssh-guardrails',
+    description: 'exec command lines that wipe, reformat or power off a host: recursive removes and permission changes of / are refused, disk writes and reboots need approval (a string heuristic on the exec command line only)',
+    text: SSH_GUARDRAILS,
   },
 };
 

@@ -17,6 +17,7 @@ import type { SshKeyRegistry } from './key-registry';
 import { loadScreenText } from '../../terminal/screen-text';
 import { resolveTarget } from './target';
 import { TerminalRecorder, type TerminalMasking } from './terminal-recorder';
+import { commandHazards } from './command-hazards';
 import { scpTap } from './scp';
 import { SftpBridge } from './sftp/bridge';
 import { connectUpstream, SshUpstreamError, upstreamExec, upstreamShell, upstreamSubsystem } from './upstream';
@@ -538,7 +539,7 @@ export class SshGateway {
           },
         );
       };
-      s.on('exec', (accept, _reject, i) => start(operation('ssh:exec', { command: i.command, pty: pty !== undefined }, `exec ${i.command}`), 'exec', i.command, accept as () => ServerChannel | undefined));
+      s.on('exec', (accept, _reject, i) => start(operation('ssh:exec', { command: i.command, pty: pty !== undefined, hazards: commandHazards(i.command) }, `exec ${i.command}`), 'exec', i.command, accept as () => ServerChannel | undefined));
       s.on('shell', (accept) => start(operation('ssh:shell', { pty: pty !== undefined }, 'shell'), 'shell', null, accept as () => ServerChannel | undefined));
     });
   }

@@ -62,7 +62,7 @@ beforeAll(async () => {
   echo = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   const echoPort = (echo.address() as net.AddressInfo).port;
-  env = await startSshTestEnv({ policy: POLICY.replace('ECHO_PORT', String(echoPort)), recordingMode: 'buffered', approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 60 } });
+  env = await startSshTestEnv({ policy: POLICY.replace('ECHO_PORT', String(echoPort)), recordingMode: 'buffered', approvals: { approverGroups: ['approvers'], pollIntervalMs: 100, timeoutSeconds: 60 }, config: () => ({ policy: { packs: ['ssh-guardrails'] } }) });
   // `gatehouse ssh-key` as a user runs it: a token from the environment, files under a home directory.
   const out: string[] = [];
   const code = await sshKeyCommand(
@@ -146,6 +146,18 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(r.code).toBe(REFUSED_EXIT_STATUS);
     expect(r.stderr).toContain('gatehouse: GH_ERR_POLICY_DENIED (policy.forbid)');
     expect(existsSync(marker)).toBe(false);
+  }, 60_000);
+
+  it('refuses an exec the ssh-guardrails pack forbids (a recursive remove of a top-level directory), naming the rule; never run upstream', async () => {
+    const marker = join(env.dir, 'guardrail-marker');
+    // Harmless if it ran: the directory does not exist; the marker shows whether it did.
+    const command = `echo ran > ${marker}; rm -rf /gatehouse-no-such-dir`;
+    const r = await runSsh(env, keyPath, 'box', command);
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('gatehouse: GH_ERR_POLICY_DENIED (policy.forbid): a recursive remove of / or a top-level directory is refused');
+    expect(existsSync(marker)).toBe(false);
+    const s = await sessionWith('policy.denied', (p) => p.operation === `exec ${command}`);
+    expect(s.find((e) => e.type === 'policy.denied')?.payload).toMatchObject({ action: 'ssh:exec', reasons: ['pack.ssh.remove-root'] });
   }, 60_000);
 
   it('holds an exec under a review policy until an approver grants it through the admin API; then it runs and is recorded', async () => {
