@@ -19,7 +19,7 @@ import type { GatewayKeyring } from './credentials';
 import { sendAwsError, type AwsWireProtocol } from './errors';
 import { EventStreamPassThrough, isEventStream } from './event-stream';
 import { AWS_SERVICE_MODELS } from './model/services.generated';
-import { deriveOperation, type AwsOperation } from './operations';
+import { answerIsSecret, deriveOperation, type AwsOperation } from './operations';
 import { PRESIGN_PARAM, verifyPresignTicket, type PresignTicket } from './presign';
 import { resignChunks, resignRequest, signingKey, type ChunkSigner, type UpstreamSignature } from './resign';
 import { parseQuery, type SignedRequest } from './sigv4';
@@ -189,9 +189,9 @@ export function awsDialect(options: AwsDialectOptions): HttpDialect {
     },
 
     responseBodyCap(head: HttpRequestHead): number | undefined {
-      // An answer that carries credentials (an allowed GetSecretValue, AssumeRole) is never recorded.
+      // An answer that carries credentials (an allowed GetSecretValue, AssumeRole) or plaintext keys (KMS Decrypt) is never recorded.
       const call = head.caller?.context as AwsCall | undefined;
-      return call?.operation?.mintsCredentials === true ? 0 : undefined;
+      return call?.operation !== undefined && answerIsSecret(call.operation) ? 0 : undefined;
     },
 
     sendError(res, err, extras) {

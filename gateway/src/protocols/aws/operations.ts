@@ -29,6 +29,8 @@ export interface AwsOperation {
   readonly group: AwsActionGroup;
   /** The call mints or reveals credentials (denied by default, decision `aws.mints_credentials`). */
   readonly mintsCredentials: boolean;
+  /** The answer carries plaintext key material (KMS Decrypt, GenerateDataKey, ...): never recorded, though not refused by default. */
+  readonly revealsPlaintext?: true;
   /** Resource hints for policy: bucket and key (S3), URI labels of REST operations, well-known members of JSON bodies. */
   readonly resources: Readonly<Record<string, string>>;
   /**
@@ -96,6 +98,20 @@ const MINTS_CREDENTIALS: Readonly<Record<string, readonly string[]>> = {
   'cognito-identity': ['GetCredentialsForIdentity', 'GetOpenIdToken', 'GetOpenIdTokenForDeveloperIdentity'],
   secretsmanager: ['GetSecretValue', 'BatchGetSecretValue'],
 };
+
+/**
+ * Operations whose answer carries plaintext key material or secret bytes. They are everyday calls
+ * (an application decrypts with KMS), so they are judged by policy like any other, but their answer
+ * is kept out of the record like a minted credential's: a recorded data key would unlock whatever it encrypted.
+ */
+const REVEALS_PLAINTEXT: Readonly<Record<string, readonly string[]>> = {
+  kms: ['Decrypt', 'DeriveSharedSecret', 'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateRandom'],
+};
+
+/** The answer of this call must never be recorded: it mints or reveals credentials, or carries plaintext key material. */
+export function answerIsSecret(operation: Pick<AwsOperation, 'mintsCredentials' | 'revealsPlaintext'>): boolean {
+  return operation.mintsCredentials || operation.revealsPlaintext === true;
+}
 
 /** Name prefixes of operations that only read (AWS's own naming convention). */
 const READ_PREFIXES = ['Get', 'List', 'Describe', 'Head', 'Query', 'Scan', 'BatchGet', 'TransactGet'];
@@ -173,6 +189,7 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
     action: `aws:${options.service}:${found.operation}`,
     group: actionGroup(options.service, found.operation),
     mintsCredentials: mintsCredentials(options.service, found.operation),
+    ...(REVEALS_PLAINTEXT[options.service]?.includes(found.operation) === true ? { revealsPlaintext: true as const } : {}),
     resources: found.resources,
     ...(options.service === 'dynamodb' ? { tables: [...new Set((found.named ?? []).map(dynamoTableOf))].sort() } : {}),
     ...(model.operations[found.operation]?.eventStream === undefined ? {} : { eventStream: model.operations[found.operation]!.eventStream! }),

@@ -3,7 +3,7 @@ import type { AwsResponsePayload } from '../../recording/event-catalog';
 import type { EventStreamSummary } from './event-stream';
 import { BodyCapture } from '../http/capture';
 import type { HttpTranscript } from '../kit/http-dialect';
-import type { AwsOperation } from './operations';
+import { answerIsSecret, type AwsOperation } from './operations';
 
 /**
  * One AWS call's `aws.response`: its operation and resource hints, the status, AWS's request id and
@@ -26,7 +26,7 @@ export class AwsCallTranscript implements HttpTranscript {
     /** The gateway presigned URL's ticket id, when the call was made with one. */
     private readonly presign?: string,
   ) {
-    this.body = operation.mintsCredentials ? undefined : new BodyCapture(cap);
+    this.body = answerIsSecret(operation) ? undefined : new BodyCapture(cap);
   }
 
   responseHeaders(headers: IncomingHttpHeaders): void {

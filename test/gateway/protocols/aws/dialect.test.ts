@@ -59,6 +59,40 @@ describe('aws dialect: credential-minting calls', () => {
   });
 });
 
+describe('aws dialect: calls that answer with plaintext key material (KMS)', () => {
+  const kms = awsDialect({
+    connection: awsConnectionSchema.parse({ name: 'kms', kind: 'aws', service: 'kms', region: 'eu-west-1', route: { pathPrefix: '/aws/kms' }, callerCredentials: { keys: 'env:UNUSED' } }),
+    keyring: () => createKeyring('k', { k: Buffer.alloc(32, 1) }),
+    brokered: new BrokeredCredentials(async () => ({ accessKeyId: 'A', secretAccessKey: 'S' })),
+    bodyCap: 65536,
+    recordCap: 4096,
+  });
+  const kmsHead = (operation: string): [HttpRequestHead, { bytes: Buffer; complete: boolean }] => {
+    const [h, b] = head(operation, '{"KeyId":"alias/app"}');
+    return [{ ...h, connectionName: 'kms', headers: { ...h.headers, 'x-amz-target': `TrentService.${operation}` }, caller: { ...h.caller!, context: { auth: { accessKeyId: 'GHGWAAAAAAAAAAAAAAAA' } } } } as HttpRequestHead, b];
+  };
+
+  it.each(['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateRandom', 'DeriveSharedSecret'])('%s is judged by policy (not refused by default) and its answer is never recorded', (operation) => {
+    const [h, b] = kmsHead(operation);
+    expect(kms.decode(h, b)).toMatchObject({ action: `aws:kms:${operation}`, attributes: { mintsCredentials: false } });
+    expect(kms.responseBodyCap?.(h)).toBe(0);
+    const t = kms.transcript!(h)!;
+    t.responseStart!(200, 'application/x-amz-json-1.1');
+    t.responseData!(Buffer.from('{"Plaintext":"c2VjcmV0IGRhdGEga2V5IGJ5dGVzIDAxMjM0NTY3"}'));
+    const result = t.result!();
+    expect(result).toMatchObject({ action: `aws:kms:${operation}`, bodyOmitted: true });
+    expect(JSON.stringify(result)).not.toContain('c2VjcmV0');
+  });
+
+  it('keeps the answers of calls that carry no plaintext (Encrypt, DescribeKey)', () => {
+    for (const operation of ['Encrypt', 'DescribeKey', 'GenerateDataKeyWithoutPlaintext']) {
+      const [h, b] = kmsHead(operation);
+      kms.decode(h, b);
+      expect([operation, kms.responseBodyCap?.(h)]).toEqual([operation, undefined]);
+    }
+  });
+});
+
 describe('aws dialect: event streams', () => {
   const dialectOf = (service: string) =>
     awsDialect({
