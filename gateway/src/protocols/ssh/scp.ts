@@ -230,7 +230,7 @@ export class ScpStream {
     this.state = 'line';
     if (f === undefined) return; // a message not about a file
     const complete = ok && f.received === f.size;
-    const content = f.content.record({ channel: this.channel, path: f.path, direction: this.direction }, f.received, this.masking);
+    const content = f.content.toPayload({ channel: this.channel, path: f.path, direction: this.direction }, f.received, this.masking);
     if (content !== undefined) out.push({ type: 'ssh.file.content', payload: { ...content, via: 'scp' } });
     out.push({
       type: 'ssh.scp.file',

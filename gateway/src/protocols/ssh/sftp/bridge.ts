@@ -541,7 +541,7 @@ export class SftpBridge {
   private closed(h: Handle, closed: boolean): void {
     if (h.kind === 'file') {
       for (const [direction, content, size] of [['read', h.contentRead, h.bytesRead], ['write', h.contentWritten, h.bytesWritten]] as const) {
-        const payload = content.record({ channel: this.channel, path: h.path, direction }, size, this.content.masking);
+        const payload = content.toPayload({ channel: this.channel, path: h.path, direction }, size, this.content.masking);
         if (payload !== undefined) this.session.recordOutcome('ssh.file.content', { ...payload, via: 'sftp' }, h.requestId);
       }
     }

@@ -57,7 +57,7 @@ export class FileContent {
    * what the configuration says to mask is never stored in the clear). Undefined when the file
    * passed no byte in this direction, or the cap is 0 (contents not recorded).
    */
-  record(base: Pick<SshFileContentPayload, 'channel' | 'path' | 'direction'>, size: number, masking: TerminalMasking | undefined): FileContentRecord | undefined {
+  toPayload(base: Pick<SshFileContentPayload, 'channel' | 'path' | 'direction'>, size: number, masking: TerminalMasking | undefined): FileContentRecord | undefined {
     const data = Buffer.concat(this.parts);
     this.budget.held -= this.kept;
     this.parts.length = 0;

@@ -11,7 +11,7 @@ describe('FileContent: the first bytes of a file, up to the cap', () => {
     const c = new FileContent(30, new ContentBudget());
     c.add(Buffer.from('token=AKIAIOSFODNN7EXAMPLE '));
     c.add(Buffer.from('and more text beyond the cap'));
-    const r = c.record(base, 55, masking)!;
+    const r = c.toPayload(base, 55, masking)!;
     expect(r).toMatchObject({ ...base, encoding: 'text', size: 55, recorded: 30, truncated: true });
     expect(r.text).not.toContain('AKIAIOSFODNN7EXAMPLE');
     expect(r.text).toMatch(/^token=\[[A-Z_]+(:[0-9a-f]+)?\] and$/);
@@ -22,20 +22,20 @@ describe('FileContent: the first bytes of a file, up to the cap', () => {
     const bytes = Buffer.from([0, 1, 2, 255, 254]);
     const clear = new FileContent(1024, new ContentBudget());
     clear.add(bytes);
-    expect(clear.record(base, 5, undefined)).toEqual({ ...base, size: 5, truncated: false, recorded: 5, encoding: 'base64', base64: bytes.toString('base64') });
+    expect(clear.toPayload(base, 5, undefined)).toEqual({ ...base, size: 5, truncated: false, recorded: 5, encoding: 'base64', base64: bytes.toString('base64') });
     const masked = new FileContent(1024, new ContentBudget());
     masked.add(bytes);
-    expect(masked.record(base, 5, masking)).toEqual({ ...base, size: 5, truncated: true, recorded: 0, encoding: 'none', reason: 'binary_masked' });
+    expect(masked.toPayload(base, 5, masking)).toEqual({ ...base, size: 5, truncated: true, recorded: 0, encoding: 'none', reason: 'binary_masked' });
   });
 
   it('leaves out a character the cap cut in half rather than mangling it', () => {
     const c = new FileContent(4, new ContentBudget());
     c.add(Buffer.from('abé', 'utf8')); // 4 bytes: a, b, é (2 bytes)
     c.add(Buffer.from('日', 'utf8'));
-    expect(c.record(base, 7, undefined)).toMatchObject({ encoding: 'text', text: 'abé', recorded: 4 });
+    expect(c.toPayload(base, 7, undefined)).toMatchObject({ encoding: 'text', text: 'abé', recorded: 4 });
     const cut = new FileContent(3, new ContentBudget());
     cut.add(Buffer.from('abé', 'utf8'));
-    expect(cut.record(base, 4, undefined)).toMatchObject({ encoding: 'text', text: 'ab', recorded: 3, truncated: true });
+    expect(cut.toPayload(base, 4, undefined)).toMatchObject({ encoding: 'text', text: 'ab', recorded: 3, truncated: true });
   });
 
   it('stops at a gap, records nothing with cap 0 or no byte, and shares a budget across handles', () => {
@@ -43,17 +43,17 @@ describe('FileContent: the first bytes of a file, up to the cap', () => {
     c.add(Buffer.from('first '));
     c.stop();
     c.add(Buffer.from('after a gap'));
-    expect(c.record(base, 17, undefined)).toMatchObject({ text: 'first ', truncated: true });
-    expect(new FileContent(0, new ContentBudget()).record(base, 10, undefined)).toBeUndefined();
-    expect(new FileContent(10, new ContentBudget()).record(base, 0, undefined)).toBeUndefined();
+    expect(c.toPayload(base, 17, undefined)).toMatchObject({ text: 'first ', truncated: true });
+    expect(new FileContent(0, new ContentBudget()).toPayload(base, 10, undefined)).toBeUndefined();
+    expect(new FileContent(10, new ContentBudget()).toPayload(base, 0, undefined)).toBeUndefined();
 
     const budget = new ContentBudget();
     const big = new FileContent(CHANNEL_CONTENT_BUDGET, budget);
     big.add(Buffer.alloc(CHANNEL_CONTENT_BUDGET - 3, 0x61));
     const other = new FileContent(100, budget);
     other.add(Buffer.from('abcdef'));
-    expect(other.record(base, 6, undefined)).toMatchObject({ text: 'abc', truncated: true });
-    big.record(base, CHANNEL_CONTENT_BUDGET - 3, undefined);
+    expect(other.toPayload(base, 6, undefined)).toMatchObject({ text: 'abc', truncated: true });
+    big.toPayload(base, CHANNEL_CONTENT_BUDGET - 3, undefined);
     expect(budget.held).toBe(0);
   });
 });
