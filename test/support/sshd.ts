@@ -79,6 +79,8 @@ export async function startSshd(dir: string, authorizedKeys: readonly string[]):
       'PermitRootLogin prohibit-password',
       'AllowTcpForwarding yes',
       'Subsystem sftp internal-sftp',
+      // Accepted here so a test can show the gateway drops env requests (the sshd would honour them).
+      'AcceptEnv BASH_ENV LC_*',
       'LogLevel ERROR',
       '',
     ].join('\n'),

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -158,6 +158,20 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(existsSync(marker)).toBe(false);
     const s = await sessionWith('policy.denied', (p) => p.operation === `exec ${command}`);
     expect(s.find((e) => e.type === 'policy.denied')?.payload).toMatchObject({ action: 'ssh:exec', reasons: ['pack.ssh.remove-root'] });
+  }, 60_000);
+
+  it('drops env requests: SetEnv BASH_ENV and LC_* reach the upstream unset, though its sshd accepts both from a direct client', async () => {
+    const command = 'echo "[${BASH_ENV-unset}] [${LC_EVIL-unset}]"';
+    // One SetEnv with both (ssh_config takes the first SetEnv given).
+    const setEnv = ['-o', 'SetEnv=BASH_ENV=/tmp/evil LC_EVIL=1'];
+    const r = await runSsh(env, keyPath, 'box', command, setEnv);
+    expect(r).toMatchObject({ code: 0, stdout: '[unset] [unset]\n' });
+    // The control: straight to the upstream sshd (AcceptEnv BASH_ENV LC_*) with the brokered key, both are set.
+    const direct = await new Promise<string>((resolve) => {
+      const args = ['-p', String(env.sshd.port), '-i', join(env.dir, 'broker'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-F', '/dev/null', ...setEnv, '-l', env.sshd.user, '127.0.0.1', command];
+      execFile('ssh', args, { timeout: 30_000 }, (_err, stdout) => resolve(stdout));
+    });
+    expect(direct).toBe('[/tmp/evil] [1]\n');
   }, 60_000);
 
   it('holds an exec under a review policy until an approver grants it through the admin API; then it runs and is recorded', async () => {
