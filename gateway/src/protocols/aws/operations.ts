@@ -179,6 +179,11 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
       return refuse('GH_ERR_AWS_SERVICE_UNKNOWN', `service ${options.service} speaks ${model.protocol}, which the gateway does not decode`);
   }
   if ('refusal' in found) return found;
+  if (options.service === 's3' && COPY_OPERATIONS.includes(found.operation)) {
+    const source = copySourceOf(head.headers['x-amz-copy-source'] ?? '');
+    if (source.refusal === true) return source as AwsOperationRefusal;
+    found = { ...found, resources: { ...found.resources, SourceBucket: source.SourceBucket, SourceKey: source.SourceKey, ...(source.SourceVersionId === undefined ? {} : { SourceVersionId: source.SourceVersionId }) } };
+  }
   if (RESOURCES_IN_STATEMENT[options.service]?.includes(found.operation)) {
     return refuse('GH_ERR_AWS_OPERATION_UNKNOWN', `aws:${options.service}:${found.operation} names its tables inside a PartiQL statement, which the gateway does not parse: refused (use the item and batch operations, whose tables are judged)`);
   }
@@ -195,6 +200,43 @@ export function deriveOperation(head: AwsRequestHead, options: DeriveOptions): A
     ...(model.operations[found.operation]?.eventStream === undefined ? {} : { eventStream: model.operations[found.operation]!.eventStream! }),
     ...(found.hostBucket === undefined ? {} : { hostBucket: found.hostBucket }),
   };
+}
+
+/** S3 operations that read another object (named by `x-amz-copy-source`) besides the one they write. */
+const COPY_OPERATIONS = ['CopyObject', 'UploadPartCopy'];
+
+/**
+ * The object a copy reads, as S3 reads `x-amz-copy-source` (`[/]bucket/key[?versionId=v]`, URL-encoded
+ * once), as the resource hints `SourceBucket`, `SourceKey` (and `SourceVersionId`), so that policy can
+ * forbid copying out of a bucket. Forms the gateway cannot reduce to one bucket and key are refused:
+ * access-point and Outposts ARNs, a second encoding (`%25xx`), `.`/`..` segments, NUL and control characters.
+ */
+export function copySourceOf(header: string): { readonly refusal?: undefined; readonly SourceBucket: string; readonly SourceKey: string; readonly SourceVersionId?: string } | AwsOperationRefusal {
+  const bad = (why: string): AwsOperationRefusal => refuse('GH_ERR_REQUEST_INVALID', `x-amz-copy-source ${why}: refused`);
+  if (header === '' || /[\x00-\x1f\x7f]/.test(header)) return bad('is empty or carries control characters');
+  const q = header.indexOf('?');
+  const raw = (q < 0 ? header : header.slice(0, q)).replace(/^\//, '');
+  let versionId: string | undefined;
+  if (q >= 0) {
+    const m = /^versionId=([^&=?]+)$/.exec(header.slice(q + 1));
+    if (!m) return bad('takes no query but ?versionId=');
+    versionId = m[1]!;
+  }
+  if (/^arn(:|%3a)/i.test(raw)) return bad('names an access point or Outposts ARN, which the gateway does not reduce to a bucket');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return bad('does not decode');
+  }
+  if (/%[0-9a-f]{2}/i.test(decoded)) return bad('is encoded twice (a reader decoding again would name another object)');
+  if (/[\x00-\x1f\x7f]/.test(decoded)) return bad('decodes to control characters');
+  const slash = decoded.indexOf('/');
+  const bucket = slash < 0 ? '' : decoded.slice(0, slash);
+  const key = slash < 0 ? '' : decoded.slice(slash + 1);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket) || key === '') return bad('names no bucket and key');
+  if (key.split('/').some((seg) => seg === '.' || seg === '..')) return bad('has a . or .. segment');
+  return { SourceBucket: bucket, SourceKey: key, ...(versionId === undefined ? {} : { SourceVersionId: versionId }) };
 }
 
 /** What a protocol's decoder found: the operation, its resource hints, and every resource its model's paths reach. */

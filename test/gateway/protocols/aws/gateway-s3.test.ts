@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -50,6 +51,11 @@ forbid (principal, action == Gatehouse::Action::"aws:s3:DeleteObject", resource)
 @message("objects under secret/ are not read through the gateway")
 forbid (principal, action == Gatehouse::Action::"aws:s3:GetObject", resource)
   when { context.resources has Key && context.resources.Key like "secret/*" };
+
+@id("no-copy-out-of-other")
+@message("objects of other-bucket are not copied elsewhere")
+forbid (principal, action in [Gatehouse::Action::"aws:s3:CopyObject", Gatehouse::Action::"aws:s3:UploadPartCopy"], resource)
+  when { context.resources has SourceBucket && context.resources.SourceBucket == "other-bucket" };
 `;
 
 const REGION = 'eu-west-1';
@@ -391,6 +397,15 @@ describe('aws connection: S3 through the gateway with a real SDK', () => {
     const viaTicket = await rawGet(host, `/aws/s3v/${OTHER_BUCKET}/data.txt${presigned.search}`, {});
     expect(viaTicket).toEqual({ status: 200, body: 'judged object' });
     expect(front.records.slice(before).map((r) => [r.method, r.url, r.verified])).toEqual([['GET', `/${BUCKET}/${OTHER_BUCKET}/data.txt`, true]]);
+    client.destroy();
+  });
+
+  it('judges the object a copy reads: policy refuses a CopyObject out of a forbidden bucket; the upstream never sees it', async () => {
+    const { client } = await caller();
+    await client.send(new PutObjectCommand({ Bucket: OTHER_BUCKET, Key: 'copy-me.txt', Body: 'kept in other-bucket' }));
+    const from = front.records.length;
+    await expect(client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copied.txt', CopySource: `${OTHER_BUCKET}/copy-me.txt` }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(front.records.length).toBe(from);
     client.destroy();
   });
 

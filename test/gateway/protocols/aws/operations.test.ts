@@ -32,9 +32,9 @@ describe('AWS operation derivation from the shipped service models', () => {
     expect(derive(head('GET', '/b/k?x-id=GetObject&versionId=3'))).toEqual(['aws:s3:GetObject', 'read', { Bucket: 'b', Key: 'k' }]);
     expect(derive(head('GET', '/b/k?acl'))).toEqual(['aws:s3:GetObjectAcl', 'read', { Bucket: 'b', Key: 'k' }]);
     expect(derive(head('PUT', '/b/k'))).toEqual(['aws:s3:PutObject', 'write', { Bucket: 'b', Key: 'k' }]);
-    expect(derive(head('PUT', '/b/k', { headers: { 'x-amz-copy-source': '/src/k' } }))).toEqual(['aws:s3:CopyObject', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('PUT', '/b/k', { headers: { 'x-amz-copy-source': '/src/k' } }))).toEqual(['aws:s3:CopyObject', 'write', { Bucket: 'b', Key: 'k', SourceBucket: 'src', SourceKey: 'k' }]);
     expect(derive(head('PUT', '/b/k?partNumber=1&uploadId=u'))).toEqual(['aws:s3:UploadPart', 'write', { Bucket: 'b', Key: 'k' }]);
-    expect(derive(head('PUT', '/b/k?partNumber=1&uploadId=u', { headers: { 'x-amz-copy-source': '/s/k' } }))).toEqual(['aws:s3:UploadPartCopy', 'write', { Bucket: 'b', Key: 'k' }]);
+    expect(derive(head('PUT', '/b/k?partNumber=1&uploadId=u', { headers: { 'x-amz-copy-source': '/s/k' } }))).toEqual(['aws:s3:UploadPartCopy', 'write', { Bucket: 'b', Key: 'k', SourceBucket: 's', SourceKey: 'k' }]);
     expect(derive(head('DELETE', '/b/k'))).toEqual(['aws:s3:DeleteObject', 'write', { Bucket: 'b', Key: 'k' }]);
     expect(derive(head('POST', '/b?delete'))).toEqual(['aws:s3:DeleteObjects', 'write', { Bucket: 'b' }]);
     expect(derive(head('GET', '/b?list-type=2&prefix=d%2F'))).toEqual(['aws:s3:ListObjectsV2', 'read', { Bucket: 'b' }]);
@@ -54,7 +54,7 @@ describe('AWS operation derivation from the shipped service models', () => {
         const [path, literal = ''] = op.uri.split('?') as [string, string?];
         const concrete = path.replace(/\{[^}]+\}/g, 'v');
         const query = [...literal.split('&').filter((p) => p !== '' && !p.startsWith('x-id=')), ...(op.requiredQuery ?? []).map((q) => `${q}=1`)].join('&');
-        const headers = Object.fromEntries((op.requiredHeaders ?? []).map((h) => [h, 'x']));
+        const headers = Object.fromEntries((op.requiredHeaders ?? []).map((h) => [h, h === 'x-amz-copy-source' ? 'src/k' : 'x']));
         const target = `${op.bucket ? `/bucket${concrete === '/' ? '' : concrete}` : concrete}${query ? `?${query}` : ''}`;
         const got = derive(head(op.method, target, { headers }), service);
         if (Array.isArray(got) && got[0] === `aws:${service}:${name}`) outcomes.self!++;
@@ -100,6 +100,33 @@ describe('AWS operation derivation from the shipped service models', () => {
     expect(derive(head('GET', '/b/k?bad=%ZZ'))).toBe('GH_ERR_REQUEST_INVALID');
     expect(derive(head('POST', '/', { headers: { 'x-amz-target': 'Foo_20120810.GetItem' } }), 'foo')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
     expect(derive(head('POST', '/'), 'constructor')).toBe('GH_ERR_AWS_SERVICE_UNKNOWN');
+  });
+
+  it('S3 copies: the object read (x-amz-copy-source) is a resource hint; forms that are not one bucket and key are refused', () => {
+    const copy = (source: string): unknown => derive(head('PUT', '/dst/out.txt', { headers: { 'x-amz-copy-source': source } }));
+    const to = { Bucket: 'dst', Key: 'out.txt' };
+    expect(copy('/secret-bucket/dir/a%20b.txt')).toEqual(['aws:s3:CopyObject', 'write', { ...to, SourceBucket: 'secret-bucket', SourceKey: 'dir/a b.txt' }]);
+    expect(copy('secret-bucket/k?versionId=3HL4kqtJ')).toEqual(['aws:s3:CopyObject', 'write', { ...to, SourceBucket: 'secret-bucket', SourceKey: 'k', SourceVersionId: '3HL4kqtJ' }]);
+    expect(copy('src/a%2Fb')).toEqual(['aws:s3:CopyObject', 'write', { ...to, SourceBucket: 'src', SourceKey: 'a/b' }]);
+    expect(derive(head('PUT', '/dst/out.txt?partNumber=2&uploadId=u', { headers: { 'x-amz-copy-source': '/src/k' } }))).toEqual(['aws:s3:UploadPartCopy', 'write', { ...to, SourceBucket: 'src', SourceKey: 'k' }]);
+    for (const source of [
+      '/secret%252Fk', // encoded twice
+      '/src/%2525', // a literal %25 after one decoding
+      '/src/../secret/k',
+      '/src/a/./k',
+      '/src/k%00.txt',
+      '/src/k\x00',
+      'arn:aws:s3:eu-west-1:123456789012:accesspoint/ap/object/k',
+      'arn%3Aaws%3As3%3Aeu-west-1%3A123456789012%3Aaccesspoint%2Fap%2Fobject%2Fk',
+      '/src/k?versionId=1&x=2',
+      '/src/k?acl',
+      '/src',
+      '/src/',
+      '//k',
+      '/src/%ZZ',
+    ]) {
+      expect([source, copy(source)]).toEqual([source, 'GH_ERR_REQUEST_INVALID']);
+    }
   });
 
   it('JSON protocols: X-Amz-Target names the operation, well-known body members are the resource hints', () => {
