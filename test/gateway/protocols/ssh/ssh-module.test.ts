@@ -20,6 +20,10 @@ permit (principal in Gatehouse::Group::"developers", action in [Gatehouse::Actio
 @message("deploys need an approval")
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "deploy*" };
 forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { context.command like "touch *" };
+@id("review-plain-shells")
+@decision("review")
+@message("a shell without a terminal needs an approval")
+permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:shell", resource) when { !context.pty };
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:port-forward", resource) when { context.direction == "local" && context.host == "127.0.0.1" && context.port == ECHO_PORT };
 `;
 
@@ -233,6 +237,28 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     }
   }, 60_000);
 
+  it('holds a shell under a review policy: granted, the shell runs what is piped in; denied, it is refused with 126 and recorded', async () => {
+    const running = runSsh(env, keyPath, 'box', undefined, ['-T'], 'echo shell-$((6*7))\n');
+    const pending = await pendingApproval('ssh:shell');
+    expect(pending).toMatchObject({ protocol: 'ssh', connection: 'box', reasons: ['review-plain-shells'] });
+    await admin(`/api/approvals/${pending.id}/approve`, { method: 'POST', body: JSON.stringify({ reason: 'maintenance' }) });
+    expect(await running).toMatchObject({ code: 0, stdout: 'shell-42\n' });
+    const granted = await sessionWith('approval.requested', (p) => p.approvalId === pending.id);
+    expect(granted.find((e) => e.type === 'ssh.channel.open')?.payload).toMatchObject({ kind: 'shell', pty: null, decision: { effect: 'allow', code: 'approval.granted' } });
+
+    const marker = join(env.dir, 'shell-denied-marker');
+    const refused = runSsh(env, keyPath, 'box', undefined, ['-T'], `echo ran > ${marker}\n`);
+    const second = await pendingApproval('ssh:shell');
+    await admin(`/api/approvals/${second.id}/deny`, { method: 'POST', body: JSON.stringify({ reason: 'no' }) });
+    const r = await refused;
+    expect(r.code).toBe(REFUSED_EXIT_STATUS);
+    expect(r.stderr).toContain('gatehouse: GH_ERR_APPROVAL_DENIED (approval.denied)');
+    expect(existsSync(marker)).toBe(false);
+    const denied = await sessionWith('approval.requested', (p) => p.approvalId === second.id);
+    expect(denied.some((e) => e.type === 'approval.denied')).toBe(true);
+    expect(denied.some((e) => e.type === 'ssh.channel.open')).toBe(false);
+  }, 60_000);
+
   it('judges port forwarding: a local forward policy permits carries bytes and is recorded; others are refused and recorded', async () => {
     const echoPort = (echo.address() as net.AddressInfo).port;
     const allowed = await runSsh(env, keyPath, 'box', undefined, ['-W', `127.0.0.1:${echoPort}`], 'ping through the tunnel\n');
@@ -337,6 +363,26 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     }
     expect(n).toBe(data.length);
   }, 120_000);
+
+  it('multiplexes execs over one connection (Ansible-style ControlMaster/ControlPersist): each judged and recorded as its own channel', async () => {
+    const mux = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${join(env.dir, 'cm-%C')}`, '-o', 'ControlPersist=30'];
+    const n = 4;
+    try {
+      for (let i = 0; i < n; i++) expect(await runSsh(env, keyPath, 'box', `echo mux-${i}`, mux)).toMatchObject({ code: 0, stdout: `mux-${i}\n` });
+      // A denied one on the same connection is refused on its own channel; the others were not.
+      expect((await runSsh(env, keyPath, 'box', 'touch /tmp/gatehouse-mux', mux)).code).toBe(REFUSED_EXIT_STATUS);
+      const s = await sessionWith('ssh.channel.open', (p) => p.command === 'echo mux-0');
+      expect(s.filter((e) => e.type === 'ssh.session.open')).toHaveLength(1);
+      const opened = s.filter((e) => e.type === 'ssh.channel.open');
+      expect(opened.map((e) => e.payload.command)).toEqual(Array.from({ length: n }, (_, i) => `echo mux-${i}`));
+      expect(new Set(opened.map((e) => e.payload.channel)).size).toBe(n);
+      expect(opened.every((e) => (e.payload.decision as Record<string, unknown>).code === 'policy.permit')).toBe(true);
+      expect(s.filter((e) => e.type === 'ssh.exit')).toHaveLength(n);
+      expect(s.find((e) => e.type === 'policy.denied')?.payload).toMatchObject({ operation: 'exec touch /tmp/gatehouse-mux', code: 'policy.forbid' });
+    } finally {
+      await runSsh(env, keyPath, 'box', undefined, [...mux, '-O', 'exit']);
+    }
+  }, 60_000);
 
   it('serves many short exec sessions in a row (Ansible-style), each its own recorded and sealed session', async () => {
     const before = new Set((await events()).filter((e) => e.type === 'session.start').map((e) => e.session));
