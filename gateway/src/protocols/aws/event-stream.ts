@@ -51,6 +51,10 @@ export function isEventStream(contentType: string | string[] | undefined): boole
 export class EventStreamPassThrough implements HttpResponseRewrite {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Pending bytes needed before a drain can make progress: a prelude, then the whole message it declares. */
+  private needed = PRELUDE;
+  /** Bytes copied joining pending chunks (a seam for the test that joining stays linear in the stream). */
+  private joined = 0;
   private messages = 0;
   private bytes = 0;
   private readonly hash: Hash = createHash('sha256');
@@ -71,6 +75,11 @@ export class EventStreamPassThrough implements HttpResponseRewrite {
     return out;
   }
 
+  /** Bytes copied so far joining chunks (test seam). */
+  get joinedBytes(): number {
+    return this.joined;
+  }
+
   summary(): EventStreamSummary {
     this.digest ??= this.hash.copy().digest('hex');
     return {
@@ -84,8 +93,12 @@ export class EventStreamPassThrough implements HttpResponseRewrite {
 
   /** Every complete message in the buffer, checked, concatenated; the incomplete rest stays. */
   private drain(): Buffer {
-    if (this.pendingBytes < PRELUDE) return EMPTY;
+    // Joined only once a message is whole (its prelude checked as soon as it arrived): re-joining the
+    // pending bytes on every chunk would copy a large message over and over (quadratic).
+    if (this.pendingBytes < this.needed) return EMPTY;
+    if (this.pending.length > 1) this.joined += this.pendingBytes;
     let buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.needed = PRELUDE;
     let at = 0;
     while (buf.length - at >= PRELUDE) {
       const total = buf.readUInt32BE(at);
@@ -93,7 +106,10 @@ export class EventStreamPassThrough implements HttpResponseRewrite {
       if (crc32(buf.subarray(at, at + 8)) >>> 0 !== buf.readUInt32BE(at + 8)) throw malformed('a message prelude fails its CRC');
       if (total < MIN_MESSAGE || total > MAX_MESSAGE_BYTES) throw malformed(`a message declares ${total} bytes`);
       if (headersLength > total - MIN_MESSAGE) throw malformed('a message declares more header bytes than it holds');
-      if (buf.length - at < total) break;
+      if (buf.length - at < total) {
+        this.needed = total;
+        break;
+      }
       const message = buf.subarray(at, at + total);
       if (crc32(message.subarray(0, total - 4)) >>> 0 !== message.readUInt32BE(total - 4)) throw malformed('a message fails its CRC');
       this.note(readHeaders(message.subarray(PRELUDE, PRELUDE + headersLength)), message.subarray(PRELUDE + headersLength, total - 4));

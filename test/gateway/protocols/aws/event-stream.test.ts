@@ -42,6 +42,20 @@ describe('EventStreamPassThrough', () => {
     });
   });
 
+  it('joins a large message once it is whole, not on every piece (copies linear in the stream, not quadratic)', () => {
+    const big = message('chunk', 'x'.repeat(1024 * 1024));
+    const twice = Buffer.concat([big, big]);
+    const { out, pass } = feed(twice, 16 * 1024);
+    expect(out.equals(twice)).toBe(true);
+    expect(pass.summary()).toMatchObject({ messages: 2, events: { chunk: 2 } });
+    // Re-joining all pending bytes on each of the 64 pieces per message would copy about 64 MiB.
+    expect(pass.joinedBytes).toBeLessThanOrEqual(2 * twice.length);
+    // A broken prelude is still refused as soon as it arrives, before the message it declares.
+    const prelude = Buffer.from(big.subarray(0, 12));
+    prelude[11] = prelude[11]! ^ 0xff;
+    expect(() => new EventStreamPassThrough().push(prelude)).toThrow(/prelude fails its CRC/);
+  });
+
   it('holds a message back until it is whole', () => {
     const pass = new EventStreamPassThrough();
     const first = message('chunk', 'x'.repeat(100));
