@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startAwsFront, type AwsFront, type FrontAnswer } from '../../../support/aws-front';
 import { readEvents } from '../../../support/pg-gateway';
@@ -28,6 +29,9 @@ forbid (principal, action == Gatehouse::Action::"aws:lambda:Invoke", resource)
 const REGION = 'us-east-1';
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const BEDROCK_KEY = { accessKeyId: 'AKIABROKEREDBEDROCK1', secretAccessKey: 'brokered/bedrock/secret/EXAMPLE0000000000' };
+const SM_KEY = { accessKeyId: 'AKIABROKEREDSECRETS1', secretAccessKey: 'brokered/secrets/secret/EXAMPLE000000000' };
+/** The secret value the Secrets Manager stand-in answers with: it must reach the SDK and never a stored event. */
+const SECRET_STRING = `db-password-${randomBytes(12).toString('hex')}`;
 const LAMBDA_KEY = { accessKeyId: 'AKIABROKEREDLAMBDA01', secretAccessKey: 'brokered/lambda/secret/EXAMPLE00000000000' };
 
 type Json = Record<string, any>;
@@ -47,6 +51,8 @@ const STREAM = [
 let issuer: TestIssuer;
 let bedrockFront: AwsFront;
 let lambdaFront: AwsFront;
+let smFront: AwsFront;
+let sm: SecretsManagerClient;
 let gw: TestGateway;
 let bedrock: BedrockRuntimeClient;
 let lambda: LambdaClient;
@@ -76,8 +82,20 @@ beforeAll(async () => {
     region: REGION,
     answer: ({ url, body }) => ({ status: 200, headers: { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'x-amzn-requestid': 'lambda-1' }, body: [Buffer.from(JSON.stringify({ function: url.split('/')[3], echo: JSON.parse(body.toString() || 'null') }))] }),
   });
+  // A Secrets Manager stand-in (JSON 1.1): GetSecretValue answers the secret, as the service does.
+  smFront = await startAwsFront({
+    upstream: 'http://127.0.0.1:9',
+    credentials: () => SM_KEY,
+    service: 'secretsmanager',
+    region: REGION,
+    answer: ({ body }) => {
+      const { SecretId } = JSON.parse(body.toString()) as { SecretId: string };
+      const answer = { ARN: `arn:aws:secretsmanager:${REGION}:123456789012:secret:${SecretId}-AbCdEf`, Name: SecretId, VersionId: 'v1', SecretString: SECRET_STRING, VersionStages: ['AWSCURRENT'], CreatedDate: 1 };
+      return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'sm-1' }, body: [Buffer.from(JSON.stringify(answer))] };
+    },
+  });
   process.env.GH_TEST_RJ_KEYRING = JSON.stringify({ current: 'k1', keys: { k1: randomBytes(32).toString('base64') } });
-  Object.assign(process.env, { GH_TEST_RJ_BR_ID: BEDROCK_KEY.accessKeyId, GH_TEST_RJ_BR_SECRET: BEDROCK_KEY.secretAccessKey, GH_TEST_RJ_LA_ID: LAMBDA_KEY.accessKeyId, GH_TEST_RJ_LA_SECRET: LAMBDA_KEY.secretAccessKey });
+  Object.assign(process.env, { GH_TEST_RJ_BR_ID: BEDROCK_KEY.accessKeyId, GH_TEST_RJ_BR_SECRET: BEDROCK_KEY.secretAccessKey, GH_TEST_RJ_LA_ID: LAMBDA_KEY.accessKeyId, GH_TEST_RJ_LA_SECRET: LAMBDA_KEY.secretAccessKey, GH_TEST_RJ_SM_ID: SM_KEY.accessKeyId, GH_TEST_RJ_SM_SECRET: SM_KEY.secretAccessKey });
   const aws = (name: string, service: string, endpoint: string, id: string) => ({
     name,
     kind: 'aws',
@@ -91,7 +109,7 @@ beforeAll(async () => {
   gw = await startTestGateway(() => ({
     identity: { issuers: [{ name: 'corp', issuer: issuer.issuer, audiences: ['gatehouse'], algorithms: ['RS256'] }] },
     policy: { cedar: POLICY },
-    connections: [aws('bedrock', 'bedrock', bedrockFront.url, 'BR'), aws('lambda', 'lambda', lambdaFront.url, 'LA')],
+    connections: [aws('bedrock', 'bedrock', bedrockFront.url, 'BR'), aws('lambda', 'lambda', lambdaFront.url, 'LA'), { ...aws('secrets', 'secretsmanager', smFront.url, 'SM'), allowCredentialOperations: ['aws:secretsmanager:GetSecretValue'] }],
   }));
   const token = await issuer.mintToken({ sub: 'ada', groups: ['developers'] }, { ttlSeconds: 600 });
   // One credential for both connections (they share the scope "agents").
@@ -101,22 +119,36 @@ beforeAll(async () => {
   // The JavaScript Bedrock runtime client speaks HTTP/2 by default (for its bidirectional stream); the gateway speaks HTTP/1.1.
   bedrock = new BedrockRuntimeClient({ endpoint: `${gw.url}/aws/bedrock`, region: REGION, credentials, maxAttempts: 1, requestHandler: new NodeHttpHandler() });
   lambda = new LambdaClient({ endpoint: `${gw.url}/aws/lambda`, region: REGION, credentials, maxAttempts: 1 });
+  sm = new SecretsManagerClient({ endpoint: `${gw.url}/aws/secrets`, region: REGION, credentials, maxAttempts: 1 });
 }, 60_000);
 
 afterAll(async () => {
   bedrock?.destroy();
   lambda?.destroy();
+  sm?.destroy();
   await gw?.stop();
   await bedrockFront?.close();
   await lambdaFront?.close();
+  await smFront?.close();
   await issuer?.close();
-  for (const name of ['GH_TEST_RJ_KEYRING', 'GH_TEST_RJ_BR_ID', 'GH_TEST_RJ_BR_SECRET', 'GH_TEST_RJ_LA_ID', 'GH_TEST_RJ_LA_SECRET']) delete process.env[name];
+  for (const name of ['GH_TEST_RJ_KEYRING', 'GH_TEST_RJ_BR_ID', 'GH_TEST_RJ_BR_SECRET', 'GH_TEST_RJ_LA_ID', 'GH_TEST_RJ_LA_SECRET', 'GH_TEST_RJ_SM_ID', 'GH_TEST_RJ_SM_SECRET']) delete process.env[name];
 });
 
 async function responses(service: string): Promise<Json[]> {
   await gw.gateway.recorder.flush();
   return ((await readEvents(gw.gateway.sink)) as Json[]).filter((e) => e.type === 'aws.response' && e.payload.service === service);
 }
+
+describe('Secrets Manager (JSON 1.1): an allowed GetSecretValue', () => {
+  it('reaches the SDK with its SecretString, which appears in no stored event (the answer is never recorded)', async () => {
+    const out = await sm.send(new GetSecretValueCommand({ SecretId: 'prod/db' }));
+    expect(out.SecretString).toBe(SECRET_STRING);
+    expect(smFront.records.map((r) => [r.method, r.verified, r.accessKeyId])).toEqual([['POST', true, SM_KEY.accessKeyId]]);
+    const recorded = (await responses('secretsmanager')).at(-1)!;
+    expect(recorded.payload).toMatchObject({ action: 'aws:secretsmanager:GetSecretValue', resources: { SecretId: 'prod/db' }, status: 200, bodyOmitted: true });
+    expect(JSON.stringify(await readEvents(gw.gateway.sink))).not.toContain(SECRET_STRING);
+  });
+});
 
 describe('REST-JSON services through the gateway (models from the SDK clients)', () => {
   it('Bedrock Converse: judged as aws:bedrock:Converse on its model id, re-signed (encoded path) and verified upstream', async () => {
