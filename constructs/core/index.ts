@@ -3,3 +3,4 @@ export * from './gatehouse-props';
 export * from './gateway-config';
 export * from './gateway-ports';
 export * from './image-files';
+export * from './stack-outputs';

@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/aws/index'; // the sources: a directory import would follow constructs/aws/package.json to its compiled build
+import { cfnOutputId as out } from '../../constructs/core/stack-outputs';
 import { emittedConfigProblems } from '../gateway-config-check';
 import { PLACEHOLDER_CERTIFICATE_ARN, type ReferenceSettings } from './settings';
 
@@ -81,17 +82,17 @@ export class GatehouseStack extends Stack {
     const configYaml = String((this.gatehouse.gateway.configParameter.node.defaultChild as ssm.CfnParameter).value);
     this.node.addValidation({ validate: () => emittedConfigProblems(configYaml).map((p) => `gateway configuration: ${p}`) });
 
-    new CfnOutput(this, 'GatewayDnsName', {
+    new CfnOutput(this, out('gatewayAddress'), {
       description: 'Internal load balancer: HTTP on 443, admin on 9443 (point a private DNS name at it)',
       value: this.gatehouse.gateway.dnsName,
     });
-    new CfnOutput(this, 'RecordBucket', { value: this.gatehouse.records.bucket.bucketName });
-    new CfnOutput(this, 'SigningKeyArn', { value: this.gatehouse.signingKey.key.keyArn });
+    new CfnOutput(this, out('records'), { value: this.gatehouse.records.bucket.bucketName });
+    new CfnOutput(this, out('signingKey'), { value: this.gatehouse.signingKey.key.keyArn });
     for (const [name, secret] of this.gatehouse.credentials.secrets) {
-      new CfnOutput(this, `CredentialSecret-${name}`, { description: `Put the credential of connection "${name}" here`, value: secret.secretArn });
+      new CfnOutput(this, out('credentials', name), { description: `Put the credential of connection "${name}" here`, value: secret.secretArn });
     }
     for (const [name, federation] of this.gatehouse.federations) {
-      new CfnOutput(this, `FederationRole-${name}`, { value: federation.role.roleArn });
+      new CfnOutput(this, out('federation', name), { value: federation.role.roleArn });
     }
   }
 }

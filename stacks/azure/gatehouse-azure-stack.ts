@@ -2,6 +2,7 @@ import { AzurermProvider, DataAzurermClientConfig, ResourceGroup } from '../../c
 import { Annotations, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/azure/gatehouse';
+import { terraformOutputName as out } from '../../constructs/core/stack-outputs';
 import { emittedConfigProblems } from '../gateway-config-check';
 import { PLACEHOLDER_DEPLOYER_CIDR, PLACEHOLDER_IMAGE, type AzureSettings } from './settings';
 
@@ -65,16 +66,16 @@ export class GatehouseAzureStack extends TerraformStack {
     const g = this.gatehouse;
     // The document every app runs with, checked by the gateway's own parser at synth.
     this.node.addValidation({ validate: () => emittedConfigProblems(g.gateway.configYaml).map((p) => `gateway configuration: ${p}`) });
-    new TerraformOutput(this, 'gateway_fqdn', { description: 'HTTPS endpoint inside the VNet', value: g.gateway.fqdnOf('http') });
-    new TerraformOutput(this, 'admin_fqdn', { value: g.gateway.fqdnOf('admin') });
-    new TerraformOutput(this, 'record_container', { value: `${g.records.blobEndpoint}${g.records.container.name}` });
-    new TerraformOutput(this, 'key_vault_name', { description: 'Put each connection\'s credential here (gatehouse-<connection>)', value: g.credentials.vaultName });
-    new TerraformOutput(this, 'signing_key_id', { description: 'Record-signing key (for gatehouse verify)', value: g.signingKey.versionlessId });
-    new TerraformOutput(this, 'gateway_identity_client_id', { value: g.gatewayIdentity.clientId });
-    if (g.database) new TerraformOutput(this, 'database_fqdn', { value: g.database.fqdn });
-    if (g.stateBootstrap) new TerraformOutput(this, 'state_bootstrap_job', { description: 'az containerapp job start -n <this> (it also runs every 5 minutes)', value: g.stateBootstrap.job.name });
+    new TerraformOutput(this, out('gatewayAddress'), { description: 'HTTPS endpoint inside the VNet', value: g.gateway.fqdnOf('http') });
+    new TerraformOutput(this, out('adminAddress'), { value: g.gateway.fqdnOf('admin') });
+    new TerraformOutput(this, out('records'), { value: `${g.records.blobEndpoint}${g.records.container.name}` });
+    new TerraformOutput(this, out('credentials'), { description: 'Put each connection\'s credential here (gatehouse-<connection>)', value: g.credentials.vaultName });
+    new TerraformOutput(this, out('signingKey'), { description: 'Record-signing key (for gatehouse verify)', value: g.signingKey.versionlessId });
+    new TerraformOutput(this, out('gatewayIdentity'), { value: g.gatewayIdentity.clientId });
+    if (g.database) new TerraformOutput(this, out('databaseAddress'), { value: g.database.fqdn });
+    if (g.stateBootstrap) new TerraformOutput(this, out('stateBootstrap'), { description: 'az containerapp job start -n <this> (it also runs every 5 minutes)', value: g.stateBootstrap.job.name });
     for (const [name, identity] of g.federations) {
-      new TerraformOutput(this, `federated_client_id_${name.replace(/-/g, '_')}`, { value: identity.clientId });
+      new TerraformOutput(this, out('federation', name), { value: identity.clientId });
     }
   }
 }

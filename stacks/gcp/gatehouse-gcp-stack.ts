@@ -2,6 +2,7 @@ import { GoogleProvider } from '../../constructs/gcp/providers';
 import { Annotations, TerraformOutput, TerraformStack, dependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import { Gatehouse } from '../../constructs/gcp/gatehouse';
+import { terraformOutputName as out } from '../../constructs/core/stack-outputs';
 import { emittedConfigProblems } from '../gateway-config-check';
 import { ImageBuildAccount } from '../../constructs/gcp/image-build-account';
 import { ImageRepository } from '../../constructs/gcp/image-repository';
@@ -27,13 +28,13 @@ export class GatehouseGcpFoundationStack extends TerraformStack {
     const apis = new ProjectServices(this, 'Apis', { project: settings.project, services: FOUNDATION_APIS });
     this.repository = new ImageRepository(this, 'Images', { project: settings.project, location: settings.region });
     this.repository.repository.dependsOn = apis.services.map((s) => dependable(s));
-    new TerraformOutput(this, 'image_repository', { value: `${settings.region}-docker.pkg.dev/${settings.project}/${this.repository.repositoryId}` });
+    new TerraformOutput(this, out('imageRepository'), { value: `${settings.region}-docker.pkg.dev/${settings.project}/${this.repository.repositoryId}` });
     this.imageBuild = new ImageBuildAccount(this, 'ImageBuild', { project: settings.project, location: settings.region, repository: this.repository });
     this.imageBuild.account.dependsOn = apis.services.map((s) => dependable(s));
     this.imageBuild.sourceBucket.dependsOn = apis.services.map((s) => dependable(s));
     // For `gcloud builds submit --service-account … --gcs-source-staging-dir …` (docs/gcp.md, step 3).
-    new TerraformOutput(this, 'image_build_service_account', { value: this.imageBuild.account.email });
-    new TerraformOutput(this, 'image_build_source_dir', { value: this.imageBuild.sourceStagingDir });
+    new TerraformOutput(this, out('imageBuildIdentity'), { value: this.imageBuild.account.email });
+    new TerraformOutput(this, out('imageBuildSourceDir'), { value: this.imageBuild.sourceStagingDir });
   }
 }
 
@@ -82,19 +83,19 @@ export class GatehouseGcpStack extends TerraformStack {
         ...(g.tcp ? emittedConfigProblems(g.tcp.configYaml).map((p) => `TCP instances' gateway configuration: ${p}`) : []),
       ],
     });
-    if (g.gateway) new TerraformOutput(this, 'gateway_uri', { description: 'Internal ingress: reachable from the VPC only', value: g.gateway.uri });
-    new TerraformOutput(this, 'gateway_service_account', { value: g.gatewayIdentity.email });
-    new TerraformOutput(this, 'record_bucket', { value: g.records.bucket.name });
-    new TerraformOutput(this, 'signing_key', { description: 'Verifiers fetch its public key (gatehouse verify)', value: g.keys.signingKeyReference });
-    new TerraformOutput(this, 'secrets_to_fill', {
+    if (g.gateway) new TerraformOutput(this, out('gatewayAddress'), { description: 'Internal ingress: reachable from the VPC only', value: g.gateway.uri });
+    new TerraformOutput(this, out('gatewayIdentity'), { value: g.gatewayIdentity.email });
+    new TerraformOutput(this, out('records'), { value: g.records.bucket.name });
+    new TerraformOutput(this, out('signingKey'), { description: 'Verifiers fetch its public key (gatehouse verify)', value: g.keys.signingKeyReference });
+    new TerraformOutput(this, out('credentials'), {
       description: 'Add a version to each (gcloud secrets versions add); until then only that connection fails',
       value: settings.connections.filter((c) => !c.secret && g.credentials.secrets.has(c.name)).map((c) => g.credentials.secrets.get(c.name)!.secretId),
     });
-    if (g.stateBootstrap) new TerraformOutput(this, 'state_bootstrap_job', { description: 'gcloud run jobs execute <this> --wait', value: g.stateBootstrap.job.name });
-    if (g.tcp) new TerraformOutput(this, 'tcp_address', { description: `TCP protocols on ports ${g.tcp.ports.join(', ')}`, value: g.tcp.address });
-    if (g.database) new TerraformOutput(this, 'database_private_ip', { value: g.database.privateIp });
+    if (g.stateBootstrap) new TerraformOutput(this, out('stateBootstrap'), { description: 'gcloud run jobs execute <this> --wait', value: g.stateBootstrap.job.name });
+    if (g.tcp) new TerraformOutput(this, out('tcpAddress'), { description: `TCP protocols on ports ${g.tcp.ports.join(', ')}`, value: g.tcp.address });
+    if (g.database) new TerraformOutput(this, out('databaseAddress'), { value: g.database.privateIp });
     for (const [name, federation] of g.federations) {
-      new TerraformOutput(this, `federation_provider_${name.replace(/-/g, '_')}`, { value: federation.provider.name });
+      new TerraformOutput(this, out('federation', name), { value: federation.provider.name });
     }
   }
 }

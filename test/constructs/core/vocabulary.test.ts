@@ -3,6 +3,7 @@ import ts from 'typescript';
 import { SETTING_KEYS as AWS_SETTING_KEYS } from '../../../stacks/aws/settings';
 import { AZURE_SETTING_KEYS } from '../../../stacks/azure/settings';
 import { GCP_SETTING_KEYS } from '../../../stacks/gcp/settings';
+import { STACK_OUTPUTS, cfnOutputId, terraformOutputName } from '../../../constructs/core/stack-outputs';
 
 /**
  * One vocabulary across clouds (issue 17, point 8): the table at the top of
@@ -124,6 +125,66 @@ test('the guides use the shared names: retired ones appear only where a rename i
     // A rename note may wrap over lines: the paragraph that says "renamed" is exempt.
     const paragraphs = readFileSync(path, 'utf8').split(/\n\s*\n/).filter((p) => !/\brenamed\b/.test(p));
     return retired.filter((name) => paragraphs.some((p) => p.includes(name))).map((name) => `${path}: ${name}`);
+  });
+  expect(found).toEqual([]);
+});
+
+/**
+ * Outputs (issue 17, point 8): constructs/core/stack-outputs.ts names each concept once; the three
+ * reference stacks name every output through it (here, from their sources; the stack tests check
+ * the synthesized outputs against the table). So a concept on several clouds has one name.
+ */
+const STACK_SOURCES: Record<Cloud, string> = {
+  aws: 'stacks/aws/gatehouse-stack.ts', azure: 'stacks/azure/gatehouse-azure-stack.ts', gcp: 'stacks/gcp/gatehouse-gcp-stack.ts',
+};
+
+function outputConcepts(cloud: Cloud): string[] {
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isNewExpression(node) && /^(CfnOutput|TerraformOutput)$/.test(node.expression.getText())) {
+      const id = node.arguments?.[1];
+      // Only `out('<concept>'[, name])`: a literal id would bypass the table.
+      if (!id || !ts.isCallExpression(id) || id.expression.getText() !== 'out' || !ts.isStringLiteral(id.arguments[0]!)) {
+        throw new Error(`${STACK_SOURCES[cloud]}: output id ${id?.getText()} is not out('<concept>')`);
+      }
+      found.push(`${id.arguments[0].text}${id.arguments.length > 1 ? '*' : ''}`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(parse(STACK_SOURCES[cloud]));
+  return found;
+}
+
+test.each(clouds)('every output of the %s reference stack is named through the output table, with the shape the table gives it', (cloud) => {
+  const used = outputConcepts(cloud);
+  expect(used.length).toBeGreaterThanOrEqual(5);
+  const table = STACK_OUTPUTS as Record<string, { on: Partial<Record<Cloud, string>> }>;
+  const expected = Object.entries(table).filter(([, c]) => c.on[cloud]).map(([k, c]) => `${k}${c.on[cloud] === 'perName' ? '*' : ''}`);
+  expect([...used].sort()).toEqual(expected.sort());
+});
+
+test('the output table derives one CloudFormation id and one Terraform name per concept, the same words in both', () => {
+  const concepts = Object.keys(STACK_OUTPUTS) as (keyof typeof STACK_OUTPUTS)[];
+  expect(concepts).toEqual(expect.arrayContaining(['gatewayAddress', 'signingKey', 'records', 'federation', 'credentials', 'gatewayIdentity', 'stateBootstrap']));
+  const cfn = concepts.map((c) => cfnOutputId(c));
+  const tf = concepts.map((c) => terraformOutputName(c));
+  expect(new Set(cfn).size).toBe(concepts.length);
+  expect(new Set(tf).size).toBe(concepts.length);
+  for (const id of cfn) expect(id).toMatch(/^[A-Z][A-Za-z0-9]*$/);
+  for (const name of tf) expect(name).toMatch(/^[a-z][a-z0-9_]*$/);
+  expect(cfn.map((c) => c.toLowerCase())).toEqual(tf.map((t) => t.replace(/_/g, '')));
+  expect([cfnOutputId('gatewayAddress'), terraformOutputName('gatewayAddress')]).toEqual(['GatewayAddress', 'gateway_address']);
+  expect([cfnOutputId('federation', 'ci-runner'), terraformOutputName('federation', 'ci-runner')]).toEqual(['FederationCiRunner', 'federation_ci_runner']);
+});
+
+test('the guides name no retired output', () => {
+  const retired = ['GatewayDnsName', 'SigningKeyArn', 'CredentialSecret', 'FederationRole-', 'FederationRole<', 'gateway_fqdn', 'admin_fqdn', 'record_container',
+    'key_vault_name', 'signing_key_id', 'gateway_identity_client_id', 'database_fqdn', 'state_bootstrap_job', 'federated_client_id', 'gateway_uri',
+    'gateway_service_account', 'record_bucket', 'secrets_to_fill', 'database_private_ip', 'federation_provider', 'image_build_service_account'];
+  const guides = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const found = guides.flatMap((path) => {
+    const text = readFileSync(path, 'utf8');
+    return retired.filter((name) => text.includes(name)).map((name) => `${path}: ${name}`);
   });
   expect(found).toEqual([]);
 });

@@ -9,6 +9,7 @@ import { GatehouseStack } from '../../../stacks/aws/gatehouse-stack';
 import { readSettings } from '../../../stacks/aws/settings';
 import { IMAGE_FIXTURE, cdkJsonContext } from '../../constructs/aws/helpers';
 import { checkEmittedConfig, renderCfnValue } from '../../support/gateway-config';
+import { outputsNotInTable } from '../../support/stack-outputs';
 
 const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 
@@ -149,9 +150,15 @@ describe('reference stack (stacks/aws)', () => {
     expect(() => readSettings({ ...context, 'gatehouse:connections': bad })).toThrow(/gatehouse:connections\[0\].spec: upstream: .*\n.*route/);
   });
 
-  test('template snapshot', () => {
+  test('template snapshot', () => { // and every output is named by the shared output table (constructs/core/stack-outputs.ts)
     const { stack } = referenceApp(false);
-    expect(Template.fromStack(stack).toJSON()).toMatchSnapshot();
+    const json = Template.fromStack(stack).toJSON();
+    expect(json).toMatchSnapshot();
+    const outputs = Object.keys(json.Outputs);
+    const names = [...stack.gatehouse.credentials.secrets.keys(), ...stack.gatehouse.federations.keys()];
+    expect(outputsNotInTable('aws', outputs, names)).toEqual([]);
+    expect(outputs).toEqual(expect.arrayContaining(['GatewayAddress', 'Records', 'SigningKey']));
+    expect(outputs.filter((o) => o.startsWith('Credentials'))).toHaveLength(stack.gatehouse.credentials.secrets.size);
   });
 
   test('a placeholder certificate warns instead of failing synthesis', () => {

@@ -5,6 +5,7 @@ import { readAzureSettings } from '../../../stacks/azure/settings';
 import { Testing } from '../../support/cdktf';
 import { BAD_CONNECTION_SPECS, connectionsOfEveryKind } from '../../support/connection-specs';
 import { checkEmittedConfig } from '../../support/gateway-config';
+import { outputsNotInTable } from '../../support/stack-outputs';
 
 const context = () => JSON.parse(readFileSync('cdktf.json', 'utf8')).context;
 const settingsFromFile = () => readAzureSettings(context()['gatehouse:azure']);
@@ -25,6 +26,13 @@ describe('reference stack (stacks/azure)', () => {
   // after creation and on every read (waitForDataPlaneToBecomeAvailableForAccount in
   // storage_account_data_plane_helpers.go tolerates connection errors only, not the 403 a private
   // account answers), so the first apply from outside the VNet fails.
+  test('every output is named by the shared output table (constructs/core/stack-outputs.ts)', () => {
+    const settings = settingsFromFile();
+    const outputs = Object.keys(json.output);
+    expect(outputsNotInTable('azure', outputs, settings.issuers.map((i) => i.name))).toEqual([]);
+    expect(outputs).toEqual(expect.arrayContaining(['gateway_address', 'records', 'signing_key', 'credentials', 'gateway_identity', 'federation_github']));
+  });
+
   test('the provider stays off the storage data plane and uses Entra ID for storage', () => {
     expect(json.provider.azurerm[0].features[0].storage).toEqual([{ data_plane_available: false }]);
     expect(json.provider.azurerm[0].storage_use_azuread).toBe(true);

@@ -5,6 +5,7 @@ import { readGcpSettings } from '../../../stacks/gcp/settings';
 import { Testing } from '../../support/cdktf';
 import { BAD_CONNECTION_SPECS, connectionsOfEveryKind } from '../../support/connection-specs';
 import { checkEmittedConfig } from '../../support/gateway-config';
+import { outputsNotInTable } from '../../support/stack-outputs';
 const context = JSON.parse(readFileSync('cdktf.json', 'utf8')).context;
 const settings = () => readGcpSettings(context['gatehouse:gcp']);
 
@@ -15,6 +16,14 @@ describe('reference stacks (stacks/gcp)', () => {
     // Synthesis with validation (construct validations run) once; the rest reads this JSON.
     json = JSON.parse(Testing.synth(new GatehouseGcpStack(Testing.app(), 'gatehouse-gcp', settings()), true));
     yaml = (Object.values(json.resource.google_cloud_run_v2_service)[0] as any).template.containers[0].env[0].value;
+  });
+
+  test('every output of both stacks is named by the shared output table (constructs/core/stack-outputs.ts)', () => {
+    const outputs = Object.keys(json.output);
+    expect(outputsNotInTable('gcp', outputs, settings().issuers.map((i) => i.name))).toEqual([]);
+    expect(outputs).toEqual(expect.arrayContaining(['gateway_address', 'records', 'signing_key', 'credentials', 'gateway_identity', 'federation_github']));
+    const foundation = JSON.parse(Testing.synth(new GatehouseGcpFoundationStack(Testing.app(), 'f', settings())));
+    expect(outputsNotInTable('gcp', Object.keys(foundation.output), [])).toEqual([]);
   });
 
   test('the provider is pinned to the configured project and region', () => {
@@ -78,7 +87,7 @@ describe('reference stacks (stacks/gcp)', () => {
     const source = Object.values(foundation.resource.google_storage_bucket)[0] as any;
     expect(source).toMatchObject({ name: 'my-gatehouse-project-gatehouse-build-source', uniform_bucket_level_access: true, public_access_prevention: 'enforced' });
     expect(Object.values(foundation.resource.google_storage_bucket_iam_member)).toEqual([expect.objectContaining({ role: 'roles/storage.objectViewer', member: expect.stringMatching(email) })]);
-    expect(foundation.output.image_build_service_account.value).toMatch(email);
+    expect(foundation.output.image_build_identity.value).toMatch(email);
     const docs = readFileSync('docs/gcp.md', 'utf8');
     expect(docs).toContain('--service-account "projects/$PROJECT/serviceAccounts/gatehouse-image-build@$PROJECT.iam.gserviceaccount.com"');
     expect(docs).toContain('--gcs-source-staging-dir "gs://$PROJECT-gatehouse-build-source/source"');
