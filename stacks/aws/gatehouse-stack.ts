@@ -88,6 +88,7 @@ export class GatehouseStack extends Stack {
     });
     new CfnOutput(this, out('records'), { value: this.gatehouse.records.bucket.bucketName });
     new CfnOutput(this, out('signingKey'), { value: this.gatehouse.signingKey.key.keyArn });
+    new CfnOutput(this, out('gatewayIdentity'), { description: 'The task role the gateway runs as (for grants you add)', value: this.gatehouse.gatewayIdentity.roleArn });
     for (const [name, secret] of this.gatehouse.credentials.secrets) {
       new CfnOutput(this, out('credentials', name), { description: `Put the credential of connection "${name}" here`, value: secret.secretArn });
     }

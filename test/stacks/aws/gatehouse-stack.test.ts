@@ -157,7 +157,7 @@ describe('reference stack (stacks/aws)', () => {
     const outputs = Object.keys(json.Outputs);
     const names = [...stack.gatehouse.credentials.secrets.keys(), ...stack.gatehouse.federations.keys()];
     expect(outputsNotInTable('aws', outputs, names)).toEqual([]);
-    expect(outputs).toEqual(expect.arrayContaining(['GatewayAddress', 'Records', 'SigningKey']));
+    expect(outputs).toEqual(expect.arrayContaining(['GatewayAddress', 'Records', 'SigningKey', 'GatewayIdentity']));
     expect(outputs.filter((o) => o.startsWith('Credentials'))).toHaveLength(stack.gatehouse.credentials.secrets.size);
   });
 
