@@ -355,6 +355,29 @@ export interface SshForwardClosePayload {
   readonly bytesOut: number;
 }
 
+/**
+ * Agent forwarding (`ssh -A`) that policy allowed (`ssh:agent-forward`) on a session channel,
+ * recorded with its decision before it is requested on the upstream session channel.
+ */
+export interface SshAgentForwardPayload extends OperationEvent {
+  /** The session channel the client asked on. */
+  readonly channel: number;
+}
+
+/**
+ * One agent channel the upstream host opened ended: bytes each way, counted only. The agent
+ * protocol (key blobs, data to sign, signatures) is never parsed or recorded.
+ */
+export interface SshAgentUsePayload {
+  /** Numbers the agent channels on the client connection. */
+  readonly use: number;
+  /** Milliseconds it was open. */
+  readonly t: number;
+  /** Bytes from the upstream host to the client's agent (requests), and back (answers). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
 /** A terminal's size (pty-req, window-change): columns and rows. */
 export interface SshPtySize {
   readonly term?: string;
@@ -718,6 +741,8 @@ export const EVENT_CATALOG = {
   'git.push.partial': event<GitPushPartialPayload>()('info', 'GH2402I', 'A non-atomic push forwarded in part: the refs forwarded, the refs refused with their reasons, the size of the request as forwarded.'),
   'ssh.forward.open': event<SshForwardOpenPayload>()('info', 'GH2306I', 'A local port forward policy allowed, recorded (with its decision) before it is opened upstream.'),
   'ssh.forward.close': event<SshForwardClosePayload>()('info', 'GH2307I', 'A port forward ended: bytes each way (counted, not recorded) and how long it was open.'),
+  'ssh.agent.forward': event<SshAgentForwardPayload>()('info', 'GH2314I', 'Agent forwarding policy allowed on a session channel, recorded (with its decision) before it is requested upstream.'),
+  'ssh.agent.use': event<SshAgentUsePayload>()('info', 'GH2315I', "One agent channel from the upstream host to the client's agent ended: bytes each way (counted; the agent protocol is never recorded) and how long it was open."),
   'ssh.sftp.open': event<SshSftpOpenPayload>()('info', 'GH2308I', 'The SFTP subsystem policy allowed, recorded (with its decision) before it is opened upstream.'),
   'ssh.sftp.request': event<SshSftpRequestPayload>()('info', 'GH2309I', 'An SFTP file operation policy allowed (canonical path), recorded before it is forwarded.'),
   'ssh.sftp.result': event<SshSftpResultPayload>()('info', 'GH2310I', "The server's answer to a recorded SFTP file operation."),

@@ -8,6 +8,7 @@ import type { ClientInfo, GatewaySession, Pipeline, RequestEvent, SshPtySize } f
 import type { EventType } from '../../recording/event-catalog';
 import { DECISION_CODES, type DecisionCode, type Operation } from '../../policy/decision';
 import { closeTcpGracefully, listenTcp } from '../kit/tcp-listener';
+import { ForwardedAgent, openClientAgentChannel } from './agent-forward';
 import { bridgeChannel } from './channel';
 import { answerOnChannel, sshReason, sshRefusalReason } from './errors';
 import type { DeviceAuthorization, DeviceLogin } from './device-login';
@@ -98,6 +99,8 @@ interface Conn {
   open: number;
   draining: boolean;
   ready: Promise<Ready> | undefined;
+  /** The request id of the latest allowed agent forwarding (its uses are recorded under it). */
+  agentRequestId?: string;
 }
 
 function ptySize(pty: PseudoTtyInfo | undefined): SshPtySize | null {
@@ -115,7 +118,8 @@ function operation(action: string, attributes: Operation['attributes'], summary:
  * and the pinned host key, judges each shell and exec channel through `session.admit`
  * (`ssh:shell`, `ssh:exec` with the command in context), records every channel's bytes, and
  * bridges SFTP judging every file operation (sftp/bridge.ts), and refuses what it cannot judge and
- * record yet: remote forwarding, agent forwarding, X11 and other subsystems. Listens on the protocol kit's TCP harness and closes gracefully.
+ * record yet: remote forwarding, X11 and other subsystems. Agent forwarding is off unless policy
+ * permits `ssh:agent-forward` (then the agent channels the upstream opens are piped to the client's agent, their bytes counted). Listens on the protocol kit's TCP harness and closes gracefully.
  */
 export class SshGateway {
   private tcp: net.Server | undefined;
@@ -429,10 +433,18 @@ export class SshGateway {
       if (registering) return;
       if (login === undefined || this.draining) return client.end();
       const l = login;
-      conn.ready = this.open(l, info);
+      const agent = new ForwardedAgent(this.options.now ?? Date.now);
+      conn.ready = this.open(l, info, agent);
       conn.ready.then(
         (r) => {
           this.liveSessions.add(r.session);
+          // Only reached once policy allowed agent forwarding and it was requested upstream (ssh2
+          // refuses agent channels otherwise): each is opened to the client and counted.
+          let uses = 0;
+          agent.attach(
+            (cb) => openClientAgentChannel(client, cb),
+            (counts) => void r.session.recordOutcome('ssh.agent.use', { use: uses++, ...counts }, conn.agentRequestId),
+          );
           // The key's (or device sign-in's) expiry ends the connection (new channels check it too).
           expiry = setTimeout(() => this.endConn(conn, expiredMessage(l)), Math.min(Math.max(0, l.expiresAt - this.now()), 2_147_000_000));
           expiry.unref();
@@ -506,8 +518,15 @@ export class SshGateway {
       });
       s.on('env', (_accept, reject) => reject?.());
       s.on('signal', (accept) => accept?.());
-      s.on('auth-agent', (_accept, reject) => {
-        this.refuse(conn.ready, operation('ssh:agent-forward', {}, 'agent forwarding'), DECISION_CODES.sshAgentForward, () => reject?.());
+      // Judged when asked (before the shell or exec it is for); the channel then waits for the
+      // judgment and asks for forwarding upstream only when it was allowed.
+      let agentAllowed: Promise<boolean> | undefined;
+      s.on('auth-agent', (accept, reject) => {
+        agentAllowed = this.agentForward(conn, login, channel);
+        agentAllowed.then(
+          (ok) => (ok ? accept?.() : reject?.()),
+          () => reject?.(),
+        );
       });
       s.on('x11', (_accept, reject) => {
         this.refuse(conn.ready, operation('ssh:x11', {}, 'X11 forwarding'), DECISION_CODES.sshPortForward, () => reject?.());
@@ -531,7 +550,7 @@ export class SshGateway {
         // approval still tells it why (endConn), and it is then not bridged.
         conn.streams.add(stream);
         stream.once('close', () => conn.streams.delete(stream));
-        this.channel(conn, login, channel, op, kind, command, () => pty, stream).then(
+        this.channel(conn, login, channel, op, kind, command, () => pty, stream, agentAllowed).then(
           (r) => (resize = r),
           (e: unknown) => {
             logger.error({ err: (e as Error)?.message }, 'ssh channel failed');
@@ -604,14 +623,14 @@ export class SshGateway {
   }
 
   /** After authentication: the gateway session, then the upstream connection (recorded either way). */
-  private async open(login: Login, info: Ssh2ClientInfo): Promise<Ready> {
+  private async open(login: Login, info: Ssh2ClientInfo, agent: ForwardedAgent): Promise<Ready> {
     const { pipeline } = this.options;
     const { principal, connection, keyFingerprint, requestedUser } = login;
     const session = await pipeline.openSession(principal, connection, 'ssh', { address: info.ip, port: info.port, userAgent: info.header.versions.software });
     const upstreamName = `${connection.upstream.host}:${connection.upstream.port}`;
     try {
       const key = await pipeline.secrets.get(connection.upstream.privateKey);
-      const up = await connectUpstream(connection, key, this.options.upstreamTimeoutMs ?? 10_000);
+      const up = await connectUpstream(connection, key, this.options.upstreamTimeoutMs ?? 10_000, agent);
       await session.recordRequest('ssh.session.open', {
         upstream: upstreamName,
         upstreamUser: connection.upstream.user,
@@ -685,6 +704,26 @@ export class SshGateway {
     };
     down.once('close', done);
     up.once('close', done);
+  }
+
+  /**
+   * Agent forwarding asked on a session channel: judged as `ssh:agent-forward` (a denial, by
+   * default for want of a permit, is recorded as policy.denied), recorded as `ssh.agent.forward`
+   * when allowed. Never throws: anything but an allow is false.
+   */
+  private async agentForward(conn: Conn, login: Login | undefined, channel: number): Promise<boolean> {
+    if (conn.ready === undefined || login === undefined || !this.stillValid(login) || this.draining) return false;
+    const r = await conn.ready.catch(() => undefined);
+    if (r === undefined) return false;
+    const requestId = r.session.newRequestId();
+    try {
+      const decision = await r.session.admit(operation('ssh:agent-forward', {}, 'agent forwarding'), requestId, { type: 'ssh.agent.forward', payload: { channel } });
+      if (decision.effect !== 'allow') return false;
+    } catch {
+      return false;
+    }
+    conn.agentRequestId = requestId;
+    return true;
   }
 
   /** Refuses a channel or request kind: recorded as policy.denied, then rejected on the wire. */
@@ -788,6 +827,7 @@ export class SshGateway {
     command: string | null,
     size: () => PseudoTtyInfo | undefined,
     stream: ServerChannel,
+    agentAllowed: Promise<boolean> | undefined,
   ): Promise<((cols: number, rows: number, width: number, height: number) => void) | undefined> {
     // The size the channel asked for (recorded at its open), and the latest one from each step on:
     // window changes keep arriving while the channel is judged, held and opened upstream.
@@ -799,9 +839,10 @@ export class SshGateway {
     // Opened upstream at the latest size, so a command that reads it at once sees the real one.
     const latest = size();
     const ptyOptions = latest === undefined ? undefined : { rows: latest.rows, cols: latest.cols, height: latest.height, width: latest.width, term: latest.term };
+    const agentForward = (await agentAllowed?.catch(() => false)) === true;
     let up;
     try {
-      up = kind === 'exec' ? await upstreamExec(upstream, command ?? '', ptyOptions) : await upstreamShell(upstream, ptyOptions);
+      up = kind === 'exec' ? await upstreamExec(upstream, command ?? '', ptyOptions, agentForward) : await upstreamShell(upstream, ptyOptions, agentForward);
     } catch (e) {
       const err = toGatehouseError(e, 'GH_ERR_UPSTREAM_UNAVAILABLE', 'upstream channel failed');
       const c = r.connection.upstream;

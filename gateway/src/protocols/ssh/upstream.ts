@@ -1,6 +1,7 @@
-import { Client, type ClientChannel, type PseudoTtyOptions } from 'ssh2';
+import { Client, type ClientChannel, type ExecOptions, type PseudoTtyOptions, type ShellOptions } from 'ssh2';
 import type { SshConnectionConfig } from '../../config/schema';
 import { GatehouseError } from '../../errors';
+import type { ForwardedAgent } from './agent-forward';
 import { fingerprint, parsePublicKey, sameKey } from './host-key';
 
 /** Why the upstream connection failed, as recorded in `ssh.upstream_error`. */
@@ -26,7 +27,7 @@ export interface OpenedUpstream {
  * key (any other key, even a valid one, is refused before authentication: the brokered key never
  * signs for an impostor). Rejects with SshUpstreamError.
  */
-export function connectUpstream(connection: SshConnectionConfig, privateKey: string, timeoutMs: number): Promise<OpenedUpstream> {
+export function connectUpstream(connection: SshConnectionConfig, privateKey: string, timeoutMs: number, agent?: ForwardedAgent): Promise<OpenedUpstream> {
   const pinned = parsePublicKey(connection.upstream.hostKey);
   const { host, port, user } = connection.upstream;
   return new Promise((resolve, reject) => {
@@ -51,8 +52,11 @@ export function connectUpstream(connection: SshConnectionConfig, privateKey: str
       username: user,
       privateKey,
       readyTimeout: timeoutMs,
-      // Never fall back to an agent or keyboard-interactive: only the brokered key.
-      agent: undefined,
+      // The agent (when given) only answers agent channels the upstream opens once forwarding was
+      // allowed and requested on a channel; authentication is pinned to the brokered key (never
+      // the agent, never keyboard-interactive) by naming the methods.
+      agent,
+      authHandler: ['none', 'publickey'],
       tryKeyboard: false,
       hostVerifier: (key: Buffer) => {
         const ok = sameKey(key, pinned.blob);
@@ -63,19 +67,25 @@ export function connectUpstream(connection: SshConnectionConfig, privateKey: str
   });
 }
 
-/** Opens an exec channel upstream (with the client's pty when it asked for one). */
-export function upstreamExec(client: Client, command: string, pty: PseudoTtyOptions | undefined): Promise<ClientChannel> {
+/**
+ * Opens an exec channel upstream (with the client's pty when it asked for one), asking for agent
+ * forwarding on it first when policy allowed it (needs the connection's ForwardedAgent).
+ */
+export function upstreamExec(client: Client, command: string, pty: PseudoTtyOptions | undefined, agentForward = false): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     const cb = (err: Error | undefined, ch: ClientChannel) => (err ? reject(err) : resolve(ch));
-    if (pty === undefined) client.exec(command, cb);
-    else client.exec(command, { pty }, cb);
+    if (pty === undefined && !agentForward) client.exec(command, cb);
+    // `agentForward` is read by ssh2 1.17 (client.js) though its types do not declare it.
+    else client.exec(command, { ...(pty === undefined ? {} : { pty }), agentForward } as ExecOptions, cb);
   });
 }
 
-/** Opens a shell channel upstream. */
-export function upstreamShell(client: Client, pty: PseudoTtyOptions | undefined): Promise<ClientChannel> {
+/** Opens a shell channel upstream (agent forwarding requested first when allowed). */
+export function upstreamShell(client: Client, pty: PseudoTtyOptions | undefined, agentForward = false): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    client.shell(pty ?? false, (err: Error | undefined, ch: ClientChannel) => (err ? reject(err) : resolve(ch)));
+    const cb = (err: Error | undefined, ch: ClientChannel) => (err ? reject(err) : resolve(ch));
+    if (agentForward) client.shell(pty ?? false, { agentForward } as ShellOptions, cb);
+    else client.shell(pty ?? false, cb);
   });
 }
 

@@ -25,6 +25,7 @@ forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { con
 @message("a shell without a terminal needs an approval")
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:shell", resource) when { !context.pty };
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:port-forward", resource) when { context.direction == "local" && context.host == "127.0.0.1" && context.port == ECHO_PORT };
+permit (principal == Gatehouse::User::"corp|bea", action == Gatehouse::Action::"ssh:agent-forward", resource == Gatehouse::Connection::"box");
 `;
 
 type Event = { type: string; session: string; payload: Record<string, unknown> };
@@ -283,7 +284,7 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     await sessionWith('policy.denied', (p) => p.code === 'ssh.port_forward' && String(p.operation).startsWith('tcpip-forward '));
   }, 60_000);
 
-  it('refuses agent forwarding (ssh -A with a running agent): the upstream command sees no agent, the refusal is recorded', async () => {
+  it('refuses agent forwarding without a permit (ssh -A with a running agent): the upstream command sees no agent, the refusal is recorded', async () => {
     const sock = join(env.dir, 'agent.sock');
     const agent = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' });
     const pid = /SSH_AGENT_PID=(\d+)/.exec(agent)![1]!;
@@ -296,7 +297,51 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
         child.on('close', (code) => resolve({ code, stdout }));
       });
       expect(r).toEqual({ code: 0, stdout: 'agent=[]\n' });
-      await sessionWith('policy.denied', (p) => p.code === 'ssh.agent_forward' && p.action === 'ssh:agent-forward');
+      const s = await sessionWith('policy.denied', (p) => p.code === 'policy.no_permit' && p.action === 'ssh:agent-forward');
+      expect(s.some((e) => e.type === 'ssh.agent.forward' || e.type === 'ssh.agent.use')).toBe(false);
+    } finally {
+      process.kill(Number(pid));
+    }
+  }, 60_000);
+
+  it('forwards the agent where policy permits ssh:agent-forward: ssh-add -l upstream lists the key the client agent holds; only byte counts are recorded', async () => {
+    const bea = await env.register(await env.token({ sub: 'bea' }), 'agent-bea');
+    const sock = join(env.dir, 'agent-allowed.sock');
+    const agent = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' });
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(agent)![1]!;
+    const agentEnv = { ...process.env, SSH_AUTH_SOCK: sock };
+    try {
+      // The key the upstream sshd trusts: held by the client's agent only.
+      execFileSync('ssh-add', [join(env.dir, 'broker')], { env: agentEnv, stdio: 'pipe' });
+      const keyFingerprint = execFileSync('ssh-keygen', ['-l', '-f', join(env.dir, 'broker')], { encoding: 'utf8' }).split(' ')[1]!;
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const args = ['-A', '-p', String(env.ssh.port), '-i', bea.path, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-F', '/dev/null', '-l', 'box', '127.0.0.1', 'ssh-add -l'];
+        const child = spawn('ssh', args, { env: agentEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(r).toMatchObject({ code: 0 });
+      expect(r.stdout).toContain(keyFingerprint);
+      // The agent channel's end is recorded once both ends closed it: waited for, not assumed.
+      let s: Event[] = [];
+      for (;;) {
+        const all = await events();
+        const forward = all.find((e) => e.type === 'ssh.agent.forward');
+        s = forward === undefined ? [] : all.filter((e) => e.session === forward.session);
+        if (s.some((e) => e.type === 'ssh.agent.use')) break;
+        await new Promise((done) => setTimeout(done, 25));
+      }
+      expect(s.find((e) => e.type === 'ssh.agent.forward')?.payload).toMatchObject({ channel: expect.any(Number), decision: { effect: 'allow', code: 'policy.permit' } });
+      const use = s.find((e) => e.type === 'ssh.agent.use')!.payload;
+      expect(Object.keys(use).sort()).toEqual(['bytesIn', 'bytesOut', 't', 'use']);
+      expect(use).toMatchObject({ use: 0, bytesIn: expect.any(Number), bytesOut: expect.any(Number) });
+      expect((use.bytesIn as number) > 0 && (use.bytesOut as number) > 0).toBe(true);
+      // The public key the agent listed crossed the gateway; it is in no recorded event.
+      const blob = readFileSync(join(env.dir, 'broker.pub'), 'utf8').split(' ')[1]!;
+      expect(JSON.stringify(s)).not.toContain(blob.slice(20, 60));
     } finally {
       process.kill(Number(pid));
     }
