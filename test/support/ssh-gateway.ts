@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, utils } from 'ssh2';
-import { registerKey, type Registration } from '../../gateway/src/protocols/ssh/registration';
+import { Client } from 'ssh2';
+import { generateClientKeyPair, registerKey, type Registration } from '../../gateway/src/protocols/ssh/registration';
 import { sshModule } from '../../gateway/src/protocols/registry';
 import type { SshGateway } from '../../gateway/src/protocols/ssh/server';
 import type { StartOptions } from '../../gateway/src/server/gateway';
@@ -100,7 +100,7 @@ export async function startSshTestEnv(options: SshTestEnvOptions): Promise<SshTe
     knownHosts,
     token: (claims = {}, ttlSeconds) => issuer.mintToken({ sub: 'ada', groups: ['developers'], ...claims }, ttlSeconds === undefined ? {} : { ttlSeconds }),
     async register(token, name = `client-${n++}`) {
-      const pair = utils.generateKeyPairSync('ed25519', { comment: name });
+      const pair = generateClientKeyPair(name);
       const registration = await registerKey({ host: '127.0.0.1', port: ssh.port, hostKeyFingerprint: ssh.hostKeyFingerprint, token, publicKey: pair.public });
       const path = join(dir, name);
       writeFileSync(path, pair.private, { mode: 0o600 });

@@ -1,5 +1,6 @@
-import { Client, utils } from 'ssh2';
+import { Client } from 'ssh2';
 import { GatehouseError } from '../../errors';
+import { generateOpenSshEd25519 } from './openssh-key';
 import { fingerprint } from './host-key';
 
 /**
@@ -93,6 +94,5 @@ export function registerKey(options: RegisterOptions): Promise<Registration> {
 
 /** A fresh ed25519 key pair in OpenSSH's formats (`private`: the key file; `public`: the one-line form). */
 export function generateClientKeyPair(comment: string): { readonly private: string; readonly public: string } {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { private: pair.private, public: pair.public };
+  return generateOpenSshEd25519(comment);
 }
