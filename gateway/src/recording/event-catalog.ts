@@ -339,8 +339,9 @@ export interface SshSessionOpenPayload {
 export interface SshForwardOpenPayload extends OperationEvent {
   /** Numbers forwards on the client connection (their own sequence, apart from session channels). */
   readonly forward: number;
-  readonly direction: 'local';
-  /** Where the upstream host connects to. */
+  /** local (`ssh -L`/`-W`): the upstream host connects out; remote (`ssh -R`): the upstream host listens. */
+  readonly direction: 'local' | 'remote';
+  /** Where the upstream host connects to (local), or the address and port asked to listen on (remote; 0 = allocated). */
   readonly host: string;
   readonly port: number;
 }
@@ -348,6 +349,8 @@ export interface SshForwardOpenPayload extends OperationEvent {
 /** A forward ended: bytes each way and how long it was open. */
 export interface SshForwardClosePayload {
   readonly forward: number;
+  /** Remote forwards: which connection on the forward this was (one close per connection, from 0). */
+  readonly connection?: number;
   /** Milliseconds it was open. */
   readonly t: number;
   /** Bytes from the client to the forwarded destination, and back. */
@@ -739,7 +742,7 @@ export const EVENT_CATALOG = {
   'git.fetch': event<GitFetchPayload>()('info', 'GH2400I', 'A Git fetch: the ref advertisement or an upload-pack call, with what it asked for (wants, ref prefixes; never contents).'),
   'git.push': event<GitPushPayload>()('info', 'GH2401I', 'A Git push as judged: each ref update proven against the upstream mirror, its commits, the pack hash and size, the secret scan.'),
   'git.push.partial': event<GitPushPartialPayload>()('info', 'GH2402I', 'A non-atomic push forwarded in part: the refs forwarded, the refs refused with their reasons, the size of the request as forwarded.'),
-  'ssh.forward.open': event<SshForwardOpenPayload>()('info', 'GH2306I', 'A local port forward policy allowed, recorded (with its decision) before it is opened upstream.'),
+  'ssh.forward.open': event<SshForwardOpenPayload>()('info', 'GH2306I', 'A port forward (local, or remote: the upstream listens) policy allowed, recorded (with its decision) before it is opened upstream.'),
   'ssh.forward.close': event<SshForwardClosePayload>()('info', 'GH2307I', 'A port forward ended: bytes each way (counted, not recorded) and how long it was open.'),
   'ssh.agent.forward': event<SshAgentForwardPayload>()('info', 'GH2314I', 'Agent forwarding policy allowed on a session channel, recorded (with its decision) before it is requested upstream.'),
   'ssh.agent.use': event<SshAgentUsePayload>()('info', 'GH2315I', "One agent channel from the upstream host to the client's agent ended: bytes each way (counted; the agent protocol is never recorded) and how long it was open."),

@@ -92,6 +92,20 @@ function printable(text: string): string {
 }
 
 /** One client connection: its open channels and whether it should end once they are done. */
+/** A remote forward the upstream host listens on for a client connection. */
+interface RemoteForward {
+  readonly forward: number;
+  readonly requestId: string;
+  /** The address the client asked for, and the port the upstream bound (allocated when 0 was asked). */
+  readonly bindAddr: string;
+  readonly port: number;
+  /** Connections forwarded so far (numbered in ssh.forward.close). */
+  connections: number;
+}
+
+/** Upstream connections whose `tcp connection` listener is attached (one per connection). */
+const upstreamListening = new WeakSet<object>();
+
 interface Conn {
   readonly client: Connection;
   /** Bridged channels, told why when the connection is ended under them. */
@@ -481,8 +495,29 @@ export class SshGateway {
     client.on('openssh.streamlocal', (_accept, reject, i) => {
       this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'local', socket: i.socketPath }, `socket forward to ${i.socketPath}`), DECISION_CODES.sshPortForward, reject);
     });
-    client.on('request', (_accept, reject, name, i) => {
+    // Remote forwarding (tcpip-forward) is judged like local forwarding; streamlocal forwards stay
+    // refused (a socket path on the upstream host is not something policy can name safely yet).
+    const remotes = new Map<string, RemoteForward>();
+    client.on('request', (accept, reject, name, i) => {
       const bind = i as { bindAddr?: string; bindPort?: number };
+      if (name === 'tcpip-forward' && typeof bind.bindAddr === 'string' && typeof bind.bindPort === 'number') {
+        const b = { bindAddr: bind.bindAddr, bindPort: bind.bindPort };
+        this.remoteForward(conn, login, forwards++, b, remotes).then(
+          (port) => (port === undefined ? reject?.() : (accept as ((p?: number) => void) | undefined)?.(b.bindPort === 0 ? port : undefined)),
+          (e: unknown) => {
+            logger.error({ err: (e as Error)?.message }, 'ssh remote forward failed');
+            reject?.();
+          },
+        );
+        return;
+      }
+      if (name === 'cancel-tcpip-forward' && typeof bind.bindAddr === 'string' && typeof bind.bindPort === 'number') {
+        this.cancelRemoteForward(conn, { bindAddr: bind.bindAddr, bindPort: bind.bindPort }, remotes).then(
+          (ok) => (ok ? (accept as (() => void) | undefined)?.() : reject?.()),
+          () => reject?.(),
+        );
+        return;
+      }
       this.refuse(conn.ready, operation('ssh:port-forward', { direction: 'remote', request: name, host: bind.bindAddr ?? '', port: bind.bindPort ?? 0 }, `${name} ${bind.bindAddr ?? ''}:${bind.bindPort ?? ''}`), DECISION_CODES.sshPortForward, () => reject?.());
     });
 
@@ -704,6 +739,103 @@ export class SshGateway {
     };
     down.once('close', done);
     up.once('close', done);
+  }
+
+  /**
+   * A remote port forward (`ssh -R`, global request `tcpip-forward`): judged as `ssh:port-forward`
+   * with direction `remote` and the bind address and port the client asked for (a denial is
+   * recorded), recorded as `ssh.forward.open` when allowed, then asked of the upstream host.
+   * Resolves to the port the upstream bound (the one it allocated when 0 was asked), undefined
+   * when refused. Each connection the upstream then forwards is opened to the client (remoteChannel).
+   */
+  private async remoteForward(conn: Conn, login: Login | undefined, forward: number, bind: { bindAddr: string; bindPort: number }, remotes: Map<string, RemoteForward>): Promise<number | undefined> {
+    if (conn.ready === undefined || login === undefined || !this.stillValid(login) || this.draining) return undefined;
+    const r = await conn.ready.catch(() => undefined);
+    if (r === undefined) return undefined;
+    const { session, upstream } = r;
+    const requestId = session.newRequestId();
+    const op = operation('ssh:port-forward', { direction: 'remote', host: bind.bindAddr, port: bind.bindPort }, `remote port forward on ${bind.bindAddr}:${bind.bindPort}`);
+    try {
+      const decision = await session.admit(op, requestId, { type: 'ssh.forward.open', payload: { forward, direction: 'remote', host: bind.bindAddr, port: bind.bindPort } });
+      if (decision.effect !== 'allow') return undefined;
+    } catch {
+      return undefined;
+    }
+    // One listener per upstream connection: each forwarded connection is matched to its forward.
+    if (!upstreamListening.has(upstream)) {
+      upstreamListening.add(upstream);
+      upstream.on('tcp connection', (info, acceptUp, rejectUp) => this.remoteChannel(conn, login, r, remotes.get(`${info.destIP}:${info.destPort}`), info, acceptUp, rejectUp));
+    }
+    const port = await new Promise<number | undefined>((resolve) => {
+      try {
+        upstream.forwardIn(bind.bindAddr, bind.bindPort, (err, p) => resolve(err ? undefined : p));
+      } catch {
+        resolve(undefined);
+      }
+    });
+    if (port === undefined) {
+      const c = r.connection.upstream;
+      session.recordOutcome('ssh.upstream_error', { upstream: `${c.host}:${c.port}`, code: 'GH_ERR_UPSTREAM_UNAVAILABLE', reason: 'channel_failed', message: `the upstream could not listen on ${bind.bindAddr}:${bind.bindPort}` }, requestId);
+      return undefined;
+    }
+    remotes.set(`${bind.bindAddr}:${port}`, { forward, requestId, bindAddr: bind.bindAddr, port, connections: 0 });
+    return port;
+  }
+
+  /** `cancel-tcpip-forward`: only a forward this connection set up; passed on to the upstream. */
+  private async cancelRemoteForward(conn: Conn, bind: { bindAddr: string; bindPort: number }, remotes: Map<string, RemoteForward>): Promise<boolean> {
+    const key = `${bind.bindAddr}:${bind.bindPort}`;
+    const f = remotes.get(key);
+    const r = conn.ready === undefined ? undefined : await conn.ready.catch(() => undefined);
+    if (f === undefined || r === undefined) return false;
+    remotes.delete(key);
+    return new Promise<boolean>((resolve) => {
+      try {
+        r.upstream.unforwardIn(f.bindAddr, f.port, (err) => resolve(err === undefined || err === null));
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
+  /**
+   * A connection the upstream host forwards (`forwarded-tcpip`) on an allowed remote forward:
+   * opened to the client and piped both ways, its bytes counted in `ssh.forward.close` (with the
+   * connection's number on the forward). Refused when the forward is unknown or the login no longer valid.
+   */
+  private remoteChannel(
+    conn: Conn,
+    login: Login,
+    r: Ready,
+    f: RemoteForward | undefined,
+    info: { srcIP: string; srcPort: number },
+    acceptUp: () => import('ssh2').ClientChannel,
+    rejectUp: () => void,
+  ): void {
+    if (f === undefined || !this.stillValid(login) || this.draining || conn.draining) return rejectUp();
+    const connection = f.connections++;
+    conn.client.forwardOut(f.bindAddr, f.port, info.srcIP, info.srcPort, (err, down) => {
+      if (err) return rejectUp();
+      const up = acceptUp();
+      const opened = this.now();
+      let bytesIn = 0;
+      let bytesOut = 0;
+      down.on('error', () => undefined);
+      up.on('error', () => undefined);
+      down.on('data', (d: Buffer) => (bytesIn += d.length));
+      up.on('data', (d: Buffer) => (bytesOut += d.length));
+      down.pipe(up).pipe(down);
+      let closed = false;
+      const done = (): void => {
+        if (closed) return;
+        closed = true;
+        r.session.recordOutcome('ssh.forward.close', { forward: f.forward, connection, t: this.now() - opened, bytesIn, bytesOut }, f.requestId);
+        down.destroy();
+        up.close();
+      };
+      down.once('close', done);
+      up.once('close', done);
+    });
   }
 
   /**

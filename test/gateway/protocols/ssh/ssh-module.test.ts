@@ -25,6 +25,7 @@ forbid (principal, action == Gatehouse::Action::"ssh:exec", resource) when { con
 @message("a shell without a terminal needs an approval")
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:shell", resource) when { !context.pty };
 permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:port-forward", resource) when { context.direction == "local" && context.host == "127.0.0.1" && context.port == ECHO_PORT };
+permit (principal in Gatehouse::Group::"developers", action == Gatehouse::Action::"ssh:port-forward", resource) when { context.direction == "remote" && context.host == "localhost" && context.port == 0 };
 permit (principal == Gatehouse::User::"corp|bea", action == Gatehouse::Action::"ssh:agent-forward", resource == Gatehouse::Connection::"box");
 `;
 
@@ -277,11 +278,53 @@ describe('gatehouse ssh-key and the SSH listener with the real OpenSSH client', 
     expect(stdio.code).toBe(255);
     expect(stdio.stdout).not.toContain('SSH-2.0');
     await sessionWith('policy.denied', (p) => p.code === 'policy.no_permit' && p.operation === `port forward to 127.0.0.1:${env.sshd.port}`);
-    // Remote forwarding is not served at all: refused by the gateway (ssh.port_forward).
-    const remote = await runSsh(env, keyPath, 'box', undefined, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', '0:127.0.0.1:9']);
+    // A remote forward policy does not name (a fixed port): refused (no permit), never asked upstream.
+    const remote = await runSsh(env, keyPath, 'box', undefined, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', '40999:127.0.0.1:9']);
     expect(remote.code).toBe(255);
     expect(remote.stderr).toMatch(/remote port forwarding failed/i);
-    await sessionWith('policy.denied', (p) => p.code === 'ssh.port_forward' && String(p.operation).startsWith('tcpip-forward '));
+    await sessionWith('policy.denied', (p) => p.code === 'policy.no_permit' && p.operation === 'remote port forward on localhost:40999');
+  }, 60_000);
+
+  it('serves a remote forward policy permits (ssh -R 0:…): the upstream allocates the port, its connections reach the client side and are counted', async () => {
+    const echoPort = (echo.address() as net.AddressInfo).port;
+    const args = ['-p', String(env.ssh.port), '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-F', '/dev/null', '-N', '-o', 'ExitOnForwardFailure=yes', '-R', `0:127.0.0.1:${echoPort}`, '-l', 'box', '127.0.0.1'];
+    const child = spawn('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      // OpenSSH reports the port the gateway answered (the one the upstream allocated).
+      let stderr = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /Allocated port (\d+) for remote forward/.exec(stderr);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`ssh exited ${code}: ${stderr}`)));
+      });
+      // The upstream host is this machine (the test sshd): connect to what it listens on.
+      const reply = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1', () => sock.write('ping back through -R\n'));
+        let got = '';
+        sock.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got.endsWith('\n')) {
+            resolve(got);
+            sock.end();
+          }
+        });
+        sock.on('error', reject);
+      });
+      expect(reply).toBe('ping back through -R\n');
+      let s = await sessionWith('ssh.forward.open', (p) => p.direction === 'remote');
+      expect(s.find((e) => e.type === 'ssh.forward.open')?.payload).toMatchObject({ direction: 'remote', host: 'localhost', port: 0, decision: { effect: 'allow', code: 'policy.permit' } });
+      for (let i = 0; i < 100 && !s.some((e) => e.type === 'ssh.forward.close'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        s = await sessionWith('ssh.forward.open', (p) => p.direction === 'remote');
+      }
+      const n = Buffer.byteLength('ping back through -R\n');
+      expect(s.find((e) => e.type === 'ssh.forward.close')?.payload).toMatchObject({ connection: 0, bytesIn: n, bytesOut: n });
+    } finally {
+      child.kill();
+    }
   }, 60_000);
 
   it('refuses agent forwarding without a permit (ssh -A with a running agent): the upstream command sees no agent, the refusal is recorded', async () => {
