@@ -277,6 +277,12 @@ class PipelineSession implements GatewaySession {
     });
   }
 
+  recordBeforePassing<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string): void {
+    if (this.recordNow(type, payload, { requestId })) return;
+    // A recorder without a synchronous append: its ordinary buffered path (failures logged and counted).
+    void this.record(type, payload, { requestId }).catch((e: unknown) => this.outcomeNotRecorded(type, requestId, e));
+  }
+
   /** The recorder counted the refused event (a failing store also turns it unhealthy: new operations are refused); say which event. */
   private outcomeNotRecorded(type: EventType, requestId: string | undefined, e: unknown): GatehouseError {
     const error = toGatehouseError(e, 'GH_ERR_RECORDING_FAILED');

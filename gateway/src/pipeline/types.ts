@@ -133,6 +133,13 @@ export interface GatewaySession {
    */
   recordOutcome<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string, failed?: (error: GatehouseError) => void): Promise<void> | undefined;
   /**
+   * Records, in this turn and without waiting for the store, an event describing bytes the protocol
+   * is about to pass on (an SSH channel's data): throws a GatehouseError when it cannot, so the
+   * bytes are held back. `GH_ERR_RECORDING_OVERLOADED` means the recorder's buffer is full: hold
+   * the stream and try again once the store caught up; any other code: fail closed.
+   */
+  recordBeforePassing<T extends EventType>(type: T, payload: PayloadOf<T>, requestId?: string): void;
+  /**
    * Judges one operation and records the decision: a denial as its own `policy.denied` event
    * (durable in strict mode), an allow as a `decision` member added to the first event the
    * protocol then records with the same request id. `deny` is returned (not thrown) so the

@@ -1,10 +1,14 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel, ServerChannel } from 'ssh2';
-import { toGatehouseError } from '../../errors';
+import { toGatehouseError, type GatehouseError } from '../../errors';
 import type { GatewaySession } from '../../pipeline/types';
 import { answerOnChannel, FAILED_EXIT_STATUS, sshReason } from './errors';
 import type { ScpEvent, ScpTap } from './scp';
 import type { TerminalEvent, TerminalRecorder } from './terminal-recorder';
+
+/** How often a chunk held by a full recorder buffer is offered again, and for how long before the channel fails closed. */
+const OVERLOAD_RETRY_MS = 20;
+const OVERLOAD_PATIENCE_MS = 30_000;
 
 /** Records one terminal event after forwarding began (never throws; the recorder counts failures). */
 function recordTerminal(session: GatewaySession, e: TerminalEvent, requestId: string): void {
@@ -60,7 +64,39 @@ export function bridgeChannel(
     answerOnChannel(client, sshReason({ code: err.code, message: 'the output could not be masked; the channel is closed' }), { status: FAILED_EXIT_STATUS });
     upstream.close();
   };
-  const pass = (stream: 'stdout' | 'stderr' | 'stdin', chunk: Buffer, deliver: () => void): void => {
+  /** The recorder could not take a chunk's event: nothing more passes, the channel is closed. */
+  const failRecording = (err: GatehouseError): void => {
+    if (broken) return;
+    broken = true;
+    answerOnChannel(client, sshReason({ code: err.code, message: 'the channel could not be recorded; it is closed' }), { status: FAILED_EXIT_STATUS });
+    upstream.close();
+  };
+  /**
+   * Records a chunk's event, then passes the chunk on. A full recorder buffer holds the chunk and
+   * pauses its stream (the SSH window stops growing, so the sender waits) until the store caught
+   * up; a chunk is never passed on unrecorded (it was, before: the event was refused and the bytes
+   * went through).
+   */
+  const recordThenDeliver = (e: Extract<TerminalEvent, { type: 'ssh.data' }>, deliver: () => void, source: Readable, since = Date.now()): void => {
+    try {
+      session.recordBeforePassing('ssh.data', e.payload, requestId);
+    } catch (err) {
+      const g = toGatehouseError(err, 'GH_ERR_RECORDING_FAILED');
+      if (g.code !== 'GH_ERR_RECORDING_OVERLOADED' || Date.now() - since > OVERLOAD_PATIENCE_MS) return failRecording(g);
+      source.pause();
+      setTimeout(() => {
+        if (broken) return;
+        recordThenDeliver(e, () => {
+          // resume() takes effect on the next tick: a deliver that meets a full sink pauses again first.
+          source.resume();
+          deliver();
+        }, source, since);
+      }, OVERLOAD_RETRY_MS);
+      return;
+    }
+    deliver();
+  };
+  const pass = (stream: 'stdout' | 'stderr' | 'stdin', chunk: Buffer, deliver: () => void, source: Readable): void => {
     if (broken) return;
     if (scp !== undefined && stream === scp.stream && scp.parser.broken === undefined) {
       for (const f of scp.parser.push(chunk)) recordScp(session, f, requestId);
@@ -74,7 +110,9 @@ export function bridgeChannel(
       fail(err);
       return;
     }
-    if (e !== undefined) recordTerminal(session, e, requestId);
+    if (e === undefined) return deliver();
+    if (e.type === 'ssh.data') return recordThenDeliver(e, deliver, source);
+    recordTerminal(session, e, requestId);
     deliver();
   };
   // Backpressure: a side that cannot take more pauses the other (its SSH window then stops
@@ -85,7 +123,7 @@ export function bridgeChannel(
         source.pause();
         sink.once('drain', () => source.resume());
       }
-    });
+    }, source);
   upstream.on('data', flow('stdout', upstream, client));
   upstream.stderr.on('data', flow('stderr', upstream.stderr, client.stderr));
   client.on('data', flow('stdin', client, upstream));
